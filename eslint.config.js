@@ -1,0 +1,38 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // An un-awaited promise is a lost write or an unobserved activity failure.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code is replayed: it must be deterministic and free of I/O.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Workflows must not import Node built-ins (determinism).' },
+            { group: ['../activities/*', '../src/stores/*', '../api/*'], allowTypeImports: true, message: 'Workflows import activities as types only.' },
+          ],
+          paths: [
+            'fs', 'fs/promises', 'path', 'os', 'crypto', 'http', 'https', 'net', 'dns', 'child_process',
+            'worker_threads', 'timers', 'events', 'stream', 'pg', 'ioredis', 'express', '@slack/web-api',
+            '@slack/bolt', 'pino', 'prom-client', '@temporalio/client', '@temporalio/worker', '@temporalio/activity',
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Workflows are replayed: no randomness.' }],
+    },
+  },
+);
