@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/** Every variable Ripcord reads, with its default and what it is for. Only entry points call loadConfig. */
+const configSchema = z.object({
+  /** PostgreSQL, the source of truth. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord:ripcord@127.0.0.1:5432/ripcord'),
+  /** Redis, the serving projection and pub/sub. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+  /** Temporal frontend, host:port. */
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Temporal Web UI, used to build links to workflows. */
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('ripcord'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** A bootstrap admin token: valid while the variable is set, never stored. */
+  RIPCORD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_ALERT_CHANNEL: z.string().min(1).optional(),
+  /** Slack Web API base URL; tests point it at a local fake. */
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Thrown when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; empty strings count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** For entry points: the config, or a clear message naming the bad variables and exit code 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+}
