@@ -1,0 +1,249 @@
+import { z } from 'zod';
+
+/** The type of the values a flag serves. */
+export const flagTypeSchema = z.enum(['boolean', 'string', 'number', 'json']);
+export type FlagType = z.infer<typeof flagTypeSchema>;
+
+/** Every operator a condition may use (DESIGN §4). */
+export const operatorSchema = z.enum([
+  'equals', 'not_equals', 'contains', 'in', 'not_in',
+  'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
+  'starts_with', 'ends_with', 'exists',
+  'semver_equals', 'semver_greater_than', 'semver_less_than',
+  'before', 'after',
+]);
+export type Operator = z.infer<typeof operatorSchema>;
+
+// Bounds keep every operator linear in small inputs and every stored config small.
+const MAX_STRING = 1024;
+const MAX_LIST = 10_000;
+const MAX_CONDITIONS = 50;
+const MAX_RULES = 200;
+
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+// ISO 8601 calendar date with optional time and offset; no nested quantifiers, so linear.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** True when `s` is an ISO 8601 date or date-time that Date.parse understands. */
+export function isIsoDate(s: string): boolean {
+  return s.length <= 40 && ISO_DATE.test(s) && !Number.isNaN(Date.parse(s));
+}
+
+/** True when `s` is a semantic version (an optional leading `v` is allowed). */
+export function isSemver(s: string): boolean {
+  return s.length <= 256 && SEMVER.test(s);
+}
+
+const primitive = z.union([z.string().max(MAX_STRING), z.number(), z.boolean()]);
+
+/**
+ * A condition: `field` is a dot path into the context. The value's shape depends on the operator
+ * and is checked here so that a bad condition is refused when written, not discovered at evaluation.
+ */
+export const conditionSchema = z
+  .object({
+    field: z.string().min(1).max(256),
+    operator: operatorSchema,
+    value: z.unknown().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const problem = conditionValueProblem(c.operator, c.value);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+  });
+export type Condition = z.infer<typeof conditionSchema>;
+
+/** Why a condition value does not suit its operator, or undefined when it does. */
+export function conditionValueProblem(operator: Operator, value: unknown): string | undefined {
+  switch (operator) {
+    case 'equals':
+    case 'not_equals':
+    case 'contains':
+      return primitive.safeParse(value).success ? undefined : `${operator} needs a string, number or boolean`;
+    case 'in':
+    case 'not_in':
+      return Array.isArray(value) && value.length <= MAX_LIST && value.every((v) => primitive.safeParse(v).success)
+        ? undefined
+        : `${operator} needs an array of at most ${MAX_LIST} strings, numbers or booleans`;
+    case 'greater_than':
+    case 'less_than':
+    case 'greater_or_equal':
+    case 'less_or_equal':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : `${operator} needs a finite number`;
+    case 'starts_with':
+    case 'ends_with':
+      return typeof value === 'string' && value.length <= MAX_STRING ? undefined : `${operator} needs a string`;
+    case 'exists':
+      return value === undefined || typeof value === 'boolean' ? undefined : 'exists takes true, false or no value';
+    case 'semver_equals':
+    case 'semver_greater_than':
+    case 'semver_less_than':
+      return typeof value === 'string' && isSemver(value) ? undefined : `${operator} needs a semantic version such as 1.2.3`;
+    case 'before':
+    case 'after':
+      return typeof value === 'string' && isIsoDate(value) ? undefined : `${operator} needs an ISO 8601 date`;
+  }
+}
+
+/** A percentage from 0 to 100 with at most three decimals (buckets are thousandths of a percent). */
+export const percentageSchema = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals');
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+export const rolloutSchema = z
+  .object({
+    percentage: percentageSchema,
+    strategy: z.enum(['gradual', 'immediate', 'scheduled']),
+    start_date: isoDateTime.nullish(),
+    end_date: isoDateTime.nullish(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.strategy === 'scheduled' && !r.start_date) {
+      ctx.addIssue({ code: 'custom', path: ['start_date'], message: 'a scheduled rollout needs a start_date' });
+    }
+    if (r.start_date && r.end_date && Date.parse(r.end_date) <= Date.parse(r.start_date)) {
+      ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
+    }
+  });
+export type Rollout = z.infer<typeof rolloutSchema>;
+
+export const killSwitchSchema = z.object({
+  enabled: z.boolean(),
+  reason: z.string().nullish(),
+  triggered_by: z.string().nullish(),
+  triggered_at: z.string().nullish(),
+});
+export type KillSwitch = z.infer<typeof killSwitchSchema>;
+
+/**
+ * A rule. `percentage` belongs to rules of type `percentage` (and only to them): such a rule
+ * matches when all its conditions match (often none) and the user's bucket is below it.
+ */
+function ruleSchemaWith(value: z.ZodType) {
+  return z
+    .object({
+      id: z.string().min(1).max(128),
+      type: z.enum(['user_attribute', 'environment', 'percentage', 'custom']),
+      conditions: z.array(conditionSchema).max(MAX_CONDITIONS).default([]),
+      action: z.enum(['enable', 'disable', 'override_value']),
+      value: value.optional(),
+      priority: z.number().int(),
+      percentage: percentageSchema.optional(),
+    })
+    .superRefine((r, ctx) => {
+      if (r.action === 'override_value' && r.value === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['value'], message: 'override_value needs a value' });
+      }
+      if (r.type === 'percentage' && r.percentage === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['percentage'], message: 'a percentage rule needs a percentage' });
+      }
+      if (r.type !== 'percentage' && r.percentage !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['percentage'], message: 'only percentage rules take a percentage' });
+      }
+    });
+}
+
+export const flagRuleSchema = ruleSchemaWith(z.unknown());
+export type FlagRule = z.infer<typeof flagRuleSchema>;
+
+export const targetingRuleSchema = z.object({
+  id: z.string().min(1).max(128).optional(),
+  segments: z.array(z.string().min(1).max(128)).min(1).max(100),
+  percentage: percentageSchema.default(100),
+  enabled: z.boolean().default(true),
+});
+export type TargetingRule = z.infer<typeof targetingRuleSchema>;
+
+const VALUE_SCHEMAS: Record<FlagType, z.ZodType> = {
+  boolean: z.boolean(),
+  string: z.string().max(64 * 1024),
+  number: z.number(),
+  json: z.json(),
+};
+
+/** The schema of a value served by a flag of this type. */
+export function valueSchemaFor(type: FlagType): z.ZodType {
+  return VALUE_SCHEMAS[type];
+}
+
+function configFieldsWith(value: z.ZodType) {
+  return {
+    enabled: z.boolean(),
+    value,
+    off_value: value,
+    rules: z.array(ruleSchemaWith(value)).max(MAX_RULES).default([]),
+    targeting: z.array(targetingRuleSchema).max(MAX_RULES).default([]),
+    rollout: rolloutSchema.nullish(),
+  };
+}
+
+function uniqueRuleIds(config: { rules: Array<{ id: string }> }, ctx: z.RefinementCtx) {
+  const seen = new Set<string>();
+  config.rules.forEach((rule, i) => {
+    if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id '${rule.id}'` });
+    seen.add(rule.id);
+  });
+}
+
+const inputSchemas = new Map<FlagType, z.ZodType>();
+
+/** The PUT body of a flag's config in one environment, with every value checked against the flag type. */
+export function flagConfigInputSchemaFor(type: FlagType) {
+  let schema = inputSchemas.get(type) as ReturnType<typeof buildInputSchema> | undefined;
+  if (!schema) {
+    schema = buildInputSchema(type);
+    inputSchemas.set(type, schema);
+  }
+  return schema;
+}
+
+function buildInputSchema(type: FlagType) {
+  return z.object(configFieldsWith(valueSchemaFor(type))).superRefine(uniqueRuleIds);
+}
+export type FlagConfigInput = z.infer<ReturnType<typeof buildInputSchema>>;
+
+/** The stored config of a flag in one environment (structure only; values are checked per type when compiled). */
+export const flagConfigSchema = z
+  .object({ ...configFieldsWith(z.unknown()), kill_switch: killSwitchSchema.default({ enabled: false }) })
+  .superRefine(uniqueRuleIds);
+export type FlagConfig = z.infer<typeof flagConfigSchema>;
+
+/** The stored config, with values checked against the flag type. */
+export function flagConfigSchemaFor(type: FlagType) {
+  return z
+    .object({ ...configFieldsWith(valueSchemaFor(type)), kill_switch: killSwitchSchema.default({ enabled: false }) })
+    .superRefine(uniqueRuleIds);
+}
+
+/** What the projection stores and the engine compiles: one flag in one environment at one version. */
+export const flagDefinitionSchema = z.object({
+  key: z.string().min(1),
+  type: flagTypeSchema,
+  environment: z.string().min(1),
+  version: z.number().int().nonnegative(),
+  config: flagConfigSchema,
+});
+export type FlagDefinition = z.infer<typeof flagDefinitionSchema>;
+
+const DEFAULT_VALUES: Record<FlagType, { value: unknown; off_value: unknown }> = {
+  boolean: { value: true, off_value: false },
+  string: { value: '', off_value: '' },
+  number: { value: 0, off_value: 0 },
+  json: { value: {}, off_value: {} },
+};
+
+/** The config of a fresh flag in an environment: off, no rules, kill switch off. */
+export function defaultConfigFor(type: FlagType): FlagConfig {
+  const { value, off_value } = DEFAULT_VALUES[type];
+  return {
+    enabled: false,
+    value: structuredClone(value),
+    off_value: structuredClone(off_value),
+    rules: [],
+    targeting: [],
+    kill_switch: { enabled: false },
+  };
+}

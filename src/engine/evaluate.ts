@@ -1,0 +1,134 @@
+import { BUCKETS, bucketOf } from './bucketing.js';
+import { allMatch, type CompiledCondition, type CompiledSegment } from './conditions.js';
+import type { EvaluationContext, EvaluationResult, Evaluator, TraceStep } from './types.js';
+
+/** Everything compileFlag resolved, in the shape the evaluator walks. */
+export interface Plan {
+  key: string;
+  killed: boolean;
+  enabled: boolean;
+  on: unknown;
+  off: unknown;
+  rules: ReadonlyArray<{
+    id: string;
+    conditions: readonly CompiledCondition[];
+    /** Bucket threshold of a percentage rule; -1 for other rules. */
+    threshold: number;
+    value: unknown;
+    variant: string;
+    result: EvaluationResult;
+  }>;
+  targeting: ReadonlyArray<{ id: string; threshold: number; segments: readonly CompiledSegment[] }>;
+  rollout: { threshold: number; scheduled: boolean; start: number; end: number } | undefined;
+  /** Answers that do not depend on the user, built once. */
+  results: { killed: EvaluationResult; disabled: EvaluationResult; static: EvaluationResult; outsideWindow: EvaluationResult };
+}
+
+// Bucket states while evaluating one context: not computed yet, or no targeting key to compute it from.
+const UNKNOWN = -1;
+const NO_KEY = -2;
+
+/** Bucket of the context for this flag, or NO_KEY when it has no (non-empty) targeting key. */
+function bucketFor(flagKey: string, context: EvaluationContext): number {
+  const key = context.targetingKey;
+  return typeof key === 'string' && key.length > 0 ? bucketOf(flagKey, key) : NO_KEY;
+}
+
+/**
+ * Whether a bucket lies inside a threshold: true/false, or undefined when it takes a bucket the
+ * context cannot give. 0% and 100% need no bucket: nobody and everybody are inside.
+ */
+function inside(bucket: number, threshold: number): boolean | undefined {
+  if (threshold <= 0) return false;
+  if (threshold >= BUCKETS) return true;
+  return bucket === NO_KEY ? undefined : bucket < threshold;
+}
+
+/** Builds the decision procedure of DESIGN §4: kill switch, enabled, rules, targeting, rollout. */
+export function buildEvaluator(plan: Plan): Evaluator {
+  const { key, killed, enabled, on, off, rules, targeting, rollout, results } = plan;
+
+  const missingKey = (at: string, extra: Partial<EvaluationResult>, trace: TraceStep[] | undefined): EvaluationResult => {
+    const message = `${at} needs a bucket but the context has no targetingKey`;
+    trace?.push({ step: 'bucket', id: extra.ruleId ?? extra.segmentId, matched: false, message });
+    return { value: off, variant: 'off', reason: 'ERROR', ...extra, errorCode: 'TARGETING_KEY_MISSING', errorMessage: message };
+  };
+  const withBucket = (value: unknown, variant: string, reason: EvaluationResult['reason'], bucket: number, ruleId?: string, segmentId?: string): EvaluationResult => {
+    const r: EvaluationResult = { value, variant, reason };
+    if (ruleId !== undefined) r.ruleId = ruleId;
+    if (segmentId !== undefined) r.segmentId = segmentId;
+    if (bucket >= 0) r.bucket = bucket;
+    return r;
+  };
+
+  return (context, now, trace) => {
+    if (killed) {
+      trace?.push({ step: 'kill_switch', matched: true, message: 'the kill switch is on: serving off_value' });
+      return results.killed;
+    }
+    trace?.push({ step: 'kill_switch', matched: false, message: 'the kill switch is off' });
+    if (!enabled) {
+      trace?.push({ step: 'enabled', matched: false, message: 'the flag is disabled: serving off_value' });
+      return results.disabled;
+    }
+    trace?.push({ step: 'enabled', matched: true, message: 'the flag is enabled' });
+
+    let bucket = UNKNOWN;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      if (!allMatch(rule.conditions, context, trace, rule.id)) {
+        trace?.push({ step: 'rule', id: rule.id, matched: false, message: `rule '${rule.id}': a condition did not match` });
+        continue;
+      }
+      if (rule.threshold < 0) {
+        trace?.push({ step: 'rule', id: rule.id, matched: true, message: `rule '${rule.id}' matched: serving ${rule.variant}` });
+        return rule.result;
+      }
+      if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+      const isInside = inside(bucket, rule.threshold);
+      if (isInside === undefined) return missingKey(`percentage rule '${rule.id}'`, { ruleId: rule.id }, trace);
+      trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': bucket ${bucket} ${isInside ? '<' : '>='} ${rule.threshold}` });
+      if (isInside) return withBucket(rule.value, rule.variant, 'TARGETING_MATCH', bucket, rule.id);
+    }
+
+    for (let i = 0; i < targeting.length; i++) {
+      const target = targeting[i]!;
+      let segment: CompiledSegment | undefined;
+      for (let j = 0; j < target.segments.length; j++) {
+        const s = target.segments[j]!;
+        const matched = s.kind === 'rule' ? allMatch(s.conditions, context, trace, s.key) : s.test(context);
+        trace?.push({ step: 'segment', id: s.key, matched, message: s.kind === 'unknown' ? `segment '${s.key}' does not exist` : `segment '${s.key}' (${s.kind}) ${matched ? 'matched' : 'did not match'}` });
+        if (matched) {
+          segment = s;
+          break;
+        }
+      }
+      if (!segment) {
+        trace?.push({ step: 'targeting', id: target.id, matched: false, message: `targeting '${target.id}': no segment matched` });
+        continue;
+      }
+      if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+      const isInside = inside(bucket, target.threshold);
+      if (isInside === undefined) return missingKey(`targeting '${target.id}'`, { segmentId: segment.key }, trace);
+      trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': bucket ${bucket} ${isInside ? '<' : '>='} ${target.threshold}` });
+      return isInside
+        ? withBucket(on, 'on', 'SPLIT', bucket, undefined, segment.key)
+        : withBucket(off, 'off', 'TARGETING_MATCH', bucket, undefined, segment.key);
+    }
+
+    if (!rollout) {
+      trace?.push({ step: 'rollout', matched: true, message: 'no rollout: serving value' });
+      return results.static;
+    }
+    if (rollout.scheduled && (now < rollout.start || now >= rollout.end)) {
+      trace?.push({ step: 'schedule', matched: false, message: `now (${new Date(now).toISOString()}) is outside the scheduled window` });
+      return results.outsideWindow;
+    }
+    if (rollout.scheduled) trace?.push({ step: 'schedule', matched: true, message: 'now is inside the scheduled window' });
+    if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+    const isInside = inside(bucket, rollout.threshold);
+    if (isInside === undefined) return missingKey('the rollout', {}, trace);
+    trace?.push({ step: 'rollout', matched: isInside, message: `rollout: bucket ${bucket} ${isInside ? '<' : '>='} ${rollout.threshold}` });
+    return isInside ? withBucket(on, 'on', 'SPLIT', bucket) : withBucket(off, 'off', 'DEFAULT', bucket);
+  };
+}

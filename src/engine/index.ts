@@ -1,0 +1,4 @@
+export { bucketOf } from './bucketing.js';
+export { compileFlag } from './compile.js';
+export { evaluate, explain } from './explain.js';
+export type { CompiledFlag, ErrorCode, EvaluationContext, EvaluationResult, Reason, TraceStep } from './types.js';

@@ -1,0 +1,43 @@
+import type { FlagType } from '../domain/flag.js';
+
+/** OFREP's evaluation context: a targeting key and any attributes. */
+export type EvaluationContext = { targetingKey?: string; [k: string]: unknown };
+
+export type Reason = 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'ERROR';
+export type ErrorCode = 'TARGETING_KEY_MISSING' | 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'GENERAL';
+
+/** The answer for one flag and one context, with OpenFeature's reasons. */
+export type EvaluationResult = {
+  value: unknown;
+  variant: string;
+  reason: Reason;
+  ruleId?: string;
+  segmentId?: string;
+  bucket?: number;
+  errorCode?: ErrorCode;
+  errorMessage?: string;
+  metadata?: Record<string, string | number | boolean>;
+};
+
+/** One step of an explanation: what was checked, whether it matched, and why. */
+export type TraceStep = {
+  step: 'kill_switch' | 'enabled' | 'rule' | 'condition' | 'targeting' | 'segment' | 'schedule' | 'rollout' | 'bucket' | 'error';
+  id?: string;
+  matched: boolean;
+  message: string;
+};
+
+/** Evaluates a compiled flag; records trace steps when a trace array is given. */
+export type Evaluator = (context: EvaluationContext, now: number, trace: TraceStep[] | undefined) => EvaluationResult;
+
+/** A flag compiled once per change: evaluation parses nothing. */
+export interface CompiledFlag {
+  readonly key: string;
+  readonly type: FlagType;
+  readonly version: number;
+  readonly environment: string;
+  /** Set when the stored config was invalid: every evaluation answers ERROR. */
+  readonly compileError?: string;
+  /** @internal The compiled decision procedure; call evaluate() or explain() instead. */
+  readonly run: Evaluator;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfigFor, flagConfigInputSchemaFor, flagDefinitionSchema } from '../../../src/domain/flag.js';
+import { compileFlag, evaluate } from '../../../src/engine/index.js';
+
+const rule = { id: 'beta', type: 'user_attribute', conditions: [{ field: 'plan', operator: 'equals', value: 'pro' }], action: 'override_value', priority: 1 };
+
+describe('flag config input', () => {
+  it('refuses an override value of the wrong type, naming the path', () => {
+    const parsed = flagConfigInputSchemaFor('number').safeParse({ enabled: true, value: 1, off_value: 0, rules: [{ ...rule, value: 'one' }] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path)).toContainEqual(['rules', 0, 'value']);
+  });
+
+  it('refuses value and off_value of the wrong type', () => {
+    const parsed = flagConfigInputSchemaFor('boolean').safeParse({ enabled: true, value: 'yes', off_value: 0 });
+    expect(parsed.error?.issues.map((i) => i.path)).toEqual([['value'], ['off_value']]);
+  });
+
+  it('defaults rules and targeting to empty lists and leaves rollout absent', () => {
+    const parsed = flagConfigInputSchemaFor('json').parse({ enabled: true, value: { a: [1] }, off_value: null });
+    expect(parsed).toEqual({ enabled: true, value: { a: [1] }, off_value: null, rules: [], targeting: [] });
+  });
+
+  it('refuses a condition whose value does not suit its operator', () => {
+    const parsed = flagConfigInputSchemaFor('boolean').safeParse({
+      enabled: true, value: true, off_value: false,
+      rules: [{ ...rule, action: 'enable', conditions: [{ field: 'v', operator: 'semver_greater_than', value: 'latest' }] }],
+    });
+    expect(parsed.error?.issues.map((i) => i.path)).toContainEqual(['rules', 0, 'conditions', 0, 'value']);
+  });
+
+  it('refuses a percentage with more than three decimals and a rollout window that ends before it starts', () => {
+    const parsed = flagConfigInputSchemaFor('boolean').safeParse({
+      enabled: true, value: true, off_value: false,
+      rollout: { percentage: 12.3456, strategy: 'scheduled', start_date: '2025-02-01T00:00:00Z', end_date: '2025-01-01T00:00:00Z' },
+    });
+    expect(parsed.error?.issues.map((i) => i.path)).toEqual([['rollout', 'percentage'], ['rollout', 'end_date']]);
+  });
+
+  it('refuses duplicate rule ids', () => {
+    const parsed = flagConfigInputSchemaFor('boolean').safeParse({ enabled: true, value: true, off_value: false, rules: [{ ...rule, action: 'enable' }, { ...rule, action: 'disable' }] });
+    expect(parsed.error?.issues.map((i) => i.path)).toContainEqual(['rules', 1, 'id']);
+  });
+});
+
+describe('defaultConfigFor', () => {
+  it.each([
+    ['boolean', true, false],
+    ['string', '', ''],
+    ['number', 0, 0],
+    ['json', {}, {}],
+  ] as const)('gives a fresh %s flag that is off and serves its off value', (type, value, offValue) => {
+    const config = defaultConfigFor(type);
+    expect(config).toEqual({ enabled: false, value, off_value: offValue, rules: [], targeting: [], kill_switch: { enabled: false } });
+    const result = evaluate(compileFlag({ key: 'f', type, environment: 'dev', version: 1, config }), { targetingKey: 'u' }, 0);
+    expect(result).toEqual({ value: offValue, variant: 'off', reason: 'DISABLED' });
+  });
+
+  it('hands out independent json objects', () => {
+    const a = defaultConfigFor('json');
+    (a.value as Record<string, unknown>).x = 1;
+    expect(defaultConfigFor('json').value).toEqual({});
+  });
+});
+
+describe('flag definition', () => {
+  it('round-trips through JSON', () => {
+    const def = { key: 'f', type: 'string', environment: 'staging', version: 7, config: { ...defaultConfigFor('string'), rules: [{ ...rule, value: 'x' }] } };
+    const parsed = flagDefinitionSchema.parse(JSON.parse(JSON.stringify(def)));
+    expect(parsed.config.rules[0]).toMatchObject({ id: 'beta', value: 'x', priority: 1 });
+  });
+});
