@@ -1,0 +1,49 @@
+import express, { type Express } from 'express';
+import type { Authenticator } from '../src/auth/principal.js';
+import type { FlagSnapshot } from '../src/cache/flag-snapshot.js';
+import { NotFoundError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import type { Metrics } from '../src/metrics.js';
+import type { FlagService } from '../src/services/flag-service.js';
+import type { KillSwitchService } from '../src/services/kill-switch-service.js';
+import type { Database } from '../src/stores/database.js';
+import { authenticate } from './auth.js';
+import { errorHandler } from './error-handler.js';
+import { createAuditRouter } from './routes/audit.js';
+import { createFlagsRouter } from './routes/flags.js';
+import { createKillSwitchRouter } from './routes/kill-switch.js';
+import { createOfrepRouter } from './routes/ofrep.js';
+import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
+
+export interface AppDeps {
+  db: Database;
+  authenticator: Authenticator;
+  snapshot: FlagSnapshot;
+  flags: FlagService;
+  killSwitch: KillSwitchService;
+  metrics: Metrics;
+  checks: ReadinessChecks;
+  logger: Logger;
+}
+
+/** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
+  app.use(createOfrepRouter({ authenticator: deps.authenticator, snapshot: deps.snapshot, metrics: deps.metrics }));
+
+  const api = express.Router();
+  api.use(express.json({ limit: '256kb' }));
+  api.use(authenticate(deps.authenticator));
+  api.use(createFlagsRouter(deps.flags));
+  api.use(createKillSwitchRouter(deps.killSwitch));
+  api.use(createAuditRouter(deps.db));
+  app.use('/api/v1', api);
+
+  app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

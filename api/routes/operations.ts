@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { Metrics } from '../../src/metrics.js';
+
+/** A named dependency check; resolves when healthy, rejects (or times out) when not. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+const CHECK_TIMEOUT_MS = 1_500;
+
+function withTimeout(check: () => Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Liveness, readiness with per-check detail, and Prometheus metrics. */
+export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics }): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const names = Object.keys(deps.checks);
+    const outcomes = await Promise.allSettled(names.map((name) => withTimeout(deps.checks[name]!)));
+    const checks = Object.fromEntries(
+      outcomes.map((outcome, i) => [
+        names[i],
+        outcome.status === 'fulfilled' ? { status: 'ok' } : { status: 'down', error: String((outcome.reason as Error)?.message ?? outcome.reason) },
+      ]),
+    );
+    const ready = outcomes.every((outcome) => outcome.status === 'fulfilled');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', checks });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,72 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { createActivities } from '../../activities/create-activities.js';
+import { createAlerter } from '../../activities/alerts.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createOutboxRelay } from '../services/outbox-relay.js';
+import { createDatabase } from '../stores/database.js';
+import { RedisProjection } from '../stores/projection.js';
+import { createWorkflowStarter } from '../temporal/workflow-starter.js';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+/** Bundles the workflow code once (tests share the bundle across workers). */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+}
+
+export interface WorkerProcess {
+  worker: Worker;
+  /** Resolves when the worker has shut down. */
+  done: Promise<void>;
+  relay: ReturnType<typeof createOutboxRelay>;
+  close(): Promise<void>;
+}
+
+/** Builds the activities' real dependencies, starts the worker and the outbox relay. */
+export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  redis.on('error', () => undefined);
+  const activities = createActivities({
+    db,
+    projection: new RedisProjection(redis),
+    alerter: createAlerter({
+      botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,
+    }),
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    namespace: config.TEMPORAL_NAMESPACE,
+  });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities,
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
+  });
+  const starter = createWorkflowStarter({
+    address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+  });
+  const relay = createOutboxRelay({ db, starter, logger });
+  relay.start();
+  const done = worker.run();
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+
+  return {
+    worker,
+    done,
+    relay,
+    async close() {
+      relay.stop();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done.catch(() => undefined);
+      await connection.close();
+      await starter.close();
+      redis.disconnect();
+      await db.end();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { FlagDefinition } from '../domain/flag.js';
+import type { Logger } from '../logger.js';
+import type { ChangeEvent, RedisProjection } from '../stores/projection.js';
+
+/** Projects a committed change to Redis and announces it; failures are reported, never thrown. */
+export interface FlagPublisher {
+  publish(definition: FlagDefinition, event: ChangeEvent['event']): Promise<boolean>;
+}
+
+export function createFlagPublisher(deps: {
+  projection: RedisProjection;
+  logger: Logger;
+  /** Applies the change to this process's own L1 at once, before the pub/sub round trip. */
+  applyLocally?: (definition: FlagDefinition) => void;
+}): FlagPublisher {
+  return {
+    async publish(definition, event) {
+      deps.applyLocally?.(definition);
+      try {
+        await deps.projection.write(definition);
+        await deps.projection.publish({ event, definition });
+        return true;
+      } catch (error) {
+        // Postgres has the change; the reconciler re-projects it when Redis is back.
+        deps.logger.warn({ err: error, flag: definition.key, environment: definition.environment }, 'projection deferred');
+        return false;
+      }
+    },
+  };
+}

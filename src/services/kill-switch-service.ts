@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../auth/principal.js';
+import type { FlagDefinition } from '../domain/flag.js';
+import type { Logger } from '../logger.js';
+import { withTransaction, type Database } from '../stores/database.js';
+import { enqueueOutbox, markOutboxProcessed } from '../stores/outbox-store.js';
+import { killSwitchWorkflowId, restoreWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
+import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
+import type { FlagPublisher } from './flag-publisher.js';
+import { applyKill, applyRestore, type KillSwitchChange } from './kill-switch.js';
+import { WORKFLOW_START } from './outbox-relay.js';
+
+export interface KillSwitchCommand {
+  flagKey: string;
+  environment: string;
+  reason: string;
+  actor: Actor;
+  /** Makes a redelivered request a no-op; a fresh id is made when absent. */
+  requestId?: string;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+export interface KillSwitchOutcome {
+  definition: FlagDefinition;
+  /** False when the request was a retry or the switch was already in the asked state. */
+  changed: boolean;
+  alreadyActive: boolean;
+  /** Whether Redis has it (else the reconciler projects it when Redis is back). */
+  projected: boolean;
+  workflow: { id: string; url: string; status: 'started' | 'pending' | 'none' };
+}
+
+export interface KillSwitchServiceDeps {
+  db: Database;
+  publisher: FlagPublisher;
+  starter: WorkflowStarter;
+  logger: Logger;
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+/**
+ * The kill switch never waits on Temporal: the disable, its audit event and an outbox entry commit in
+ * one transaction, the change is projected and broadcast at once, and only then is the workflow started
+ * (by the outbox relay if Temporal is unreachable now).
+ */
+export function createKillSwitchService(deps: KillSwitchServiceDeps) {
+  async function run(command: KillSwitchCommand, kind: 'kill' | 'restore'): Promise<KillSwitchOutcome> {
+    const requestId = command.requestId ?? randomUUID();
+    const workflowId = (kind === 'kill' ? killSwitchWorkflowId : restoreWorkflowId)(command.environment, command.flagKey, requestId);
+    const change: KillSwitchChange = {
+      flagKey: command.flagKey,
+      environment: command.environment,
+      workflowId,
+      actor: { id: command.actor.id, name: command.actor.name },
+      reason: command.reason,
+      at: new Date().toISOString(),
+      ipAddress: command.ipAddress ?? null,
+      userAgent: command.userAgent ?? null,
+    };
+    const start: WorkflowStartRequest = {
+      workflowType: kind === 'kill' ? 'killSwitch' : 'restoreKillSwitch',
+      workflowId,
+      args: [change],
+      flagKey: command.flagKey,
+      environment: command.environment,
+      actor: command.actor.id,
+      memo: { reason: command.reason, actorName: command.actor.name },
+    };
+
+    const applied = await withTransaction(deps.db, async (tx) => {
+      const result = await (kind === 'kill' ? applyKill : applyRestore)(tx, change);
+      if (result.changed) await enqueueOutbox(tx, WORKFLOW_START, workflowId, start);
+      return result;
+    });
+    const url = workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId);
+    if (applied.alreadyActive) {
+      return { ...applied, projected: true, workflow: { id: workflowId, url, status: 'none' } };
+    }
+
+    const projected = await deps.publisher.publish(applied.definition, kind === 'kill' ? 'flag.killed' : 'flag.restored');
+    let status: 'started' | 'pending' = 'pending';
+    try {
+      await deps.starter.start(start);
+      await markOutboxProcessed(deps.db, workflowId);
+      status = 'started';
+    } catch (error) {
+      deps.logger.warn({ err: error, workflowId }, 'Temporal unreachable: the kill switch is live, its workflow waits in the outbox');
+    }
+    return { ...applied, projected, workflow: { id: workflowId, url, status } };
+  }
+
+  return {
+    /** Pulls the kill switch: the flag serves its off value everywhere. */
+    activate: (command: KillSwitchCommand) => run(command, 'kill'),
+    /** Releases the kill switch. */
+    deactivate: (command: KillSwitchCommand) => run(command, 'restore'),
+  };
+}
+
+export type KillSwitchService = ReturnType<typeof createKillSwitchService>;

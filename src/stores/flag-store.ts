@@ -1,0 +1,160 @@
+import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
+import type { Queryable } from './database.js';
+
+/** A flag's identity, shared by all environments. */
+export interface FlagRecord {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  type: FlagType;
+  tags: string[];
+  createdBy: string;
+  createdAt: string;
+  updatedBy: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+/** A flag's configuration in one environment, with its version. */
+export interface ConfigRecord {
+  environment: string;
+  config: FlagConfig;
+  version: number;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at';
+const CONFIG_COLUMNS = 'environment, enabled, value, off_value, rules, targeting, rollout, kill_switch, version, updated_by, updated_at';
+
+type Row = Record<string, unknown>;
+
+function toFlag(row: Row): FlagRecord {
+  return {
+    id: row.id as string,
+    key: row.key as string,
+    name: row.name as string,
+    description: row.description as string,
+    type: row.type as FlagType,
+    tags: row.tags as string[],
+    createdBy: row.created_by as string,
+    createdAt: (row.created_at as Date).toISOString(),
+    updatedBy: row.updated_by as string,
+    updatedAt: (row.updated_at as Date).toISOString(),
+    archivedAt: row.archived_at ? (row.archived_at as Date).toISOString() : null,
+  };
+}
+
+function toConfig(row: Row): ConfigRecord {
+  const config = {
+    enabled: row.enabled,
+    value: row.value,
+    off_value: row.off_value,
+    rules: row.rules,
+    targeting: row.targeting,
+    kill_switch: row.kill_switch,
+    ...(row.rollout ? { rollout: row.rollout } : {}),
+  } as FlagConfig;
+  return {
+    environment: row.environment as string,
+    config,
+    version: row.version as number,
+    updatedBy: row.updated_by as string,
+    updatedAt: (row.updated_at as Date).toISOString(),
+  };
+}
+
+export async function listEnvironments(db: Queryable): Promise<Array<{ key: string; name: string; revision: number }>> {
+  const result = await db.query('SELECT key, name, revision FROM environments ORDER BY created_at, key');
+  return result.rows;
+}
+
+/** Takes the environment's next revision (the version of the change being written); null if unknown. */
+export async function nextRevision(tx: Queryable, environment: string): Promise<number | null> {
+  const result = await tx.query('UPDATE environments SET revision = revision + 1 WHERE key = $1 RETURNING revision', [environment]);
+  return result.rows[0]?.revision ?? null;
+}
+
+export interface NewFlag {
+  key: string;
+  name: string;
+  description: string;
+  type: FlagType;
+  tags: string[];
+  actor: string;
+}
+
+/** Inserts a flag; returns null when the key is taken. */
+export async function insertFlag(tx: Queryable, flag: NewFlag): Promise<FlagRecord | null> {
+  const result = await tx.query(
+    `INSERT INTO flags (key, name, description, type, tags, created_by, updated_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $6)
+     ON CONFLICT (key) DO NOTHING
+     RETURNING ${FLAG_COLUMNS}`,
+    [flag.key, flag.name, flag.description, flag.type, flag.tags, flag.actor],
+  );
+  return result.rows[0] ? toFlag(result.rows[0]) : null;
+}
+
+export async function findFlag(db: Queryable, key: string): Promise<FlagRecord | null> {
+  const result = await db.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
+  return result.rows[0] ? toFlag(result.rows[0]) : null;
+}
+
+/** Reads one environment's config; `forUpdate` locks the row until the transaction ends. */
+export async function findConfig(db: Queryable, flagId: string, environment: string, forUpdate = false): Promise<ConfigRecord | null> {
+  const result = await db.query(
+    `SELECT ${CONFIG_COLUMNS} FROM flag_configs WHERE flag_id = $1 AND environment = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+    [flagId, environment],
+  );
+  return result.rows[0] ? toConfig(result.rows[0]) : null;
+}
+
+export async function listConfigs(db: Queryable, flagId: string): Promise<ConfigRecord[]> {
+  const result = await db.query(`SELECT ${CONFIG_COLUMNS} FROM flag_configs WHERE flag_id = $1 ORDER BY environment`, [flagId]);
+  return result.rows.map(toConfig);
+}
+
+/** Writes (inserts or replaces) one environment's config at the given version. */
+export async function saveConfig(
+  tx: Queryable,
+  flagId: string,
+  environment: string,
+  config: FlagConfig,
+  version: number,
+  actor: string,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO flag_configs (flag_id, environment, enabled, value, off_value, rules, targeting, rollout, kill_switch, version, updated_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (flag_id, environment) DO UPDATE SET
+       enabled = EXCLUDED.enabled, value = EXCLUDED.value, off_value = EXCLUDED.off_value, rules = EXCLUDED.rules,
+       targeting = EXCLUDED.targeting, rollout = EXCLUDED.rollout, kill_switch = EXCLUDED.kill_switch,
+       version = EXCLUDED.version, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+    [
+      flagId, environment, config.enabled, JSON.stringify(config.value), JSON.stringify(config.off_value),
+      JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
+      config.rollout ? JSON.stringify(config.rollout) : null, JSON.stringify(config.kill_switch), version, actor,
+    ],
+  );
+  await tx.query('UPDATE flags SET updated_by = $2, updated_at = now() WHERE id = $1', [flagId, actor]);
+}
+
+/** Every live flag of an environment in the shape the projection and the engine use. */
+export async function loadDefinitions(
+  db: Queryable,
+  environment: string,
+  filter: { flagKey?: string; sinceVersion?: number } = {},
+): Promise<FlagDefinition[]> {
+  const result = await db.query(
+    `SELECT f.key, f.type, ${CONFIG_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')}
+       FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+      WHERE c.environment = $1 AND f.archived_at IS NULL AND ($2::text IS NULL OR f.key = $2) AND c.version > $3`,
+    [environment, filter.flagKey ?? null, filter.sinceVersion ?? 0],
+  );
+  return result.rows.map((row) => {
+    const record = toConfig(row);
+    return { key: row.key, type: row.type, environment, version: record.version, config: record.config };
+  });
+}

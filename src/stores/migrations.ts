@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+
+const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Applies every pending SQL migration in migrations/ (forward-only; a no-op when up to date). */
+export async function migrateUp(databaseUrl: string, log: (msg: string) => void = () => undefined): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: migrationsDir,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    count: Infinity,
+    singleTransaction: true,
+    log,
+  });
+}

@@ -1,0 +1,72 @@
+import {
+  Connection,
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+
+export const FLAG_KEY = defineSearchAttributeKey('FlagKey', SearchAttributeType.KEYWORD);
+export const ENVIRONMENT = defineSearchAttributeKey('Environment', SearchAttributeType.KEYWORD);
+export const ACTOR = defineSearchAttributeKey('Actor', SearchAttributeType.KEYWORD);
+
+/** Everything needed to start a workflow; plain JSON so it can wait in the outbox. */
+export interface WorkflowStartRequest {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  flagKey: string;
+  environment: string;
+  actor: string;
+  memo?: Record<string, unknown>;
+}
+
+export interface WorkflowStarter {
+  /** Starts the workflow; resolves 'started' or 'already-started', rejects when Temporal can't be reached. */
+  start(request: WorkflowStartRequest): Promise<'started' | 'already-started'>;
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+export interface TemporalClientOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** How long one start may take before Temporal counts as unreachable. */
+  timeoutMs?: number;
+}
+
+/** A lazily connected client: the API starts (and kills flags) while Temporal is down. */
+export function createWorkflowStarter(options: TemporalClientOptions): WorkflowStarter {
+  const connection = Connection.lazy({ address: options.address });
+  const client = new Client({ connection, namespace: options.namespace });
+  const timeoutMs = options.timeoutMs ?? 3_000;
+
+  return {
+    client,
+    async start(request) {
+      try {
+        await connection.withDeadline(Date.now() + timeoutMs, () =>
+          client.workflow.start(request.workflowType, {
+            taskQueue: options.taskQueue,
+            workflowId: request.workflowId,
+            args: request.args,
+            // A finished kill must not run again when the outbox relay retries its start.
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: FLAG_KEY, value: request.flagKey },
+              { key: ENVIRONMENT, value: request.environment },
+              { key: ACTOR, value: request.actor },
+            ]),
+            memo: request.memo,
+          }),
+        );
+        return 'started';
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
+        throw error;
+      }
+    },
+    close: () => connection.close(),
+  };
+}

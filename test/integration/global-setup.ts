@@ -1,0 +1,23 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { migrateUp } from '../../src/stores/migrations.js';
+
+/**
+ * Runs once before the integration files: the services come from `scripts/test.sh` (stack-up), which
+ * points DATABASE_URL and REDIS_URL at a test database and Redis index. Here both are wiped and migrated.
+ */
+export default async function setup(): Promise<void> {
+  const { DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS } = process.env;
+  if (!DATABASE_URL || !REDIS_URL || !TEMPORAL_ADDRESS) {
+    throw new Error('Integration tests need the stack: run them with `npm test` (scripts/test.sh starts PostgreSQL, Redis and Temporal)');
+  }
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  await client.end();
+  await migrateUp(DATABASE_URL);
+
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  redis.disconnect();
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
+import { bundleWorkflows, startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process.js';
+import { createDatabase, type Database } from '../../src/stores/database.js';
+
+export const ADMIN_TOKEN = 'integration-test-admin-token';
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Workflow code is bundled once per test process and shared by every worker. */
+export const sharedBundle = () => (bundle ??= bundleWorkflows());
+
+/** The real API (port 0) and worker against the stack's Postgres, Redis and Temporal, on a task queue of its own. */
+// Response bodies are whatever the API sent; tests assert on their shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+export interface Stack {
+  config: Config;
+  api: ApiServer;
+  worker: WorkerProcess;
+  db: Database;
+  temporal: Client;
+  request(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; body: Json; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN,
+    TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  const logger = createLogger(config.LOG_LEVEL, 'test');
+  const worker = await startWorkerProcess(config, logger, await sharedBundle());
+  const api = await startApiServer(config, logger);
+  const db = createDatabase(config.DATABASE_URL, 2);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+
+  return {
+    config, api, worker, db, temporal,
+    async request(method, path, options = {}) {
+      const token = options.token === undefined ? ADMIN_TOKEN : options.token;
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      const response = await fetch(`${api.url}${path}`, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      await api.close();
+      await worker.close();
+      await connection.close();
+      await db.end();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a truthy value or the bound runs out; no fixed sleeps. */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Stops or starts one stack service through the same scripts the README uses. */
+export async function stackService(action: 'up' | 'down', service: 'temporal' | 'redis' | 'postgres'): Promise<void> {
+  await promisify(execFile)('bash', [`${root}/scripts/stack-${action}.sh`, service], { cwd: root, timeout: 120_000 });
+}
+
+export const uniqueKey = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function createLiveFlag(): Promise<string> {
+  const key = uniqueKey('checkout');
+  expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Checkout', type: 'boolean' } })).status).toBe(201);
+  const put = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, {
+    body: { enabled: true, value: true, off_value: false, rollout: { percentage: 100, strategy: 'immediate' } },
+  });
+  expect(put.status).toBe(200);
+  return key;
+}
+
+const evaluate = (key: string, targetingKey = 'user-1') =>
+  stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey } }, headers: { 'x-environment': 'production' } });
+
+async function activityNames(workflowId: string): Promise<string[]> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? [])
+    .map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((name): name is string => Boolean(name));
+}
+
+describe('kill switch, end to end', () => {
+  it('turns a flag off at OFREP, runs the five steps in order, audits, and restores', async () => {
+    const key = await createLiveFlag();
+    await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true');
+    const before = await evaluate(key);
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ key, value: true, variant: 'on', reason: 'SPLIT' });
+
+    const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, {
+      body: { reason: 'payment errors spiking' },
+    });
+    expect(kill.status).toBe(201);
+    expect(kill.body).toMatchObject({ flag: key, environment: 'production', changed: true, kill_switch: { enabled: true } });
+    expect(kill.body.workflow.status).toBe('started');
+    expect(kill.body.workflow.id).toMatch(new RegExp(`^killswitch:production:${key}:`));
+    expect(kill.body.workflow.url).toContain(encodeURIComponent(kill.body.workflow.id));
+
+    const off = await eventually(async () => {
+      const response = await evaluate(key);
+      return response.body?.value === false ? response : undefined;
+    }, 'the kill to reach OFREP');
+    expect(off.body).toMatchObject({ value: false, variant: 'off', reason: 'DISABLED', metadata: { killSwitch: true } });
+
+    const handle = stack.temporal.workflow.getHandle(kill.body.workflow.id);
+    await handle.result();
+    expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'audit', 'alert']);
+    const description = await handle.describe();
+    expect(description.searchAttributes).toMatchObject({ FlagKey: [key], Environment: ['production'], Actor: ['bootstrap-admin'] });
+
+    const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.activated`);
+    expect(audit.status).toBe(200);
+    expect(audit.body.events).toHaveLength(1);
+    expect(audit.body.events[0]).toMatchObject({
+      action: 'kill_switch.activated', environment: 'production', reason: 'payment errors spiking', userId: 'bootstrap-admin',
+      metadata: { workflowId: kill.body.workflow.id },
+    });
+
+    const restore = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
+    expect(restore.status).toBe(200);
+    expect(restore.body.kill_switch).toEqual({ enabled: false });
+    await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true again');
+    await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
+    expect(await activityNames(restore.body.workflow.id)).toEqual(['removeKillSwitch', 'invalidateCaches', 'broadcast', 'auditRecovery', 'alert']);
+    const recovery = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.deactivated`);
+    expect(recovery.body.events).toHaveLength(1);
+  });
+
+  it('treats a redelivered request (same Idempotency-Key) as one kill', async () => {
+    const key = await createLiveFlag();
+    const path = `/api/v1/flags/${key}/environments/production/kill-switch`;
+    const headers = { 'idempotency-key': 'incident-42' };
+    const first = await stack.request('POST', path, { body: { reason: 'retry me' }, headers });
+    const second = await stack.request('POST', path, { body: { reason: 'retry me' }, headers });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ changed: false, version: first.body.version });
+    expect(second.body.workflow.id).toBe(first.body.workflow.id);
+    await stack.temporal.workflow.getHandle(first.body.workflow.id).result();
+    const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.activated`);
+    expect(audit.body.events).toHaveLength(1);
+  });
+
+  it('answers an already killed flag without a second workflow', async () => {
+    const key = await createLiveFlag();
+    const path = `/api/v1/flags/${key}/environments/production/kill-switch`;
+    await stack.request('POST', path, { body: { reason: 'first' } });
+    const again = await stack.request('POST', path, { body: { reason: 'second' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ changed: false, already_active: true, kill_switch: { enabled: true, reason: 'first' } });
+    expect(again.body.workflow.status).toBe('none');
+  });
+});

@@ -1,0 +1,1 @@
+export { killSwitch, restoreKillSwitch } from './kill-switch.js';

@@ -1,0 +1,37 @@
+import { proxyActivities, log } from '@temporalio/workflow';
+import type { Activities } from '../activities/create-activities.js';
+import type { KillSwitchChange } from '../src/services/kill-switch.js';
+
+const steps = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NotFoundError'] },
+});
+
+// Alerting may take long to succeed (Slack down); it is last, so it never holds up the kill.
+const alerting = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/** The kill-switch sequence: disable, invalidate caches, broadcast, audit, alert. */
+export async function killSwitch(change: KillSwitchChange): Promise<{ version: number }> {
+  const ref = { flagKey: change.flagKey, environment: change.environment };
+  const disabled = await steps.disableFlag(change);
+  await steps.invalidateCaches(ref);
+  await steps.broadcast({ ...ref, event: 'flag.killed' });
+  await steps.audit(change);
+  await alerting.alert({ ...change, title: 'Kill switch activated' });
+  log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version });
+  return { version: disabled.version };
+}
+
+/** Deactivation: remove, invalidate caches, broadcast, audit the recovery, tell the team. */
+export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number }> {
+  const ref = { flagKey: change.flagKey, environment: change.environment };
+  const restored = await steps.removeKillSwitch(change);
+  await steps.invalidateCaches(ref);
+  await steps.broadcast({ ...ref, event: 'flag.restored' });
+  await steps.auditRecovery(change);
+  await alerting.alert({ ...change, title: 'Kill switch released' });
+  return { version: restored.version };
+}
