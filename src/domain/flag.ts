@@ -22,11 +22,22 @@ const MAX_RULES = 200;
 
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 // ISO 8601 calendar date with optional time and offset; no nested quantifiers, so linear.
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** True when `s` is an ISO 8601 date or date-time that Date.parse understands. */
+/**
+ * Epoch milliseconds of an ISO 8601 date or date-time, NaN when `s` is not one. A date-time
+ * without an offset is read as UTC (JavaScript would read it in the machine's zone).
+ */
+export function parseIsoDate(s: string): number {
+  if (s.length > 40) return Number.NaN;
+  const m = ISO_DATE.exec(s);
+  if (!m) return Number.NaN;
+  return Date.parse(s.length > 10 && m[1] === undefined ? `${s}Z` : s);
+}
+
+/** True when `s` is an ISO 8601 date or date-time. */
 export function isIsoDate(s: string): boolean {
-  return s.length <= 40 && ISO_DATE.test(s) && !Number.isNaN(Date.parse(s));
+  return !Number.isNaN(parseIsoDate(s));
 }
 
 /** True when `s` is a semantic version (an optional leading `v` is allowed). */

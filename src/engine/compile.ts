@@ -1,4 +1,4 @@
-import { flagConfigSchemaFor, type FlagDefinition, type FlagRule, type FlagType } from '../domain/flag.js';
+import { flagConfigSchemaFor, flagTypeSchema, valueSchemaFor, type FlagDefinition, type FlagRule, type FlagType } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
 import { thresholdOf } from './bucketing.js';
 import { compileCondition, compileSegment, ConfigError, type CompiledCondition, type CompiledSegment } from './conditions.js';
@@ -45,9 +45,17 @@ function compileRule(rule: FlagRule, on: unknown, off: unknown, environment: str
   };
 }
 
-/** A flag whose stored config could not be compiled: it answers ERROR to everyone. */
-function errorFlag(def: Pick<FlagDefinition, 'key' | 'type' | 'environment' | 'version'>, message: string, code: 'PARSE_ERROR' | 'GENERAL'): CompiledFlag {
-  const answer = result(undefined, 'error', 'ERROR', { errorCode: code, errorMessage: message });
+/**
+ * A flag whose stored config could not be compiled: it answers ERROR to everyone, except that a
+ * kill switch that is readable still serves a readable off_value (a kill must never fail open).
+ */
+function errorFlag(def: FlagDefinition, message: string, code: 'PARSE_ERROR' | 'GENERAL'): CompiledFlag {
+  const raw = (typeof def.config === 'object' && def.config !== null ? def.config : {}) as Partial<FlagDefinition['config']>;
+  const typeKnown = flagTypeSchema.safeParse(def.type).success;
+  const killedOff = typeKnown && raw.kill_switch?.enabled === true && valueSchemaFor(def.type).safeParse(raw.off_value).success;
+  const answer = killedOff
+    ? result(frozenCopy(raw.off_value), 'off', 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) })
+    : result(undefined, 'error', 'ERROR', { errorCode: code, errorMessage: message });
   const flag: CompiledFlag = {
     key: String(def.key),
     type: def.type,
@@ -56,6 +64,7 @@ function errorFlag(def: Pick<FlagDefinition, 'key' | 'type' | 'environment' | 'v
     compileError: message,
     run: (_c, _n, trace) => {
       trace?.push({ step: 'error', matched: true, message });
+      if (killedOff) trace?.push({ step: 'kill_switch', matched: true, message: 'the kill switch is on: serving off_value' });
       return answer;
     },
   };
@@ -72,6 +81,7 @@ function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: st
 /** Compiles a flag definition into closures; never throws (an invalid config answers ERROR / PARSE_ERROR). */
 export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, Segment> = EMPTY_SEGMENTS): CompiledFlag {
   try {
+    if (!flagTypeSchema.safeParse(def.type).success) return errorFlag(def, `unknown flag type '${String(def.type)}'`, 'PARSE_ERROR');
     const parsed = flagConfigSchemaFor(def.type as FlagType).safeParse(def.config);
     if (!parsed.success) return errorFlag(def, `invalid config: ${describeIssues(parsed.error.issues)}`, 'PARSE_ERROR');
     const config = parsed.data;

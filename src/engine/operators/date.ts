@@ -1,10 +1,10 @@
-import { isIsoDate } from '../../domain/flag.js';
+import { parseIsoDate } from '../../domain/flag.js';
 import type { Predicate } from './equality.js';
 
 /** An attribute as epoch milliseconds: an ISO 8601 string or a finite number; NaN otherwise. */
 export function timeOf(actual: unknown): number {
   if (typeof actual === 'number') return Number.isFinite(actual) ? actual : Number.NaN;
-  if (typeof actual === 'string' && isIsoDate(actual)) return Date.parse(actual);
+  if (typeof actual === 'string') return parseIsoDate(actual);
   return Number.NaN;
 }
 

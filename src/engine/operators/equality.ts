@@ -20,13 +20,11 @@ export function isIn(list: readonly Primitive[]): Predicate {
   return (actual) => set.has(actual);
 }
 
-/** `not_in`: a string, number or boolean attribute that is none of the listed values. */
+/** `not_in`: an attribute of a type the list holds that is none of its values (any primitive for an empty list). */
 export function notIn(list: readonly Primitive[]): Predicate {
   const set = new Set<unknown>(list);
-  return (actual) => {
-    const type = typeof actual;
-    return (type === 'string' || type === 'number' || type === 'boolean') && !set.has(actual);
-  };
+  const types = new Set<string>(list.length > 0 ? list.map((v) => typeof v) : ['string', 'number', 'boolean']);
+  return (actual) => types.has(typeof actual) && !set.has(actual);
 }
 
 /** `exists`: the attribute is present and not null (or, with `false`, absent or null). */

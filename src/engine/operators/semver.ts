@@ -36,7 +36,9 @@ function compareIdentifiers(a: string, b: string): number {
 export function compareSemver(a: Semver, b: Semver): number {
   const core = Math.sign(a.major - b.major) || Math.sign(a.minor - b.minor) || Math.sign(a.patch - b.patch);
   if (core !== 0) return core;
-  if (a.pre.length === 0 || b.pre.length === 0) return b.pre.length - a.pre.length === 0 ? 0 : a.pre.length === 0 ? 1 : -1;
+  // A release outranks its pre-releases.
+  if (a.pre.length === 0) return b.pre.length === 0 ? 0 : 1;
+  if (b.pre.length === 0) return -1;
   const n = Math.min(a.pre.length, b.pre.length);
   for (let i = 0; i < n; i++) {
     const c = compareIdentifiers(a.pre[i]!, b.pre[i]!);
