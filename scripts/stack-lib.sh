@@ -206,13 +206,32 @@ ensure_temporal_cli() {
   "$TEMPORAL_CLI" --version >/dev/null 2>&1 || die "$TEMPORAL_CLI does not run after install"
 }
 
-# npm ci when node_modules is missing or older than package-lock.json (npm's hidden lockfile
+# npm ci, with one fallback. The package registry reachable here does not serve every platform
+# build of packages such as @swc/core (darwin/win32 ones answer 404), so a lockfile written here
+# lacks those optional entries, and npm 11's `npm ci` then refuses it as "not in sync" although
+# `npm install` accepts it and installs exactly the locked versions. Only that refusal falls back,
+# loudly, to a clean `npm install`; any other failure stops the caller.
+npm_clean_install() {
+  local out rc=0
+  out=$(mktemp "${TMPDIR:-/tmp}/ripcord-npm-ci.XXXXXX")
+  (cd "$RIPCORD_ROOT" && npm ci --no-audit --no-fund </dev/null 2>&1) | tee "$out" || rc=$?
+  if ((rc != 0)) && grep -q 'can only install packages when your package.json and package-lock.json' "$out"; then
+    printf '[setup] warning: npm ci refused package-lock.json (optional platform packages missing from it);\n'
+    printf '[setup]          falling back to a clean npm install of the locked versions\n'
+    rc=0
+    (cd "$RIPCORD_ROOT" && rm -rf node_modules && npm install --no-audit --no-fund </dev/null) || rc=$?
+  fi
+  rm -f "$out"
+  return "$rc"
+}
+
+# Installs when node_modules is missing or older than package-lock.json (npm's hidden lockfile
 # node_modules/.package-lock.json is rewritten on every install, so it dates node_modules).
 ensure_node_modules() {
   local hidden="$RIPCORD_ROOT/node_modules/.package-lock.json"
   if [[ ! -f $hidden || $RIPCORD_ROOT/package-lock.json -nt $hidden ]]; then
     printf '[setup] npm ci (node_modules missing or older than package-lock.json)\n'
-    (cd "$RIPCORD_ROOT" && npm ci --no-audit --no-fund </dev/null)
+    npm_clean_install || die "installing node modules failed"
   fi
 }
 
