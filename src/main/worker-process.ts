@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
@@ -17,6 +17,20 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
 }
 
+let runtimeInstalled = false;
+/** Routes the SDK's own logs (worker state, workflow `log`) into pino; the runtime is installed once per process. */
+function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (logger.level === 'silent' ? 'ERROR' : logger.level === 'debug' || logger.level === 'trace' ? 'DEBUG' : 'WARN') as LogLevel;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
+      logger[method](entry.meta ?? {}, entry.message);
+    }),
+  });
+}
+
 export interface WorkerProcess {
   worker: Worker;
   /** Resolves when the worker has shut down. */
@@ -27,6 +41,7 @@ export interface WorkerProcess {
 
 /** Builds the activities' real dependencies, starts the worker and the outbox relay. */
 export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
+  installRuntime(logger);
   const db = createDatabase(config.DATABASE_URL);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);

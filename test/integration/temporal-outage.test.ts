@@ -21,10 +21,13 @@ describe('kill switch while Temporal is down', () => {
 
     await stackService('down', 'temporal');
     const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'temporal is down' } });
+    expect(kill.body).toMatchObject({ changed: true, workflow: { status: 'pending' } });
     expect(kill.status).toBe(201);
-    expect(kill.body.workflow.status).toBe('pending');
     const off = await evaluate();
     expect(off.body).toMatchObject({ value: false, reason: 'DISABLED' });
+    const ready = await stack.request('GET', '/readyz', { token: null });
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toMatchObject({ postgres: { status: 'ok' }, redis: { status: 'ok' }, temporal: { status: 'down' } });
     const pending = await stack.db.query('SELECT processed_at FROM outbox WHERE dedupe_key = $1', [kill.body.workflow.id]);
     expect(pending.rows).toEqual([{ processed_at: null }]);
 
