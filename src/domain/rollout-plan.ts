@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import { percentageSchema } from './flag.js';
+
+/** Milliseconds of a duration such as "30 minutes", "2h", "1 day" or a number of milliseconds. */
+export function durationMs(value: string | number): number {
+  return typeof value === 'number' ? value : msToNumber(value as never);
+}
+
+const duration = z.union([z.string().max(40), z.number().int()]).refine((value) => {
+  try {
+    const ms = durationMs(value);
+    return Number.isFinite(ms) && ms > 0 && ms <= 366 * 24 * 3600_000;
+  } catch {
+    return false;
+  }
+}, 'a positive duration of at most a year, such as "30 minutes", "2h", "1 day"');
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+const stepSchema = z.strictObject({
+  percentage: percentageSchema,
+  /** How long to stay at this percentage before the next step. */
+  hold: duration.optional(),
+  /** Wait for an approval before applying this step. */
+  approval: z.boolean().optional(),
+});
+
+const guardCommon = {
+  /** How often to read the metric. */
+  interval: duration.default('1 minute'),
+  /** What a breach does: percentage to 0, or the flag's kill switch. */
+  action: z.enum(['rollback', 'kill']).default('rollback'),
+};
+
+/** Health check of a rollout; a breach rolls it back even while it waits for an approval. */
+export const guardSchema = z.discriminatedUnion('source', [
+  z.strictObject({
+    /** Error rates from outcomes reported to POST /api/v1/events: treated (variant ≠ off) vs untreated. */
+    source: z.literal('events'),
+    max_error_rate: z.number().min(0).max(1).optional(),
+    max_error_rate_increase: z.number().min(0).max(1).optional(),
+    min_samples: z.number().int().min(1).max(1_000_000).default(100),
+    ...guardCommon,
+  }),
+  z.strictObject({
+    /** A Prometheus instant query (PROMETHEUS_URL) compared with a threshold. */
+    source: z.literal('prometheus'),
+    query: z.string().min(1).max(2000),
+    threshold: z.number(),
+    comparison: z.enum(['above', 'below']).default('above'),
+    ...guardCommon,
+  }),
+]);
+export type Guard = z.infer<typeof guardSchema>;
+
+const common = {
+  guard: guardSchema.optional(),
+  /** How long an approval gate waits before the rollout pauses. */
+  approval_timeout: duration.default('24 hours'),
+};
+
+export const rolloutPlanSchema = z
+  .discriminatedUnion('strategy', [
+    z.strictObject({ strategy: z.literal('immediate'), percentage: percentageSchema, ...common }),
+    z.strictObject({
+      strategy: z.literal('scheduled'),
+      percentage: percentageSchema,
+      start_date: isoDateTime,
+      end_date: isoDateTime.optional(),
+      ...common,
+    }),
+    z.strictObject({
+      strategy: z.literal('gradual'),
+      steps: z.array(stepSchema).min(1).max(50).optional(),
+      linear: z
+        .strictObject({
+          start_date: isoDateTime,
+          end_date: isoDateTime,
+          steps: z.number().int().min(2).max(100),
+          from: percentageSchema.default(0),
+          to: percentageSchema.default(100),
+        })
+        .optional(),
+      ...common,
+    }),
+  ])
+  .superRefine((plan, ctx) => {
+    if (plan.strategy === 'scheduled' && plan.end_date && Date.parse(plan.end_date) <= Date.parse(plan.start_date)) {
+      ctx.addIssue({ code: 'custom', path: ['end_date'], message: 'end_date must be after start_date' });
+    }
+    if (plan.strategy === 'gradual') {
+      if (Boolean(plan.steps) === Boolean(plan.linear)) {
+        ctx.addIssue({ code: 'custom', path: ['steps'], message: 'a gradual rollout takes either steps or linear' });
+      }
+      plan.steps?.forEach((step, i) => {
+        if (i > 0 && step.percentage < plan.steps![i - 1]!.percentage) {
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'percentage'], message: 'percentages must not decrease' });
+        }
+      });
+      if (plan.linear && Date.parse(plan.linear.end_date) <= Date.parse(plan.linear.start_date)) {
+        ctx.addIssue({ code: 'custom', path: ['linear', 'end_date'], message: 'end_date must be after start_date' });
+      }
+    }
+    if (plan.guard?.source === 'events' && plan.guard.max_error_rate === undefined && plan.guard.max_error_rate_increase === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['guard'], message: 'an events guard needs max_error_rate or max_error_rate_increase' });
+    }
+  });
+export type RolloutPlan = z.infer<typeof rolloutPlanSchema>;
+
+/** One executable step: at a time (or after the previous hold), set a percentage or turn the flag off. */
+export interface ScheduleStep {
+  percentage: number | 'off';
+  /** Epoch ms before which the step must not be applied. */
+  at?: number;
+  holdMs?: number;
+  approval: boolean;
+}
+
+const round3 = (p: number) => Math.round(p * 1000) / 1000;
+
+/** Turns a plan into the steps the workflow executes; pure, so the workflow can call it deterministically. */
+export function scheduleOf(plan: RolloutPlan): ScheduleStep[] {
+  switch (plan.strategy) {
+    case 'immediate':
+      return [{ percentage: plan.percentage, approval: false }];
+    case 'scheduled':
+      return [
+        { percentage: plan.percentage, at: Date.parse(plan.start_date), approval: false },
+        ...(plan.end_date ? [{ percentage: 'off' as const, at: Date.parse(plan.end_date), approval: false }] : []),
+      ];
+    case 'gradual': {
+      if (plan.steps) {
+        return plan.steps.map((step) => ({
+          percentage: step.percentage,
+          approval: step.approval ?? false,
+          ...(step.hold === undefined ? {} : { holdMs: durationMs(step.hold) }),
+        }));
+      }
+      const { start_date, end_date, steps, from, to } = plan.linear!;
+      const start = Date.parse(start_date);
+      const span = Date.parse(end_date) - start;
+      return Array.from({ length: steps }, (_, i) => ({
+        percentage: round3(from + ((to - from) * (i + 1)) / steps),
+        at: start + Math.round((span * i) / (steps - 1)),
+        approval: false,
+      }));
+    }
+  }
+}
+
+/** A one-line summary for the workflow memo and the UI. */
+export function describePlan(plan: RolloutPlan): string {
+  const steps = scheduleOf(plan).map((s) => (s.percentage === 'off' ? 'off' : `${s.percentage}%`));
+  const guard = plan.guard ? `, guarded by ${plan.guard.source} (${plan.guard.action})` : '';
+  return `${plan.strategy}: ${steps.join(' → ')}${guard}`;
+}
