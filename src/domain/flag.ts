@@ -20,7 +20,8 @@ const MAX_LIST = 10_000;
 const MAX_CONDITIONS = 50;
 const MAX_RULES = 200;
 
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+// Numbers of at most 15 digits compare exactly as doubles. The engine's parseSemver accepts the same set.
+const SEMVER = /^v?(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 // ISO 8601 calendar date with optional time and offset; no nested quantifiers, so linear.
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -236,6 +237,8 @@ export const flagDefinitionSchema = z.object({
   environment: z.string().min(1),
   version: z.number().int().nonnegative(),
   config: flagConfigSchema,
+  /** A tombstone: the flag was archived at this version, so serving drops it (FLAG_NOT_FOUND). */
+  archived: z.literal(true).optional(),
 });
 export type FlagDefinition = z.infer<typeof flagDefinitionSchema>;
 

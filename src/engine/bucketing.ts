@@ -2,27 +2,69 @@ import murmur from 'murmurhash3js-revisited';
 
 /** Buckets per flag: a bucket is a thousandth of a percent. */
 export const BUCKETS = 100_000;
+const TWO_32 = 4294967296;
+
+// The package checks that every input element is a byte (a loop per call). Our input is always a
+// Uint8Array we filled ourselves, so that check can never fail; switching it off halves the hash cost.
+murmur.inputValidation = false;
 
 const encoder = new TextEncoder();
-// Reused across calls: encodeInto writes UTF-8 without allocating a new array each time.
-let scratch = new Uint8Array(256);
+// Reused across calls, with one view per length, so hashing allocates nothing for usual keys.
+let scratch = new Uint8Array(512);
+let views: Uint8Array[] = [];
+// The prefix now in the scratch buffer: consecutive hashes for one flag skip copying it again.
+let written: Uint8Array | undefined;
 
-/** The UTF-8 bytes of `s` (valid until the next call). */
-function utf8(s: string): Uint8Array {
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-  if (s.length * 3 > scratch.length) scratch = new Uint8Array(s.length * 3);
-  const { written } = encoder.encodeInto(s, scratch);
-  return scratch.subarray(0, written);
+function view(length: number): Uint8Array {
+  return (views[length] ??= scratch.subarray(0, length));
 }
+
+/**
+ * MurmurHash3 x86 32-bit (seed 0) of `prefix` followed by the UTF-8 bytes of `s`. The two are
+ * written into one buffer instead of joining strings, which would allocate and flatten a new string.
+ */
+function hashAfter(prefix: Uint8Array, s: string): number {
+  const p = prefix.length;
+  const n = s.length;
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (p + n * 3 > scratch.length) {
+    scratch = new Uint8Array(p + n * 3);
+    views = [];
+    written = undefined;
+  }
+  if (written !== prefix) {
+    for (let i = 0; i < p; i++) scratch[i] = prefix[i]!;
+    written = prefix;
+  }
+  let length = p + n;
+  // ASCII, by far the usual case, is copied by hand: cheaper than a call into TextEncoder.
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      length = p + encoder.encodeInto(s, scratch.subarray(p)).written;
+      break;
+    }
+    scratch[p + i] = c;
+  }
+  return murmur.x86.hash32(view(length), 0) >>> 0;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** MurmurHash3 x86 32-bit (seed 0) of the UTF-8 bytes of `s`, as an unsigned int. */
 export function murmur3(s: string): number {
-  return murmur.x86.hash32(utf8(s), 0) >>> 0;
+  return hashAfter(EMPTY, s);
+}
+
+/** Compiles the bucketing of one flag: the flag key is encoded once, not per evaluation. */
+export function bucketerFor(flagKey: string): (targetingKey: string) => number {
+  const prefix = encoder.encode(flagKey);
+  return (targetingKey) => Math.floor((hashAfter(prefix, targetingKey) * BUCKETS) / TWO_32);
 }
 
 /** The user's sticky bucket (0..99999) for a flag: floor(murmur3(flagKey + targetingKey) × 100000 / 2^32). */
 export function bucketOf(flagKey: string, targetingKey: string): number {
-  return Math.floor((murmur3(flagKey + targetingKey) * BUCKETS) / 4294967296);
+  return Math.floor((hashAfter(EMPTY, flagKey + targetingKey) * BUCKETS) / TWO_32);
 }
 
 /** The bucket threshold of a percentage with up to three decimals: inside when bucket < threshold. */

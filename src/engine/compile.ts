@@ -1,7 +1,7 @@
 import { flagConfigSchemaFor, flagTypeSchema, valueSchemaFor, type FlagDefinition, type FlagRule, type FlagType } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
 import { thresholdOf } from './bucketing.js';
-import { compileCondition, compileSegment, ConfigError, type CompiledCondition, type CompiledSegment } from './conditions.js';
+import { compileCondition, compileSegment, ConfigError, conjunction, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import { buildEvaluator, type Plan } from './evaluate.js';
 import type { Getter } from './path.js';
 import type { CompiledFlag, EvaluationResult } from './types.js';
@@ -38,6 +38,7 @@ function compileRule(rule: FlagRule, on: unknown, off: unknown, environment: str
   return {
     id: rule.id,
     conditions,
+    matches: conjunction(conditions),
     threshold: rule.type === 'percentage' ? thresholdOf(rule.percentage ?? 0) : -1,
     value: served.value,
     variant: served.variant,

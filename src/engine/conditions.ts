@@ -34,11 +34,24 @@ export function compileCondition(condition: Condition, fallback?: Getter): Compi
   return { source: condition, get, test: (c) => predicate(get(c)) };
 }
 
+/** One closure testing that every condition matches (fewer calls than a loop for the usual one or two). */
+export function conjunction(conditions: readonly CompiledCondition[]): (context: EvaluationContext) => boolean {
+  const tests = conditions.map((c) => c.test);
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [a, b] = tests as [typeof tests[0] & {}, typeof tests[0] & {}];
+    return (c) => a(c) && b(c);
+  }
+  return (c) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(c)) return false;
+    return true;
+  };
+}
+
 /** True when every condition matches; records each one in the trace when given. */
-export function allMatch(conditions: readonly CompiledCondition[], context: EvaluationContext, trace: TraceStep[] | undefined, id: string): boolean {
-  if (trace) return allMatchTraced(conditions, context, trace, id);
-  for (let i = 0; i < conditions.length; i++) if (!conditions[i]!.test(context)) return false;
-  return true;
+export function allMatch(conditions: readonly CompiledCondition[], test: (context: EvaluationContext) => boolean, context: EvaluationContext, trace: TraceStep[] | undefined, id: string): boolean {
+  return trace ? allMatchTraced(conditions, context, trace, id) : test(context);
 }
 
 function allMatchTraced(conditions: readonly CompiledCondition[], context: EvaluationContext, trace: TraceStep[], id: string): boolean {
@@ -66,15 +79,7 @@ export function show(value: unknown): string {
 
 function compileRuleSegment(segment: RuleSegment): CompiledSegment {
   const conditions = segment.conditions.map((c) => compileCondition(c));
-  return {
-    key: segment.key,
-    kind: 'rule',
-    conditions,
-    test: (c) => {
-      for (let i = 0; i < conditions.length; i++) if (!conditions[i]!.test(c)) return false;
-      return true;
-    },
-  };
+  return { key: segment.key, kind: 'rule', conditions, test: conjunction(conditions) };
 }
 
 function compileListSegment(segment: ListSegment): CompiledSegment {

@@ -1,4 +1,4 @@
-import { BUCKETS, bucketOf } from './bucketing.js';
+import { BUCKETS, bucketerFor } from './bucketing.js';
 import { allMatch, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import type { EvaluationContext, EvaluationResult, Evaluator, TraceStep } from './types.js';
 
@@ -12,6 +12,8 @@ export interface Plan {
   rules: ReadonlyArray<{
     id: string;
     conditions: readonly CompiledCondition[];
+    /** All conditions at once. */
+    matches: (context: EvaluationContext) => boolean;
     /** Bucket threshold of a percentage rule; -1 for other rules. */
     threshold: number;
     value: unknown;
@@ -29,9 +31,9 @@ const UNKNOWN = -1;
 const NO_KEY = -2;
 
 /** Bucket of the context for this flag, or NO_KEY when it has no (non-empty) targeting key. */
-function bucketFor(flagKey: string, context: EvaluationContext): number {
+function bucketFor(bucketOf: (targetingKey: string) => number, context: EvaluationContext): number {
   const key = context.targetingKey;
-  return typeof key === 'string' && key.length > 0 ? bucketOf(flagKey, key) : NO_KEY;
+  return typeof key === 'string' && key.length > 0 ? bucketOf(key) : NO_KEY;
 }
 
 /**
@@ -46,19 +48,24 @@ function inside(bucket: number, threshold: number): boolean | undefined {
 
 /** Builds the decision procedure of DESIGN §4: kill switch, enabled, rules, targeting, rollout. */
 export function buildEvaluator(plan: Plan): Evaluator {
-  const { key, killed, enabled, on, off, rules, targeting, rollout, results } = plan;
+  const { killed, enabled, on, off, rules, targeting, rollout, results } = plan;
+  const bucketOfKey = bucketerFor(plan.key);
 
   const missingKey = (at: string, extra: Partial<EvaluationResult>, trace: TraceStep[] | undefined): EvaluationResult => {
     const message = `${at} needs a bucket but the context has no targetingKey`;
     trace?.push({ step: 'bucket', id: extra.ruleId ?? extra.segmentId, matched: false, message });
     return { value: off, variant: 'off', reason: 'ERROR', ...extra, errorCode: 'TARGETING_KEY_MISSING', errorMessage: message };
   };
-  const withBucket = (value: unknown, variant: string, reason: EvaluationResult['reason'], bucket: number, ruleId?: string, segmentId?: string): EvaluationResult => {
-    const r: EvaluationResult = { value, variant, reason };
-    if (ruleId !== undefined) r.ruleId = ruleId;
-    if (segmentId !== undefined) r.segmentId = segmentId;
-    if (bucket >= 0) r.bucket = bucket;
-    return r;
+  // Results are built as literals of a fixed shape: cheaper than adding optional fields one by one.
+  const ruleMatch = (value: unknown, variant: string, ruleId: string, bucket: number): EvaluationResult =>
+    bucket >= 0 ? { value, variant, reason: 'TARGETING_MATCH', ruleId, bucket } : { value, variant, reason: 'TARGETING_MATCH', ruleId };
+  const segmentMatch = (isInside: boolean, segmentId: string, bucket: number): EvaluationResult => {
+    if (isInside) return bucket >= 0 ? { value: on, variant: 'on', reason: 'SPLIT', segmentId, bucket } : { value: on, variant: 'on', reason: 'SPLIT', segmentId };
+    return bucket >= 0 ? { value: off, variant: 'off', reason: 'TARGETING_MATCH', segmentId, bucket } : { value: off, variant: 'off', reason: 'TARGETING_MATCH', segmentId };
+  };
+  const rolloutResult = (isInside: boolean, bucket: number): EvaluationResult => {
+    if (isInside) return bucket >= 0 ? { value: on, variant: 'on', reason: 'SPLIT', bucket } : { value: on, variant: 'on', reason: 'SPLIT' };
+    return bucket >= 0 ? { value: off, variant: 'off', reason: 'DEFAULT', bucket } : { value: off, variant: 'off', reason: 'DEFAULT' };
   };
 
   return (context, now, trace) => {
@@ -76,7 +83,7 @@ export function buildEvaluator(plan: Plan): Evaluator {
     let bucket = UNKNOWN;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      if (!allMatch(rule.conditions, context, trace, rule.id)) {
+      if (!allMatch(rule.conditions, rule.matches, context, trace, rule.id)) {
         trace?.push({ step: 'rule', id: rule.id, matched: false, message: `rule '${rule.id}': a condition did not match` });
         continue;
       }
@@ -84,11 +91,11 @@ export function buildEvaluator(plan: Plan): Evaluator {
         trace?.push({ step: 'rule', id: rule.id, matched: true, message: `rule '${rule.id}' matched: serving ${rule.variant}` });
         return rule.result;
       }
-      if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+      if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, rule.threshold);
       if (isInside === undefined) return missingKey(`percentage rule '${rule.id}'`, { ruleId: rule.id }, trace);
       trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': bucket ${bucket} ${isInside ? '<' : '>='} ${rule.threshold}` });
-      if (isInside) return withBucket(rule.value, rule.variant, 'TARGETING_MATCH', bucket, rule.id);
+      if (isInside) return ruleMatch(rule.value, rule.variant, rule.id, bucket);
     }
 
     for (let i = 0; i < targeting.length; i++) {
@@ -96,7 +103,7 @@ export function buildEvaluator(plan: Plan): Evaluator {
       let segment: CompiledSegment | undefined;
       for (let j = 0; j < target.segments.length; j++) {
         const s = target.segments[j]!;
-        const matched = s.kind === 'rule' ? allMatch(s.conditions, context, trace, s.key) : s.test(context);
+        const matched = allMatch(s.conditions, s.test, context, s.kind === 'rule' ? trace : undefined, s.key);
         trace?.push({ step: 'segment', id: s.key, matched, message: s.kind === 'unknown' ? `segment '${s.key}' does not exist` : `segment '${s.key}' (${s.kind}) ${matched ? 'matched' : 'did not match'}` });
         if (matched) {
           segment = s;
@@ -107,13 +114,11 @@ export function buildEvaluator(plan: Plan): Evaluator {
         trace?.push({ step: 'targeting', id: target.id, matched: false, message: `targeting '${target.id}': no segment matched` });
         continue;
       }
-      if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+      if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, target.threshold);
       if (isInside === undefined) return missingKey(`targeting '${target.id}'`, { segmentId: segment.key }, trace);
       trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': bucket ${bucket} ${isInside ? '<' : '>='} ${target.threshold}` });
-      return isInside
-        ? withBucket(on, 'on', 'SPLIT', bucket, undefined, segment.key)
-        : withBucket(off, 'off', 'TARGETING_MATCH', bucket, undefined, segment.key);
+      return segmentMatch(isInside, segment.key, bucket);
     }
 
     if (!rollout) {
@@ -125,10 +130,10 @@ export function buildEvaluator(plan: Plan): Evaluator {
       return results.outsideWindow;
     }
     if (rollout.scheduled) trace?.push({ step: 'schedule', matched: true, message: 'now is inside the scheduled window' });
-    if (bucket === UNKNOWN) bucket = bucketFor(key, context);
+    if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
     const isInside = inside(bucket, rollout.threshold);
     if (isInside === undefined) return missingKey('the rollout', {}, trace);
     trace?.push({ step: 'rollout', matched: isInside, message: `rollout: bucket ${bucket} ${isInside ? '<' : '>='} ${rollout.threshold}` });
-    return isInside ? withBucket(on, 'on', 'SPLIT', bucket) : withBucket(off, 'off', 'DEFAULT', bucket);
+    return rolloutResult(isInside, bucket);
   };
 }

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isSemver } from '../../../src/domain/flag.js';
 import { compileOperator } from '../../../src/engine/operators/index.js';
 import { compareSemver, parseSemver } from '../../../src/engine/operators/semver.js';
 import { compilePath } from '../../../src/engine/path.js';
@@ -19,6 +21,26 @@ describe('semantic versions', () => {
         expect(compareSemver(parseSemver(ordered[i])!, parseSemver(ordered[j])!), `${ordered[i]} vs ${ordered[j]}`).toBe(Math.sign(i - j));
       }
     }
+  });
+
+  it('parses exactly the versions the schema accepts', () => {
+    const part = fc.oneof(fc.constantFrom('0', '1', '01', '10', '999999999999999', '1234567890123456', ''), fc.nat().map(String));
+    const ident = fc.stringMatching(/^[0-9A-Za-z.+-]{0,6}$/);
+    const version = fc.tuple(fc.constantFrom('', 'v', 'V'), part, part, part, fc.constantFrom('', '-', '+'), ident, fc.constantFrom('', '-', '+', '!'), ident)
+      .map(([v, a, b, c, s1, x, s2, y]) => `${v}${a}.${b}.${c}${s1}${x}${s2}${y}`);
+    fc.assert(fc.property(fc.oneof(version, fc.string()), (s) => {
+      expect(parseSemver(s) !== undefined).toBe(isSemver(s));
+    }), { numRuns: 5000 });
+  });
+
+  it('compares plain versions on the fast path exactly as the full parse does', () => {
+    const version = fc.tuple(fc.constantFrom('', 'v'), fc.nat(20), fc.nat(20), fc.nat(20), fc.constantFrom('', '-rc.1', '-alpha', '+b7', '-0.3+x'))
+      .map(([v, a, b, c, tail]) => `${v}${a}.${b}.${c}${tail}`);
+    const operator = fc.constantFrom('semver_equals', 'semver_greater_than', 'semver_less_than' as const);
+    fc.assert(fc.property(version, version, operator, (expected, actual, op) => {
+      const want = op === 'semver_equals' ? 0 : op === 'semver_greater_than' ? 1 : -1;
+      expect(predicate(op, expected)(actual)).toBe(compareSemver(parseSemver(actual)!, parseSemver(expected)!) === want);
+    }), { numRuns: 5000 });
   });
 
   it.each(['1.2', '01.2.3', '1.2.3.4', '', 'v', '1.2.3-', 'latest'])('refuses %j', (s) => {
