@@ -7,12 +7,21 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { Database } from '../src/stores/database.js';
+import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
+import type { FlagMetrics } from '../src/serving/flag-metrics.js';
+import type { StreamHub } from '../src/serving/stream-hub.js';
 import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createFlagsRouter } from './routes/flags.js';
 import { createKillSwitchRouter } from './routes/kill-switch.js';
+import { createEvaluateRouter } from './routes/evaluate.js';
+import { createFlagMetricsRouter } from './routes/flag-metrics.js';
 import { createOfrepRouter } from './routes/ofrep.js';
+import { createEventsRouter } from './routes/events.js';
+import { createRolloutsRouter } from './routes/rollouts.js';
+import type { RolloutService } from '../src/services/rollout-service.js';
+import { createStreamRouter } from './routes/stream.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
@@ -21,9 +30,12 @@ export interface AppDeps {
   snapshot: FlagSnapshot;
   flags: FlagService;
   killSwitch: KillSwitchService;
+  rollouts: RolloutService;
   metrics: Metrics;
   checks: ReadinessChecks;
   logger: Logger;
+  /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
+  serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics };
 }
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
@@ -33,14 +45,19 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback');
 
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
-  app.use(createOfrepRouter({ authenticator: deps.authenticator, snapshot: deps.snapshot, metrics: deps.metrics }));
+  app.use(createOfrepRouter(deps.serving.endpoints));
+  app.use(createEvaluateRouter(deps.serving.endpoints));
+  app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics }));
 
   const api = express.Router();
   api.use(express.json({ limit: '256kb' }));
   api.use(authenticate(deps.authenticator));
+  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
   api.use(createKillSwitchRouter(deps.killSwitch));
   api.use(createAuditRouter(deps.db));
+  api.use(createRolloutsRouter(deps.rollouts));
+  api.use(createEventsRouter(deps.db));
   app.use('/api/v1', api);
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));

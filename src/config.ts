@@ -20,6 +20,16 @@ const configSchema = z.object({
   SLACK_ALERT_CHANNEL: z.string().min(1).optional(),
   /** Slack Web API base URL; tests point it at a local fake. */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  /** API processes sharing the port (node:cluster); 1 runs in-process. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Serve the evaluation hot paths from node:http ahead of Express (`off` to compare). */
+  EVALUATION_FAST_PATH: z.enum(['on', 'off']).default('on'),
+  /** Seconds between SSE heartbeat events. */
+  STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
+  /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
+  MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

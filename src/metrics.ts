@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheStats } from './cache/cache-stats.js';
+import type { FlagMetrics } from './serving/flag-metrics.js';
 
 /** The process's Prometheus registry and the series the API records. */
 export function createMetrics() {
@@ -6,12 +8,6 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    evaluations: new Counter({
-      name: 'ripcord_evaluations_total',
-      help: 'Flag evaluations served, by environment and OpenFeature reason',
-      labelNames: ['environment', 'reason'] as const,
-      registers: [registry],
-    }),
     evaluationDuration: new Histogram({
       name: 'ripcord_evaluation_duration_seconds',
       help: 'Time to evaluate one flag (engine only, excluding HTTP)',
@@ -25,7 +21,102 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: 'ripcord_rate_limited_total',
+      help: 'Evaluation requests refused with 429, by environment',
+      labelNames: ['environment'] as const,
+      registers: [registry],
+    }),
+    streamClients: new Gauge({
+      name: 'ripcord_stream_clients',
+      help: 'Connected Server-Sent Events clients',
+      registers: [registry],
+    }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Series read at scrape time from counters the hot path keeps as plain numbers, so that an
+ * evaluation pays for no label lookup: per-flag evaluations, latency and recency, cache layers,
+ * and the versions this replica serves.
+ */
+export function registerServingMetrics(
+  registry: Registry,
+  sources: { flagMetrics: FlagMetrics; cacheStats: CacheStats; servedVersions: () => Array<{ environment: string; version: number }> },
+): void {
+  const { flagMetrics, cacheStats } = sources;
+  new Counter({
+    name: 'ripcord_flag_evaluations_total',
+    help: 'Flag evaluations served by this process, by flag, environment, variant and OpenFeature reason',
+    labelNames: ['flag', 'environment', 'variant', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const entry of flagMetrics.totals()) {
+        for (const [outcome, count] of entry.outcomes) {
+          const [variant, reason] = outcome.split('\u0000');
+          this.inc({ flag: entry.flag, environment: entry.environment, variant, reason }, count);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: 'ripcord_evaluations_total',
+    help: 'Flag evaluations served, by environment and OpenFeature reason',
+    labelNames: ['environment', 'reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const entry of flagMetrics.totals()) {
+        for (const [outcome, count] of entry.outcomes) this.inc({ environment: entry.environment, reason: outcome.split('\u0000')[1] }, count);
+      }
+    },
+  });
+  new Counter({
+    name: 'ripcord_flag_evaluation_seconds_total',
+    help: 'Engine time spent evaluating each flag (divide by evaluations for the mean)',
+    labelNames: ['flag', 'environment'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const entry of flagMetrics.totals()) this.inc({ flag: entry.flag, environment: entry.environment }, entry.total.durationMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'ripcord_flag_last_evaluation_timestamp_seconds',
+    help: 'When this process last evaluated each flag',
+    labelNames: ['flag', 'environment'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const entry of flagMetrics.totals()) this.set({ flag: entry.flag, environment: entry.environment }, entry.total.lastEvaluation / 1000);
+    },
+  });
+  new Counter({
+    name: 'ripcord_cache_requests_total',
+    help: 'Cache lookups by layer (l1 in-process snapshot, l2 Redis projection, l3 Postgres) and result',
+    labelNames: ['layer', 'result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts: Array<[string, string, number]> = [
+        ['l1', 'hit', cacheStats.l1Hits], ['l1', 'miss', cacheStats.l1Misses],
+        ['l2', 'hit', cacheStats.l2Hits], ['l2', 'miss', cacheStats.l2Misses],
+        ['l3', 'hit', cacheStats.l3Hits], ['l3', 'miss', cacheStats.l3Misses],
+      ];
+      for (const [layer, result, count] of counts) this.inc({ layer, result }, count);
+    },
+  });
+  new Gauge({
+    name: 'ripcord_served_version',
+    help: 'The highest flag version this process serves, by environment',
+    labelNames: ['environment'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { environment, version } of sources.servedVersions()) this.set({ environment }, version);
+    },
+  });
+}

@@ -1,10 +1,14 @@
 import { Router } from 'express';
 import type { Metrics } from '../../src/metrics.js';
 
-/** A named dependency check; resolves when healthy, rejects (or times out) when not. */
+/**
+ * A named dependency check; resolves when healthy (optionally with details to show), rejects (or
+ * times out) when not. The `snapshot` check is the replica's ability to serve current flags.
+ */
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
 const CHECK_TIMEOUT_MS = 1_500;
+const SERVING_CHECK = 'snapshot';
 
 function withTimeout(check: () => Promise<unknown>): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
@@ -14,7 +18,13 @@ function withTimeout(check: () => Promise<unknown>): Promise<unknown> {
   return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Liveness, readiness with per-check detail, and Prometheus metrics. */
+const isDetail = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Liveness, readiness with per-check detail, and Prometheus metrics. Readiness is 503 whenever a
+ * check fails; `status` says `degraded` when evaluations still serve current flags (a dependency
+ * is down) and `not_ready` when the snapshot itself is missing or behind.
+ */
 export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics }): Router {
   const router = Router();
 
@@ -28,11 +38,14 @@ export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics:
     const checks = Object.fromEntries(
       outcomes.map((outcome, i) => [
         names[i],
-        outcome.status === 'fulfilled' ? { status: 'ok' } : { status: 'down', error: String((outcome.reason as Error)?.message ?? outcome.reason) },
+        outcome.status === 'fulfilled'
+          ? { status: 'ok', ...(names[i] === SERVING_CHECK && isDetail(outcome.value) ? outcome.value : {}) }
+          : { status: 'down', error: String((outcome.reason as Error)?.message ?? outcome.reason) },
       ]),
     );
     const ready = outcomes.every((outcome) => outcome.status === 'fulfilled');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'degraded', checks });
+    const servingOk = checks[SERVING_CHECK] === undefined || checks[SERVING_CHECK].status === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : servingOk ? 'degraded' : 'not_ready', checks });
   });
 
   router.get('/metrics', async (_req, res) => {

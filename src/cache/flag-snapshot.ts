@@ -1,12 +1,27 @@
 import type { FlagDefinition } from '../domain/flag.js';
 import { compileFlag, type CompiledFlag } from '../engine/index.js';
 
+/** What a change did to a flag, as SSE clients and the kill-switch watchers name it. */
+export type ChangeKind = 'flag.updated' | 'flag.killed' | 'flag.restored';
+
 interface EnvironmentSnapshot {
-  /** Highest flag version applied. */
+  /** Highest version applied: a flag's version, or the projection's version at the last full read. */
   version: number;
   /** The projection's change counter at the last full read. */
   changes: number;
   flags: Map<string, CompiledFlag>;
+  definitions: Map<string, FlagDefinition>;
+  /** The flags ordered by key, rebuilt on the first read after a change. */
+  sorted: CompiledFlag[] | undefined;
+}
+
+/** The kind of change from one definition of a flag to the next. */
+export function changeKindOf(previous: FlagDefinition | undefined, next: FlagDefinition): ChangeKind {
+  const wasKilled = previous?.config.kill_switch.enabled === true;
+  const isKilled = next.config.kill_switch.enabled === true;
+  if (isKilled && !wasKilled) return 'flag.killed';
+  if (wasKilled && !isKilled) return 'flag.restored';
+  return 'flag.updated';
 }
 
 /** L1: compiled flags per environment, in process. Evaluation reads only this. */
@@ -18,8 +33,25 @@ export class FlagSnapshot {
     return this.environments.get(environment)?.flags.get(key);
   }
 
+  /** The definition the compiled flag was built from. */
+  definition(environment: string, key: string): FlagDefinition | undefined {
+    return this.environments.get(environment)?.definitions.get(key);
+  }
+
   flags(environment: string): Iterable<CompiledFlag> {
     return this.environments.get(environment)?.flags.values() ?? [];
+  }
+
+  /** The environment's flags ordered by key, so every replica answers a bulk request identically. */
+  sortedFlags(environment: string): readonly CompiledFlag[] {
+    const env = this.environments.get(environment);
+    if (!env) return [];
+    env.sorted ??= [...env.flags.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return env.sorted;
+  }
+
+  definitions(environment: string): Iterable<FlagDefinition> {
+    return this.environments.get(environment)?.definitions.values() ?? [];
   }
 
   hasEnvironment(environment: string): boolean {
@@ -35,14 +67,19 @@ export class FlagSnapshot {
     return this.environments.get(environment)?.version ?? 0;
   }
 
-  /** Compiles and installs a definition unless the installed one is as new; returns whether it changed. */
-  apply(definition: FlagDefinition): boolean {
+  /**
+   * Compiles and installs a definition unless the installed one is as new.
+   * Returns the kind of change it made, or null when it changed nothing.
+   */
+  apply(definition: FlagDefinition): ChangeKind | null {
     const env = this.ensure(definition.environment);
-    const current = env.flags.get(definition.key);
-    if (current && current.version >= definition.version) return false;
+    const current = env.definitions.get(definition.key);
+    if (current && current.version >= definition.version) return null;
     env.flags.set(definition.key, compileFlag(definition));
+    env.definitions.set(definition.key, definition);
+    env.sorted = undefined;
     if (definition.version > env.version) env.version = definition.version;
-    return true;
+    return changeKindOf(current, definition);
   }
 
   /** The projection's change counter as of the last full read (-1 before the first). */
@@ -50,17 +87,26 @@ export class FlagSnapshot {
     return this.environments.get(environment)?.changes ?? -1;
   }
 
-  /** Applies a full read of an environment taken at change counter `changes`. */
-  applyAll(environment: string, changes: number, definitions: FlagDefinition[]): void {
+  /**
+   * Applies a full read of an environment taken at change counter `changes` and projected
+   * version `version`; returns the definitions that changed something, with the kind of change.
+   */
+  applyAll(environment: string, changes: number, definitions: FlagDefinition[], version = 0): Array<{ event: ChangeKind; definition: FlagDefinition }> {
     const env = this.ensure(environment);
-    for (const definition of definitions) this.apply(definition);
+    const applied: Array<{ event: ChangeKind; definition: FlagDefinition }> = [];
+    for (const definition of definitions) {
+      const event = this.apply(definition);
+      if (event) applied.push({ event, definition });
+    }
     env.changes = changes;
+    if (version > env.version) env.version = version;
+    return applied;
   }
 
   private ensure(environment: string): EnvironmentSnapshot {
     let env = this.environments.get(environment);
     if (!env) {
-      env = { version: 0, changes: -1, flags: new Map() };
+      env = { version: 0, changes: -1, flags: new Map(), definitions: new Map(), sorted: undefined };
       this.environments.set(environment, env);
     }
     return env;

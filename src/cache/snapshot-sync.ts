@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Logger } from '../logger.js';
 import type { ChangeEvent, RedisProjection } from '../stores/projection.js';
+import { CacheStats } from './cache-stats.js';
 import type { FlagSnapshot } from './flag-snapshot.js';
 
 export interface SnapshotSyncDeps {
@@ -14,21 +15,49 @@ export interface SnapshotSyncDeps {
   /** Definitions of an environment written after `sinceVersion`, to repair the projection. */
   loadFromDatabase: (environment: string, sinceVersion: number) => Promise<{ definitions: FlagDefinition[] }>;
   logger: Logger;
+  stats?: CacheStats;
   reconcileIntervalMs?: number;
+  /** How long L1 may trail the projection before this replica stops reporting ready. */
+  maxLagMs?: number;
 }
+
+/** An environment whose L1 trails the projection. */
+export interface Lag {
+  environment: string;
+  served: number;
+  projected: number;
+  /** Since when L1 was last seen caught up (ms since epoch). */
+  behindSinceMs: number;
+}
+
+const UNKNOWN_ENVIRONMENT_TTL_MS = 1_000;
 
 /** Keeps the L1 snapshot fresh: a full load at start, pub/sub pushes, and a version check every second. */
 export class SnapshotSync {
   private timer: NodeJS.Timeout | undefined;
   private lastReconcileOk = false;
+  private lastReconcileAt = 0;
   private reconciling = false;
+  private readonly startedAt = Date.now();
+  private readonly caughtUpAt = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<boolean>>();
+  private readonly unknown = new Map<string, number>();
+  readonly stats: CacheStats;
+  /** Called once for every change this process's L1 takes in, however it arrived (push, local write, reconciliation). */
   readonly onChange = new Set<(change: ChangeEvent) => void>();
 
-  constructor(private readonly deps: SnapshotSyncDeps) {}
+  constructor(private readonly deps: SnapshotSyncDeps) {
+    this.stats = deps.stats ?? new CacheStats();
+  }
 
   /** True while the last reconciliation reached Redis. */
   get redisHealthy(): boolean {
     return this.lastReconcileOk;
+  }
+
+  /** When the last reconciliation finished successfully (ms since epoch, 0 before the first). */
+  get lastReconciledAt(): number {
+    return this.lastReconcileAt;
   }
 
   async start(): Promise<void> {
@@ -37,7 +66,9 @@ export class SnapshotSync {
       if (channel === projection.channel) this.receive(message);
     });
     // ioredis re-subscribes by itself after a reconnect.
-    await subscriber.subscribe(projection.channel);
+    await subscriber.subscribe(projection.channel).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error }, 'could not subscribe to changes yet; reconciliation covers until it can');
+    });
     await this.reconcile();
     this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs ?? 1_000);
     this.timer.unref();
@@ -45,6 +76,24 @@ export class SnapshotSync {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** Applies a change made by this process at once (before the pub/sub round trip) and tells the listeners. */
+  applyLocal(definition: FlagDefinition): void {
+    this.take(definition);
+  }
+
+  private take(definition: FlagDefinition): void {
+    const event = this.deps.snapshot.apply(definition);
+    if (!event) return;
+    const change: ChangeEvent = { event, definition };
+    for (const listener of this.onChange) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, 'a change listener failed');
+      }
+    }
   }
 
   private receive(message: string): void {
@@ -55,7 +104,65 @@ export class SnapshotSync {
       this.deps.logger.warn({ message }, 'ignored an unreadable change message');
       return;
     }
-    if (this.deps.snapshot.apply(change.definition)) for (const listener of this.onChange) listener(change);
+    if (change?.definition?.environment) this.take(change.definition);
+  }
+
+  /**
+   * Makes sure L1 holds an environment, reading it from Redis (L2) or Postgres (L3) on a miss.
+   * Unknown environments are remembered for a second so a caller can't make every request a lookup.
+   */
+  ensureEnvironment(environment: string): Promise<boolean> {
+    if (this.deps.snapshot.hasEnvironment(environment)) return Promise.resolve(true);
+    if ((this.unknown.get(environment) ?? 0) > Date.now()) return Promise.resolve(false);
+    let pending = this.loading.get(environment);
+    if (!pending) {
+      pending = this.load(environment).finally(() => this.loading.delete(environment));
+      this.loading.set(environment, pending);
+    }
+    return pending;
+  }
+
+  private async load(environment: string): Promise<boolean> {
+    const { snapshot, projection } = this.deps;
+    try {
+      if ((await projection.version(environment)) !== null) {
+        this.stats.l2Hits++;
+        const all = await projection.readAll(environment);
+        this.install(environment, all.changes, all.definitions, all.version);
+      } else {
+        this.stats.l2Misses++;
+        const revision = (await this.deps.loadRevisions()).get(environment);
+        if (revision !== undefined) await this.repair(environment, 0, revision);
+      }
+    } catch (error) {
+      this.deps.logger.warn({ err: error, environment }, 'could not load an environment on demand');
+    }
+    if (snapshot.hasEnvironment(environment)) return true;
+    this.unknown.set(environment, Date.now() + UNKNOWN_ENVIRONMENT_TTL_MS);
+    return false;
+  }
+
+  /** Installs a full read, telling the listeners about each flag it changed. */
+  private install(environment: string, changes: number, definitions: FlagDefinition[], version: number): void {
+    for (const definition of definitions) this.take(definition);
+    this.deps.snapshot.applyAll(environment, changes, [], version);
+  }
+
+  private async repair(environment: string, projected: number, revision: number): Promise<void> {
+    const { projection, logger } = this.deps;
+    let definitions: FlagDefinition[];
+    try {
+      ({ definitions } = await this.deps.loadFromDatabase(environment, projected));
+      this.stats.l3Hits++;
+    } catch (error) {
+      this.stats.l3Misses++;
+      throw error;
+    }
+    await projection.rebuild(environment, definitions, revision);
+    for (const definition of definitions) await projection.publish({ event: 'flag.updated', definition });
+    logger.info({ environment, flags: definitions.length, revision, projected }, 'repaired the projection from Postgres');
+    const all = await projection.readAll(environment);
+    this.install(environment, all.changes, all.definitions, all.version);
   }
 
   /** Compares with the projection and pulls what this process missed; repairs a lost or lagging projection. */
@@ -68,27 +175,51 @@ export class SnapshotSync {
       const environments = new Set([...(await projection.environments()), ...snapshot.environmentKeys()]);
       for (const env of revisions?.keys() ?? []) environments.add(env);
       for (const environment of environments) {
-        const projected = await projection.version(environment);
+        let projected = await projection.version(environment);
+        if (projected === null) this.stats.l2Misses++;
         const revision = revisions?.get(environment);
         if (revision !== undefined && (projected === null || projected < revision)) {
           // Redis restarted empty, or a write's projection step failed: rebuild from Postgres.
-          const { definitions } = await this.deps.loadFromDatabase(environment, projected ?? 0);
-          await projection.rebuild(environment, definitions, revision);
-          for (const definition of definitions) await projection.publish({ event: 'flag.updated', definition });
-          logger.info({ environment, flags: definitions.length, revision, projected }, 'repaired the projection from Postgres');
+          await this.repair(environment, projected ?? 0, revision);
+          projected = revision;
         }
         const changes = await projection.changes(environment);
-        if (changes !== snapshot.changes(environment)) {
+        if (changes !== snapshot.changes(environment) || (projected ?? 0) > snapshot.version(environment)) {
+          this.stats.l2Hits++;
           const all = await projection.readAll(environment);
-          snapshot.applyAll(environment, all.changes, all.definitions);
+          this.install(environment, all.changes, all.definitions, all.version);
         }
+        if (snapshot.version(environment) >= (projected ?? 0)) this.caughtUpAt.set(environment, Date.now());
       }
       this.lastReconcileOk = true;
+      this.lastReconcileAt = Date.now();
     } catch (error) {
       if (this.lastReconcileOk) logger.warn({ err: error }, 'reconciliation failed; serving the last snapshot');
       this.lastReconcileOk = false;
     } finally {
       this.reconciling = false;
     }
+  }
+
+  /**
+   * Environments whose L1 has trailed the live projection for longer than the allowed lag.
+   * Reads Redis; rejects when Redis can't be reached (then lag can't be judged).
+   */
+  async lagging(now = Date.now()): Promise<Lag[]> {
+    const { snapshot, projection } = this.deps;
+    const maxLag = this.deps.maxLagMs ?? 3_000;
+    const environments = new Set([...(await projection.environments()), ...snapshot.environmentKeys()]);
+    const lagging: Lag[] = [];
+    for (const environment of environments) {
+      const projected = (await projection.version(environment)) ?? 0;
+      const served = snapshot.version(environment);
+      if (served >= projected) {
+        this.caughtUpAt.set(environment, now);
+        continue;
+      }
+      const behindSinceMs = this.caughtUpAt.get(environment) ?? this.startedAt;
+      if (now - behindSinceMs > maxLag) lagging.push({ environment, served, projected, behindSinceMs });
+    }
+    return lagging;
   }
 }

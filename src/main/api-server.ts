@@ -1,16 +1,26 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createApp } from '../../api/create-app.js';
+import { createFastPath } from '../../api/fast-path.js';
 import { createAuthenticator } from '../auth/principal.js';
+import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createMetrics } from '../metrics.js';
+import { createMetrics, registerServingMetrics } from '../metrics.js';
+import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
+import { FlagMetrics } from '../serving/flag-metrics.js';
+import { RateLimiter } from '../serving/rate-limiter.js';
+import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
+import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
+import { snapshotReadiness } from '../serving/snapshot-readiness.js';
+import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createRolloutService } from '../services/rollout-service.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -21,6 +31,8 @@ export interface ApiServer {
   port: number;
   snapshot: FlagSnapshot;
   sync: SnapshotSync;
+  heartbeat: ReplicaHeartbeat;
+  flagMetrics: FlagMetrics;
   close(): Promise<void>;
 }
 
@@ -28,15 +40,18 @@ export interface ApiServer {
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
   const db = createDatabase(config.DATABASE_URL);
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
-  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false } as const;
+  // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
+  const retryStrategy = (times: number) => Math.min(times * 50, 250);
+  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy } as const;
   const redis = new Redis(config.REDIS_URL, redisOptions);
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy });
   for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
 
   const projection = new RedisProjection(redis);
   const snapshot = new FlagSnapshot();
+  const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
-    snapshot, projection, subscriber, logger,
+    snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
     loadRevisions: async () => new Map((await listEnvironments(db)).map((env) => [env.key, env.revision])),
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
@@ -45,28 +60,50 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const starter = createWorkflowStarter({
     address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
-  const publisher = createFlagPublisher({ projection, logger, applyLocally: (definition) => snapshot.apply(definition) });
+  const publisher = createFlagPublisher({ projection, logger, applyLocally: (definition) => sync.applyLocal(definition) });
   const metrics = createMetrics();
+  const authenticator = resilientAuthenticator(createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN));
+  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
+  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
+  heartbeat.start();
+  const flagMetrics = new FlagMetrics(redis, logger);
+  flagMetrics.start();
+  registerServingMetrics(metrics.registry, {
+    flagMetrics, cacheStats,
+    servedVersions: () => snapshot.environmentKeys().map((environment) => ({ environment, version: snapshot.version(environment) })),
+  });
+  const endpoints = createEvaluationEndpoints({
+    authenticator, snapshot, cacheStats, flagMetrics, metrics,
+    ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
+    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND),
+  });
+  const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs: config.STREAM_HEARTBEAT_SECONDS * 1000 });
+  hub.start();
   const app = createApp({
     db,
-    authenticator: createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN),
+    authenticator,
     snapshot,
     flags: createFlagService({ db, publisher }),
     killSwitch: createKillSwitchService({
       db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
     }),
+    rollouts: createRolloutService({
+      db, temporal: starter.client, taskQueue: config.TEMPORAL_TASK_QUEUE, temporalUiUrl: config.TEMPORAL_UI_URL,
+      namespace: config.TEMPORAL_NAMESPACE,
+    }),
     metrics,
     logger,
+    serving: { endpoints, hub, flagMetrics },
     checks: {
+      snapshot: () => snapshotReadiness(sync, snapshot),
       postgres: () => db.query('SELECT 1'),
       redis: () => redis.ping(),
       temporal: () => starter.client.connection.withDeadline(Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
     },
   });
 
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(config.PORT, '127.0.0.1', () => resolve(listening));
-  });
+  const server: Server = createServer(config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, (err) => logger.error({ err }, 'evaluation failed')) : app);
+  await new Promise<void>((resolve) => server.listen(config.PORT, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, 'API listening');
 
@@ -75,8 +112,13 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     port,
     snapshot,
     sync,
+    heartbeat,
+    flagMetrics,
     async close() {
       sync.stop();
+      hub.stop();
+      await heartbeat.stop();
+      await flagMetrics.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();

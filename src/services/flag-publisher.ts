@@ -10,15 +10,17 @@ export interface FlagPublisher {
 export function createFlagPublisher(deps: {
   projection: RedisProjection;
   logger: Logger;
-  /** Applies the change to this process's own L1 at once, before the pub/sub round trip. */
+  /** Applies the change to this process's own L1 (and its SSE clients) at once, before the pub/sub round trip. */
   applyLocally?: (definition: FlagDefinition) => void;
 }): FlagPublisher {
   return {
     async publish(definition, event) {
       deps.applyLocally?.(definition);
       try {
-        await deps.projection.write(definition);
-        await deps.projection.publish({ event, definition });
+        // One round trip: the Lua write and the announcement are pipelined.
+        const written = deps.projection.write(definition);
+        const announced = deps.projection.publish({ event, definition });
+        await Promise.all([written, announced]);
         return true;
       } catch (error) {
         // Postgres has the change; the reconciler re-projects it when Redis is back.

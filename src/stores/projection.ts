@@ -28,6 +28,14 @@ type RedisWithScripts = Redis & {
     changesKey: string, flagKey: string, version: number, json: string, environment: string): Promise<number>;
 };
 
+function parseOrUndefined(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The Redis serving projection: per environment a hash of definitions, their versions and a version counter. */
 export class RedisProjection {
   readonly channel: string;
@@ -75,18 +83,19 @@ export class RedisProjection {
   }
 
   /** Reads every definition of an environment; entries that don't parse are skipped. */
-  async readAll(environment: string): Promise<{ changes: number; definitions: FlagDefinition[] }> {
+  async readAll(environment: string): Promise<{ changes: number; version: number; definitions: FlagDefinition[] }> {
     const keys = this.keys(environment);
-    const [[, changes], [, hash]] = (await this.redis.multi().get(keys.changes).hgetall(keys.flags).exec()) as [
+    const [[, changes], [, version], [, hash]] = (await this.redis.multi().get(keys.changes).get(keys.version).hgetall(keys.flags).exec()) as [
+      [unknown, string | null],
       [unknown, string | null],
       [unknown, Record<string, string>],
     ];
     const definitions: FlagDefinition[] = [];
     for (const json of Object.values(hash ?? {})) {
-      const parsed = flagDefinitionSchema.safeParse(JSON.parse(json));
+      const parsed = flagDefinitionSchema.safeParse(parseOrUndefined(json));
       if (parsed.success) definitions.push(parsed.data);
     }
-    return { changes: Number(changes ?? 0), definitions };
+    return { changes: Number(changes ?? 0), version: Number(version ?? 0), definitions };
   }
 
   /** Rewrites an environment from the source of truth, never lowering any version. */

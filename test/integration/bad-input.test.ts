@@ -119,7 +119,7 @@ describe('operations', () => {
     expect((await stack.request('GET', '/healthz', { token: null })).status).toBe(200);
     const ready = await stack.request('GET', '/readyz', { token: null });
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ postgres: { status: 'ok' }, redis: { status: 'ok' }, temporal: { status: 'ok' } });
+    expect(ready.body.checks).toMatchObject({ postgres: { status: 'ok' }, redis: { status: 'ok' }, temporal: { status: 'ok' }, snapshot: { status: 'ok' } });
     const metrics = await stack.request('GET', '/metrics', { token: null });
     expect(metrics.body).toContain('ripcord_evaluations_total');
     expect(metrics.body).toContain('ripcord_evaluation_duration_seconds');

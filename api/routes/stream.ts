@@ -1,0 +1,52 @@
+import { Router } from 'express';
+import type { Authenticator } from '../../src/auth/principal.js';
+import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
+import type { StreamHub } from '../../src/serving/stream-hub.js';
+import type { Metrics } from '../../src/metrics.js';
+
+/**
+ * `GET /api/v1/stream`: Server-Sent Events of the flag changes in the token's environment
+ * (`flag.updated`, `flag.killed`, `flag.restored`, each with its version as the event id),
+ * `heartbeat` events, and a replay of what was missed after `Last-Event-ID`. Any token may listen:
+ * events name flags and versions, never definitions.
+ */
+export function createStreamRouter(deps: { authenticator: Authenticator; hub: StreamHub; metrics: Metrics }): Router {
+  const router = Router();
+  router.options('/api/v1/stream', (_req, res) => {
+    res.status(204).set(CORS_PREFLIGHT_HEADERS).end();
+  });
+  router.get('/api/v1/stream', async (req, res) => {
+    const token = tokenFromHeaders((name) => req.get(name));
+    const principal = token ? await deps.authenticator.authenticate(token) : null;
+    res.set(CORS_HEADERS);
+    if (!principal) {
+      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'A valid API token is required (Authorization: Bearer <token>)' } });
+      return;
+    }
+    const requested = req.get('x-environment');
+    if (principal.kind !== 'user' && requested !== undefined && requested !== principal.environment) {
+      res.status(403).json({ error: { code: 'FORBIDDEN', message: `This token is for environment '${principal.environment}', not '${requested}'` } });
+      return;
+    }
+    const environment = principal.kind === 'user' ? (requested ?? DEFAULT_ENVIRONMENT) : principal.environment;
+    const lastEventHeader = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
+    const lastEventId = lastEventHeader === undefined || lastEventHeader === '' ? undefined : Number(lastEventHeader);
+
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    res.status(200).set({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    const detach = deps.hub.connect(environment, res, lastEventId);
+    deps.metrics.streamClients.inc();
+    res.on('close', () => {
+      detach();
+      deps.metrics.streamClients.dec();
+    });
+  });
+  return router;
+}

@@ -1,0 +1,293 @@
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import type { Authenticator, Principal } from '../auth/principal.js';
+import type { CacheStats } from '../cache/cache-stats.js';
+import type { FlagSnapshot } from '../cache/flag-snapshot.js';
+import { evaluate, type CompiledFlag, type EvaluationContext, type EvaluationResult } from '../engine/index.js';
+import type { Metrics } from '../metrics.js';
+import { etagOf, matchesIfNoneMatch } from './etag.js';
+import type { FlagMetrics } from './flag-metrics.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/** A request as the evaluation endpoints see it, whatever server carried it. */
+export interface ServingRequest {
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
+  /** The raw body; undefined or empty when none was sent. */
+  body: Buffer | undefined;
+}
+
+/** What to answer: status, headers and an optional JSON body already serialised. */
+export interface ServingResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface EvaluationEndpointsDeps {
+  authenticator: Authenticator;
+  snapshot: FlagSnapshot;
+  /** Loads an environment L1 doesn't hold from Redis or Postgres; false when it doesn't exist. */
+  ensureEnvironment: (environment: string) => Promise<boolean>;
+  limiter: RateLimiter;
+  flagMetrics: FlagMetrics;
+  cacheStats: CacheStats;
+  metrics: Metrics;
+}
+
+export const DEFAULT_ENVIRONMENT = 'production';
+/** Largest evaluation request body, in bytes. */
+export const MAX_EVALUATION_BODY_BYTES = 64 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+const OFREP_ERROR_CODES = new Set(['PARSE_ERROR', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'GENERAL']);
+
+/** CORS for browser callers: tokens travel in headers, never cookies, so any origin may call. */
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'ETag, Retry-After',
+} as const;
+export const CORS_PREFLIGHT_HEADERS = {
+  ...CORS_HEADERS,
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'Authorization, X-API-Key, If-None-Match, Content-Type, X-Environment, Last-Event-ID',
+  'access-control-max-age': '600',
+} as const;
+
+/** The token of a request: `Authorization: Bearer <token>`, else `X-API-Key`. */
+export function tokenFromHeaders(header: (name: string) => string | undefined): string | null {
+  const authorization = header('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    return match?.[1] ?? null;
+  }
+  return header('x-api-key') ?? null;
+}
+
+type Caller = { principal: Principal; environment: string };
+
+const json = (status: number, value: unknown, headers?: Record<string, string>): ServingResponse => ({
+  status,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(value),
+});
+
+const ofrepError = (status: number, key: string | undefined, errorCode: string, errorDetails: string) =>
+  json(status, key === undefined ? { errorCode, errorDetails } : { key, errorCode, errorDetails });
+
+const nativeError = (status: number, code: string, message: string, details?: unknown) =>
+  json(status, { error: { code, message, ...(details === undefined ? {} : { details }) } });
+
+/** Parses a JSON body; an empty body is an empty object. */
+function parseBody(body: Buffer | undefined): { value: unknown } | { error: string } {
+  if (!body || body.length === 0) return { value: {} };
+  try {
+    return { value: JSON.parse(body.toString('utf8')) };
+  } catch {
+    return { error: 'The request body is not valid JSON' };
+  }
+}
+
+/** OFREP's `{context}`: an object whose targetingKey, when present, is a string. */
+function ofrepContext(body: unknown): { context: EvaluationContext } | { error: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: 'the body must be a JSON object' };
+  const context = (body as { context?: unknown }).context;
+  if (context === undefined || context === null) return { context: {} };
+  if (typeof context !== 'object' || Array.isArray(context)) return { error: 'context must be an object' };
+  const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
+  if (targetingKey !== undefined && typeof targetingKey !== 'string') return { error: 'context.targetingKey must be a string' };
+  return { context: context as EvaluationContext };
+}
+
+const nativeRequestSchema = z.object({
+  context: z
+    .object({ targetingKey: z.string().max(1024).optional() })
+    .catchall(z.unknown())
+    .default({}),
+  flags: z.array(z.string().min(1).max(256)).max(1000).optional(),
+});
+
+function metadataOf(flag: CompiledFlag, result: EvaluationResult): Record<string, string | number | boolean> {
+  const metadata: Record<string, string | number | boolean> = { version: flag.version };
+  if (result.ruleId) metadata.ruleId = result.ruleId;
+  if (result.metadata) Object.assign(metadata, result.metadata);
+  return metadata;
+}
+
+/** The OFREP and native evaluation endpoints, independent of the HTTP server that carries them. */
+export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
+  const { snapshot, cacheStats, flagMetrics } = deps;
+
+  /** Authenticates, fixes the environment and spends rate budget; a response when the caller may not go on. */
+  async function admit(req: ServingRequest, native: boolean): Promise<Caller | ServingResponse> {
+    const token = tokenFromHeaders((name) => req.header(name));
+    let principal: Principal | null;
+    try {
+      principal = token ? await deps.authenticator.authenticate(token) : null;
+    } catch {
+      return native
+        ? nativeError(503, 'UNAVAILABLE', 'The token store is unavailable and this token is not known to this replica yet; retry shortly')
+        : json(503, { errorDetails: 'The token store is unavailable; retry shortly' });
+    }
+    // OFREP answers 401/403 without a body; the native API uses the error family.
+    if (!principal) return native ? nativeError(401, 'UNAUTHORIZED', 'A valid API token is required (Authorization: Bearer <token>)') : { status: 401 };
+    const requested = req.header('x-environment');
+    let environment: string;
+    if (principal.kind === 'user') {
+      environment = requested ?? DEFAULT_ENVIRONMENT;
+    } else {
+      if (requested !== undefined && requested !== principal.environment) {
+        return native
+          ? nativeError(403, 'FORBIDDEN', `This token is for environment '${principal.environment}', not '${requested}'`)
+          : { status: 403 };
+      }
+      environment = principal.environment;
+    }
+    const caller = principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous');
+    const decision = deps.limiter.take(caller);
+    if (!decision.allowed) {
+      deps.metrics.rateLimited.inc({ environment });
+      const headers = { 'retry-after': String(decision.retryAfterSeconds) };
+      return native
+        ? nativeError(429, 'RATE_LIMITED', `Too many requests for this token; retry after ${decision.retryAfterSeconds} s`)
+        : { status: 429, headers };
+    }
+    return { principal, environment };
+  }
+
+  /** L1 lookup of an environment; on a miss, L2/L3 load it once. */
+  async function environmentLoaded(environment: string): Promise<{ known: boolean; hit: boolean }> {
+    if (snapshot.hasEnvironment(environment)) return { known: true, hit: true };
+    cacheStats.l1Misses++;
+    return { known: await deps.ensureEnvironment(environment), hit: false };
+  }
+
+  function evaluateCounted(flag: CompiledFlag, environment: string, context: EvaluationContext, now: number, hit: boolean): EvaluationResult {
+    const started = performance.now();
+    const result = evaluate(flag, context, now);
+    const elapsedMs = performance.now() - started;
+    cacheStats.l1Hits++;
+    flagMetrics.record(environment, flag.key, result, elapsedMs, now, hit);
+    return result;
+  }
+
+  /** The bulk answer, with an ETag of its bytes; 304 when the caller already holds them. */
+  function withEtag(req: ServingRequest, value: unknown): ServingResponse {
+    const body = JSON.stringify(value);
+    const etag = etagOf(body);
+    if (matchesIfNoneMatch(req.header('if-none-match'), etag)) return { status: 304, headers: { etag } };
+    return { status: 200, headers: { ...JSON_HEADERS, etag }, body };
+  }
+
+  return {
+    /** `POST /ofrep/v1/evaluate/flags/{key}` */
+    async ofrepFlag(key: string, req: ServingRequest): Promise<ServingResponse> {
+      const admitted = await admit(req, false);
+      if ('status' in admitted) return admitted;
+      const parsed = parseBody(req.body);
+      if ('error' in parsed) return ofrepError(400, key, 'PARSE_ERROR', parsed.error);
+      const context = ofrepContext(parsed.value);
+      if ('error' in context) return ofrepError(400, key, 'INVALID_CONTEXT', context.error);
+
+      const { environment } = admitted;
+      const { hit } = await environmentLoaded(environment);
+      const flag = snapshot.get(environment, key);
+      if (!flag) {
+        cacheStats.l1Misses++;
+        return ofrepError(404, key, 'FLAG_NOT_FOUND', `flag '${key}' was not found in environment '${environment}'`);
+      }
+      const now = Date.now();
+      const started = performance.now();
+      const result = evaluateCounted(flag, environment, context.context, now, hit);
+      deps.metrics.evaluationDuration.observe((performance.now() - started) / 1000);
+      if (result.reason === 'ERROR') {
+        const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
+        return ofrepError(400, key, code, result.errorMessage ?? 'evaluation failed');
+      }
+      return json(200, { key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
+    },
+
+    /** `POST /ofrep/v1/evaluate/flags` */
+    async ofrepBulk(req: ServingRequest): Promise<ServingResponse> {
+      const admitted = await admit(req, false);
+      if ('status' in admitted) return admitted;
+      const parsed = parseBody(req.body);
+      if ('error' in parsed) return ofrepError(400, undefined, 'PARSE_ERROR', parsed.error);
+      const context = ofrepContext(parsed.value);
+      if ('error' in context) return ofrepError(400, undefined, 'INVALID_CONTEXT', context.error);
+
+      const { environment } = admitted;
+      const { known, hit } = await environmentLoaded(environment);
+      if (!known) return ofrepError(400, undefined, 'GENERAL', `environment '${environment}' is unknown`);
+      const now = Date.now();
+      const flags: unknown[] = [];
+      for (const flag of snapshot.sortedFlags(environment)) {
+        const result = evaluateCounted(flag, environment, context.context, now, hit);
+        if (result.reason === 'ERROR') {
+          const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
+          flags.push({ key: flag.key, errorCode: code, errorDetails: result.errorMessage ?? 'evaluation failed' });
+        } else {
+          flags.push({ key: flag.key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
+        }
+      }
+      return withEtag(req, { flags });
+    },
+
+    /** `POST /api/v1/evaluate` `{context, flags?}`: every (or the named) flag with value, variant and reason. */
+    async evaluate(req: ServingRequest): Promise<ServingResponse> {
+      const admitted = await admit(req, true);
+      if ('status' in admitted) return admitted;
+      const parsed = parseBody(req.body);
+      if ('error' in parsed) return nativeError(400, 'PARSE_ERROR', parsed.error);
+      const input = nativeRequestSchema.safeParse(parsed.value);
+      if (!input.success) {
+        const details = input.error.issues.map((issue) => ({ path: `body.${issue.path.map(String).join('.')}`.replace(/\.$/, ''), message: issue.message }));
+        return nativeError(400, 'VALIDATION_FAILED', 'Invalid request body', details);
+      }
+      const { environment } = admitted;
+      const { known, hit } = await environmentLoaded(environment);
+      if (!known) return nativeError(404, 'NOT_FOUND', `Environment '${environment}' is unknown`);
+      const context = input.data.context as EvaluationContext;
+      const now = Date.now();
+      const results: unknown[] = [];
+      const keys = input.data.flags;
+      const flags: Array<CompiledFlag | string> = keys
+        ? [...new Set(keys)].map((key) => snapshot.get(environment, key) ?? key)
+        : [...snapshot.sortedFlags(environment)];
+      for (const flag of flags) {
+        if (typeof flag === 'string') {
+          cacheStats.l1Misses++;
+          results.push({ key: flag, value: null, variant: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${flag}' was not found` });
+          continue;
+        }
+        const result = evaluateCounted(flag, environment, context, now, hit);
+        results.push({
+          key: flag.key,
+          value: result.value ?? null,
+          variant: result.variant,
+          reason: result.reason,
+          version: flag.version,
+          ...(result.ruleId ? { ruleId: result.ruleId } : {}),
+          ...(result.errorCode ? { errorCode: result.errorCode, errorMessage: result.errorMessage } : {}),
+          ...(result.metadata ? { metadata: result.metadata } : {}),
+        });
+      }
+      return withEtag(req, { environment, flags: results });
+    },
+
+    /** `GET /ofrep/v1/configuration`: what providers may rely on (no polling needed, SSE is offered natively). */
+    async ofrepConfiguration(req: ServingRequest): Promise<ServingResponse> {
+      const admitted = await admit(req, false);
+      if ('status' in admitted) return admitted;
+      return withEtag(req, {
+        name: 'ripcord',
+        capabilities: {
+          cacheInvalidation: { polling: { enabled: true, minPollingIntervalMs: 1000 } },
+          flagEvaluation: { supportedTypes: ['boolean', 'string', 'int', 'float', 'object'] },
+        },
+      });
+    },
+  };
+}
+
+export type EvaluationEndpoints = ReturnType<typeof createEvaluationEndpoints>;

@@ -1,0 +1,221 @@
+import type { Redis } from 'ioredis';
+import type { EvaluationResult } from '../engine/index.js';
+import type { Logger } from '../logger.js';
+
+/** Counts for one flag in one environment. */
+interface Tally {
+  evaluations: number;
+  enabled: number;
+  disabled: number;
+  errors: number;
+  /** Engine time, milliseconds. */
+  durationMs: number;
+  cacheHits: number;
+  /** Epoch ms of the last evaluation, 0 when none. */
+  lastEvaluation: number;
+}
+
+interface Entry {
+  environment: string;
+  flag: string;
+  /** Since this process started: the Prometheus series. */
+  total: Tally;
+  /** Not yet flushed to Redis. */
+  pending: Tally;
+  /** Evaluations by `variant\u0000reason`. */
+  outcomes: Map<string, number>;
+}
+
+/** The seed's FlagMetrics for one flag, in one environment or summed over several. */
+export interface FlagMetricsView {
+  flag_key: string;
+  evaluation_count: number;
+  enabled_count: number;
+  disabled_count: number;
+  error_count: number;
+  avg_evaluation_time_ms: number;
+  cache_hit_rate: number;
+  last_evaluation: string | null;
+}
+
+const emptyTally = (): Tally => ({ evaluations: 0, enabled: 0, disabled: 0, errors: 0, durationMs: 0, cacheHits: 0, lastEvaluation: 0 });
+
+function add(into: Tally, from: Tally): void {
+  into.evaluations += from.evaluations;
+  into.enabled += from.enabled;
+  into.disabled += from.disabled;
+  into.errors += from.errors;
+  into.durationMs += from.durationMs;
+  into.cacheHits += from.cacheHits;
+  if (from.lastEvaluation > into.lastEvaluation) into.lastEvaluation = from.lastEvaluation;
+}
+
+// Adds the batch to the shared counters and keeps the latest evaluation time, in one round trip per flag.
+const FLUSH_SCRIPT = `
+redis.call('HINCRBY', KEYS[1], 'evaluations', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'enabled', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'disabled', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'errors', ARGV[4])
+redis.call('HINCRBYFLOAT', KEYS[1], 'duration_ms', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'cache_hits', ARGV[6])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_evaluation') or '0')
+if tonumber(ARGV[7]) > last then redis.call('HSET', KEYS[1], 'last_evaluation', ARGV[7]) end
+return 1`;
+
+type RedisWithFlush = Redis & {
+  ripcordFlushFlagMetrics(key: string, ...args: Array<string | number>): Promise<number>;
+};
+
+/** Whether an evaluation served the flag's "on" side: `true` for booleans, any variant but `off` otherwise. */
+export function servedEnabled(result: EvaluationResult): boolean {
+  if (result.reason === 'ERROR') return false;
+  return typeof result.value === 'boolean' ? result.value : result.variant !== 'off';
+}
+
+/**
+ * Per-flag evaluation metrics: counted in process on the hot path (no I/O), flushed to Redis in
+ * batches so that every replica's counts add up, and exposed as Prometheus series by collect().
+ */
+export class FlagMetrics {
+  private readonly entries = new Map<string, Map<string, Entry>>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis | undefined,
+    private readonly logger?: Logger,
+    private readonly prefix = 'ripcord',
+  ) {
+    redis?.defineCommand('ripcordFlushFlagMetrics', { numberOfKeys: 1, lua: FLUSH_SCRIPT });
+  }
+
+  private key(environment: string, flag: string): string {
+    return `${this.prefix}:metrics:${environment}:${flag}`;
+  }
+
+  /** Records one evaluation; `cacheHit` is false when L1 had to load the environment from Redis or Postgres first. */
+  record(environment: string, flag: string, result: EvaluationResult, durationMs: number, now: number, cacheHit = true): void {
+    let byFlag = this.entries.get(environment);
+    if (!byFlag) this.entries.set(environment, (byFlag = new Map()));
+    let entry = byFlag.get(flag);
+    if (!entry) byFlag.set(flag, (entry = { environment, flag, total: emptyTally(), pending: emptyTally(), outcomes: new Map() }));
+    const error = result.reason === 'ERROR';
+    const enabled = servedEnabled(result);
+    for (const tally of [entry.total, entry.pending]) {
+      tally.evaluations++;
+      if (error) tally.errors++;
+      else if (enabled) tally.enabled++;
+      else tally.disabled++;
+      tally.durationMs += durationMs;
+      if (cacheHit) tally.cacheHits++;
+      tally.lastEvaluation = now;
+    }
+    const outcome = `${result.variant}\u0000${result.reason}`;
+    entry.outcomes.set(outcome, (entry.outcomes.get(outcome) ?? 0) + 1);
+  }
+
+  /** Flushes every `intervalMs`; the timer doesn't keep the process alive. */
+  start(intervalMs = 1_000): void {
+    this.timer = setInterval(() => void this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Writes the pending counts to Redis in one pipeline; on failure they stay pending for the next try. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (!this.redis || this.redis.status !== 'ready') return;
+    const batch: Array<{ entry: Entry; tally: Tally }> = [];
+    for (const byFlag of this.entries.values()) {
+      for (const entry of byFlag.values()) {
+        if (entry.pending.evaluations === 0) continue;
+        batch.push({ entry, tally: entry.pending });
+        entry.pending = emptyTally();
+      }
+    }
+    if (batch.length === 0) return;
+    const pipeline = this.redis.pipeline() as unknown as RedisWithFlush;
+    for (const { entry, tally } of batch) {
+      void pipeline.ripcordFlushFlagMetrics(
+        this.key(entry.environment, entry.flag),
+        tally.evaluations, tally.enabled, tally.disabled, tally.errors, tally.durationMs.toFixed(6), tally.cacheHits, tally.lastEvaluation,
+      );
+    }
+    try {
+      const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
+      results.forEach(([error], i) => {
+        if (error) add(batch[i]!.entry.pending, batch[i]!.tally);
+      });
+    } catch (error) {
+      for (const { entry, tally } of batch) add(entry.pending, tally);
+      this.logger?.warn({ err: error }, 'flag metrics flush deferred');
+    }
+  }
+
+  /**
+   * The metrics of a flag across every replica (Redis) plus this process's unflushed counts; in
+   * one environment, or summed over `environments`. Without Redis, this process's own counts.
+   */
+  async read(flag: string, environments: string[]): Promise<{ metrics: FlagMetricsView; byEnvironment: Record<string, FlagMetricsView>; shared: boolean }> {
+    const byEnvironment: Record<string, FlagMetricsView> = {};
+    const sum = emptyTally();
+    let shared = Boolean(this.redis && this.redis.status === 'ready');
+    let stored: Array<Record<string, string>> = environments.map(() => ({}));
+    if (shared) {
+      try {
+        const pipeline = this.redis!.pipeline();
+        for (const environment of environments) pipeline.hgetall(this.key(environment, flag));
+        stored = ((await pipeline.exec()) ?? []).map(([, value]) => (value ?? {}) as Record<string, string>);
+      } catch {
+        shared = false;
+      }
+    }
+    environments.forEach((environment, i) => {
+      const entry = this.entries.get(environment)?.get(flag);
+      const tally = shared ? fromHash(stored[i] ?? {}) : emptyTally();
+      if (entry) add(tally, shared ? entry.pending : entry.total);
+      byEnvironment[environment] = view(flag, tally);
+      add(sum, tally);
+    });
+    return { metrics: view(flag, sum), byEnvironment, shared };
+  }
+
+  /** Every flag counted in this process since it started, for the Prometheus collectors. */
+  *totals(): Iterable<Entry> {
+    for (const byFlag of this.entries.values()) yield* byFlag.values();
+  }
+}
+
+function fromHash(hash: Record<string, string>): Tally {
+  return {
+    evaluations: Number(hash.evaluations ?? 0),
+    enabled: Number(hash.enabled ?? 0),
+    disabled: Number(hash.disabled ?? 0),
+    errors: Number(hash.errors ?? 0),
+    durationMs: Number(hash.duration_ms ?? 0),
+    cacheHits: Number(hash.cache_hits ?? 0),
+    lastEvaluation: Number(hash.last_evaluation ?? 0),
+  };
+}
+
+function view(flag: string, tally: Tally): FlagMetricsView {
+  const n = tally.evaluations;
+  return {
+    flag_key: flag,
+    evaluation_count: n,
+    enabled_count: tally.enabled,
+    disabled_count: tally.disabled,
+    error_count: tally.errors,
+    avg_evaluation_time_ms: n === 0 ? 0 : Number((tally.durationMs / n).toFixed(6)),
+    cache_hit_rate: n === 0 ? 0 : Number((tally.cacheHits / n).toFixed(4)),
+    last_evaluation: tally.lastEvaluation ? new Date(tally.lastEvaluation).toISOString() : null,
+  };
+}

@@ -1,0 +1,111 @@
+import type { ChangeKind, FlagSnapshot } from '../cache/flag-snapshot.js';
+import type { FlagDefinition } from '../domain/flag.js';
+import type { ChangeEvent } from '../stores/projection.js';
+
+/** The writable end of one Server-Sent Events connection. */
+export interface StreamSink {
+  write(chunk: string): boolean;
+  readonly writableLength: number;
+  end(): void;
+}
+
+export interface StreamHubDeps {
+  snapshot: FlagSnapshot;
+  /** Where changes come from: SnapshotSync's listeners. */
+  onChange: Set<(change: ChangeEvent) => void>;
+  heartbeatMs?: number;
+  /** A client whose unsent bytes pass this is dropped; it resumes with Last-Event-ID. */
+  maxBufferedBytes?: number;
+}
+
+/** The SSE payload of a change: enough for a client to know what to re-evaluate, no definitions. */
+export function formatChange(event: ChangeKind, definition: FlagDefinition): string {
+  const data = {
+    key: definition.key,
+    environment: definition.environment,
+    version: definition.version,
+    event,
+    enabled: definition.config.enabled,
+    killSwitch: definition.config.kill_switch.enabled,
+  };
+  return `id: ${definition.version}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Fans changes out to every SSE client of an environment. Event ids are flag versions, which grow
+ * with every change of an environment, so a client that reconnects with Last-Event-ID gets every
+ * flag changed after it from the L1 snapshot.
+ */
+export class StreamHub {
+  private readonly clients = new Map<string, Set<StreamSink>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listener = (change: ChangeEvent) => this.broadcast(change);
+
+  constructor(private readonly deps: StreamHubDeps) {}
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.clients.values()) n += set.size;
+    return n;
+  }
+
+  start(): void {
+    this.deps.onChange.add(this.listener);
+    this.timer = setInterval(() => this.heartbeat(), this.deps.heartbeatMs ?? 15_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.deps.onChange.delete(this.listener);
+    clearInterval(this.timer);
+    for (const set of this.clients.values()) for (const sink of set) sink.end();
+    this.clients.clear();
+  }
+
+  /** Registers a client; replays what it missed when it says which event it saw last. Returns the detach function. */
+  connect(environment: string, sink: StreamSink, lastEventId?: number): () => void {
+    let set = this.clients.get(environment);
+    if (!set) this.clients.set(environment, (set = new Set()));
+    set.add(sink);
+    let chunk = 'retry: 1000\n\n';
+    if (lastEventId !== undefined && Number.isFinite(lastEventId)) {
+      const missed = [...this.deps.snapshot.definitions(environment)]
+        .filter((definition) => definition.version > lastEventId)
+        .sort((a, b) => a.version - b.version);
+      for (const definition of missed) chunk += formatChange(definition.config.kill_switch.enabled ? 'flag.killed' : 'flag.updated', definition);
+    }
+    const version = this.deps.snapshot.version(environment);
+    chunk += `id: ${Math.max(version, lastEventId ?? 0)}\nevent: ready\ndata: ${JSON.stringify({ environment, version })}\n\n`;
+    sink.write(chunk);
+    return () => {
+      set.delete(sink);
+      if (set.size === 0 && this.clients.get(environment) === set) this.clients.delete(environment);
+    };
+  }
+
+  private broadcast(change: ChangeEvent): void {
+    const set = this.clients.get(change.definition.environment);
+    if (!set || set.size === 0) return;
+    this.send(set, formatChange(change.event, change.definition));
+  }
+
+  private heartbeat(): void {
+    const at = new Date().toISOString();
+    for (const [environment, set] of this.clients) {
+      // An event without an id leaves the client's Last-Event-ID alone.
+      this.send(set, `event: heartbeat\ndata: ${JSON.stringify({ at, version: this.deps.snapshot.version(environment) })}\n\n`);
+    }
+  }
+
+  private send(set: Set<StreamSink>, chunk: string): void {
+    const limit = this.deps.maxBufferedBytes ?? 1 << 20;
+    for (const sink of set) {
+      if (sink.writableLength > limit) {
+        set.delete(sink);
+        sink.end();
+        continue;
+      }
+      sink.write(chunk);
+    }
+  }
+}
