@@ -200,11 +200,11 @@ function uniqueRuleIds(config: { rules: Array<{ id: string }> }, ctx: z.Refineme
   });
 }
 
-const inputSchemas = new Map<FlagType, z.ZodType>();
+const inputSchemas = new Map<FlagType, ReturnType<typeof buildInputSchema>>();
 
 /** The PUT body of a flag's config in one environment, with every value checked against the flag type. */
 export function flagConfigInputSchemaFor(type: FlagType) {
-  let schema = inputSchemas.get(type) as ReturnType<typeof buildInputSchema> | undefined;
+  let schema = inputSchemas.get(type);
   if (!schema) {
     schema = buildInputSchema(type);
     inputSchemas.set(type, schema);
@@ -223,11 +223,22 @@ export const flagConfigSchema = z
   .superRefine(uniqueRuleIds);
 export type FlagConfig = z.infer<typeof flagConfigSchema>;
 
-/** The stored config, with values checked against the flag type. */
-export function flagConfigSchemaFor(type: FlagType) {
+function buildStoredSchema(type: FlagType) {
   return z
     .object({ ...configFieldsWith(valueSchemaFor(type)), kill_switch: killSwitchSchema.default({ enabled: false }) })
     .superRefine(uniqueRuleIds);
+}
+
+const storedSchemas = new Map<FlagType, ReturnType<typeof buildStoredSchema>>();
+
+/** The stored config, with values checked against the flag type (what the engine compiles). */
+export function flagConfigSchemaFor(type: FlagType) {
+  let schema = storedSchemas.get(type);
+  if (!schema) {
+    schema = buildStoredSchema(type);
+    storedSchemas.set(type, schema);
+  }
+  return schema;
 }
 
 /** What the projection stores and the engine compiles: one flag in one environment at one version. */

@@ -46,6 +46,27 @@ function inside(bucket: number, threshold: number): boolean | undefined {
   return bucket === NO_KEY ? undefined : bucket < threshold;
 }
 
+/** Renders a bucket comparison for the trace, e.g. `bucket 1342 < 5000 (5%)`. */
+function compared(bucket: number, isInside: boolean, threshold: number): string {
+  return bucket < 0 ? `${threshold / 1000}% needs no bucket` : `bucket ${bucket} ${isInside ? '<' : '>='} ${threshold} (${threshold / 1000}%)`;
+}
+
+function instant(now: number): string {
+  const date = new Date(now);
+  return Number.isNaN(date.getTime()) ? String(now) : date.toISOString();
+}
+
+/** The first segment of a targeting rule that the context is in, tracing each one checked. */
+function firstMatch(segments: readonly CompiledSegment[], context: EvaluationContext, trace: TraceStep[] | undefined): CompiledSegment | undefined {
+  for (let j = 0; j < segments.length; j++) {
+    const s = segments[j]!;
+    const matched = allMatch(s.conditions, s.test, context, s.kind === 'rule' ? trace : undefined, s.key);
+    trace?.push({ step: 'segment', id: s.key, matched, message: s.kind === 'unknown' ? `segment '${s.key}' does not exist` : `segment '${s.key}' (${s.kind}) ${matched ? 'matched' : 'did not match'}` });
+    if (matched) return s;
+  }
+  return undefined;
+}
+
 /** Builds the decision procedure of DESIGN §4: kill switch, enabled, rules, targeting, rollout. */
 export function buildEvaluator(plan: Plan): Evaluator {
   const { killed, enabled, on, off, rules, targeting, rollout, results } = plan;
@@ -94,22 +115,13 @@ export function buildEvaluator(plan: Plan): Evaluator {
       if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, rule.threshold);
       if (isInside === undefined) return missingKey(`percentage rule '${rule.id}'`, { ruleId: rule.id }, trace);
-      trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': bucket ${bucket} ${isInside ? '<' : '>='} ${rule.threshold}` });
+      trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': ${compared(bucket, isInside, rule.threshold)}` });
       if (isInside) return ruleMatch(rule.value, rule.variant, rule.id, bucket);
     }
 
     for (let i = 0; i < targeting.length; i++) {
       const target = targeting[i]!;
-      let segment: CompiledSegment | undefined;
-      for (let j = 0; j < target.segments.length; j++) {
-        const s = target.segments[j]!;
-        const matched = allMatch(s.conditions, s.test, context, s.kind === 'rule' ? trace : undefined, s.key);
-        trace?.push({ step: 'segment', id: s.key, matched, message: s.kind === 'unknown' ? `segment '${s.key}' does not exist` : `segment '${s.key}' (${s.kind}) ${matched ? 'matched' : 'did not match'}` });
-        if (matched) {
-          segment = s;
-          break;
-        }
-      }
+      const segment = firstMatch(target.segments, context, trace);
       if (!segment) {
         trace?.push({ step: 'targeting', id: target.id, matched: false, message: `targeting '${target.id}': no segment matched` });
         continue;
@@ -117,7 +129,7 @@ export function buildEvaluator(plan: Plan): Evaluator {
       if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, target.threshold);
       if (isInside === undefined) return missingKey(`targeting '${target.id}'`, { segmentId: segment.key }, trace);
-      trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': bucket ${bucket} ${isInside ? '<' : '>='} ${target.threshold}` });
+      trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': ${compared(bucket, isInside, target.threshold)}` });
       return segmentMatch(isInside, segment.key, bucket);
     }
 
@@ -125,15 +137,16 @@ export function buildEvaluator(plan: Plan): Evaluator {
       trace?.push({ step: 'rollout', matched: true, message: 'no rollout: serving value' });
       return results.static;
     }
-    if (rollout.scheduled && (now < rollout.start || now >= rollout.end)) {
-      trace?.push({ step: 'schedule', matched: false, message: `now (${new Date(now).toISOString()}) is outside the scheduled window` });
+    // Written as "not inside" so that an invalid clock (NaN) counts as outside the window.
+    if (rollout.scheduled && !(now >= rollout.start && now < rollout.end)) {
+      trace?.push({ step: 'schedule', matched: false, message: `now (${instant(now)}) is outside the scheduled window` });
       return results.outsideWindow;
     }
     if (rollout.scheduled) trace?.push({ step: 'schedule', matched: true, message: 'now is inside the scheduled window' });
     if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
     const isInside = inside(bucket, rollout.threshold);
     if (isInside === undefined) return missingKey('the rollout', {}, trace);
-    trace?.push({ step: 'rollout', matched: isInside, message: `rollout: bucket ${bucket} ${isInside ? '<' : '>='} ${rollout.threshold}` });
+    trace?.push({ step: 'rollout', matched: isInside, message: `rollout: ${compared(bucket, isInside, rollout.threshold)}` });
     return rolloutResult(isInside, bucket);
   };
 }

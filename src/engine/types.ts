@@ -6,7 +6,7 @@ export type EvaluationContext = { targetingKey?: string; [k: string]: unknown };
 export type Reason = 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'ERROR';
 export type ErrorCode = 'TARGETING_KEY_MISSING' | 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'GENERAL';
 
-/** The answer for one flag and one context, with OpenFeature's reasons. */
+/** The answer for one flag and one context, with OpenFeature's reasons. Read-only: answers that do not depend on the user are shared (frozen). */
 export type EvaluationResult = {
   value: unknown;
   variant: string;

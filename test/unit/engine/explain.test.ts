@@ -46,6 +46,18 @@ describe('explain', () => {
     expect(trace.at(-1)).toEqual({ step: 'schedule', matched: false, message: 'now (2026-01-01T00:00:00.000Z) is outside the scheduled window' });
   });
 
+  it('shows the bucket against the threshold in thousandths of a percent', () => {
+    const rollout = compileFlag(definition({ rollout: { percentage: 12.5, strategy: 'gradual' } }));
+    const { result, trace } = explain(rollout, { targetingKey: 'u1' }, NOW);
+    const sign = result.bucket! < 12_500 ? '<' : '>=';
+    expect(trace.at(-1)).toEqual({ step: 'rollout', matched: result.reason === 'SPLIT', message: `rollout: bucket ${result.bucket} ${sign} 12500 (12.5%)` });
+  });
+
+  it('explains an instant that is not a date without failing', () => {
+    expect(explain(flag, { targetingKey: 'u1' }, Number.NaN).result).toEqual({ value: false, variant: 'off', reason: 'DEFAULT' });
+    expect(explain(flag, { targetingKey: 'u1' }, 9e15).trace.at(-1)?.message).toBe('now (9000000000000000) is outside the scheduled window');
+  });
+
   it('stops at the kill switch', () => {
     const killed = compileFlag(definition({ kill_switch: { enabled: true } }));
     expect(explain(killed, {}, NOW).trace).toEqual([{ step: 'kill_switch', matched: true, message: 'the kill switch is on: serving off_value' }]);
