@@ -1,90 +1,37 @@
-import type { ChangeEvent, RedisProjection } from '../src/stores/projection.js';
-import { withTransaction, type Database } from '../src/stores/database.js';
-import { appendAuditEvent } from '../src/stores/audit-store.js';
-import { loadDefinitions } from '../src/stores/flag-store.js';
-import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-switch.js';
 import { workflowUrl } from '../src/temporal/workflow-ids.js';
-import { ApplicationFailure } from '@temporalio/activity';
-import { NotFoundError } from '../src/errors.js';
-import type { Alerter } from './alerts.js';
+import type { ActivityDeps } from './activity-deps.js';
+import { createKillSwitchActivities } from './kill-switch-activities.js';
+import { createRolloutActivities } from './rollout-activities.js';
 
-export interface ActivityDeps {
-  db: Database;
-  projection: RedisProjection;
-  alerter: Alerter;
-  temporalUiUrl: string;
-  namespace: string;
-}
+export type { ActivityDeps } from './activity-deps.js';
 
-export interface FlagRef {
+/** What an alert says; the workflow id becomes a link into the Temporal UI. */
+export interface AlertInput {
+  title: string;
   flagKey: string;
   environment: string;
+  workflowId: string;
+  actor: { name: string };
+  reason: string;
+  at: string;
 }
 
-/** Bad input (an unknown flag) must not be retried forever. */
-async function nonRetryableOnNotFound<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof NotFoundError) throw ApplicationFailure.nonRetryable(error.message, 'NotFoundError');
-    throw error;
-  }
-}
-
-/** The kill-switch steps. Each is idempotent: retried or re-run, it changes nothing twice. */
+/** Every activity the worker registers, built from real dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  async function current(ref: FlagRef) {
-    const [definition] = await loadDefinitions(deps.db, ref.environment, { flagKey: ref.flagKey });
-    if (!definition) throw ApplicationFailure.nonRetryable(`Flag '${ref.flagKey}' not found in '${ref.environment}'`, 'NotFoundError');
-    return definition;
-  }
-
   return {
-    /** Ensures the kill is applied in Postgres (a no-op when the API already did it). */
-    async disableFlag(change: KillSwitchChange): Promise<{ changed: boolean; version: number }> {
-      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyKill(tx, change)));
-      return { changed: applied.changed, version: applied.definition.version };
-    },
+    ...createKillSwitchActivities(deps),
+    ...createRolloutActivities(deps),
 
-    /** Ensures the restore is applied in Postgres. */
-    async removeKillSwitch(change: KillSwitchChange): Promise<{ changed: boolean; version: number }> {
-      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRestore(tx, change)));
-      return { changed: applied.changed, version: applied.definition.version };
-    },
-
-    /** Re-projects the flag's current definition into Redis (never lowering its version). */
-    async invalidateCaches(ref: FlagRef): Promise<{ version: number; written: boolean }> {
-      const definition = await current(ref);
-      return { version: definition.version, written: await deps.projection.write(definition) };
-    },
-
-    /** Announces the flag's current definition to every API process; duplicates are ignored by version. */
-    async broadcast(ref: FlagRef & { event: ChangeEvent['event'] }): Promise<{ version: number }> {
-      const definition = await current(ref);
-      await deps.projection.publish({ event: ref.event, definition });
-      return { version: definition.version };
-    },
-
-    /** Writes the kill's audit event unless it exists (the API writes it with the change). */
-    async audit(change: KillSwitchChange): Promise<{ written: boolean }> {
-      return { written: await appendAuditEvent(deps.db, killSwitchAuditEvent(change, 'activated')) };
-    },
-
-    /** Writes the restore's audit event unless it exists. */
-    async auditRecovery(change: KillSwitchChange): Promise<{ written: boolean }> {
-      return { written: await appendAuditEvent(deps.db, killSwitchAuditEvent(change, 'deactivated')) };
-    },
-
-    /** Tells the team; retried by Temporal, and the kill is already live whatever happens here. */
-    async alert(change: KillSwitchChange & { title: string }): Promise<void> {
+    /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */
+    async alert(input: AlertInput): Promise<void> {
       await deps.alerter.send({
-        title: change.title,
-        flagKey: change.flagKey,
-        environment: change.environment,
-        actor: change.actor.name,
-        reason: change.reason,
-        at: change.at,
-        links: [{ text: 'Workflow', url: workflowUrl(deps.temporalUiUrl, deps.namespace, change.workflowId) }],
+        title: input.title,
+        flagKey: input.flagKey,
+        environment: input.environment,
+        actor: input.actor.name,
+        reason: input.reason,
+        at: input.at,
+        links: [{ text: 'Workflow', url: workflowUrl(deps.temporalUiUrl, deps.namespace, input.workflowId) }],
       });
     },
   };

@@ -20,6 +20,8 @@ const configSchema = z.object({
   SLACK_ALERT_CHANNEL: z.string().min(1).optional(),
   /** Slack Web API base URL; tests point it at a local fake. */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Prometheus HTTP API base URL, for rollout guards that read a query. */
+  PROMETHEUS_URL: z.url().optional(),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */

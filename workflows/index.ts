@@ -1,1 +1,2 @@
 export { killSwitch, restoreKillSwitch } from './kill-switch.js';
+export { rollout } from './rollout.js';

@@ -1,6 +1,8 @@
-import { proxyActivities, log } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import type { KillSwitchChange } from '../src/services/kill-switch.js';
+import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
+import { killSwitchActivatedSignal } from './rollout-messages.js';
 
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -19,10 +21,22 @@ export async function killSwitch(change: KillSwitchChange): Promise<{ version: n
   const disabled = await steps.disableFlag(change);
   await steps.invalidateCaches(ref);
   await steps.broadcast({ ...ref, event: 'flag.killed' });
+  await pauseRunningRollout(change);
   await steps.audit(change);
   await alerting.alert({ ...change, title: 'Kill switch activated' });
   log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version });
   return { version: disabled.version };
+}
+
+/** A kill pauses the flag's running rollout, if there is one; restoring does not resume it. */
+async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(rolloutWorkflowId(change.environment, change.flagKey)).signal(killSwitchActivatedSignal, {
+      reason: change.reason,
+    });
+  } catch {
+    // No rollout is running for this flag: nothing to pause.
+  }
 }
 
 /** Deactivation: remove, invalidate caches, broadcast, audit the recovery, tell the team. */

@@ -5,6 +5,7 @@ import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -45,9 +46,12 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const db = createDatabase(config.DATABASE_URL);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
+  const projection = new RedisProjection(redis);
   const activities = createActivities({
     db,
-    projection: new RedisProjection(redis),
+    projection,
+    publisher: createFlagPublisher({ projection, logger }),
+    prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,
     }),

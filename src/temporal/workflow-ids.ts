@@ -5,6 +5,12 @@ export const killSwitchWorkflowId = (environment: string, flagKey: string, reque
 export const restoreWorkflowId = (environment: string, flagKey: string, requestId: string) =>
   `killswitch-restore:${environment}:${flagKey}:${requestId}`;
 
+/** One running rollout per flag and environment: the server refuses a second start. */
+export const rolloutWorkflowId = (environment: string, flagKey: string) => `rollout:${environment}:${flagKey}`;
+
+export const scheduledChangeWorkflowId = (environment: string, flagKey: string, changeId: string) =>
+  `scheduled:${environment}:${flagKey}:${changeId}`;
+
 /** Link to one workflow in the Temporal Web UI. */
 export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;

@@ -4,11 +4,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-
-export const FLAG_KEY = defineSearchAttributeKey('FlagKey', SearchAttributeType.KEYWORD);
-export const ENVIRONMENT = defineSearchAttributeKey('Environment', SearchAttributeType.KEYWORD);
-export const ACTOR = defineSearchAttributeKey('Actor', SearchAttributeType.KEYWORD);
+import { TypedSearchAttributes } from '@temporalio/common';
+import { ACTOR, ENVIRONMENT, FLAG_KEY } from './search-attributes.js';
 
 /** Everything needed to start a workflow; plain JSON so it can wait in the outbox. */
 export interface WorkflowStartRequest {

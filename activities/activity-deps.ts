@@ -1,0 +1,32 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { NotFoundError } from '../src/errors.js';
+import type { FlagPublisher } from '../src/services/flag-publisher.js';
+import type { Database } from '../src/stores/database.js';
+import type { RedisProjection } from '../src/stores/projection.js';
+import type { Alerter } from './alerts.js';
+
+/** What the worker hands to every activity: real connections in production and tests alike. */
+export interface ActivityDeps {
+  db: Database;
+  projection: RedisProjection;
+  publisher: FlagPublisher;
+  alerter: Alerter;
+  temporalUiUrl: string;
+  namespace: string;
+  prometheusUrl?: string;
+}
+
+export interface FlagRef {
+  flagKey: string;
+  environment: string;
+}
+
+/** Bad input (an unknown flag) must not be retried forever. */
+export async function nonRetryableOnNotFound<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof NotFoundError) throw ApplicationFailure.nonRetryable(error.message, 'NotFoundError');
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+import { log } from '@temporalio/activity';
+import type { Guard } from '../src/domain/rollout-plan.js';
+import { judgeEvents, judgePrometheus, queryPrometheus, type GuardReading } from '../src/services/guard.js';
+import { applyRolloutStep, type RolloutStepChange } from '../src/services/rollout-step.js';
+import { withTransaction } from '../src/stores/database.js';
+import { cohortRates } from '../src/stores/event-store.js';
+import { upsertRollout, type RolloutState } from '../src/stores/rollout-store.js';
+import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
+
+/** The rollout steps: each percentage change is written (config, audit, projection) exactly once. */
+export function createRolloutActivities(deps: ActivityDeps) {
+  return {
+    /** Sets the rollout percentage (or turns the flag off); a retry changes nothing twice. */
+    async setRolloutPercentage(change: RolloutStepChange): Promise<{ changed: boolean; version: number }> {
+      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRolloutStep(tx, change)));
+      // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
+      await deps.publisher.publish(applied.definition, 'flag.updated');
+      return { changed: applied.changed, version: applied.definition.version };
+    },
+
+    /** Keeps the rollouts read model in step with the workflow. */
+    async recordRollout(state: RolloutState): Promise<void> {
+      await upsertRollout(deps.db, state);
+    },
+
+    /** Reads the guard's metric once; a metric that can't be read is reported, never taken as a breach. */
+    async checkGuard(input: FlagRef & { guard: Guard; sinceMs: number }): Promise<GuardReading> {
+      const at = new Date().toISOString();
+      const { guard } = input;
+      try {
+        if (guard.source === 'events') {
+          return judgeEvents(guard, await cohortRates(deps.db, input.flagKey, input.environment, new Date(input.sinceMs)), at);
+        }
+        if (!deps.prometheusUrl) return { at, source: 'prometheus', breached: false, detail: 'PROMETHEUS_URL is not configured' };
+        return judgePrometheus(guard, await queryPrometheus(deps.prometheusUrl, guard.query), at);
+      } catch (error) {
+        log.warn('guard metric unreadable', { error: String(error) });
+        return { at, source: guard.source, breached: false, detail: `metric unreadable: ${String(error)}` };
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Database } from '../../src/stores/database.js';
+import { recordOutcomes } from '../../src/stores/event-store.js';
+import { principalOf } from '../auth.js';
+import { parseInput } from '../validation.js';
+import { environmentKeySchema, flagKeySchema } from './flags.js';
+
+const eventsBody = z.strictObject({
+  /** Only for admin tokens; client and server tokens report for their own environment. */
+  environment: environmentKeySchema.optional(),
+  events: z
+    .array(
+      z.strictObject({
+        flag: flagKeySchema,
+        variant: z.string().min(1).max(128),
+        outcome: z.enum(['success', 'error']),
+        count: z.number().int().min(1).max(1_000_000).default(1),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+
+/** Outcomes reported by SDKs and services (flag, variant, success or error), for rollout guards. */
+export function createEventsRouter(db: Database): Router {
+  const router = Router();
+  router.post('/events', async (req, res) => {
+    const principal = principalOf(res);
+    const body = parseInput(eventsBody, req.body, 'body');
+    const environment =
+      principal.kind === 'user' ? (body.environment ?? req.get('x-environment') ?? 'production') : principal.environment;
+    await recordOutcomes(
+      db, environment, new Date(),
+      body.events.map((e) => ({ flagKey: e.flag, variant: e.variant, outcome: e.outcome, count: e.count })),
+    );
+    res.status(202).json({ accepted: body.events.length, environment });
+  });
+  return router;
+}

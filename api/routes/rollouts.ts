@@ -1,0 +1,46 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { RolloutService } from '../../src/services/rollout-service.js';
+import { requireUser } from '../auth.js';
+import { parseInput } from '../validation.js';
+import { flagEnvParams } from './flags.js';
+
+const STEERERS = ['editor', 'admin'] as const;
+const READERS = ['viewer', 'editor', 'admin', 'emergency_responder'] as const;
+
+const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
+const actionBodies = {
+  pause: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }),
+  resume: z.strictObject({}),
+  abort: z.strictObject({ rollback: z.boolean(), reason: z.string().trim().min(1).max(500).optional() }),
+  skip: z.strictObject({}),
+  approve: z.strictObject({}),
+} as const;
+
+/** Rollouts of a flag in one environment: start, list with live progress, and steer the running one. */
+export function createRolloutsRouter(service: RolloutService): Router {
+  const router = Router();
+  const base = '/flags/:key/environments/:env/rollouts';
+
+  router.post(base, async (req, res) => {
+    const actor = requireUser(res, STEERERS);
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    parseInput(z.object({ plan: z.unknown() }), req.body ?? {}, 'body');
+    res.status(201).json(await service.start(key, env, req.body, actor));
+  });
+
+  router.get(base, async (req, res) => {
+    requireUser(res, READERS);
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    res.json(await service.list(key, env));
+  });
+
+  router.post(`${base}/current/:action`, async (req, res) => {
+    const actor = requireUser(res, STEERERS);
+    const { key, env, action } = parseInput(actionParams, req.params, 'params');
+    const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
+    res.json(await service.steer(key, env, action, args, actor));
+  });
+
+  return router;
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { Actor } from '../auth/principal.js';
+import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
+import { ConflictError, fieldIssues, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import type { Database } from '../stores/database.js';
+import { findConfig, findFlag } from '../stores/flag-store.js';
+import { listRollouts } from '../stores/rollout-store.js';
+import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
+import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
+import {
+  abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
+  type RolloutInput, type RolloutProgress,
+} from '../../workflows/rollout-messages.js';
+
+export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
+
+export interface RolloutServiceDeps {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+const TEMPORAL_TIMEOUT_MS = 5_000;
+
+/** Any failure to reach Temporal becomes a 503; the caller's mistakes stay 4xx. */
+async function reachTemporal<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateFailedError) throw error;
+    if ((error as { name?: string }).name === 'ServiceError' || /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
+      throw new ServiceUnavailableError('Temporal is unreachable: rollouts can’t be started or steered right now (kill switches still work)');
+    }
+    throw error;
+  }
+}
+
+/** Starts, lists and steers rollout workflows; Temporal is the truth, the rollouts table a read model. */
+export function createRolloutService(deps: RolloutServiceDeps) {
+  const { temporal } = deps;
+  const deadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
+
+  async function requireFlagIn(flagKey: string, environment: string) {
+    const flag = await findFlag(deps.db, flagKey);
+    if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+    if (!(await findConfig(deps.db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
+    return flag;
+  }
+
+  return {
+    /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
+    async start(flagKey: string, environment: string, body: unknown, actor: Actor) {
+      const parsed = rolloutPlanSchema.safeParse((body as { plan?: unknown } | null)?.plan);
+      if (!parsed.success) {
+        throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `plan.${i.path}` })));
+      }
+      await requireFlagIn(flagKey, environment);
+      const plan: RolloutPlan = parsed.data;
+      const workflowId = rolloutWorkflowId(environment, flagKey);
+      const rolloutId = randomUUID();
+      const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };
+      try {
+        await reachTemporal(() =>
+          deadline(() =>
+            temporal.workflow.start('rollout', {
+              taskQueue: deps.taskQueue,
+              workflowId,
+              args: [input],
+              workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+              typedSearchAttributes: new TypedSearchAttributes([
+                { key: FLAG_KEY, value: flagKey },
+                { key: ENVIRONMENT, value: environment },
+                { key: ACTOR, value: actor.id },
+                { key: ROLLOUT_STRATEGY, value: plan.strategy },
+              ]),
+              memo: { summary: describePlan(plan), startedBy: actor.name },
+            }),
+          ),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new ConflictError(`A rollout of '${flagKey}' is already running in '${environment}': ${workflowId}`, {
+            workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId),
+          });
+        }
+        throw error;
+      }
+      return { rolloutId, workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId), summary: describePlan(plan) };
+    },
+
+    /** The flag's rollouts from the read model, with live progress of the running one when Temporal answers. */
+    async list(flagKey: string, environment: string) {
+      await requireFlagIn(flagKey, environment);
+      const rollouts = await listRollouts(deps.db, flagKey, environment);
+      const running = rollouts.find((r) => !['completed', 'aborted', 'rolled_back', 'failed'].includes(r.status));
+      let current: RolloutProgress | null = null;
+      if (running) {
+        current = await deadline(() => temporal.workflow.getHandle(running.workflowId).query(progressQuery)).catch(() => null);
+      }
+      return { current, rollouts };
+    },
+
+    /** Sends a steering update to the running rollout; its validator's refusal becomes a 409. */
+    async steer(flagKey: string, environment: string, action: SteeringAction, args: Record<string, unknown>, actor: Actor): Promise<RolloutProgress> {
+      await requireFlagIn(flagKey, environment);
+      const handle = temporal.workflow.getHandle(rolloutWorkflowId(environment, flagKey));
+      try {
+        return await reachTemporal(() =>
+          deadline(() => {
+            switch (action) {
+              case 'pause':
+                return handle.executeUpdate(pauseUpdate, { args: [{ reason: (args.reason as string | undefined) ?? `paused by ${actor.name}` }] });
+              case 'resume':
+                return handle.executeUpdate(resumeUpdate);
+              case 'abort':
+                return handle.executeUpdate(abortUpdate, { args: [{ rollback: args.rollback as boolean, reason: (args.reason as string | undefined) ?? `aborted by ${actor.name}` }] });
+              case 'skip':
+                return handle.executeUpdate(skipUpdate);
+              case 'approve':
+                return handle.executeUpdate(approveUpdate, { args: [{ by: actor.name }] });
+            }
+          }),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No rollout of '${flagKey}' is running in '${environment}'`);
+        if (error instanceof WorkflowUpdateFailedError) {
+          const message = (error.cause as Error | undefined)?.message ?? error.message;
+          throw new ConflictError(`Can't ${action} the rollout: ${message}`);
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export type RolloutService = ReturnType<typeof createRolloutService>;

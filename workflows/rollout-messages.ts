@@ -1,0 +1,63 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RolloutPlan } from '../src/domain/rollout-plan.js';
+import type { GuardReading } from '../src/services/guard.js';
+import type { RolloutStatus } from '../src/stores/rollout-store.js';
+
+// The rollout workflow's messages: the API, the Slack bot and the tests import these constants.
+
+export interface RolloutInput {
+  rolloutId: string;
+  flagKey: string;
+  environment: string;
+  plan: RolloutPlan;
+  actor: { id: string; name: string };
+  /** Carried across continue-as-new. */
+  state?: RolloutState;
+}
+
+export interface RolloutHistoryEntry {
+  label: string;
+  percentage: number | 'off';
+  at: string;
+  version: number;
+}
+
+export interface RolloutState {
+  status: RolloutStatus;
+  stepIndex: number;
+  percentage: number | 'off' | null;
+  pausedReason: string | null;
+  approvedThrough: number;
+  guardSinceMs: number | null;
+  readings: GuardReading[];
+  breach: GuardReading | null;
+  history: RolloutHistoryEntry[];
+  abort: { rollback: boolean; reason: string } | null;
+  nextChangeAt: number | null;
+}
+
+export interface RolloutProgress {
+  rolloutId: string;
+  flagKey: string;
+  environment: string;
+  strategy: RolloutPlan['strategy'];
+  summary: string;
+  status: RolloutStatus;
+  /** Index of the step being worked on (equals totalSteps when all are done). */
+  step: number;
+  totalSteps: number;
+  percentage: number | 'off' | null;
+  nextChangeAt: string | null;
+  pausedReason: string | null;
+  guard: { readings: GuardReading[]; breach: GuardReading | null } | null;
+  history: RolloutHistoryEntry[];
+}
+
+export const progressQuery = defineQuery<RolloutProgress>('progress');
+export const pauseUpdate = defineUpdate<RolloutProgress, [{ reason?: string }]>('pause');
+export const resumeUpdate = defineUpdate<RolloutProgress, []>('resume');
+export const abortUpdate = defineUpdate<RolloutProgress, [{ rollback: boolean; reason?: string }]>('abort');
+export const skipUpdate = defineUpdate<RolloutProgress, []>('skip');
+export const approveUpdate = defineUpdate<RolloutProgress, [{ by: string }]>('approve');
+/** Sent by the kill-switch workflow: a kill pauses the flag's running rollout (restoring does not resume it). */
+export const killSwitchActivatedSignal = defineSignal<[{ reason: string }]>('killSwitchActivated');

@@ -1,0 +1,218 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/create-activities.js';
+import { describePlan, durationMs, scheduleOf, type Guard } from '../src/domain/rollout-plan.js';
+import { killSwitchWorkflowId } from '../src/temporal/workflow-ids.js';
+import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../src/temporal/search-attributes.js';
+import { killSwitch } from './kill-switch.js';
+import {
+  abortUpdate, approveUpdate, killSwitchActivatedSignal, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
+  type RolloutInput, type RolloutProgress, type RolloutState,
+} from './rollout-messages.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['NotFoundError'] },
+});
+const alerts = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const FINISHED = new Set(['completed', 'aborted', 'rolled_back', 'failed']);
+const MAX_READINGS = 10;
+// Rollouts can run for weeks: start afresh well before the history grows large.
+const HISTORY_EVENTS_BEFORE_CONTINUE = 2_000;
+
+/** A durable rollout: steps with holds, schedules, approval gates, a guard that rolls back, and steering. */
+export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
+  const { rolloutId, flagKey, environment, plan, actor } = input;
+  const steps = scheduleOf(plan);
+  const workflowId = workflowInfo().workflowId;
+  const s: RolloutState = input.state ?? {
+    status: 'running', stepIndex: 0, percentage: null, pausedReason: null, approvedThrough: -1, guardSinceMs: null,
+    readings: [], breach: null, history: [], abort: null, nextChangeAt: null,
+  };
+  let skipRequested = false;
+  let paused = s.status === 'paused';
+
+  const progress = (): RolloutProgress => ({
+    rolloutId, flagKey, environment, strategy: plan.strategy, summary: describePlan(plan), status: s.status,
+    step: s.stepIndex, totalSteps: steps.length, percentage: s.percentage,
+    nextChangeAt: s.nextChangeAt === null ? null : new Date(s.nextChangeAt).toISOString(),
+    pausedReason: s.pausedReason, guard: plan.guard ? { readings: s.readings, breach: s.breach } : null, history: s.history,
+  });
+  const finished = () => FINISHED.has(s.status);
+  const interrupted = () => s.abort !== null || s.breach !== null;
+  const record = () =>
+    acts.recordRollout({ rolloutId, flagKey, environment, workflowId, plan, actor: actor.id, status: s.status, progress: progress() });
+  const alert = (title: string, reason: string) =>
+    alerts.alert({ title, flagKey, environment, workflowId, actor, reason, at: new Date().toISOString() });
+  const pause = (reason: string) => {
+    paused = true;
+    s.pausedReason = reason;
+    s.status = 'paused';
+  };
+  const requireRunning = () => {
+    if (finished()) throw new Error(`the rollout is already ${s.status}`);
+  };
+
+  setHandler(progressQuery, progress);
+  setHandler(pauseUpdate, ({ reason }) => (pause(reason ?? 'paused by an operator'), progress()), {
+    validator: (_request: { reason?: string }) => {
+      requireRunning();
+      if (paused) throw new Error('the rollout is already paused');
+    },
+  });
+  setHandler(resumeUpdate, () => ((paused = false), (s.pausedReason = null), (s.status = 'running'), progress()), {
+    validator: () => {
+      requireRunning();
+      if (!paused) throw new Error('the rollout is not paused');
+    },
+  });
+  setHandler(abortUpdate, ({ rollback, reason }) => ((s.abort = { rollback, reason: reason ?? 'aborted by an operator' }), progress()), {
+    validator: (request) => {
+      requireRunning();
+      if (typeof request?.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
+    },
+  });
+  setHandler(skipUpdate, () => ((skipRequested = true), progress()), { validator: requireRunning });
+  setHandler(approveUpdate, ({ by }) => {
+    log.info('rollout step approved', { step: s.stepIndex, by });
+    s.approvedThrough = s.stepIndex;
+    paused = false;
+    s.pausedReason = null;
+    return progress();
+  }, {
+    validator: (request: { by: string }) => {
+      if (typeof request?.by !== 'string' || request.by === '') throw new Error('approve needs by: the approver');
+      requireRunning();
+      if (!steps[s.stepIndex]?.approval || s.approvedThrough >= s.stepIndex) throw new Error('no step is waiting for an approval');
+    },
+  });
+  setHandler(killSwitchActivatedSignal, ({ reason }) => {
+    if (!finished()) pause(`kill switch activated: ${reason}`);
+  });
+
+  /** Waits until `deadline` (epoch ms), or a skip; false when aborted or breached. */
+  async function waitUntil(deadline: number): Promise<boolean> {
+    s.nextChangeAt = deadline;
+    while (Date.now() < deadline && !skipRequested && !interrupted()) {
+      await condition(() => skipRequested || interrupted(), deadline - Date.now());
+    }
+    skipRequested = false;
+    s.nextChangeAt = null;
+    return !interrupted();
+  }
+
+  /** Waits while paused; false when aborted or breached. */
+  async function whileNotPaused(): Promise<boolean> {
+    if (paused) await record();
+    await condition(() => !paused || interrupted());
+    return !interrupted();
+  }
+
+  /** Waits for the current step's approval; a timeout pauses until an approval or a resume. */
+  async function approval(): Promise<boolean> {
+    const index = s.stepIndex;
+    await alert('Rollout step waiting for approval', `step ${index + 1} of ${steps.length}: ${String(steps[index]!.percentage)}%`);
+    while (s.approvedThrough < index) {
+      s.status = 'waiting_approval';
+      await record();
+      const approved = await condition(() => s.approvedThrough >= index || interrupted(), durationMs(plan.approval_timeout));
+      if (interrupted()) return false;
+      if (!approved) {
+        pause(`approval of step ${index + 1} timed out`);
+        await record();
+        await condition(() => s.approvedThrough >= index || !paused || interrupted());
+        if (interrupted()) return false;
+      }
+    }
+    if (!paused) s.status = 'running';
+    return true;
+  }
+
+  async function apply(percentage: number | 'off', label: string, reason: string) {
+    const result = await acts.setRolloutPercentage({ rolloutId, workflowId, flagKey, environment, label, percentage, plan, actor, reason });
+    s.percentage = percentage;
+    s.history.push({ label, percentage, at: new Date().toISOString(), version: result.version });
+  }
+
+  async function guardLoop(guard: Guard): Promise<void> {
+    const interval = durationMs(guard.interval);
+    while (!finished() && s.breach === null) {
+      const reading = await acts.checkGuard({ flagKey, environment, guard, sinceMs: s.guardSinceMs ?? Date.now() });
+      s.readings = [...s.readings.slice(1 - MAX_READINGS), reading];
+      if (reading.breached) {
+        s.breach = reading;
+        return;
+      }
+      await condition(() => finished() || s.breach !== null, interval);
+    }
+  }
+
+  let guardStarted = false;
+  const startGuard = () => {
+    if (!plan.guard || guardStarted || finished()) return;
+    guardStarted = true;
+    s.guardSinceMs ??= Date.now();
+    // Runs beside the steps, also while a step waits for an approval: a regression beats a gate.
+    void guardLoop(plan.guard).catch((error) => log.error('guard loop failed', { error: String(error) }));
+  };
+
+  await record();
+  if (s.percentage !== null) startGuard();
+  while (s.stepIndex < steps.length && !interrupted()) {
+    const step = steps[s.stepIndex]!;
+    if (step.at !== undefined && !(await waitUntil(step.at))) break;
+    if (step.approval && s.approvedThrough < s.stepIndex && !(await approval())) break;
+    if (!(await whileNotPaused())) break;
+    s.status = 'running';
+    const label = `step:${s.stepIndex}`;
+    await apply(step.percentage, label, `rollout step ${s.stepIndex + 1} of ${steps.length}`);
+    startGuard();
+    await record();
+    if (step.holdMs !== undefined && !(await waitUntil(Date.now() + step.holdMs))) break;
+    s.stepIndex += 1;
+    if (s.stepIndex < steps.length && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE)) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof rollout>({ ...input, state: s });
+    }
+  }
+
+  if (s.breach) {
+    const reason = `guard breached: ${s.breach.detail}`;
+    if (plan.guard?.action === 'kill') {
+      const killId = killSwitchWorkflowId(environment, flagKey, `guard-${rolloutId}`);
+      await executeChild(killSwitch, {
+        workflowId: killId,
+        args: [{ flagKey, environment, workflowId: killId, actor: { id: actor.id, name: `rollout guard (${actor.name})` }, reason, at: new Date().toISOString() }],
+        typedSearchAttributes: [
+          { key: FLAG_KEY, value: flagKey }, { key: ENVIRONMENT, value: environment }, { key: ACTOR, value: actor.id },
+        ],
+      });
+    } else {
+      await apply(0, 'rollback', reason);
+    }
+    s.status = 'rolled_back';
+    await alert('Rollout rolled back', reason);
+  } else if (s.abort) {
+    if (s.abort.rollback) await apply(0, 'abort', s.abort.reason);
+    s.status = 'aborted';
+    await alert('Rollout aborted', `${s.abort.reason}${s.abort.rollback ? ' (rolled back to 0%)' : ' (left as is)'}`);
+  } else {
+    s.status = 'completed';
+  }
+  s.nextChangeAt = null;
+  await record();
+  await condition(allHandlersFinished);
+  return progress();
+}
