@@ -36,9 +36,14 @@ function bucketFor(bucketOf: (targetingKey: string) => number, context: Evaluati
   return typeof key === 'string' && key.length > 0 ? bucketOf(key) : NO_KEY;
 }
 
+/** Whether a threshold needs the user's bucket: 0% and 100% do not (nobody and everybody are inside). */
+function needsBucket(threshold: number): boolean {
+  return threshold > 0 && threshold < BUCKETS;
+}
+
 /**
  * Whether a bucket lies inside a threshold: true/false, or undefined when it takes a bucket the
- * context cannot give. 0% and 100% need no bucket: nobody and everybody are inside.
+ * context cannot give.
  */
 function inside(bucket: number, threshold: number): boolean | undefined {
   if (threshold <= 0) return false;
@@ -112,11 +117,13 @@ export function buildEvaluator(plan: Plan): Evaluator {
         trace?.push({ step: 'rule', id: rule.id, matched: true, message: `rule '${rule.id}' matched: serving ${rule.variant}` });
         return rule.result;
       }
-      if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
+      // The bucket is computed once, when a percentage first needs it, and reported only when it decided.
+      const decisive = needsBucket(rule.threshold);
+      if (decisive && bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, rule.threshold);
       if (isInside === undefined) return missingKey(`percentage rule '${rule.id}'`, { ruleId: rule.id }, trace);
-      trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': ${compared(bucket, isInside, rule.threshold)}` });
-      if (isInside) return ruleMatch(rule.value, rule.variant, rule.id, bucket);
+      trace?.push({ step: 'rule', id: rule.id, matched: isInside, message: `rule '${rule.id}': ${compared(decisive ? bucket : UNKNOWN, isInside, rule.threshold)}` });
+      if (isInside) return ruleMatch(rule.value, rule.variant, rule.id, decisive ? bucket : UNKNOWN);
     }
 
     for (let i = 0; i < targeting.length; i++) {
@@ -126,11 +133,13 @@ export function buildEvaluator(plan: Plan): Evaluator {
         trace?.push({ step: 'targeting', id: target.id, matched: false, message: `targeting '${target.id}': no segment matched` });
         continue;
       }
-      if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
+      const decisive = needsBucket(target.threshold);
+      if (decisive && bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
       const isInside = inside(bucket, target.threshold);
       if (isInside === undefined) return missingKey(`targeting '${target.id}'`, { segmentId: segment.key }, trace);
-      trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': ${compared(bucket, isInside, target.threshold)}` });
-      return segmentMatch(isInside, segment.key, bucket);
+      const shown = decisive ? bucket : UNKNOWN;
+      trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': ${compared(shown, isInside, target.threshold)}` });
+      return segmentMatch(isInside, segment.key, shown);
     }
 
     if (!rollout) {
@@ -143,10 +152,12 @@ export function buildEvaluator(plan: Plan): Evaluator {
       return results.outsideWindow;
     }
     if (rollout.scheduled) trace?.push({ step: 'schedule', matched: true, message: 'now is inside the scheduled window' });
-    if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
+    const decisive = needsBucket(rollout.threshold);
+    if (decisive && bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
     const isInside = inside(bucket, rollout.threshold);
     if (isInside === undefined) return missingKey('the rollout', {}, trace);
-    trace?.push({ step: 'rollout', matched: isInside, message: `rollout: ${compared(bucket, isInside, rollout.threshold)}` });
-    return rolloutResult(isInside, bucket);
+    const shown = decisive ? bucket : UNKNOWN;
+    trace?.push({ step: 'rollout', matched: isInside, message: `rollout: ${compared(shown, isInside, rollout.threshold)}` });
+    return rolloutResult(isInside, shown);
   };
 }
