@@ -25,14 +25,14 @@ type Json = any;
 export interface Stack {
   config: Config;
   api: ApiServer;
-  worker: WorkerProcess;
+  worker: WorkerProcess | null;
   db: Database;
   temporal: Client;
   request(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; body: Json; headers: Headers }>;
   close(): Promise<void>;
 }
 
-export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(overrides: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
   const config = loadConfig({
     ...process.env,
     PORT: '0',
@@ -42,7 +42,8 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     ...overrides,
   });
   const logger = createLogger(config.LOG_LEVEL, 'test');
-  const worker = await startWorkerProcess(config, logger, await sharedBundle());
+  // Without an in-process worker, a test runs its own worker processes (e.g. to kill one mid-rollout).
+  const worker = options.worker === false ? null : await startWorkerProcess(config, logger, await sharedBundle());
   const api = await startApiServer(config, logger);
   const db = createDatabase(config.DATABASE_URL, 2);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -67,7 +68,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     },
     async close() {
       await api.close();
-      await worker.close();
+      await worker?.close();
       await connection.close();
       await db.end();
     },
