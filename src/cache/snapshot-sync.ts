@@ -74,8 +74,20 @@ export class SnapshotSync {
     this.timer.unref();
   }
 
+  /** Stops reconciling and listening (the snapshot stays as it is). */
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
+    this.deps.subscriber.unsubscribe(this.deps.projection.channel).catch(() => undefined);
+  }
+
+  /** Starts reconciling and listening again after stop(). */
+  async resume(): Promise<void> {
+    if (this.timer) return;
+    await this.deps.subscriber.subscribe(this.deps.projection.channel).catch(() => undefined);
+    await this.reconcile();
+    this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs ?? 1_000);
+    this.timer.unref();
   }
 
   /** Applies a change made by this process at once (before the pub/sub round trip) and tells the listeners. */

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listReplicas } from '../../src/serving/replica-heartbeat.js';
+import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, onForEveryone } from './serving-helpers.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let stack: Stack;
+let redis: Redis;
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `tsx src/main/api.ts` as its own process (or cluster) and waits until it is ready. */
+async function spawnApi(extraEnv: Record<string, string> = {}): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [`${root}/node_modules/tsx/dist/cli.mjs`, 'src/main/api.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent', TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE, ...extraEnv },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => (await fetch(`${url}/readyz`)).status === 200, `the API process on ${port} to be ready`, 60_000);
+  return url;
+}
+
+/** One OFREP call on a fresh connection, so that a cluster's processes take turns. */
+function evaluateFresh(url: string, key: string): Promise<{ status: number; body: { value?: unknown; reason?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/ofrep/v1/evaluate/flags/${key}`, {
+      method: 'POST', agent: false, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', connection: 'close' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}') }));
+    });
+    req.on('error', reject);
+    req.end('{"context":{"targetingKey":"u1"}}');
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  redis = new Redis(stack.config.REDIS_URL);
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+  redis?.disconnect();
+  await stack?.close();
+});
+
+describe('several API processes', () => {
+  it('serve a kill on every process after one activation on one of them', async () => {
+    const [a, b] = await Promise.all([spawnApi(), spawnApi()]);
+    const key = uniqueKey('multi');
+    await createFlag(stack, key, onForEveryone);
+    for (const url of [a, b, stack.api.url]) {
+      await eventually(async () => (await evaluateFresh(url, key)).body.value === true, `${url} to serve the flag`);
+    }
+
+    const kill = await fetch(`${a}/api/v1/flags/${key}/environments/production/kill-switch`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'two replicas' }),
+    });
+    expect(kill.status).toBe(201);
+    expect((await evaluateFresh(a, key)).body).toMatchObject({ value: false, reason: 'DISABLED' });
+    for (const url of [b, stack.api.url]) {
+      const served = await eventually(async () => {
+        const response = await evaluateFresh(url, key);
+        return response.body.value === false ? response : undefined;
+      }, `${url} to serve the kill`, 5_000);
+      expect(served.body).toMatchObject({ value: false, reason: 'DISABLED' });
+    }
+  });
+
+  it('runs WEB_CONCURRENCY processes on one port, each announcing the version it serves', async () => {
+    const before = new Set((await listReplicas(redis)).map((replica) => replica.replica));
+    const url = await spawnApi({ WEB_CONCURRENCY: '2' });
+    const added = await eventually(async () => {
+      const replicas = (await listReplicas(redis)).filter((replica) => !before.has(replica.replica));
+      return replicas.length >= 2 ? replicas : undefined;
+    }, 'two new replica heartbeats');
+    expect(new Set(added.map((replica) => replica.pid)).size).toBeGreaterThanOrEqual(2);
+    expect(added[0]!.environments.production?.version).toEqual(expect.any(Number));
+
+    const key = uniqueKey('cluster');
+    await createFlag(stack, key, onForEveryone);
+    await fetch(`${url}/api/v1/flags/${key}/environments/production/kill-switch`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'cluster' }),
+    });
+    await eventually(async () => {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => evaluateFresh(url, key)));
+      return answers.every((answer) => answer.body.value === false);
+    }, 'every cluster process to serve the kill', 5_000);
+  });
+});
