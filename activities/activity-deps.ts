@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Redis } from 'ioredis';
 import { NotFoundError } from '../src/errors.js';
 import type { FlagPublisher } from '../src/services/flag-publisher.js';
 import type { Database } from '../src/stores/database.js';
@@ -9,6 +10,8 @@ import type { Alerter } from './alerts.js';
 export interface ActivityDeps {
   db: Database;
   projection: RedisProjection;
+  /** For reading the API replicas' heartbeats. */
+  redis: Redis;
   publisher: FlagPublisher;
   alerter: Alerter;
   temporalUiUrl: string;

@@ -3,8 +3,17 @@ import { withTransaction } from '../src/stores/database.js';
 import { appendAuditEvent } from '../src/stores/audit-store.js';
 import { loadDefinitions } from '../src/stores/flag-store.js';
 import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-switch.js';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
+import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
+
+/** Whether every live API replica serves a change, and how long it took from the change. */
+export interface Convergence {
+  converged: boolean;
+  replicas: number;
+  elapsedMs: number;
+  laggards: string[];
+}
 
 /** The kill-switch steps. Each is idempotent: retried or re-run, it changes nothing twice. */
 export function createKillSwitchActivities(deps: ActivityDeps) {
@@ -38,6 +47,25 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
       const definition = await current(ref);
       await deps.projection.publish({ event: ref.event, definition });
       return { version: definition.version };
+    },
+
+    /**
+     * Waits until every live API replica reports serving `version` (their heartbeats in Redis) and
+     * says how long that took; after `timeoutMs` it names the replicas still behind.
+     */
+    async confirmConvergence(input: { environment: string; version: number; sinceMs: number; timeoutMs?: number }): Promise<Convergence> {
+      const deadline = Date.now() + (input.timeoutMs ?? 5_000);
+      for (;;) {
+        const replicas = await listReplicas(deps.redis);
+        const laggards = replicas
+          .filter((replica) => (replica.environments[input.environment]?.version ?? 0) < input.version)
+          .map((replica) => replica.replica);
+        const elapsedMs = Date.now() - input.sinceMs;
+        if (laggards.length === 0) return { converged: true, replicas: replicas.length, elapsedMs, laggards };
+        if (Date.now() >= deadline) return { converged: false, replicas: replicas.length, elapsedMs, laggards };
+        Context.current().heartbeat({ laggards: laggards.length });
+        await sleep(50);
+      }
     },
 
     /** Writes the kill's audit event unless it exists (the API writes it with the change). */

@@ -1,5 +1,6 @@
 import { getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
+import type { Convergence } from '../activities/kill-switch-activities.js';
 import type { KillSwitchChange } from '../src/services/kill-switch.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';
@@ -9,23 +10,49 @@ const steps = proxyActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NotFoundError'] },
 });
 
+// Waits on the world (replica heartbeats), so it heartbeats itself.
+const observing = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+});
+
 // Alerting may take long to succeed (Slack down); it is last, so it never holds up the kill.
 const alerting = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
-/** The kill-switch sequence: disable, invalidate caches, broadcast, audit, alert. */
-export async function killSwitch(change: KillSwitchChange): Promise<{ version: number }> {
+/**
+ * The kill-switch sequence: disable, invalidate caches, broadcast, confirm that every API replica
+ * serves the kill, audit, alert.
+ */
+export async function killSwitch(change: KillSwitchChange): Promise<{ version: number; convergence: Convergence }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const disabled = await steps.disableFlag(change);
   await steps.invalidateCaches(ref);
   await steps.broadcast({ ...ref, event: 'flag.killed' });
+  const convergence = await confirm(change, disabled.version);
   await pauseRunningRollout(change);
   await steps.audit(change);
-  await alerting.alert({ ...change, title: 'Kill switch activated' });
-  log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version });
-  return { version: disabled.version };
+  await alerting.alert({ ...change, title: 'Kill switch activated', reason: `${change.reason} — ${describeConvergence(convergence)}` });
+  log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version, ...convergence });
+  return { version: disabled.version, convergence };
+}
+
+function describeConvergence(c: Convergence): string {
+  return c.converged
+    ? `confirmed on ${c.replicas} API replica(s) ${c.elapsedMs} ms after the request`
+    : `NOT confirmed: ${c.laggards.length} of ${c.replicas} replica(s) still behind after ${c.elapsedMs} ms (${c.laggards.join(', ')})`;
+}
+
+/** Waits (5 s at most) for every live replica to serve `version`; alerts at once, naming the laggards, if not. */
+async function confirm(change: KillSwitchChange, version: number): Promise<Convergence> {
+  const convergence = await observing.confirmConvergence({ environment: change.environment, version, sinceMs: Date.parse(change.at) });
+  if (!convergence.converged) {
+    await alerting.alert({ ...change, title: 'Kill switch not confirmed on every replica', reason: describeConvergence(convergence) });
+  }
+  return convergence;
 }
 
 /** A kill pauses the flag's running rollout, if there is one; restoring does not resume it. */
@@ -39,13 +66,14 @@ async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
   }
 }
 
-/** Deactivation: remove, invalidate caches, broadcast, audit the recovery, tell the team. */
-export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number }> {
+/** Deactivation: remove, invalidate caches, broadcast, confirm, audit the recovery, tell the team. */
+export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number; convergence: Convergence }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const restored = await steps.removeKillSwitch(change);
   await steps.invalidateCaches(ref);
   await steps.broadcast({ ...ref, event: 'flag.restored' });
+  const convergence = await confirm(change, restored.version);
   await steps.auditRecovery(change);
-  await alerting.alert({ ...change, title: 'Kill switch released' });
-  return { version: restored.version };
+  await alerting.alert({ ...change, title: 'Kill switch released', reason: `${change.reason} — ${describeConvergence(convergence)}` });
+  return { version: restored.version, convergence };
 }

@@ -50,6 +50,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const activities = createActivities({
     db,
     projection,
+    redis,
     publisher: createFlagPublisher({ projection, logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({

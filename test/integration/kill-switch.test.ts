@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
@@ -53,8 +54,12 @@ describe('kill switch, end to end', () => {
     expect(off.body).toMatchObject({ value: false, variant: 'off', reason: 'DISABLED', metadata: { killSwitch: true } });
 
     const handle = stack.temporal.workflow.getHandle(kill.body.workflow.id);
-    await handle.result();
-    expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'audit', 'alert']);
+    const outcome = await handle.result();
+    expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'confirmConvergence', 'audit', 'alert']);
+    // The API of this test is a live replica: the workflow confirms that it serves the kill.
+    expect(outcome.convergence).toMatchObject({ converged: true, laggards: [] });
+    expect(outcome.convergence.replicas).toBeGreaterThanOrEqual(1);
+    expect(outcome.convergence.elapsedMs).toBeLessThan(5_000);
     const description = await handle.describe();
     expect(description.searchAttributes).toMatchObject({ FlagKey: [key], Environment: ['production'], Actor: ['bootstrap-admin'] });
 
@@ -71,7 +76,7 @@ describe('kill switch, end to end', () => {
     expect(restore.body.kill_switch).toEqual({ enabled: false });
     await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true again');
     await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
-    expect(await activityNames(restore.body.workflow.id)).toEqual(['removeKillSwitch', 'invalidateCaches', 'broadcast', 'auditRecovery', 'alert']);
+    expect(await activityNames(restore.body.workflow.id)).toEqual(['removeKillSwitch', 'invalidateCaches', 'broadcast', 'confirmConvergence', 'auditRecovery', 'alert']);
     const recovery = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.deactivated`);
     expect(recovery.body.events).toHaveLength(1);
   });
@@ -89,6 +94,29 @@ describe('kill switch, end to end', () => {
     await stack.temporal.workflow.getHandle(first.body.workflow.id).result();
     const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.activated`);
     expect(audit.body.events).toHaveLength(1);
+  });
+
+  it('alerts, naming the laggard, when a live replica has not served the kill within 5 s', async () => {
+    const key = await createLiveFlag();
+    // A replica whose heartbeat says it still serves an old version of production (it never will catch up).
+    const laggard = `stale-replica-${key}`;
+    const redis = new Redis(stack.config.REDIS_URL);
+    await redis.set(`ripcord:replicas:${laggard}`, JSON.stringify({
+      replica: laggard, host: 'elsewhere', pid: 1, started_at: new Date().toISOString(), at: new Date().toISOString(),
+      environments: { production: { version: 1 } },
+    }), 'PX', 20_000);
+    try {
+      const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'laggard check' } });
+      const outcome = await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+      expect(outcome.convergence).toMatchObject({ converged: false, laggards: [laggard] });
+      expect(outcome.convergence.elapsedMs).toBeGreaterThanOrEqual(5_000);
+      expect(await activityNames(kill.body.workflow.id)).toEqual([
+        'disableFlag', 'invalidateCaches', 'broadcast', 'confirmConvergence', 'alert', 'audit', 'alert',
+      ]);
+    } finally {
+      await redis.del(`ripcord:replicas:${laggard}`);
+      redis.disconnect();
+    }
   });
 
   it('answers an already killed flag without a second workflow', async () => {

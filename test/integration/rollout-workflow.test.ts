@@ -19,6 +19,7 @@ import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
+import type { rollout } from '../../workflows/rollout.js';
 import { sharedBundle, uniqueKey } from './harness.js';
 
 // Time-skipping tests: the Temporal test server skips timers, so a two-day rollout takes a moment.
@@ -58,7 +59,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, projection, publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
+      db, projection, redis, publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
       prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
     }),
   });
@@ -81,7 +82,7 @@ async function newFlag(): Promise<string> {
 }
 
 function start(flagKey: string, plan: unknown) {
-  return env.client.workflow.start('rollout', {
+  return env.client.workflow.start<typeof rollout>('rollout', {
     taskQueue,
     workflowId: rolloutWorkflowId('production', flagKey),
     args: [{ rolloutId: randomUUID(), flagKey, environment: 'production', plan: rolloutPlanSchema.parse(plan), actor }],
