@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer } from '../../src/main/api-server.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { createFlag, createToken, onForEveryone, putConfig } from './serving-helpers.js';
+import { createFlag, createToken, putConfig } from './serving-helpers.js';
 
 let stack: Stack;
 let clientToken: string;

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
+
+let stack: Stack;
+let serverToken: string;
+let clientToken: string;
+const on = uniqueKey('native-on');
+const off = uniqueKey('native-off');
+
+beforeAll(async () => {
+  stack = await startStack();
+  await createFlag(stack, on, onForEveryone);
+  await createFlag(stack, off, { enabled: false, value: true, off_value: false });
+  serverToken = await createToken(stack.db, 'server');
+  clientToken = await createToken(stack.db, 'client');
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('native bulk evaluation', () => {
+  it('evaluates every flag, or the named ones, with value, variant, reason and version', async () => {
+    const all = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' } }, token: clientToken });
+    expect(all.status).toBe(200);
+    expect(all.body.environment).toBe('production');
+    expect(all.body.flags.find((f: { key: string }) => f.key === on)).toMatchObject({ value: true, variant: 'on', reason: 'SPLIT', version: expect.any(Number) });
+    const named = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken });
+    expect(named.body.flags).toEqual([
+      expect.objectContaining({ key: off, value: false, reason: 'DISABLED' }),
+      expect.objectContaining({ key: 'missing-flag', reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' }),
+    ]);
+    const etag = named.headers.get('etag')!;
+    const again = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken, headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it('answers 400 naming the bad field, 413 for an oversized body and 401 without a token, never 500', async () => {
+    const bad = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 7 }, flags: 'x' }, token: clientToken });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['body.context.targetingKey', 'body.flags']));
+    expect((await stack.request('POST', '/api/v1/evaluate', { raw: '{"context":', token: clientToken })).body.error.code).toBe('PARSE_ERROR');
+    const large = await stack.request('POST', '/api/v1/evaluate', { raw: JSON.stringify({ context: { x: 'y'.repeat(70_000) } }), token: clientToken });
+    expect(large.status).toBe(413);
+    expect(large.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await stack.request('POST', '/api/v1/evaluate', { body: {}, token: null })).status).toBe(401);
+  });
+});
+
+describe('per-flag metrics', () => {
+  it('counts evaluations per flag across replicas and exposes them as Prometheus series', async () => {
+    const key = uniqueKey('metered');
+    await createFlag(stack, key, { enabled: true, value: true, off_value: false, rollout: { percentage: 50, strategy: 'immediate' } });
+    for (let i = 0; i < 20; i++) {
+      await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: `user-${i}` } }, token: clientToken });
+    }
+    await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: {} }, token: clientToken });
+
+    const metrics = await eventually(async () => {
+      const response = await stack.request('GET', `/api/v1/flags/${key}/metrics?environment=production`, { token: serverToken });
+      return response.body?.evaluation_count === 21 ? response : undefined;
+    }, 'the metrics to count 21 evaluations');
+    expect(metrics.body).toMatchObject({ flag_key: key, error_count: 1, cache_hit_rate: 1, last_evaluation: expect.any(String), scope: 'all-replicas' });
+    expect(metrics.body.enabled_count + metrics.body.disabled_count).toBe(20);
+    expect(metrics.body.enabled_count).toBeGreaterThan(0);
+    expect(metrics.body.avg_evaluation_time_ms).toBeGreaterThanOrEqual(0);
+    await eventually(async () => Number(await stack.api.flagMetrics.read(key, ['production']).then((r) => r.shared)), 'a flush');
+
+    const forbidden = await stack.request('GET', `/api/v1/flags/${key}/metrics`, { token: clientToken });
+    expect(forbidden.status).toBe(403);
+    expect((await stack.request('GET', '/api/v1/flags/no-such-flag/metrics')).status).toBe(404);
+
+    const prometheus = (await stack.request('GET', '/metrics', { token: null })).body as string;
+    expect(prometheus).toMatch(new RegExp(`ripcord_flag_evaluations_total\\{flag="${key}",environment="production",variant="on",reason="SPLIT"\\} \\d+`));
+    expect(prometheus).toMatch(new RegExp(`ripcord_flag_evaluations_total\\{flag="${key}",environment="production",variant="[^"]+",reason="ERROR"\\} 1`));
+    expect(prometheus).toMatch(/ripcord_cache_requests_total\{layer="l1",result="hit"\} [1-9]/);
+    expect(prometheus).toContain('ripcord_cache_requests_total{layer="l2",result="hit"}');
+    expect(prometheus).toContain('ripcord_served_version{environment="production"}');
+  });
+});
