@@ -1,13 +1,15 @@
 import { log } from '@temporalio/activity';
 import type { Guard } from '../src/domain/rollout-plan.js';
 import { judgeEvents, judgePrometheus, queryPrometheus, type GuardReading } from '../src/services/guard.js';
-import { applyRolloutStep, type RolloutStepChange } from '../src/services/rollout-step.js';
+import { applyRolloutStep, type RolloutStepChange } from '../src/services/config-change.js';
+import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/services/scheduled-change.js';
+import { ApplicationFailure } from '@temporalio/activity';
 import { withTransaction } from '../src/stores/database.js';
 import { cohortRates } from '../src/stores/event-store.js';
 import { upsertRollout, type RolloutState } from '../src/stores/rollout-store.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 
-/** The rollout steps: each percentage change is written (config, audit, projection) exactly once. */
+/** Rollout steps and scheduled changes: each config change is written (config, audit, projection) exactly once. */
 export function createRolloutActivities(deps: ActivityDeps) {
   return {
     /** Sets the rollout percentage (or turns the flag off); a retry changes nothing twice. */
@@ -16,6 +18,18 @@ export function createRolloutActivities(deps: ActivityDeps) {
       // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
       await deps.publisher.publish(applied.definition, 'flag.updated');
       return { changed: applied.changed, version: applied.definition.version };
+    },
+
+    /** Applies a scheduled config change exactly once; a config that no longer fits fails without retries. */
+    async applyScheduledChange(input: ScheduledChangeInput): Promise<{ changed: boolean; version: number }> {
+      try {
+        const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyScheduledChange(tx, input)));
+        await deps.publisher.publish(applied.definition, 'flag.updated');
+        return { changed: applied.changed, version: applied.definition.version };
+      } catch (error) {
+        if (error instanceof InvalidScheduledConfig) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConfig');
+        throw error;
+      }
     },
 
     /** Keeps the rollouts read model in step with the workflow. */

@@ -1,2 +1,3 @@
 export { killSwitch, restoreKillSwitch } from './kill-switch.js';
 export { rollout } from './rollout.js';
+export { scheduledChange } from './scheduled-change.js';

@@ -1,0 +1,94 @@
+import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
+import type { RolloutPlan } from '../domain/rollout-plan.js';
+import { NotFoundError } from '../errors.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
+import type { Queryable } from '../stores/database.js';
+import { findConfig, findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
+
+/** A config change made by a workflow step, written at most once whatever the retries. */
+export interface IdempotentConfigChange {
+  flagKey: string;
+  environment: string;
+  /** The audit event's idempotency key: a second attempt finds it and changes nothing. */
+  idempotencyKey: string;
+  action: string;
+  actor: { id: string; name: string };
+  reason: string;
+  metadata: Record<string, unknown>;
+  /** The new config from the current one and the flag's type. */
+  change: (current: FlagConfig, type: FlagType) => FlagConfig;
+}
+
+/**
+ * Writes a config change (config, new version, audit event) in the caller's transaction unless its
+ * idempotency key was used before; returns the flag's definition as it now is.
+ */
+export async function applyConfigChangeOnce(tx: Queryable, change: IdempotentConfigChange): Promise<{ changed: boolean; definition: FlagDefinition }> {
+  const flag = await findFlag(tx, change.flagKey);
+  if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${change.flagKey}' does not exist`);
+  const existing = await findConfig(tx, flag.id, change.environment, true);
+  if (!existing) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
+
+  const done = await tx.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [change.idempotencyKey]);
+  if (done.rowCount) {
+    const [definition] = await loadDefinitions(tx, change.environment, { flagKey: change.flagKey });
+    return { changed: false, definition: definition! };
+  }
+
+  // The kill switch changes only through its own route: a scheduled or rollout change keeps it.
+  const config: FlagConfig = { ...change.change(existing.config, flag.type), kill_switch: existing.config.kill_switch };
+  const version = (await nextRevision(tx, change.environment))!;
+  await saveConfig(tx, flag.id, change.environment, config, version, change.actor.id);
+  await appendAuditEvent(tx, {
+    userId: change.actor.id,
+    action: change.action,
+    resourceType: 'flag',
+    resourceId: flag.key,
+    environment: change.environment,
+    oldValue: existing.config,
+    newValue: config,
+    reason: change.reason,
+    metadata: { ...change.metadata, actorName: change.actor.name, version },
+    idempotencyKey: change.idempotencyKey,
+  });
+  return { changed: true, definition: { key: flag.key, type: flag.type, environment: change.environment, version, config } };
+}
+
+/** One percentage change of a rollout, as its workflow asks for it. */
+export interface RolloutStepChange {
+  rolloutId: string;
+  workflowId: string;
+  flagKey: string;
+  environment: string;
+  /** Names the change uniquely within the rollout ('step:2', 'rollback', …): the idempotency key. */
+  label: string;
+  percentage: number | 'off';
+  plan: RolloutPlan;
+  actor: { id: string; name: string };
+  reason: string;
+}
+
+/** The rollout block a step writes: the plan's strategy, and for scheduled plans the window too. */
+function rolloutBlock(plan: RolloutPlan, percentage: number): NonNullable<FlagConfig['rollout']> {
+  if (plan.strategy === 'scheduled') {
+    return { percentage, strategy: 'scheduled', start_date: plan.start_date, end_date: plan.end_date ?? null };
+  }
+  return { percentage, strategy: plan.strategy };
+}
+
+/** Writes one rollout step at most once per (rollout, label). */
+export function applyRolloutStep(tx: Queryable, step: RolloutStepChange) {
+  return applyConfigChangeOnce(tx, {
+    flagKey: step.flagKey,
+    environment: step.environment,
+    idempotencyKey: `rollout:${step.rolloutId}:${step.label}`,
+    action: `rollout.${step.label.split(':')[0]}`,
+    actor: step.actor,
+    reason: step.reason,
+    metadata: { rolloutId: step.rolloutId, workflowId: step.workflowId, label: step.label },
+    change: (current) =>
+      step.percentage === 'off'
+        ? { ...current, enabled: false }
+        : { ...current, enabled: true, rollout: rolloutBlock(step.plan, step.percentage) },
+  });
+}

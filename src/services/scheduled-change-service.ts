@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { z } from 'zod';
+import type { Actor } from '../auth/principal.js';
+import { flagConfigInputSchemaFor } from '../domain/flag.js';
+import { ConflictError, fieldIssues, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import type { Database } from '../stores/database.js';
+import { findConfig, findFlag } from '../stores/flag-store.js';
+import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
+import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
+import type { ScheduledChangeInput } from './scheduled-change.js';
+
+const scheduleBody = z.strictObject({
+  at: z.iso.datetime({ offset: true }),
+  config: z.unknown(),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+export interface ScheduledChangeServiceDeps {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+  temporalUiUrl: string;
+  namespace: string;
+}
+
+const TEMPORAL_TIMEOUT_MS = 5_000;
+
+/** Schedules, lists and cancels config changes that apply at a set time (scheduledChange workflows). */
+export function createScheduledChangeService(deps: ScheduledChangeServiceDeps) {
+  const { temporal } = deps;
+  const withTemporal = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw error;
+      if (/UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
+        throw new ServiceUnavailableError('Temporal is unreachable: scheduled changes can’t be managed right now');
+      }
+      throw error;
+    }
+  };
+
+  async function requireFlag(flagKey: string, environment: string) {
+    const flag = await findFlag(deps.db, flagKey);
+    if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+    if (!(await findConfig(deps.db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
+    return flag;
+  }
+
+  return {
+    /** Validates the config now and starts a workflow that applies it at `at`. */
+    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor) {
+      const flag = await requireFlag(flagKey, environment);
+      const parsed = scheduleBody.safeParse(body);
+      if (!parsed.success) throw new ValidationError('Invalid scheduled change', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `body.${i.path}` })));
+      if (Date.parse(parsed.data.at) <= Date.now()) {
+        throw new ValidationError('Invalid scheduled change', [{ path: 'body.at', message: 'must be in the future' }]);
+      }
+      const config = flagConfigInputSchemaFor(flag.type).safeParse(parsed.data.config);
+      if (!config.success) {
+        throw new ValidationError('The scheduled config is invalid', fieldIssues(config.error.issues).map((i) => ({ ...i, path: `body.config.${i.path}` })));
+      }
+      const changeId = randomUUID();
+      const workflowId = scheduledChangeWorkflowId(environment, flagKey, changeId);
+      const input: ScheduledChangeInput = {
+        changeId, flagKey, environment, at: parsed.data.at, config: parsed.data.config,
+        actor: { id: actor.id, name: actor.name }, reason: parsed.data.reason ?? `scheduled by ${actor.name}`,
+      };
+      await withTemporal(() =>
+        temporal.workflow.start('scheduledChange', {
+          taskQueue: deps.taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: FLAG_KEY, value: flagKey }, { key: ENVIRONMENT, value: environment }, { key: ACTOR, value: actor.id },
+          ]),
+          memo: { at: input.at, reason: input.reason, actorName: actor.name },
+        }),
+      );
+      return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
+    },
+
+    /** The flag's scheduled changes in this environment, newest first, with their state in Temporal. */
+    async list(flagKey: string, environment: string) {
+      await requireFlag(flagKey, environment);
+      // Keys are validated ([A-Za-z0-9._-]), so they are safe inside the visibility query's quotes.
+      const query = `WorkflowType="scheduledChange" AND FlagKey="${flagKey}" AND Environment="${environment}"`;
+      return withTemporal(async () => {
+        const changes = [];
+        for await (const execution of temporal.workflow.list({ query, pageSize: 100 })) {
+          const memo = (execution.memo ?? {}) as { at?: string; reason?: string; actorName?: string };
+          changes.push({
+            id: execution.workflowId.split(':').pop()!,
+            workflowId: execution.workflowId,
+            status: execution.status.name,
+            at: memo.at ?? null,
+            reason: memo.reason ?? null,
+            scheduledBy: memo.actorName ?? null,
+            url: workflowUrl(deps.temporalUiUrl, deps.namespace, execution.workflowId),
+          });
+          if (changes.length >= 100) break;
+        }
+        return { changes };
+      });
+    },
+
+    /** Cancels a pending change; 409 when it already ran or was cancelled. */
+    async cancel(flagKey: string, environment: string, changeId: string) {
+      await requireFlag(flagKey, environment);
+      const handle = temporal.workflow.getHandle(scheduledChangeWorkflowId(environment, flagKey, changeId));
+      try {
+        const description = await withTemporal(() => handle.describe());
+        if (description.status.name !== 'RUNNING') {
+          throw new ConflictError(`The scheduled change is already ${description.status.name.toLowerCase()}`);
+        }
+        await withTemporal(() => handle.cancel());
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No scheduled change '${changeId}' for '${flagKey}' in '${environment}'`);
+        throw error;
+      }
+      return { id: changeId, status: 'CANCELLED' };
+    },
+  };
+}
+
+export type ScheduledChangeService = ReturnType<typeof createScheduledChangeService>;
