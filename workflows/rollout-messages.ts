@@ -13,6 +13,8 @@ export interface RolloutInput {
   actor: { id: string; name: string };
   /** Carried across continue-as-new. */
   state?: RolloutState;
+  /** History length after which the workflow continues as new (default 2 000 events). */
+  maxHistoryEvents?: number;
 }
 
 export interface RolloutHistoryEntry {

@@ -182,7 +182,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     await record();
     if (step.holdMs !== undefined && !(await waitUntil(Date.now() + step.holdMs))) break;
     s.stepIndex += 1;
-    if (s.stepIndex < steps.length && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE)) {
+    if (s.stepIndex < steps.length && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.maxHistoryEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof rollout>({ ...input, state: s });
     }

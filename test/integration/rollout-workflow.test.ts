@@ -81,11 +81,11 @@ async function newFlag(): Promise<string> {
   return key;
 }
 
-function start(flagKey: string, plan: unknown) {
+function start(flagKey: string, plan: unknown, maxHistoryEvents?: number) {
   return env.client.workflow.start<typeof rollout>('rollout', {
     taskQueue,
     workflowId: rolloutWorkflowId('production', flagKey),
-    args: [{ rolloutId: randomUUID(), flagKey, environment: 'production', plan: rolloutPlanSchema.parse(plan), actor }],
+    args: [{ rolloutId: randomUUID(), flagKey, environment: 'production', plan: rolloutPlanSchema.parse(plan), actor, maxHistoryEvents }],
   });
 }
 
@@ -141,6 +141,17 @@ describe('rollout workflow (time-skipping)', () => {
     const readModel = await db.query('SELECT status, finished_at FROM rollouts WHERE workflow_id = $1', [handle.workflowId]);
     expect(readModel.rows[0].status).toBe('completed');
     expect(readModel.rows[0].finished_at).toBeInstanceOf(Date);
+  });
+
+  it('continues as new when its history grows, carrying its state and writing each step once', async () => {
+    const key = await newFlag();
+    const percentages = [1, 2, 5, 10, 15, 20, 30, 40, 50, 60, 80, 100];
+    const handle = await start(key, { strategy: 'gradual', steps: percentages.map((percentage) => ({ percentage, hold: '6 hours' })) }, 40);
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.history.map((h) => h.percentage)).toEqual(percentages);
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    expect(await stepAudits(key)).toEqual(percentages.map((_, i) => ({ label: `step:${i}`, n: 1 })));
   });
 
   it('turns a scheduled rollout on at start_date and off at end_date', async () => {
