@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor, Authenticator, Principal, Role } from '../src/auth/principal.js';
+import { decide, type AccessRequest, type Subject } from '../src/auth/rbac.js';
 import { ForbiddenError, UnauthorizedError } from '../src/errors.js';
+import type { RequestMeta } from '../src/services/request-meta.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
 export function tokenOf(req: Request): string | null {
@@ -27,6 +29,30 @@ export function authenticate(authenticator: Authenticator) {
   };
 }
 
+/** The RBAC subject of a principal. */
+export function subjectOf(principal: Principal): Subject {
+  return principal.kind === 'user'
+    ? { kind: 'user', role: principal.actor.role, grants: principal.grants }
+    : principal.kind === 'client'
+      ? { kind: 'client', environment: principal.environment }
+      : { kind: 'server', environment: principal.environment };
+}
+
+/** Checks one request against RBAC; 403 naming what is missing. Returns the caller. */
+export function authorize(res: Response, request: AccessRequest): Principal {
+  const principal = principalOf(res);
+  const decision = decide(subjectOf(principal), request);
+  if (!decision.allowed) throw new ForbiddenError(decision.reason);
+  return principal;
+}
+
+/** Like authorize, for routes that change things: the caller must be a user (admin tokens act as their user). */
+export function authorizeUser(res: Response, request: AccessRequest): Actor {
+  const principal = authorize(res, request);
+  if (principal.kind !== 'user') throw new ForbiddenError(`A ${principal.kind} token can't do this; use an admin token`);
+  return principal.actor;
+}
+
 /** The acting user, for management routes; API tokens of kind client/server are refused. */
 export function requireUser(res: Response, roles: readonly Role[]): Actor {
   const principal = principalOf(res);
@@ -35,4 +61,17 @@ export function requireUser(res: Response, roles: readonly Role[]): Actor {
     throw new ForbiddenError(`Role '${principal.actor.role}' may not do this; it needs one of: ${roles.join(', ')}`);
   }
   return principal.actor;
+}
+
+/** Who is making a change and from where, with RBAC hooks for the service. `reason` comes from the body, else `X-Audit-Reason`. */
+export function metaOf(req: Request, res: Response, actor: Actor, reason?: string | null): RequestMeta {
+  const header = req.get('x-audit-reason');
+  return {
+    actor,
+    ipAddress: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+    reason: reason ?? (header ? header.slice(0, 500) : null),
+    guard: (request) => void authorize(res, request),
+    allows: (request) => decide(subjectOf(principalOf(res)), request).allowed,
+  };
 }

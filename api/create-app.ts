@@ -13,6 +13,14 @@ import type { StreamHub } from '../src/serving/stream-hub.js';
 import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
+import { createOpenApiRouter } from './routes/openapi.js';
+import { createSegmentsRouter } from './routes/segments.js';
+import { createTokensRouter } from './routes/tokens.js';
+import { createUsersRouter } from './routes/users.js';
+import type { AuditService } from '../src/services/audit-service.js';
+import type { SegmentService } from '../src/services/segment-service.js';
+import type { TokenService } from '../src/services/token-service.js';
+import type { UserService } from '../src/services/user-service.js';
 import { createFlagsRouter } from './routes/flags.js';
 import { createKillSwitchRouter } from './routes/kill-switch.js';
 import { createEvaluateRouter } from './routes/evaluate.js';
@@ -36,6 +44,8 @@ export interface AppDeps {
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
   serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics };
+  /** Management and governance (issue 5): users, tokens, segments, audit. */
+  governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
 }
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
@@ -54,11 +64,16 @@ export function createApp(deps: AppDeps): Express {
   api.use(authenticate(deps.authenticator));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
-  api.use(createKillSwitchRouter(deps.killSwitch));
-  api.use(createAuditRouter(deps.db));
+  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags));
+  api.use(createAuditRouter(deps.governance.audit));
+  api.use(createUsersRouter(deps.governance.users));
+  api.use(createTokensRouter(deps.governance.tokens));
+  api.use(createSegmentsRouter(deps.governance.segments));
   api.use(createRolloutsRouter(deps.rollouts));
   api.use(createEventsRouter(deps.db));
   app.use('/api/v1', api);
+  // After the routers above: each registered its route docs.
+  app.use(createOpenApiRouter());
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

@@ -1,31 +1,72 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database } from '../../src/stores/database.js';
-import { listAuditEvents } from '../../src/stores/audit-store.js';
-import { requireUser } from '../auth.js';
+import type { AuditService } from '../../src/services/audit-service.js';
+import { authorize } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { environmentKeySchema, flagKeySchema } from './flags.js';
 
-const auditQuery = z.strictObject({
-  flag: flagKeySchema.optional(),
-  environment: environmentKeySchema.optional(),
-  action: z.string().regex(/^[a-z_.]{1,64}$/).optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
+const MOUNT = '/api/v1';
+const isoDateTime = z.iso.datetime({ offset: true });
+
+export const auditQuerySchema = z
+  .strictObject({
+    flag: flagKeySchema.optional(),
+    actor: z.string().min(1).max(128).optional().meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token)" }),
+    action: z.string().regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
+    environment: environmentKeySchema.optional(),
+    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout']).optional(),
+    resource_id: z.string().min(1).max(256).optional(),
+    from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
+    to: isoDateTime.optional().meta({ description: 'exclusive, ISO 8601 with offset' }),
+    limit: limitSchema.default(100),
+    cursor: cursorSchema.optional(),
+  })
+  .refine((q) => !(q.from && q.to) || Date.parse(q.from) < Date.parse(q.to), { path: ['to'], message: 'must be after from' });
+
+const eventSchema = z
+  .object({
+    seq: z.number().int(), id: z.uuid(), timestamp: z.string(), userId: z.string(), action: z.string(),
+    resourceType: z.string(), resourceId: z.string(), environment: z.string().nullable(), oldValue: z.unknown(), newValue: z.unknown(),
+    reason: z.string().nullable(), ipAddress: z.string().nullable(), userAgent: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()), prevHash: z.string(), hash: z.string(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+const verification = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  last_seq: z.number().int().nullable(),
+  last_hash: z.string().nullable(),
+  first_broken: z
+    .object({ seq: z.number().int(), id: z.uuid(), problem: z.enum(['hash_mismatch', 'prev_hash_mismatch']), expected: z.string(), actual: z.string() })
+    .nullable(),
 });
 
-/** The audit trail, newest first. */
-export function createAuditRouter(db: Database): Router {
+/** The audit trail, newest first, and the chain's verification. */
+export function createAuditRouter(service: AuditService): Router {
   const router = Router();
-  router.get('/audit', async (req, res) => {
-    requireUser(res, ['viewer', 'editor', 'admin', 'emergency_responder']);
-    const query = parseInput(auditQuery, req.query, 'query');
-    const events = await listAuditEvents(db, {
-      ...(query.flag ? { resourceType: 'flag', resourceId: query.flag } : {}),
-      environment: query.environment,
-      action: query.action,
-      limit: query.limit,
-    });
-    res.json({ events });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/audit', tag: 'Audit', summary: 'Audit events, newest first, filtered, with cursor pagination',
+    auth: 'viewer and above (audit:read)', query: auditQuerySchema,
+    responses: { 200: { description: 'a page of events', schema: z.object({ events: z.array(eventSchema), next_cursor: z.string().nullable() }) } },
+    errors: [400, 401, 403],
+  }, async (req, res) => {
+    authorize(res, { resource: 'audit', action: 'read' });
+    const query = parseInput(auditQuerySchema, req.query, 'query');
+    res.json(await service.list(query));
   });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/audit/verify', tag: 'Audit',
+    summary: 'Walk the hash chain, recomputing every digest in Postgres; report the first broken link',
+    auth: 'viewer and above (audit:read)',
+    responses: { 200: { description: 'ok, or the first broken link', schema: verification } }, errors: [401, 403],
+  }, async (_req, res) => {
+    authorize(res, { resource: 'audit', action: 'read' });
+    res.json(await service.verify());
+  });
+
   return router;
 }

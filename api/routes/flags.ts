@@ -1,74 +1,219 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { flagTypeSchema } from '../../src/domain/flag.js';
-import { ValidationError } from '../../src/errors.js';
-import type { FlagService, RequestMeta } from '../../src/services/flag-service.js';
-import { requireUser } from '../auth.js';
-import { parseInput } from '../validation.js';
 import type { Actor } from '../../src/auth/principal.js';
+import { flagConfigInputSchemaFor, flagConfigSchema, flagTypeSchema } from '../../src/domain/flag.js';
+import { ValidationError } from '../../src/errors.js';
+import type { FlagService } from '../../src/services/flag-service.js';
+import type { Guard, RequestMeta } from '../../src/services/request-meta.js';
+import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
 
-export const flagKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore; at most 128');
-export const environmentKeySchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
+export { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
-const newFlagSchema = z.strictObject({
+const MOUNT = '/api/v1';
+
+export const newFlagSchema = z.strictObject({
   key: flagKeySchema,
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).optional(),
   type: flagTypeSchema,
-  tags: z.array(z.string().regex(/^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _')).max(50).optional(),
+  tags: z.array(tagSchema).max(50).optional(),
+  reason: reasonSchema.optional(),
+});
+
+export const flagPatchSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    tags: z.array(tagSchema).max(50).optional(),
+    version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
+    reason: reasonSchema.optional(),
+  })
+  .refine((p) => p.name !== undefined || p.description !== undefined || p.tags !== undefined, 'give at least one of name, description, tags');
+
+const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
+const copyBody = z.strictObject({
+  from: environmentKeySchema.meta({ description: 'the environment to copy from' }),
+  version: z.number().int().nonnegative().optional().meta({ description: "the target environment's version you read (or If-Match)" }),
+  reason: reasonSchema.optional(),
+});
+
+/** The PUT body for the docs; the route checks values against the flag's type. */
+const configBodyDoc = flagConfigInputSchemaFor('json').meta({
+  description: "The seed's config: values must match the flag type; the kill switch changes only through its own route. Optional `version` (or If-Match) and `reason`.",
+});
+
+const listQuery = z.strictObject({
+  tag: z.union([tagSchema, z.array(tagSchema).max(20)]).optional().meta({ description: 'repeat to require several tags' }),
+  environment: environmentKeySchema.optional(),
+  state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')
+    .meta({ description: 'enabled/disabled/killed: in `environment`, or in any environment when none is given' }),
+  q: z.string().trim().min(1).max(200).optional().meta({ description: 'text in the key, name or description' }),
+  limit: limitSchema.default(50),
+  cursor: cursorSchema.optional(),
 });
 
 const flagParams = z.object({ key: flagKeySchema });
 export const flagEnvParams = z.object({ key: flagKeySchema, env: environmentKeySchema });
+
+const flagIdentity = {
+  id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema, tags: z.array(z.string()),
+  version: z.number().int(), archived: z.boolean(), archived_at: z.string().nullable(),
+  created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
+};
+const flagSchema = z.object({ ...flagIdentity, environments: z.record(z.string(), z.unknown()) }).meta({ id: 'Flag' });
+const featureFlagSchema = z
+  .object({
+    id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema,
+    config: flagConfigSchema.optional().meta({ description: 'the config fields are inlined at the top level' }),
+    version: z.number().int(), archived: z.boolean(), metadata: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'FeatureFlag', description: "The seed's FeatureFlag for one environment: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
+
+const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
+const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
+const READ = 'viewer and above (flag:read), server tokens for their environment';
+const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
+const DELETE = 'editor, admin, or a flag:delete grant for the flag tags (no environment condition)';
 
 export function requestMeta(req: Request, actor: Actor): RequestMeta {
   return { actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
 }
 
 /** The version a write expects: `If-Match: <version>` (quotes allowed) or a `version` body field. */
-function expectedVersion(req: Request): number | undefined {
+function expectedVersion(req: Request, bodyVersion?: unknown): number | undefined {
   const header = req.get('if-match');
-  const raw = header ?? (req.body && typeof req.body === 'object' ? (req.body as { version?: unknown }).version : undefined);
+  const raw = header ?? bodyVersion;
   if (raw === undefined) return undefined;
   const version = Number(String(raw).replace(/^W\//, '').replace(/"/g, ''));
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new ValidationError('Invalid version', [{ path: header ? 'headers.if-match' : 'body.version', message: 'must be a version number' }]);
+  if (!Number.isSafeInteger(version) || version < 0 || String(raw).trim() === '') {
+    throw new ValidationError('Invalid version', [{ path: header !== undefined ? 'headers.if-match' : 'body.version', message: 'must be a version number' }]);
   }
   return version;
 }
 
-const WRITERS = ['editor', 'admin'] as const;
-const READERS = ['viewer', 'editor', 'admin', 'emergency_responder'] as const;
+/** Server tokens read their own environment only; users read what RBAC lets them. */
+function readScope(res: Response): { guard: Guard; only?: string } {
+  const principal = principalOf(res);
+  const guard: Guard = (request) => void authorize(res, request);
+  return principal.kind === 'server' ? { guard, only: principal.environment } : { guard };
+}
 
 /** Flag definitions and per-environment configs. */
 export function createFlagsRouter(service: FlagService): Router {
   const router = Router();
+  const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
-  router.post('/flags', async (req, res) => {
-    const actor = requireUser(res, WRITERS);
-    const input = parseInput(newFlagSchema, req.body, 'body');
-    res.status(201).json(await service.createFlag(input, requestMeta(req, actor)));
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/flags', tag: 'Flags', summary: 'Create a flag; every environment gets an off config',
+    auth: 'editor, admin, or a flag:write grant without environment condition (matching the new tags)', body: newFlagSchema,
+    responses: { 201: { description: 'the flag with its configs', schema: flagSchema } }, errors: [400, 401, 403, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { reason, ...input } = parseInput(newFlagSchema, req.body, 'body');
+    res.status(201).json(await service.createFlag(input, metaOf(req, res, actor, reason)));
   });
 
-  router.get('/flags/:key', async (req, res) => {
-    requireUser(res, READERS);
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/flags', tag: 'Flags', summary: 'List flags by key, filtered and paginated', auth: READ, query: listQuery,
+    responses: { 200: { description: 'a page of flags with a per-environment summary', schema: z.object({ flags: z.array(z.unknown()), next_cursor: z.string().nullable() }) } },
+    errors: [400, 401, 403],
+  }, async (req, res) => {
+    const { guard, only } = readScope(res);
+    const query = parseInput(listQuery, req.query, 'query');
+    const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
+    res.json(await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/flags/{key}', tag: 'Flags', summary: 'A flag and its config per environment (archived flags too)', auth: READ,
+    params: flagParams, responses: { 200: { description: 'the flag; ETag is its version', schema: flagSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    res.json(await service.getFlag(key));
-  });
-
-  router.get('/flags/:key/environments/:env', async (req, res) => {
-    requireUser(res, READERS);
-    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const flag = await service.getConfig(key, env);
+    const flag = await service.getFlag(key, guard, only);
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
-  router.put('/flags/:key/environments/:env', async (req, res) => {
-    const actor = requireUser(res, WRITERS);
+  defineRoute(router, MOUNT, {
+    method: 'patch', path: '/api/v1/flags/{key}', tag: 'Flags', summary: 'Change name, description or tags', auth: `${WRITE} (on the old and the new tags)`,
+    params: flagParams, body: flagPatchSchema, headers: [VERSION_HEADER, REASON_HEADER],
+    responses: { 200: { description: 'the flag', schema: flagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(flagParams, req.params, 'params');
+    const { version, reason, ...patch } = parseInput(flagPatchSchema, req.body, 'body');
+    const flag = await service.updateFlag(key, patch, expectedVersion(req, version), metaOf(req, res, actor, reason));
+    res.set('ETag', `"${flag.version}"`).json(flag);
+  });
+
+  for (const [verb, summary] of [['archive', 'Archive a flag: it stops being served (FLAG_NOT_FOUND) in every environment'], ['unarchive', 'Bring an archived flag back']] as const) {
+    defineRoute(router, MOUNT, {
+      method: 'post', path: `/api/v1/flags/{key}/${verb}`, tag: 'Flags', summary, auth: DELETE,
+      params: flagParams, body: versionedReason, headers: [VERSION_HEADER, REASON_HEADER],
+      responses: { 200: { description: 'the flag', schema: flagSchema } }, errors: [400, 401, 403, 404, 409, 412],
+    }, async (req, res) => {
+      const actor = actorOf(res);
+      const { key } = parseInput(flagParams, req.params, 'params');
+      const body = parseInput(versionedReason, req.body, 'body');
+      const meta = metaOf(req, res, actor, body?.reason);
+      const version = expectedVersion(req, body?.version);
+      const flag = verb === 'archive' ? await service.archiveFlag(key, version, meta) : await service.unarchiveFlag(key, version, meta);
+      res.set('ETag', `"${flag.version}"`).json(flag);
+    });
+  }
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/flags/{key}', tag: 'Flags', summary: 'Delete an archived flag for good (its audit trail stays)', auth: DELETE,
+    params: flagParams, body: versionedReason, headers: [VERSION_HEADER, REASON_HEADER],
+    responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 409, 412],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(flagParams, req.params, 'params');
+    const body = parseInput(versionedReason, req.body, 'body');
+    await service.deleteFlag(key, expectedVersion(req, body?.version), metaOf(req, res, actor, body?.reason));
+    res.status(204).end();
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: "The seed's FeatureFlag for one environment", auth: READ,
+    params: flagEnvParams, responses: { 200: { description: 'the flag in the environment; ETag is the version', schema: featureFlagSchema } },
+    errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { guard } = readScope(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const version = expectedVersion(req);
-    const { version: _version, ...body } = (req.body ?? {}) as Record<string, unknown>;
-    const flag = await service.updateConfig(key, env, body, version, requestMeta(req, actor));
+    const flag = await service.getConfig(key, env, guard);
+    res.set('ETag', `"${flag.version}"`).json(flag);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'put', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: "Replace a flag's config in one environment", auth: WRITE,
+    params: flagEnvParams, body: configBodyDoc, headers: [VERSION_HEADER, REASON_HEADER],
+    responses: { 200: { description: 'the new config; ETag is its version', schema: featureFlagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+      throw new ValidationError('Invalid request body', [{ path: 'body', message: 'expected a JSON object' }]);
+    }
+    const { version, reason, ...body } = req.body as Record<string, unknown>;
+    const why = reason === undefined ? undefined : parseInput(reasonSchema, reason, 'body');
+    const flag = await service.updateConfig(key, env, body, expectedVersion(req, version), metaOf(req, res, actor, why));
+    res.set('ETag', `"${flag.version}"`).json(flag);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/flags/{key}/environments/{env}/copy', tag: 'Flags',
+    summary: "Copy a flag's config from another environment into this one (the kill switch stays as it is)",
+    auth: `${WRITE} here, and flag:read on the source`, params: flagEnvParams, body: copyBody, headers: [VERSION_HEADER, REASON_HEADER],
+    responses: { 200: { description: 'the new config of the target environment', schema: featureFlagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    const { from, version, reason } = parseInput(copyBody, req.body, 'body');
+    const flag = await service.copyConfig(key, from, env, expectedVersion(req, version), metaOf(req, res, actor, reason));
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

@@ -1,15 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { requireUser } from '../auth.js';
+import { authorizeUser } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams, requestMeta } from './flags.js';
+
+/** What the kill-switch routes need to decide RBAC on a flag's tags. */
+export interface FlagTags {
+  tagsOf(key: string): Promise<string[] | undefined>;
+}
 
 const activateBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
 const deactivateBody = z.strictObject({ reason: z.string().trim().max(500).optional() }).optional();
 const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)').optional();
-
-const KILLERS = ['admin', 'emergency_responder'] as const;
 
 function present(outcome: KillSwitchOutcome) {
   const { definition } = outcome;
@@ -25,27 +28,30 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-/** POST activates the kill switch, DELETE releases it; both need admin or emergency_responder. */
-export function createKillSwitchRouter(service: KillSwitchService): Router {
+/** POST activates the kill switch, DELETE releases it; both need admin, emergency_responder or a kill_switch grant. */
+export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags): Router {
   const router = Router();
+  // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
+  const authorizeKill = async (res: Parameters<typeof authorizeUser>[0], key: string, environment: string) =>
+    authorizeUser(res, { resource: 'flag', action: 'kill_switch', environment, tags: await flags?.tagsOf(key) });
   const path = '/flags/:key/environments/:env/kill-switch';
 
   router.post(path, async (req, res) => {
-    const actor = requireUser(res, KILLERS);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
-    const outcome = await service.activate({ flagKey: key, environment: env, reason, requestId, ...requestMeta(req, actor) });
+    const outcome = await service.activate({ ...requestMeta(req, actor), flagKey: key, environment: env, reason, requestId });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 
   router.delete(path, async (req, res) => {
-    const actor = requireUser(res, KILLERS);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
     const outcome = await service.deactivate({
-      flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId, ...requestMeta(req, actor),
+      ...requestMeta(req, actor), flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
     });
     res.json(present(outcome));
   });

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../stores/database.js';
+import type { Grant, Role } from './rbac.js';
 
-export type Role = 'viewer' | 'editor' | 'admin' | 'emergency_responder';
+export type { Role } from './rbac.js';
 
 /** Who did something, as written into the audit log. */
 export interface Actor {
@@ -12,7 +13,7 @@ export interface Actor {
 
 /** The authenticated caller of a request. */
 export type Principal =
-  | { kind: 'user'; actor: Actor; tokenId: string | null }
+  | { kind: 'user'; actor: Actor; tokenId: string | null; grants: readonly Grant[] }
   | { kind: 'client' | 'server'; tokenId: string; environment: string };
 
 export const BOOTSTRAP_ACTOR: Actor = { id: 'bootstrap-admin', name: 'bootstrap admin (RIPCORD_ADMIN_TOKEN)', role: 'admin' };
@@ -22,40 +23,97 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Resolves a bearer token to its principal (null when unknown or revoked). */
 export interface Authenticator {
   authenticate(token: string): Promise<Principal | null>;
 }
 
-const CACHE_TTL_MS = 10_000;
+/** The stored-token authenticator: cached lookups, invalidation on change, batched `last_used_at`. */
+export interface TokenAuthenticator extends Authenticator {
+  /** Forgets every cached token (after a revocation, a role or grant change, a deactivation). */
+  invalidate(): void;
+  /** Writes the pending `last_used_at` times (also done on a timer). */
+  flushUsage(): Promise<void>;
+  /** Stops the timer and flushes. */
+  close(): Promise<void>;
+}
+
+export interface AuthenticatorOptions {
+  /** How long a lookup is trusted; invalidation on change is immediate, this is the backstop. */
+  cacheTtlMs?: number;
+  /** How often `last_used_at` is written: one batched UPDATE, never a write per request. */
+  usageFlushMs?: number;
+  onFlushError?: (error: unknown) => void;
+}
+
+const LOOKUP = `
+  SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
+                     FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
+    FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+   WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`;
 
 /** Resolves bearer tokens: the bootstrap admin token from the environment, else a stored API token. */
-export function createAuthenticator(db: Queryable, bootstrapToken: string | undefined): Authenticator {
+export function createAuthenticator(db: Queryable, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
+  const ttl = options.cacheTtlMs ?? 10_000;
   const bootstrapDigest = bootstrapToken ? Buffer.from(hashToken(bootstrapToken), 'hex') : null;
   // Evaluation must not cost a Postgres round trip per request, nor fail while Postgres is down.
   const cache = new Map<string, { principal: Principal | null; expires: number }>();
+  // A lookup that started before an invalidation must not re-fill the cache with what it read.
+  let generation = 0;
+  const usage = new Map<string, number>();
+
+  async function flushUsage(): Promise<void> {
+    if (usage.size === 0) return;
+    const entries = [...usage];
+    usage.clear();
+    try {
+      await db.query(
+        `UPDATE api_tokens t SET last_used_at = greatest(coalesce(t.last_used_at, u.at), u.at)
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
+        [entries.map(([id]) => id), entries.map(([, at]) => new Date(at).toISOString())],
+      );
+    } catch (error) {
+      // Keep the newest time of each token for the next attempt.
+      for (const [id, at] of entries) if ((usage.get(id) ?? 0) < at) usage.set(id, at);
+      options.onFlushError?.(error);
+    }
+  }
+  const timer = setInterval(() => void flushUsage(), options.usageFlushMs ?? 5_000);
+  timer.unref();
 
   return {
     async authenticate(token) {
       const digest = hashToken(token);
       if (bootstrapDigest && timingSafeEqual(Buffer.from(digest, 'hex'), bootstrapDigest)) {
-        return { kind: 'user', actor: BOOTSTRAP_ACTOR, tokenId: null };
+        return { kind: 'user', actor: BOOTSTRAP_ACTOR, tokenId: null, grants: [] };
       }
       const cached = cache.get(digest);
-      if (cached && cached.expires > Date.now()) return cached.principal;
-      const result = await db.query(
-        `SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role
-           FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-          WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
-        [digest],
-      );
-      const row = result.rows[0];
-      const principal: Principal | null = !row
-        ? null
-        : row.kind === 'admin'
-          ? { kind: 'user', actor: { id: row.user_id, name: row.name, role: row.role }, tokenId: row.id }
-          : { kind: row.kind, tokenId: row.id, environment: row.environment };
-      cache.set(digest, { principal, expires: Date.now() + CACHE_TTL_MS });
+      let principal: Principal | null;
+      if (cached && cached.expires > Date.now()) {
+        principal = cached.principal;
+      } else {
+        const started = generation;
+        const result = await db.query(LOOKUP, [digest]);
+        const row = result.rows[0];
+        principal = !row
+          ? null
+          : row.kind === 'admin'
+            ? { kind: 'user', actor: { id: row.user_id, name: row.name, role: row.role }, tokenId: row.id, grants: row.grants as Grant[] }
+            : { kind: row.kind, tokenId: row.id, environment: row.environment };
+        if (started === generation) cache.set(digest, { principal, expires: Date.now() + ttl });
+      }
+      if (principal?.tokenId) usage.set(principal.tokenId, Date.now());
       return principal;
+    },
+    invalidate() {
+      generation += 1;
+      cache.clear();
+    },
+    flushUsage,
+    async close() {
+      clearInterval(timer);
+      await flushUsage();
     },
   };
 }

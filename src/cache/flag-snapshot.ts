@@ -1,8 +1,9 @@
 import type { FlagDefinition } from '../domain/flag.js';
+import type { Segment } from '../domain/segment.js';
 import { compileFlag, type CompiledFlag } from '../engine/index.js';
 
 /** What a change did to a flag, as SSE clients and the kill-switch watchers name it. */
-export type ChangeKind = 'flag.updated' | 'flag.killed' | 'flag.restored';
+export type ChangeKind = 'flag.updated' | 'flag.killed' | 'flag.restored' | 'flag.archived';
 
 interface EnvironmentSnapshot {
   /** Highest version applied: a flag's version, or the projection's version at the last full read. */
@@ -17,6 +18,7 @@ interface EnvironmentSnapshot {
 
 /** The kind of change from one definition of a flag to the next. */
 export function changeKindOf(previous: FlagDefinition | undefined, next: FlagDefinition): ChangeKind {
+  if (next.archived) return 'flag.archived';
   const wasKilled = previous?.config.kill_switch.enabled === true;
   const isKilled = next.config.kill_switch.enabled === true;
   if (isKilled && !wasKilled) return 'flag.killed';
@@ -27,6 +29,8 @@ export function changeKindOf(previous: FlagDefinition | undefined, next: FlagDef
 /** L1: compiled flags per environment, in process. Evaluation reads only this. */
 export class FlagSnapshot {
   private readonly environments = new Map<string, EnvironmentSnapshot>();
+  /** The segments targeting rules resolve against (kept current by SegmentSync). */
+  private segments: ReadonlyMap<string, Segment> = new Map();
 
   /** The compiled flag, or undefined when the environment or the flag is unknown. */
   get(environment: string, key: string): CompiledFlag | undefined {
@@ -75,7 +79,9 @@ export class FlagSnapshot {
     const env = this.ensure(definition.environment);
     const current = env.definitions.get(definition.key);
     if (current && current.version >= definition.version) return null;
-    env.flags.set(definition.key, compileFlag(definition));
+    // An archived flag's tombstone keeps its version (so older definitions stay out) but serves nothing.
+    if (definition.archived) env.flags.delete(definition.key);
+    else env.flags.set(definition.key, compileFlag(definition, this.segments));
     env.definitions.set(definition.key, definition);
     env.sorted = undefined;
     if (definition.version > env.version) env.version = definition.version;
@@ -101,6 +107,22 @@ export class FlagSnapshot {
     env.changes = changes;
     if (version > env.version) env.version = version;
     return applied;
+  }
+
+  /** Installs the segments targeting rules resolve against and recompiles the flags whose segments changed. */
+  setSegments(segments: ReadonlyMap<string, Segment>): void {
+    const previous = this.segments;
+    this.segments = segments;
+    for (const env of this.environments.values()) {
+      for (const [key, definition] of env.definitions) {
+        if (definition.archived) continue;
+        const changed = definition.config.targeting.some((t) => t.segments.some((s) => previous.get(s) !== segments.get(s)));
+        if (changed) {
+          env.flags.set(key, compileFlag(definition, segments));
+          env.sorted = undefined;
+        }
+      }
+    }
   }
 
   private ensure(environment: string): EnvironmentSnapshot {

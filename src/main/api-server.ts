@@ -3,7 +3,15 @@ import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createApp } from '../../api/create-app.js';
 import { createFastPath } from '../../api/fast-path.js';
+import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
+import { createAuditService } from '../services/audit-service.js';
+import { createSegmentService } from '../services/segment-service.js';
+import { SegmentSync } from '../services/segment-sync.js';
+import { createTokenService } from '../services/token-service.js';
+import { createUserService } from '../services/user-service.js';
+import { loadAllSegments, segmentRevision, toEngineSegment } from '../stores/segment-store.js';
+import { SegmentProjection } from '../stores/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
@@ -56,13 +64,26 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
   await sync.start();
+  // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
+  const segmentProjection = new SegmentProjection(redis);
+  const segmentSync = new SegmentSync({
+    projection: segmentProjection, subscriber, sink: snapshot, logger,
+    loadRevision: () => segmentRevision(db),
+    loadAll: async () => (await loadAllSegments(db)).map(({ record, members }) => ({ segment: toEngineSegment(record, members), version: record.version })),
+  });
+  await segmentSync.start();
 
   const starter = createWorkflowStarter({
     address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const publisher = createFlagPublisher({ projection, logger, applyLocally: (definition) => sync.applyLocal(definition) });
   const metrics = createMetrics();
-  const authenticator = resilientAuthenticator(createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN));
+  const tokenAuthenticator = createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN, {
+    onFlushError: (err) => logger.warn({ err }, 'could not record token last_used_at; will retry'),
+  });
+  const authenticator = resilientAuthenticator(tokenAuthenticator);
+  // Revocations, role and grant changes drop cached credentials in every API process at once.
+  const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
   const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
   const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   heartbeat.start();
@@ -94,6 +115,12 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     metrics,
     logger,
     serving: { endpoints, hub, flagMetrics },
+    governance: {
+      users: createUserService({ db, authEvents }),
+      tokens: createTokenService({ db, authEvents }),
+      segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
+      audit: createAuditService({ db }),
+    },
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
       postgres: () => db.query('SELECT 1'),
@@ -116,12 +143,14 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     flagMetrics,
     async close() {
       sync.stop();
+      segmentSync.stop();
       hub.stop();
       await heartbeat.stop();
       await flagMetrics.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();
+      await tokenAuthenticator.close();
       redis.disconnect();
       subscriber.disconnect();
       await db.end();

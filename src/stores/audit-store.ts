@@ -32,6 +32,7 @@ export interface AuditEvent {
   ipAddress: string | null;
   userAgent: string | null;
   metadata: Record<string, unknown>;
+  prevHash: string;
   hash: string;
 }
 
@@ -58,36 +59,108 @@ export interface AuditQuery {
   resourceId?: string;
   environment?: string;
   action?: string;
+  /** The acting user's id. */
+  userId?: string;
+  /** Inclusive lower and exclusive upper bound on the timestamp (ISO 8601). */
+  from?: string;
+  to?: string;
+  /** Events older than this sequence number (cursor pagination, newest first). */
+  beforeSeq?: number;
   limit?: number;
+}
+
+const EVENT_COLUMNS = `seq, id, "timestamp", user_id, action, resource_type, resource_id, environment, old_value, new_value,
+            reason, ip_address, user_agent, metadata, prev_hash, hash`;
+
+function toEvent(row: Record<string, unknown>): AuditEvent {
+  return {
+    seq: row.seq as number,
+    id: row.id as string,
+    timestamp: (row.timestamp as Date).toISOString(),
+    userId: row.user_id as string,
+    action: row.action as string,
+    resourceType: row.resource_type as string,
+    resourceId: row.resource_id as string,
+    environment: row.environment as string | null,
+    oldValue: row.old_value,
+    newValue: row.new_value,
+    reason: row.reason as string | null,
+    ipAddress: row.ip_address as string | null,
+    userAgent: row.user_agent as string | null,
+    metadata: row.metadata as Record<string, unknown>,
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+  };
 }
 
 /** Lists events newest first, filtered. */
 export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Promise<AuditEvent[]> {
   const result = await db.query(
-    `SELECT seq, id, "timestamp", user_id, action, resource_type, resource_id, environment, old_value, new_value,
-            reason, ip_address, user_agent, metadata, hash
+    `SELECT ${EVENT_COLUMNS}
        FROM audit_events
       WHERE ($1::text IS NULL OR resource_type = $1) AND ($2::text IS NULL OR resource_id = $2)
         AND ($3::text IS NULL OR environment = $3) AND ($4::text IS NULL OR action = $4)
+        AND ($5::text IS NULL OR user_id = $5)
+        AND ($6::timestamptz IS NULL OR "timestamp" >= $6) AND ($7::timestamptz IS NULL OR "timestamp" < $7)
+        AND ($8::bigint IS NULL OR seq < $8)
       ORDER BY seq DESC
-      LIMIT $5`,
-    [query.resourceType ?? null, query.resourceId ?? null, query.environment ?? null, query.action ?? null, query.limit ?? 100],
+      LIMIT $9`,
+    [
+      query.resourceType ?? null, query.resourceId ?? null, query.environment ?? null, query.action ?? null,
+      query.userId ?? null, query.from ?? null, query.to ?? null, query.beforeSeq ?? null, query.limit ?? 100,
+    ],
   );
-  return result.rows.map((row) => ({
-    seq: row.seq,
-    id: row.id,
-    timestamp: (row.timestamp as Date).toISOString(),
-    userId: row.user_id,
-    action: row.action,
-    resourceType: row.resource_type,
-    resourceId: row.resource_id,
-    environment: row.environment,
-    oldValue: row.old_value,
-    newValue: row.new_value,
-    reason: row.reason,
-    ipAddress: row.ip_address,
-    userAgent: row.user_agent,
-    metadata: row.metadata,
-    hash: row.hash,
-  }));
+  return result.rows.map(toEvent);
+}
+
+/** The first link of the chain that does not hold. */
+export interface BrokenLink {
+  seq: number;
+  id: string;
+  /** `hash_mismatch`: the row's content no longer gives its hash (it was altered). `prev_hash_mismatch`: it does not
+   * point at the row before it (a row was removed, inserted or re-chained). */
+  problem: 'hash_mismatch' | 'prev_hash_mismatch';
+  expected: string;
+  actual: string;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  checked: number;
+  lastSeq: number | null;
+  lastHash: string | null;
+  firstBroken: BrokenLink | null;
+}
+
+/**
+ * Walks the whole chain in batches, recomputing every digest in SQL with the same function the insert
+ * trigger uses, and checks that each row points at its predecessor. Stops at the first broken link.
+ */
+export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promise<ChainVerification> {
+  let afterSeq = 0;
+  let previousHash = '';
+  let checked = 0;
+  let lastSeq: number | null = null;
+  for (;;) {
+    const result = await db.query(
+      `SELECT seq, id, prev_hash, hash, audit_event_digest(e.prev_hash, e) AS recomputed
+         FROM audit_events e WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [afterSeq, batchSize],
+    );
+    for (const row of result.rows) {
+      if (row.prev_hash !== previousHash) {
+        return { ok: false, checked, lastSeq, lastHash: previousHash || null,
+          firstBroken: { seq: row.seq, id: row.id, problem: 'prev_hash_mismatch', expected: previousHash, actual: row.prev_hash } };
+      }
+      if (row.recomputed !== row.hash) {
+        return { ok: false, checked, lastSeq, lastHash: previousHash || null,
+          firstBroken: { seq: row.seq, id: row.id, problem: 'hash_mismatch', expected: row.recomputed, actual: row.hash } };
+      }
+      checked += 1;
+      previousHash = row.hash;
+      lastSeq = row.seq;
+      afterSeq = row.seq;
+    }
+    if (result.rows.length < batchSize) return { ok: true, checked, lastSeq, lastHash: previousHash || null, firstBroken: null };
+  }
 }

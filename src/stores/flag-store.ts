@@ -14,6 +14,8 @@ export interface FlagRecord {
   updatedBy: string;
   updatedAt: string;
   archivedAt: string | null;
+  /** Bumped by every change to the flag's identity (name, description, tags, archived). */
+  version: number;
 }
 
 /** A flag's configuration in one environment, with its version. */
@@ -25,7 +27,7 @@ export interface ConfigRecord {
   updatedAt: string;
 }
 
-const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at';
+const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at, version';
 const CONFIG_COLUMNS = 'environment, enabled, value, off_value, rules, targeting, rollout, kill_switch, version, updated_by, updated_at';
 
 type Row = Record<string, unknown>;
@@ -43,6 +45,7 @@ function toFlag(row: Row): FlagRecord {
     updatedBy: row.updated_by as string,
     updatedAt: (row.updated_at as Date).toISOString(),
     archivedAt: row.archived_at ? (row.archived_at as Date).toISOString() : null,
+    version: row.version as number,
   };
 }
 
@@ -141,20 +144,108 @@ export async function saveConfig(
   await tx.query('UPDATE flags SET updated_by = $2, updated_at = now() WHERE id = $1', [flagId, actor]);
 }
 
-/** Every live flag of an environment in the shape the projection and the engine use. */
+/**
+ * Every flag of an environment in the shape the projection and the engine use. An archived flag comes
+ * as a tombstone (`archived: true`, at the version that archived it) so that the projection and every
+ * L1 snapshot drop it, and a lost tombstone is repaired like any other write.
+ */
 export async function loadDefinitions(
   db: Queryable,
   environment: string,
   filter: { flagKey?: string; sinceVersion?: number } = {},
 ): Promise<FlagDefinition[]> {
   const result = await db.query(
-    `SELECT f.key, f.type, ${CONFIG_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')}
+    `SELECT f.key, f.type, f.archived_at, ${CONFIG_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')}
        FROM flag_configs c JOIN flags f ON f.id = c.flag_id
-      WHERE c.environment = $1 AND f.archived_at IS NULL AND ($2::text IS NULL OR f.key = $2) AND c.version > $3`,
+      WHERE c.environment = $1 AND ($2::text IS NULL OR f.key = $2) AND c.version > $3`,
     [environment, filter.flagKey ?? null, filter.sinceVersion ?? 0],
   );
   return result.rows.map((row) => {
     const record = toConfig(row);
-    return { key: row.key, type: row.type, environment, version: record.version, config: record.config };
+    return {
+      key: row.key, type: row.type, environment, version: record.version, config: record.config,
+      ...(row.archived_at ? { archived: true } : {}),
+    };
   });
+}
+
+export interface FlagListFilter {
+  tags?: string[];
+  environment?: string;
+  state?: 'active' | 'archived' | 'all' | 'enabled' | 'disabled' | 'killed';
+  text?: string;
+  /** Keys after this one (keyset pagination by key). */
+  after?: string;
+  limit: number;
+}
+
+/** A flag with a summary of its config per environment. */
+export interface FlagSummary extends FlagRecord {
+  environments: Record<string, { enabled: boolean; killed: boolean; version: number }>;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Lists flags by key, filtered; returns at most `limit` rows. */
+export async function listFlags(db: Queryable, filter: FlagListFilter): Promise<FlagSummary[]> {
+  const state = filter.state ?? 'active';
+  const configState =
+    state === 'enabled' ? `c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
+      : state === 'disabled' ? `NOT c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
+        : state === 'killed' ? `(c.kill_switch->>'enabled')::boolean`
+          : null;
+  const archived = state === 'archived' ? 'f.archived_at IS NOT NULL' : state === 'all' ? 'true' : 'f.archived_at IS NULL';
+  const result = await db.query(
+    `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
+            coalesce((SELECT jsonb_object_agg(c.environment, jsonb_build_object(
+                        'enabled', c.enabled, 'killed', (c.kill_switch->>'enabled')::boolean, 'version', c.version))
+                        FROM flag_configs c WHERE c.flag_id = f.id AND ($2::text IS NULL OR c.environment = $2)), '{}') AS environments
+       FROM flags f
+      WHERE ${archived}
+        AND ($1::text[] IS NULL OR f.tags @> $1::text[])
+        AND ($3::text IS NULL OR f.key ILIKE $3 OR f.name ILIKE $3 OR f.description ILIKE $3)
+        AND ($4::text IS NULL OR f.key > $4)
+        ${configState ? `AND EXISTS (SELECT 1 FROM flag_configs c WHERE c.flag_id = f.id AND ($2::text IS NULL OR c.environment = $2) AND ${configState})` : ''}
+      ORDER BY f.key
+      LIMIT $5`,
+    [filter.tags?.length ? filter.tags : null, filter.environment ?? null, filter.text ? `%${escapeLike(filter.text)}%` : null, filter.after ?? null, filter.limit],
+  );
+  return result.rows.map((row) => ({ ...toFlag(row), environments: row.environments }));
+}
+
+/** Changes a flag's name, description or tags and bumps its version; returns the updated record. */
+export async function updateFlagIdentity(
+  tx: Queryable,
+  id: string,
+  patch: { name?: string; description?: string; tags?: string[] },
+  actor: string,
+): Promise<FlagRecord> {
+  const result = await tx.query(
+    `UPDATE flags SET name = coalesce($2, name), description = coalesce($3, description), tags = coalesce($4, tags),
+                      version = version + 1, updated_by = $5, updated_at = now()
+      WHERE id = $1 RETURNING ${FLAG_COLUMNS}`,
+    [id, patch.name ?? null, patch.description ?? null, patch.tags ?? null, actor],
+  );
+  return toFlag(result.rows[0]);
+}
+
+/** Archives or unarchives a flag and bumps its version. */
+export async function setFlagArchived(tx: Queryable, id: string, archived: boolean, actor: string): Promise<FlagRecord> {
+  const result = await tx.query(
+    `UPDATE flags SET archived_at = CASE WHEN $2 THEN now() ELSE NULL END, version = version + 1, updated_by = $3, updated_at = now()
+      WHERE id = $1 RETURNING ${FLAG_COLUMNS}`,
+    [id, archived, actor],
+  );
+  return toFlag(result.rows[0]);
+}
+
+/** Locks a flag's row until the transaction ends (identity changes are serialised per flag). */
+export async function lockFlag(tx: Queryable, key: string): Promise<FlagRecord | null> {
+  const result = await tx.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1 FOR UPDATE`, [key]);
+  return result.rows[0] ? toFlag(result.rows[0]) : null;
+}
+
+/** Removes a flag and its configs for good. */
+export async function deleteFlagRow(tx: Queryable, id: string): Promise<void> {
+  await tx.query('DELETE FROM flags WHERE id = $1', [id]);
 }

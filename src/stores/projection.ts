@@ -3,7 +3,7 @@ import { flagDefinitionSchema, type FlagDefinition } from '../domain/flag.js';
 
 /** What a change announcement carries: the whole new definition, so replicas need no extra read. */
 export interface ChangeEvent {
-  event: 'flag.updated' | 'flag.killed' | 'flag.restored';
+  event: 'flag.updated' | 'flag.killed' | 'flag.restored' | 'flag.archived';
   definition: FlagDefinition;
 }
 

@@ -78,7 +78,7 @@ describe('management errors', () => {
   it('refuses a value of the wrong type, naming the field', async () => {
     const response = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: true, value: 'yes', off_value: false } });
     expect(response.status).toBe(400);
-    expect(response.body.error.details.map((d: { path: string }) => d.path)).toContain('value');
+    expect(response.body.error.details.map((d: { path: string }) => d.path)).toContain('body.value');
   });
 
   it('answers 412 to a stale If-Match and keeps the newer write', async () => {

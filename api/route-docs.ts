@@ -1,0 +1,50 @@
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+
+/** Who may call a route, as the OpenAPI document says it (and RBAC enforces it). */
+export type RouteAuth = string;
+
+/** One route as the OpenAPI document describes it; the same zod schemas parse its input. */
+export interface RouteDoc {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** The full path in OpenAPI form, e.g. `/api/v1/users/{id}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: RouteAuth;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** Extra request headers (If-Match, Idempotency-Key, X-Audit-Reason...). */
+  headers?: Array<{ name: string; description: string; required?: boolean }>;
+  /** Success responses: status → description and body schema. */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Error statuses this route can answer (the body is always the Error schema). */
+  errors: number[];
+  /** Other content types the body may use (e.g. text/plain member lists). */
+  bodyContentTypes?: string[];
+}
+
+const docs = new Map<string, RouteDoc>();
+
+/** Every documented route, in registration order. */
+export function routeDocs(): RouteDoc[] {
+  return [...docs.values()];
+}
+
+/** Documents a route without mounting it (routes other files own). */
+export function documentRoute(doc: RouteDoc): void {
+  docs.set(`${doc.method} ${doc.path}`, doc);
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+/**
+ * Mounts a handler on a router that sits under `mount` (e.g. `/api/v1`) and records its doc, so the
+ * OpenAPI document lists exactly the routes that exist.
+ */
+export function defineRoute(router: Router, mount: string, doc: RouteDoc, handler: Handler): void {
+  documentRoute(doc);
+  const expressPath = doc.path.slice(mount.length).replace(/\{(\w+)\}/g, ':$1');
+  router[doc.method](expressPath, handler);
+}

@@ -1,0 +1,197 @@
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import { conditionSchema } from '../../src/domain/flag.js';
+import { AppError, ValidationError } from '../../src/errors.js';
+import type { SegmentService } from '../../src/services/segment-service.js';
+import { authorize, authorizeUser, metaOf } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { cursorSchema, limitSchema, reasonSchema, segmentKeySchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
+
+const MOUNT = '/api/v1';
+const memberSchema = z.string().min(1).max(256).regex(/^[^\r\n]+$/, 'one line');
+const MAX_MEMBERS = 1_000_000;
+const common = {
+  key: segmentKeySchema,
+  name: z.string().trim().max(256).optional(),
+  description: z.string().max(2048).optional(),
+  reason: reasonSchema.optional(),
+};
+
+export const newSegmentSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ ...common, kind: z.literal('rule'), conditions: z.array(conditionSchema).min(1).max(50) }),
+  z.strictObject({ ...common, kind: z.literal('list'), members: z.array(memberSchema).max(MAX_MEMBERS).optional() }),
+]);
+
+export const segmentUpdateSchema = z
+  .strictObject({
+    name: z.string().trim().max(256).optional(),
+    description: z.string().max(2048).optional(),
+    conditions: z.array(conditionSchema).min(1).max(50).optional().meta({ description: 'rule segments' }),
+    members: z.array(memberSchema).max(MAX_MEMBERS).optional().meta({ description: 'list segments: replaces every member' }),
+    version: z.number().int().nonnegative().optional(),
+    reason: reasonSchema.optional(),
+  })
+  .refine((u) => !(u.conditions && u.members), 'give conditions (rule segments) or members (list segments), not both');
+
+export const memberChangeSchema = z
+  .strictObject({
+    add: z.array(memberSchema).max(MAX_MEMBERS).optional(),
+    remove: z.array(memberSchema).max(MAX_MEMBERS).optional(),
+    version: z.number().int().nonnegative().optional(),
+    reason: reasonSchema.optional(),
+  })
+  .refine((c) => (c.add?.length ?? 0) + (c.remove?.length ?? 0) > 0, 'give members to add or remove');
+
+const keyParams = z.object({ key: segmentKeySchema });
+const memberParams = z.object({ key: segmentKeySchema, member: memberSchema });
+const listQuery = z.strictObject({
+  kind: z.enum(['rule', 'list']).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  limit: limitSchema.default(100),
+  cursor: cursorSchema.optional(),
+});
+const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(1_000), cursor: cursorSchema.optional() });
+const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
+
+const segmentSchema = z
+  .object({
+    id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), kind: z.enum(['rule', 'list']),
+    conditions: z.array(conditionSchema).optional(), user_count: z.number().int().nullable().meta({ description: 'members of a list segment; null for rule segments' }),
+    version: z.number().int(), created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
+  })
+  .meta({ id: 'Segment' });
+
+const READ = 'viewer and above (segment:read), server tokens';
+const WRITE = 'editor, admin, or an unconditioned flag:write grant';
+const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
+
+/** The version a write expects: If-Match or a `version` body field. */
+function expectedVersion(req: Request, bodyVersion: number | undefined): number | undefined {
+  const header = req.get('if-match');
+  if (header === undefined) return bodyVersion;
+  const version = Number(header.replace(/^W\//, '').replace(/"/g, ''));
+  if (header.trim() === '' || !Number.isSafeInteger(version) || version < 0) {
+    throw new ValidationError('Invalid version', [{ path: 'headers.if-match', message: 'must be a version number' }]);
+  }
+  return version;
+}
+
+/** A member upload: JSON `{members: [...]}`, or text/plain with one targeting key per line (for large lists). */
+function membersFromBody(req: Request): string[] {
+  if (typeof req.body === 'string') {
+    const members = req.body.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+    return parseInput(z.array(memberSchema).max(MAX_MEMBERS), members, 'body');
+  }
+  if (!req.is('application/json') && req.body === undefined && req.get('content-length') !== '0') {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json {"members": [...]} or text/plain with one member per line');
+  }
+  return parseInput(z.strictObject({ members: z.array(memberSchema).max(MAX_MEMBERS) }), req.body, 'body').members;
+}
+
+/** Rule and list segments; list members are paged, changed in batches, or replaced from a text upload. */
+export function createSegmentsRouter(service: SegmentService): Router {
+  const router = Router();
+  const guardOf = (res: Parameters<typeof authorize>[0]) => (request: Parameters<typeof authorize>[1]) => void authorize(res, request);
+  const actorOf = (res: Parameters<typeof authorize>[0]) => authorizeUser(res, { resource: 'segment', action: 'read' });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/segments', tag: 'Segments', summary: 'Create a rule segment (conditions) or a list segment (members)', auth: WRITE,
+    body: newSegmentSchema, responses: { 201: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { reason, ...input } = parseInput(newSegmentSchema, req.body, 'body');
+    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/segments', tag: 'Segments', summary: 'List segments by key', auth: READ, query: listQuery,
+    responses: { 200: { description: 'a page of segments', schema: z.object({ segments: z.array(segmentSchema), next_cursor: z.string().nullable() }) } },
+    errors: [400, 401, 403],
+  }, async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    res.json(await service.list(query, guardOf(res)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/segments/{key}', tag: 'Segments', summary: 'A segment and the flag configs that use it', auth: READ, params: keyParams,
+    responses: { 200: { description: 'the segment with `used_by` [{flag, environment, archived}]', schema: segmentSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const segment = await service.get(key, guardOf(res));
+    res.set('ETag', `"${segment.version}"`).json(segment);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'put', path: '/api/v1/segments/{key}', tag: 'Segments', summary: "Change a segment's name, description, conditions or (replace) members",
+    auth: WRITE, params: keyParams, body: segmentUpdateSchema, headers: [VERSION_HEADER],
+    responses: { 200: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const { version, reason, ...update } = parseInput(segmentUpdateSchema, req.body, 'body');
+    res.json(await service.update(key, update, expectedVersion(req, version), metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/segments/{key}', tag: 'Segments', summary: 'Delete a segment no flag uses (409 names the flags that do)',
+    auth: 'editor, admin, or an unconditioned flag:delete grant', params: keyParams, body: versionedReason, headers: [VERSION_HEADER],
+    responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 409, 412],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const body = parseInput(versionedReason, req.body, 'body');
+    await service.delete(key, expectedVersion(req, body?.version), metaOf(req, res, actor, body?.reason));
+    res.status(204).end();
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/segments/{key}/members', tag: 'Segments', summary: "A page of a list segment's members", auth: READ,
+    params: keyParams, query: pageQuery,
+    responses: { 200: { description: 'members in order', schema: z.object({ members: z.array(z.string()), user_count: z.number().int().nullable(), next_cursor: z.string().nullable() }) } },
+    errors: [400, 401, 403, 404, 409],
+  }, async (req, res) => {
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const query = parseInput(pageQuery, req.query, 'query');
+    res.json(await service.members(key, query, guardOf(res)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/segments/{key}/members', tag: 'Segments', summary: 'Add and remove members of a list segment', auth: WRITE,
+    params: keyParams, body: memberChangeSchema, headers: [VERSION_HEADER],
+    responses: { 200: { description: 'the segment, with how many were added and removed', schema: segmentSchema.extend({ added: z.number().int(), removed: z.number().int() }) } },
+    errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const { version, reason, ...change } = parseInput(memberChangeSchema, req.body, 'body');
+    res.json(await service.changeMembers(key, change, expectedVersion(req, version), metaOf(req, res, actor, reason)));
+  });
+
+  // Large lists: text/plain, one member per line, up to 32 MB (JSON bodies stay limited to 256 kB).
+  router.put('/segments/:key/members', express.text({ type: 'text/plain', limit: '32mb' }));
+  defineRoute(router, MOUNT, {
+    method: 'put', path: '/api/v1/segments/{key}/members', tag: 'Segments',
+    summary: 'Replace every member of a list segment: JSON {members} or text/plain with one member per line (up to 32 MB)',
+    auth: WRITE, params: keyParams, body: z.strictObject({ members: z.array(memberSchema).max(MAX_MEMBERS) }), bodyContentTypes: ['text/plain'],
+    headers: [VERSION_HEADER, { name: 'X-Audit-Reason', description: 'why, for the audit log' }],
+    responses: { 200: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+  }, async (req, res) => {
+    const actor = actorOf(res);
+    const { key } = parseInput(keyParams, req.params, 'params');
+    const members = membersFromBody(req);
+    res.json(await service.update(key, { members }, expectedVersion(req, undefined), metaOf(req, res, actor)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/segments/{key}/members/{member}', tag: 'Segments',
+    summary: 'Is this targeting key a member? One SISMEMBER on the precomputed Redis set', auth: READ, params: memberParams,
+    responses: { 200: { description: 'membership', schema: z.object({ member: z.string(), in_segment: z.boolean(), source: z.enum(['redis', 'postgres']) }) } },
+    errors: [400, 401, 403, 404, 409],
+  }, async (req, res) => {
+    const { key, member } = parseInput(memberParams, req.params, 'params');
+    res.json(await service.isMember(key, member, guardOf(res)));
+  });
+
+  return router;
+}

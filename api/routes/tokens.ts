@@ -1,0 +1,80 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { TokenService } from '../../src/services/token-service.js';
+import { authorizeUser, metaOf } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { cursorSchema, environmentKeySchema, limitSchema, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
+
+const MOUNT = '/api/v1';
+const kindSchema = z.enum(['client', 'server', 'admin']);
+
+export const newTokenSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  kind: kindSchema.meta({ description: 'client: evaluate only, one environment; server: evaluate, read definitions, stream, one environment; admin: acts as its user under RBAC' }),
+  environment: environmentKeySchema.optional().meta({ description: 'required for client and server tokens' }),
+  user_id: uuidSchema.optional().meta({ description: 'admin tokens: the user it acts as (default: the caller)' }),
+  reason: reasonSchema.optional(),
+});
+const idParams = z.object({ id: uuidSchema });
+const listQuery = z.strictObject({
+  kind: kindSchema.optional(),
+  environment: environmentKeySchema.optional(),
+  user_id: uuidSchema.optional(),
+  include_revoked: queryBoolean.optional(),
+  limit: limitSchema.default(100),
+  cursor: cursorSchema.optional(),
+});
+const reasonBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
+const WHO = 'any user: admins see and revoke every token; others their own, those they made, and those of environments they may write';
+
+/** API tokens: the secret is answered once, at creation; only its hash is stored. */
+export function createTokensRouter(service: TokenService): Router {
+  const router = Router();
+  // Every token route needs a user (client and server tokens can't manage tokens); finer checks are in the service.
+  const caller = (res: Parameters<typeof authorizeUser>[0]) => authorizeUser(res, { resource: 'flag', action: 'read' });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/tokens', tag: 'Tokens', summary: 'Create a token; the secret is in this answer only',
+    auth: 'client/server: environment:write on its environment (editor, admin, or a grant); admin kind: anyone for themselves, admins for others',
+    body: newTokenSchema,
+    responses: { 201: { description: 'the token and its secret (`token`, e.g. rc_server_…)', schema: tokenSchema.extend({ token: z.string() }) } },
+    errors: [400, 401, 403, 413, 415],
+  }, async (req, res) => {
+    const actor = caller(res);
+    const { reason, ...input } = parseInput(newTokenSchema, req.body, 'body');
+    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/tokens', tag: 'Tokens', summary: 'List tokens, newest first', auth: WHO, query: listQuery,
+    responses: { 200: { description: 'a page of tokens', schema: z.object({ tokens: z.array(tokenSchema), next_cursor: z.string().nullable() }) } },
+    errors: [400, 401, 403],
+  }, async (req, res) => {
+    const actor = caller(res);
+    const query = parseInput(listQuery, req.query, 'query');
+    res.json(await service.list(query, metaOf(req, res, actor)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/tokens/{id}', tag: 'Tokens', summary: 'One token (never its secret)', auth: WHO, params: idParams,
+    responses: { 200: { description: 'the token', schema: tokenSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const actor = caller(res);
+    const { id } = parseInput(idParams, req.params, 'params');
+    res.json(await service.get(id, metaOf(req, res, actor)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/tokens/{id}', tag: 'Tokens', summary: 'Revoke a token: it fails at once in every API process', auth: WHO,
+    params: idParams, body: reasonBody,
+    responses: { 200: { description: 'the revoked token', schema: tokenSchema } }, errors: [400, 401, 403, 404, 409],
+  }, async (req, res) => {
+    const actor = caller(res);
+    const { id } = parseInput(idParams, req.params, 'params');
+    const body = parseInput(reasonBody, req.body, 'body');
+    res.json(await service.revoke(id, metaOf(req, res, actor, body?.reason)));
+  });
+
+  return router;
+}

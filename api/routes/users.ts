@@ -1,0 +1,123 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ForbiddenError } from '../../src/errors.js';
+import type { UserService } from '../../src/services/user-service.js';
+import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
+
+const MOUNT = '/api/v1';
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
+
+export const newUserSchema = z.strictObject({
+  email: z.email().max(254),
+  name: z.string().trim().min(1).max(200),
+  role: roleSchema,
+  slack_user_id: slackUserId.nullish(),
+  grants: z.array(grantSchema).max(100).optional(),
+  reason: reasonSchema.optional(),
+});
+
+export const userPatchSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    role: roleSchema.optional(),
+    slack_user_id: slackUserId.nullable().optional(),
+    reason: reasonSchema.optional(),
+  })
+  .refine((p) => p.name !== undefined || p.role !== undefined || p.slack_user_id !== undefined, 'give at least one of name, role, slack_user_id');
+
+export const grantsBodySchema = z.strictObject({ grants: z.array(grantSchema).max(100), reason: reasonSchema.optional() });
+const reasonBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
+const idParams = z.object({ id: uuidSchema });
+const listQuery = z.strictObject({
+  role: roleSchema.optional(),
+  slack_user_id: slackUserId.optional(),
+  include_deactivated: queryBoolean.optional(),
+  limit: limitSchema.default(100),
+  cursor: z.email().optional().meta({ description: 'next_cursor of the previous page' }),
+});
+const userList = z.object({ users: z.array(userSchema), next_cursor: z.string().nullable() });
+const ADMIN = 'admin (user:write; user:read for reads)';
+const ERRORS = [400, 401, 403, 404];
+
+/** Users, their roles and grants: admin only, except reading yourself. */
+export function createUsersRouter(service: UserService): Router {
+  const router = Router();
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/users/me', tag: 'Users', summary: 'The user the token acts as', auth: 'any user (admin token or bootstrap)',
+    responses: { 200: { description: 'the calling user (the bootstrap admin has no row and answers a synthetic user)', schema: userSchema } }, errors: [401, 403],
+  }, async (_req, res) => {
+    const principal = principalOf(res);
+    if (principal.kind !== 'user') throw new ForbiddenError(`A ${principal.kind} token does not act as a user`);
+    if (!uuidSchema.safeParse(principal.actor.id).success) {
+      res.json({ id: principal.actor.id, email: '', name: principal.actor.name, role: principal.actor.role, slack_user_id: null, grants: [], created_at: '', updated_at: '', deactivated_at: null });
+      return;
+    }
+    res.json(await service.get(principal.actor.id));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/users', tag: 'Users', summary: 'List users (by email)', auth: ADMIN, query: listQuery,
+    responses: { 200: { description: 'a page of users', schema: userList } }, errors: [400, 401, 403],
+  }, async (req, res) => {
+    authorize(res, { resource: 'user', action: 'read' });
+    const query = parseInput(listQuery, req.query, 'query');
+    res.json(await service.list({
+      role: query.role, slackUserId: query.slack_user_id, includeDeactivated: query.include_deactivated, afterEmail: query.cursor, limit: query.limit,
+    }));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/users', tag: 'Users', summary: 'Create a user (and, optionally, their grants)', auth: ADMIN, body: newUserSchema,
+    responses: { 201: { description: 'the user', schema: userSchema } }, errors: [400, 401, 403, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
+    const { reason, ...input } = parseInput(newUserSchema, req.body, 'body');
+    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/users/{id}', tag: 'Users', summary: 'One user', auth: 'admin, or the user themselves', params: idParams,
+    responses: { 200: { description: 'the user', schema: userSchema } }, errors: ERRORS,
+  }, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const principal = principalOf(res);
+    if (!(principal.kind === 'user' && principal.actor.id === id)) authorize(res, { resource: 'user', action: 'read' });
+    res.json(await service.get(id));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'patch', path: '/api/v1/users/{id}', tag: 'Users', summary: 'Change name, role or Slack id', auth: ADMIN, params: idParams, body: userPatchSchema,
+    responses: { 200: { description: 'the user', schema: userSchema } }, errors: [...ERRORS, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
+    const { id } = parseInput(idParams, req.params, 'params');
+    const { reason, ...patch } = parseInput(userPatchSchema, req.body, 'body');
+    res.json(await service.update(id, patch, metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'put', path: '/api/v1/users/{id}/grants', tag: 'Users', summary: "Replace a user's grants", auth: ADMIN, params: idParams, body: grantsBodySchema,
+    responses: { 200: { description: 'the user with the new grants', schema: userSchema } }, errors: [...ERRORS, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
+    const { id } = parseInput(idParams, req.params, 'params');
+    const { grants, reason } = parseInput(grantsBodySchema, req.body, 'body');
+    res.json(await service.setGrants(id, grants, metaOf(req, res, actor, reason)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/users/{id}', tag: 'Users', summary: 'Deactivate a user and revoke their tokens', auth: ADMIN, params: idParams, body: reasonBody,
+    responses: { 200: { description: 'the deactivated user', schema: userSchema.extend({ revoked_tokens: z.number().int() }) } }, errors: [...ERRORS, 409],
+  }, async (req, res) => {
+    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
+    const { id } = parseInput(idParams, req.params, 'params');
+    const body = parseInput(reasonBody, req.body, 'body');
+    res.json(await service.deactivate(id, metaOf(req, res, actor, body?.reason)));
+  });
+
+  return router;
+}

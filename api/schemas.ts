@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { actionSchema, grantSchema, roleSchema } from '../src/auth/rbac.js';
+
+/** Shapes shared by the management routes and the OpenAPI document. */
+
+export const flagKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore; at most 128');
+export const environmentKeySchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
+export const segmentKeySchema = flagKeySchema;
+export const tagSchema = z.string().regex(/^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
+export const reasonSchema = z.string().trim().max(500);
+export const limitSchema = z.coerce.number().int().min(1).max(500);
+export const cursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'a cursor returned by the previous page');
+export const uuidSchema = z.uuid();
+/** Query booleans: only the words true and false. */
+export const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'a stable code: VALIDATION_FAILED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, VERSION_CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE, INTERNAL' }),
+      message: z.string(),
+      details: z.unknown().optional().meta({ description: 'for validation errors, [{path, message}] naming each bad field (body.x, query.y, params.z, headers.w)' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const grantOutputSchema = z.object({
+  resource: z.enum(['flag', 'environment', 'audit']),
+  action: actionSchema,
+  conditions: z.object({ environments: z.array(z.string()).optional(), flag_tags: z.array(z.string()).optional() }),
+});
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: roleSchema,
+    slack_user_id: z.string().nullable(),
+    grants: z.array(grantOutputSchema),
+    created_at: z.string(),
+    updated_at: z.string(),
+    deactivated_at: z.string().nullable(),
+  })
+  .meta({ id: 'User' });
+
+export const tokenSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(['client', 'server', 'admin']),
+    environment: z.string().nullable(),
+    user_id: z.uuid().nullable(),
+    created_by: z.string().nullable(),
+    prefix: z.string().nullable().meta({ description: 'the first characters of the secret, to tell tokens apart' }),
+    created_at: z.string(),
+    last_used_at: z.string().nullable().meta({ description: 'written in batches every few seconds, not per request' }),
+    revoked_at: z.string().nullable(),
+  })
+  .meta({ id: 'Token' });
+
+export { grantSchema, roleSchema };

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { Database } from '../stores/database.js';
+import { listAuditEvents, verifyAuditChain, type AuditEvent } from '../stores/audit-store.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export interface AuditListQuery {
+  flag?: string;
+  actor?: string;
+  action?: string;
+  environment?: string;
+  resource_type?: string;
+  resource_id?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const cursorSchema = z.object({ s: z.number().int().positive() });
+
+/** The audit trail: filtered reads with cursor pagination, and a walk of the hash chain. */
+export function createAuditService(deps: { db: Database }) {
+  return {
+    /** Events newest first; `next_cursor` continues with older ones. */
+    async list(query: AuditListQuery): Promise<{ events: AuditEvent[]; next_cursor: string | null }> {
+      const before = decodeCursor(query.cursor, cursorSchema)?.s;
+      const rows = await listAuditEvents(deps.db, {
+        ...(query.flag ? { resourceType: 'flag', resourceId: query.flag } : {}),
+        ...(query.resource_type ? { resourceType: query.resource_type } : {}),
+        ...(query.resource_id ? { resourceId: query.resource_id } : {}),
+        userId: query.actor, action: query.action, environment: query.environment, from: query.from, to: query.to,
+        beforeSeq: before, limit: query.limit + 1,
+      });
+      const events = rows.slice(0, query.limit);
+      return { events, next_cursor: rows.length > query.limit ? encodeCursor({ s: events.at(-1)!.seq }) : null };
+    },
+
+    /** Recomputes every link of the chain in Postgres and reports the first one that does not hold. */
+    async verify() {
+      const result = await verifyAuditChain(deps.db);
+      return {
+        ok: result.ok,
+        checked: result.checked,
+        last_seq: result.lastSeq,
+        last_hash: result.lastHash,
+        first_broken: result.firstBroken && {
+          seq: result.firstBroken.seq,
+          id: result.firstBroken.id,
+          problem: result.firstBroken.problem,
+          expected: result.firstBroken.expected,
+          actual: result.firstBroken.actual,
+        },
+      };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,30 @@
+import type { Actor } from '../auth/principal.js';
+import type { AccessRequest } from '../auth/rbac.js';
+import type { AuditEventInput } from '../stores/audit-store.js';
+
+/** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
+export type Guard = (request: AccessRequest) => void;
+
+/** Who is making a change and from where, for RBAC and the audit log. */
+export interface RequestMeta {
+  actor: Actor;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  /** Why, as the caller said (body `reason` or `X-Audit-Reason`). */
+  reason?: string | null;
+  /** RBAC for the parts of a request only the service can resolve (a flag's tags); absent for trusted callers (seed). */
+  guard?: Guard;
+  /** The same decision as a boolean, for what a caller may see rather than do. */
+  allows?: (request: AccessRequest) => boolean;
+}
+
+/** The audit fields that come from the request. */
+export function auditFrom(meta: RequestMeta): Pick<AuditEventInput, 'userId' | 'ipAddress' | 'userAgent' | 'reason' | 'metadata'> {
+  return {
+    userId: meta.actor.id,
+    ipAddress: meta.ipAddress ?? null,
+    userAgent: meta.userAgent ?? null,
+    reason: meta.reason ?? null,
+    metadata: { actorName: meta.actor.name },
+  };
+}

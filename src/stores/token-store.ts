@@ -1,0 +1,103 @@
+import type { Queryable } from './database.js';
+
+export type TokenKind = 'client' | 'server' | 'admin';
+
+/** An API token as stored: never its secret, only the secret's hash (not returned either). */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  kind: TokenKind;
+  environment: string | null;
+  userId: string | null;
+  createdBy: string | null;
+  prefix: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  /** Creation time in epoch microseconds: an exact pagination cursor. */
+  createdMicros: number;
+}
+
+const TOKEN_COLUMNS = `id, name, kind, environment, user_id, created_by, display_prefix, created_at, last_used_at, revoked_at,
+  (extract(epoch FROM created_at) * 1000000)::bigint AS created_us`;
+const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
+
+function toToken(row: Record<string, unknown>): TokenRecord {
+  return {
+    id: row.id as string,
+    name: row.name as string,
+    kind: row.kind as TokenKind,
+    environment: (row.environment as string | null) ?? null,
+    userId: (row.user_id as string | null) ?? null,
+    createdBy: (row.created_by as string | null) ?? null,
+    prefix: (row.display_prefix as string | null) ?? null,
+    createdAt: iso(row.created_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+    createdMicros: Number(row.created_us),
+  };
+}
+
+export interface NewToken {
+  name: string;
+  kind: TokenKind;
+  environment: string | null;
+  userId: string | null;
+  tokenHash: string;
+  prefix: string;
+  createdBy: string;
+}
+
+export async function insertToken(tx: Queryable, token: NewToken): Promise<TokenRecord> {
+  const result = await tx.query(
+    `INSERT INTO api_tokens (name, kind, environment, user_id, token_hash, display_prefix, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${TOKEN_COLUMNS}`,
+    [token.name, token.kind, token.environment, token.userId, token.tokenHash, token.prefix, token.createdBy],
+  );
+  return toToken(result.rows[0]);
+}
+
+export async function findToken(db: Queryable, id: string, forUpdate = false): Promise<TokenRecord | null> {
+  const result = await db.query(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return result.rows[0] ? toToken(result.rows[0]) : null;
+}
+
+export interface TokenListFilter {
+  /** Only tokens owned or created by this user (non-admin callers). */
+  visibleTo?: string;
+  kind?: TokenKind;
+  environment?: string;
+  userId?: string;
+  includeRevoked?: boolean;
+  /** Tokens created before this (created_at, id) cursor, newest first. */
+  before?: { createdMicros: number; id: string };
+  limit: number;
+}
+
+/** Lists tokens newest first. */
+export async function listTokens(db: Queryable, filter: TokenListFilter): Promise<TokenRecord[]> {
+  const result = await db.query(
+    `SELECT ${TOKEN_COLUMNS} FROM api_tokens
+      WHERE ($1::text IS NULL OR user_id::text = $1 OR created_by = $1)
+        AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR environment = $3)
+        AND ($4::uuid IS NULL OR user_id = $4) AND ($5 OR revoked_at IS NULL)
+        AND ($6::bigint IS NULL OR (created_at, id) < (timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid))
+      ORDER BY created_at DESC, id DESC LIMIT $8`,
+    [
+      filter.visibleTo ?? null, filter.kind ?? null, filter.environment ?? null, filter.userId ?? null,
+      filter.includeRevoked ?? false, filter.before?.createdMicros ?? null, filter.before?.id ?? null, filter.limit,
+    ],
+  );
+  return result.rows.map(toToken);
+}
+
+/** Marks a token revoked; returns the updated record. */
+export async function revokeTokenRow(tx: Queryable, id: string): Promise<TokenRecord> {
+  const result = await tx.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`, [id]);
+  return toToken(result.rows[0]);
+}
+
+export async function environmentExists(db: Queryable, key: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM environments WHERE key = $1', [key]);
+  return (result.rowCount ?? 0) > 0;
+}
