@@ -18,8 +18,9 @@ import {
   type RolloutInput, type RolloutProgress, type RolloutState,
 } from './rollout-messages.js';
 
+// Each step is a short database write: a short timeout lets a step lost with a crashed worker retry soon.
 const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['NotFoundError'] },
 });
 const alerts = proxyActivities<Activities>({

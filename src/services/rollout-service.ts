@@ -4,14 +4,11 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  type Client,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Actor } from '../auth/principal.js';
 import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
-import { ConflictError, fieldIssues, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
-import type { Database } from '../stores/database.js';
-import { findConfig, findFlag } from '../stores/flag-store.js';
+import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
 import { listRollouts } from '../stores/rollout-store.js';
 import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
@@ -19,43 +16,15 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
   type RolloutInput, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
+import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
 
-export interface RolloutServiceDeps {
-  db: Database;
-  temporal: Client;
-  taskQueue: string;
-  temporalUiUrl: string;
-  namespace: string;
-}
-
-const TEMPORAL_TIMEOUT_MS = 5_000;
-
-/** Any failure to reach Temporal becomes a 503; the caller's mistakes stay 4xx. */
-async function reachTemporal<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateFailedError) throw error;
-    if ((error as { name?: string }).name === 'ServiceError' || /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
-      throw new ServiceUnavailableError('Temporal is unreachable: rollouts can’t be started or steered right now (kill switches still work)');
-    }
-    throw error;
-  }
-}
-
 /** Starts, lists and steers rollout workflows; Temporal is the truth, the rollouts table a read model. */
-export function createRolloutService(deps: RolloutServiceDeps) {
+export function createRolloutService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
-  const deadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
-
-  async function requireFlagIn(flagKey: string, environment: string) {
-    const flag = await findFlag(deps.db, flagKey);
-    if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
-    if (!(await findConfig(deps.db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
-    return flag;
-  }
+  const call = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'rollouts can’t be started or steered', fn);
+  const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
 
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
@@ -64,14 +33,13 @@ export function createRolloutService(deps: RolloutServiceDeps) {
       if (!parsed.success) {
         throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `plan.${i.path}` })));
       }
-      await requireFlagIn(flagKey, environment);
+      await requireFlag(flagKey, environment);
       const plan: RolloutPlan = parsed.data;
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const rolloutId = randomUUID();
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };
       try {
-        await reachTemporal(() =>
-          deadline(() =>
+        await call(() =>
             temporal.workflow.start('rollout', {
               taskQueue: deps.taskQueue,
               workflowId,
@@ -85,7 +53,6 @@ export function createRolloutService(deps: RolloutServiceDeps) {
               ]),
               memo: { summary: describePlan(plan), startedBy: actor.name },
             }),
-          ),
         );
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) {
@@ -100,23 +67,22 @@ export function createRolloutService(deps: RolloutServiceDeps) {
 
     /** The flag's rollouts from the read model, with live progress of the running one when Temporal answers. */
     async list(flagKey: string, environment: string) {
-      await requireFlagIn(flagKey, environment);
+      await requireFlag(flagKey, environment);
       const rollouts = await listRollouts(deps.db, flagKey, environment);
       const running = rollouts.find((r) => !['completed', 'aborted', 'rolled_back', 'failed'].includes(r.status));
       let current: RolloutProgress | null = null;
       if (running) {
-        current = await deadline(() => temporal.workflow.getHandle(running.workflowId).query(progressQuery)).catch(() => null);
+        current = await call(() => temporal.workflow.getHandle(running.workflowId).query(progressQuery)).catch(() => null);
       }
       return { current, rollouts };
     },
 
     /** Sends a steering update to the running rollout; its validator's refusal becomes a 409. */
     async steer(flagKey: string, environment: string, action: SteeringAction, args: Record<string, unknown>, actor: Actor): Promise<RolloutProgress> {
-      await requireFlagIn(flagKey, environment);
+      await requireFlag(flagKey, environment);
       const handle = temporal.workflow.getHandle(rolloutWorkflowId(environment, flagKey));
       try {
-        return await reachTemporal(() =>
-          deadline(() => {
+        return await call(() => {
             switch (action) {
               case 'pause':
                 return handle.executeUpdate(pauseUpdate, { args: [{ reason: (args.reason as string | undefined) ?? `paused by ${actor.name}` }] });
@@ -129,8 +95,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
               case 'approve':
                 return handle.executeUpdate(approveUpdate, { args: [{ by: actor.name }] });
             }
-          }),
-        );
+          });
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No rollout of '${flagKey}' is running in '${environment}'`);
         if (error instanceof WorkflowUpdateFailedError) {

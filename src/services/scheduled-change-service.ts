@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
 import { flagConfigInputSchemaFor } from '../domain/flag.js';
-import { ConflictError, fieldIssues, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
-import type { Database } from '../stores/database.js';
-import { findConfig, findFlag } from '../stores/flag-store.js';
+import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
+import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
 const scheduleBody = z.strictObject({
   at: z.iso.datetime({ offset: true }),
@@ -17,37 +16,11 @@ const scheduleBody = z.strictObject({
   reason: z.string().trim().min(1).max(500).optional(),
 });
 
-export interface ScheduledChangeServiceDeps {
-  db: Database;
-  temporal: Client;
-  taskQueue: string;
-  temporalUiUrl: string;
-  namespace: string;
-}
-
-const TEMPORAL_TIMEOUT_MS = 5_000;
-
 /** Schedules, lists and cancels config changes that apply at a set time (scheduledChange workflows). */
-export function createScheduledChangeService(deps: ScheduledChangeServiceDeps) {
+export function createScheduledChangeService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
-  const withTemporal = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw error;
-      if (/UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
-        throw new ServiceUnavailableError('Temporal is unreachable: scheduled changes can’t be managed right now');
-      }
-      throw error;
-    }
-  };
-
-  async function requireFlag(flagKey: string, environment: string) {
-    const flag = await findFlag(deps.db, flagKey);
-    if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
-    if (!(await findConfig(deps.db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
-    return flag;
-  }
+  const withTemporal = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'scheduled changes can’t be managed', fn);
+  const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
 
   return {
     /** Validates the config now and starts a workflow that applies it at `at`. */
