@@ -61,7 +61,7 @@ describe('segments', () => {
       method: 'PUT', headers: { authorization: 'Bearer integration-test-admin-token', 'content-type': 'text/plain' }, body: members.join('\n'),
     });
     expect(upload.status).toBe(200);
-    expect((await upload.json()).user_count).toBe(100_000);
+    expect(((await upload.json()) as { user_count: number }).user_count).toBe(100_000);
     expect(await redis.scard(`ripcord:segment:${segment}:members`)).toBe(100_000);
     expect(await redis.sismember(`ripcord:segment:${segment}:members`, 'user-99999')).toBe(1);
     expect(await redis.sismember(`ripcord:segment:${segment}:members`, 'u-early')).toBe(0);
