@@ -171,6 +171,17 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     return result;
   }
 
+  /** Evaluates many flags; the engine time is measured once for the batch and shared out. */
+  function evaluateMany(flags: readonly CompiledFlag[], environment: string, context: EvaluationContext, now: number, hit: boolean): EvaluationResult[] {
+    const started = performance.now();
+    const results: EvaluationResult[] = new Array(flags.length);
+    for (let i = 0; i < flags.length; i++) results[i] = evaluate(flags[i]!, context, now);
+    const each = (performance.now() - started) / Math.max(1, flags.length);
+    cacheStats.l1Hits += flags.length;
+    for (let i = 0; i < flags.length; i++) flagMetrics.record(environment, flags[i]!.key, results[i]!, each, now, hit);
+    return results;
+  }
+
   /** The bulk answer, with an ETag of its bytes; 304 when the caller already holds them. */
   function withEtag(req: ServingRequest, value: unknown): ServingResponse {
     const body = JSON.stringify(value);
@@ -221,8 +232,11 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       if (!known) return ofrepError(400, undefined, 'GENERAL', `environment '${environment}' is unknown`);
       const now = Date.now();
       const flags: unknown[] = [];
-      for (const flag of snapshot.sortedFlags(environment)) {
-        const result = evaluateCounted(flag, environment, context.context, now, hit);
+      const all = snapshot.sortedFlags(environment);
+      const results = evaluateMany(all, environment, context.context, now, hit);
+      for (let i = 0; i < all.length; i++) {
+        const flag = all[i]!;
+        const result = results[i]!;
         if (result.reason === 'ERROR') {
           const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
           flags.push({ key: flag.key, errorCode: code, errorDetails: result.errorMessage ?? 'evaluation failed' });
@@ -254,13 +268,16 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const flags: Array<CompiledFlag | string> = keys
         ? [...new Set(keys)].map((key) => snapshot.get(environment, key) ?? key)
         : [...snapshot.sortedFlags(environment)];
+      const found = flags.filter((flag): flag is CompiledFlag => typeof flag !== 'string');
+      const evaluated = evaluateMany(found, environment, context, now, hit);
+      let next = 0;
       for (const flag of flags) {
         if (typeof flag === 'string') {
           cacheStats.l1Misses++;
           results.push({ key: flag, value: null, variant: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${flag}' was not found` });
           continue;
         }
-        const result = evaluateCounted(flag, environment, context, now, hit);
+        const result = evaluated[next++]!;
         results.push({
           key: flag.key,
           value: result.value ?? null,

@@ -101,15 +101,8 @@ export class FlagMetrics {
     if (!entry) byFlag.set(flag, (entry = { environment, flag, total: emptyTally(), pending: emptyTally(), outcomes: new Map() }));
     const error = result.reason === 'ERROR';
     const enabled = servedEnabled(result);
-    for (const tally of [entry.total, entry.pending]) {
-      tally.evaluations++;
-      if (error) tally.errors++;
-      else if (enabled) tally.enabled++;
-      else tally.disabled++;
-      tally.durationMs += durationMs;
-      if (cacheHit) tally.cacheHits++;
-      tally.lastEvaluation = now;
-    }
+    count(entry.total, error, enabled, durationMs, cacheHit, now);
+    count(entry.pending, error, enabled, durationMs, cacheHit, now);
     const outcome = `${result.variant}\u0000${result.reason}`;
     entry.outcomes.set(outcome, (entry.outcomes.get(outcome) ?? 0) + 1);
   }
@@ -192,6 +185,16 @@ export class FlagMetrics {
   *totals(): Iterable<Entry> {
     for (const byFlag of this.entries.values()) yield* byFlag.values();
   }
+}
+
+function count(tally: Tally, error: boolean, enabled: boolean, durationMs: number, cacheHit: boolean, now: number): void {
+  tally.evaluations++;
+  if (error) tally.errors++;
+  else if (enabled) tally.enabled++;
+  else tally.disabled++;
+  tally.durationMs += durationMs;
+  if (cacheHit) tally.cacheHits++;
+  tally.lastEvaluation = now;
 }
 
 function fromHash(hash: Record<string, string>): Tally {

@@ -1,0 +1,87 @@
+/* The peers the serving benchmark compares with: flagd (OFREP on 8016) and unleash-server. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { root, track, waitFor } from './bench-stack.js';
+
+export const FLAGD_BIN = `${root}/.tools/bench/bin/flagd`;
+export const UNLEASH_DIR = `${root}/.tools/bench/unleash`;
+export const UNLEASH_ADMIN = '*:*.bench-unleash-admin-token';
+export const UNLEASH_FRONTEND = 'default:development.bench-unleash-frontend-token';
+
+/** A flagd flag file equivalent to the Ripcord flags: a targeting rule on `tier`, else a 50% fractional split. */
+export function flagdFlags(count: number): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const key = flagKey(i);
+    flags[key] = {
+      state: 'ENABLED',
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      targeting: { if: [{ '==': [{ var: 'tier' }, 'vip'] }, 'on', { fractional: [['on', 50], ['off', 50]] }] },
+    };
+  }
+  return { flags };
+}
+
+export const flagKey = (i: number) => `flag-${String(i).padStart(3, '0')}`;
+
+export async function startFlagd(count: number): Promise<ChildProcess | string> {
+  if (!existsSync(FLAGD_BIN)) return 'not installed (bench/setup.sh: go install github.com/open-feature/flagd/flagd@latest was refused by the Go module proxy here)';
+  const dir = `${root}/.tools/bench/flagd`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/flags.json`, JSON.stringify(flagdFlags(count)));
+  const child = track(spawn(FLAGD_BIN, ['start', '--uri', `file:${dir}/flags.json`, '--ofrep-port', '8016'], { stdio: 'ignore' }));
+  await waitFor(async () => (await fetch('http://127.0.0.1:8016/ofrep/v1/evaluate/flags', { method: 'POST', body: '{"context":{}}' })).status < 500, 'flagd');
+  return child;
+}
+
+/** Starts unleash-server on its own database; answers the process or why it couldn't. */
+export async function startUnleash(databaseUrl: string, port: number): Promise<ChildProcess | string> {
+  const server = `${UNLEASH_DIR}/node_modules/unleash-server/dist/server.js`;
+  if (!existsSync(server)) return 'not installed (bench/setup.sh installs unleash-server from npm)';
+  const child = track(spawn(process.execPath, [server], {
+    cwd: UNLEASH_DIR,
+    env: {
+      ...process.env, DATABASE_URL: databaseUrl, DATABASE_SSL: 'false', HTTP_PORT: String(port), LOG_LEVEL: 'error',
+      INIT_ADMIN_API_TOKENS: UNLEASH_ADMIN, INIT_FRONTEND_API_TOKENS: UNLEASH_FRONTEND, UNLEASH_TELEMETRY_DISABLED: 'true',
+      CHECK_VERSION: 'false', SEND_TELEMETRY: 'false', TZ: 'UTC',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  }));
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 'unleash-server', 180_000);
+  return child;
+}
+
+async function unleashAdmin(port: number, method: string, path: string, body?: unknown): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method, headers: { authorization: UNLEASH_ADMIN, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status >= 300) throw new Error(`unleash ${method} ${path}: ${response.status} ${await response.text()}`);
+}
+
+/** The same flags in Unleash: a constraint on `tier` and a 50% gradual rollout, enabled in development. */
+export async function createUnleashFlags(port: number, from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i++) {
+    const name = flagKey(i);
+    await unleashAdmin(port, 'POST', '/api/admin/projects/default/features', { name, type: 'release' });
+    await unleashAdmin(port, 'POST', `/api/admin/projects/default/features/${name}/environments/development/strategies`, {
+      name: 'flexibleRollout',
+      parameters: { rollout: '50', stickiness: 'default', groupId: name },
+      constraints: [],
+    });
+    await unleashAdmin(port, 'POST', `/api/admin/projects/default/features/${name}/environments/development/on`);
+  }
+}
+
+/** Waits until Unleash's frontend API evaluates `count` flags (each user sees about half of them: 50% rollouts). */
+export async function waitForUnleashFlags(port: number, count: number): Promise<void> {
+  await waitFor(async () => {
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}/api/frontend?userId=probe-${i}`, { headers: { authorization: UNLEASH_FRONTEND } });
+      if (response.status !== 200) return false;
+      most = Math.max(most, ((await response.json()) as { toggles: unknown[] }).toggles.length);
+    }
+    return count === 1 ? most === 1 : most >= count * 0.4;
+  }, `unleash to serve ${count} flags`, 60_000);
+}

@@ -1,0 +1,106 @@
+/**
+ * Kill propagation: the time from the kill-switch request's response to the moment every one of
+ * 2 API processes and 100 SSE clients (50 on each) has seen the kill; p50/p99 over 100 kills.
+ * A process "sees" the kill when its SSE stream announces it (right after its L1 applied it).
+ *
+ *   npm run bench:propagation
+ */
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { admin, CLIENT_TOKEN, freshDatabase, percentile, stackEnv, startApi, stopAll } from './lib/bench-stack.js';
+
+const KILLS = Number(process.env.BENCH_KILLS ?? 100);
+const CLIENTS = 100;
+const PORTS = [18181, 18182];
+const KEY = 'propagation-flag';
+
+interface Client {
+  port: number;
+  /** Version → when this client read the event (performance.now()). */
+  killed: Map<number, number>;
+  restored: Map<number, number>;
+}
+
+function connect(port: number): Promise<Client> {
+  const client: Client = { port, killed: new Map(), restored: new Map() };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/v1/stream', headers: { authorization: `Bearer ${CLIENT_TOKEN}` } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`stream answered ${res.statusCode}`));
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        const now = performance.now();
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (event === 'ready') resolve(client);
+          if (!data || (event !== 'flag.killed' && event !== 'flag.restored')) continue;
+          const parsed = JSON.parse(data) as { key: string; version: number };
+          if (parsed.key !== KEY) continue;
+          (event === 'flag.killed' ? client.killed : client.restored).set(parsed.version, now);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitUntil(done: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error('timed out waiting for every client');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const env = stackEnv();
+const databaseUrl = await freshDatabase(env.DATABASE_URL!, 'ripcord_propagation');
+const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/3`;
+const redis = new Redis(redisUrl);
+await redis.flushdb();
+redis.disconnect();
+
+try {
+  const apiEnv = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, RATE_LIMIT_PER_SECOND: '0', TEMPORAL_TASK_QUEUE: `ripcord-propagation-${Date.now()}` };
+  await Promise.all(PORTS.map((port) => startApi(port, apiEnv)));
+  const bases = PORTS.map((port) => `http://127.0.0.1:${port}`);
+  await admin(bases[0]!, 'POST', '/api/v1/flags', { key: KEY, name: KEY, type: 'boolean' });
+  await admin(bases[0]!, 'PUT', `/api/v1/flags/${KEY}/environments/production`, { enabled: true, value: true, off_value: false });
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => connect(PORTS[i % PORTS.length]!)));
+
+  const all: number[] = [];
+  const fromRequest: number[] = [];
+  const perProcess: number[][] = PORTS.map(() => []);
+  const path = `/api/v1/flags/${KEY}/environments/production/kill-switch`;
+  for (let i = 0; i < KILLS; i++) {
+    const via = bases[i % bases.length]!; // alternate which process takes the kill
+    const sent = performance.now();
+    const kill = await admin(via, 'POST', path, { reason: `propagation ${i}` });
+    const answered = performance.now();
+    const version = kill.version as number;
+    await waitUntil(() => clients.every((client) => client.killed.has(version)));
+    const seen = clients.map((client) => client.killed.get(version)!);
+    all.push(Math.max(0, Math.max(...seen) - answered));
+    fromRequest.push(Math.max(...seen) - sent);
+    PORTS.forEach((port, p) => {
+      perProcess[p]!.push(Math.max(0, Math.min(...clients.filter((c) => c.port === port).map((c) => c.killed.get(version)!)) - answered));
+    });
+    const restore = await admin(via, 'DELETE', path);
+    await waitUntil(() => clients.every((client) => client.restored.has(restore.version as number)));
+  }
+
+  const fmt = (values: number[]) => `p50 ${percentile(values, 50).toFixed(2)} ms, p99 ${percentile(values, 99).toFixed(2)} ms, max ${Math.max(...values).toFixed(2)} ms`;
+  console.log(`\nKill propagation over ${KILLS} kills, 2 API processes, ${CLIENTS} SSE clients (kills alternate between the processes)`);
+  console.log(`  response → all ${CLIENTS} clients and both processes: ${fmt(all)}  (target p99 < 50 ms: ${percentile(all, 99) < 50 ? 'met' : 'MISSED'})`);
+  console.log(`  request sent → all clients:                 ${fmt(fromRequest)}`);
+  PORTS.forEach((port, p) => console.log(`  response → process on ${port} (first of its clients): ${fmt(perProcess[p]!)}`));
+  console.log('  (0 means the event reached the clients before the kill response reached the caller)');
+} finally {
+  await stopAll();
+}
