@@ -28,6 +28,8 @@ import { createFlagMetricsRouter } from './routes/flag-metrics.js';
 import { createOfrepRouter } from './routes/ofrep.js';
 import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
+import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
+import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
@@ -39,6 +41,7 @@ export interface AppDeps {
   flags: FlagService;
   killSwitch: KillSwitchService;
   rollouts: RolloutService;
+  scheduledChanges: ScheduledChangeService;
   metrics: Metrics;
   checks: ReadinessChecks;
   logger: Logger;
@@ -70,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments));
   api.use(createRolloutsRouter(deps.rollouts));
+  api.use(createScheduledChangesRouter(deps.scheduledChanges));
   api.use(createEventsRouter(deps.db));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.

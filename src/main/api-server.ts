@@ -29,6 +29,7 @@ import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
+import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -78,6 +79,10 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   });
   const publisher = createFlagPublisher({ projection, logger, applyLocally: (definition) => sync.applyLocal(definition) });
   const metrics = createMetrics();
+  const temporalDeps = {
+    db, temporal: starter.client, taskQueue: config.TEMPORAL_TASK_QUEUE, temporalUiUrl: config.TEMPORAL_UI_URL,
+    namespace: config.TEMPORAL_NAMESPACE,
+  };
   const tokenAuthenticator = createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN, {
     onFlushError: (err) => logger.warn({ err }, 'could not record token last_used_at; will retry'),
   });
@@ -108,10 +113,8 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     killSwitch: createKillSwitchService({
       db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
     }),
-    rollouts: createRolloutService({
-      db, temporal: starter.client, taskQueue: config.TEMPORAL_TASK_QUEUE, temporalUiUrl: config.TEMPORAL_UI_URL,
-      namespace: config.TEMPORAL_NAMESPACE,
-    }),
+    rollouts: createRolloutService(temporalDeps),
+    scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
     serving: { endpoints, hub, flagMetrics },
