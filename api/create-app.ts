@@ -29,6 +29,7 @@ import { createOfrepRouter } from './routes/ofrep.js';
 import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
+import { createExplainRouter } from './routes/explain.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import { createStreamRouter } from './routes/stream.js';
@@ -72,8 +73,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments));
-  api.use(createRolloutsRouter(deps.rollouts));
-  api.use(createScheduledChangesRouter(deps.scheduledChanges));
+  api.use(createRolloutsRouter(deps.rollouts, deps.flags));
+  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
+  api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.db));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.

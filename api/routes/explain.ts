@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
+import { explain } from '../../src/engine/index.js';
+import { NotFoundError } from '../../src/errors.js';
+import type { FlagService } from '../../src/services/flag-service.js';
+import { authorize } from '../auth.js';
+import { parseInput } from '../validation.js';
+import { flagEnvParams } from './flags.js';
+
+const explainBody = z.strictObject({
+  context: z.record(z.string(), z.unknown()).refine((c) => c.targetingKey === undefined || typeof c.targetingKey === 'string', {
+    message: 'targetingKey must be a string',
+    path: ['targetingKey'],
+  }),
+  /** Evaluate as of this time (ISO 8601), e.g. to check a scheduled window; default now. */
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** "Evaluate as…": the result and the trace of which rule or segment matched, which failed and why. */
+export function createExplainRouter(snapshot: FlagSnapshot, flags: Pick<FlagService, 'tagsOf'>): Router {
+  const router = Router();
+  router.post('/flags/:key/environments/:env/explain', async (req, res) => {
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    authorize(res, { resource: 'flag', action: 'read', environment: env, tags: await flags.tagsOf(key) });
+    const body = parseInput(explainBody, req.body, 'body');
+    const flag = snapshot.get(env, key);
+    if (!flag) throw new NotFoundError(`Flag '${key}' is not served in environment '${env}'`);
+    const now = body.at ? Date.parse(body.at) : Date.now();
+    const { result, trace } = explain(flag, body.context, now);
+    res.json({ flag: key, environment: env, version: flag.version, at: new Date(now).toISOString(), result, trace });
+  });
+  return router;
+}
