@@ -70,6 +70,20 @@ function documentOtherRoutes(): void {
       params: flagEnv.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) }), body: z.record(z.string(), z.unknown()).optional(),
       responses: { 200: { description: 'the rollout' } }, errors: [400, 401, 403, 404, 409],
     },
+    {
+      method: 'post', path: '/api/v1/flags/{key}/environments/{env}/scheduled-changes', tag: 'Scheduled changes', summary: 'Schedule a config change at a time (a Temporal workflow)',
+      auth: 'editor, admin', params: flagEnv, body: z.record(z.string(), z.unknown()), responses: { 201: { description: 'the scheduled change' } }, errors: [400, 401, 403, 404, 409],
+    },
+    { method: 'get', path: '/api/v1/flags/{key}/environments/{env}/scheduled-changes', tag: 'Scheduled changes', summary: 'Scheduled changes of the flag', auth: 'any user', params: flagEnv, responses: { 200: { description: 'scheduled changes' } }, errors: [400, 401, 403, 404] },
+    {
+      method: 'delete', path: '/api/v1/flags/{key}/environments/{env}/scheduled-changes/{id}', tag: 'Scheduled changes', summary: 'Cancel a scheduled change', auth: 'editor, admin',
+      params: flagEnv.extend({ id: z.uuid() }), responses: { 200: { description: 'cancelled' } }, errors: [400, 401, 403, 404, 409],
+    },
+    {
+      method: 'post', path: '/api/v1/flags/{key}/environments/{env}/explain', tag: 'Evaluation', summary: 'Evaluate with a step-by-step trace of why',
+      auth: 'flag:read on the environment and tags', params: flagEnv, body: z.object({ context: z.record(z.string(), z.unknown()).optional(), at: z.string().optional() }),
+      responses: { 200: { description: 'the result and its trace' } }, errors: [400, 401, 403, 404],
+    },
     { method: 'post', path: '/api/v1/events', tag: 'Evaluation', summary: 'Report outcomes (flag, variant, success or error) for rollout guards', auth: 'any token', body: z.object({ environment: z.string().optional(), events: z.array(z.unknown()) }), responses: { 202: { description: 'accepted' } }, errors: [400, 401, 413, 415] },
   ];
   for (const doc of docs) documentRoute(doc);
