@@ -180,9 +180,15 @@ ensure_python_venv() {
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 }
 
+# Headless Chromium (Debian's) for the browser tests; playwright-core drives it, no browser download.
+ensure_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+}
+
 ensure_system_packages() {
   ensure_postgres_installed
   ensure_redis_installed
+  ensure_chromium
   ensure_python_venv
 }
 

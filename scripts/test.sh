@@ -14,6 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/stack-lib.sh"
 cd "$RIPCORD_ROOT"
 
 ensure_node_modules
+ensure_chromium
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap
