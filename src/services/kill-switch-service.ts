@@ -28,7 +28,12 @@ export interface KillSwitchOutcome {
   alreadyActive: boolean;
   /** Whether Redis has it (else the reconciler projects it when Redis is back). */
   projected: boolean;
-  workflow: { id: string; url: string; status: 'started' | 'pending' | 'none' };
+  workflow: { id: string; url: string; status: 'started' | 'pending' | 'starting' | 'none' };
+}
+
+export interface RunOptions {
+  /** Wait for Temporal to accept the workflow (up to its timeout) before answering. */
+  awaitWorkflow: boolean;
 }
 
 export interface KillSwitchServiceDeps {
@@ -46,7 +51,7 @@ export interface KillSwitchServiceDeps {
  * (by the outbox relay if Temporal is unreachable now).
  */
 export function createKillSwitchService(deps: KillSwitchServiceDeps) {
-  async function run(command: KillSwitchCommand, kind: 'kill' | 'restore'): Promise<KillSwitchOutcome> {
+  async function run(command: KillSwitchCommand, kind: 'kill' | 'restore', options: RunOptions): Promise<KillSwitchOutcome> {
     const requestId = command.requestId ?? randomUUID();
     const workflowId = (kind === 'kill' ? killSwitchWorkflowId : restoreWorkflowId)(command.environment, command.flagKey, requestId);
     const change: KillSwitchChange = {
@@ -80,22 +85,32 @@ export function createKillSwitchService(deps: KillSwitchServiceDeps) {
     }
 
     const projected = await deps.publisher.publish(applied.definition, kind === 'kill' ? 'flag.killed' : 'flag.restored');
-    let status: 'started' | 'pending' = 'pending';
+    const started = startWorkflow(start);
+    if (!options.awaitWorkflow) {
+      // The caller must answer now (Slack's 3 s): the start finishes on its own, the outbox backs it up.
+      void started;
+      return { ...applied, projected, workflow: { id: workflowId, url, status: 'starting' } };
+    }
+    return { ...applied, projected, workflow: { id: workflowId, url, status: await started } };
+  }
+
+  /** Starts the workflow and clears its outbox entry; when Temporal is unreachable the relay starts it later. */
+  async function startWorkflow(start: WorkflowStartRequest): Promise<'started' | 'pending'> {
     try {
       await deps.starter.start(start);
-      await markOutboxProcessed(deps.db, workflowId);
-      status = 'started';
+      await markOutboxProcessed(deps.db, start.workflowId);
+      return 'started';
     } catch (error) {
-      deps.logger.warn({ err: error, workflowId }, 'Temporal unreachable: the kill switch is live, its workflow waits in the outbox');
+      deps.logger.warn({ err: error, workflowId: start.workflowId }, 'Temporal unreachable: the change is live, its workflow waits in the outbox');
+      return 'pending';
     }
-    return { ...applied, projected, workflow: { id: workflowId, url, status } };
   }
 
   return {
     /** Pulls the kill switch: the flag serves its off value everywhere. */
-    activate: (command: KillSwitchCommand) => run(command, 'kill'),
+    activate: (command: KillSwitchCommand, options: RunOptions = { awaitWorkflow: true }) => run(command, 'kill', options),
     /** Releases the kill switch. */
-    deactivate: (command: KillSwitchCommand) => run(command, 'restore'),
+    deactivate: (command: KillSwitchCommand, options: RunOptions = { awaitWorkflow: true }) => run(command, 'restore', options),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import type { Duration } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
@@ -109,7 +110,7 @@ async function refusal(update: Promise<unknown>): Promise<string> {
 }
 
 /** Moves test time forward until the workflow reports what we wait for (bounded). */
-async function skipUntil(handle: { query: (q: typeof progressQuery) => Promise<RolloutProgress> }, done: (p: RolloutProgress) => boolean, step = '30 minutes') {
+async function skipUntil(handle: { query: (q: typeof progressQuery) => Promise<RolloutProgress> }, done: (p: RolloutProgress) => boolean, step: Duration = '30 minutes') {
   for (let i = 0; i < 200; i++) {
     const progress = await handle.query(progressQuery);
     if (done(progress)) return progress;
