@@ -32,6 +32,7 @@ import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
+import type { Router } from 'express';
 import { createStreamRouter } from './routes/stream.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
@@ -43,6 +44,8 @@ export interface AppDeps {
   killSwitch: KillSwitchService;
   rollouts: RolloutService;
   scheduledChanges: ScheduledChangeService;
+  /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
+  slack?: Router;
   metrics: Metrics;
   checks: ReadinessChecks;
   logger: Logger;
@@ -58,6 +61,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
+  // Before any body parser: Bolt verifies Slack's signature over the raw body.
+  if (deps.slack) app.use(deps.slack);
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
   app.use(createOfrepRouter(deps.serving.endpoints));
   app.use(createEvaluateRouter(deps.serving.endpoints));

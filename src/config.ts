@@ -18,6 +18,11 @@ const configSchema = z.object({
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   SLACK_ALERT_CHANNEL: z.string().min(1).optional(),
+  /** Where `/killswitch` acts unless `--env` says otherwise. */
+  SLACK_DEFAULT_ENVIRONMENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key').default('production'),
+  /** The bot's ids; with both, Bolt needs no auth.test call at start. */
+  SLACK_BOT_ID: z.string().min(1).optional(),
+  SLACK_BOT_USER_ID: z.string().min(1).optional(),
   /** Slack Web API base URL; tests point it at a local fake. */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
   /** Prometheus HTTP API base URL, for rollout guards that read a query. */

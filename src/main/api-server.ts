@@ -30,6 +30,7 @@ import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
+import { createSlackApp } from '../../slack/create-slack-app.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -105,15 +106,26 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   });
   const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs: config.STREAM_HEARTBEAT_SECONDS * 1000 });
   hub.start();
+  const flags = createFlagService({ db, publisher });
+  const killSwitch = createKillSwitchService({
+    db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
+  });
+  const rollouts = createRolloutService(temporalDeps);
+  const slack = config.SLACK_SIGNING_SECRET
+    ? createSlackApp({
+      signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
+      botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
+      db, killSwitch, flags, rollouts, logger,
+    })
+    : undefined;
   const app = createApp({
     db,
     authenticator,
     snapshot,
-    flags: createFlagService({ db, publisher }),
-    killSwitch: createKillSwitchService({
-      db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
-    }),
-    rollouts: createRolloutService(temporalDeps),
+    flags,
+    killSwitch,
+    rollouts,
+    slack,
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,

@@ -1,0 +1,216 @@
+import { App, ExpressReceiver, LogLevel, type RespondFn, type SlashCommand } from '@slack/bolt';
+import express from 'express';
+import { z } from 'zod';
+import { AppError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import type { FlagService } from '../src/services/flag-service.js';
+import type { KillSwitchService } from '../src/services/kill-switch-service.js';
+import type { RolloutService } from '../src/services/rollout-service.js';
+import type { Database } from '../src/stores/database.js';
+import { findFlag, listEnvironments, listFlags, type FlagRecord } from '../src/stores/flag-store.js';
+import { listRollouts } from '../src/stores/rollout-store.js';
+import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
+import { closeMatches, parseFlag, parseKillswitch, parseRollout } from './command-text.js';
+import { authorizeSlackUser, type SlackCaller } from './slack-identity.js';
+
+export interface SlackAppDeps {
+  signingSecret: string;
+  botToken?: string;
+  apiUrl: string;
+  /** With both ids Bolt needs no auth.test call. */
+  botId?: string;
+  botUserId?: string;
+  defaultEnvironment: string;
+  db: Database;
+  killSwitch: KillSwitchService;
+  flags: FlagService;
+  rollouts: RolloutService;
+  logger: Logger;
+}
+
+type Reply = { response_type: 'ephemeral' | 'in_channel'; text: string; blocks?: unknown[] };
+const ephemeral = (text: string, blocks?: unknown[]): Reply => ({ response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) });
+
+const restoreValue = z.object({ flag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/), environment: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
+
+/**
+ * The Slack bot: `/killswitch`, `/flag`, `/rollout` and the Restore button, under the same RBAC and
+ * audit as the API. Returns an Express router for `/slack/events` that must be mounted before any
+ * body parser (Bolt verifies the signature over the raw body).
+ */
+export function createSlackApp(deps: SlackAppDeps): express.Router {
+  const { db, logger } = deps;
+  const router = express.Router();
+  const receiver = new ExpressReceiver({ signingSecret: deps.signingSecret, endpoints: '/slack/events', router, logLevel: LogLevel.ERROR });
+  const app = new App({
+    receiver,
+    token: deps.botToken,
+    botId: deps.botId,
+    botUserId: deps.botUserId,
+    tokenVerificationEnabled: false,
+    logLevel: LogLevel.ERROR,
+    clientOptions: { slackApiUrl: deps.apiUrl, retryConfig: { retries: 0 } },
+  });
+  app.error(async (error) => logger.error({ err: error }, 'slack handler failed'));
+
+  const callerOf = (command: SlashCommand): SlackCaller => ({
+    slackUserId: command.user_id, slackUserName: command.user_name, teamId: command.team_id,
+  });
+
+  /** The flag and environment named in a command, or a helpful reply listing close matches. */
+  async function resolve(flagKey: string, environment: string | null): Promise<{ flag: FlagRecord; environment: string } | { reply: Reply }> {
+    const env = environment ?? deps.defaultEnvironment;
+    const environments = (await listEnvironments(db)).map((e) => e.key);
+    if (!environments.includes(env)) {
+      const near = closeMatches(env, environments);
+      return { reply: ephemeral(`Unknown environment \`${env}\`.${near.length ? ` Did you mean ${near.map((e) => `\`${e}\``).join(', ')}?` : ''} Environments: ${environments.join(', ')}`) };
+    }
+    const flag = await findFlag(db, flagKey);
+    if (!flag || flag.archivedAt) {
+      const keys = (await listFlags(db, { limit: 1000 })).map((f) => f.key);
+      const near = closeMatches(flagKey, keys);
+      return { reply: ephemeral(`No flag \`${flagKey}\`.${near.length ? ` Did you mean ${near.map((k) => `\`${k}\``).join(', ')}?` : ''}`) };
+    }
+    return { flag, environment: env };
+  }
+
+  /** Runs a command body; the caller's mistakes (AppError) become an ephemeral reply, never a crash. */
+  async function guarded(reply: (r: Reply) => Promise<unknown>, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      logger.warn({ err: error }, 'slack command failed');
+      await reply(ephemeral(error instanceof AppError ? `:warning: ${error.message}` : ':warning: Something went wrong; nothing was changed by this message.'));
+    }
+  }
+
+  app.command('/killswitch', async ({ command, ack, client }) => {
+    let acked = false;
+    const reply = async (r: Reply) => {
+      if (acked) return;
+      acked = true;
+      await ack(r);
+    };
+    await guarded(reply, async () => {
+      const parsed = parseKillswitch(command.text);
+      if (parsed.kind === 'help') return void (await reply(ephemeral(KILLSWITCH_HELP)));
+      if (parsed.kind === 'invalid') return void (await reply(ephemeral(parsed.message)));
+      const target = await resolve(parsed.flag, parsed.environment);
+      if ('reply' in target) return void (await reply(target.reply));
+      const { flag, environment } = target;
+      const auth = await authorizeSlackUser(db, callerOf(command), {
+        resource: 'flag', action: 'kill_switch', environment, tags: flag.tags, flagKey: flag.key, command: `/killswitch ${command.text}`,
+      });
+      if (!auth.ok) return void (await reply(ephemeral(auth.message)));
+
+      if (parsed.kind === 'restore') {
+        const config = await deps.flags.getConfig(flag.key, environment);
+        if (!config.kill_switch.enabled) return void (await reply(ephemeral(`The kill switch of \`${flag.key}\` is not active in ${environment}.`)));
+        return void (await reply(ephemeral(`Release the kill switch of \`${flag.key}\` in ${environment}?`, [
+          { type: 'section', text: { type: 'mrkdwn', text: `Killed by ${config.kill_switch.triggered_by ?? 'someone'}: ${config.kill_switch.reason ?? ''}` } },
+          restoreButton({ flag: flag.key, environment }, 'Restore now'),
+        ])));
+      }
+
+      // The kill is applied before the ack; the workflow starts after it (the outbox guarantees it).
+      const outcome = await deps.killSwitch.activate(
+        { flagKey: flag.key, environment, reason: parsed.reason, actor: auth.actor, requestId: `slack-${command.trigger_id}`, userAgent: 'Slack' },
+        { awaitWorkflow: false },
+      );
+      if (outcome.alreadyActive) {
+        const ks = outcome.definition.config.kill_switch;
+        return void (await reply(ephemeral(`\`${flag.key}\` was already killed in ${environment} by ${ks.triggered_by ?? 'someone'}: ${ks.reason ?? ''}`, [
+          restoreButton({ flag: flag.key, environment }),
+        ])));
+      }
+      if (!outcome.changed) return void (await reply(ephemeral(`Already done: this request was delivered before (${outcome.workflow.id}).`)));
+      await reply(ephemeral(`:white_check_mark: \`${flag.key}\` is off in ${environment}. Workflow ${outcome.workflow.id}`));
+      await client.chat
+        .postMessage({
+          channel: command.channel_id,
+          ...killedMessage({
+            flag: flag.key, environment, slackUserId: command.user_id, reason: parsed.reason,
+            at: outcome.definition.config.kill_switch.triggered_at ?? new Date().toISOString(),
+            workflowId: outcome.workflow.id, workflowUrl: outcome.workflow.url,
+          }),
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not post the kill to the channel'));
+    });
+  });
+
+  app.action(RESTORE_ACTION, async ({ ack, body, action, respond }) => {
+    await ack();
+    const say = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
+    await guarded((r) => say(r.text), async () => {
+      const value = restoreValue.safeParse(JSON.parse((action as { value?: string }).value ?? 'null'));
+      if (!value.success || body.type !== 'block_actions') return void (await say('This button is not valid any more.'));
+      const { flag: flagKey, environment } = value.data;
+      const flag = await findFlag(db, flagKey);
+      if (!flag) return void (await say(`No flag \`${flagKey}\`.`));
+      const caller: SlackCaller = { slackUserId: body.user.id, slackUserName: body.user.username ?? body.user.name ?? body.user.id, teamId: body.team?.id ?? '' };
+      const auth = await authorizeSlackUser(db, caller, { resource: 'flag', action: 'kill_switch', environment, tags: flag.tags, flagKey, command: 'restore button' });
+      if (!auth.ok) return void (await say(auth.message));
+      const outcome = await deps.killSwitch.deactivate(
+        { flagKey, environment, reason: `restored from Slack by @${caller.slackUserName}`, actor: auth.actor, requestId: `slack-${body.trigger_id}`, userAgent: 'Slack' },
+        { awaitWorkflow: false },
+      );
+      await respond({
+        response_type: 'in_channel', replace_original: false,
+        text: `:large_green_circle: \`${flagKey}\` restored in ${environment} by <@${caller.slackUserId}>. Workflow ${outcome.workflow.id}`,
+      });
+    });
+  });
+
+  app.command('/flag', async ({ command, ack }) => {
+    await guarded((r) => ack(r), async () => {
+      const parsed = parseFlag(command.text);
+      if (parsed.kind === 'help') return void (await ack(ephemeral(FLAG_HELP)));
+      if (parsed.kind === 'invalid') return void (await ack(ephemeral(parsed.message)));
+      const target = await resolve(parsed.flag, parsed.environment ?? deps.defaultEnvironment);
+      if ('reply' in target) return void (await ack(target.reply));
+      const { flag } = target;
+      const details = await deps.flags.getFlag(flag.key);
+      const lines: string[] = [];
+      type EnvConfig = { enabled: boolean; version: number; rollout?: { percentage: number; strategy: string } | null; kill_switch: { enabled: boolean; triggered_by?: string | null; reason?: string | null } };
+      for (const [environment, config] of Object.entries(details.environments as Record<string, EnvConfig>)) {
+        if (parsed.environment && environment !== parsed.environment) continue;
+        const ks = config.kill_switch;
+        const state = ks.enabled ? `:red_circle: *killed* by ${ks.triggered_by ?? '?'} — ${ks.reason ?? ''}` : config.enabled ? ':large_green_circle: on' : ':white_circle: off';
+        const percentage = config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : '';
+        const [latest] = await listRollouts(db, flag.key, environment, 1);
+        const rollout = latest && !['completed', 'aborted', 'rolled_back', 'failed'].includes(latest.status)
+          ? `, rollout ${latest.status} at step ${((latest.progress as { step?: number }).step ?? 0) + 1}/${(latest.progress as { totalSteps?: number }).totalSteps ?? '?'}`
+          : '';
+        lines.push(`*${environment}*: ${state}${percentage}${rollout} (v${config.version})`);
+      }
+      await ack(ephemeral(`\`${flag.key}\` — ${flag.name}\n${lines.join('\n')}`));
+    });
+  });
+
+  app.command('/rollout', async ({ command, ack, respond }) => {
+    // Steering talks to Temporal, which may be slow: acknowledge first, answer through response_url.
+    await ack();
+    const say = (r: Reply) => (respond as RespondFn)({ ...r });
+    await guarded(say, async () => {
+      const parsed = parseRollout(command.text);
+      if (parsed.kind === 'help') return void (await say(ephemeral(KILLSWITCH_HELP)));
+      if (parsed.kind === 'invalid') return void (await say(ephemeral(parsed.message)));
+      const target = await resolve(parsed.flag, parsed.environment);
+      if ('reply' in target) return void (await say(target.reply));
+      const { flag, environment } = target;
+      const auth = await authorizeSlackUser(db, callerOf(command), {
+        resource: 'flag', action: parsed.action === 'status' ? 'read' : 'write', environment, tags: flag.tags, flagKey: flag.key, command: `/rollout ${command.text}`,
+      });
+      if (!auth.ok) return void (await say(ephemeral(auth.message)));
+      const progress =
+        parsed.action === 'status'
+          ? (await deps.rollouts.list(flag.key, environment)).current
+          : await deps.rollouts.steer(flag.key, environment, parsed.action, parsed.action === 'abort' ? { rollback: !parsed.keep } : {}, auth.actor);
+      if (!progress) return void (await say(ephemeral(`No rollout of \`${flag.key}\` is running in ${environment}.`)));
+      const next = progress.nextChangeAt ? `, next change ${progress.nextChangeAt}` : '';
+      await say(ephemeral(`Rollout of \`${flag.key}\` in ${environment}: *${progress.status}*, step ${progress.step + 1}/${progress.totalSteps} at ${String(progress.percentage ?? 0)}%${next}${progress.pausedReason ? ` (${progress.pausedReason})` : ''}`));
+    });
+  });
+
+  return router;
+}
