@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { startApiServer } from '../../src/main/api-server.js';
 import { eventually, startStack, type Stack } from './harness.js';
 import { createEnvironmentToken, createFlag, createUser } from './governance-helpers.js';
 
@@ -96,6 +98,21 @@ describe('API tokens', () => {
     const events = await stack.request('GET', `/api/v1/audit?resource_type=token&resource_id=${id}`);
     expect(events.body.events.map((e: { action: string }) => e.action)).toEqual(['token.revoked', 'token.created']);
     expect(events.body.events[0]).toMatchObject({ reason: 'leaked in a log' });
+  });
+
+  it('fails a revoked token in every API process, well before the cache would expire', async () => {
+    const other = await startApiServer(stack.config, createLogger('silent', 'second-api'));
+    try {
+      const { token, id } = await createEnvironmentToken(stack, 'server', 'staging');
+      const viaOther = () => fetch(`${other.url}/api/v1/flags/${key}/environments/staging`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await viaOther()).status).toBe(200); // now cached in the second process
+      expect((await stack.request('DELETE', `/api/v1/tokens/${id}`)).status).toBe(200);
+      const started = Date.now();
+      await eventually(async () => (await viaOther()).status === 401, 'the second process to refuse the revoked token', 2_000);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await other.close();
+    }
   });
 
   it('fails a revoked admin token at once too, and a deactivated user loses every token', async () => {
