@@ -30,6 +30,7 @@ import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
+import { createDefinitionsRouter } from './routes/definitions.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.db));
+  api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());

@@ -58,6 +58,11 @@ export class FlagSnapshot {
     return this.environments.get(environment)?.definitions.values() ?? [];
   }
 
+  /** The segments targeting rules resolve against (the definitions endpoint ships them to local-mode SDKs). */
+  currentSegments(): ReadonlyMap<string, Segment> {
+    return this.segments;
+  }
+
   hasEnvironment(environment: string): boolean {
     return this.environments.has(environment);
   }

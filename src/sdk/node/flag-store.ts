@@ -1,0 +1,161 @@
+import type { FlagDefinition } from '../../domain/flag.js';
+import type { Segment } from '../../domain/segment.js';
+import { compileFlag, evaluate, type CompiledFlag, type EvaluationResult } from '../../engine/index.js';
+import type { DefinitionsPayload } from './protocol.js';
+import type { EvaluationContext, EvaluationDetails, FlagValue } from './types.js';
+
+interface Entry {
+  definition: FlagDefinition;
+  compiled: CompiledFlag;
+  /** Evaluations since the last read of the counters, by variant. */
+  counts: Map<string, number>;
+}
+
+const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
+const VALUE_TYPES = { boolean: 'boolean', string: 'string', number: 'number' } as const;
+
+/** What changed when definitions were installed. */
+export interface StoreChange {
+  /** Keys whose definition changed, appeared or went away. */
+  changed: string[];
+  version: number;
+}
+
+/**
+ * A local-mode client's compiled flags: installed from the definitions endpoint, a bootstrap or a
+ * stream event, never moving a flag back to an older version, and evaluated in process.
+ */
+export class FlagStore {
+  private readonly entries = new Map<string, Entry>();
+  private segments = new Map<string, Segment>();
+  private segmentsJson = '[]';
+  /** The environment's version as of the last full install. */
+  version = 0;
+  environment: string | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  /** The definition a key is served from. */
+  definition(key: string): FlagDefinition | undefined {
+    return this.entries.get(key)?.definition;
+  }
+
+  /** Installs a full set of definitions; returns what changed. Older versions of held flags are ignored. */
+  install(payload: DefinitionsPayload): StoreChange {
+    const changed: string[] = [];
+    const segmentsJson = JSON.stringify(payload.segments);
+    const segmentsChanged = segmentsJson !== this.segmentsJson;
+    if (segmentsChanged) {
+      this.segments = new Map(payload.segments.map((s) => [s.key, s]));
+      this.segmentsJson = segmentsJson;
+    }
+    const seen = new Set<string>();
+    for (const raw of payload.flags) {
+      const definition = raw as FlagDefinition;
+      seen.add(definition.key);
+      const held = this.entries.get(definition.key);
+      const newer = !held || definition.version > held.definition.version;
+      const resegmented = held && segmentsChanged && held.definition.config.targeting?.length > 0 && definition.version >= held.definition.version;
+      if (!newer && !resegmented) continue;
+      this.entries.set(definition.key, { definition, compiled: compileFlag(definition, this.segments), counts: held?.counts ?? new Map() });
+      changed.push(definition.key);
+    }
+    // A flag missing from a set at least as new as it is gone (deleted or archived).
+    for (const [key, entry] of this.entries) {
+      if (!seen.has(key) && payload.version >= entry.definition.version) {
+        this.entries.delete(key);
+        changed.push(key);
+      }
+    }
+    this.environment = payload.environment;
+    if (payload.version > this.version) this.version = payload.version;
+    return { changed, version: this.version };
+  }
+
+  /**
+   * Applies a kill announced by the stream before the new definitions arrive: the flag serves its
+   * off value at once, at the announced version, so a later fetch of an older set cannot undo it.
+   */
+  applyKill(key: string, version: number): boolean {
+    const held = this.entries.get(key);
+    if (!held || held.definition.version >= version) return false;
+    const definition: FlagDefinition = {
+      ...held.definition,
+      version,
+      config: { ...held.definition.config, kill_switch: { ...held.definition.config.kill_switch, enabled: true } },
+    };
+    this.entries.set(key, { definition, compiled: compileFlag(definition, this.segments), counts: held.counts });
+    return true;
+  }
+
+  /** Evaluates one flag, counting the evaluation by variant; `undefined` when the key is unknown. */
+  evaluate(key: string, context: EvaluationContext | undefined): { result: EvaluationResult; version: number; type: string } | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    const result = evaluate(entry.compiled, context ?? EMPTY_CONTEXT, this.now());
+    entry.counts.set(result.variant, (entry.counts.get(result.variant) ?? 0) + 1);
+    return { result, version: entry.compiled.version, type: entry.compiled.type };
+  }
+
+  /**
+   * The hot path of `client.boolean()` and friends: the served value when it has the expected type,
+   * else the default. Allocates nothing beyond what the engine does.
+   */
+  value<T extends FlagValue>(key: string, fallback: T, context: EvaluationContext | undefined, type: 'boolean' | 'string' | 'number' | 'json'): T {
+    const entry = this.entries.get(key);
+    if (!entry) return fallback;
+    const result = evaluate(entry.compiled, context ?? EMPTY_CONTEXT, this.now());
+    const counts = entry.counts;
+    counts.set(result.variant, (counts.get(result.variant) ?? 0) + 1);
+    if (result.reason === 'ERROR' || entry.compiled.type !== type) return fallback;
+    const value = result.value;
+    if (type === 'json') return value === undefined ? fallback : (value as T);
+    return typeof value === VALUE_TYPES[type] ? (value as T) : fallback;
+  }
+
+  /** Evaluation counts per flag and variant since the last call, which resets them. */
+  drainCounts(): Array<{ flag: string; variant: string; count: number }> {
+    const out: Array<{ flag: string; variant: string; count: number }> = [];
+    for (const [flag, entry] of this.entries) {
+      for (const [variant, count] of entry.counts) out.push({ flag, variant, count });
+      entry.counts.clear();
+    }
+    return out;
+  }
+}
+
+/** Shapes an engine result as SDK details, with the caller's default on any error or type mismatch. */
+export function toDetails<T extends FlagValue>(
+  key: string,
+  fallback: T,
+  expected: 'boolean' | 'string' | 'number' | 'json' | undefined,
+  found: { result: EvaluationResult; version: number; type: string } | undefined,
+): EvaluationDetails<T> {
+  if (!found) return { flagKey: key, value: fallback, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${key}' was not found` };
+  const { result, version, type } = found;
+  const base = {
+    flagKey: key,
+    version,
+    ...(result.ruleId ? { ruleId: result.ruleId } : {}),
+    ...(result.segmentId ? { segmentId: result.segmentId } : {}),
+    ...(result.metadata ? { metadata: result.metadata } : {}),
+  };
+  if (result.reason === 'ERROR') {
+    return {
+      ...base, value: fallback, variant: result.variant, reason: 'ERROR', errorCode: result.errorCode ?? 'GENERAL',
+      errorMessage: result.errorMessage ?? 'evaluation failed',
+    };
+  }
+  if (expected && expected !== type) {
+    return { ...base, value: fallback, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `flag '${key}' is a ${type} flag, not ${expected}` };
+  }
+  return { ...base, value: result.value as T, variant: result.variant, reason: result.reason };
+}
