@@ -108,9 +108,9 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
   }
 
   /** Targeting may only name segments that exist: a typo would silently match nobody. */
-  async function checkSegments(config: FlagConfig) {
+  async function checkSegments(tx: Queryable, config: Pick<FlagConfig, 'targeting'>) {
     const named = [...new Set(config.targeting.flatMap((t) => t.segments))];
-    const existing = await existingSegmentKeys(db, named);
+    const existing = await existingSegmentKeys(tx, named, true);
     const issues = config.targeting.flatMap((t, i) =>
       t.segments.flatMap((key, j) => (existing.has(key) ? [] : [{ path: `body.targeting.${i}.segments.${j}`, message: `segment '${key}' does not exist` }])),
     );
@@ -251,7 +251,6 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       if (!parsed.success) {
         throw new ValidationError('The flag config is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: i.path === '(root)' ? 'body' : `body.${i.path}` })));
       }
-      await checkSegments({ ...parsed.data, kill_switch: { enabled: false } });
       return writeConfig(flag, environment, expectedVersion, meta, 'flag.config.updated', () => parsed.data, {});
     },
 
@@ -284,8 +283,9 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       checkVersion(expectedVersion, existing.version, `flag '${flag.key}' in '${environment}'`);
       // Archived between the first read and this lock?
       if ((await findFlag(tx, flag.key))?.archivedAt) requireLive({ ...flag, archivedAt: 'now' });
-      const version = (await nextRevision(tx, environment))!;
       const config: FlagConfig = { ...next(), kill_switch: existing.config.kill_switch };
+      await checkSegments(tx, config);
+      const version = (await nextRevision(tx, environment))!;
       await saveConfig(tx, flag.id, environment, config, version, meta.actor.id);
       await appendAuditEvent(tx, {
         ...auditFrom(meta), action, resourceType: 'flag', resourceId: flag.key, environment,

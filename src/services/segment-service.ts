@@ -4,10 +4,10 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors
 import type { Logger } from '../logger.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
-import { loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
+import { findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
 import type { SegmentProjection } from '../stores/segment-projection.js';
 import {
-  addMembers, allMembers, clearMembers, deleteSegmentRow, findSegment, insertSegment, listMembers, listSegments, nextSegmentRevision,
+  addMembers, allMembers, clearMembers, hasMember, deleteSegmentRow, findSegment, insertSegment, listMembers, listSegments, nextSegmentRevision,
   removeMembers, segmentUsage, toEngineSegment, updateSegmentRow, type SegmentRecord,
 } from '../stores/segment-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -94,8 +94,8 @@ export function createSegmentService(deps: SegmentServiceDeps) {
       const [current] = await loadDefinitions(tx, environment, { flagKey: flag });
       if (!current || current.archived) continue;
       const version = (await nextRevision(tx, environment))!;
-      const idRow = await tx.query('SELECT id FROM flags WHERE key = $1', [flag]);
-      await saveConfig(tx, idRow.rows[0].id, environment, current.config, version, actor);
+      const { id } = (await findFlag(tx, flag))!;
+      await saveConfig(tx, id, environment, current.config, version, actor);
       definitions.push({ ...current, version });
     }
     return definitions;
@@ -170,8 +170,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
       try {
         return { member, in_segment: await deps.projection.isMember(key, member), source: 'redis' as const };
       } catch {
-        const found = await db.query('SELECT 1 FROM segment_members WHERE segment_id = $1 AND member = $2', [segment.id, member]);
-        return { member, in_segment: (found.rowCount ?? 0) > 0, source: 'postgres' as const };
+        return { member, in_segment: await hasMember(db, segment.id, member), source: 'postgres' as const };
       }
     },
 

@@ -143,6 +143,12 @@ export async function listMembers(db: Queryable, segmentId: string, after: strin
   return result.rows.map((row) => row.member as string);
 }
 
+/** Whether a targeting key is a member (Postgres; the Redis set answers the same in one SISMEMBER). */
+export async function hasMember(db: Queryable, segmentId: string, member: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM segment_members WHERE segment_id = $1 AND member = $2', [segmentId, member]);
+  return (result.rowCount ?? 0) > 0;
+}
+
 export async function allMembers(db: Queryable, segmentId: string): Promise<string[]> {
   const result = await db.query('SELECT member FROM segment_members WHERE segment_id = $1', [segmentId]);
   return result.rows.map((row) => row.member as string);
@@ -164,10 +170,13 @@ export async function segmentUsage(db: Queryable, key: string): Promise<Array<{ 
   return result.rows;
 }
 
-/** Which of these keys name existing segments. */
-export async function existingSegmentKeys(db: Queryable, keys: readonly string[]): Promise<Set<string>> {
+/**
+ * Which of these keys name existing segments. `lock` holds them (FOR SHARE) until the transaction ends,
+ * so a segment can't be deleted between this check and the commit of a config that targets it.
+ */
+export async function existingSegmentKeys(db: Queryable, keys: readonly string[], lock = false): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const result = await db.query('SELECT key FROM segments WHERE key = ANY($1::text[])', [keys]);
+  const result = await db.query(`SELECT key FROM segments WHERE key = ANY($1::text[])${lock ? ' FOR SHARE' : ''}`, [keys]);
   return new Set(result.rows.map((row) => row.key as string));
 }
 
