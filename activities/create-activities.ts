@@ -2,6 +2,7 @@ import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { createKillSwitchActivities } from './kill-switch-activities.js';
 import { createRolloutActivities } from './rollout-activities.js';
+import { createWebhookActivities } from './webhook-activities.js';
 
 export type { ActivityDeps } from './activity-deps.js';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createKillSwitchActivities(deps),
     ...createRolloutActivities(deps),
+    ...createWebhookActivities(deps),
 
     /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */
     async alert(input: AlertInput): Promise<void> {

@@ -30,10 +30,11 @@ import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
-import { createDefinitionsRouter } from './routes/definitions.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
+import { createWebhooksRouter } from './routes/webhooks.js';
+import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
@@ -47,6 +48,7 @@ export interface AppDeps {
   scheduledChanges: ScheduledChangeService;
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
+  webhooks: WebhookService;
   metrics: Metrics;
   checks: ReadinessChecks;
   logger: Logger;
@@ -83,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.db));
-  api.use(createDefinitionsRouter(deps.snapshot));
+  api.use(createWebhooksRouter(deps.webhooks));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());

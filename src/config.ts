@@ -25,6 +25,9 @@ const configSchema = z.object({
   SLACK_BOT_USER_ID: z.string().min(1).optional(),
   /** Slack Web API base URL; tests point it at a local fake. */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Webhook deliveries: attempts before a delivery is marked failed, and the first retry delay (doubling). */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  WEBHOOK_RETRY_INITIAL: z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?)$/, 'a duration such as "5 seconds" or "500ms"').default('5 seconds'),
   /** Prometheus HTTP API base URL, for rollout guards that read a query. */
   PROMETHEUS_URL: z.url().optional(),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */

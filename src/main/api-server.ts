@@ -31,6 +31,7 @@ import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
+import { createWebhookService } from '../services/webhook-service.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -126,6 +127,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     killSwitch,
     rollouts,
     slack,
+    webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
+import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
@@ -72,6 +73,10 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   const relay = createOutboxRelay({ db, starter, logger });
   relay.start();
+  const webhooks = createWebhookDispatcher({
+    db, starter, logger, retry: { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, initialInterval: config.WEBHOOK_RETRY_INITIAL },
+  });
+  webhooks.start();
   const done = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
 
@@ -81,6 +86,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     relay,
     async close() {
       relay.stop();
+      webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
       await connection.close();
