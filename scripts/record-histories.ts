@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
-const WORKFLOW_TYPES = process.argv.slice(2).length ? process.argv.slice(2) : ['killSwitch', 'restoreKillSwitch', 'rollout'];
+const WORKFLOW_TYPES = process.argv.slice(2).length ? process.argv.slice(2) : ['killSwitch', 'restoreKillSwitch', 'rollout', 'scheduledChange', 'deliverWebhook'];
 const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
 const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 

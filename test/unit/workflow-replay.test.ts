@@ -9,7 +9,7 @@ const dir = new URL('../fixtures/histories/', import.meta.url);
 describe('workflow determinism', () => {
   it('replays every recorded history without a non-determinism error', async () => {
     const files = (await readdir(dir)).filter((name) => name.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(3);
+    expect(files.length).toBeGreaterThanOrEqual(5);
     const histories = await Promise.all(
       files.map(async (name) => ({
         workflowId: name,
