@@ -83,7 +83,7 @@ export function requestMeta(req: Request, actor: Actor): RequestMeta {
 }
 
 /** The version a write expects: `If-Match: <version>` (quotes allowed) or a `version` body field. */
-function expectedVersion(req: Request, bodyVersion?: unknown): number | undefined {
+export function expectedVersion(req: Request, bodyVersion?: unknown): number | undefined {
   const header = req.get('if-match');
   const raw = header ?? bodyVersion;
   if (raw === undefined) return undefined;

@@ -1,12 +1,13 @@
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import { conditionSchema } from '../../src/domain/flag.js';
-import { AppError, ValidationError } from '../../src/errors.js';
+import { AppError } from '../../src/errors.js';
 import type { SegmentService } from '../../src/services/segment-service.js';
 import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, limitSchema, reasonSchema, segmentKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
 const memberSchema = z.string().min(1).max(256).regex(/^[^\r\n]+$/, 'one line');
@@ -65,17 +66,6 @@ const segmentSchema = z
 const READ = 'viewer and above (segment:read), server tokens';
 const WRITE = 'editor, admin, or an unconditioned flag:write grant';
 const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
-
-/** The version a write expects: If-Match or a `version` body field. */
-function expectedVersion(req: Request, bodyVersion: number | undefined): number | undefined {
-  const header = req.get('if-match');
-  if (header === undefined) return bodyVersion;
-  const version = Number(header.replace(/^W\//, '').replace(/"/g, ''));
-  if (header.trim() === '' || !Number.isSafeInteger(version) || version < 0) {
-    throw new ValidationError('Invalid version', [{ path: 'headers.if-match', message: 'must be a version number' }]);
-  }
-  return version;
-}
 
 /** A member upload: JSON `{members: [...]}`, or text/plain with one targeting key per line (for large lists). */
 function membersFromBody(req: Request): string[] {
