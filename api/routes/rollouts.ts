@@ -5,6 +5,7 @@ import { authorize, authorizeUser } from '../auth.js';
 import type { FlagService } from '../../src/services/flag-service.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams } from './flags.js';
+import { documentWorkflowRoutes } from './workflow-route-docs.js';
 
 
 const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
@@ -18,6 +19,7 @@ const actionBodies = {
 
 /** Rollouts of a flag in one environment: start, list with live progress, and steer the running one. */
 export function createRolloutsRouter(service: RolloutService, flags: Pick<FlagService, 'tagsOf'>): Router {
+  documentWorkflowRoutes();
   const router = Router();
   // Starting and steering a rollout changes the flag in that environment: flag write, tag-scoped grants apply.
   const authorizeWrite = async (res: Parameters<typeof authorizeUser>[0], key: string, environment: string) =>
