@@ -7,12 +7,13 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // The browser tests (test/e2e) share the stack, so they run in this project, one file at a time.
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           // One shared stack (Postgres, Redis, Temporal): files run one at a time.
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/integration/global-setup.ts'],
+          globalSetup: ['test/integration/global-setup.ts', 'test/e2e/build-ui.ts'],
         },
       },
     ],

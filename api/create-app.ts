@@ -14,6 +14,7 @@ import { authenticate } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createOpenApiRouter } from './routes/openapi.js';
+import { createUiRouter } from './routes/ui.js';
 import { createSegmentsRouter } from './routes/segments.js';
 import { createTokensRouter } from './routes/tokens.js';
 import { createUsersRouter } from './routes/users.js';
@@ -30,6 +31,7 @@ import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
+import { createDefinitionsRouter } from './routes/definitions.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
@@ -86,9 +88,12 @@ export function createApp(deps: AppDeps): Express {
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.db));
   api.use(createWebhooksRouter(deps.webhooks));
+  api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());
+  // The admin UI (issue 9) at `/`; it never answers the paths above.
+  app.use(createUiRouter());
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

@@ -89,6 +89,8 @@ if port_open "$LOCAL_IP" "$PORT"; then
   die "port $PORT is already in use (another 'npm run dev'?); stop it or set PORT"
 fi
 
+say "building the admin UI"
+npm run --silent ui:build </dev/null >/dev/null
 say "migrating"
 npm run --silent migrate </dev/null
 say "seeding demo data"

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+
+/** Paths the API owns: the UI never answers them, not even with its index.html fallback. */
+const RESERVED = /^\/(api|ofrep|slack)(\/|$)|^\/(healthz|readyz|metrics|openapi\.json)$/;
+
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../ui/dist', import.meta.url));
+
+/**
+ * The admin UI: the static files of `ui/dist` (built by `npm run ui:build`) at `/`, and its
+ * index.html for any other GET that the API does not own, so that deep links work (SPA fallback).
+ */
+export function createUiRouter(dir: string = DEFAULT_UI_DIR): Router {
+  const router = Router();
+  const index = join(dir, 'index.html');
+  const assets = express.static(dir, { index: false, fallthrough: true, maxAge: '1h', immutable: true });
+
+  router.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || RESERVED.test(req.path)) return next();
+    if (!existsSync(index)) {
+      if (req.path !== '/') return next();
+      res.status(404).type('text/plain').send('The admin UI is not built: run `npm run ui:build` (npm run dev does it).');
+      return;
+    }
+    // Hashed assets are immutable; index.html must be revalidated so a new build is picked up.
+    if (req.path.startsWith('/assets/')) return assets(req, res, next);
+    res.set('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  return router;
+}

@@ -1,0 +1,135 @@
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { ApiError, createApi } from './api.ts';
+import { ErrorBox } from './components.tsx';
+import { Link, navigate, useLocation } from './router.tsx';
+import { makeCan, SessionContext, TOKEN_KEY, useSession, type Me, type Session } from './session.tsx';
+import { Dashboard } from './pages/dashboard.tsx';
+import { FlagPage } from './pages/flag-page.tsx';
+import { AuditPage } from './pages/audit-page.tsx';
+import { SegmentsPage } from './pages/segments-page.tsx';
+import { UsersPage } from './pages/users-page.tsx';
+import { TokensPage } from './pages/tokens-page.tsx';
+
+const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
+
+/** Signs in with a token: who it acts as, and the environments (from any flag's configs). */
+async function signIn(token: string, onUnauthorized: () => void): Promise<Session | null> {
+  const api = createApi(token, onUnauthorized);
+  const me = (await api.get('/api/v1/users/me')) as Me;
+  const page = await api.get('/api/v1/flags?state=all&limit=1');
+  const envs = page.flags[0] ? Object.keys(page.flags[0].environments) : [];
+  const order = (e: string) => (DEFAULT_ENVIRONMENTS.includes(e) ? DEFAULT_ENVIRONMENTS.indexOf(e) : 99);
+  const environments = (envs.length ? envs : DEFAULT_ENVIRONMENTS).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  return { api, me, environments, can: makeCan(me), signOut: () => undefined };
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [restoring, setRestoring] = useState(() => Boolean(sessionStorage.getItem(TOKEN_KEY)));
+  const [error, setError] = useState<unknown>(null);
+
+  const signOut = () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setSession(null);
+  };
+
+  const start = async (token: string) => {
+    setError(null);
+    try {
+      const s = await signIn(token, signOut);
+      if (!s) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      setSession({ ...s, signOut });
+    } catch (e) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      setError(e instanceof ApiError && e.status === 401 ? new Error('That token was not accepted (unknown, revoked or expired).') : e);
+    } finally {
+      setRestoring(false);
+    }
+  };
+
+  useEffect(() => {
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) void start(saved);
+  }, []);
+
+  if (restoring) return <main className="center"><p role="status">Signing in…</p></main>;
+  if (!session) return <SignIn onSubmit={start} error={error} />;
+  return (
+    <SessionContext.Provider value={session}>
+      <Shell />
+    </SessionContext.Provider>
+  );
+}
+
+function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void>; error: unknown }) {
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    await onSubmit(token.trim());
+    setBusy(false);
+  };
+  return (
+    <main className="center">
+      <form className="card sign-in" onSubmit={submit} aria-labelledby="sign-in-title">
+        <h1 id="sign-in-title"><span aria-hidden="true">🪂</span> Ripcord</h1>
+        <p>Sign in with an admin API token (<code>rc_admin_…</code>, or the bootstrap token). It is kept in this tab’s session storage only.</p>
+        <div className="field">
+          <label htmlFor="token">Admin token</label>
+          <input id="token" name="token" type="password" autoComplete="off" required value={token} onChange={(e) => setToken(e.target.value)} />
+        </div>
+        <ErrorBox error={error} />
+        <button className="primary" type="submit" disabled={busy || !token.trim()}>{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+const NAV = [
+  { to: '/', label: 'Dashboard' },
+  { to: '/audit', label: 'Audit log' },
+  { to: '/segments', label: 'Segments' },
+  { to: '/tokens', label: 'Tokens' },
+  { to: '/users', label: 'Users' },
+];
+
+function Shell() {
+  const session = useSession();
+  const { path } = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const page = useMemo(() => route(path), [path]);
+  useEffect(() => setMenuOpen(false), [path]);
+  const isActive = (to: string) => (to === '/' ? path === '/' || path.startsWith('/flags') : path.startsWith(to));
+  return (
+    <>
+      <a className="skip" href="#main">Skip to content</a>
+      <header className="topbar">
+        <Link to="/" className="brand">Ripcord</Link>
+        <button className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>Menu</button>
+        <nav id="nav" aria-label="Main" className={menuOpen ? 'open' : ''}>
+          {NAV.filter((n) => n.to !== '/users' || session.can({ resource: 'user', action: 'read' }).allowed).map((n) => (
+            <Link key={n.to} to={n.to} aria-current={isActive(n.to) ? 'page' : undefined}>{n.label}</Link>
+          ))}
+        </nav>
+        <div className="who" data-testid="who">
+          <span>{session.me.name || session.me.email}</span> <span className={`badge role-${session.me.role}`} data-testid="role">{session.me.role}</span>
+          <button className="link" onClick={() => { session.signOut(); navigate('/'); }}>Sign out</button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>{page}</main>
+    </>
+  );
+}
+
+function route(path: string) {
+  const flag = /^\/flags\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  if (flag) return <FlagPage key={flag[1]} flagKey={decodeURIComponent(flag[1]!)} env={flag[2] ? decodeURIComponent(flag[2]) : undefined} />;
+  if (path === '/audit') return <AuditPage />;
+  if (path === '/segments') return <SegmentsPage />;
+  if (path === '/users') return <UsersPage />;
+  if (path === '/tokens') return <TokensPage />;
+  if (path === '/' || path === '') return <Dashboard />;
+  return <section><h1>Not found</h1><p>No page at <code>{path}</code>. <Link to="/">Back to the dashboard</Link>.</p></section>;
+}

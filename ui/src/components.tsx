@@ -1,0 +1,157 @@
+import { useId, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { ApiError, type FieldIssue } from './api.ts';
+import type { Decision } from '../../src/auth/rbac.ts';
+
+/** A button for a change: disabled, with the reason read out and shown, when the role may not make it. */
+export function WriteButton({ allowed, children, className, ...props }: { allowed: Decision } & ButtonHTMLAttributes<HTMLButtonElement>) {
+  const id = useId();
+  if (allowed.allowed) {
+    return <button data-write="" className={className} {...props}>{children}</button>;
+  }
+  return (
+    <span className="denied">
+      <button data-write="" className={className} {...props} disabled aria-describedby={id} title={allowed.reason}>{children}</button>
+      <span id={id} className="reason">{allowed.reason}</span>
+    </span>
+  );
+}
+
+/** An error from the API in a live region; field issues are listed unless a form shows them at the fields. */
+export function ErrorBox({ error, showIssues = true }: { error: unknown; showIssues?: boolean }) {
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  const issues = error instanceof ApiError && showIssues ? error.issues : [];
+  return (
+    <div className="error" role="alert">
+      <strong>{error instanceof ApiError && error.status ? `${error.status} ${error.code}: ` : ''}</strong>
+      {message}
+      {issues.length > 0 && (
+        <ul>{issues.map((i) => <li key={i.path + i.message}><code>{i.path}</code> {i.message}</li>)}</ul>
+      )}
+    </div>
+  );
+}
+
+/** The issues of one field (exact path) from a validation error. */
+export function issuesAt(error: unknown, path: string): FieldIssue[] {
+  return error instanceof ApiError ? error.issues.filter((i) => i.path === path) : [];
+}
+
+/** A labelled form control with its API validation message next to it. */
+export function Field({ label, error, path, hint, children, className }: {
+  label: string; error?: unknown; path?: string; hint?: string; children: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode; className?: string;
+}) {
+  const id = useId();
+  const issues = path ? issuesAt(error, path) : [];
+  const describedBy = [issues.length ? `${id}-err` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={`field ${className ?? ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, 'aria-invalid': issues.length ? true : undefined, 'aria-describedby': describedBy })}
+      {hint && <small id={`${id}-hint`} className="hint">{hint}</small>}
+      {issues.length > 0 && <small id={`${id}-err`} className="field-error" data-field-error={path}>{issues.map((i) => i.message).join('; ')}</small>}
+    </div>
+  );
+}
+
+export type FlagState = 'on' | 'off' | 'killed' | 'percentage';
+
+/** The state of a flag in one environment as a coloured badge with its words (never colour alone). */
+export function StateBadge({ state, percentage }: { state: FlagState; percentage?: number }) {
+  const text = state === 'percentage' ? `${percentage}%` : state === 'killed' ? 'KILLED' : state;
+  return <span className={`badge state-${state}`}>{text}</span>;
+}
+
+/** A small line of recent values (e.g. evaluations per second). */
+export function Sparkline({ values, label, width = 100, height = 24 }: { values: number[]; label: string; width?: number; height?: number }) {
+  if (values.length < 2) return <span className="muted" aria-label={label}>–</span>;
+  const max = Math.max(...values, 1);
+  const step = width / (values.length - 1);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`).join(' ');
+  return (
+    <svg className="sparkline" width={width} height={height} role="img" aria-label={label}>
+      <polyline points={points} fill="none" stroke="currentColor" strokeWidth="1.5" />
+    </svg>
+  );
+}
+
+export function ProgressBar({ value, max, label }: { value: number; max: number; label: string }) {
+  const pct = max > 0 ? Math.min(100, (value / max) * 100) : 0;
+  return (
+    <div className="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={max} aria-valuenow={value}>
+      <div style={{ width: `${pct}%` }} />
+    </div>
+  );
+}
+
+type DiffLine = { kind: ' ' | '+' | '-'; text: string };
+
+/** Line diff (LCS) of two values pretty-printed as JSON. */
+export function diffLines(before: unknown, after: unknown): DiffLine[] {
+  const a = before === undefined ? [] : JSON.stringify(before, null, 2).split('\n');
+  const b = after === undefined ? [] : JSON.stringify(after, null, 2).split('\n');
+  const n = a.length, m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) {
+    lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  }
+  const out: DiffLine[] = [];
+  let i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) { out.push({ kind: ' ', text: a[i]! }); i++; j++; }
+    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { out.push({ kind: '+', text: b[j]! }); j++; }
+    else { out.push({ kind: '-', text: a[i]! }); i++; }
+  }
+  return out;
+}
+
+/** A unified diff of old and new, unchanged runs folded to a few lines of context. */
+export function Diff({ before, after, label }: { before: unknown; after: unknown; label: string }) {
+  const lines = diffLines(before, after);
+  const changed = lines.map((l) => l.kind !== ' ');
+  const near = (i: number) => changed.slice(Math.max(0, i - 3), i + 4).some(Boolean);
+  if (!changed.some(Boolean)) return <p className="muted">No changes.</p>;
+  return (
+    <pre className="diff" aria-label={label} tabIndex={0}>
+      {lines.map((l, i) => near(i)
+        ? <span key={i} className={l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : ''}>{l.kind} {l.text}{'\n'}</span>
+        : (i > 0 && near(i - 1)) ? <span key={i} className="muted">  …{'\n'}</span> : null)}
+    </pre>
+  );
+}
+
+/** A link into the Temporal UI for a workflow the API started. */
+export function WorkflowLink({ workflow }: { workflow: { id: string; url?: string; status?: string } }) {
+  return (
+    <p className="workflow" role="status">
+      Workflow <code data-testid="workflow-id">{workflow.id}</code>
+      {workflow.status ? ` (${workflow.status})` : ''}
+      {workflow.url && <> — <a href={workflow.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}
+    </p>
+  );
+}
+
+export function time(iso: string | null | undefined): string {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/** Runs an async action with a busy flag and the last error kept for display. */
+export function useAction<A extends unknown[], T>(fn: (...args: A) => Promise<T>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (...args: A): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn(...args);
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { run, busy, error, setError };
+}

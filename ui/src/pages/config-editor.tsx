@@ -1,0 +1,236 @@
+import { useEffect, useState } from 'react';
+import { ApiError, enc, type Json } from '../api.ts';
+import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
+import { useSession } from '../session.tsx';
+import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
+
+const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
+  'starts_with', 'ends_with', 'exists', 'semver_equals', 'semver_greater_than', 'semver_less_than', 'before', 'after'];
+const RULE_TYPES = ['user_attribute', 'environment', 'percentage', 'custom'];
+const ACTIONS = ['enable', 'disable', 'override_value'];
+
+/** The part of a config the PUT takes (the kill switch changes only through its own route). */
+export function editable(config: Json): Json {
+  return {
+    enabled: config.enabled, value: config.value, off_value: config.off_value,
+    rules: config.rules ?? [], targeting: config.targeting ?? [], rollout: config.rollout ?? null,
+  };
+}
+
+interface Conflict { mine: number; theirs: number; by: string; at: string }
+
+/** Edits one environment's config: values, rules with conditions, targeting, rollout; diff, then save with If-Match. */
+export function ConfigEditor({ flag, env, config, onSaved }: { flag: Json; env: string; config: Json; onSaved: () => void }) {
+  const { api, can } = useSession();
+  const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
+  const ro = !allowed.allowed;
+  const [base, setBase] = useState(() => ({ version: config.version as number, config: editable(config) }));
+  const [draft, setDraft] = useState<Json>(() => editable(config));
+  const [reviewing, setReviewing] = useState(false);
+  const [reason, setReason] = useState('');
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  const [saved, setSaved] = useState<number | null>(null);
+  const segments = useSegments();
+
+  // A newer server config (e.g. after a kill or a rollout step) replaces an untouched draft.
+  useEffect(() => {
+    if (config.version !== base.version && JSON.stringify(draft) === JSON.stringify(base.config)) {
+      setBase({ version: config.version, config: editable(config) });
+      setDraft(editable(config));
+    }
+  }, [config.version]);
+
+  const dirty = JSON.stringify(draft) !== JSON.stringify(base.config);
+  const set = (patch: Json) => setDraft({ ...draft, ...patch });
+
+  const save = useAction(async () => {
+    try {
+      const answer = await api.request('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
+        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version) },
+      });
+      setBase({ version: answer.version, config: editable(answer) });
+      setDraft(editable(answer));
+      setReviewing(false);
+      setConflict(null);
+      setReason('');
+      setSaved(answer.version);
+      onSaved();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 412) {
+        // Someone saved in between: compare my draft with theirs and let me decide.
+        const theirs = await api.get(`/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`);
+        setConflict({ mine: base.version, theirs: theirs.version, by: theirs.metadata?.updated_by ?? 'someone', at: theirs.metadata?.updated_at ?? '' });
+        setBase({ version: theirs.version, config: editable(theirs) });
+        setReviewing(true);
+        return;
+      }
+      setReviewing(false);
+      throw error;
+    }
+  });
+  const err = save.error;
+
+  const rules: Json[] = draft.rules;
+  const setRule = (i: number, patch: Json) => set({ rules: rules.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
+  const addRule = () => {
+    const priority = rules.length ? Math.max(...rules.map((r) => Number(r.priority) || 0)) + 1 : 1;
+    set({ rules: [...rules, { id: `rule-${priority}`, type: 'user_attribute', conditions: [{ field: '', operator: 'equals', value: '' }], action: 'enable', priority }] });
+  };
+  const targeting: Json[] = draft.targeting;
+  const setTarget = (i: number, patch: Json) => set({ targeting: targeting.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
+
+  return (
+    <section className="card" aria-labelledby={`cfg-${env}`}>
+      <h3 id={`cfg-${env}`}>Configuration in {env} <span className="muted small">version {base.version}</span></h3>
+      {ro && <p className="note" role="note">Read-only: {allowed.reason}.</p>}
+      <fieldset disabled={ro} className="plainset">
+        <div className="grid3">
+          <Field label="Enabled" error={err} path="enabled">{(p) => (
+            <select {...p} value={String(draft.enabled)} onChange={(e) => set({ enabled: e.target.value === 'true' })}>
+              <option value="true">on</option><option value="false">off</option>
+            </select>)}</Field>
+          <Field label={`Value when on (${flag.type})`} error={err} path="value">{(p) => <ValueInput {...p} type={flag.type} value={draft.value} onChange={(v) => set({ value: v })} />}</Field>
+          <Field label={`Off value (${flag.type})`} error={err} path="off_value">{(p) => <ValueInput {...p} type={flag.type} value={draft.off_value} onChange={(v) => set({ off_value: v })} />}</Field>
+        </div>
+
+        <h4>Rules <span className="muted small">first match by ascending priority wins; all conditions of a rule must match</span></h4>
+        {rules.length === 0 && <p className="muted">No rules.</p>}
+        {rules.map((rule, i) => (
+          <fieldset key={i} className="rule" data-rule={rule.id}>
+            <legend>Rule {i + 1}</legend>
+            <div className="grid4">
+              <Field label="Id" error={err} path={`rules.${i}.id`}>{(p) => <input {...p} value={rule.id} onChange={(e) => setRule(i, { id: e.target.value })} />}</Field>
+              <Field label="Priority" error={err} path={`rules.${i}.priority`}>{(p) => <input {...p} type="number" value={rule.priority} onChange={(e) => setRule(i, { priority: e.target.value === '' ? '' : Number(e.target.value) })} />}</Field>
+              <Field label="Type" error={err} path={`rules.${i}.type`}>{(p) => (
+                <select {...p} value={rule.type} onChange={(e) => setRule(i, { type: e.target.value, percentage: e.target.value === 'percentage' ? (rule.percentage ?? 10) : undefined })}>
+                  {RULE_TYPES.map((t) => <option key={t}>{t}</option>)}
+                </select>)}</Field>
+              <Field label="Action" error={err} path={`rules.${i}.action`}>{(p) => (
+                <select {...p} value={rule.action} onChange={(e) => setRule(i, { action: e.target.value, value: e.target.value === 'override_value' ? (rule.value ?? draft.value) : undefined })}>
+                  {ACTIONS.map((t) => <option key={t}>{t}</option>)}
+                </select>)}</Field>
+              {rule.type === 'percentage' && (
+                <Field label="Percentage" error={err} path={`rules.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={rule.percentage ?? ''} onChange={(e) => setRule(i, { percentage: e.target.value === '' ? undefined : Number(e.target.value) })} />}</Field>
+              )}
+              {rule.action === 'override_value' && (
+                <Field label="Override value" error={err} path={`rules.${i}.value`}>{(p) => <ValueInput {...p} type={flag.type} value={rule.value} onChange={(v) => setRule(i, { value: v })} />}</Field>
+              )}
+            </div>
+            {(rule.conditions as Json[]).map((c, k) => (
+              <ConditionRow key={k} condition={c} pathPrefix={`rules.${i}.conditions.${k}`} error={err}
+                onChange={(nc) => setRule(i, { conditions: rule.conditions.map((x: Json, j: number) => (j === k ? nc : x)) })}
+                onRemove={() => setRule(i, { conditions: rule.conditions.filter((_: Json, j: number) => j !== k) })} />
+            ))}
+            <div className="actions">
+              <button type="button" onClick={() => setRule(i, { conditions: [...rule.conditions, { field: '', operator: 'equals', value: '' }] })}>Add condition</button>
+              <button type="button" disabled={i === 0} onClick={() => set({ rules: swapPriority(rules, i, i - 1) })} aria-label={`Move rule ${i + 1} up`}>↑</button>
+              <button type="button" disabled={i === rules.length - 1} onClick={() => set({ rules: swapPriority(rules, i, i + 1) })} aria-label={`Move rule ${i + 1} down`}>↓</button>
+              <button type="button" className="danger-link" onClick={() => set({ rules: rules.filter((_, j) => j !== i) })}>Remove rule</button>
+            </div>
+          </fieldset>
+        ))}
+        <button type="button" onClick={addRule}>Add rule</button>
+
+        <h4>Targeting <span className="muted small">users in any of the segments get the on value, up to the percentage</span></h4>
+        {targeting.map((t, i) => (
+          <fieldset key={i} className="rule">
+            <legend>Targeting rule {i + 1}</legend>
+            <div className="grid4">
+              <Field label="Segments" hint={segments.length ? `known: ${segments.join(', ')}` : 'comma-separated segment keys'} error={err} path={`targeting.${i}.segments`}>{(p) => (
+                <input {...p} list="segment-keys" value={(t.segments ?? []).join(', ')} onChange={(e) => setTarget(i, { segments: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) })} />)}</Field>
+              <Field label="Percentage" error={err} path={`targeting.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={t.percentage ?? 100} onChange={(e) => setTarget(i, { percentage: Number(e.target.value) })} />}</Field>
+              <Field label="Active" error={err} path={`targeting.${i}.enabled`}>{(p) => (
+                <select {...p} value={String(t.enabled ?? true)} onChange={(e) => setTarget(i, { enabled: e.target.value === 'true' })}><option value="true">yes</option><option value="false">no</option></select>)}</Field>
+              <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
+                <button type="button" className="danger-link" onClick={() => set({ targeting: targeting.filter((_, j) => j !== i) })}>Remove targeting rule {i + 1}</button></div>
+            </div>
+          </fieldset>
+        ))}
+        <datalist id="segment-keys">{segments.map((s) => <option key={s} value={s} />)}</datalist>
+        <button type="button" onClick={() => set({ targeting: [...targeting, { segments: [], percentage: 100, enabled: true }] })}>Add targeting rule</button>
+
+        <h4>Rollout</h4>
+        <div className="grid4">
+          <Field label="Strategy" error={err} path="rollout.strategy">{(p) => (
+            <select {...p} value={draft.rollout?.strategy ?? ''} onChange={(e) => set({ rollout: e.target.value ? { percentage: draft.rollout?.percentage ?? 100, ...draft.rollout, strategy: e.target.value } : null })}>
+              <option value="">none (100%)</option><option>immediate</option><option>gradual</option><option>scheduled</option>
+            </select>)}</Field>
+          {draft.rollout && <>
+            <Field label="Percentage" error={err} path="rollout.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={draft.rollout.percentage} onChange={(e) => set({ rollout: { ...draft.rollout, percentage: Number(e.target.value) } })} />}</Field>
+            <Field label="Start (ISO 8601)" error={err} path="rollout.start_date">{(p) => <input {...p} placeholder="2030-01-01T09:00:00Z" value={draft.rollout.start_date ?? ''} onChange={(e) => set({ rollout: { ...draft.rollout, start_date: e.target.value || null } })} />}</Field>
+            <Field label="End (ISO 8601)" error={err} path="rollout.end_date">{(p) => <input {...p} value={draft.rollout.end_date ?? ''} onChange={(e) => set({ rollout: { ...draft.rollout, end_date: e.target.value || null } })} />}</Field>
+          </>}
+        </div>
+      </fieldset>
+
+      {conflict && (
+        <div className="error" role="alert" data-testid="conflict">
+          <strong>Conflict:</strong> you edited version {conflict.mine}, but {conflict.by} saved version {conflict.theirs}
+          {conflict.at ? ` at ${time(conflict.at)}` : ''} in the meantime. The diff below now compares your draft with their version:
+          saving again replaces theirs with yours; “Discard my changes” takes theirs.
+        </div>
+      )}
+      <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && err.status === 400)} />
+      {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
+      {saved !== null && !dirty && <p role="status" className="ok">Saved as version {saved}.</p>}
+
+      {!ro && (reviewing ? (
+        <div className="review" aria-label="Review the change">
+          <h4>Change to {env} (version {base.version} → new)</h4>
+          <Diff before={base.config} after={draft} label={`Diff of the ${env} config`} />
+          <Field label="Reason (for the audit log)">{(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
+          <div className="actions">
+            <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>
+            <button type="button" onClick={() => setReviewing(false)}>Back to editing</button>
+          </div>
+        </div>
+      ) : (
+        <div className="actions">
+          <WriteButton allowed={allowed} className="primary" disabled={!dirty} onClick={() => { setReviewing(true); setSaved(null); }}>Review changes</WriteButton>
+          <button type="button" disabled={!dirty} onClick={() => { setDraft(base.config); setConflict(null); save.setError(null); }}>Discard my changes</button>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function swapPriority(rules: Json[], i: number, j: number): Json[] {
+  const out = rules.map((r) => ({ ...r }));
+  const a = out[i]!, b = out[j]!;
+  [a.priority, b.priority] = [b.priority, a.priority];
+  if (a.priority === b.priority) a.priority = b.priority + (i < j ? 1 : -1);
+  out[i] = b;
+  out[j] = a;
+  return out;
+}
+
+function ConditionRow({ condition, pathPrefix, error, onChange, onRemove }: { condition: Json; pathPrefix: string; error: unknown; onChange: (c: Json) => void; onRemove: () => void }) {
+  const [text, setText] = useState(() => conditionText(condition.value));
+  return (
+    <div className="condition grid4">
+      <Field label="Field" hint="dot path into the context, e.g. country or user.tier" error={error} path={`${pathPrefix}.field`}>{(p) => <input {...p} value={condition.field} onChange={(e) => onChange({ ...condition, field: e.target.value })} />}</Field>
+      <Field label="Operator" error={error} path={`${pathPrefix}.operator`}>{(p) => (
+        <select {...p} value={condition.operator} onChange={(e) => onChange({ ...condition, operator: e.target.value, value: parseConditionValue(e.target.value, text) })}>
+          {OPERATORS.map((o) => <option key={o}>{o}</option>)}
+        </select>)}</Field>
+      <Field label="Value" hint={['in', 'not_in'].includes(condition.operator) ? 'comma-separated or a JSON array' : 'text, number or true/false'} error={error} path={`${pathPrefix}.value`}>{(p) => (
+        <input {...p} value={text} onChange={(e) => { setText(e.target.value); onChange({ ...condition, value: parseConditionValue(condition.operator, e.target.value) }); }} />)}</Field>
+      <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span><button type="button" className="danger-link" onClick={onRemove}>Remove condition</button></div>
+    </div>
+  );
+}
+
+// Segment keys for the targeting pickers (a hint only: the API checks that they exist).
+let segmentCache: Promise<string[]> | null = null;
+function useSegments(): string[] {
+  const { api } = useSession();
+  const [keys, setKeys] = useState<string[]>([]);
+  useEffect(() => {
+    segmentCache ??= api.get('/api/v1/segments?limit=500').then((r) => r.segments.map((s: Json) => s.key as string)).catch(() => []);
+    void segmentCache.then(setKeys);
+    return () => {
+      segmentCache = null;
+    };
+  }, [api]);
+  return keys;
+}

@@ -1,0 +1,113 @@
+import { useState, type KeyboardEvent } from 'react';
+import { ApiError, enc, type Json } from '../api.ts';
+import { ErrorBox, Field, StateBadge, time, useAction, WriteButton } from '../components.tsx';
+import { stateOf } from '../flag-state.ts';
+import { useLoad } from '../hooks.ts';
+import { Link, navigate } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import { ConfigEditor } from './config-editor.tsx';
+import { ExplainPanel } from './explain-panel.tsx';
+import { KillSwitchPanel } from './kill-switch-panel.tsx';
+import { RolloutsPanel } from './rollouts-panel.tsx';
+
+/** One flag: identity, and per environment its kill switch, config, rollouts and "evaluate as…". */
+export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
+  const { api, environments } = useSession();
+  const flag = useLoad((signal) => api.get(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
+  const selected = env && environments.includes(env) ? env : (environments[0] ?? 'production');
+  const select = (e: string) => navigate(`/flags/${enc(flagKey)}/${enc(e)}`, true);
+
+  const onTabKey = (event: KeyboardEvent) => {
+    const i = environments.indexOf(selected);
+    const next = event.key === 'ArrowRight' ? i + 1 : event.key === 'ArrowLeft' ? i - 1 : null;
+    if (next === null) return;
+    event.preventDefault();
+    const target = environments[(next + environments.length) % environments.length]!;
+    select(target);
+    document.getElementById(`tab-${target}`)?.focus();
+  };
+
+  if (flag.error) return <section><p><Link to="/">← Flags</Link></p><ErrorBox error={flag.error} /></section>;
+  if (!flag.data) return <p role="status">Loading {flagKey}…</p>;
+  const f = flag.data;
+  const config = f.environments[selected];
+  return (
+    <section aria-labelledby="flag-title">
+      <p><Link to="/">← Flags</Link></p>
+      <div className="page-head">
+        <h1 id="flag-title"><code>{f.key}</code> <span className="muted small">{f.type}{f.archived ? ' · archived' : ''}</span></h1>
+        <div className="env-states">{environments.map((e) => <span key={e} className="small">{e} <StateBadge {...stateOf(f.environments[e])} /> </span>)}</div>
+      </div>
+      <Identity flag={f} onSaved={() => void flag.reload()} />
+
+      <div role="tablist" aria-label="Environments" className="tabs" onKeyDown={onTabKey}>
+        {environments.map((e) => (
+          <button key={e} role="tab" id={`tab-${e}`} aria-selected={e === selected} aria-controls={`panel-${e}`} tabIndex={e === selected ? 0 : -1} onClick={() => select(e)}>
+            {e} <StateBadge {...stateOf(f.environments[e])} />
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${selected}`} aria-labelledby={`tab-${selected}`} className="env-panel">
+        {config ? (
+          <>
+            <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} onChanged={() => void flag.reload()} />
+            <div className="two-col wide-left">
+              <ConfigEditor key={`c-${selected}`} flag={f} env={selected} config={config} onSaved={() => void flag.reload()} />
+              <ExplainPanel key={`e-${selected}`} flagKey={f.key} env={selected} />
+            </div>
+            <RolloutsPanel key={`r-${selected}`} flag={f} env={selected} onChanged={() => void flag.reload()} />
+          </>
+        ) : <p>This flag has no config in {selected}.</p>}
+      </div>
+    </section>
+  );
+}
+
+/** Name, description and tags (PATCH with If-Match); archive and unarchive. The type is fixed at creation. */
+function Identity({ flag, onSaved }: { flag: Json; onSaved: () => void }) {
+  const { api, can } = useSession();
+  const [form, setForm] = useState({ name: flag.name, description: flag.description, tags: flag.tags.join(', ') });
+  const tags = form.tags.split(',').map((t: string) => t.trim()).filter(Boolean);
+  const allowed = can({ resource: 'flag', action: 'write', tags: [...flag.tags, ...tags] });
+  const deletable = can({ resource: 'flag', action: 'delete', tags: flag.tags });
+  const [conflict, setConflict] = useState<string | null>(null);
+  const save = useAction(async () => {
+    try {
+      await api.request('PATCH', `/api/v1/flags/${enc(flag.key)}`, { body: { name: form.name, description: form.description, tags }, headers: { 'if-match': String(flag.version) } });
+      setConflict(null);
+      onSaved();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 412) {
+        setConflict(`Someone changed this flag since you opened it (you had version ${flag.version}). Reload to see their name, description and tags, then apply yours again.`);
+        return;
+      }
+      throw error;
+    }
+  });
+  const archive = useAction(async (action: 'archive' | 'unarchive') => {
+    await api.request('POST', `/api/v1/flags/${enc(flag.key)}/${action}`, { body: {} });
+    onSaved();
+  });
+  const dirty = form.name !== flag.name || form.description !== flag.description || tags.join(',') !== flag.tags.join(',');
+  return (
+    <details className="card identity">
+      <summary>Details — {flag.name}{flag.tags.length ? ` · ${flag.tags.join(', ')}` : ''} · updated {time(flag.updated_at)} by {flag.updated_by}</summary>
+      <form onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+        <fieldset disabled={!allowed.allowed} className="plainset grid3">
+          <Field label="Name" error={save.error} path="name">{(p) => <input {...p} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
+          <Field label="Tags" hint="comma-separated" error={save.error} path="tags">{(p) => <input {...p} value={form.tags} onChange={(e) => setForm({ ...form, tags: e.target.value })} />}</Field>
+          <Field label="Type" hint="fixed at creation">{(p) => <input {...p} value={flag.type} readOnly disabled />}</Field>
+          <Field label="Description" error={save.error} path="description" className="wide">{(p) => <textarea {...p} rows={2} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} />}</Field>
+        </fieldset>
+        {conflict && <p className="error" role="alert">{conflict}</p>}
+        <ErrorBox error={save.error ?? archive.error} />
+        <div className="actions">
+          <WriteButton allowed={allowed} type="submit" disabled={!dirty || save.busy}>Save details</WriteButton>
+          {flag.archived
+            ? <WriteButton allowed={deletable} type="button" onClick={() => void archive.run('unarchive')}>Unarchive</WriteButton>
+            : <WriteButton allowed={deletable} type="button" className="danger-outline" onClick={() => void archive.run('archive')}>Archive (stop serving everywhere)</WriteButton>}
+        </div>
+      </form>
+    </details>
+  );
+}

@@ -1,0 +1,218 @@
+import { useId, useState } from 'react';
+import { enc, type Json } from '../api.ts';
+import { ErrorBox, Field, ProgressBar, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
+import { RUNNING } from '../flag-state.ts';
+import { useInterval, useLoad } from '../hooks.ts';
+import { useSession } from '../session.tsx';
+
+interface Step { percentage: number; hold: string; approval: boolean }
+const DEFAULT_STEPS: Step[] = [
+  { percentage: 1, hold: '1 hour', approval: false },
+  { percentage: 5, hold: '4 hours', approval: false },
+  { percentage: 25, hold: '1 day', approval: true },
+  { percentage: 100, hold: '', approval: false },
+];
+
+/** Rollouts of a flag in one environment: the running one with its timeline and guard, steering, starting, the history. */
+export function RolloutsPanel({ flag, env, onChanged }: { flag: Json; env: string; onChanged: () => void }) {
+  const { api, can } = useSession();
+  const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
+  const base = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`;
+  const list = useLoad((signal) => api.get(base, signal), [base]);
+  const current: Json = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
+  const record: Json = current ? list.data.rollouts.find((r: Json) => r.id === current.rolloutId) : null;
+  const [workflow, setWorkflow] = useState<Json>(null);
+  // The read model gets its row when the workflow's first step runs: poll while one runs or was just started.
+  useInterval(() => void list.reload(), current ? 3000 : workflow ? 1000 : null);
+  const [rollback, setRollback] = useState(true);
+  const [pauseReason, setPauseReason] = useState('');
+  const id = useId();
+
+  const steer = useAction(async (action: string, body: Json = {}) => {
+    await api.request('POST', `${base}/current/${action}`, { body });
+    await list.reload();
+    onChanged();
+  });
+
+  return (
+    <section className="card" aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>Rollouts in {env}</h3>
+      <ErrorBox error={list.error} />
+      {current ? (
+        <div className="rollout-current" data-testid="rollout-current" data-status={current.status}>
+          <p>
+            <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
+            {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
+          </p>
+          <ProgressBar value={current.step} max={current.totalSteps} label={`step ${current.step} of ${current.totalSteps}`} />
+          <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
+            {record?.workflowId && <> Workflow <code>{record.workflowId}</code>.</>}</p>
+          <Timeline current={current} plan={record?.plan} />
+          {current.guard && <GuardChart readings={current.guard.readings} breach={current.guard.breach} guard={record?.plan?.guard} />}
+          <div className="actions wrap">
+            {current.status !== 'paused' && <>
+              <label className="sr-only" htmlFor={`${id}-pr`}>Pause reason</label>
+              <input id={`${id}-pr`} placeholder="pause reason (optional)" value={pauseReason} onChange={(e) => setPauseReason(e.target.value)} disabled={!allowed.allowed} />
+              <WriteButton allowed={allowed} onClick={() => void steer.run('pause', pauseReason.trim() ? { reason: pauseReason.trim() } : {})}>Pause</WriteButton>
+            </>}
+            {current.status === 'paused' && <WriteButton allowed={allowed} onClick={() => void steer.run('resume')}>Resume</WriteButton>}
+            {current.status === 'waiting_approval' && <WriteButton allowed={allowed} className="primary" onClick={() => void steer.run('approve')}>Approve next step</WriteButton>}
+            <WriteButton allowed={allowed} onClick={() => void steer.run('skip')}>Skip wait</WriteButton>
+            <label className="inline"><input type="checkbox" checked={rollback} onChange={(e) => setRollback(e.target.checked)} disabled={!allowed.allowed} /> roll back to 0% on abort</label>
+            <WriteButton allowed={allowed} className="danger-outline" onClick={() => void steer.run('abort', { rollback })}>Abort</WriteButton>
+          </div>
+          <ErrorBox error={steer.error} />
+        </div>
+      ) : (
+        <StartRollout flag={flag} env={env} allowed={allowed} onStarted={(w) => { setWorkflow(w); void list.reload(); onChanged(); }} />
+      )}
+      {workflow && <WorkflowLink workflow={workflow} />}
+      {list.data?.rollouts?.length > 0 && (
+        <details>
+          <summary>History ({list.data.rollouts.length})</summary>
+          <div className="table-wrap"><table>
+            <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Strategy</th><th scope="col">Status</th><th scope="col">Finished</th></tr></thead>
+            <tbody>{list.data.rollouts.map((r: Json) => (
+              <tr key={r.id}><td>{time(r.createdAt)}</td><td>{r.createdBy}</td><td>{r.plan?.strategy}</td><td>{r.status}</td><td>{time(r.finishedAt)}</td></tr>
+            ))}</tbody>
+          </table></div>
+        </details>
+      )}
+    </section>
+  );
+}
+
+/** Steps done (from the workflow's history) and to come (from the plan). */
+function Timeline({ current, plan }: { current: Json; plan: Json }) {
+  const planned: Json[] = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
+  const done: Json[] = current.history ?? [];
+  return (
+    <ol className="timeline" aria-label="Rollout timeline">
+      {done.map((h, i) => <li key={`d${i}`} className="done"><span aria-hidden="true">●</span> {h.label}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)} (v{h.version})</li>)}
+      {planned.slice(current.step).map((s, i) => (
+        <li key={`p${i}`} className={i === 0 ? 'next' : 'pending'}>
+          <span aria-hidden="true">○</span> step {current.step + i + 1}: {s.percentage}%{s.hold ? `, hold ${s.hold}` : ''}{s.approval ? ', needs approval' : ''}
+          {i === 0 && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Guard readings over time against the threshold; breaches marked. */
+function GuardChart({ readings, breach, guard }: { readings: Json[]; breach: Json; guard: Json }) {
+  const points = readings.map((r) => ({ t: Date.parse(r.at), v: r.value ?? r.treatedErrorRate ?? 0, breached: r.breached, detail: r.detail }));
+  const threshold: number | undefined = guard?.threshold ?? guard?.max_error_rate;
+  const W = 320, H = 90;
+  const last = readings.at(-1);
+  if (points.length === 0) return <p className="small muted">Guard: no readings yet.</p>;
+  const vmax = Math.max(...points.map((p) => p.v), threshold ?? 0, 1e-9) * 1.1;
+  const t0 = points[0]!.t, t1 = Math.max(points.at(-1)!.t, t0 + 1);
+  const x = (t: number) => 4 + ((t - t0) / (t1 - t0)) * (W - 8);
+  const y = (v: number) => H - 4 - (v / vmax) * (H - 8);
+  return (
+    <figure className="guard">
+      <svg width={W} height={H} role="img" aria-label={`Guard readings: ${points.length}, latest ${last?.detail ?? ''}`}>
+        <rect x="0" y="0" width={W} height={H} fill="#f7f8fa" />
+        {threshold !== undefined && <line x1="0" x2={W} y1={y(threshold)} y2={y(threshold)} stroke="#b42318" strokeDasharray="4 3" />}
+        <polyline fill="none" stroke="#1d4ed8" strokeWidth="1.5" points={points.map((p) => `${x(p.t)},${y(p.v)}`).join(' ')} />
+        {points.map((p, i) => <circle key={i} cx={x(p.t)} cy={y(p.v)} r={p.breached ? 4 : 2.5} fill={p.breached ? '#b42318' : '#1d4ed8'} />)}
+      </svg>
+      <figcaption className="small">Guard ({guard?.source}): latest — {last?.detail}{breach ? ` · BREACH at ${time(breach.at)}` : ''}{threshold !== undefined ? ` · threshold ${threshold} (dashed)` : ''}</figcaption>
+    </figure>
+  );
+}
+
+function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: string; allowed: ReturnType<ReturnType<typeof useSession>['can']>; onStarted: (w: Json) => void }) {
+  const { api } = useSession();
+  const [strategy, setStrategy] = useState<'gradual' | 'immediate' | 'scheduled'>('gradual');
+  const [percentage, setPercentage] = useState(100);
+  const [start, setStart] = useState('');
+  const [end, setEnd] = useState('');
+  const [steps, setSteps] = useState<Step[]>(DEFAULT_STEPS);
+  const [guard, setGuard] = useState<'none' | 'events' | 'prometheus'>('none');
+  const [g, setG] = useState({ max_error_rate: '0.05', max_error_rate_increase: '', min_samples: '100', query: '', threshold: '', comparison: 'above', interval: '1 minute', action: 'rollback' });
+  const [approvalTimeout, setApprovalTimeout] = useState('24 hours');
+  const id = useId();
+
+  const plan = (): Json => {
+    const common: Json = { approval_timeout: approvalTimeout || undefined };
+    if (guard === 'events') {
+      common.guard = { source: 'events', interval: g.interval, action: g.action, min_samples: Number(g.min_samples),
+        ...(g.max_error_rate ? { max_error_rate: Number(g.max_error_rate) } : {}), ...(g.max_error_rate_increase ? { max_error_rate_increase: Number(g.max_error_rate_increase) } : {}) };
+    } else if (guard === 'prometheus') {
+      common.guard = { source: 'prometheus', interval: g.interval, action: g.action, query: g.query, threshold: Number(g.threshold), comparison: g.comparison };
+    }
+    if (strategy === 'immediate') return { strategy, percentage, ...common };
+    if (strategy === 'scheduled') return { strategy, percentage, start_date: start, ...(end ? { end_date: end } : {}), ...common };
+    return { strategy, steps: steps.map((s) => ({ percentage: s.percentage, ...(s.hold ? { hold: s.hold } : {}), ...(s.approval ? { approval: true } : {}) })), ...common };
+  };
+  const run = useAction(async () => {
+    const answer = await api.request('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, { body: { plan: plan() } });
+    onStarted({ id: answer.workflowId, url: answer.url, status: answer.summary });
+  });
+  const e = run.error;
+  const setStep = (i: number, patch: Partial<Step>) => setSteps(steps.map((s, j) => (j === i ? { ...s, ...patch } : s)));
+
+  if (!allowed.allowed) return <p className="note">No rollout is running. Starting one is not allowed: {allowed.reason}.</p>;
+  return (
+    <form className="start-rollout" aria-label={`Start a rollout in ${env}`} onSubmit={(ev) => { ev.preventDefault(); void run.run(); }}>
+      <p className="muted">No rollout is running. Start one (a durable Temporal workflow):</p>
+      <div className="grid4">
+        <Field label="Strategy" error={e} path="plan.strategy">{(p) => (
+          <select {...p} value={strategy} onChange={(ev) => setStrategy(ev.target.value as typeof strategy)}>
+            <option value="gradual">gradual — steps</option><option value="immediate">immediate</option><option value="scheduled">scheduled</option>
+          </select>)}</Field>
+        {strategy !== 'gradual' && <Field label="Percentage" error={e} path="plan.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={percentage} onChange={(ev) => setPercentage(Number(ev.target.value))} />}</Field>}
+        {strategy === 'scheduled' && <>
+          <Field label="Start (ISO 8601)" error={e} path="plan.start_date">{(p) => <input {...p} required placeholder="2030-01-01T09:00:00Z" value={start} onChange={(ev) => setStart(ev.target.value)} />}</Field>
+          <Field label="End (optional)" error={e} path="plan.end_date">{(p) => <input {...p} value={end} onChange={(ev) => setEnd(ev.target.value)} />}</Field>
+        </>}
+        <Field label="Approval timeout" error={e} path="plan.approval_timeout" hint="then the rollout pauses">{(p) => <input {...p} value={approvalTimeout} onChange={(ev) => setApprovalTimeout(ev.target.value)} />}</Field>
+      </div>
+      {strategy === 'gradual' && (
+        <fieldset className="steps">
+          <legend>Steps</legend>
+          {steps.map((s, i) => (
+            <div className="grid4 step" key={i}>
+              <Field label={`Step ${i + 1} percentage`} error={e} path={`plan.steps.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={s.percentage} onChange={(ev) => setStep(i, { percentage: Number(ev.target.value) })} />}</Field>
+              <Field label="Hold" hint='e.g. "30 minutes", "1 day"' error={e} path={`plan.steps.${i}.hold`}>{(p) => <input {...p} value={s.hold} onChange={(ev) => setStep(i, { hold: ev.target.value })} />}</Field>
+              <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
+                <label className="inline"><input type="checkbox" checked={s.approval} onChange={(ev) => setStep(i, { approval: ev.target.checked })} /> needs approval</label></div>
+              <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
+                <button type="button" className="danger-link" onClick={() => setSteps(steps.filter((_, j) => j !== i))}>Remove step {i + 1}</button></div>
+            </div>
+          ))}
+          <button type="button" onClick={() => setSteps([...steps, { percentage: 100, hold: '', approval: false }])}>Add step</button>
+        </fieldset>
+      )}
+      <fieldset className="guard-form">
+        <legend>Guard (auto-rollback)</legend>
+        <div className="grid4">
+          <Field label="Source" error={e} path="plan.guard">{(p) => (
+            <select {...p} value={guard} onChange={(ev) => setGuard(ev.target.value as typeof guard)}>
+              <option value="none">none</option><option value="events">error rate of reported events</option><option value="prometheus">Prometheus query</option>
+            </select>)}</Field>
+          {guard !== 'none' && <>
+            <Field label="Interval" error={e} path="plan.guard.interval">{(p) => <input {...p} value={g.interval} onChange={(ev) => setG({ ...g, interval: ev.target.value })} />}</Field>
+            <Field label="On breach" error={e} path="plan.guard.action">{(p) => (
+              <select {...p} value={g.action} onChange={(ev) => setG({ ...g, action: ev.target.value })}><option value="rollback">roll back to 0%</option><option value="kill">pull the kill switch</option></select>)}</Field>
+          </>}
+          {guard === 'events' && <>
+            <Field label="Max error rate (0–1)" error={e} path="plan.guard.max_error_rate">{(p) => <input {...p} value={g.max_error_rate} onChange={(ev) => setG({ ...g, max_error_rate: ev.target.value })} />}</Field>
+            <Field label="Max increase over untreated (0–1)" error={e} path="plan.guard.max_error_rate_increase">{(p) => <input {...p} value={g.max_error_rate_increase} onChange={(ev) => setG({ ...g, max_error_rate_increase: ev.target.value })} />}</Field>
+            <Field label="Min samples" error={e} path="plan.guard.min_samples">{(p) => <input {...p} type="number" value={g.min_samples} onChange={(ev) => setG({ ...g, min_samples: ev.target.value })} />}</Field>
+          </>}
+          {guard === 'prometheus' && <>
+            <Field label="PromQL query" error={e} path="plan.guard.query" className="wide">{(p) => <input {...p} value={g.query} onChange={(ev) => setG({ ...g, query: ev.target.value })} />}</Field>
+            <Field label="Threshold" error={e} path="plan.guard.threshold">{(p) => <input {...p} value={g.threshold} onChange={(ev) => setG({ ...g, threshold: ev.target.value })} />}</Field>
+            <Field label="Breach when" error={e} path="plan.guard.comparison">{(p) => (
+              <select {...p} value={g.comparison} onChange={(ev) => setG({ ...g, comparison: ev.target.value })}><option>above</option><option>below</option></select>)}</Field>
+          </>}
+        </div>
+      </fieldset>
+      <ErrorBox error={e} />
+      <WriteButton allowed={allowed} className="primary" type="submit" disabled={run.busy} id={`${id}-start`}>{run.busy ? 'Starting…' : 'Start rollout'}</WriteButton>
+    </form>
+  );
+}

@@ -1,0 +1,63 @@
+import { useState } from 'react';
+import { enc, type Json } from '../api.ts';
+import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
+import { useLoad } from '../hooks.ts';
+import { useSession } from '../session.tsx';
+
+const ROLES = ['viewer', 'editor', 'emergency_responder', 'admin'];
+
+/** Users and roles (admins only): create, change role, grants as JSON, deactivate. */
+export function UsersPage() {
+  const { api, can } = useSession();
+  const readable = can({ resource: 'user', action: 'read' });
+  const allowed = can({ resource: 'user', action: 'write' });
+  const list = useLoad(async (signal) => (readable.allowed ? api.get('/api/v1/users?limit=500&include_deactivated=true', signal) : null), []);
+  const [form, setForm] = useState({ email: '', name: '', role: 'viewer', slack_user_id: '' });
+  const create = useAction(async () => {
+    await api.request('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
+    setForm({ email: '', name: '', role: 'viewer', slack_user_id: '' });
+    await list.reload();
+  });
+  const update = useAction(async (id: string, body: Json, method: string = 'PATCH') => {
+    await api.request(method, `/api/v1/users/${enc(id)}`, { body });
+    await list.reload();
+  });
+  if (!readable.allowed) return <section><h1>Users</h1><p className="note">{readable.reason}.</p></section>;
+  return (
+    <section aria-labelledby="users-title">
+      <h1 id="users-title">Users</h1>
+      <ErrorBox error={list.error ?? update.error} />
+      <div className="table-wrap"><table>
+        <thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Slack</th><th scope="col">Grants</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+        <tbody>{list.data?.users.map((u: Json) => (
+          <tr key={u.id}>
+            <th scope="row">{u.name}<div className="small muted">{u.email}</div><div className="small muted mono">{u.id}</div></th>
+            <td>
+              <label className="sr-only" htmlFor={`role-${u.id}`}>Role of {u.email}</label>
+              <select id={`role-${u.id}`} value={u.role} disabled={!allowed.allowed || Boolean(u.deactivated_at)} onChange={(e) => void update.run(u.id, { role: e.target.value })}>
+                {ROLES.map((r) => <option key={r}>{r}</option>)}
+              </select>
+            </td>
+            <td>{u.slack_user_id ?? '–'}</td>
+            <td><code className="small">{u.grants.length ? JSON.stringify(u.grants) : '–'}</code></td>
+            <td>{u.deactivated_at ? `deactivated ${time(u.deactivated_at)}` : 'active'}</td>
+            <td>{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void update.run(u.id, {}, 'DELETE')}>Deactivate</WriteButton>}</td>
+          </tr>
+        ))}</tbody>
+      </table></div>
+      {allowed.allowed && (
+        <form className="card" aria-label="New user" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+          <h2>New user</h2>
+          <div className="grid4">
+            <Field label="Email" error={create.error} path="email">{(p) => <input {...p} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}</Field>
+            <Field label="Name" error={create.error} path="name">{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
+            <Field label="Role" error={create.error} path="role">{(p) => <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>}</Field>
+            <Field label="Slack member id" hint="e.g. U012AB3CD" error={create.error} path="slack_user_id">{(p) => <input {...p} value={form.slack_user_id} onChange={(e) => setForm({ ...form, slack_user_id: e.target.value })} />}</Field>
+          </div>
+          <ErrorBox error={create.error} showIssues={false} />
+          <button className="primary" type="submit" data-write="" disabled={create.busy}>Create user</button>
+        </form>
+      )}
+    </section>
+  );
+}
