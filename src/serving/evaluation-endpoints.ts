@@ -114,6 +114,32 @@ function metadataOf(flag: CompiledFlag, result: EvaluationResult): Record<string
   return metadata;
 }
 
+// A flag answers few distinct results (on, off, a rule's value…): their JSON is kept per compiled
+// flag (so a new version starts afresh) and a bulk answer is mostly string joins.
+const fragments = new WeakMap<CompiledFlag, Map<string, string>>();
+const MAX_FRAGMENTS_PER_FLAG = 32;
+
+/** One flag's entry of an OFREP bulk answer, as JSON. */
+function bulkItem(flag: CompiledFlag, result: EvaluationResult): string {
+  if (result.reason === 'ERROR') {
+    const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
+    return JSON.stringify({ key: flag.key, errorCode: code, errorDetails: result.errorMessage ?? 'evaluation failed' });
+  }
+  const value = result.value;
+  const cacheable = result.metadata === undefined && (value === null || typeof value !== 'object');
+  const id = cacheable ? `${result.variant}\u0000${result.reason}\u0000${result.ruleId ?? ''}\u0000${typeof value}\u0000${String(value)}` : '';
+  let byResult = cacheable ? fragments.get(flag) : undefined;
+  const cached = byResult?.get(id);
+  if (cached !== undefined) return cached;
+  const json = JSON.stringify({ key: flag.key, value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
+  if (cacheable) {
+    if (!byResult) fragments.set(flag, (byResult = new Map()));
+    if (byResult.size >= MAX_FRAGMENTS_PER_FLAG) byResult.clear();
+    byResult.set(id, json);
+  }
+  return json;
+}
+
 /** The OFREP and native evaluation endpoints, independent of the HTTP server that carries them. */
 export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
   const { snapshot, cacheStats, flagMetrics } = deps;
@@ -184,7 +210,10 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
 
   /** The bulk answer, with an ETag of its bytes; 304 when the caller already holds them. */
   function withEtag(req: ServingRequest, value: unknown): ServingResponse {
-    const body = JSON.stringify(value);
+    return withEtagBody(req, JSON.stringify(value));
+  }
+
+  function withEtagBody(req: ServingRequest, body: string): ServingResponse {
     const etag = etagOf(body);
     if (matchesIfNoneMatch(req.header('if-none-match'), etag)) return { status: 304, headers: { etag } };
     return { status: 200, headers: { ...JSON_HEADERS, etag }, body };
@@ -231,20 +260,11 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const { known, hit } = await environmentLoaded(environment);
       if (!known) return ofrepError(400, undefined, 'GENERAL', `environment '${environment}' is unknown`);
       const now = Date.now();
-      const flags: unknown[] = [];
       const all = snapshot.sortedFlags(environment);
       const results = evaluateMany(all, environment, context.context, now, hit);
-      for (let i = 0; i < all.length; i++) {
-        const flag = all[i]!;
-        const result = results[i]!;
-        if (result.reason === 'ERROR') {
-          const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
-          flags.push({ key: flag.key, errorCode: code, errorDetails: result.errorMessage ?? 'evaluation failed' });
-        } else {
-          flags.push({ key: flag.key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
-        }
-      }
-      return withEtag(req, { flags });
+      const items: string[] = new Array(all.length);
+      for (let i = 0; i < all.length; i++) items[i] = bulkItem(all[i]!, results[i]!);
+      return withEtagBody(req, `{"flags":[${items.join(',')}]}`);
     },
 
     /** `POST /api/v1/evaluate` `{context, flags?}`: every (or the named) flag with value, variant and reason. */
