@@ -16,11 +16,19 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
     res.status(204).set(CORS_PREFLIGHT_HEADERS).end();
   });
   router.get('/api/v1/stream', async (req, res) => {
-    const token = tokenFromHeaders((name) => req.get(name));
+    // A browser's EventSource cannot send headers, so `?token=` is accepted too, for client tokens
+    // only: they are public by design, whereas a server or admin token must never sit in a URL (logs).
+    const headerToken = tokenFromHeaders((name) => req.get(name));
+    const queryToken = !headerToken && typeof req.query.token === 'string' ? req.query.token : null;
+    const token = headerToken ?? queryToken;
     const principal = token ? await deps.authenticator.authenticate(token) : null;
     res.set(CORS_HEADERS);
     if (!principal) {
       res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'A valid API token is required (Authorization: Bearer <token>)' } });
+      return;
+    }
+    if (queryToken && principal.kind !== 'client') {
+      res.status(403).json({ error: { code: 'FORBIDDEN', message: 'Only client tokens may be sent as ?token=; send others in the Authorization header' } });
       return;
     }
     const requested = req.get('x-environment');

@@ -1,0 +1,97 @@
+import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
+import type { DefaultOf, EvaluationContext, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../node/types.js';
+import { BrowserFlagClient, stableJson, type FlagsSnapshot, type FlagState, type StorageLike } from './browser-client.js';
+
+const ClientContext = createContext<BrowserFlagClient | null>(null);
+
+export interface RipcordProviderProps {
+  /** The Ripcord API, e.g. `https://flags.example.com`. */
+  url: string;
+  /** A client token. */
+  token: string;
+  /** Who is looking: `targetingKey` and attributes. Without a targeting key a stable anonymous one is used. */
+  context?: EvaluationContext;
+  /** Values for the first render (e.g. evaluated by the server for SSR); later answers replace them. */
+  initialFlags?: Record<string, FlagValue>;
+  /** Live updates over SSE (default true). */
+  live?: boolean;
+  pollIntervalMs?: number;
+  /** Default: localStorage. `null` turns the first-render cache off. */
+  storage?: StorageLike | null;
+  onError?: (error: Error) => void;
+  children?: ReactNode;
+}
+
+/**
+ * Makes flags available to `useFlag` and `useFlags` below it. Renders on a server without touching
+ * browser APIs; in the browser the first render uses the last values cached in localStorage, then
+ * the API's answer, then every change pushed over SSE.
+ */
+export function RipcordProvider(props: RipcordProviderProps): ReactNode {
+  const { url, token, context, initialFlags, live, pollIntervalMs, storage, onError, children } = props;
+  const contextKey = stableJson(context ?? {});
+  // A new client only when what is evaluated changes: the context is compared by value, and
+  // initialFlags and onError matter only to the first client.
+  const client = useMemo(
+    () => new BrowserFlagClient({ url, token, context, initialFlags, live, pollIntervalMs, storage, onError }),
+    [url, token, contextKey, live, pollIntervalMs, storage],
+  );
+  useEffect(() => {
+    client.start();
+    return () => client.stop();
+  }, [client]);
+  return createElement(ClientContext.Provider, { value: client }, children);
+}
+
+const NO_FLAGS: FlagsSnapshot = Object.freeze({ flags: Object.freeze({}), status: 'loading' });
+const noSubscription = () => () => undefined;
+
+function useSnapshot(): FlagsSnapshot {
+  const client = useContext(ClientContext);
+  return useSyncExternalStore(
+    client ? client.subscribe : noSubscription,
+    client ? client.getSnapshot : () => NO_FLAGS,
+    client ? client.getServerSnapshot : () => NO_FLAGS,
+  );
+}
+
+function typeOf(value: unknown): string {
+  return value === null || Array.isArray(value) || typeof value === 'object' ? 'json' : typeof value;
+}
+
+function detailsOf<T>(key: string, state: FlagState | undefined, defaultValue: T): EvaluationDetails<T> {
+  if (!state) return { flagKey: key, value: defaultValue, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${key}' is not known (yet)` };
+  if (state.errorCode || state.value === undefined) {
+    return { flagKey: key, value: defaultValue, reason: 'ERROR', errorCode: (state.errorCode as EvaluationDetails['errorCode']) ?? 'GENERAL', errorMessage: 'evaluation failed' };
+  }
+  const expected = typeOf(defaultValue);
+  if (expected !== 'json' && typeOf(state.value) !== expected) {
+    return { flagKey: key, value: defaultValue, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `flag '${key}' serves ${typeOf(state.value)}, not ${expected}` };
+  }
+  return { flagKey: key, value: state.value as T, variant: state.variant, reason: (state.reason ?? 'STATIC') as EvaluationDetails['reason'] };
+}
+
+/**
+ * A flag's value for the provider's context, re-rendering when it changes. Answers `defaultValue`
+ * before the first answer, without a provider, for an unknown flag or one of another type.
+ */
+export function useFlag<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D): ValueOf<K, D> {
+  const snapshot = useSnapshot();
+  return detailsOf(key, snapshot.flags[key], defaultValue).value as ValueOf<K, D>;
+}
+
+/** Like useFlag, with the variant, reason and error code. */
+export function useFlagDetails<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D): EvaluationDetails<ValueOf<K, D>> {
+  const snapshot = useSnapshot();
+  return detailsOf(key, snapshot.flags[key], defaultValue) as EvaluationDetails<ValueOf<K, D>>;
+}
+
+/** Every flag's value (flags that failed to evaluate are left out), and where the values stand. */
+export function useFlags(): { flags: Readonly<Record<string, FlagValue>>; status: FlagsSnapshot['status']; ready: boolean } {
+  const snapshot = useSnapshot();
+  return useMemo(() => {
+    const flags: Record<string, FlagValue> = {};
+    for (const [key, state] of Object.entries(snapshot.flags)) if (!state.errorCode && state.value !== undefined) flags[key] = state.value;
+    return { flags, status: snapshot.status, ready: snapshot.status === 'ready' };
+  }, [snapshot]);
+}

@@ -1,0 +1,116 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReactApp } from '../e2e/react/build-app.js';
+import { startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
+
+const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const appDir = join(artifacts, 'react-app');
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+let stack: Stack;
+let clientToken: string;
+let browser: Browser;
+let web: Server;
+let pageUrl: string;
+
+/** Serves the built page on localhost, as any static host would. */
+function serveStatic(root: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
+    const file = join(root, path === '/' ? 'index.html' : path);
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  stack = await startStack();
+  clientToken = await createToken(stack.db, 'client');
+  await buildReactApp(appDir);
+  web = await serveStatic(appDir);
+  pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => web?.close(resolve));
+  await stack?.close();
+});
+
+function open(page: Page, params: Record<string, string>): Promise<unknown> {
+  const query = new URLSearchParams({ api: stack.api.url, token: clientToken, ...params });
+  return page.goto(`${pageUrl}?${query}`);
+}
+
+const flagText = (page: Page) => page.locator('#flag').getAttribute('data-value');
+
+describe('React SDK in a Vite-built page, in headless Chromium', () => {
+  it('renders the flag, and shows the off value after a kill without a reload', async () => {
+    const key = uniqueKey('react-nav');
+    const theme = uniqueKey('react-theme');
+    await createFlag(stack, key, onForEveryone);
+    await createFlag(stack, theme, { enabled: true, value: 'dark', off_value: 'light' }, { type: 'string' });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await open(page, { flag: key, theme, user: 'browser-user-1' });
+
+    await page.waitForSelector('#flag[data-value="true"]');
+    await page.waitForSelector('#status:text("ready")');
+    expect(await page.locator('#theme').textContent()).toBe('dark');
+    expect(await page.locator('#reason').textContent()).toBe('SPLIT');
+    await page.screenshot({ path: join(artifacts, 'react-sdk-on.png') });
+    // A marker that a reload would wipe.
+    await page.evaluate(() => Object.assign(globalThis, { ripcordMarker: 'same-document' }));
+
+    const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'react test' } });
+    expect(kill.status).toBe(201);
+    await page.waitForSelector('#flag[data-value="false"]', { timeout: 10_000 });
+    expect(await page.locator('#reason').textContent()).toBe('DISABLED');
+    expect(await page.evaluate(() => (globalThis as { ripcordMarker?: string }).ripcordMarker)).toBe('same-document');
+    await page.screenshot({ path: join(artifacts, 'react-sdk-killed.png') });
+    expect(errors).toEqual([]);
+
+    // The next visit's first render comes from localStorage, before the API answers.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/ofrep/v1/evaluate/flags', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.reload();
+    await page.waitForSelector('#status:text("cached")');
+    expect(await flagText(page)).toBe('false');
+    expect(await page.locator('#theme').textContent()).toBe('dark');
+    release();
+    await page.waitForSelector('#status:text("ready")');
+    await page.close();
+  });
+
+  it('gives an anonymous visitor a stable targeting key kept in localStorage', async () => {
+    const key = uniqueKey('react-anon');
+    await createFlag(stack, key, onForEveryone);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await open(page, { flag: key });
+    await page.waitForSelector('#flag[data-value="true"]');
+    const anonymous = await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('ripcord:anonymous-key'));
+    expect(anonymous).toMatch(/^anon-/);
+    await page.reload();
+    await page.waitForSelector('#flag[data-value="true"]');
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('ripcord:anonymous-key'))).toBe(anonymous);
+    await context.close();
+  });
+});
