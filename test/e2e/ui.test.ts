@@ -137,7 +137,7 @@ describe('admin UI in headless Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('Flag').fill(key);
     await page.getByRole('button', { name: 'Filter' }).click();
-    const event = page.locator(`li[data-action="flag.killed"][data-resource="${key}"]`);
+    const event = page.locator(`li[data-action="kill_switch.activated"][data-resource="${key}"]`);
     await event.waitFor();
     await event.locator('summary').click();
     expect(await event.textContent()).toContain('payment errors spiking');

@@ -33,7 +33,7 @@ export function Dashboard() {
     return answers.filter(Boolean) as Json[];
   }, [flags.data]);
 
-  const kills = useLoad((signal) => api.get('/api/v1/audit?action=flag.killed&limit=5', signal), []);
+  const kills = useLoad((signal) => api.get('/api/v1/audit?action=kill_switch.activated&limit=5', signal), []);
 
   const pollMetrics = async () => {
     const list = (flags.data?.flags ?? []).filter((f) => !f.archived).slice(0, 50);
