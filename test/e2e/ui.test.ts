@@ -157,12 +157,16 @@ describe('admin UI in headless Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await page.getByText('Vera Viewer').waitFor();
     await shot(page, '10-users');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('form', { name: 'New webhook' }).waitFor();
+    await shot(page, '14-webhooks');
     await context.close();
 
     // Phone width.
     const phone = await openPage(browser, errors, { width: 390, height: 844 });
     await signIn(phone.page, stack.api.url, ADMIN_TOKEN);
     await phone.page.locator(`tr[data-flag="${key}"]`).waitFor();
+    await phone.page.locator(`[data-rollout="${key}:production"]`).waitFor();
     await shot(phone.page, '11-dashboard-phone');
     await phone.page.goto(`${stack.api.url}/flags/${key}/production`);
     await phone.page.getByTestId('killed-banner').waitFor();

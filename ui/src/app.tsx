@@ -9,6 +9,7 @@ import { AuditPage } from './pages/audit-page.tsx';
 import { SegmentsPage } from './pages/segments-page.tsx';
 import { UsersPage } from './pages/users-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
+import { WebhooksPage } from './pages/webhooks-page.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 
@@ -93,6 +94,7 @@ const NAV = [
   { to: '/segments', label: 'Segments' },
   { to: '/tokens', label: 'Tokens' },
   { to: '/users', label: 'Users' },
+  { to: '/webhooks', label: 'Webhooks' },
 ];
 
 function Shell() {
@@ -109,7 +111,7 @@ function Shell() {
         <Link to="/" className="brand">Ripcord</Link>
         <button className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>Menu</button>
         <nav id="nav" aria-label="Main" className={menuOpen ? 'open' : ''}>
-          {NAV.filter((n) => n.to !== '/users' || session.can({ resource: 'user', action: 'read' }).allowed).map((n) => (
+          {NAV.filter((n) => !['/users', '/webhooks'].includes(n.to) || session.can({ resource: 'user', action: 'read' }).allowed).map((n) => (
             <Link key={n.to} to={n.to} aria-current={isActive(n.to) ? 'page' : undefined}>{n.label}</Link>
           ))}
         </nav>
@@ -130,6 +132,7 @@ function route(path: string) {
   if (path === '/segments') return <SegmentsPage />;
   if (path === '/users') return <UsersPage />;
   if (path === '/tokens') return <TokensPage />;
+  if (path === '/webhooks') return <WebhooksPage />;
   if (path === '/' || path === '') return <Dashboard />;
   return <section><h1>Not found</h1><p>No page at <code>{path}</code>. <Link to="/">Back to the dashboard</Link>.</p></section>;
 }
