@@ -61,7 +61,9 @@ describe('admin UI in headless Chromium', () => {
 
   it('signs in, creates a flag, adds a rule, explains, rolls out, pauses, kills, and finds the kill in the audit log', async () => {
     const { context, page } = await openPage(browser, errors);
-    onTestFailed(() => shot(page, 'failure-admin'));
+    onTestFailed(async () => {
+      await shot(page, 'failure-admin');
+    });
     await page.goto(stack.api.url);
     await shot(page, '01-sign-in');
     await signIn(page, stack.api.url, ADMIN_TOKEN);
@@ -178,7 +180,9 @@ describe('admin UI in headless Chromium', () => {
 
   it('shows a viewer no usable write controls, with the reason', async () => {
     const { context, page } = await openPage(browser, errors);
-    onTestFailed(() => shot(page, 'failure-viewer'));
+    onTestFailed(async () => {
+      await shot(page, 'failure-viewer');
+    });
     await signIn(page, stack.api.url, viewerToken);
     await expect(page.getByTestId('role').textContent()).resolves.toBe('viewer');
     await page.locator(`tr[data-flag="${key}"]`).waitFor();
