@@ -2,20 +2,16 @@ import type { Logger } from '../logger.js';
 import { withTransaction, type Database } from '../stores/database.js';
 import { claimPendingOutbox, markOutboxFailed, markOutboxProcessed } from '../stores/outbox-store.js';
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
+import { periodicPass, type PeriodicPass } from './periodic-pass.js';
 
 export const WORKFLOW_START = 'workflow.start';
 
 /** Starts the workflows whose start was recorded in the outbox but not confirmed (Temporal was down). */
-export function createOutboxRelay(deps: { db: Database; starter: WorkflowStarter; logger: Logger; intervalMs?: number }) {
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-
-  /** One pass; returns how many workflows were started (or found already started). */
-  async function runOnce(): Promise<number> {
-    if (running) return 0;
-    running = true;
-    try {
-      return await withTransaction(deps.db, async (tx) => {
+export function createOutboxRelay(deps: { db: Database; starter: WorkflowStarter; logger: Logger; intervalMs?: number }): PeriodicPass {
+  return periodicPass(
+    'outbox relay',
+    () =>
+      withTransaction(deps.db, async (tx) => {
         const entries = await claimPendingOutbox<WorkflowStartRequest>(tx, WORKFLOW_START, 20);
         let done = 0;
         for (const entry of entries) {
@@ -30,23 +26,7 @@ export function createOutboxRelay(deps: { db: Database; starter: WorkflowStarter
           }
         }
         return done;
-      });
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'outbox relay pass failed');
-      return 0;
-    } finally {
-      running = false;
-    }
-  }
-
-  return {
-    runOnce,
-    start() {
-      timer = setInterval(() => void runOnce(), deps.intervalMs ?? 1_000);
-      timer.unref();
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
+      }),
+    { logger: deps.logger, intervalMs: deps.intervalMs ?? 1_000 },
+  );
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import { withTransaction, type Database } from '../stores/database.js';
 import { insertDelivery } from '../stores/webhook-store.js';
 import type { WorkflowStarter } from '../temporal/workflow-starter.js';
+import { periodicPass, type PeriodicPass } from './periodic-pass.js';
 
 /** The webhook event an audit action stands for (null: not announced). */
 export function webhookEventOf(action: string): string | null {
@@ -30,15 +31,11 @@ export interface WebhookRetryPolicy {
  * `deliverWebhook` workflow (its id is the delivery's, so a repeat start is refused by the server).
  * The cursor row is locked with SKIP LOCKED, so one worker dispatches at a time.
  */
-export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowStarter; logger: Logger; retry: WebhookRetryPolicy; intervalMs?: number }) {
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-
-  async function runOnce(): Promise<number> {
-    if (running) return 0;
-    running = true;
-    try {
-      return await withTransaction(deps.db, async (tx) => {
+export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowStarter; logger: Logger; retry: WebhookRetryPolicy; intervalMs?: number }): PeriodicPass {
+  return periodicPass(
+    'webhook dispatch',
+    () =>
+      withTransaction(deps.db, async (tx) => {
         const cursor = await tx.query('SELECT last_seq FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED');
         if (!cursor.rows[0]) return 0;
         const events = await tx.query(
@@ -70,23 +67,7 @@ export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowS
         }
         await tx.query('UPDATE webhook_dispatch_cursor SET last_seq = $1 WHERE id = 1', [events.rows.at(-1).seq]);
         return started;
-      });
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'webhook dispatch pass failed; will retry');
-      return 0;
-    } finally {
-      running = false;
-    }
-  }
-
-  return {
-    runOnce,
-    start() {
-      timer = setInterval(() => void runOnce(), deps.intervalMs ?? 500);
-      timer.unref();
-    },
-    stop() {
-      clearInterval(timer);
-    },
-  };
+      }),
+    { logger: deps.logger, intervalMs: deps.intervalMs ?? 500 },
+  );
 }
