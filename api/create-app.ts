@@ -74,6 +74,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics }));
 
   const api = express.Router();
+  // Management answers change with every write: browsers must not reuse them (ETags here are for If-Match).
+  api.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   api.use(express.json({ limit: '256kb' }));
   api.use(authenticate(deps.authenticator));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot }));
