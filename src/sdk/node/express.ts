@@ -127,7 +127,7 @@ export function flags(options: FlagsMiddlewareOptions): RequestHandler {
     }
 
     if (client.mode === 'local') {
-      req.flags = evaluator(context, (key, defaultValue) => client.details(key, defaultValue, context), () => client.all(context));
+      req.flags = evaluator(context, (key, defaultValue) => client.resolve(key, defaultValue, context), () => client.all(context));
     } else {
       const all = await client.all(context);
       req.flags = evaluator(context, (key, defaultValue) => fromBulk(all, key, defaultValue), () => all);

@@ -91,13 +91,18 @@ export class LocalClient {
 
   /** The value with its variant, reason, rule and version; the default and an error code on any failure. */
   details<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D, context?: EvaluationContext): EvaluationDetails<ValueOf<K, D>> {
+    return this.resolve(key, defaultValue as FlagValue, context) as EvaluationDetails<ValueOf<K, D>>;
+  }
+
+  /** details() without the generated key types, for adapters (middleware, OpenFeature) that pass keys through. */
+  resolve(key: string, defaultValue: FlagValue, context?: EvaluationContext): EvaluationDetails {
     try {
       const found = this.store.evaluate(key, context);
-      const details = toDetails(key, defaultValue as FlagValue, typeOfDefault(defaultValue), found);
-      if (!found && this.source === 'none') return { ...details, errorCode: 'PROVIDER_NOT_READY', errorMessage: 'no flag definitions yet' } as EvaluationDetails<ValueOf<K, D>>;
-      return details as EvaluationDetails<ValueOf<K, D>>;
+      const details = toDetails(key, defaultValue, typeOfDefault(defaultValue), found);
+      if (!found && this.source === 'none') return { ...details, errorCode: 'PROVIDER_NOT_READY', errorMessage: 'no flag definitions yet' };
+      return details;
     } catch (error) {
-      return { flagKey: key, value: defaultValue as ValueOf<K, D>, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: String(error) };
+      return { flagKey: key, value: defaultValue, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: String(error) };
     }
   }
 

@@ -59,7 +59,7 @@ export class RipcordProvider implements Provider {
   }
 
   private resolve<T>(flagKey: string, defaultValue: T, context: OpenFeatureContext): ResolutionDetails<T> {
-    return toResolution(this.client.details(flagKey, defaultValue as FlagValue, context as Record<string, unknown>), defaultValue);
+    return toResolution(this.client.resolve(flagKey, defaultValue as FlagValue, context as Record<string, unknown>), defaultValue);
   }
 }
 

@@ -61,22 +61,27 @@ export class RemoteClient {
   }
 
   async boolean<K extends KeyOfType<boolean>>(key: K, defaultValue: boolean, context?: EvaluationContext): Promise<boolean> {
-    return (await this.details(key as FlagKey, defaultValue as DefaultOf<FlagKey>, context)).value as boolean;
+    return (await this.resolve(key, defaultValue, context)).value as boolean;
   }
 
   async string<K extends KeyOfType<string>>(key: K, defaultValue: string, context?: EvaluationContext): Promise<string> {
-    return (await this.details(key as FlagKey, defaultValue as DefaultOf<FlagKey>, context)).value as string;
+    return (await this.resolve(key, defaultValue, context)).value as string;
   }
 
   async number<K extends KeyOfType<number>>(key: K, defaultValue: number, context?: EvaluationContext): Promise<number> {
-    return (await this.details(key as FlagKey, defaultValue as DefaultOf<FlagKey>, context)).value as number;
+    return (await this.resolve(key, defaultValue, context)).value as number;
   }
 
   async json<T extends JsonValue, K extends FlagKey = FlagKey>(key: K, defaultValue: T, context?: EvaluationContext): Promise<T> {
-    return (await this.details(key, defaultValue as DefaultOf<K>, context)).value as T;
+    return (await this.resolve(key, defaultValue, context)).value as T;
   }
 
   async details<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D, context?: EvaluationContext): Promise<EvaluationDetails<ValueOf<K, D>>> {
+    return (await this.resolve(key, defaultValue as FlagValue, context)) as EvaluationDetails<ValueOf<K, D>>;
+  }
+
+  /** details() without the generated key types, for adapters that pass keys through. */
+  async resolve(key: string, defaultValue: FlagValue, context?: EvaluationContext): Promise<EvaluationDetails> {
     const contextKey = stableJson(context ?? {});
     let answer: Answer | undefined;
     try {
@@ -86,9 +91,9 @@ export class RemoteClient {
     } catch (error) {
       this.report(toSdkError(error));
       answer = this.cache.get(contextKey)?.flags.get(key);
-      if (!answer) return fallback(key, defaultValue, 'GENERAL', `the API is unreachable: ${String(error instanceof Error ? error.message : error)}`) as EvaluationDetails<ValueOf<K, D>>;
+      if (!answer) return fallback(key, defaultValue, 'GENERAL', `the API is unreachable: ${String(error instanceof Error ? error.message : error)}`);
     }
-    return toDetails(key, defaultValue as FlagValue, answer) as EvaluationDetails<ValueOf<K, D>>;
+    return toDetails(key, defaultValue, answer);
   }
 
   /** Every flag for one context (bulk, with ETag per context); the last answer when the API is unreachable. */

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// Inside the repository, so the files are ES modules like the project's.
+const dir = join(root, 'test-artifacts', 'typegen');
+// The engine's declaration of its hashing package, which the project's tsconfig picks up by include.
+const engineTypes = join(root, 'src/engine/murmurhash3js-revisited.d.ts');
+
+let stack: Stack;
+let serverToken: string;
+beforeAll(async () => {
+  mkdirSync(dir, { recursive: true });
+  stack = await startStack({}, { worker: false });
+  serverToken = await createToken(stack.db, 'server');
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Type-checks files with the project's compiler settings; returns the diagnostics as text. */
+function typeCheck(files: string[]): string[] {
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ['lib.es2022.d.ts'], types: ['node'], strict: true, skipLibCheck: true, noEmit: true, esModuleInterop: true,
+  });
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file && d.start !== undefined ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
+    return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+  });
+}
+
+describe('npx ripcord typegen', () => {
+  it('writes key → type declarations that make the SDKs check keys and defaults', async () => {
+    const nav = uniqueKey('new-nav');
+    const theme = uniqueKey('theme');
+    const limit = uniqueKey('limit');
+    const banner = uniqueKey('banner');
+    await createFlag(stack, nav, onForEveryone);
+    await createFlag(stack, theme, { enabled: true, value: 'dark', off_value: 'light' }, { type: 'string' });
+    await createFlag(stack, limit, { enabled: true, value: 10, off_value: 0 }, { type: 'number' });
+    await createFlag(stack, banner, { enabled: true, value: { text: 'hi', color: 'red' }, off_value: { text: '', color: 'none' } }, { type: 'json' });
+
+    const out = join(dir, 'flags.d.ts');
+    const { stdout } = await promisify(execFile)('npx', ['ripcord', 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', out], { cwd: root, timeout: 60_000 });
+    expect(stdout).toMatch(/Wrote \d+ flag types \(environment production/);
+    const generated = readFileSync(out, 'utf8');
+    expect(generated).toContain(`"${nav}": boolean;`);
+    expect(generated).toContain(`"${theme}": string;`);
+    expect(generated).toContain(`"${limit}": number;`);
+    expect(generated).toContain(`"${banner}": { text: string; color: string };`);
+
+    const usage = join(dir, 'usage.ts');
+    writeFileSync(usage, `
+import { useFlag } from '../../src/sdk/react/index.js';
+import { createClient } from '../../src/sdk/node/index.js';
+
+export function usesFlags(): string {
+  const on: boolean = useFlag(${JSON.stringify(nav)}, false);
+  const color: string = useFlag(${JSON.stringify(banner)}, { text: '', color: 'x' }).color;
+  // @ts-expect-error an unknown key is refused
+  useFlag('not-a-flag', false);
+  // @ts-expect-error a default of the wrong type is refused
+  useFlag(${JSON.stringify(nav)}, 'yes');
+  const client = createClient({ offline: true });
+  const n: number = client.number(${JSON.stringify(limit)}, 5);
+  // @ts-expect-error a string flag is not read as a boolean
+  client.boolean(${JSON.stringify(theme)}, false);
+  return \`\${on} \${color} \${n} \${client.string(${JSON.stringify(theme)}, 'light')}\`;
+}
+`);
+    // Every @ts-expect-error above must be used (an unused one is itself an error), and nothing else may fail.
+    expect(typeCheck([engineTypes, out, usage])).toEqual([]);
+    // Without the declarations the same misuse compiles: the checks come from the generated file.
+    const loose = join(dir, 'loose.ts');
+    writeFileSync(loose, `import { useFlag } from '../../src/sdk/react/index.js';\nexport const x: boolean = useFlag('not-a-flag', false);\n`);
+    expect(typeCheck([engineTypes, loose])).toEqual([]);
+  });
+
+  it('explains its usage and fails clearly on a refused token', async () => {
+    const run = promisify(execFile);
+    await expect(run('npx', ['ripcord', 'typegen', '--url', stack.api.url, '--token', 'rc_server_wrong', '--out', join(dir, 'x.d.ts')], { cwd: root, timeout: 60_000 }))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/HTTP 401/) });
+    await expect(run('npx', ['ripcord', 'typegen'], { cwd: root, timeout: 60_000 })).rejects.toMatchObject({ stderr: expect.stringMatching(/--url and --token are required/) });
+  });
+});
