@@ -141,21 +141,17 @@ export function toDetails<T extends FlagValue>(
 ): EvaluationDetails<T> {
   if (!found) return { flagKey: key, value: fallback, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${key}' was not found` };
   const { result, version, type } = found;
-  const base = {
-    flagKey: key,
-    version,
-    ...(result.ruleId ? { ruleId: result.ruleId } : {}),
-    ...(result.segmentId ? { segmentId: result.segmentId } : {}),
-    ...(result.metadata ? { metadata: result.metadata } : {}),
-  };
+  // One object literal of a fixed shape and then optional fields: spreads cost microseconds here.
+  let details: EvaluationDetails<T>;
   if (result.reason === 'ERROR') {
-    return {
-      ...base, value: fallback, variant: result.variant, reason: 'ERROR', errorCode: result.errorCode ?? 'GENERAL',
-      errorMessage: result.errorMessage ?? 'evaluation failed',
-    };
+    details = { flagKey: key, value: fallback, variant: result.variant, reason: 'ERROR', version, errorCode: result.errorCode ?? 'GENERAL', errorMessage: result.errorMessage ?? 'evaluation failed' };
+  } else if (expected && expected !== type) {
+    details = { flagKey: key, value: fallback, reason: 'ERROR', version, errorCode: 'TYPE_MISMATCH', errorMessage: `flag '${key}' is a ${type} flag, not ${expected}` };
+  } else {
+    details = { flagKey: key, value: result.value as T, variant: result.variant, reason: result.reason, version };
   }
-  if (expected && expected !== type) {
-    return { ...base, value: fallback, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `flag '${key}' is a ${type} flag, not ${expected}` };
-  }
-  return { ...base, value: result.value as T, variant: result.variant, reason: result.reason };
+  if (result.ruleId !== undefined) details.ruleId = result.ruleId;
+  if (result.segmentId !== undefined) details.segmentId = result.segmentId;
+  if (result.metadata !== undefined) details.metadata = result.metadata;
+  return details;
 }

@@ -1,0 +1,253 @@
+// Local-mode evaluations per second: Ripcord's Node SDK (`client.boolean`) next to unleash-client
+// (`isEnabled`, bootstrapped, no polling) and @launchdarkly/node-server-sdk (file-data mode, events
+// off) for equivalent flags, in the same process and run. `npm run bench:sdk`.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { init as initLaunchDarkly, integrations, type LDContext } from '@launchdarkly/node-server-sdk';
+import { InMemStorageProvider, startUnleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
+import type { Constraint } from 'unleash-client/lib/strategy/strategy.js';
+import type { FlagDefinition } from '../src/domain/flag.js';
+import type { Segment } from '../src/domain/segment.js';
+import { createClient, type EvaluationContext } from '../src/sdk/node/index.js';
+
+const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
+const ROUNDS = 5;
+const POOL = 1024; // distinct users, cycled
+
+// The reference flags of the engine benchmark: on/off; five rules with mixed operators; three segments and a 25% rollout.
+const BLOCKED = ['XX', 'YY', 'KP', 'IR', 'SY', 'CU', 'RU', 'BY', 'VE', 'MM', 'AF', 'IQ', 'LY', 'SD', 'SO', 'YE', 'ZW', 'NI', 'ER', 'SS'];
+const BETA_TESTERS = Array.from({ length: 500 }, (_, i) => `user-${i * 7}`);
+const base = { environment: 'production', version: 1, type: 'boolean' as const };
+const config = { enabled: true, value: true, off_value: false, rules: [], targeting: [], kill_switch: { enabled: false } };
+const FLAGS: FlagDefinition[] = [
+  { ...base, key: 'simple-on-off', config },
+  {
+    ...base,
+    key: 'five-rules',
+    config: {
+      ...config,
+      rules: [
+        { id: 'blocked', type: 'user_attribute', priority: 1, action: 'disable', conditions: [{ field: 'country', operator: 'in', value: BLOCKED }] },
+        { id: 'staff', type: 'user_attribute', priority: 2, action: 'enable', conditions: [{ field: 'email', operator: 'ends_with', value: '@ripcord.dev' }] },
+        { id: 'old-apps', type: 'custom', priority: 3, action: 'disable', conditions: [{ field: 'appVersion', operator: 'semver_less_than', value: '1.5.0' }] },
+        { id: 'enterprise', type: 'user_attribute', priority: 4, action: 'enable', conditions: [{ field: 'plan', operator: 'equals', value: 'enterprise' }, { field: 'age', operator: 'greater_or_equal', value: 21 }] },
+        { id: 'regional-canary', type: 'percentage', priority: 5, action: 'enable', percentage: 25, conditions: [{ field: 'region', operator: 'in', value: ['eu-west', 'us-east'] }] },
+      ],
+      rollout: { percentage: 0, strategy: 'gradual' },
+    },
+  },
+  {
+    ...base,
+    key: 'three-segments',
+    config: {
+      ...config,
+      targeting: [{ id: 'early-access', segments: ['beta-testers', 'eu-pros', 'adults-jp'], percentage: 100, enabled: true }],
+      rollout: { percentage: 25, strategy: 'gradual' },
+    },
+  },
+];
+const SEGMENTS: Segment[] = [
+  { key: 'beta-testers', kind: 'list', members: BETA_TESTERS },
+  { key: 'eu-pros', kind: 'rule', conditions: [{ field: 'region', operator: 'equals', value: 'eu-west' }, { field: 'plan', operator: 'equals', value: 'pro' }] },
+  { key: 'adults-jp', kind: 'rule', conditions: [{ field: 'country', operator: 'equals', value: 'JP' }, { field: 'age', operator: 'greater_or_equal', value: 18 }] },
+];
+
+// unleash-client: strategies are OR-ed and cannot serve "off" on a match, so each rule becomes a
+// flexibleRollout with the same constraints (the same checks in the same order).
+const constraint = (contextName: string, operator: string, values: string[], value?: string): Constraint => ({
+  contextName, operator: operator as Constraint['operator'], inverted: false, values, ...(value === undefined ? {} : { value }),
+});
+const flexible = (percentage: number, constraints: Constraint[] = [], segments: number[] = []) => ({
+  name: 'flexibleRollout', parameters: { rollout: String(percentage), stickiness: 'default', groupId: '' }, constraints, segments,
+});
+const UNLEASH_FEATURES: ClientFeaturesResponse['features'] = [
+  { name: 'simple-on-off', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }] },
+  {
+    name: 'five-rules',
+    enabled: true,
+    strategies: [
+      flexible(100, [constraint('country', 'IN', BLOCKED)]),
+      flexible(100, [constraint('email', 'STR_ENDS_WITH', ['@ripcord.dev'])]),
+      flexible(100, [constraint('appVersion', 'SEMVER_LT', [], '1.5.0')]),
+      flexible(100, [constraint('plan', 'IN', ['enterprise']), constraint('age', 'NUM_GTE', [], '21')]),
+      flexible(25, [constraint('region', 'IN', ['eu-west', 'us-east'])]),
+    ],
+  },
+  { name: 'three-segments', enabled: true, strategies: [flexible(100, [], [1]), flexible(100, [], [2]), flexible(100, [], [3]), flexible(25)] },
+].map((f) => ({ ...f, type: 'release', project: 'default', stale: false, variants: [], impressionData: false }));
+const UNLEASH_SEGMENTS: ClientFeaturesResponse['segments'] = [
+  { id: 1, constraints: [constraint('userId', 'IN', BETA_TESTERS)] },
+  { id: 2, constraints: [constraint('region', 'IN', ['eu-west']), constraint('plan', 'IN', ['pro'])] },
+  { id: 3, constraints: [constraint('country', 'IN', ['JP']), constraint('age', 'NUM_GTE', [], '18')] },
+];
+
+// LaunchDarkly's flag data format (what its file data source reads): variations [false, true],
+// rules of clauses that serve a variation or a percentage rollout (weights in thousandths of a percent).
+const clause = (attribute: string, op: string, values: unknown[]) => ({ contextKind: 'user', attribute, op, values, negate: false });
+const split = (percentTrue: number) => ({ rollout: { variations: [{ variation: 1, weight: percentTrue * 1000 }, { variation: 0, weight: (100 - percentTrue) * 1000 }] } });
+const ldFlag = (key: string, rules: unknown[], fallthrough: unknown) => ({
+  key, version: 1, on: true, variations: [false, true], offVariation: 0, fallthrough, rules, targets: [], prerequisites: [], salt: key, trackEvents: false,
+});
+const LAUNCHDARKLY_DATA = {
+  flags: {
+    'simple-on-off': ldFlag('simple-on-off', [], { variation: 1 }),
+    'five-rules': ldFlag('five-rules', [
+      { id: 'blocked', clauses: [clause('country', 'in', BLOCKED)], variation: 0 },
+      { id: 'staff', clauses: [clause('email', 'endsWith', ['@ripcord.dev'])], variation: 1 },
+      { id: 'old-apps', clauses: [clause('appVersion', 'semVerLessThan', ['1.5.0'])], variation: 0 },
+      { id: 'enterprise', clauses: [clause('plan', 'in', ['enterprise']), clause('age', 'greaterThanOrEqual', [21])], variation: 1 },
+      { id: 'regional-canary', clauses: [clause('region', 'in', ['eu-west', 'us-east'])], ...split(25) },
+    ], { variation: 0 }),
+    'three-segments': ldFlag('three-segments', [
+      { id: 'beta', clauses: [clause('', 'segmentMatch', ['beta-testers'])], variation: 1 },
+      { id: 'eu-pros', clauses: [clause('', 'segmentMatch', ['eu-pros'])], variation: 1 },
+      { id: 'adults-jp', clauses: [clause('', 'segmentMatch', ['adults-jp'])], variation: 1 },
+    ], split(25)),
+  },
+  segments: {
+    'beta-testers': { key: 'beta-testers', version: 1, included: BETA_TESTERS, excluded: [], rules: [], salt: 'b' },
+    'eu-pros': { key: 'eu-pros', version: 1, included: [], excluded: [], salt: 'e', rules: [{ id: 'r', clauses: [clause('region', 'in', ['eu-west']), clause('plan', 'in', ['pro'])] }] },
+    'adults-jp': { key: 'adults-jp', version: 1, included: [], excluded: [], salt: 'a', rules: [{ id: 'r', clauses: [clause('country', 'in', ['JP']), clause('age', 'greaterThanOrEqual', [18])] }] },
+  },
+};
+
+interface User {
+  ripcord: EvaluationContext;
+  unleash: Context;
+  launchDarkly: LDContext;
+}
+
+function users(): User[] {
+  const countries = ['NL', 'DE', 'US', 'FR', 'BR', 'JP'];
+  const plans = ['free', 'pro', 'enterprise'];
+  const regions = ['eu-west', 'us-east', 'ap-south'];
+  return Array.from({ length: POOL }, (_, i) => {
+    const attributes = {
+      country: countries[i % countries.length]!,
+      email: i % 10 === 0 ? `u${i}@ripcord.dev` : `u${i}@example.com`,
+      appVersion: `${1 + (i % 3)}.${i % 7}.0`,
+      plan: plans[i % plans.length]!,
+      age: 12 + (i % 60),
+      region: regions[i % regions.length]!,
+    };
+    return {
+      ripcord: { targetingKey: `user-${i}`, ...attributes },
+      unleash: { userId: `user-${i}`, properties: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)])) },
+      launchDarkly: { kind: 'user', key: `user-${i}`, ...attributes },
+    };
+  });
+}
+
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/** Runs `fn` (sync, or async for SDKs whose evaluation returns a promise) over the pool for about `ms`. */
+async function measure(ms: number, pool: User[], fn: (user: User) => boolean | Promise<boolean>): Promise<Rate> {
+  let ops = 0;
+  let checksum = 0;
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const end = started + ms;
+  let now = started;
+  while (now < end) {
+    for (let i = 0; i < pool.length; i++) {
+      const answer = fn(pool[i]!);
+      if (answer === true || (answer !== false && (await answer))) checksum++;
+    }
+    ops += pool.length;
+    now = performance.now();
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  if (checksum > ops) throw new Error('unreachable');
+  return { wall: ops / ((now - started) / 1000), cpu: ops / ((cpu.user + cpu.system) / 1e6) };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Warm-up, then ROUNDS rounds; the median of each rate. */
+async function time(pool: User[], fn: (user: User) => boolean | Promise<boolean>): Promise<Rate> {
+  await measure(Math.min(500, DURATION_MS / 2), pool, fn);
+  const rounds: Rate[] = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await measure(DURATION_MS / ROUNDS, pool, fn));
+  return { wall: median(rounds.map((r) => r.wall)), cpu: median(rounds.map((r) => r.cpu)) };
+}
+
+const format = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
+
+/** Checks that the three SDKs agree on every user (the flags are meant to be equivalent). */
+async function agreement(pool: User[], ripcord: (key: string, u: User) => boolean, unleash: (key: string, u: User) => boolean, ld: (key: string, u: User) => Promise<boolean>) {
+  const out: Record<string, { unleash: number; launchDarkly: number }> = {};
+  for (const { key } of FLAGS) {
+    let u = 0;
+    let l = 0;
+    for (const user of pool) {
+      const mine = ripcord(key, user);
+      if (unleash(key, user) === mine) u++;
+      if ((await ld(key, user)) === mine) l++;
+    }
+    out[key] = { unleash: u / pool.length, launchDarkly: l / pool.length };
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const pool = users();
+  const client = createClient({ offline: true, bootstrap: { environment: 'production', version: 1, flags: FLAGS, segments: SEGMENTS } });
+  await client.ready();
+  const unleash = await startUnleash({
+    appName: 'ripcord-sdk-bench', url: 'http://127.0.0.1:9/api/', refreshInterval: 0, disableMetrics: true,
+    storageProvider: new InMemStorageProvider(), bootstrap: { data: UNLEASH_FEATURES, segments: UNLEASH_SEGMENTS }, skipInstanceCountWarning: true,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ripcord-bench-ld-'));
+  const file = join(dir, 'flags.json');
+  writeFileSync(file, JSON.stringify(LAUNCHDARKLY_DATA));
+  const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...args: unknown[]) => console.error('launchdarkly:', ...args) };
+  const launchDarkly = initLaunchDarkly('sdk-bench-offline-key', {
+    updateProcessor: new integrations.FileDataSourceFactory({ paths: [file] }).getFactory(),
+    sendEvents: false, diagnosticOptOut: true, logger: silent,
+  });
+  await launchDarkly.waitForInitialization({ timeout: 10 });
+
+  const ripcordBool = (key: string, u: User) => client.boolean(key, false, u.ripcord);
+  const unleashBool = (key: string, u: User) => unleash.isEnabled(key, u.unleash);
+  const ldBool = async (key: string, u: User) => (await launchDarkly.variation(key, u.launchDarkly, false)) === true;
+  const agreed = await agreement(pool, ripcordBool, unleashBool, ldBool);
+
+  const rows: Array<{ flag: string; ripcord: Rate; details: Rate; unleash: Rate; launchDarkly: Rate }> = [];
+  for (const { key } of FLAGS) {
+    const ripcord = await time(pool, (u) => client.boolean(key, false, u.ripcord));
+    const details = await time(pool, (u) => client.details(key, false, u.ripcord).value === true);
+    const theirs = await time(pool, (u) => unleash.isEnabled(key, u.unleash));
+    const ld = await time(pool, (u) => launchDarkly.variation(key, u.launchDarkly, false).then((v) => v === true));
+    rows.push({ flag: key, ripcord, details, unleash: theirs, launchDarkly: ld });
+  }
+  unleash.destroy();
+  launchDarkly.close();
+  await client.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  console.log(`\nlocal-mode evaluations per second (per CPU-second of this process; wall-clock in brackets), median of ${ROUNDS} rounds over ${DURATION_MS} ms per cell,`);
+  console.log(`${POOL} users cycled, node ${process.version}, load average ${loadavg()[0]!.toFixed(2)}. LaunchDarkly's variation() answers a promise, awaited per call as an app would.\n`);
+  console.log('| flag | ripcord client.boolean | ripcord client.details | unleash-client isEnabled | launchdarkly variation | vs the faster peer | agreement (unleash / LD) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const ratios: number[] = [];
+  for (const row of rows) {
+    const faster = Math.max(row.unleash.cpu, row.launchDarkly.cpu);
+    ratios.push(row.ripcord.cpu / faster);
+    const agree = agreed[row.flag]!;
+    console.log(
+      `| ${row.flag} | ${format(row.ripcord.cpu)}/s (${format(row.ripcord.wall)}) | ${format(row.details.cpu)}/s (${format(row.details.wall)}) ` +
+        `| ${format(row.unleash.cpu)}/s (${format(row.unleash.wall)}) | ${format(row.launchDarkly.cpu)}/s (${format(row.launchDarkly.wall)}) ` +
+        `| ${(row.ripcord.cpu / faster).toFixed(1)}× | ${(agree.unleash * 100).toFixed(0)}% / ${(agree.launchDarkly * 100).toFixed(0)}% |`,
+    );
+  }
+  const worst = Math.min(...ratios);
+  console.log(`\ntarget: at least 2× the faster peer on every flag — ${worst >= 2 ? 'met' : 'MISSED'} (lowest ${worst.toFixed(1)}×)`);
+  console.log('agreement: the share of users a peer answers as Ripcord does. Each SDK hashes users into percentages its own way, so splits');
+  console.log("disagree on some users; and unleash can't serve off on a match, so its 'disable' rules become enabling strategies (same checks, other answers).");
+}
+
+await main();
