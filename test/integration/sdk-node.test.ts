@@ -60,6 +60,20 @@ describe('definitions endpoint', () => {
   });
 });
 
+describe('stream token in the URL (for browsers)', () => {
+  it('accepts ?token= for client tokens only', async () => {
+    const open = async (token: string) => {
+      const controller = new AbortController();
+      const response = await fetch(`${stack.api.url}/api/v1/stream?token=${token}`, { signal: controller.signal });
+      controller.abort();
+      return response.status;
+    };
+    expect(await open(clientToken)).toBe(200);
+    expect(await open(serverToken)).toBe(403);
+    expect(await open('rc_client_unknown')).toBe(401);
+  });
+});
+
 describe('Node SDK, local mode, against the running API', () => {
   it('evaluates like the API does, for a percentage rollout and a list segment', async () => {
     const segment = uniqueKey('sdk-seg');
