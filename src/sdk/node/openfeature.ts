@@ -33,8 +33,21 @@ export class RipcordProvider implements Provider {
 
   /** Waits for definitions (or a bootstrap); OpenFeature reports the provider ready or in error accordingly. */
   async initialize(): Promise<void> {
-    await this.client.ready(this.readyTimeoutMs);
-    this.unsubscribe = this.client.onChange((flagsChanged) => this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged }));
+    let late = false;
+    this.unsubscribe = this.client.onChange((flagsChanged) => {
+      // Not ready in time: OpenFeature reported the error; Ready follows once definitions arrive.
+      if (late && this.client.status().source !== 'none') {
+        late = false;
+        this.events.emit(ProviderEvents.Ready);
+      }
+      this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
+    });
+    try {
+      await this.client.ready(this.readyTimeoutMs);
+    } catch (error) {
+      late = true;
+      throw error;
+    }
   }
 
   async onClose(): Promise<void> {
