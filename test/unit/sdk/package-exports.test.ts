@@ -1,0 +1,10 @@
+import { describe, expect, it } from 'vitest';
+import { createClient } from 'ripcord/node';
+import { useFlag } from 'ripcord/react';
+
+describe('package exports', () => {
+  it('imports the SDKs as ripcord/node and ripcord/react', () => {
+    expect(createClient({ offline: true }).boolean('x', true)).toBe(true);
+    expect(typeof useFlag).toBe('function');
+  });
+});
