@@ -32,17 +32,17 @@ export function ErrorBox({ error, showIssues = true }: { error: unknown; showIss
   );
 }
 
-/** The issues of one field (exact path) from a validation error. */
-export function issuesAt(error: unknown, path: string): FieldIssue[] {
-  return error instanceof ApiError ? error.issues.filter((i) => i.path === path) : [];
+/** The issues of one field (exact path, or with `nested` also the paths below it, e.g. `tags.2`) from a validation error. */
+export function issuesAt(error: unknown, path: string, nested = false): FieldIssue[] {
+  return error instanceof ApiError ? error.issues.filter((i) => i.path === path || (nested && i.path.startsWith(`${path}.`))) : [];
 }
 
 /** A labelled form control with its API validation message next to it. */
-export function Field({ label, error, path, hint, children, className }: {
-  label: string; error?: unknown; path?: string; hint?: string; children: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode; className?: string;
+export function Field({ label, error, path, nested, hint, children, className }: {
+  label: string; error?: unknown; path?: string; nested?: boolean; hint?: string; children: (props: { id: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string }) => ReactNode; className?: string;
 }) {
   const id = useId();
-  const issues = path ? issuesAt(error, path) : [];
+  const issues = path ? issuesAt(error, path, nested) : [];
   const describedBy = [issues.length ? `${id}-err` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className={`field ${className ?? ''}`}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, enc, type Json } from '../api.ts';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
+import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
 import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
 
 const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
@@ -19,8 +20,24 @@ export function editable(config: Json): Json {
 
 interface Conflict { mine: number; theirs: number; by: string; at: string }
 
-/** Edits one environment's config: values, rules with conditions, targeting, rollout; diff, then save with If-Match. */
-export function ConfigEditor({ flag, env, config, onSaved }: { flag: Json; env: string; config: Json; onSaved: () => void }) {
+/** The config's field issues of a scheduling error at the editor's paths (`body.config.rules.0.id` → `rules.0.id`). */
+function atEditorPaths(error: unknown): unknown {
+  if (!(error instanceof ApiError) || !Array.isArray(error.details)) return error;
+  const details = (error.details as Json[]).map((d) => (typeof d?.path === 'string' ? { ...d, path: d.path.replace(/^body\.config\./, 'body.') } : d));
+  return new ApiError(error.status, error.code, error.message, details);
+}
+
+/** The browser's UTC offset now, e.g. "UTC+01:00". */
+function utcOffset(): string {
+  const iso = localToIso('2000-01-01T00:00') ?? '';
+  return `UTC${iso.slice(-6)}`;
+}
+
+/**
+ * Edits one environment's config: values, rules with conditions, targeting, rollout; diff, then save with If-Match,
+ * or schedule the edits to apply at a set time (a scheduledChange workflow; `onScheduled` gets the API's answer).
+ */
+export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag: Json; env: string; config: Json; onSaved: () => void; onScheduled?: (change: Json) => void }) {
   const { api, can } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const ro = !allowed.allowed;
@@ -30,6 +47,9 @@ export function ConfigEditor({ flag, env, config, onSaved }: { flag: Json; env: 
   const [reason, setReason] = useState('');
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
+  const [later, setLater] = useState(false);
+  const [when, setWhen] = useState('');
+  const [scheduledAt, setScheduledAt] = useState<string | null>(null);
   const segments = useSegments();
 
   // A newer server config (e.g. after a kill or a rollout step) replaces an untouched draft.
@@ -68,7 +88,26 @@ export function ConfigEditor({ flag, env, config, onSaved }: { flag: Json; env: 
       throw error;
     }
   });
-  const err = save.error;
+  const schedule = useAction(async () => {
+    const at = localToIso(when);
+    try {
+      const answer = await api.request('POST', scheduledChangesPath(flag.key, env), {
+        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) },
+      });
+      // Nothing changes now: the editor goes back to the current config; the change applies at its time.
+      setDraft(base.config);
+      setReviewing(false);
+      setLater(false);
+      setWhen('');
+      setReason('');
+      setConflict(null);
+      setScheduledAt(answer.at);
+      onScheduled?.(answer);
+    } catch (error) {
+      throw atEditorPaths(error);
+    }
+  });
+  const err = save.error ?? schedule.error;
 
   const rules: Json[] = draft.rules;
   const setRule = (i: number, patch: Json) => set({ rules: rules.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
@@ -173,21 +212,33 @@ export function ConfigEditor({ flag, env, config, onSaved }: { flag: Json; env: 
       <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && err.status === 400)} />
       {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
       {saved !== null && !dirty && <p role="status" className="ok">Saved as version {saved}.</p>}
+      {scheduledAt !== null && !dirty && <p role="status" className="ok" data-testid="scheduled-ok">Scheduled to apply at {time(scheduledAt)} (see “Scheduled changes in {env}”).</p>}
 
       {!ro && (reviewing ? (
         <div className="review" aria-label="Review the change">
           <h4>Change to {env} (version {base.version} → new)</h4>
           <Diff before={base.config} after={draft} label={`Diff of the ${env} config`} />
-          <Field label="Reason (for the audit log)">{(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
+          <Field label="Reason (for the audit log)" error={err} path="reason">{(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
+          {onScheduled && (
+            <label className="inline">
+              <input type="checkbox" checked={later} onChange={(e) => { setLater(e.target.checked); schedule.setError(null); }} /> Schedule these edits instead of saving now
+            </label>
+          )}
+          {later && (
+            <Field label="Apply at" hint={`your local time (${utcOffset()}); the whole config is replaced then`} error={err} path="at" className="scheduled-at">{(p) => (
+              <input {...p} type="datetime-local" step={1} required value={when} onChange={(e) => setWhen(e.target.value)} />)}</Field>
+          )}
           <div className="actions">
-            <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>
+            {later
+              ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when)}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>
+              : <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>}
             <button type="button" onClick={() => setReviewing(false)}>Back to editing</button>
           </div>
         </div>
       ) : (
         <div className="actions">
-          <WriteButton allowed={allowed} className="primary" disabled={!dirty} onClick={() => { setReviewing(true); setSaved(null); }}>Review changes</WriteButton>
-          <button type="button" disabled={!dirty} onClick={() => { setDraft(base.config); setConflict(null); save.setError(null); }}>Discard my changes</button>
+          <WriteButton allowed={allowed} className="primary" disabled={!dirty} onClick={() => { setReviewing(true); setSaved(null); setScheduledAt(null); }}>Review changes</WriteButton>
+          <button type="button" disabled={!dirty} onClick={() => { setDraft(base.config); setConflict(null); save.setError(null); schedule.setError(null); }}>Discard my changes</button>
         </div>
       ))}
     </section>

@@ -9,12 +9,14 @@ import { ConfigEditor } from './config-editor.tsx';
 import { ExplainPanel } from './explain-panel.tsx';
 import { KillSwitchPanel } from './kill-switch-panel.tsx';
 import { RolloutsPanel } from './rollouts-panel.tsx';
+import { ScheduledChangesPanel } from './scheduled-changes-panel.tsx';
 
-/** One flag: identity, and per environment its kill switch, config, rollouts and "evaluate as…". */
+/** One flag: identity, and per environment its kill switch, config, scheduled changes, rollouts and "evaluate as…". */
 export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
   const { api, environments } = useSession();
   const flag = useLoad((signal) => api.get(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
   const selected = env && environments.includes(env) ? env : (environments[0] ?? 'production');
+  const [scheduled, setScheduled] = useState<Json>(null);
   const select = (e: string) => navigate(`/flags/${enc(flagKey)}/${enc(e)}`, true);
 
   const onTabKey = (event: KeyboardEvent) => {
@@ -52,9 +54,10 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
           <>
             <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} onChanged={() => void flag.reload()} />
             <div className="two-col wide-left">
-              <ConfigEditor key={`c-${selected}`} flag={f} env={selected} config={config} onSaved={() => void flag.reload()} />
+              <ConfigEditor key={`c-${selected}`} flag={f} env={selected} config={config} onSaved={() => void flag.reload()} onScheduled={(change) => setScheduled({ env: selected, change })} />
               <ExplainPanel key={`e-${selected}`} flagKey={f.key} env={selected} />
             </div>
+            <ScheduledChangesPanel key={`s-${selected}`} flag={f} env={selected} scheduled={scheduled?.env === selected ? scheduled.change : null} onApplied={() => void flag.reload()} />
             <RolloutsPanel key={`r-${selected}`} flag={f} env={selected} onChanged={() => void flag.reload()} />
           </>
         ) : <p>This flag has no config in {selected}.</p>}

@@ -1,18 +1,30 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { enc, type Json } from '../api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
+import { GrantsEditor, grantText } from './grants-editor.tsx';
 
 const ROLES = ['viewer', 'editor', 'emergency_responder', 'admin'];
 
-/** Users and roles (admins only): create, change role, grants as JSON, deactivate. */
+/** Users and roles (admins only): create, change role, edit grants, deactivate. */
 export function UsersPage() {
   const { api, can } = useSession();
   const readable = can({ resource: 'user', action: 'read' });
   const allowed = can({ resource: 'user', action: 'write' });
   const list = useLoad(async (signal) => (readable.allowed ? api.get('/api/v1/users?limit=500&include_deactivated=true', signal) : null), []);
   const [form, setForm] = useState({ email: '', name: '', role: 'viewer', slack_user_id: '' });
+  const [editing, setEditing] = useState<string | null>(null);
+  const editedUser: Json = editing ? list.data?.users.find((u: Json) => u.id === editing) : null;
+  // Opening the editor moves focus to it; closing returns focus to the user's button.
+  useEffect(() => {
+    if (editing) document.getElementById('grants-editor')?.querySelector('h2')?.focus();
+  }, [editing]);
+  const closeEditor = () => {
+    const id = editing;
+    setEditing(null);
+    setTimeout(() => document.getElementById(`grants-${id}`)?.focus(), 0);
+  };
   const create = useAction(async () => {
     await api.request('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
     setForm({ email: '', name: '', role: 'viewer', slack_user_id: '' });
@@ -39,12 +51,23 @@ export function UsersPage() {
               </select>
             </td>
             <td>{u.slack_user_id ?? '–'}</td>
-            <td><code className="small">{u.grants.length ? JSON.stringify(u.grants) : '–'}</code></td>
+            <td>
+              {u.grants.length ? <ul className="plain grant-list small">{u.grants.map((g: Json, i: number) => <li key={i}><code>{grantText(g)}</code></li>)}</ul> : <span className="muted">none</span>}
+              {!u.deactivated_at && (
+                <button type="button" id={`grants-${u.id}`} className="link small" aria-expanded={editing === u.id} aria-controls="grants-editor" aria-label={`Edit grants of ${u.email}`}
+                  onClick={() => (editing === u.id ? closeEditor() : setEditing(u.id))}>{editing === u.id ? 'Close grants' : 'Edit grants'}</button>
+              )}
+            </td>
             <td>{u.deactivated_at ? `deactivated ${time(u.deactivated_at)}` : 'active'}</td>
             <td>{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void update.run(u.id, {}, 'DELETE')}>Deactivate</WriteButton>}</td>
           </tr>
         ))}</tbody>
       </table></div>
+      {editedUser && (
+        <div id="grants-editor">
+          <GrantsEditor key={editedUser.id} user={editedUser} allowed={allowed} onSaved={() => void list.reload()} onClose={closeEditor} />
+        </div>
+      )}
       {allowed.allowed && (
         <form className="card" aria-label="New user" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
           <h2>New user</h2>
