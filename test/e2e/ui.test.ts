@@ -2,14 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, startStack, uniqueKey, type Stack } from '../integration/harness.js';
+import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from '../integration/harness.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/ui/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A page that records console errors and uncaught exceptions, so the test can assert there were none. */
-async function openPage(browser: Browser, errors: string[], viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport });
+async function openPage(browser: Browser, errors: string[], viewport = { width: 1280, height: 800 }, timezoneId?: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport, timezoneId });
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`${page.url()}: ${message.text()}`);
@@ -26,6 +26,16 @@ async function signIn(page: Page, url: string, token: string) {
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+
+/** Console errors other than the browser's note of a 400 answer, which these tests provoke on purpose. */
+const unexpected = (errors: string[]) => errors.filter((e) => !/status of 400/.test(e));
+
+/** A `datetime-local` value for now + `ms`, in the page's time zone. */
+const localInput = (page: Page, ms: number) => page.evaluate((ahead) => {
+  const d = new Date(Date.now() + ahead);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return { value: `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`, at: Math.floor(d.getTime() / 1000) * 1000 };
+}, ms);
 
 describe('admin UI in headless Chromium', () => {
   let stack: Stack;
@@ -196,4 +206,144 @@ describe('admin UI in headless Chromium', () => {
     await context.close();
     expect(errors).toEqual([]);
   });
+
+  it('edits the grants of a user as a form, shows API errors at the field, and saves them', async () => {
+    const own: string[] = [];
+    const { context, page } = await openPage(browser, own);
+    onTestFailed(async () => {
+      await shot(page, 'failure-grants');
+    });
+    const email = `${uniqueKey('oncall')}@example.com`;
+    const user = await stack.request('POST', '/api/v1/users', { body: { email, name: 'Otto Oncall', role: 'viewer' } });
+    expect(user.status).toBe(201);
+
+    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    const open = page.getByRole('button', { name: `Edit grants of ${email}` });
+    await open.click();
+    const editor = page.getByTestId('grants-editor');
+    await editor.getByRole('heading', { name: /Grants of Otto Oncall/ }).waitFor();
+    // Focus moves to the editor; its buttons are reachable by keyboard.
+    expect(await page.locator(':focus').textContent()).toContain('Grants of Otto Oncall');
+    expect(await open.getAttribute('aria-expanded')).toBe('true');
+
+    // An on-call grant: kill switch on payments flags in production, with a tag the API refuses.
+    await editor.getByRole('button', { name: 'Add grant' }).click();
+    const first = editor.locator('fieldset[data-grant="0"]');
+    await first.getByLabel('Resource').selectOption('flag');
+    await first.getByLabel('Action').selectOption('kill_switch');
+    await first.getByLabel('production', { exact: true }).check();
+    await first.getByLabel('Flag tags').fill('payments, bad tag!');
+    // A second row: the audit log, which offers read only.
+    await editor.getByRole('button', { name: 'Add grant' }).click();
+    const second = editor.locator('fieldset[data-grant="1"]');
+    await second.getByLabel('Resource').selectOption('audit');
+    expect(await second.getByLabel('Action').inputValue()).toBe('read');
+    expect(await second.locator('option[value="write"]').isDisabled()).toBe(true);
+    expect(await second.getByLabel('Flag tags').count()).toBe(0);
+    // A third row, removed again.
+    await editor.getByRole('button', { name: 'Add grant' }).click();
+    await editor.getByRole('button', { name: 'Remove grant 3' }).click();
+    expect(await editor.locator('fieldset[data-grant]').count()).toBe(2);
+
+    await editor.getByLabel('Reason (for the audit log)').fill('joins the payments on-call');
+    await editor.getByRole('button', { name: 'Save grants' }).click();
+    const tagError = editor.locator('[data-field-error="grants.0.conditions.flag_tags"]');
+    await tagError.waitFor();
+    expect(await tagError.textContent()).toContain('a tag of letters');
+    expect(await first.getByLabel('Flag tags').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '15-grants-error');
+
+    await first.getByLabel('Flag tags').fill('payments');
+    // Saved from the keyboard: Enter in a field submits the form.
+    await first.getByLabel('Flag tags').press('Enter');
+    await editor.getByText('Grants saved.').waitFor();
+    await page.getByRole('row', { name: /Otto Oncall/ }).getByText('flag:kill_switch in production tags payments').waitFor();
+    await shot(page, '16-grants-saved');
+
+    const saved = await stack.request('GET', `/api/v1/users/${user.body.id}`);
+    expect(saved.status).toBe(200);
+    expect(saved.body.grants).toEqual([
+      { resource: 'flag', action: 'kill_switch', conditions: { environments: ['production'], flag_tags: ['payments'] } },
+      { resource: 'audit', action: 'read', conditions: {} },
+    ]);
+    await context.close();
+    expect(unexpected(own)).toEqual([]);
+  });
+
+  it('schedules the reviewed edits, lists them with their workflow, sees one apply and cancels another', async () => {
+    const own: string[] = [];
+    // A time zone away from UTC, so the datetime-local → ISO-with-offset conversion is exercised.
+    const { context, page } = await openPage(browser, own, undefined, 'America/New_York');
+    onTestFailed(async () => {
+      await shot(page, 'failure-scheduled');
+    });
+    const flagKey = uniqueKey('e2e-scheduled');
+    expect((await stack.request('POST', '/api/v1/flags', { body: { key: flagKey, name: 'Launch banner', type: 'boolean' } })).status).toBe(201);
+    const base = `/api/v1/flags/${flagKey}/environments/production/scheduled-changes`;
+    const changes = async () => (await stack.request('GET', base)).body.changes as { id: string; status: string; at: string; workflowId: string }[];
+
+    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${stack.api.url}/flags/${flagKey}/production`);
+    await page.getByRole('heading', { name: flagKey }).waitFor();
+    const panel = page.getByRole('region', { name: 'Scheduled changes in production' });
+    await panel.getByText('None.').waitFor();
+
+    // Turn it on, a few seconds from now; a time in the past is refused at the field first.
+    await page.getByLabel('Enabled').selectOption('true');
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    await page.getByLabel('Schedule these edits instead of saving now').check();
+    const when = page.getByLabel('Apply at');
+    await when.fill((await localInput(page, -60_000)).value);
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    const atError = page.locator('[data-field-error="at"]');
+    await atError.waitFor();
+    expect(await atError.textContent()).toContain('must be in the future');
+    const soon = await localInput(page, 8_000);
+    await when.fill(soon.value);
+    await page.getByLabel('Reason (for the audit log)').fill('banner goes live');
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await page.getByTestId('scheduled-ok').waitFor();
+    // Nothing changed yet: the editor is back on the current config.
+    expect(await page.getByLabel('Enabled').inputValue()).toBe('false');
+
+    const pendingRow = panel.locator('tr[data-change][data-status="RUNNING"]');
+    await pendingRow.waitFor({ timeout: 15_000 });
+    const changeId = await pendingRow.getAttribute('data-change');
+    expect(await pendingRow.getByTestId('change-workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${changeId}`);
+    expect(await pendingRow.getByRole('link', { name: /open in Temporal UI/ }).getAttribute('href')).toContain('/workflows/');
+    expect(await pendingRow.textContent()).toContain('banner goes live');
+    expect(await panel.getByTestId('workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${changeId}`);
+    const listed = (await changes()).find((c) => c.id === changeId);
+    expect(listed?.at).toMatch(/-0[45]:00$/);
+    expect(Date.parse(listed!.at)).toBe(soon.at);
+    await shot(page, '17-scheduled-pending');
+
+    // It applies at its time: COMPLETED, and the config changed.
+    await eventually(async () => (await changes()).find((c) => c.id === changeId && c.status === 'COMPLETED'), 'the scheduled change to complete', 45_000);
+    const config = await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`);
+    expect(config.body.enabled).toBe(true);
+    await panel.locator(`tr[data-change="${changeId}"][data-status="COMPLETED"]`).waitFor({ timeout: 15_000 });
+    await eventually(async () => (await page.getByLabel('Enabled').inputValue()) === 'true', 'the editor to show the applied config', 15_000);
+    await shot(page, '18-scheduled-applied');
+
+    // Another, a day ahead, cancelled before it runs.
+    await page.getByLabel('Enabled').selectOption('false');
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    await page.getByLabel('Schedule these edits instead of saving now').check();
+    await page.getByLabel('Apply at').fill((await localInput(page, 24 * 3600_000)).value);
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await page.getByTestId('scheduled-ok').waitFor();
+    const later = panel.locator('tr[data-change][data-status="RUNNING"]');
+    await later.waitFor({ timeout: 15_000 });
+    const laterId = await later.getAttribute('data-change');
+    await later.getByRole('button', { name: /^Cancel the change scheduled for/ }).click();
+    await panel.locator(`tr[data-change="${laterId}"][data-status="CANCELLED"]`).waitFor({ timeout: 15_000 });
+    expect(await panel.getByTestId('workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${laterId}`);
+    expect((await changes()).find((c) => c.id === laterId)?.status).toBe('CANCELLED');
+    expect((await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`)).body.enabled).toBe(true);
+    await shot(page, '19-scheduled-cancelled');
+    await context.close();
+    expect(unexpected(own)).toEqual([]);
+  }, 120_000);
 });
