@@ -310,9 +310,10 @@ describe('admin UI in headless Chromium', () => {
     const pendingRow = panel.locator('tr[data-change][data-status="RUNNING"]');
     await pendingRow.waitFor({ timeout: 15_000 });
     const changeId = await pendingRow.getAttribute('data-change');
-    expect(await pendingRow.getByTestId('change-workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${changeId}`);
-    expect(await pendingRow.getByRole('link', { name: /open in Temporal UI/ }).getAttribute('href')).toContain('/workflows/');
-    expect(await pendingRow.textContent()).toContain('banner goes live');
+    const row = panel.locator(`tr[data-change="${changeId}"]`);
+    expect(await row.getByTestId('change-workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${changeId}`);
+    expect(await row.getByRole('link', { name: /in Temporal UI$/ }).getAttribute('href')).toContain('/workflows/');
+    expect(await row.textContent()).toContain('banner goes live');
     expect(await panel.getByTestId('workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${changeId}`);
     const listed = (await changes()).find((c) => c.id === changeId);
     expect(listed?.at).toMatch(/-0[45]:00$/);
