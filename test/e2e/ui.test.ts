@@ -302,6 +302,7 @@ describe('admin UI in headless Chromium', () => {
     const soon = await localInput(page, 8_000);
     await when.fill(soon.value);
     await page.getByLabel('Reason (for the audit log)').fill('banner goes live');
+    await shot(page, '17-schedule-form');
     await page.getByRole('button', { name: 'Schedule', exact: true }).click();
     await page.getByTestId('scheduled-ok').waitFor();
     // Nothing changed yet: the editor is back on the current config.
@@ -318,7 +319,7 @@ describe('admin UI in headless Chromium', () => {
     const listed = (await changes()).find((c) => c.id === changeId);
     expect(listed?.at).toMatch(/-0[45]:00$/);
     expect(Date.parse(listed!.at)).toBe(soon.at);
-    await shot(page, '17-scheduled-pending');
+    await shot(page, '18-scheduled-pending');
 
     // It applies at its time: COMPLETED, and the config changed.
     await eventually(async () => (await changes()).find((c) => c.id === changeId && c.status === 'COMPLETED'), 'the scheduled change to complete', 45_000);
@@ -326,7 +327,7 @@ describe('admin UI in headless Chromium', () => {
     expect(config.body.enabled).toBe(true);
     await panel.locator(`tr[data-change="${changeId}"][data-status="COMPLETED"]`).waitFor({ timeout: 15_000 });
     await eventually(async () => (await page.getByLabel('Enabled').inputValue()) === 'true', 'the editor to show the applied config', 15_000);
-    await shot(page, '18-scheduled-applied');
+    await shot(page, '19-scheduled-applied');
 
     // Another, a day ahead, cancelled before it runs.
     await page.getByLabel('Enabled').selectOption('false');
@@ -343,7 +344,7 @@ describe('admin UI in headless Chromium', () => {
     expect(await panel.getByTestId('workflow-id').textContent()).toBe(`scheduled:production:${flagKey}:${laterId}`);
     expect((await changes()).find((c) => c.id === laterId)?.status).toBe('CANCELLED');
     expect((await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`)).body.enabled).toBe(true);
-    await shot(page, '19-scheduled-cancelled');
+    await shot(page, '20-scheduled-cancelled');
     await context.close();
     expect(unexpected(own)).toEqual([]);
   }, 120_000);
