@@ -5,82 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init as initLaunchDarkly, integrations, type LDContext } from '@launchdarkly/node-server-sdk';
-import { InMemStorageProvider, startUnleash, type ClientFeaturesResponse, type Context } from 'unleash-client';
-import type { Constraint } from 'unleash-client/lib/strategy/strategy.js';
-import type { FlagDefinition } from '../src/domain/flag.js';
-import type { Segment } from '../src/domain/segment.js';
+import { InMemStorageProvider, startUnleash, type Context } from 'unleash-client';
 import { createClient, type EvaluationContext } from '../src/sdk/node/index.js';
+import { BETA_TESTERS, BLOCKED, referenceFlags, SEGMENTS, UNLEASH_FEATURES, UNLEASH_SEGMENTS, unleashContext, userAttributes } from './reference-flags.js';
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
 const ROUNDS = 5;
 const POOL = 1024; // distinct users, cycled
 
-// The reference flags of the engine benchmark: on/off; five rules with mixed operators; three segments and a 25% rollout.
-const BLOCKED = ['XX', 'YY', 'KP', 'IR', 'SY', 'CU', 'RU', 'BY', 'VE', 'MM', 'AF', 'IQ', 'LY', 'SD', 'SO', 'YE', 'ZW', 'NI', 'ER', 'SS'];
-const BETA_TESTERS = Array.from({ length: 500 }, (_, i) => `user-${i * 7}`);
-const base = { environment: 'production', version: 1, type: 'boolean' as const };
-const config = { enabled: true, value: true, off_value: false, rules: [], targeting: [], kill_switch: { enabled: false } };
-const FLAGS: FlagDefinition[] = [
-  { ...base, key: 'simple-on-off', config },
-  {
-    ...base,
-    key: 'five-rules',
-    config: {
-      ...config,
-      rules: [
-        { id: 'blocked', type: 'user_attribute', priority: 1, action: 'disable', conditions: [{ field: 'country', operator: 'in', value: BLOCKED }] },
-        { id: 'staff', type: 'user_attribute', priority: 2, action: 'enable', conditions: [{ field: 'email', operator: 'ends_with', value: '@ripcord.dev' }] },
-        { id: 'old-apps', type: 'custom', priority: 3, action: 'disable', conditions: [{ field: 'appVersion', operator: 'semver_less_than', value: '1.5.0' }] },
-        { id: 'enterprise', type: 'user_attribute', priority: 4, action: 'enable', conditions: [{ field: 'plan', operator: 'equals', value: 'enterprise' }, { field: 'age', operator: 'greater_or_equal', value: 21 }] },
-        { id: 'regional-canary', type: 'percentage', priority: 5, action: 'enable', percentage: 25, conditions: [{ field: 'region', operator: 'in', value: ['eu-west', 'us-east'] }] },
-      ],
-      rollout: { percentage: 0, strategy: 'gradual' },
-    },
-  },
-  {
-    ...base,
-    key: 'three-segments',
-    config: {
-      ...config,
-      targeting: [{ id: 'early-access', segments: ['beta-testers', 'eu-pros', 'adults-jp'], percentage: 100, enabled: true }],
-      rollout: { percentage: 25, strategy: 'gradual' },
-    },
-  },
-];
-const SEGMENTS: Segment[] = [
-  { key: 'beta-testers', kind: 'list', members: BETA_TESTERS },
-  { key: 'eu-pros', kind: 'rule', conditions: [{ field: 'region', operator: 'equals', value: 'eu-west' }, { field: 'plan', operator: 'equals', value: 'pro' }] },
-  { key: 'adults-jp', kind: 'rule', conditions: [{ field: 'country', operator: 'equals', value: 'JP' }, { field: 'age', operator: 'greater_or_equal', value: 18 }] },
-];
-
-// unleash-client: strategies are OR-ed and cannot serve "off" on a match, so each rule becomes a
-// flexibleRollout with the same constraints (the same checks in the same order).
-const constraint = (contextName: string, operator: string, values: string[], value?: string): Constraint => ({
-  contextName, operator: operator as Constraint['operator'], inverted: false, values, ...(value === undefined ? {} : { value }),
-});
-const flexible = (percentage: number, constraints: Constraint[] = [], segments: number[] = []) => ({
-  name: 'flexibleRollout', parameters: { rollout: String(percentage), stickiness: 'default', groupId: '' }, constraints, segments,
-});
-const UNLEASH_FEATURES: ClientFeaturesResponse['features'] = [
-  { name: 'simple-on-off', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }] },
-  {
-    name: 'five-rules',
-    enabled: true,
-    strategies: [
-      flexible(100, [constraint('country', 'IN', BLOCKED)]),
-      flexible(100, [constraint('email', 'STR_ENDS_WITH', ['@ripcord.dev'])]),
-      flexible(100, [constraint('appVersion', 'SEMVER_LT', [], '1.5.0')]),
-      flexible(100, [constraint('plan', 'IN', ['enterprise']), constraint('age', 'NUM_GTE', [], '21')]),
-      flexible(25, [constraint('region', 'IN', ['eu-west', 'us-east'])]),
-    ],
-  },
-  { name: 'three-segments', enabled: true, strategies: [flexible(100, [], [1]), flexible(100, [], [2]), flexible(100, [], [3]), flexible(25)] },
-].map((f) => ({ ...f, type: 'release', project: 'default', stale: false, variants: [], impressionData: false }));
-const UNLEASH_SEGMENTS: ClientFeaturesResponse['segments'] = [
-  { id: 1, constraints: [constraint('userId', 'IN', BETA_TESTERS)] },
-  { id: 2, constraints: [constraint('region', 'IN', ['eu-west']), constraint('plan', 'IN', ['pro'])] },
-  { id: 3, constraints: [constraint('country', 'IN', ['JP']), constraint('age', 'NUM_GTE', [], '18')] },
-];
+// The reference flags of the engine benchmark, read flat (appVersion) as LaunchDarkly's clauses do.
+const FLAGS = referenceFlags('appVersion');
 
 // LaunchDarkly's flag data format (what its file data source reads): variations [false, true],
 // rules of clauses that serve a variation or a percentage rollout (weights in thousandths of a percent).
@@ -119,21 +53,11 @@ interface User {
 }
 
 function users(): User[] {
-  const countries = ['NL', 'DE', 'US', 'FR', 'BR', 'JP'];
-  const plans = ['free', 'pro', 'enterprise'];
-  const regions = ['eu-west', 'us-east', 'ap-south'];
   return Array.from({ length: POOL }, (_, i) => {
-    const attributes = {
-      country: countries[i % countries.length]!,
-      email: i % 10 === 0 ? `u${i}@ripcord.dev` : `u${i}@example.com`,
-      appVersion: `${1 + (i % 3)}.${i % 7}.0`,
-      plan: plans[i % plans.length]!,
-      age: 12 + (i % 60),
-      region: regions[i % regions.length]!,
-    };
+    const attributes = userAttributes(i);
     return {
       ripcord: { targetingKey: `user-${i}`, ...attributes },
-      unleash: { userId: `user-${i}`, properties: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)])) },
+      unleash: unleashContext(i, attributes),
       launchDarkly: { kind: 'user', key: `user-${i}`, ...attributes },
     };
   });
