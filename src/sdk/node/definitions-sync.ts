@@ -1,6 +1,7 @@
 import { changeEventSchema, definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from './protocol.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
 import { RipcordSdkError } from './types.js';
+import { coalesced } from '../coalesce.js';
 
 export interface DefinitionsSyncOptions {
   url: string;
@@ -31,8 +32,7 @@ export class DefinitionsSync {
   private closed = false;
   private streamConnected = false;
   private streamUnavailable = false;
-  private inflight: Promise<void> | undefined;
-  private again = false;
+  private readonly coalescedRefresh = coalesced(() => this.fetchOnce(), () => !this.closed);
   private pollTimer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
@@ -63,19 +63,7 @@ export class DefinitionsSync {
 
   /** Fetches the definitions unless a fetch is under way (then it runs once more after it). */
   refresh(): Promise<void> {
-    if (this.inflight) {
-      this.again = true;
-      return this.inflight;
-    }
-    this.inflight = (async () => {
-      do {
-        this.again = false;
-        await this.fetchOnce();
-      } while (this.again && !this.closed);
-    })().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+    return this.coalescedRefresh();
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {

@@ -1,4 +1,5 @@
 import type { EvaluationContext, FlagValue } from '../node/types.js';
+import { coalesced } from '../coalesce.js';
 
 /** The part of `Storage` the SDK uses (localStorage in browsers; absent on servers). */
 export interface StorageLike {
@@ -110,8 +111,7 @@ export class BrowserFlagClient {
   private etag: string | undefined;
   private source: EventSourceLike | undefined;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
-  private inflight: Promise<void> | undefined;
-  private again = false;
+  private readonly coalescedRefresh = coalesced(() => this.fetchOnce(), () => this.running);
   private running = false;
 
   constructor(private readonly options: BrowserClientOptions) {
@@ -155,19 +155,7 @@ export class BrowserFlagClient {
 
   /** Re-evaluates every flag (a 304 when nothing changed for this context). */
   refresh(): Promise<void> {
-    if (this.inflight) {
-      this.again = true;
-      return this.inflight;
-    }
-    this.inflight = (async () => {
-      do {
-        this.again = false;
-        await this.fetchOnce();
-      } while (this.again && this.running);
-    })().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+    return this.coalescedRefresh();
   }
 
   private openStream(): void {

@@ -1,26 +1,11 @@
 import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
-import type { DefaultOf, EvaluationContext, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../node/types.js';
-import { BrowserFlagClient, stableJson, type FlagsSnapshot, type FlagState, type StorageLike } from './browser-client.js';
+import type { DefaultOf, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../node/types.js';
+import { BrowserFlagClient, stableJson, type BrowserClientOptions, type FlagsSnapshot, type FlagState } from './browser-client.js';
 
 const ClientContext = createContext<BrowserFlagClient | null>(null);
 
-export interface RipcordProviderProps {
-  /** The Ripcord API, e.g. `https://flags.example.com`. */
-  url: string;
-  /** A client token. */
-  token: string;
-  /** Who is looking: `targetingKey` and attributes. Without a targeting key a stable anonymous one is used. */
-  context?: EvaluationContext;
-  /** Values for the first render (e.g. evaluated by the server for SSR); later answers replace them. */
-  initialFlags?: Record<string, FlagValue>;
-  /** Live updates over SSE (default true). */
-  live?: boolean;
-  pollIntervalMs?: number;
-  /** Default: localStorage. `null` turns the first-render cache off. */
-  storage?: StorageLike | null;
-  onError?: (error: Error) => void;
-  children?: ReactNode;
-}
+/** The browser client's options (a `fetch` of its own aside), and what renders below the provider. */
+export type RipcordProviderProps = Omit<BrowserClientOptions, 'fetch'> & { children?: ReactNode };
 
 /**
  * Makes flags available to `useFlag` and `useFlags` below it. Renders on a server without touching
