@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor, Authenticator, Principal, Role } from '../src/auth/principal.js';
-import { decide, type AccessRequest, type Subject } from '../src/auth/rbac.js';
+import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
 import { ForbiddenError, UnauthorizedError } from '../src/errors.js';
 import type { RequestMeta } from '../src/services/request-meta.js';
 
@@ -51,6 +51,21 @@ export function authorizeUser(res: Response, request: AccessRequest): Actor {
   const principal = authorize(res, request);
   if (principal.kind !== 'user') throw new ForbiddenError(`A ${principal.kind} token can't do this; use an admin token`);
   return principal.actor;
+}
+
+/** Looks up the tags a flag's grants may be limited to; undefined for an unknown flag (which then 404s). */
+export interface FlagTags {
+  tagsOf(key: string): Promise<string[] | undefined>;
+}
+
+/** RBAC for `action` on one flag in one environment, with its tags looked up; returns the caller. */
+export async function authorizeFlag(res: Response, flags: FlagTags | undefined, key: string, environment: string, action: Action): Promise<Principal> {
+  return authorize(res, { resource: 'flag', action, environment, tags: await flags?.tagsOf(key) });
+}
+
+/** Like authorizeFlag, for changes: the caller must be a user. */
+export async function authorizeFlagUser(res: Response, flags: FlagTags | undefined, key: string, environment: string, action: Action): Promise<Actor> {
+  return authorizeUser(res, { resource: 'flag', action, environment, tags: await flags?.tagsOf(key) });
 }
 
 /** The acting user, for management routes; API tokens of kind client/server are refused. */

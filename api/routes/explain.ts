@@ -3,8 +3,7 @@ import { z } from 'zod';
 import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { explain } from '../../src/engine/index.js';
 import { NotFoundError } from '../../src/errors.js';
-import type { FlagService } from '../../src/services/flag-service.js';
-import { authorize } from '../auth.js';
+import { authorizeFlag, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams } from './flags.js';
 
@@ -18,11 +17,11 @@ const explainBody = z.strictObject({
 });
 
 /** "Evaluate as…": the result and the trace of which rule or segment matched, which failed and why. */
-export function createExplainRouter(snapshot: FlagSnapshot, flags: Pick<FlagService, 'tagsOf'>): Router {
+export function createExplainRouter(snapshot: FlagSnapshot, flags: FlagTags): Router {
   const router = Router();
   router.post('/flags/:key/environments/:env/explain', async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    authorize(res, { resource: 'flag', action: 'read', environment: env, tags: await flags.tagsOf(key) });
+    await authorizeFlag(res, flags, key, env, 'read');
     const body = parseInput(explainBody, req.body, 'body');
     const flag = snapshot.get(env, key);
     if (!flag) throw new NotFoundError(`Flag '${key}' is not served in environment '${env}'`);

@@ -1,14 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { authorizeUser } from '../auth.js';
+import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams, requestMeta } from './flags.js';
-
-/** What the kill-switch routes need to decide RBAC on a flag's tags. */
-export interface FlagTags {
-  tagsOf(key: string): Promise<string[] | undefined>;
-}
 
 const activateBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
 const deactivateBody = z.strictObject({ reason: z.string().trim().max(500).optional() }).optional();
@@ -32,8 +27,8 @@ function present(outcome: KillSwitchOutcome) {
 export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags): Router {
   const router = Router();
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
-  const authorizeKill = async (res: Parameters<typeof authorizeUser>[0], key: string, environment: string) =>
-    authorizeUser(res, { resource: 'flag', action: 'kill_switch', environment, tags: await flags?.tagsOf(key) });
+  const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
+    authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/flags/:key/environments/:env/kill-switch';
 
   router.post(path, async (req, res) => {
