@@ -17,7 +17,7 @@ export interface UserRecord {
 const USER_SELECT = `
   SELECT u.id, u.email, u.name, u.role, u.slack_user_id, u.created_at, u.updated_at, u.deactivated_at,
          coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions)
-                                    ORDER BY p.created_at, p.id)
+                                    ORDER BY p.position, p.created_at, p.id)
                      FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
     FROM users u`;
 
@@ -105,9 +105,9 @@ export async function updateUserRow(
 /** Replaces a user's grants. */
 export async function replaceGrants(tx: Queryable, userId: string, grants: readonly Grant[]): Promise<void> {
   await tx.query('DELETE FROM user_permissions WHERE user_id = $1', [userId]);
-  for (const grant of grants) {
-    await tx.query('INSERT INTO user_permissions (user_id, resource, action, conditions) VALUES ($1, $2, $3, $4)', [
-      userId, grant.resource, grant.action, JSON.stringify(grant.conditions ?? {}),
+  for (const [position, grant] of grants.entries()) {
+    await tx.query('INSERT INTO user_permissions (user_id, resource, action, conditions, position) VALUES ($1, $2, $3, $4, $5)', [
+      userId, grant.resource, grant.action, JSON.stringify(grant.conditions ?? {}), position,
     ]);
   }
   await tx.query('UPDATE users SET updated_at = now() WHERE id = $1', [userId]);
