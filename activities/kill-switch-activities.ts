@@ -2,7 +2,7 @@ import type { ChangeEvent } from '../src/stores/projection.js';
 import { withTransaction } from '../src/stores/database.js';
 import { appendAuditEvent } from '../src/stores/audit-store.js';
 import { loadDefinitions } from '../src/stores/flag-store.js';
-import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-switch.js';
+import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-change.js';
 import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';

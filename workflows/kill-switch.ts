@@ -1,7 +1,7 @@
 import { getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
-import type { KillSwitchChange } from '../src/services/kill-switch.js';
+import type { KillSwitchChange } from '../src/services/kill-change.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';
 

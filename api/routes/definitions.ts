@@ -6,7 +6,7 @@ import type { Segment } from '../../src/domain/segment.js';
 import { NotFoundError } from '../../src/errors.js';
 import { DEFAULT_ENVIRONMENT } from '../../src/serving/evaluation-endpoints.js';
 import { etagOf, matchesIfNoneMatch } from '../../src/serving/etag.js';
-import { definitionsPayloadSchema } from '../../src/sdk/node/protocol.js';
+import { definitionsPayloadSchema } from '../../src/protocol/definitions.js';
 import { authorize, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema } from '../schemas.js';

@@ -4,7 +4,7 @@ import type { Actor } from '../../src/auth/principal.js';
 import { flagConfigInputSchemaFor, flagConfigSchema, flagTypeSchema } from '../../src/domain/flag.js';
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
-import type { Guard, RequestMeta } from '../../src/services/request-meta.js';
+import type { AccessCheck, RequestMeta } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
@@ -95,9 +95,9 @@ export function expectedVersion(req: Request, bodyVersion?: unknown): number | u
 }
 
 /** Server tokens read their own environment only; users read what RBAC lets them. */
-function readScope(res: Response): { guard: Guard; only?: string } {
+function readScope(res: Response): { guard: AccessCheck; only?: string } {
   const principal = principalOf(res);
-  const guard: Guard = (request) => void authorize(res, request);
+  const guard: AccessCheck = (request) => void authorize(res, request);
   return principal.kind === 'server' ? { guard, only: principal.environment } : { guard };
 }
 

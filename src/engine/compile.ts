@@ -2,7 +2,7 @@ import { flagConfigSchemaFor, flagTypeSchema, valueSchemaFor, type FlagDefinitio
 import type { Segment } from '../domain/segment.js';
 import { thresholdOf } from './bucketing.js';
 import { compileCondition, compileSegment, ConfigError, conjunction, type CompiledCondition, type CompiledSegment } from './conditions.js';
-import { buildEvaluator, type Plan } from './evaluate.js';
+import { buildEvaluator, type Plan } from './evaluator.js';
 import type { Getter } from './path.js';
 import type { CompiledFlag, EvaluationResult } from './types.js';
 

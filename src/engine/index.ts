@@ -1,4 +1,4 @@
 export { bucketOf } from './bucketing.js';
 export { compileFlag } from './compile.js';
-export { evaluate, explain } from './explain.js';
+export { evaluate, explain } from './evaluate.js';
 export type { CompiledFlag, ErrorCode, EvaluationContext, EvaluationResult, Reason, TraceStep } from './types.js';

@@ -7,7 +7,7 @@ import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
 import { createSegmentService } from '../services/segment-service.js';
-import { SegmentSync } from '../services/segment-sync.js';
+import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
 import { createUserService } from '../services/user-service.js';
 import { loadAllSegments, segmentRevision, toEngineSegment } from '../stores/segment-store.js';

@@ -10,7 +10,7 @@ import {
 import { existingSegmentKeys } from '../stores/segment-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { FlagPublisher } from './flag-publisher.js';
-import { auditFrom, type Guard, type RequestMeta } from './request-meta.js';
+import { auditFrom, type AccessCheck, type RequestMeta } from './request-meta.js';
 import { z } from 'zod';
 
 export type { RequestMeta } from './request-meta.js';
@@ -79,7 +79,7 @@ function presentFlag(flag: FlagRecord) {
   };
 }
 
-const allow: Guard = () => undefined;
+const allow: AccessCheck = () => undefined;
 const listCursor = z.object({ k: z.string() });
 
 function checkVersion(expected: number | undefined, current: number, what: string) {
@@ -93,7 +93,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
   const { db, publisher } = deps;
 
   /** Loads a flag, checking access once its tags are known; an unknown flag is checked without tags, then 404. */
-  async function requireFlag(key: string, guard: Guard, request: Omit<AccessRequest, 'tags' | 'resource'>, tx: Queryable = db, lock = false) {
+  async function requireFlag(key: string, guard: AccessCheck, request: Omit<AccessRequest, 'tags' | 'resource'>, tx: Queryable = db, lock = false) {
     const flag = lock ? await lockFlag(tx, key) : await findFlag(tx, key);
     if (!flag) {
       guard({ ...request, resource: 'flag' });
@@ -167,7 +167,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     },
 
     /** Lists flags by key with filters; `only` restricts the environments shown (server tokens). */
-    async listFlags(query: FlagListQuery, guard: Guard = allow) {
+    async listFlags(query: FlagListQuery, guard: AccessCheck = allow) {
       guard({ resource: 'flag', action: 'read', environment: query.environment });
       const after = decodeCursor(query.cursor, listCursor)?.k;
       const rows = await listFlags(db, {
@@ -181,13 +181,13 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     },
 
     /** The flag and its config in every environment (or only `only`). Archived flags are readable. */
-    async getFlag(key: string, guard: Guard = allow, only?: string) {
+    async getFlag(key: string, guard: AccessCheck = allow, only?: string) {
       const flag = await requireFlag(key, guard, { action: 'read', environment: only });
       return withConfigs(flag, only);
     },
 
     /** The seed's FeatureFlag shape for one environment. */
-    async getConfig(key: string, environment: string, guard: Guard = allow) {
+    async getConfig(key: string, environment: string, guard: AccessCheck = allow) {
       const flag = await requireFlag(key, guard, { action: 'read', environment });
       const config = await findConfig(db, flag.id, environment);
       if (!config) throw new NotFoundError(`Environment '${environment}' does not exist`);

@@ -7,7 +7,7 @@ import { enqueueOutbox, markOutboxProcessed } from '../stores/outbox-store.js';
 import { killSwitchWorkflowId, restoreWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
 import type { FlagPublisher } from './flag-publisher.js';
-import { applyKill, applyRestore, type KillSwitchChange } from './kill-switch.js';
+import { applyKill, applyRestore, type KillSwitchChange } from './kill-change.js';
 import { WORKFLOW_START } from './outbox-relay.js';
 
 export interface KillSwitchCommand {

@@ -3,7 +3,7 @@ import type { AccessRequest } from '../auth/rbac.js';
 import type { AuditEventInput } from '../stores/audit-store.js';
 
 /** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
-export type Guard = (request: AccessRequest) => void;
+export type AccessCheck = (request: AccessRequest) => void;
 
 /** Who is making a change and from where, for RBAC and the audit log. */
 export interface RequestMeta {
@@ -13,7 +13,7 @@ export interface RequestMeta {
   /** Why, as the caller said (body `reason` or `X-Audit-Reason`). */
   reason?: string | null;
   /** RBAC for the parts of a request only the service can resolve (a flag's tags); absent for trusted callers (seed). */
-  guard?: Guard;
+  guard?: AccessCheck;
   /** The same decision as a boolean, for what a caller may see rather than do. */
   allows?: (request: AccessRequest) => boolean;
 }

@@ -12,8 +12,8 @@ import {
 } from '../stores/segment-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { FlagPublisher } from './flag-publisher.js';
-import { auditFrom, type Guard, type RequestMeta } from './request-meta.js';
-import type { SegmentSync } from './segment-sync.js';
+import { auditFrom, type AccessCheck, type RequestMeta } from './request-meta.js';
+import type { SegmentSync } from '../cache/segment-sync.js';
 
 export type NewSegmentInput =
   | { key: string; name?: string; description?: string; kind: 'rule'; conditions: Condition[] }
@@ -55,7 +55,7 @@ export function presentSegment(segment: SegmentRecord) {
 }
 
 const AUDITED_MEMBERS = 1_000;
-const allow: Guard = () => undefined;
+const allow: AccessCheck = () => undefined;
 const keyCursor = z.object({ k: z.string() });
 
 /** Members in an audit event: the list when small, else its size (the members table has them). */
@@ -137,13 +137,13 @@ export function createSegmentService(deps: SegmentServiceDeps) {
       return presentSegment(segment);
     },
 
-    async get(key: string, guard: Guard = allow) {
+    async get(key: string, guard: AccessCheck = allow) {
       guard({ resource: 'segment', action: 'read' });
       const segment = await requireSegment(db, key);
       return { ...presentSegment(segment), used_by: await segmentUsage(db, key) };
     },
 
-    async list(query: { kind?: 'rule' | 'list'; q?: string; limit: number; cursor?: string }, guard: Guard = allow) {
+    async list(query: { kind?: 'rule' | 'list'; q?: string; limit: number; cursor?: string }, guard: AccessCheck = allow) {
       guard({ resource: 'segment', action: 'read' });
       const after = decodeCursor(query.cursor, keyCursor)?.k;
       const rows = await listSegments(db, { kind: query.kind, text: query.q, after, limit: query.limit + 1 });
@@ -152,7 +152,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     },
 
     /** A page of a list segment's members, in order. */
-    async members(key: string, query: { limit: number; cursor?: string }, guard: Guard = allow) {
+    async members(key: string, query: { limit: number; cursor?: string }, guard: AccessCheck = allow) {
       guard({ resource: 'segment', action: 'read' });
       const segment = await requireSegment(db, key);
       if (segment.kind !== 'list') throw new ConflictError(`Segment '${key}' is a rule segment; it has no member list`);
@@ -163,7 +163,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     },
 
     /** Whether a targeting key is a member: one SISMEMBER on the precomputed set (Postgres when Redis is down). */
-    async isMember(key: string, member: string, guard: Guard = allow) {
+    async isMember(key: string, member: string, guard: AccessCheck = allow) {
       guard({ resource: 'segment', action: 'read' });
       const segment = await requireSegment(db, key);
       if (segment.kind !== 'list') throw new ConflictError(`Segment '${key}' is a rule segment; it has no member list`);

@@ -1,4 +1,4 @@
-import { changeEventSchema, definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from './protocol.js';
+import { changeEventSchema, definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../protocol/definitions.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
 import { RipcordSdkError } from './types.js';
 import { coalesced } from '../coalesce.js';

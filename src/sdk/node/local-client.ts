@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefinitionsSync } from './definitions-sync.js';
-import { FlagStore, toDetails } from './flag-store.js';
+import { FlagStore, toDetails } from './definitions-store.js';
 import type { ClientOptions } from './options.js';
 import { OutcomeReporter, type Outcome } from './outcome-reporter.js';
-import { definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from './protocol.js';
+import { definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../protocol/definitions.js';
 import {
   RipcordSdkError,
   type DefaultOf,

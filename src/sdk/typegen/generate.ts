@@ -1,4 +1,4 @@
-import type { DefinitionsPayload } from '../node/protocol.js';
+import type { DefinitionsPayload } from '../../protocol/definitions.js';
 
 const SCALARS: Record<string, string> = { boolean: 'boolean', string: 'string', number: 'number' };
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlagStore } from '../../../src/sdk/node/flag-store.js';
+import { FlagStore } from '../../../src/sdk/node/definitions-store.js';
 import { createClient, RipcordSdkError } from '../../../src/sdk/node/index.js';
 import { OutcomeReporter } from '../../../src/sdk/node/outcome-reporter.js';
 import { SseParser, type SseMessage } from '../../../src/sdk/node/sse-parser.js';

@@ -1,7 +1,7 @@
 import type { FlagDefinition } from '../../domain/flag.js';
 import type { Segment } from '../../domain/segment.js';
 import { compileFlag, evaluate, type CompiledFlag, type EvaluationResult } from '../../engine/index.js';
-import type { DefinitionsPayload } from './protocol.js';
+import type { DefinitionsPayload } from '../../protocol/definitions.js';
 import type { EvaluationContext, EvaluationDetails, FlagValue } from './types.js';
 
 interface Entry {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { flagTypeSchema } from '../../domain/flag.js';
-import { segmentSchema } from '../../domain/segment.js';
+import { flagTypeSchema } from '../domain/flag.js';
+import { segmentSchema } from '../domain/segment.js';
 
 /**
  * The wire format of `GET /api/v1/definitions`: everything a local-mode SDK needs to evaluate an
