@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrateUp } from '../../src/stores/migrations.js';
+import { refuseUnlessTestTargets } from './test-target.js';
 
 /**
  * Runs once before the integration files: the services come from `scripts/test.sh` (stack-up), which
@@ -10,6 +11,10 @@ export default async function setup(): Promise<void> {
   const { DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS } = process.env;
   if (!DATABASE_URL || !REDIS_URL || !TEMPORAL_ADDRESS) {
     throw new Error('Integration tests need the stack: run them with `npm test` (scripts/test.sh starts PostgreSQL, Redis and Temporal)');
+  }
+  const refusal = refuseUnlessTestTargets(process.env);
+  if (refusal) {
+    throw new Error(`Refusing to wipe the database and Redis: ${refusal}. Run the tests with \`npm test\`, which targets ripcord_test and Redis db 1.`);
   }
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
