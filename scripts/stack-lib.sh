@@ -21,7 +21,10 @@ TEMPORAL_TEST_SERVER_VERSION="${RIPCORD_TEMPORAL_TEST_SERVER_VERSION:-1.40.0}"
 TEMPORAL_TEST_SERVER="$VENV_DIR/bin/temporal-test-server"
 
 LOCAL_IP=127.0.0.1
-# Ports may be moved (RIPCORD_PG_PORT etc.) so that several checkouts can each run a stack of their own.
+# Ports may be moved (RIPCORD_PG_PORT etc.) so that several checkouts can each run a stack of their own;
+# a git-ignored .stack.local in the checkout may set them once for every script.
+# shellcheck source=/dev/null
+[[ ! -f $RIPCORD_ROOT/.stack.local ]] || source "$RIPCORD_ROOT/.stack.local"
 PG_PORT="${RIPCORD_PG_PORT:-5432}"
 REDIS_PORT="${RIPCORD_REDIS_PORT:-6379}"
 TEMPORAL_PORT="${RIPCORD_TEMPORAL_PORT:-7233}"
