@@ -80,7 +80,7 @@ export class ChangeAcker {
     try {
       const pipeline = this.redis.pipeline() as unknown as RedisWithAck & { exec(): Promise<Array<[Error | null, unknown]> | null> };
       for (const ack of batch) {
-        pipeline.ripcordRecordAck(ackKey(ack.environment, ack.flag, prefix), ackChannel(prefix), ack.replica, ack.version, ack.at, ACK_TTL_MS, JSON.stringify(ack));
+        void pipeline.ripcordRecordAck(ackKey(ack.environment, ack.flag, prefix), ackChannel(prefix), ack.replica, ack.version, ack.at, ACK_TTL_MS, JSON.stringify(ack));
       }
       const results = (await pipeline.exec()) ?? [];
       const failed = batch.filter((_, i) => results[i]?.[0]);
