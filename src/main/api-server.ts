@@ -155,12 +155,12 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   });
 
   const server: Server = createServer(config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, (err) => logger.error({ err }, 'evaluation failed')) : app);
-  await new Promise<void>((resolve) => server.listen(config.PORT, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'API listening');
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const { port, address } = server.address() as AddressInfo;
+  logger.info({ address, port }, 'API listening');
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${localAddressFor(config.HOST)}:${port}`,
     port,
     snapshot,
     sync,
@@ -183,4 +183,11 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       await db.end();
     },
   };
+}
+
+/** An address this machine reaches the API at: the bound one, or loopback for a wildcard bind. */
+function localAddressFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
