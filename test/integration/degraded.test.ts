@@ -61,7 +61,7 @@ describe('Postgres down', () => {
 });
 
 describe('Redis down', () => {
-  it('keeps evaluating from L1, reports degraded, and resumes changes soon after Redis returns', async () => {
+  it('keeps evaluating from L1 as STALE, reports not ready, and re-syncs by itself soon after Redis returns', async () => {
     const key = uniqueKey('redis-down');
     await createFlag(stack, key, onForEveryone);
     await eventually(async () => (await evaluate(key)).body.value === true, 'the flag to serve');
@@ -74,8 +74,12 @@ describe('Redis down', () => {
         return probe.body.checks.redis?.status === 'down' ? probe : undefined;
       }, '/readyz to report Redis down');
       expect(ready.status).toBe(503);
-      expect(ready.body.status).toBe('degraded');
-      expect(ready.body.checks.snapshot?.status).toBe('ok');
+      // The subscription is gone: the replica serves its last snapshot, says so, and leaves the load balancer.
+      expect(ready.body.status).toBe('not_ready');
+      expect(ready.body.checks.snapshot?.error).toMatch(/stale: the Redis change subscription is down/);
+      expect(await evaluate(key)).toMatchObject({ status: 200, body: { value: true, reason: 'STALE' } });
+      const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
+      expect(metrics).toMatch(/^ripcord_snapshot_stale 1$/m);
       // A write is accepted by Postgres while Redis is away; it must not be lost.
       written = await putConfig(stack, key, { ...onForEveryone, enabled: false });
     } finally {
@@ -93,6 +97,7 @@ describe('Redis down', () => {
       await laggy.close();
     }
     await eventually(async () => (await readyz()).status === 200, '/readyz to be ready again');
+    expect((await evaluate(key)).body).toMatchObject({ value: false, reason: 'DISABLED' });
     expect(Date.now() - back).toBeLessThan(10_000);
   });
 
