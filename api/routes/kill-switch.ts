@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { authorizeFlagUser, type FlagTags } from '../auth.js';
+import { killSwitchStatusSchema } from '../../src/protocol/admin-api.js';
+import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams, requestMeta } from './flags.js';
 
@@ -30,6 +32,17 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
     authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/flags/:key/environments/:env/kill-switch';
+
+  defineRoute(router, '/api/v1', {
+    method: 'get', path: '/api/v1/flags/{key}/environments/{env}/kill-switch', tag: 'Kill switch',
+    summary: 'The kill switch, and the last kill or restore: who, why, its workflow and on how many API replicas it was confirmed',
+    auth: 'viewer and above (flag:read)', params: flagEnvParams,
+    responses: { 200: { description: 'state and confirmation', schema: killSwitchStatusSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    await authorizeFlag(res, flags, key, env, 'read');
+    res.json(await service.status(key, env));
+  });
 
   router.post(path, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
