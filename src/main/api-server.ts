@@ -6,6 +6,7 @@ import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
+import { createDashboardService } from '../services/dashboard-service.js';
 import { createSegmentService } from '../services/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
@@ -20,6 +21,8 @@ import type { Logger } from '../logger.js';
 import { createMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
+import { EvaluationRollups } from '../serving/evaluation-rollups.js';
+import { StreamTickets } from '../serving/stream-tickets.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
@@ -94,7 +97,9 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
   const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   heartbeat.start();
-  const flagMetrics = new FlagMetrics(redis, logger);
+  const rollups = new EvaluationRollups(db, logger);
+  rollups.start();
+  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
@@ -126,12 +131,13 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     flags,
     killSwitch,
     rollouts,
+    dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -164,6 +170,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       hub.stop();
       await heartbeat.stop();
       await flagMetrics.stop();
+      await rollups.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();
