@@ -1,9 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { killSwitchStatusSchema } from '../../src/protocol/admin-api.js';
-import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
-import { defineRoute } from '../route-docs.js';
+import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams, requestMeta } from './flags.js';
 
@@ -25,24 +24,26 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-/** POST activates the kill switch, DELETE releases it; both need admin, emergency_responder or a kill_switch grant. */
-export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags): Router {
+export { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+
+/**
+ * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
+ * (those need admin, emergency_responder or a kill_switch grant).
+ */
+export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService): Router {
   const router = Router();
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
     authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/flags/:key/environments/:env/kill-switch';
 
-  defineRoute(router, '/api/v1', {
-    method: 'get', path: '/api/v1/flags/{key}/environments/{env}/kill-switch', tag: 'Kill switch',
-    summary: 'The kill switch, and the last kill or restore: who, why, its workflow and on how many API replicas it was confirmed',
-    auth: 'viewer and above (flag:read)', params: flagEnvParams,
-    responses: { 200: { description: 'state and confirmation', schema: killSwitchStatusSchema } }, errors: [400, 401, 403, 404],
-  }, async (req, res) => {
-    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    await authorizeFlag(res, flags, key, env, 'read');
-    res.json(await service.status(key, env));
-  });
+  if (confirmations) {
+    router.get(path, async (req, res) => {
+      const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+      await authorizeFlagUser(res, flags, key, env, 'read');
+      res.json(await confirmations.state(key, env));
+    });
+  }
 
   router.post(path, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');

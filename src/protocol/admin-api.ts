@@ -89,36 +89,27 @@ export const auditVerificationSchema = z.object({
     .nullable(),
 });
 
-/** How a kill (or restore) reached the API replicas: from the workflow's result or its audit event. */
-export const killConfirmationSchema = z.object({
-  confirmedReplicas: z.number().int(),
-  totalReplicas: z.number().int(),
-  elapsedMs: z.number(),
-  laggards: z.array(z.string()),
-});
-
-export const killSwitchStatusSchema = z
+/** The answer of GET …/kill-switch: the switch, the last kill or release, and which replicas acknowledge it. */
+export const killSwitchStateSchema = z
   .object({
     flag: z.string(),
     environment: z.string(),
+    version: z.number().int(),
     kill_switch: killSwitchSchema,
-    /** The last kill or restore that ran for this flag here, and how far its workflow got. */
-    last: z
-      .object({
-        action: z.enum(['kill', 'restore']),
-        at: z.string(),
-        actorName: z.string().nullable(),
-        reason: z.string().nullable(),
-        workflow: z.object({
-          id: z.string(),
-          url: z.string(),
-          status: z.string().meta({ description: 'RUNNING, COMPLETED, FAILED… from Temporal; PENDING when it waits in the outbox; UNKNOWN when Temporal does not answer' }),
-        }),
-        confirmation: killConfirmationSchema.nullable(),
-      })
-      .nullable(),
+    latest: z.object({
+      action: z.enum(['activated', 'deactivated']), at: z.string(), actor: z.string().nullable(), reason: z.string().nullable(),
+      workflow_id: z.string().nullable(),
+      workflow_url: z.string().nullable().meta({ description: 'the workflow in the Temporal Web UI' }),
+    }).nullable(),
+    confirmation: z.object({
+      status: z.enum(['confirmed', 'pending', 'unconfirmed']),
+      confirmedReplicas: z.number().int(),
+      totalReplicas: z.number().int(),
+      elapsedMs: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
+      laggards: z.array(z.string()).meta({ description: 'live replicas that have not acknowledged the current version' }),
+    }).nullable().meta({ description: 'null before any kill, or while Redis is unreachable' }),
   })
-  .meta({ id: 'KillSwitchStatus' });
+  .meta({ id: 'KillSwitchState' });
 
 export const metricsWindowSchema = z.enum(['hour', 'day']);
 
@@ -160,7 +151,6 @@ export type RunningRollout = z.infer<typeof runningRolloutSchema>;
 export type AuditEventView = z.infer<typeof auditEventSchema>;
 export type AuditPage = z.infer<typeof auditPageSchema>;
 export type AuditVerification = z.infer<typeof auditVerificationSchema>;
-export type KillConfirmation = z.infer<typeof killConfirmationSchema>;
-export type KillSwitchStatus = z.infer<typeof killSwitchStatusSchema>;
+export type KillSwitchState = z.infer<typeof killSwitchStateSchema>;
 export type FlagMetricsHistory = z.infer<typeof flagMetricsHistorySchema>;
 export type StreamTicket = z.infer<typeof streamTicketSchema>;

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { NotFoundError } from '../errors.js';
-import { killConfirmationSchema, type KillConfirmation, type KillSwitchStatus } from '../protocol/admin-api.js';
 import { latestKillSwitchEvent } from '../stores/audit-store.js';
-import { findConfig, findFlag } from '../stores/flag-store.js';
-import { unknownFlag } from './unknown-flag.js';
 import type { Actor } from '../auth/principal.js';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Logger } from '../logger.js';
@@ -115,75 +110,12 @@ export function createKillSwitchService(deps: KillSwitchServiceDeps) {
     }
   }
 
-  /** The kill switch's state, and the last kill or restore with its workflow and per-replica confirmation. */
-  async function status(flagKey: string, environment: string): Promise<KillSwitchStatus> {
-    const flag = await findFlag(deps.db, flagKey);
-    if (!flag) throw await unknownFlag(deps.db, flagKey);
-    const config = await findConfig(deps.db, flag.id, environment);
-    if (!config) throw new NotFoundError(`Environment '${environment}' does not exist`);
-    const event = await latestKillSwitchEvent(deps.db, flagKey, environment);
-    const workflowId = typeof event?.metadata.workflowId === 'string' ? event.metadata.workflowId : null;
-    let last: KillSwitchStatus['last'] = null;
-    if (event && workflowId) {
-      const recorded = confirmationFrom(event.metadata.confirmation);
-      const { status: workflowStatus, confirmation } = recorded
-        ? { status: 'COMPLETED', confirmation: recorded }
-        : await workflowOutcome(workflowId);
-      last = {
-        action: event.action === 'kill_switch.activated' ? 'kill' : 'restore', at: event.timestamp, actorName: event.actorName,
-        reason: event.reason, workflow: { id: workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId), status: workflowStatus },
-        confirmation,
-      };
-    }
-    return { flag: flagKey, environment, kill_switch: config.config.kill_switch, last };
-  }
-
-  /** Asks Temporal how the workflow ended (bounded: the answer must not hang on a Temporal outage). */
-  async function workflowOutcome(workflowId: string): Promise<{ status: string; confirmation: KillConfirmation | null }> {
-    const handle = deps.starter.client.workflow.getHandle(workflowId);
-    try {
-      const description = await withDeadline(handle.describe(), 2_000);
-      if (description.status.name !== 'COMPLETED') return { status: description.status.name, confirmation: null };
-      const result = await withDeadline(handle.result(), 2_000);
-      return { status: 'COMPLETED', confirmation: confirmationFrom(result) };
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return { status: 'PENDING', confirmation: null };
-      return { status: 'UNKNOWN', confirmation: null };
-    }
-  }
-
   return {
-    status,
     /** Pulls the kill switch: the flag serves its off value everywhere. */
     activate: (command: KillSwitchCommand, options: RunOptions = { awaitWorkflow: true }) => run(command, 'kill', options),
     /** Releases the kill switch. */
     deactivate: (command: KillSwitchCommand, options: RunOptions = { awaitWorkflow: true }) => run(command, 'restore', options),
   };
-}
-
-/** Reads a confirmation in either shape a kill workflow records: `{confirmedReplicas, …}` or its `convergence`. */
-export function confirmationFrom(value: unknown): KillConfirmation | null {
-  const direct = killConfirmationSchema.safeParse(value);
-  if (direct.success) return direct.data;
-  const holder = value as { confirmation?: unknown; convergence?: { replicas?: unknown; elapsedMs?: unknown; laggards?: unknown } } | null;
-  if (holder && typeof holder === 'object') {
-    const nested = killConfirmationSchema.safeParse(holder.confirmation);
-    if (nested.success) return nested.data;
-    const c = holder.convergence;
-    if (c && typeof c.replicas === 'number' && typeof c.elapsedMs === 'number' && Array.isArray(c.laggards)) {
-      const laggards = c.laggards.map(String);
-      return { confirmedReplicas: c.replicas - laggards.length, totalReplicas: c.replicas, elapsedMs: c.elapsedMs, laggards };
-    }
-  }
-  return null;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export type KillSwitchService = ReturnType<typeof createKillSwitchService>;

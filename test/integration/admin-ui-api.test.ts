@@ -145,21 +145,19 @@ describe('admin UI API', () => {
     expect((await stack.request('POST', '/api/v1/stream/tickets', { body: { environments: ['staging'] }, token: client.token })).status).toBe(403);
   });
 
-  it('shows a kill confirmed on N/N replicas from its workflow, and links the workflow that ran on a repeated kill', async () => {
+  it('shows a kill confirmed on N/N replicas with its workflow link, and links the workflow that ran on a repeated kill', async () => {
     const key = await createFlag(stack, 'confirmed');
     const path = `/api/v1/flags/${key}/environments/production/kill-switch`;
     const kill = await stack.request('POST', path, { body: { reason: 'bad deploy' } });
     expect(kill.status).toBe(201);
-    let seen: unknown;
     const status = await eventually(async () => {
       const r = await stack.request('GET', path);
-      seen = r.body;
-      return r.body.last?.confirmation ? r.body : null;
-    }, 'kill confirmation', 20_000).catch((e) => { throw new Error(`${e} ${JSON.stringify(seen)}`); });
+      return r.body.confirmation?.status === 'confirmed' ? r.body : null;
+    }, 'kill confirmation', 20_000);
     expect(status.kill_switch).toMatchObject({ enabled: true, reason: 'bad deploy' });
-    expect(status.last).toMatchObject({ action: 'kill', reason: 'bad deploy', workflow: { id: kill.body.workflow.id, status: 'COMPLETED' } });
-    expect(status.last.confirmation.totalReplicas).toBeGreaterThanOrEqual(1);
-    expect(status.last.confirmation.confirmedReplicas).toBe(status.last.confirmation.totalReplicas - status.last.confirmation.laggards.length);
+    expect(status.latest).toMatchObject({ action: 'activated', reason: 'bad deploy', workflow_id: kill.body.workflow.id, workflow_url: kill.body.workflow.url });
+    expect(status.confirmation.totalReplicas).toBeGreaterThanOrEqual(1);
+    expect(status.confirmation.confirmedReplicas).toBe(status.confirmation.totalReplicas);
 
     const again = await stack.request('POST', path, { body: { reason: 'again' } });
     expect(again.body).toMatchObject({ already_active: true, workflow: { id: kill.body.workflow.id } });
