@@ -24,6 +24,20 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts', 'test/e2e/build-ui.ts'],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'chaos',
+          // A fleet of its own (redis-server, database ripcord_chaos_test, task queue) on the stack's
+          // PostgreSQL and Temporal, faults injected through its own proxies: it disturbs nothing
+          // else, but it is heavy, so it runs after the other projects, alone.
+          include: ['test/chaos/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          testTimeout: 90_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

@@ -92,12 +92,14 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await fleet.request('DELETE', path);
   });
+  let nextRollout = 0;
   every(60_000, async () => {
-    const key = ROLLOUT_FLAGS[counts.rollouts % ROLLOUT_FLAGS.length]!;
+    const key = ROLLOUT_FLAGS[nextRollout++ % ROLLOUT_FLAGS.length]!;
     const answer = await fleet.request('POST', `/api/v1/flags/${key}/environments/production/rollouts`, {
       plan: { strategy: 'gradual', steps: [{ percentage: 10, hold: '10 seconds' }, { percentage: 50, hold: '10 seconds' }, { percentage: 100 }] },
     });
     if (answer.status === 201) counts.rollouts++;
+    else console.log(`rollout of ${key} refused: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
   });
   every(5_000, async () => {
     for (let i = 0; i < 2 && streams.length > 0; i++) streams.splice(Math.floor(Math.random() * streams.length), 1)[0]!.destroy();
@@ -107,9 +109,13 @@ try {
     }
   });
 
+  // SIGINT/SIGTERM end the run early, still stopping the fleet and printing what was sampled.
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (stopping = true));
   let previous = { ...counts };
-  for (let minute = 1; minute <= MINUTES; minute++) {
-    await new Promise((resolve) => setTimeout(resolve, 60_000));
+  for (let minute = 1; minute <= MINUTES && !stopping; minute++) {
+    for (let waited = 0; waited < 60 && !stopping; waited++) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    if (stopping) break;
     const figures = load.read();
     load.reset();
     const apis = fleet.apis.map((p) => p.child.pid!);

@@ -69,9 +69,11 @@ export class AckWatcher {
           };
         });
         wake = undefined;
-        // Replicas come and go (a dead one's heartbeat expires): look again now and then.
+        // Replicas that start meanwhile must acknowledge too: look again now and then.
+        // A replica live when the wait began stays counted even if its heartbeat lapses meanwhile
+        // (a partitioned replica can't write it): not acknowledging in time makes it a laggard.
         if (Date.now() - refreshedAt >= (this.deps.refreshMs ?? 250)) {
-          live = (await listReplicas(redis, prefix)).map((r) => r.replica);
+          live = [...new Set([...live, ...(await listReplicas(redis, prefix)).map((r) => r.replica)])];
           for (const [replica, ack] of await readAcks(redis, change.environment, change.flag, prefix)) acks.set(replica, ack);
           refreshedAt = Date.now();
         }

@@ -44,9 +44,13 @@ export class ReplicaHeartbeat {
     };
   }
 
-  /** Writes one heartbeat; a Redis failure is skipped (the key expires, which is the truth: we can't tell). */
+  /**
+   * Writes one heartbeat; a Redis failure is skipped (the key expires, which is the truth: we can't
+   * tell). The 15 s expiry outlasts the 5 s a kill's confirmation waits, so a replica cut off from
+   * Redis just before a kill is still counted, and named as a laggard, rather than silently dropped.
+   */
   async beat(): Promise<void> {
-    const { redis, ttlMs = 5_000, prefix } = this.deps;
+    const { redis, ttlMs = 15_000, prefix } = this.deps;
     if (redis.status !== 'ready') return;
     await redis.set(replicaKey(this.replica, prefix), JSON.stringify(this.state()), 'PX', ttlMs).catch(() => undefined);
   }

@@ -7,13 +7,19 @@ import type { Lag, SnapshotSync } from '../cache/snapshot-sync.js';
  * answers evaluations from its last snapshot with reason STALE), or when it has trailed the Redis
  * projection for longer than the allowed lag. A replica silently serving old flags must not stay ready.
  */
+const LAG_READ_TIMEOUT_MS = 500;
+
 export async function snapshotReadiness(sync: SnapshotSync, snapshot: FlagSnapshot): Promise<Record<string, unknown>> {
   const environments = Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
   if (snapshot.environmentKeys().length === 0 && !sync.redisHealthy) throw new Error('no snapshot loaded yet');
   const stale = sync.staleness();
   let lagging: Lag[];
   try {
-    lagging = await sync.lagging();
+    // A partitioned replica gets no answer from Redis: then staleness alone decides, promptly.
+    lagging = await Promise.race([
+      sync.lagging(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('Redis did not answer')), LAG_READ_TIMEOUT_MS).unref()),
+    ]);
   } catch {
     lagging = [];
   }

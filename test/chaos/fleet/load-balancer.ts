@@ -90,6 +90,10 @@ export class LoadBalancer {
         const upstream = request({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'x-backend': backend.name });
           answer.pipe(res);
+          // A client that leaves (an SSE stream closed) takes its upstream connection with it.
+          res.on('close', () => {
+            if (!answer.complete) upstream.destroy();
+          });
         });
         upstream.on('error', () => {
           if (res.headersSent) res.destroy();
