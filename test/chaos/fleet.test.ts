@@ -140,7 +140,9 @@ describe('a fleet under faults', () => {
     const healed = Date.now();
     await eventually(async () => ((await readAcks(redis, 'production', key)).get(laggard)?.version ?? 0) >= kill.body.version, 'api-1 to acknowledge the kill', 15_000);
     const ackedAfterMs = Date.now() - healed;
-    expect((await evaluateOn('api-1', key)).body).toMatchObject({ value: false, reason: 'DISABLED' });
+    // It serves the kill at once; it stops answering STALE after its next comparison with Redis.
+    expect((await evaluateOn('api-1', key)).body.value).toBe(false);
+    await eventually(async () => (await evaluateOn('api-1', key)).body.reason === 'DISABLED', 'api-1 to vouch for its snapshot again', 15_000);
     await eventually(async () => fleet.lb.isReady('api-1'), 'api-1 back behind the load balancer', 15_000);
     const state = await fleet.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
     expect(state.body.confirmation).toMatchObject({ status: 'confirmed', confirmedReplicas: 3, totalReplicas: 3, laggards: [] });
