@@ -4,9 +4,14 @@ import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
 import { principalOf } from '../auth.js';
+import { flagKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
-const querySchema = z.object({ environment: z.string().min(1).max(64).optional() });
+const paramsSchema = z.object({ key: flagKeySchema });
+const querySchema = z.strictObject({ environment: z.string().min(1).max(64).optional() });
+
+/** The schemas the route parses with, for the OpenAPI document. */
+export const flagMetricsSchemas = { paramsSchema, querySchema };
 
 /**
  * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every
@@ -18,7 +23,7 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
   router.get('/flags/:key/metrics', async (req, res) => {
     const principal = principalOf(res);
     if (principal.kind === 'client') throw new ForbiddenError('A client token may only evaluate flags');
-    const key = req.params.key;
+    const { key } = parseInput(paramsSchema, req.params, 'params');
     const { environment } = parseInput(querySchema, req.query, 'query');
     let environments = deps.snapshot.environmentKeys();
     if (principal.kind === 'server') environments = [principal.environment];
