@@ -5,7 +5,7 @@ import { OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer } from '../../src/main/api-server.js';
-import { referenceMurmur3 } from '../unit/engine/helpers.js';
+import { referenceBucket } from '../unit/engine/helpers.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, putConfig } from './serving-helpers.js';
 
@@ -46,10 +46,9 @@ afterAll(async () => {
 
 /** The first `user-N` whose bucket (floor(murmur3(flagKey + user) × 100000 / 2^32), by an independent murmur3) passes `test`. */
 function userWhere(flagKey: string, test: (bucket: number) => boolean): string {
-  const encoder = new TextEncoder();
   for (let i = 0; i < 1_000; i++) {
     const user = `user-${i}`;
-    if (test(Math.floor((referenceMurmur3(encoder.encode(flagKey + user)) * 100_000) / 2 ** 32))) return user;
+    if (test(referenceBucket(flagKey, user))) return user;
   }
   throw new Error('no such user among 1000');
 }
