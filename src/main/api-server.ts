@@ -6,6 +6,8 @@ import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
+import { createDashboardService } from '../services/dashboard-service.js';
+import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../services/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
@@ -20,14 +22,19 @@ import type { Logger } from '../logger.js';
 import { createMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
+import { EvaluationRollups } from '../serving/evaluation-rollups.js';
+import { StreamTickets } from '../serving/stream-tickets.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
+import { ChangeAcker } from '../serving/change-acks.js';
+import { AckWatcher } from '../serving/change-confirmation.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
@@ -43,6 +50,7 @@ export interface ApiServer {
   snapshot: FlagSnapshot;
   sync: SnapshotSync;
   heartbeat: ReplicaHeartbeat;
+  acker: ChangeAcker;
   flagMetrics: FlagMetrics;
   close(): Promise<void>;
 }
@@ -60,12 +68,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
 
   const projection = new RedisProjection(redis);
   const snapshot = new FlagSnapshot();
+  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
+  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
     snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
     loadRevisions: async () => new Map((await listEnvironments(db)).map((env) => [env.key, env.revision])),
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
+  // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
+  const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
+  sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
   await sync.start();
   // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
@@ -91,10 +104,10 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const authenticator = resilientAuthenticator(tokenAuthenticator);
   // Revocations, role and grant changes drop cached credentials in every API process at once.
   const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
-  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
-  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   heartbeat.start();
-  const flagMetrics = new FlagMetrics(redis, logger);
+  const rollups = new EvaluationRollups(db, logger);
+  rollups.start();
+  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
@@ -116,7 +129,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      db, killSwitch, flags, rollouts, logger,
+      db, killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
     })
     : undefined;
   const app = createApp({
@@ -125,13 +138,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     flags,
     killSwitch,
+    killConfirmations: createKillConfirmationService({
+      db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+    }),
     rollouts,
+    dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -157,13 +174,16 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     sync,
     heartbeat,
+    acker,
     flagMetrics,
     async close() {
       sync.stop();
+      acker.stop();
       segmentSync.stop();
       hub.stop();
       await heartbeat.stop();
       await flagMetrics.stop();
+      await rollups.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();
