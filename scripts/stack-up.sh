@@ -52,17 +52,29 @@ pg_answers() { # pg_answers <host> <port>
 }
 
 pg_url_works() { "$PG_BIN/psql" -X -q -tA -c 'select 1' "$1" >/dev/null 2>&1; }
+pg_urls_work() {
+  local url
+  for url in "$DEFAULT_DATABASE_URL" "$DEFAULT_TEST_DATABASE_URL" "$DEFAULT_MIGRATION_DATABASE_URL" "$DEFAULT_TEST_MIGRATION_DATABASE_URL"; do
+    pg_url_works "$url" || return 1
+  done
+}
 
-# Idempotent: role ripcord (password ripcord, CREATEDB so tests may make scratch databases) owning
-# the databases ripcord and ripcord_test. $1 = psql connection arguments for a superuser.
+# Idempotent: role ripcord (password ripcord, CREATEDB so benchmarks may make scratch databases) owning
+# the databases ripcord and ripcord_test, and role ripcord_app (password ripcord_app) that the API and
+# worker use: it owns nothing and may not create anything; `npm run migrate` grants it what it needs
+# (src/stores/app-role.ts). $1 = psql connection arguments for a superuser.
 pg_provision() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@" -d postgres >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE') THEN
     CREATE ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_ROLE') THEN
+    CREATE ROLE $PG_APP_ROLE LOGIN PASSWORD '$PG_APP_PASSWORD';
+  END IF;
 END \$\$;
 ALTER ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+ALTER ROLE $PG_APP_ROLE LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$PG_APP_PASSWORD';
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
 SELECT 'CREATE DATABASE $PG_TEST_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_TEST_DB')\gexec
 SQL
@@ -158,13 +170,13 @@ up_postgres() {
 
   if [[ -n $pid ]]; then
     pg_provision -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres || die "could not create role/databases; read $PG_LOG"
-  elif ! pg_url_works "$DEFAULT_DATABASE_URL" || ! pg_url_works "$DEFAULT_TEST_DATABASE_URL"; then
+  elif ! pg_urls_work; then
     # Someone else's server (e.g. Debian's own cluster) holds the port: try its default socket as
     # the postgres OS user, which Debian's peer authentication lets in.
     pg_provision -p "$PG_PORT" -U postgres >/dev/null 2>&1 || true
   fi
-  if ! pg_url_works "$DEFAULT_DATABASE_URL" || ! pg_url_works "$DEFAULT_TEST_DATABASE_URL"; then
-    [[ -z $pid ]] || die "$DEFAULT_DATABASE_URL does not work against the project cluster; read $PG_LOG"
+  if ! pg_urls_work; then
+    [[ -z $pid ]] || die "$DEFAULT_DATABASE_URL or $DEFAULT_MIGRATION_DATABASE_URL does not work against the project cluster; read $PG_LOG"
     die "a PostgreSQL not started by these scripts answers on $LOCAL_IP:$PG_PORT but $DEFAULT_DATABASE_URL does not work; stop it or set DATABASE_URL"
   fi
   if [[ -n $pid ]]; then
@@ -341,13 +353,17 @@ test_redis_url_for() {
 }
 
 write_env() {
-  local host port db_url redis_url temporal_addr test_db_url test_redis_url
+  local host port db_url redis_url temporal_addr test_db_url test_redis_url migration_url test_migration_url
   db_url=$DEFAULT_DATABASE_URL test_db_url=$DEFAULT_TEST_DATABASE_URL
+  migration_url=$DEFAULT_MIGRATION_DATABASE_URL test_migration_url=$DEFAULT_TEST_MIGRATION_DATABASE_URL
   if [[ -n ${DATABASE_URL:-} ]]; then
     read -r host port <<<"$(url_hostport "$DATABASE_URL")"
     if ! is_local_endpoint "$host" "$port" "$PG_PORT"; then
+      # An external server: migrations run as MIGRATION_DATABASE_URL when given, else as DATABASE_URL.
       db_url=$DATABASE_URL
       test_db_url=$(test_db_url_for "$DATABASE_URL")
+      migration_url=${MIGRATION_DATABASE_URL:-$DATABASE_URL}
+      test_migration_url=$(test_db_url_for "$migration_url")
     fi
   fi
   redis_url=$DEFAULT_REDIS_URL test_redis_url=$DEFAULT_TEST_REDIS_URL
@@ -363,7 +379,10 @@ write_env() {
     read -r host port <<<"$(url_hostport "$TEMPORAL_ADDRESS")"
     is_local_endpoint "$host" "$port" "$TEMPORAL_PORT" || temporal_addr=$TEMPORAL_ADDRESS
   fi
-  test_db_url=${RIPCORD_TEST_DATABASE_URL:-$test_db_url}
+  if [[ -n ${RIPCORD_TEST_DATABASE_URL:-} ]]; then
+    test_db_url=$RIPCORD_TEST_DATABASE_URL
+    test_migration_url=${RIPCORD_TEST_MIGRATION_DATABASE_URL:-$RIPCORD_TEST_DATABASE_URL}
+  fi
   test_redis_url=${RIPCORD_TEST_REDIS_URL:-$test_redis_url}
   local cli=${TEMPORAL_CLI:-$VENV_DIR/bin/temporal}
 
@@ -372,6 +391,7 @@ write_env() {
     printf '# Written by scripts/stack-up.sh at %s. Source it: . .stack/env\n' "$(date -Is)"
     printf 'export %s=%q\n' \
       DATABASE_URL "$db_url" \
+      MIGRATION_DATABASE_URL "$migration_url" \
       REDIS_URL "$redis_url" \
       TEMPORAL_ADDRESS "$temporal_addr" \
       TEMPORAL_NAMESPACE "${TEMPORAL_NAMESPACE:-default}" \
@@ -379,6 +399,7 @@ write_env() {
       TEMPORAL_CLI "$cli" \
       TEMPORAL_TEST_SERVER "$TEMPORAL_TEST_SERVER" \
       RIPCORD_TEST_DATABASE_URL "$test_db_url" \
+      RIPCORD_TEST_MIGRATION_DATABASE_URL "$test_migration_url" \
       RIPCORD_TEST_REDIS_URL "$test_redis_url"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"

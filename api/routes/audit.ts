@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -33,8 +34,38 @@ const eventSchema = z
   })
   .meta({ id: 'AuditEvent' });
 
+const verifyQuerySchema = z.strictObject({
+  checkpoint: z
+    .string()
+    .max(1000)
+    .transform((text, ctx) => {
+      try {
+        const parsed = checkpointSchema.safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'a checkpoint as JSON: {"seq","hash","at","signature"} (as logged and sent to webhooks)' });
+      return z.NEVER;
+    })
+    .optional()
+    .meta({ description: 'a checkpoint kept outside the database (log, webhook receiver), as JSON, to check against the chain' }),
+});
+
 const verification = z.object({
   ok: z.boolean(),
+  checks: z.array(z.string()).meta({ description: 'what was checked, in words' }),
+  checkpoints: z.object({
+    key_configured: z.boolean(),
+    checked: z.number().int(),
+    newest: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
+    first_failed: z
+      .object({
+        source: z.union([z.number().int(), z.literal('query')]), seq: z.number().int().nullable(),
+        problem: z.enum(['signature_invalid', 'hash_mismatch', 'row_missing', 'malformed']), expected: z.string().nullable(), actual: z.string().nullable(),
+      })
+      .nullable(),
+  }),
   checked: z.number().int(),
   last_seq: z.number().int().nullable(),
   last_hash: z.string().nullable(),
@@ -60,12 +91,13 @@ export function createAuditRouter(service: AuditService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/audit/verify', tag: 'Audit',
-    summary: 'Walk the hash chain, recomputing every digest in Postgres; report the first broken link',
-    auth: 'viewer and above (audit:read)',
-    responses: { 200: { description: 'ok, or the first broken link', schema: verification } }, errors: [401, 403],
-  }, async (_req, res) => {
+    summary: 'Walk the hash chain, recomputing every digest in Postgres, and check the signed checkpoints; report the first broken link',
+    auth: 'viewer and above (audit:read)', query: verifyQuerySchema,
+    responses: { 200: { description: 'ok, or the first broken link or failed checkpoint', schema: verification } }, errors: [400, 401, 403],
+  }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
-    res.json(await service.verify());
+    const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
+    res.json(await service.verify(checkpoint));
   });
 
   return router;
