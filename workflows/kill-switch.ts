@@ -1,3 +1,6 @@
+// The API already disabled, projected and broadcast this change before starting us (a kill must not wait
+// on Temporal); the first steps repeat it idempotently so the kill completes even if the API died midway
+// (docs/decisions/0001-kill-before-workflow.md).
 import { getExternalWorkflowHandle, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
