@@ -4,6 +4,7 @@
 import { getExternalWorkflowHandle, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
+import { describeConfirmation, type Confirmation } from '../src/domain/confirmation.js';
 import type { KillSwitchChange } from '../src/services/kill-change.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';
@@ -13,7 +14,7 @@ const steps = proxyActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NotFoundError'] },
 });
 
-// Waits on the world (replica heartbeats), so it heartbeats itself.
+// Waits on the world (replica acknowledgements), so it heartbeats itself.
 const observing = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   heartbeatTimeout: '5 seconds',
@@ -33,12 +34,20 @@ const alerting = proxyActivities<Activities>({
  * test/fixtures/histories, which the replay test replays against this code.
  */
 export const KILL_CONFIRMS_CONVERGENCE = 'kill-confirms-convergence';
+/**
+ * The confirmation waits on the replicas' acknowledgements (confirmAcks) instead of polling their
+ * heartbeats (confirmConvergence).
+ */
+export const ACKNOWLEDGED_CONFIRMATION = 'acknowledged-confirmation';
+
+/** What a kill's confirmation step found: acknowledgements (now), or heartbeats (histories before). */
+type Confirmed = Confirmation | Convergence;
 
 /**
  * The kill-switch sequence: disable, invalidate caches, broadcast, confirm that every API replica
  * serves the kill, audit, alert.
  */
-export async function killSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Convergence }> {
+export async function killSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Confirmed }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const disabled = await steps.disableFlag(change);
   await steps.invalidateCaches(ref);
@@ -51,19 +60,23 @@ export async function killSwitch(change: KillSwitchChange): Promise<{ version: n
   return { version: disabled.version, convergence };
 }
 
-function withConvergence(reason: string, c: Convergence | undefined): string {
+function withConvergence(reason: string, c: Confirmed | undefined): string {
   return c ? `${reason} — ${describeConvergence(c)}` : reason;
 }
 
-function describeConvergence(c: Convergence): string {
+function describeConvergence(c: Confirmed): string {
+  if ('confirmedReplicas' in c) return describeConfirmation(c);
   return c.converged
     ? `confirmed on ${c.replicas} API replica(s) ${c.elapsedMs} ms after the request`
     : `NOT confirmed: ${c.laggards.length} of ${c.replicas} replica(s) still behind after ${c.elapsedMs} ms (${c.laggards.join(', ')})`;
 }
 
 /** Waits (5 s at most) for every live replica to serve `version`; alerts at once, naming the laggards, if not. */
-async function confirm(change: KillSwitchChange, version: number): Promise<Convergence> {
-  const convergence = await observing.confirmConvergence({ environment: change.environment, version, sinceMs: Date.parse(change.at) });
+async function confirm(change: KillSwitchChange, version: number): Promise<Confirmed> {
+  const sinceMs = Date.parse(change.at);
+  const convergence = patched(ACKNOWLEDGED_CONFIRMATION)
+    ? await observing.confirmAcks({ flagKey: change.flagKey, environment: change.environment, version, sinceMs })
+    : await observing.confirmConvergence({ environment: change.environment, version, sinceMs });
   if (!convergence.converged) {
     await alerting.alert({ ...change, title: 'Kill switch not confirmed on every replica', reason: describeConvergence(convergence) });
   }
@@ -82,7 +95,7 @@ async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
 }
 
 /** Deactivation: remove, invalidate caches, broadcast, confirm, audit the recovery, tell the team. */
-export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Convergence }> {
+export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Confirmed }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const restored = await steps.removeKillSwitch(change);
   await steps.invalidateCaches(ref);
