@@ -158,7 +158,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
-      audit: createAuditService({ db }),
+      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY }),
     },
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
