@@ -19,8 +19,9 @@ function tlsOptions(settings: RedisSettings): ConnectionOptions | undefined {
 /**
  * Opens one Redis connection (commands or a pub/sub subscriber) as configured: a plain or TLS URL,
  * or, with REDIS_SENTINELS, ioredis's Sentinel support, which asks the sentinels for the current
- * primary on every (re)connect, checks its role, and follows `+switch-master` (failoverDetector),
- * so commands and subscriptions move to the new primary after a failover by themselves.
+ * primary on every (re)connect and checks its role, so commands and subscriptions move to the new
+ * primary after a failover by themselves. (Not its `failoverDetector`: in ioredis 6.0.0, a
+ * `+switch-master` that arrives while the connection is reconnecting ends it for good.)
  */
 export function createRedis(settings: RedisSettings, options: RedisOptions = {}): Redis {
   const tls = tlsOptions(settings);
@@ -41,7 +42,6 @@ export function createRedis(settings: RedisSettings, options: RedisOptions = {})
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
     ...(settings.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: settings.REDIS_SENTINEL_PASSWORD } : {}),
     ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-    failoverDetector: true,
     // Sentinels answer fast; keep asking them at most 500 ms apart while a failover is under way.
     sentinelRetryStrategy: (times: number) => Math.min(times * 100, 500),
     ...options,
