@@ -76,9 +76,13 @@ const configSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
   /** Seconds a stopping worker lets running activities finish before they are cancelled. */
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
-  /** Address the API listens on: 127.0.0.1 by default; 0.0.0.0 in a container behind a load balancer. */
-  HOST: z.union([z.ipv4(), z.ipv6()], 'must be an IP address such as 0.0.0.0 or 127.0.0.1').default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /**
+   * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
+   * with a well-known bootstrap admin token) is not reachable from the network; containers and hosts
+   * serving other machines set 0.0.0.0 (every IPv4 address) or :: (every address).
+   */
+  HOST: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::' }).default('127.0.0.1'),
   /** A bootstrap admin token: valid while the variable is set, never stored. */
   RIPCORD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
 import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
@@ -23,13 +24,26 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-/** POST activates the kill switch, DELETE releases it; both need admin, emergency_responder or a kill_switch grant. */
-export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags): Router {
+export { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+
+/**
+ * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
+ * (those need admin, emergency_responder or a kill_switch grant).
+ */
+export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService): Router {
   const router = Router();
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
     authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/flags/:key/environments/:env/kill-switch';
+
+  if (confirmations) {
+    router.get(path, async (req, res) => {
+      const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+      await authorizeFlagUser(res, flags, key, env, 'read');
+      res.json(await confirmations.state(key, env));
+    });
+  }
 
   router.post(path, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');

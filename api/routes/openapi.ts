@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { documentRoute, routeDocs, type RouteDoc } from '../route-docs.js';
 import { environmentKeySchema, errorSchema, flagKeySchema } from '../schemas.js';
+import { killSwitchStateSchema } from './kill-switch.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input: `details` lists each bad field as {path, message} (body.x, query.y, params.z, headers.w)',
@@ -55,6 +56,12 @@ function documentOtherRoutes(): void {
       headers: [{ name: 'Idempotency-Key', description: 'makes a retried request one kill' }],
       responses: { 201: { description: 'killed; the workflow carries the rest', schema: killOutcome }, 200: { description: 'already killed, or a retry', schema: killOutcome } },
       errors: [400, 401, 403, 404, 413, 415],
+    },
+    {
+      method: 'get', path: '/api/v1/flags/{key}/environments/{env}/kill-switch', tag: 'Kill switch',
+      summary: 'The kill switch, its last kill or release, and which live replicas acknowledge serving it ("confirmed on 3/3 replicas in 12 ms", or the laggards)',
+      auth: 'users with flag:read', params: flagEnv,
+      responses: { 200: { description: 'the kill switch with its confirmation', schema: killSwitchStateSchema } }, errors: [400, 401, 403, 404],
     },
     {
       method: 'delete', path: '/api/v1/flags/{key}/environments/{env}/kill-switch', tag: 'Kill switch', summary: 'Release the kill switch',

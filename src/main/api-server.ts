@@ -5,6 +5,8 @@ import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
+import { createDashboardService } from '../services/dashboard-service.js';
+import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../services/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
@@ -22,14 +24,19 @@ import type { Logger } from '../logger.js';
 import { createMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
+import { EvaluationRollups } from '../serving/evaluation-rollups.js';
+import { StreamTickets } from '../serving/stream-tickets.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
+import { ChangeAcker } from '../serving/change-acks.js';
+import { AckWatcher } from '../serving/change-confirmation.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
@@ -45,6 +52,7 @@ export interface ApiServer {
   snapshot: FlagSnapshot;
   sync: SnapshotSync;
   heartbeat: ReplicaHeartbeat;
+  acker: ChangeAcker;
   flagMetrics: FlagMetrics;
   /**
    * The graceful stop (SIGTERM): /readyz turns 503 at once while requests are still served (with
@@ -73,12 +81,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
 
   const projection = new RedisProjection(redis);
   const snapshot = new FlagSnapshot();
+  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
+  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
     snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
     loadRevisions: async () => new Map((await listEnvironments(db)).map((env) => [env.key, env.revision])),
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
+  // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
+  const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
+  sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
   await sync.start();
   // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
@@ -104,10 +117,10 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const authenticator = resilientAuthenticator(tokenAuthenticator);
   // Revocations, role and grant changes drop cached credentials in every API process at once.
   const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
-  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
-  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   heartbeat.start();
-  const flagMetrics = new FlagMetrics(redis, logger);
+  const rollups = new EvaluationRollups(db, logger);
+  rollups.start();
+  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
@@ -129,7 +142,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      db, killSwitch, flags, rollouts, logger,
+      db, killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
     })
     : undefined;
   const app = createApp({
@@ -138,13 +151,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     flags,
     killSwitch,
+    killConfirmations: createKillConfirmationService({
+      db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+    }),
     rollouts,
+    dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -168,16 +185,18 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'API listening');
+  const { port, address } = server.address() as AddressInfo;
+  logger.info({ address, port }, 'API listening');
 
   let closed: Promise<void> | undefined;
   const close = async () => {
     sync.stop();
+    acker.stop();
     segmentSync.stop();
     hub.stop();
     await heartbeat.stop();
     await flagMetrics.stop();
+    await rollups.stop();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await starter.close();
@@ -204,11 +223,12 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   }
 
   return {
-    url: `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`,
+    url: `http://${localAddressFor(config.HOST)}:${port}`,
     port,
     snapshot,
     sync,
     heartbeat,
+    acker,
     flagMetrics,
     shutdown,
     close: closeOnce,
@@ -216,3 +236,10 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** An address this machine reaches the API at: the bound one, or loopback for a wildcard bind. */
+function localAddressFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

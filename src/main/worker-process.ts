@@ -8,6 +8,7 @@ import { createRedis } from '../connections/redis.js';
 import { describeTemporal, temporalConnectionOptions } from '../connections/temporal.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
+import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
@@ -49,11 +50,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const db = createDatabase(postgresPoolConfig(config));
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
+  // A subscribed connection can run nothing else: acknowledgements are heard on their own.
+  const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
+  subscriber.on('error', () => undefined);
   const projection = new RedisProjection(redis);
   const activities = createActivities({
     db,
     projection,
     redis,
+    acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection, logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({
@@ -99,6 +104,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       await connection.close();
       await starter.close();
       redis.disconnect();
+      subscriber.disconnect();
       await db.end();
     },
   };
