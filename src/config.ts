@@ -17,8 +17,13 @@ const hostPorts = z.string().regex(/^\s*[\w.-]+:\d{1,5}\s*(,\s*[\w.-]+:\d{1,5}\s
 
 /** Every variable Ripcord reads, with its default and what it is for. Only entry points call loadConfig. */
 const configSchema = z.object({
-  /** PostgreSQL, the source of truth. */
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord:ripcord@127.0.0.1:5432/ripcord'),
+  /** PostgreSQL, the source of truth, as the application role (DML only; README "Security model"). */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord_app:ripcord_app@127.0.0.1:5432/ripcord'),
+  /**
+   * PostgreSQL as the schema owner, for `npm run migrate` only; unset: DATABASE_URL (one role for
+   * both). A direct connection: required when DATABASE_URL goes through a transaction-mode pooler.
+   */
+  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Redis, the serving projection and pub/sub. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
   /** Temporal frontend, host:port. */
@@ -69,8 +74,6 @@ const configSchema = z.object({
    * role), and migrations refuse to run through it (they hold a session advisory lock).
    */
   DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
-  /** Direct PostgreSQL URL (no pooler; the owner role) for `migrate`; defaults to DATABASE_URL. */
-  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Graceful stop: seconds /readyz reports 503 before the listener closes, and the bound on the whole stop. */
   SHUTDOWN_READINESS_DELAY_SECONDS: seconds.default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
@@ -110,6 +113,10 @@ const configSchema = z.object({
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
+  /** HMAC key for audit checkpoints (the chain head, signed outside the database); unset: no checkpoints. */
+  AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Seconds between audit checkpoints written by the worker (only when the chain moved); 0 turns them off. */
+  AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
