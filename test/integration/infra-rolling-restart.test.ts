@@ -90,7 +90,14 @@ describe('rolling restart behind nginx', () => {
     const key = uniqueKey('rolling');
     await createFlag(stack, key, onForEveryone);
     for (const { port } of apis) {
-      await eventually(async () => JSON.parse((await evaluateOnce(port, key)).text).value === true, `${port} to serve the flag`);
+      let last = '';
+      await eventually(async () => {
+        const answer = await evaluateOnce(port, key);
+        last = `${answer.status} ${answer.text}`;
+        return answer.status === 200 && JSON.parse(answer.text).value === true;
+      }, `${port} to serve the flag`, 30_000).catch((error: Error) => {
+        throw new Error(`${error.message}; last answer: ${last}`);
+      });
     }
     await eventually(async () => (await evaluateOnce(lbPort, key)).status === 200, 'nginx to pass evaluations');
 
