@@ -4,7 +4,7 @@ import type { WebhookService } from '../../src/services/webhook-service.js';
 import { requireUser } from '../auth.js';
 import { parseInput } from '../validation.js';
 
-const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', '*'] as const;
+const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', 'audit.checkpoint', '*'] as const;
 const url = z.url({ protocol: /^https?$/ }).max(2000);
 const events = z.array(z.enum(EVENTS)).min(1).max(EVENTS.length);
 const createBody = z.strictObject({
@@ -18,6 +18,9 @@ const patchBody = z
   .refine((p) => p.url !== undefined || p.events !== undefined || p.enabled !== undefined, 'give at least one of url, events, enabled');
 const idParams = z.object({ id: z.uuid() });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+/** The schemas these routes parse with, for the OpenAPI document. */
+export const webhookSchemas = { createBody, patchBody, idParams, deliveriesQuery };
 
 const meta = (req: { ip?: string; get(name: string): string | undefined }, actor: Parameters<WebhookService['create']>[1]['actor']) => ({
   actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null,

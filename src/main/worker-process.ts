@@ -1,13 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { Redis } from 'ioredis';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
+import { createRedis } from '../connections/redis.js';
+import { describeTemporal, temporalConnectionOptions } from '../connections/temporal.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
+import { createAuditCheckpointer } from '../services/audit-checkpoint.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
+import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -39,17 +43,19 @@ export interface WorkerProcess {
   /** Resolves when the worker has shut down. */
   done: Promise<void>;
   relay: ReturnType<typeof createOutboxRelay>;
+  /** Signs the audit chain's head every AUDIT_CHECKPOINT_SECONDS; null without AUDIT_CHECKPOINT_KEY. */
+  checkpoints: PeriodicPass | null;
   close(): Promise<void>;
 }
 
 /** Builds the activities' real dependencies, starts the worker and the outbox relay. */
 export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
   installRuntime(logger);
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const db = createDatabase(postgresPoolConfig(config));
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
   subscriber.on('error', () => undefined);
   const projection = new RedisProjection(redis);
   const activities = createActivities({
@@ -65,16 +71,21 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     temporalUiUrl: config.TEMPORAL_UI_URL,
     namespace: config.TEMPORAL_NAMESPACE,
   });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
+    throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
+    // On shutdown the worker stops polling at once and lets running activities finish for this long.
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
   });
   const starter = createWorkflowStarter({
-    address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const relay = createOutboxRelay({ db, starter, logger });
   relay.start();
@@ -82,6 +93,11 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     db, starter, logger, retry: { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, initialInterval: config.WEBHOOK_RETRY_INITIAL },
   });
   webhooks.start();
+  const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000 })
+    : null;
+  checkpoints?.start();
+  if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
   const done = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
 
@@ -89,8 +105,10 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     worker,
     done,
     relay,
+    checkpoints,
     async close() {
       relay.stop();
+      checkpoints?.stop();
       webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
