@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
@@ -14,6 +15,20 @@ import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** `npm run build` writes the workflow bundle here, at the top of dist/. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+// Only a build has it (dist/src/main -> dist/): from the sources this names a file that never exists.
+const prebuiltBundlePath = fileURLToPath(new URL(`../../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+
+/**
+ * What the worker runs: the given bundle (tests share one), else the build's prebuilt bundle file
+ * (no webpack or swc at start-up), else the sources, bundled at start-up (development).
+ */
+function workflowCode(bundle?: WorkflowBundleWithSourceMap): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  if (existsSync(prebuiltBundlePath)) return { workflowBundle: { codePath: prebuiltBundlePath } };
+  return { workflowsPath };
+}
 
 /** Bundles the workflow code once (tests share the bundle across workers). */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -66,12 +81,13 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     namespace: config.TEMPORAL_NAMESPACE,
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const code = workflowCode(bundle);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
+    ...code,
   });
   const starter = createWorkflowStarter({
     address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -83,7 +99,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   webhooks.start();
   const done = worker.run();
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  const workflows = 'workflowsPath' in code ? 'bundled at start-up' : 'codePath' in code.workflowBundle ? 'prebuilt bundle' : 'given bundle';
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, workflows }, 'worker running');
 
   return {
     worker,
