@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { RolloutService } from '../../src/services/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
@@ -6,6 +6,8 @@ import { parseInput } from '../validation.js';
 import { flagEnvParams } from './flags.js';
 import { documentWorkflowRoutes } from './workflow-route-docs.js';
 
+
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
 const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
 const actionBodies = {
@@ -26,7 +28,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     parseInput(z.object({ plan: z.unknown() }), req.body ?? {}, 'body');
-    res.status(201).json(await service.start(key, env, req.body, actor));
+    res.status(201).json(await service.start(key, env, req.body, actor, origin(req)));
   });
 
   router.get(base, async (req, res) => {
@@ -39,7 +41,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
     const { key, env, action } = parseInput(actionParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
-    res.json(await service.steer(key, env, action, args, actor));
+    res.json(await service.steer(key, env, action, args, actor, origin(req)));
   });
 
   return router;

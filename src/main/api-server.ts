@@ -6,6 +6,8 @@ import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
+import { createDashboardService } from '../services/dashboard-service.js';
+import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../services/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
@@ -17,9 +19,11 @@ import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createMetrics, registerServingMetrics } from '../metrics.js';
+import { createMetrics, registerFreshnessMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
+import { EvaluationRollups } from '../serving/evaluation-rollups.js';
+import { StreamTickets } from '../serving/stream-tickets.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
 import { ChangeAcker } from '../serving/change-acks.js';
@@ -57,7 +61,9 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
   // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
   const retryStrategy = (times: number) => Math.min(times * 50, 250);
-  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy } as const;
+  // A command that gets no answer (a partition that drops packets) fails after two seconds, so the
+  // reconciler notices and the replica turns STALE instead of waiting forever.
+  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy, commandTimeout: 2_000 } as const;
   const redis = new Redis(config.REDIS_URL, redisOptions);
   const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy });
   for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
@@ -101,14 +107,19 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Revocations, role and grant changes drop cached credentials in every API process at once.
   const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
   heartbeat.start();
-  const flagMetrics = new FlagMetrics(redis, logger);
+  const rollups = new EvaluationRollups(db, logger);
+  rollups.start();
+  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
     servedVersions: () => snapshot.environmentKeys().map((environment) => ({ environment, version: snapshot.version(environment) })),
   });
+  registerFreshnessMetrics(metrics.registry, {
+    stale: () => sync.staleness() !== null, lagSeconds: () => sync.lagSeconds(), lastSyncMs: () => sync.lastReconciledAt, onPropagation: sync.onPropagation,
+  });
   const endpoints = createEvaluationEndpoints({
-    authenticator, snapshot, cacheStats, flagMetrics, metrics,
+    authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND),
   });
@@ -132,19 +143,22 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     flags,
     killSwitch,
-    killConfirmations: createKillConfirmationService({ db, redis }),
+    killConfirmations: createKillConfirmationService({
+      db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+    }),
     rollouts,
+    dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
-      audit: createAuditService({ db }),
+      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY }),
     },
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
@@ -174,6 +188,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       hub.stop();
       await heartbeat.stop();
       await flagMetrics.stop();
+      await rollups.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();

@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
 import { flagDefinitionSchema, type FlagDefinition } from '../domain/flag.js';
+import type { ChangeKind } from '../domain/flag-change.js';
 
 /** What a change announcement carries: the whole new definition, so replicas need no extra read. */
 export interface ChangeEvent {
-  event: 'flag.updated' | 'flag.killed' | 'flag.restored' | 'flag.archived';
+  event: ChangeKind;
   definition: FlagDefinition;
+  /** When it was announced (ms since epoch), so replicas can tell how long it took to reach them. */
+  at?: number;
 }
 
 // Writes a flag only if its version is newer than the stored one and raises the environment's
@@ -64,7 +67,7 @@ export class RedisProjection {
 
   /** Announces a change to every API process. */
   async publish(change: ChangeEvent): Promise<void> {
-    await this.redis.publish(this.channel, JSON.stringify(change));
+    await this.redis.publish(this.channel, JSON.stringify({ ...change, at: change.at ?? Date.now() }));
   }
 
   /** The environment's projected version, or null when Redis holds nothing for it (e.g. restarted empty). */
