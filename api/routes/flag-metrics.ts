@@ -5,8 +5,9 @@ import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
 import { principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
+import { environmentKeySchema } from '../schemas.js';
 
-const querySchema = z.object({ environment: z.string().min(1).max(64).optional() });
+const querySchema = z.object({ environment: environmentKeySchema.optional() });
 
 /**
  * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every

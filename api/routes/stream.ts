@@ -3,6 +3,7 @@ import type { Authenticator } from '../../src/auth/principal.js';
 import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
 import type { StreamHub } from '../../src/serving/stream-hub.js';
 import type { Metrics } from '../../src/metrics.js';
+import { defineRoute } from '../route-docs.js';
 
 /**
  * `GET /api/v1/stream`: Server-Sent Events of the flag changes in the token's environment
@@ -15,7 +16,12 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
   router.options('/api/v1/stream', (_req, res) => {
     res.status(204).set(CORS_PREFLIGHT_HEADERS).end();
   });
-  router.get('/api/v1/stream', async (req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/api/v1/stream', tag: 'Evaluation', summary: 'Server-Sent Events of flag changes in the token environment (Last-Event-ID resumes)',
+    auth: 'client, server or admin token (client tokens may come as ?token=)',
+    headers: [{ name: 'Last-Event-ID', description: 'the last event id seen: what was missed is replayed' }],
+    responses: { 200: { description: 'text/event-stream' } }, errors: [401, 403, 429],
+  }, async (req, res) => {
     // A browser's EventSource cannot send headers, so `?token=` is accepted too, for client tokens
     // only: they are public by design, whereas a server or admin token must never sit in a URL (logs).
     const headerToken = tokenFromHeaders((name) => req.get(name));

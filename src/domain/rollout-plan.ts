@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.js';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { percentageSchema } from './flag.js';
 
@@ -7,7 +8,7 @@ export function durationMs(value: string | number): number {
   return typeof value === 'number' ? value : msToNumber(value as never);
 }
 
-const duration = z.union([z.string().max(40), z.number().int()]).refine((value) => {
+const duration = z.union([text(40), z.number().int()]).refine((value) => {
   try {
     const ms = durationMs(value);
     return Number.isFinite(ms) && ms > 0 && ms <= 366 * 24 * 3600_000;
@@ -46,7 +47,7 @@ export const guardSchema = z.discriminatedUnion('source', [
   z.strictObject({
     /** A Prometheus instant query (PROMETHEUS_URL) compared with a threshold. */
     source: z.literal('prometheus'),
-    query: z.string().min(1).max(2000),
+    query: text(2000).min(1),
     threshold: z.number(),
     comparison: z.enum(['above', 'below']).default('above'),
     ...guardCommon,

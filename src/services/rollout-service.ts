@@ -6,6 +6,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
 import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
@@ -18,6 +19,9 @@ import {
 } from '../../workflows/rollout-messages.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
+/** The body that starts a rollout (the route documents it; this service parses it). */
+export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
+
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
 
 /** Starts, lists and steers rollout workflows; Temporal is the truth, the rollouts table a read model. */
@@ -29,12 +33,10 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
     async start(flagKey: string, environment: string, body: unknown, actor: Actor) {
-      const parsed = rolloutPlanSchema.safeParse((body as { plan?: unknown } | null)?.plan);
-      if (!parsed.success) {
-        throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `plan.${i.path}` })));
-      }
+      const parsed = rolloutStartSchema.safeParse(body);
+      if (!parsed.success) throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues));
       await requireFlag(flagKey, environment);
-      const plan: RolloutPlan = parsed.data;
+      const plan: RolloutPlan = parsed.data.plan;
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const rolloutId = randomUUID();
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };
