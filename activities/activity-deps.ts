@@ -4,6 +4,7 @@ import { NotFoundError } from '../src/errors.js';
 import type { FlagPublisher } from '../src/services/flag-publisher.js';
 import type { Database } from '../src/stores/database.js';
 import type { RedisProjection } from '../src/stores/projection.js';
+import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   projection: RedisProjection;
   /** For reading the API replicas' heartbeats. */
   redis: Redis;
+  /** Waits for the API replicas' acknowledgements of a change. */
+  acks: AckWatcher;
   publisher: FlagPublisher;
   alerter: Alerter;
   temporalUiUrl: string;

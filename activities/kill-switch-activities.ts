@@ -5,6 +5,8 @@ import { loadDefinitions } from '../src/stores/flag-store.js';
 import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-change.js';
 import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
+import type { Confirmation } from '../src/serving/change-confirmation.js';
+import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 
 /** Whether every live API replica serves a change, and how long it took from the change. */
@@ -50,8 +52,8 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Waits until every live API replica reports serving `version` (their heartbeats in Redis) and
-     * says how long that took; after `timeoutMs` it names the replicas still behind.
+     * The confirmation of kills started before acknowledgements existed (their histories schedule
+     * it): waits until every live replica's heartbeat reports serving `version`.
      */
     async confirmConvergence(input: { environment: string; version: number; sinceMs: number; timeoutMs?: number }): Promise<Convergence> {
       const deadline = Date.now() + (input.timeoutMs ?? 5_000);
@@ -66,6 +68,19 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
         Context.current().heartbeat({ laggards: laggards.length });
         await sleep(50);
       }
+    },
+
+    /**
+     * Waits until every live API replica has acknowledged serving `version` of the flag (their
+     * acknowledgements, not the heartbeats, which only say who is alive); after `timeoutMs` it
+     * names the replicas that have not. Elapsed time runs from the change to the last acknowledgement.
+     */
+    async confirmAcks(input: { flagKey: string; environment: string; version: number; sinceMs: number; timeoutMs?: number }): Promise<Confirmation> {
+      const context = Context.current();
+      return deps.acks.waitForConfirmation(
+        { environment: input.environment, flag: input.flagKey, version: input.version, sinceMs: input.sinceMs },
+        { timeoutMs: input.timeoutMs ?? CONFIRMATION_TIMEOUT_MS, onProgress: (c) => context.heartbeat({ laggards: c.laggards.length }) },
+      );
     },
 
     /** Writes the kill's audit event unless it exists (the API writes it with the change). */

@@ -6,6 +6,7 @@ import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
+import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
 import type { Database } from '../src/stores/database.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   snapshot: FlagSnapshot;
   flags: FlagService;
   killSwitch: KillSwitchService;
+  /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
+  killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
   scheduledChanges: ScheduledChangeService;
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
@@ -84,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(authenticate(deps.authenticator));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
-  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags));
+  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));

@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { init as initLaunchDarkly, integrations, type LDContext } from '@launchdarkly/node-server-sdk';
 import { InMemStorageProvider, startUnleash, type Context } from 'unleash-client';
-import { createClient, type EvaluationContext } from '../src/sdk/node/index.js';
+import { createClient, type EvaluationContext } from '../packages/node/src/index.js';
 import { BETA_TESTERS, BLOCKED, referenceFlags, SEGMENTS, UNLEASH_FEATURES, UNLEASH_SEGMENTS, unleashContext, userAttributes } from './reference-flags.js';
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);

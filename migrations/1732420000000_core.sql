@@ -1,5 +1,5 @@
 -- Up Migration
--- The walking skeleton's tables (DESIGN §3). Timestamps are timestamptz, every table has a primary key.
+-- The walking skeleton's tables (docs/architecture.md §3). Timestamps are timestamptz, every table has a primary key.
 
 CREATE TABLE environments (
   key        text PRIMARY KEY CHECK (key ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),

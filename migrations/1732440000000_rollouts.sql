@@ -1,5 +1,5 @@
 -- Up Migration
--- Rollouts (DESIGN §3): a read model of each rollout workflow, so lists need not ask Temporal per row.
+-- Rollouts (docs/architecture.md §3): a read model of each rollout workflow, so lists need not ask Temporal per row.
 CREATE TABLE rollouts (
   id          uuid PRIMARY KEY,
   flag_id     uuid NOT NULL REFERENCES flags (id) ON DELETE CASCADE,

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the settings below are used by the scripts that source this file
-# Shared helpers for scripts/stack-up.sh, stack-down.sh, dev.sh, test.sh and .ci/run.
+# Shared helpers for scripts/stack-up.sh (and the per-service scripts/stack/*.sh it sources), stack-down.sh,
+# dev.sh, test.sh and .ci/run.
 # Sourced, never executed. Everything here binds or talks to 127.0.0.1 only.
 #
 # Ownership rule used by every script: a service counts as "started by the scripts" only when a

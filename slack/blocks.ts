@@ -40,6 +40,8 @@ export function killedMessage(input: {
   at: string;
   workflowId: string;
   workflowUrl: string;
+  /** Which replicas serve the kill ("confirmed on 3/3 replicas in 12 ms"); absent while it is awaited. */
+  confirmation?: string;
 }): { text: string; blocks: KnownBlock[] } {
   const when = `<!date^${Math.floor(Date.parse(input.at) / 1000)}^{date_short_pretty} {time_secs}|${input.at}>`;
   return {
@@ -56,7 +58,10 @@ export function killedMessage(input: {
         ],
       },
       { type: 'section', text: { type: 'mrkdwn', text: `*Why*\n${input.reason}` } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Workflow <${input.workflowUrl}|${input.workflowId}>` }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `${input.confirmation ? `*${input.confirmation}*` : ':hourglass_flowing_sand: waiting for every replica to confirm…'} · Workflow <${input.workflowUrl}|${input.workflowId}>` }],
+      },
       restoreButton({ flag: input.flag, environment: input.environment }),
     ],
   };

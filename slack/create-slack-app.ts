@@ -8,6 +8,8 @@ import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Database } from '../src/stores/database.js';
+import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
+import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
 import { findFlag, listEnvironments, listFlags, type FlagRecord } from '../src/stores/flag-store.js';
 import { listRollouts } from '../src/stores/rollout-store.js';
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
@@ -26,6 +28,8 @@ export interface SlackAppDeps {
   killSwitch: KillSwitchService;
   flags: FlagService;
   rollouts: RolloutService;
+  /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
+  acks?: AckWatcher;
   logger: Logger;
 }
 
@@ -130,16 +134,24 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       }
       if (!outcome.changed) return void (await reply(ephemeral(`Already done: this request was delivered before (${outcome.workflow.id}).`)));
       await reply(ephemeral(`:white_check_mark: \`${flag.key}\` is off in ${environment}. Workflow ${outcome.workflow.id}`));
+      const message = {
+        flag: flag.key, environment, slackUserId: command.user_id, reason: parsed.reason,
+        at: outcome.definition.config.kill_switch.triggered_at ?? new Date().toISOString(),
+        workflowId: outcome.workflow.id, workflowUrl: outcome.workflow.url,
+      };
+      const posted = await client.chat
+        .postMessage({ channel: command.channel_id, ...killedMessage(message) })
+        .catch((error: unknown) => void logger.warn({ err: error }, 'could not post the kill to the channel'));
+      if (!posted?.ts || !posted.channel || !deps.acks) return;
+      // The confirmation usually arrives within milliseconds; the message says so (or names the laggards) once known.
+      const confirmation = await deps.acks.waitForConfirmation(
+        { environment, flag: flag.key, version: outcome.definition.version, sinceMs: Date.parse(message.at) },
+        { timeoutMs: CONFIRMATION_TIMEOUT_MS },
+      ).catch((error: unknown) => void logger.warn({ err: error }, 'could not watch the kill\'s confirmation'));
+      if (!confirmation) return;
       await client.chat
-        .postMessage({
-          channel: command.channel_id,
-          ...killedMessage({
-            flag: flag.key, environment, slackUserId: command.user_id, reason: parsed.reason,
-            at: outcome.definition.config.kill_switch.triggered_at ?? new Date().toISOString(),
-            workflowId: outcome.workflow.id, workflowUrl: outcome.workflow.url,
-          }),
-        })
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not post the kill to the channel'));
+        .update({ channel: posted.channel, ts: posted.ts, ...killedMessage({ ...message, confirmation: describeConfirmation(confirmation) }) })
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not update the kill message with its confirmation'));
     });
   });
 

@@ -13,6 +13,12 @@ const configSchema = z.object({
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('ripcord'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /**
+   * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
+   * with a well-known bootstrap admin token) is not reachable from the network; containers and hosts
+   * serving other machines set 0.0.0.0 (every IPv4 address) or :: (every address).
+   */
+  HOST: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::' }).default('127.0.0.1'),
   /** A bootstrap admin token: valid while the variable is set, never stored. */
   RIPCORD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),

@@ -1,6 +1,10 @@
-import { getExternalWorkflowHandle, log, proxyActivities } from '@temporalio/workflow';
+// The API already disabled, projected and broadcast this change before starting us (a kill must not wait
+// on Temporal); the first steps repeat it idempotently so the kill completes even if the API died midway
+// (docs/decisions/0001-kill-before-workflow.md).
+import { getExternalWorkflowHandle, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
+import { describeConfirmation, type Confirmation } from '../src/domain/confirmation.js';
 import type { KillSwitchChange } from '../src/services/kill-change.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';
@@ -10,7 +14,7 @@ const steps = proxyActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NotFoundError'] },
 });
 
-// Waits on the world (replica heartbeats), so it heartbeats itself.
+// Waits on the world (replica acknowledgements), so it heartbeats itself.
 const observing = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   heartbeatTimeout: '5 seconds',
@@ -24,31 +28,55 @@ const alerting = proxyActivities<Activities>({
 });
 
 /**
+ * Workflow versions (patches). A change to the commands a workflow issues must be guarded by
+ * `patched(id)`: histories recorded before the change carry no marker for `id`, so on replay
+ * `patched` answers false and the old command sequence runs. Every recorded history stays in
+ * test/fixtures/histories, which the replay test replays against this code.
+ */
+export const KILL_CONFIRMS_CONVERGENCE = 'kill-confirms-convergence';
+/**
+ * The confirmation waits on the replicas' acknowledgements (confirmAcks) instead of polling their
+ * heartbeats (confirmConvergence).
+ */
+export const ACKNOWLEDGED_CONFIRMATION = 'acknowledged-confirmation';
+
+/** What a kill's confirmation step found: acknowledgements (now), or heartbeats (histories before). */
+type Confirmed = Confirmation | Convergence;
+
+/**
  * The kill-switch sequence: disable, invalidate caches, broadcast, confirm that every API replica
  * serves the kill, audit, alert.
  */
-export async function killSwitch(change: KillSwitchChange): Promise<{ version: number; convergence: Convergence }> {
+export async function killSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Confirmed }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const disabled = await steps.disableFlag(change);
   await steps.invalidateCaches(ref);
   await steps.broadcast({ ...ref, event: 'flag.killed' });
-  const convergence = await confirm(change, disabled.version);
+  const convergence = patched(KILL_CONFIRMS_CONVERGENCE) ? await confirm(change, disabled.version) : undefined;
   await pauseRunningRollout(change);
   await steps.audit(change);
-  await alerting.alert({ ...change, title: 'Kill switch activated', reason: `${change.reason} — ${describeConvergence(convergence)}` });
+  await alerting.alert({ ...change, title: 'Kill switch activated', reason: withConvergence(change.reason, convergence) });
   log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version, ...convergence });
   return { version: disabled.version, convergence };
 }
 
-function describeConvergence(c: Convergence): string {
+function withConvergence(reason: string, c: Confirmed | undefined): string {
+  return c ? `${reason} — ${describeConvergence(c)}` : reason;
+}
+
+function describeConvergence(c: Confirmed): string {
+  if ('confirmedReplicas' in c) return describeConfirmation(c);
   return c.converged
     ? `confirmed on ${c.replicas} API replica(s) ${c.elapsedMs} ms after the request`
     : `NOT confirmed: ${c.laggards.length} of ${c.replicas} replica(s) still behind after ${c.elapsedMs} ms (${c.laggards.join(', ')})`;
 }
 
 /** Waits (5 s at most) for every live replica to serve `version`; alerts at once, naming the laggards, if not. */
-async function confirm(change: KillSwitchChange, version: number): Promise<Convergence> {
-  const convergence = await observing.confirmConvergence({ environment: change.environment, version, sinceMs: Date.parse(change.at) });
+async function confirm(change: KillSwitchChange, version: number): Promise<Confirmed> {
+  const sinceMs = Date.parse(change.at);
+  const convergence = patched(ACKNOWLEDGED_CONFIRMATION)
+    ? await observing.confirmAcks({ flagKey: change.flagKey, environment: change.environment, version, sinceMs })
+    : await observing.confirmConvergence({ environment: change.environment, version, sinceMs });
   if (!convergence.converged) {
     await alerting.alert({ ...change, title: 'Kill switch not confirmed on every replica', reason: describeConvergence(convergence) });
   }
@@ -67,13 +95,13 @@ async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
 }
 
 /** Deactivation: remove, invalidate caches, broadcast, confirm, audit the recovery, tell the team. */
-export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number; convergence: Convergence }> {
+export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ version: number; convergence?: Confirmed }> {
   const ref = { flagKey: change.flagKey, environment: change.environment };
   const restored = await steps.removeKillSwitch(change);
   await steps.invalidateCaches(ref);
   await steps.broadcast({ ...ref, event: 'flag.restored' });
-  const convergence = await confirm(change, restored.version);
+  const convergence = patched(KILL_CONFIRMS_CONVERGENCE) ? await confirm(change, restored.version) : undefined;
   await steps.auditRecovery(change);
-  await alerting.alert({ ...change, title: 'Kill switch released', reason: `${change.reason} — ${describeConvergence(convergence)}` });
+  await alerting.alert({ ...change, title: 'Kill switch released', reason: withConvergence(change.reason, convergence) });
   return { version: restored.version, convergence };
 }

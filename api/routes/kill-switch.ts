@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
 import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
@@ -34,13 +35,47 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-/** POST activates the kill switch, DELETE releases it; both need admin, emergency_responder or a kill_switch grant. */
-export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags): Router {
+/** The answer of GET …/kill-switch (the admin UI renders it). */
+export const killSwitchStateSchema = z.object({
+  flag: z.string(),
+  environment: z.string(),
+  version: z.number().int(),
+  kill_switch: z.record(z.string(), z.unknown()),
+  latest: z.object({
+    action: z.enum(['activated', 'deactivated']), at: z.string(), actor: z.string().nullable(), reason: z.string().nullable(), workflow_id: z.string().nullable(),
+  }).nullable(),
+  confirmation: z.object({
+    status: z.enum(['confirmed', 'pending', 'unconfirmed']),
+    confirmedReplicas: z.number().int(),
+    totalReplicas: z.number().int(),
+    elapsedMs: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
+    laggards: z.array(z.string()).meta({ description: 'live replicas that have not acknowledged the current version' }),
+  }).nullable().meta({ description: 'null before any kill, or while Redis is unreachable' }),
+});
+
+/**
+ * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
+ * (those need admin, emergency_responder or a kill_switch grant).
+ */
+export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService): Router {
   const router = Router();
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
     authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/api/v1/flags/{key}/environments/{env}/kill-switch';
+
+  if (confirmations) {
+    defineRoute(router, MOUNT, {
+      method: 'get', path, tag: 'Kill switch',
+      summary: 'The kill switch, its last kill or release, and which live replicas acknowledge serving it ("confirmed on 3/3 replicas in 12 ms", or the laggards)',
+      auth: 'users with flag:read', params: flagEnvParams,
+      responses: { 200: { description: 'the kill switch with its confirmation', schema: killSwitchStateSchema } }, errors: [400, 401, 403, 404],
+    }, async (req, res) => {
+      const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+      await authorizeFlagUser(res, flags, key, env, 'read');
+      res.json(await confirmations.state(key, env));
+    });
+  }
 
   defineRoute(router, MOUNT, {
     method: 'post', path, tag: 'Kill switch', summary: 'Pull the kill switch: the flag serves its off value at once', auth: AUTH,

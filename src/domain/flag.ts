@@ -5,7 +5,7 @@ import { jsonValueSchema, text } from './text.js';
 export const flagTypeSchema = z.enum(['boolean', 'string', 'number', 'json']);
 export type FlagType = z.infer<typeof flagTypeSchema>;
 
-/** Every operator a condition may use (DESIGN §4). */
+/** Every operator a condition may use (docs/architecture.md §5). */
 export const operatorSchema = z.enum([
   'equals', 'not_equals', 'contains', 'in', 'not_in',
   'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',

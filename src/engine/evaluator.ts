@@ -72,7 +72,7 @@ function firstMatch(segments: readonly CompiledSegment[], context: EvaluationCon
   return undefined;
 }
 
-/** Builds the decision procedure of DESIGN §4: kill switch, enabled, rules, targeting, rollout. */
+/** Builds the decision procedure of docs/architecture.md §5: kill switch, enabled, rules, targeting, rollout. */
 export function buildEvaluator(plan: Plan): Evaluator {
   const { killed, enabled, on, off, rules, targeting, rollout, results } = plan;
   const bucketOfKey = bucketerFor(plan.key);

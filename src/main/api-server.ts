@@ -22,12 +22,15 @@ import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
+import { ChangeAcker } from '../serving/change-acks.js';
+import { AckWatcher } from '../serving/change-confirmation.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
@@ -43,6 +46,7 @@ export interface ApiServer {
   snapshot: FlagSnapshot;
   sync: SnapshotSync;
   heartbeat: ReplicaHeartbeat;
+  acker: ChangeAcker;
   flagMetrics: FlagMetrics;
   close(): Promise<void>;
 }
@@ -60,12 +64,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
 
   const projection = new RedisProjection(redis);
   const snapshot = new FlagSnapshot();
+  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
+  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
     snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
     loadRevisions: async () => new Map((await listEnvironments(db)).map((env) => [env.key, env.revision])),
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
+  // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
+  const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
+  sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
   await sync.start();
   // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
@@ -91,8 +100,6 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   const authenticator = resilientAuthenticator(tokenAuthenticator);
   // Revocations, role and grant changes drop cached credentials in every API process at once.
   const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
-  const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
-  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
   heartbeat.start();
   const flagMetrics = new FlagMetrics(redis, logger);
   flagMetrics.start();
@@ -116,7 +123,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      db, killSwitch, flags, rollouts, logger,
+      db, killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
     })
     : undefined;
   const app = createApp({
@@ -125,6 +132,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     flags,
     killSwitch,
+    killConfirmations: createKillConfirmationService({ db, redis }),
     rollouts,
     slack,
     webhooks: createWebhookService({ db }),
@@ -147,19 +155,21 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   });
 
   const server: Server = createServer(config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, (err) => logger.error({ err }, 'evaluation failed')) : app);
-  await new Promise<void>((resolve) => server.listen(config.PORT, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'API listening');
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const { port, address } = server.address() as AddressInfo;
+  logger.info({ address, port }, 'API listening');
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${localAddressFor(config.HOST)}:${port}`,
     port,
     snapshot,
     sync,
     heartbeat,
+    acker,
     flagMetrics,
     async close() {
       sync.stop();
+      acker.stop();
       segmentSync.stop();
       hub.stop();
       await heartbeat.stop();
@@ -173,4 +183,11 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       await db.end();
     },
   };
+}
+
+/** An address this machine reaches the API at: the bound one, or loopback for a wildcard bind. */
+function localAddressFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -6,6 +6,7 @@ import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
+import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
@@ -47,11 +48,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const db = createDatabase(config.DATABASE_URL);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
+  // A subscribed connection can run nothing else: acknowledgements are heard on their own.
+  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  subscriber.on('error', () => undefined);
   const projection = new RedisProjection(redis);
   const activities = createActivities({
     db,
     projection,
     redis,
+    acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection, logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({
@@ -92,6 +97,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       await connection.close();
       await starter.close();
       redis.disconnect();
+      subscriber.disconnect();
       await db.end();
     },
   };

@@ -16,6 +16,7 @@ import { createFlagService } from '../../src/services/flag-service.js';
 import { createDatabase, type Database } from '../../src/stores/database.js';
 import { recordOutcomes } from '../../src/stores/event-store.js';
 import { RedisProjection } from '../../src/stores/projection.js';
+import { AckWatcher } from '../../src/serving/change-confirmation.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, type RolloutProgress,
@@ -31,6 +32,7 @@ let worker: Worker;
 let running: Promise<void>;
 let db: Database;
 let redis: Redis;
+let subscriber: Redis;
 let prometheus: Server;
 let prometheusValue = 0;
 const alerts: Alert[] = [];
@@ -45,6 +47,7 @@ beforeAll(async () => {
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
   db = createDatabase(process.env.DATABASE_URL!, 4);
   redis = new Redis(process.env.REDIS_URL!);
+  subscriber = new Redis(process.env.REDIS_URL!);
   prometheus = createServer((req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query');
     res.setHeader('content-type', 'application/json');
@@ -60,7 +63,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, projection, redis, publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
+      db, projection, redis, acks: new AckWatcher({ redis, subscriber }), publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
       prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
     }),
   });
@@ -73,6 +76,7 @@ afterAll(async () => {
   await env?.teardown();
   prometheus?.close();
   redis?.disconnect();
+  subscriber?.disconnect();
   await db?.end();
 });
 

@@ -59,8 +59,8 @@ describe('npx ripcord typegen', () => {
 
     const usage = join(dir, 'usage.ts');
     writeFileSync(usage, `
-import { useFlag } from '../../src/sdk/react/index.js';
-import { createClient } from '../../src/sdk/node/index.js';
+import { useFlag } from '../../packages/react/src/index.js';
+import { createClient } from '../../packages/node/src/index.js';
 
 export function usesFlags(): string {
   const on: boolean = useFlag(${JSON.stringify(nav)}, false);
@@ -80,7 +80,7 @@ export function usesFlags(): string {
     expect(typeCheck([engineTypes, out, usage])).toEqual([]);
     // Without the declarations the same misuse compiles: the checks come from the generated file.
     const loose = join(dir, 'loose.ts');
-    writeFileSync(loose, `import { useFlag } from '../../src/sdk/react/index.js';\nexport const x: boolean = useFlag('not-a-flag', false);\n`);
+    writeFileSync(loose, `import { useFlag } from '../../packages/react/src/index.js';\nexport const x: boolean = useFlag('not-a-flag', false);\n`);
     expect(typeCheck([engineTypes, loose])).toEqual([]);
   });
 

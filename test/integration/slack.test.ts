@@ -118,6 +118,13 @@ describe('Slack: /killswitch', () => {
     expect(blocks).toContain('ripcord_restore');
     expect(blocks).toContain('payment errors spiking');
     expect(blocks).toContain(`killswitch:production:${key}:slack-${triggerId}`);
+    expect(blocks).toContain('waiting for every replica to confirm');
+    // Once the replicas acknowledge the kill, the same message says so.
+    const updated = await eventually(
+      async () => slackCalls.find((c) => c.path === '/api/chat.update' && c.body.channel === 'C0ONCALL' && typeof c.body.ts === 'string' && JSON.stringify(c.body.blocks ?? '').includes(key)),
+      'the message updated with the confirmation',
+    );
+    expect(JSON.stringify(updated.body.blocks)).toMatch(/confirmed on [1-9]\d*\/\d+ replicas/);
     const audits = await killAudits(key);
     expect(audits).toHaveLength(1);
     expect(audits[0].user_id).toBe(responderId);

@@ -5,6 +5,7 @@ describe('config', () => {
   it('applies documented defaults when nothing is set', () => {
     const config = loadConfig({});
     expect(config.PORT).toBe(8080);
+    expect(config.HOST).toBe('127.0.0.1');
     expect(config.DATABASE_URL).toBe('postgres://ripcord:ripcord@127.0.0.1:5432/ripcord');
     expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379/0');
     expect(config.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
@@ -59,6 +60,12 @@ describe('config', () => {
   ])('refuses a bad %s and names it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));
+  });
+
+  it('reads HOST as an IP address to listen on and refuses anything else', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '::' }).HOST).toBe('::');
+    expect(() => loadConfig({ HOST: 'everywhere' })).toThrow(/^Invalid configuration:\n {2}HOST: must be an IP address/);
   });
 
   it('names every bad variable at once', () => {

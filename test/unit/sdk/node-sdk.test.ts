@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FlagStore } from '../../../src/sdk/node/definitions-store.js';
-import { createClient, RipcordSdkError } from '../../../src/sdk/node/index.js';
-import { OutcomeReporter } from '../../../src/sdk/node/outcome-reporter.js';
-import { SseParser, type SseMessage } from '../../../src/sdk/node/sse-parser.js';
+import { FlagStore } from '../../../packages/node/src/definitions-store.js';
+import { createClient, RipcordSdkError } from '../../../packages/node/src/index.js';
+import { OutcomeReporter } from '../../../packages/node/src/outcome-reporter.js';
+import { SseParser, type SseMessage } from '../../../packages/node/src/sse-parser.js';
 
 const flag = (key: string, version: number, config: Record<string, unknown> = {}) => ({
   key, type: 'boolean' as const, environment: 'production', version,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type LocalClient } from '../../../src/sdk/node/index.js';
+import { createClient, type LocalClient } from '../../../packages/node/src/index.js';
 import bucketing from '../../vectors/bucketing.json' with { type: 'json' };
 import errors from '../../vectors/errors.json' with { type: 'json' };
 import operators from '../../vectors/operators.json' with { type: 'json' };

@@ -1,7 +1,7 @@
 import { createElement as h } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { BrowserFlagClient, RipcordProvider, useFlag, useFlags } from '../../../src/sdk/react/index.js';
+import { BrowserFlagClient, RipcordProvider, useFlag, useFlags } from '../../../packages/react/src/index.js';
 
 function Page() {
   const nav = useFlag('new-nav', false);

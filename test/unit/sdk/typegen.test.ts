@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateDeclarations, typeOfJson } from '../../../src/sdk/typegen/generate.js';
+import { generateDeclarations, typeOfJson } from '../../../packages/node/src/typegen/generate.js';
 
 const flag = (key: string, type: 'boolean' | 'string' | 'number' | 'json', config: Record<string, unknown>) => ({ key, type, environment: 'production', version: 3, config });
 

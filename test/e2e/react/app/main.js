@@ -2,7 +2,7 @@
 // type-check (no DOM lib) stays as it is; Vite bundles it with React.
 import { createElement as h, StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { RipcordProvider, useFlag, useFlagDetails, useFlags } from '../../../../src/sdk/react/index.ts';
+import { RipcordProvider, useFlag, useFlagDetails, useFlags } from '../../../../packages/react/src/index.ts';
 
 const params = new URLSearchParams(location.search);
 const flagKey = params.get('flag') ?? 'new-nav';

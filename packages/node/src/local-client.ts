@@ -4,7 +4,7 @@ import { DefinitionsSync } from './definitions-sync.js';
 import { FlagStore, toDetails } from './definitions-store.js';
 import type { ClientOptions } from './options.js';
 import { OutcomeReporter, type Outcome } from './outcome-reporter.js';
-import { definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../protocol/definitions.js';
+import { definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../../src/protocol/definitions.js';
 import {
   RipcordSdkError,
   type DefaultOf,

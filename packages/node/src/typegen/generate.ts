@@ -1,4 +1,4 @@
-import type { DefinitionsPayload } from '../../protocol/definitions.js';
+import type { DefinitionsPayload } from '../../../../src/protocol/definitions.js';
 
 const SCALARS: Record<string, string> = { boolean: 'boolean', string: 'string', number: 'number' };
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

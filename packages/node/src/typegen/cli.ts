@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { definitionsPayloadSchema } from '../../protocol/definitions.js';
+import { definitionsPayloadSchema } from '../../../../src/protocol/definitions.js';
 import { generateDeclarations } from './generate.js';
 
 const USAGE = `Usage: ripcord typegen --url <api> --token <server or admin token> [--out flags.d.ts] [--environment production]

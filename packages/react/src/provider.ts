@@ -1,5 +1,5 @@
 import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
-import type { DefaultOf, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../node/types.js';
+import type { DefaultOf, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../../node/src/types.js';
 import { BrowserFlagClient, stableJson, type BrowserClientOptions, type FlagsSnapshot, type FlagState } from './browser-client.js';
 
 const ClientContext = createContext<BrowserFlagClient | null>(null);

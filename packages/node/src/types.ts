@@ -1,4 +1,4 @@
-import type { Reason } from '../../engine/index.js';
+import type { Reason } from '../../../src/engine/index.js';
 
 /** A JSON value, as json flags serve. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -5,7 +5,7 @@ export { RemoteClient } from './remote-client.js';
 export { flags, evaluationContextSchema, type FlagsMiddlewareOptions, type RequestFlags } from './express.js';
 export { RipcordProvider } from './openfeature.js';
 export { clientOptionsSchema, type ClientOptionsInput } from './options.js';
-export { definitionsPayloadSchema, type DefinitionsPayload } from '../../protocol/definitions.js';
+export { definitionsPayloadSchema, type DefinitionsPayload } from '../../../src/protocol/definitions.js';
 export type { Outcome } from './outcome-reporter.js';
 export { RipcordSdkError } from './types.js';
 export type { DefinitionsSource, EvaluationContext, EvaluationDetails, FlagKey, FlagValue, JsonValue, SdkErrorCode } from './types.js';

@@ -1,7 +1,7 @@
-import type { FlagDefinition } from '../../domain/flag.js';
-import type { Segment } from '../../domain/segment.js';
-import { compileFlag, evaluate, type CompiledFlag, type EvaluationResult } from '../../engine/index.js';
-import type { DefinitionsPayload } from '../../protocol/definitions.js';
+import type { FlagDefinition } from '../../../src/domain/flag.js';
+import type { Segment } from '../../../src/domain/segment.js';
+import { compileFlag, evaluate, type CompiledFlag, type EvaluationResult } from '../../../src/engine/index.js';
+import type { DefinitionsPayload } from '../../../src/protocol/definitions.js';
 import type { EvaluationContext, EvaluationDetails, FlagValue } from './types.js';
 
 interface Entry {

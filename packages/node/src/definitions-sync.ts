@@ -1,7 +1,7 @@
-import { changeEventSchema, definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../protocol/definitions.js';
+import { changeEventSchema, definitionsPayloadSchema, type ChangeEventData, type DefinitionsPayload } from '../../../src/protocol/definitions.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
 import { RipcordSdkError } from './types.js';
-import { coalesced } from '../coalesce.js';
+import { coalesced } from './coalesce.js';
 
 export interface DefinitionsSyncOptions {
   url: string;

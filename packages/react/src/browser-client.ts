@@ -1,5 +1,5 @@
-import type { EvaluationContext, FlagValue } from '../node/types.js';
-import { coalesced } from '../coalesce.js';
+import type { EvaluationContext, FlagValue } from '../../node/src/types.js';
+import { coalesced } from '../../node/src/coalesce.js';
 
 /** The part of `Storage` the SDK uses (localStorage in browsers; absent on servers). */
 export interface StorageLike {
