@@ -23,6 +23,8 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflows must not import Node built-ins (determinism).' },
             { group: ['../activities/*', '../src/stores/*', '../api/*'], allowTypeImports: true, message: 'Workflows import activities as types only.' },
+            // Services start workflows (and import their message definitions); a value import back would close the loop.
+            { group: ['../src/services/*'], allowTypeImports: true, message: 'Workflows import services as types only: put shared vocabulary in src/domain/.' },
           ],
           paths: [
             'fs', 'fs/promises', 'path', 'os', 'crypto', 'http', 'https', 'net', 'dns', 'child_process',

@@ -1,4 +1,4 @@
-import type { ChangeEvent } from '../src/stores/projection.js';
+import type { ChangeKind } from '../src/domain/flag-change.js';
 import { withTransaction } from '../src/stores/database.js';
 import { appendAuditEvent } from '../src/stores/audit-store.js';
 import { loadDefinitions } from '../src/stores/flag-store.js';
@@ -45,7 +45,7 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
     },
 
     /** Announces the flag's current definition to every API process; duplicates are ignored by version. */
-    async broadcast(ref: FlagRef & { event: ChangeEvent['event'] }): Promise<{ version: number }> {
+    async broadcast(ref: FlagRef & { event: ChangeKind }): Promise<{ version: number }> {
       const definition = await current(ref);
       await deps.projection.publish({ event: ref.event, definition });
       return { version: definition.version };

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
-import type { Guard } from '../src/domain/rollout-plan.js';
-import { judgeEvents, judgePrometheus, queryPrometheus, type GuardReading } from '../src/services/guard.js';
+import type { Guard, GuardReading } from '../src/domain/rollout-plan.js';
+import { judgeEvents, judgePrometheus, queryPrometheus } from '../src/services/guard.js';
 import { applyRolloutStep, type RolloutStepChange } from '../src/services/config-change.js';
 import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/services/scheduled-change.js';
 import { ApplicationFailure } from '@temporalio/activity';

@@ -11,7 +11,6 @@ import type { Database } from '../src/stores/database.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
 import { findFlag, listEnvironments, listFlags, type FlagRecord } from '../src/stores/flag-store.js';
-import { listRollouts } from '../src/stores/rollout-store.js';
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
 import { closeMatches, parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { authorizeSlackUser, type SlackCaller } from './slack-identity.js';
@@ -194,8 +193,8 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
         const ks = config.kill_switch;
         const state = ks.enabled ? `:red_circle: *killed* by ${ks.triggered_by ?? '?'} — ${ks.reason ?? ''}` : config.enabled ? ':large_green_circle: on' : ':white_circle: off';
         const percentage = config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : '';
-        const [latest] = await listRollouts(db, flag.key, environment, 1);
-        const rollout = latest && !['completed', 'aborted', 'rolled_back', 'failed'].includes(latest.status)
+        const latest = await deps.rollouts.unfinished(flag.key, environment);
+        const rollout = latest
           ? `, rollout ${latest.status} at step ${((latest.progress as { step?: number }).step ?? 0) + 1}/${(latest.progress as { totalSteps?: number }).totalSteps ?? '?'}`
           : '';
         lines.push(`*${environment}*: ${state}${percentage}${rollout} (v${config.version})`);

@@ -1,7 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RolloutPlan } from '../src/domain/rollout-plan.js';
-import type { GuardReading } from '../src/services/guard.js';
-import type { RolloutStatus } from '../src/stores/rollout-store.js';
+import type { GuardReading, RolloutPlan } from '../src/domain/rollout-plan.js';
+import type { RolloutStatus } from '../src/domain/rollout-status.js';
 
 // The rollout workflow's messages: the API, the Slack bot and the tests import these constants.
 

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
 import { describePlan, durationMs, scheduleOf, type Guard } from '../src/domain/rollout-plan.js';
+import { isFinishedRollout } from '../src/domain/rollout-status.js';
 import { killSwitchWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../src/temporal/search-attributes.js';
 import { killSwitch } from './kill-switch.js';
@@ -28,7 +29,6 @@ const alerts = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const FINISHED = new Set(['completed', 'aborted', 'rolled_back', 'failed']);
 const MAX_READINGS = 10;
 // Rollouts can run for weeks: start afresh well before the history grows large.
 const HISTORY_EVENTS_BEFORE_CONTINUE = 2_000;
@@ -51,7 +51,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     nextChangeAt: s.nextChangeAt === null ? null : new Date(s.nextChangeAt).toISOString(),
     pausedReason: s.pausedReason, guard: plan.guard ? { readings: s.readings, breach: s.breach } : null, history: s.history,
   });
-  const finished = () => FINISHED.has(s.status);
+  const finished = () => isFinishedRollout(s.status);
   const interrupted = () => s.abort !== null || s.breach !== null;
   const record = () =>
     acts.recordRollout({ rolloutId, flagKey, environment, workflowId, plan, actor: actor.id, status: s.status, progress: progress() });

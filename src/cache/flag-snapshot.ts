@@ -1,9 +1,7 @@
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
+import { changeKindOf, type ChangeKind } from '../domain/flag-change.js';
 import { compileFlag, type CompiledFlag } from '../engine/index.js';
-
-/** What a change did to a flag, as SSE clients and the kill-switch watchers name it. */
-export type ChangeKind = 'flag.updated' | 'flag.killed' | 'flag.restored' | 'flag.archived';
 
 interface EnvironmentSnapshot {
   /** Highest version applied: a flag's version, or the projection's version at the last full read. */
@@ -14,16 +12,6 @@ interface EnvironmentSnapshot {
   definitions: Map<string, FlagDefinition>;
   /** The flags ordered by key, rebuilt on the first read after a change. */
   sorted: CompiledFlag[] | undefined;
-}
-
-/** The kind of change from one definition of a flag to the next. */
-export function changeKindOf(previous: FlagDefinition | undefined, next: FlagDefinition): ChangeKind {
-  if (next.archived) return 'flag.archived';
-  const wasKilled = previous?.config.kill_switch.enabled === true;
-  const isKilled = next.config.kill_switch.enabled === true;
-  if (isKilled && !wasKilled) return 'flag.killed';
-  if (wasKilled && !isKilled) return 'flag.restored';
-  return 'flag.updated';
 }
 
 /** L1: compiled flags per environment, in process. Evaluation reads only this. */

@@ -1,11 +1,15 @@
 import { z } from 'zod';
+import ms, { type StringValue } from 'ms';
 import { text } from './text.js';
-import { msToNumber } from '@temporalio/common/lib/time.js';
 import { percentageSchema } from './flag.js';
 
 /** Milliseconds of a duration such as "30 minutes", "2h", "1 day" or a number of milliseconds. */
 export function durationMs(value: string | number): number {
-  return typeof value === 'number' ? value : msToNumber(value as never);
+  if (typeof value === 'number') return value;
+  // The same parser Temporal's SDK reads durations with, so a plan's hold means what a workflow timer does.
+  const millis = ms(value as StringValue);
+  if (Number.isNaN(millis)) throw new TypeError(`Invalid duration string: '${value}'`);
+  return millis;
 }
 
 const duration = z.union([text(40), z.number().int()]).refine((value) => {
@@ -155,4 +159,17 @@ export function describePlan(plan: RolloutPlan): string {
   const steps = scheduleOf(plan).map((s) => (s.percentage === 'off' ? 'off' : `${s.percentage}%`));
   const guard = plan.guard ? `, guarded by ${plan.guard.source} (${plan.guard.action})` : '';
   return `${plan.strategy}: ${steps.join(' → ')}${guard}`;
+}
+
+/** One reading of a rollout's health metric, kept in the workflow's progress. */
+export interface GuardReading {
+  at: string;
+  source: Guard['source'];
+  breached: boolean;
+  /** Why it breached, or why it could not judge yet. */
+  detail: string;
+  value?: number;
+  treatedErrorRate?: number;
+  untreatedErrorRate?: number;
+  samples?: { treated: number; untreated: number };
 }

@@ -1,10 +1,11 @@
 import type { FlagDefinition } from '../domain/flag.js';
+import type { ChangeKind } from '../domain/flag-change.js';
 import type { Logger } from '../logger.js';
-import type { ChangeEvent, RedisProjection } from '../stores/projection.js';
+import type { RedisProjection } from '../stores/projection.js';
 
 /** Projects a committed change to Redis and announces it; failures are reported, never thrown. */
 export interface FlagPublisher {
-  publish(definition: FlagDefinition, event: ChangeEvent['event']): Promise<boolean>;
+  publish(definition: FlagDefinition, event: ChangeKind): Promise<boolean>;
 }
 
 export function createFlagPublisher(deps: {

@@ -1,18 +1,5 @@
-import type { Guard } from '../domain/rollout-plan.js';
+import type { Guard, GuardReading } from '../domain/rollout-plan.js';
 import type { CohortRates } from '../stores/event-store.js';
-
-/** One reading of a rollout's health metric, kept in the workflow's progress. */
-export interface GuardReading {
-  at: string;
-  source: Guard['source'];
-  breached: boolean;
-  /** Why it breached, or why it could not judge yet. */
-  detail: string;
-  value?: number;
-  treatedErrorRate?: number;
-  untreatedErrorRate?: number;
-  samples?: { treated: number; untreated: number };
-}
 
 const rate = (c: { samples: number; errors: number }) => (c.samples === 0 ? 0 : c.errors / c.samples);
 const pct = (r: number) => `${(r * 100).toFixed(2)}%`;

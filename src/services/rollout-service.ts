@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
 import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
-import { listRollouts } from '../stores/rollout-store.js';
+import { isFinishedRollout } from '../domain/rollout-status.js';
+import { listRollouts, type RolloutRecord } from '../stores/rollout-store.js';
 import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
 import {
@@ -29,6 +30,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
   const call = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'rollouts can’t be started or steered', fn);
   const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
+  const unfinished = (rollouts: RolloutRecord[]) => rollouts.find((r) => !isFinishedRollout(r.status));
 
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
@@ -71,12 +73,17 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
     async list(flagKey: string, environment: string) {
       await requireFlag(flagKey, environment);
       const rollouts = await listRollouts(deps.db, flagKey, environment);
-      const running = rollouts.find((r) => !['completed', 'aborted', 'rolled_back', 'failed'].includes(r.status));
+      const running = unfinished(rollouts);
       let current: RolloutProgress | null = null;
       if (running) {
         current = await call(() => temporal.workflow.getHandle(running.workflowId).query(progressQuery)).catch(() => null);
       }
       return { current, rollouts };
+    },
+
+    /** The flag's latest rollout from the read model when it has not finished (no Temporal call). */
+    async unfinished(flagKey: string, environment: string): Promise<RolloutRecord | null> {
+      return unfinished(await listRollouts(deps.db, flagKey, environment, 1)) ?? null;
     },
 
     /** Sends a steering update to the running rollout; its validator's refusal becomes a 409. */

@@ -1,4 +1,5 @@
-import type { ChangeKind, FlagSnapshot } from '../cache/flag-snapshot.js';
+import type { FlagSnapshot } from '../cache/flag-snapshot.js';
+import type { ChangeKind } from '../domain/flag-change.js';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { ChangeEvent } from '../stores/projection.js';
 

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { flagDefinitionSchema, type FlagDefinition } from '../domain/flag.js';
+import type { ChangeKind } from '../domain/flag-change.js';
 
 /** What a change announcement carries: the whole new definition, so replicas need no extra read. */
 export interface ChangeEvent {
-  event: 'flag.updated' | 'flag.killed' | 'flag.restored' | 'flag.archived';
+  event: ChangeKind;
   definition: FlagDefinition;
 }
 

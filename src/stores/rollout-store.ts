@@ -1,7 +1,5 @@
+import { isFinishedRollout, type RolloutStatus } from '../domain/rollout-status.js';
 import type { Queryable } from './database.js';
-
-export type RolloutStatus = 'running' | 'paused' | 'waiting_approval' | 'completed' | 'aborted' | 'rolled_back' | 'failed';
-export const FINISHED: ReadonlySet<RolloutStatus> = new Set(['completed', 'aborted', 'rolled_back', 'failed']);
 
 export interface RolloutRecord {
   id: string;
@@ -37,7 +35,7 @@ export async function upsertRollout(db: Queryable, state: RolloutState): Promise
        finished_at = coalesce(rollouts.finished_at, EXCLUDED.finished_at)`,
     [
       state.rolloutId, state.flagKey, state.environment, state.workflowId, JSON.stringify(state.plan), state.status,
-      JSON.stringify(state.progress), state.actor, FINISHED.has(state.status),
+      JSON.stringify(state.progress), state.actor, isFinishedRollout(state.status),
     ],
   );
 }
