@@ -6,7 +6,9 @@ import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput
 import { ApplicationFailure } from '@temporalio/activity';
 import { withTransaction } from '../src/stores/database.js';
 import { cohortRates } from '../src/stores/event-store.js';
+import { appendAuditEvent } from '../src/stores/audit-store.js';
 import { upsertRollout, type RolloutState } from '../src/stores/rollout-store.js';
+import type { RolloutProgress } from '../workflows/rollout-messages.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 
 /** Rollout steps and scheduled changes: each config change is written (config, audit, projection) exactly once. */
@@ -32,9 +34,19 @@ export function createRolloutActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Keeps the rollouts read model in step with the workflow. */
+    /** Keeps the rollouts read model in step with the workflow; a guard's rollback is audited once, with its evidence. */
     async recordRollout(state: RolloutState): Promise<void> {
       await upsertRollout(deps.db, state);
+      const progress = state.progress as Partial<RolloutProgress> | null;
+      const breach = progress?.guard?.breach;
+      if (state.status === 'rolled_back' && breach) {
+        await appendAuditEvent(deps.db, {
+          userId: 'rollout-guard', action: 'rollout.rolled_back', resourceType: 'rollout', resourceId: state.flagKey,
+          environment: state.environment, reason: `guard breached: ${breach.detail}`, newValue: { reading: breach },
+          metadata: { actorName: 'rollout guard', startedBy: state.actor, rolloutId: state.rolloutId, workflowId: state.workflowId, readings: progress.guard?.readings ?? [] },
+          idempotencyKey: `rollout:${state.rolloutId}:rolled_back`,
+        });
+      }
     },
 
     /** Reads the guard's metric once; a metric that can't be read is reported, never taken as a breach. */

@@ -27,6 +27,8 @@ import { createFlagsRouter } from './routes/flags.js';
 import { createKillSwitchRouter } from './routes/kill-switch.js';
 import { createEvaluateRouter } from './routes/evaluate.js';
 import { createFlagMetricsRouter } from './routes/flag-metrics.js';
+import { createDashboardRouter } from './routes/dashboard.js';
+import type { DashboardService } from '../src/services/dashboard-service.js';
 import { createOfrepRouter } from './routes/ofrep.js';
 import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
@@ -39,6 +41,8 @@ import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
+import { createStreamTicketsRouter } from './routes/stream-tickets.js';
+import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
@@ -50,6 +54,7 @@ export interface AppDeps {
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
+  dashboard: DashboardService;
   scheduledChanges: ScheduledChangeService;
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
@@ -58,7 +63,7 @@ export interface AppDeps {
   checks: ReadinessChecks;
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
-  serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics };
+  serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets };
   /** Management and governance (issue 5): users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
 }
@@ -74,7 +79,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
   app.use(createOfrepRouter(deps.serving.endpoints));
   app.use(createEvaluateRouter(deps.serving.endpoints));
-  app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics }));
+  app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets }));
 
   const api = express.Router();
   // Management answers change with every write: browsers must not reuse them (ETags here are for If-Match).
@@ -85,7 +90,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator));
-  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot }));
+  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
+  api.use(createDashboardRouter(deps.dashboard));
+  api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));

@@ -33,8 +33,8 @@ export class ForbiddenError extends AppError {
 }
 
 export class NotFoundError extends AppError {
-  constructor(message: string) {
-    super(404, 'NOT_FOUND', message);
+  constructor(message: string, details?: unknown) {
+    super(404, 'NOT_FOUND', message, details);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -13,10 +14,12 @@ const isoDateTime = z.iso.datetime({ offset: true });
 export const auditQuerySchema = z
   .strictObject({
     flag: flagKeySchema.optional(),
-    actor: text(128).min(1).optional().meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token)" }),
+    actor: text(128).trim().min(1).optional()
+      .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
     action: text(64).regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
-    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout']).optional(),
+    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook']).optional()
+      .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
     resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
     to: isoDateTime.optional().meta({ description: 'exclusive, ISO 8601 with offset' }),
@@ -25,25 +28,6 @@ export const auditQuerySchema = z
   })
   .refine((q) => !(q.from && q.to) || Date.parse(q.from) < Date.parse(q.to), { path: ['to'], message: 'must be after from' });
 
-const eventSchema = z
-  .object({
-    seq: z.number().int(), id: z.uuid(), timestamp: z.string(), userId: z.string(), action: z.string(),
-    resourceType: z.string(), resourceId: z.string(), environment: z.string().nullable(), oldValue: z.unknown(), newValue: z.unknown(),
-    reason: z.string().nullable(), ipAddress: z.string().nullable(), userAgent: z.string().nullable(),
-    metadata: z.record(z.string(), z.unknown()), prevHash: z.string(), hash: z.string(),
-  })
-  .meta({ id: 'AuditEvent' });
-
-const verification = z.object({
-  ok: z.boolean(),
-  checked: z.number().int(),
-  last_seq: z.number().int().nullable(),
-  last_hash: z.string().nullable(),
-  first_broken: z
-    .object({ seq: z.number().int(), id: z.uuid(), problem: z.enum(['hash_mismatch', 'prev_hash_mismatch']), expected: z.string(), actual: z.string() })
-    .nullable(),
-});
-
 /** The audit trail, newest first, and the chain's verification. */
 export function createAuditRouter(service: AuditService): Router {
   const router = Router();
@@ -51,7 +35,7 @@ export function createAuditRouter(service: AuditService): Router {
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/audit', tag: 'Audit', summary: 'Audit events, newest first, filtered, with cursor pagination',
     auth: 'viewer and above (audit:read)', query: auditQuerySchema,
-    responses: { 200: { description: 'a page of events', schema: z.object({ events: z.array(eventSchema), next_cursor: z.string().nullable() }) } },
+    responses: { 200: { description: 'a page of events', schema: auditPageSchema } },
     errors: [400, 401, 403],
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
@@ -63,7 +47,7 @@ export function createAuditRouter(service: AuditService): Router {
     method: 'get', path: '/api/v1/audit/verify', tag: 'Audit',
     summary: 'Walk the hash chain, recomputing every digest in Postgres; report the first broken link',
     auth: 'viewer and above (audit:read)',
-    responses: { 200: { description: 'ok, or the first broken link', schema: verification } }, errors: [401, 403],
+    responses: { 200: { description: 'ok, or the first broken link', schema: auditVerificationSchema } }, errors: [401, 403],
   }, async (_req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     res.json(await service.verify());

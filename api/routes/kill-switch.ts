@@ -35,23 +35,9 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-/** The answer of GET …/kill-switch (the admin UI renders it). */
-export const killSwitchStateSchema = z.object({
-  flag: z.string(),
-  environment: z.string(),
-  version: z.number().int(),
-  kill_switch: z.record(z.string(), z.unknown()),
-  latest: z.object({
-    action: z.enum(['activated', 'deactivated']), at: z.string(), actor: z.string().nullable(), reason: z.string().nullable(), workflow_id: z.string().nullable(),
-  }).nullable(),
-  confirmation: z.object({
-    status: z.enum(['confirmed', 'pending', 'unconfirmed']),
-    confirmedReplicas: z.number().int(),
-    totalReplicas: z.number().int(),
-    elapsedMs: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
-    laggards: z.array(z.string()).meta({ description: 'live replicas that have not acknowledged the current version' }),
-  }).nullable().meta({ description: 'null before any kill, or while Redis is unreachable' }),
-});
+import { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+
+export { killSwitchStateSchema };
 
 /**
  * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { rolloutStartSchema, type RolloutService } from '../../src/services/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
@@ -8,6 +8,8 @@ import { parseInput } from '../validation.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
+
 const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
 const actionBodies = {
   pause: z.strictObject({ reason: reasonSchema.min(1).optional() }),
@@ -32,7 +34,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json(await service.start(key, env, req.body ?? {}, actor));
+    res.status(201).json(await service.start(key, env, req.body ?? {}, actor, origin(req)));
   });
 
   defineRoute(router, MOUNT, {
@@ -53,7 +55,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
     const { key, env, action } = parseInput(actionParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
-    res.json(await service.steer(key, env, action, args, actor));
+    res.json(await service.steer(key, env, action, args, actor, origin(req)));
   });
 
   return router;

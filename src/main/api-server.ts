@@ -6,6 +6,8 @@ import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
 import { createAuditService } from '../services/audit-service.js';
+import { createDashboardService } from '../services/dashboard-service.js';
+import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../services/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../services/token-service.js';
@@ -20,6 +22,8 @@ import type { Logger } from '../logger.js';
 import { createMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
+import { EvaluationRollups } from '../serving/evaluation-rollups.js';
+import { StreamTickets } from '../serving/stream-tickets.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
 import { ChangeAcker } from '../serving/change-acks.js';
@@ -101,7 +105,9 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Revocations, role and grant changes drop cached credentials in every API process at once.
   const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
   heartbeat.start();
-  const flagMetrics = new FlagMetrics(redis, logger);
+  const rollups = new EvaluationRollups(db, logger);
+  rollups.start();
+  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
@@ -132,14 +138,17 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     snapshot,
     flags,
     killSwitch,
-    killConfirmations: createKillConfirmationService({ db, redis }),
+    killConfirmations: createKillConfirmationService({
+      db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+    }),
     rollouts,
+    dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -174,6 +183,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       hub.stop();
       await heartbeat.stop();
       await flagMetrics.stop();
+      await rollups.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await starter.close();

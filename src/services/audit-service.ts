@@ -25,10 +25,13 @@ export function createAuditService(deps: { db: Database }) {
     async list(query: AuditListQuery): Promise<{ events: AuditEvent[]; next_cursor: string | null }> {
       const before = decodeCursor(query.cursor, cursorSchema)?.s;
       const rows = await listAuditEvents(deps.db, {
-        ...(query.flag ? { resourceType: 'flag', resourceId: query.flag } : {}),
+        // A flag's history: its own events, its rollouts' and its scheduled changes'.
+        ...(query.flag ? { resourceTypes: ['flag', 'rollout', 'scheduled_change'], resourceId: query.flag } : {}),
         ...(query.resource_type ? { resourceType: query.resource_type } : {}),
+        // Rollout steps are written as config changes of the flag (action rollout.step, rollout.rollback…).
+        ...(query.resource_type === 'rollout' ? { orActionPrefix: 'rollout.' } : {}),
         ...(query.resource_id ? { resourceId: query.resource_id } : {}),
-        userId: query.actor, action: query.action, environment: query.environment, from: query.from, to: query.to,
+        actor: query.actor, action: query.action, environment: query.environment, from: query.from, to: query.to,
         beforeSeq: before, limit: query.limit + 1,
       });
       const events = rows.slice(0, query.limit);
@@ -41,6 +44,7 @@ export function createAuditService(deps: { db: Database }) {
       return {
         ok: result.ok,
         checked: result.checked,
+        gaps: result.lastSeq === null ? 0 : Math.max(0, result.lastSeq - result.checked),
         last_seq: result.lastSeq,
         last_hash: result.lastHash,
         first_broken: result.firstBroken && {

@@ -1,5 +1,6 @@
 import type { AccessRequest } from '../auth/rbac.js';
 import { defaultConfigFor, flagConfigInputSchemaFor, type FlagConfig, type FlagDefinition, type FlagType } from '../domain/flag.js';
+import { unknownFlag } from './unknown-flag.js';
 import { ConflictError, fieldIssues, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
@@ -97,7 +98,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     const flag = lock ? await lockFlag(tx, key) : await findFlag(tx, key);
     if (!flag) {
       guard({ ...request, resource: 'flag' });
-      throw new NotFoundError(`Flag '${key}' does not exist`);
+      throw await unknownFlag(tx, key);
     }
     guard({ ...request, resource: 'flag', tags: flag.tags });
     return flag;

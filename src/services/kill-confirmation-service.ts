@@ -3,6 +3,7 @@ import type { FlagConfig } from '../domain/flag.js';
 import { NotFoundError } from '../errors.js';
 import type { Database } from '../stores/database.js';
 import { findFlag, loadDefinitions } from '../stores/flag-store.js';
+import { unknownFlag } from './unknown-flag.js';
 import { readConfirmation, type Confirmation } from '../serving/change-confirmation.js';
 
 /** How long a replica may take to acknowledge a kill before it is named a laggard. */
@@ -15,7 +16,10 @@ export interface KillSwitchState {
   version: number;
   kill_switch: FlagConfig['kill_switch'];
   /** The last kill or release of this flag in this environment, from the audit log. */
-  latest: { action: 'activated' | 'deactivated'; at: string; actor: string | null; reason: string | null; workflow_id: string | null } | null;
+  latest: {
+    action: 'activated' | 'deactivated'; at: string; actor: string | null; reason: string | null;
+    workflow_id: string | null; workflow_url: string | null;
+  } | null;
   /**
    * Which live replicas acknowledge serving the current version: `pending` while the last change
    * is younger than 5 s and not yet acknowledged by all, `unconfirmed` (laggards named) after that.
@@ -24,11 +28,11 @@ export interface KillSwitchState {
 }
 
 /** Reads a flag's kill switch with its per-replica confirmation (the admin UI and on-call read this). */
-export function createKillConfirmationService(deps: { db: Database; redis: Redis }) {
+export function createKillConfirmationService(deps: { db: Database; redis: Redis; workflowUrl?: (workflowId: string) => string }) {
   return {
     async state(flagKey: string, environment: string): Promise<KillSwitchState> {
       const flag = await findFlag(deps.db, flagKey);
-      if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+      if (!flag || flag.archivedAt) throw await unknownFlag(deps.db, flagKey);
       const [definition] = await loadDefinitions(deps.db, environment, { flagKey });
       if (!definition) throw new NotFoundError(`Flag '${flagKey}' has no config in environment '${environment}'`);
       const { rows } = await deps.db.query<{ action: string; timestamp: Date; reason: string | null; metadata: Record<string, unknown> }>(
@@ -47,6 +51,7 @@ export function createKillConfirmationService(deps: { db: Database; redis: Redis
           actor: typeof event.metadata.actorName === 'string' ? event.metadata.actorName : null,
           reason: event.reason,
           workflow_id: typeof event.metadata.workflowId === 'string' ? event.metadata.workflowId : null,
+          workflow_url: typeof event.metadata.workflowId === 'string' && deps.workflowUrl ? deps.workflowUrl(event.metadata.workflowId) : null,
         }
         : null;
       let confirmation: KillSwitchState['confirmation'] = null;

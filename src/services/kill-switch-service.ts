@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { latestKillSwitchEvent } from '../stores/audit-store.js';
 import type { Actor } from '../auth/principal.js';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Logger } from '../logger.js';
@@ -81,7 +82,10 @@ export function createKillSwitchService(deps: KillSwitchServiceDeps) {
     });
     const url = workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId);
     if (applied.alreadyActive) {
-      return { ...applied, projected: true, workflow: { id: workflowId, url, status: 'none' } };
+      // No workflow ran for this request: link the one of the kill that is in force.
+      const ran = (await latestKillSwitchEvent(deps.db, command.flagKey, command.environment))?.metadata.workflowId;
+      const id = typeof ran === 'string' ? ran : workflowId;
+      return { ...applied, projected: true, workflow: { id, url: workflowUrl(deps.temporalUiUrl, deps.namespace, id), status: 'none' } };
     }
 
     const projected = await deps.publisher.publish(applied.definition, kind === 'kill' ? 'flag.killed' : 'flag.restored');

@@ -11,6 +11,7 @@ import type { Actor } from '../auth/principal.js';
 import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
 import { listRollouts, type RolloutRecord } from '../stores/rollout-store.js';
 import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
@@ -25,6 +26,17 @@ export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
 
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
 
+/** Where a request came from, for the audit event (Slack has none). */
+export interface RequestOrigin {
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+const AUDIT_ACTION: Record<SteeringAction | 'start', string> = {
+  start: 'rollout.started', pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted',
+  skip: 'rollout.skipped', approve: 'rollout.approved',
+};
+
 /** Starts, lists and steers rollout workflows; Temporal is the truth, the rollouts table a read model. */
 export function createRolloutService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
@@ -32,9 +44,18 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
   const unfinished = (rollouts: RolloutRecord[]) => rollouts.find((r) => !isFinishedRollout(r.status));
 
+  /** One audit event per accepted rollout action, naming who did it (the approver of a gate too). */
+  const audit = (action: SteeringAction | 'start', flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
+    details: { reason?: string | null; newValue?: unknown; metadata: Record<string, unknown> }) =>
+    appendAuditEvent(deps.db, {
+      userId: actor.id, action: AUDIT_ACTION[action], resourceType: 'rollout', resourceId: flagKey, environment,
+      reason: details.reason ?? null, newValue: details.newValue, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+      metadata: { actorName: actor.name, ...details.metadata },
+    });
+
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
-    async start(flagKey: string, environment: string, body: unknown, actor: Actor) {
+    async start(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
       const parsed = rolloutStartSchema.safeParse(body);
       if (!parsed.success) throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues));
       await requireFlag(flagKey, environment);
@@ -66,6 +87,9 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
+      await audit('start', flagKey, environment, actor, origin, {
+        newValue: plan, metadata: { rolloutId, workflowId, summary: describePlan(plan) },
+      });
       return { rolloutId, workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId), summary: describePlan(plan) };
     },
 
@@ -87,11 +111,14 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
     },
 
     /** Sends a steering update to the running rollout; its validator's refusal becomes a 409. */
-    async steer(flagKey: string, environment: string, action: SteeringAction, args: Record<string, unknown>, actor: Actor): Promise<RolloutProgress> {
+    async steer(flagKey: string, environment: string, action: SteeringAction, args: Record<string, unknown>, actor: Actor,
+      origin: RequestOrigin = {}): Promise<RolloutProgress> {
       await requireFlag(flagKey, environment);
-      const handle = temporal.workflow.getHandle(rolloutWorkflowId(environment, flagKey));
+      const workflowId = rolloutWorkflowId(environment, flagKey);
+      const handle = temporal.workflow.getHandle(workflowId);
+      let progress: RolloutProgress;
       try {
-        return await call(() => {
+        progress = await call(() => {
             switch (action) {
               case 'pause':
                 return handle.executeUpdate(pauseUpdate, { args: [{ reason: (args.reason as string | undefined) ?? `paused by ${actor.name}` }] });
@@ -113,6 +140,16 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
+      await audit(action, flagKey, environment, actor, origin, {
+        reason: (args.reason as string | undefined) ?? null,
+        ...(action === 'abort' ? { newValue: { rollback: args.rollback } } : {}),
+        metadata: {
+          rolloutId: progress.rolloutId, workflowId,
+          // Steps are numbered from 1 wherever a person reads them; an approval names the gate it opened.
+          step: Math.min(progress.step + 1, progress.totalSteps), totalSteps: progress.totalSteps, percentage: progress.percentage,
+        },
+      });
+      return progress;
     },
   };
 }

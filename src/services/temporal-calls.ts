@@ -5,6 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { NotFoundError, ServiceUnavailableError } from '../errors.js';
+import { unknownFlag } from './unknown-flag.js';
 import type { Database } from '../stores/database.js';
 import { findConfig, findFlag, type FlagRecord } from '../stores/flag-store.js';
 
@@ -38,7 +39,7 @@ export async function callTemporal<T>(temporal: Client, unavailable: string, fn:
 /** The live flag, or 404 naming the unknown flag or environment. */
 export async function requireFlagIn(db: Database, flagKey: string, environment: string): Promise<FlagRecord> {
   const flag = await findFlag(db, flagKey);
-  if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+  if (!flag || flag.archivedAt) throw await unknownFlag(db, flagKey);
   if (!(await findConfig(db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
   return flag;
 }

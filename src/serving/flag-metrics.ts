@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { EvaluationResult } from '../engine/index.js';
 import type { Logger } from '../logger.js';
+import type { EvaluationRollups } from './evaluation-rollups.js';
 
 /** Counts for one flag in one environment. */
 interface Tally {
@@ -85,6 +86,8 @@ export class FlagMetrics {
     private readonly redis: Redis | undefined,
     private readonly logger?: Logger,
     private readonly prefix = 'ripcord',
+    /** Per-minute rollups kept in Postgres for the flag page's charts. */
+    private readonly rollups?: EvaluationRollups,
   ) {
     redis?.defineCommand('ripcordFlushFlagMetrics', { numberOfKeys: 1, lua: FLUSH_SCRIPT });
   }
@@ -105,6 +108,7 @@ export class FlagMetrics {
     count(entry.pending, error, enabled, durationMs, cacheHit, now);
     const outcome = `${result.variant}\u0000${result.reason}`;
     entry.outcomes.set(outcome, (entry.outcomes.get(outcome) ?? 0) + 1);
+    this.rollups?.count(environment, flag, result.variant, error, now);
   }
 
   /** Flushes every `intervalMs`; the timer doesn't keep the process alive. */

@@ -34,6 +34,9 @@ export interface AuditEvent {
   metadata: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** The acting user's name and email when the actor is a user (joined at read time), else the name the event recorded. */
+  actorName: string | null;
+  actorEmail: string | null;
 }
 
 const toJson = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
@@ -61,6 +64,12 @@ export interface AuditQuery {
   action?: string;
   /** The acting user's id. */
   userId?: string;
+  /** The actor's id, or part of their name or email (case-insensitive). */
+  actor?: string;
+  /** Several resource types (a flag's history spans flag, rollout and scheduled_change events). */
+  resourceTypes?: string[];
+  /** Also matches events whose action starts with this (rollout steps are config changes of type flag). */
+  orActionPrefix?: string;
   /** Inclusive lower and exclusive upper bound on the timestamp (ISO 8601). */
   from?: string;
   to?: string;
@@ -69,8 +78,11 @@ export interface AuditQuery {
   limit?: number;
 }
 
-const EVENT_COLUMNS = `seq, id, "timestamp", user_id, action, resource_type, resource_id, environment, old_value, new_value,
-            reason, ip_address, user_agent, metadata, prev_hash, hash`;
+const EVENT_COLUMNS = `e.seq, e.id, e."timestamp", e.user_id, e.action, e.resource_type, e.resource_id, e.environment, e.old_value,
+            e.new_value, e.reason, e.ip_address, e.user_agent, e.metadata, e.prev_hash, e.hash,
+            coalesce(u.name, e.metadata->>'actorName') AS actor_name, u.email AS actor_email`;
+// user_id is text (the bootstrap admin and rollout guards are not users): compare as text, never cast.
+const JOIN_USERS = 'LEFT JOIN users u ON u.id::text = e.user_id';
 
 function toEvent(row: Record<string, unknown>): AuditEvent {
   return {
@@ -90,24 +102,31 @@ function toEvent(row: Record<string, unknown>): AuditEvent {
     metadata: row.metadata as Record<string, unknown>,
     prevHash: row.prev_hash as string,
     hash: row.hash as string,
+    actorName: (row.actor_name as string | null) ?? null,
+    actorEmail: (row.actor_email as string | null) ?? null,
   };
 }
 
-/** Lists events newest first, filtered. */
+/** Lists events newest first, filtered; each with its actor's name and email. */
 export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Promise<AuditEvent[]> {
+  const actorPattern = query.actor ? `%${query.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   const result = await db.query(
     `SELECT ${EVENT_COLUMNS}
-       FROM audit_events
-      WHERE ($1::text IS NULL OR resource_type = $1) AND ($2::text IS NULL OR resource_id = $2)
-        AND ($3::text IS NULL OR environment = $3) AND ($4::text IS NULL OR action = $4)
-        AND ($5::text IS NULL OR user_id = $5)
-        AND ($6::timestamptz IS NULL OR "timestamp" >= $6) AND ($7::timestamptz IS NULL OR "timestamp" < $7)
-        AND ($8::bigint IS NULL OR seq < $8)
-      ORDER BY seq DESC
+       FROM audit_events e ${JOIN_USERS}
+      WHERE ($1::text IS NULL OR e.resource_type = $1 OR e.action LIKE $13) AND ($2::text IS NULL OR e.resource_id = $2)
+        AND ($3::text IS NULL OR e.environment = $3) AND ($4::text IS NULL OR e.action = $4)
+        AND ($5::text IS NULL OR e.user_id = $5)
+        AND ($6::timestamptz IS NULL OR e."timestamp" >= $6) AND ($7::timestamptz IS NULL OR e."timestamp" < $7)
+        AND ($8::bigint IS NULL OR e.seq < $8)
+        AND ($10::text IS NULL OR e.user_id = $11 OR u.name ILIKE $10 OR u.email ILIKE $10 OR e.metadata->>'actorName' ILIKE $10)
+        AND ($12::text[] IS NULL OR e.resource_type = ANY($12))
+      ORDER BY e.seq DESC
       LIMIT $9`,
     [
       query.resourceType ?? null, query.resourceId ?? null, query.environment ?? null, query.action ?? null,
       query.userId ?? null, query.from ?? null, query.to ?? null, query.beforeSeq ?? null, query.limit ?? 100,
+      actorPattern, query.actor ?? null, query.resourceTypes ?? null,
+      query.orActionPrefix ? `${query.orActionPrefix}%` : null,
     ],
   );
   return result.rows.map(toEvent);
@@ -163,4 +182,16 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promis
     }
     if (result.rows.length < batchSize) return { ok: true, checked, lastSeq, lastHash: previousHash || null, firstBroken: null };
   }
+}
+
+/** The last kill or restore recorded for a flag in one environment (its workflow id is in the metadata). */
+export async function latestKillSwitchEvent(db: Queryable, flagKey: string, environment: string): Promise<AuditEvent | null> {
+  const result = await db.query(
+    `SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS}
+      WHERE e.resource_type = 'flag' AND e.resource_id = $1 AND e.environment = $2
+        AND e.action IN ('kill_switch.activated', 'kill_switch.deactivated')
+      ORDER BY e.seq DESC LIMIT 1`,
+    [flagKey, environment],
+  );
+  return result.rows[0] ? toEvent(result.rows[0]) : null;
 }

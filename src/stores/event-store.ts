@@ -47,3 +47,20 @@ export async function cohortRates(db: Queryable, flagKey: string, environment: s
   };
   return { treated: pick(true), untreated: pick(false) };
 }
+
+/** Treated/untreated outcome counts per environment since `since`: what an events guard judges. */
+export async function cohortRatesByEnvironment(db: Queryable, flagKey: string, environments: string[], since: Date): Promise<Map<string, CohortRates>> {
+  const result = await db.query(
+    `SELECT environment, variant <> 'off' AS treated, sum(successes + errors)::float8 AS samples, sum(errors)::float8 AS errors
+       FROM flag_events WHERE flag_key = $1 AND environment = ANY($2) AND minute >= date_trunc('minute', $3::timestamptz)
+      GROUP BY 1, 2`,
+    [flagKey, environments, since.toISOString()],
+  );
+  const byEnvironment = new Map<string, CohortRates>();
+  for (const row of result.rows) {
+    let rates = byEnvironment.get(row.environment);
+    if (!rates) byEnvironment.set(row.environment, (rates = { treated: { samples: 0, errors: 0 }, untreated: { samples: 0, errors: 0 } }));
+    rates[row.treated ? 'treated' : 'untreated'] = { samples: row.samples, errors: row.errors };
+  }
+  return byEnvironment;
+}

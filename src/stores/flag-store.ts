@@ -100,6 +100,12 @@ export async function insertFlag(tx: Queryable, flag: NewFlag): Promise<FlagReco
   return result.rows[0] ? toFlag(result.rows[0]) : null;
 }
 
+/** Every live flag key (for "did you mean"), at most `limit`. */
+export async function listFlagKeys(db: Queryable, limit = 10_000): Promise<string[]> {
+  const result = await db.query('SELECT key FROM flags WHERE archived_at IS NULL ORDER BY key LIMIT $1', [limit]);
+  return result.rows.map((row) => row.key as string);
+}
+
 export async function findFlag(db: Queryable, key: string): Promise<FlagRecord | null> {
   const result = await db.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
   return result.rows[0] ? toFlag(result.rows[0]) : null;

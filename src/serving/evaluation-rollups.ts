@@ -1,0 +1,81 @@
+import type { Logger } from '../logger.js';
+import type { Database } from '../stores/database.js';
+import { addEvaluationBuckets, pruneEvaluationBuckets, type EvaluationBucket } from '../stores/evaluation-rollup-store.js';
+
+const MINUTE = 60_000;
+/** How long per-minute rollups are kept: the flag page charts a day at most. */
+export const ROLLUP_RETENTION_MS = 2 * 24 * 60 * MINUTE;
+// Unflushable buckets (Postgres down) are kept this long, then dropped: memory stays bounded.
+const MAX_PENDING_AGE_MS = 60 * MINUTE;
+const PRUNE_EVERY_MS = 10 * MINUTE;
+
+/**
+ * Per-minute evaluation counts per flag, environment and variant: counted in process beside the
+ * flag metrics (a map update on the hot path, no I/O) and added to Postgres in one statement every
+ * few seconds, so charts exist whether or not anyone had a page open.
+ */
+export class EvaluationRollups {
+  private pending = new Map<string, EvaluationBucket>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Counts one evaluation at `now` (epoch ms). */
+  count(environment: string, flagKey: string, variant: string, error: boolean, now: number): void {
+    const minute = now - (now % MINUTE);
+    const key = `${environment}\u0000${flagKey}\u0000${variant}\u0000${minute}`;
+    let bucket = this.pending.get(key);
+    if (!bucket) this.pending.set(key, (bucket = { flagKey, environment, variant, minute, evaluations: 0, errors: 0, lastEvaluated: now }));
+    bucket.evaluations++;
+    if (error) bucket.errors++;
+    if (now > bucket.lastEvaluated) bucket.lastEvaluated = now;
+  }
+
+  start(intervalMs = 5_000): void {
+    this.timer = setInterval(() => void this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Writes what was counted; on failure the counts stay pending (up to an hour) for the next try. */
+  flush(now = Date.now()): Promise<void> {
+    this.flushing ??= this.flushOnce(now).finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(now: number): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    if (batch.size > 0) {
+      try {
+        await addEvaluationBuckets(this.db, [...batch.values()]);
+      } catch (error) {
+        for (const [key, bucket] of batch) {
+          if (now - bucket.minute > MAX_PENDING_AGE_MS) continue;
+          const newer = this.pending.get(key);
+          if (newer) {
+            newer.evaluations += bucket.evaluations;
+            newer.errors += bucket.errors;
+            newer.lastEvaluated = Math.max(newer.lastEvaluated, bucket.lastEvaluated);
+          } else this.pending.set(key, bucket);
+        }
+        this.logger?.warn({ err: error }, 'evaluation rollups flush deferred');
+        return;
+      }
+    }
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      await pruneEvaluationBuckets(this.db, new Date(now - ROLLUP_RETENTION_MS)).catch((error) =>
+        this.logger?.warn({ err: error }, 'evaluation rollups prune failed'));
+    }
+  }
+}
