@@ -32,7 +32,7 @@ const body = JSON.stringify({ context });
 
 execFileSync('bash', [`${root}/bench/setup.sh`], { stdio: 'inherit' });
 const env = stackEnv();
-const databaseUrl = await freshDatabase(env.DATABASE_URL!);
+const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!);
 const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/${BENCH_REDIS_DB}`;
 const redis = new Redis(redisUrl);
 await redis.flushdb();
@@ -113,8 +113,8 @@ try {
 
   // Unleash on the same Postgres, a database of its own. Its frontend API evaluates every flag
   // of the token's project for a context: one flag first (single), then 100 (bulk).
-  const unleashDb = withDatabase(env.DATABASE_URL!, 'unleash_bench');
-  execFileSync('psql', [env.DATABASE_URL!, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
+  const unleashDb = withDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'unleash_bench');
+  execFileSync('psql', [env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
   const unleash = await startUnleash(unleashDb, UNLEASH_PORT);
   if (typeof unleash === 'string') {
     notes.push(`unleash: ${unleash}`);

@@ -33,12 +33,18 @@ TEMPORAL_UI_PORT="${RIPCORD_TEMPORAL_UI_PORT:-8233}"
 # Every wait is bounded; override for very slow machines.
 WAIT_SECONDS="${RIPCORD_STACK_WAIT_SECONDS:-60}"
 
+# Two roles (README "Security model"): ripcord owns the schema and runs migrations; ripcord_app is what the
+# API and worker connect as (no DDL, and only INSERT/SELECT on audit_events).
 PG_ROLE=ripcord
 PG_PASSWORD=ripcord
+PG_APP_ROLE=ripcord_app
+PG_APP_PASSWORD=ripcord_app
 PG_DB=ripcord
 PG_TEST_DB=ripcord_test
-DEFAULT_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
-DEFAULT_TEST_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
+DEFAULT_DATABASE_URL="postgres://$PG_APP_ROLE:$PG_APP_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
+DEFAULT_TEST_DATABASE_URL="postgres://$PG_APP_ROLE:$PG_APP_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
+DEFAULT_MIGRATION_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
+DEFAULT_TEST_MIGRATION_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
 DEFAULT_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT"
 # Tests use another Redis database index so they never clobber the dev projection.
 DEFAULT_TEST_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT/1"

@@ -38,6 +38,7 @@ RIPCORD_STARTED_FILE=$STARTED_FILE bash "$RIPCORD_ROOT/scripts/stack-up.sh"
 # shellcheck source=/dev/null
 source "$ENV_FILE"
 export DATABASE_URL="$RIPCORD_TEST_DATABASE_URL"
+export MIGRATION_DATABASE_URL="$RIPCORD_TEST_MIGRATION_DATABASE_URL"
 export REDIS_URL="$RIPCORD_TEST_REDIS_URL"
 
 # One test run at a time per checkout: the integration tests stop and restart the shared Temporal

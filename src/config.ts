@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 /** Every variable Ripcord reads, with its default and what it is for. Only entry points call loadConfig. */
 const configSchema = z.object({
-  /** PostgreSQL, the source of truth. */
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord:ripcord@127.0.0.1:5432/ripcord'),
+  /** PostgreSQL, the source of truth, as the application role (DML only; README "Security model"). */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord_app:ripcord_app@127.0.0.1:5432/ripcord'),
+  /** PostgreSQL as the schema owner, for `npm run migrate` only; unset: DATABASE_URL (one role for both). */
+  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Redis, the serving projection and pub/sub. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
   /** Temporal frontend, host:port. */
@@ -46,6 +48,10 @@ const configSchema = z.object({
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
+  /** HMAC key for audit checkpoints (the chain head, signed outside the database); unset: no checkpoints. */
+  AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Seconds between audit checkpoints written by the worker (only when the chain moved); 0 turns them off. */
+  AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -120,3 +120,57 @@ export function registerServingMetrics(
     },
   });
 }
+
+/**
+ * How current this replica's snapshot is: whether it is stale (answering reason STALE), how long
+ * each environment has trailed the projection, how long since it last reached Redis, and how long
+ * announced changes take to reach it.
+ */
+export function registerFreshnessMetrics(
+  registry: Registry,
+  sources: {
+    stale: () => boolean;
+    lagSeconds: () => Array<{ environment: string; seconds: number }>;
+    lastSyncMs: () => number;
+    onPropagation: Set<(seconds: number) => void>;
+  },
+): void {
+  new Gauge({
+    name: 'ripcord_snapshot_stale',
+    help: '1 while this replica serves its last snapshot without vouching for it (lost subscription, out of touch with Redis, or behind): evaluations answer reason STALE and /readyz fails',
+    registers: [registry],
+    collect() {
+      this.set(sources.stale() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'ripcord_snapshot_lag_seconds',
+    help: 'How long this replica\'s L1 has trailed the Redis projection, per environment (0 when caught up, as of the last sync)',
+    labelNames: ['environment'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { environment, seconds } of sources.lagSeconds()) this.set({ environment }, seconds);
+    },
+  });
+  new Gauge({
+    name: 'ripcord_snapshot_sync_age_seconds',
+    help: 'Seconds since this replica last compared its snapshot with Redis successfully',
+    registers: [registry],
+    collect() {
+      const last = sources.lastSyncMs();
+      this.set(last ? (Date.now() - last) / 1000 : -1);
+    },
+  });
+  const propagation = new Histogram({
+    name: 'ripcord_change_propagation_seconds',
+    help: 'From a change\'s announcement on Redis to this replica taking it in',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const last = new Gauge({ name: 'ripcord_change_propagation_last_seconds', help: 'The propagation time of the last change this replica took in', registers: [registry] });
+  sources.onPropagation.add((seconds) => {
+    propagation.observe(seconds);
+    last.set(seconds);
+  });
+}

@@ -8,7 +8,7 @@ import { defineRoute } from '../route-docs.js';
 
 const MOUNT = '/api/v1';
 const ADMIN = 'admin';
-const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', '*'] as const;
+const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', 'audit.checkpoint', '*'] as const;
 const url = z.url({ protocol: /^https?$/ }).max(2000);
 const events = z.array(z.enum(EVENTS)).min(1).max(EVENTS.length);
 const createBody = z.strictObject({

@@ -22,6 +22,13 @@ export interface SnapshotSyncDeps {
 }
 
 /** An environment whose L1 trails the projection. */
+/** Why a replica serves its last snapshot without vouching for it (evaluations answer reason STALE). */
+export interface Staleness {
+  reason: string;
+  /** Since when (ms since epoch). */
+  sinceMs: number;
+}
+
 export interface Lag {
   environment: string;
   served: number;
@@ -42,7 +49,14 @@ export class SnapshotSync {
   private readonly caughtUpAt = new Map<string, number>();
   private readonly loading = new Map<string, Promise<boolean>>();
   private readonly unknown = new Map<string, number>();
+  /** Each environment's projected version at the last reconciliation. */
+  private readonly projectedAt = new Map<string, number>();
+  private subscribed = false;
+  private subscriptionLostAt: number | null = null;
+  private reconcileAgain = false;
   readonly stats: CacheStats;
+  /** Seconds from a change's announcement to this process taking it in (for the propagation metric). */
+  readonly onPropagation = new Set<(seconds: number) => void>();
   /** Called once for every change this process's L1 takes in, however it arrived (push, local write, reconciliation). */
   readonly onChange = new Set<(change: ChangeEvent) => void>();
 
@@ -65,13 +79,68 @@ export class SnapshotSync {
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === projection.channel) this.receive(message);
     });
-    // ioredis re-subscribes by itself after a reconnect.
-    await subscriber.subscribe(projection.channel).catch((error: unknown) => {
-      this.deps.logger.warn({ err: error }, 'could not subscribe to changes yet; reconciliation covers until it can');
+    // Losing the subscription makes this replica stale at once: it can't hear changes any more.
+    for (const event of ['close', 'end', 'reconnecting']) subscriber.on(event, () => this.subscriptionLost());
+    // ioredis re-subscribes by itself after a reconnect; then pull what was missed right away,
+    // instead of waiting for the next change or the next reconciliation.
+    subscriber.on('ready', () => {
+      if (!this.timer) return;
+      this.subscriptionBack();
+      void this.reconcile();
     });
+    await subscriber.subscribe(projection.channel).then(
+      () => this.subscriptionBack(),
+      (error: unknown) => {
+        this.subscriptionLost();
+        this.deps.logger.warn({ err: error }, 'could not subscribe to changes yet; reconciliation covers until it can');
+      },
+    );
     await this.reconcile();
     this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs ?? 1_000);
     this.timer.unref();
+  }
+
+  private subscriptionLost(): void {
+    if (this.subscribed || this.subscriptionLostAt === null) {
+      this.subscriptionLostAt = Date.now();
+      if (this.subscribed) this.deps.logger.warn('lost the Redis subscription: serving the last snapshot as STALE');
+    }
+    this.subscribed = false;
+  }
+
+  private subscriptionBack(): void {
+    if (!this.subscribed && this.subscriptionLostAt !== null) this.deps.logger.info('Redis subscription back: re-syncing');
+    this.subscribed = true;
+    this.subscriptionLostAt = null;
+  }
+
+  /**
+   * Why this replica can't vouch for its snapshot, or null when it is current: its change
+   * subscription is down, it has not reached Redis for longer than the allowed lag, or an
+   * environment has trailed the projection for longer than that.
+   */
+  staleness(now = Date.now()): Staleness | null {
+    const maxLag = this.deps.maxLagMs ?? 3_000;
+    if (!this.subscribed) return { reason: 'the Redis change subscription is down', sinceMs: this.subscriptionLostAt ?? this.startedAt };
+    const lastSync = this.lastReconcileAt || this.startedAt;
+    if (now - lastSync > maxLag) return { reason: `no sync with Redis for ${((now - lastSync) / 1000).toFixed(1)} s`, sinceMs: lastSync };
+    for (const [environment, projected] of this.projectedAt) {
+      if (this.deps.snapshot.version(environment) >= projected) continue;
+      const behindSince = this.caughtUpAt.get(environment) ?? this.startedAt;
+      if (now - behindSince > maxLag) {
+        return { reason: `${environment} serves version ${this.deps.snapshot.version(environment)} < projected ${projected}`, sinceMs: behindSince };
+      }
+    }
+    return null;
+  }
+
+  /** Seconds each environment's L1 has trailed the projection as last seen (0 when caught up). */
+  lagSeconds(now = Date.now()): Array<{ environment: string; seconds: number }> {
+    return this.deps.snapshot.environmentKeys().map((environment) => {
+      const projected = this.projectedAt.get(environment) ?? 0;
+      const behind = this.deps.snapshot.version(environment) < projected;
+      return { environment, seconds: behind ? (now - (this.caughtUpAt.get(environment) ?? this.startedAt)) / 1000 : 0 };
+    });
   }
 
   /** Stops reconciling and listening (the snapshot stays as it is). */
@@ -84,7 +153,7 @@ export class SnapshotSync {
   /** Starts reconciling and listening again after stop(). */
   async resume(): Promise<void> {
     if (this.timer) return;
-    await this.deps.subscriber.subscribe(this.deps.projection.channel).catch(() => undefined);
+    await this.deps.subscriber.subscribe(this.deps.projection.channel).then(() => this.subscriptionBack(), () => this.subscriptionLost());
     await this.reconcile();
     this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs ?? 1_000);
     this.timer.unref();
@@ -116,7 +185,12 @@ export class SnapshotSync {
       this.deps.logger.warn({ message }, 'ignored an unreadable change message');
       return;
     }
-    if (change?.definition?.environment) this.take(change.definition);
+    if (!change?.definition?.environment) return;
+    if (typeof change.at === 'number') {
+      const seconds = Math.max(0, Date.now() - change.at) / 1000;
+      for (const listener of this.onPropagation) listener(seconds);
+    }
+    this.take(change.definition);
   }
 
   /**
@@ -179,7 +253,11 @@ export class SnapshotSync {
 
   /** Compares with the projection and pulls what this process missed; repairs a lost or lagging projection. */
   async reconcile(): Promise<void> {
-    if (this.reconciling) return;
+    if (this.reconciling) {
+      // Asked while one runs (e.g. the subscription just came back): run once more right after.
+      this.reconcileAgain = true;
+      return;
+    }
     this.reconciling = true;
     const { snapshot, projection, logger } = this.deps;
     try {
@@ -201,6 +279,7 @@ export class SnapshotSync {
           const all = await projection.readAll(environment);
           this.install(environment, all.changes, all.definitions, all.version);
         }
+        this.projectedAt.set(environment, projected ?? 0);
         if (snapshot.version(environment) >= (projected ?? 0)) this.caughtUpAt.set(environment, Date.now());
       }
       this.lastReconcileOk = true;
@@ -210,6 +289,10 @@ export class SnapshotSync {
       this.lastReconcileOk = false;
     } finally {
       this.reconciling = false;
+    }
+    if (this.reconcileAgain) {
+      this.reconcileAgain = false;
+      await this.reconcile();
     }
   }
 

@@ -3,7 +3,8 @@ import type { FlagType } from '../domain/flag.js';
 /** OFREP's evaluation context: a targeting key and any attributes. */
 export type EvaluationContext = { targetingKey?: string; [k: string]: unknown };
 
-export type Reason = 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'ERROR';
+// STALE is only ever set by a serving replica that can't vouch for its snapshot, never by the engine.
+export type Reason = 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'STALE' | 'ERROR';
 export type ErrorCode = 'TARGETING_KEY_MISSING' | 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'GENERAL';
 
 /** The answer for one flag and one context, with OpenFeature's reasons. Read-only: answers that do not depend on the user are shared (frozen). */

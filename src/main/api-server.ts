@@ -19,7 +19,7 @@ import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createMetrics, registerServingMetrics } from '../metrics.js';
+import { createMetrics, registerFreshnessMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
 import { FlagMetrics } from '../serving/flag-metrics.js';
 import { EvaluationRollups } from '../serving/evaluation-rollups.js';
@@ -61,7 +61,9 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
   // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
   const retryStrategy = (times: number) => Math.min(times * 50, 250);
-  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy } as const;
+  // A command that gets no answer (a partition that drops packets) fails after two seconds, so the
+  // reconciler notices and the replica turns STALE instead of waiting forever.
+  const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy, commandTimeout: 2_000 } as const;
   const redis = new Redis(config.REDIS_URL, redisOptions);
   const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy });
   for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
@@ -113,8 +115,11 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     flagMetrics, cacheStats,
     servedVersions: () => snapshot.environmentKeys().map((environment) => ({ environment, version: snapshot.version(environment) })),
   });
+  registerFreshnessMetrics(metrics.registry, {
+    stale: () => sync.staleness() !== null, lagSeconds: () => sync.lagSeconds(), lastSyncMs: () => sync.lastReconciledAt, onPropagation: sync.onPropagation,
+  });
   const endpoints = createEvaluationEndpoints({
-    authenticator, snapshot, cacheStats, flagMetrics, metrics,
+    authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND),
   });
@@ -153,7 +158,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
-      audit: createAuditService({ db }),
+      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY }),
     },
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),

@@ -6,8 +6,10 @@ import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
+import { createAuditCheckpointer } from '../services/audit-checkpoint.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
+import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -39,6 +41,8 @@ export interface WorkerProcess {
   /** Resolves when the worker has shut down. */
   done: Promise<void>;
   relay: ReturnType<typeof createOutboxRelay>;
+  /** Signs the audit chain's head every AUDIT_CHECKPOINT_SECONDS; null without AUDIT_CHECKPOINT_KEY. */
+  checkpoints: PeriodicPass | null;
   close(): Promise<void>;
 }
 
@@ -82,6 +86,11 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     db, starter, logger, retry: { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, initialInterval: config.WEBHOOK_RETRY_INITIAL },
   });
   webhooks.start();
+  const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000 })
+    : null;
+  checkpoints?.start();
+  if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
   const done = worker.run();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
 
@@ -89,8 +98,10 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     worker,
     done,
     relay,
+    checkpoints,
     async close() {
       relay.stop();
+      checkpoints?.stop();
       webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);

@@ -12,6 +12,7 @@ export function webhookEventOf(action: string): string | null {
   if (action === 'rollout.rollback') return 'rollout.rolled_back';
   if (action === 'rollout.abort') return 'rollout.aborted';
   if (action.startsWith('flag.')) return 'flag.updated';
+  if (action === 'audit.checkpoint') return 'audit.checkpoint';
   return null;
 }
 

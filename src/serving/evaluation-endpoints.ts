@@ -34,6 +34,13 @@ export interface EvaluationEndpointsDeps {
   flagMetrics: FlagMetrics;
   cacheStats: CacheStats;
   metrics: Metrics;
+  /** True while this replica can't vouch for its snapshot: answers keep their values with reason STALE. */
+  isStale?: () => boolean;
+}
+
+/** The answer as served by a stale replica: same value and variant, OpenFeature reason STALE (errors stay errors). */
+function asStale(result: EvaluationResult): EvaluationResult {
+  return result.reason === 'ERROR' ? result : { ...result, reason: 'STALE' };
 }
 
 export const DEFAULT_ENVIRONMENT = 'production';
@@ -206,8 +213,9 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
 
   function evaluateCounted(flag: CompiledFlag, environment: string, context: EvaluationContext, now: number, hit: boolean): EvaluationResult {
     const started = performance.now();
-    const result = evaluate(flag, context, now);
+    let result = evaluate(flag, context, now);
     const elapsedMs = performance.now() - started;
+    if (deps.isStale?.()) result = asStale(result);
     cacheStats.l1Hits++;
     flagMetrics.record(environment, flag.key, result, elapsedMs, now, hit);
     return result;
@@ -219,6 +227,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     const results: EvaluationResult[] = new Array(flags.length);
     for (let i = 0; i < flags.length; i++) results[i] = evaluate(flags[i]!, context, now);
     const each = (performance.now() - started) / Math.max(1, flags.length);
+    if (deps.isStale?.()) for (let i = 0; i < results.length; i++) results[i] = asStale(results[i]!);
     cacheStats.l1Hits += flags.length;
     for (let i = 0; i < flags.length; i++) flagMetrics.record(environment, flags[i]!.key, results[i]!, each, now, hit);
     return results;

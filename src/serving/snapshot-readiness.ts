@@ -1,20 +1,21 @@
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
-import type { SnapshotSync } from '../cache/snapshot-sync.js';
+import type { Lag, SnapshotSync } from '../cache/snapshot-sync.js';
 
 /**
- * The readiness of this replica's L1: fails when it never loaded, or when it has trailed the Redis
- * projection for longer than the allowed lag (a replica silently serving old flags must not stay
- * ready). While Redis is unreachable the lag can't be judged: the last snapshot is served and the
- * Redis check reports the outage.
+ * The readiness of this replica's L1: fails when it never loaded, when it is stale (its change
+ * subscription is down, or it has not reached Redis for longer than the allowed lag: it then
+ * answers evaluations from its last snapshot with reason STALE), or when it has trailed the Redis
+ * projection for longer than the allowed lag. A replica silently serving old flags must not stay ready.
  */
 export async function snapshotReadiness(sync: SnapshotSync, snapshot: FlagSnapshot): Promise<Record<string, unknown>> {
   const environments = Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
   if (snapshot.environmentKeys().length === 0 && !sync.redisHealthy) throw new Error('no snapshot loaded yet');
-  let lagging;
+  const stale = sync.staleness();
+  let lagging: Lag[];
   try {
     lagging = await sync.lagging();
   } catch {
-    return { environments, note: 'Redis unreachable: serving the last snapshot' };
+    lagging = [];
   }
   if (lagging.length > 0) {
     const now = Date.now();
@@ -23,5 +24,6 @@ export async function snapshotReadiness(sync: SnapshotSync, snapshot: FlagSnapsh
       .join('; ');
     throw new Error(`L1 trails the projection: ${detail}`);
   }
+  if (stale) throw new Error(`stale: ${stale.reason}; serving the last snapshot (reason STALE) since ${new Date(stale.sinceMs).toISOString()}`);
   return { environments };
 }

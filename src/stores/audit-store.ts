@@ -184,6 +184,24 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promis
   }
 }
 
+/** The newest event of the chain (its head), or null for an empty log. */
+export async function auditHead(db: Queryable): Promise<{ seq: number; hash: string; action: string } | null> {
+  const result = await db.query('SELECT seq, hash, action FROM audit_events ORDER BY seq DESC LIMIT 1');
+  return (result.rows[0] as { seq: number; hash: string; action: string } | undefined) ?? null;
+}
+
+/** The hash the chain holds today at `seq`, or null when that row is gone. */
+export async function auditHashAt(db: Queryable, seq: number): Promise<string | null> {
+  const result = await db.query('SELECT hash FROM audit_events WHERE seq = $1', [seq]);
+  return (result.rows[0]?.hash as string | undefined) ?? null;
+}
+
+/** Every checkpoint recorded in the log (`audit.checkpoint` events), oldest first. */
+export async function listCheckpointEvents(db: Queryable): Promise<{ seq: number; newValue: unknown }[]> {
+  const result = await db.query(`SELECT seq, new_value FROM audit_events WHERE action = 'audit.checkpoint' ORDER BY seq`);
+  return result.rows.map((row) => ({ seq: row.seq as number, newValue: row.new_value }));
+}
+
 /** The last kill or restore recorded for a flag in one environment (its workflow id is in the metadata). */
 export async function latestKillSwitchEvent(db: Queryable, flagKey: string, environment: string): Promise<AuditEvent | null> {
   const result = await db.query(

@@ -6,6 +6,8 @@ import type { ChangeKind } from '../domain/flag-change.js';
 export interface ChangeEvent {
   event: ChangeKind;
   definition: FlagDefinition;
+  /** When it was announced (ms since epoch), so replicas can tell how long it took to reach them. */
+  at?: number;
 }
 
 // Writes a flag only if its version is newer than the stored one and raises the environment's
@@ -65,7 +67,7 @@ export class RedisProjection {
 
   /** Announces a change to every API process. */
   async publish(change: ChangeEvent): Promise<void> {
-    await this.redis.publish(this.channel, JSON.stringify(change));
+    await this.redis.publish(this.channel, JSON.stringify({ ...change, at: change.at ?? Date.now() }));
   }
 
   /** The environment's projected version, or null when Redis holds nothing for it (e.g. restarted empty). */
