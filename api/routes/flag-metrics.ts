@@ -12,7 +12,7 @@ import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
-const querySchema = z.object({ environment: environmentKeySchema.optional() });
+const querySchema = z.strictObject({ environment: environmentKeySchema.optional() });
 const historyQuery = z.strictObject({ environment: environmentKeySchema.optional(), window: metricsWindowSchema.default('hour') });
 const keyParams = z.object({ key: flagKeySchema });
 
