@@ -18,7 +18,7 @@ const actionBodies = {
   skip: z.strictObject({}),
   approve: z.strictObject({}),
 } as const;
-/** Every action's body, for the document: the route parses with the one its action names. */
+/** Every action's fields, as the document shows them; the action's own schema then refuses what it does not take. */
 const actionBodyDoc = z.strictObject({ reason: reasonSchema.min(1).optional(), rollback: z.boolean().optional() })
   .meta({ description: 'pause {reason?}, resume {}, skip {}, approve {}, abort {rollback, reason?}' });
 
@@ -34,7 +34,8 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json(await service.start(key, env, req.body ?? {}, actor, origin(req)));
+    const body = parseInput(rolloutStartSchema, req.body ?? {}, 'body');
+    res.status(201).json(await service.start(key, env, body, actor, origin(req)));
   });
 
   defineRoute(router, MOUNT, {
@@ -54,6 +55,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
   }, async (req, res) => {
     const { key, env, action } = parseInput(actionParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
+    parseInput(actionBodyDoc, req.body ?? {}, 'body');
     const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
     res.json(await service.steer(key, env, action, args, actor, origin(req)));
   });
