@@ -2,11 +2,11 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { authorizeFlagUser, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, text } from '../schemas.js';
-import { flagEnvParams, requestMeta } from './flags.js';
+import { flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
 const activateBody = z.strictObject({ reason: reasonSchema.min(1, 'a reason is required') });
@@ -73,7 +73,8 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
-    const outcome = await service.activate({ ...requestMeta(req, actor), flagKey: key, environment: env, reason, requestId });
+    const { ipAddress, userAgent } = metaOf(req, res, actor);
+    const outcome = await service.activate({ actor, ipAddress, userAgent, flagKey: key, environment: env, reason, requestId });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 
@@ -85,8 +86,9 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
+    const { ipAddress, userAgent } = metaOf(req, res, actor);
     const outcome = await service.deactivate({
-      ...requestMeta(req, actor), flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
+      actor, ipAddress, userAgent, flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
     });
     res.json(present(outcome));
   });

@@ -24,9 +24,9 @@ const isDetail = (value: unknown): value is Record<string, unknown> => typeof va
 /**
  * Liveness, readiness with per-check detail, and Prometheus metrics. Readiness is 503 whenever a
  * check fails; `status` says `degraded` when evaluations still serve current flags (a dependency
- * is down) and `not_ready` when the snapshot itself is missing or behind.
+ * is down) and `not_ready` when the snapshot itself is missing or behind, and `shutting_down` once the process has been asked to stop.
  */
-export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics }): Router {
+export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics; draining?: () => boolean }): Router {
   const router = Router();
 
   defineRoute(router, '', {
@@ -39,6 +39,10 @@ export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics:
     method: 'get', path: '/readyz', tag: 'Operations', summary: 'Readiness per dependency (Postgres, Redis, Temporal, snapshot)', auth: PUBLIC,
     responses: { 200: { description: 'ready' }, 503: { description: 'not ready, with per-check detail' } }, errors: [],
   }, async (_req, res) => {
+    if (deps.draining?.()) {
+      res.status(503).json({ status: 'shutting_down', checks: {} });
+      return;
+    }
     const names = Object.keys(deps.checks);
     const outcomes = await Promise.allSettled(names.map((name) => withTimeout(deps.checks[name]!)));
     const checks = Object.fromEntries(
