@@ -7,12 +7,13 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
+import type { OutcomeService } from '../src/services/outcome-service.js';
 import type { Database } from '../src/stores/database.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
 import { authenticate } from './auth.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, refuseDeepBodies } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import { createUiRouter } from './routes/ui.js';
@@ -46,7 +47,10 @@ import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
+  /** For the flag-metrics history route (it reads its store directly). */
   db: Database;
+  /** Outcomes reported to POST /api/v1/events, for rollout guards. */
+  outcomes: OutcomeService;
   authenticator: Authenticator;
   snapshot: FlagSnapshot;
   flags: FlagService;
@@ -61,6 +65,8 @@ export interface AppDeps {
   webhooks: WebhookService;
   metrics: Metrics;
   checks: ReadinessChecks;
+  /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
+  draining?: () => boolean;
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
   serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets };
@@ -76,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);
-  app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
+  app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
   app.use(createOfrepRouter(deps.serving.endpoints));
   app.use(createEvaluateRouter(deps.serving.endpoints));
   app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets }));
@@ -88,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   api.use(express.json({ limit: '256kb' }));
+  api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
   api.use(createDashboardRouter(deps.dashboard));
@@ -101,7 +108,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRolloutsRouter(deps.rollouts, deps.flags));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
-  api.use(createEventsRouter(deps.db));
+  api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);

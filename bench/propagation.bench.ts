@@ -60,7 +60,7 @@ async function waitUntil(done: () => boolean, timeoutMs = 5_000): Promise<void> 
 }
 
 const env = stackEnv();
-const databaseUrl = await freshDatabase(env.DATABASE_URL!, 'ripcord_propagation');
+const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'ripcord_propagation');
 const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/3`;
 const redis = new Redis(redisUrl);
 await redis.flushdb();

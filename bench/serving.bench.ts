@@ -32,7 +32,7 @@ const body = JSON.stringify({ context });
 
 execFileSync('bash', [`${root}/bench/setup.sh`], { stdio: 'inherit' });
 const env = stackEnv();
-const databaseUrl = await freshDatabase(env.DATABASE_URL!);
+const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!);
 const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/${BENCH_REDIS_DB}`;
 const redis = new Redis(redisUrl);
 await redis.flushdb();
@@ -82,8 +82,11 @@ try {
   await startApi(ports.cluster, { ...apiEnv, EVALUATION_FAST_PATH: 'on', WEB_CONCURRENCY: '2' });
   await startBare(18099);
   for (const port of Object.values(ports)) {
-    const check = await fetch(`http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body });
-    if (((await check.json()) as { flags: unknown[] }).flags.length !== FLAGS) throw new Error(`Ripcord on ${port} did not serve ${FLAGS} flags`);
+    // Each API loads the flags from the projection in the background: wait (bounded) until all are served.
+    await waitFor(async () => {
+      const check = await fetch(`http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body });
+      return ((await check.json()) as { flags: unknown[] }).flags.length === FLAGS;
+    }, `Ripcord on ${port} to serve ${FLAGS} flags`);
   }
   const single = (port: number) => `http://127.0.0.1:${port}/ofrep/v1/evaluate/flags/${flagKey(0)}`;
   const bulk = (port: number) => `http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`;
@@ -113,8 +116,8 @@ try {
 
   // Unleash on the same Postgres, a database of its own. Its frontend API evaluates every flag
   // of the token's project for a context: one flag first (single), then 100 (bulk).
-  const unleashDb = withDatabase(env.DATABASE_URL!, 'unleash_bench');
-  execFileSync('psql', [env.DATABASE_URL!, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
+  const unleashDb = withDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'unleash_bench');
+  execFileSync('psql', [env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
   const unleash = await startUnleash(unleashDb, UNLEASH_PORT);
   if (typeof unleash === 'string') {
     notes.push(`unleash: ${unleash}`);

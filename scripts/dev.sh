@@ -4,7 +4,7 @@
 #   npm ci (when node_modules is missing or stale) -> stack-up (PostgreSQL, Redis, Temporal)
 #   -> npm run migrate -> npm run seed -> worker + API in the background of this shell.
 #
-# Honours DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and PORT (default 8080).
+# Honours DATABASE_URL, MIGRATION_DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and PORT (default 8080).
 # RIPCORD_ADMIN_TOKEN defaults to a dev token, printed below. Ctrl-C stops the API, the worker and
 # the services this run started (services it found running are left alone).
 set -euo pipefail
@@ -19,7 +19,7 @@ T0=$(now_ms)
 ensure_node_modules
 
 # What the caller set wins over .stack/env (stack-up writes the canonical local URLs there).
-OVERRIDABLE=(DATABASE_URL REDIS_URL TEMPORAL_ADDRESS TEMPORAL_NAMESPACE)
+OVERRIDABLE=(DATABASE_URL MIGRATION_DATABASE_URL REDIS_URL TEMPORAL_ADDRESS TEMPORAL_NAMESPACE)
 declare -A CALLER_ENV=()
 for name in "${OVERRIDABLE[@]}"; do
   if [[ -n ${!name:-} ]]; then CALLER_ENV[$name]=${!name}; fi
@@ -84,6 +84,11 @@ else
   TOKEN_NOTE="(from RIPCORD_ADMIN_TOKEN)"
 fi
 
+if [[ -z ${AUDIT_CHECKPOINT_KEY:-} ]]; then
+  # Signs audit checkpoints; production keeps its own secret out of the database (README "Security model").
+  export AUDIT_CHECKPOINT_KEY=ripcord-dev-audit-checkpoint-key-not-secret
+fi
+
 # Checked before starting: otherwise /healthz could be answered by another process on the port.
 if port_open "$LOCAL_IP" "$PORT"; then
   die "port $PORT is already in use (another 'npm run dev'?); stop it or set PORT"
@@ -127,7 +132,7 @@ cat <<EOF
     Management     $API_URL/api/v1/flags
     Temporal UI    $TEMPORAL_UI_URL   (a flag's workflows: FlagKey="<key>" in the search bar)
     Admin token    $RIPCORD_ADMIN_TOKEN   $TOKEN_NOTE
-    PostgreSQL     $DATABASE_URL
+    PostgreSQL     $DATABASE_URL   (migrations: $MIGRATION_DATABASE_URL)
     Redis          $REDIS_URL
     Temporal       $TEMPORAL_ADDRESS (namespace $TEMPORAL_NAMESPACE)
 

@@ -33,12 +33,18 @@ TEMPORAL_UI_PORT="${RIPCORD_TEMPORAL_UI_PORT:-8233}"
 # Every wait is bounded; override for very slow machines.
 WAIT_SECONDS="${RIPCORD_STACK_WAIT_SECONDS:-60}"
 
+# Two roles (README "Security model"): ripcord owns the schema and runs migrations; ripcord_app is what the
+# API and worker connect as (no DDL, and only INSERT/SELECT on audit_events).
 PG_ROLE=ripcord
 PG_PASSWORD=ripcord
+PG_APP_ROLE=ripcord_app
+PG_APP_PASSWORD=ripcord_app
 PG_DB=ripcord
 PG_TEST_DB=ripcord_test
-DEFAULT_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
-DEFAULT_TEST_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
+DEFAULT_DATABASE_URL="postgres://$PG_APP_ROLE:$PG_APP_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
+DEFAULT_TEST_DATABASE_URL="postgres://$PG_APP_ROLE:$PG_APP_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
+DEFAULT_MIGRATION_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_DB"
+DEFAULT_TEST_MIGRATION_DATABASE_URL="postgres://$PG_ROLE:$PG_PASSWORD@$LOCAL_IP:$PG_PORT/$PG_TEST_DB"
 DEFAULT_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT"
 # Tests use another Redis database index so they never clobber the dev projection.
 DEFAULT_TEST_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT/1"
@@ -190,10 +196,24 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
+# The production-infrastructure tests (test/integration/infra-*.test.ts) run Debian's nginx (a load
+# balancer, and with its stream module a TLS-terminating proxy for Temporal), redis-sentinel and
+# pgbouncer as processes of their own on loopback ports; apt never starts the distribution's services.
+ensure_infra_test_packages() {
+  local missing=()
+  command -v nginx >/dev/null || missing+=(nginx)
+  [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+  command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+  command -v openssl >/dev/null || missing+=(openssl)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
 ensure_system_packages() {
   ensure_postgres_installed
   ensure_redis_installed
   ensure_chromium
+  ensure_infra_test_packages
   ensure_python_venv
 }
 

@@ -15,6 +15,7 @@ cd "$RIPCORD_ROOT"
 
 ensure_node_modules
 ensure_chromium
+ensure_infra_test_packages
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap
@@ -38,6 +39,7 @@ RIPCORD_STARTED_FILE=$STARTED_FILE bash "$RIPCORD_ROOT/scripts/stack-up.sh"
 # shellcheck source=/dev/null
 source "$ENV_FILE"
 export DATABASE_URL="$RIPCORD_TEST_DATABASE_URL"
+export MIGRATION_DATABASE_URL="$RIPCORD_TEST_MIGRATION_DATABASE_URL"
 export REDIS_URL="$RIPCORD_TEST_REDIS_URL"
 
 # One test run at a time per checkout: the integration tests stop and restart the shared Temporal

@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
+import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -13,19 +15,37 @@ const isoDateTime = z.iso.datetime({ offset: true });
 export const auditQuerySchema = z
   .strictObject({
     flag: flagKeySchema.optional(),
-    actor: z.string().trim().min(1).max(128).optional()
+    actor: text(128).trim().min(1).optional()
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
-    action: z.string().regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
+    action: text(64).regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
     resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
-    resource_id: z.string().min(1).max(256).optional(),
+    resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
     to: isoDateTime.optional().meta({ description: 'exclusive, ISO 8601 with offset' }),
     limit: limitSchema.default(100),
     cursor: cursorSchema.optional(),
   })
   .refine((q) => !(q.from && q.to) || Date.parse(q.from) < Date.parse(q.to), { path: ['to'], message: 'must be after from' });
+
+const verifyQuerySchema = z.strictObject({
+  checkpoint: z
+    .string()
+    .max(1000)
+    .transform((text, ctx) => {
+      try {
+        const parsed = checkpointSchema.safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'a checkpoint as JSON: {"seq","hash","at","signature"} (as logged and sent to webhooks)' });
+      return z.NEVER;
+    })
+    .optional()
+    .meta({ description: 'a checkpoint kept outside the database (log, webhook receiver), as JSON, to check against the chain' }),
+});
 
 /** The audit trail, newest first, and the chain's verification. */
 export function createAuditRouter(service: AuditService): Router {
@@ -44,12 +64,13 @@ export function createAuditRouter(service: AuditService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/audit/verify', tag: 'Audit',
-    summary: 'Walk the hash chain, recomputing every digest in Postgres; report the first broken link',
-    auth: 'viewer and above (audit:read)',
-    responses: { 200: { description: 'ok, or the first broken link', schema: auditVerificationSchema } }, errors: [401, 403],
-  }, async (_req, res) => {
+    summary: 'Walk the hash chain, recomputing every digest in Postgres, and check the signed checkpoints; report the first broken link',
+    auth: 'viewer and above (audit:read)', query: verifyQuerySchema,
+    responses: { 200: { description: 'ok, or the first broken link or failed checkpoint', schema: auditVerificationSchema } }, errors: [400, 401, 403],
+  }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
-    res.json(await service.verify());
+    const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
+    res.json(await service.verify(checkpoint));
   });
 
   return router;

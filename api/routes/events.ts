@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database } from '../../src/stores/database.js';
-import { recordOutcomes } from '../../src/stores/event-store.js';
+import type { OutcomeService } from '../../src/services/outcome-service.js';
 import { principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
+import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from './flags.js';
 
 const eventsBody = z.strictObject({
@@ -13,7 +14,7 @@ const eventsBody = z.strictObject({
     .array(
       z.strictObject({
         flag: flagKeySchema,
-        variant: z.string().min(1).max(128),
+        variant: text(128).min(1),
         outcome: z.enum(['success', 'error']),
         count: z.number().int().min(1).max(1_000_000).default(1),
       }),
@@ -23,15 +24,19 @@ const eventsBody = z.strictObject({
 });
 
 /** Outcomes reported by SDKs and services (flag, variant, success or error), for rollout guards. */
-export function createEventsRouter(db: Database): Router {
+export function createEventsRouter(outcomes: OutcomeService): Router {
   const router = Router();
-  router.post('/events', async (req, res) => {
+  defineRoute(router, '/api/v1', {
+    method: 'post', path: '/api/v1/events', tag: 'Evaluation', summary: 'Report outcomes (flag, variant, success/error) for rollout guards',
+    auth: 'any token (client and server tokens report for their environment)', body: eventsBody,
+    responses: { 202: { description: '{accepted, environment}' } }, errors: [400, 401, 403, 413, 415],
+  }, async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(eventsBody, req.body, 'body');
     const environment =
       principal.kind === 'user' ? (body.environment ?? req.get('x-environment') ?? 'production') : principal.environment;
-    await recordOutcomes(
-      db, environment, new Date(),
+    await outcomes.record(
+      environment,
       body.events.map((e) => ({ flagKey: e.flag, variant: e.variant, outcome: e.outcome, count: e.count })),
     );
     res.status(202).json({ accepted: body.events.length, environment });

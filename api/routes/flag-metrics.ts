@@ -12,7 +12,7 @@ import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
-const querySchema = z.object({ environment: z.string().min(1).max(64).optional() });
+const querySchema = z.strictObject({ environment: environmentKeySchema.optional() });
 const historyQuery = z.strictObject({ environment: environmentKeySchema.optional(), window: metricsWindowSchema.default('hour') });
 const keyParams = z.object({ key: flagKeySchema });
 
@@ -45,10 +45,14 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
     res.json(await flagMetricsHistory(deps.db, key, environments, window));
   });
 
-  router.get('/flags/:key/metrics', async (req, res) => {
+  defineRoute(router, '/api/v1', {
+    method: 'get', path: '/api/v1/flags/{key}/metrics', tag: 'Flags', summary: 'Per-flag evaluation metrics summed over every replica',
+    auth: 'any user or server token', params: keyParams, query: querySchema,
+    responses: { 200: { description: 'counts, latency, cache hit rate, last evaluation' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     const principal = principalOf(res);
     if (principal.kind === 'client') throw new ForbiddenError('A client token may only evaluate flags');
-    const key = req.params.key;
+    const { key } = parseInput(keyParams, req.params, 'params');
     const { environment } = parseInput(querySchema, req.query, 'query');
     let environments = deps.snapshot.environmentKeys();
     if (principal.kind === 'server') environments = [principal.environment];

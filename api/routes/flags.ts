@@ -1,14 +1,14 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Actor } from '../../src/auth/principal.js';
 import { flagConfigInputSchemaFor, flagConfigSchema, flagTypeSchema } from '../../src/domain/flag.js';
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
-import type { AccessCheck, RequestMeta } from '../../src/services/request-meta.js';
+import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 
 export { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
@@ -16,8 +16,8 @@ const MOUNT = '/api/v1';
 
 export const newFlagSchema = z.strictObject({
   key: flagKeySchema,
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).optional(),
+  name: text(200).trim().min(1),
+  description: text(2000).optional(),
   type: flagTypeSchema,
   tags: z.array(tagSchema).max(50).optional(),
   reason: reasonSchema.optional(),
@@ -25,8 +25,8 @@ export const newFlagSchema = z.strictObject({
 
 export const flagPatchSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    description: z.string().max(2000).optional(),
+    name: text(200).trim().min(1).optional(),
+    description: text(2000).optional(),
     tags: z.array(tagSchema).max(50).optional(),
     version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
     reason: reasonSchema.optional(),
@@ -50,7 +50,7 @@ const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')
     .meta({ description: 'enabled/disabled/killed: in `environment`, or in any environment when none is given' }),
-  q: z.string().trim().min(1).max(200).optional().meta({ description: 'text in the key, name or description' }),
+  q: text(200).trim().min(1).optional().meta({ description: 'text in the key, name or description' }),
   limit: limitSchema.default(50),
   cursor: cursorSchema.optional(),
 });
@@ -76,11 +76,11 @@ const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a
 const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
+/** Who may change one flag in one environment (rollouts, scheduled changes). */
+export const FLAG_WRITE = WRITE;
+/** Who may read one flag in one environment (rollouts, scheduled changes, explain). */
+export const FLAG_READ = 'any user with flag:read in the environment and the flag tags';
 const DELETE = 'editor, admin, or a flag:delete grant for the flag tags (no environment condition)';
-
-export function requestMeta(req: Request, actor: Actor): RequestMeta {
-  return { actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
-}
 
 /** The version a write expects: `If-Match: <version>` (quotes allowed) or a `version` body field. */
 export function expectedVersion(req: Request, bodyVersion?: unknown): number | undefined {

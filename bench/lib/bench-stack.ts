@@ -36,7 +36,8 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** A fresh database for the benchmark, migrated, with a client token for production. */
+/** A fresh database for the benchmark, migrated, with a client token for production. `baseUrl` must be the owner's
+ * (MIGRATION_DATABASE_URL): it creates the database, and the benchmark's API then runs as its owner. */
 export async function freshDatabase(baseUrl: string, database = BENCH_DATABASE): Promise<string> {
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
@@ -45,7 +46,7 @@ export async function freshDatabase(baseUrl: string, database = BENCH_DATABASE):
   await admin.end();
   const url = withDatabase(baseUrl, database);
   execFileSync(process.execPath, [`${root}/node_modules/tsx/dist/cli.mjs`, 'src/main/migrate.ts'], {
-    cwd: root, env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: root, env: { ...process.env, DATABASE_URL: url, MIGRATION_DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new pg.Client({ connectionString: url });
   await client.connect();

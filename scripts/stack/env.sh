@@ -25,13 +25,17 @@ test_redis_url_for() {
 }
 
 write_env() {
-  local host port db_url redis_url temporal_addr test_db_url test_redis_url
+  local host port db_url redis_url temporal_addr test_db_url test_redis_url migration_url test_migration_url
   db_url=$DEFAULT_DATABASE_URL test_db_url=$DEFAULT_TEST_DATABASE_URL
+  migration_url=$DEFAULT_MIGRATION_DATABASE_URL test_migration_url=$DEFAULT_TEST_MIGRATION_DATABASE_URL
   if [[ -n ${DATABASE_URL:-} ]]; then
     read -r host port <<<"$(url_hostport "$DATABASE_URL")"
     if ! is_local_endpoint "$host" "$port" "$PG_PORT"; then
+      # An external server: migrations run as MIGRATION_DATABASE_URL when given, else as DATABASE_URL.
       db_url=$DATABASE_URL
       test_db_url=$(test_db_url_for "$DATABASE_URL")
+      migration_url=${MIGRATION_DATABASE_URL:-$DATABASE_URL}
+      test_migration_url=$(test_db_url_for "$migration_url")
     fi
   fi
   redis_url=$DEFAULT_REDIS_URL test_redis_url=$DEFAULT_TEST_REDIS_URL
@@ -47,7 +51,10 @@ write_env() {
     read -r host port <<<"$(url_hostport "$TEMPORAL_ADDRESS")"
     is_local_endpoint "$host" "$port" "$TEMPORAL_PORT" || temporal_addr=$TEMPORAL_ADDRESS
   fi
-  test_db_url=${RIPCORD_TEST_DATABASE_URL:-$test_db_url}
+  if [[ -n ${RIPCORD_TEST_DATABASE_URL:-} ]]; then
+    test_db_url=$RIPCORD_TEST_DATABASE_URL
+    test_migration_url=${RIPCORD_TEST_MIGRATION_DATABASE_URL:-$RIPCORD_TEST_DATABASE_URL}
+  fi
   test_redis_url=${RIPCORD_TEST_REDIS_URL:-$test_redis_url}
   local cli=${TEMPORAL_CLI:-$VENV_DIR/bin/temporal}
 
@@ -56,6 +63,7 @@ write_env() {
     printf '# Written by scripts/stack-up.sh at %s. Source it: . .stack/env\n' "$(date -Is)"
     printf 'export %s=%q\n' \
       DATABASE_URL "$db_url" \
+      MIGRATION_DATABASE_URL "$migration_url" \
       REDIS_URL "$redis_url" \
       TEMPORAL_ADDRESS "$temporal_addr" \
       TEMPORAL_NAMESPACE "${TEMPORAL_NAMESPACE:-default}" \
@@ -63,6 +71,7 @@ write_env() {
       TEMPORAL_CLI "$cli" \
       TEMPORAL_TEST_SERVER "$TEMPORAL_TEST_SERVER" \
       RIPCORD_TEST_DATABASE_URL "$test_db_url" \
+      RIPCORD_TEST_MIGRATION_DATABASE_URL "$test_migration_url" \
       RIPCORD_TEST_REDIS_URL "$test_redis_url"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"

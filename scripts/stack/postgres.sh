@@ -13,17 +13,29 @@ pg_answers() { # pg_answers <host> <port>
 }
 
 pg_url_works() { "$PG_BIN/psql" -X -q -tA -c 'select 1' "$1" >/dev/null 2>&1; }
+pg_urls_work() {
+  local url
+  for url in "$DEFAULT_DATABASE_URL" "$DEFAULT_TEST_DATABASE_URL" "$DEFAULT_MIGRATION_DATABASE_URL" "$DEFAULT_TEST_MIGRATION_DATABASE_URL"; do
+    pg_url_works "$url" || return 1
+  done
+}
 
-# Idempotent: role ripcord (password ripcord, CREATEDB so tests may make scratch databases) owning
-# the databases ripcord and ripcord_test. $1 = psql connection arguments for a superuser.
+# Idempotent: role ripcord (password ripcord, CREATEDB so benchmarks may make scratch databases) owning
+# the databases ripcord and ripcord_test, and role ripcord_app (password ripcord_app) that the API and
+# worker use: it owns nothing and may not create anything; `npm run migrate` grants it what it needs
+# (src/stores/app-role.ts). $1 = psql connection arguments for a superuser.
 pg_provision() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@" -d postgres >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE') THEN
     CREATE ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_ROLE') THEN
+    CREATE ROLE $PG_APP_ROLE LOGIN PASSWORD '$PG_APP_PASSWORD';
+  END IF;
 END \$\$;
 ALTER ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+ALTER ROLE $PG_APP_ROLE LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$PG_APP_PASSWORD';
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
 SELECT 'CREATE DATABASE $PG_TEST_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_TEST_DB')\gexec
 SQL
@@ -119,13 +131,13 @@ up_postgres() {
 
   if [[ -n $pid ]]; then
     pg_provision -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres || die "could not create role/databases; read $PG_LOG"
-  elif ! pg_url_works "$DEFAULT_DATABASE_URL" || ! pg_url_works "$DEFAULT_TEST_DATABASE_URL"; then
+  elif ! pg_urls_work; then
     # Someone else's server (e.g. Debian's own cluster) holds the port: try its default socket as
     # the postgres OS user, which Debian's peer authentication lets in.
     pg_provision -p "$PG_PORT" -U postgres >/dev/null 2>&1 || true
   fi
-  if ! pg_url_works "$DEFAULT_DATABASE_URL" || ! pg_url_works "$DEFAULT_TEST_DATABASE_URL"; then
-    [[ -z $pid ]] || die "$DEFAULT_DATABASE_URL does not work against the project cluster; read $PG_LOG"
+  if ! pg_urls_work; then
+    [[ -z $pid ]] || die "$DEFAULT_DATABASE_URL or $DEFAULT_MIGRATION_DATABASE_URL does not work against the project cluster; read $PG_LOG"
     die "a PostgreSQL not started by these scripts answers on $LOCAL_IP:$PG_PORT but $DEFAULT_DATABASE_URL does not work; stop it or set DATABASE_URL"
   fi
   if [[ -n $pid ]]; then

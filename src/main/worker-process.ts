@@ -1,19 +1,38 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
+import { createRedis } from '../connections/redis.js';
+import { describeTemporal, temporalConnectionOptions } from '../connections/temporal.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
+import { createAuditCheckpointer } from '../services/audit-checkpoint.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
+import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** `npm run build` writes the workflow bundle here, at the top of dist/. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+// Only a build has it (dist/src/main -> dist/): from the sources this names a file that never exists.
+const prebuiltBundlePath = fileURLToPath(new URL(`../../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+
+/**
+ * What the worker runs: the given bundle (tests share one), else the build's prebuilt bundle file
+ * (no webpack or swc at start-up), else the sources, bundled at start-up (development).
+ */
+function workflowCode(bundle?: WorkflowBundleWithSourceMap): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  if (existsSync(prebuiltBundlePath)) return { workflowBundle: { codePath: prebuiltBundlePath } };
+  return { workflowsPath };
+}
 
 /** Bundles the workflow code once (tests share the bundle across workers). */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -39,25 +58,25 @@ export interface WorkerProcess {
   /** Resolves when the worker has shut down. */
   done: Promise<void>;
   relay: ReturnType<typeof createOutboxRelay>;
+  /** Signs the audit chain's head every AUDIT_CHECKPOINT_SECONDS; null without AUDIT_CHECKPOINT_KEY. */
+  checkpoints: PeriodicPass | null;
   close(): Promise<void>;
 }
 
 /** Builds the activities' real dependencies, starts the worker and the outbox relay. */
 export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
   installRuntime(logger);
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const db = createDatabase(postgresPoolConfig(config));
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
   subscriber.on('error', () => undefined);
-  const projection = new RedisProjection(redis);
   const activities = createActivities({
     db,
-    projection,
     redis,
     acks: new AckWatcher({ redis, subscriber }),
-    publisher: createFlagPublisher({ projection, logger }),
+    publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,
@@ -65,16 +84,22 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     temporalUiUrl: config.TEMPORAL_UI_URL,
     namespace: config.TEMPORAL_NAMESPACE,
   });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
+    throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
+  });
+  const code = workflowCode(bundle);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
+    // On shutdown the worker stops polling at once and lets running activities finish for this long.
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
+    ...code,
   });
   const starter = createWorkflowStarter({
-    address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const relay = createOutboxRelay({ db, starter, logger });
   relay.start();
@@ -82,15 +107,23 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     db, starter, logger, retry: { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, initialInterval: config.WEBHOOK_RETRY_INITIAL },
   });
   webhooks.start();
+  const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000 })
+    : null;
+  checkpoints?.start();
+  if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
   const done = worker.run();
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  const workflows = 'workflowsPath' in code ? 'bundled at start-up' : 'codePath' in code.workflowBundle ? 'prebuilt bundle' : 'given bundle';
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, workflows }, 'worker running');
 
   return {
     worker,
     done,
     relay,
+    checkpoints,
     async close() {
       relay.stop();
+      checkpoints?.stop();
       webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);

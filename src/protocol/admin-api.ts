@@ -77,7 +77,22 @@ export const auditEventSchema = z
 export const auditPageSchema = z.object({ events: z.array(auditEventSchema), next_cursor: z.string().nullable() });
 
 export const auditVerificationSchema = z.object({
-  ok: z.boolean(),
+  ok: z.boolean().meta({ description: 'the chain holds and every checkpoint checked out' }),
+  checks: z.array(z.string()).meta({ description: 'what was checked, in words' }),
+  checkpoints: z.object({
+    key_configured: z.boolean().meta({ description: 'AUDIT_CHECKPOINT_KEY is set, so signatures can be checked' }),
+    checked: z.number().int(),
+    newest: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
+    first_failed: z
+      .object({
+        source: z.union([z.number().int(), z.literal('query')]).meta({ description: "the checkpoint event's seq, or query for ?checkpoint=" }),
+        seq: z.number().int().nullable(),
+        problem: z.enum(['signature_invalid', 'hash_mismatch', 'row_missing', 'malformed']),
+        expected: z.string().nullable(),
+        actual: z.string().nullable(),
+      })
+      .nullable(),
+  }),
   checked: z.number().int().meta({ description: 'events whose digest and link were recomputed' }),
   gaps: z.number().int().meta({
     description: 'sequence numbers up to last_seq that no event holds (taken by writes that rolled back or were idempotent repeats; the chain links events, not numbers)',

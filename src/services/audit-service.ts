@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../stores/database.js';
 import { listAuditEvents, verifyAuditChain, type AuditEvent } from '../stores/audit-store.js';
+import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface AuditListQuery {
@@ -19,7 +20,7 @@ export interface AuditListQuery {
 const cursorSchema = z.object({ s: z.number().int().positive() });
 
 /** The audit trail: filtered reads with cursor pagination, and a walk of the hash chain. */
-export function createAuditService(deps: { db: Database }) {
+export function createAuditService(deps: { db: Database; checkpointKey?: string }) {
   return {
     /** Events newest first; `next_cursor` continues with older ones. */
     async list(query: AuditListQuery): Promise<{ events: AuditEvent[]; next_cursor: string | null }> {
@@ -38,11 +39,23 @@ export function createAuditService(deps: { db: Database }) {
       return { events, next_cursor: rows.length > query.limit ? encodeCursor({ s: events.at(-1)!.seq }) : null };
     },
 
-    /** Recomputes every link of the chain in Postgres and reports the first one that does not hold. */
-    async verify() {
+    /**
+     * Recomputes every link of the chain in Postgres and reports the first one that does not hold, then
+     * checks every signed checkpoint (and `checkpoint`, a copy kept outside) against the chain as it is.
+     */
+    async verify(checkpoint?: AuditCheckpoint) {
       const result = await verifyAuditChain(deps.db);
+      const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint);
+      const checks = [
+        `chain: recomputed the digest of ${result.checked} event(s) in Postgres and checked each points at the one before`,
+        checkpoints.key_configured
+          ? `checkpoints: checked the HMAC signature of ${checkpoints.checked + (checkpoints.first_failed ? 1 : 0)} checkpoint(s) and that the chain still has the signed hash at each one's seq`
+          : 'checkpoints: not checked (AUDIT_CHECKPOINT_KEY is not set), so a rewrite by the database owner that re-chains later rows would pass',
+      ];
       return {
-        ok: result.ok,
+        ok: result.ok && checkpoints.first_failed === null,
+        checks,
+        checkpoints,
         checked: result.checked,
         gaps: result.lastSeq === null ? 0 : Math.max(0, result.lastSeq - result.checked),
         last_seq: result.lastSeq,

@@ -107,6 +107,18 @@ function toEvent(row: Record<string, unknown>): AuditEvent {
   };
 }
 
+/** Whether an event with this idempotency key was written: the mark that a retried step already happened. */
+export async function auditEventExists(db: Queryable, idempotencyKey: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Events after `afterSeq`, oldest first: how the webhook dispatcher walks the log. */
+export async function listAuditEventsAfter(db: Queryable, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  const result = await db.query(`SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, [afterSeq, limit]);
+  return result.rows.map(toEvent);
+}
+
 /** Lists events newest first, filtered; each with its actor's name and email. */
 export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Promise<AuditEvent[]> {
   const actorPattern = query.actor ? `%${query.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
@@ -182,6 +194,24 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promis
     }
     if (result.rows.length < batchSize) return { ok: true, checked, lastSeq, lastHash: previousHash || null, firstBroken: null };
   }
+}
+
+/** The newest event of the chain (its head), or null for an empty log. */
+export async function auditHead(db: Queryable): Promise<{ seq: number; hash: string; action: string } | null> {
+  const result = await db.query('SELECT seq, hash, action FROM audit_events ORDER BY seq DESC LIMIT 1');
+  return (result.rows[0] as { seq: number; hash: string; action: string } | undefined) ?? null;
+}
+
+/** The hash the chain holds today at `seq`, or null when that row is gone. */
+export async function auditHashAt(db: Queryable, seq: number): Promise<string | null> {
+  const result = await db.query('SELECT hash FROM audit_events WHERE seq = $1', [seq]);
+  return (result.rows[0]?.hash as string | undefined) ?? null;
+}
+
+/** Every checkpoint recorded in the log (`audit.checkpoint` events), oldest first. */
+export async function listCheckpointEvents(db: Queryable): Promise<{ seq: number; newValue: unknown }[]> {
+  const result = await db.query(`SELECT seq, new_value FROM audit_events WHERE action = 'audit.checkpoint' ORDER BY seq`);
+  return result.rows.map((row) => ({ seq: row.seq as number, newValue: row.new_value }));
 }
 
 /** The last kill or restore recorded for a flag in one environment (its workflow id is in the metadata). */

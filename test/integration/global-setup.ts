@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { grantApplicationRole } from '../../src/stores/app-role.js';
 import { migrateUp } from '../../src/stores/migrations.js';
 import { refuseUnlessTestTargets } from './test-target.js';
 
@@ -16,11 +17,14 @@ export default async function setup(): Promise<void> {
   if (refusal) {
     throw new Error(`Refusing to wipe the database and Redis: ${refusal}. Run the tests with \`npm test\`, which targets ripcord_test and Redis db 1.`);
   }
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+  // As the schema owner (migrations); the API and worker under test connect as the application role.
+  const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? DATABASE_URL;
+  const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
   await client.end();
-  await migrateUp(DATABASE_URL);
+  await migrateUp(ownerUrl);
+  await grantApplicationRole(ownerUrl, DATABASE_URL);
 
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();

@@ -5,12 +5,14 @@ import { promisify } from 'node:util';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config.js';
+import { temporalConnectionOptions } from '../../src/connections/temporal.js';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
 import { bundleWorkflows, startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process.js';
 import { createDatabase, type Database } from '../../src/stores/database.js';
 
 export const ADMIN_TOKEN = 'integration-test-admin-token';
+export const AUDIT_CHECKPOINT_KEY = 'integration-test-audit-checkpoint-key-0123456789';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -26,7 +28,10 @@ export interface Stack {
   config: Config;
   api: ApiServer;
   worker: WorkerProcess | null;
+  /** As the application role (DATABASE_URL), like the API and worker. */
   db: Database;
+  /** As the schema owner (MIGRATION_DATABASE_URL), for tests that play an attacker with owner rights. */
+  ownerDb: Database;
   temporal: Client;
   request(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; body: Json; headers: Headers }>;
   close(): Promise<void>;
@@ -37,6 +42,10 @@ export async function startStack(overrides: Record<string, string> = {}, options
     ...process.env,
     PORT: '0',
     RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN,
+    // Verify checks checkpoints with this key; the worker's timer is off unless a test turns it on
+    // (a checkpoint is an audit event, and other tests count audit events).
+    AUDIT_CHECKPOINT_KEY: AUDIT_CHECKPOINT_KEY,
+    AUDIT_CHECKPOINT_SECONDS: '0',
     TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,
@@ -46,11 +55,12 @@ export async function startStack(overrides: Record<string, string> = {}, options
   const worker = options.worker === false ? null : await startWorkerProcess(config, logger, await sharedBundle());
   const api = await startApiServer(config, logger);
   const db = createDatabase(config.DATABASE_URL, 2);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const ownerDb = createDatabase(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, 1);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
   return {
-    config, api, worker, db, temporal,
+    config, api, worker, db, ownerDb, temporal,
     async request(method, path, options = {}) {
       const token = options.token === undefined ? ADMIN_TOKEN : options.token;
       const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
@@ -71,6 +81,7 @@ export async function startStack(overrides: Record<string, string> = {}, options
       await worker?.close();
       await connection.close();
       await db.end();
+      await ownerDb.end();
     },
   };
 }

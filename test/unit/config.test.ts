@@ -6,7 +6,8 @@ describe('config', () => {
     const config = loadConfig({});
     expect(config.PORT).toBe(8080);
     expect(config.HOST).toBe('127.0.0.1');
-    expect(config.DATABASE_URL).toBe('postgres://ripcord:ripcord@127.0.0.1:5432/ripcord');
+    expect(config.DATABASE_URL).toBe('postgres://ripcord_app:ripcord_app@127.0.0.1:5432/ripcord');
+    expect(config.MIGRATION_DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379/0');
     expect(config.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
     expect(config.TEMPORAL_NAMESPACE).toBe('default');

@@ -28,6 +28,15 @@ describe('refuseUnlessTestTargets (the integration setup wipes what it is pointe
     }
   });
 
+  it('refuses an owner URL (MIGRATION_DATABASE_URL, the one that drops the schema) other than the test one', () => {
+    const ownerTest = 'postgres://ripcord:ripcord@127.0.0.1:5432/ripcord_test';
+    const env = { ...stackEnv, RIPCORD_TEST_MIGRATION_DATABASE_URL: ownerTest, DATABASE_URL: testDb, REDIS_URL: testRedis };
+    expect(refuseUnlessTestTargets({ ...env, MIGRATION_DATABASE_URL: ownerTest })).toBeUndefined();
+    expect(refuseUnlessTestTargets({ ...env, MIGRATION_DATABASE_URL: devDb })).toBe('MIGRATION_DATABASE_URL is not RIPCORD_TEST_MIGRATION_DATABASE_URL');
+    const elsewhere = 'postgres://ripcord:ripcord@127.0.0.1:5432/other_test';
+    expect(refuseUnlessTestTargets({ ...env, RIPCORD_TEST_MIGRATION_DATABASE_URL: elsewhere, MIGRATION_DATABASE_URL: elsewhere })).toMatch(/names another database/);
+  });
+
   it('refuses unset variables and a REDIS_URL that is not the test one', () => {
     expect(refuseUnlessTestTargets({})).toBe('DATABASE_URL and REDIS_URL are not set');
     expect(refuseUnlessTestTargets({ ...stackEnv, DATABASE_URL: testDb, REDIS_URL: devRedis })).toBe('REDIS_URL is not RIPCORD_TEST_REDIS_URL');
