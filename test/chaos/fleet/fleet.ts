@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { grantApplicationRole } from '../../../src/stores/app-role.js';
 import { migrateUp } from '../../../src/stores/migrations.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LoadBalancer } from './load-balancer.js';
@@ -158,8 +159,15 @@ export class Fleet {
     await until(async () => this.lb.backends.every((b) => b.ready), 'every API to be ready behind the load balancer', 60_000);
   }
 
+  /** The fleet's database as its owner (migrations); the processes connect as the application role. */
+  private get ownerUrl(): string {
+    const url = new URL(process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!);
+    url.pathname = `/${this.database}`;
+    return url.toString();
+  }
+
   private async createDatabase(): Promise<void> {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    const admin = new pg.Client({ connectionString: process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
@@ -167,7 +175,8 @@ export class Fleet {
     } finally {
       await admin.end();
     }
-    await migrateUp(this.databaseUrl);
+    await migrateUp(this.ownerUrl);
+    await grantApplicationRole(this.ownerUrl, this.databaseUrl);
   }
 
   /** Starts the fleet's redis-server (empty: no persistence) on its port. */
