@@ -14,7 +14,7 @@ import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
 /**
  * The SDKs as an app gets them: `npm pack` tarballs installed (offline, from the npm cache) into a
- * throwaway project, then used from plain ESM, CommonJS, strict TypeScript and a Vite React page.
+ * throwaway project (from the npm cache where it holds them), then used from plain ESM, CommonJS, strict TypeScript and a Vite React page.
  */
 let stack: Stack;
 let app: string;
@@ -39,7 +39,7 @@ beforeAll(async () => {
       '@types/node': version('@types/node'), '@types/express': version('@types/express'), '@types/react': version('@types/react'),
     },
   }));
-  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
 
   stack = await startStack();
   serverToken = await createToken(stack.db, 'server');
@@ -93,7 +93,7 @@ client.ready(10_000).then(() => {
   });
 
   it('type-checks a strict TypeScript app against the declarations, with keys from `npx ripcord typegen`', async () => {
-    const { stdout } = await run('npx', ['--offline', 'ripcord', 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', 'flags.d.ts'], { cwd: app });
+    const { stdout } = await run('npx', ['--no-install', 'ripcord', 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', 'flags.d.ts'], { cwd: app });
     expect(stdout).toMatch(/Wrote \d+ flag types/);
     write('tsconfig.json', JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], jsx: 'react-jsx', lib: ['ES2022', 'DOM'] },
