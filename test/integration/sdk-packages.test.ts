@@ -118,7 +118,7 @@ export const summary = \`\${on} \${details.reason}\`;
     // Every @ts-expect-error must be used and nothing else may fail; the declarations themselves are checked (skipLibCheck off).
     const result = await run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: app }).catch((error: { stdout: string }) => error);
     expect(result.stdout).toBe('');
-  });
+  }, 180_000);
 
   describe('a Vite React app in headless Chromium', () => {
     let browser: Browser | undefined;
