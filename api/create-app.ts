@@ -64,6 +64,8 @@ export interface AppDeps {
   webhooks: WebhookService;
   metrics: Metrics;
   checks: ReadinessChecks;
+  /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
+  draining?: () => boolean;
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
   serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets };
@@ -82,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);
-  app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics }));
+  app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
   app.use(createOfrepRouter(deps.serving.endpoints));
   app.use(createEvaluateRouter(deps.serving.endpoints));
   app.use(createStreamRouter({

@@ -196,10 +196,24 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
+# The production-infrastructure tests (test/integration/infra-*.test.ts) run Debian's nginx (a load
+# balancer, and with its stream module a TLS-terminating proxy for Temporal), redis-sentinel and
+# pgbouncer as processes of their own on loopback ports; apt never starts the distribution's services.
+ensure_infra_test_packages() {
+  local missing=()
+  command -v nginx >/dev/null || missing+=(nginx)
+  [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+  command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+  command -v openssl >/dev/null || missing+=(openssl)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
 ensure_system_packages() {
   ensure_postgres_installed
   ensure_redis_installed
   ensure_chromium
+  ensure_infra_test_packages
   ensure_python_venv
 }
 

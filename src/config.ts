@@ -1,11 +1,29 @@
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { trustProxies } from './serving/client-address.js';
+
+/** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
+const pemFile = z.string().min(1).refine((path) => {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be the path of a readable PEM file');
+/** Whole seconds of a timeout; 0 turns it off. */
+const seconds = z.coerce.number().min(0).max(86_400);
+/** `host:port` pairs separated by commas. */
+const hostPorts = z.string().regex(/^\s*[\w.-]+:\d{1,5}\s*(,\s*[\w.-]+:\d{1,5}\s*)*$/, 'must be host:port pairs separated by commas');
 
 /** Every variable Ripcord reads, with its default and what it is for. Only entry points call loadConfig. */
 const configSchema = z.object({
   /** PostgreSQL, the source of truth, as the application role (DML only; README "Security model"). */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord_app:ripcord_app@127.0.0.1:5432/ripcord'),
-  /** PostgreSQL as the schema owner, for `npm run migrate` only; unset: DATABASE_URL (one role for both). */
+  /**
+   * PostgreSQL as the schema owner, for `npm run migrate` only; unset: DATABASE_URL (one role for
+   * both). A direct connection: required when DATABASE_URL goes through a transaction-mode pooler.
+   */
   MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Redis, the serving projection and pub/sub. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
@@ -15,6 +33,53 @@ const configSchema = z.object({
   /** Temporal Web UI, used to build links to workflows. */
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('ripcord'),
+  /**
+   * Temporal over TLS: on when a CA, a client certificate or an API key is set; `on` for a server
+   * certificate that the system's CAs already trust. Both the API's client and the worker use it.
+   */
+  TEMPORAL_TLS: z.enum(['on', 'off']).optional(),
+  TEMPORAL_TLS_CA: pemFile.optional(),
+  /** mTLS client certificate and its key (both or neither). */
+  TEMPORAL_TLS_CERT: pemFile.optional(),
+  TEMPORAL_TLS_KEY: pemFile.optional(),
+  /** The name the server certificate must carry when it differs from the address's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[\w.-]+$/, 'must be a host name').optional(),
+  /** Temporal Cloud API key (sent as a bearer token; implies TLS). */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /** Redis over TLS (`rediss://` URLs): the CA, and an optional client certificate and key. */
+  REDIS_TLS_CA: pemFile.optional(),
+  REDIS_TLS_CERT: pemFile.optional(),
+  REDIS_TLS_KEY: pemFile.optional(),
+  /**
+   * Redis Sentinel: the sentinels and the name of the primary they watch. With them, REDIS_URL
+   * gives only the password, database index and TLS (its host is not used).
+   */
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]+$/, 'must be a sentinel master name').optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** PostgreSQL TLS, as libpq's sslmode (also read from DATABASE_URL's `sslmode`). */
+  DATABASE_SSL_MODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full'], 'must be disable, require, verify-ca or verify-full (node-postgres cannot fall back as prefer would)').optional(),
+  /** CA for verify-ca / verify-full (also DATABASE_URL's `sslrootcert`). */
+  DATABASE_SSL_CA: pemFile.optional(),
+  /** Connections in each process's pool. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * Server-side limits per statement and per idle open transaction, in seconds; 0 is off. Unset:
+   * 30 and 60 with a direct connection, none sent through a transaction-mode pooler.
+   */
+  DATABASE_STATEMENT_TIMEOUT_SECONDS: seconds.optional(),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: seconds.optional(),
+  /**
+   * `transaction` when DATABASE_URL points at a transaction-mode pooler (PgBouncer): the
+   * timeouts are then not sent as connection parameters (PgBouncer refuses them; set them on the
+   * role), and migrations refuse to run through it (they hold a session advisory lock).
+   */
+  DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
+  /** Graceful stop: seconds /readyz reports 503 before the listener closes, and the bound on the whole stop. */
+  SHUTDOWN_READINESS_DELAY_SECONDS: seconds.default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
+  /** Seconds a stopping worker lets running activities finish before they are cancelled. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
    * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
@@ -72,6 +137,43 @@ const configSchema = z.object({
   /** Seconds between audit checkpoints written by the worker (only when the chain moved); 0 turns them off. */
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((config, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  for (const [cert, key] of [['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'], ['REDIS_TLS_CERT', 'REDIS_TLS_KEY']] as const) {
+    if (config[cert] && !config[key]) issue(key, `must be set with ${cert}`);
+    if (config[key] && !config[cert]) issue(cert, `must be set with ${key}`);
+  }
+  if (config.TEMPORAL_TLS === 'off') {
+    for (const name of ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS_SERVER_NAME'] as const) {
+      if (config[name]) issue(name, 'needs TLS, but TEMPORAL_TLS is off');
+    }
+  }
+  const redisTls = config.REDIS_URL.startsWith('rediss:');
+  for (const name of ['REDIS_TLS_CA', 'REDIS_TLS_CERT'] as const) {
+    if (config[name] && !redisTls) issue(name, 'needs a rediss:// REDIS_URL');
+  }
+  if (Boolean(config.REDIS_SENTINELS) !== Boolean(config.REDIS_SENTINEL_MASTER)) {
+    issue(config.REDIS_SENTINELS ? 'REDIS_SENTINEL_MASTER' : 'REDIS_SENTINELS', 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together');
+  }
+  const urlSsl = new URL(config.DATABASE_URL).searchParams;
+  const urlMode = urlSsl.get('sslmode');
+  if (urlMode !== null && !['disable', 'require', 'verify-ca', 'verify-full'].includes(urlMode)) {
+    issue('DATABASE_URL', `sslmode "${urlMode}" is not one of disable, require, verify-ca, verify-full (node-postgres cannot fall back as prefer would)`);
+  }
+  if (urlMode !== null && config.DATABASE_SSL_MODE && config.DATABASE_SSL_MODE !== urlMode) {
+    issue('DATABASE_SSL_MODE', `says ${config.DATABASE_SSL_MODE} but DATABASE_URL says sslmode=${urlMode}`);
+  }
+  const mode = config.DATABASE_SSL_MODE ?? urlMode;
+  if ((config.DATABASE_SSL_CA || urlSsl.get('sslrootcert')) && !(mode === 'verify-ca' || mode === 'verify-full')) {
+    issue('DATABASE_SSL_CA', 'is only used with DATABASE_SSL_MODE verify-ca or verify-full');
+  }
+  if (config.DATABASE_POOLER === 'transaction') {
+    for (const name of ['DATABASE_STATEMENT_TIMEOUT_SECONDS', 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS'] as const) {
+      if (config[name]) {
+        issue(name, 'a transaction-mode pooler refuses it as a connection parameter: set it to 0 and put the limit on the role (ALTER ROLE … SET statement_timeout / idle_in_transaction_session_timeout)');
+      }
+    }
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,9 +12,12 @@ import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
-const querySchema = z.object({ environment: z.string().min(1).max(64).optional() });
+const querySchema = z.strictObject({ environment: z.string().min(1).max(64).optional() });
 const historyQuery = z.strictObject({ environment: environmentKeySchema.optional(), window: metricsWindowSchema.default('hour') });
 const keyParams = z.object({ key: flagKeySchema });
+
+/** The schemas GET /api/v1/flags/{key}/metrics parses with, for the OpenAPI document. */
+export const flagMetricsSchemas = { paramsSchema: keyParams, querySchema };
 
 /**
  * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every
@@ -48,7 +51,7 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
   router.get('/flags/:key/metrics', async (req, res) => {
     const principal = principalOf(res);
     if (principal.kind === 'client') throw new ForbiddenError('A client token may only evaluate flags');
-    const key = req.params.key;
+    const { key } = parseInput(keyParams, req.params, 'params');
     const { environment } = parseInput(querySchema, req.query, 'query');
     let environments = deps.snapshot.environmentKeys();
     if (principal.kind === 'server') environments = [principal.environment];

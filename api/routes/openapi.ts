@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { documentRoute, routeDocs, type RouteDoc } from '../route-docs.js';
 import { environmentKeySchema, errorSchema, flagKeySchema } from '../schemas.js';
+import { flagMetricsSchemas } from './flag-metrics.js';
 import { killSwitchStateSchema } from './kill-switch.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -69,7 +70,7 @@ function documentOtherRoutes(): void {
       body: z.strictObject({ reason: z.string().trim().max(500).optional() }).optional(),
       responses: { 200: { description: 'released', schema: killOutcome } }, errors: [400, 401, 403, 404, 409],
     },
-    { method: 'get', path: '/api/v1/flags/{key}/metrics', tag: 'Flags', summary: 'Per-flag evaluation metrics', auth: 'any user or server token', params: z.object({ key: flagKeySchema }), responses: { 200: { description: 'counts, latency, cache hit rate, last evaluation' } }, errors: [400, 401, 403, 404] },
+    { method: 'get', path: '/api/v1/flags/{key}/metrics', tag: 'Flags', summary: 'Per-flag evaluation metrics', auth: 'any user or server token', params: flagMetricsSchemas.paramsSchema, query: flagMetricsSchemas.querySchema, responses: { 200: { description: 'counts, latency, cache hit rate, last evaluation' } }, errors: [400, 401, 403, 404] },
     { method: 'post', path: '/api/v1/flags/{key}/environments/{env}/rollouts', tag: 'Rollouts', summary: 'Start a rollout (a Temporal workflow)', auth: 'editor, admin', params: flagEnv, body: z.object({ plan: z.unknown() }), responses: { 201: { description: 'the rollout' } }, errors: [400, 401, 403, 404, 409] },
     { method: 'get', path: '/api/v1/flags/{key}/environments/{env}/rollouts', tag: 'Rollouts', summary: 'Rollouts of the flag with live progress', auth: 'any user', params: flagEnv, responses: { 200: { description: 'rollouts' } }, errors: [400, 401, 403, 404] },
     {

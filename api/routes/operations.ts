@@ -23,9 +23,9 @@ const isDetail = (value: unknown): value is Record<string, unknown> => typeof va
 /**
  * Liveness, readiness with per-check detail, and Prometheus metrics. Readiness is 503 whenever a
  * check fails; `status` says `degraded` when evaluations still serve current flags (a dependency
- * is down) and `not_ready` when the snapshot itself is missing or behind.
+ * is down) and `not_ready` when the snapshot itself is missing or behind, and `shutting_down` once the process has been asked to stop.
  */
-export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics }): Router {
+export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics; draining?: () => boolean }): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -33,6 +33,10 @@ export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics:
   });
 
   router.get('/readyz', async (_req, res) => {
+    if (deps.draining?.()) {
+      res.status(503).json({ status: 'shutting_down', checks: {} });
+      return;
+    }
     const names = Object.keys(deps.checks);
     const outcomes = await Promise.allSettled(names.map((name) => withTimeout(deps.checks[name]!)));
     const checks = Object.fromEntries(

@@ -19,6 +19,9 @@ const patchBody = z
 const idParams = z.object({ id: z.uuid() });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
+/** The schemas these routes parse with, for the OpenAPI document. */
+export const webhookSchemas = { createBody, patchBody, idParams, deliveriesQuery };
+
 const meta = (req: { ip?: string; get(name: string): string | undefined }, actor: Parameters<WebhookService['create']>[1]['actor']) => ({
   actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null,
 });

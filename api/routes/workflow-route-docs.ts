@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
 import { documentRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
+import { webhookSchemas } from './webhooks.js';
 
 // OpenAPI entries for the routes of rollouts, scheduled changes, explain, events, webhooks and Slack.
 // The routers parse with their own schemas; these describe the same shapes for the document.
@@ -55,12 +56,11 @@ export function documentWorkflowRoutes(): void {
     body: z.object({ environment: environmentKeySchema.optional(), events: z.array(z.object({ flag: flagKeySchema, variant: z.string(), outcome: z.enum(['success', 'error']), count: z.number().int().optional() })) }),
     responses: { 202: { description: 'accepted' } }, errors: [400, 401, 413],
   });
-  const webhookBody = z.object({ url: z.url(), events: z.array(z.string()), secret: z.string().optional(), enabled: z.boolean().optional() });
-  documentRoute({ method: 'post', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Register a webhook (the secret is shown once)', auth: ADMIN, body: webhookBody, responses: { 201: { description: 'the webhook and its secret' } }, errors: [400, 401, 403] });
+  documentRoute({ method: 'post', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Register a webhook (the secret is shown once)', auth: ADMIN, body: webhookSchemas.createBody, responses: { 201: { description: 'the webhook and its secret' } }, errors: [400, 401, 403] });
   documentRoute({ method: 'get', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Webhooks (without secrets)', auth: ADMIN, responses: { 200: { description: '{webhooks}' } }, errors: [401, 403] });
-  documentRoute({ method: 'patch', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Change url, events or enabled', auth: ADMIN, params: z.object({ id: z.uuid() }), body: webhookBody.partial(), responses: { 200: { description: 'the webhook' } }, errors: [400, 401, 403, 404] });
-  documentRoute({ method: 'delete', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Remove a webhook', auth: ADMIN, params: z.object({ id: z.uuid() }), responses: { 204: { description: 'removed' } }, errors: [400, 401, 403, 404] });
-  documentRoute({ method: 'get', path: '/api/v1/webhooks/{id}/deliveries', tag: 'Webhooks', summary: 'Delivery log, newest first', auth: ADMIN, params: z.object({ id: z.uuid() }), query: z.object({ limit: z.coerce.number().int().optional() }), responses: { 200: { description: '{deliveries}' } }, errors: [400, 401, 403, 404] });
+  documentRoute({ method: 'patch', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Change url, events or enabled', auth: ADMIN, params: webhookSchemas.idParams, body: webhookSchemas.patchBody, responses: { 200: { description: 'the webhook' } }, errors: [400, 401, 403, 404] });
+  documentRoute({ method: 'delete', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Remove a webhook', auth: ADMIN, params: webhookSchemas.idParams, responses: { 204: { description: 'removed' } }, errors: [400, 401, 403, 404] });
+  documentRoute({ method: 'get', path: '/api/v1/webhooks/{id}/deliveries', tag: 'Webhooks', summary: 'Delivery log, newest first', auth: ADMIN, params: webhookSchemas.idParams, query: webhookSchemas.deliveriesQuery, responses: { 200: { description: '{deliveries}' } }, errors: [400, 401, 403, 404] });
   documentRoute({
     method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
     auth: 'public (Slack request signature)', responses: { 200: { description: 'acknowledged' } }, errors: [401],

@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { Redis } from 'ioredis';
 import { createApp } from '../../api/create-app.js';
 import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
@@ -18,6 +17,9 @@ import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
 import type { Config } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
+import { createRedis } from '../connections/redis.js';
+import { temporalConnectionOptions } from '../connections/temporal.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, registerFreshnessMetrics, registerServingMetrics } from '../metrics.js';
 import { createEvaluationEndpoints } from '../serving/evaluation-endpoints.js';
@@ -55,20 +57,31 @@ export interface ApiServer {
   heartbeat: ReplicaHeartbeat;
   acker: ChangeAcker;
   flagMetrics: FlagMetrics;
+  /**
+   * The graceful stop (SIGTERM): /readyz turns 503 at once while requests are still served (with
+   * `Connection: close`) for SHUTDOWN_READINESS_DELAY_SECONDS, so a load balancer moves away; then
+   * the listener closes, SSE clients are told to reconnect elsewhere, idle keep-alive connections
+   * close, in-flight requests finish, and close() runs; all within SHUTDOWN_TIMEOUT_SECONDS.
+   */
+  shutdown(): Promise<void>;
+  /** Stops at once (tests, and the end of shutdown()). */
   close(): Promise<void>;
 }
 
+/** Reconnect delay told to SSE clients of a stopping process. */
+const DRAIN_RETRY_MS = 500;
+
 /** Wires the API process together and listens; used by the entry point and by integration tests (port 0). */
 export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
-  const db = createDatabase(config.DATABASE_URL);
+  const db = createDatabase(postgresPoolConfig(config));
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
   // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
   const retryStrategy = (times: number) => Math.min(times * 50, 250);
   // A command that gets no answer (a partition that drops packets) fails after two seconds, so the
   // reconciler notices and the replica turns STALE instead of waiting forever.
   const redisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy, commandTimeout: 2_000 } as const;
-  const redis = new Redis(config.REDIS_URL, redisOptions);
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy });
+  const redis = createRedis(config, redisOptions);
+  const subscriber = createRedis(config, { maxRetriesPerRequest: 1, retryStrategy });
   for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
 
   const projection = new RedisProjection(redis);
@@ -95,7 +108,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
   await segmentSync.start();
 
   const starter = createWorkflowStarter({
-    address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...temporalConnectionOptions(config), namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const publisher = createFlagPublisher({ projection, logger, applyLocally: (definition) => sync.applyLocal(definition) });
   const metrics = createMetrics();
@@ -170,6 +183,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
       audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY }),
     },
+    draining: () => draining,
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
       postgres: () => db.query('SELECT 1'),
@@ -178,10 +192,50 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     },
   });
 
-  const server: Server = createServer(config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app);
+  let draining = false;
+  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
+  const server: Server = createServer((req, res) => {
+    // While stopping, every answer closes its connection, so clients reconnect to another process.
+    if (draining) res.setHeader('connection', 'close');
+    handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
+
+  let closed: Promise<void> | undefined;
+  const close = async () => {
+    sync.stop();
+    acker.stop();
+    segmentSync.stop();
+    hub.stop();
+    await heartbeat.stop();
+    await flagMetrics.stop();
+    await rollups.stop();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await starter.close();
+    await tokenAuthenticator.close();
+    redis.disconnect();
+    subscriber.disconnect();
+    await db.end();
+  };
+  const closeOnce = () => (closed ??= close());
+
+  async function shutdown(): Promise<void> {
+    if (draining) return closeOnce();
+    draining = true;
+    const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+    logger.info({ readinessDelaySeconds: config.SHUTDOWN_READINESS_DELAY_SECONDS }, 'stopping: not ready, still serving');
+    await sleep(Math.min(config.SHUTDOWN_READINESS_DELAY_SECONDS * 1000, Math.max(0, deadline - Date.now())));
+    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    hub.drain(DRAIN_RETRY_MS);
+    server.closeIdleConnections();
+    const inFlightDone = await Promise.race([listenerClosed.then(() => true), sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
+    if (!inFlightDone) logger.warn('stopping: requests still open at SHUTDOWN_TIMEOUT_SECONDS; closing them');
+    await closeOnce();
+    logger.info('stopped');
+  }
 
   return {
     url: `http://${localAddressFor(config.HOST)}:${port}`,
@@ -191,24 +245,12 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     heartbeat,
     acker,
     flagMetrics,
-    async close() {
-      sync.stop();
-      acker.stop();
-      segmentSync.stop();
-      hub.stop();
-      await heartbeat.stop();
-      await flagMetrics.stop();
-      await rollups.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await starter.close();
-      await tokenAuthenticator.close();
-      redis.disconnect();
-      subscriber.disconnect();
-      await db.end();
-    },
+    shutdown,
+    close: closeOnce,
   };
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** An address this machine reaches the API at: the bound one, or loopback for a wildcard bind. */
 function localAddressFor(host: string): string {

@@ -20,6 +20,7 @@ if (config.WEB_CONCURRENCY > 1 && cluster.isPrimary) {
     process.once(signal, () => {
       stopping = true;
       logger.info({ signal, processes: config.WEB_CONCURRENCY }, 'shutting down');
+      setTimeout(() => process.exit(1), (config.SHUTDOWN_TIMEOUT_SECONDS + 10) * 1000).unref();
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
       const exitWhenDone = () => {
         if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
@@ -33,7 +34,12 @@ if (config.WEB_CONCURRENCY > 1 && cluster.isPrimary) {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down');
-      void server.close().then(() => process.exit(0));
+      // A backstop past the graceful stop's own bound: never hang a deploy.
+      setTimeout(() => process.exit(1), (config.SHUTDOWN_TIMEOUT_SECONDS + 5) * 1000).unref();
+      void server.shutdown().then(() => process.exit(0), (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
     });
   }
 }

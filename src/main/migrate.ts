@@ -1,12 +1,20 @@
 import { loadConfigOrExit } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
 import { grantApplicationRole } from '../stores/app-role.js';
 import { migrateUp } from '../stores/migrations.js';
 
 const config = loadConfigOrExit();
+// node-pg-migrate holds a session advisory lock for the whole run: through a transaction-mode
+// pooler its lock and unlock could land on different server connections. Migrations need a direct one.
+if (config.DATABASE_POOLER === 'transaction' && !config.MIGRATION_DATABASE_URL) {
+  console.error('Invalid configuration:\n  MIGRATION_DATABASE_URL: must be set (a direct PostgreSQL URL) when DATABASE_POOLER is transaction: migrations hold a session advisory lock, which a transaction-mode pooler cannot keep');
+  process.exit(2);
+}
 // Migrations run as the schema owner; the API and worker's role (DATABASE_URL) only gets DML.
-const ownerUrl = config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL;
-await migrateUp(ownerUrl, (msg) => console.log(msg));
-const granted = await grantApplicationRole(ownerUrl, config.DATABASE_URL);
+const owner = postgresPoolConfig(config, { url: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL });
+const ownerUrl = owner.connectionString!;
+await migrateUp({ connectionString: ownerUrl, ssl: owner.ssl }, (msg) => console.log(msg));
+const granted = await grantApplicationRole(ownerUrl, config.DATABASE_URL, owner.ssl);
 console.log(granted
   ? `migrations: up to date; role ${granted.role} granted the application's privileges`
   : 'migrations: up to date (MIGRATION_DATABASE_URL is unset or the same role as DATABASE_URL: the application runs as the schema owner)');

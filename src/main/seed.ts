@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
 import { BOOTSTRAP_ACTOR } from '../auth/principal.js';
 import { loadConfigOrExit } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
+import { createRedis } from '../connections/redis.js';
 import { createLogger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService, type NewFlagInput } from '../services/flag-service.js';
@@ -41,8 +42,8 @@ const DEMO_FLAGS: Array<NewFlagInput & { configs: Record<string, Record<string, 
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'ripcord-seed');
-const db = createDatabase(config.DATABASE_URL);
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+const db = createDatabase(postgresPoolConfig(config, { max: 2 }));
+const redis = createRedis(config, { maxRetriesPerRequest: 1 });
 const flags = createFlagService({ db, publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }) });
 const meta = { actor: BOOTSTRAP_ACTOR, userAgent: 'ripcord seed' };
 

@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { Redis } from 'ioredis';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
+import { postgresPoolConfig } from '../connections/postgres.js';
+import { createRedis } from '../connections/redis.js';
+import { describeTemporal, temporalConnectionOptions } from '../connections/temporal.js';
 import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createAuditCheckpointer } from '../services/audit-checkpoint.js';
@@ -49,11 +51,11 @@ export interface WorkerProcess {
 /** Builds the activities' real dependencies, starts the worker and the outbox relay. */
 export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
   installRuntime(logger);
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const db = createDatabase(postgresPoolConfig(config));
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
   subscriber.on('error', () => undefined);
   const projection = new RedisProjection(redis);
   const activities = createActivities({
@@ -69,16 +71,21 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     temporalUiUrl: config.TEMPORAL_UI_URL,
     namespace: config.TEMPORAL_NAMESPACE,
   });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
+    throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities,
+    // On shutdown the worker stops polling at once and lets running activities finish for this long.
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
   });
   const starter = createWorkflowStarter({
-    address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const relay = createOutboxRelay({ db, starter, logger });
   relay.start();

@@ -8,7 +8,9 @@ const worker = await startWorkerProcess(config, logger);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
+    // The worker stops polling at once; running activities get WORKER_SHUTDOWN_GRACE_SECONDS to finish.
+    logger.info({ signal, graceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS }, 'shutting down');
+    setTimeout(() => process.exit(1), (config.WORKER_SHUTDOWN_GRACE_SECONDS + 15) * 1000).unref();
     void worker.close().then(() => process.exit(0));
   });
 }

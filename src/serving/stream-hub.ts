@@ -42,6 +42,8 @@ export class StreamHub {
   private readonly clients = new Map<string, Set<StreamSink>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly listener = (change: ChangeEvent) => this.broadcast(change);
+  /** Set by drain(): the reconnect delay told to clients that still arrive. */
+  private drainedRetryMs: number | undefined;
 
   constructor(private readonly deps: StreamHubDeps) {}
 
@@ -64,8 +66,30 @@ export class StreamHub {
     this.clients.clear();
   }
 
+  /**
+   * For a stopping process: tells every client to reconnect after `retryMs` (SSE `retry:`) and
+   * closes its stream; clients come back on another process with Last-Event-ID and miss nothing.
+   */
+  drain(retryMs: number): void {
+    this.drainedRetryMs = retryMs;
+    this.deps.onChange.delete(this.listener);
+    clearInterval(this.timer);
+    for (const set of this.clients.values()) {
+      for (const sink of set) {
+        sink.write(`retry: ${retryMs}\n\n`);
+        sink.end();
+      }
+    }
+    this.clients.clear();
+  }
+
   /** Registers a client; replays what it missed when it says which event it saw last. Returns the detach function. */
   connect(environment: string, sink: StreamSink, lastEventId?: number): () => void {
+    if (this.drainedRetryMs !== undefined) {
+      sink.write(`retry: ${this.drainedRetryMs}\n\n`);
+      sink.end();
+      return () => undefined;
+    }
     let set = this.clients.get(environment);
     if (!set) this.clients.set(environment, (set = new Set()));
     set.add(sink);

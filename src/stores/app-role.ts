@@ -25,10 +25,10 @@ export const APP_ROLE_GRANTS = (role: string) => {
 };
 
 /** Grants the application role its privileges, connected as the owner. A no-op when both are one role. */
-export async function grantApplicationRole(ownerUrl: string, appUrl: string): Promise<{ role: string } | null> {
+export async function grantApplicationRole(ownerUrl: string, appUrl: string, ssl?: pg.ClientConfig['ssl']): Promise<{ role: string } | null> {
   const role = roleOf(appUrl);
   if (!role || role === roleOf(ownerUrl)) return null;
-  const client = new pg.Client({ connectionString: ownerUrl });
+  const client = new pg.Client({ connectionString: ownerUrl, ...(ssl ? { ssl } : {}) });
   await client.connect();
   try {
     await client.query('BEGIN');

@@ -6,9 +6,10 @@ export type Queryable = pg.Pool | pg.PoolClient;
 // bigint columns (versions, sequence numbers) stay well below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-/** Opens a connection pool; callers end it on shutdown. */
-export function createDatabase(url: string, max = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+/** Opens a connection pool (a URL, or the settings from postgresPoolConfig); callers end it on shutdown. */
+export function createDatabase(target: string | pg.PoolConfig, max = 10): Database {
+  const settings = typeof target === 'string' ? { connectionString: target, max } : target;
+  const pool = new pg.Pool({ connectionTimeoutMillis: 5_000, ...settings });
   // An idle client losing its server (Postgres restart) must not crash the process.
   pool.on('error', () => undefined);
   return pool;

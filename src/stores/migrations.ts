@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { runner } from 'node-pg-migrate';
 
 const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 /** Applies every pending SQL migration in migrations/ (forward-only; a no-op when up to date). */
-export async function migrateUp(databaseUrl: string, log: (msg: string) => void = () => undefined): Promise<void> {
+export async function migrateUp(databaseUrl: string | pg.ClientConfig, log: (msg: string) => void = () => undefined): Promise<void> {
   await runner({
     databaseUrl,
     dir: migrationsDir,

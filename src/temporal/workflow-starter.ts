@@ -5,6 +5,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import type { TemporalConnectionOptions } from '../connections/temporal.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from './search-attributes.js';
 
 /** Everything needed to start a workflow; plain JSON so it can wait in the outbox. */
@@ -25,8 +26,7 @@ export interface WorkflowStarter {
   close(): Promise<void>;
 }
 
-export interface TemporalClientOptions {
-  address: string;
+export interface TemporalClientOptions extends TemporalConnectionOptions {
   namespace: string;
   taskQueue: string;
   /** How long one start may take before Temporal counts as unreachable. */
@@ -35,7 +35,7 @@ export interface TemporalClientOptions {
 
 /** A lazily connected client: the API starts (and kills flags) while Temporal is down. */
 export function createWorkflowStarter(options: TemporalClientOptions): WorkflowStarter {
-  const connection = Connection.lazy({ address: options.address });
+  const connection = Connection.lazy({ address: options.address, tls: options.tls, apiKey: options.apiKey });
   const client = new Client({ connection, namespace: options.namespace });
   const timeoutMs = options.timeoutMs ?? 3_000;
 

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config.js';
+import { temporalConnectionOptions } from '../../src/connections/temporal.js';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
 import { bundleWorkflows, startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process.js';
@@ -58,7 +59,7 @@ export async function startStack(overrides: Record<string, string> = {}, options
   const api = await startApiServer(config, logger);
   const db = createDatabase(config.DATABASE_URL, 2);
   const ownerDb = createDatabase(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, 1);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
   return {

@@ -31,7 +31,7 @@ async function activityNames(workflowId: string): Promise<string[]> {
 }
 
 describe('kill switch, end to end', () => {
-  it('turns a flag off at OFREP, runs the five steps in order, audits, and restores', async () => {
+  it('turns a flag off at OFREP, runs disable, invalidate, broadcast, confirm, audit and alert in order, and restores', async () => {
     const key = await createLiveFlag();
     await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true');
     const before = await evaluate(key);

@@ -5,6 +5,7 @@ import { OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer } from '../../src/main/api-server.js';
+import { referenceBucket } from '../unit/engine/helpers.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, putConfig } from './serving-helpers.js';
 
@@ -43,6 +44,15 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** The first `user-N` whose bucket (floor(murmur3(flagKey + user) × 100000 / 2^32), by an independent murmur3) passes `test`. */
+function userWhere(flagKey: string, test: (bucket: number) => boolean): string {
+  for (let i = 0; i < 1_000; i++) {
+    const user = `user-${i}`;
+    if (test(referenceBucket(flagKey, user))) return user;
+  }
+  throw new Error('no such user among 1000');
+}
+
 const ofrep = (path: string, body: unknown, headers: Record<string, string> = {}, token: string | null = clientToken) =>
   stack.request('POST', path, { body, headers, token });
 
@@ -56,9 +66,13 @@ describe('OFREP through the official server provider', () => {
     expect(await client.getStringDetails(keys.rule, 'default', { targetingKey: 'u1', tier: 'free' })).toMatchObject({ value: 'standard', reason: 'STATIC' });
     expect(await client.getNumberValue(keys.number, 0, { targetingKey: 'u1' })).toBe(42);
     expect(await client.getObjectValue(keys.json, {}, { targetingKey: 'u1' })).toEqual({ theme: 'dark' });
-    const split = await client.getBooleanDetails(keys.split, false, { targetingKey: 'u1' });
-    expect(['SPLIT', 'DEFAULT']).toContain(split.reason);
+    // The flag key is random, so pick one user inside and one outside the 50% by the reference hash.
+    const inside = userWhere(keys.split, (bucket) => bucket < 50_000);
+    const outside = userWhere(keys.split, (bucket) => bucket >= 50_000);
+    const split = await client.getBooleanDetails(keys.split, false, { targetingKey: inside });
+    expect(split).toMatchObject({ value: true, variant: 'on', reason: 'SPLIT' });
     expect(split.flagMetadata).toMatchObject({ version: expect.any(Number) });
+    expect(await client.getBooleanDetails(keys.split, true, { targetingKey: outside })).toMatchObject({ value: false, variant: 'off', reason: 'DEFAULT' });
   });
 
   it('answers the caller default with FLAG_NOT_FOUND for an unknown flag', async () => {

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { startApiServer } from '../../src/main/api-server.js';
+import { referenceBucket } from '../unit/engine/helpers.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
@@ -52,26 +55,39 @@ describe('per-flag metrics', () => {
   it('counts evaluations per flag across replicas and exposes them as Prometheus series', async () => {
     const key = uniqueKey('metered');
     await createFlag(stack, key, { enabled: true, value: true, off_value: false, rollout: { percentage: 50, strategy: 'immediate' } });
-    for (let i = 0; i < 20; i++) {
-      await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: `user-${i}` } }, token: clientToken });
-    }
-    await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: {} }, token: clientToken });
+    // A second API replica: 12 evaluations go to the first, 9 (one without a targeting key) to the second.
+    const second = await startApiServer(stack.config, createLogger('silent', 'second-replica'));
+    let secondPrometheus = '';
+    try {
+      await eventually(async () => second.snapshot.get('production', key), 'the second replica to load the flag');
+      const evaluateVia = (url: string, context: Record<string, unknown>) =>
+        fetch(`${url}/ofrep/v1/evaluate/flags/${key}`, { method: 'POST', headers: { authorization: `Bearer ${clientToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ context }) });
+      for (let i = 0; i < 20; i++) await evaluateVia(i < 12 ? stack.api.url : second.url, { targetingKey: `user-${i}` });
+      await evaluateVia(second.url, {});
+      // Each replica counted only its own share in process; the endpoint adds up both.
+      const localCount = (replica: typeof second) => [...replica.flagMetrics.totals()].find((e) => e.flag === key)?.total.evaluations;
+      expect([localCount(stack.api), localCount(second)]).toEqual([12, 9]);
 
-    const metrics = await eventually(async () => {
-      const response = await stack.request('GET', `/api/v1/flags/${key}/metrics?environment=production`, { token: serverToken });
-      return response.body?.evaluation_count === 21 ? response : undefined;
-    }, 'the metrics to count 21 evaluations');
-    expect(metrics.body).toMatchObject({ flag_key: key, error_count: 1, cache_hit_rate: 1, last_evaluation: expect.any(String), scope: 'all-replicas' });
-    expect(metrics.body.enabled_count + metrics.body.disabled_count).toBe(20);
-    expect(metrics.body.enabled_count).toBeGreaterThan(0);
-    expect(metrics.body.avg_evaluation_time_ms).toBeGreaterThanOrEqual(0);
+      const metrics = await eventually(async () => {
+        const response = await stack.request('GET', `/api/v1/flags/${key}/metrics?environment=production`, { token: serverToken });
+        return response.body?.evaluation_count === 21 ? response : undefined;
+      }, 'the metrics to count 21 evaluations from both replicas');
+      expect(metrics.body).toMatchObject({ flag_key: key, error_count: 1, cache_hit_rate: 1, last_evaluation: expect.any(String), scope: 'all-replicas' });
+      const inside = Array.from({ length: 20 }, (_, i) => `user-${i}`).filter((user) => referenceBucket(key, user) < 50_000).length;
+      expect(metrics.body).toMatchObject({ enabled_count: inside, disabled_count: 20 - inside });
+      expect(metrics.body.avg_evaluation_time_ms).toBeGreaterThan(0);
+      secondPrometheus = await (await fetch(`${second.url}/metrics`)).text();
+    } finally {
+      await second.close();
+    }
     await eventually(async () => Number(await stack.api.flagMetrics.read(key, ['production']).then((r) => r.shared)), 'a flush');
 
     const forbidden = await stack.request('GET', `/api/v1/flags/${key}/metrics`, { token: clientToken });
     expect(forbidden.status).toBe(403);
     expect((await stack.request('GET', '/api/v1/flags/no-such-flag/metrics')).status).toBe(404);
 
-    const prometheus = (await stack.request('GET', '/metrics', { token: null })).body as string;
+    // Prometheus series are per process: read both replicas' /metrics.
+    const prometheus = (await stack.request('GET', '/metrics', { token: null })).body as string + secondPrometheus;
     expect(prometheus).toMatch(new RegExp(`ripcord_flag_evaluations_total\\{flag="${key}",environment="production",variant="on",reason="SPLIT"\\} \\d+`));
     expect(prometheus).toMatch(new RegExp(`ripcord_flag_evaluations_total\\{flag="${key}",environment="production",variant="[^"]+",reason="ERROR"\\} 1`));
     expect(prometheus).toMatch(/ripcord_cache_requests_total\{layer="l1",result="hit"\} [1-9]/);

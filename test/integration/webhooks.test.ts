@@ -7,7 +7,7 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 let stack: Stack;
 let receiver: Server;
 let receiverUrl: string;
-const received: Array<{ path: string; headers: IncomingHttpHeaders; body: string }> = [];
+const received: Array<{ path: string; headers: IncomingHttpHeaders; body: string; at: number }> = [];
 
 beforeAll(async () => {
   // A receiver on loopback: /ok answers 204, /broken answers 500 every time.
@@ -15,7 +15,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
+      received.push({ path: req.url ?? '', headers: req.headers, body, at: performance.now() });
       res.statusCode = req.url?.startsWith('/broken') ? 500 : 204;
       res.end();
     });
@@ -48,18 +48,20 @@ describe('webhooks', () => {
     expect(delivery.headers['x-ripcord-signature']).toBe(expected);
     const payload = JSON.parse(delivery.body);
     expect(payload).toMatchObject({ event: 'flag.killed', flag: key, environment: 'production', reason: 'webhook test', id: delivery.headers['x-ripcord-delivery'] });
-    // Only the subscribed event: creating the flag (flag.updated) was not delivered to this hook.
-    expect(received.filter((r) => r.path === '/ok' && r.body.includes(key))).toHaveLength(1);
-
     const log = await eventually(async () => {
       const deliveries = (await stack.request('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)).body.deliveries;
       return deliveries?.[0]?.status === 'succeeded' ? deliveries : undefined;
     }, 'the delivery log');
+    // Only the subscribed event. The dispatcher walks the audit log in order and writes a delivery
+    // row before it starts one, so once the kill (after the flag's creation) has its row, the
+    // creation (flag.updated) has been passed over: the log is complete, and so is what arrived.
+    expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ event: 'flag.killed', attempts: 1, last_status_code: 204 });
+    expect(received.filter((r) => r.path === '/ok' && r.body.includes(key))).toHaveLength(1);
     await stack.request('DELETE', `/api/v1/webhooks/${hook.body.id}`);
   });
 
-  it('retries a failing receiver with backoff, then marks the delivery failed', async () => {
+  it('retries a failing receiver with exponential backoff (200 ms, then 400 ms), then marks the delivery failed', async () => {
     const hook = await stack.request('POST', '/api/v1/webhooks', { body: { url: `${receiverUrl}/broken`, events: ['flag.updated'] } });
     expect(hook.status).toBe(201);
     expect(hook.body.secret).toMatch(/^whsec_/);
@@ -71,7 +73,13 @@ describe('webhooks', () => {
       return deliveries?.find((d: { status: string }) => d.status === 'failed');
     }, 'the delivery to be marked failed', 30_000);
     expect(failed).toMatchObject({ event: 'flag.updated', attempts: 3, last_status_code: 500 });
-    expect(received.filter((r) => r.path === '/broken' && r.body.includes(key))).toHaveLength(3);
+    const attempts = received.filter((r) => r.path === '/broken' && r.body.includes(key));
+    expect(attempts).toHaveLength(3);
+    // WEBHOOK_RETRY_INITIAL 200ms, doubling: the second attempt comes at least 200 ms after the first,
+    // the third at least 400 ms after the second (lower bounds: a slow machine only widens them).
+    const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
+    expect(gaps[0]).toBeGreaterThanOrEqual(200);
+    expect(gaps[1]).toBeGreaterThanOrEqual(400);
     await stack.request('DELETE', `/api/v1/webhooks/${hook.body.id}`);
   });
 

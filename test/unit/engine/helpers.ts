@@ -56,3 +56,8 @@ export function referenceMurmur3(bytes: Uint8Array, seed = 0): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** A user's bucket (0..99999) for a flag by the reference hash: floor(murmur3(flagKey + targetingKey) × 100000 / 2^32). */
+export function referenceBucket(flagKey: string, targetingKey: string): number {
+  return Math.floor((referenceMurmur3(new TextEncoder().encode(flagKey + targetingKey)) * 100_000) / 2 ** 32);
+}
