@@ -38,6 +38,7 @@ import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
+import { createOutcomeService } from '../services/outcome-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
@@ -161,6 +162,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     : undefined;
   const app = createApp({
     db,
+    outcomes: createOutcomeService({ db }),
     authenticator,
     snapshot,
     flags,
