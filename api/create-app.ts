@@ -16,7 +16,7 @@ import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js'
 import type { TrustProxy } from '../src/serving/client-address.js';
 import type { StreamRegistry } from '../src/serving/stream-registry.js';
 import { authenticate } from './auth.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, refuseDeepBodies } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import { createUiRouter } from './routes/ui.js';
@@ -103,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   api.use(express.json({ limit: '256kb' }));
+  api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator, deps.security.authFailures));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
   api.use(createDashboardRouter(deps.dashboard));

@@ -5,6 +5,7 @@ import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../../src/servi
 import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
 import type { StreamHub } from '../../src/serving/stream-hub.js';
 import type { Metrics } from '../../src/metrics.js';
+import { defineRoute } from '../route-docs.js';
 import type { StreamTickets } from '../../src/serving/stream-tickets.js';
 
 /**
@@ -54,7 +55,12 @@ export function createStreamRouter(deps: {
     });
   };
 
-  router.get('/api/v1/stream', async (req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/api/v1/stream', tag: 'Evaluation', summary: 'Server-Sent Events of flag changes in the token environment (Last-Event-ID resumes)',
+    auth: 'client, server or admin token (client tokens may come as ?token=, signed-in pages as ?ticket=)',
+    headers: [{ name: 'Last-Event-ID', description: 'the last event id seen: what was missed is replayed' }],
+    responses: { 200: { description: 'text/event-stream' } }, errors: [401, 403, 429],
+  }, async (req, res) => {
     const address = req.ip ?? '';
     const blockedFor = deps.authFailures?.retryAfter(address) ?? 0;
     if (blockedFor > 0) {
