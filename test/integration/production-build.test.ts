@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, root, run, startChild, stopChild, type Child } from './build-helpers.js';
 import { eventually, uniqueKey } from './harness.js';
@@ -11,9 +12,12 @@ import { eventually, uniqueKey } from './harness.js';
  * offline from the npm cache) and plain `node` on the build: migrate, seed, API, worker, a rollout.
  */
 const ADMIN = 'production-build-admin-token';
+const DATABASE = 'ripcord_prod_build_test';
 const DEV_ONLY = ['tsx', 'vite', 'typescript', 'vitest', 'tsup', 'esbuild', 'eslint', 'playwright-core', '@temporalio/testing'];
 
 let app: string;
+let databaseUrl: string;
+let migrationDatabaseUrl: string;
 let api: Child | undefined;
 let worker: Child | undefined;
 
@@ -24,6 +28,19 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+// The schema owner creates the scratch database (the application role may not create anything).
+const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
 
 beforeAll(async () => {
@@ -38,11 +55,21 @@ beforeAll(async () => {
   // @temporalio/worker depends on @swc/core and swc-loader for bundling at start-up; the build
   // bundles ahead of time, so a production image may drop them: the worker below runs without them.
   for (const unused of ['@swc', 'swc-loader']) rmSync(join(app, 'node_modules', unused), { recursive: true, force: true });
+
+  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${DATABASE}`);
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${DATABASE}`;
+  databaseUrl = url.toString();
+  const owner = new URL(ownerUrl);
+  owner.pathname = `/${DATABASE}`;
+  migrationDatabaseUrl = owner.toString();
 }, 300_000);
 
 afterAll(async () => {
   await stopChild(api);
   await stopChild(worker);
+  if (databaseUrl) await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
   if (app) rmSync(app, { recursive: true, force: true });
 });
 
@@ -57,13 +84,13 @@ describe('the production build', () => {
     const port = await freePort();
     const env = {
       PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production',
-      // The test database (migrated by the global setup: `migrate` finds every migration in the build up to date).
-      DATABASE_URL: process.env.DATABASE_URL, MIGRATION_DATABASE_URL: process.env.MIGRATION_DATABASE_URL, REDIS_URL: process.env.REDIS_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      // Two roles, as in production: migrate as the owner, run as the application role.
+      DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: migrationDatabaseUrl, REDIS_URL: process.env.REDIS_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: uniqueKey('prod-build'), RIPCORD_ADMIN_TOKEN: ADMIN, PORT: String(port), LOG_LEVEL: 'info',
     };
     await expect(run(process.execPath, [cli, 'nonsense'], { cwd: app, env })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "nonsense"') });
     expect((await run(process.execPath, [cli, 'migrate'], { cwd: app, env })).stdout).toContain('migrations: up to date');
-    expect((await run(process.execPath, [cli, 'seed'], { cwd: app, env })).stdout).toContain('seed: demo data in place');
+    expect((await run(process.execPath, [cli, 'seed'], { cwd: app, env })).stdout).toContain('seeded flag checkout-v2');
 
     api = startChild(process.execPath, [cli, 'api'], { cwd: app, env });
     worker = startChild(process.execPath, [cli, 'worker'], { cwd: app, env });
