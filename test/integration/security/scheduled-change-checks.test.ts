@@ -28,7 +28,8 @@ async function failure(workflowId: string): Promise<string> {
     await stack.temporal.workflow.getHandle(workflowId).result();
   } catch (error) {
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    return String((error as WorkflowFailedError).cause?.cause?.message ?? (error as WorkflowFailedError).cause?.message);
+    const cause = (error as WorkflowFailedError).cause;
+    return String((cause?.cause as Error | undefined)?.message ?? cause?.message);
   }
   throw new Error(`${workflowId} completed; it should have failed`);
 }
