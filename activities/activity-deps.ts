@@ -3,18 +3,17 @@ import type { Redis } from 'ioredis';
 import { NotFoundError } from '../src/errors.js';
 import type { FlagPublisher } from '../src/services/flag-publisher.js';
 import type { Database } from '../src/stores/database.js';
-import type { RedisProjection } from '../src/stores/projection.js';
 import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */
 export interface ActivityDeps {
   db: Database;
-  projection: RedisProjection;
   /** For reading the API replicas' heartbeats. */
   redis: Redis;
   /** Waits for the API replicas' acknowledgements of a change. */
   acks: AckWatcher;
+  /** Takes changes to Redis: the one way every activity projects and announces. */
   publisher: FlagPublisher;
   alerter: Alerter;
   temporalUiUrl: string;

@@ -41,13 +41,13 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
     /** Re-projects the flag's current definition into Redis (never lowering its version). */
     async invalidateCaches(ref: FlagRef): Promise<{ version: number; written: boolean }> {
       const definition = await current(ref);
-      return { version: definition.version, written: await deps.projection.write(definition) };
+      return { version: definition.version, written: await deps.publisher.project(definition) };
     },
 
     /** Announces the flag's current definition to every API process; duplicates are ignored by version. */
     async broadcast(ref: FlagRef & { event: ChangeKind }): Promise<{ version: number }> {
       const definition = await current(ref);
-      await deps.projection.publish({ event: ref.event, definition });
+      await deps.publisher.announce(definition, ref.event);
       return { version: definition.version };
     },
 

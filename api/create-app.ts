@@ -7,6 +7,7 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
+import type { OutcomeService } from '../src/services/outcome-service.js';
 import type { Database } from '../src/stores/database.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
@@ -46,7 +47,10 @@ import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
+  /** For the flag-metrics history route (it reads its store directly). */
   db: Database;
+  /** Outcomes reported to POST /api/v1/events, for rollout guards. */
+  outcomes: OutcomeService;
   authenticator: Authenticator;
   snapshot: FlagSnapshot;
   flags: FlagService;
@@ -103,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRolloutsRouter(deps.rollouts, deps.flags));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
-  api.use(createEventsRouter(deps.db));
+  api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);

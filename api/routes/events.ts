@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database } from '../../src/stores/database.js';
-import { recordOutcomes } from '../../src/stores/event-store.js';
+import type { OutcomeService } from '../../src/services/outcome-service.js';
 import { principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { environmentKeySchema, flagKeySchema } from './flags.js';
@@ -23,15 +22,15 @@ const eventsBody = z.strictObject({
 });
 
 /** Outcomes reported by SDKs and services (flag, variant, success or error), for rollout guards. */
-export function createEventsRouter(db: Database): Router {
+export function createEventsRouter(outcomes: OutcomeService): Router {
   const router = Router();
   router.post('/events', async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(eventsBody, req.body, 'body');
     const environment =
       principal.kind === 'user' ? (body.environment ?? req.get('x-environment') ?? 'production') : principal.environment;
-    await recordOutcomes(
-      db, environment, new Date(),
+    await outcomes.record(
+      environment,
       body.events.map((e) => ({ flagKey: e.flag, variant: e.variant, outcome: e.outcome, count: e.count })),
     );
     res.status(202).json({ accepted: body.events.length, environment });

@@ -1,10 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Actor } from '../../src/auth/principal.js';
 import { flagConfigInputSchemaFor, flagConfigSchema, flagTypeSchema } from '../../src/domain/flag.js';
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
-import type { AccessCheck, RequestMeta } from '../../src/services/request-meta.js';
+import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
@@ -77,10 +76,6 @@ const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
 const DELETE = 'editor, admin, or a flag:delete grant for the flag tags (no environment condition)';
-
-export function requestMeta(req: Request, actor: Actor): RequestMeta {
-  return { actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
-}
 
 /** The version a write expects: `If-Match: <version>` (quotes allowed) or a `version` body field. */
 export function expectedVersion(req: Request, bodyVersion?: unknown): number | undefined {

@@ -2,9 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { authorizeFlagUser, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
-import { flagEnvParams, requestMeta } from './flags.js';
+import { flagEnvParams } from './flags.js';
 
 const activateBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
 const deactivateBody = z.strictObject({ reason: z.string().trim().max(500).optional() }).optional();
@@ -50,7 +50,8 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
-    const outcome = await service.activate({ ...requestMeta(req, actor), flagKey: key, environment: env, reason, requestId });
+    const { ipAddress, userAgent } = metaOf(req, res, actor);
+    const outcome = await service.activate({ actor, ipAddress, userAgent, flagKey: key, environment: env, reason, requestId });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 
@@ -59,8 +60,9 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
     const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
+    const { ipAddress, userAgent } = metaOf(req, res, actor);
     const outcome = await service.deactivate({
-      ...requestMeta(req, actor), flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
+      actor, ipAddress, userAgent, flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
     });
     res.json(present(outcome));
   });

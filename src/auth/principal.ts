@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../stores/database.js';
+import { findLiveTokenByHash, recordTokenUsage } from '../stores/token-store.js';
 import type { Grant, Role } from './rbac.js';
 
 export type { Role } from './rbac.js';
@@ -46,13 +47,6 @@ export interface AuthenticatorOptions {
   onFlushError?: (error: unknown) => void;
 }
 
-const LOOKUP = `
-  SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
-         coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
-                     FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
-    FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-   WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`;
-
 /** Resolves bearer tokens: the bootstrap admin token from the environment, else a stored API token. */
 export function createAuthenticator(db: Queryable, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
   const ttl = options.cacheTtlMs ?? 10_000;
@@ -68,11 +62,7 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
     const entries = [...usage];
     usage.clear();
     try {
-      await db.query(
-        `UPDATE api_tokens t SET last_used_at = greatest(coalesce(t.last_used_at, u.at), u.at)
-           FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
-        [entries.map(([id]) => id), entries.map(([, at]) => new Date(at).toISOString())],
-      );
+      await recordTokenUsage(db, entries);
     } catch (error) {
       // Keep the newest time of each token for the next attempt.
       for (const [id, at] of entries) if ((usage.get(id) ?? 0) < at) usage.set(id, at);
@@ -94,13 +84,12 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
         principal = cached.principal;
       } else {
         const started = generation;
-        const result = await db.query(LOOKUP, [digest]);
-        const row = result.rows[0];
-        principal = !row
+        const token = await findLiveTokenByHash(db, digest);
+        principal = !token
           ? null
-          : row.kind === 'admin'
-            ? { kind: 'user', actor: { id: row.user_id, name: row.name, role: row.role }, tokenId: row.id, grants: row.grants as Grant[] }
-            : { kind: row.kind, tokenId: row.id, environment: row.environment };
+          : token.kind === 'admin'
+            ? { kind: 'user', actor: { id: token.user!.id, name: token.user!.name, role: token.user!.role }, tokenId: token.id, grants: token.user!.grants }
+            : { kind: token.kind, tokenId: token.id, environment: token.environment! };
         if (started === generation) cache.set(digest, { principal, expires: Date.now() + ttl });
       }
       if (principal?.tokenId) usage.set(principal.tokenId, Date.now());

@@ -57,13 +57,11 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
   const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
   subscriber.on('error', () => undefined);
-  const projection = new RedisProjection(redis);
   const activities = createActivities({
     db,
-    projection,
     redis,
     acks: new AckWatcher({ redis, subscriber }),
-    publisher: createFlagPublisher({ projection, logger }),
+    publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,

@@ -1,7 +1,7 @@
 import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
 import type { RolloutPlan } from '../domain/rollout-plan.js';
 import { NotFoundError } from '../errors.js';
-import { appendAuditEvent } from '../stores/audit-store.js';
+import { appendAuditEvent, auditEventExists } from '../stores/audit-store.js';
 import type { Queryable } from '../stores/database.js';
 import { findConfig, findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
 
@@ -29,8 +29,7 @@ export async function applyConfigChangeOnce(tx: Queryable, change: IdempotentCon
   const existing = await findConfig(tx, flag.id, change.environment, true);
   if (!existing) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
 
-  const done = await tx.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [change.idempotencyKey]);
-  if (done.rowCount) {
+  if (await auditEventExists(tx, change.idempotencyKey)) {
     const [definition] = await loadDefinitions(tx, change.environment, { flagKey: change.flagKey });
     return { changed: false, definition: definition! };
   }

@@ -5,7 +5,7 @@ import { ConflictError, fieldIssues, NotFoundError, PreconditionFailedError, Val
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
 import {
-  deleteFlagRow, findConfig, findFlag, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, nextRevision, saveConfig,
+  deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, nextRevision, saveConfig,
   setFlagArchived, updateFlagIdentity, type ConfigRecord, type FlagListFilter, type FlagRecord,
 } from '../stores/flag-store.js';
 import { existingSegmentKeys } from '../stores/segment-store.js';
@@ -184,7 +184,8 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     /** The flag and its config in every environment (or only `only`). Archived flags are readable. */
     async getFlag(key: string, guard: AccessCheck = allow, only?: string) {
       const flag = await requireFlag(key, guard, { action: 'read', environment: only });
-      return withConfigs(flag, only);
+      // `revision` counts this flag's recorded changes; `version` (its ETag) is shared counters' business.
+      return { ...(await withConfigs(flag, only)), revision: await flagRevision(db, key) };
     },
 
     /** The seed's FeatureFlag shape for one environment. */

@@ -1,6 +1,6 @@
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
 import { NotFoundError, ConflictError } from '../errors.js';
-import { appendAuditEvent, type AuditEventInput } from '../stores/audit-store.js';
+import { appendAuditEvent, auditEventExists, type AuditEventInput } from '../stores/audit-store.js';
 import type { Queryable } from '../stores/database.js';
 import { findConfig, findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
 
@@ -23,6 +23,9 @@ export interface AppliedChange {
   definition: FlagDefinition;
 }
 
+/** A change's audit event is keyed by its workflow: written once, and the mark that the change was applied. */
+const auditKey = (change: KillSwitchChange) => `${change.workflowId}:audit`;
+
 /** The audit event a change writes; its idempotency key is the workflow's. */
 export function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated' | 'deactivated', oldValue?: unknown, newValue?: unknown): AuditEventInput {
   return {
@@ -37,13 +40,8 @@ export function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated'
     ipAddress: change.ipAddress ?? null,
     userAgent: change.userAgent ?? null,
     metadata: { workflowId: change.workflowId, actorName: change.actor.name },
-    idempotencyKey: `${change.workflowId}:audit`,
+    idempotencyKey: auditKey(change),
   };
-}
-
-async function alreadyApplied(tx: Queryable, change: KillSwitchChange): Promise<boolean> {
-  const result = await tx.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [`${change.workflowId}:audit`]);
-  return (result.rowCount ?? 0) > 0;
 }
 
 async function currentDefinition(tx: Queryable, change: KillSwitchChange): Promise<FlagDefinition> {
@@ -72,7 +70,7 @@ async function applyKillSwitch(tx: Queryable, change: KillSwitchChange, enable: 
   const config = await findConfig(tx, flag.id, change.environment, true);
   if (!config) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
 
-  if (await alreadyApplied(tx, change)) {
+  if (await auditEventExists(tx, auditKey(change))) {
     return { changed: false, alreadyActive: false, definition: await currentDefinition(tx, change) };
   }
   if (config.config.kill_switch.enabled === enable) {

@@ -100,7 +100,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
       if (running) {
         current = await call(() => temporal.workflow.getHandle(running.workflowId).query(progressQuery)).catch(() => null);
       }
-      return { current, rollouts };
+      return { current, rollouts: rollouts.map((r) => ({ ...r, url: workflowUrl(deps.temporalUiUrl, deps.namespace, r.workflowId) })) };
     },
 
     /** The flag's latest rollout from the read model when it has not finished (no Temporal call). */

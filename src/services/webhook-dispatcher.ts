@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import { withTransaction, type Database } from '../stores/database.js';
-import { insertDelivery } from '../stores/webhook-store.js';
+import { listAuditEventsAfter } from '../stores/audit-store.js';
+import { advanceDispatchCursor, insertDelivery, listEnabledWebhooks, lockDispatchCursor } from '../stores/webhook-store.js';
 import type { WorkflowStarter } from '../temporal/workflow-starter.js';
 import { periodicPass, type PeriodicPass } from './periodic-pass.js';
 
@@ -37,36 +38,33 @@ export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowS
     'webhook dispatch',
     () =>
       withTransaction(deps.db, async (tx) => {
-        const cursor = await tx.query('SELECT last_seq FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED');
-        if (!cursor.rows[0]) return 0;
-        const events = await tx.query(
-          `SELECT seq, id, "timestamp", user_id, action, resource_type, resource_id, environment, new_value, reason, metadata
-             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 200`,
-          [cursor.rows[0].last_seq],
-        );
-        if (events.rows.length === 0) return 0;
-        const hooks = (await tx.query('SELECT id, events, created_at FROM webhooks WHERE enabled')).rows;
+        const lastSeq = await lockDispatchCursor(tx);
+        if (lastSeq === null) return 0;
+        const events = await listAuditEventsAfter(tx, lastSeq, 200);
+        if (events.length === 0) return 0;
+        const hooks = await listEnabledWebhooks(tx);
         let started = 0;
-        for (const row of events.rows) {
+        for (const row of events) {
           const event = webhookEventOf(row.action);
           if (!event) continue;
           for (const hook of hooks) {
-            if (!webhookWants(hook.events, event) || hook.created_at > row.timestamp) continue;
+            // A webhook hears of the changes made after it was registered (timestamps are ISO 8601 in UTC, so they sort).
+            if (!webhookWants(hook.events, event) || hook.createdAt > row.timestamp) continue;
             const payload = {
-              event, occurred_at: row.timestamp.toISOString(), flag: row.resource_id, environment: row.environment,
-              actor: { id: row.user_id, name: row.metadata?.actorName ?? null }, reason: row.reason, action: row.action, data: row.new_value,
+              event, occurred_at: row.timestamp, flag: row.resourceId, environment: row.environment,
+              actor: { id: row.userId, name: row.metadata?.actorName ?? null }, reason: row.reason, action: row.action, data: row.newValue,
             };
             const deliveryId = await insertDelivery(tx, { webhookId: hook.id, auditSeq: row.seq, event, payload: { id: null, ...payload } });
             if (!deliveryId) continue;
             // Temporal down: the start throws, the transaction rolls back, the cursor stays for the next pass.
             await deps.starter.start({
               workflowType: 'deliverWebhook', workflowId: `webhook:${deliveryId}`, args: [{ deliveryId, ...deps.retry }],
-              flagKey: row.resource_id, environment: row.environment ?? '', actor: row.user_id,
+              flagKey: row.resourceId, environment: row.environment ?? '', actor: row.userId,
             });
             started += 1;
           }
         }
-        await tx.query('UPDATE webhook_dispatch_cursor SET last_seq = $1 WHERE id = 1', [events.rows.at(-1).seq]);
+        await advanceDispatchCursor(tx, events.at(-1)!.seq);
         return started;
       }),
     { logger: deps.logger, intervalMs: deps.intervalMs ?? 500 },

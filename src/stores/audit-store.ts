@@ -107,6 +107,18 @@ function toEvent(row: Record<string, unknown>): AuditEvent {
   };
 }
 
+/** Whether an event with this idempotency key was written: the mark that a retried step already happened. */
+export async function auditEventExists(db: Queryable, idempotencyKey: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Events after `afterSeq`, oldest first: how the webhook dispatcher walks the log. */
+export async function listAuditEventsAfter(db: Queryable, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  const result = await db.query(`SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, [afterSeq, limit]);
+  return result.rows.map(toEvent);
+}
+
 /** Lists events newest first, filtered; each with its actor's name and email. */
 export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Promise<AuditEvent[]> {
   const actorPattern = query.actor ? `%${query.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;

@@ -80,12 +80,6 @@ export async function listDashboardFlags(db: Queryable, filter: DashboardFilter)
   };
 }
 
-/** A flag's revision: how many changes the audit log records for it (creation is revision 1). */
-export async function flagRevision(db: Queryable, key: string): Promise<number> {
-  const result = await db.query(`SELECT count(*)::int AS n FROM audit_events WHERE resource_type = 'flag' AND resource_id = $1`, [key]);
-  return result.rows[0].n;
-}
-
 export interface RunningRolloutRow {
   id: string;
   flagKey: string;

@@ -106,6 +106,12 @@ export async function listFlagKeys(db: Queryable, limit = 10_000): Promise<strin
   return result.rows.map((row) => row.key as string);
 }
 
+/** A flag's revision: how many changes the audit log records for it (creation is revision 1). */
+export async function flagRevision(db: Queryable, key: string): Promise<number> {
+  const result = await db.query(`SELECT count(*)::int AS n FROM audit_events WHERE resource_type = 'flag' AND resource_id = $1`, [key]);
+  return result.rows[0].n;
+}
+
 export async function findFlag(db: Queryable, key: string): Promise<FlagRecord | null> {
   const result = await db.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
   return result.rows[0] ? toFlag(result.rows[0]) : null;

@@ -33,8 +33,3 @@ export async function claimPendingOutbox<T>(tx: Queryable, kind: string, limit: 
   );
   return result.rows.map((row) => ({ id: row.id, kind: row.kind, dedupeKey: row.dedupe_key, payload: row.payload, attempts: row.attempts }));
 }
-
-export async function countPendingOutbox(db: Queryable): Promise<number> {
-  const result = await db.query('SELECT count(*)::int AS n FROM outbox WHERE processed_at IS NULL');
-  return result.rows[0].n;
-}

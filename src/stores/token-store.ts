@@ -1,3 +1,4 @@
+import type { Grant, Role } from '../auth/rbac.js';
 import type { Queryable } from './database.js';
 
 export type TokenKind = 'client' | 'server' | 'admin';
@@ -100,4 +101,41 @@ export async function revokeTokenRow(tx: Queryable, id: string): Promise<TokenRe
 export async function environmentExists(db: Queryable, key: string): Promise<boolean> {
   const result = await db.query('SELECT 1 FROM environments WHERE key = $1', [key]);
   return (result.rowCount ?? 0) > 0;
+}
+
+/** A live token as authentication needs it; admin tokens carry their (active) user with role and grants. */
+export interface TokenIdentity {
+  id: string;
+  kind: TokenKind;
+  environment: string | null;
+  user: { id: string; name: string; role: Role; grants: Grant[] } | null;
+}
+
+/** The unrevoked token with this digest (an admin token only while its user is active), or null. */
+export async function findLiveTokenByHash(db: Queryable, tokenHash: string): Promise<TokenIdentity | null> {
+  const result = await db.query(
+    `SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
+            coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
+                        FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
+       FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`,
+    [tokenHash],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    environment: row.environment,
+    user: row.user_id ? { id: row.user_id, name: row.name, role: row.role, grants: row.grants } : null,
+  };
+}
+
+/** Records when tokens were last used, in one statement; a time never moves backwards. */
+export async function recordTokenUsage(db: Queryable, usage: ReadonlyArray<readonly [id: string, atMs: number]>): Promise<void> {
+  await db.query(
+    `UPDATE api_tokens t SET last_used_at = greatest(coalesce(t.last_used_at, u.at), u.at)
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
+    [usage.map(([id]) => id), usage.map(([, at]) => new Date(at).toISOString())],
+  );
 }

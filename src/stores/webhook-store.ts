@@ -108,3 +108,22 @@ export async function recordAttempt(
     [id, attempt.statusCode, attempt.error?.slice(0, 1000) ?? null, attempt.final],
   );
 }
+
+/** Enabled webhooks (without secrets), for the dispatcher. */
+export async function listEnabledWebhooks(db: Queryable): Promise<WebhookRecord[]> {
+  const result = await db.query(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE enabled`);
+  return result.rows.map(toWebhook);
+}
+
+/**
+ * Locks the dispatcher's position in the audit log for this transaction and returns the last seq
+ * dispatched; null when another worker holds it (SKIP LOCKED), so one worker dispatches at a time.
+ */
+export async function lockDispatchCursor(tx: Queryable): Promise<number | null> {
+  const result = await tx.query('SELECT last_seq FROM webhook_dispatch_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED');
+  return result.rows[0] ? Number(result.rows[0].last_seq) : null;
+}
+
+export async function advanceDispatchCursor(tx: Queryable, lastSeq: number): Promise<void> {
+  await tx.query('UPDATE webhook_dispatch_cursor SET last_seq = $1 WHERE id = 1', [lastSeq]);
+}

@@ -101,7 +101,7 @@ describe('admin UI in headless Chromium', () => {
     await expect(page.getByLabel('Diff of the production config').textContent()).resolves.toContain('"country"');
     await shot(page, '02-flag-diff');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByText(/Saved as version \d+/).waitFor();
+    await page.getByTestId('saved').waitFor();
 
     // Evaluate as… a Dutch user: the rule matches.
     await page.getByLabel('Context (JSON)').fill('{"targetingKey": "user-1", "country": "NL"}');
@@ -299,16 +299,18 @@ describe('admin UI in headless Chromium', () => {
     const atError = page.locator('[data-field-error="at"]');
     await atError.waitFor();
     expect(await atError.textContent()).toContain('must be in the future');
-    const soon = await localInput(page, 8_000);
-    await when.fill(soon.value);
     await page.getByLabel('Reason (for the audit log)').fill('banner goes live');
     await shot(page, '17-schedule-form');
+    // What the audit log holds before scheduling: afterwards, the only config change of this flag must
+    // be the scheduled one, at or after its time (read from the audit log, so no race with the clock).
+    const seqBefore = Number((await stack.db.query('SELECT coalesce(max(seq), 0) AS seq FROM audit_events')).rows[0].seq);
+    const soon = await localInput(page, 8_000);
+    await when.fill(soon.value);
     await page.getByRole('button', { name: 'Schedule', exact: true }).click();
     await page.getByTestId('scheduled-ok').waitFor();
-    // Nothing changed yet: the editor is back on the current config.
-    expect(await page.getByLabel('Enabled').inputValue()).toBe('false');
 
-    const pendingRow = panel.locator('tr[data-change][data-status="RUNNING"]');
+    // The panel was empty before: the first row is this change, whatever its status by now.
+    const pendingRow = panel.locator('tr[data-change]').first();
     await pendingRow.waitFor({ timeout: 15_000 });
     const changeId = await pendingRow.getAttribute('data-change');
     const row = panel.locator(`tr[data-change="${changeId}"]`);
@@ -325,6 +327,12 @@ describe('admin UI in headless Chromium', () => {
     await eventually(async () => (await changes()).find((c) => c.id === changeId && c.status === 'COMPLETED'), 'the scheduled change to complete', 45_000);
     const config = await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`);
     expect(config.body.enabled).toBe(true);
+    const configChanges = await stack.db.query(
+      `SELECT action, "timestamp" >= $3::timestamptz AS on_time FROM audit_events
+        WHERE seq > $1 AND resource_id = $2 AND action LIKE 'flag.config.%' ORDER BY seq`,
+      [seqBefore, flagKey, new Date(soon.at).toISOString()],
+    );
+    expect(configChanges.rows).toEqual([{ action: 'flag.config.scheduled_update', on_time: true }]);
     await panel.locator(`tr[data-change="${changeId}"][data-status="COMPLETED"]`).waitFor({ timeout: 15_000 });
     await eventually(async () => (await page.getByLabel('Enabled').inputValue()) === 'true', 'the editor to show the applied config', 15_000);
     await shot(page, '19-scheduled-applied');
@@ -348,4 +356,188 @@ describe('admin UI in headless Chromium', () => {
     await context.close();
     expect(unexpected(own)).toEqual([]);
   }, 120_000);
+  it('is live, fits a budget with 1,000 flags, confirms danger, shows kill confirmation, approvals by name, metrics, and fits a phone', async () => {
+    const own: string[] = [];
+    const flagKey = uniqueKey('e2e-live');
+    const bulk = uniqueKey('bulk');
+    expect((await stack.request('POST', '/api/v1/flags', { body: { key: flagKey, name: 'Live flag', type: 'boolean', tags: ['live'] } })).status).toBe(201);
+    // 1,000 flags in one statement per table: the dashboard must stay cheap with thousands.
+    await stack.db.query(
+      `INSERT INTO flags (key, name, type, tags, created_by, updated_by)
+       SELECT $1 || '-' || lpad(i::text, 4, '0'), 'Bulk ' || i, 'boolean', ARRAY['bulk'], 'e2e', 'e2e' FROM generate_series(1, 1000) AS i`, [bulk]);
+    await stack.db.query(
+      `INSERT INTO flag_configs (flag_id, environment, enabled, value, off_value, version, updated_by)
+       SELECT f.id, e.key, (random() < 0.5), 'true', 'false', 1, 'e2e' FROM flags f CROSS JOIN environments e WHERE f.key LIKE $1 || '-%'`, [bulk]);
+
+    // The approver: a named editor with their own token.
+    const approverName = `Ada Approver ${uniqueKey('a')}`;
+    const approver = await stack.request('POST', '/api/v1/users', { body: { email: `${uniqueKey('ada')}@example.com`, name: approverName, role: 'editor' } });
+    const approverToken = (await stack.request('POST', '/api/v1/tokens', { body: { name: 'ada', kind: 'admin', user_id: approver.body.id } })).body.token as string;
+
+    // Request budget: a dashboard left open for 60 s, every request the browser makes counted.
+    const budget = await openPage(browser, own);
+    const requests: string[] = [];
+    budget.page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}${new URL(request.url()).search}`));
+    await signIn(budget.page, stack.api.url, ADMIN_TOKEN);
+    await budget.page.locator('table.flags tbody tr[data-flag]').first().waitFor();
+    await budget.page.getByTestId('live-status').and(budget.page.locator('[data-status="live"]')).waitFor();
+    const budgetStart = Date.now();
+
+    // Meanwhile, in another tab: screenshots of every page at desktop and phone width (reads only).
+    const tour = await openPage(browser, own);
+    await signIn(tour.page, stack.api.url, ADMIN_TOKEN);
+    const pages = [['dashboard', '/'], ['flag', `/flags/${flagKey}/production`], ['audit', '/audit'], ['segments', '/segments'], ['tokens', '/tokens'], ['users', '/users'], ['webhooks', '/webhooks']] as const;
+    for (const width of [1280, 390]) {
+      await tour.page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+      for (const [name, path] of pages) {
+        await tour.page.goto(`${stack.api.url}${path}`);
+        await tour.page.locator('main h1').first().waitFor();
+        await tour.page.waitForLoadState('networkidle').catch(() => undefined);
+        await shot(tour.page, `30-${name}-${width}`);
+        if (width === 390) {
+          // Phone width: nothing scrolls sideways (tables wrap or become cards), tabs are not cut.
+          const overflow = await tour.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+          expect(overflow, `${name} at 390 px scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+        }
+      }
+    }
+    const tabs = tour.page.getByRole('tab', { name: /production/ });
+    await tour.page.goto(`${stack.api.url}/flags/${flagKey}/production`);
+    const tabBox = await tabs.boundingBox();
+    expect(tabBox!.x + tabBox!.width).toBeLessThanOrEqual(390);
+    await tour.context.close();
+
+    await budget.page.waitForTimeout(Math.max(0, 60_000 - (Date.now() - budgetStart)));
+    const apiRequests = requests.filter((r) => /^\w+ \/api\//.test(r));
+    console.log(`request budget with 1,000 flags: ${requests.length} requests in total, ${apiRequests.length} to the API in ~60 s:\n  ${requests.join('\n  ')}`);
+    expect(apiRequests.length).toBeLessThanOrEqual(10);
+    await budget.context.close();
+    await stack.db.query(`DELETE FROM flags WHERE key LIKE $1 || '-%'`, [bulk]);
+
+    // Live: a flag page and a dashboard open; changes made through the API show within a second.
+    const flagTab = await openPage(browser, own);
+    await signIn(flagTab.page, stack.api.url, ADMIN_TOKEN);
+    await flagTab.page.goto(`${stack.api.url}/flags/${flagKey}`);
+    // A flag opens on production.
+    await flagTab.page.getByRole('tab', { name: /production/, selected: true }).waitFor();
+    await flagTab.page.getByTestId('live-status').and(flagTab.page.locator('[data-status="live"]')).waitFor();
+    const dashTab = await openPage(browser, own);
+    await signIn(dashTab.page, stack.api.url, ADMIN_TOKEN);
+    await dashTab.page.goto(`${stack.api.url}/?q=${flagKey}`);
+    const cell = dashTab.page.locator(`tr[data-flag="${flagKey}"] td[data-env="production"]`);
+    await cell.and(dashTab.page.locator('[data-state="off"]')).waitFor();
+    await dashTab.page.getByTestId('live-status').and(dashTab.page.locator('[data-status="live"]')).waitFor();
+    // Filters live in the URL.
+    expect(await dashTab.page.getByLabel('Search').inputValue()).toBe(flagKey);
+
+    const LIVE_BOUND_MS = 1_000;
+    const killed = await stack.request('POST', `/api/v1/flags/${flagKey}/environments/production/kill-switch`, { body: { reason: 'killed through the API' } });
+    expect(killed.status).toBe(201);
+    await flagTab.page.getByTestId('killed-banner').waitFor({ timeout: LIVE_BOUND_MS });
+    await cell.and(dashTab.page.locator('[data-state="killed"]')).waitFor({ timeout: LIVE_BOUND_MS });
+    // The kill's confirmation, per replica, with its workflow.
+    const confirmation = flagTab.page.getByTestId('kill-confirmation');
+    await confirmation.and(flagTab.page.locator('[data-status="confirmed"]')).waitFor({ timeout: 15_000 });
+    expect(await confirmation.textContent()).toMatch(/Confirmed on (\d+)\/\1 replicas in \d+ ms/);
+    expect(await confirmation.getByTestId('workflow-id').textContent()).toBe(killed.body.workflow.id);
+    await shot(flagTab.page, '31-kill-confirmed');
+    // A reload keeps the workflow link.
+    await flagTab.page.reload();
+    await flagTab.page.getByTestId('kill-confirmation').getByRole('link', { name: 'open in Temporal UI' }).waitFor();
+    expect(await flagTab.page.getByTestId('kill-confirmation').getByRole('link', { name: 'open in Temporal UI' }).getAttribute('href')).toContain(encodeURIComponent(killed.body.workflow.id));
+
+    // Restore in production asks first; Escape cancels, nothing changes.
+    const restore = flagTab.page.getByRole('button', { name: `Restore ${flagKey} in production` });
+    await restore.click();
+    const dialog = flagTab.page.getByRole('dialog', { name: `Restore ${flagKey} in production?` });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('serves its configured value to every production user');
+    expect(await flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Cancel');
+    await shot(flagTab.page, '32-confirm-restore');
+    await flagTab.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`)).body.kill_switch.enabled).toBe(true);
+    await restore.click();
+    await dialog.getByRole('button', { name: `Restore ${flagKey} in production` }).click();
+    await flagTab.page.getByRole('button', { name: 'Pull kill switch in production' }).waitFor();
+    await cell.and(dashTab.page.locator('[data-state="off"]')).waitFor({ timeout: LIVE_BOUND_MS });
+    // Escape closes the kill form and gives focus back to its button.
+    await flagTab.page.getByRole('button', { name: 'Pull kill switch in production' }).click();
+    await flagTab.page.getByLabel(/Reason \(required/).press('Escape');
+    await flagTab.page.getByRole('form', { name: `Pull the kill switch of ${flagKey} in production` }).waitFor({ state: 'hidden' });
+    expect(await flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Pull kill switch in production');
+    await dashTab.context.close();
+
+    // A rollout with an approval gate, approved in the browser by a named editor.
+    const started = await stack.request('POST', `/api/v1/flags/${flagKey}/environments/production/rollouts`, {
+      body: { plan: { strategy: 'gradual', steps: [{ percentage: 20, approval: true }, { percentage: 100, approval: true }] } },
+    });
+    expect(started.status).toBe(201);
+    const ada = await openPage(browser, own);
+    await signIn(ada.page, stack.api.url, approverToken);
+    await ada.page.goto(`${stack.api.url}/flags/${flagKey}/production`);
+    const current = ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]');
+    await current.waitFor({ timeout: 20_000 });
+    await current.getByRole('button', { name: 'Approve next step' }).click();
+    await ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]').getByText('step 2 of 2').first().waitFor({ timeout: 20_000 });
+    // Abort with roll back asks first, stating the effect; Cancel keeps it running.
+    await ada.page.getByRole('button', { name: 'Abort' }).click();
+    const abort = ada.page.getByRole('dialog', { name: `Abort the rollout of ${flagKey} in production and roll back?` });
+    await abort.waitFor();
+    expect(await abort.textContent()).toContain('goes back to 0%');
+    await shot(ada.page, '33-confirm-abort');
+    await abort.getByRole('button', { name: 'Cancel' }).click();
+    await abort.waitFor({ state: 'hidden' });
+    expect((await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production/rollouts`)).body.current.status).toBe('waiting_approval');
+
+    // The approval is in the audit log, with the approver's name; the actor filter takes a name.
+    await ada.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await ada.page.getByLabel('Actor (name, email or id)').fill(approverName.split(' ').at(-1)!);
+    await ada.page.getByLabel('Resource').selectOption('rollout');
+    await ada.page.getByRole('button', { name: 'Filter' }).click();
+    const approval = ada.page.locator(`li[data-action="rollout.approved"][data-resource="${flagKey}"]`);
+    await approval.waitFor();
+    expect(await approval.textContent()).toContain(`by ${approverName}`);
+    await ada.page.getByText(/chain verified: all \d+ events intact/).waitFor();
+    await shot(ada.page, '34-audit-approval');
+    await ada.context.close();
+    await stack.request('POST', `/api/v1/flags/${flagKey}/environments/production/rollouts/current/abort`, { body: { rollback: false } });
+
+    // Metrics: evaluations land in the server's per-minute rollups and on the flag page's chart.
+    for (let i = 0; i < 6; i++) {
+      await stack.request('POST', `/ofrep/v1/evaluate/flags/${flagKey}`, { headers: { 'x-environment': 'production' }, body: { context: { targetingKey: `m-${i}` } } });
+    }
+    await eventually(async () => {
+      await flagTab.page.reload();
+      const total = await flagTab.page.getByTestId('metrics-chart').getAttribute('data-total', { timeout: 5_000 });
+      return Number(total) >= 6;
+    }, 'evaluations on the metrics chart', 30_000);
+    expect(await flagTab.page.getByTestId('last-evaluated').textContent()).not.toContain('never');
+    await flagTab.page.getByTestId('metrics-chart').scrollIntoViewIfNeeded();
+    await shot(flagTab.page, '35-metrics');
+    await flagTab.context.close();
+
+    // Token revoke and user deactivation ask first.
+    const admin = await openPage(browser, own);
+    await signIn(admin.page, stack.api.url, ADMIN_TOKEN);
+    await admin.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tokens' }).click();
+    const adaRow = admin.page.getByRole('row', { name: /ada/ }).filter({ hasText: 'acts as' }).first();
+    await adaRow.getByText(`acts as ${approverName}`).waitFor();
+    await adaRow.getByRole('button', { name: 'Revoke' }).click();
+    const revoke = admin.page.getByRole('dialog', { name: 'Revoke the token “ada”?' });
+    await revoke.waitFor();
+    await shot(admin.page, '36-confirm-revoke');
+    await admin.page.keyboard.press('Escape');
+    await revoke.waitFor({ state: 'hidden' });
+    await admin.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await admin.page.getByRole('row', { name: new RegExp(approverName) }).getByRole('button', { name: 'Deactivate' }).click();
+    const deactivate = admin.page.getByRole('dialog', { name: `Deactivate ${approverName}?` });
+    await deactivate.waitFor();
+    expect(await deactivate.textContent()).toContain('every token of theirs is revoked');
+    await deactivate.getByRole('button', { name: `Deactivate ${approverName}` }).click();
+    await admin.page.getByRole('row', { name: new RegExp(approverName) }).getByText(/^deactivated/).waitFor();
+    expect((await stack.request('GET', '/api/v1/users/me', { token: approverToken })).status).toBe(401);
+    await admin.context.close();
+    expect(unexpected(own)).toEqual([]);
+  }, 180_000);
 });

@@ -63,7 +63,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, projection, redis, acks: new AckWatcher({ redis, subscriber }), publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
+      db, redis, acks: new AckWatcher({ redis, subscriber }), publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
       prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
     }),
   });

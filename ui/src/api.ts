@@ -24,7 +24,8 @@ export class ApiError extends Error {
   }
 }
 
-// Response bodies are whatever the API sent; pages read the fields they show.
+// Answers the pages read untyped (older pages); typed answers come from src/protocol/admin-api.ts,
+// the zod schemas the routes document themselves with: `api.get<DashboardPage>(…)`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
@@ -35,13 +36,13 @@ export interface RequestOptions {
 }
 
 export interface Api {
-  request(method: string, path: string, options?: RequestOptions): Promise<Json>;
-  get(path: string, signal?: AbortSignal): Promise<Json>;
+  request<T = Json>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  get<T = Json>(path: string, signal?: AbortSignal): Promise<T>;
 }
 
 /** A client for the management API that sends the signed-in token. */
 export function createApi(token: string, onUnauthorized?: () => void): Api {
-  async function request(method: string, path: string, options: RequestOptions = {}): Promise<Json> {
+  async function request<T = Json>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -67,9 +68,9 @@ export function createApi(token: string, onUnauthorized?: () => void): Api {
       if (response.status === 401) onUnauthorized?.();
       throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? response.statusText, error.details);
     }
-    return body;
+    return body as T;
   }
-  return { request, get: (path, signal) => request('GET', path, { signal }) };
+  return { request, get: <T = Json>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }) };
 }
 
 /** Query string from the defined, non-empty values. */

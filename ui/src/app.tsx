@@ -1,4 +1,6 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { ConfirmProvider } from './confirm.tsx';
+import { LiveIndicator, LiveProvider } from './live.tsx';
 import { ApiError, createApi } from './api.ts';
 import { ErrorBox } from './components.tsx';
 import { Link, navigate, useLocation } from './router.tsx';
@@ -58,7 +60,11 @@ export function App() {
   if (!session) return <SignIn onSubmit={start} error={error} />;
   return (
     <SessionContext.Provider value={session}>
-      <Shell />
+      <LiveProvider>
+        <ConfirmProvider>
+          <Shell />
+        </ConfirmProvider>
+      </LiveProvider>
     </SessionContext.Provider>
   );
 }
@@ -79,7 +85,7 @@ function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void
         <p>Sign in with an admin API token (<code>rc_admin_…</code>, or the bootstrap token). It is kept in this tab’s session storage only.</p>
         <div className="field">
           <label htmlFor="token">Admin token</label>
-          <input id="token" name="token" type="password" autoComplete="off" required value={token} onChange={(e) => setToken(e.target.value)} />
+          <input id="token" name="token" type="password" autoComplete="off" required autoFocus value={token} onChange={(e) => setToken(e.target.value)} />
         </div>
         <ErrorBox error={error} />
         <button className="primary" type="submit" disabled={busy || !token.trim()}>{busy ? 'Signing in…' : 'Sign in'}</button>
@@ -102,7 +108,22 @@ function Shell() {
   const { path } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const page = useMemo(() => route(path), [path]);
-  useEffect(() => setMenuOpen(false), [path]);
+  const first = useRef(true);
+  useEffect(() => {
+    setMenuOpen(false);
+    // After an in-app navigation, focus goes to the new page (its heading once loaded), not the body.
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const main = document.getElementById('main');
+    const focusHeading = () => (main?.querySelector('h1') as HTMLElement | null);
+    const h1 = focusHeading();
+    if (h1) {
+      h1.tabIndex = -1;
+      h1.focus();
+    } else main?.focus();
+  }, [path]);
   const isActive = (to: string) => (to === '/' ? path === '/' || path.startsWith('/flags') : path.startsWith(to));
   return (
     <>
@@ -115,6 +136,7 @@ function Shell() {
             <Link key={n.to} to={n.to} aria-current={isActive(n.to) ? 'page' : undefined}>{n.label}</Link>
           ))}
         </nav>
+        <LiveIndicator />
         <div className="who" data-testid="who">
           <span>{session.me.name || session.me.email}</span> <span className={`badge role-${session.me.role}`} data-testid="role">{session.me.role}</span>
           <button className="link" onClick={() => { session.signOut(); navigate('/'); }}>Sign out</button>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import type { AuditVerification } from '../../../src/protocol/admin-api.ts';
 import { enc, query, type Json } from '../api.ts';
 import { Diff, ErrorBox, time } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
@@ -23,7 +24,7 @@ export function AuditPage() {
     setPages([]);
     return api.get(`/api/v1/audit${query(params)}`, signal);
   }, [JSON.stringify(applied)]);
-  const verify = useLoad((signal) => api.get('/api/v1/audit/verify', signal), []);
+  const verify = useLoad((signal) => api.get<AuditVerification>('/api/v1/audit/verify', signal), []);
 
   const all = [first.data, ...pages].filter(Boolean) as Json[];
   const events: Json[] = all.flatMap((p) => p.events);
@@ -58,21 +59,23 @@ export function AuditPage() {
         <div className="verify" role="status" data-testid="chain-status">
           {verify.error ? <span className="badge state-killed">chain check failed to run</span>
             : !verify.data ? <span className="muted">verifying the hash chain…</span>
-            : verify.data.ok ? <span className="badge state-on">chain verified: {verify.data.checked} events intact</span>
+            : verify.data.ok ? <span className="badge state-on" title="Each event's hash was recomputed in Postgres from its content and the previous event's hash">
+              chain verified: all {verify.data.checked} events intact, #1 to #{verify.data.last_seq ?? 0}
+              {verify.data.gaps > 0 ? ` (${verify.data.gaps} numbers unused: writes that rolled back or repeated take a number; the chain links events, not numbers)` : ''}</span>
             : <span className="badge state-killed">chain BROKEN at seq {verify.data.first_broken?.seq} ({verify.data.first_broken?.problem})</span>}
           <button className="link" onClick={() => void verify.reload()}>re-verify</button>
         </div>
       </div>
       <form className="filters" role="search" aria-label="Filter audit events" onSubmit={submit}>
         {input('flag', 'Flag')}
-        {input('actor', 'Actor (user id)')}
+        {input('actor', 'Actor (name, email or id)')}
         {input('action', 'Action')}
         <div className="field"><label htmlFor="a-env">Environment</label>
           <select id="a-env" value={filters.environment} onChange={(e) => setFilters({ ...filters, environment: e.target.value })}>
             <option value="">any</option>{environments.map((e) => <option key={e}>{e}</option>)}</select></div>
         <div className="field"><label htmlFor="a-rt">Resource</label>
           <select id="a-rt" value={filters.resource_type} onChange={(e) => setFilters({ ...filters, resource_type: e.target.value })}>
-            <option value="">any</option>{['flag', 'segment', 'user', 'token', 'rollout'].map((r) => <option key={r}>{r}</option>)}</select></div>
+            <option value="">any</option>{['flag', 'rollout', 'scheduled_change', 'segment', 'user', 'token', 'webhook'].map((r) => <option key={r}>{r}</option>)}</select></div>
         {input('from', 'From', 'datetime-local')}
         {input('to', 'To', 'datetime-local')}
         <button type="submit">Filter</button>
@@ -85,8 +88,8 @@ export function AuditPage() {
             <details>
               <summary>
                 <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
-                {e.resourceType === 'flag' ? <Link to={`/flags/${enc(e.resourceId)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resourceId}</Link> : <span>{e.resourceType} {e.resourceId}</span>}
-                {e.environment && <> in {e.environment}</>} by <span>{e.userId}</span> · {time(e.timestamp)}
+                {e.resourceType === 'flag' || e.resourceType === 'rollout' ? <Link to={`/flags/${enc(e.resourceId)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resourceId}</Link> : <span>{e.resourceType} {e.resourceId}</span>}
+                {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actorEmail ?? e.userId}>{e.actorName ?? e.userId}</span> · {time(e.timestamp)}
                 {e.reason && <span className="muted"> — “{e.reason}”</span>}
               </summary>
               <Diff before={e.oldValue ?? undefined} after={e.newValue ?? undefined} label={`old and new value of event ${e.seq}`} />

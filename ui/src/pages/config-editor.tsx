@@ -120,7 +120,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
 
   return (
     <section className="card" aria-labelledby={`cfg-${env}`}>
-      <h3 id={`cfg-${env}`}>Configuration in {env} <span className="muted small">version {base.version}</span></h3>
+      <h3 id={`cfg-${env}`}>Configuration in {env} <span className="muted small">flag revision {flag.revision}</span></h3>
       {ro && <p className="note" role="note">Read-only: {allowed.reason}.</p>}
       <fieldset disabled={ro} className="plainset">
         <div className="grid3">
@@ -204,19 +204,19 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
 
       {conflict && (
         <div className="error" role="alert" data-testid="conflict">
-          <strong>Conflict:</strong> you edited version {conflict.mine}, but {conflict.by} saved version {conflict.theirs}
+          <strong>Conflict:</strong> you edited an older copy, but {conflict.by} saved a change
           {conflict.at ? ` at ${time(conflict.at)}` : ''} in the meantime. The diff below now compares your draft with their version:
           saving again replaces theirs with yours; “Discard my changes” takes theirs.
         </div>
       )}
       <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && err.status === 400)} />
       {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
-      {saved !== null && !dirty && <p role="status" className="ok">Saved as version {saved}.</p>}
+      {saved !== null && !dirty && <p role="status" className="ok" data-testid="saved">Saved (flag revision {flag.revision}).</p>}
       {scheduledAt !== null && !dirty && <p role="status" className="ok" data-testid="scheduled-ok">Scheduled to apply at {time(scheduledAt)} (see “Scheduled changes in {env}”).</p>}
 
       {!ro && (reviewing ? (
         <div className="review" aria-label="Review the change">
-          <h4>Change to {env} (version {base.version} → new)</h4>
+          <h4>Change to {env}</h4>
           <Diff before={base.config} after={draft} label={`Diff of the ${env} config`} />
           <Field label="Reason (for the audit log)" error={err} path="reason">{(p) => <input {...p} value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
           {onScheduled && (

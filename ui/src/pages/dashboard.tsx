@@ -1,57 +1,93 @@
-import { useState, type FormEvent } from 'react';
-import { enc, query, type Json } from '../api.ts';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { AuditPage, DashboardPage, RunningRollout } from '../../../src/protocol/admin-api.ts';
+import { enc, query } from '../api.ts';
 import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, useAction, WriteButton } from '../components.tsx';
-import { RUNNING, ratesOf, recordEvaluations, stateOf } from '../flag-state.ts';
 import { useInterval, useLoad } from '../hooks.ts';
-import { Link, navigate } from '../router.tsx';
+import { useLiveEvents } from '../live.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
-interface Filters { q: string; tag: string; environment: string; state: string }
+const FILTER_KEYS = ['q', 'tag', 'environment', 'state', 'sort'] as const;
+type Filters = Record<(typeof FILTER_KEYS)[number], string>;
+const DEFAULTS: Filters = { q: '', tag: '', environment: '', state: 'active', sort: 'key' };
+const PAGE_SIZE = 50;
+// Rates move slowly (per-minute rollups) and every change arrives on the stream: refresh rarely.
+const REFRESH_MS = 45_000;
+// Several changes in a burst (a rollout step, a bulk edit) cost one reload.
+const RELOAD_DEBOUNCE_MS = 250;
 
-/** Flags × environments at a glance, running rollouts, recent kills, evaluation rates. */
+function filtersFrom(search: URLSearchParams): Filters {
+  const f = { ...DEFAULTS };
+  for (const k of FILTER_KEYS) f[k] = search.get(k) ?? DEFAULTS[k];
+  return f;
+}
+
+/** The URL of a dashboard view: filters and page live in the address, so a view can be shared and reloaded. */
+function dashboardUrl(filters: Filters, cursor?: string | null): string {
+  const params: Record<string, string> = {};
+  for (const k of FILTER_KEYS) if (filters[k] !== DEFAULTS[k]) params[k] = filters[k];
+  return `/${query({ ...params, cursor: cursor ?? undefined })}`;
+}
+
+/**
+ * Flags × environments at a glance, running rollouts and recent kills: three requests, then the
+ * event stream keeps them current (a change anywhere reloads what it touches within a second).
+ */
 export function Dashboard() {
   const { api, environments } = useSession();
-  const [filters, setFilters] = useState<Filters>({ q: '', tag: '', environment: '', state: 'active' });
-  const [applied, setApplied] = useState<Filters>(filters);
-  const [, setTick] = useState(0);
+  const { search } = useLocation();
+  const applied = filtersFrom(search);
+  const cursor = search.get('cursor');
+  const [filters, setFilters] = useState<Filters>(applied);
+  const appliedKey = JSON.stringify(applied);
+  useEffect(() => setFilters(filtersFrom(search)), [appliedKey]);
 
-  const flags = useLoad(async (signal) => {
-    const page = await api.get(`/api/v1/flags${query({ ...applied, limit: 100 })}`, signal);
-    // The list has on/off/killed; the configs add percentages and rollout blocks.
-    const details = await Promise.all(page.flags.map((f: Json) => api.get(`/api/v1/flags/${enc(f.key)}`, signal).catch(() => f)));
-    return { flags: details as Json[], more: Boolean(page.next_cursor) };
-  }, [applied]);
+  const flags = useLoad((signal) => api.get<DashboardPage>(`/api/v1/dashboard/flags${query({
+    ...applied, limit: PAGE_SIZE, cursor: cursor ?? undefined,
+  })}`, signal), [appliedKey, cursor]);
+  const rollouts = useLoad((signal) => api.get<{ rollouts: RunningRollout[] }>('/api/v1/dashboard/rollouts', signal), []);
+  const kills = useLoad((signal) => api.get<AuditPage>('/api/v1/audit?action=kill_switch.activated&limit=5', signal), []);
 
-  const rollouts = useLoad(async (signal) => {
-    const list = flags.data?.flags ?? [];
-    const candidates = list.flatMap((f) => Object.entries(f.environments ?? {})
-      .filter(([, c]) => (c as Json)?.rollout).map(([env]) => ({ key: f.key as string, env })));
-    const answers = await Promise.all(candidates.map(async ({ key, env }) => {
-      const r = await api.get(`/api/v1/flags/${enc(key)}/environments/${enc(env)}/rollouts`, signal).catch(() => null);
-      return r?.current && RUNNING.has(r.current.status) ? r.current : null;
-    }));
-    return answers.filter(Boolean) as Json[];
-  }, [flags.data]);
-
-  const kills = useLoad((signal) => api.get('/api/v1/audit?action=kill_switch.activated&limit=5', signal), []);
-
-  const pollMetrics = async () => {
-    const list = (flags.data?.flags ?? []).filter((f) => !f.archived).slice(0, 50);
-    await Promise.all(list.map(async (f) => {
-      const m = await api.get(`/api/v1/flags/${enc(f.key)}/metrics`).catch(() => null);
-      if (m) recordEvaluations(f.key, m.evaluation_count);
-    }));
-    setTick((t) => t + 1);
+  const pending = useRef<{ timer?: ReturnType<typeof setTimeout>; kills: boolean }>({ kills: false });
+  const scheduleReload = (withKills: boolean) => {
+    pending.current.kills ||= withKills;
+    clearTimeout(pending.current.timer);
+    pending.current.timer = setTimeout(() => {
+      void flags.reload();
+      void rollouts.reload();
+      if (pending.current.kills) void kills.reload();
+      pending.current.kills = false;
+    }, RELOAD_DEBOUNCE_MS);
   };
-  useInterval(() => void pollMetrics(), flags.data ? 5000 : null);
-  useInterval(() => void rollouts.reload(), 10_000);
-  // A kill's audit event is written by its workflow a moment after the kill itself.
-  useInterval(() => void kills.reload(), 5000);
+  useEffect(() => () => clearTimeout(pending.current.timer), []);
+  useLiveEvents((event) => {
+    if (event.kind === 'resync') return scheduleReload(true);
+    const { change } = event;
+    // Show the new state at once from the event itself; the reload brings percentages and rollouts.
+    flags.setData((page) => page && {
+      ...page,
+      flags: page.flags.map((f) => {
+        const env = f.environments[change.environment];
+        if (f.key !== change.key || !env) return f;
+        const killed = change.killSwitch ?? env.killed;
+        const enabled = change.enabled ?? env.enabled;
+        const state = killed ? 'killed' : !enabled ? 'off' : env.state === 'percentage' ? 'percentage' : 'on';
+        return { ...f, environments: { ...f.environments, [change.environment]: { ...env, killed, enabled, state } } };
+      }),
+    });
+    scheduleReload(change.event === 'flag.killed' || change.event === 'flag.restored');
+  });
+  useInterval(() => {
+    void flags.reload();
+    void rollouts.reload();
+  }, REFRESH_MS);
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    setApplied(filters);
+    navigate(dashboardUrl(filters));
   };
+  const page = flags.data;
+  const loading = flags.loading && !page;
 
   return (
     <section aria-labelledby="dash-title">
@@ -73,73 +109,102 @@ export function Dashboard() {
           <select id="f-state" value={filters.state} onChange={(e) => setFilters({ ...filters, state: e.target.value })}>
             {['active', 'enabled', 'disabled', 'killed', 'archived', 'all'].map((s) => <option key={s}>{s}</option>)}
           </select></div>
+        <div className="field"><label htmlFor="f-sort">Sort</label>
+          <select id="f-sort" value={filters.sort} onChange={(e) => setFilters({ ...filters, sort: e.target.value })}>
+            <option value="key">key A→Z</option><option value="-key">key Z→A</option>
+            <option value="-updated">recently changed</option><option value="updated">least recently changed</option>
+          </select></div>
         <button type="submit">Filter</button>
       </form>
 
+      <div className="two-col">
+        <section aria-labelledby="ro-title" className="card" aria-busy={rollouts.loading && !rollouts.data}>
+          <h2 id="ro-title">Running rollouts</h2>
+          <ErrorBox error={rollouts.error} />
+          {!rollouts.data && !rollouts.error && <SkeletonLines n={2} />}
+          {rollouts.data?.rollouts.length === 0 && <p className="muted">None running.</p>}
+          <ul className="plain">
+            {rollouts.data?.rollouts.map((r) => (
+              <li key={r.rolloutId} data-rollout={`${r.flagKey}:${r.environment}`}>
+                <Link to={`/flags/${enc(r.flagKey)}/${enc(r.environment)}`}><strong>{r.flagKey}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
+                <ProgressBar value={r.step - 1} max={r.totalSteps} label={`${r.flagKey} in ${r.environment}: step ${r.step} of ${r.totalSteps}`} />
+                <small className="muted">step {r.step} of {r.totalSteps}; {r.status === 'paused' ? `paused${r.pausedReason ? `: ${r.pausedReason}` : ''}` : r.status === 'waiting_approval' ? 'waiting for approval' : r.nextChangeAt ? `next change ${time(r.nextChangeAt)}` : 'applying'}
+                  {r.startedBy ? ` · started by ${r.startedBy}` : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section aria-labelledby="kills-title" className="card" aria-busy={kills.loading && !kills.data}>
+          <h2 id="kills-title">Recent kills</h2>
+          <ErrorBox error={kills.error} />
+          {!kills.data && !kills.error && <SkeletonLines n={2} />}
+          {kills.data?.events.length === 0 && <p className="muted">None.</p>}
+          <ul className="plain">
+            {kills.data?.events.map((e) => (
+              <li key={e.id}>
+                <Link to={`/flags/${enc(e.resourceId)}/${enc(e.environment ?? '')}`}><strong>{e.resourceId}</strong></Link> in {e.environment} by {e.actorName ?? e.userId}
+                <div className="small muted">{time(e.timestamp)} — {e.reason ?? ''}</div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+
       <ErrorBox error={flags.error} />
+      {page && <p className="muted small" role="status">{page.total} flag{page.total === 1 ? '' : 's'} match{cursor ? ' (a later page)' : ''}.</p>}
       <div className="table-wrap">
         <table className="flags" aria-busy={flags.loading}>
           <caption className="sr-only">Flags and their state in each environment</caption>
           <thead>
-            <tr><th scope="col">Flag</th>{environments.map((e) => <th scope="col" key={e}>{e}</th>)}<th scope="col">Evaluations/s</th></tr>
+            <tr><th scope="col">Flag</th>{environments.map((e) => <th scope="col" key={e}>{e}</th>)}<th scope="col">Evaluations/min</th></tr>
           </thead>
           <tbody>
-            {flags.data?.flags.map((f) => {
-              const rates = ratesOf(f.key);
+            {loading && Array.from({ length: 8 }, (_, i) => (
+              <tr key={i} className="skeleton-row" aria-hidden="true">
+                <th scope="row"><span className="skeleton" /></th>{environments.map((e) => <td key={e} data-label={e}><span className="skeleton short" /></td>)}<td><span className="skeleton short" /></td>
+              </tr>
+            ))}
+            {page?.flags.map((f) => {
+              const rates = f.evaluations_per_minute;
+              const last = rates.at(-2) ?? 0;
               return (
                 <tr key={f.key} data-flag={f.key}>
                   <th scope="row">
-                    <Link to={`/flags/${enc(f.key)}`}>{f.key}</Link>
-                    <div className="muted small">{f.name}{f.archived ? ' · archived' : ''}</div>
-                    <div>{f.tags?.map((t: string) => <span className="tag" key={t}>{t}</span>)}</div>
+                    <Link to={`/flags/${enc(f.key)}/production`}>{f.key}</Link>
+                    <div className="muted small">{f.name}{f.archived ? ' · archived' : ''} · revision {f.revision}</div>
+                    <div>{f.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</div>
+                    {f.rollouts.map((r) => <div key={r.rolloutId} className="small">rollout in {r.environment}: {r.status.replace('_', ' ')}, step {r.step} of {r.totalSteps}</div>)}
                   </th>
                   {environments.map((e) => {
-                    const s = stateOf(f.environments?.[e]);
-                    return <td key={e} data-env={e} data-state={s.state}><StateBadge {...s} /></td>;
+                    const s = f.environments[e];
+                    return (
+                      <td key={e} data-env={e} data-state={s?.state} data-label={e}>
+                        {s ? <Link to={`/flags/${enc(f.key)}/${enc(e)}`} aria-label={`${f.key} in ${e}: ${s.state === 'percentage' ? `${s.percentage}%` : s.state}`}>
+                          <StateBadge state={s.state} percentage={s.percentage ?? undefined} /></Link> : '–'}
+                      </td>
+                    );
                   })}
-                  <td>
-                    <Sparkline values={rates} label={`evaluations per second of ${f.key}: ${rates.length ? rates.at(-1)!.toFixed(1) : 'no data yet'}`} />
-                    <span className="small muted"> {rates.length ? rates.at(-1)!.toFixed(1) : ''}</span>
+                  <td data-label="evaluations/min">
+                    <Sparkline values={rates} label={`evaluations per minute of ${f.key}: ${last} in the last full minute`} />
+                    <span className="small muted"> {last}</span>
                   </td>
                 </tr>
               );
             })}
-            {flags.data && flags.data.flags.length === 0 && <tr><td colSpan={environments.length + 2}>No flags match.</td></tr>}
+            {page && page.flags.length === 0 && <tr><td colSpan={environments.length + 2}>No flags match.</td></tr>}
           </tbody>
         </table>
       </div>
-      {flags.data?.more && <p className="muted">Showing the first 100 flags; narrow the filters to see others.</p>}
-
-      <div className="two-col">
-        <section aria-labelledby="ro-title" className="card">
-          <h2 id="ro-title">Running rollouts</h2>
-          {rollouts.data?.length === 0 && <p className="muted">None.</p>}
-          <ul className="plain">
-            {rollouts.data?.map((r) => (
-              <li key={r.rolloutId} data-rollout={`${r.flagKey}:${r.environment}`}>
-                <Link to={`/flags/${enc(r.flagKey)}/${enc(r.environment)}`}><strong>{r.flagKey}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
-                <ProgressBar value={r.step} max={r.totalSteps} label={`${r.flagKey} in ${r.environment}: step ${r.step} of ${r.totalSteps}`} />
-                <small className="muted">step {Math.min(r.step + 1, r.totalSteps)} of {r.totalSteps}; next change {r.status === 'paused' ? 'when resumed' : r.status === 'waiting_approval' ? 'after approval' : r.nextChangeAt ? time(r.nextChangeAt) : '–'}</small>
-              </li>
-            ))}
-          </ul>
-        </section>
-        <section aria-labelledby="kills-title" className="card">
-          <h2 id="kills-title">Recent kills</h2>
-          <ErrorBox error={kills.error} />
-          {kills.data?.events.length === 0 && <p className="muted">None.</p>}
-          <ul className="plain">
-            {kills.data?.events.map((e: Json) => (
-              <li key={e.id}>
-                <Link to={`/flags/${enc(e.resourceId)}/${enc(e.environment ?? '')}`}><strong>{e.resourceId}</strong></Link> in {e.environment} by {e.userId}
-                <div className="small muted">{time(e.timestamp)} — {e.reason ?? e.newValue?.kill_switch?.reason ?? ''}</div>
-              </li>
-            ))}
-          </ul>
-        </section>
-      </div>
+      <nav className="pager" aria-label="Pages of flags">
+        {cursor && <Link to={dashboardUrl(applied)}>First page</Link>}
+        {page?.next_cursor && <Link to={dashboardUrl(applied, page.next_cursor)}>Next page</Link>}
+      </nav>
     </section>
   );
+}
+
+function SkeletonLines({ n }: { n: number }) {
+  return <div aria-hidden="true">{Array.from({ length: n }, (_, i) => <span key={i} className="skeleton block" />)}</div>;
 }
 
 function NewFlag() {
@@ -148,7 +213,7 @@ function NewFlag() {
   const [form, setForm] = useState({ key: '', name: '', description: '', type: 'boolean', tags: '' });
   const create = useAction(async () => {
     const tags = form.tags.split(',').map((t) => t.trim()).filter(Boolean);
-    const flag = await api.request('POST', '/api/v1/flags', { body: { key: form.key, name: form.name, description: form.description || undefined, type: form.type, tags } });
+    const flag = await api.request<{ key: string }>('POST', '/api/v1/flags', { body: { key: form.key, name: form.name, description: form.description || undefined, type: form.type, tags } });
     navigate(`/flags/${enc(flag.key)}`);
   });
   const allowed = can({ resource: 'flag', action: 'write', tags: form.tags.split(',').map((t) => t.trim()).filter(Boolean) });

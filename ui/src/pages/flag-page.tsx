@@ -1,4 +1,6 @@
-import { useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useLiveEvents } from '../live.tsx';
+import { MetricsPanel } from './metrics-panel.tsx';
 import { ApiError, enc, type Json } from '../api.ts';
 import { ErrorBox, Field, StateBadge, time, useAction, WriteButton } from '../components.tsx';
 import { stateOf } from '../flag-state.ts';
@@ -15,7 +17,20 @@ import { ScheduledChangesPanel } from './scheduled-changes-panel.tsx';
 export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
   const { api, environments } = useSession();
   const flag = useLoad((signal) => api.get(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
-  const selected = env && environments.includes(env) ? env : (environments[0] ?? 'production');
+  // On-call comes here to act on production: open it unless the address names another environment.
+  const selected = env && environments.includes(env) ? env : environments.includes('production') ? 'production' : (environments[0] ?? 'production');
+  // A change to this flag by anyone (API, Slack, a workflow, another tab) reloads it within a second.
+  const [liveTick, setLiveTick] = useState(0);
+  const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+  useLiveEvents((event) => {
+    if (event.kind === 'change' && event.change.key !== flagKey) return;
+    clearTimeout(reloadTimer.current);
+    reloadTimer.current = setTimeout(() => {
+      void flag.reload();
+      setLiveTick((t) => t + 1);
+    }, 150);
+  });
   const [scheduled, setScheduled] = useState<Json>(null);
   const select = (e: string) => navigate(`/flags/${enc(flagKey)}/${enc(e)}`, true);
 
@@ -37,7 +52,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
     <section aria-labelledby="flag-title">
       <p><Link to="/">← Flags</Link></p>
       <div className="page-head">
-        <h1 id="flag-title"><code>{f.key}</code> <span className="muted small">{f.type}{f.archived ? ' · archived' : ''}</span></h1>
+        <h1 id="flag-title"><code>{f.key}</code> <span className="muted small">{f.type} · revision <span data-testid="revision">{f.revision}</span>{f.archived ? ' · archived' : ''}</span></h1>
         <div className="env-states">{environments.map((e) => <span key={e} className="small">{e} <StateBadge {...stateOf(f.environments[e])} /> </span>)}</div>
       </div>
       <Identity flag={f} onSaved={() => void flag.reload()} />
@@ -52,13 +67,14 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
       <div role="tabpanel" id={`panel-${selected}`} aria-labelledby={`tab-${selected}`} className="env-panel">
         {config ? (
           <>
-            <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} onChanged={() => void flag.reload()} />
+            <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} liveTick={liveTick} onChanged={() => void flag.reload()} />
+            <MetricsPanel key={`m-${selected}`} flagKey={f.key} env={selected} />
             <div className="two-col wide-left">
               <ConfigEditor key={`c-${selected}`} flag={f} env={selected} config={config} onSaved={() => void flag.reload()} onScheduled={(change) => setScheduled({ env: selected, change })} />
               <ExplainPanel key={`e-${selected}`} flagKey={f.key} env={selected} />
             </div>
             <ScheduledChangesPanel key={`s-${selected}`} flag={f} env={selected} scheduled={scheduled?.env === selected ? scheduled.change : null} onApplied={() => void flag.reload()} />
-            <RolloutsPanel key={`r-${selected}`} flag={f} env={selected} onChanged={() => void flag.reload()} />
+            <RolloutsPanel key={`r-${selected}`} flag={f} env={selected} liveTick={liveTick} onChanged={() => void flag.reload()} />
           </>
         ) : <p>This flag has no config in {selected}.</p>}
       </div>

@@ -1,11 +1,18 @@
 import { useId, useState } from 'react';
+import type { KillSwitchState } from '../../../src/protocol/admin-api.ts';
 import { enc, type Json } from '../api.ts';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
+import { useConfirm } from '../confirm.tsx';
+import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 
-/** The red button: a reason and the flag key typed to confirm; restore; both show the Temporal workflow. */
-export function KillSwitchPanel({ flag, env, config, onChanged }: { flag: Json; env: string; config: Json; onChanged: () => void }) {
+/**
+ * The red button: a reason and the flag key typed to confirm; restore (confirmed in a dialog in
+ * production); the last kill's workflow and how many API replicas acknowledge it, live.
+ */
+export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: { flag: Json; env: string; config: Json; onChanged: () => void; liveTick?: number }) {
   const { api, can } = useSession();
+  const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'kill_switch', environment: env, tags: flag.tags });
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
@@ -14,6 +21,11 @@ export function KillSwitchPanel({ flag, env, config, onChanged }: { flag: Json; 
   const id = useId();
   const killed = Boolean(config.kill_switch?.enabled);
   const path = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/kill-switch`;
+  // The state with its confirmation: read again on every change of this flag (the stream says so).
+  const state = useLoad((signal) => api.get<KillSwitchState>(path, signal), [path, liveTick, config.version]);
+  const confirmation = state.data?.confirmation;
+  // Acknowledgements arrive within moments of a change: poll only while some are still due (≤ 5 s).
+  useInterval(() => void state.reload(), confirmation?.status === 'pending' ? 500 : null);
 
   const kill = useAction(async () => {
     const answer = await api.request('POST', path, { body: { reason: reason.trim() }, headers: { 'idempotency-key': `ui-${crypto.randomUUID()}` } });
@@ -24,11 +36,17 @@ export function KillSwitchPanel({ flag, env, config, onChanged }: { flag: Json; 
     onChanged();
   });
   const restore = useAction(async () => {
+    if (env === 'production' && !(await confirm({
+      title: `Restore ${flag.key} in production?`,
+      effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
+      confirmLabel: `Restore ${flag.key} in production`,
+    }))) return;
     const answer = await api.request('DELETE', path, { body: reason.trim() ? { reason: reason.trim() } : undefined });
     setWorkflow(answer.workflow);
     setReason('');
     onChanged();
   });
+  const latest = state.data?.latest;
 
   return (
     <section className={`card kill ${killed ? 'is-killed' : ''}`} aria-labelledby={`${id}-h`}>
@@ -45,8 +63,9 @@ export function KillSwitchPanel({ flag, env, config, onChanged }: { flag: Json; 
           <WriteButton allowed={allowed} onClick={() => void restore.run()} disabled={restore.busy}>{restore.busy ? 'Restoring…' : `Restore ${flag.key} in ${env}`}</WriteButton>
         </>
       ) : open ? (
-        <form className="kill-form" aria-label={`Pull the kill switch of ${flag.key} in ${env}`} onSubmit={(e) => { e.preventDefault(); void kill.run(); }}>
-          <p>Every user in <strong>{env}</strong> gets the off value at once, a running rollout pauses, and the on-call channel is alerted.</p>
+        <form className="kill-form" aria-label={`Pull the kill switch of ${flag.key} in ${env}`} onSubmit={(e) => { e.preventDefault(); void kill.run(); }}
+          onKeyDown={(e) => { if (e.key === 'Escape') { e.preventDefault(); setOpen(false); setTimeout(() => document.getElementById(`${id}-pull`)?.focus(), 0); } }}>
+          <p>Every user in <strong>{env}</strong> gets the off value at once, a running rollout pauses, and the on-call channel is alerted. Escape cancels.</p>
           <div className="field">
             <label htmlFor={`${id}-reason`}>Reason (required, goes to the audit log and the alert)</label>
             <input id={`${id}-reason`} required value={reason} onChange={(e) => setReason(e.target.value)} autoFocus />
@@ -61,10 +80,24 @@ export function KillSwitchPanel({ flag, env, config, onChanged }: { flag: Json; 
           </div>
         </form>
       ) : (
-        <WriteButton allowed={allowed} className="danger" onClick={() => { setOpen(true); setWorkflow(null); }}>Pull kill switch in {env}</WriteButton>
+        <WriteButton allowed={allowed} id={`${id}-pull`} className="danger" onClick={() => { setOpen(true); setWorkflow(null); }}>Pull kill switch in {env}</WriteButton>
       )}
       <ErrorBox error={kill.error ?? restore.error} />
-      {workflow && <WorkflowLink workflow={workflow} />}
+      {workflow && workflow.status === 'none' && <WorkflowLink workflow={{ ...workflow, status: 'already killed: the kill in force' }} />}
+      {latest && (
+        <div className="kill-last" data-testid="kill-confirmation" data-status={confirmation?.status ?? 'unknown'}>
+          <p className="small">
+            Last {latest.action === 'activated' ? 'kill' : 'restore'} {time(latest.at)}{latest.actor ? ` by ${latest.actor}` : ''}{latest.reason ? ` — “${latest.reason}”` : ''}
+            {latest.workflow_id && <> · workflow <code data-testid="workflow-id">{latest.workflow_id}</code>{latest.workflow_url && <> — <a href={latest.workflow_url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}</>}
+          </p>
+          <p role="status" className={confirmation?.status === 'unconfirmed' ? 'error' : 'ok'}>
+            {!confirmation ? 'Replica confirmation unavailable (Redis unreachable).'
+              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas${confirmation.elapsedMs !== null ? ` in ${Math.round(confirmation.elapsedMs)} ms` : ''}.`
+                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas so far.`
+                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.totalReplicas} replicas: ${confirmation.laggards.join(', ')}.`}
+          </p>
+        </div>
+      )}
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { enc, type Json } from '../api.ts';
 import { ErrorBox, Field, ProgressBar, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { RUNNING } from '../flag-state.ts';
 import { useInterval, useLoad } from '../hooks.ts';
+import { useConfirm } from '../confirm.tsx';
 import { useSession } from '../session.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
@@ -14,11 +15,12 @@ const DEFAULT_STEPS: Step[] = [
 ];
 
 /** Rollouts of a flag in one environment: the running one with its timeline and guard, steering, starting, the history. */
-export function RolloutsPanel({ flag, env, onChanged }: { flag: Json; env: string; onChanged: () => void }) {
+export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Json; env: string; onChanged: () => void; liveTick?: number }) {
   const { api, can } = useSession();
+  const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const base = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`;
-  const list = useLoad((signal) => api.get(base, signal), [base]);
+  const list = useLoad((signal) => api.get(base, signal), [base, liveTick]);
   const current: Json = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
   const record: Json = current ? list.data.rollouts.find((r: Json) => r.id === current.rolloutId) : null;
   const [workflow, setWorkflow] = useState<Json>(null);
@@ -44,9 +46,9 @@ export function RolloutsPanel({ flag, env, onChanged }: { flag: Json; env: strin
             <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
             {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
           </p>
-          <ProgressBar value={current.step} max={current.totalSteps} label={`step ${current.step} of ${current.totalSteps}`} />
+          <ProgressBar value={current.step} max={current.totalSteps} label={`step ${Math.min(current.step + 1, current.totalSteps)} of ${current.totalSteps}`} />
           <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
-            {record?.workflowId && <> Workflow <code>{record.workflowId}</code>.</>}</p>
+            {record?.workflowId && <> Workflow <code>{record.workflowId}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
           <Timeline current={current} plan={record?.plan} />
           {current.guard && <GuardChart readings={current.guard.readings} breach={current.guard.breach} guard={record?.plan?.guard} />}
           <div className="actions wrap">
@@ -59,7 +61,14 @@ export function RolloutsPanel({ flag, env, onChanged }: { flag: Json; env: strin
             {current.status === 'waiting_approval' && <WriteButton allowed={allowed} className="primary" onClick={() => void steer.run('approve')}>Approve next step</WriteButton>}
             <WriteButton allowed={allowed} onClick={() => void steer.run('skip')}>Skip wait</WriteButton>
             <label className="inline"><input type="checkbox" checked={rollback} onChange={(e) => setRollback(e.target.checked)} disabled={!allowed.allowed} /> roll back to 0% on abort</label>
-            <WriteButton allowed={allowed} className="danger-outline" onClick={() => void steer.run('abort', { rollback })}>Abort</WriteButton>
+            <WriteButton allowed={allowed} className="danger-outline" onClick={() => void (async () => {
+              if (rollback && !(await confirm({
+                title: `Abort the rollout of ${flag.key} in ${env} and roll back?`,
+                effect: <p>The rollout stops and <strong>{flag.key}</strong> goes back to <strong>0%</strong> in <strong>{env}</strong> at once: every user now at {current.percentage ?? 0}% loses the new behaviour. This cannot be resumed; a new rollout starts from the beginning.</p>,
+                confirmLabel: 'Abort and roll back to 0%',
+              }))) return;
+              await steer.run('abort', { rollback });
+            })()}>Abort</WriteButton>
           </div>
           <ErrorBox error={steer.error} />
         </div>
@@ -82,16 +91,22 @@ export function RolloutsPanel({ flag, env, onChanged }: { flag: Json; env: strin
   );
 }
 
+/** One numbering for people: the workflow's `step:0` is "step 1 of 3". */
+function stepLabel(label: string, total: number): string {
+  const step = /^step:(\d+)$/.exec(label);
+  return step ? `step ${Number(step[1]) + 1} of ${total}` : label;
+}
+
 /** Steps done (from the workflow's history) and to come (from the plan). */
 function Timeline({ current, plan }: { current: Json; plan: Json }) {
   const planned: Json[] = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
   const done: Json[] = current.history ?? [];
   return (
     <ol className="timeline" aria-label="Rollout timeline">
-      {done.map((h, i) => <li key={`d${i}`} className="done"><span aria-hidden="true">●</span> {h.label}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)} (v{h.version})</li>)}
+      {done.map((h, i) => <li key={`d${i}`} className="done"><span aria-hidden="true">●</span> {stepLabel(h.label, current.totalSteps)}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)}</li>)}
       {planned.slice(current.step).map((s, i) => (
         <li key={`p${i}`} className={i === 0 ? 'next' : 'pending'}>
-          <span aria-hidden="true">○</span> step {current.step + i + 1}: {s.percentage}%{s.hold ? `, hold ${s.hold}` : ''}{s.approval ? ', needs approval' : ''}
+          <span aria-hidden="true">○</span> step {current.step + i + 1} of {current.totalSteps}: {s.percentage}%{s.hold ? `, hold ${s.hold}` : ''}{s.approval ? ', needs approval' : ''}
           {i === 0 && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
         </li>
       ))}

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { enc, type Json } from '../api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
+import { useConfirm } from '../confirm.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 
@@ -27,8 +28,16 @@ export function TokensPage() {
     setForm({ ...form, name: '' });
     await list.reload();
   });
-  const revoke = useAction(async (id: string) => {
-    await api.request('DELETE', `/api/v1/tokens/${enc(id)}`);
+  const confirm = useConfirm();
+  const nameOf = (id: string | null) => (!id ? '–' : id === me.id ? `${me.name} (you)` : (users.data ?? []).find((u: Json) => u.id === id)?.name ?? id);
+  const revoke = useAction(async (token: Json) => {
+    const ok = await confirm({
+      title: `Revoke the token “${token.name}”?`,
+      effect: <p>Every request with this {token.kind} token{token.environment ? ` (${token.environment})` : ''} is refused from now on, in every API process at once{token.kind === 'admin' ? `; it acts as ${nameOf(token.user_id)}` : ''}. A revoked token cannot be restored: whoever uses it needs a new one.</p>,
+      confirmLabel: 'Revoke token',
+    });
+    if (!ok) return;
+    await api.request('DELETE', `/api/v1/tokens/${enc(token.id)}`);
     await list.reload();
   });
   return (
@@ -63,12 +72,12 @@ export function TokensPage() {
       </form>
       <ErrorBox error={list.error ?? revoke.error} />
       <div className="table-wrap"><table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Environment</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+        <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Environment</th><th scope="col">Owner / acts as</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>{list.data?.tokens.map((t: Json) => (
           <tr key={t.id}>
-            <th scope="row">{t.name}</th><td>{t.kind}</td><td>{t.environment ?? 'any'}</td><td><code>{t.prefix ?? ''}…</code></td>
+            <th scope="row">{t.name}</th><td>{t.kind}</td><td>{t.environment ?? 'any'}</td><td>{t.kind === 'admin' ? <>acts as {nameOf(t.user_id)}</> : <>made by {nameOf(t.created_by)}</>}</td><td><code>{t.prefix ?? ''}…</code></td>
             <td>{time(t.created_at)}</td><td>{time(t.last_used_at)}</td><td>{t.revoked_at ? `revoked ${time(t.revoked_at)}` : 'active'}</td>
-            <td>{!t.revoked_at && <button className="danger-link" data-write="" onClick={() => void revoke.run(t.id)}>Revoke</button>}</td>
+            <td>{!t.revoked_at && <button className="danger-link" data-write="" onClick={() => void revoke.run(t)}>Revoke</button>}</td>
           </tr>
         ))}</tbody>
       </table></div>

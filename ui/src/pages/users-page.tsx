@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { enc, type Json } from '../api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
+import { useConfirm } from '../confirm.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { GrantsEditor, grantText } from './grants-editor.tsx';
@@ -25,11 +26,23 @@ export function UsersPage() {
     setEditing(null);
     setTimeout(() => document.getElementById(`grants-${id}`)?.focus(), 0);
   };
+  const [created, setCreated] = useState<Json>(null);
   const create = useAction(async () => {
-    await api.request('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
+    const user = await api.request('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
+    // The form clears only once the user exists, and says so.
+    setCreated(user);
     setForm({ email: '', name: '', role: 'viewer', slack_user_id: '' });
     await list.reload();
   });
+  const confirm = useConfirm();
+  const deactivate = async (u: Json) => {
+    const ok = await confirm({
+      title: `Deactivate ${u.name}?`,
+      effect: <p><strong>{u.name}</strong> ({u.email}) can no longer sign in or act: every token of theirs is revoked in every API process at once, and Slack commands from their account are refused. Their audit history stays.</p>,
+      confirmLabel: `Deactivate ${u.name}`,
+    });
+    if (ok) await update.run(u.id, {}, 'DELETE');
+  };
   const update = useAction(async (id: string, body: Json, method: string = 'PATCH') => {
     await api.request(method, `/api/v1/users/${enc(id)}`, { body });
     await list.reload();
@@ -38,6 +51,20 @@ export function UsersPage() {
   return (
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
+      {allowed.allowed && (
+        <form className="card" aria-label="New user" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+          <h2>New user</h2>
+          <div className="grid4">
+            <Field label="Email" error={create.error} path="email">{(p) => <input {...p} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}</Field>
+            <Field label="Name" error={create.error} path="name">{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
+            <Field label="Role" error={create.error} path="role">{(p) => <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>}</Field>
+            <Field label="Slack member id" hint="e.g. U012AB3CD" error={create.error} path="slack_user_id">{(p) => <input {...p} value={form.slack_user_id} onChange={(e) => setForm({ ...form, slack_user_id: e.target.value })} />}</Field>
+          </div>
+          <ErrorBox error={create.error} showIssues={false} />
+          {created && !create.error && <p role="status" className="ok" data-testid="user-created">Created {created.name} ({created.email}) as {created.role}.</p>}
+          <button className="primary" type="submit" data-write="" disabled={create.busy}>Create user</button>
+        </form>
+      )}
       <ErrorBox error={list.error ?? update.error} />
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Slack</th><th scope="col">Grants</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
@@ -59,7 +86,7 @@ export function UsersPage() {
               )}
             </td>
             <td>{u.deactivated_at ? `deactivated ${time(u.deactivated_at)}` : 'active'}</td>
-            <td>{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void update.run(u.id, {}, 'DELETE')}>Deactivate</WriteButton>}</td>
+            <td>{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void deactivate(u)}>Deactivate</WriteButton>}</td>
           </tr>
         ))}</tbody>
       </table></div>
@@ -67,19 +94,6 @@ export function UsersPage() {
         <div id="grants-editor">
           <GrantsEditor key={editedUser.id} user={editedUser} allowed={allowed} onSaved={() => void list.reload()} onClose={closeEditor} />
         </div>
-      )}
-      {allowed.allowed && (
-        <form className="card" aria-label="New user" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
-          <h2>New user</h2>
-          <div className="grid4">
-            <Field label="Email" error={create.error} path="email">{(p) => <input {...p} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}</Field>
-            <Field label="Name" error={create.error} path="name">{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
-            <Field label="Role" error={create.error} path="role">{(p) => <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value })}>{ROLES.map((r) => <option key={r}>{r}</option>)}</select>}</Field>
-            <Field label="Slack member id" hint="e.g. U012AB3CD" error={create.error} path="slack_user_id">{(p) => <input {...p} value={form.slack_user_id} onChange={(e) => setForm({ ...form, slack_user_id: e.target.value })} />}</Field>
-          </div>
-          <ErrorBox error={create.error} showIssues={false} />
-          <button className="primary" type="submit" data-write="" disabled={create.busy}>Create user</button>
-        </form>
       )}
     </section>
   );
