@@ -6,9 +6,10 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
-import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
-import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
+import { describePlan, rolloutPlanSchema } from '../domain/rollout-plan.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { listRollouts, type RolloutRecord } from '../stores/rollout-store.js';
@@ -18,7 +19,12 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
   type RolloutInput, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
+import { rollout } from '../../workflows/rollout.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
+
+/** The body that starts a rollout, as the route parses and documents it. */
+export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
+export type RolloutStart = z.infer<typeof rolloutStartSchema>;
 
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
 
@@ -51,19 +57,14 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
 
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
-    async start(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
-      const parsed = rolloutPlanSchema.safeParse((body as { plan?: unknown } | null)?.plan);
-      if (!parsed.success) {
-        throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `plan.${i.path}` })));
-      }
+    async start(flagKey: string, environment: string, { plan }: RolloutStart, actor: Actor, origin: RequestOrigin = {}) {
       await requireFlag(flagKey, environment);
-      const plan: RolloutPlan = parsed.data;
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const rolloutId = randomUUID();
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };
       try {
         await call(() =>
-            temporal.workflow.start('rollout', {
+            temporal.workflow.start(rollout, {
               taskQueue: deps.taskQueue,
               workflowId,
               args: [input],

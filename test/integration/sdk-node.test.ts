@@ -7,7 +7,8 @@ import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
-import { createClient, flags, RipcordProvider, type ClientOptionsInput, type LocalClient, type RipcordSdkError } from '../../packages/node/src/index.js';
+import { createClient, flags, type ClientOptionsInput, type LocalClient, type RipcordSdkError } from '../../packages/node/src/index.js';
+import { RipcordProvider } from '../../packages/node/src/openfeature.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone, putConfig } from './serving-helpers.js';
 
