@@ -1,10 +1,11 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { flagEnvParams } from './flags.js';
 
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
@@ -15,7 +16,7 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
   router.post(base, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor));
+    res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor, origin(req)));
   });
 
   router.get(base, async (req, res) => {
@@ -26,8 +27,8 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
 
   router.delete(`${base}/:id`, async (req, res) => {
     const { key, env, id } = parseInput(changeParams, req.params, 'params');
-    await authorizeFlagUser(res, flags, key, env, 'write');
-    res.json(await service.cancel(key, env, id));
+    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
+    res.json(await service.cancel(key, env, id, actor, origin(req)));
   });
 
   return router;

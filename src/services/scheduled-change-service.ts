@@ -7,6 +7,8 @@ import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
+import type { RequestOrigin } from './request-meta.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
@@ -21,10 +23,18 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
   const withTemporal = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'scheduled changes can’t be managed', fn);
   const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
+  /** One audit event per scheduled-change action, naming who did it. */
+  const audit = (action: string, flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
+    details: { reason?: string | null; newValue?: unknown; metadata: Record<string, unknown> }) =>
+    appendAuditEvent(deps.db, {
+      userId: actor.id, action, resourceType: 'scheduled_change', resourceId: flagKey, environment,
+      reason: details.reason ?? null, newValue: details.newValue, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+      metadata: { actorName: actor.name, ...details.metadata },
+    });
 
   return {
     /** Validates the config now and starts a workflow that applies it at `at`. */
-    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor) {
+    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
       const flag = await requireFlag(flagKey, environment);
       const parsed = scheduleBody.safeParse(body);
       if (!parsed.success) throw new ValidationError('Invalid scheduled change', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `body.${i.path}` })));
@@ -52,6 +62,9 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
           memo: { at: input.at, reason: input.reason, actorName: actor.name },
         }),
       );
+      await audit('scheduled_change.created', flagKey, environment, actor, origin, {
+        reason: input.reason, newValue: { at: input.at, config: parsed.data.config }, metadata: { changeId, workflowId },
+      });
       return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
     },
 
@@ -80,9 +93,10 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
     },
 
     /** Cancels a pending change; 409 when it already ran or was cancelled. */
-    async cancel(flagKey: string, environment: string, changeId: string) {
+    async cancel(flagKey: string, environment: string, changeId: string, actor: Actor, origin: RequestOrigin = {}) {
       await requireFlag(flagKey, environment);
-      const handle = temporal.workflow.getHandle(scheduledChangeWorkflowId(environment, flagKey, changeId));
+      const workflowId = scheduledChangeWorkflowId(environment, flagKey, changeId);
+      const handle = temporal.workflow.getHandle(workflowId);
       try {
         const description = await withTemporal(() => handle.describe());
         if (description.status.name !== 'RUNNING') {
@@ -93,6 +107,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
         if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No scheduled change '${changeId}' for '${flagKey}' in '${environment}'`);
         throw error;
       }
+      await audit('scheduled_change.cancelled', flagKey, environment, actor, origin, { metadata: { changeId, workflowId } });
       return { id: changeId, status: 'CANCELLED' };
     },
   };
