@@ -13,7 +13,7 @@ import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
 import { authenticate } from './auth.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, refuseDeepBodies } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import { createUiRouter } from './routes/ui.js';
@@ -94,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   api.use(express.json({ limit: '256kb' }));
+  api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
   api.use(createDashboardRouter(deps.dashboard));

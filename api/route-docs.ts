@@ -1,8 +1,11 @@
-import type { Request, Response, Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import type { z } from 'zod';
 
 /** Who may call a route, as the OpenAPI document says it (and RBAC enforces it). */
 export type RouteAuth = string;
+
+/** The auth of routes anyone may call: the document gives them no security requirement. */
+export const PUBLIC = 'public (no token)';
 
 /** One route as the OpenAPI document describes it; the same zod schemas parse its input. */
 export interface RouteDoc {
@@ -32,19 +35,23 @@ export function routeDocs(): RouteDoc[] {
   return [...docs.values()];
 }
 
-/** Documents a route without mounting it (routes other files own). */
+/**
+ * Documents a route that is not an Express route of its own (Bolt's Slack receiver); every other
+ * route documents itself through defineRoute.
+ */
 export function documentRoute(doc: RouteDoc): void {
   docs.set(`${doc.method} ${doc.path}`, doc);
 }
 
-type Handler = (req: Request, res: Response) => Promise<void> | void;
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void> | void;
 
 /**
- * Mounts a handler on a router that sits under `mount` (e.g. `/api/v1`) and records its doc, so the
- * OpenAPI document lists exactly the routes that exist.
+ * Mounts a route on a router that sits under `mount` (e.g. `/api/v1`, or '' at the root) and records
+ * its doc, so the OpenAPI document lists exactly the routes that exist, with the schemas they parse.
+ * Middleware (a raw body reader) may come before the handler.
  */
-export function defineRoute(router: Router, mount: string, doc: RouteDoc, handler: Handler): void {
+export function defineRoute(router: Router, mount: string, doc: RouteDoc, ...handlers: Handler[]): void {
   documentRoute(doc);
   const expressPath = doc.path.slice(mount.length).replace(/\{(\w+)\}/g, ':$1');
-  router[doc.method](expressPath, handler);
+  router[doc.method](expressPath, ...handlers);
 }

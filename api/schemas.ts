@@ -1,15 +1,16 @@
 import { z } from 'zod';
+import { jsonObjectSchema, jsonValueSchema, text } from '../src/domain/text.js';
 import { actionSchema, grantSchema, roleSchema } from '../src/auth/rbac.js';
 
 /** Shapes shared by the management routes and the OpenAPI document. */
 
-export const flagKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore; at most 128');
-export const environmentKeySchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
+export const flagKeySchema = text(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore; at most 128');
+export const environmentKeySchema = text(63).regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
 export const segmentKeySchema = flagKeySchema;
-export const tagSchema = z.string().regex(/^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
-export const reasonSchema = z.string().trim().max(500);
+export const tagSchema = text(64).regex(/^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
+export const reasonSchema = text(500).trim();
 export const limitSchema = z.coerce.number().int().min(1).max(500);
-export const cursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'a cursor returned by the previous page');
+export const cursorSchema = text(512).regex(/^[A-Za-z0-9_-]{1,512}$/, 'a cursor returned by the previous page');
 export const uuidSchema = z.uuid();
 /** Query booleans: only the words true and false. */
 export const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -60,3 +61,4 @@ export const tokenSchema = z
   .meta({ id: 'Token' });
 
 export { grantSchema, roleSchema };
+export { jsonObjectSchema, jsonValueSchema, text };

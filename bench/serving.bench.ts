@@ -82,8 +82,11 @@ try {
   await startApi(ports.cluster, { ...apiEnv, EVALUATION_FAST_PATH: 'on', WEB_CONCURRENCY: '2' });
   await startBare(18099);
   for (const port of Object.values(ports)) {
-    const check = await fetch(`http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body });
-    if (((await check.json()) as { flags: unknown[] }).flags.length !== FLAGS) throw new Error(`Ripcord on ${port} did not serve ${FLAGS} flags`);
+    // Each API loads the flags from the projection in the background: wait (bounded) until all are served.
+    await waitFor(async () => {
+      const check = await fetch(`http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body });
+      return ((await check.json()) as { flags: unknown[] }).flags.length === FLAGS;
+    }, `Ripcord on ${port} to serve ${FLAGS} flags`);
   }
   const single = (port: number) => `http://127.0.0.1:${port}/ofrep/v1/evaluate/flags/${flagKey(0)}`;
   const bulk = (port: number) => `http://127.0.0.1:${port}/ofrep/v1/evaluate/flags`;

@@ -1,4 +1,5 @@
 import { App, ExpressReceiver, LogLevel, type RespondFn, type SlashCommand } from '@slack/bolt';
+import { documentRoute } from '../api/route-docs.js';
 import express from 'express';
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
@@ -44,6 +45,10 @@ const restoreValue = z.object({ flag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._
 export function createSlackApp(deps: SlackAppDeps): express.Router {
   const { db, logger } = deps;
   const router = express.Router();
+  documentRoute({
+    method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
+    auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp)', responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
+  });
   const receiver = new ExpressReceiver({ signingSecret: deps.signingSecret, endpoints: '/slack/events', router, logLevel: LogLevel.ERROR });
   const app = new App({
     receiver,

@@ -7,6 +7,7 @@ import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -14,13 +15,13 @@ const isoDateTime = z.iso.datetime({ offset: true });
 export const auditQuerySchema = z
   .strictObject({
     flag: flagKeySchema.optional(),
-    actor: z.string().trim().min(1).max(128).optional()
+    actor: text(128).trim().min(1).optional()
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
-    action: z.string().regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
+    action: text(64).regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
     resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
-    resource_id: z.string().min(1).max(256).optional(),
+    resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
     to: isoDateTime.optional().meta({ description: 'exclusive, ISO 8601 with offset' }),
     limit: limitSchema.default(100),

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { OutcomeService } from '../../src/services/outcome-service.js';
 import { principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
+import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from './flags.js';
 
 const eventsBody = z.strictObject({
@@ -12,7 +14,7 @@ const eventsBody = z.strictObject({
     .array(
       z.strictObject({
         flag: flagKeySchema,
-        variant: z.string().min(1).max(128),
+        variant: text(128).min(1),
         outcome: z.enum(['success', 'error']),
         count: z.number().int().min(1).max(1_000_000).default(1),
       }),
@@ -24,7 +26,11 @@ const eventsBody = z.strictObject({
 /** Outcomes reported by SDKs and services (flag, variant, success or error), for rollout guards. */
 export function createEventsRouter(outcomes: OutcomeService): Router {
   const router = Router();
-  router.post('/events', async (req, res) => {
+  defineRoute(router, '/api/v1', {
+    method: 'post', path: '/api/v1/events', tag: 'Evaluation', summary: 'Report outcomes (flag, variant, success/error) for rollout guards',
+    auth: 'any token (client and server tokens report for their environment)', body: eventsBody,
+    responses: { 202: { description: '{accepted, environment}' } }, errors: [400, 401, 403, 413, 415],
+  }, async (req, res) => {
     const principal = principalOf(res);
     const body = parseInput(eventsBody, req.body, 'body');
     const environment =

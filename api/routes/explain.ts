@@ -5,10 +5,12 @@ import { explain } from '../../src/engine/index.js';
 import { NotFoundError } from '../../src/errors.js';
 import { authorizeFlag, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
-import { flagEnvParams } from './flags.js';
+import { jsonObjectSchema } from '../schemas.js';
+import { FLAG_READ, flagEnvParams } from './flags.js';
+import { defineRoute } from '../route-docs.js';
 
 const explainBody = z.strictObject({
-  context: z.record(z.string(), z.unknown()).refine((c) => c.targetingKey === undefined || typeof c.targetingKey === 'string', {
+  context: jsonObjectSchema.refine((c) => c.targetingKey === undefined || typeof c.targetingKey === 'string', {
     message: 'targetingKey must be a string',
     path: ['targetingKey'],
   }),
@@ -19,7 +21,10 @@ const explainBody = z.strictObject({
 /** "Evaluate as…": the result and the trace of which rule or segment matched, which failed and why. */
 export function createExplainRouter(snapshot: FlagSnapshot, flags: FlagTags): Router {
   const router = Router();
-  router.post('/flags/:key/environments/:env/explain', async (req, res) => {
+  defineRoute(router, '/api/v1', {
+    method: 'post', path: '/api/v1/flags/{key}/environments/{env}/explain', tag: 'Evaluation', summary: 'Evaluate as…: result and trace for a context',
+    auth: FLAG_READ, params: flagEnvParams, body: explainBody, responses: { 200: { description: '{flag, environment, version, at, result, trace}' } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
     const body = parseInput(explainBody, req.body, 'body');

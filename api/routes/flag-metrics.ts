@@ -12,12 +12,9 @@ import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
-const querySchema = z.strictObject({ environment: z.string().min(1).max(64).optional() });
+const querySchema = z.strictObject({ environment: environmentKeySchema.optional() });
 const historyQuery = z.strictObject({ environment: environmentKeySchema.optional(), window: metricsWindowSchema.default('hour') });
 const keyParams = z.object({ key: flagKeySchema });
-
-/** The schemas GET /api/v1/flags/{key}/metrics parses with, for the OpenAPI document. */
-export const flagMetricsSchemas = { paramsSchema: keyParams, querySchema };
 
 /**
  * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every
@@ -48,7 +45,11 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
     res.json(await flagMetricsHistory(deps.db, key, environments, window));
   });
 
-  router.get('/flags/:key/metrics', async (req, res) => {
+  defineRoute(router, '/api/v1', {
+    method: 'get', path: '/api/v1/flags/{key}/metrics', tag: 'Flags', summary: 'Per-flag evaluation metrics summed over every replica',
+    auth: 'any user or server token', params: keyParams, query: querySchema,
+    responses: { 200: { description: 'counts, latency, cache hit rate, last evaluation' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     const principal = principalOf(res);
     if (principal.kind === 'client') throw new ForbiddenError('A client token may only evaluate flags');
     const { key } = parseInput(keyParams, req.params, 'params');

@@ -8,6 +8,7 @@ import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 
 export { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
@@ -15,8 +16,8 @@ const MOUNT = '/api/v1';
 
 export const newFlagSchema = z.strictObject({
   key: flagKeySchema,
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).optional(),
+  name: text(200).trim().min(1),
+  description: text(2000).optional(),
   type: flagTypeSchema,
   tags: z.array(tagSchema).max(50).optional(),
   reason: reasonSchema.optional(),
@@ -24,8 +25,8 @@ export const newFlagSchema = z.strictObject({
 
 export const flagPatchSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    description: z.string().max(2000).optional(),
+    name: text(200).trim().min(1).optional(),
+    description: text(2000).optional(),
     tags: z.array(tagSchema).max(50).optional(),
     version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
     reason: reasonSchema.optional(),
@@ -49,7 +50,7 @@ const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')
     .meta({ description: 'enabled/disabled/killed: in `environment`, or in any environment when none is given' }),
-  q: z.string().trim().min(1).max(200).optional().meta({ description: 'text in the key, name or description' }),
+  q: text(200).trim().min(1).optional().meta({ description: 'text in the key, name or description' }),
   limit: limitSchema.default(50),
   cursor: cursorSchema.optional(),
 });
@@ -75,6 +76,10 @@ const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a
 const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
+/** Who may change one flag in one environment (rollouts, scheduled changes). */
+export const FLAG_WRITE = WRITE;
+/** Who may read one flag in one environment (rollouts, scheduled changes, explain). */
+export const FLAG_READ = 'any user with flag:read in the environment and the flag tags';
 const DELETE = 'editor, admin, or a flag:delete grant for the flag tags (no environment condition)';
 
 /** The version a write expects: `If-Match: <version>` (quotes allowed) or a `version` body field. */

@@ -4,11 +4,22 @@ import type { KillConfirmationService } from '../../src/services/kill-confirmati
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
 import { authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
+import { defineRoute } from '../route-docs.js';
+import { reasonSchema, text } from '../schemas.js';
 import { flagEnvParams } from './flags.js';
 
-const activateBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
-const deactivateBody = z.strictObject({ reason: z.string().trim().max(500).optional() }).optional();
-const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)').optional();
+const MOUNT = '/api/v1';
+const activateBody = z.strictObject({ reason: reasonSchema.min(1, 'a reason is required') });
+const deactivateBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
+const idempotencyKey = text(100).regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)').optional();
+
+const killOutcomeSchema = z.object({
+  flag: z.string(), environment: z.string(), version: z.number().int(), kill_switch: z.record(z.string(), z.unknown()),
+  changed: z.boolean(), already_active: z.boolean(), projected: z.boolean(),
+  workflow: z.object({ id: z.string(), url: z.string(), status: z.enum(['started', 'pending', 'none']) }),
+});
+const AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for the environment and tags';
+const IDEMPOTENCY_HEADER = { name: 'Idempotency-Key', description: 'letters, digits, . _ - (at most 100): makes a retried request one change' };
 
 function present(outcome: KillSwitchOutcome) {
   const { definition } = outcome;
@@ -24,7 +35,9 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-export { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+import { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+
+export { killSwitchStateSchema };
 
 /**
  * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
@@ -35,17 +48,27 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
     authorizeFlagUser(res, flags, key, environment, 'kill_switch');
-  const path = '/flags/:key/environments/:env/kill-switch';
+  const path = '/api/v1/flags/{key}/environments/{env}/kill-switch';
 
   if (confirmations) {
-    router.get(path, async (req, res) => {
+    defineRoute(router, MOUNT, {
+      method: 'get', path, tag: 'Kill switch',
+      summary: 'The kill switch, its last kill or release, and which live replicas acknowledge serving it ("confirmed on 3/3 replicas in 12 ms", or the laggards)',
+      auth: 'users with flag:read', params: flagEnvParams,
+      responses: { 200: { description: 'the kill switch with its confirmation', schema: killSwitchStateSchema } }, errors: [400, 401, 403, 404],
+    }, async (req, res) => {
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       await authorizeFlagUser(res, flags, key, env, 'read');
       res.json(await confirmations.state(key, env));
     });
   }
 
-  router.post(path, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'post', path, tag: 'Kill switch', summary: 'Pull the kill switch: the flag serves its off value at once', auth: AUTH,
+    params: flagEnvParams, body: activateBody, headers: [IDEMPOTENCY_HEADER],
+    responses: { 201: { description: 'killed; the workflow carries the rest', schema: killOutcomeSchema }, 200: { description: 'already killed, or a retry', schema: killOutcomeSchema } },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
@@ -55,7 +78,10 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 
-  router.delete(path, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'delete', path, tag: 'Kill switch', summary: 'Release the kill switch', auth: AUTH, params: flagEnvParams, body: deactivateBody, headers: [IDEMPOTENCY_HEADER],
+    responses: { 200: { description: 'released', schema: killOutcomeSchema } }, errors: [400, 401, 403, 404, 409],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');

@@ -5,8 +5,15 @@ import {
   MAX_EVALUATION_BODY_BYTES,
   type EvaluationEndpoints,
   type ServingRequest,
+  ofrepRequestSchema,
   type ServingResponse,
 } from '../../src/serving/evaluation-endpoints.js';
+import { z } from 'zod';
+import { defineRoute } from '../route-docs.js';
+import { flagKeySchema } from '../schemas.js';
+
+export const EVALUATION_AUTH = 'any token: client and server tokens evaluate in their environment; admin tokens choose it with X-Environment (default production)';
+const ENVIRONMENT_HEADER = { name: 'X-Environment', description: 'admin tokens: the environment to evaluate in (default production)' };
 
 // Bodies are read raw (JSON whatever the Content-Type says) and parsed by the endpoints, so that
 // Express and the node:http fast path answer byte for byte the same.
@@ -43,13 +50,29 @@ export function createOfrepRouter(endpoints: EvaluationEndpoints): Router {
   router.options(['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/:key', '/ofrep/v1/configuration'], (_req, res) => {
     res.status(204).set(CORS_PREFLIGHT_HEADERS).end();
   });
-  router.post('/ofrep/v1/evaluate/flags/:key', rawEvaluationBody(false), async (req, res) => {
+  defineRoute(router, '', {
+    method: 'post', path: '/ofrep/v1/evaluate/flags/{key}', tag: 'Evaluation', summary: 'OFREP: evaluate one flag', auth: EVALUATION_AUTH,
+    params: z.object({ key: flagKeySchema }), body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER],
+    responses: {
+      200: { description: 'OFREP {key, value, reason, variant, metadata}' },
+      400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING' },
+      404: { description: 'OFREP FLAG_NOT_FOUND' },
+    },
+    errors: [401, 403, 413],
+  }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepFlag(String(req.params.key), servingRequest(req)));
   });
-  router.post('/ofrep/v1/evaluate/flags', rawEvaluationBody(false), async (req, res) => {
+  defineRoute(router, '', {
+    method: 'post', path: '/ofrep/v1/evaluate/flags', tag: 'Evaluation', summary: 'OFREP: evaluate every flag (ETag / If-None-Match → 304)', auth: EVALUATION_AUTH,
+    body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER, { name: 'If-None-Match', description: 'the ETag of the last answer: 304 when unchanged' }],
+    responses: { 200: { description: 'OFREP {flags: [...]}' }, 304: { description: 'not modified' }, 400: { description: 'OFREP error' } }, errors: [401, 403, 413],
+  }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepBulk(servingRequest(req)));
   });
-  router.get('/ofrep/v1/configuration', async (req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/ofrep/v1/configuration', tag: 'Evaluation', summary: 'OFREP provider configuration', auth: EVALUATION_AUTH,
+    responses: { 200: { description: 'capabilities' } }, errors: [401],
+  }, async (req, res) => {
     sendServing(res, await endpoints.ofrepConfiguration(servingRequest(req)));
   });
   return router;

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Metrics } from '../../src/metrics.js';
+import { defineRoute, PUBLIC } from '../route-docs.js';
 
 /**
  * A named dependency check; resolves when healthy (optionally with details to show), rejects (or
@@ -28,11 +29,16 @@ const isDetail = (value: unknown): value is Record<string, unknown> => typeof va
 export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics: Metrics; draining?: () => boolean }): Router {
   const router = Router();
 
-  router.get('/healthz', (_req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/healthz', tag: 'Operations', summary: 'Liveness', auth: PUBLIC, responses: { 200: { description: 'alive' } }, errors: [],
+  }, (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  router.get('/readyz', async (_req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/readyz', tag: 'Operations', summary: 'Readiness per dependency (Postgres, Redis, Temporal, snapshot)', auth: PUBLIC,
+    responses: { 200: { description: 'ready' }, 503: { description: 'not ready, with per-check detail' } }, errors: [],
+  }, async (_req, res) => {
     if (deps.draining?.()) {
       res.status(503).json({ status: 'shutting_down', checks: {} });
       return;
@@ -52,7 +58,9 @@ export function createOperationsRouter(deps: { checks: ReadinessChecks; metrics:
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : servingOk ? 'degraded' : 'not_ready', checks });
   });
 
-  router.get('/metrics', async (_req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/metrics', tag: 'Operations', summary: 'Prometheus metrics', auth: PUBLIC, responses: { 200: { description: 'Prometheus text format' } }, errors: [],
+  }, async (_req, res) => {
     res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 

@@ -1,45 +1,61 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { RolloutService } from '../../src/services/rollout-service.js';
+import { rolloutStartSchema, type RolloutService } from '../../src/services/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { reasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { flagEnvParams } from './flags.js';
-import { documentWorkflowRoutes } from './workflow-route-docs.js';
+import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
-
+const MOUNT = '/api/v1';
 const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
 const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
 const actionBodies = {
-  pause: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }),
+  pause: z.strictObject({ reason: reasonSchema.min(1).optional() }),
   resume: z.strictObject({}),
-  abort: z.strictObject({ rollback: z.boolean(), reason: z.string().trim().min(1).max(500).optional() }),
+  abort: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }),
   skip: z.strictObject({}),
   approve: z.strictObject({}),
 } as const;
+/** Every action's fields, as the document shows them; the action's own schema then refuses what it does not take. */
+const actionBodyDoc = z.strictObject({ reason: reasonSchema.min(1).optional(), rollback: z.boolean().optional() })
+  .meta({ description: 'pause {reason?}, resume {}, skip {}, approve {}, abort {rollback, reason?}' });
 
 /** Rollouts of a flag in one environment: start, list with live progress, and steer the running one. */
 export function createRolloutsRouter(service: RolloutService, flags: FlagTags): Router {
-  documentWorkflowRoutes();
   const router = Router();
-  const base = '/flags/:key/environments/:env/rollouts';
+  const base = '/api/v1/flags/{key}/environments/{env}/rollouts';
 
-  router.post(base, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'post', path: base, tag: 'Rollouts', summary: 'Start a rollout workflow (rollout:<env>:<flag>); 409 names a running one',
+    auth: FLAG_WRITE, params: flagEnvParams, body: rolloutStartSchema,
+    responses: { 201: { description: '{rolloutId, workflowId, url, summary}' } }, errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    parseInput(z.object({ plan: z.unknown() }), req.body ?? {}, 'body');
-    res.status(201).json(await service.start(key, env, req.body, actor, origin(req)));
+    const body = parseInput(rolloutStartSchema, req.body ?? {}, 'body');
+    res.status(201).json(await service.start(key, env, body, actor, origin(req)));
   });
 
-  router.get(base, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'get', path: base, tag: 'Rollouts', summary: 'Rollouts of the flag (read model) and the running one’s live progress',
+    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: '{current, rollouts}' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
     res.json(await service.list(key, env));
   });
 
-  router.post(`${base}/current/:action`, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'post', path: `${base}/current/{action}`, tag: 'Rollouts',
+    summary: 'Steer the running rollout: pause {reason?}, resume, skip, approve, abort {rollback}', auth: FLAG_WRITE,
+    params: actionParams, body: actionBodyDoc.optional(),
+    responses: { 200: { description: 'progress after the update' } }, errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
     const { key, env, action } = parseInput(actionParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
+    parseInput(actionBodyDoc, req.body ?? {}, 'body');
     const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
     res.json(await service.steer(key, env, action, args, actor, origin(req)));
   });

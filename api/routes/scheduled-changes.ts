@@ -1,31 +1,43 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
+import { scheduleBodySchema, type ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
 import { parseInput } from '../validation.js';
-import { flagEnvParams } from './flags.js';
+import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
+const MOUNT = '/api/v1';
 const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
 export function createScheduledChangesRouter(service: ScheduledChangeService, flags: FlagTags): Router {
   const router = Router();
-  const base = '/flags/:key/environments/:env/scheduled-changes';
+  const base = '/api/v1/flags/{key}/environments/{env}/scheduled-changes';
 
-  router.post(base, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'post', path: base, tag: 'Scheduled changes', summary: 'Apply a whole config at a set time (scheduledChange workflow), checked now as PUT checks it',
+    auth: FLAG_WRITE, params: flagEnvParams, body: scheduleBodySchema,
+    responses: { 201: { description: '{id, workflowId, at, url}' } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor, origin(req)));
   });
 
-  router.get(base, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'get', path: base, tag: 'Scheduled changes', summary: 'Scheduled changes of the flag with their state',
+    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: '{changes}' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
     res.json(await service.list(key, env));
   });
 
-  router.delete(`${base}/:id`, async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: `${base}/{id}`, tag: 'Scheduled changes', summary: 'Cancel a pending scheduled change',
+    auth: FLAG_WRITE, params: changeParams, responses: { 200: { description: 'cancelled' } }, errors: [400, 401, 403, 404, 409],
+  }, async (req, res) => {
     const { key, env, id } = parseInput(changeParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     res.json(await service.cancel(key, env, id, actor, origin(req)));

@@ -7,15 +7,16 @@ import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, limitSchema, reasonSchema, segmentKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
-const memberSchema = z.string().min(1).max(256).regex(/^[^\r\n]+$/, 'one line');
+const memberSchema = text(256).min(1).regex(/^[^\r\n]+$/, 'one line');
 const MAX_MEMBERS = 1_000_000;
 const common = {
   key: segmentKeySchema,
-  name: z.string().trim().max(256).optional(),
-  description: z.string().max(2048).optional(),
+  name: text(256).trim().optional(),
+  description: text(2048).optional(),
   reason: reasonSchema.optional(),
 };
 
@@ -26,8 +27,8 @@ export const newSegmentSchema = z.discriminatedUnion('kind', [
 
 export const segmentUpdateSchema = z
   .strictObject({
-    name: z.string().trim().max(256).optional(),
-    description: z.string().max(2048).optional(),
+    name: text(256).trim().optional(),
+    description: text(2048).optional(),
     conditions: z.array(conditionSchema).min(1).max(50).optional().meta({ description: 'rule segments' }),
     members: z.array(memberSchema).max(MAX_MEMBERS).optional().meta({ description: 'list segments: replaces every member' }),
     version: z.number().int().nonnegative().optional(),
@@ -48,7 +49,7 @@ const keyParams = z.object({ key: segmentKeySchema });
 const memberParams = z.object({ key: segmentKeySchema, member: memberSchema });
 const listQuery = z.strictObject({
   kind: z.enum(['rule', 'list']).optional(),
-  q: z.string().trim().min(1).max(200).optional(),
+  q: text(200).trim().min(1).optional(),
   limit: limitSchema.default(100),
   cursor: cursorSchema.optional(),
 });

@@ -3,6 +3,7 @@ import type { Authenticator } from '../../src/auth/principal.js';
 import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
 import type { StreamHub } from '../../src/serving/stream-hub.js';
 import type { Metrics } from '../../src/metrics.js';
+import { defineRoute } from '../route-docs.js';
 import type { StreamTickets } from '../../src/serving/stream-tickets.js';
 
 /**
@@ -35,7 +36,12 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
     });
   };
 
-  router.get('/api/v1/stream', async (req, res) => {
+  defineRoute(router, '', {
+    method: 'get', path: '/api/v1/stream', tag: 'Evaluation', summary: 'Server-Sent Events of flag changes in the token environment (Last-Event-ID resumes)',
+    auth: 'client, server or admin token (client tokens may come as ?token=, signed-in pages as ?ticket=)',
+    headers: [{ name: 'Last-Event-ID', description: 'the last event id seen: what was missed is replayed' }],
+    responses: { 200: { description: 'text/event-stream' } }, errors: [401, 403, 429],
+  }, async (req, res) => {
     // A signed-in browser page: a single-use ticket from POST /api/v1/stream/tickets, never its token.
     if (typeof req.query.ticket === 'string' && deps.tickets) {
       const grant = await deps.tickets.redeem(req.query.ticket);

@@ -6,13 +6,14 @@ import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
 
 const MOUNT = '/api/v1';
-const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
+const slackUserId = text(32).regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
 
 export const newUserSchema = z.strictObject({
   email: z.email().max(254),
-  name: z.string().trim().min(1).max(200),
+  name: text(200).trim().min(1),
   role: roleSchema,
   slack_user_id: slackUserId.nullish(),
   grants: z.array(grantSchema).max(100).optional(),
@@ -21,7 +22,7 @@ export const newUserSchema = z.strictObject({
 
 export const userPatchSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text(200).trim().min(1).optional(),
     role: roleSchema.optional(),
     slack_user_id: slackUserId.nullable().optional(),
     reason: reasonSchema.optional(),

@@ -3,14 +3,18 @@ import { z } from 'zod';
 import type { WebhookService } from '../../src/services/webhook-service.js';
 import { requireUser } from '../auth.js';
 import { parseInput } from '../validation.js';
+import { text } from '../schemas.js';
+import { defineRoute } from '../route-docs.js';
 
+const MOUNT = '/api/v1';
+const ADMIN = 'admin';
 const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', 'audit.checkpoint', '*'] as const;
 const url = z.url({ protocol: /^https?$/ }).max(2000);
 const events = z.array(z.enum(EVENTS)).min(1).max(EVENTS.length);
 const createBody = z.strictObject({
   url,
   events,
-  secret: z.string().min(16, 'at least 16 characters').max(200).optional(),
+  secret: text(200).min(16, 'at least 16 characters').optional(),
   enabled: z.boolean().optional(),
 });
 const patchBody = z
@@ -19,9 +23,6 @@ const patchBody = z
 const idParams = z.object({ id: z.uuid() });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-/** The schemas these routes parse with, for the OpenAPI document. */
-export const webhookSchemas = { createBody, patchBody, idParams, deliveriesQuery };
-
 const meta = (req: { ip?: string; get(name: string): string | undefined }, actor: Parameters<WebhookService['create']>[1]['actor']) => ({
   actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null,
 });
@@ -29,26 +30,40 @@ const meta = (req: { ip?: string; get(name: string): string | undefined }, actor
 /** Webhooks: admin only. Deliveries are signed (X-Ripcord-Signature) and retried; each has a log. */
 export function createWebhooksRouter(service: WebhookService): Router {
   const router = Router();
-  router.post('/webhooks', async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Register a webhook (the secret is shown once)', auth: ADMIN, body: createBody,
+    responses: { 201: { description: 'the webhook and its secret' } }, errors: [400, 401, 403, 413, 415],
+  }, async (req, res) => {
     const actor = requireUser(res, ['admin']);
     res.status(201).json(await service.create(parseInput(createBody, req.body, 'body'), meta(req, actor)));
   });
-  router.get('/webhooks', async (_req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Webhooks (without secrets)', auth: ADMIN, responses: { 200: { description: '{webhooks}' } }, errors: [401, 403],
+  }, async (_req, res) => {
     requireUser(res, ['admin']);
     res.json(await service.list());
   });
-  router.patch('/webhooks/:id', async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'patch', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Change url, events or enabled', auth: ADMIN, params: idParams, body: patchBody,
+    responses: { 200: { description: 'the webhook' } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
     const actor = requireUser(res, ['admin']);
     const { id } = parseInput(idParams, req.params, 'params');
     res.json(await service.update(id, parseInput(patchBody, req.body, 'body'), meta(req, actor)));
   });
-  router.delete('/webhooks/:id', async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Remove a webhook', auth: ADMIN, params: idParams,
+    responses: { 204: { description: 'removed' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     const actor = requireUser(res, ['admin']);
     const { id } = parseInput(idParams, req.params, 'params');
     await service.remove(id, meta(req, actor));
     res.status(204).end();
   });
-  router.get('/webhooks/:id/deliveries', async (req, res) => {
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/webhooks/{id}/deliveries', tag: 'Webhooks', summary: 'Delivery log, newest first', auth: ADMIN, params: idParams, query: deliveriesQuery,
+    responses: { 200: { description: '{deliveries}' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
     requireUser(res, ['admin']);
     const { id } = parseInput(idParams, req.params, 'params');
     const { limit } = parseInput(deliveriesQuery, req.query, 'query');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonValueSchema, text } from './text.js';
 
 /** The type of the values a flag serves. */
 export const flagTypeSchema = z.enum(['boolean', 'string', 'number', 'json']);
@@ -46,7 +47,7 @@ export function isSemver(s: string): boolean {
   return s.length <= 256 && SEMVER.test(s);
 }
 
-const primitive = z.union([z.string().max(MAX_STRING), z.number(), z.boolean()]);
+const primitive = z.union([text(MAX_STRING), z.number(), z.boolean()]);
 
 /**
  * A condition: `field` is a dot path into the context. The value's shape depends on the operator
@@ -54,7 +55,7 @@ const primitive = z.union([z.string().max(MAX_STRING), z.number(), z.boolean()])
  */
 export const conditionSchema = z
   .object({
-    field: z.string().min(1).max(256),
+    field: text(256).min(1),
     operator: operatorSchema,
     value: z.unknown().optional(),
   })
@@ -124,9 +125,9 @@ export type Rollout = z.infer<typeof rolloutSchema>;
 
 export const killSwitchSchema = z.object({
   enabled: z.boolean(),
-  reason: z.string().nullish(),
-  triggered_by: z.string().nullish(),
-  triggered_at: z.string().nullish(),
+  reason: text(500).nullish(),
+  triggered_by: text(256).nullish(),
+  triggered_at: text(64).nullish(),
 });
 export type KillSwitch = z.infer<typeof killSwitchSchema>;
 
@@ -137,7 +138,7 @@ export type KillSwitch = z.infer<typeof killSwitchSchema>;
 function ruleSchemaWith(value: z.ZodType) {
   return z
     .object({
-      id: z.string().min(1).max(128),
+      id: text(128).min(1),
       type: z.enum(['user_attribute', 'environment', 'percentage', 'custom']),
       conditions: z.array(conditionSchema).max(MAX_CONDITIONS).default([]),
       action: z.enum(['enable', 'disable', 'override_value']),
@@ -162,8 +163,8 @@ export const flagRuleSchema = ruleSchemaWith(z.unknown());
 export type FlagRule = z.infer<typeof flagRuleSchema>;
 
 export const targetingRuleSchema = z.object({
-  id: z.string().min(1).max(128).optional(),
-  segments: z.array(z.string().min(1).max(128)).min(1).max(100),
+  id: text(128).min(1).optional(),
+  segments: z.array(text(128).min(1)).min(1).max(100),
   percentage: percentageSchema.default(100),
   enabled: z.boolean().default(true),
 });
@@ -171,9 +172,9 @@ export type TargetingRule = z.infer<typeof targetingRuleSchema>;
 
 const VALUE_SCHEMAS: Record<FlagType, z.ZodType> = {
   boolean: z.boolean(),
-  string: z.string().max(64 * 1024),
+  string: text(64 * 1024),
   number: z.number(),
-  json: z.json(),
+  json: jsonValueSchema,
 };
 
 /** The schema of a value served by a flag of this type. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import ms, { type StringValue } from 'ms';
+import { text } from './text.js';
 import { percentageSchema } from './flag.js';
 
 /** Milliseconds of a duration such as "30 minutes", "2h", "1 day" or a number of milliseconds. */
@@ -11,7 +12,7 @@ export function durationMs(value: string | number): number {
   return millis;
 }
 
-const duration = z.union([z.string().max(40), z.number().int()]).refine((value) => {
+const duration = z.union([text(40), z.number().int()]).refine((value) => {
   try {
     const ms = durationMs(value);
     return Number.isFinite(ms) && ms > 0 && ms <= 366 * 24 * 3600_000;
@@ -50,7 +51,7 @@ export const guardSchema = z.discriminatedUnion('source', [
   z.strictObject({
     /** A Prometheus instant query (PROMETHEUS_URL) compared with a threshold. */
     source: z.literal('prometheus'),
-    query: z.string().min(1).max(2000),
+    query: text(2000).min(1),
     threshold: z.number(),
     comparison: z.enum(['above', 'below']).default('above'),
     ...guardCommon,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { text } from './text.js';
 import { conditionSchema } from './flag.js';
 
 const segmentBase = {
-  key: z.string().min(1).max(128),
-  name: z.string().max(256).optional(),
-  description: z.string().max(2048).optional(),
+  key: text(128).min(1),
+  name: text(256).optional(),
+  description: text(2048).optional(),
 };
 
 /** A rule segment: a user is in it when all its conditions match the context. */
@@ -18,7 +19,7 @@ export const ruleSegmentSchema = z.object({
 export const listSegmentSchema = z.object({
   ...segmentBase,
   kind: z.literal('list'),
-  members: z.array(z.string().min(1).max(256)).max(1_000_000),
+  members: z.array(text(256).min(1)).max(1_000_000),
 });
 
 /** A named group of users that targeting rules refer to by key. */

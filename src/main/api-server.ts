@@ -69,8 +69,11 @@ export interface ApiServer {
 /** Reconnect delay told to SSE clients of a stopping process. */
 const DRAIN_RETRY_MS = 500;
 
-/** Wires the API process together and listens; used by the entry point and by integration tests (port 0). */
-export async function startApiServer(config: Config, logger: Logger): Promise<ApiServer> {
+/**
+ * Wires the API process together and listens; used by the entry point and by integration tests (port 0).
+ * `tokenCacheTtlMs` (tests only) overrides how long resolved tokens are cached (default 10 s).
+ */
+export async function startApiServer(config: Config, logger: Logger, options: { tokenCacheTtlMs?: number } = {}): Promise<ApiServer> {
   const db = createDatabase(postgresPoolConfig(config));
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
   // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
@@ -115,6 +118,7 @@ export async function startApiServer(config: Config, logger: Logger): Promise<Ap
     namespace: config.TEMPORAL_NAMESPACE,
   };
   const tokenAuthenticator = createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN, {
+    cacheTtlMs: options.tokenCacheTtlMs,
     onFlushError: (err) => logger.warn({ err }, 'could not record token last_used_at; will retry'),
   });
   const authenticator = resilientAuthenticator(tokenAuthenticator);

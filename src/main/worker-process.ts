@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities/create-activities.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
@@ -18,6 +19,20 @@ import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** `npm run build` writes the workflow bundle here, at the top of dist/. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+// Only a build has it (dist/src/main -> dist/): from the sources this names a file that never exists.
+const prebuiltBundlePath = fileURLToPath(new URL(`../../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+
+/**
+ * What the worker runs: the given bundle (tests share one), else the build's prebuilt bundle file
+ * (no webpack or swc at start-up), else the sources, bundled at start-up (development).
+ */
+function workflowCode(bundle?: WorkflowBundleWithSourceMap): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  if (existsSync(prebuiltBundlePath)) return { workflowBundle: { codePath: prebuiltBundlePath } };
+  return { workflowsPath };
+}
 
 /** Bundles the workflow code once (tests share the bundle across workers). */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -73,6 +88,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
+  const code = workflowCode(bundle);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -80,7 +96,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     activities,
     // On shutdown the worker stops polling at once and lets running activities finish for this long.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
+    ...code,
   });
   const starter = createWorkflowStarter({
     ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -97,7 +113,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   checkpoints?.start();
   if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
   const done = worker.run();
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+  const workflows = 'workflowsPath' in code ? 'bundled at start-up' : 'codePath' in code.workflowBundle ? 'prebuilt bundle' : 'given bundle';
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, workflows }, 'worker running');
 
   return {
     worker,

@@ -6,9 +6,10 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
-import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
-import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
+import { describePlan, rolloutPlanSchema } from '../domain/rollout-plan.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import type { RequestOrigin } from './request-meta.js';
@@ -20,6 +21,10 @@ import {
   type RolloutInput, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
+
+/** The body that starts a rollout, as the route parses and documents it. */
+export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
+export type RolloutStart = z.infer<typeof rolloutStartSchema>;
 
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
 
@@ -46,13 +51,8 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
 
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
-    async start(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
-      const parsed = rolloutPlanSchema.safeParse((body as { plan?: unknown } | null)?.plan);
-      if (!parsed.success) {
-        throw new ValidationError('The rollout plan is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `plan.${i.path}` })));
-      }
+    async start(flagKey: string, environment: string, { plan }: RolloutStart, actor: Actor, origin: RequestOrigin = {}) {
       await requireFlag(flagKey, environment);
-      const plan: RolloutPlan = parsed.data;
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const rolloutId = randomUUID();
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
+import { text } from '../domain/text.js';
 import type { Actor } from '../auth/principal.js';
 import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
@@ -12,10 +13,11 @@ import type { RequestOrigin } from './request-meta.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
-const scheduleBody = z.strictObject({
-  at: z.iso.datetime({ offset: true }),
-  config: z.unknown(),
-  reason: z.string().trim().min(1).max(500).optional(),
+/** The body that schedules a change; `config` is then checked against the flag's type as PUT checks it. */
+export const scheduleBodySchema = z.strictObject({
+  at: z.iso.datetime({ offset: true }).meta({ description: 'when to apply, in the future (ISO 8601 with offset)' }),
+  config: flagConfigInputSchemaFor('json').meta({ description: 'the whole config, as PUT /api/v1/flags/{key}/environments/{env} takes it' }),
+  reason: text(500).trim().min(1).optional(),
 });
 
 /** Schedules, lists and cancels config changes that apply at a set time (scheduledChange workflows). */
@@ -36,7 +38,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
     /** Validates the config now and starts a workflow that applies it at `at`. */
     async schedule(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
       const flag = await requireFlag(flagKey, environment);
-      const parsed = scheduleBody.safeParse(body);
+      const parsed = scheduleBodySchema.safeParse(body);
       if (!parsed.success) throw new ValidationError('Invalid scheduled change', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `body.${i.path}` })));
       if (Date.parse(parsed.data.at) <= Date.now()) {
         throw new ValidationError('Invalid scheduled change', [{ path: 'body.at', message: 'must be in the future' }]);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { jsonDepth, MAX_JSON_DEPTH, text } from '../domain/text.js';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import type { CacheStats } from '../cache/cache-stats.js';
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
@@ -89,11 +90,25 @@ const nativeError = (status: number, code: string, message: string, details?: un
 function parseBody(body: Buffer | undefined): { value: unknown } | { error: string } {
   if (!body || body.length === 0) return { value: {} };
   try {
-    return { value: JSON.parse(body.toString('utf8')) };
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { error: `The request body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+    return { value };
   } catch {
     return { error: 'The request body is not valid JSON' };
   }
 }
+
+/**
+ * OFREP's request body as the OpenAPI document describes it. The hot path checks the same rules by
+ * hand in ofrepContext (a zod parse per evaluation would cost more than the evaluation).
+ */
+export const ofrepRequestSchema = z.object({
+  context: z
+    .object({ targetingKey: z.string().optional() })
+    .catchall(z.unknown())
+    .nullish()
+    .meta({ description: 'OpenFeature context: targetingKey and attributes' }),
+});
 
 /** OFREP's `{context}`: an object whose targetingKey, when present, is a string. */
 function ofrepContext(body: unknown): { context: EvaluationContext } | { error: string } {
@@ -106,12 +121,13 @@ function ofrepContext(body: unknown): { context: EvaluationContext } | { error: 
   return { context: context as EvaluationContext };
 }
 
-const nativeRequestSchema = z.object({
+/** The body of POST /api/v1/evaluate. */
+export const nativeRequestSchema = z.object({
   context: z
-    .object({ targetingKey: z.string().max(1024).optional() })
+    .object({ targetingKey: text(1024).optional() })
     .catchall(z.unknown())
     .default({}),
-  flags: z.array(z.string().min(1).max(256)).max(1000).optional(),
+  flags: z.array(text(256).min(1)).max(1000).optional(),
 });
 
 function metadataOf(flag: CompiledFlag, result: EvaluationResult): Record<string, string | number | boolean> {

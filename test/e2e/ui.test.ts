@@ -299,16 +299,18 @@ describe('admin UI in headless Chromium', () => {
     const atError = page.locator('[data-field-error="at"]');
     await atError.waitFor();
     expect(await atError.textContent()).toContain('must be in the future');
-    const soon = await localInput(page, 8_000);
-    await when.fill(soon.value);
     await page.getByLabel('Reason (for the audit log)').fill('banner goes live');
     await shot(page, '17-schedule-form');
+    // What the audit log holds before scheduling: afterwards, the only config change of this flag must
+    // be the scheduled one, at or after its time (read from the audit log, so no race with the clock).
+    const seqBefore = Number((await stack.db.query('SELECT coalesce(max(seq), 0) AS seq FROM audit_events')).rows[0].seq);
+    const soon = await localInput(page, 8_000);
+    await when.fill(soon.value);
     await page.getByRole('button', { name: 'Schedule', exact: true }).click();
     await page.getByTestId('scheduled-ok').waitFor();
-    // Nothing changed yet: the editor is back on the current config.
-    expect(await page.getByLabel('Enabled').inputValue()).toBe('false');
 
-    const pendingRow = panel.locator('tr[data-change][data-status="RUNNING"]');
+    // The panel was empty before: the first row is this change, whatever its status by now.
+    const pendingRow = panel.locator('tr[data-change]').first();
     await pendingRow.waitFor({ timeout: 15_000 });
     const changeId = await pendingRow.getAttribute('data-change');
     const row = panel.locator(`tr[data-change="${changeId}"]`);
@@ -325,6 +327,12 @@ describe('admin UI in headless Chromium', () => {
     await eventually(async () => (await changes()).find((c) => c.id === changeId && c.status === 'COMPLETED'), 'the scheduled change to complete', 45_000);
     const config = await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production`);
     expect(config.body.enabled).toBe(true);
+    const configChanges = await stack.db.query(
+      `SELECT action, "timestamp" >= $3::timestamptz AS on_time FROM audit_events
+        WHERE seq > $1 AND resource_id = $2 AND action LIKE 'flag.config.%' ORDER BY seq`,
+      [seqBefore, flagKey, new Date(soon.at).toISOString()],
+    );
+    expect(configChanges.rows).toEqual([{ action: 'flag.config.scheduled_update', on_time: true }]);
     await panel.locator(`tr[data-change="${changeId}"][data-status="COMPLETED"]`).waitFor({ timeout: 15_000 });
     await eventually(async () => (await page.getByLabel('Enabled').inputValue()) === 'true', 'the editor to show the applied config', 15_000);
     await shot(page, '19-scheduled-applied');

@@ -71,7 +71,7 @@ describe('rollouts through the API', () => {
     const key = await newFlag(stack);
     const badPlan = await stack.request('POST', rolloutsPath(key), { body: { plan: { strategy: 'gradual', steps: [{ percentage: 150 }] } } });
     expect(badPlan.status).toBe(400);
-    expect(badPlan.body.error.details.map((d: { path: string }) => d.path)).toContain('plan.steps.0.percentage');
+    expect(badPlan.body.error.details.map((d: { path: string }) => d.path)).toContain('body.plan.steps.0.percentage');
     expect((await stack.request('POST', rolloutsPath('no-such-flag'), { body: { plan: { strategy: 'immediate', percentage: 5 } } })).status).toBe(404);
     expect((await stack.request('POST', `${rolloutsPath(key)}/current/dance`)).status).toBe(400);
     const abortWithout = await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: {} });

@@ -7,7 +7,8 @@ import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
-import { createClient, flags, RipcordProvider, type ClientOptionsInput, type LocalClient, type RipcordSdkError } from '../../packages/node/src/index.js';
+import { createClient, flags, type ClientOptionsInput, type LocalClient, type RipcordSdkError } from '../../packages/node/src/index.js';
+import { RipcordProvider } from '../../packages/node/src/openfeature.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone, putConfig } from './serving-helpers.js';
 
@@ -119,30 +120,79 @@ describe('Node SDK, local mode, against the running API', () => {
     await eventually(async () => (client.details(key, true).version ?? 0) >= killed.body.version, 'the kill version');
   });
 
-  it('reconnects with Last-Event-ID after the stream drops and catches up with what changed meanwhile', async () => {
-    const key = uniqueKey('sdk-resume');
-    await createFlag(stack, key, onForEveryone);
-    // A fetch that lets the test cut the stream: the SDK must reopen it on its own.
-    const streams: AbortController[] = [];
-    const lastEventIds: Array<string | null> = [];
-    const cuttable: typeof fetch = (input, init) => {
-      if (String(input).endsWith('/api/v1/stream')) {
-        const controller = new AbortController();
-        streams.push(controller);
-        lastEventIds.push(new Headers(init?.headers).get('last-event-id'));
-        init?.signal?.addEventListener('abort', () => controller.abort());
-        return fetch(input, { ...init, signal: controller.signal });
-      }
-      return fetch(input, init);
+  it('reconnects with Last-Event-ID = the last id it saw, and the stream replays what it missed (a kill, a kill and restore, an archive)', async () => {
+    const [killed, bounced, archived] = [uniqueKey('sdk-resume-kill'), uniqueKey('sdk-resume-bounce'), uniqueKey('sdk-resume-archive')];
+    for (const key of [killed, bounced, archived]) await createFlag(stack, key, onForEveryone);
+    // A fetch that lets the test cut the stream, hold the reconnect, refuse /definitions (so nothing
+    // can be caught up by a refetch) and read every stream connection's bytes as the SDK does.
+    const connections: Array<{ lastEventId: string | null; text: string; abort: AbortController }> = [];
+    let definitionsRefused = false;
+    let releaseReconnect: () => void = () => undefined;
+    const reconnectHeld = new Promise<void>((resolve) => (releaseReconnect = resolve));
+    const instrumented: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.endsWith('/api/v1/definitions') && definitionsRefused) return new Response(null, { status: 503 });
+      if (!url.endsWith('/api/v1/stream')) return fetch(input, init);
+      if (connections.length > 0) await reconnectHeld;
+      const connection = { lastEventId: new Headers(init?.headers).get('last-event-id'), text: '', abort: new AbortController() };
+      connections.push(connection);
+      init?.signal?.addEventListener('abort', () => connection.abort.abort());
+      const response = await fetch(input, { ...init, signal: connection.abort.signal });
+      const [forSdk, forTest] = response.body!.tee();
+      void (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of forTest) connection.text += decoder.decode(chunk as Uint8Array, { stream: true });
+      })().catch(() => undefined);
+      return new Response(forSdk, { status: response.status, headers: response.headers });
     };
-    const client = localClient({ fetch: cuttable, pollIntervalMs: 600_000 });
+    const events = (text: string) => text.split('\n\n').filter((block) => /^event: /m.test(block)).map((block) => ({
+      id: /^id: (.*)$/m.exec(block)?.[1], event: /^event: (.*)$/m.exec(block)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null'),
+    }));
+
+    const client = localClient({ fetch: instrumented, pollIntervalMs: 600_000 });
     await client.ready();
-    await eventually(async () => client.status().streamConnected && client.boolean(key, false, { targetingKey: 'u' }), 'connected with the flag on');
-    streams.at(-1)!.abort();
-    await putConfig(stack, key, { ...onForEveryone, value: false, off_value: true });
-    await eventually(async () => client.boolean(key, true, { targetingKey: 'u' }) === false, 'the change made while disconnected');
-    await eventually(async () => streams.length >= 2 && client.status().streamConnected, 'a reconnect');
-    expect(Number(lastEventIds.at(-1))).toBeGreaterThan(0);
+    await eventually(async () => client.status().streamConnected && [killed, bounced, archived].every((key) => client.boolean(key, false, { targetingKey: 'u' })), 'connected with the flags on');
+    const lastSeen = events(connections[0]!.text).filter((e) => e.id !== undefined).at(-1)!.id!;
+
+    // Disconnected (and no refetch possible): a kill, a kill then a restore, an archive.
+    definitionsRefused = true;
+    connections[0]!.abort.abort();
+    await eventually(async () => !client.status().streamConnected, 'the SDK to notice the cut');
+    expect((await kill(killed)).status).toBe(201);
+    expect((await kill(bounced)).status).toBe(201);
+    const restore = await stack.request('DELETE', `/api/v1/flags/${bounced}/environments/production/kill-switch`);
+    expect(restore.status).toBe(200);
+    const archive = await stack.request('POST', `/api/v1/flags/${archived}/archive`, { body: { reason: 'sdk resume test' } });
+    expect(archive.status).toBe(200);
+    // The replay comes from the API's in-process snapshot: wait until it holds all three changes.
+    const held = (key: string) => stack.api.snapshot.definition('production', key);
+    await eventually(async () => held(killed)?.config.kill_switch.enabled && (held(bounced)?.version ?? 0) >= restore.body.version && held(archived)?.archived,
+      'the API to hold the three changes');
+
+    releaseReconnect();
+    await eventually(async () => connections.length >= 2 && client.status().streamConnected, 'the reconnect');
+    expect(connections[1]!.lastEventId).toBe(lastSeen);
+    // What the stream replayed, before its `ready`: each changed flag once, in its latest state, newer than lastSeen.
+    const replayed = await eventually(async () => {
+      const all = events(connections[1]!.text);
+      const ready = all.findIndex((e) => e.event === 'ready');
+      return ready < 0 ? undefined : all.slice(0, ready).filter((e) => [killed, bounced, archived].includes(e.data?.key));
+    }, 'the replay');
+    expect(replayed.map((e) => [e.event, e.data.key, e.data.killSwitch, e.data.archived ?? false])).toEqual([
+      ['flag.killed', killed, true, false],
+      ['flag.updated', bounced, false, false],
+      ['flag.updated', archived, false, true],
+    ]);
+    for (const e of replayed) expect(Number(e.id)).toBeGreaterThan(Number(lastSeen));
+    // The SDK applied the replayed kill itself: /definitions still refuses.
+    await eventually(async () => client.boolean(killed, true, { targetingKey: 'u' }) === false, 'the replayed kill to reach the client');
+    expect(client.details(killed, true, { targetingKey: 'u' })).toMatchObject({ value: false, reason: 'DISABLED' });
+
+    // Once definitions are back, a refresh brings the rest (the archived flag is gone).
+    definitionsRefused = false;
+    await client.refresh();
+    expect(client.details(archived, true, { targetingKey: 'u' })).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
+    expect(client.boolean(bounced, false, { targetingKey: 'u' })).toBe(true);
   });
 
   it('keeps serving the last values while the API is down, and catches up when it is back', async () => {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPackages } from './build-helpers.js';
 import { startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
@@ -14,13 +15,17 @@ const dir = join(root, 'test-artifacts', 'typegen');
 // The engine's declaration of its hashing package, which the project's tsconfig picks up by include.
 const engineTypes = join(root, 'src/engine/murmurhash3js-revisited.d.ts');
 
+// The bin of the built @ripcord/node (what `npx ripcord` runs in an app; test/integration/sdk-packages runs it so).
+const ripcord = join(root, 'packages/node/dist/typegen/bin.js');
+
 let stack: Stack;
 let serverToken: string;
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
+  await buildPackages();
   stack = await startStack({}, { worker: false });
   serverToken = await createToken(stack.db, 'server');
-});
+}, 300_000);
 afterAll(async () => {
   await stack?.close();
 });
@@ -37,7 +42,7 @@ function typeCheck(files: string[]): string[] {
   });
 }
 
-describe('npx ripcord typegen', () => {
+describe('ripcord typegen', () => {
   it('writes key → type declarations that make the SDKs check keys and defaults', async () => {
     const nav = uniqueKey('new-nav');
     const theme = uniqueKey('theme');
@@ -49,7 +54,7 @@ describe('npx ripcord typegen', () => {
     await createFlag(stack, banner, { enabled: true, value: { text: 'hi', color: 'red' }, off_value: { text: '', color: 'none' } }, { type: 'json' });
 
     const out = join(dir, 'flags.d.ts');
-    const { stdout } = await promisify(execFile)('npx', ['ripcord', 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', out], { cwd: root, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [ripcord, 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', out], { cwd: root, timeout: 60_000 });
     expect(stdout).toMatch(/Wrote \d+ flag types \(environment production/);
     const generated = readFileSync(out, 'utf8');
     expect(generated).toContain(`"${nav}": boolean;`);
@@ -86,8 +91,8 @@ export function usesFlags(): string {
 
   it('explains its usage and fails clearly on a refused token', async () => {
     const run = promisify(execFile);
-    await expect(run('npx', ['ripcord', 'typegen', '--url', stack.api.url, '--token', 'rc_server_wrong', '--out', join(dir, 'x.d.ts')], { cwd: root, timeout: 60_000 }))
+    await expect(run(process.execPath, [ripcord, 'typegen', '--url', stack.api.url, '--token', 'rc_server_wrong', '--out', join(dir, 'x.d.ts')], { cwd: root, timeout: 60_000 }))
       .rejects.toMatchObject({ stderr: expect.stringMatching(/HTTP 401/) });
-    await expect(run('npx', ['ripcord', 'typegen'], { cwd: root, timeout: 60_000 })).rejects.toMatchObject({ stderr: expect.stringMatching(/--url and --token are required/) });
+    await expect(run(process.execPath, [ripcord, 'typegen'], { cwd: root, timeout: 60_000 })).rejects.toMatchObject({ stderr: expect.stringMatching(/--url and --token are required/) });
   });
 });

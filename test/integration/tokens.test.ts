@@ -102,16 +102,15 @@ describe('API tokens', () => {
     expect(events.body.events[0]).toMatchObject({ reason: 'leaked in a log' });
   });
 
-  it('fails a revoked token in every API process, well before the cache would expire', async () => {
-    const other = await startApiServer(stack.config, createLogger('silent', 'second-api'));
+  it('fails a revoked token in every API process by message, not by cache expiry', async () => {
+    // The second process caches tokens for 10 minutes: only the revocation message can make it refuse.
+    const other = await startApiServer(stack.config, createLogger('silent', 'second-api'), { tokenCacheTtlMs: 600_000 });
     try {
       const { token, id } = await createEnvironmentToken(stack, 'server', 'staging');
       const viaOther = () => fetch(`${other.url}/api/v1/flags/${key}/environments/staging`, { headers: { authorization: `Bearer ${token}` } });
       expect((await viaOther()).status).toBe(200); // now cached in the second process
       expect((await stack.request('DELETE', `/api/v1/tokens/${id}`)).status).toBe(200);
-      const started = Date.now();
-      await eventually(async () => (await viaOther()).status === 401, 'the second process to refuse the revoked token', 2_000);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      await eventually(async () => (await viaOther()).status === 401, 'the second process to refuse the revoked token');
     } finally {
       await other.close();
     }

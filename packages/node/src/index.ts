@@ -3,7 +3,6 @@ export { createClient, type RipcordClient } from './create-client.js';
 export { LocalClient, type LocalClientStatus } from './local-client.js';
 export { RemoteClient } from './remote-client.js';
 export { flags, evaluationContextSchema, type FlagsMiddlewareOptions, type RequestFlags } from './express.js';
-export { RipcordProvider } from './openfeature.js';
 export { clientOptionsSchema, type ClientOptionsInput } from './options.js';
 export { definitionsPayloadSchema, type DefinitionsPayload } from '../../../src/protocol/definitions.js';
 export type { Outcome } from './outcome-reporter.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FlagStore } from '../../../packages/node/src/definitions-store.js';
 import { createClient, RipcordSdkError } from '../../../packages/node/src/index.js';
 import { OutcomeReporter } from '../../../packages/node/src/outcome-reporter.js';
@@ -113,11 +113,11 @@ describe('createClient', () => {
       },
     });
     await expect(client.ready(1000)).resolves.toBe('server');
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    const polls = () => calls.filter((c) => c.url.endsWith('/definitions'));
+    // Polls on its own: wait (bounded) for two more requests instead of sleeping a fixed time.
+    await vi.waitFor(() => expect(polls().length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 20 });
     await client.close();
-    const polls = calls.filter((c) => c.url.endsWith('/definitions'));
-    expect(polls.length).toBeGreaterThanOrEqual(3);
-    expect(polls.slice(1).every((c) => c.etag === '"e1"')).toBe(true);
+    expect(polls().slice(1).every((c) => c.etag === '"e1"')).toBe(true);
     expect(calls.filter((c) => c.url.endsWith('/stream'))).toHaveLength(1);
     expect(client.boolean('a', false)).toBe(true);
   });
