@@ -20,6 +20,7 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
   type RolloutInput, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
+import { rollout } from '../../workflows/rollout.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
 /** The body that starts a rollout, as the route parses and documents it. */
@@ -58,7 +59,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };
       try {
         await call(() =>
-            temporal.workflow.start('rollout', {
+            temporal.workflow.start(rollout, {
               taskQueue: deps.taskQueue,
               workflowId,
               args: [input],

@@ -11,6 +11,7 @@ import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids
 import { appendAuditEvent } from '../stores/audit-store.js';
 import type { RequestOrigin } from './request-meta.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
+import { scheduledChange } from '../../workflows/scheduled-change.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
 
 /** The body that schedules a change; `config` is then checked against the flag's type as PUT checks it. */
@@ -54,7 +55,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
         actor: { id: actor.id, name: actor.name }, reason: parsed.data.reason ?? `scheduled by ${actor.name}`,
       };
       await withTemporal(() =>
-        temporal.workflow.start('scheduledChange', {
+        temporal.workflow.start(scheduledChange, {
           taskQueue: deps.taskQueue,
           workflowId,
           args: [input],
@@ -74,7 +75,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
     async list(flagKey: string, environment: string) {
       await requireFlag(flagKey, environment);
       // Keys are validated ([A-Za-z0-9._-]), so they are safe inside the visibility query's quotes.
-      const query = `WorkflowType="scheduledChange" AND FlagKey="${flagKey}" AND Environment="${environment}"`;
+      const query = `WorkflowType="${scheduledChange.name}" AND FlagKey="${flagKey}" AND Environment="${environment}"`;
       return withTemporal(async () => {
         const changes = [];
         for await (const execution of temporal.workflow.list({ query, pageSize: 100 })) {

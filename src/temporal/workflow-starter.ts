@@ -6,11 +6,18 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { TemporalConnectionOptions } from '../connections/temporal.js';
+import type * as workflows from '../../workflows/index.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from './search-attributes.js';
 
-/** Everything needed to start a workflow; plain JSON so it can wait in the outbox. */
+/** A workflow's registered name: an export of workflows/index.ts, so renaming a workflow fails the type check here. */
+export type WorkflowType = keyof typeof workflows;
+
+/**
+ * Everything needed to start a workflow; plain JSON so it can wait in the outbox, which is why the
+ * workflow is named by string here while services that start directly pass the function.
+ */
 export interface WorkflowStartRequest {
-  workflowType: string;
+  workflowType: WorkflowType;
   workflowId: string;
   args: unknown[];
   flagKey: string;

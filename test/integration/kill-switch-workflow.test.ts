@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/create-activities.js';
+import type { Alert, Alerter } from '../../activities/alerts.js';
+import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
+import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
+import { createLogger } from '../../src/logger.js';
+import { createFlagPublisher } from '../../src/services/flag-publisher.js';
+import { createFlagService } from '../../src/services/flag-service.js';
+import { applyKill, type KillSwitchChange } from '../../src/services/kill-change.js';
+import { createDatabase, withTransaction, type Database } from '../../src/stores/database.js';
+import { RedisProjection } from '../../src/stores/projection.js';
+import { AckWatcher } from '../../src/serving/change-confirmation.js';
+import { killSwitchWorkflowId, restoreWorkflowId, rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
+import { killSwitch, restoreKillSwitch } from '../../workflows/kill-switch.js';
+import { progressQuery } from '../../workflows/rollout-messages.js';
+import { rollout } from '../../workflows/rollout.js';
+import { sharedBundle, uniqueKey } from './harness.js';
+
+// Time-skipping tests of the kill-switch workflow: its retries back off in skipped time, so a Slack
+// outage of minutes takes a moment. Activities are the real ones, on the real Postgres and Redis.
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let db: Database;
+let redis: Redis;
+let subscriber: Redis;
+let flags: ReturnType<typeof createFlagService>;
+let projection: RedisProjection;
+const taskQueue = `kill-switch-test-${randomUUID()}`;
+const logger = createLogger('silent');
+
+/** Alerts as delivered, and how many sends failed first (Slack down) for each flag. */
+const delivered: Alert[] = [];
+const failuresLeft = new Map<string, number>();
+const failedSends = new Map<string, number>();
+
+beforeAll(async () => {
+  const testServer = process.env.TEMPORAL_TEST_SERVER;
+  if (!testServer) throw new Error('TEMPORAL_TEST_SERVER is not set: run the tests with `npm test`');
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+  db = createDatabase(process.env.DATABASE_URL!, 4);
+  redis = new Redis(process.env.REDIS_URL!);
+  subscriber = new Redis(process.env.REDIS_URL!);
+  projection = new RedisProjection(redis);
+  const publisher = createFlagPublisher({ projection, logger });
+  flags = createFlagService({ db, publisher });
+  const alerter: Alerter = {
+    async send(alert) {
+      const left = failuresLeft.get(alert.flagKey) ?? 0;
+      if (left > 0) {
+        failuresLeft.set(alert.flagKey, left - 1);
+        failedSends.set(alert.flagKey, (failedSends.get(alert.flagKey) ?? 0) + 1);
+        throw new Error('Slack is down');
+      }
+      delivered.push(alert);
+    },
+  };
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await sharedBundle(),
+    activities: createActivities({
+      db, redis, publisher, alerter, temporalUiUrl: 'http://ui', namespace: 'default',
+      // No API replica runs here: acknowledgements under a prefix of this file's own find none to wait for.
+      acks: new AckWatcher({ redis, subscriber, prefix: `kill-switch-test-${randomUUID()}` }),
+    }),
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  redis?.disconnect();
+  subscriber?.disconnect();
+  await db?.end();
+});
+
+async function newFlag(): Promise<string> {
+  const key = uniqueKey('kill');
+  await flags.createFlag({ key, name: key, type: 'boolean' }, { actor: BOOTSTRAP_ACTOR });
+  await flags.updateConfig(key, 'production', { enabled: true, value: true, off_value: false }, undefined, { actor: BOOTSTRAP_ACTOR });
+  return key;
+}
+
+function changeFor(flagKey: string, workflowId: string, reason = 'errors spiking'): KillSwitchChange {
+  return {
+    flagKey, environment: 'production', workflowId, reason, at: new Date().toISOString(),
+    actor: { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name },
+  };
+}
+
+async function auditCount(flagKey: string, action: string): Promise<number> {
+  const result = await db.query('SELECT count(*)::int AS n FROM audit_events WHERE resource_id = $1 AND action = $2', [flagKey, action]);
+  return result.rows[0].n;
+}
+
+async function projected(flagKey: string) {
+  return (await projection.readAll('production')).definitions.find((d) => d.key === flagKey);
+}
+
+describe('kill-switch workflow (time-skipping)', () => {
+  it('applies a kill the API never committed, and keeps alerting through a Slack outage until it is delivered', async () => {
+    const key = await newFlag();
+    failuresLeft.set(key, 6); // 1 + 2 + 4 + 8 + 16 + 32 seconds of backoff, skipped
+    const workflowId = killSwitchWorkflowId('production', key, randomUUID());
+    const result = await env.client.workflow.execute(killSwitch, { taskQueue, workflowId, args: [changeFor(key, workflowId)] });
+
+    const config = await flags.getConfig(key, 'production');
+    expect(config.kill_switch).toMatchObject({ enabled: true, reason: 'errors spiking', triggered_by: BOOTSTRAP_ACTOR.name });
+    expect(result.version).toBe(config.version);
+    expect((await projected(key))?.config.kill_switch.enabled).toBe(true);
+    expect(await auditCount(key, 'kill_switch.activated')).toBe(1);
+    expect(failedSends.get(key)).toBe(6);
+    expect(delivered.filter((a) => a.flagKey === key).map((a) => a.title)).toEqual(['Kill switch activated']);
+  });
+
+  it('re-applies a kill the API already made without changing it twice: same version, one audit event', async () => {
+    const key = await newFlag();
+    const workflowId = killSwitchWorkflowId('production', key, randomUUID());
+    const change = changeFor(key, workflowId);
+    const applied = await withTransaction(db, (tx) => applyKill(tx, change));
+    expect(applied.changed).toBe(true);
+
+    const result = await env.client.workflow.execute(killSwitch, { taskQueue, workflowId, args: [change] });
+    expect(result.version).toBe(applied.definition.version);
+    expect((await flags.getConfig(key, 'production')).version).toBe(applied.definition.version);
+    expect(await auditCount(key, 'kill_switch.activated')).toBe(1);
+    expect((await projected(key))?.version).toBe(applied.definition.version);
+  });
+
+  it("pauses the flag's running rollout, which stays paused after the release", async () => {
+    const key = await newFlag();
+    const rolloutHandle = await env.client.workflow.start(rollout, {
+      taskQueue,
+      workflowId: rolloutWorkflowId('production', key),
+      args: [{
+        rolloutId: randomUUID(), flagKey: key, environment: 'production', actor: { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name },
+        plan: rolloutPlanSchema.parse({ strategy: 'gradual', steps: [{ percentage: 10, hold: '1 day' }, { percentage: 100 }] }),
+      }],
+    });
+    for (let i = 0; i < 100 && (await rolloutHandle.query(progressQuery)).percentage !== 10; i++) await env.sleep('1 minute');
+    expect((await rolloutHandle.query(progressQuery)).percentage).toBe(10);
+
+    const killId = killSwitchWorkflowId('production', key, randomUUID());
+    await env.client.workflow.execute(killSwitch, { taskQueue, workflowId: killId, args: [changeFor(key, killId, 'checkout broken')] });
+    const paused = await rolloutHandle.query(progressQuery);
+    expect(paused.status).toBe('paused');
+    expect(paused.pausedReason).toContain('checkout broken');
+
+    const restoreId = restoreWorkflowId('production', key, randomUUID());
+    await env.client.workflow.execute(restoreKillSwitch, { taskQueue, workflowId: restoreId, args: [changeFor(key, restoreId, 'fixed')] });
+    expect((await flags.getConfig(key, 'production')).kill_switch.enabled).toBe(false);
+    expect(await auditCount(key, 'kill_switch.deactivated')).toBe(1);
+    // Past the step's one-day hold: unpaused, it would have gone on to 100 %.
+    await env.sleep('36 hours');
+    expect(await rolloutHandle.query(progressQuery)).toMatchObject({ status: 'paused', percentage: 10 });
+  });
+});
