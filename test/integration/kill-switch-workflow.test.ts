@@ -1,85 +1,55 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/create-activities.js';
 import type { Alert, Alerter } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
-import { createLogger } from '../../src/logger.js';
-import { createFlagPublisher } from '../../src/services/flag-publisher.js';
-import { createFlagService } from '../../src/services/flag-service.js';
+import type { FlagService } from '../../src/services/flag-service.js';
 import { applyKill, type KillSwitchChange } from '../../src/services/kill-change.js';
-import { createDatabase, withTransaction, type Database } from '../../src/stores/database.js';
-import { RedisProjection } from '../../src/stores/projection.js';
-import { AckWatcher } from '../../src/serving/change-confirmation.js';
+import { withTransaction, type Database } from '../../src/stores/database.js';
+import type { RedisProjection } from '../../src/stores/projection.js';
 import { killSwitchWorkflowId, restoreWorkflowId, rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import { killSwitch, restoreKillSwitch } from '../../workflows/kill-switch.js';
 import { progressQuery } from '../../workflows/rollout-messages.js';
 import { rollout } from '../../workflows/rollout.js';
-import { sharedBundle, uniqueKey } from './harness.js';
+import { uniqueKey } from './harness.js';
+import { startTimeSkippingWorker, type TimeSkippingWorker } from './time-skipping.js';
 
 // Time-skipping tests of the kill-switch workflow: its retries back off in skipped time, so a Slack
 // outage of minutes takes a moment. Activities are the real ones, on the real Postgres and Redis.
 
+let stack: TimeSkippingWorker;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let taskQueue: string;
 let db: Database;
-let redis: Redis;
-let subscriber: Redis;
-let flags: ReturnType<typeof createFlagService>;
+let flags: FlagService;
 let projection: RedisProjection;
-const taskQueue = `kill-switch-test-${randomUUID()}`;
-const logger = createLogger('silent');
 
 /** Alerts as delivered, and how many sends failed first (Slack down) for each flag. */
 const delivered: Alert[] = [];
 const failuresLeft = new Map<string, number>();
 const failedSends = new Map<string, number>();
 
+const alerter: Alerter = {
+  async send(alert) {
+    const left = failuresLeft.get(alert.flagKey) ?? 0;
+    if (left > 0) {
+      failuresLeft.set(alert.flagKey, left - 1);
+      failedSends.set(alert.flagKey, (failedSends.get(alert.flagKey) ?? 0) + 1);
+      throw new Error('Slack is down');
+    }
+    delivered.push(alert);
+  },
+};
+
 beforeAll(async () => {
-  const testServer = process.env.TEMPORAL_TEST_SERVER;
-  if (!testServer) throw new Error('TEMPORAL_TEST_SERVER is not set: run the tests with `npm test`');
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
-  db = createDatabase(process.env.DATABASE_URL!, 4);
-  redis = new Redis(process.env.REDIS_URL!);
-  subscriber = new Redis(process.env.REDIS_URL!);
-  projection = new RedisProjection(redis);
-  const publisher = createFlagPublisher({ projection, logger });
-  flags = createFlagService({ db, publisher });
-  const alerter: Alerter = {
-    async send(alert) {
-      const left = failuresLeft.get(alert.flagKey) ?? 0;
-      if (left > 0) {
-        failuresLeft.set(alert.flagKey, left - 1);
-        failedSends.set(alert.flagKey, (failedSends.get(alert.flagKey) ?? 0) + 1);
-        throw new Error('Slack is down');
-      }
-      delivered.push(alert);
-    },
-  };
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await sharedBundle(),
-    activities: createActivities({
-      db, redis, publisher, alerter, temporalUiUrl: 'http://ui', namespace: 'default',
-      // No API replica runs here: acknowledgements under a prefix of this file's own find none to wait for.
-      acks: new AckWatcher({ redis, subscriber, prefix: `kill-switch-test-${randomUUID()}` }),
-    }),
-  });
-  running = worker.run();
+  // No API replica runs here: acknowledgements under a prefix of this file's own find none to wait for.
+  stack = await startTimeSkippingWorker({ name: 'kill-switch-test', alerter, ackPrefix: `kill-switch-test-${randomUUID()}` });
+  ({ env, taskQueue, db, flags, projection } = stack);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  redis?.disconnect();
-  subscriber?.disconnect();
-  await db?.end();
+  await stack?.close();
 });
 
 async function newFlag(): Promise<string> {

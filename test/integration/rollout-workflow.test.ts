@@ -2,82 +2,52 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Duration } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/create-activities.js';
 import type { Alert, Alerter } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
-import { createLogger } from '../../src/logger.js';
-import { createFlagPublisher } from '../../src/services/flag-publisher.js';
-import { createFlagService } from '../../src/services/flag-service.js';
-import { createDatabase, type Database } from '../../src/stores/database.js';
+import type { FlagService } from '../../src/services/flag-service.js';
+import type { Database } from '../../src/stores/database.js';
 import { recordOutcomes } from '../../src/stores/event-store.js';
-import { RedisProjection } from '../../src/stores/projection.js';
-import { AckWatcher } from '../../src/serving/change-confirmation.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
 import type { rollout } from '../../workflows/rollout.js';
-import { sharedBundle, uniqueKey } from './harness.js';
+import { uniqueKey } from './harness.js';
+import { startTimeSkippingWorker, type TimeSkippingWorker } from './time-skipping.js';
 
 // Time-skipping tests: the Temporal test server skips timers, so a two-day rollout takes a moment.
 // Activities are the real ones, on the real Postgres and Redis.
 
+let stack: TimeSkippingWorker;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let taskQueue: string;
 let db: Database;
-let redis: Redis;
-let subscriber: Redis;
 let prometheus: Server;
 let prometheusValue = 0;
 const alerts: Alert[] = [];
-const taskQueue = `rollout-test-${randomUUID()}`;
 const actor = { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name };
-const logger = createLogger('silent');
-let flags: ReturnType<typeof createFlagService>;
+let flags: FlagService;
 
 beforeAll(async () => {
-  const testServer = process.env.TEMPORAL_TEST_SERVER;
-  if (!testServer) throw new Error('TEMPORAL_TEST_SERVER is not set: run the tests with `npm test`');
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
-  db = createDatabase(process.env.DATABASE_URL!, 4);
-  redis = new Redis(process.env.REDIS_URL!);
-  subscriber = new Redis(process.env.REDIS_URL!);
   prometheus = createServer((req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { query }, value: [Date.now() / 1000, String(prometheusValue)] }] } }));
   });
   await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
-  const projection = new RedisProjection(redis);
-  const publisher = createFlagPublisher({ projection, logger });
-  flags = createFlagService({ db, publisher });
   const recordingAlerter: Alerter = { send: async (alert) => void alerts.push(alert) };
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await sharedBundle(),
-    activities: createActivities({
-      db, redis, acks: new AckWatcher({ redis, subscriber }), publisher, alerter: recordingAlerter, temporalUiUrl: 'http://ui', namespace: 'default',
-      prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
-    }),
+  stack = await startTimeSkippingWorker({
+    name: 'rollout-test', alerter: recordingAlerter, prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
   });
-  running = worker.run();
+  ({ env, taskQueue, db, flags } = stack);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.close();
   prometheus?.close();
-  redis?.disconnect();
-  subscriber?.disconnect();
-  await db?.end();
 });
 
 async function newFlag(): Promise<string> {

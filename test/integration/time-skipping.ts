@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { createActivities } from '../../activities/create-activities.js';
+import type { Alerter } from '../../activities/alerts.js';
+import { createLogger } from '../../src/logger.js';
+import { createFlagPublisher } from '../../src/services/flag-publisher.js';
+import { createFlagService, type FlagService } from '../../src/services/flag-service.js';
+import { createDatabase, type Database } from '../../src/stores/database.js';
+import { RedisProjection } from '../../src/stores/projection.js';
+import { AckWatcher } from '../../src/serving/change-confirmation.js';
+import { sharedBundle } from './harness.js';
+
+/** The Temporal test server (timers skip) with a worker running the real activities on the real Postgres and Redis. */
+export interface TimeSkippingWorker {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  db: Database;
+  projection: RedisProjection;
+  flags: FlagService;
+  close(): Promise<void>;
+}
+
+export async function startTimeSkippingWorker(options: {
+  name: string;
+  alerter: Alerter;
+  prometheusUrl?: string;
+  /** A Redis prefix for replica acknowledgements; one of its own finds no replica to wait for. */
+  ackPrefix?: string;
+}): Promise<TimeSkippingWorker> {
+  const testServer = process.env.TEMPORAL_TEST_SERVER;
+  if (!testServer) throw new Error('TEMPORAL_TEST_SERVER is not set: run the tests with `npm test`');
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+  const taskQueue = `${options.name}-${randomUUID()}`;
+  const db = createDatabase(process.env.DATABASE_URL!, 4);
+  const redis = new Redis(process.env.REDIS_URL!);
+  const subscriber = new Redis(process.env.REDIS_URL!);
+  const projection = new RedisProjection(redis);
+  const publisher = createFlagPublisher({ projection, logger: createLogger('silent') });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await sharedBundle(),
+    activities: createActivities({
+      db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter: options.alerter,
+      temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl,
+    }),
+  });
+  const running = worker.run();
+  return {
+    env, taskQueue, db, projection, flags: createFlagService({ db, publisher }),
+    async close() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+      redis.disconnect();
+      subscriber.disconnect();
+      await db.end();
+    },
+  };
+}
