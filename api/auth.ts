@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor, Authenticator, Principal, Role } from '../src/auth/principal.js';
+import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
-import { ForbiddenError, UnauthorizedError } from '../src/errors.js';
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
 import type { RequestMeta } from '../src/services/request-meta.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
@@ -18,12 +19,21 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
-/** Authenticates every request of a router; 401 when the token is missing or unknown. */
-export function authenticate(authenticator: Authenticator) {
+/** Authenticates every request of a router; 401 when the token is missing or unknown, 429 for an address that failed too often. */
+export function authenticate(authenticator: Authenticator, failures?: AuthFailureLimiter) {
   return async (req: Request, res: Response, next: NextFunction) => {
+    const address = req.ip ?? '';
+    const wait = failures?.retryAfter(address) ?? 0;
+    if (wait > 0) {
+      res.set('retry-after', String(wait));
+      throw new RateLimitedError(`Too many failed authentications from this address; retry after ${wait} s`);
+    }
     const token = tokenOf(req);
     const principal = token ? await authenticator.authenticate(token) : null;
-    if (!principal) throw new UnauthorizedError();
+    if (!principal) {
+      failures?.fail(address);
+      throw new UnauthorizedError();
+    }
     res.locals.principal = principal;
     next();
   };

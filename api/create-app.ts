@@ -12,6 +12,9 @@ import type { Database } from '../src/stores/database.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
+import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
+import type { TrustProxy } from '../src/serving/client-address.js';
+import type { StreamRegistry } from '../src/serving/stream-registry.js';
 import { authenticate } from './auth.js';
 import { errorHandler, refuseDeepBodies } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
@@ -70,6 +73,8 @@ export interface AppDeps {
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
   serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets };
+  /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
+  security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** Management and governance (issue 5): users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
 }
@@ -78,14 +83,18 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For counts only from TRUSTED_PROXIES (default none): req.ip is the client for limits and audit.
+  app.set('trust proxy', deps.security.trust);
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
   app.use(createOfrepRouter(deps.serving.endpoints));
   app.use(createEvaluateRouter(deps.serving.endpoints));
-  app.use(createStreamRouter({ authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets }));
+  app.use(createStreamRouter({
+    authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
+    streams: deps.security.streams, authFailures: deps.security.authFailures,
+  }));
 
   const api = express.Router();
   // Management answers change with every write: browsers must not reuse them (ETags here are for If-Match).
@@ -95,7 +104,7 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
-  api.use(authenticate(deps.authenticator));
+  api.use(authenticate(deps.authenticator, deps.security.authFailures));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
   api.use(createDashboardRouter(deps.dashboard));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));

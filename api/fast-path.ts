@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { clientAddress, type TrustProxy } from '../src/serving/client-address.js';
 import {
   CORS_HEADERS,
   CORS_PREFLIGHT_HEADERS,
@@ -56,7 +57,7 @@ const tooLarge = (native: boolean): ServingResponse => ({
  * bulk evaluate, OFREP configuration and CORS preflights — and every other request handed to
  * `fallback` (the Express app). Express's per-request cost is several times the evaluation's.
  */
-export function createFastPath(endpoints: EvaluationEndpoints, fallback: RequestListener, onError?: (error: unknown) => void): RequestListener {
+export function createFastPath(endpoints: EvaluationEndpoints, fallback: RequestListener, trust: TrustProxy, onError?: (error: unknown) => void): RequestListener {
   async function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => Promise<ServingResponse>, native: boolean) {
     const body = await readBody(req, MAX_EVALUATION_BODY_BYTES);
     if (body === null) return send(res, tooLarge(native));
@@ -67,6 +68,7 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
         return Array.isArray(value) ? value[0] : value;
       },
       body,
+      address: clientAddress(req, trust),
     };
     send(res, await run(request));
   }

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import { trustProxies } from './serving/client-address.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
 const pemFile = z.string().min(1).refine((path) => {
@@ -113,6 +114,24 @@ const configSchema = z.object({
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
+  /**
+   * Proxies trusted to report the client's address in X-Forwarded-For: comma-separated addresses, CIDRs or
+   * `loopback`/`linklocal`/`uniquelocal`. Empty: none (the socket's peer is the client).
+   */
+  TRUSTED_PROXIES: z.string().default('').refine((value) => {
+    try {
+      trustProxies(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)'),
+  /** Failed authentications a minute per client address before it gets 429; 0 turns it off. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
+  MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),
+  /** Concurrent event streams per client address and API process; 0: no limit. */
+  MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
   /** HMAC key for audit checkpoints (the chain head, signed outside the database); unset: no checkpoints. */
   AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Seconds between audit checkpoints written by the worker (only when the chain moved); 0 turns them off. */

@@ -50,6 +50,13 @@ export class PreconditionFailedError extends AppError {
   }
 }
 
+/** 429: the caller must wait; the route sets Retry-After. */
+export class RateLimitedError extends AppError {
+  constructor(message: string) {
+    super(429, 'RATE_LIMITED', message);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(message: string) {
     super(503, 'UNAVAILABLE', message);

@@ -21,7 +21,7 @@ const rawBody = express.raw({ limit: MAX_EVALUATION_BODY_BYTES, type: () => true
 
 /** Adapts an Express request to the server-independent endpoints. */
 export function servingRequest(req: Request): ServingRequest {
-  return { header: (name) => req.get(name), body: Buffer.isBuffer(req.body) ? req.body : undefined };
+  return { header: (name) => req.get(name), body: Buffer.isBuffer(req.body) ? req.body : undefined, address: req.ip ?? req.socket.remoteAddress ?? '' };
 }
 
 export function sendServing(res: Response, answer: ServingResponse): void {

@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import type { Authenticator } from '../../src/auth/principal.js';
+import type { Authenticator, Principal } from '../../src/auth/principal.js';
+import type { AuthFailureLimiter } from '../../src/serving/auth-failure-limiter.js';
+import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../../src/serving/stream-registry.js';
 import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
 import type { StreamHub } from '../../src/serving/stream-hub.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -12,13 +14,30 @@ import type { StreamTickets } from '../../src/serving/stream-tickets.js';
  * `heartbeat` events, and a replay of what was missed after `Last-Event-ID`. Any token may listen:
  * events name flags and versions, never definitions.
  */
-export function createStreamRouter(deps: { authenticator: Authenticator; hub: StreamHub; metrics: Metrics; tickets?: StreamTickets }): Router {
+export function createStreamRouter(deps: {
+  authenticator: Authenticator; hub: StreamHub; metrics: Metrics; tickets?: StreamTickets; streams: StreamRegistry; authFailures?: AuthFailureLimiter;
+}): Router {
   const router = Router();
   router.options('/api/v1/stream', (_req, res) => {
     res.status(204).set(CORS_PREFLIGHT_HEADERS).end();
   });
-  /** Opens the event stream on `res` for the given environments (one per token; a ticket may name several). */
-  const open = (req: Request, res: Response, environments: string[], lastEventId: number | undefined) => {
+  const unauthorized = (res: Response, address: string) => {
+    deps.authFailures?.fail(address);
+    res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'A valid API token is required (Authorization: Bearer <token>)' } });
+  };
+  /**
+   * Opens the event stream on `res` for the given environments (one per token; a ticket may name several),
+   * unless the token or the address already holds as many streams as allowed (429 with Retry-After).
+   */
+  const open = (req: Request, res: Response, environments: string[], lastEventId: number | undefined, who: { key: string; principal: Principal | null }) => {
+    const address = req.ip ?? '';
+    const refusal = deps.streams.refusal(who.key, address);
+    if (refusal) {
+      res.status(429).set('retry-after', String(STREAM_RETRY_AFTER_SECONDS)).json({ error: { code: 'RATE_LIMITED', message: refusal } });
+      return;
+    }
+    const untrack = deps.streams.add(who.key, address, who.principal, () => res.destroy());
+    res.on('close', untrack);
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
     res.status(200).set({
@@ -42,16 +61,26 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
     headers: [{ name: 'Last-Event-ID', description: 'the last event id seen: what was missed is replayed' }],
     responses: { 200: { description: 'text/event-stream' } }, errors: [401, 403, 429],
   }, async (req, res) => {
+    const address = req.ip ?? '';
+    const blockedFor = deps.authFailures?.retryAfter(address) ?? 0;
+    if (blockedFor > 0) {
+      res.set(CORS_HEADERS).set('retry-after', String(blockedFor));
+      res.status(429).json({ error: { code: 'RATE_LIMITED', message: `Too many failed authentications from this address; retry after ${blockedFor} s` } });
+      return;
+    }
     // A signed-in browser page: a single-use ticket from POST /api/v1/stream/tickets, never its token.
     if (typeof req.query.ticket === 'string' && deps.tickets) {
       const grant = await deps.tickets.redeem(req.query.ticket);
       res.set(CORS_HEADERS);
       if (!grant) {
+        deps.authFailures?.fail(address);
         res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'The stream ticket is unknown, expired or already used; mint a new one' } });
         return;
       }
       // Ids are per-environment versions: a page listening to several reloads its data on reconnect instead of replaying.
-      open(req, res, grant.environments, undefined);
+      // Closed with the user's other streams when the user changes (the principal names only the user).
+      const principal: Principal = { kind: 'user', actor: { id: grant.userId, name: '', role: 'viewer' }, tokenId: null, grants: [] };
+      open(req, res, grant.environments, undefined, { key: `user:${grant.userId}`, principal });
       return;
     }
     // A browser's EventSource cannot send headers, so `?token=` is accepted too, for client tokens
@@ -61,12 +90,10 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
     const token = headerToken ?? queryToken;
     const principal = token ? await deps.authenticator.authenticate(token) : null;
     res.set(CORS_HEADERS);
-    if (!principal) {
-      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'A valid API token is required (Authorization: Bearer <token>)' } });
-      return;
-    }
-    if (queryToken && principal.kind !== 'client') {
-      res.status(403).json({ error: { code: 'FORBIDDEN', message: 'Only client tokens may be sent as ?token=; send others in the Authorization header' } });
+    // A server or admin token as ?token= gets exactly the answer an unknown token gets, so the query
+    // string can't be used to learn whether such a secret is valid.
+    if (!principal || (queryToken && principal.kind !== 'client')) {
+      unauthorized(res, address);
       return;
     }
     const requested = req.get('x-environment');
@@ -78,7 +105,8 @@ export function createStreamRouter(deps: { authenticator: Authenticator; hub: St
     const lastEventHeader = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
     const lastEventId = lastEventHeader === undefined || lastEventHeader === '' ? undefined : Number(lastEventHeader);
 
-    open(req, res, [environment], lastEventId);
+    const key = principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous');
+    open(req, res, [environment], lastEventId, { key, principal });
   });
   return router;
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../stores/database.js';
 import { findLiveTokenByHash, recordTokenUsage } from '../stores/token-store.js';
 import type { Grant, Role } from './rbac.js';
@@ -29,10 +30,28 @@ export interface Authenticator {
   authenticate(token: string): Promise<Principal | null>;
 }
 
+/** What changed about credentials: the tokens revoked and the users changed (role, grants, deactivation). None: anything may have. */
+export interface CredentialChange {
+  tokenIds?: readonly string[];
+  userIds?: readonly string[];
+}
+
+/** Whether a principal is touched by a change (an unscoped change touches everyone). */
+export function touchedBy(principal: Principal, change: CredentialChange | undefined): boolean {
+  if (!change || (!change.tokenIds?.length && !change.userIds?.length)) return true;
+  if (principal.tokenId && change.tokenIds?.includes(principal.tokenId)) return true;
+  return principal.kind === 'user' && (change.userIds?.includes(principal.actor.id) ?? false);
+}
+
+/** Longer bearer values are refused before any hashing, lookup or caching: real secrets are ~45 characters. */
+export const MAX_TOKEN_LENGTH = 256;
+/** How many tokens an API process keeps resolved in memory (least recently used go first). */
+export const MAX_CACHED_TOKENS = 10_000;
+
 /** The stored-token authenticator: cached lookups, invalidation on change, batched `last_used_at`. */
 export interface TokenAuthenticator extends Authenticator {
-  /** Forgets every cached token (after a revocation, a role or grant change, a deactivation). */
-  invalidate(): void;
+  /** Forgets cached tokens (after a revocation, a role or grant change, a deactivation). */
+  invalidate(change?: CredentialChange): void;
   /** Writes the pending `last_used_at` times (also done on a timer). */
   flushUsage(): Promise<void>;
   /** Stops the timer and flushes. */
@@ -51,8 +70,9 @@ export interface AuthenticatorOptions {
 export function createAuthenticator(db: Queryable, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
   const ttl = options.cacheTtlMs ?? 10_000;
   const bootstrapDigest = bootstrapToken ? Buffer.from(hashToken(bootstrapToken), 'hex') : null;
-  // Evaluation must not cost a Postgres round trip per request, nor fail while Postgres is down.
-  const cache = new Map<string, { principal: Principal | null; expires: number }>();
+  // Evaluation must not cost a Postgres round trip per request. Keyed by digest, bounded, and only
+  // successes: a flood of bogus tokens must neither grow memory nor push real tokens out.
+  const cache = new LRUCache<string, Principal>({ max: MAX_CACHED_TOKENS, ttl, ttlAutopurge: false });
   // A lookup that started before an invalidation must not re-fill the cache with what it read.
   let generation = 0;
   const usage = new Map<string, number>();
@@ -74,15 +94,13 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
 
   return {
     async authenticate(token) {
+      if (token.length > MAX_TOKEN_LENGTH) return null;
       const digest = hashToken(token);
       if (bootstrapDigest && timingSafeEqual(Buffer.from(digest, 'hex'), bootstrapDigest)) {
         return { kind: 'user', actor: BOOTSTRAP_ACTOR, tokenId: null, grants: [] };
       }
-      const cached = cache.get(digest);
-      let principal: Principal | null;
-      if (cached && cached.expires > Date.now()) {
-        principal = cached.principal;
-      } else {
+      let principal: Principal | null | undefined = cache.get(digest);
+      if (!principal) {
         const started = generation;
         const token = await findLiveTokenByHash(db, digest);
         principal = !token
@@ -90,14 +108,18 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
           : token.kind === 'admin'
             ? { kind: 'user', actor: { id: token.user!.id, name: token.user!.name, role: token.user!.role }, tokenId: token.id, grants: token.user!.grants }
             : { kind: token.kind, tokenId: token.id, environment: token.environment! };
-        if (started === generation) cache.set(digest, { principal, expires: Date.now() + ttl });
+        if (principal && started === generation) cache.set(digest, principal);
       }
       if (principal?.tokenId) usage.set(principal.tokenId, Date.now());
       return principal;
     },
-    invalidate() {
+    invalidate(change) {
       generation += 1;
-      cache.clear();
+      if (!change || (!change.tokenIds?.length && !change.userIds?.length)) {
+        cache.clear();
+        return;
+      }
+      for (const [digest, principal] of cache.entries()) if (touchedBy(principal, change)) cache.delete(digest);
     },
     flushUsage,
     async close() {

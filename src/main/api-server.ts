@@ -31,6 +31,9 @@ import { ReplicaHeartbeat } from '../serving/replica-heartbeat.js';
 import { ChangeAcker } from '../serving/change-acks.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
+import { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
+import { trustProxies } from '../serving/client-address.js';
+import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
@@ -122,8 +125,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     onFlushError: (err) => logger.warn({ err }, 'could not record token last_used_at; will retry'),
   });
   const authenticator = resilientAuthenticator(tokenAuthenticator);
-  // Revocations, role and grant changes drop cached credentials in every API process at once.
-  const authEvents = await createAuthEvents({ authenticator: tokenAuthenticator, redis, subscriber, logger });
+  const streams = new StreamRegistry({ perToken: config.MAX_STREAMS_PER_TOKEN, perAddress: config.MAX_STREAMS_PER_ADDRESS });
+  // Revocations, role and grant changes drop cached credentials (and the fallback kept for outages) and
+  // close the streams they touch, in every API process at once.
+  const authEvents = await createAuthEvents({
+    listeners: [(change) => authenticator.invalidate(change), (change) => streams.closeTouched(change)], redis, subscriber, logger,
+  });
+  const authFailures = new AuthFailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
+  const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
   const rollups = new EvaluationRollups(db, logger);
   rollups.start();
@@ -139,7 +148,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const endpoints = createEvaluationEndpoints({
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
-    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND),
+    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), authFailures,
   });
   const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs: config.STREAM_HEARTBEAT_SECONDS * 1000 });
   hub.start();
@@ -173,6 +182,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
+    security: { trust, authFailures, streams },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -189,7 +199,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   });
 
   let draining = false;
-  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, (err) => logger.error({ err }, 'evaluation failed')) : app;
+  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
   const server: Server = createServer((req, res) => {
     // While stopping, every answer closes its connection, so clients reconnect to another process.
     if (draining) res.setHeader('connection', 'close');

@@ -59,10 +59,9 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
   const { db } = deps;
   const isAdmin = (meta: RequestMeta) => meta.allows?.({ resource: 'user', action: 'write' }) ?? true;
 
-  /** Whether the caller may see (and revoke) a token: admins all, others their own and those they made or manage. */
+  /** Whether the caller may see (and revoke) a token: admins all, others only their own and those they made (as the list shows). */
   function canManage(token: TokenRecord, meta: RequestMeta): boolean {
-    if (isAdmin(meta) || token.userId === meta.actor.id || token.createdBy === meta.actor.id) return true;
-    return token.environment !== null && (meta.allows?.({ resource: 'environment', action: 'write', environment: token.environment }) ?? true);
+    return isAdmin(meta) || token.userId === meta.actor.id || token.createdBy === meta.actor.id;
   }
 
   return {
@@ -132,7 +131,7 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
         });
         return revoked;
       });
-      await deps.authEvents?.changed(`token:${id}`);
+      await deps.authEvents?.changed({ what: `token:${id}`, tokenIds: [id] });
       return presentToken(token);
     },
   };

@@ -52,7 +52,7 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
     return user;
   }
 
-  const announce = (what: string) => deps.authEvents?.changed(what) ?? Promise.resolve();
+  const announce = (change: Parameters<AuthEvents['changed']>[0]) => deps.authEvents?.changed(change) ?? Promise.resolve();
 
   return {
     async create(input: NewUserInput, meta: RequestMeta) {
@@ -97,7 +97,7 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
         });
         return after;
       });
-      await announce(`user:${id}`);
+      await announce({ what: `user:${id}`, userIds: [id] });
       return presentUser(user);
     },
 
@@ -113,11 +113,11 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
         });
         return after;
       });
-      await announce(`user:${id}`);
+      await announce({ what: `user:${id}`, userIds: [id] });
       return presentUser(user);
     },
 
-    /** Deactivates a user: their tokens are revoked and stop working in every API process. */
+    /** Deactivates a user: their tokens, and the client and server tokens they made, are revoked and stop working (streams too) in every API process. */
     async deactivate(id: string, meta: RequestMeta) {
       const { user, revokedTokens } = await withTransaction(db, async (tx) => {
         const before = await requireUser(id, true, tx);
@@ -127,12 +127,12 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
         const after = (await findUser(tx, id))!;
         await appendAuditEvent(tx, {
           ...auditFrom(meta), action: 'user.deactivated', resourceType: 'user', resourceId: id,
-          oldValue: presentUser(before), newValue: presentUser(after), metadata: { actorName: meta.actor.name, revokedTokens: revoked },
+          oldValue: presentUser(before), newValue: presentUser(after), metadata: { actorName: meta.actor.name, revokedTokens: revoked.length, revokedTokenIds: revoked },
         });
         return { user: after, revokedTokens: revoked };
       });
-      await announce(`user:${id}`);
-      return { ...presentUser(user), revoked_tokens: revokedTokens };
+      await announce({ what: `user:${id}`, userIds: [id], tokenIds: revokedTokens });
+      return { ...presentUser(user), revoked_tokens: revokedTokens.length };
     },
   };
 }

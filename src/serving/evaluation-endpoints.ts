@@ -8,6 +8,7 @@ import { evaluate, type CompiledFlag, type EvaluationContext, type EvaluationRes
 import type { Metrics } from '../metrics.js';
 import { etagOf, matchesIfNoneMatch } from './etag.js';
 import type { FlagMetrics } from './flag-metrics.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /** A request as the evaluation endpoints see it, whatever server carried it. */
@@ -16,6 +17,8 @@ export interface ServingRequest {
   header(name: string): string | undefined;
   /** The raw body; undefined or empty when none was sent. */
   body: Buffer | undefined;
+  /** The client's address (through trusted proxies only), for the failed-authentication limit. */
+  address: string;
 }
 
 /** What to answer: status, headers and an optional JSON body already serialised. */
@@ -31,6 +34,8 @@ export interface EvaluationEndpointsDeps {
   /** Loads an environment L1 doesn't hold from Redis or Postgres; false when it doesn't exist. */
   ensureEnvironment: (environment: string) => Promise<boolean>;
   limiter: RateLimiter;
+  /** Refuses addresses that failed authentication too often, before any lookup. */
+  authFailures?: AuthFailureLimiter;
   flagMetrics: FlagMetrics;
   cacheStats: CacheStats;
   metrics: Metrics;
@@ -83,8 +88,8 @@ const json = (status: number, value: unknown, headers?: Record<string, string>):
 const ofrepError = (status: number, key: string | undefined, errorCode: string, errorDetails: string) =>
   json(status, key === undefined ? { errorCode, errorDetails } : { key, errorCode, errorDetails });
 
-const nativeError = (status: number, code: string, message: string, details?: unknown) =>
-  json(status, { error: { code, message, ...(details === undefined ? {} : { details }) } });
+const nativeError = (status: number, code: string, message: string, details?: unknown, headers?: Record<string, string>) =>
+  json(status, { error: { code, message, ...(details === undefined ? {} : { details }) } }, headers);
 
 /** Parses a JSON body; an empty body is an empty object. */
 function parseBody(body: Buffer | undefined): { value: unknown } | { error: string } {
@@ -169,6 +174,13 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
 
   /** Authenticates, fixes the environment and spends rate budget; a response when the caller may not go on. */
   async function admit(req: ServingRequest, native: boolean): Promise<Caller | ServingResponse> {
+    const blockedFor = deps.authFailures?.retryAfter(req.address) ?? 0;
+    if (blockedFor > 0) {
+      const headers = { 'retry-after': String(blockedFor) };
+      return native
+        ? nativeError(429, 'RATE_LIMITED', `Too many failed authentications from this address; retry after ${blockedFor} s`, undefined, headers)
+        : { status: 429, headers };
+    }
     const token = tokenFromHeaders((name) => req.header(name));
     let principal: Principal | null;
     try {
@@ -179,6 +191,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
         : json(503, { errorDetails: 'The token store is unavailable; retry shortly' });
     }
     // OFREP answers 401/403 without a body; the native API uses the error family.
+    if (!principal) deps.authFailures?.fail(req.address);
     if (!principal) return native ? nativeError(401, 'UNAUTHORIZED', 'A valid API token is required (Authorization: Bearer <token>)') : { status: 401 };
     const requested = req.header('x-environment');
     let environment: string;
@@ -198,7 +211,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       deps.metrics.rateLimited.inc({ environment });
       const headers = { 'retry-after': String(decision.retryAfterSeconds) };
       return native
-        ? nativeError(429, 'RATE_LIMITED', `Too many requests for this token; retry after ${decision.retryAfterSeconds} s`)
+        ? nativeError(429, 'RATE_LIMITED', `Too many requests for this token; retry after ${decision.retryAfterSeconds} s`, undefined, headers)
         : { status: 429, headers };
     }
     return { principal, environment };

@@ -113,9 +113,12 @@ export async function replaceGrants(tx: Queryable, userId: string, grants: reado
   await tx.query('UPDATE users SET updated_at = now() WHERE id = $1', [userId]);
 }
 
-/** Deactivates a user and revokes their tokens; returns how many tokens were revoked. */
-export async function deactivateUserRow(tx: Queryable, id: string): Promise<number> {
+/** Deactivates a user and revokes their tokens and every token they made; returns the revoked tokens' ids. */
+export async function deactivateUserRow(tx: Queryable, id: string): Promise<string[]> {
   await tx.query('UPDATE users SET deactivated_at = now(), updated_at = now() WHERE id = $1', [id]);
-  const revoked = await tx.query('UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
-  return revoked.rowCount ?? 0;
+  const revoked = await tx.query(
+    'UPDATE api_tokens SET revoked_at = now() WHERE (user_id = $1 OR created_by = $1::text) AND revoked_at IS NULL RETURNING id',
+    [id],
+  );
+  return revoked.rows.map((row) => row.id as string);
 }

@@ -46,6 +46,9 @@ export async function startStack(overrides: Record<string, string> = {}, options
     // (a checkpoint is an audit event, and other tests count audit events).
     AUDIT_CHECKPOINT_KEY: AUDIT_CHECKPOINT_KEY,
     AUDIT_CHECKPOINT_SECONDS: '0',
+    // Every test request comes from 127.0.0.1 and many send bad tokens on purpose: the per-address
+    // failed-authentication limit is tested on its own (security/auth-limits.test.ts).
+    AUTH_FAILURES_PER_MINUTE: '0',
     TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,

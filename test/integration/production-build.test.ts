@@ -17,6 +17,7 @@ const DEV_ONLY = ['tsx', 'vite', 'typescript', 'vitest', 'tsup', 'esbuild', 'esl
 
 let app: string;
 let databaseUrl: string;
+let migrationDatabaseUrl: string;
 let api: Child | undefined;
 let worker: Child | undefined;
 
@@ -29,8 +30,11 @@ function freePort(): Promise<number> {
   });
 }
 
+// The schema owner creates the scratch database (the application role may not create anything).
+const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
+
 async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
     await client.query(sql);
@@ -57,6 +61,9 @@ beforeAll(async () => {
   const url = new URL(process.env.DATABASE_URL!);
   url.pathname = `/${DATABASE}`;
   databaseUrl = url.toString();
+  const owner = new URL(ownerUrl);
+  owner.pathname = `/${DATABASE}`;
+  migrationDatabaseUrl = owner.toString();
 }, 300_000);
 
 afterAll(async () => {
@@ -77,7 +84,8 @@ describe('the production build', () => {
     const port = await freePort();
     const env = {
       PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl, REDIS_URL: process.env.REDIS_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      // Two roles, as in production: migrate as the owner, run as the application role.
+      DATABASE_URL: databaseUrl, MIGRATION_DATABASE_URL: migrationDatabaseUrl, REDIS_URL: process.env.REDIS_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: uniqueKey('prod-build'), RIPCORD_ADMIN_TOKEN: ADMIN, PORT: String(port), LOG_LEVEL: 'info',
     };
     await expect(run(process.execPath, [cli, 'nonsense'], { cwd: app, env })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "nonsense"') });
