@@ -6,10 +6,11 @@ import { text } from '../domain/text.js';
 import type { Actor } from '../auth/principal.js';
 import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
+import { parseConfigInput, requireKnownSegments } from './config-validation.js';
+import type { RequestOrigin } from './request-meta.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
-import { appendAuditEvent } from '../stores/audit-store.js';
-import type { RequestOrigin } from './request-meta.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
 import { scheduledChange } from '../../workflows/scheduled-change.js';
 import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './temporal-calls.js';
@@ -26,14 +27,6 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
   const withTemporal = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'scheduled changes can’t be managed', fn);
   const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
-  /** One audit event per scheduled-change action, naming who did it. */
-  const audit = (action: string, flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
-    details: { reason?: string | null; newValue?: unknown; metadata: Record<string, unknown> }) =>
-    appendAuditEvent(deps.db, {
-      userId: actor.id, action, resourceType: 'scheduled_change', resourceId: flagKey, environment,
-      reason: details.reason ?? null, newValue: details.newValue, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
-      metadata: { actorName: actor.name, ...details.metadata },
-    });
 
   return {
     /** Validates the config now and starts a workflow that applies it at `at`. */
@@ -44,14 +37,13 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
       if (Date.parse(parsed.data.at) <= Date.now()) {
         throw new ValidationError('Invalid scheduled change', [{ path: 'body.at', message: 'must be in the future' }]);
       }
-      const config = flagConfigInputSchemaFor(flag.type).safeParse(parsed.data.config);
-      if (!config.success) {
-        throw new ValidationError('The scheduled config is invalid', fieldIssues(config.error.issues).map((i) => ({ ...i, path: `body.config.${i.path}` })));
-      }
+      // Exactly PUT's checks: the flag's type, then targeting names existing segments.
+      const config = parseConfigInput(flag.type, parsed.data.config, 'body.config');
+      await requireKnownSegments(deps.db, config, 'body.config');
       const changeId = randomUUID();
       const workflowId = scheduledChangeWorkflowId(environment, flagKey, changeId);
       const input: ScheduledChangeInput = {
-        changeId, flagKey, environment, at: parsed.data.at, config: parsed.data.config,
+        changeId, flagKey, environment, at: parsed.data.at, config,
         actor: { id: actor.id, name: actor.name }, reason: parsed.data.reason ?? `scheduled by ${actor.name}`,
       };
       await withTemporal(() =>
@@ -65,8 +57,10 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
           memo: { at: input.at, reason: input.reason, actorName: actor.name },
         }),
       );
-      await audit('scheduled_change.created', flagKey, environment, actor, origin, {
-        reason: input.reason, newValue: { at: input.at, config: parsed.data.config }, metadata: { changeId, workflowId },
+      await appendAuditEvent(deps.db, {
+        userId: actor.id, action: 'scheduled_change.created', resourceType: 'scheduled_change', resourceId: flagKey, environment,
+        newValue: config, reason: input.reason, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+        metadata: { actorName: actor.name, changeId, workflowId, scheduledFor: input.at },
       });
       return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
     },
@@ -95,11 +89,10 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
       });
     },
 
-    /** Cancels a pending change; 409 when it already ran or was cancelled. */
+    /** Cancels a pending change (one audit event naming who); 409 when it already ran or was cancelled. */
     async cancel(flagKey: string, environment: string, changeId: string, actor: Actor, origin: RequestOrigin = {}) {
       await requireFlag(flagKey, environment);
-      const workflowId = scheduledChangeWorkflowId(environment, flagKey, changeId);
-      const handle = temporal.workflow.getHandle(workflowId);
+      const handle = temporal.workflow.getHandle(scheduledChangeWorkflowId(environment, flagKey, changeId));
       try {
         const description = await withTemporal(() => handle.describe());
         if (description.status.name !== 'RUNNING') {
@@ -110,7 +103,11 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
         if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No scheduled change '${changeId}' for '${flagKey}' in '${environment}'`);
         throw error;
       }
-      await audit('scheduled_change.cancelled', flagKey, environment, actor, origin, { metadata: { changeId, workflowId } });
+      await appendAuditEvent(deps.db, {
+        userId: actor.id, action: 'scheduled_change.cancelled', resourceType: 'scheduled_change', resourceId: flagKey, environment,
+        ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+        metadata: { actorName: actor.name, changeId, workflowId: handle.workflowId },
+      });
       return { id: changeId, status: 'CANCELLED' };
     },
   };

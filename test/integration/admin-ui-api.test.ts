@@ -205,7 +205,7 @@ describe('admin UI API', () => {
     const events = await auditEvents(stack, { resource_type: 'scheduled_change', resource_id: key });
     expect(events.map((e) => e.action)).toEqual(['scheduled_change.cancelled', 'scheduled_change.created']);
     for (const e of events) expect(e).toMatchObject({ userId: editor.id, actorName: 'Test editor', environment: 'staging', metadata: { changeId: scheduled.body.id } });
-    expect(events[1]).toMatchObject({ reason: 'launch', newValue: { at } });
+    expect(events[1]).toMatchObject({ reason: 'launch', metadata: { scheduledFor: at } });
     expect((await auditEvents(stack, { flag: key })).map((e) => e.action)).toContain('scheduled_change.created');
   });
 });
