@@ -78,7 +78,7 @@ const configSchema = z.object({
   /** Graceful stop: seconds /readyz reports 503 before the listener closes, and the bound on the whole stop. */
   SHUTDOWN_READINESS_DELAY_SECONDS: seconds.default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
-  /** Seconds a stopping worker lets running activities finish before they are cancelled. */
+  /** Seconds a stopping worker lets running activities run before asking them to cancel (it waits for them either way). */
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**

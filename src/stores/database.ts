@@ -18,6 +18,11 @@ export function createDatabase(target: string | pg.PoolConfig, max = 10): Databa
 /** Runs fn inside one transaction: commit on success, rollback on any error. */
 export async function withTransaction<T>(db: Database, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  // The server may end the session while fn awaits something else (idle_in_transaction_session_timeout,
+  // a restart): the next query then fails, but the client's 'error' event must not crash the process.
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -27,6 +32,8 @@ export async function withTransaction<T>(db: Database, fn: (tx: pg.PoolClient) =
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    // A broken connection is discarded rather than returned to the pool.
+    client.release(broken);
   }
 }

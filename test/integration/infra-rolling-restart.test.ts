@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { evaluateOnce, evaluationLoad, freePort, httpCall, InfraProcesses, type Managed } from './infra-processes.js';
@@ -6,7 +8,8 @@ import { ADMIN_TOKEN } from './harness.js';
 
 /**
  * Issue 14: a rolling restart of a two-process deployment behind nginx (Debian's; round robin,
- * passive health checks) under constant evaluation load loses no evaluation.
+ * passive health checks; the configuration is deploy/nginx.conf) under constant evaluation load
+ * loses no evaluation.
  *
  * nginx OSS has no active health checks, so it learns that a process went away from a refused
  * connection (max_fails=1, fail_timeout=2s) and passes that request to the other process
@@ -26,33 +29,10 @@ beforeAll(async () => {
   const ports = [await freePort(), await freePort()];
   lbPort = await freePort();
   for (const port of ports) apis.push({ port, process: await procs.startApi(port, apiEnv) });
-  await procs.startNginx('lb', `
-http {
-  access_log off;
-  client_body_temp_path @TEMP@/body;
-  proxy_temp_path @TEMP@/proxy;
-  fastcgi_temp_path @TEMP@/fastcgi;
-  uwsgi_temp_path @TEMP@/uwsgi;
-  scgi_temp_path @TEMP@/scgi;
-  upstream ripcord {
-    server 127.0.0.1:${ports[0]} max_fails=1 fail_timeout=2s;
-    server 127.0.0.1:${ports[1]} max_fails=1 fail_timeout=2s;
-  }
-  server {
-    listen 127.0.0.1:${lbPort};
-    # Which process answered (the last one tried), so the deployer can see a new process take traffic.
-    add_header X-Upstream $upstream_addr always;
-    location ~ ^/(ofrep/v1/evaluate/|api/v1/evaluate$) {
-      proxy_pass http://ripcord;
-      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-      proxy_next_upstream_tries 2;
-    }
-    location / {
-      proxy_pass http://ripcord;
-      proxy_buffering off;
-    }
-  }
-}`, lbPort);
+  // The load balancer of deploy/nginx.conf, with this run's ports.
+  const block = readFileSync(fileURLToPath(new URL('../../deploy/nginx.conf', import.meta.url)), 'utf8')
+    .replace('@API_1@', `127.0.0.1:${ports[0]}`).replace('@API_2@', `127.0.0.1:${ports[1]}`).replace('@LISTEN@', `127.0.0.1:${lbPort}`);
+  await procs.startNginx('lb', block, lbPort);
 }, 180_000);
 
 afterAll(async () => {
