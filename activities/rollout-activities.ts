@@ -30,6 +30,9 @@ export function createRolloutActivities(deps: ActivityDeps) {
         return { changed: applied.changed, version: applied.definition.version };
       } catch (error) {
         if (error instanceof InvalidScheduledConfig) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConfig');
+        // A value the database refuses (class 22, data exception) fails the same way on every retry.
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === 'string' && code.startsWith('22')) throw ApplicationFailure.nonRetryable(`The database refused the scheduled config (${code})`, 'InvalidConfig');
         throw error;
       }
     },

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { scheduleBodySchema, type ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
@@ -7,6 +7,7 @@ import { parseInput } from '../validation.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
@@ -21,7 +22,7 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor));
+    res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor, origin(req)));
   });
 
   defineRoute(router, MOUNT, {
@@ -38,8 +39,8 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
     auth: FLAG_WRITE, params: changeParams, responses: { 200: { description: 'cancelled' } }, errors: [400, 401, 403, 404, 409],
   }, async (req, res) => {
     const { key, env, id } = parseInput(changeParams, req.params, 'params');
-    await authorizeFlagUser(res, flags, key, env, 'write');
-    res.json(await service.cancel(key, env, id));
+    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
+    res.json(await service.cancel(key, env, id, actor, origin(req)));
   });
 
   return router;

@@ -80,3 +80,6 @@ export const jsonValueSchema = z
 
 /** A JSON object of arbitrary fields (an evaluation context, a rollout step body), checked as jsonValueSchema is. */
 export const jsonObjectSchema = jsonValueSchema.pipe(z.record(z.string(), z.json()));
+
+/** A UUID as users' ids are (the bootstrap admin's id is not one). */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

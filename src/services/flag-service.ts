@@ -1,14 +1,14 @@
 import type { AccessRequest } from '../auth/rbac.js';
-import { defaultConfigFor, flagConfigInputSchemaFor, type FlagConfig, type FlagDefinition, type FlagType } from '../domain/flag.js';
+import { parseConfigInput, requireKnownSegments } from './config-validation.js';
+import { defaultConfigFor, type FlagConfig, type FlagDefinition, type FlagType } from '../domain/flag.js';
 import { unknownFlag } from './unknown-flag.js';
-import { ConflictError, fieldIssues, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
 import {
   deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, nextRevision, saveConfig,
   setFlagArchived, updateFlagIdentity, type ConfigRecord, type FlagListFilter, type FlagRecord,
 } from '../stores/flag-store.js';
-import { existingSegmentKeys } from '../stores/segment-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { FlagPublisher } from './flag-publisher.js';
 import { auditFrom, type AccessCheck, type RequestMeta } from './request-meta.js';
@@ -108,15 +108,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     if (flag.archivedAt) throw new ConflictError(`Flag '${flag.key}' is archived; unarchive it first`);
   }
 
-  /** Targeting may only name segments that exist: a typo would silently match nobody. */
-  async function checkSegments(tx: Queryable, config: Pick<FlagConfig, 'targeting'>) {
-    const named = [...new Set(config.targeting.flatMap((t) => t.segments))];
-    const existing = await existingSegmentKeys(tx, named, true);
-    const issues = config.targeting.flatMap((t, i) =>
-      t.segments.flatMap((key, j) => (existing.has(key) ? [] : [{ path: `body.targeting.${i}.segments.${j}`, message: `segment '${key}' does not exist` }])),
-    );
-    if (issues.length) throw new ValidationError('The flag config names unknown segments', issues);
-  }
+
 
   /** Writes the same config at a new version in every environment (archive, unarchive) and returns the definitions to publish. */
   async function rewriteAll(tx: Queryable, flag: FlagRecord, archived: boolean, actor: string): Promise<FlagDefinition[]> {
@@ -249,11 +241,8 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       const guard = meta.guard ?? allow;
       const flag = await requireFlag(key, guard, { action: 'write', environment });
       requireLive(flag);
-      const parsed = flagConfigInputSchemaFor(flag.type).safeParse(body);
-      if (!parsed.success) {
-        throw new ValidationError('The flag config is invalid', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: i.path === '(root)' ? 'body' : `body.${i.path}` })));
-      }
-      return writeConfig(flag, environment, expectedVersion, meta, 'flag.config.updated', () => parsed.data, {});
+      const config = parseConfigInput(flag.type, body, 'body');
+      return writeConfig(flag, environment, expectedVersion, meta, 'flag.config.updated', () => config, {});
     },
 
     /** Copies a flag's config from one environment to another (the target keeps its own kill switch). */
@@ -286,7 +275,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       // Archived between the first read and this lock?
       if ((await findFlag(tx, flag.key))?.archivedAt) requireLive({ ...flag, archivedAt: 'now' });
       const config: FlagConfig = { ...next(), kill_switch: existing.config.kill_switch };
-      await checkSegments(tx, config);
+      await requireKnownSegments(tx, config, 'body');
       const version = (await nextRevision(tx, environment))!;
       await saveConfig(tx, flag.id, environment, config, version, meta.actor.id);
       await appendAuditEvent(tx, {

@@ -6,6 +6,9 @@ import { text } from '../domain/text.js';
 import type { Actor } from '../auth/principal.js';
 import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
+import { parseConfigInput, requireKnownSegments } from './config-validation.js';
+import type { RequestOrigin } from './rollout-service.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
@@ -27,21 +30,20 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
 
   return {
     /** Validates the config now and starts a workflow that applies it at `at`. */
-    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor) {
+    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
       const flag = await requireFlag(flagKey, environment);
       const parsed = scheduleBodySchema.safeParse(body);
       if (!parsed.success) throw new ValidationError('Invalid scheduled change', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `body.${i.path}` })));
       if (Date.parse(parsed.data.at) <= Date.now()) {
         throw new ValidationError('Invalid scheduled change', [{ path: 'body.at', message: 'must be in the future' }]);
       }
-      const config = flagConfigInputSchemaFor(flag.type).safeParse(parsed.data.config);
-      if (!config.success) {
-        throw new ValidationError('The scheduled config is invalid', fieldIssues(config.error.issues).map((i) => ({ ...i, path: `body.config.${i.path}` })));
-      }
+      // Exactly PUT's checks: the flag's type, then targeting names existing segments.
+      const config = parseConfigInput(flag.type, parsed.data.config, 'body.config');
+      await requireKnownSegments(deps.db, config, 'body.config');
       const changeId = randomUUID();
       const workflowId = scheduledChangeWorkflowId(environment, flagKey, changeId);
       const input: ScheduledChangeInput = {
-        changeId, flagKey, environment, at: parsed.data.at, config: parsed.data.config,
+        changeId, flagKey, environment, at: parsed.data.at, config,
         actor: { id: actor.id, name: actor.name }, reason: parsed.data.reason ?? `scheduled by ${actor.name}`,
       };
       await withTemporal(() =>
@@ -55,6 +57,11 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
           memo: { at: input.at, reason: input.reason, actorName: actor.name },
         }),
       );
+      await appendAuditEvent(deps.db, {
+        userId: actor.id, action: 'scheduled_change.created', resourceType: 'scheduled_change', resourceId: flagKey, environment,
+        newValue: config, reason: input.reason, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+        metadata: { actorName: actor.name, changeId, workflowId, scheduledFor: input.at },
+      });
       return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
     },
 
@@ -82,8 +89,8 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
       });
     },
 
-    /** Cancels a pending change; 409 when it already ran or was cancelled. */
-    async cancel(flagKey: string, environment: string, changeId: string) {
+    /** Cancels a pending change (one audit event naming who); 409 when it already ran or was cancelled. */
+    async cancel(flagKey: string, environment: string, changeId: string, actor: Actor, origin: RequestOrigin = {}) {
       await requireFlag(flagKey, environment);
       const handle = temporal.workflow.getHandle(scheduledChangeWorkflowId(environment, flagKey, changeId));
       try {
@@ -96,6 +103,11 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
         if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`No scheduled change '${changeId}' for '${flagKey}' in '${environment}'`);
         throw error;
       }
+      await appendAuditEvent(deps.db, {
+        userId: actor.id, action: 'scheduled_change.cancelled', resourceType: 'scheduled_change', resourceId: flagKey, environment,
+        ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+        metadata: { actorName: actor.name, changeId, workflowId: handle.workflowId },
+      });
       return { id: changeId, status: 'CANCELLED' };
     },
   };

@@ -1,7 +1,11 @@
-import { flagConfigInputSchemaFor } from '../domain/flag.js';
-import { fieldIssues } from '../errors.js';
+import { isAllowed } from '../auth/rbac.js';
+import { uuidPattern } from '../domain/text.js';
+import { ValidationError } from '../errors.js';
 import type { Queryable } from '../stores/database.js';
+import { findFlag } from '../stores/flag-store.js';
+import { findUser } from '../stores/user-store.js';
 import { applyConfigChangeOnce } from './config-change.js';
+import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 
 /** A config change waiting for its time in a scheduledChange workflow. */
 export interface ScheduledChangeInput {
@@ -16,13 +20,41 @@ export interface ScheduledChangeInput {
   reason: string;
 }
 
-/** Thrown when a scheduled config no longer fits the flag (never retried). */
+/** Thrown when a scheduled change can no longer apply: its config no longer fits, or its author lost the right (never retried). */
 export class InvalidScheduledConfig extends Error {
   override readonly name = 'InvalidConfig';
 }
 
-/** Applies a scheduled change once (its change id is the idempotency key), validated against the flag's type now. */
-export function applyScheduledChange(tx: Queryable, input: ScheduledChangeInput) {
+/**
+ * The author must still be an active user allowed to write the flag in the environment when the
+ * change applies: a change outlives neither its author's deactivation nor the loss of the grant.
+ * The bootstrap admin (RIPCORD_ADMIN_TOKEN, no user row) is the operator and stays allowed.
+ */
+async function requireAuthorAllowed(tx: Queryable, input: ScheduledChangeInput, tags: readonly string[]): Promise<void> {
+  if (!uuidPattern.test(input.actor.id)) return;
+  const user = await findUser(tx, input.actor.id);
+  if (!user || user.deactivatedAt) throw new InvalidScheduledConfig(`Its author ${input.actor.name} is no longer an active user`);
+  if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, { resource: 'flag', action: 'write', environment: input.environment, tags })) {
+    throw new InvalidScheduledConfig(`Its author ${input.actor.name} may no longer change '${input.flagKey}' in '${input.environment}'`);
+  }
+}
+
+/**
+ * Applies a scheduled change once (its change id is the idempotency key), after the checks PUT
+ * makes (the flag's type, existing segments) and the author's rights, all as they are now.
+ */
+export async function applyScheduledChange(tx: Queryable, input: ScheduledChangeInput) {
+  const flag = await findFlag(tx, input.flagKey);
+  if (flag && !flag.archivedAt) {
+    await requireAuthorAllowed(tx, input, flag.tags);
+    try {
+      await requireKnownSegments(tx, parseConfigInput(flag.type, input.config, 'config'), 'config');
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const issues = (error.details as Array<{ path: string; message: string }>).map((i) => `${i.path}: ${i.message}`).join('; ');
+      throw new InvalidScheduledConfig(`The scheduled config no longer fits the flag: ${issues}`);
+    }
+  }
   return applyConfigChangeOnce(tx, {
     flagKey: input.flagKey,
     environment: input.environment,
@@ -31,13 +63,6 @@ export function applyScheduledChange(tx: Queryable, input: ScheduledChangeInput)
     actor: input.actor,
     reason: input.reason,
     metadata: { changeId: input.changeId, scheduledFor: input.at },
-    change: (current, type) => {
-      const parsed = flagConfigInputSchemaFor(type).safeParse(input.config);
-      if (!parsed.success) {
-        const issues = fieldIssues(parsed.error.issues).map((i) => `${i.path}: ${i.message}`).join('; ');
-        throw new InvalidScheduledConfig(`The scheduled config no longer fits the flag: ${issues}`);
-      }
-      return { ...current, ...parsed.data };
-    },
+    change: (current, type) => ({ ...current, ...parseConfigInput(type, input.config, 'config') }),
   });
 }
