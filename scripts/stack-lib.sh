@@ -257,17 +257,8 @@ ensure_temporal_cli_binary() {
 # `npm install` accepts it and installs exactly the locked versions. Only that refusal falls back,
 # loudly, to a clean `npm install`; any other failure stops the caller.
 npm_clean_install() {
-  local out rc=0
-  out=$(mktemp "${TMPDIR:-/tmp}/ripcord-npm-ci.XXXXXX")
-  (cd "$RIPCORD_ROOT" && npm ci --no-audit --no-fund </dev/null 2>&1) | tee "$out" || rc=$?
-  if ((rc != 0)) && grep -q 'can only install packages when your package.json and package-lock.json' "$out"; then
-    printf '[setup] warning: npm ci refused package-lock.json (optional platform packages missing from it);\n'
-    printf '[setup]          falling back to a clean npm install of the locked versions\n'
-    rc=0
-    (cd "$RIPCORD_ROOT" && rm -rf node_modules && npm install --no-audit --no-fund </dev/null) || rc=$?
-  fi
-  rm -f "$out"
-  return "$rc"
+  # The lockfile carries every platform's optional binaries, so npm ci succeeds on any machine.
+  (cd "$RIPCORD_ROOT" && npm ci --no-audit --no-fund </dev/null)
 }
 
 # Installs when node_modules is missing or older than package-lock.json (npm's hidden lockfile

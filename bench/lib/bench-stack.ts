@@ -76,7 +76,15 @@ export async function startApi(port: number, env: Record<string, string>): Promi
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, `the API on ${port}`);
+  let last = 'no answer';
+  // Generous: on a loaded shared machine starting tsx alone can take a minute.
+  await waitFor(async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+    last = `${response.status} ${(await response.text()).slice(0, 300)}`;
+    return response.status === 200;
+  }, `the API on ${port} (last /readyz: ${last})`, 180_000).catch((error: Error) => {
+    throw new Error(`${error.message}; last /readyz: ${last}`);
+  });
   return child;
 }
 

@@ -59,14 +59,25 @@ async function unleashAdmin(port: number, method: string, path: string, body?: u
   if (response.status >= 300) throw new Error(`unleash ${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
-/** The same flags in Unleash: a constraint on `tier` and a 50% gradual rollout, enabled in development. */
+/**
+ * The same flags in Unleash, enabled in development: on for `tier` = vip (a strategy with that
+ * constraint), else a 50% gradual rollout on the user id — Ripcord's rule and split, flagd's
+ * `if`/`fractional`. Unleash is on when any strategy matches, so a non-vip user costs it the
+ * constraint check and the rollout, as it costs the others.
+ */
 export async function createUnleashFlags(port: number, from: number, to: number): Promise<void> {
+  if (from === 0) await unleashAdmin(port, 'POST', '/api/admin/context', { name: 'tier', description: 'the user tier', legalValues: [], stickiness: false });
   for (let i = from; i < to; i++) {
     const name = flagKey(i);
     await unleashAdmin(port, 'POST', '/api/admin/projects/default/features', { name, type: 'release' });
     await unleashAdmin(port, 'POST', `/api/admin/projects/default/features/${name}/environments/development/strategies`, {
+      name: 'default',
+      parameters: {},
+      constraints: [{ contextName: 'tier', operator: 'IN', values: ['vip'], caseInsensitive: false, inverted: false }],
+    });
+    await unleashAdmin(port, 'POST', `/api/admin/projects/default/features/${name}/environments/development/strategies`, {
       name: 'flexibleRollout',
-      parameters: { rollout: '50', stickiness: 'default', groupId: name },
+      parameters: { rollout: '50', stickiness: 'userId', groupId: name },
       constraints: [],
     });
     await unleashAdmin(port, 'POST', `/api/admin/projects/default/features/${name}/environments/development/on`);
@@ -84,4 +95,11 @@ export async function waitForUnleashFlags(port: number, count: number): Promise<
     }
     return count === 1 ? most === 1 : most >= count * 0.4;
   }, `unleash to serve ${count} flags`, 60_000);
+}
+
+/** The flags Unleash's frontend API serves as enabled for a user (its answer to a bulk evaluation). */
+export async function unleashEnabled(port: number, userId: string, tier: string): Promise<Set<string>> {
+  const response = await fetch(`http://127.0.0.1:${port}/api/frontend?userId=${encodeURIComponent(userId)}&tier=${encodeURIComponent(tier)}`, { headers: { authorization: UNLEASH_FRONTEND } });
+  if (response.status !== 200) throw new Error(`unleash frontend answered ${response.status}`);
+  return new Set(((await response.json()) as { toggles: Array<{ name: string; enabled: boolean }> }).toggles.filter((t) => t.enabled).map((t) => t.name));
 }

@@ -67,6 +67,46 @@ describe('rollouts through the API', () => {
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 1 });
   });
 
+  // rollout-workflow.test.ts covers the strategies on Temporal's time-skipping test server; these two
+  // run a guard breach and an approval gate on the real dev server, with real timers.
+  it('rolls back on a guard breach on the real Temporal server', async () => {
+    const key = await newFlag(stack);
+    const plan = {
+      strategy: 'gradual', steps: [{ percentage: 10, hold: '1 hour' }, { percentage: 100 }],
+      guard: { source: 'events', max_error_rate: 0.2, min_samples: 10, interval: '1 second' },
+    };
+    const started = await stack.request('POST', rolloutsPath(key), { body: { plan } });
+    expect(started.status).toBe(201);
+    await eventually(async () => (await stack.request('GET', rolloutsPath(key))).body.current?.percentage === 10, 'the first step');
+    const reported = await stack.request('POST', '/api/v1/events', {
+      body: { environment: 'production', events: [{ flag: key, variant: 'on', outcome: 'error', count: 8 }, { flag: key, variant: 'on', outcome: 'success', count: 12 }] },
+    });
+    expect(reported.status).toBe(202);
+    const result = await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    expect(result).toMatchObject({ status: 'rolled_back', percentage: 0 });
+    expect(result.guard.breach).toMatchObject({ breached: true });
+    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 0 });
+    const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&action=rollout.rollback`);
+    expect(audit.body.events).toHaveLength(1);
+  });
+
+  it('waits for approval on the real Temporal server and goes on once approved', async () => {
+    const key = await newFlag(stack);
+    const plan = { strategy: 'gradual', steps: [{ percentage: 10 }, { percentage: 50, approval: true }] };
+    const started = await stack.request('POST', rolloutsPath(key), { body: { plan } });
+    expect(started.status).toBe(201);
+    const waiting = await eventually(async () => {
+      const current = (await stack.request('GET', rolloutsPath(key))).body.current;
+      return current?.status === 'waiting_approval' ? current : undefined;
+    }, 'the approval gate');
+    expect(waiting.percentage).toBe(10);
+    const approved = await stack.request('POST', `${rolloutsPath(key)}/current/approve`, { body: {} });
+    expect(approved.status).toBe(200);
+    const result = await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    expect(result).toMatchObject({ status: 'completed', percentage: 50 });
+    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 50 });
+  });
+
   it('answers 4xx naming the field for bad plans, actions and events', async () => {
     const key = await newFlag(stack);
     const badPlan = await stack.request('POST', rolloutsPath(key), { body: { plan: { strategy: 'gradual', steps: [{ percentage: 150 }] } } });
