@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ValidationError } from '../../src/errors.js';
-import { streamTicketSchema } from '../../src/protocol/admin-api.js';
+import { streamTicketSchema, type StreamTicket } from '../../src/protocol/admin-api.js';
 import type { StreamTickets } from '../../src/serving/stream-tickets.js';
 import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -30,7 +30,7 @@ export function createStreamTicketsRouter(deps: { tickets: StreamTickets; snapsh
     let actor = authorizeUser(res, { resource: 'flag', action: 'read', environment: environments[0] });
     for (const environment of environments.slice(1)) actor = authorizeUser(res, { resource: 'flag', action: 'read', environment });
     const { ticket, expiresAt } = await deps.tickets.mint({ userId: actor.id, environments: [...new Set(environments)] });
-    res.status(201).json({ ticket, expires_at: expiresAt });
+    res.status(201).json({ ticket, expires_at: expiresAt } satisfies StreamTicket);
   });
   return router;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import type { AuditPage, AuditVerification } from '../protocol/admin-api.js';
 import type { Database } from '../stores/database.js';
-import { listAuditEvents, verifyAuditChain, type AuditEvent } from '../stores/audit-store.js';
+import { listAuditEvents, verifyAuditChain } from '../stores/audit-store.js';
 import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -23,7 +24,7 @@ const cursorSchema = z.object({ s: z.number().int().positive() });
 export function createAuditService(deps: { db: Database; checkpointKey?: string }) {
   return {
     /** Events newest first; `next_cursor` continues with older ones. */
-    async list(query: AuditListQuery): Promise<{ events: AuditEvent[]; next_cursor: string | null }> {
+    async list(query: AuditListQuery): Promise<AuditPage> {
       const before = decodeCursor(query.cursor, cursorSchema)?.s;
       const rows = await listAuditEvents(deps.db, {
         // A flag's history: its own events, its rollouts' and its scheduled changes'.
@@ -43,7 +44,7 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string 
      * Recomputes every link of the chain in Postgres and reports the first one that does not hold, then
      * checks every signed checkpoint (and `checkpoint`, a copy kept outside) against the chain as it is.
      */
-    async verify(checkpoint?: AuditCheckpoint) {
+    async verify(checkpoint?: AuditCheckpoint): Promise<AuditVerification> {
       const result = await verifyAuditChain(deps.db);
       const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint);
       const checks = [

@@ -1,31 +1,21 @@
 import type { Redis } from 'ioredis';
-import type { FlagConfig } from '../domain/flag.js';
+import type { KillSwitchState } from '../protocol/admin-api.js';
 import { NotFoundError } from '../errors.js';
 import type { Database } from '../stores/database.js';
 import { findFlag, loadDefinitions } from '../stores/flag-store.js';
 import { unknownFlag } from './unknown-flag.js';
-import { readConfirmation, type Confirmation } from '../serving/change-confirmation.js';
+import { readConfirmation } from '../serving/change-confirmation.js';
 
 /** How long a replica may take to acknowledge a kill before it is named a laggard. */
 export const CONFIRMATION_TIMEOUT_MS = 5_000;
 
-export interface KillSwitchState {
-  flag: string;
-  environment: string;
-  /** The flag's current version in the environment (the one confirmation is about). */
-  version: number;
-  kill_switch: FlagConfig['kill_switch'];
-  /** The last kill or release of this flag in this environment, from the audit log. */
-  latest: {
-    action: 'activated' | 'deactivated'; at: string; actor: string | null; reason: string | null;
-    workflow_id: string | null; workflow_url: string | null;
-  } | null;
-  /**
-   * Which live replicas acknowledge serving the current version: `pending` while the last change
-   * is younger than 5 s and not yet acknowledged by all, `unconfirmed` (laggards named) after that.
-   */
-  confirmation: (Omit<Confirmation, 'replicas' | 'converged'> & { status: 'confirmed' | 'pending' | 'unconfirmed' }) | null;
-}
+/**
+ * The answer of GET …/kill-switch, as src/protocol/admin-api.ts defines it for the route's docs and
+ * the admin UI: `latest` is the last kill or release (from the audit log); `confirmation` says which
+ * live replicas acknowledge the current version (`pending` while the change is younger than 5 s and
+ * not acknowledged by all, `unconfirmed` with the laggards named after that).
+ */
+export type { KillSwitchState };
 
 /** Reads a flag's kill switch with its per-replica confirmation (the admin UI and on-call read this). */
 export function createKillConfirmationService(deps: { db: Database; redis: Redis; workflowUrl?: (workflowId: string) => string }) {

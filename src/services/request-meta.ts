@@ -5,6 +5,12 @@ import type { AuditEventInput } from '../stores/audit-store.js';
 /** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
 export type AccessCheck = (request: AccessRequest) => void;
 
+/** Where a request came from, for the audit events of workflow actions (Slack has none). */
+export interface RequestOrigin {
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
 /** Who is making a change and from where, for RBAC and the audit log. */
 export interface RequestMeta {
   actor: Actor;

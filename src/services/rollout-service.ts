@@ -12,6 +12,7 @@ import { describePlan, rolloutPlanSchema } from '../domain/rollout-plan.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
+import type { RequestOrigin } from './request-meta.js';
 import { listRollouts, type RolloutRecord } from '../stores/rollout-store.js';
 import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
@@ -27,12 +28,6 @@ export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
 export type RolloutStart = z.infer<typeof rolloutStartSchema>;
 
 export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
-
-/** Where a request came from, for the audit event (Slack has none). */
-export interface RequestOrigin {
-  ipAddress?: string | null;
-  userAgent?: string | null;
-}
 
 const AUDIT_ACTION: Record<SteeringAction | 'start', string> = {
   start: 'rollout.started', pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted',

@@ -8,7 +8,7 @@ import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
-import type { RequestOrigin } from './rollout-service.js';
+import type { RequestOrigin } from './request-meta.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';

@@ -194,4 +194,18 @@ describe('admin UI API', () => {
     expect(response.body.error.message).toContain(`Did you mean '${key}'`);
     expect(response.body.error.details).toEqual({ did_you_mean: [key] });
   });
+  it('audits scheduling and cancelling a change once each, with the actor', async () => {
+    const key = await createFlag(stack, 'scheduled-audit');
+    const editor = await createUser(stack, 'editor');
+    const base = `/api/v1/flags/${key}/environments/staging/scheduled-changes`;
+    const at = new Date(Date.now() + 24 * 3600_000).toISOString();
+    const scheduled = await stack.request('POST', base, { body: { at, config: { enabled: true, value: true, off_value: false }, reason: 'launch' }, token: editor.token });
+    expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(201);
+    expect((await stack.request('DELETE', `${base}/${scheduled.body.id}`, { token: editor.token })).status).toBe(200);
+    const events = await auditEvents(stack, { resource_type: 'scheduled_change', resource_id: key });
+    expect(events.map((e) => e.action)).toEqual(['scheduled_change.cancelled', 'scheduled_change.created']);
+    for (const e of events) expect(e).toMatchObject({ userId: editor.id, actorName: 'Test editor', environment: 'staging', metadata: { changeId: scheduled.body.id } });
+    expect(events[1]).toMatchObject({ reason: 'launch', metadata: { scheduledFor: at } });
+    expect((await auditEvents(stack, { flag: key })).map((e) => e.action)).toContain('scheduled_change.created');
+  });
 });
