@@ -88,6 +88,16 @@ const CASES: Case[] = [
   { name: 'POST /tokens (client, staging)', allowed: EDITORS, run: (t) => call(t, 'POST', '/api/v1/tokens', { name: 't', kind: 'client', environment: 'staging' }) },
   { name: 'POST /tokens (admin, for yourself)', allowed: USERS, run: (t) => call(t, 'POST', '/api/v1/tokens', { name: 't', kind: 'admin' }) },
   { name: 'GET /tokens', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/tokens') },
+  // Another user's token is hidden: its id answers 404, counted here as a refusal.
+  ...(['GET', 'DELETE'] as const).map((method): Case => ({
+    name: `${method} /tokens/{id} of a token someone else made`, allowed: ['admin'],
+    run: async (t) => {
+      const { id } = await createEnvironmentToken(stack, 'server', 'staging');
+      const status = await call(t, method, `/api/v1/tokens/${id}`);
+      return status === 404 ? 403 : status;
+    },
+  })),
+  { name: 'GET /audit/verify?checkpoint=', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/audit/verify?checkpoint=${encodeURIComponent(JSON.stringify({ seq: 1, hash: 'a'.repeat(64), at: new Date().toISOString(), signature: 'b'.repeat(64) }))}`) },
   {
     name: 'OFREP evaluate in the token environment', allowed: SUBJECTS,
     run: async (t) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${plain}`, { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
