@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { OutcomeService } from '../../src/services/outcome-service.js';
-import { principalOf } from '../auth.js';
+import { ForbiddenError } from '../../src/errors.js';
+import { authorize, principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { text } from '../schemas.js';
 import { defineRoute } from '../route-docs.js';
@@ -28,13 +29,17 @@ export function createEventsRouter(outcomes: OutcomeService): Router {
   const router = Router();
   defineRoute(router, '/api/v1', {
     method: 'post', path: '/api/v1/events', tag: 'Evaluation', summary: 'Report outcomes (flag, variant, success/error) for rollout guards',
-    auth: 'any token (client and server tokens report for their environment)', body: eventsBody,
-    responses: { 202: { description: '{accepted, environment}' } }, errors: [400, 401, 403, 413, 415],
+    auth: 'server tokens (their environment) and users with flag:write in the environment; never client tokens', body: eventsBody,
+    responses: { 202: { description: '{accepted, environment}' } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const principal = principalOf(res);
+    // Outcomes steer rollout guards, which roll back or pull the kill switch: a client token ships to
+    // browsers, so anyone could forge them with it.
+    if (principal.kind === 'client') throw new ForbiddenError('Client tokens may only evaluate; report outcomes with a server token');
     const body = parseInput(eventsBody, req.body, 'body');
     const environment =
       principal.kind === 'user' ? (body.environment ?? req.get('x-environment') ?? 'production') : principal.environment;
+    if (principal.kind === 'user') authorize(res, { resource: 'flag', action: 'write', environment });
     await outcomes.record(
       environment,
       body.events.map((e) => ({ flagKey: e.flag, variant: e.variant, outcome: e.outcome, count: e.count })),

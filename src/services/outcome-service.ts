@@ -1,11 +1,23 @@
+import { NotFoundError } from '../errors.js';
 import type { Database } from '../stores/database.js';
 import { recordOutcomes, type OutcomeCount } from '../stores/event-store.js';
+import { liveFlagKeysIn } from '../stores/flag-store.js';
 
 /** Outcomes (success or error per flag variant) that SDKs and services report, counted for rollout guards. */
 export function createOutcomeService(deps: { db: Database }) {
   return {
-    /** Adds the outcomes to the environment's per-minute counters. */
+    /**
+     * Adds the outcomes to the environment's per-minute counters. A batch naming a flag that is unknown,
+     * archived or absent from the environment is refused whole (404), so nobody fills a guard's
+     * counters for a flag that does not exist.
+     */
     async record(environment: string, outcomes: OutcomeCount[]): Promise<void> {
+      const keys = [...new Set(outcomes.map((o) => o.flagKey))];
+      const live = await liveFlagKeysIn(deps.db, environment, keys);
+      const unknown = keys.filter((key) => !live.has(key));
+      if (unknown.length > 0) {
+        throw new NotFoundError(`No flag ${unknown.map((k) => `'${k}'`).join(', ')} in environment '${environment}'`, { flags: unknown });
+      }
       await recordOutcomes(deps.db, environment, new Date(), outcomes);
     },
   };

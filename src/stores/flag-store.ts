@@ -112,6 +112,16 @@ export async function flagRevision(db: Queryable, key: string): Promise<number> 
   return result.rows[0].n;
 }
 
+/** Which of `keys` name a flag that is not archived and has a config in `environment`. */
+export async function liveFlagKeysIn(db: Queryable, environment: string, keys: readonly string[]): Promise<Set<string>> {
+  const result = await db.query(
+    `SELECT f.key FROM flags f JOIN flag_configs c ON c.flag_id = f.id
+      WHERE f.key = ANY($1::text[]) AND c.environment = $2 AND f.archived_at IS NULL`,
+    [keys, environment],
+  );
+  return new Set(result.rows.map((row: { key: string }) => row.key));
+}
+
 export async function findFlag(db: Queryable, key: string): Promise<FlagRecord | null> {
   const result = await db.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
   return result.rows[0] ? toFlag(result.rows[0]) : null;
