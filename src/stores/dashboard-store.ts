@@ -1,6 +1,7 @@
 import type { Queryable } from './database.js';
+import { escapeLike, flagStatePredicates, type FlagListState } from './flag-store.js';
 
-export type DashboardState = 'active' | 'archived' | 'all' | 'enabled' | 'disabled' | 'killed';
+export type DashboardState = FlagListState;
 export type DashboardSortKey = 'key' | '-key' | 'updated' | '-updated';
 
 export interface DashboardFilter {
@@ -27,16 +28,10 @@ export interface DashboardRow {
   environments: Record<string, { enabled: boolean; killed: boolean; percentage: number | null; version: number }>;
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The WHERE clause shared by the page and its count ($1 tags, $2 environment, $3 text). */
 function where(state: DashboardState): string {
-  const configState =
-    state === 'enabled' ? `c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
-      : state === 'disabled' ? `NOT c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
-        : state === 'killed' ? `(c.kill_switch->>'enabled')::boolean`
-          : null;
-  const archived = state === 'archived' ? 'f.archived_at IS NOT NULL' : state === 'all' ? 'true' : 'f.archived_at IS NULL';
+  const { archived, config: configState } = flagStatePredicates(state);
   return `${archived}
         AND ($1::text[] IS NULL OR f.tags @> $1::text[])
         AND ($3::text IS NULL OR f.key ILIKE $3 OR f.name ILIKE $3 OR f.description ILIKE $3)

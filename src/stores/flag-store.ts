@@ -194,7 +194,7 @@ export async function loadDefinitions(
 export interface FlagListFilter {
   tags?: string[];
   environment?: string;
-  state?: 'active' | 'archived' | 'all' | 'enabled' | 'disabled' | 'killed';
+  state?: FlagListState;
   text?: string;
   /** Keys after this one (keyset pagination by key). */
   after?: string;
@@ -206,17 +206,29 @@ export interface FlagSummary extends FlagRecord {
   environments: Record<string, { enabled: boolean; killed: boolean; version: number }>;
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** The flag list states, shared by the list route and the dashboard. */
+export type FlagListState = 'active' | 'archived' | 'all' | 'enabled' | 'disabled' | 'killed';
 
-/** Lists flags by key, filtered; returns at most `limit` rows. */
-export async function listFlags(db: Queryable, filter: FlagListFilter): Promise<FlagSummary[]> {
-  const state = filter.state ?? 'active';
-  const configState =
+/** Escapes LIKE's wildcards so a search text matches literally. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * SQL predicates for a list state: `archived` on the flag (alias f), `config` on one of its configs
+ * (alias c), null when any config will do.
+ */
+export function flagStatePredicates(state: FlagListState): { archived: string; config: string | null } {
+  const config =
     state === 'enabled' ? `c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
       : state === 'disabled' ? `NOT c.enabled AND NOT (c.kill_switch->>'enabled')::boolean`
         : state === 'killed' ? `(c.kill_switch->>'enabled')::boolean`
           : null;
   const archived = state === 'archived' ? 'f.archived_at IS NOT NULL' : state === 'all' ? 'true' : 'f.archived_at IS NULL';
+  return { archived, config };
+}
+
+/** Lists flags by key, filtered; returns at most `limit` rows. */
+export async function listFlags(db: Queryable, filter: FlagListFilter): Promise<FlagSummary[]> {
+  const { archived, config: configState } = flagStatePredicates(filter.state ?? 'active');
   const result = await db.query(
     `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
             coalesce((SELECT jsonb_object_agg(c.environment, jsonb_build_object(
