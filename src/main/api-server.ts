@@ -45,6 +45,7 @@ import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
 import { createWebhookService } from '../services/webhook-service.js';
+import { webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -177,7 +178,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     rollouts,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
-    webhooks: createWebhookService({ db }),
+    webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
