@@ -430,6 +430,22 @@ describe('admin UI in headless Chromium', () => {
           // Phone width: nothing scrolls sideways (tables wrap or become cards), tabs are not cut.
           const overflow = await tour.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
           expect(overflow, `${name} at 390 px scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+          if (name === 'tokens' || name === 'users') {
+            // Cards: every row's key fields are on screen, none scrolled into a hidden box.
+            const hidden = await tour.page.evaluate<string[]>(`(() => {
+              const rows = [...document.querySelectorAll('table.cards tbody tr')];
+              const keys = ${JSON.stringify(name === 'tokens' ? ['name', 'kind', 'environment', 'owner', 'status'] : ['name', 'role', 'grants', 'status'])};
+              const bad = rows.length ? [] : ['no rows'];
+              for (const [i, row] of rows.entries()) for (const key of keys) {
+                const cell = row.querySelector('[data-field="' + key + '"]');
+                const box = cell?.getBoundingClientRect();
+                if (!box || box.width === 0 || box.height === 0 || box.left < 0 || box.right > window.innerWidth) bad.push('row ' + i + ' ' + key);
+              }
+              for (const wrap of document.querySelectorAll('.table-wrap')) if (wrap.scrollWidth > wrap.clientWidth) bad.push('a table box scrolls sideways');
+              return bad;
+            })()`);
+            expect(hidden, `${name} at 390 px hides fields`).toEqual([]);
+          }
         }
       }
     }
