@@ -39,6 +39,7 @@ import { StreamHub } from '../serving/stream-hub.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
+import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
@@ -165,7 +166,6 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     })
     : undefined;
   const app = createApp({
-    db,
     outcomes: createOutcomeService({ db }),
     authenticator,
     snapshot,
@@ -181,7 +181,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), metricsHistory: createFlagMetricsHistoryService({ db }) },
     security: { trust, authFailures, streams },
     governance: {
       users: createUserService({ db, authEvents }),
