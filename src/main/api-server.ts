@@ -45,6 +45,7 @@ import { createKillConfirmationService } from '../services/kill-confirmation-ser
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
+import { createSlackAccessService } from '../services/slack-access-service.js';
 import { createWebhookService } from '../services/webhook-service.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
@@ -162,7 +163,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      db, killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
+      access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
     })
     : undefined;
   const app = createApp({
