@@ -104,6 +104,11 @@ const configSchema = z.object({
   WEBHOOK_RETRY_INITIAL: z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?)$/, 'a duration such as "5 seconds" or "500ms"').default('5 seconds'),
   /** Prometheus HTTP API base URL, for rollout guards that read a query. */
   PROMETHEUS_URL: z.url().optional(),
+  /**
+   * Outcome events one reporter (a server token or a user) may weigh in a rollout guard's cohort over the
+   * guard's window; beyond it its errors are scaled down with its samples. 0: no cap.
+   */
+  GUARD_MAX_EVENTS_PER_REPORTER: z.coerce.number().int().min(0).default(1000),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */

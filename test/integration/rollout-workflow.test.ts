@@ -202,7 +202,7 @@ describe('rollout workflow (time-skipping)', () => {
     });
     await skipUntil(handle, (p) => p.percentage === 10, '1 minute');
     const at = new Date(await env.currentTimeMs());
-    await recordOutcomes(db, 'production', at, [
+    await recordOutcomes(db, 'production', 'token:test', at, [
       { flagKey: key, variant: 'on', outcome: 'error', count: 40 }, { flagKey: key, variant: 'on', outcome: 'success', count: 60 },
       { flagKey: key, variant: 'off', outcome: 'error', count: 1 }, { flagKey: key, variant: 'off', outcome: 'success', count: 99 },
     ]);
@@ -222,7 +222,7 @@ describe('rollout workflow (time-skipping)', () => {
       guard: { source: 'events', max_error_rate: 0.1, min_samples: 50, interval: '10 minutes' },
     });
     await skipUntil(handle, (p) => p.percentage === 10, '1 minute');
-    await recordOutcomes(db, 'production', new Date(await env.currentTimeMs()), [
+    await recordOutcomes(db, 'production', 'token:test', new Date(await env.currentTimeMs()), [
       { flagKey: key, variant: 'on', outcome: 'error', count: 2 }, { flagKey: key, variant: 'on', outcome: 'success', count: 198 },
     ]);
     const result = await handle.result();
@@ -239,7 +239,7 @@ describe('rollout workflow (time-skipping)', () => {
       guard: { source: 'events', max_error_rate: 0.2, min_samples: 10, interval: '15 minutes' },
     });
     await skipUntil(handle, (p) => p.status === 'waiting_approval', '1 minute');
-    await recordOutcomes(db, 'production', new Date(await env.currentTimeMs()), [{ flagKey: key, variant: 'on', outcome: 'error', count: 30 }]);
+    await recordOutcomes(db, 'production', 'token:test', new Date(await env.currentTimeMs()), [{ flagKey: key, variant: 'on', outcome: 'error', count: 30 }]);
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'rolled_back', percentage: 0 });
     expect(result.history.map((h) => h.label)).toEqual(['step:0', 'rollback']);
