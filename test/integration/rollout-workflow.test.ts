@@ -154,9 +154,14 @@ describe('rollout workflow (time-skipping)', () => {
     });
     const waiting = await skipUntil(handle, (p) => p.status === 'waiting_approval', '10 minutes');
     expect(waiting.percentage).toBe(10);
+    // The deadline people see: the approval timeout after the gate was reached (the 1 hour hold after step 1).
+    const untilDeadline = Date.parse(waiting.approvalDeadline!) - Date.parse(waiting.history[0]!.at);
+    expect(untilDeadline).toBeGreaterThanOrEqual(3 * 3600_000);
+    expect(untilDeadline).toBeLessThan(3 * 3600_000 + 60_000);
     expect(alerts.some((a) => a.flagKey === key && a.title === 'Rollout step waiting for approval')).toBe(true);
     const paused = await skipUntil(handle, (p) => p.status === 'paused');
     expect(paused.pausedReason).toBe('approval of step 2 timed out');
+    expect(paused.approvalDeadline).toBeNull();
     await env.sleep('3 days');
     expect((await handle.query(progressQuery)).percentage).toBe(10);
 
