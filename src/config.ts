@@ -117,6 +117,8 @@ const configSchema = z.object({
   EVALUATION_FAST_PATH: z.enum(['on', 'off']).default('on'),
   /** Seconds between SSE heartbeat events. */
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
+  /** OFREP change streams: seconds a hidden client keeps its stream open (advertised as `inactivityDelaySec`). */
+  OFREP_INACTIVITY_DELAY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
   /**
