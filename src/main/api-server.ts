@@ -41,6 +41,7 @@ import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createAlertTriggerService } from '../services/alert-trigger-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
@@ -189,6 +190,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
