@@ -39,6 +39,15 @@ function bearerOf(metadata: grpc.Metadata): string | undefined {
   return match?.[1];
 }
 
+/**
+ * The caller's token: `authorization: Bearer` metadata, else the request's `provider_id`, which the
+ * proto reserves for servers to authenticate callers by and which is all flagd's own gRPC source can
+ * send (its `providerID` setting): a secret there, so flagd should reach Ripcord over TLS.
+ */
+function tokenOf(metadata: grpc.Metadata, request?: SyncRequest): string | undefined {
+  return bearerOf(metadata) ?? (request?.provider_id ? request.provider_id : undefined);
+}
+
 function loadService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(PROTO_FILE, { keepCase: true, defaults: true, oneofs: true });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { flagd: { sync: { v1: { FlagSyncService: { service: grpc.ServiceDefinition } } } } };
@@ -47,8 +56,9 @@ function loadService(): grpc.ServiceDefinition {
 
 /**
  * `flagd.sync.v1.FlagSyncService` over gRPC: flagd (as an edge tier) and flagd's in-process providers
- * sync an environment's flags from Ripcord. Every call needs `authorization: Bearer <server token>`
- * (a user token with flag:read also works, for one environment named by the selector). The selector
+ * sync an environment's flags from Ripcord. Every call needs a server token, as `authorization: Bearer`
+ * metadata or as the request's `provider_id` (a user token with flag:read also works, for one
+ * environment named by the selector). The selector
  * (the `flagd-selector` header, or the request's deprecated field) may name the environment:
  * `production` or `environment=production`. SyncFlags sends the document at once and then a new one
  * on every change this process's snapshot takes in (pushed, not polled); the stream ends with
@@ -57,23 +67,23 @@ function loadService(): grpc.ServiceDefinition {
 export async function startFlagdSyncServer(host: string, port: number, deps: FlagdSyncServerDeps): Promise<FlagdSyncServer> {
   const { feed, authenticator, ensureEnvironment, logger } = deps;
 
-  async function principalOf(metadata: grpc.Metadata): Promise<Principal> {
-    const token = bearerOf(metadata);
+  async function principalOf(metadata: grpc.Metadata, request?: SyncRequest): Promise<Principal> {
+    const token = tokenOf(metadata, request);
     const principal = token ? await authenticator.authenticate(token) : null;
-    if (!principal) throw new CallError(grpc.status.UNAUTHENTICATED, 'send a Ripcord server token as `authorization: Bearer <token>` metadata');
+    if (!principal) throw new CallError(grpc.status.UNAUTHENTICATED, 'send a Ripcord server token as `authorization: Bearer <token>` metadata or as provider_id');
     return principal;
   }
 
   /** Authenticates a call and resolves the environment it may read. */
   async function environmentOf(metadata: grpc.Metadata, request: SyncRequest): Promise<{ environment: string; token: string }> {
-    const principal = await principalOf(metadata);
+    const principal = await principalOf(metadata, request);
     const header = metadata.get('flagd-selector')[0];
     const selector = environmentOfSelector(typeof header === 'string' && header !== '' ? header : request.selector);
     if ('error' in selector) throw new CallError(grpc.status.INVALID_ARGUMENT, selector.error);
     const access = flagdEnvironmentFor(principal, selector.environment);
     if ('denied' in access) throw new CallError(grpc.status.PERMISSION_DENIED, access.denied);
     if (!(await ensureEnvironment(access.environment))) throw new CallError(grpc.status.NOT_FOUND, `environment '${access.environment}' is unknown`);
-    return { environment: access.environment, token: bearerOf(metadata)! };
+    return { environment: access.environment, token: tokenOf(metadata, request)! };
   }
 
   function fail(error: unknown): grpc.ServiceError {

@@ -101,7 +101,9 @@ let serverToken: string;
 
 beforeAll(async () => {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: npm test installs it (ensure_flagd_python in scripts/stack-lib.sh)`);
-  stack = await startStack({ FLAGD_SYNC_PORT: '0' }, { worker: false });
+  // On a loaded machine a replica that misses its 1 s reconciliation for 3 s answers STALE (same value,
+  // other reason); this test compares answers, not freshness, so it allows a minute.
+  stack = await startStack({ FLAGD_SYNC_PORT: '0', MAX_SNAPSHOT_LAG_SECONDS: '60' }, { worker: false });
   python = new FlagdPython();
   const token = await stack.request('POST', '/api/v1/tokens', { body: { name: 'flagd sync', kind: 'server', environment: ENVIRONMENT } });
   expect(token.status).toBe(201);
@@ -216,15 +218,15 @@ describe('flagd in-process provider synced from Ripcord', () => {
     }, 'the provider to sync the split flag');
     const users = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
     const { answers } = await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: users.map((u) => ({ key, type: 'string', context: { targetingKey: u } })) });
-    let agreed = 0;
+    const disagreements: string[] = [];
     const counts: Record<string, number> = {};
     for (const [i, user] of users.entries()) {
       const ripcord = await ofrep(key, { targetingKey: user });
-      if (agrees(ripcord, answers[i]!)) agreed++;
+      if (!agrees(ripcord, answers[i]!)) disagreements.push(`${user}: Ripcord ${JSON.stringify(ripcord)}, flagd ${JSON.stringify(answers[i])}`);
       counts[String(ripcord.value)] = (counts[String(ripcord.value)] ?? 0) + 1;
     }
-    console.log(`[flagd-sync] 3-variant split: ${agreed} / 1000 users agreed (Ripcord served ${JSON.stringify(counts)})`);
-    expect(agreed).toBe(1000);
+    console.log(`[flagd-sync] 3-variant split: ${1000 - disagreements.length} / 1000 users agreed (Ripcord served ${JSON.stringify(counts)})`);
+    expect(disagreements.slice(0, 5)).toEqual([]);
     expect(Object.keys(counts).sort()).toEqual(['compact', 'control', 'wide']);
   }, 120_000);
 
@@ -277,6 +279,13 @@ describe('the sync service and the HTTP document', () => {
     expect((await fetchAll(bearer(serverToken, 'no such selector!'))).code).toBe(grpc.status.INVALID_ARGUMENT);
     const ok = await fetchAll(bearer(serverToken, `environment=${ENVIRONMENT}`));
     expect(ok.code).toBe(grpc.status.OK);
+  });
+
+  it("takes the token as provider_id, which is all flagd's own gRPC source can send", async () => {
+    const viaProviderId = await new Promise<grpc.status>((resolve) => {
+      client.fetchAllFlags({ provider_id: serverToken }, new grpc.Metadata(), (error) => resolve(error ? error.code : grpc.status.OK));
+    });
+    expect(viaProviderId).toBe(grpc.status.OK);
   });
 
   it('pushes a new document on the stream when a flag changes', async () => {
