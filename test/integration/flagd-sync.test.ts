@@ -175,6 +175,18 @@ describe('flagd in-process provider synced from Ripcord', () => {
     expect(connected.connected).toBe(true);
   }, 180_000);
 
+  /**
+   * Waits until the provider holds every change written so far: a document carries the whole snapshot
+   * and snapshots apply writes in order, so once a flag written last serves on, all earlier writes are in.
+   */
+  async function synced(): Promise<void> {
+    const key = uniqueKey('fd-barrier');
+    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'boolean' } })).status).toBe(201);
+    expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: { enabled: true, value: true, off_value: false } })).status).toBe(200);
+    const seen = await python.call<{ seen_at_ms: number | null }>({ op: 'wait', key, type: 'boolean', context: {}, value: true, timeout_ms: 15_000 }, 20_000);
+    expect(seen.seen_at_ms, 'the provider to sync').not.toBeNull();
+  }
+
   async function ofrep(key: string, context: Record<string, unknown>): Promise<Answer> {
     const response = await fetch(`${stack.api.url}/ofrep/v1/evaluate/flags/${key}`, {
       method: 'POST', headers: { authorization: `Bearer ${serverToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ context }),
@@ -185,12 +197,7 @@ describe('flagd in-process provider synced from Ripcord', () => {
 
   it("agrees with Ripcord's OFREP answers on every vector case whose flag Ripcord stores and flagd can express", async () => {
     const live = [...liveKeys.entries()];
-    // The provider holds the last flag written once the sync has delivered it.
-    const last = live.at(-1)![1];
-    await eventually(async () => {
-      const [answer] = (await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: [{ key: last.key, type: last.type, context: {} }] })).answers;
-      return answer?.errorCode !== 'FLAG_NOT_FOUND';
-    }, 'the provider to sync the vector flags');
+    await synced();
     const { answers } = await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: live.map(([c, { key, type }]) => ({ key, type, context: c.context })) });
     const disagreements: string[] = [];
     for (const [i, [c, { key }]] of live.entries()) {
@@ -212,10 +219,7 @@ describe('flagd in-process provider synced from Ripcord', () => {
       rules: [{ id: 'compact', type: 'percentage', percentage: 30, conditions: [], action: 'override_value', value: 'compact', priority: 1 }],
     };
     expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: config })).status).toBe(200);
-    await eventually(async () => {
-      const [answer] = (await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: [{ key, type: 'string', context: { targetingKey: 'u-0' } }] })).answers;
-      return answer?.errorCode !== 'FLAG_NOT_FOUND';
-    }, 'the provider to sync the split flag');
+    await synced();
     const users = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
     const { answers } = await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: users.map((u) => ({ key, type: 'string', context: { targetingKey: u } })) });
     const disagreements: string[] = [];
