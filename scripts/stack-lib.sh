@@ -13,6 +13,9 @@ RIPCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STACK_DIR="$RIPCORD_ROOT/.stack"
 TOOLS_DIR="$RIPCORD_ROOT/.tools"
 VENV_DIR="$TOOLS_DIR/venv"
+# OpenFeature's official Python OFREP provider and SDK, for test/integration/openfeature-python.test.ts.
+OPENFEATURE_VENV="$TOOLS_DIR/venv-openfeature"
+OPENFEATURE_PYTHON_REQUIREMENTS="$RIPCORD_ROOT/test/clients/python/requirements.txt"
 ENV_FILE="$STACK_DIR/env"
 
 # Pinned so that every machine (and CI's fresh clone) runs the same Temporal CLI/server.
@@ -207,6 +210,25 @@ ensure_infra_test_packages() {
   command -v pgbouncer >/dev/null || missing+=(pgbouncer)
   command -v openssl >/dev/null || missing+=(openssl)
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# The pinned Python OpenFeature clients (test/clients/python/requirements.txt) in a venv of their own;
+# reinstalled only when the requirements change (their hash is kept in the venv).
+ensure_openfeature_python() {
+  local want
+  want=$(sha256sum "$OPENFEATURE_PYTHON_REQUIREMENTS" | cut -d' ' -f1)
+  if [[ -x $OPENFEATURE_VENV/bin/python && $(cat "$OPENFEATURE_VENV/.requirements-sha256" 2>/dev/null) == "$want" ]] &&
+    "$OPENFEATURE_VENV/bin/python" -c 'import openfeature.contrib.provider.ofrep' >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_python_venv
+  rm -rf "$OPENFEATURE_VENV"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$OPENFEATURE_VENV" || die "python3 -m venv $OPENFEATURE_VENV failed"
+  log "installing the Python OpenFeature OFREP provider ($OPENFEATURE_PYTHON_REQUIREMENTS) into $OPENFEATURE_VENV"
+  "$OPENFEATURE_VENV/bin/pip" install --disable-pip-version-check -q -r "$OPENFEATURE_PYTHON_REQUIREMENTS" </dev/null ||
+    die "pip install -r $OPENFEATURE_PYTHON_REQUIREMENTS failed"
+  printf '%s\n' "$want" >"$OPENFEATURE_VENV/.requirements-sha256"
 }
 
 ensure_system_packages() {
