@@ -16,9 +16,9 @@ export const LEGACY_OFF = 'off';
 
 /** A percentage from 0 to 100 with at most three decimals (buckets are thousandths of a percent). */
 export const percentageSchema = z
-  .number()
-  .min(0)
-  .max(100)
+  .number({ error: 'a percentage: a number from 0 to 100' })
+  .min(0, 'a percentage from 0 to 100: not below 0')
+  .max(100, 'a percentage from 0 to 100: not above 100')
   .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals');
 
 // Names travel in URLs, metrics labels, flagd documents and SDK typings: keep them plain.

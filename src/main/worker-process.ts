@@ -78,6 +78,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
+    guardReporterCap: config.GUARD_MAX_EVENTS_PER_REPORTER,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,
     }),

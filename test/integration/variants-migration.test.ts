@@ -8,7 +8,7 @@ import { migrateUp } from '../../src/stores/migrations.js';
 
 // A database of its own, built as it was before variants, so the shared test database is untouched.
 const DATABASE = 'ripcord_variants_migration_test';
-const VARIANTS_MIGRATION = '1732490000000_variants.sql';
+const VARIANTS_MIGRATION = '1732490200000_variants.sql';
 const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const USERS = Array.from({ length: 300 }, (_, i) => ({ targetingKey: `user-${i}`, plan: i % 7 === 0 ? 'beta' : 'free', country: i % 11 === 0 ? 'XX' : 'NL' }));
