@@ -44,6 +44,8 @@ import type { ScheduledChangeService } from '../src/services/scheduled-change-se
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
+import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
+import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
@@ -65,6 +67,8 @@ export interface AppDeps {
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
   webhooks: WebhookService;
+  /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
+  alertTriggers: AlertTriggerService;
   metrics: Metrics;
   checks: ReadinessChecks;
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
     },
   }));
   app.use(createEvaluateRouter(deps.serving.endpoints));
+  app.use(createTriggerHookRouter(deps.alertTriggers));
   app.use(createStreamRouter({
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
     streams: deps.security.streams, authFailures: deps.security.authFailures,
@@ -130,6 +135,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.

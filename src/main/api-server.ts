@@ -42,6 +42,7 @@ import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createAlertTriggerService } from '../services/alert-trigger-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
@@ -196,6 +197,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
