@@ -58,7 +58,7 @@ async function migrateCommand(database: string): Promise<string> {
 }
 
 /** Everything a migration can create in the public schema, as the catalogue describes it, sorted. */
-async function catalogue(database: string): Promise<Record<string, unknown[]>> {
+async function catalogue(database: string) {
   return withClient(inDatabase(ownerUrl, database), async (client) => {
     const rows = async (sql: string) => (await client.query(sql)).rows;
     return {
@@ -122,6 +122,6 @@ describe('migrations', () => {
     expect(fresh.functions.map((f) => (f as { proname: string }).proname)).toContain('audit_event_digest');
     expect(fresh.grants).toContainEqual({ grantee: new URL(appUrl).username, table_name: 'audit_events', privilege_type: 'INSERT' });
     expect(fresh.grants).not.toContainEqual({ grantee: new URL(appUrl).username, table_name: 'audit_events', privilege_type: 'UPDATE' });
-    for (const part of Object.keys(fresh)) expect(stepped[part], part).toEqual(fresh[part]);
+    for (const part of Object.keys(fresh) as Array<keyof typeof fresh>) expect(stepped[part], part).toEqual(fresh[part]);
   });
 });
