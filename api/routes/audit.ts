@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
+import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
 import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { authorize } from '../auth.js';
@@ -59,7 +59,7 @@ export function createAuditRouter(service: AuditService): Router {
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const query = parseInput(auditQuerySchema, req.query, 'query');
-    res.json(await service.list(query));
+    res.json((await service.list(query)) satisfies AuditPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -70,7 +70,7 @@ export function createAuditRouter(service: AuditService): Router {
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
-    res.json(await service.verify(checkpoint));
+    res.json((await service.verify(checkpoint)) satisfies AuditVerification);
   });
 
   return router;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
-import { flagMetricsHistorySchema, metricsWindowSchema } from '../../src/protocol/admin-api.js';
+import { flagMetricsHistorySchema, metricsWindowSchema, type FlagMetricsHistory } from '../../src/protocol/admin-api.js';
 import { flagMetricsHistory } from '../../src/services/flag-metrics-history.js';
 import { unknownFlag } from '../../src/services/unknown-flag.js';
 import type { Database } from '../../src/stores/database.js';
@@ -42,7 +42,7 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
       if (environment) throw new NotFoundError(`Flag '${key}' was not found in environment '${environment}'`);
       throw await unknownFlag(deps.db, key);
     }
-    res.json(await flagMetricsHistory(deps.db, key, environments, window));
+    res.json((await flagMetricsHistory(deps.db, key, environments, window)) satisfies FlagMetricsHistory);
   });
 
   defineRoute(router, '/api/v1', {
