@@ -80,6 +80,13 @@ const configSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
   /** Seconds a stopping worker lets running activities run before asking them to cancel (it waits for them either way). */
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
+  /**
+   * How long a workflow task waits on the queue of the worker that ran the workflow last (its sticky
+   * queue, where the workflow is cached) before any worker may take it. When that worker has crashed,
+   * this is how long its workflows stall; shorter means more full replays when a live worker is merely
+   * busy. The SDK's default is 10 s.
+   */
+  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(3),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
    * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
@@ -117,6 +124,8 @@ const configSchema = z.object({
   EVALUATION_FAST_PATH: z.enum(['on', 'off']).default('on'),
   /** Seconds between SSE heartbeat events. */
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
+  /** OFREP change streams: seconds a hidden client keeps its stream open (advertised as `inactivityDelaySec`). */
+  OFREP_INACTIVITY_DELAY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
   /**

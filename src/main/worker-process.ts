@@ -97,6 +97,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     activities,
     // On shutdown the worker stops polling at once and lets running activities finish for this long.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
+    // A crashed worker's workflows move to the other workers after this long.
+    stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     ...code,
   });
   const starter = createWorkflowStarter({
