@@ -8,7 +8,7 @@ import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/services/outcome-service.js';
-import type { Database } from '../src/stores/database.js';
+import type { FlagMetricsHistoryService } from '../src/services/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
@@ -51,8 +51,6 @@ import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
-  /** For the flag-metrics history route (it reads its store directly). */
-  db: Database;
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
   outcomes: OutcomeService;
   authenticator: Authenticator;
@@ -77,6 +75,8 @@ export interface AppDeps {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
     ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels };
+    /** The metrics-history route's reads. */
+    metricsHistory: FlagMetricsHistoryService;
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator, deps.security.authFailures));
-  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
+  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
   api.use(createDashboardRouter(deps.dashboard));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
