@@ -40,10 +40,14 @@ import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
 import { createDefinitionsRouter } from './routes/definitions.js';
+import { createFlagdRouter } from './routes/flagd.js';
+import type { FlagdFeed } from '../src/flagd/flagd-feed.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
+import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
+import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
@@ -65,6 +69,8 @@ export interface AppDeps {
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
   webhooks: WebhookService;
+  /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
+  alertTriggers: AlertTriggerService;
   metrics: Metrics;
   checks: ReadinessChecks;
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
@@ -82,6 +88,8 @@ export interface AppDeps {
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** Management and governance (issue 5): users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
+  /** flagd-compatible sync (issue 16): each environment's flags as a flagd document. */
+  flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
@@ -102,6 +110,7 @@ export function createApp(deps: AppDeps): Express {
     },
   }));
   app.use(createEvaluateRouter(deps.serving.endpoints));
+  app.use(createTriggerHookRouter(deps.alertTriggers));
   app.use(createStreamRouter({
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
     streams: deps.security.streams, authFailures: deps.security.authFailures,
@@ -130,7 +139,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createDefinitionsRouter(deps.snapshot));
+  api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());
