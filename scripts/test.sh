@@ -16,6 +16,8 @@ cd "$RIPCORD_ROOT"
 ensure_node_modules
 ensure_chromium
 ensure_infra_test_packages
+ensure_openfeature_python
+ensure_openfeature_java
 ensure_flagd_python
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
