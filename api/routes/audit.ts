@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
+import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
 import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { redactAuditPage } from '../../src/services/audit-redaction.js';
@@ -63,7 +63,7 @@ export function createAuditRouter(service: AuditService): Router {
     const query = parseInput(auditQuerySchema, req.query, 'query');
     const page = await service.list(query);
     const admin = principal.kind === 'user' && principal.actor.role === 'admin';
-    res.json(admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id));
+    res.json((admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id)) satisfies AuditPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -74,7 +74,7 @@ export function createAuditRouter(service: AuditService): Router {
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
-    res.json(await service.verify(checkpoint));
+    res.json((await service.verify(checkpoint)) satisfies AuditVerification);
   });
 
   return router;
