@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
 import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
+import { redactAuditPage } from '../../src/services/audit-redaction.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
@@ -53,13 +54,16 @@ export function createAuditRouter(service: AuditService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/audit', tag: 'Audit', summary: 'Audit events, newest first, filtered, with cursor pagination',
-    auth: 'viewer and above (audit:read)', query: auditQuerySchema,
+    auth: 'viewer and above (audit:read); without the admin role, webhook URLs are cut to their origin and other users\' e-mail, role and grants read [redacted]',
+    query: auditQuerySchema,
     responses: { 200: { description: 'a page of events', schema: auditPageSchema } },
     errors: [400, 401, 403],
   }, async (req, res) => {
-    authorize(res, { resource: 'audit', action: 'read' });
+    const principal = authorize(res, { resource: 'audit', action: 'read' });
     const query = parseInput(auditQuerySchema, req.query, 'query');
-    res.json(await service.list(query));
+    const page = await service.list(query);
+    const admin = principal.kind === 'user' && principal.actor.role === 'admin';
+    res.json(admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id));
   });
 
   defineRoute(router, MOUNT, {

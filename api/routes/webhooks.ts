@@ -9,7 +9,9 @@ import { defineRoute } from '../route-docs.js';
 const MOUNT = '/api/v1';
 const ADMIN = 'admin';
 const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', 'audit.checkpoint', '*'] as const;
-const url = z.url({ protocol: /^https?$/ }).max(2000);
+// Scheme and host are case-insensitive (HTTP://Example.COM): stored as the URL parser writes them.
+const url = z.url({ protocol: /^https?$/i }).max(2000).transform((value) => new URL(value).href)
+  .meta({ description: 'http(s) URL; must resolve to public addresses unless WEBHOOK_ALLOWED_HOSTS allows it' });
 const events = z.array(z.enum(EVENTS)).min(1).max(EVENTS.length);
 const createBody = z.strictObject({
   url,

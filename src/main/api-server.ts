@@ -50,6 +50,7 @@ import { createSlackApp } from '../../slack/create-slack-app.js';
 import { learnBotIdentity } from '../../slack/bot-identity.js';
 import { createSlackAccessService } from '../services/slack-access-service.js';
 import { createWebhookService } from '../services/webhook-service.js';
+import { webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -204,7 +205,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     rollouts,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
-    webhooks: createWebhookService({ db }),
+    webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
