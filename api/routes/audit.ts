@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
+import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
 import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
 import { redactAuditPage } from '../../src/services/audit-redaction.js';
@@ -20,7 +20,7 @@ export const auditQuerySchema = z
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
     action: text(64).regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
-    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger']).optional()
+    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
     resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
@@ -63,7 +63,7 @@ export function createAuditRouter(service: AuditService): Router {
     const query = parseInput(auditQuerySchema, req.query, 'query');
     const page = await service.list(query);
     const admin = principal.kind === 'user' && principal.actor.role === 'admin';
-    res.json(admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id));
+    res.json((admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id)) satisfies AuditPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -74,7 +74,7 @@ export function createAuditRouter(service: AuditService): Router {
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
-    res.json(await service.verify(checkpoint));
+    res.json((await service.verify(checkpoint)) satisfies AuditVerification);
   });
 
   return router;
