@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'packages/*/dist/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'packages/*/dist/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**', 'test-artifacts/**', 'test/fixtures/refs-app/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

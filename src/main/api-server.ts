@@ -43,6 +43,7 @@ import { createOutcomeService } from '../services/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createAlertTriggerService } from '../services/alert-trigger-service.js';
+import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
@@ -207,6 +208,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
+    codeReferences: createCodeReferenceService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
