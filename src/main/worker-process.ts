@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities/create-activities.js';
+import { startTelemetry } from '../telemetry/index.js';
+import { activityTelemetry } from '../telemetry/activity-telemetry.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
@@ -16,6 +18,7 @@ import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { refuseWebhooksWithoutKey, WebhookKeyMissing, webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
+import { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
@@ -99,7 +102,9 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
   const code = workflowCode(bundle);
+  const telemetry = await startTelemetry(config, 'worker', logger);
   const worker = await Worker.create({
+    ...(telemetry ? { interceptors: { activity: [activityTelemetry(telemetry)] } } : {}),
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -120,7 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   webhooks.start();
   const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
-    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000 })
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis) })
     : null;
   checkpoints?.start();
   if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
@@ -139,6 +144,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
+      await telemetry?.shutdown();
       await connection.close();
       await starter.close();
       redis.disconnect();

@@ -126,6 +126,12 @@ const CASES: Case[] = [
       return created.status;
     },
   },
+  { name: 'GET /definitions (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/definitions?environment=staging') },
+  { name: 'GET /flagd/{env}/flags.json (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flagd/staging/flags.json') },
+  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targetingKey: 'u' } }) },
+  { name: 'GET rollouts in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/rollouts`) },
+  { name: 'GET scheduled changes in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/scheduled-changes`) },
+  { name: 'GET /flags/{key}/code-references', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/code-references`) },
   {
     name: 'OFREP evaluate in the token environment', allowed: SUBJECTS,
     run: async (t) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${plain}`, { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
