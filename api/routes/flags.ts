@@ -6,9 +6,8 @@ import type { FlagService } from '../../src/services/flag-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
+import { atLeastOneOf, cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, nonBlankText, reasonSchema, tagSchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
 
 export { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
@@ -16,22 +15,20 @@ const MOUNT = '/api/v1';
 
 export const newFlagSchema = z.strictObject({
   key: flagKeySchema,
-  name: text(200).trim().min(1),
+  name: nonBlankText(200),
   description: text(2000).optional(),
   type: flagTypeSchema,
   tags: z.array(tagSchema).max(50).optional(),
   reason: reasonSchema.optional(),
 });
 
-export const flagPatchSchema = z
-  .strictObject({
-    name: text(200).trim().min(1).optional(),
-    description: text(2000).optional(),
-    tags: z.array(tagSchema).max(50).optional(),
-    version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
-    reason: reasonSchema.optional(),
-  })
-  .refine((p) => p.name !== undefined || p.description !== undefined || p.tags !== undefined, 'give at least one of name, description, tags');
+export const flagPatchSchema = atLeastOneOf(z.strictObject({
+  name: nonBlankText(200).optional(),
+  description: text(2000).optional(),
+  tags: z.array(tagSchema).max(50).optional(),
+  version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
+  reason: reasonSchema.optional(),
+}), ['name', 'description', 'tags']);
 
 const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
 const copyBody = z.strictObject({
@@ -50,7 +47,7 @@ const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')
     .meta({ description: 'enabled/disabled/killed: in `environment`, or in any environment when none is given' }),
-  q: text(200).trim().min(1).optional().meta({ description: 'text in the key, name or description' }),
+  q: nonBlankText(200).optional().meta({ description: 'text in the key, name or description' }),
   limit: limitSchema.default(50),
   cursor: cursorSchema.optional(),
 });
@@ -64,15 +61,17 @@ const flagIdentity = {
   created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
 };
 const flagSchema = z.object({ ...flagIdentity, environments: z.record(z.string(), z.unknown()) }).meta({ id: 'Flag' });
+/** GET of one flag adds its revision: how many changes the audit log records for it. */
+const flagWithRevisionSchema = flagSchema.extend({ revision: z.number().int().min(1) }).meta({ id: 'FlagWithRevision' });
 const featureFlagSchema = z
   .object({
     id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema,
-    config: flagConfigSchema.optional().meta({ description: 'the config fields are inlined at the top level' }),
+    // The config's fields sit at the top level, beside the flag's identity.
+    ...flagConfigSchema.shape,
     version: z.number().int(), archived: z.boolean(), metadata: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'FeatureFlag', description: "The seed's FeatureFlag for one environment: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
 
-const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
 const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
@@ -129,7 +128,7 @@ export function createFlagsRouter(service: FlagService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags/{key}', tag: 'Flags', summary: 'A flag and its config per environment (archived flags too)', auth: READ,
-    params: flagParams, responses: { 200: { description: 'the flag; ETag is its version', schema: flagSchema } }, errors: [400, 401, 403, 404],
+    params: flagParams, responses: { 200: { description: 'the flag; ETag is its version', schema: flagWithRevisionSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');

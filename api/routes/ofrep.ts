@@ -10,10 +10,18 @@ import {
 } from '../../src/serving/evaluation-endpoints.js';
 import { z } from 'zod';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema } from '../schemas.js';
+import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
 export const EVALUATION_AUTH = 'any token: client and server tokens evaluate in their environment; admin tokens choose it with X-Environment (default production)';
-const ENVIRONMENT_HEADER = { name: 'X-Environment', description: 'admin tokens: the environment to evaluate in (default production)' };
+/** OFREP's error body; 401, 403 and 429 have none, as the protocol defines them. */
+const ofrepErrorSchema = z.object({ key: z.string().optional(), errorCode: z.string(), errorDetails: z.string().optional() }).meta({ id: 'OfrepError' });
+const OFREP_REFUSALS = {
+  401: { description: 'no token, or an unknown or revoked one (no body, as in OFREP)' },
+  403: { description: 'the token may not evaluate in this environment (no body, as in OFREP)' },
+  413: { description: 'the body is larger than the limit (OFREP PARSE_ERROR)', schema: ofrepErrorSchema },
+  429: { description: 'rate limited: Retry-After says when to try again (no body, as in OFREP)' },
+};
+const ENVIRONMENT_HEADER = { name: 'X-Environment', description: 'admin tokens: the environment to evaluate in (default production)', schema: environmentKeySchema };
 
 // Bodies are read raw (JSON whatever the Content-Type says) and parsed by the endpoints, so that
 // Express and the node:http fast path answer byte for byte the same.
@@ -55,23 +63,26 @@ export function createOfrepRouter(endpoints: EvaluationEndpoints): Router {
     params: z.object({ key: flagKeySchema }), body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER],
     responses: {
       200: { description: 'OFREP {key, value, reason, variant, metadata}' },
-      400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING' },
-      404: { description: 'OFREP FLAG_NOT_FOUND' },
+      400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING', schema: ofrepErrorSchema },
+      404: { description: 'OFREP FLAG_NOT_FOUND', schema: ofrepErrorSchema },
+      ...OFREP_REFUSALS,
     },
-    errors: [401, 403, 413],
+    errors: [],
   }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepFlag(String(req.params.key), servingRequest(req)));
   });
   defineRoute(router, '', {
     method: 'post', path: '/ofrep/v1/evaluate/flags', tag: 'Evaluation', summary: 'OFREP: evaluate every flag (ETag / If-None-Match → 304)', auth: EVALUATION_AUTH,
     body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER, { name: 'If-None-Match', description: 'the ETag of the last answer: 304 when unchanged' }],
-    responses: { 200: { description: 'OFREP {flags: [...]}' }, 304: { description: 'not modified' }, 400: { description: 'OFREP error' } }, errors: [401, 403, 413],
+    responses: { 200: { description: 'OFREP {flags: [...]}' }, 304: { description: 'not modified' }, 400: { description: 'OFREP error', schema: ofrepErrorSchema }, ...OFREP_REFUSALS },
+    errors: [],
   }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepBulk(servingRequest(req)));
   });
   defineRoute(router, '', {
     method: 'get', path: '/ofrep/v1/configuration', tag: 'Evaluation', summary: 'OFREP provider configuration', auth: EVALUATION_AUTH,
-    responses: { 200: { description: 'capabilities' } }, errors: [401],
+    responses: { 200: { description: 'capabilities' }, 304: { description: 'not modified' }, 401: OFREP_REFUSALS[401], 403: OFREP_REFUSALS[403], 429: OFREP_REFUSALS[429] },
+    errors: [],
   }, async (req, res) => {
     sendServing(res, await endpoints.ofrepConfiguration(servingRequest(req)));
   });

@@ -5,13 +5,13 @@ import { authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, limitSchema, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
+import { nonBlankText } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const kindSchema = z.enum(['client', 'server', 'admin']);
 
 export const newTokenSchema = z.strictObject({
-  name: text(200).trim().min(1),
+  name: nonBlankText(200),
   kind: kindSchema.meta({ description: 'client: evaluate only, one environment; server: evaluate, read definitions, stream, one environment; admin: acts as its user under RBAC' }),
   environment: environmentKeySchema.optional().meta({ description: 'required for client and server tokens' }),
   user_id: uuidSchema.optional().meta({ description: 'admin tokens: the user it acts as (default: the caller)' }),

@@ -99,7 +99,7 @@ describe('invalid input, generated from the zod schemas', () => {
     const docs = managementRoutes();
     const paths = new Set(docs.map((doc) => doc.path));
     for (const path of [
-      '/api/v1/flags/{key}/environments/{env}/rollouts', '/api/v1/flags/{key}/environments/{env}/rollouts/current/{action}',
+      '/api/v1/flags/{key}/environments/{env}/rollouts', '/api/v1/flags/{key}/environments/{env}/rollouts/current/abort',
       '/api/v1/flags/{key}/environments/{env}/scheduled-changes', '/api/v1/flags/{key}/environments/{env}/scheduled-changes/{id}',
       '/api/v1/flags/{key}/metrics', '/api/v1/webhooks', '/api/v1/webhooks/{id}', '/api/v1/webhooks/{id}/deliveries', '/api/v1/events',
     ]) expect(paths, path).toContain(path);
