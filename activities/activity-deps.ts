@@ -19,6 +19,8 @@ export interface ActivityDeps {
   temporalUiUrl: string;
   namespace: string;
   prometheusUrl?: string;
+  /** Events one reporter may weigh in a guard cohort's rate (GUARD_MAX_EVENTS_PER_REPORTER); 0: no cap. */
+  guardReporterCap: number;
 }
 
 export interface FlagRef {

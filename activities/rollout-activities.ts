@@ -5,7 +5,7 @@ import { applyRolloutStep, type RolloutStepChange } from '../src/services/config
 import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/services/scheduled-change.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { withTransaction } from '../src/stores/database.js';
-import { cohortRates } from '../src/stores/event-store.js';
+import { guardCohorts } from '../src/stores/event-store.js';
 import { appendAuditEvent } from '../src/stores/audit-store.js';
 import { upsertRollout, type RolloutState } from '../src/stores/rollout-store.js';
 import type { RolloutProgress } from '../workflows/rollout-messages.js';
@@ -58,7 +58,8 @@ export function createRolloutActivities(deps: ActivityDeps) {
       const { guard } = input;
       try {
         if (guard.source === 'events') {
-          return judgeEvents(guard, await cohortRates(deps.db, input.flagKey, input.environment, new Date(input.sinceMs)), at);
+          const cohorts = await guardCohorts(deps.db, input.flagKey, input.environment, new Date(input.sinceMs), deps.guardReporterCap);
+          return judgeEvents(guard, cohorts, at);
         }
         if (!deps.prometheusUrl) return { at, source: 'prometheus', breached: false, detail: 'PROMETHEUS_URL is not configured' };
         return judgePrometheus(guard, await queryPrometheus(deps.prometheusUrl, guard.query), at);

@@ -15,6 +15,7 @@ import type { StreamHub } from '../src/serving/stream-hub.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import type { TrustProxy } from '../src/serving/client-address.js';
 import type { StreamRegistry } from '../src/serving/stream-registry.js';
+import type { OfrepStreamChannels } from '../src/serving/ofrep-event-streams.js';
 import { authenticate } from './auth.js';
 import { errorHandler, refuseDeepBodies } from './error-handler.js';
 import { createAuditRouter } from './routes/audit.js';
@@ -72,7 +73,11 @@ export interface AppDeps {
   draining?: () => boolean;
   logger: Logger;
   /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
-  serving: { endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets };
+  serving: {
+    endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
+    /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
+    ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels };
+  };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** Management and governance (issue 5): users, tokens, segments, audit. */
@@ -89,7 +94,13 @@ export function createApp(deps: AppDeps): Express {
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
-  app.use(createOfrepRouter(deps.serving.endpoints));
+  const ofrepStreams = deps.serving.ofrepStreams;
+  app.use(createOfrepRouter({
+    endpoints: deps.serving.endpoints,
+    eventStream: ofrepStreams && {
+      hub: ofrepStreams.hub, channels: ofrepStreams.channels, streams: deps.security.streams, metrics: deps.metrics, authFailures: deps.security.authFailures,
+    },
+  }));
   app.use(createEvaluateRouter(deps.serving.endpoints));
   app.use(createStreamRouter({
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,

@@ -8,12 +8,12 @@ import {
   type ServingRequest,
   type ServingResponse,
 } from '../src/serving/evaluation-endpoints.js';
+import { OFREP_EVENT_STREAM_PATH } from '../src/serving/ofrep-event-streams.js';
 
 const FLAG_PREFIX = '/ofrep/v1/evaluate/flags/';
 const BULK = '/ofrep/v1/evaluate/flags';
 const NATIVE = '/api/v1/evaluate';
-const CONFIGURATION = '/ofrep/v1/configuration';
-const PREFLIGHT_PATHS = [BULK, NATIVE, CONFIGURATION, '/api/v1/stream'];
+const PREFLIGHT_PATHS = [BULK, NATIVE, '/api/v1/stream', OFREP_EVENT_STREAM_PATH];
 
 /** Reads a request body up to `limit` bytes; null when it is larger. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -37,6 +37,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   });
 }
 
+const noQuery = () => undefined;
+
+/** Query parameters by name, parsed only when there is a query string (the hot path usually has none). */
+function queryOf(search: string): (name: string) => string | undefined {
+  if (!search) return noQuery;
+  const params = new URLSearchParams(search);
+  return (name) => params.get(name) ?? undefined;
+}
+
 function send(res: ServerResponse, answer: ServingResponse): void {
   res.writeHead(answer.status, answer.headers ? { ...CORS_HEADERS, ...answer.headers } : CORS_HEADERS);
   res.end(answer.body);
@@ -54,11 +63,11 @@ const tooLarge = (native: boolean): ServingResponse => ({
 
 /**
  * The evaluation hot paths served straight from node:http — OFREP single and bulk, the native
- * bulk evaluate, OFREP configuration and CORS preflights — and every other request handed to
+ * bulk evaluate and CORS preflights — and every other request handed to
  * `fallback` (the Express app). Express's per-request cost is several times the evaluation's.
  */
 export function createFastPath(endpoints: EvaluationEndpoints, fallback: RequestListener, trust: TrustProxy, onError?: (error: unknown) => void): RequestListener {
-  async function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => Promise<ServingResponse>, native: boolean) {
+  async function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => Promise<ServingResponse>, native: boolean, search: string) {
     const body = await readBody(req, MAX_EVALUATION_BODY_BYTES);
     if (body === null) return send(res, tooLarge(native));
     const headers = req.headers;
@@ -68,6 +77,7 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
         return Array.isArray(value) ? value[0] : value;
       },
       body,
+      query: queryOf(search),
       address: clientAddress(req, trust),
     };
     send(res, await run(request));
@@ -77,6 +87,7 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const search = queryAt === -1 ? '' : url.slice(queryAt + 1);
     const fail = (error: unknown) => {
       if (!res.headersSent) send(res, { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorDetails: 'internal error' }) });
       onError?.(error);
@@ -91,22 +102,19 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
           key = '';
         }
         if (key && !key.includes('/')) {
-          handle(req, res, (request) => endpoints.ofrepFlag(key, request), false).catch(fail);
+          handle(req, res, (request) => endpoints.ofrepFlag(key, request), false, search).catch(fail);
           return;
         }
       } else if (path === BULK) {
-        handle(req, res, (request) => endpoints.ofrepBulk(request), false).catch(fail);
+        handle(req, res, (request) => endpoints.ofrepBulk(request), false, search).catch(fail);
         return;
       } else if (path === NATIVE) {
-        handle(req, res, (request) => endpoints.evaluate(request), true).catch(fail);
+        handle(req, res, (request) => endpoints.evaluate(request), true, search).catch(fail);
         return;
       }
     } else if (req.method === 'OPTIONS' && (path.startsWith(FLAG_PREFIX) || PREFLIGHT_PATHS.includes(path))) {
       res.writeHead(204, CORS_PREFLIGHT_HEADERS);
       res.end();
-      return;
-    } else if (req.method === 'GET' && path === CONFIGURATION) {
-      handle(req, res, (request) => endpoints.ofrepConfiguration(request), false).catch(fail);
       return;
     }
     fallback(req, res);

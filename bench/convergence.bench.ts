@@ -10,12 +10,12 @@
  *
  *   npm run bench:convergence
  */
-import { request } from 'node:http';
 import { Redis } from 'ioredis';
 import { ackChannel } from '../src/serving/change-acks.js';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import { FLEET_ADMIN_TOKEN, Fleet } from '../test/chaos/fleet/fleet.js';
 import { percentile, stackEnv } from './lib/bench-stack.js';
+import { openEventStream } from './lib/event-stream.js';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 100);
 const CLIENTS = Number(process.env.BENCH_STREAM_CLIENTS ?? 100);
@@ -26,32 +26,14 @@ interface StreamClient {
   close(): void;
 }
 
-function openStream(url: string): Promise<StreamClient> {
+async function openStream(url: string): Promise<StreamClient> {
   const killed = new Map<number, number>();
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${FLEET_ADMIN_TOKEN}` } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`stream answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        const now = performance.now();
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event === 'ready') resolve({ killed, close: () => req.destroy() });
-          if (event !== 'flag.killed' || !data) continue;
-          const parsed = JSON.parse(data) as { key: string; version: number };
-          if (parsed.key === KEY) killed.set(parsed.version, now);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
+  const stream = await openEventStream(url, FLEET_ADMIN_TOKEN, (event, data, at) => {
+    if (event !== 'flag.killed') return;
+    const parsed = JSON.parse(data) as { key: string; version: number };
+    if (parsed.key === KEY) killed.set(parsed.version, at);
   });
+  return { killed, close: () => stream.close() };
 }
 
 async function waitUntil(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

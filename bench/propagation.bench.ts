@@ -8,11 +8,11 @@
  *
  *   npm run bench:propagation
  */
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { admin, CLIENT_TOKEN, freshDatabase, percentile, stackEnv, startApi, stopAll } from './lib/bench-stack.js';
+import { openEventStream } from './lib/event-stream.js';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 100);
 const CLIENTS = 100;
@@ -26,33 +26,14 @@ interface Client {
   restored: Map<number, number>;
 }
 
-function connect(port: number): Promise<Client> {
+async function connect(port: number): Promise<Client> {
   const client: Client = { port, killed: new Map(), restored: new Map() };
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/api/v1/stream', headers: { authorization: `Bearer ${CLIENT_TOKEN}` } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`stream answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        const now = performance.now();
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event === 'ready') resolve(client);
-          if (!data || (event !== 'flag.killed' && event !== 'flag.restored')) continue;
-          const parsed = JSON.parse(data) as { key: string; version: number };
-          if (parsed.key !== KEY) continue;
-          (event === 'flag.killed' ? client.killed : client.restored).set(parsed.version, now);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
+  await openEventStream(`http://127.0.0.1:${port}`, CLIENT_TOKEN, (event, data, at) => {
+    if (event !== 'flag.killed' && event !== 'flag.restored') return;
+    const parsed = JSON.parse(data) as { key: string; version: number };
+    if (parsed.key === KEY) (event === 'flag.killed' ? client.killed : client.restored).set(parsed.version, at);
   });
+  return client;
 }
 
 async function waitUntil(done: () => boolean, timeoutMs = 5_000): Promise<void> {

@@ -3,6 +3,7 @@ import { documentRoute } from '../api/route-docs.js';
 import express from 'express';
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
+import { describeStep } from '../src/domain/rollout-status.js';
 import type { Logger } from '../src/logger.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
@@ -195,7 +196,7 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
         const percentage = config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : '';
         const latest = await deps.rollouts.unfinished(flag.key, environment);
         const rollout = latest
-          ? `, rollout ${latest.status} at step ${((latest.progress as { step?: number }).step ?? 0) + 1}/${(latest.progress as { totalSteps?: number }).totalSteps ?? '?'}`
+          ? `, rollout ${latest.status} at ${describeStep((latest.progress as { step?: number }).step ?? 0, (latest.progress as { totalSteps?: number }).totalSteps ?? 0)}`
           : '';
         lines.push(`*${environment}*: ${state}${percentage}${rollout} (v${config.version})`);
       }
@@ -223,8 +224,8 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
           ? (await deps.rollouts.list(flag.key, environment)).current
           : await deps.rollouts.steer(flag.key, environment, parsed.action, parsed.action === 'abort' ? { rollback: !parsed.keep } : {}, auth.actor);
       if (!progress) return void (await say(ephemeral(`No rollout of \`${flag.key}\` is running in ${environment}.`)));
-      const next = progress.nextChangeAt ? `, next change ${progress.nextChangeAt}` : '';
-      await say(ephemeral(`Rollout of \`${flag.key}\` in ${environment}: *${progress.status}*, step ${progress.step + 1}/${progress.totalSteps} at ${String(progress.percentage ?? 0)}%${next}${progress.pausedReason ? ` (${progress.pausedReason})` : ''}`));
+      const next = progress.nextChangeAt ? `, next change ${progress.nextChangeAt}` : progress.approvalDeadline ? `, approval needed by ${progress.approvalDeadline}` : '';
+      await say(ephemeral(`Rollout of \`${flag.key}\` in ${environment}: *${progress.status}*, ${describeStep(progress.step, progress.totalSteps)} at ${String(progress.percentage ?? 0)}%${next}${progress.pausedReason ? ` (${progress.pausedReason})` : ''}`));
     });
   });
 

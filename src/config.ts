@@ -80,6 +80,13 @@ const configSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
   /** Seconds a stopping worker lets running activities run before asking them to cancel (it waits for them either way). */
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
+  /**
+   * How long a workflow task waits on the queue of the worker that ran the workflow last (its sticky
+   * queue, where the workflow is cached) before any worker may take it. When that worker has crashed,
+   * this is how long its workflows stall; shorter means more full replays when a live worker is merely
+   * busy. The SDK's default is 10 s.
+   */
+  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(3),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
    * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
@@ -104,6 +111,11 @@ const configSchema = z.object({
   WEBHOOK_RETRY_INITIAL: z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?)$/, 'a duration such as "5 seconds" or "500ms"').default('5 seconds'),
   /** Prometheus HTTP API base URL, for rollout guards that read a query. */
   PROMETHEUS_URL: z.url().optional(),
+  /**
+   * Outcome events one reporter (a server token or a user) may weigh in a rollout guard's cohort over the
+   * guard's window; beyond it its errors are scaled down with its samples. 0: no cap.
+   */
+  GUARD_MAX_EVENTS_PER_REPORTER: z.coerce.number().int().min(0).default(1000),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */
@@ -112,6 +124,8 @@ const configSchema = z.object({
   EVALUATION_FAST_PATH: z.enum(['on', 'off']).default('on'),
   /** Seconds between SSE heartbeat events. */
   STREAM_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(300).default(15),
+  /** OFREP change streams: seconds a hidden client keeps its stream open (advertised as `inactivityDelaySec`). */
+  OFREP_INACTIVITY_DELAY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   /** Seconds an API process's L1 may trail the Redis projection before /readyz fails. */
   MAX_SNAPSHOT_LAG_SECONDS: z.coerce.number().min(0.5).max(3600).default(3),
   /**

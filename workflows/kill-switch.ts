@@ -14,11 +14,13 @@ const steps = proxyActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes: ['NotFoundError'] },
 });
 
-// Waits on the world (replica acknowledgements), so it heartbeats itself.
+// Waits on the world (replica acknowledgements, 5 s at most), so it heartbeats itself (every look,
+// sent at most every 0.8 × the timeout): when its worker dies, another takes it over 2 s later, not 30.
+// A spurious timeout on a stalled event loop costs only a second look, which the attempts allow.
 const observing = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+  heartbeatTimeout: '2 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumAttempts: 5 },
 });
 
 // Alerting may take long to succeed (Slack down); it is last, so it never holds up the kill.

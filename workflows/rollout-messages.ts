@@ -35,6 +35,8 @@ export interface RolloutState {
   history: RolloutHistoryEntry[];
   abort: { rollback: boolean; reason: string } | null;
   nextChangeAt: number | null;
+  /** When the approval gate being waited on times out and pauses the rollout (absent in states from before it was kept). */
+  approvalDeadline?: number | null;
 }
 
 export interface RolloutProgress {
@@ -49,6 +51,8 @@ export interface RolloutProgress {
   totalSteps: number;
   percentage: number | 'off' | null;
   nextChangeAt: string | null;
+  /** While waiting for an approval: when the wait times out and the rollout pauses (ISO). */
+  approvalDeadline: string | null;
   pausedReason: string | null;
   guard: { readings: GuardReading[]; breach: GuardReading | null } | null;
   history: RolloutHistoryEntry[];

@@ -40,7 +40,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
   const workflowId = workflowInfo().workflowId;
   const s: RolloutState = input.state ?? {
     status: 'running', stepIndex: 0, percentage: null, pausedReason: null, approvedThrough: -1, guardSinceMs: null,
-    readings: [], breach: null, history: [], abort: null, nextChangeAt: null,
+    readings: [], breach: null, history: [], abort: null, nextChangeAt: null, approvalDeadline: null,
   };
   let skipRequested = false;
   let paused = s.status === 'paused';
@@ -49,6 +49,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     rolloutId, flagKey, environment, strategy: plan.strategy, summary: describePlan(plan), status: s.status,
     step: s.stepIndex, totalSteps: steps.length, percentage: s.percentage,
     nextChangeAt: s.nextChangeAt === null ? null : new Date(s.nextChangeAt).toISOString(),
+    approvalDeadline: s.approvalDeadline == null ? null : new Date(s.approvalDeadline).toISOString(),
     pausedReason: s.pausedReason, guard: plan.guard ? { readings: s.readings, breach: s.breach } : null, history: s.history,
   });
   const finished = () => isFinishedRollout(s.status);
@@ -127,8 +128,11 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     await alert('Rollout step waiting for approval', `step ${index + 1} of ${steps.length}: ${String(steps[index]!.percentage)}%`);
     while (s.approvedThrough < index) {
       s.status = 'waiting_approval';
+      // Kept for people (the query, the read model): the timer below is what enforces it.
+      s.approvalDeadline = Date.now() + durationMs(plan.approval_timeout);
       await record();
       const approved = await condition(() => s.approvedThrough >= index || interrupted(), durationMs(plan.approval_timeout));
+      s.approvalDeadline = null;
       if (interrupted()) return false;
       if (!approved) {
         pause(`approval of step ${index + 1} timed out`);

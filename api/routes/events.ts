@@ -40,8 +40,10 @@ export function createEventsRouter(outcomes: OutcomeService): Router {
     const environment =
       principal.kind === 'user' ? (body.environment ?? req.get('x-environment') ?? 'production') : principal.environment;
     if (principal.kind === 'user') authorize(res, { resource: 'flag', action: 'write', environment });
+    // A guard caps each reporter's weight and names whose errors drove a breach.
+    const reporter = principal.kind === 'user' ? `user:${principal.actor.id}` : `token:${principal.tokenId}`;
     await outcomes.record(
-      environment,
+      environment, reporter,
       body.events.map((e) => ({ flagKey: e.flag, variant: e.variant, outcome: e.outcome, count: e.count })),
     );
     res.status(202).json({ accepted: body.events.length, environment });

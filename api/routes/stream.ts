@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { Authenticator, Principal } from '../../src/auth/principal.js';
 import type { AuthFailureLimiter } from '../../src/serving/auth-failure-limiter.js';
-import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../../src/serving/stream-registry.js';
+import type { StreamRegistry } from '../../src/serving/stream-registry.js';
+import { lastEventIdOf, openEventStream } from '../event-stream.js';
 import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, tokenFromHeaders } from '../../src/serving/evaluation-endpoints.js';
 import type { StreamHub } from '../../src/serving/stream-hub.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -25,35 +26,8 @@ export function createStreamRouter(deps: {
     deps.authFailures?.fail(address);
     res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'A valid API token is required (Authorization: Bearer <token>)' } });
   };
-  /**
-   * Opens the event stream on `res` for the given environments (one per token; a ticket may name several),
-   * unless the token or the address already holds as many streams as allowed (429 with Retry-After).
-   */
-  const open = (req: Request, res: Response, environments: string[], lastEventId: number | undefined, who: { key: string; principal: Principal | null }) => {
-    const address = req.ip ?? '';
-    const refusal = deps.streams.refusal(who.key, address);
-    if (refusal) {
-      res.status(429).set('retry-after', String(STREAM_RETRY_AFTER_SECONDS)).json({ error: { code: 'RATE_LIMITED', message: refusal } });
-      return;
-    }
-    const untrack = deps.streams.add(who.key, address, who.principal, () => res.destroy());
-    res.on('close', untrack);
-    req.socket.setTimeout(0);
-    req.socket.setNoDelay(true);
-    res.status(200).set({
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.flushHeaders();
-    const detach = environments.map((environment) => deps.hub.connect(environment, res, lastEventId));
-    deps.metrics.streamClients.inc();
-    res.on('close', () => {
-      for (const d of detach) d();
-      deps.metrics.streamClients.dec();
-    });
-  };
+  const open = (req: Request, res: Response, environments: string[], lastEventId: number | undefined, who: { key: string; principal: Principal | null }) =>
+    openEventStream(deps, req, res, environments, lastEventId, who);
 
   defineRoute(router, '', {
     method: 'get', path: '/api/v1/stream', tag: 'Evaluation', summary: 'Server-Sent Events of flag changes in the token environment (Last-Event-ID resumes)',
@@ -102,8 +76,7 @@ export function createStreamRouter(deps: {
       return;
     }
     const environment = principal.kind === 'user' ? (requested ?? DEFAULT_ENVIRONMENT) : principal.environment;
-    const lastEventHeader = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
-    const lastEventId = lastEventHeader === undefined || lastEventHeader === '' ? undefined : Number(lastEventHeader);
+    const lastEventId = lastEventIdOf(req);
 
     const key = principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous');
     open(req, res, [environment], lastEventId, { key, principal });

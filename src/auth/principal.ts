@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Queryable } from '../stores/database.js';
-import { findLiveTokenByHash, recordTokenUsage } from '../stores/token-store.js';
+import { findLiveTokenByHash, recordTokenUsage, type TokenIdentity } from '../stores/token-store.js';
 import type { Grant, Role } from './rbac.js';
 
 export type { Role } from './rbac.js';
@@ -23,6 +23,13 @@ export const BOOTSTRAP_ACTOR: Actor = { id: 'bootstrap-admin', name: 'bootstrap 
 /** Tokens are stored as SHA-256 digests: high-entropy secrets need no slow hash, and lookups stay O(1). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/** The principal a live stored token acts as: its user for admin tokens, its environment otherwise. */
+export function principalOf(token: TokenIdentity): Principal {
+  return token.kind === 'admin'
+    ? { kind: 'user', actor: { id: token.user!.id, name: token.user!.name, role: token.user!.role }, tokenId: token.id, grants: token.user!.grants }
+    : { kind: token.kind, tokenId: token.id, environment: token.environment! };
 }
 
 /** Resolves a bearer token to its principal (null when unknown or revoked). */
@@ -103,11 +110,7 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
       if (!principal) {
         const started = generation;
         const token = await findLiveTokenByHash(db, digest);
-        principal = !token
-          ? null
-          : token.kind === 'admin'
-            ? { kind: 'user', actor: { id: token.user!.id, name: token.user!.name, role: token.user!.role }, tokenId: token.id, grants: token.user!.grants }
-            : { kind: token.kind, tokenId: token.id, environment: token.environment! };
+        principal = token ? principalOf(token) : null;
         if (principal && started === generation) cache.set(digest, principal);
       }
       if (principal?.tokenId) usage.set(principal.tokenId, Date.now());

@@ -32,11 +32,14 @@ export class SegmentSync {
   private readonly tombstones = new Map<string, number>();
   private changes = -1;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): a reconcile already in flight when the process shuts Redis down fails quietly. */
+  private stopped = false;
   private reconciling = false;
 
   constructor(private readonly deps: SegmentSyncDeps) {}
 
   async start(): Promise<void> {
+    this.stopped = false;
     const { subscriber, projection } = this.deps;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === projection.channel) void this.receive(message);
@@ -48,6 +51,7 @@ export class SegmentSync {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -128,7 +132,7 @@ export class SegmentSync {
         if (changed) this.install();
       }
     } catch (error) {
-      logger.warn({ err: error }, 'segment reconciliation failed; serving the last segments');
+      if (!this.stopped) logger.warn({ err: error }, 'segment reconciliation failed; serving the last segments');
     } finally {
       this.reconciling = false;
     }

@@ -42,6 +42,8 @@ const UNKNOWN_ENVIRONMENT_TTL_MS = 1_000;
 /** Keeps the L1 snapshot fresh: a full load at start, pub/sub pushes, and a version check every second. */
 export class SnapshotSync {
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): a reconcile already in flight when the process shuts Redis down fails quietly. */
+  private stopped = false;
   private lastReconcileOk = false;
   private lastReconcileAt = 0;
   private reconciling = false;
@@ -75,6 +77,7 @@ export class SnapshotSync {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     const { subscriber, projection } = this.deps;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === projection.channel) this.receive(message);
@@ -145,6 +148,7 @@ export class SnapshotSync {
 
   /** Stops reconciling and listening (the snapshot stays as it is). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
     this.deps.subscriber.unsubscribe(this.deps.projection.channel).catch(() => undefined);
@@ -153,6 +157,7 @@ export class SnapshotSync {
   /** Starts reconciling and listening again after stop(). */
   async resume(): Promise<void> {
     if (this.timer) return;
+    this.stopped = false;
     await this.deps.subscriber.subscribe(this.deps.projection.channel).then(() => this.subscriptionBack(), () => this.subscriptionLost());
     await this.reconcile();
     this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs ?? 1_000);
@@ -285,7 +290,7 @@ export class SnapshotSync {
       this.lastReconcileOk = true;
       this.lastReconcileAt = Date.now();
     } catch (error) {
-      if (this.lastReconcileOk) logger.warn({ err: error }, 'reconciliation failed; serving the last snapshot');
+      if (this.lastReconcileOk && !this.stopped) logger.warn({ err: error }, 'reconciliation failed; serving the last snapshot');
       this.lastReconcileOk = false;
     } finally {
       this.reconciling = false;

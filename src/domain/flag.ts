@@ -99,9 +99,9 @@ export function conditionValueProblem(operator: Operator, value: unknown): strin
 
 /** A percentage from 0 to 100 with at most three decimals (buckets are thousandths of a percent). */
 export const percentageSchema = z
-  .number()
-  .min(0)
-  .max(100)
+  .number({ error: 'a percentage: a number from 0 to 100' })
+  .min(0, 'a percentage from 0 to 100: not below 0')
+  .max(100, 'a percentage from 0 to 100: not above 100')
   .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals');
 
 const isoDateTime = z.iso.datetime({ offset: true });

@@ -161,6 +161,17 @@ export function describePlan(plan: RolloutPlan): string {
   return `${plan.strategy}: ${steps.join(' → ')}${guard}`;
 }
 
+/** What one reporter (`token:<id>` or `user:<id>`) contributed to the treated cohort of a guard's window. */
+export interface ReporterShare {
+  reporter: string;
+  /** As reported. */
+  samples: number;
+  errors: number;
+  /** As counted after the per-reporter cap (errors scaled with samples, so the reporter's own rate is kept). */
+  countedSamples: number;
+  countedErrors: number;
+}
+
 /** One reading of a rollout's health metric, kept in the workflow's progress. */
 export interface GuardReading {
   at: string;
@@ -172,4 +183,6 @@ export interface GuardReading {
   treatedErrorRate?: number;
   untreatedErrorRate?: number;
   samples?: { treated: number; untreated: number };
+  /** Events guards: whose errors the treated rate counts, most first; a breach names them. */
+  reporters?: ReporterShare[];
 }

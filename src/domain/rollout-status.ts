@@ -7,3 +7,11 @@ const FINISHED: ReadonlySet<RolloutStatus> = new Set<RolloutStatus>(['completed'
 export function isFinishedRollout(status: string): boolean {
   return FINISHED.has(status as RolloutStatus);
 }
+
+/**
+ * The one way a step is numbered for people (UI, Slack, audit): from 1, "step 2 of 3". `index` is the
+ * workflow's 0-based step index (its history labels are `step:<index>`); past the end it stays on the last.
+ */
+export function describeStep(index: number, total: number): string {
+  return `step ${Math.min(index + 1, Math.max(total, 1))} of ${total}`;
+}

@@ -36,6 +36,7 @@ import { trustProxies } from '../serving/client-address.js';
 import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
+import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
@@ -145,13 +146,23 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   registerFreshnessMetrics(metrics.registry, {
     stale: () => sync.staleness() !== null, lagSeconds: () => sync.lagSeconds(), lastSyncMs: () => sync.lastReconciledAt, onPropagation: sync.onPropagation,
   });
+  // OFREP 0.3 change streams: bulk answers advertise them once the shared channel key is loaded.
+  const ofrepFreshness = new OfrepFreshness(snapshot, sync.onChange);
+  ofrepFreshness.start();
+  const ofrepChannels = new OfrepStreamChannels({ redis, db });
+  await ofrepChannels.load().catch((err: unknown) => logger.warn({ err }, 'OFREP event streams not advertised until Redis answers'));
+  ofrepChannels.start();
   const endpoints = createEvaluationEndpoints({
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), authFailures,
+    eventStreams: { channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS },
   });
-  const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs: config.STREAM_HEARTBEAT_SECONDS * 1000 });
+  const heartbeatMs = config.STREAM_HEARTBEAT_SECONDS * 1000;
+  const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs });
   hub.start();
+  const ofrepHub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs, format: ofrepFreshness.format() });
+  ofrepHub.start();
   const flags = createFlagService({ db, publisher });
   const killSwitch = createKillSwitchService({
     db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
@@ -181,7 +192,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis) },
+    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels } },
     security: { trust, authFailures, streams },
     governance: {
       users: createUserService({ db, authEvents }),
@@ -215,6 +226,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     acker.stop();
     segmentSync.stop();
     hub.stop();
+    ofrepHub.stop();
+    ofrepFreshness.stop();
+    ofrepChannels.stop();
     await heartbeat.stop();
     await flagMetrics.stop();
     await rollups.stop();
@@ -236,6 +250,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     await sleep(Math.min(config.SHUTDOWN_READINESS_DELAY_SECONDS * 1000, Math.max(0, deadline - Date.now())));
     const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     hub.drain(DRAIN_RETRY_MS);
+    ofrepHub.drain(DRAIN_RETRY_MS);
     server.closeIdleConnections();
     const inFlightDone = await Promise.race([listenerClosed.then(() => true), sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!inFlightDone) logger.warn('stopping: requests still open at SHUTDOWN_TIMEOUT_SECONDS; closing them');

@@ -78,6 +78,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
+    guardReporterCap: config.GUARD_MAX_EVENTS_PER_REPORTER,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,
     }),
@@ -96,6 +97,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     activities,
     // On shutdown the worker stops polling at once and lets running activities finish for this long.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
+    // A crashed worker's workflows move to the other workers after this long.
+    stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     ...code,
   });
   const starter = createWorkflowStarter({

@@ -29,6 +29,7 @@ export const runningRolloutSchema = z
     totalSteps: z.number().int(),
     percentage: z.union([z.number(), z.literal('off')]).nullable(),
     nextChangeAt: z.string().nullable(),
+    approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
     pausedReason: z.string().nullable(),
     startedBy: z.string().nullable(),
     workflowId: z.string(),

@@ -31,12 +31,12 @@ function stateOf(env: DashboardRow['environments'][string]): FlagState {
 /** The dashboard's reads: a page of flags with everything a row shows, and the running rollouts. */
 export function createDashboardService(deps: { db: Database; temporalUiUrl: string; namespace: string }) {
   const presentRollout = (row: RunningRolloutRow): RunningRollout => {
-    const p = row.progress as { rolloutId?: string; step?: number; totalSteps?: number; percentage?: number | 'off' | null; nextChangeAt?: string | null; pausedReason?: string | null };
+    const p = row.progress as { rolloutId?: string; step?: number; totalSteps?: number; percentage?: number | 'off' | null; nextChangeAt?: string | null; approvalDeadline?: string | null; pausedReason?: string | null };
     const totalSteps = p.totalSteps ?? 0;
     return {
       rolloutId: row.id, flagKey: row.flagKey, environment: row.environment, status: row.status,
       step: Math.min((p.step ?? 0) + 1, Math.max(totalSteps, 1)), totalSteps, percentage: p.percentage ?? null,
-      nextChangeAt: p.nextChangeAt ?? null, pausedReason: p.pausedReason ?? null, startedBy: row.startedBy,
+      nextChangeAt: p.nextChangeAt ?? null, approvalDeadline: p.approvalDeadline ?? null, pausedReason: p.pausedReason ?? null, startedBy: row.startedBy,
       workflowId: row.workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, row.workflowId), updatedAt: row.updatedAt,
     };
   };

@@ -1,27 +1,38 @@
 import type { Guard, GuardReading } from '../domain/rollout-plan.js';
-import type { CohortRates } from '../stores/event-store.js';
+import type { GuardCohorts } from '../stores/event-store.js';
 
 const rate = (c: { samples: number; errors: number }) => (c.samples === 0 ? 0 : c.errors / c.samples);
 const pct = (r: number) => `${(r * 100).toFixed(2)}%`;
 
-/** Judges treated vs untreated error rates; too few samples is never a breach. */
-export function judgeEvents(guard: Extract<Guard, { source: 'events' }>, rates: CohortRates, at: string): GuardReading {
-  const treated = rate(rates.treated);
-  const untreated = rate(rates.untreated);
+/** "from token:… (900 errors, 100 counted), …": whose errors drove a breach. */
+function reportersOf(cohorts: GuardCohorts): string {
+  if (cohorts.reporters.length === 0) return '';
+  const named = cohorts.reporters.map((r) =>
+    `${r.reporter} (${r.errors} errors${r.countedSamples < r.samples ? `, ${Math.round(r.countedErrors)} counted` : ''})`);
+  return `; errors from ${named.join(', ')}`;
+}
+
+/**
+ * Judges treated vs untreated error rates, each reporter's weight capped (see `guardCohorts`); too few
+ * samples (as reported) is never a breach.
+ */
+export function judgeEvents(guard: Extract<Guard, { source: 'events' }>, cohorts: GuardCohorts, at: string): GuardReading {
+  const treated = rate(cohorts.treated);
+  const untreated = rate(cohorts.untreated);
   const base = {
     at, source: 'events' as const, treatedErrorRate: treated, untreatedErrorRate: untreated,
-    samples: { treated: rates.treated.samples, untreated: rates.untreated.samples },
+    samples: { treated: cohorts.reported.treated, untreated: cohorts.reported.untreated }, reporters: cohorts.reporters,
   };
-  if (rates.treated.samples < guard.min_samples) {
-    return { ...base, breached: false, detail: `${rates.treated.samples} treated samples, waiting for ${guard.min_samples}` };
+  if (cohorts.reported.treated < guard.min_samples) {
+    return { ...base, breached: false, detail: `${cohorts.reported.treated} treated samples, waiting for ${guard.min_samples}` };
   }
   if (guard.max_error_rate !== undefined && treated > guard.max_error_rate) {
-    return { ...base, breached: true, detail: `treated error rate ${pct(treated)} is above ${pct(guard.max_error_rate)}` };
+    return { ...base, breached: true, detail: `treated error rate ${pct(treated)} is above ${pct(guard.max_error_rate)}${reportersOf(cohorts)}` };
   }
-  if (guard.max_error_rate_increase !== undefined && rates.untreated.samples >= guard.min_samples && treated - untreated > guard.max_error_rate_increase) {
+  if (guard.max_error_rate_increase !== undefined && cohorts.reported.untreated >= guard.min_samples && treated - untreated > guard.max_error_rate_increase) {
     return {
       ...base, breached: true,
-      detail: `treated error rate ${pct(treated)} exceeds untreated ${pct(untreated)} by more than ${pct(guard.max_error_rate_increase)}`,
+      detail: `treated error rate ${pct(treated)} exceeds untreated ${pct(untreated)} by more than ${pct(guard.max_error_rate_increase)}${reportersOf(cohorts)}`,
     };
   }
   return { ...base, breached: false, detail: `healthy: treated ${pct(treated)}, untreated ${pct(untreated)}` };

@@ -10,6 +10,7 @@ import { etagOf, matchesIfNoneMatch } from './etag.js';
 import type { FlagMetrics } from './flag-metrics.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { OFREP_EVENT_STREAM_PATH, parseConfigEtag, parseConfigLastModified, type OfrepFreshness, type OfrepStreamChannels } from './ofrep-event-streams.js';
 
 /** A request as the evaluation endpoints see it, whatever server carried it. */
 export interface ServingRequest {
@@ -17,6 +18,8 @@ export interface ServingRequest {
   header(name: string): string | undefined;
   /** The raw body; undefined or empty when none was sent. */
   body: Buffer | undefined;
+  /** A query-string parameter by name (the first when repeated). */
+  query(name: string): string | undefined;
   /** The client's address (through trusted proxies only), for the failed-authentication limit. */
   address: string;
 }
@@ -41,7 +44,17 @@ export interface EvaluationEndpointsDeps {
   metrics: Metrics;
   /** True while this replica can't vouch for its snapshot: answers keep their values with reason STALE. */
   isStale?: () => boolean;
+  /** OFREP 0.3 change streams advertised in bulk answers; none when absent. */
+  eventStreams?: {
+    channels: OfrepStreamChannels;
+    freshness: OfrepFreshness;
+    /** Seconds a hidden client keeps its stream open (`inactivityDelaySec`). */
+    inactivityDelaySec: number;
+  };
 }
+
+/** How long a re-fetch that names a configuration this replica doesn't hold yet waits for it. */
+export const FRESHNESS_WAIT_MS = 1_000;
 
 /** The answer as served by a stale replica: same value and variant, OpenFeature reason STALE (errors stay errors). */
 function asStale(result: EvaluationResult): EvaluationResult {
@@ -90,6 +103,24 @@ const ofrepError = (status: number, key: string | undefined, errorCode: string, 
 
 const nativeError = (status: number, code: string, message: string, details?: unknown, headers?: Record<string, string>) =>
   json(status, { error: { code, message, ...(details === undefined ? {} : { details }) } }, headers);
+
+/**
+ * What a notification-triggered re-fetch expects this replica to hold: `flagConfigEtag` names the
+ * version; `flagConfigLastModified` (a time, coarser) counts only without it.
+ */
+function configWanted(req: ServingRequest): { want?: { version?: number; lastModified?: number } } | { error: string } {
+  const etag = req.query('flagConfigEtag');
+  if (etag !== undefined) {
+    const version = parseConfigEtag(etag);
+    return typeof version === 'number' ? { want: { version } } : version;
+  }
+  const lastModified = req.query('flagConfigLastModified');
+  if (lastModified !== undefined) {
+    const seconds = parseConfigLastModified(lastModified);
+    return typeof seconds === 'number' ? { want: { lastModified: seconds } } : seconds;
+  }
+  return {};
+}
 
 /** Parses a JSON body; an empty body is an empty object. */
 function parseBody(body: Buffer | undefined): { value: unknown } | { error: string } {
@@ -257,6 +288,17 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     return { status: 200, headers: { ...JSON_HEADERS, etag }, body };
   }
 
+  /** The `"eventStreams"` member of a bulk answer (with its leading comma), or nothing. */
+  function eventStreamsOf(principal: Principal, environment: string): string {
+    const streams = deps.eventStreams;
+    const channel = streams?.channels.channelFor(principal, environment);
+    if (!streams || !channel) return '';
+    // `endpoint` without `origin`: the provider connects to the origin it was configured with, so a
+    // proxy in front of Ripcord needs no setting here.
+    const stream = { type: 'sse', endpoint: { requestUri: `${OFREP_EVENT_STREAM_PATH}?channel=${channel}` }, inactivityDelaySec: streams.inactivityDelaySec };
+    return `,"eventStreams":[${JSON.stringify(stream)}]`;
+  }
+
   return {
     /** `POST /ofrep/v1/evaluate/flags/{key}` */
     async ofrepFlag(key: string, req: ServingRequest): Promise<ServingResponse> {
@@ -294,15 +336,22 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const context = ofrepContext(parsed.value);
       if ('error' in context) return ofrepError(400, undefined, 'INVALID_CONTEXT', context.error);
 
-      const { environment } = admitted;
+      const wanted = configWanted(req);
+      if ('error' in wanted) return ofrepError(400, undefined, 'PARSE_ERROR', wanted.error);
+
+      const { environment, principal } = admitted;
       const { known, hit } = await environmentLoaded(environment);
       if (!known) return ofrepError(400, undefined, 'GENERAL', `environment '${environment}' is unknown`);
+      // A re-fetch triggered by a notification from a replica ahead of this one: wait (bounded) to
+      // catch up; past the bound, answer what is held, marked STALE, rather than an error.
+      let behind = false;
+      if (wanted.want && deps.eventStreams) behind = !(await deps.eventStreams.freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS));
       const now = Date.now();
       const all = snapshot.sortedFlags(environment);
       const results = evaluateMany(all, environment, context.context, now, hit);
       const items: string[] = new Array(all.length);
-      for (let i = 0; i < all.length; i++) items[i] = bulkItem(all[i]!, results[i]!);
-      return withEtagBody(req, `{"flags":[${items.join(',')}]}`);
+      for (let i = 0; i < all.length; i++) items[i] = bulkItem(all[i]!, behind ? asStale(results[i]!) : results[i]!);
+      return withEtagBody(req, `{"flags":[${items.join(',')}]${eventStreamsOf(principal, environment)}}`);
     },
 
     /** `POST /api/v1/evaluate` `{context, flags?}`: every (or the named) flag with value, variant and reason. */
@@ -348,19 +397,6 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
         });
       }
       return withEtag(req, { environment, flags: results });
-    },
-
-    /** `GET /ofrep/v1/configuration`: what providers may rely on (no polling needed, SSE is offered natively). */
-    async ofrepConfiguration(req: ServingRequest): Promise<ServingResponse> {
-      const admitted = await admit(req, false);
-      if ('status' in admitted) return admitted;
-      return withEtag(req, {
-        name: 'ripcord',
-        capabilities: {
-          cacheInvalidation: { polling: { enabled: true, minPollingIntervalMs: 1000 } },
-          flagEvaluation: { supportedTypes: ['boolean', 'string', 'int', 'float', 'object'] },
-        },
-      });
     },
   };
 }

@@ -17,6 +17,17 @@ export interface StreamHubDeps {
   heartbeatMs?: number;
   /** A client whose unsent bytes pass this is dropped; it resumes with Last-Event-ID. */
   maxBufferedBytes?: number;
+  /** What the clients of this hub are sent; Ripcord's own flag events unless given (OFREP's stream has its own). */
+  format?: StreamFormat;
+}
+
+/** The wire format of one kind of stream: what a client gets on connecting, on a change, and to stay alive. */
+export interface StreamFormat {
+  /** The first chunk: what was missed after `lastEventId`, then whatever marks the stream ready. */
+  opening(snapshot: FlagSnapshot, environment: string, lastEventId: number | undefined): string;
+  /** The chunk for a change; null sends nothing. */
+  change(change: ChangeEvent): string | null;
+  heartbeat(snapshot: FlagSnapshot, environment: string, at: string): string;
 }
 
 /** The SSE payload of a change: enough for a client to know what to re-evaluate, no definitions. */
@@ -33,10 +44,28 @@ export function formatChange(event: ChangeKind, definition: FlagDefinition): str
   return `id: ${definition.version}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** Ripcord's own stream (`/api/v1/stream`): one event per flag change, ids are flag versions. */
+export const ripcordStreamFormat: StreamFormat = {
+  opening(snapshot, environment, lastEventId) {
+    let chunk = 'retry: 1000\n\n';
+    if (lastEventId !== undefined && Number.isFinite(lastEventId)) {
+      const missed = [...snapshot.definitions(environment)]
+        .filter((definition) => definition.version > lastEventId)
+        .sort((a, b) => a.version - b.version);
+      for (const definition of missed) chunk += formatChange(definition.config.kill_switch.enabled ? 'flag.killed' : 'flag.updated', definition);
+    }
+    const version = snapshot.version(environment);
+    return chunk + `id: ${Math.max(version, lastEventId ?? 0)}\nevent: ready\ndata: ${JSON.stringify({ environment, version })}\n\n`;
+  },
+  change: (change) => formatChange(change.event, change.definition),
+  // An event without an id leaves the client's Last-Event-ID alone.
+  heartbeat: (snapshot, environment, at) => `event: heartbeat\ndata: ${JSON.stringify({ at, version: snapshot.version(environment) })}\n\n`,
+};
+
 /**
  * Fans changes out to every SSE client of an environment. Event ids are flag versions, which grow
- * with every change of an environment, so a client that reconnects with Last-Event-ID gets every
- * flag changed after it from the L1 snapshot.
+ * with every change of an environment, so a client that reconnects with Last-Event-ID learns what
+ * changed after it from the L1 snapshot.
  */
 export class StreamHub {
   private readonly clients = new Map<string, Set<StreamSink>>();
@@ -45,7 +74,11 @@ export class StreamHub {
   /** Set by drain(): the reconnect delay told to clients that still arrive. */
   private drainedRetryMs: number | undefined;
 
-  constructor(private readonly deps: StreamHubDeps) {}
+  private readonly format: StreamFormat;
+
+  constructor(private readonly deps: StreamHubDeps) {
+    this.format = deps.format ?? ripcordStreamFormat;
+  }
 
   get size(): number {
     let n = 0;
@@ -93,16 +126,7 @@ export class StreamHub {
     let set = this.clients.get(environment);
     if (!set) this.clients.set(environment, (set = new Set()));
     set.add(sink);
-    let chunk = 'retry: 1000\n\n';
-    if (lastEventId !== undefined && Number.isFinite(lastEventId)) {
-      const missed = [...this.deps.snapshot.definitions(environment)]
-        .filter((definition) => definition.version > lastEventId)
-        .sort((a, b) => a.version - b.version);
-      for (const definition of missed) chunk += formatChange(definition.config.kill_switch.enabled ? 'flag.killed' : 'flag.updated', definition);
-    }
-    const version = this.deps.snapshot.version(environment);
-    chunk += `id: ${Math.max(version, lastEventId ?? 0)}\nevent: ready\ndata: ${JSON.stringify({ environment, version })}\n\n`;
-    sink.write(chunk);
+    sink.write(this.format.opening(this.deps.snapshot, environment, lastEventId));
     return () => {
       set.delete(sink);
       if (set.size === 0 && this.clients.get(environment) === set) this.clients.delete(environment);
@@ -112,15 +136,13 @@ export class StreamHub {
   private broadcast(change: ChangeEvent): void {
     const set = this.clients.get(change.definition.environment);
     if (!set || set.size === 0) return;
-    this.send(set, formatChange(change.event, change.definition));
+    const chunk = this.format.change(change);
+    if (chunk !== null) this.send(set, chunk);
   }
 
   private heartbeat(): void {
     const at = new Date().toISOString();
-    for (const [environment, set] of this.clients) {
-      // An event without an id leaves the client's Last-Event-ID alone.
-      this.send(set, `event: heartbeat\ndata: ${JSON.stringify({ at, version: this.deps.snapshot.version(environment) })}\n\n`);
-    }
+    for (const [environment, set] of this.clients) this.send(set, this.format.heartbeat(this.deps.snapshot, environment, at));
   }
 
   private send(set: Set<StreamSink>, chunk: string): void {

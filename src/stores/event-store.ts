@@ -1,3 +1,4 @@
+import type { ReporterShare } from '../domain/rollout-plan.js';
 import type { Queryable } from './database.js';
 
 export interface OutcomeCount {
@@ -7,15 +8,18 @@ export interface OutcomeCount {
   count: number;
 }
 
-/** Adds reported outcomes to the per-minute counters, in one statement. */
-export async function recordOutcomes(db: Queryable, environment: string, at: Date, outcomes: OutcomeCount[]): Promise<void> {
+/**
+ * Adds reported outcomes to the per-minute counters of their reporter (`token:<id>` or `user:<id>`),
+ * in one statement.
+ */
+export async function recordOutcomes(db: Queryable, environment: string, reporter: string, at: Date, outcomes: OutcomeCount[]): Promise<void> {
   if (outcomes.length === 0) return;
   await db.query(
-    `INSERT INTO flag_events (flag_key, environment, variant, minute, successes, errors)
-     SELECT o.flag_key, $1, o.variant, date_trunc('minute', $2::timestamptz), sum(o.successes), sum(o.errors)
+    `INSERT INTO flag_events (flag_key, environment, variant, reporter, minute, successes, errors)
+     SELECT o.flag_key, $1, o.variant, $4, date_trunc('minute', $2::timestamptz), sum(o.successes), sum(o.errors)
        FROM jsonb_to_recordset($3::jsonb) AS o(flag_key text, variant text, successes bigint, errors bigint)
       GROUP BY o.flag_key, o.variant
-     ON CONFLICT (flag_key, environment, minute, variant) DO UPDATE
+     ON CONFLICT (flag_key, environment, minute, variant, reporter) DO UPDATE
        SET successes = flag_events.successes + EXCLUDED.successes, errors = flag_events.errors + EXCLUDED.errors`,
     [
       environment, at.toISOString(),
@@ -23,6 +27,7 @@ export async function recordOutcomes(db: Queryable, environment: string, at: Dat
         flag_key: o.flagKey, variant: o.variant,
         successes: o.outcome === 'success' ? o.count : 0, errors: o.outcome === 'error' ? o.count : 0,
       }))),
+      reporter,
     ],
   );
 }
@@ -32,20 +37,49 @@ export interface CohortRates {
   untreated: { samples: number; errors: number };
 }
 
-/** Outcomes since `since` split into treated (any variant but 'off') and untreated ('off'). */
-export async function cohortRates(db: Queryable, flagKey: string, environment: string, since: Date): Promise<CohortRates> {
+/** Cohort rates for a guard: counted with the per-reporter cap, plus the raw sample counts and the reporters. */
+export interface GuardCohorts extends CohortRates {
+  /** Samples as reported, uncapped: what `min_samples` is compared with. */
+  reported: { treated: number; untreated: number };
+  /** The treated cohort's reporters with errors, most counted errors first (at most 10). */
+  reporters: ReporterShare[];
+}
+
+/**
+ * Outcomes since `since` split into treated (any variant but 'off') and untreated ('off'), with each
+ * reporter's samples in a cohort capped at `reporterCap` (0: no cap) and its errors scaled to match:
+ * one reporter can then weigh no more than `reporterCap` events in the rate, however much it sends.
+ */
+export async function guardCohorts(db: Queryable, flagKey: string, environment: string, since: Date, reporterCap: number): Promise<GuardCohorts> {
   const result = await db.query(
-    `SELECT variant <> 'off' AS treated, sum(successes + errors)::float8 AS samples, sum(errors)::float8 AS errors
-       FROM flag_events WHERE flag_key = $1 AND environment = $2 AND minute >= date_trunc('minute', $3::timestamptz)
-      GROUP BY 1`,
-    [flagKey, environment, since.toISOString()],
+    `WITH per_reporter AS (
+       SELECT variant <> 'off' AS treated, reporter, sum(successes + errors)::float8 AS samples, sum(errors)::float8 AS errors
+         FROM flag_events WHERE flag_key = $1 AND environment = $2 AND minute >= date_trunc('minute', $3::timestamptz)
+        GROUP BY 1, 2
+     )
+     SELECT treated, reporter, samples, errors,
+            CASE WHEN $4 > 0 AND samples > $4 THEN $4::float8 ELSE samples END AS counted_samples,
+            CASE WHEN $4 > 0 AND samples > $4 THEN errors * $4 / samples ELSE errors END AS counted_errors
+       FROM per_reporter`,
+    [flagKey, environment, since.toISOString(), reporterCap],
   );
-  const empty = { samples: 0, errors: 0 };
-  const pick = (treated: boolean) => {
-    const row = result.rows.find((r) => r.treated === treated);
-    return row ? { samples: row.samples, errors: row.errors } : empty;
+  const cohorts: GuardCohorts = {
+    treated: { samples: 0, errors: 0 }, untreated: { samples: 0, errors: 0 }, reported: { treated: 0, untreated: 0 }, reporters: [],
   };
-  return { treated: pick(true), untreated: pick(false) };
+  for (const row of result.rows) {
+    const cohort = row.treated ? 'treated' : 'untreated';
+    cohorts[cohort].samples += row.counted_samples;
+    cohorts[cohort].errors += row.counted_errors;
+    cohorts.reported[cohort] += row.samples;
+    if (row.treated && row.errors > 0) {
+      cohorts.reporters.push({
+        reporter: row.reporter, samples: row.samples, errors: row.errors, countedSamples: row.counted_samples, countedErrors: row.counted_errors,
+      });
+    }
+  }
+  cohorts.reporters.sort((a, b) => b.countedErrors - a.countedErrors || a.reporter.localeCompare(b.reporter));
+  cohorts.reporters.splice(10);
+  return cohorts;
 }
 
 /** Treated/untreated outcome counts per environment since `since`: what an events guard judges. */

@@ -113,13 +113,23 @@ export interface TokenIdentity {
 
 /** The unrevoked token with this digest (an admin token only while its user is active), or null. */
 export async function findLiveTokenByHash(db: Queryable, tokenHash: string): Promise<TokenIdentity | null> {
+  return findLiveToken(db, 't.token_hash', tokenHash);
+}
+
+/** A live token by id (for credentials derived from a token, such as an OFREP event-stream channel). */
+export async function findLiveTokenById(db: Queryable, id: string): Promise<TokenIdentity | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  return findLiveToken(db, 't.id', id);
+}
+
+async function findLiveToken(db: Queryable, column: 't.token_hash' | 't.id', value: string): Promise<TokenIdentity | null> {
   const result = await db.query(
     `SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
             coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
                         FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
        FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`,
-    [tokenHash],
+      WHERE ${column} = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`,
+    [value],
   );
   const row = result.rows[0];
   if (!row) return null;

@@ -15,7 +15,7 @@ import { readAcks } from '../../src/serving/change-acks.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import { eventually } from '../integration/harness.js';
 import { EvaluationLoad } from './fleet/evaluation-load.js';
-import { Fleet } from './fleet/fleet.js';
+import { FLEET_ADMIN_TOKEN, Fleet, type FleetProcess } from './fleet/fleet.js';
 
 let fleet: Fleet;
 let load: EvaluationLoad;
@@ -81,7 +81,7 @@ beforeAll(async () => {
   redis = new Redis(fleet.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   await liveFlag(LOAD_FLAG);
-  load = new EvaluationLoad({ url: fleet.url, token: 'chaos-fleet-admin-token', flag: () => LOAD_FLAG, ratePerSecond: 40, concurrency: 2 });
+  load = new EvaluationLoad({ url: fleet.url, token: FLEET_ADMIN_TOKEN, flag: () => LOAD_FLAG, ratePerSecond: 40, concurrency: 2 });
   load.start();
 }, 240_000);
 
@@ -246,5 +246,69 @@ describe('a fleet under faults', () => {
     const steps = await db.query("SELECT metadata->>'label' AS label, count(*)::int AS n FROM audit_events WHERE action = 'rollout.step' AND resource_id = $1 GROUP BY 1 ORDER BY 1", [rolled]);
     expect(steps.rows).toEqual([{ label: 'step:0', n: 1 }, { label: 'step:1', n: 1 }, { label: 'step:2', n: 1 }]);
     report('Temporal down', { killWorkflow: kill.body.workflow.id, confirmation: outcome.convergence, rolloutSteps: steps.rows });
+  });
+
+  it('a worker SIGKILLed mid-kill-workflow and mid-rollout: the other worker finishes both, every step audited once, the kill live throughout', async () => {
+    const killed = 'chaos-crash-kill';
+    const rolled = 'chaos-crash-rollout';
+    await liveFlag(killed);
+    await liveFlag(rolled);
+    const [doomed, survivor] = fleet.workers as [FleetProcess, FleetProcess];
+    const doomedIdentity = new RegExp(`^${doomed.child.pid}@`);
+    load.reset();
+    const killLoad = new EvaluationLoad({ url: fleet.url, token: FLEET_ADMIN_TOKEN, flag: () => killed, ratePerSecond: 20, concurrency: 1 });
+    let kill: { status: number; body: { version: number; workflow: { id: string } } } = { status: 0, body: { version: 0, workflow: { id: '' } } };
+    let crashedAt = 0;
+    // The survivor is cut off from Temporal for a moment so that both workflows run on the doomed worker;
+    // api-1 is cut off from Redis so that the kill's confirmation waits for its acknowledgement (5 s at
+    // most): that wait is the moment the doomed worker dies.
+    fleet.link(survivor.name, 'temporal').set({ kind: 'reset' });
+    try {
+      const started = await fleet.request('POST', `/api/v1/flags/${rolled}/environments/production/rollouts`, {
+        plan: { strategy: 'gradual', steps: [{ percentage: 10, hold: '8 seconds' }, { percentage: 50, hold: '2 seconds' }, { percentage: 100 }] },
+      });
+      expect(started.status).toBe(201);
+      await eventually(async () => (await auditCount('rollout.step', rolled)) >= 1, 'the first rollout step');
+      fleet.link('api-1', 'redis').set({ kind: 'blackhole' });
+      await eventually(async () => !fleet.lb.isReady('api-1'), 'the load balancer to take api-1 out', 15_000);
+      kill = await fleet.request('POST', `/api/v1/flags/${killed}/environments/production/kill-switch`, { reason: 'worker crash drill' });
+      expect(kill.status).toBe(201);
+      killLoad.start();
+      const confirming = await eventually(async () => {
+        const { raw } = await temporal.workflow.getHandle(kill.body.workflow.id).describe();
+        return raw.pendingActivities?.find((a) => a.activityType?.name === 'confirmAcks' && a.attempt === 1 && a.lastWorkerIdentity);
+      }, 'the kill workflow to be confirming on a worker', 15_000);
+      expect(confirming.lastWorkerIdentity).toMatch(doomedIdentity);
+      const rollout = temporal.workflow.getHandle(rolloutWorkflowId('production', rolled));
+      const lastTaskBy = ((await rollout.fetchHistory()).events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).at(-1)?.workflowTaskCompletedEventAttributes?.identity;
+      expect(lastTaskBy).toMatch(doomedIdentity);
+      expect((await rollout.describe()).status.name).toBe('RUNNING');
+      await fleet.kill(doomed.name, 'SIGKILL');
+      crashedAt = Date.now();
+    } finally {
+      fleet.link(survivor.name, 'temporal').heal();
+      fleet.link('api-1', 'redis').heal();
+    }
+    const outcome = await temporal.workflow.getHandle(kill.body.workflow.id).result();
+    const killFinishedMs = Date.now() - crashedAt;
+    await temporal.workflow.getHandle(rolloutWorkflowId('production', rolled)).result();
+    const rolloutFinishedMs = Date.now() - crashedAt;
+    await eventually(async () => alertsAbout(killed, 'Kill switch activated') >= 1, 'the kill alert');
+    const killFigures = await killLoad.stop();
+
+    expect(outcome.version).toBe(kill.body.version);
+    expect(await auditCount('kill_switch.activated', killed)).toBe(1);
+    expect(alertsAbout(killed, 'Kill switch activated')).toBe(1);
+    const steps = await db.query("SELECT metadata->>'label' AS label, count(*)::int AS n FROM audit_events WHERE action = 'rollout.step' AND resource_id = $1 GROUP BY 1 ORDER BY 1", [rolled]);
+    expect(steps.rows).toEqual([{ label: 'step:0', n: 1 }, { label: 'step:1', n: 1 }, { label: 'step:2', n: 1 }]);
+    const evaluations = load.read();
+    report('worker SIGKILLed mid-kill and mid-rollout', {
+      killFinishedAfterCrashMs: killFinishedMs, rolloutFinishedAfterCrashMs: rolloutFinishedMs, confirmation: outcome.convergence,
+      killedFlag: killFigures, load: evaluations,
+    });
+    // Every answer about the killed flag, from the kill's response on, was the kill.
+    expect(killFigures.failed).toBe(0);
+    expect(killFigures.values).toEqual({ false: killFigures.requests });
+    expect(evaluations.failed).toBe(0);
   });
 });

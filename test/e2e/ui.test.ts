@@ -74,6 +74,10 @@ describe('admin UI in headless Chromium', () => {
     onTestFailed(async () => {
       await shot(page, 'failure-admin');
     });
+    let putCount = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'PUT') putCount++;
+    });
     await page.goto(stack.api.url);
     await shot(page, '01-sign-in');
     await signIn(page, stack.api.url, ADMIN_TOKEN);
@@ -97,6 +101,20 @@ describe('admin UI in headless Chromium', () => {
     await rule.getByLabel('Field', { exact: true }).fill('country');
     await rule.getByLabel('Value', { exact: true }).fill('NL');
     await rule.getByLabel('Action').selectOption('disable');
+    // A percentage of 150 is refused at its field before anything is sent, in the words the rollout form uses.
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const share = page.locator('fieldset[data-rule="rule-2"]');
+    await share.getByLabel('Type').selectOption('percentage');
+    await share.getByLabel('Percentage').fill('150');
+    const putsBefore = putCount;
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    const tooBig = share.locator('[data-field-error="rules.1.percentage"]');
+    expect(await tooBig.textContent()).toBe('a percentage from 0 to 100: not above 100');
+    expect(await page.getByLabel('Diff of the production config').count()).toBe(0);
+    expect(putCount).toBe(putsBefore);
+    await shot(page, '02a-config-refuses-150');
+    await share.getByRole('button', { name: 'Remove rule' }).click();
+    await tooBig.waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Review changes' }).click();
     await expect(page.getByLabel('Diff of the production config').textContent()).resolves.toContain('"country"');
     await shot(page, '02-flag-diff');
@@ -114,6 +132,20 @@ describe('admin UI in headless Chromium', () => {
 
     // A gradual rollout, then paused.
     const rollouts = page.getByRole('form', { name: 'Start a rollout in production' });
+    // The same rule in the rollout form: 150% is refused at the step before anything is sent.
+    const lastStep = rollouts.getByLabel('Step 4 percentage');
+    await lastStep.fill('150');
+    await rollouts.getByRole('button', { name: 'Start rollout' }).click();
+    expect(await rollouts.locator('[data-field-error="plan.steps.3.percentage"]').textContent()).toBe('a percentage from 0 to 100: not above 100');
+    await lastStep.fill('100');
+    // A hold on the last step is warned about before starting: the rollout would stay running until it ends.
+    const finalHold = rollouts.getByTestId('final-hold-warning');
+    expect(await finalHold.count()).toBe(0);
+    await rollouts.getByLabel('Hold').nth(3).fill('2 days');
+    expect(await finalHold.textContent()).toContain('The last step (100%) holds for 2 days');
+    await shot(page, '04a-rollout-final-hold-warning');
+    await rollouts.getByLabel('Hold').nth(3).fill('');
+    await finalHold.waitFor({ state: 'detached' });
     await rollouts.getByRole('button', { name: 'Start rollout' }).click();
     const current = page.getByTestId('rollout-current');
     await current.waitFor({ timeout: 20_000 });
@@ -398,6 +430,22 @@ describe('admin UI in headless Chromium', () => {
           // Phone width: nothing scrolls sideways (tables wrap or become cards), tabs are not cut.
           const overflow = await tour.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
           expect(overflow, `${name} at 390 px scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+          if (name === 'tokens' || name === 'users') {
+            // Cards: every row's key fields are on screen, none scrolled into a hidden box.
+            const hidden = await tour.page.evaluate<string[]>(`(() => {
+              const rows = [...document.querySelectorAll('table.cards tbody tr')];
+              const keys = ${JSON.stringify(name === 'tokens' ? ['name', 'kind', 'environment', 'owner', 'status'] : ['name', 'role', 'grants', 'status'])};
+              const bad = rows.length ? [] : ['no rows'];
+              for (const [i, row] of rows.entries()) for (const key of keys) {
+                const cell = row.querySelector('[data-field="' + key + '"]');
+                const box = cell?.getBoundingClientRect();
+                if (!box || box.width === 0 || box.height === 0 || box.left < 0 || box.right > window.innerWidth) bad.push('row ' + i + ' ' + key);
+              }
+              for (const wrap of document.querySelectorAll('.table-wrap')) if (wrap.scrollWidth > wrap.clientWidth) bad.push('a table box scrolls sideways');
+              return bad;
+            })()`);
+            expect(hidden, `${name} at 390 px hides fields`).toEqual([]);
+          }
         }
       }
     }
@@ -470,7 +518,7 @@ describe('admin UI in headless Chromium', () => {
 
     // A rollout with an approval gate, approved in the browser by a named editor.
     const started = await stack.request('POST', `/api/v1/flags/${flagKey}/environments/production/rollouts`, {
-      body: { plan: { strategy: 'gradual', steps: [{ percentage: 20, approval: true }, { percentage: 100, approval: true }] } },
+      body: { plan: { strategy: 'gradual', steps: [{ percentage: 20, approval: true }, { percentage: 100, approval: true, hold: '1 hour' }] } },
     });
     expect(started.status).toBe(201);
     const ada = await openPage(browser, own);
@@ -478,8 +526,22 @@ describe('admin UI in headless Chromium', () => {
     await ada.page.goto(`${stack.api.url}/flags/${flagKey}/production`);
     const current = ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]');
     await current.waitFor({ timeout: 20_000 });
+    // The approval deadline: time left and the absolute time, as the workflow keeps it (24 hours by default).
+    const deadline = current.getByTestId('approval-deadline');
+    const progress = (await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production/rollouts`)).body.current;
+    expect(await deadline.locator('time').getAttribute('datetime')).toBe(progress.approvalDeadline);
+    expect(Date.parse(progress.approvalDeadline) - Date.now()).toBeGreaterThan(23 * 3600_000);
+    expect(await deadline.getByTestId('approval-time-left').textContent()).toMatch(/^(23 h( \d+ min)?|1 d)$/);
+    // A hold on the last step is warned about on the running rollout too.
+    expect(await current.getByTestId('final-hold-warning').textContent()).toContain('The last step (100%) holds for 1 hour');
     await current.getByRole('button', { name: 'Approve next step' }).click();
-    await ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]').getByText('step 2 of 2').first().waitFor({ timeout: 20_000 });
+    const secondGate = ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]');
+    await secondGate.locator('li[data-step="2"][data-state="current"]').waitFor({ timeout: 20_000 });
+    // Finished steps stay listed (with when they applied) while the next gate waits; one numbering throughout.
+    expect(await secondGate.locator('li[data-step="1"][data-state="done"]').textContent()).toContain('step 1 of 2: 20%');
+    expect(await secondGate.locator('li[data-step="2"][data-state="current"]').textContent()).toContain('step 2 of 2: 100%, hold 1 hour, needs approval — waiting for approval');
+    await secondGate.getByTestId('approval-deadline').waitFor();
+    await shot(ada.page, '33a-rollout-waiting-approval');
     // Abort with roll back asks first, stating the effect; Cancel keeps it running.
     await ada.page.getByRole('button', { name: 'Abort' }).click();
     const abort = ada.page.getByRole('dialog', { name: `Abort the rollout of ${flagKey} in production and roll back?` });

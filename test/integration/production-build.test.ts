@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import { eventually, uniqueKey } from './harness.js';
  */
 const ADMIN = 'production-build-admin-token';
 const DATABASE = 'ripcord_prod_build_test';
+/** Stands in for webpack: loading it is harmless, using any part of it fails the worker loudly. */
+const WEBPACK_STUB = `module.exports = new Proxy({}, { get(_, name) { if (typeof name === 'string') throw new Error('webpack used at run time: ' + name); } });`;
 const DEV_ONLY = ['tsx', 'vite', 'typescript', 'vitest', 'tsup', 'esbuild', 'eslint', 'playwright-core', '@temporalio/testing'];
 
 let app: string;
@@ -55,6 +57,13 @@ beforeAll(async () => {
   // @temporalio/worker depends on @swc/core and swc-loader for bundling at start-up; the build
   // bundles ahead of time, so a production image may drop them: the worker below runs without them.
   for (const unused of ['@swc', 'swc-loader']) rmSync(join(app, 'node_modules', unused), { recursive: true, force: true });
+  // @temporalio/worker also `require`s webpack when it loads, even with a prebuilt bundle, so npm
+  // cannot leave it out. Replace it with a stub that throws on any use: webpack's code is absent
+  // and the worker below proves it never needs it.
+  rmSync(join(app, 'node_modules/webpack'), { recursive: true, force: true });
+  mkdirSync(join(app, 'node_modules/webpack'));
+  writeFileSync(join(app, 'node_modules/webpack/package.json'), JSON.stringify({ name: 'webpack', version: '0.0.0-absent', main: 'index.js' }));
+  writeFileSync(join(app, 'node_modules/webpack/index.js'), WEBPACK_STUB);
 
   await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
   await admin(`CREATE DATABASE ${DATABASE}`);
@@ -77,6 +86,7 @@ describe('the production build', () => {
   it('installs without dev dependencies', () => {
     expect(existsSync(join(app, 'node_modules/@temporalio/worker'))).toBe(true);
     expect(DEV_ONLY.filter((name) => existsSync(join(app, 'node_modules', name)))).toEqual([]);
+    expect(JSON.parse(readFileSync(join(app, 'node_modules/webpack/package.json'), 'utf8')).version).toBe('0.0.0-absent');
   });
 
   it('runs migrate, seed, the API and the worker with plain node: serves OFREP and completes a rollout', async () => {

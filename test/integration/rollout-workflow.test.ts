@@ -154,9 +154,14 @@ describe('rollout workflow (time-skipping)', () => {
     });
     const waiting = await skipUntil(handle, (p) => p.status === 'waiting_approval', '10 minutes');
     expect(waiting.percentage).toBe(10);
+    // The deadline people see: the approval timeout after the gate was reached (the 1 hour hold after step 1).
+    const untilDeadline = Date.parse(waiting.approvalDeadline!) - Date.parse(waiting.history[0]!.at);
+    expect(untilDeadline).toBeGreaterThanOrEqual(3 * 3600_000);
+    expect(untilDeadline).toBeLessThan(3 * 3600_000 + 60_000);
     expect(alerts.some((a) => a.flagKey === key && a.title === 'Rollout step waiting for approval')).toBe(true);
     const paused = await skipUntil(handle, (p) => p.status === 'paused');
     expect(paused.pausedReason).toBe('approval of step 2 timed out');
+    expect(paused.approvalDeadline).toBeNull();
     await env.sleep('3 days');
     expect((await handle.query(progressQuery)).percentage).toBe(10);
 
@@ -202,7 +207,7 @@ describe('rollout workflow (time-skipping)', () => {
     });
     await skipUntil(handle, (p) => p.percentage === 10, '1 minute');
     const at = new Date(await env.currentTimeMs());
-    await recordOutcomes(db, 'production', at, [
+    await recordOutcomes(db, 'production', 'token:test', at, [
       { flagKey: key, variant: 'on', outcome: 'error', count: 40 }, { flagKey: key, variant: 'on', outcome: 'success', count: 60 },
       { flagKey: key, variant: 'off', outcome: 'error', count: 1 }, { flagKey: key, variant: 'off', outcome: 'success', count: 99 },
     ]);
@@ -222,7 +227,7 @@ describe('rollout workflow (time-skipping)', () => {
       guard: { source: 'events', max_error_rate: 0.1, min_samples: 50, interval: '10 minutes' },
     });
     await skipUntil(handle, (p) => p.percentage === 10, '1 minute');
-    await recordOutcomes(db, 'production', new Date(await env.currentTimeMs()), [
+    await recordOutcomes(db, 'production', 'token:test', new Date(await env.currentTimeMs()), [
       { flagKey: key, variant: 'on', outcome: 'error', count: 2 }, { flagKey: key, variant: 'on', outcome: 'success', count: 198 },
     ]);
     const result = await handle.result();
@@ -239,7 +244,7 @@ describe('rollout workflow (time-skipping)', () => {
       guard: { source: 'events', max_error_rate: 0.2, min_samples: 10, interval: '15 minutes' },
     });
     await skipUntil(handle, (p) => p.status === 'waiting_approval', '1 minute');
-    await recordOutcomes(db, 'production', new Date(await env.currentTimeMs()), [{ flagKey: key, variant: 'on', outcome: 'error', count: 30 }]);
+    await recordOutcomes(db, 'production', 'token:test', new Date(await env.currentTimeMs()), [{ flagKey: key, variant: 'on', outcome: 'error', count: 30 }]);
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'rolled_back', percentage: 0 });
     expect(result.history.map((h) => h.label)).toEqual(['step:0', 'rollback']);

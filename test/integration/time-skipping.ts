@@ -44,7 +44,7 @@ export async function startTimeSkippingWorker(options: {
     workflowBundle: await sharedBundle(),
     activities: createActivities({
       db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter: options.alerter,
-      temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl,
+      temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
     }),
   });
   const running = worker.run();

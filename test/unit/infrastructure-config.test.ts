@@ -116,8 +116,9 @@ describe('PostgreSQL connection settings', () => {
 
 describe('lifecycle settings', () => {
   it('has bounded defaults and refuses nonsense', () => {
-    expect(loadConfig({})).toMatchObject({ HOST: '127.0.0.1', SHUTDOWN_READINESS_DELAY_SECONDS: 5, SHUTDOWN_TIMEOUT_SECONDS: 25, WORKER_SHUTDOWN_GRACE_SECONDS: 30 });
+    expect(loadConfig({})).toMatchObject({ HOST: '127.0.0.1', SHUTDOWN_READINESS_DELAY_SECONDS: 5, SHUTDOWN_TIMEOUT_SECONDS: 25, WORKER_SHUTDOWN_GRACE_SECONDS: 30, WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: 3 });
     expect(refusal({ SHUTDOWN_TIMEOUT_SECONDS: '0' })).toMatch(/SHUTDOWN_TIMEOUT_SECONDS: /);
+    expect(refusal({ WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: '0' })).toMatch(/WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: /);
     expect(refusal({ HOST: 'everywhere' })).toMatch(/HOST: must be an IP address/);
   });
 });

@@ -137,6 +137,16 @@ export function time(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** Time left until `iso`, in words: "3 h 5 min", "45 s". */
+export function timeLeft(iso: string, now = Date.now()): string {
+  const ms = Date.parse(iso) - now;
+  if (ms <= 0) return 'due now';
+  const min = Math.floor(ms / 60_000);
+  if (min < 1) return `${Math.ceil(ms / 1000)} s`;
+  const d = Math.floor(min / 1440), h = Math.floor((min % 1440) / 60), m = min % 60;
+  return [d ? `${d} d` : '', h ? `${h} h` : '', m && d === 0 ? `${m} min` : ''].filter(Boolean).join(' ') || '1 min';
+}
+
 /** Runs an async action with a busy flag and the last error kept for display. */
 export function useAction<A extends unknown[], T>(fn: (...args: A) => Promise<T>) {
   const [busy, setBusy] = useState(false);

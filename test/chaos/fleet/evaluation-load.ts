@@ -5,6 +5,8 @@ export interface LoadFigures {
   failed: number;
   /** Answers by OpenFeature reason (STALE included). */
   reasons: Record<string, number>;
+  /** Answers by value served (JSON), e.g. `{ "false": 120 }`. */
+  values: Record<string, number>;
   /** Answers by backend that served them. */
   backends: Record<string, number>;
   p50Ms: number;
@@ -28,7 +30,7 @@ export class EvaluationLoad {
   private running = false;
   private loops: Promise<void>[] = [];
   private latencies: number[] = [];
-  private figures = { requests: 0, failed: 0, reasons: {} as Record<string, number>, backends: {} as Record<string, number>, failures: [] as string[] };
+  private figures = { requests: 0, failed: 0, reasons: {} as Record<string, number>, values: {} as Record<string, number>, backends: {} as Record<string, number>, failures: [] as string[] };
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
   constructor(private readonly options: { url: string; token: string; flag: () => string; ratePerSecond?: number; concurrency?: number }) {}
@@ -74,6 +76,8 @@ export class EvaluationLoad {
             const body = JSON.parse(text) as { value?: unknown; reason?: string };
             if (body.value === undefined) return fail(`no value from ${backend}: ${text.slice(0, 200)}`);
             this.figures.reasons[body.reason ?? '?'] = (this.figures.reasons[body.reason ?? '?'] ?? 0) + 1;
+            const value = JSON.stringify(body.value);
+            this.figures.values[value] = (this.figures.values[value] ?? 0) + 1;
           } catch {
             return fail(`unreadable answer from ${backend}`);
           }
@@ -94,14 +98,14 @@ export class EvaluationLoad {
   read(): LoadFigures {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     return {
-      ...this.figures, reasons: { ...this.figures.reasons }, backends: { ...this.figures.backends }, failures: [...this.figures.failures],
+      ...this.figures, reasons: { ...this.figures.reasons }, values: { ...this.figures.values }, backends: { ...this.figures.backends }, failures: [...this.figures.failures],
       p50Ms: Number(percentile(sorted, 50).toFixed(2)), p99Ms: Number(percentile(sorted, 99).toFixed(2)), maxMs: Number((sorted.at(-1) ?? 0).toFixed(2)),
     };
   }
 
   reset(): void {
     this.latencies = [];
-    this.figures = { requests: 0, failed: 0, reasons: {}, backends: {}, failures: [] };
+    this.figures = { requests: 0, failed: 0, reasons: {}, values: {}, backends: {}, failures: [] };
   }
 
   async stop(): Promise<LoadFigures> {

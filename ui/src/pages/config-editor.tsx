@@ -1,9 +1,11 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { flagConfigInputSchemaFor } from '../../../src/domain/flag.ts';
 import { ApiError, enc, type Json } from '../api.ts';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
 import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
+import { refusal } from '../validation.ts';
 
 const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
   'starts_with', 'ends_with', 'exists', 'semver_equals', 'semver_greater_than', 'semver_less_than', 'before', 'after'];
@@ -62,6 +64,16 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
 
   const dirty = JSON.stringify(draft) !== JSON.stringify(base.config);
   const set = (patch: Json) => setDraft({ ...draft, ...patch });
+  // The PUT body's own schema (the API's): a percentage of 150 is refused at its field before anything is sent.
+  const problems = useMemo(() => refusal(flagConfigInputSchemaFor(flag.type), draft), [draft, flag.type]);
+  const [showProblems, setShowProblems] = useState(false);
+  const review = () => {
+    setShowProblems(true);
+    if (problems) return;
+    setReviewing(true);
+    setSaved(null);
+    setScheduledAt(null);
+  };
 
   const save = useAction(async () => {
     try {
@@ -107,7 +119,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
       throw atEditorPaths(error);
     }
   });
-  const err = save.error ?? schedule.error;
+  const err = (showProblems ? problems : null) ?? save.error ?? schedule.error;
 
   const rules: Json[] = draft.rules;
   const setRule = (i: number, patch: Json) => set({ rules: rules.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
@@ -209,7 +221,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
           saving again replaces theirs with yours; “Discard my changes” takes theirs.
         </div>
       )}
-      <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && err.status === 400)} />
+      <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && (err.status === 400 || err === problems))} />
       {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
       {saved !== null && !dirty && <p role="status" className="ok" data-testid="saved">Saved (flag revision {flag.revision}).</p>}
       {scheduledAt !== null && !dirty && <p role="status" className="ok" data-testid="scheduled-ok">Scheduled to apply at {time(scheduledAt)} (see “Scheduled changes in {env}”).</p>}
@@ -230,15 +242,15 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
           )}
           <div className="actions">
             {later
-              ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when)}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>
-              : <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>}
+              ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when) || problems !== null}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>
+              : <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy || problems !== null}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>}
             <button type="button" onClick={() => setReviewing(false)}>Back to editing</button>
           </div>
         </div>
       ) : (
         <div className="actions">
-          <WriteButton allowed={allowed} className="primary" disabled={!dirty} onClick={() => { setReviewing(true); setSaved(null); setScheduledAt(null); }}>Review changes</WriteButton>
-          <button type="button" disabled={!dirty} onClick={() => { setDraft(base.config); setConflict(null); save.setError(null); schedule.setError(null); }}>Discard my changes</button>
+          <WriteButton allowed={allowed} className="primary" disabled={!dirty} onClick={review}>Review changes</WriteButton>
+          <button type="button" disabled={!dirty} onClick={() => { setDraft(base.config); setConflict(null); setShowProblems(false); save.setError(null); schedule.setError(null); }}>Discard my changes</button>
         </div>
       ))}
     </section>

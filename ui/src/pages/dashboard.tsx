@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AuditPage, DashboardPage, RunningRollout } from '../../../src/protocol/admin-api.ts';
 import { enc, query } from '../api.ts';
-import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, useAction, WriteButton } from '../components.tsx';
+import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, timeLeft, useAction, WriteButton } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -128,7 +128,7 @@ export function Dashboard() {
               <li key={r.rolloutId} data-rollout={`${r.flagKey}:${r.environment}`}>
                 <Link to={`/flags/${enc(r.flagKey)}/${enc(r.environment)}`}><strong>{r.flagKey}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
                 <ProgressBar value={r.step - 1} max={r.totalSteps} label={`${r.flagKey} in ${r.environment}: step ${r.step} of ${r.totalSteps}`} />
-                <small className="muted">step {r.step} of {r.totalSteps}; {r.status === 'paused' ? `paused${r.pausedReason ? `: ${r.pausedReason}` : ''}` : r.status === 'waiting_approval' ? 'waiting for approval' : r.nextChangeAt ? `next change ${time(r.nextChangeAt)}` : 'applying'}
+                <small className="muted">step {r.step} of {r.totalSteps}; {r.status === 'paused' ? `paused${r.pausedReason ? `: ${r.pausedReason}` : ''}` : r.status === 'waiting_approval' ? `waiting for approval${r.approvalDeadline ? ` (${timeLeft(r.approvalDeadline)} left, until ${time(r.approvalDeadline)})` : ''}` : r.nextChangeAt ? `next change ${time(r.nextChangeAt)}` : 'applying'}
                   {r.startedBy ? ` · started by ${r.startedBy}` : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
               </li>
             ))}

@@ -1,7 +1,10 @@
 import { useId, useState } from 'react';
-import { enc, type Json } from '../api.ts';
-import { ErrorBox, Field, ProgressBar, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
+import { ApiError, enc, type Json } from '../api.ts';
+import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { RUNNING } from '../flag-state.ts';
+import { rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
+import { describeStep, isFinishedRollout } from '../../../src/domain/rollout-status.ts';
+import { refusal } from '../validation.ts';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useConfirm } from '../confirm.tsx';
 import { useSession } from '../session.tsx';
@@ -46,9 +49,11 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Js
             <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
             {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
           </p>
-          <ProgressBar value={current.step} max={current.totalSteps} label={`step ${Math.min(current.step + 1, current.totalSteps)} of ${current.totalSteps}`} />
+          <ProgressBar value={current.step} max={current.totalSteps} label={describeStep(current.step, current.totalSteps)} />
           <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
             {record?.workflowId && <> Workflow <code>{record.workflowId}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
+          {current.status === 'waiting_approval' && current.approvalDeadline && <ApprovalDeadline at={current.approvalDeadline} />}
+          <FinalHoldWarning plan={record?.plan} endsAt={current.step === current.totalSteps - 1 && current.history?.some((h: Json) => h.label === `step:${current.step}`) ? current.nextChangeAt : null} />
           <Timeline current={current} plan={record?.plan} />
           {current.guard && <GuardChart readings={current.guard.readings} breach={current.guard.breach} guard={record?.plan?.guard} />}
           <div className="actions wrap">
@@ -94,22 +99,65 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Js
 /** One numbering for people: the workflow's `step:0` is "step 1 of 3". */
 function stepLabel(label: string, total: number): string {
   const step = /^step:(\d+)$/.exec(label);
-  return step ? `step ${Number(step[1]) + 1} of ${total}` : label;
+  return step ? describeStep(Number(step[1]), total) : label;
 }
 
-/** Steps done (from the workflow's history) and to come (from the plan). */
+/** The hold on the last step of a gradual plan: the rollout stays running until it ends. */
+function finalHold(plan: Json): { hold: string; percentage: number } | null {
+  const last = plan?.strategy === 'gradual' ? plan.steps?.at(-1) : undefined;
+  return last?.hold ? { hold: String(last.hold), percentage: last.percentage } : null;
+}
+
+/** When an approval gate times out (the rollout then pauses): time left and the absolute time; re-rendered every 15 s. */
+function ApprovalDeadline({ at }: { at: string }) {
+  const [now, setNow] = useState(() => Date.now());
+  useInterval(() => setNow(Date.now()), 15_000);
+  return (
+    <p className="note" data-testid="approval-deadline">
+      Approval needed within <strong data-testid="approval-time-left">{timeLeft(at, now)}</strong>, by <time dateTime={at}>{time(at)}</time>;
+      without it the rollout pauses then (approve or resume to go on).
+    </p>
+  );
+}
+
+/** A warning that a hold on the last step keeps the rollout running (and its flag's rollout locked) until the hold ends. */
+function FinalHoldWarning({ plan, endsAt }: { plan: Json; endsAt?: string | null }) {
+  const hold = finalHold(plan);
+  if (!hold) return null;
+  return (
+    <p className="warning" role="note" data-testid="final-hold-warning">
+      The last step ({hold.percentage}%) holds for {hold.hold}: the rollout stays “running” until that hold ends
+      {endsAt ? <> (at <time dateTime={endsAt}>{time(endsAt)}</time>)</> : ''}, and no other rollout of this flag can start until then.
+      Leave the hold off the last step to finish as soon as it is reached.
+    </p>
+  );
+}
+
+/** Every step of the plan, numbered as people read them: done (with when), the current one, and those to come. */
 function Timeline({ current, plan }: { current: Json; plan: Json }) {
   const planned: Json[] = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
-  const done: Json[] = current.history ?? [];
+  const history: Json[] = current.history ?? [];
+  const applied = (i: number) => history.find((h) => h.label === `step:${i}`);
+  const of = current.totalSteps;
+  // History entries that are not plan steps (linear and scheduled changes, a rollback) are listed as they happened.
+  const others = planned.length ? history.filter((h) => !/^step:\d+$/.test(h.label)) : history;
   return (
     <ol className="timeline" aria-label="Rollout timeline">
-      {done.map((h, i) => <li key={`d${i}`} className="done"><span aria-hidden="true">●</span> {stepLabel(h.label, current.totalSteps)}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)}</li>)}
-      {planned.slice(current.step).map((s, i) => (
-        <li key={`p${i}`} className={i === 0 ? 'next' : 'pending'}>
-          <span aria-hidden="true">○</span> step {current.step + i + 1} of {current.totalSteps}: {s.percentage}%{s.hold ? `, hold ${s.hold}` : ''}{s.approval ? ', needs approval' : ''}
-          {i === 0 && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
-        </li>
-      ))}
+      {planned.map((s, i) => {
+        const done = applied(i);
+        const isCurrent = i === current.step && !isFinishedRollout(current.status);
+        const detail = `${s.percentage}%${s.hold ? `, hold ${s.hold}` : ''}${s.approval ? ', needs approval' : ''}`;
+        return (
+          <li key={`s${i}`} className={done ? (isCurrent ? 'done current' : 'done') : isCurrent ? 'next' : 'pending'} data-step={i + 1} data-state={done ? 'done' : isCurrent ? 'current' : 'pending'}>
+            <span aria-hidden="true">{done ? '●' : '○'}</span> {describeStep(i, of)}: {detail}
+            {done ? ` — applied ${time(done.at)}` : ''}
+            {isCurrent && done && current.nextChangeAt ? `; holding until ${time(current.nextChangeAt)}` : ''}
+            {isCurrent && !done && current.status === 'waiting_approval' ? ' — waiting for approval' : ''}
+            {isCurrent && !done && current.status !== 'waiting_approval' && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
+          </li>
+        );
+      })}
+      {others.map((h, i) => <li key={`h${i}`} className="done"><span aria-hidden="true">●</span> {stepLabel(h.label, of)}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)}</li>)}
     </ol>
   );
 }
@@ -163,6 +211,9 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
     return { strategy, steps: steps.map((s) => ({ percentage: s.percentage, ...(s.hold ? { hold: s.hold } : {}), ...(s.approval ? { approval: true } : {}) })), ...common };
   };
   const run = useAction(async () => {
+    // The plan's own schema (the API's): a step of 150% is refused at its field before anything is sent.
+    const refused = refusal(rolloutPlanSchema, plan(), 'plan');
+    if (refused) throw refused;
     const answer = await api.request('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, { body: { plan: plan() } });
     onStarted({ id: answer.workflowId, url: answer.url, status: answer.summary });
   });
@@ -171,7 +222,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
 
   if (!allowed.allowed) return <p className="note">No rollout is running. Starting one is not allowed: {allowed.reason}.</p>;
   return (
-    <form className="start-rollout" aria-label={`Start a rollout in ${env}`} onSubmit={(ev) => { ev.preventDefault(); void run.run(); }}>
+    <form className="start-rollout" aria-label={`Start a rollout in ${env}`} noValidate onSubmit={(ev) => { ev.preventDefault(); void run.run(); }}>
       <p className="muted">No rollout is running. Start one (a durable Temporal workflow):</p>
       <div className="grid4">
         <Field label="Strategy" error={e} path="plan.strategy">{(p) => (
@@ -199,6 +250,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
             </div>
           ))}
           <button type="button" onClick={() => setSteps([...steps, { percentage: 100, hold: '', approval: false }])}>Add step</button>
+          <FinalHoldWarning plan={plan()} />
         </fieldset>
       )}
       <fieldset className="guard-form">
@@ -226,7 +278,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
           </>}
         </div>
       </fieldset>
-      <ErrorBox error={e} />
+      <ErrorBox error={e} showIssues={!(e instanceof ApiError && e.status === 0)} />
       <WriteButton allowed={allowed} className="primary" type="submit" disabled={run.busy} id={`${id}-start`}>{run.busy ? 'Starting…' : 'Start rollout'}</WriteButton>
     </form>
   );

@@ -71,13 +71,14 @@ export function TokensPage() {
         <WriteButton allowed={allowed} className="primary" type="submit" disabled={create.busy}>Create token</WriteButton>
       </form>
       <ErrorBox error={list.error ?? revoke.error} />
-      <div className="table-wrap"><table>
+      <div className="table-wrap"><table className="cards" aria-label="Tokens">
         <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Environment</th><th scope="col">Owner / acts as</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>{list.data?.tokens.map((t: Json) => (
-          <tr key={t.id}>
-            <th scope="row">{t.name}</th><td>{t.kind}</td><td>{t.environment ?? 'any'}</td><td>{t.kind === 'admin' ? <>acts as {nameOf(t.user_id)}</> : <>made by {nameOf(t.created_by)}</>}</td><td><code>{t.prefix ?? ''}…</code></td>
-            <td>{time(t.created_at)}</td><td>{time(t.last_used_at)}</td><td>{t.revoked_at ? `revoked ${time(t.revoked_at)}` : 'active'}</td>
-            <td>{!t.revoked_at && <button className="danger-link" data-write="" onClick={() => void revoke.run(t)}>Revoke</button>}</td>
+          <tr key={t.id} data-token={t.id}>
+            <th scope="row" data-field="name">{t.name}</th><td data-label="Kind" data-field="kind">{t.kind}</td><td data-label="Environment" data-field="environment">{t.environment ?? 'any'}</td>
+            <td data-label="Owner / acts as" data-field="owner">{t.kind === 'admin' ? <>acts as {nameOf(t.user_id)}</> : <>made by {nameOf(t.created_by)}</>}</td><td data-label="Prefix"><code>{t.prefix ?? ''}…</code></td>
+            <td data-label="Created">{time(t.created_at)}</td><td data-label="Last used">{time(t.last_used_at)}</td><td data-label="Status" data-field="status">{t.revoked_at ? `revoked ${time(t.revoked_at)}` : 'active'}</td>
+            <td data-field="actions">{!t.revoked_at && <button className="danger-link" data-write="" onClick={() => void revoke.run(t)}>Revoke</button>}</td>
           </tr>
         ))}</tbody>
       </table></div>

@@ -66,27 +66,27 @@ export function UsersPage() {
         </form>
       )}
       <ErrorBox error={list.error ?? update.error} />
-      <div className="table-wrap"><table>
+      <div className="table-wrap"><table className="cards" aria-label="Users">
         <thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Slack</th><th scope="col">Grants</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>{list.data?.users.map((u: Json) => (
-          <tr key={u.id}>
-            <th scope="row">{u.name}<div className="small muted">{u.email}</div><div className="small muted mono">{u.id}</div></th>
-            <td>
+          <tr key={u.id} data-user={u.id}>
+            <th scope="row" data-field="name">{u.name}<div className="small muted">{u.email}</div><div className="small muted mono">{u.id}</div></th>
+            <td data-label="Role" data-field="role">
               <label className="sr-only" htmlFor={`role-${u.id}`}>Role of {u.email}</label>
               <select id={`role-${u.id}`} value={u.role} disabled={!allowed.allowed || Boolean(u.deactivated_at)} onChange={(e) => void update.run(u.id, { role: e.target.value })}>
                 {ROLES.map((r) => <option key={r}>{r}</option>)}
               </select>
             </td>
-            <td>{u.slack_user_id ?? '–'}</td>
-            <td>
+            <td data-label="Slack">{u.slack_user_id ?? '–'}</td>
+            <td data-label="Grants" data-field="grants">
               {u.grants.length ? <ul className="plain grant-list small">{u.grants.map((g: Json, i: number) => <li key={i}><code>{grantText(g)}</code></li>)}</ul> : <span className="muted">none</span>}
               {!u.deactivated_at && (
                 <button type="button" id={`grants-${u.id}`} className="link small" aria-expanded={editing === u.id} aria-controls="grants-editor" aria-label={`Edit grants of ${u.email}`}
                   onClick={() => (editing === u.id ? closeEditor() : setEditing(u.id))}>{editing === u.id ? 'Close grants' : 'Edit grants'}</button>
               )}
             </td>
-            <td>{u.deactivated_at ? `deactivated ${time(u.deactivated_at)}` : 'active'}</td>
-            <td>{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void deactivate(u)}>Deactivate</WriteButton>}</td>
+            <td data-label="Status" data-field="status">{u.deactivated_at ? `deactivated ${time(u.deactivated_at)}` : 'active'}</td>
+            <td data-field="actions">{!u.deactivated_at && <WriteButton allowed={allowed} className="danger-link" onClick={() => void deactivate(u)}>Deactivate</WriteButton>}</td>
           </tr>
         ))}</tbody>
       </table></div>
