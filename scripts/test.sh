@@ -16,6 +16,7 @@ cd "$RIPCORD_ROOT"
 ensure_node_modules
 ensure_chromium
 ensure_infra_test_packages
+ensure_schemathesis
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap
