@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObjectSchema, jsonValueSchema, nonBlankText, text, textMatching } from '../src/domain/text.js';
+import { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching } from '../src/domain/text.js';
 import { actionSchema, grantSchema, roleSchema } from '../src/auth/rbac.js';
 
 /** Shapes shared by the management routes and the OpenAPI document. */
@@ -74,4 +74,4 @@ export const tokenSchema = z
   .meta({ id: 'Token' });
 
 export { grantSchema, roleSchema };
-export { jsonObjectSchema, jsonValueSchema, nonBlankText, text, textMatching };
+export { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching };

@@ -5,12 +5,12 @@ import { AppError } from '../../src/errors.js';
 import type { SegmentService } from '../../src/services/segment-service.js';
 import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { cursorSchema, limitSchema, nonBlankText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
+import { cursorSchema, limitSchema, nonBlankText, oneLineText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
-const memberSchema = text(256).min(1).regex(/^[^\r\n]+$/, 'one line');
+const memberSchema = oneLineText(256);
 const MAX_MEMBERS = 1_000_000;
 const common = {
   key: segmentKeySchema,
@@ -33,7 +33,8 @@ export const segmentUpdateSchema = z
     version: z.number().int().nonnegative().optional(),
     reason: reasonSchema.optional(),
   })
-  .refine((u) => !(u.conditions && u.members), 'give conditions (rule segments) or members (list segments), not both');
+  .refine((u) => !(u.conditions && u.members), 'give conditions (rule segments) or members (list segments), not both')
+  .meta({ not: { required: ['conditions', 'members'] } });
 
 export const memberChangeSchema = z
   .strictObject({
@@ -42,7 +43,8 @@ export const memberChangeSchema = z
     version: z.number().int().nonnegative().optional(),
     reason: reasonSchema.optional(),
   })
-  .refine((c) => (c.add?.length ?? 0) + (c.remove?.length ?? 0) > 0, 'give members to add or remove');
+  .refine((c) => (c.add?.length ?? 0) + (c.remove?.length ?? 0) > 0, 'give members to add or remove')
+  .meta({ anyOf: ['add', 'remove'].map((field) => ({ required: [field], properties: { [field]: { minItems: 1 } } })) });
 
 const keyParams = z.object({ key: segmentKeySchema });
 const memberParams = z.object({ key: segmentKeySchema, member: memberSchema });

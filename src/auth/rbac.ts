@@ -42,6 +42,14 @@ export const grantSchema = z
     if (grant.resource !== 'flag' && grant.conditions.flag_tags) {
       ctx.addIssue({ code: 'custom', path: ['conditions', 'flag_tags'], message: 'flag_tags applies to the flag resource only' });
     }
+  })
+  // The same three rules for the OpenAPI document, so that a generated client (or fuzzer) can satisfy them.
+  .meta({
+    anyOf: [
+      { properties: { resource: { const: 'flag' } } },
+      { properties: { resource: { const: 'environment' }, action: { enum: ['read', 'write', 'delete'] }, conditions: { properties: { flag_tags: false } } } },
+      { properties: { resource: { const: 'audit' }, action: { const: 'read' }, conditions: { properties: { flag_tags: false } } } },
+    ],
   });
 export type Grant = z.infer<typeof grantSchema>;
 

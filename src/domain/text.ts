@@ -28,6 +28,7 @@ export function isCleanText(value: string): boolean {
 // character (the first branch). Both match in linear time.
 const CLEAN_CHARACTER = String.raw`(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])`;
 const CLEAN_TEXT = new RegExp(`^${CLEAN_CHARACTER}*$`);
+const CLEAN_LINE = new RegExp(String.raw`^(?:[^\r\n\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$`);
 const CLEAN_NON_BLANK = new RegExp(String.raw`^\s*(?:[^\s\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])${CLEAN_CHARACTER}*$`);
 
 /** A string of at most `max` characters without NUL or lone surrogates. */
@@ -38,6 +39,11 @@ export function text(max: number = MAX_TEXT) {
 /** Text that must say something: at most `max` characters, not only white space, trimmed, and clean as text() is. */
 export function nonBlankText(max: number = MAX_TEXT) {
   return z.string().max(max).regex(CLEAN_NON_BLANK, `must not be blank, and ${BAD_TEXT_MESSAGE}`).trim();
+}
+
+/** One non-empty line (a list member): at most `max` characters, no line break, clean as text() is. */
+export function oneLineText(max: number = MAX_TEXT) {
+  return z.string().max(max).regex(CLEAN_LINE, `one non-empty line, and ${BAD_TEXT_MESSAGE}`);
 }
 
 /**

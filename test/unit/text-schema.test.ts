@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { isCleanText, nonBlankText, text } from '../../src/domain/text.js';
+import { isCleanText, nonBlankText, oneLineText, text } from '../../src/domain/text.js';
 
 /**
  * The shared text schema is a pattern (so that the OpenAPI document carries it); it must refuse
@@ -15,7 +15,7 @@ describe('text() as a pattern', () => {
   it('accepts exactly the clean strings', () => {
     fc.assert(fc.property(fc.oneof(tricky, fc.string({ unit: 'binary' })), (value) => {
       expect(text().safeParse(value).success).toBe(isCleanText(value));
-    }), { numRuns: 500 });
+    }), { numRuns: 300 });
   });
 
   it('nonBlankText() also refuses blank text and trims', () => {
@@ -23,6 +23,12 @@ describe('text() as a pattern', () => {
       expect(nonBlankText().safeParse(value).success).toBe(isCleanText(value) && value.trim() !== '');
     }), { numRuns: 2_000 });
     expect(nonBlankText().parse('  name ')).toBe('name');
+  });
+
+  it('oneLineText() also refuses empty text and line breaks', () => {
+    fc.assert(fc.property(fc.oneof(tricky, tricky.map((t) => `${t}\n${t}`), tricky.map((t) => `${t}\r`)), (value) => {
+      expect(oneLineText().safeParse(value).success).toBe(isCleanText(value) && value !== '' && !/[\r\n]/.test(value));
+    }), { numRuns: 1_000 });
   });
 
   it('puts the rule in the JSON Schema as one pattern that refuses NUL and lone surrogates', () => {
