@@ -8,7 +8,7 @@ import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/services/outcome-service.js';
-import type { Database } from '../src/stores/database.js';
+import type { FlagMetricsHistoryService } from '../src/services/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
@@ -44,6 +44,8 @@ import type { ScheduledChangeService } from '../src/services/scheduled-change-se
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
+import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
+import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
@@ -51,8 +53,6 @@ import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
 
 export interface AppDeps {
-  /** For the flag-metrics history route (it reads its store directly). */
-  db: Database;
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
   outcomes: OutcomeService;
   authenticator: Authenticator;
@@ -67,6 +67,8 @@ export interface AppDeps {
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
   webhooks: WebhookService;
+  /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
+  alertTriggers: AlertTriggerService;
   metrics: Metrics;
   checks: ReadinessChecks;
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
@@ -77,6 +79,8 @@ export interface AppDeps {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
     ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels };
+    /** The metrics-history route's reads. */
+    metricsHistory: FlagMetricsHistoryService;
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
     },
   }));
   app.use(createEvaluateRouter(deps.serving.endpoints));
+  app.use(createTriggerHookRouter(deps.alertTriggers));
   app.use(createStreamRouter({
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
     streams: deps.security.streams, authFailures: deps.security.authFailures,
@@ -116,7 +121,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator, deps.security.authFailures));
-  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, db: deps.db }));
+  api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
   api.use(createDashboardRouter(deps.dashboard));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createFlagsRouter(deps.flags));
@@ -130,6 +135,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createDefinitionsRouter(deps.snapshot));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.

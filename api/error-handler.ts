@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, ValidationError, ServiceUnavailableError, isUnavailable } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { jsonDepth, MAX_BODY_DEPTH } from '../src/domain/text.js';
+import { TRIGGER_HOOK_PREFIX } from '../src/services/alert-trigger-service.js';
 
 interface BodyParserError {
   type?: string;
@@ -35,6 +36,11 @@ function databaseInputError(error: unknown): AppError | null {
   return new AppError(400, 'VALIDATION_FAILED', 'The request holds a value that cannot be stored', [{ path: 'body', message: `refused by the database (${code})` }]);
 }
 
+/** A path fit for the log: an alert trigger's path carries its secret, which is cut off. */
+export function loggablePath(path: string): string {
+  return path.startsWith(TRIGGER_HOOK_PREFIX) ? `${TRIGGER_HOOK_PREFIX}[secret]` : path;
+}
+
 /** One error middleware: typed errors become their JSON body; anything else is a logged 500 without details. */
 export function errorHandler(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -44,14 +50,15 @@ export function errorHandler(logger: Logger) {
         : isUnavailable(error)
           ? new ServiceUnavailableError('The database is unavailable; the change was not saved. Evaluation is unaffected; retry shortly.')
           : (bodyParserError(error as BodyParserError) ?? databaseInputError(error));
+    const path = loggablePath(req.path);
     if (appError) {
-      if (appError.status >= 500) logger.error({ err: error, path: req.path }, appError.message);
+      if (appError.status >= 500) logger.error({ err: error, path }, appError.message);
       // A schema missed input the database refused: worth fixing, so it is logged (without the row).
-      else if (!(error instanceof AppError) && appError.code === 'VALIDATION_FAILED') logger.warn({ err: error, path: req.path }, appError.message);
+      else if (!(error instanceof AppError) && appError.code === 'VALIDATION_FAILED') logger.warn({ err: error, path }, appError.message);
       res.status(appError.status).json(appError.toJSON());
       return;
     }
-    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    logger.error({ err: error, method: req.method, path }, 'unhandled error');
     res.status(500).json({ error: { code: 'INTERNAL', message: 'Internal error' } });
   };
 }

@@ -8,23 +8,23 @@ import type { Logger } from '../src/logger.js';
 import type { FlagService } from '../src/services/flag-service.js';
 import type { KillSwitchService } from '../src/services/kill-switch-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
-import type { Database } from '../src/stores/database.js';
+import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/services/slack-access-service.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
-import { findFlag, listEnvironments, listFlags, type FlagRecord } from '../src/stores/flag-store.js';
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
-import { closeMatches, parseFlag, parseKillswitch, parseRollout } from './command-text.js';
-import { authorizeSlackUser, type SlackCaller } from './slack-identity.js';
+import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
+import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 
 export interface SlackAppDeps {
   signingSecret: string;
   botToken?: string;
   apiUrl: string;
-  /** With both ids Bolt needs no auth.test call. */
+  /** The bot's ids, configured or learnt at start-up (`learnBotIdentity`): with both, Bolt never calls auth.test. */
   botId?: string;
   botUserId?: string;
   defaultEnvironment: string;
-  db: Database;
+  /** Who a Slack user is in Ripcord, what they may do, and the flag a command names. */
+  access: SlackAccessService;
   killSwitch: KillSwitchService;
   flags: FlagService;
   rollouts: RolloutService;
@@ -33,6 +33,7 @@ export interface SlackAppDeps {
   logger: Logger;
 }
 
+type SlackTargetFlag = Extract<SlackTarget, { ok: true }>['flag'];
 type Reply = { response_type: 'ephemeral' | 'in_channel'; text: string; blocks?: unknown[] };
 const ephemeral = (text: string, blocks?: unknown[]): Reply => ({ response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) });
 
@@ -40,17 +41,24 @@ const restoreValue = z.object({ flag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._
 
 /**
  * The Slack bot: `/killswitch`, `/flag`, `/rollout` and the Restore button, under the same RBAC and
- * audit as the API. Returns an Express router for `/slack/events` that must be mounted before any
- * body parser (Bolt verifies the signature over the raw body).
+ * audit as the API. Every command first maps the Slack user to a linked Ripcord user (anyone else is
+ * told to link their account and learns nothing about flags), then resolves the flag it names, then
+ * checks the right to do it. Returns an Express router for `/slack/events` that must be mounted
+ * before any body parser (Bolt verifies the signature over the raw body).
  */
 export function createSlackApp(deps: SlackAppDeps): express.Router {
-  const { db, logger } = deps;
+  const { access, logger } = deps;
   const router = express.Router();
   documentRoute({
     method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
-    auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp)', responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
+    auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp within 5 minutes either way)',
+    responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
   });
-  const receiver = new ExpressReceiver({ signingSecret: deps.signingSecret, endpoints: '/slack/events', router, logLevel: LogLevel.ERROR });
+  // Registered before Bolt's handler on the same path: the body limit (drained) and future timestamps.
+  router.post('/slack/events', slackRequestGuard());
+  const receiver = new ExpressReceiver({
+    signingSecret: deps.signingSecret, endpoints: '/slack/events', router, logLevel: LogLevel.ERROR, bodyLimit: SLACK_BODY_LIMIT_BYTES,
+  });
   const app = new App({
     receiver,
     token: deps.botToken,
@@ -66,23 +74,17 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
     slackUserId: command.user_id, slackUserName: command.user_name, teamId: command.team_id,
   });
 
-  /** The flag and environment named in a command, or a helpful reply listing close matches. */
-  async function resolve(flagKey: string, environment: string | null): Promise<{ flag: FlagRecord; environment: string } | { reply: Reply }> {
+  /** The flag and environment a linked user's command names, authorized for `action`; or the reply that refuses or helps. */
+  async function authorizeCommand(
+    linked: LinkedSlackUser, command: string, flagKey: string, environment: string | null, action: 'read' | 'write' | 'kill_switch',
+  ): Promise<{ ok: true; flag: SlackTargetFlag; environment: string; actor: LinkedSlackUser['actor'] } | { ok: false; reply: Reply }> {
     const env = environment ?? deps.defaultEnvironment;
-    const environments = (await listEnvironments(db)).map((e) => e.key);
-    if (!environments.includes(env)) {
-      const near = closeMatches(env, environments);
-      return { reply: ephemeral(`Unknown environment \`${env}\`.${near.length ? ` Did you mean ${near.map((e) => `\`${e}\``).join(', ')}?` : ''} Environments: ${environments.join(', ')}`) };
-    }
-    const flag = await findFlag(db, flagKey);
-    if (!flag || flag.archivedAt) {
-      const keys = (await listFlags(db, { limit: 1000 })).map((f) => f.key);
-      const near = closeMatches(flagKey, keys);
-      return { reply: ephemeral(`No flag \`${flagKey}\`.${near.length ? ` Did you mean ${near.map((k) => `\`${k}\``).join(', ')}?` : ''}`) };
-    }
-    return { flag, environment: env };
+    const target = await access.resolve(linked, flagKey, env);
+    if (!target.ok) return { ok: false, reply: ephemeral(target.message) };
+    const auth = await access.authorize(linked, { resource: 'flag', action, environment: env, tags: target.flag.tags }, { command, flagKey, environment: env });
+    if (!auth.ok) return { ok: false, reply: ephemeral(auth.message) };
+    return { ok: true, flag: target.flag, environment: env, actor: auth.actor };
   }
-
   /** Runs a command body; the caller's mistakes (AppError) become an ephemeral reply, never a crash. */
   async function guarded(reply: (r: Reply) => Promise<unknown>, fn: () => Promise<void>): Promise<void> {
     try {
@@ -102,15 +104,14 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
     };
     await guarded(reply, async () => {
       const parsed = parseKillswitch(command.text);
+      const name = `/killswitch ${command.text}`;
+      const link = await access.link(callerOf(command), { command: name, flagKey: 'flag' in parsed ? parsed.flag : undefined });
+      if (!link.ok) return void (await reply(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await reply(ephemeral(KILLSWITCH_HELP)));
       if (parsed.kind === 'invalid') return void (await reply(ephemeral(parsed.message)));
-      const target = await resolve(parsed.flag, parsed.environment);
-      if ('reply' in target) return void (await reply(target.reply));
-      const { flag, environment } = target;
-      const auth = await authorizeSlackUser(db, callerOf(command), {
-        resource: 'flag', action: 'kill_switch', environment, tags: flag.tags, flagKey: flag.key, command: `/killswitch ${command.text}`,
-      });
-      if (!auth.ok) return void (await reply(ephemeral(auth.message)));
+      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'kill_switch');
+      if (!auth.ok) return void (await reply(auth.reply));
+      const { flag, environment } = auth;
 
       if (parsed.kind === 'restore') {
         const config = await deps.flags.getConfig(flag.key, environment);
@@ -162,11 +163,11 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       const value = restoreValue.safeParse(JSON.parse((action as { value?: string }).value ?? 'null'));
       if (!value.success || body.type !== 'block_actions') return void (await say('This button is not valid any more.'));
       const { flag: flagKey, environment } = value.data;
-      const flag = await findFlag(db, flagKey);
-      if (!flag) return void (await say(`No flag \`${flagKey}\`.`));
       const caller: SlackCaller = { slackUserId: body.user.id, slackUserName: body.user.username ?? body.user.name ?? body.user.id, teamId: body.team?.id ?? '' };
-      const auth = await authorizeSlackUser(db, caller, { resource: 'flag', action: 'kill_switch', environment, tags: flag.tags, flagKey, command: 'restore button' });
-      if (!auth.ok) return void (await say(auth.message));
+      const link = await access.link(caller, { command: 'restore button', flagKey, environment });
+      if (!link.ok) return void (await say(link.message));
+      const auth = await authorizeCommand(link.linked, 'restore button', flagKey, environment, 'kill_switch');
+      if (!auth.ok) return void (await say(auth.reply.text));
       const outcome = await deps.killSwitch.deactivate(
         { flagKey, environment, reason: `restored from Slack by @${caller.slackUserName}`, actor: auth.actor, requestId: `slack-${body.trigger_id}`, userAgent: 'Slack' },
         { awaitWorkflow: false },
@@ -181,16 +182,21 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
   app.command('/flag', async ({ command, ack }) => {
     await guarded((r) => ack(r), async () => {
       const parsed = parseFlag(command.text);
+      const name = `/flag ${command.text}`;
+      const link = await access.link(callerOf(command), { command: name, flagKey: 'flag' in parsed ? parsed.flag : undefined });
+      if (!link.ok) return void (await ack(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await ack(ephemeral(FLAG_HELP)));
       if (parsed.kind === 'invalid') return void (await ack(ephemeral(parsed.message)));
-      const target = await resolve(parsed.flag, parsed.environment ?? deps.defaultEnvironment);
-      if ('reply' in target) return void (await ack(target.reply));
-      const { flag } = target;
+      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'read');
+      if (!auth.ok) return void (await ack(auth.reply));
+      const { flag } = auth;
       const details = await deps.flags.getFlag(flag.key);
       const lines: string[] = [];
       type EnvConfig = { enabled: boolean; version: number; rollout?: { percentage: number; strategy: string } | null; kill_switch: { enabled: boolean; triggered_by?: string | null; reason?: string | null } };
       for (const [environment, config] of Object.entries(details.environments as Record<string, EnvConfig>)) {
         if (parsed.environment && environment !== parsed.environment) continue;
+        // Only the environments this user may read (a grant may name some of them only).
+        if (!access.allows(link.linked, { resource: 'flag', action: 'read', environment, tags: flag.tags })) continue;
         const ks = config.kill_switch;
         const state = ks.enabled ? `:red_circle: *killed* by ${ks.triggered_by ?? '?'} — ${ks.reason ?? ''}` : config.enabled ? ':large_green_circle: on' : ':white_circle: off';
         const percentage = config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : '';
@@ -210,15 +216,14 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
     const say = (r: Reply) => (respond as RespondFn)({ ...r });
     await guarded(say, async () => {
       const parsed = parseRollout(command.text);
+      const name = `/rollout ${command.text}`;
+      const link = await access.link(callerOf(command), { command: name, flagKey: 'flag' in parsed ? parsed.flag : undefined });
+      if (!link.ok) return void (await say(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await say(ephemeral(KILLSWITCH_HELP)));
       if (parsed.kind === 'invalid') return void (await say(ephemeral(parsed.message)));
-      const target = await resolve(parsed.flag, parsed.environment);
-      if ('reply' in target) return void (await say(target.reply));
-      const { flag, environment } = target;
-      const auth = await authorizeSlackUser(db, callerOf(command), {
-        resource: 'flag', action: parsed.action === 'status' ? 'read' : 'write', environment, tags: flag.tags, flagKey: flag.key, command: `/rollout ${command.text}`,
-      });
-      if (!auth.ok) return void (await say(ephemeral(auth.message)));
+      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, parsed.action === 'status' ? 'read' : 'write');
+      if (!auth.ok) return void (await say(auth.reply));
+      const { flag, environment } = auth;
       const progress =
         parsed.action === 'status'
           ? (await deps.rollouts.list(flag.key, environment)).current

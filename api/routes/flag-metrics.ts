@@ -4,9 +4,7 @@ import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
 import { flagMetricsHistorySchema, metricsWindowSchema } from '../../src/protocol/admin-api.js';
-import { flagMetricsHistory } from '../../src/services/flag-metrics-history.js';
-import { unknownFlag } from '../../src/services/unknown-flag.js';
-import type { Database } from '../../src/stores/database.js';
+import type { FlagMetricsHistoryService } from '../../src/services/flag-metrics-history.js';
 import { authorize, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
@@ -21,7 +19,7 @@ const keyParams = z.object({ key: flagKeySchema });
  * replica (batches flushed to Redis each second, plus this process's unflushed counts), with a
  * per-environment breakdown. Users and server tokens may read it; client tokens may only evaluate.
  */
-export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapshot: FlagSnapshot; db: Database }): Router {
+export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapshot: FlagSnapshot; history: FlagMetricsHistoryService }): Router {
   const router = Router();
 
   defineRoute(router, '/api/v1', {
@@ -40,9 +38,9 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
     if (environment) environments = environments.filter((env) => env === environment);
     if (!environments.some((env) => deps.snapshot.get(env, key))) {
       if (environment) throw new NotFoundError(`Flag '${key}' was not found in environment '${environment}'`);
-      throw await unknownFlag(deps.db, key);
+      throw await deps.history.unknownFlag(key);
     }
-    res.json(await flagMetricsHistory(deps.db, key, environments, window));
+    res.json(await deps.history.history(key, environments, window));
   });
 
   defineRoute(router, '/api/v1', {

@@ -40,11 +40,15 @@ import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-stre
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
+import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
+import { createAlertTriggerService } from '../services/alert-trigger-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
+import { learnBotIdentity } from '../../slack/bot-identity.js';
+import { createSlackAccessService } from '../services/slack-access-service.js';
 import { createWebhookService } from '../services/webhook-service.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
@@ -78,6 +82,10 @@ const DRAIN_RETRY_MS = 500;
  * `tokenCacheTtlMs` (tests only) overrides how long resolved tokens are cached (default 10 s).
  */
 export async function startApiServer(config: Config, logger: Logger, options: { tokenCacheTtlMs?: number } = {}): Promise<ApiServer> {
+  // First, before anything needs closing: a Slack bot whose ids can't be learnt stops start-up here.
+  const slackBot = config.SLACK_SIGNING_SECRET
+    ? await learnBotIdentity({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID })
+    : undefined;
   const db = createDatabase(postgresPoolConfig(config));
   // Commands fail fast while Redis is down instead of queueing: evaluation never waits on Redis anyway.
   // Reconnect attempts at most 250 ms apart, so changes resume within about a second of Redis returning.
@@ -171,12 +179,12 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
-      botId: config.SLACK_BOT_ID, botUserId: config.SLACK_BOT_USER_ID, defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      db, killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
+      ...slackBot,
+      defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
+      access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
     })
     : undefined;
   const app = createApp({
-    db,
     outcomes: createOutcomeService({ db }),
     authenticator,
     snapshot,
@@ -189,10 +197,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,
-    serving: { endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels } },
+    serving: {
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      metricsHistory: createFlagMetricsHistoryService({ db }),
+    },
     security: { trust, authFailures, streams },
     governance: {
       users: createUserService({ db, authEvents }),

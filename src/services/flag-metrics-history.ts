@@ -2,6 +2,7 @@ import type { FlagMetricsHistory } from '../protocol/admin-api.js';
 import type { Database } from '../stores/database.js';
 import { evaluationSeries } from '../stores/evaluation-rollup-store.js';
 import { cohortRatesByEnvironment } from '../stores/event-store.js';
+import { unknownFlag } from './unknown-flag.js';
 
 const WINDOWS = {
   hour: { spanMs: 60 * 60_000, bucketSeconds: 60 },
@@ -11,7 +12,7 @@ const WINDOWS = {
 const rate = (c: { samples: number; errors: number }) => ({ ...c, error_rate: c.samples === 0 ? 0 : c.errors / c.samples });
 
 /** A flag's evaluations over the last hour or day per environment and variant, from the per-minute rollups. */
-export async function flagMetricsHistory(db: Database, flagKey: string, environments: string[], window: keyof typeof WINDOWS, now = Date.now()): Promise<FlagMetricsHistory> {
+async function flagMetricsHistory(db: Database, flagKey: string, environments: string[], window: keyof typeof WINDOWS, now = Date.now()): Promise<FlagMetricsHistory> {
   const { spanMs, bucketSeconds } = WINDOWS[window];
   const since = new Date(now - spanMs);
   const [{ points, lastEvaluated }, cohorts] = await Promise.all([
@@ -31,3 +32,13 @@ export async function flagMetricsHistory(db: Database, flagKey: string, environm
     outcomes: [...cohorts].map(([environment, c]) => ({ environment, treated: rate(c.treated), untreated: rate(c.untreated) })),
   };
 }
+
+/** The metrics-history route's reads: the series, and the 404 (with "did you mean") for a flag no environment serves. */
+export function createFlagMetricsHistoryService(deps: { db: Database }) {
+  return {
+    history: (flagKey: string, environments: string[], window: keyof typeof WINDOWS, now = Date.now()) => flagMetricsHistory(deps.db, flagKey, environments, window, now),
+    unknownFlag: (key: string) => unknownFlag(deps.db, key),
+  };
+}
+
+export type FlagMetricsHistoryService = ReturnType<typeof createFlagMetricsHistoryService>;

@@ -10,8 +10,11 @@ export function webhookEventOf(action: string): string | null {
   if (action === 'kill_switch.activated') return 'flag.killed';
   if (action === 'kill_switch.deactivated') return 'flag.restored';
   if (action === 'rollout.step') return 'rollout.step';
+  // A guard's rollback is announced by the config write it makes (its evidence is a second event).
   if (action === 'rollout.rollback') return 'rollout.rolled_back';
-  if (action === 'rollout.abort') return 'rollout.aborted';
+  // An abort by the steering record, written once whether or not it rolls back; the rollback's
+  // config write (`rollout.abort`) is part of it.
+  if (action === 'rollout.aborted') return 'rollout.aborted';
   if (action.startsWith('flag.')) return 'flag.updated';
   if (action === 'audit.checkpoint') return 'audit.checkpoint';
   return null;

@@ -1,0 +1,107 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { ALERT_SOURCES } from '../../src/alerts/alert-payload.js';
+import { RateLimitedError } from '../../src/errors.js';
+import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/services/alert-trigger-service.js';
+import { authorizeFlagUser, type FlagTags } from '../auth.js';
+import { refuseDeepBodies } from '../error-handler.js';
+import { defineRoute, PUBLIC } from '../route-docs.js';
+import { text } from '../schemas.js';
+import { parseInput } from '../validation.js';
+import { flagEnvParams } from './flags.js';
+
+const MOUNT = '/api/v1';
+const KILL_AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for the environment and tags (a trigger pulls the kill switch for you)';
+
+const createBody = z.strictObject({
+  name: text(200).trim().min(1, 'a name is required'),
+  source: z.enum(ALERT_SOURCES).meta({ description: 'the payload format: alertmanager, grafana, datadog, pagerduty or generic' }),
+  restore_on_resolved: z.boolean().optional().meta({ description: 'restore the flag when every alert has resolved, if this trigger killed it (default false)' }),
+  min_alerts: z.number().int().min(1).max(100).optional().meta({ description: 'fire only when this many distinct alerts fire within the window (default 1)' }),
+  window_seconds: z.number().int().min(10).max(86_400).optional().meta({ description: 'the window for min_alerts (default 300)' }),
+  only_during_rollout: z.boolean().optional().meta({ description: 'armed only while a rollout of the flag runs in the environment (default false)' }),
+});
+const triggerSchema = z.object({
+  id: z.uuid(), flag: z.string(), environment: z.string(), name: z.string(), source: z.enum(ALERT_SOURCES), restore_on_resolved: z.boolean(),
+  min_alerts: z.number().int(), window_seconds: z.number().int(), only_during_rollout: z.boolean(), created_by: z.string(), created_at: z.string(),
+  last_fired_at: z.string().nullable(),
+});
+const idParams = z.object({ id: z.uuid() });
+const secretParams = z.object({ secret: text(128).regex(/^rc_trigger_[A-Za-z0-9_-]{43}$/, 'a trigger secret as created') });
+const decisionSchema = z.object({
+  action: z.enum(['kill', 'restore', 'none']), reason: z.string().optional(), changed: z.boolean().optional(),
+  alerts: z.array(z.object({ name: z.string(), link: z.string().nullable() })).optional(),
+  workflow: z.object({ id: z.string(), url: z.string() }).nullable().optional(),
+});
+
+const metaOf = (req: express.Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
+
+/** Managing a flag's alert triggers (under /api/v1, authenticated like the rest). */
+export function createAlertTriggersRouter(service: AlertTriggerService, flags?: FlagTags): Router {
+  const router = Router();
+  const path = '/api/v1/flags/{key}/environments/{env}/triggers';
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path, tag: 'Alert triggers', auth: KILL_AUTH, params: flagEnvParams, body: createBody,
+    summary: 'Create an alert trigger: a secret URL an alerting system calls to kill the flag (shown once)',
+    responses: { 201: { description: 'the trigger and its path (with the secret: keep it)', schema: triggerSchema.extend({ path: z.string() }) } },
+    errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    const actor = await authorizeFlagUser(res, flags, key, env, 'kill_switch');
+    const body = parseInput(createBody, req.body, 'body');
+    res.status(201).json(await service.create(key, env, body, { actor, ...metaOf(req) }));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path, tag: 'Alert triggers', auth: 'users with flag:read', params: flagEnvParams,
+    summary: "A flag's alert triggers in an environment (never their secrets)",
+    responses: { 200: { description: 'the triggers', schema: z.object({ triggers: z.array(triggerSchema) }) } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+    await authorizeFlagUser(res, flags, key, env, 'read');
+    res.json(await service.list(key, env));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: '/api/v1/triggers/{id}', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams,
+    summary: 'Delete an alert trigger: its URL stops working at once', responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const trigger = await service.find(id);
+    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
+    await service.remove(id, { actor, ...metaOf(req) });
+    res.status(204).end();
+  });
+  return router;
+}
+
+/**
+ * Where alerting systems post (outside /api/v1: the secret in the path is the credential, as
+ * with LaunchDarkly's flag triggers, because not every alerting system can send a header).
+ */
+export function createTriggerHookRouter(service: AlertTriggerService): Router {
+  const router = Router();
+  router.use(TRIGGER_HOOK_PREFIX, express.json({ limit: '256kb', type: () => true }), refuseDeepBodies);
+  defineRoute(router, '', {
+    method: 'post', path: `${TRIGGER_HOOK_PREFIX}{secret}`, tag: 'Alert triggers', auth: PUBLIC,
+    summary: "No token: the secret in the path is the credential (an unknown one is 404). An alerting system's webhook (Alertmanager, Grafana, Datadog, PagerDuty or generic JSON, as the trigger says): kills on firing, restores on resolved when configured",
+    params: secretParams,
+    responses: { 200: { description: 'what the delivery did: kill, restore or none (with the reason)', schema: decisionSchema } },
+    errors: [400, 404, 413, 429],
+  }, async (req, res) => {
+    // Checked by shape first: a malformed secret is as unknown as a wrong one.
+    const parsed = secretParams.safeParse(req.params);
+    if (!parsed.success) {
+      res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No trigger at this address' } });
+      return;
+    }
+    try {
+      res.json(await service.receive(parsed.data.secret, req.body, metaOf(req)));
+    } catch (error) {
+      if (error instanceof RateLimitedError) res.set('retry-after', '60');
+      throw error;
+    }
+  });
+  return router;
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, onForEveryone } from './serving-helpers.js';
+
+/**
+ * Issue 18, alert triggers, against the real stack: an Alertmanager `firing` delivery kills the flag
+ * once through the kill-switch workflow with the trigger as the actor (repeated deliveries don't),
+ * `resolved` restores only when the trigger says so and only what it killed, N alerts within a
+ * window, armed only during a rollout, and the secret URL as the only credential.
+ */
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const alertmanager = (status: 'firing' | 'resolved', fingerprint: string, alertname = 'CheckoutErrors') => ({
+  version: '4', status, receiver: 'ripcord', externalURL: 'http://alertmanager:9093',
+  alerts: [{ status, labels: { alertname, service: 'checkout' }, annotations: { summary: 'errors' }, startsAt: '2026-11-28T10:00:00Z', generatorURL: 'http://prometheus:9090/graph', fingerprint }],
+});
+
+async function newFlag(): Promise<string> {
+  const key = uniqueKey('trig');
+  await createFlag(stack, key, onForEveryone);
+  return key;
+}
+
+async function createTrigger(key: string, body: Record<string, unknown>) {
+  const created = await stack.request('POST', `/api/v1/flags/${key}/environments/production/triggers`, { body: { name: 'checkout errors', source: 'alertmanager', ...body } });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body as { id: string; path: string };
+}
+
+const deliver = (path: string, payload: unknown) => stack.request('POST', path, { body: payload, token: null });
+const served = async (key: string) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: 'u1' } } })).body.value;
+const killEvents = async (key: string, action: string) =>
+  (await stack.request('GET', `/api/v1/audit?flag=${key}&action=${action}`)).body.events as Array<{ userId: string; reason: string }>;
+const actorOf = (event: { userId: string }) => event.userId;
+
+describe('alert triggers', () => {
+  it('kills once on an Alertmanager firing delivery, as the trigger, through the kill workflow', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, {});
+    expect(trigger.path).toMatch(/^\/hooks\/v1\/triggers\/rc_trigger_[A-Za-z0-9_-]{43}$/);
+    expect(await served(key)).toBe(true);
+
+    const first = await deliver(trigger.path, alertmanager('firing', 'fp-1'));
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({ action: 'kill', changed: true, alerts: [{ name: 'CheckoutErrors', link: 'http://prometheus:9090/graph' }] });
+    expect(await served(key)).toBe(false);
+    // The same workflow as a person's kill: it runs to the end (disable, broadcast, confirm, audit, alert).
+    await stack.temporal.workflow.getHandle(first.body.workflow.id).result();
+
+    // Alertmanager re-sends firing alerts (repeat_interval, HA pairs): nothing more happens.
+    for (let i = 0; i < 3; i++) expect((await deliver(trigger.path, alertmanager('firing', 'fp-1'))).body).toMatchObject({ action: 'none' });
+    const kills = await killEvents(key, 'kill_switch.activated');
+    expect(kills).toHaveLength(1);
+    expect(actorOf(kills[0]!)).toBe(`trigger:${trigger.id}`);
+    expect(kills[0]!.reason).toContain('alert CheckoutErrors firing (alertmanager, trigger "checkout errors")');
+
+    // Resolved, without restore_on_resolved: the flag stays killed.
+    expect((await deliver(trigger.path, alertmanager('resolved', 'fp-1'))).body).toMatchObject({ action: 'none' });
+    expect(await served(key)).toBe(false);
+  });
+
+  it('restores on resolved only when configured, and only what it killed', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, { restore_on_resolved: true });
+    expect((await deliver(trigger.path, alertmanager('firing', 'fp-a'))).body).toMatchObject({ action: 'kill' });
+    const restored = await deliver(trigger.path, alertmanager('resolved', 'fp-a'));
+    expect(restored.body).toMatchObject({ action: 'restore', changed: true });
+    expect(await served(key)).toBe(true);
+    expect(actorOf((await killEvents(key, 'kill_switch.deactivated'))[0]!)).toBe(`trigger:${trigger.id}`);
+
+    // A new firing episode of the same alert kills again; a person's kill is never undone by a resolve.
+    expect((await deliver(trigger.path, alertmanager('firing', 'fp-a'))).body).toMatchObject({ action: 'kill', changed: true });
+    await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'person restores' } });
+    const person = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'a person pulls it' } });
+    expect(person.status).toBe(201);
+    const resolved = await deliver(trigger.path, alertmanager('resolved', 'fp-a'));
+    expect(resolved.body).toMatchObject({ action: 'none', reason: expect.stringContaining('someone else') });
+    expect(await served(key)).toBe(false);
+  });
+
+  it('can require N distinct alerts within the window', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, { min_alerts: 2, window_seconds: 600 });
+    expect((await deliver(trigger.path, alertmanager('firing', 'one', 'ErrorsEU'))).body).toMatchObject({ action: 'none', reason: '1 of 2 alerts firing within 600 s' });
+    expect((await deliver(trigger.path, alertmanager('firing', 'one', 'ErrorsEU'))).body).toMatchObject({ action: 'none' });
+    expect(await served(key)).toBe(true);
+    const second = await deliver(trigger.path, alertmanager('firing', 'two', 'ErrorsUS'));
+    expect(second.body).toMatchObject({ action: 'kill', alerts: [{ name: 'ErrorsEU' }, { name: 'ErrorsUS' }] });
+    expect(await served(key)).toBe(false);
+  });
+
+  it('can be armed only while a rollout runs', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, { only_during_rollout: true });
+    expect((await deliver(trigger.path, alertmanager('firing', 'x'))).body).toMatchObject({ action: 'none', reason: expect.stringContaining('not armed') });
+    expect(await served(key)).toBe(true);
+
+    await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: true, value: true, off_value: false, rollout: { percentage: 0, strategy: 'gradual' } } });
+    const started = await stack.request('POST', `/api/v1/flags/${key}/environments/production/rollouts`, { body: { plan: { strategy: 'gradual', steps: [{ percentage: 10, hold: '1 hour' }, { percentage: 100 }] } } });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    await eventually(async () => (await stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body.rollouts[0]?.status === 'running', 'the rollout to run', 30_000);
+    expect((await deliver(trigger.path, alertmanager('firing', 'x'))).body).toMatchObject({ action: 'kill' });
+    await stack.request('POST', `/api/v1/flags/${key}/environments/production/rollouts/current/abort`, { body: { rollback: false, reason: 'test over' } });
+  });
+
+  it('understands Grafana, Datadog, PagerDuty and the generic form', async () => {
+    const cases: Array<[string, unknown]> = [
+      ['grafana', { status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'G' }, fingerprint: 'g1', panelURL: 'https://grafana/p' }] }],
+      ['datadog', { alert_id: '42', title: 'D', transition: 'Triggered', scope: 'service:x', link: 'https://dd/m/42' }],
+      ['pagerduty', { event: { event_type: 'incident.triggered', data: { id: 'P1', title: 'PD', html_url: 'https://pd/i/P1' } } }],
+      ['generic', { status: 'firing', name: 'J' }],
+    ];
+    for (const [source, payload] of cases) {
+      const key = await newFlag();
+      const trigger = await createTrigger(key, { source });
+      expect((await deliver(trigger.path, payload)).body, source).toMatchObject({ action: 'kill' });
+      expect(await served(key)).toBe(false);
+    }
+  });
+
+  it('treats the URL as the credential: unknown, malformed and deleted secrets are 404; bad payloads 400 naming the field', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, {});
+    expect((await deliver(`/hooks/v1/triggers/rc_trigger_${'A'.repeat(43)}`, alertmanager('firing', 'f'))).status).toBe(404);
+    expect((await deliver('/hooks/v1/triggers/nonsense', alertmanager('firing', 'f'))).status).toBe(404);
+    const bad = await deliver(trigger.path, { alerts: [{ status: 'pending', labels: {} }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual([expect.objectContaining({ path: 'body.alerts.0.status' })]);
+
+    // Only the secret's hash is stored, and listing never shows the path.
+    const secret = trigger.path.split('/').at(-1)!;
+    const rows = (await stack.db.query('SELECT secret_hash, row_to_json(t)::text AS whole FROM alert_triggers t WHERE id = $1', [trigger.id])).rows;
+    expect(rows[0].secret_hash).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(rows[0].whole).not.toContain(secret);
+    const listed = await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`);
+    expect(listed.body.triggers).toEqual([expect.objectContaining({ id: trigger.id, source: 'alertmanager' })]);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+    expect((await stack.request('DELETE', `/api/v1/triggers/${trigger.id}`)).status).toBe(204);
+    expect((await deliver(trigger.path, alertmanager('firing', 'f'))).status).toBe(404);
+    expect(await served(key)).toBe(true);
+    const audited = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${trigger.id}`)).body.events.map((e: { action: string }) => e.action);
+    expect(audited).toEqual(['trigger.deleted', 'trigger.created']);
+  });
+
+  it('needs the kill-switch right to create or delete, and a client token can do neither', async () => {
+    const key = await newFlag();
+    const client = await stack.request('POST', '/api/v1/tokens', { body: { name: uniqueKey('c'), kind: 'client', environment: 'production' } });
+    const denied = await stack.request('POST', `/api/v1/flags/${key}/environments/production/triggers`, { body: { name: 'x', source: 'generic' }, token: client.body.token });
+    expect(denied.status).toBe(403);
+    const trigger = await createTrigger(key, { source: 'generic' });
+    expect((await stack.request('DELETE', `/api/v1/triggers/${trigger.id}`, { token: client.body.token })).status).toBe(403);
+  });
+});
