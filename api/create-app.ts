@@ -40,6 +40,8 @@ import { createRolloutsRouter } from './routes/rollouts.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
 import { createDefinitionsRouter } from './routes/definitions.js';
+import { createFlagdRouter } from './routes/flagd.js';
+import type { FlagdFeed } from '../src/flagd/flagd-feed.js';
 import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
 import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
@@ -86,6 +88,8 @@ export interface AppDeps {
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** Management and governance (issue 5): users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
+  /** flagd-compatible sync (issue 16): each environment's flags as a flagd document. */
+  flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
@@ -137,6 +141,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createDefinitionsRouter(deps.snapshot));
+  api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());

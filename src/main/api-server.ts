@@ -54,6 +54,8 @@ import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
+import { FlagdFeed } from '../flagd/flagd-feed.js';
+import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
 
 export interface ApiServer {
   url: string;
@@ -63,6 +65,8 @@ export interface ApiServer {
   heartbeat: ReplicaHeartbeat;
   acker: ChangeAcker;
   flagMetrics: FlagMetrics;
+  /** The flagd sync (gRPC) port, when FLAGD_SYNC_PORT is set. */
+  flagdSyncPort?: number;
   /**
    * The graceful stop (SIGTERM): /readyz turns 503 at once while requests are still served (with
    * `Connection: close`) for SHUTDOWN_READINESS_DELAY_SECONDS, so a load balancer moves away; then
@@ -110,11 +114,15 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
   const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
   sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
+  // flagd documents (issue 16) follow the same change feed as the evaluations: every change L1 takes in.
+  const flagdFeed = new FlagdFeed(snapshot);
+  sync.onChange.add(({ definition }) => flagdFeed.changed(definition.environment));
   await sync.start();
   // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
   const segmentSync = new SegmentSync({
-    projection: segmentProjection, subscriber, sink: snapshot, logger,
+    projection: segmentProjection, subscriber, logger,
+    sink: { setSegments: (segments) => { snapshot.setSegments(segments); flagdFeed.changed(); } },
     loadRevision: () => segmentRevision(db),
     loadAll: async () => (await loadAllSegments(db)).map(({ record, members }) => ({ segment: toEngineSegment(record, members), version: record.version })),
   });
@@ -206,6 +214,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
+    flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
@@ -231,6 +240,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
+  const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
+    feed: flagdFeed, authenticator, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), logger,
+  });
 
   let closed: Promise<void> | undefined;
   const close = async () => {
@@ -241,6 +253,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     ofrepHub.stop();
     ofrepFreshness.stop();
     ofrepChannels.stop();
+    await flagdSync?.close();
     await heartbeat.stop();
     await flagMetrics.stop();
     await rollups.stop();
@@ -278,6 +291,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     heartbeat,
     acker,
     flagMetrics,
+    flagdSyncPort: flagdSync?.port,
     shutdown,
     close: closeOnce,
   };

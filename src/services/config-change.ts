@@ -3,7 +3,7 @@ import type { RolloutPlan } from '../domain/rollout-plan.js';
 import { NotFoundError } from '../errors.js';
 import { appendAuditEvent, auditEventExists } from '../stores/audit-store.js';
 import type { Queryable } from '../stores/database.js';
-import { findConfig, findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
+import { findFlag, loadDefinitions, lockFlagConfig, saveLockedConfigAtNextRevision, type ConfigRecord, type FlagRecord } from '../stores/flag-store.js';
 
 /** A config change made by a workflow step, written at most once whatever the retries. */
 export interface IdempotentConfigChange {
@@ -20,14 +20,24 @@ export interface IdempotentConfigChange {
 }
 
 /**
+ * Locks the config a change is about to rewrite, with its flag, in one round trip; refuses an
+ * archived or unknown flag, or an environment the flag has no config in, naming which.
+ */
+export async function lockForChange(tx: Queryable, flagKey: string, environment: string): Promise<{ flag: FlagRecord; config: ConfigRecord }> {
+  const locked = await lockFlagConfig(tx, flagKey, environment);
+  // Only a refusal costs a second look, to say what is missing.
+  const flag = locked?.flag ?? await findFlag(tx, flagKey);
+  if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+  if (!locked) throw new NotFoundError(`Environment '${environment}' does not exist`);
+  return locked;
+}
+
+/**
  * Writes a config change (config, new version, audit event) in the caller's transaction unless its
  * idempotency key was used before; returns the flag's definition as it now is.
  */
 export async function applyConfigChangeOnce(tx: Queryable, change: IdempotentConfigChange): Promise<{ changed: boolean; definition: FlagDefinition }> {
-  const flag = await findFlag(tx, change.flagKey);
-  if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${change.flagKey}' does not exist`);
-  const existing = await findConfig(tx, flag.id, change.environment, true);
-  if (!existing) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
+  const { flag, config: existing } = await lockForChange(tx, change.flagKey, change.environment);
 
   if (await auditEventExists(tx, change.idempotencyKey)) {
     const [definition] = await loadDefinitions(tx, change.environment, { flagKey: change.flagKey });
@@ -36,8 +46,8 @@ export async function applyConfigChangeOnce(tx: Queryable, change: IdempotentCon
 
   // The kill switch changes only through its own route: a scheduled or rollout change keeps it.
   const config: FlagConfig = { ...change.change(existing.config, flag.type), kill_switch: existing.config.kill_switch };
-  const version = (await nextRevision(tx, change.environment))!;
-  await saveConfig(tx, flag.id, change.environment, config, version, change.actor.id);
+  const version = await saveLockedConfigAtNextRevision(tx, flag.id, change.environment, config, change.actor.id);
+  if (version === null) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
   await appendAuditEvent(tx, {
     userId: change.actor.id,
     action: change.action,

@@ -2,7 +2,8 @@ import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
 import { NotFoundError, ConflictError } from '../errors.js';
 import { appendAuditEvent, auditEventExists, type AuditEventInput } from '../stores/audit-store.js';
 import type { Queryable } from '../stores/database.js';
-import { findConfig, findFlag, loadDefinitions, nextRevision, saveConfig } from '../stores/flag-store.js';
+import { loadDefinitions, saveLockedConfigAtNextRevision } from '../stores/flag-store.js';
+import { lockForChange } from './config-change.js';
 
 /** A kill or a restore, as the API and the workflow both apply it. */
 export interface KillSwitchChange {
@@ -65,10 +66,7 @@ export async function applyRestore(tx: Queryable, change: KillSwitchChange): Pro
 }
 
 async function applyKillSwitch(tx: Queryable, change: KillSwitchChange, enable: boolean) {
-  const flag = await findFlag(tx, change.flagKey);
-  if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${change.flagKey}' does not exist`);
-  const config = await findConfig(tx, flag.id, change.environment, true);
-  if (!config) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
+  const { flag, config } = await lockForChange(tx, change.flagKey, change.environment);
 
   if (await auditEventExists(tx, auditKey(change))) {
     return { changed: false, alreadyActive: false, definition: await currentDefinition(tx, change) };
@@ -79,13 +77,12 @@ async function applyKillSwitch(tx: Queryable, change: KillSwitchChange, enable: 
     return { changed: false, alreadyActive: true, definition: await currentDefinition(tx, change) };
   }
 
-  const version = await nextRevision(tx, change.environment);
-  if (version === null) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
   const killSwitch: FlagConfig['kill_switch'] = enable
     ? { enabled: true, reason: change.reason, triggered_by: change.actor.name, triggered_at: change.at }
     : { enabled: false };
   const updated: FlagConfig = { ...config.config, kill_switch: killSwitch };
-  await saveConfig(tx, flag.id, change.environment, updated, version, change.actor.id);
+  const version = await saveLockedConfigAtNextRevision(tx, flag.id, change.environment, updated, change.actor.id);
+  if (version === null) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
   await appendAuditEvent(tx, killSwitchAuditEvent(change, enable ? 'activated' : 'deactivated', config.config.kill_switch, killSwitch));
   return {
     changed: true,

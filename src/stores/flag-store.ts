@@ -141,6 +141,60 @@ export async function listConfigs(db: Queryable, flagId: string): Promise<Config
   return result.rows.map(toConfig);
 }
 
+/**
+ * A flag and its config in one environment, the config row locked until the transaction ends: what
+ * a change reads before it writes, in one round trip. Null when the flag has no config there (the
+ * caller tells which is missing).
+ */
+export async function lockFlagConfig(tx: Queryable, flagKey: string, environment: string): Promise<{ flag: FlagRecord; config: ConfigRecord } | null> {
+  const result = await tx.query(
+    `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
+            c.environment, c.enabled, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.kill_switch,
+            c.version AS config_version, c.updated_by AS config_updated_by, c.updated_at AS config_updated_at
+       FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+      WHERE f.key = $1 AND c.environment = $2
+        FOR UPDATE OF c`,
+    [flagKey, environment],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    flag: toFlag(row),
+    config: toConfig({ ...row, version: row.config_version, updated_by: row.config_updated_by, updated_at: row.config_updated_at }),
+  };
+}
+
+/**
+ * Writes a config the caller has locked (lockFlagConfig) at the environment's next revision, and
+ * marks the flag as changed by `actor`, in one statement; returns the new version, null when the
+ * environment is unknown. The locks are taken in the order of nextRevision then saveConfig: the
+ * environment's row (read by the main update), then the flag's (a data-modifying CTE nobody reads
+ * runs when the statement ends).
+ */
+export async function saveLockedConfigAtNextRevision(
+  tx: Queryable,
+  flagId: string,
+  environment: string,
+  config: FlagConfig,
+  actor: string,
+): Promise<number | null> {
+  const result = await tx.query(
+    `WITH revision AS (UPDATE environments SET revision = revision + 1 WHERE key = $2 RETURNING revision),
+          touched AS (UPDATE flags SET updated_by = $10, updated_at = now() WHERE id = $1)
+     UPDATE flag_configs SET enabled = $3, value = $4, off_value = $5, rules = $6, targeting = $7, rollout = $8, kill_switch = $9,
+            version = revision.revision, updated_by = $10, updated_at = now()
+       FROM revision
+      WHERE flag_id = $1 AND environment = $2
+  RETURNING flag_configs.version`,
+    [
+      flagId, environment, config.enabled, JSON.stringify(config.value), JSON.stringify(config.off_value),
+      JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
+      config.rollout ? JSON.stringify(config.rollout) : null, JSON.stringify(config.kill_switch), actor,
+    ],
+  );
+  return result.rows[0] ? Number(result.rows[0].version) : null;
+}
+
 /** Writes (inserts or replaces) one environment's config at the given version. */
 export async function saveConfig(
   tx: Queryable,
