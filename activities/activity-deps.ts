@@ -5,6 +5,8 @@ import type { FlagPublisher } from '../src/services/flag-publisher.js';
 import type { Database } from '../src/stores/database.js';
 import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
+import type { SecretBox } from '../src/services/secret-box.js';
+import type { DestinationPolicy } from '../src/services/webhook-destination.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */
 export interface ActivityDeps {
@@ -21,6 +23,10 @@ export interface ActivityDeps {
   prometheusUrl?: string;
   /** Events one reporter may weigh in a guard cohort's rate (GUARD_MAX_EVENTS_PER_REPORTER); 0: no cap. */
   guardReporterCap: number;
+  /** Where webhooks may be delivered (WEBHOOK_ALLOWED_HOSTS), checked again at every delivery. */
+  webhookDestinations: DestinationPolicy;
+  /** Decrypts webhook signing secrets (WEBHOOK_SECRET_KEY). */
+  webhookSecrets: SecretBox;
 }
 
 export interface FlagRef {

@@ -1,7 +1,29 @@
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
+import { checkDestination, checkedLookup, RefusedDestination } from '../src/services/webhook-destination.js';
 import { findDelivery, loadWebhookSecret, recordAttempt } from '../src/stores/webhook-store.js';
 import type { ActivityDeps } from './activity-deps.js';
+
+/**
+ * One POST through node:http(s) with `lookup` checking the resolved addresses (DNS rebinding), no
+ * redirects followed; resolves with the status code.
+ */
+function post(url: URL, headers: Record<string, string>, body: string, lookup: LookupFunction, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST', lookup, timeout: timeoutMs, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 /** The signature receivers check: HMAC-SHA256 over `<timestamp>.<raw body>` with the webhook's secret. */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -9,7 +31,8 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 }
 
 /** Webhook deliveries: one POST per attempt, each attempt written to the delivery log. */
-export function createWebhookActivities(deps: Pick<ActivityDeps, 'db'>) {
+export function createWebhookActivities(deps: Pick<ActivityDeps, 'db' | 'webhookDestinations' | 'webhookSecrets'>) {
+  const lookup = checkedLookup(deps.webhookDestinations);
   return {
     /** POSTs the delivery once; a non-2xx answer or a network error throws, so Temporal retries with backoff. */
     async postWebhook(deliveryId: string): Promise<{ status: number }> {
@@ -18,26 +41,23 @@ export function createWebhookActivities(deps: Pick<ActivityDeps, 'db'>) {
       if (!delivery || !webhook || !webhook.enabled) throw ApplicationFailure.nonRetryable('the webhook was deleted or disabled', 'WebhookGone');
       const body = JSON.stringify({ ...delivery.payload, id: delivery.id });
       const timestamp = String(Math.floor(Date.now() / 1000));
-      let status: number | null = null;
+      const url = new URL(webhook.url);
+      let status: number;
       try {
-        const response = await fetch(webhook.url, {
-          method: 'POST',
-          redirect: 'manual',
-          signal: AbortSignal.timeout(10_000),
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'Ripcord-Webhooks/1',
-            'x-ripcord-event': delivery.event,
-            'x-ripcord-delivery': delivery.id,
-            'x-ripcord-timestamp': timestamp,
-            'x-ripcord-signature': signWebhook(webhook.secret, timestamp, body),
-          },
-          body,
-        });
-        status = response.status;
-        await response.body?.cancel();
+        // Checked again at delivery: the host may resolve elsewhere than when the webhook was created.
+        await checkDestination(deps.webhookDestinations, url);
+        status = await post(url, {
+          'content-type': 'application/json',
+          'user-agent': 'Ripcord-Webhooks/1',
+          'x-ripcord-event': delivery.event,
+          'x-ripcord-delivery': delivery.id,
+          'x-ripcord-timestamp': timestamp,
+          'x-ripcord-signature': signWebhook(deps.webhookSecrets.decrypt(webhook.secret), timestamp, body),
+        }, body, lookup, 10_000);
       } catch (error) {
         await recordAttempt(deps.db, deliveryId, { statusCode: null, error: String(error), final: null });
+        // A refused destination stays refused on a retry: fail the delivery at once.
+        if (error instanceof RefusedDestination) throw ApplicationFailure.nonRetryable(error.message, 'RefusedDestination');
         throw error;
       }
       if (status < 200 || status >= 300) {

@@ -47,6 +47,8 @@ import type { RolloutService } from '../src/services/rollout-service.js';
 import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
 import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
+import { createCodeReferencesRouter } from './routes/code-references.js';
+import type { CodeReferenceService } from '../src/services/code-reference-service.js';
 import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
@@ -71,6 +73,8 @@ export interface AppDeps {
   webhooks: WebhookService;
   /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
   alertTriggers: AlertTriggerService;
+  /** Flag references found in code by `ripcord refs --upload`. */
+  codeReferences: CodeReferenceService;
   metrics: Metrics;
   checks: ReadinessChecks;
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
@@ -140,6 +144,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
+  api.use(createCodeReferencesRouter(deps.codeReferences));
   api.use(createDefinitionsRouter(deps.snapshot));
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);

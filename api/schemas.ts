@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching } from '../src/domain/text.js';
-import { actionSchema, grantSchema, roleSchema } from '../src/auth/rbac.js';
+import { grantSchema, roleSchema } from '../src/auth/rbac.js';
 
 /** Shapes shared by the management routes and the OpenAPI document. */
 
@@ -38,40 +38,7 @@ export const errorSchema = z
   })
   .meta({ id: 'Error' });
 
-export const grantOutputSchema = z.object({
-  resource: z.enum(['flag', 'environment', 'audit']),
-  action: actionSchema,
-  conditions: z.object({ environments: z.array(z.string()).optional(), flag_tags: z.array(z.string()).optional() }),
-});
-
-export const userSchema = z
-  .object({
-    id: z.uuid(),
-    email: z.string(),
-    name: z.string(),
-    role: roleSchema,
-    slack_user_id: z.string().nullable(),
-    grants: z.array(grantOutputSchema),
-    created_at: z.string(),
-    updated_at: z.string(),
-    deactivated_at: z.string().nullable(),
-  })
-  .meta({ id: 'User' });
-
-export const tokenSchema = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    kind: z.enum(['client', 'server', 'admin']),
-    environment: z.string().nullable(),
-    user_id: z.uuid().nullable(),
-    created_by: z.string().nullable(),
-    prefix: z.string().nullable().meta({ description: 'the first characters of the secret, to tell tokens apart' }),
-    created_at: z.string(),
-    last_used_at: z.string().nullable().meta({ description: 'written in batches every few seconds, not per request' }),
-    revoked_at: z.string().nullable(),
-  })
-  .meta({ id: 'Token' });
-
+// The answers' shapes live in the protocol module, which the admin UI takes its types from.
+export { grantOutputSchema, tokenSchema, userSchema } from '../src/protocol/admin-api.js';
 export { grantSchema, roleSchema };
 export { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching };

@@ -13,6 +13,12 @@ RIPCORD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STACK_DIR="$RIPCORD_ROOT/.stack"
 TOOLS_DIR="$RIPCORD_ROOT/.tools"
 VENV_DIR="$TOOLS_DIR/venv"
+# OpenFeature's official Python OFREP provider and SDK, for test/integration/openfeature-python.test.ts.
+OPENFEATURE_VENV="$TOOLS_DIR/venv-openfeature"
+OPENFEATURE_PYTHON_REQUIREMENTS="$RIPCORD_ROOT/test/clients/python/requirements.txt"
+# OpenFeature's official Java OFREP provider and SDK (test/clients/java/pom.xml), jars only.
+OPENFEATURE_JAVA_DIR="$TOOLS_DIR/java-openfeature"
+OPENFEATURE_JAVA_POM="$RIPCORD_ROOT/test/clients/java/pom.xml"
 ENV_FILE="$STACK_DIR/env"
 
 # Pinned so that every machine (and CI's fresh clone) runs the same Temporal CLI/server.
@@ -207,6 +213,45 @@ ensure_infra_test_packages() {
   command -v pgbouncer >/dev/null || missing+=(pgbouncer)
   command -v openssl >/dev/null || missing+=(openssl)
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# The pinned Python OpenFeature clients (test/clients/python/requirements.txt) in a venv of their own;
+# reinstalled only when the requirements change (their hash is kept in the venv).
+ensure_openfeature_python() {
+  local want
+  want=$(sha256sum "$OPENFEATURE_PYTHON_REQUIREMENTS" | cut -d' ' -f1)
+  if [[ -x $OPENFEATURE_VENV/bin/python && $(cat "$OPENFEATURE_VENV/.requirements-sha256" 2>/dev/null) == "$want" ]] &&
+    "$OPENFEATURE_VENV/bin/python" -c 'import openfeature.contrib.provider.ofrep' >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_python_venv
+  rm -rf "$OPENFEATURE_VENV"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$OPENFEATURE_VENV" || die "python3 -m venv $OPENFEATURE_VENV failed"
+  log "installing the Python OpenFeature OFREP provider ($OPENFEATURE_PYTHON_REQUIREMENTS) into $OPENFEATURE_VENV"
+  "$OPENFEATURE_VENV/bin/pip" install --disable-pip-version-check -q -r "$OPENFEATURE_PYTHON_REQUIREMENTS" </dev/null ||
+    die "pip install -r $OPENFEATURE_PYTHON_REQUIREMENTS failed"
+  printf '%s\n' "$want" >"$OPENFEATURE_VENV/.requirements-sha256"
+}
+
+# The pinned Java OpenFeature clients (test/clients/java/pom.xml) from Maven Central, as jars in
+# .tools/java-openfeature/lib (the test runs the client with `java`, source launch); Java 17+ and
+# Maven come from Debian when missing. Fetched again only when the POM changes.
+ensure_openfeature_java() {
+  local want
+  want=$(sha256sum "$OPENFEATURE_JAVA_POM" | cut -d' ' -f1)
+  if [[ $(cat "$OPENFEATURE_JAVA_DIR/.pom-sha256" 2>/dev/null) == "$want" ]] && compgen -G "$OPENFEATURE_JAVA_DIR/lib/ofrep-*.jar" >/dev/null &&
+    command -v java >/dev/null; then
+    return 0
+  fi
+  command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+  command -v mvn >/dev/null || apt_install maven
+  rm -rf "$OPENFEATURE_JAVA_DIR"
+  mkdir -p "$OPENFEATURE_JAVA_DIR"
+  log "fetching the Java OpenFeature OFREP provider ($OPENFEATURE_JAVA_POM) into $OPENFEATURE_JAVA_DIR/lib"
+  mvn -q -B -f "$OPENFEATURE_JAVA_POM" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$OPENFEATURE_JAVA_DIR/lib" </dev/null || die "mvn dependency:copy-dependencies for $OPENFEATURE_JAVA_POM failed"
+  printf '%s\n' "$want" >"$OPENFEATURE_JAVA_DIR/.pom-sha256"
 }
 
 ensure_system_packages() {

@@ -17,6 +17,8 @@ ensure_node_modules
 ensure_chromium
 ensure_infra_test_packages
 ensure_schemathesis
+ensure_openfeature_python
+ensure_openfeature_java
 ensure_flagd_python
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")

@@ -1,6 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { trustProxies } from './serving/client-address.js';
+import { parseSecretKey } from './services/secret-box.js';
+import { parseAllowedHosts } from './services/webhook-destination.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
 const pemFile = z.string().min(1).refine((path) => {
@@ -114,6 +116,27 @@ const configSchema = z.object({
   /** Webhook deliveries: attempts before a delivery is marked failed, and the first retry delay (doubling). */
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL: z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?)$/, 'a duration such as "5 seconds" or "500ms"').default('5 seconds'),
+  /**
+   * Webhook destinations allowed although they resolve to loopback, private or link-local addresses:
+   * comma-separated host names, addresses and CIDR ranges. Empty: public addresses only.
+   */
+  WEBHOOK_ALLOWED_HOSTS: z.string().default('').superRefine((value, ctx) => {
+    try {
+      parseAllowedHosts(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message}: give comma-separated host names, IP addresses or CIDR ranges (e.g. hooks.internal,10.1.0.0/16)` });
+    }
+  }),
+  /** AES-256-GCM key for webhook secrets at rest: 32 bytes as 64 hex digits or base64. Required once any webhook exists. */
+  WEBHOOK_SECRET_KEY: z.string().optional().refine((value) => {
+    if (value === undefined) return true;
+    try {
+      parseSecretKey(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be 32 bytes: 64 hex digits or base64 (openssl rand -base64 32)'),
   /** Prometheus HTTP API base URL, for rollout guards that read a query. */
   PROMETHEUS_URL: z.url().optional(),
   /**

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -17,7 +17,8 @@ export function serializeError(error: unknown): unknown {
   return serialized;
 }
 
-/** Structured JSON logger; entry points create one and hand it down. */
-export function createLogger(level = 'info', name = 'ripcord'): Logger {
-  return pino({ name, level, serializers: { err: serializeError, error: serializeError } });
+/** Structured JSON logger (to stdout unless `destination` is given); entry points create one and hand it down. */
+export function createLogger(level = 'info', name = 'ripcord', destination?: DestinationStream): Logger {
+  const options = { name, level, serializers: { err: serializeError, error: serializeError } };
+  return destination ? pino(options, destination) : pino(options);
 }

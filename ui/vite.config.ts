@@ -9,7 +9,8 @@ export default defineConfig({
   base: '/',
   // Vite's built-in JSX transform (React 17+ automatic runtime): no plugin needed.
   oxc: { jsx: { runtime: 'automatic' } },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1000 },
+  // No source maps in the build: the API serves ui/dist publicly (issue 12, finding 9).
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1000 },
   server: {
     port: 5173,
     proxy: Object.fromEntries(

@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { auditPageSchema, auditVerificationSchema } from '../../src/protocol/admin-api.js';
+import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
 import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
 import type { AuditService } from '../../src/services/audit-service.js';
+import { redactAuditPage } from '../../src/services/audit-redaction.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
@@ -19,7 +20,7 @@ export const auditQuerySchema = z
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
     action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
-    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger']).optional()
+    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
     resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),
@@ -53,13 +54,16 @@ export function createAuditRouter(service: AuditService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/audit', tag: 'Audit', summary: 'Audit events, newest first, filtered, with cursor pagination',
-    auth: 'viewer and above (audit:read)', query: auditQuerySchema,
+    auth: 'viewer and above (audit:read); without the admin role, webhook URLs are cut to their origin and other users\' e-mail, role and grants read [redacted]',
+    query: auditQuerySchema,
     responses: { 200: { description: 'a page of events', schema: auditPageSchema } },
     errors: [400, 401, 403],
   }, async (req, res) => {
-    authorize(res, { resource: 'audit', action: 'read' });
+    const principal = authorize(res, { resource: 'audit', action: 'read' });
     const query = parseInput(auditQuerySchema, req.query, 'query');
-    res.json(await service.list(query));
+    const page = await service.list(query);
+    const admin = principal.kind === 'user' && principal.actor.role === 'admin';
+    res.json((admin || principal.kind !== 'user' ? page : redactAuditPage(page, principal.actor.id)) satisfies AuditPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -70,7 +74,7 @@ export function createAuditRouter(service: AuditService): Router {
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const { checkpoint } = parseInput(verifyQuerySchema, req.query, 'query');
-    res.json(await service.verify(checkpoint));
+    res.json((await service.verify(checkpoint)) satisfies AuditVerification);
   });
 
   return router;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { dashboardPageSchema, dashboardSortSchema, runningRolloutsSchema } from '../../src/protocol/admin-api.js';
+import { dashboardPageSchema, dashboardSortSchema, runningRolloutsSchema, type DashboardPage, type RunningRollouts } from '../../src/protocol/admin-api.js';
 import type { DashboardService } from '../../src/services/dashboard-service.js';
 import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -34,7 +34,7 @@ export function createDashboardRouter(service: DashboardService): Router {
     const query = parseInput(dashboardQuery, req.query, 'query');
     authorizeUser(res, { resource: 'flag', action: 'read', environment: query.environment });
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
-    res.json(await service.flags({ ...query, tags }));
+    res.json((await service.flags({ ...query, tags })) satisfies DashboardPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -43,7 +43,7 @@ export function createDashboardRouter(service: DashboardService): Router {
     auth: READ, responses: { 200: { description: 'running rollouts, newest activity first', schema: runningRolloutsSchema } }, errors: [401, 403],
   }, async (_req, res) => {
     authorizeUser(res, { resource: 'flag', action: 'read' });
-    res.json(await service.runningRollouts());
+    res.json((await service.runningRollouts()) satisfies RunningRollouts);
   });
 
   return router;

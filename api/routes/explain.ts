@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { explain } from '../../src/engine/index.js';
 import { NotFoundError } from '../../src/errors.js';
+import { explainAnswerSchema, type ExplainAnswer } from '../../src/protocol/admin-api.js';
 import { authorizeFlag, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { jsonObjectSchema } from '../schemas.js';
@@ -23,7 +24,7 @@ export function createExplainRouter(snapshot: FlagSnapshot, flags: FlagTags): Ro
   const router = Router();
   defineRoute(router, '/api/v1', {
     method: 'post', path: '/api/v1/flags/{key}/environments/{env}/explain', tag: 'Evaluation', summary: 'Evaluate as…: result and trace for a context',
-    auth: FLAG_READ, params: flagEnvParams, body: explainBody, responses: { 200: { description: '{flag, environment, version, at, result, trace}' } }, errors: [400, 401, 403, 404, 413, 415],
+    auth: FLAG_READ, params: flagEnvParams, body: explainBody, responses: { 200: { description: 'the result and its trace', schema: explainAnswerSchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
@@ -32,7 +33,7 @@ export function createExplainRouter(snapshot: FlagSnapshot, flags: FlagTags): Ro
     if (!flag) throw new NotFoundError(`Flag '${key}' is not served in environment '${env}'`);
     const now = body.at ? Date.parse(body.at) : Date.now();
     const { result, trace } = explain(flag, body.context, now);
-    res.json({ flag: key, environment: env, version: flag.version, at: new Date(now).toISOString(), result, trace });
+    res.json({ flag: key, environment: env, version: flag.version, at: new Date(now).toISOString(), result, trace } satisfies ExplainAnswer);
   });
   return router;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
-import { flagMetricsHistorySchema, metricsWindowSchema } from '../../src/protocol/admin-api.js';
+import { flagMetricsHistorySchema, metricsWindowSchema, type FlagMetricsHistory } from '../../src/protocol/admin-api.js';
 import type { FlagMetricsHistoryService } from '../../src/services/flag-metrics-history.js';
 import { authorize, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -40,7 +40,7 @@ export function createFlagMetricsRouter(deps: { flagMetrics: FlagMetrics; snapsh
       if (environment) throw new NotFoundError(`Flag '${key}' was not found in environment '${environment}'`);
       throw await deps.history.unknownFlag(key);
     }
-    res.json(await deps.history.history(key, environments, window));
+    res.json((await deps.history.history(key, environments, window)) satisfies FlagMetricsHistory);
   });
 
   defineRoute(router, '/api/v1', {

@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
+import type { FeatureFlag, Flag, FlagListPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
-import { flagConfigInputSchemaFor, flagConfigSchema, flagTypeSchema } from '../../src/domain/flag.js';
+import { flagConfigInputSchemaFor, flagTypeSchema } from '../../src/domain/flag.js';
+import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/protocol/admin-api.js';
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
@@ -55,23 +57,6 @@ const listQuery = z.strictObject({
 const flagParams = z.object({ key: flagKeySchema });
 export const flagEnvParams = z.object({ key: flagKeySchema, env: environmentKeySchema });
 
-const flagIdentity = {
-  id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema, tags: z.array(z.string()),
-  version: z.number().int(), archived: z.boolean(), archived_at: z.string().nullable(),
-  created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
-};
-const flagSchema = z.object({ ...flagIdentity, environments: z.record(z.string(), z.unknown()) }).meta({ id: 'Flag' });
-/** GET of one flag adds its revision: how many changes the audit log records for it. */
-const flagWithRevisionSchema = flagSchema.extend({ revision: z.number().int().min(1) }).meta({ id: 'FlagWithRevision' });
-const featureFlagSchema = z
-  .object({
-    id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema,
-    // The config's fields sit at the top level, beside the flag's identity.
-    ...flagConfigSchema.shape,
-    version: z.number().int(), archived: z.boolean(), metadata: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'FeatureFlag', description: "The seed's FeatureFlag for one environment: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
-
 const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';
@@ -112,27 +97,27 @@ export function createFlagsRouter(service: FlagService): Router {
   }, async (req, res) => {
     const actor = actorOf(res);
     const { reason, ...input } = parseInput(newFlagSchema, req.body, 'body');
-    res.status(201).json(await service.createFlag(input, metaOf(req, res, actor, reason)));
+    res.status(201).json((await service.createFlag(input, metaOf(req, res, actor, reason))) satisfies Flag);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags', tag: 'Flags', summary: 'List flags by key, filtered and paginated', auth: READ, query: listQuery,
-    responses: { 200: { description: 'a page of flags with a per-environment summary', schema: z.object({ flags: z.array(z.unknown()), next_cursor: z.string().nullable() }) } },
+    responses: { 200: { description: 'a page of flags with a per-environment summary', schema: flagListPageSchema } },
     errors: [400, 401, 403],
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const query = parseInput(listQuery, req.query, 'query');
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
-    res.json(await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard));
+    res.json((await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard)) satisfies FlagListPage);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags/{key}', tag: 'Flags', summary: 'A flag and its config per environment (archived flags too)', auth: READ,
-    params: flagParams, responses: { 200: { description: 'the flag; ETag is its version', schema: flagWithRevisionSchema } }, errors: [400, 401, 403, 404],
+    params: flagParams, responses: { 200: { description: 'the flag; ETag is its version', schema: flagSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    const flag = await service.getFlag(key, guard, only);
+    const flag: Flag = await service.getFlag(key, guard, only);
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -144,7 +129,7 @@ export function createFlagsRouter(service: FlagService): Router {
     const actor = actorOf(res);
     const { key } = parseInput(flagParams, req.params, 'params');
     const { version, reason, ...patch } = parseInput(flagPatchSchema, req.body, 'body');
-    const flag = await service.updateFlag(key, patch, expectedVersion(req, version), metaOf(req, res, actor, reason));
+    const flag: Flag = await service.updateFlag(key, patch, expectedVersion(req, version), metaOf(req, res, actor, reason));
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -159,7 +144,7 @@ export function createFlagsRouter(service: FlagService): Router {
       const body = parseInput(versionedReason, req.body, 'body');
       const meta = metaOf(req, res, actor, body?.reason);
       const version = expectedVersion(req, body?.version);
-      const flag = verb === 'archive' ? await service.archiveFlag(key, version, meta) : await service.unarchiveFlag(key, version, meta);
+      const flag: Flag = verb === 'archive' ? await service.archiveFlag(key, version, meta) : await service.unarchiveFlag(key, version, meta);
       res.set('ETag', `"${flag.version}"`).json(flag);
     });
   }
@@ -183,7 +168,7 @@ export function createFlagsRouter(service: FlagService): Router {
   }, async (req, res) => {
     const { guard } = readScope(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const flag = await service.getConfig(key, env, guard);
+    const flag: FeatureFlag = await service.getConfig(key, env, guard);
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -199,7 +184,7 @@ export function createFlagsRouter(service: FlagService): Router {
     }
     const { version, reason, ...body } = req.body as Record<string, unknown>;
     const why = reason === undefined ? undefined : parseInput(reasonSchema, reason, 'body');
-    const flag = await service.updateConfig(key, env, body, expectedVersion(req, version), metaOf(req, res, actor, why));
+    const flag: FeatureFlag = await service.updateConfig(key, env, body, expectedVersion(req, version), metaOf(req, res, actor, why));
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -212,7 +197,7 @@ export function createFlagsRouter(service: FlagService): Router {
     const actor = actorOf(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const { from, version, reason } = parseInput(copyBody, req.body, 'body');
-    const flag = await service.copyConfig(key, from, env, expectedVersion(req, version), metaOf(req, res, actor, reason));
+    const flag: FeatureFlag = await service.copyConfig(key, from, env, expectedVersion(req, version), metaOf(req, res, actor, reason));
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

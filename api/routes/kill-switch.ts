@@ -14,15 +14,10 @@ const deactivateBody = z.strictObject({ reason: reasonSchema.optional() }).optio
 const idempotencyKey = textMatching(100, /^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)');
 const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
 
-const killOutcomeSchema = z.object({
-  flag: z.string(), environment: z.string(), version: z.number().int(), kill_switch: z.record(z.string(), z.unknown()),
-  changed: z.boolean(), already_active: z.boolean(), projected: z.boolean(),
-  workflow: z.object({ id: z.string(), url: z.string(), status: z.enum(['started', 'pending', 'none']) }),
-});
 const AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for the environment and tags';
 const IDEMPOTENCY_HEADER = { name: 'Idempotency-Key', description: 'letters, digits, . _ - (at most 100): makes a retried request one change', schema: idempotencyKey };
 
-function present(outcome: KillSwitchOutcome) {
+function present(outcome: KillSwitchOutcome): z.infer<typeof killOutcomeSchema> {
   const { definition } = outcome;
   return {
     flag: definition.key,
@@ -36,7 +31,7 @@ function present(outcome: KillSwitchOutcome) {
   };
 }
 
-import { killSwitchStateSchema } from '../../src/protocol/admin-api.js';
+import { killOutcomeSchema, killSwitchStateSchema, type KillSwitchState } from '../../src/protocol/admin-api.js';
 
 export { killSwitchStateSchema };
 
@@ -60,7 +55,7 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     }, async (req, res) => {
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       await authorizeFlagUser(res, flags, key, env, 'read');
-      res.json(await confirmations.state(key, env));
+      res.json((await confirmations.state(key, env)) satisfies KillSwitchState);
     });
   }
 

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/services/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -27,32 +28,32 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
   defineRoute(router, MOUNT, {
     method: 'post', path: base, tag: 'Rollouts', summary: 'Start a rollout workflow (rollout:<env>:<flag>); 409 names a running one',
     auth: FLAG_WRITE, params: flagEnvParams, body: rolloutStartSchema,
-    responses: { 201: { description: '{rolloutId, workflowId, url, summary}' } }, errors: [400, 401, 403, 404, 409, 413, 415],
+    responses: { 201: { description: 'the workflow started', schema: rolloutStartedSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
     const body = parseInput(rolloutStartSchema, req.body ?? {}, 'body');
-    res.status(201).json(await service.start(key, env, body, actor, origin(req)));
+    res.status(201).json((await service.start(key, env, body, actor, origin(req))) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: base, tag: 'Rollouts', summary: 'Rollouts of the flag (read model) and the running one’s live progress',
-    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: '{current, rollouts}' } }, errors: [400, 401, 403, 404],
+    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: 'the running rollout (null when none) and every rollout of the flag', schema: rolloutListSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
-    res.json(await service.list(key, env));
+    res.json((await service.list(key, env)) satisfies RolloutList);
   });
 
   for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
     defineRoute(router, MOUNT, {
       method: 'post', path: `${base}/current/${action}`, tag: 'Rollouts', summary, auth: FLAG_WRITE, params: flagEnvParams, body,
-      responses: { 200: { description: 'progress after the update' } }, errors: [400, 401, 403, 404, 409, 413, 415],
+      responses: { 200: { description: 'progress after the update', schema: rolloutProgressSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
     }, async (req, res) => {
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       const actor = await authorizeFlagUser(res, flags, key, env, 'write');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json(await service.steer(key, env, action, args, actor, origin(req)));
+      res.json((await service.steer(key, env, action, args, actor, origin(req))) satisfies RolloutProgressView);
     });
   }
 

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { scheduledChangeCreatedSchema, scheduledChangeListSchema, type ScheduledChangeCreated, type ScheduledChangeList } from '../../src/protocol/admin-api.js';
 import { scheduleBodySchema, type ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
 import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -18,20 +19,20 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
   defineRoute(router, MOUNT, {
     method: 'post', path: base, tag: 'Scheduled changes', summary: 'Apply a whole config at a set time (scheduledChange workflow), checked now as PUT checks it',
     auth: FLAG_WRITE, params: flagEnvParams, body: scheduleBodySchema,
-    responses: { 201: { description: '{id, workflowId, at, url}' } }, errors: [400, 401, 403, 404, 413, 415],
+    responses: { 201: { description: 'the change and its workflow', schema: scheduledChangeCreatedSchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json(await service.schedule(key, env, req.body ?? {}, actor, origin(req)));
+    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, origin(req))) satisfies ScheduledChangeCreated);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: base, tag: 'Scheduled changes', summary: 'Scheduled changes of the flag with their state',
-    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: '{changes}' } }, errors: [400, 401, 403, 404],
+    auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: 'the changes, newest first', schema: scheduledChangeListSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
-    res.json(await service.list(key, env));
+    res.json((await service.list(key, env)) satisfies ScheduledChangeList);
   });
 
   defineRoute(router, MOUNT, {

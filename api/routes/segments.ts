@@ -1,8 +1,10 @@
 import express, { Router, type Request } from 'express';
+import type { Segment, SegmentPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { conditionSchema } from '../../src/domain/flag.js';
 import { AppError } from '../../src/errors.js';
 import type { SegmentService } from '../../src/services/segment-service.js';
+import { segmentPageSchema, segmentSchema } from '../../src/protocol/admin-api.js';
 import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, limitSchema, nonBlankText, oneLineText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
@@ -57,14 +59,6 @@ const listQuery = z.strictObject({
 const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(1_000), cursor: cursorSchema.optional() });
 const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
 
-const segmentSchema = z
-  .object({
-    id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), kind: z.enum(['rule', 'list']),
-    conditions: z.array(conditionSchema).optional(), user_count: z.number().int().nullable().meta({ description: 'members of a list segment; null for rule segments' }),
-    version: z.number().int(), created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
-  })
-  .meta({ id: 'Segment' });
-
 /** GET of one segment adds where it is used, so a reader sees what a change or delete would touch. */
 const segmentWithUsageSchema = segmentSchema
   .extend({ used_by: z.array(z.object({ flag: z.string(), environment: z.string(), archived: z.boolean() })) })
@@ -97,16 +91,16 @@ export function createSegmentsRouter(service: SegmentService): Router {
   }, async (req, res) => {
     const actor = actorOf(res);
     const { reason, ...input } = parseInput(newSegmentSchema, req.body, 'body');
-    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies Segment);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/segments', tag: 'Segments', summary: 'List segments by key', auth: READ, query: listQuery,
-    responses: { 200: { description: 'a page of segments', schema: z.object({ segments: z.array(segmentSchema), next_cursor: z.string().nullable() }) } },
+    responses: { 200: { description: 'a page of segments', schema: segmentPageSchema } },
     errors: [400, 401, 403],
   }, async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
-    res.json(await service.list(query, guardOf(res)));
+    res.json((await service.list(query, guardOf(res))) satisfies SegmentPage);
   });
 
   defineRoute(router, MOUNT, {

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { Token, TokenCreated, TokenPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import type { TokenService } from '../../src/services/token-service.js';
 import { authorizeUser, metaOf } from '../auth.js';
@@ -57,7 +58,7 @@ export function createTokensRouter(service: TokenService): Router {
   }, async (req, res) => {
     const actor = caller(res);
     const { reason, ...input } = parseInput(newTokenSchema, req.body, 'body');
-    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies TokenCreated);
   });
 
   defineRoute(router, MOUNT, {
@@ -67,7 +68,7 @@ export function createTokensRouter(service: TokenService): Router {
   }, async (req, res) => {
     const actor = caller(res);
     const query = parseInput(listQuery, req.query, 'query');
-    res.json(await service.list(query, metaOf(req, res, actor)));
+    res.json((await service.list(query, metaOf(req, res, actor))) satisfies TokenPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -76,7 +77,7 @@ export function createTokensRouter(service: TokenService): Router {
   }, async (req, res) => {
     const actor = caller(res);
     const { id } = parseInput(idParams, req.params, 'params');
-    res.json(await service.get(id, metaOf(req, res, actor)));
+    res.json((await service.get(id, metaOf(req, res, actor))) satisfies Token);
   });
 
   defineRoute(router, MOUNT, {
@@ -87,7 +88,7 @@ export function createTokensRouter(service: TokenService): Router {
     const actor = caller(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(reasonBody, req.body, 'body');
-    res.json(await service.revoke(id, metaOf(req, res, actor, body?.reason)));
+    res.json((await service.revoke(id, metaOf(req, res, actor, body?.reason))) satisfies Token);
   });
 
   return router;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { User } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { ForbiddenError } from '../../src/errors.js';
 import type { UserService } from '../../src/services/user-service.js';
@@ -63,7 +64,7 @@ export function createUsersRouter(service: UserService): Router {
       res.json({ id: principal.actor.id, email: '', name: principal.actor.name, role: principal.actor.role, slack_user_id: null, grants: [], created_at: '', updated_at: '', deactivated_at: null });
       return;
     }
-    res.json(await service.get(principal.actor.id));
+    res.json((await service.get(principal.actor.id)) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
@@ -83,7 +84,7 @@ export function createUsersRouter(service: UserService): Router {
   }, async (req, res) => {
     const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { reason, ...input } = parseInput(newUserSchema, req.body, 'body');
-    res.status(201).json(await service.create(input, metaOf(req, res, actor, reason)));
+    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
@@ -93,7 +94,7 @@ export function createUsersRouter(service: UserService): Router {
     const { id } = parseInput(idParams, req.params, 'params');
     const principal = principalOf(res);
     if (!(principal.kind === 'user' && principal.actor.id === id)) authorize(res, { resource: 'user', action: 'read' });
-    res.json(await service.get(id));
+    res.json((await service.get(id)) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
@@ -103,7 +104,7 @@ export function createUsersRouter(service: UserService): Router {
     const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { id } = parseInput(idParams, req.params, 'params');
     const { reason, ...patch } = parseInput(userPatchSchema, req.body, 'body');
-    res.json(await service.update(id, patch, metaOf(req, res, actor, reason)));
+    res.json((await service.update(id, patch, metaOf(req, res, actor, reason))) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
@@ -113,7 +114,7 @@ export function createUsersRouter(service: UserService): Router {
     const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { id } = parseInput(idParams, req.params, 'params');
     const { grants, reason } = parseInput(grantsBodySchema, req.body, 'body');
-    res.json(await service.setGrants(id, grants, metaOf(req, res, actor, reason)));
+    res.json((await service.setGrants(id, grants, metaOf(req, res, actor, reason))) satisfies User);
   });
 
   defineRoute(router, MOUNT, {

@@ -1,5 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import {
+  webhookCreatedSchema, webhookDeliveriesSchema, webhookListSchema, webhookSchema,
+  type Webhook, type WebhookCreated, type WebhookDeliveries, type WebhookList,
+} from '../../src/protocol/admin-api.js';
 import type { WebhookService } from '../../src/services/webhook-service.js';
 import { requireUser } from '../auth.js';
 import { parseInput } from '../validation.js';
@@ -9,7 +13,9 @@ import { defineRoute } from '../route-docs.js';
 const MOUNT = '/api/v1';
 const ADMIN = 'admin';
 const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'rollout.step', 'rollout.rolled_back', 'rollout.aborted', 'audit.checkpoint', '*'] as const;
-const url = z.url({ protocol: /^https?$/ }).max(2000);
+// Scheme and host are case-insensitive (HTTP://Example.COM): stored as the URL parser writes them.
+const url = z.url({ protocol: /^https?$/i }).max(2000).transform((value) => new URL(value).href)
+  .meta({ description: 'http(s) URL; must resolve to public addresses unless WEBHOOK_ALLOWED_HOSTS allows it' });
 const events = z.array(z.enum(EVENTS)).min(1).max(EVENTS.length);
 const createBody = z.strictObject({
   url,
@@ -30,24 +36,24 @@ export function createWebhooksRouter(service: WebhookService): Router {
   const router = Router();
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Register a webhook (the secret is shown once)', auth: ADMIN, body: createBody,
-    responses: { 201: { description: 'the webhook and its secret' } }, errors: [400, 401, 403, 413, 415],
+    responses: { 201: { description: 'the webhook and its secret', schema: webhookCreatedSchema } }, errors: [400, 401, 403, 413, 415],
   }, async (req, res) => {
     const actor = requireUser(res, ['admin']);
-    res.status(201).json(await service.create(parseInput(createBody, req.body, 'body'), meta(req, actor)));
+    res.status(201).json((await service.create(parseInput(createBody, req.body, 'body'), meta(req, actor))) satisfies WebhookCreated);
   });
   defineRoute(router, MOUNT, {
-    method: 'get', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Webhooks (without secrets)', auth: ADMIN, responses: { 200: { description: '{webhooks}' } }, errors: [401, 403],
+    method: 'get', path: '/api/v1/webhooks', tag: 'Webhooks', summary: 'Webhooks (without secrets)', auth: ADMIN, responses: { 200: { description: 'every webhook', schema: webhookListSchema } }, errors: [401, 403],
   }, async (_req, res) => {
     requireUser(res, ['admin']);
-    res.json(await service.list());
+    res.json((await service.list()) satisfies WebhookList);
   });
   defineRoute(router, MOUNT, {
     method: 'patch', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Change url, events or enabled', auth: ADMIN, params: idParams, body: patchBody,
-    responses: { 200: { description: 'the webhook' } }, errors: [400, 401, 403, 404, 413, 415],
+    responses: { 200: { description: 'the webhook', schema: webhookSchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const actor = requireUser(res, ['admin']);
     const { id } = parseInput(idParams, req.params, 'params');
-    res.json(await service.update(id, parseInput(patchBody, req.body, 'body'), meta(req, actor)));
+    res.json((await service.update(id, parseInput(patchBody, req.body, 'body'), meta(req, actor))) satisfies Webhook);
   });
   defineRoute(router, MOUNT, {
     method: 'delete', path: '/api/v1/webhooks/{id}', tag: 'Webhooks', summary: 'Remove a webhook', auth: ADMIN, params: idParams,
@@ -60,12 +66,12 @@ export function createWebhooksRouter(service: WebhookService): Router {
   });
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/webhooks/{id}/deliveries', tag: 'Webhooks', summary: 'Delivery log, newest first', auth: ADMIN, params: idParams, query: deliveriesQuery,
-    responses: { 200: { description: '{deliveries}' } }, errors: [400, 401, 403, 404],
+    responses: { 200: { description: 'the delivery log, newest first', schema: webhookDeliveriesSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     requireUser(res, ['admin']);
     const { id } = parseInput(idParams, req.params, 'params');
     const { limit } = parseInput(deliveriesQuery, req.query, 'query');
-    res.json(await service.deliveries(id, limit));
+    res.json((await service.deliveries(id, limit)) satisfies WebhookDeliveries);
   });
   return router;
 }

@@ -24,6 +24,20 @@ test_redis_url_for() {
   printf '%s/%s' "$url" $(((db + 1) % 16))
 }
 
+# This checkout's key for webhook secrets at rest (WEBHOOK_SECRET_KEY), made once and kept in .stack/,
+# so the dev and test databases' secrets stay readable across restarts. An exported key wins.
+webhook_secret_key() {
+  if [[ -n ${WEBHOOK_SECRET_KEY:-} ]]; then
+    printf '%s' "$WEBHOOK_SECRET_KEY"
+    return
+  fi
+  local file="$STACK_DIR/webhook-secret-key"
+  if [[ ! -s $file ]]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$file.tmp.$$" && mv -f "$file.tmp.$$" "$file")
+  fi
+  cat "$file"
+}
+
 write_env() {
   local host port db_url redis_url temporal_addr test_db_url test_redis_url migration_url test_migration_url
   db_url=$DEFAULT_DATABASE_URL test_db_url=$DEFAULT_TEST_DATABASE_URL
@@ -72,7 +86,8 @@ write_env() {
       TEMPORAL_TEST_SERVER "$TEMPORAL_TEST_SERVER" \
       RIPCORD_TEST_DATABASE_URL "$test_db_url" \
       RIPCORD_TEST_MIGRATION_DATABASE_URL "$test_migration_url" \
-      RIPCORD_TEST_REDIS_URL "$test_redis_url"
+      RIPCORD_TEST_REDIS_URL "$test_redis_url" \
+      WEBHOOK_SECRET_KEY "$(webhook_secret_key)"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { jsonValueSchema, text } from './text.js';
+import { checkVariants, MAX_VARIANTS, percentageSchema, splitSchema, variantNameSchema, variantSchemaWith, withVariants } from './variants.js';
+
+export { percentageSchema } from './variants.js';
 
 /** The type of the values a flag serves. */
 export const flagTypeSchema = z.enum(['boolean', 'string', 'number', 'json']);
@@ -118,14 +121,6 @@ export function conditionValueProblem(operator: Operator, value: unknown): strin
   }
 }
 
-/** A percentage from 0 to 100 with at most three decimals (buckets are thousandths of a percent). */
-export const percentageSchema = z
-  .number({ error: 'a percentage: a number from 0 to 100' })
-  .min(0, 'a percentage from 0 to 100: not below 0')
-  .max(100, 'a percentage from 0 to 100: not above 100')
-  .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals')
-  .meta({ multipleOf: 0.001 });
-
 const isoDateTime = z.iso.datetime({ offset: true });
 
 export const rolloutSchema = z
@@ -155,7 +150,10 @@ export type KillSwitch = z.infer<typeof killSwitchSchema>;
 
 /**
  * A rule. `percentage` belongs to rules of type `percentage` (and only to them): such a rule
- * matches when all its conditions match (often none) and the user's bucket is below it.
+ * matches when all its conditions match (often none) and the user's bucket is below it. A matching
+ * rule serves the on variant (`enable`), the off variant (`disable`), a named variant (`serve`,
+ * with `variant`), or its own inline value (`override_value`, the shape before variants; its
+ * variant name is the rule's id).
  */
 function ruleSchemaWith(value: z.ZodType) {
   return z
@@ -163,8 +161,9 @@ function ruleSchemaWith(value: z.ZodType) {
       id: text(128).min(1),
       type: z.enum(['user_attribute', 'environment', 'percentage', 'custom']),
       conditions: z.array(conditionSchema).max(MAX_CONDITIONS).default([]),
-      action: z.enum(['enable', 'disable', 'override_value']),
+      action: z.enum(['enable', 'disable', 'override_value', 'serve']),
       value: value.optional(),
+      variant: variantNameSchema.optional(),
       priority: z.number().int(),
       percentage: percentageSchema.optional(),
     })
@@ -189,6 +188,8 @@ export const targetingRuleSchema = z.object({
   segments: z.array(text(128).min(1)).min(1).max(100),
   percentage: percentageSchema.default(100),
   enabled: z.boolean().default(true),
+  /** Served to the users of the segments inside the percentage; the on variant when absent. */
+  variant: variantNameSchema.optional(),
 });
 export type TargetingRule = z.infer<typeof targetingRuleSchema>;
 
@@ -204,15 +205,31 @@ export function valueSchemaFor(type: FlagType): z.ZodType {
   return VALUE_SCHEMAS[type];
 }
 
+/**
+ * The fields of a config. Either `variants` with `on_variant` and `off_variant` (then `value` and
+ * `off_value` may be left out: they are the values of those two), or only `value` and `off_value`,
+ * the shape before variants, which reads as variants `on` and `off` (src/domain/variants.ts).
+ */
 function configFieldsWith(value: z.ZodType) {
   return {
     enabled: z.boolean(),
-    value,
-    off_value: value,
+    variants: z.array(variantSchemaWith(value)).min(1).max(MAX_VARIANTS).nullish()
+      .meta({ description: 'the named values this config serves (unique names); without it, value and off_value are variants `on` and `off`' }),
+    on_variant: variantNameSchema.nullish().meta({ description: 'the variant served when on (required with variants)' }),
+    off_variant: variantNameSchema.nullish().meta({ description: 'the variant served when off or killed (required with variants)' }),
+    value: value.optional().meta({ description: 'the value served when on; with variants, the on variant\'s value (may be left out)' }),
+    off_value: value.optional().meta({ description: 'the value served when off; with variants, the off variant\'s value (may be left out)' }),
     rules: z.array(ruleSchemaWith(value)).max(MAX_RULES).default([]),
     targeting: z.array(targetingRuleSchema).max(MAX_RULES).default([]),
     rollout: rolloutSchema.nullish(),
+    /** Traffic split across variants by weight (percent, adding up to 100), after rules and targeting. */
+    split: splitSchema.nullish().meta({ description: 'sticky weighted split across variants after rules and targeting: [{variant, weight}], weights in percent adding up to 100; not with rollout' }),
   };
+}
+
+function checkConfig(config: Parameters<typeof checkVariants>[0] & { rules: Array<{ id: string }> }, ctx: z.RefinementCtx) {
+  uniqueRuleIds(config, ctx);
+  checkVariants(config, ctx);
 }
 
 function uniqueRuleIds(config: { rules: Array<{ id: string }> }, ctx: z.RefinementCtx) {
@@ -236,20 +253,20 @@ export function flagConfigInputSchemaFor(type: FlagType) {
 }
 
 function buildInputSchema(type: FlagType) {
-  return z.object(configFieldsWith(valueSchemaFor(type))).superRefine(uniqueRuleIds);
+  return z.object(configFieldsWith(valueSchemaFor(type))).superRefine(checkConfig).transform(withVariants);
 }
 export type FlagConfigInput = z.infer<ReturnType<typeof buildInputSchema>>;
 
 /** The stored config of a flag in one environment (structure only; values are checked per type when compiled). */
 export const flagConfigSchema = z
   .object({ ...configFieldsWith(z.unknown()), kill_switch: killSwitchSchema.default({ enabled: false }) })
-  .superRefine(uniqueRuleIds);
+  .superRefine(checkConfig);
 export type FlagConfig = z.infer<typeof flagConfigSchema>;
 
 function buildStoredSchema(type: FlagType) {
   return z
     .object({ ...configFieldsWith(valueSchemaFor(type)), kill_switch: killSwitchSchema.default({ enabled: false }) })
-    .superRefine(uniqueRuleIds);
+    .superRefine(checkConfig);
 }
 
 const storedSchemas = new Map<FlagType, ReturnType<typeof buildStoredSchema>>();
@@ -283,11 +300,14 @@ const DEFAULT_VALUES: Record<FlagType, { value: unknown; off_value: unknown }> =
   json: { value: {}, off_value: {} },
 };
 
-/** The config of a fresh flag in an environment: off, no rules, kill switch off. */
+/** The config of a fresh flag in an environment: off, variants `on` and `off`, no rules, kill switch off. */
 export function defaultConfigFor(type: FlagType): FlagConfig {
   const { value, off_value } = DEFAULT_VALUES[type];
   return {
     enabled: false,
+    variants: [{ name: 'on', value: structuredClone(value) }, { name: 'off', value: structuredClone(off_value) }],
+    on_variant: 'on',
+    off_variant: 'off',
     value: structuredClone(value),
     off_value: structuredClone(off_value),
     rules: [],

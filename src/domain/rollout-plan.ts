@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import ms, { type StringValue } from 'ms';
 import { text } from './text.js';
-import { percentageSchema } from './flag.js';
+import { percentageSchema } from './variants.js';
 
 /** Milliseconds of a duration such as "30 minutes", "2h", "1 day" or a number of milliseconds. */
 export function durationMs(value: string | number): number {

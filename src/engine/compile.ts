@@ -1,5 +1,6 @@
 import { flagConfigSchemaFor, flagTypeSchema, valueSchemaFor, type FlagDefinition, type FlagRule, type FlagType } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
+import { resolveVariants, thousandths, type ResolvedVariants } from '../domain/variants.js';
 import { thresholdOf } from './bucketing.js';
 import { compileCondition, compileSegment, ConfigError, conjunction, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import { buildEvaluator, type Plan } from './evaluator.js';
@@ -25,24 +26,31 @@ function result(value: unknown, variant: string, reason: EvaluationResult['reaso
   return Object.freeze({ value, variant, reason, ...extra });
 }
 
-function compileRule(rule: FlagRule, on: unknown, off: unknown, environment: string) {
+/** A variant's served value and name; `name` must be declared (the config schema checked it). */
+function served(variants: ResolvedVariants, values: ReadonlyMap<string, unknown>, name: string) {
+  if (!variants.variants.has(name)) throw new ConfigError(`unknown variant '${name}'`);
+  return { value: values.get(name), variant: name };
+}
+
+function compileRule(rule: FlagRule, variants: ResolvedVariants, values: ReadonlyMap<string, unknown>, environment: string) {
   // `environment` rules read environment attributes; the flag's own environment stands in when the context has none.
   const envFallback: Getter | undefined = rule.type === 'environment' ? () => environment : undefined;
   const conditions: CompiledCondition[] = rule.conditions.map((c) =>
     compileCondition(c, envFallback && c.field === 'environment' ? envFallback : undefined),
   );
-  const served =
-    rule.action === 'enable' ? { value: on, variant: 'on' }
-      : rule.action === 'disable' ? { value: off, variant: 'off' }
-        : { value: frozenCopy(rule.value), variant: rule.id };
+  const serves =
+    rule.action === 'enable' ? served(variants, values, variants.on)
+      : rule.action === 'disable' ? served(variants, values, variants.off)
+        : rule.action === 'serve' ? served(variants, values, rule.variant!)
+          : { value: frozenCopy(rule.value), variant: rule.id }; // override_value: the shape before variants
   return {
     id: rule.id,
     conditions,
     matches: conjunction(conditions),
     threshold: rule.type === 'percentage' ? thresholdOf(rule.percentage ?? 0) : -1,
-    value: served.value,
-    variant: served.variant,
-    result: result(served.value, served.variant, 'TARGETING_MATCH', { ruleId: rule.id }),
+    value: serves.value,
+    variant: serves.variant,
+    result: result(serves.value, serves.variant, 'TARGETING_MATCH', { ruleId: rule.id }),
   };
 }
 
@@ -53,9 +61,10 @@ function compileRule(rule: FlagRule, on: unknown, off: unknown, environment: str
 function errorFlag(def: FlagDefinition, message: string, code: 'PARSE_ERROR' | 'GENERAL'): CompiledFlag {
   const raw = (typeof def.config === 'object' && def.config !== null ? def.config : {}) as Partial<FlagDefinition['config']>;
   const typeKnown = flagTypeSchema.safeParse(def.type).success;
-  const killedOff = typeKnown && raw.kill_switch?.enabled === true && valueSchemaFor(def.type).safeParse(raw.off_value).success;
+  const offServed = readableOff(raw);
+  const killedOff = typeKnown && raw.kill_switch?.enabled === true && offServed !== undefined && valueSchemaFor(def.type).safeParse(offServed.value).success;
   const answer = killedOff
-    ? result(frozenCopy(raw.off_value), 'off', 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) })
+    ? result(frozenCopy(offServed.value), offServed.variant, 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) })
     : result(undefined, 'error', 'ERROR', { errorCode: code, errorMessage: message });
   const flag: CompiledFlag = {
     key: String(def.key),
@@ -72,6 +81,15 @@ function errorFlag(def: FlagDefinition, message: string, code: 'PARSE_ERROR' | '
   return Object.freeze(flag);
 }
 
+/** The off variant of a config that failed to parse, when it can still be read: the declared one, else `off_value`. */
+function readableOff(raw: Partial<FlagDefinition['config']>): { value: unknown; variant: string } | undefined {
+  if (Array.isArray(raw.variants)) {
+    const found = raw.variants.find((v) => typeof v === 'object' && v !== null && v.name === raw.off_variant);
+    return found ? { value: found.value, variant: found.name } : undefined;
+  }
+  return raw.off_value === undefined ? undefined : { value: raw.off_value, variant: 'off' };
+}
+
 function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
   return issues
     .slice(0, 3)
@@ -86,19 +104,25 @@ export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, S
     const parsed = flagConfigSchemaFor(def.type as FlagType).safeParse(def.config);
     if (!parsed.success) return errorFlag(def, `invalid config: ${describeIssues(parsed.error.issues)}`, 'PARSE_ERROR');
     const config = parsed.data;
-    const on = frozenCopy(config.value);
-    const off = frozenCopy(config.off_value);
+    const variants = resolveVariants(config);
+    const values = new Map([...variants.variants].map(([name, value]) => [name, frozenCopy(value)]));
+    const on = values.get(variants.on);
+    const off = values.get(variants.off);
     const rules = [...config.rules]
       .sort((a, b) => a.priority - b.priority) // stable: equal priorities keep their written order
-      .map((rule) => compileRule(rule, on, off, def.environment));
+      .map((rule) => compileRule(rule, variants, values, def.environment));
     const targeting = config.targeting
       .map((t, i) => ({ t, id: t.id ?? `targeting-${i}` }))
       .filter(({ t }) => t.enabled)
       .map(({ t, id }) => ({
         id,
         threshold: thresholdOf(t.percentage),
+        inside: served(variants, values, t.variant ?? variants.on),
         segments: t.segments.map((key): CompiledSegment => compileSegment(key, segments.get(key))),
       }));
+    // Cumulative ends in buckets: a user whose bucket is below a slice's end (and not an earlier one's) gets it.
+    let end = 0;
+    const split = config.split?.map((s) => ({ ...served(variants, values, s.variant), end: (end += thousandths(s.weight)) }));
     const rollout = config.rollout
       ? {
         threshold: thresholdOf(config.rollout.percentage),
@@ -111,16 +135,17 @@ export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, S
       key: def.key,
       killed: config.kill_switch.enabled,
       enabled: config.enabled,
-      on,
-      off,
+      on: { value: on, variant: variants.on },
+      off: { value: off, variant: variants.off },
       rules,
       targeting,
       rollout,
+      split,
       results: {
-        killed: result(off, 'off', 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) }),
-        disabled: result(off, 'off', 'DISABLED'),
-        static: result(on, 'on', 'STATIC'),
-        outsideWindow: result(off, 'off', 'DEFAULT'),
+        killed: result(off, variants.off, 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) }),
+        disabled: result(off, variants.off, 'DISABLED'),
+        static: result(on, variants.on, 'STATIC'),
+        outsideWindow: result(off, variants.off, 'DEFAULT'),
       },
     };
     return Object.freeze({ key: def.key, type: def.type, version: def.version, environment: def.environment, run: buildEvaluator(plan) });

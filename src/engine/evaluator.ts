@@ -7,8 +7,9 @@ export interface Plan {
   key: string;
   killed: boolean;
   enabled: boolean;
-  on: unknown;
-  off: unknown;
+  /** The on and off variants: their values and names. */
+  on: { value: unknown; variant: string };
+  off: { value: unknown; variant: string };
   rules: ReadonlyArray<{
     id: string;
     conditions: readonly CompiledCondition[];
@@ -20,8 +21,11 @@ export interface Plan {
     variant: string;
     result: EvaluationResult;
   }>;
-  targeting: ReadonlyArray<{ id: string; threshold: number; segments: readonly CompiledSegment[] }>;
+  /** `inside` is what users of the segments inside the percentage get. */
+  targeting: ReadonlyArray<{ id: string; threshold: number; inside: { value: unknown; variant: string }; segments: readonly CompiledSegment[] }>;
   rollout: { threshold: number; scheduled: boolean; start: number; end: number } | undefined;
+  /** A weighted split: each slice's variant and the bucket its range ends before (cumulative, the last is BUCKETS). */
+  split: ReadonlyArray<{ value: unknown; variant: string; end: number }> | undefined;
   /** Answers that do not depend on the user, built once. */
   results: { killed: EvaluationResult; disabled: EvaluationResult; static: EvaluationResult; outsideWindow: EvaluationResult };
 }
@@ -74,24 +78,28 @@ function firstMatch(segments: readonly CompiledSegment[], context: EvaluationCon
 
 /** Builds the decision procedure of docs/architecture.md §5: kill switch, enabled, rules, targeting, rollout. */
 export function buildEvaluator(plan: Plan): Evaluator {
-  const { killed, enabled, on, off, rules, targeting, rollout, results } = plan;
+  const { killed, enabled, on, off, rules, targeting, rollout, split, results } = plan;
+  // A split with one slice of 100% needs no bucket: everyone gets it.
+  const whole = split?.find((s, i) => s.end - (i === 0 ? 0 : split[i - 1]!.end) === BUCKETS);
   const bucketOfKey = bucketerFor(plan.key);
 
   const missingKey = (at: string, extra: Partial<EvaluationResult>, trace: TraceStep[] | undefined): EvaluationResult => {
     const message = `${at} needs a bucket but the context has no targetingKey`;
     trace?.push({ step: 'bucket', id: extra.ruleId ?? extra.segmentId, matched: false, message });
-    return { value: off, variant: 'off', reason: 'ERROR', ...extra, errorCode: 'TARGETING_KEY_MISSING', errorMessage: message };
+    return { value: off.value, variant: off.variant, reason: 'ERROR', ...extra, errorCode: 'TARGETING_KEY_MISSING', errorMessage: message };
   };
   // Results are built as literals of a fixed shape: cheaper than adding optional fields one by one.
   const ruleMatch = (value: unknown, variant: string, ruleId: string, bucket: number): EvaluationResult =>
     bucket >= 0 ? { value, variant, reason: 'TARGETING_MATCH', ruleId, bucket } : { value, variant, reason: 'TARGETING_MATCH', ruleId };
-  const segmentMatch = (isInside: boolean, segmentId: string, bucket: number): EvaluationResult => {
-    if (isInside) return bucket >= 0 ? { value: on, variant: 'on', reason: 'SPLIT', segmentId, bucket } : { value: on, variant: 'on', reason: 'SPLIT', segmentId };
-    return bucket >= 0 ? { value: off, variant: 'off', reason: 'TARGETING_MATCH', segmentId, bucket } : { value: off, variant: 'off', reason: 'TARGETING_MATCH', segmentId };
+  const segmentMatch = (served: { value: unknown; variant: string }, isInside: boolean, segmentId: string, bucket: number): EvaluationResult => {
+    const { value, variant } = isInside ? served : off;
+    const reason = isInside ? 'SPLIT' : 'TARGETING_MATCH';
+    return bucket >= 0 ? { value, variant, reason, segmentId, bucket } : { value, variant, reason, segmentId };
   };
   const rolloutResult = (isInside: boolean, bucket: number): EvaluationResult => {
-    if (isInside) return bucket >= 0 ? { value: on, variant: 'on', reason: 'SPLIT', bucket } : { value: on, variant: 'on', reason: 'SPLIT' };
-    return bucket >= 0 ? { value: off, variant: 'off', reason: 'DEFAULT', bucket } : { value: off, variant: 'off', reason: 'DEFAULT' };
+    const { value, variant } = isInside ? on : off;
+    const reason = isInside ? 'SPLIT' : 'DEFAULT';
+    return bucket >= 0 ? { value, variant, reason, bucket } : { value, variant, reason };
   };
 
   return (context, now, trace) => {
@@ -139,7 +147,25 @@ export function buildEvaluator(plan: Plan): Evaluator {
       if (isInside === undefined) return missingKey(`targeting '${target.id}'`, { segmentId: segment.key }, trace);
       const shown = decisive ? bucket : UNKNOWN;
       trace?.push({ step: 'targeting', id: target.id, matched: true, message: `targeting '${target.id}' via segment '${segment.key}': ${compared(shown, isInside, target.threshold)}` });
-      return segmentMatch(isInside, segment.key, shown);
+      return segmentMatch(target.inside, isInside, segment.key, shown);
+    }
+
+    if (split) {
+      if (whole) {
+        trace?.push({ step: 'split', matched: true, message: `split: '${whole.variant}' has 100% (needs no bucket)` });
+        return { value: whole.value, variant: whole.variant, reason: 'SPLIT' };
+      }
+      if (bucket === UNKNOWN) bucket = bucketFor(bucketOfKey, context);
+      if (bucket === NO_KEY) return missingKey('the split', {}, trace);
+      let slice = split[split.length - 1]!;
+      for (let i = 0; i < split.length; i++) {
+        if (bucket < split[i]!.end) {
+          slice = split[i]!;
+          break;
+        }
+      }
+      trace?.push({ step: 'split', matched: true, message: `split: bucket ${bucket} falls in '${slice.variant}' (ends before ${slice.end})` });
+      return { value: slice.value, variant: slice.variant, reason: 'SPLIT', bucket };
     }
 
     if (!rollout) {

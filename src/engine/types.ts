@@ -22,7 +22,7 @@ export type EvaluationResult = {
 
 /** One step of an explanation: what was checked, whether it matched, and why. */
 export type TraceStep = {
-  step: 'kill_switch' | 'enabled' | 'rule' | 'condition' | 'targeting' | 'segment' | 'schedule' | 'rollout' | 'bucket' | 'error';
+  step: 'kill_switch' | 'enabled' | 'rule' | 'condition' | 'targeting' | 'segment' | 'schedule' | 'rollout' | 'split' | 'bucket' | 'error';
   id?: string;
   matched: boolean;
   message: string;

@@ -43,6 +43,7 @@ import { createOutcomeService } from '../services/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createAlertTriggerService } from '../services/alert-trigger-service.js';
+import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
@@ -50,6 +51,7 @@ import { createSlackApp } from '../../slack/create-slack-app.js';
 import { learnBotIdentity } from '../../slack/bot-identity.js';
 import { createSlackAccessService } from '../services/slack-access-service.js';
 import { createWebhookService } from '../services/webhook-service.js';
+import { webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
@@ -204,8 +206,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     rollouts,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
-    webhooks: createWebhookService({ db }),
+    webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
+    codeReferences: createCodeReferenceService({ db }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,

@@ -2,6 +2,8 @@ import { loadConfigOrExit } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
 import { grantApplicationRole } from '../stores/app-role.js';
 import { migrateUp } from '../stores/migrations.js';
+import { createDatabase } from '../stores/database.js';
+import { encryptPlaintextWebhookSecrets, webhookSecretBox } from '../services/webhook-secrets.js';
 
 const config = loadConfigOrExit();
 // node-pg-migrate holds a session advisory lock for the whole run: through a transaction-mode
@@ -14,6 +16,17 @@ if (config.DATABASE_POOLER === 'transaction' && !config.MIGRATION_DATABASE_URL) 
 const owner = postgresPoolConfig(config, { url: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL });
 const ownerUrl = owner.connectionString!;
 await migrateUp({ connectionString: ownerUrl, ssl: owner.ssl }, (msg) => console.log(msg));
+// Data step: webhook secrets stored before encryption at rest are encrypted with WEBHOOK_SECRET_KEY.
+const ownerDb = createDatabase({ connectionString: ownerUrl, ssl: owner.ssl, max: 1 });
+try {
+  const encrypted = await encryptPlaintextWebhookSecrets(ownerDb, webhookSecretBox(config));
+  if (encrypted > 0) console.log(`migrations: encrypted ${encrypted} webhook secret(s) stored in plaintext`);
+} catch (error) {
+  console.error(`migrations: ${(error as Error).message}`);
+  process.exit(2);
+} finally {
+  await ownerDb.end();
+}
 const granted = await grantApplicationRole(ownerUrl, config.DATABASE_URL, owner.ssl);
 console.log(granted
   ? `migrations: up to date; role ${granted.role} granted the application's privileges`

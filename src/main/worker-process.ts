@@ -14,6 +14,7 @@ import { AckWatcher } from '../serving/change-confirmation.js';
 import { createOutboxRelay } from '../services/outbox-relay.js';
 import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
+import { refuseWebhooksWithoutKey, WebhookKeyMissing, webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
@@ -67,6 +68,12 @@ export interface WorkerProcess {
 export async function startWorkerProcess(config: Config, logger: Logger, bundle?: WorkflowBundleWithSourceMap): Promise<WorkerProcess> {
   installRuntime(logger);
   const db = createDatabase(postgresPoolConfig(config));
+  // Deliveries are signed with secrets stored encrypted: without the key every one would fail.
+  await refuseWebhooksWithoutKey(db, config).catch(async (error: unknown) => {
+    if (!(error instanceof WebhookKeyMissing)) return logger.warn({ err: error }, 'could not check for webhooks at start-up (is Postgres down?)');
+    await db.end();
+    throw error;
+  });
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
@@ -78,6 +85,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
+    webhookDestinations: webhookDestinations(config),
+    webhookSecrets: webhookSecretBox(config),
     guardReporterCap: config.GUARD_MAX_EVENTS_PER_REPORTER,
     alerter: createAlerter({
       botToken: config.SLACK_BOT_TOKEN, channel: config.SLACK_ALERT_CHANNEL, apiUrl: config.SLACK_API_URL, logger,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { killSwitchSchema } from '../domain/flag.js';
+import { actionSchema, roleSchema } from '../auth/rbac.js';
+import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } from '../domain/flag.js';
+import { rolloutPlanSchema } from '../domain/rollout-plan.js';
 
 /**
  * Answers of the management API that the admin UI reads, as zod schemas: the routes document
@@ -159,14 +161,198 @@ export const streamTicketSchema = z
   })
   .meta({ id: 'StreamTicket' });
 
+/** A flag's identity, shared by all environments. */
+const flagIdentity = {
+  id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema, tags: z.array(z.string()),
+  version: z.number().int(), archived: z.boolean(), archived_at: z.string().nullable(),
+  created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
+};
+
+/** A flag's config in one environment, with that environment's version (GET /flags/{key} `environments`). */
+export const environmentConfigSchema = z.intersection(flagConfigSchema, z.object({ version: z.number().int() }));
+
+export const flagSchema = z
+  .object({
+    ...flagIdentity,
+    environments: z.record(z.string(), environmentConfigSchema),
+    revision: z.number().int().optional().meta({ description: "GET only: this flag's recorded changes, counted per flag" }),
+  })
+  .meta({ id: 'Flag' });
+
+/** A page of the flag list: each flag with a summary of its config per environment. */
+export const flagListPageSchema = z.object({
+  flags: z.array(z.object({
+    ...flagIdentity,
+    environments: z.record(z.string(), z.object({ enabled: z.boolean(), killed: z.boolean(), version: z.number().int() })),
+  })),
+  next_cursor: z.string().nullable(),
+});
+
+/** The seed's FeatureFlag: one flag in one environment, its config fields inlined, with its version. */
+export const featureFlagSchema = z
+  .intersection(
+    z.object({
+      id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), type: flagTypeSchema,
+      version: z.number().int(), archived: z.boolean(),
+      metadata: z.object({
+        created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(), tags: z.array(z.string()), environment: z.string(),
+      }),
+    }),
+    flagConfigSchema,
+  )
+  .meta({ id: 'FeatureFlag', description: "The seed's FeatureFlag for one environment: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
+
+/** What a kill or a release answers; the workflow carries the rest. */
+export const killOutcomeSchema = z.object({
+  flag: z.string(), environment: z.string(), version: z.number().int(), kill_switch: killSwitchSchema,
+  changed: z.boolean(), already_active: z.boolean(), projected: z.boolean(),
+  workflow: z.object({ id: z.string(), url: z.string(), status: z.enum(['started', 'starting', 'pending', 'none']) }),
+});
+
+/** "Evaluate as…": the result and the trace of which rule or segment matched, which failed and why. */
+export const explainAnswerSchema = z.object({
+  flag: z.string(), environment: z.string(), version: z.number().int(), at: z.string(),
+  result: z.object({
+    value: z.unknown(), variant: z.string(), reason: z.string(), ruleId: z.string().optional(), segmentId: z.string().optional(),
+    bucket: z.number().optional(), errorCode: z.string().optional(), errorMessage: z.string().optional(),
+  }),
+  trace: z.array(z.object({ step: z.string(), id: z.string().optional(), matched: z.boolean(), message: z.string() })),
+});
+
+const guardReadingSchema = z.object({
+  at: z.string(), source: z.enum(['events', 'prometheus']), breached: z.boolean(), detail: z.string(),
+  value: z.number().optional(), treatedErrorRate: z.number().optional(), untreatedErrorRate: z.number().optional(),
+});
+
+/** A running rollout's live progress (the workflow's query). `step` is 0-based here: the step being worked on. */
+export const rolloutProgressSchema = z
+  .object({
+    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual']),
+    summary: z.string(), status: z.enum(['running', 'paused', 'waiting_approval', 'completed', 'aborted', 'rolled_back', 'failed']),
+    step: z.number().int().meta({ description: 'index of the step being worked on (totalSteps when all are done)' }),
+    totalSteps: z.number().int(),
+    percentage: z.union([z.number(), z.literal('off')]).nullable(),
+    nextChangeAt: z.string().nullable(),
+    approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
+    pausedReason: z.string().nullable(),
+    guard: z.object({ readings: z.array(guardReadingSchema), breach: guardReadingSchema.nullable() }).nullable(),
+    history: z.array(z.object({ label: z.string(), percentage: z.union([z.number(), z.literal('off')]), at: z.string(), version: z.number().int() })),
+  })
+  .meta({ id: 'RolloutProgress' });
+
+/** A rollout of the read model (the rollouts table), with its workflow in the Temporal UI. */
+export const rolloutRecordSchema = z.object({
+  id: z.string(), flagKey: z.string(), environment: z.string(), workflowId: z.string(), url: z.string(),
+  plan: rolloutPlanSchema, status: rolloutProgressSchema.shape.status, progress: z.unknown(),
+  createdBy: z.string(), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
+});
+
+export const rolloutListSchema = z.object({ current: rolloutProgressSchema.nullable(), rollouts: z.array(rolloutRecordSchema) });
+export const rolloutStartedSchema = z.object({ rolloutId: z.string(), workflowId: z.string(), url: z.string(), summary: z.string() });
+
+export const scheduledChangeSchema = z.object({
+  id: z.string(), workflowId: z.string(),
+  status: z.string().meta({ description: "the workflow's status: RUNNING, COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT" }),
+  at: z.string().nullable(), reason: z.string().nullable(), scheduledBy: z.string().nullable(), url: z.string(),
+});
+export const scheduledChangeListSchema = z.object({ changes: z.array(scheduledChangeSchema) });
+export const scheduledChangeCreatedSchema = z.object({ id: z.string(), workflowId: z.string(), at: z.string(), url: z.string() });
+
+export const segmentSchema = z
+  .object({
+    id: z.uuid(), key: z.string(), name: z.string(), description: z.string(), kind: z.enum(['rule', 'list']),
+    conditions: z.array(conditionSchema).optional(), user_count: z.number().int().nullable().meta({ description: 'members of a list segment; null for rule segments' }),
+    version: z.number().int(), created_by: z.string(), created_at: z.string(), updated_by: z.string(), updated_at: z.string(),
+  })
+  .meta({ id: 'Segment' });
+export const segmentPageSchema = z.object({ segments: z.array(segmentSchema), next_cursor: z.string().nullable() });
+
+export const webhookSchema = z
+  .object({
+    id: z.string(), url: z.string(), events: z.array(z.string()), enabled: z.boolean(), created_by: z.string(), created_at: z.string(), updated_at: z.string(),
+  })
+  .meta({ id: 'Webhook' });
+export const webhookListSchema = z.object({ webhooks: z.array(webhookSchema) });
+export const webhookCreatedSchema = webhookSchema.extend({ secret: z.string().meta({ description: 'the signing secret, in this answer only' }) });
+export const webhookDeliveriesSchema = z.object({
+  deliveries: z.array(z.object({
+    id: z.string(), event: z.string(), status: z.enum(['pending', 'succeeded', 'failed']), attempts: z.number().int(),
+    last_status_code: z.number().int().nullable(), last_error: z.string().nullable(), created_at: z.string(), delivered_at: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+  })),
+});
+
+export const grantOutputSchema = z.object({
+  resource: z.enum(['flag', 'environment', 'audit']),
+  action: actionSchema,
+  conditions: z.object({ environments: z.array(z.string()).optional(), flag_tags: z.array(z.string()).optional() }),
+});
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: roleSchema,
+    slack_user_id: z.string().nullable(),
+    grants: z.array(grantOutputSchema),
+    created_at: z.string(),
+    updated_at: z.string(),
+    deactivated_at: z.string().nullable(),
+  })
+  .meta({ id: 'User' });
+export const userPageSchema = z.object({ users: z.array(userSchema), next_cursor: z.string().nullable() });
+
+export const tokenSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(['client', 'server', 'admin']),
+    environment: z.string().nullable(),
+    user_id: z.uuid().nullable(),
+    created_by: z.string().nullable(),
+    prefix: z.string().nullable().meta({ description: 'the first characters of the secret, to tell tokens apart' }),
+    created_at: z.string(),
+    last_used_at: z.string().nullable().meta({ description: 'written in batches every few seconds, not per request' }),
+    revoked_at: z.string().nullable(),
+  })
+  .meta({ id: 'Token' });
+export const tokenPageSchema = z.object({ tokens: z.array(tokenSchema), next_cursor: z.string().nullable() });
+export const tokenCreatedSchema = tokenSchema.extend({ token: z.string().meta({ description: 'the secret (e.g. rc_server_…), in this answer only' }) });
+
 export type FlagState = z.infer<typeof flagStateSchema>;
 export type DashboardFlag = z.infer<typeof dashboardFlagSchema>;
 export type DashboardPage = z.infer<typeof dashboardPageSchema>;
 export type DashboardSort = z.infer<typeof dashboardSortSchema>;
 export type RunningRollout = z.infer<typeof runningRolloutSchema>;
+export type RunningRollouts = z.infer<typeof runningRolloutsSchema>;
 export type AuditEventView = z.infer<typeof auditEventSchema>;
 export type AuditPage = z.infer<typeof auditPageSchema>;
 export type AuditVerification = z.infer<typeof auditVerificationSchema>;
 export type KillSwitchState = z.infer<typeof killSwitchStateSchema>;
 export type FlagMetricsHistory = z.infer<typeof flagMetricsHistorySchema>;
 export type StreamTicket = z.infer<typeof streamTicketSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+export type Flag = z.infer<typeof flagSchema>;
+export type FlagListPage = z.infer<typeof flagListPageSchema>;
+export type FeatureFlag = z.infer<typeof featureFlagSchema>;
+export type KillOutcome = z.infer<typeof killOutcomeSchema>;
+export type ExplainAnswer = z.infer<typeof explainAnswerSchema>;
+export type RolloutProgressView = z.infer<typeof rolloutProgressSchema>;
+export type RolloutRecordView = z.infer<typeof rolloutRecordSchema>;
+export type RolloutList = z.infer<typeof rolloutListSchema>;
+export type RolloutStarted = z.infer<typeof rolloutStartedSchema>;
+export type ScheduledChange = z.infer<typeof scheduledChangeSchema>;
+export type ScheduledChangeList = z.infer<typeof scheduledChangeListSchema>;
+export type ScheduledChangeCreated = z.infer<typeof scheduledChangeCreatedSchema>;
+export type Segment = z.infer<typeof segmentSchema>;
+export type SegmentPage = z.infer<typeof segmentPageSchema>;
+export type Webhook = z.infer<typeof webhookSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type WebhookCreated = z.infer<typeof webhookCreatedSchema>;
+export type WebhookDeliveries = z.infer<typeof webhookDeliveriesSchema>;
+export type User = z.infer<typeof userSchema>;
+export type UserPage = z.infer<typeof userPageSchema>;
+export type Token = z.infer<typeof tokenSchema>;
+export type TokenPage = z.infer<typeof tokenPageSchema>;
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>;

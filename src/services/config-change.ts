@@ -98,6 +98,7 @@ export function applyRolloutStep(tx: Queryable, step: RolloutStepChange) {
     change: (current) =>
       step.percentage === 'off'
         ? { ...current, enabled: false }
-        : { ...current, enabled: true, rollout: rolloutBlock(step.plan, step.percentage) },
+        // A percentage rollout splits between the on and off variants: it replaces a weighted split.
+        : { ...current, enabled: true, rollout: rolloutBlock(step.plan, step.percentage), split: null },
   });
 }

@@ -1,4 +1,5 @@
 import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
+import { withVariants } from '../domain/variants.js';
 import type { Queryable } from './database.js';
 
 /** A flag's identity, shared by all environments. */
@@ -28,7 +29,7 @@ export interface ConfigRecord {
 }
 
 const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at, version';
-const CONFIG_COLUMNS = 'environment, enabled, value, off_value, rules, targeting, rollout, kill_switch, version, updated_by, updated_at';
+const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, kill_switch, version, updated_by, updated_at';
 
 type Row = Record<string, unknown>;
 
@@ -52,12 +53,16 @@ function toFlag(row: Row): FlagRecord {
 function toConfig(row: Row): ConfigRecord {
   const config = {
     enabled: row.enabled,
+    variants: row.variants,
+    on_variant: row.on_variant,
+    off_variant: row.off_variant,
     value: row.value,
     off_value: row.off_value,
     rules: row.rules,
     targeting: row.targeting,
     kill_switch: row.kill_switch,
     ...(row.rollout ? { rollout: row.rollout } : {}),
+    ...(row.split ? { split: row.split } : {}),
   } as FlagConfig;
   return {
     environment: row.environment as string,
@@ -149,7 +154,7 @@ export async function listConfigs(db: Queryable, flagId: string): Promise<Config
 export async function lockFlagConfig(tx: Queryable, flagKey: string, environment: string): Promise<{ flag: FlagRecord; config: ConfigRecord } | null> {
   const result = await tx.query(
     `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
-            c.environment, c.enabled, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.kill_switch,
+            c.environment, c.enabled, c.variants, c.on_variant, c.off_variant, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.split, c.kill_switch,
             c.version AS config_version, c.updated_by AS config_updated_by, c.updated_at AS config_updated_at
        FROM flag_configs c JOIN flags f ON f.id = c.flag_id
       WHERE f.key = $1 AND c.environment = $2
@@ -195,26 +200,33 @@ export async function saveLockedConfigAtNextRevision(
   return result.rows[0] ? Number(result.rows[0].version) : null;
 }
 
-/** Writes (inserts or replaces) one environment's config at the given version. */
+/**
+ * Writes (inserts or replaces) one environment's config at the given version. A config in the
+ * shape before variants (a scheduled change written then) is stored with its implicit `on`/`off` variants.
+ */
 export async function saveConfig(
   tx: Queryable,
   flagId: string,
   environment: string,
-  config: FlagConfig,
+  stored: FlagConfig,
   version: number,
   actor: string,
 ): Promise<void> {
+  const config = withVariants(stored);
   await tx.query(
-    `INSERT INTO flag_configs (flag_id, environment, enabled, value, off_value, rules, targeting, rollout, kill_switch, version, updated_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO flag_configs (flag_id, environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, kill_switch, version, updated_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (flag_id, environment) DO UPDATE SET
-       enabled = EXCLUDED.enabled, value = EXCLUDED.value, off_value = EXCLUDED.off_value, rules = EXCLUDED.rules,
-       targeting = EXCLUDED.targeting, rollout = EXCLUDED.rollout, kill_switch = EXCLUDED.kill_switch,
+       enabled = EXCLUDED.enabled, variants = EXCLUDED.variants, on_variant = EXCLUDED.on_variant, off_variant = EXCLUDED.off_variant,
+       value = EXCLUDED.value, off_value = EXCLUDED.off_value, rules = EXCLUDED.rules,
+       targeting = EXCLUDED.targeting, rollout = EXCLUDED.rollout, split = EXCLUDED.split, kill_switch = EXCLUDED.kill_switch,
        version = EXCLUDED.version, updated_by = EXCLUDED.updated_by, updated_at = now()`,
     [
-      flagId, environment, config.enabled, JSON.stringify(config.value), JSON.stringify(config.off_value),
+      flagId, environment, config.enabled, JSON.stringify(config.variants), config.on_variant, config.off_variant,
+      JSON.stringify(config.value), JSON.stringify(config.off_value),
       JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
-      config.rollout ? JSON.stringify(config.rollout) : null, JSON.stringify(config.kill_switch), version, actor,
+      config.rollout ? JSON.stringify(config.rollout) : null, config.split ? JSON.stringify(config.split) : null,
+      JSON.stringify(config.kill_switch), version, actor,
     ],
   );
   await tx.query('UPDATE flags SET updated_by = $2, updated_at = now() WHERE id = $1', [flagId, actor]);

@@ -1,3 +1,4 @@
+import type { RolloutPlan } from '../domain/rollout-plan.js';
 import { isFinishedRollout, type RolloutStatus } from '../domain/rollout-status.js';
 import type { Queryable } from './database.js';
 
@@ -6,7 +7,8 @@ export interface RolloutRecord {
   flagKey: string;
   environment: string;
   workflowId: string;
-  plan: unknown;
+  /** The plan as the API parsed it (defaults filled in) when the rollout started. */
+  plan: RolloutPlan;
   status: RolloutStatus;
   progress: unknown;
   createdBy: string;

@@ -127,3 +127,17 @@ export async function lockDispatchCursor(tx: Queryable): Promise<number | null> 
 export async function advanceDispatchCursor(tx: Queryable, lastSeq: number): Promise<void> {
   await tx.query('UPDATE webhook_dispatch_cursor SET last_seq = $1 WHERE id = 1', [lastSeq]);
 }
+
+/** How many webhooks are stored (each has a secret): the worker and API refuse to start without the key then. */
+export async function countWebhooks(db: Queryable): Promise<number> {
+  return Number((await db.query('SELECT count(*) AS n FROM webhooks')).rows[0].n);
+}
+
+/** Secrets stored before they were encrypted at rest (no `enc:` prefix), with their row id. */
+export async function listPlaintextSecrets(db: Queryable): Promise<Array<{ id: string; secret: string }>> {
+  return (await db.query(`SELECT id, secret FROM webhooks WHERE secret NOT LIKE 'enc:%' FOR UPDATE`)).rows;
+}
+
+export async function replaceWebhookSecret(tx: Queryable, id: string, secret: string): Promise<void> {
+  await tx.query('UPDATE webhooks SET secret = $2 WHERE id = $1', [id, secret]);
+}

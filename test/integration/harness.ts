@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config.js';
 import { temporalConnectionOptions } from '../../src/connections/temporal.js';
@@ -37,7 +38,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(overrides: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(overrides: Record<string, string> = {}, options: { worker?: boolean; log?: DestinationStream } = {}): Promise<Stack> {
   const config = loadConfig({
     ...process.env,
     PORT: '0',
@@ -49,11 +50,14 @@ export async function startStack(overrides: Record<string, string> = {}, options
     // Every test request comes from 127.0.0.1 and many send bad tokens on purpose: the per-address
     // failed-authentication limit is tested on its own (security/auth-limits.test.ts).
     AUTH_FAILURES_PER_MINUTE: '0',
+    // The tests' webhook receivers listen on loopback, which webhooks may not reach unless allowed
+    // (security/webhook-destinations.test.ts proves the refusal without this).
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  const logger = createLogger(config.LOG_LEVEL, 'test');
+  const logger = createLogger(config.LOG_LEVEL, 'test', options.log);
   // Without an in-process worker, a test runs its own worker processes (e.g. to kill one mid-rollout).
   const worker = options.worker === false ? null : await startWorkerProcess(config, logger, await sharedBundle());
   const api = await startApiServer(config, logger);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
+import { createSecretBox } from '../../src/services/secret-box.js';
+import { parseAllowedHosts } from '../../src/services/webhook-destination.js';
 import { createActivities } from '../../activities/create-activities.js';
 import type { Alerter } from '../../activities/alerts.js';
 import { createLogger } from '../../src/logger.js';
@@ -45,6 +47,7 @@ export async function startTimeSkippingWorker(options: {
     activities: createActivities({
       db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter: options.alerter,
       temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
+      webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined),
     }),
   });
   const running = worker.run();

@@ -24,25 +24,28 @@ export class ApiError extends Error {
   }
 }
 
-// Answers the pages read untyped (older pages); typed answers come from src/protocol/admin-api.ts,
-// the zod schemas the routes document themselves with: `api.get<DashboardPage>(…)`.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
-
 export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
+/**
+ * Answers are typed by the caller from src/protocol/admin-api.ts, the zod schemas the routes document
+ * themselves with (and check their answers against): `api.get<TokenPage>(…)`. Without a type an answer
+ * is `unknown`, so a page can't read a field the protocol does not declare.
+ */
 export interface Api {
-  request<T = Json>(method: string, path: string, options?: RequestOptions): Promise<T>;
-  get<T = Json>(path: string, signal?: AbortSignal): Promise<T>;
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  get<T = unknown>(path: string, signal?: AbortSignal): Promise<T>;
 }
+
+/** The error body of the API: `{error: {code, message, details}}`. */
+interface ErrorBody { error?: { code?: string; message?: string; details?: unknown } }
 
 /** A client for the management API that sends the signed-in token. */
 export function createApi(token: string, onUnauthorized?: () => void): Api {
-  async function request<T = Json>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  async function request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -57,20 +60,20 @@ export function createApi(token: string, onUnauthorized?: () => void): Api {
       throw new ApiError(0, 'NETWORK', 'The API did not answer; check your connection and that Ripcord is running.', undefined);
     }
     const text = await response.text();
-    let body: Json = undefined;
+    let body: unknown = undefined;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
       body = text;
     }
     if (!response.ok) {
-      const error = body?.error ?? {};
+      const error = (typeof body === 'object' && body !== null ? (body as ErrorBody).error : undefined) ?? {};
       if (response.status === 401) onUnauthorized?.();
       throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? response.statusText, error.details);
     }
     return body as T;
   }
-  return { request, get: <T = Json>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }) };
+  return { request, get: <T = unknown>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }) };
 }
 
 /** Query string from the defined, non-empty values. */

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ConfirmProvider } from './confirm.tsx';
 import { LiveIndicator, LiveProvider } from './live.tsx';
 import { ApiError, createApi } from './api.ts';
+import type { FlagListPage, User } from '../../src/protocol/admin-api.ts';
 import { ErrorBox } from './components.tsx';
 import { Link, navigate, useLocation } from './router.tsx';
 import { makeCan, SessionContext, TOKEN_KEY, useSession, type Me, type Session } from './session.tsx';
@@ -18,8 +19,8 @@ const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 /** Signs in with a token: who it acts as, and the environments (from any flag's configs). */
 async function signIn(token: string, onUnauthorized: () => void): Promise<Session | null> {
   const api = createApi(token, onUnauthorized);
-  const me = (await api.get('/api/v1/users/me')) as Me;
-  const page = await api.get('/api/v1/flags?state=all&limit=1');
+  const me: Me = await api.get<User>('/api/v1/users/me');
+  const page = await api.get<FlagListPage>('/api/v1/flags?state=all&limit=1');
   const envs = page.flags[0] ? Object.keys(page.flags[0].environments) : [];
   const order = (e: string) => (DEFAULT_ENVIRONMENTS.includes(e) ? DEFAULT_ENVIRONMENTS.indexOf(e) : 99);
   const environments = (envs.length ? envs : DEFAULT_ENVIRONMENTS).sort((a, b) => order(a) - order(b) || a.localeCompare(b));

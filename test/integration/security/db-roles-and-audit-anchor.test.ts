@@ -59,7 +59,7 @@ describe('the application role (DATABASE_URL)', () => {
 
 describe('audit checkpoints (the chain anchored outside the database)', () => {
   it('the worker signs the head into the log, the process log and a webhook delivery; verify checks them and says what it checked', async () => {
-    const hook = await stack.request('POST', '/api/v1/webhooks', { body: { url: 'https://receiver.example/hooks', events: ['audit.checkpoint'] } });
+    const hook = await stack.request('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/hooks', events: ['audit.checkpoint'] } });
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     const key = await createFlag(stack, 'anchored');
     const { rows: [created] } = await stack.db.query(`SELECT seq FROM audit_events WHERE resource_id = $1`, [key]);

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import type { AuditVerification } from '../../../src/protocol/admin-api.ts';
-import { enc, query, type Json } from '../api.ts';
+import type { AuditPage as AuditEventPage, AuditVerification } from '../../../src/protocol/admin-api.ts';
+import { enc, query } from '../api.ts';
 import { Diff, ErrorBox, time } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
@@ -14,7 +14,7 @@ export function AuditPage() {
   const initial = { ...EMPTY, flag: new URLSearchParams(location.search).get('flag') ?? '' };
   const [filters, setFilters] = useState(initial);
   const [applied, setApplied] = useState(initial);
-  const [pages, setPages] = useState<Json[]>([]);
+  const [pages, setPages] = useState<AuditEventPage[]>([]);
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);
   const iso = (v: string) => (v ? new Date(v).toISOString() : undefined);
@@ -22,20 +22,20 @@ export function AuditPage() {
 
   const first = useLoad(async (signal) => {
     setPages([]);
-    return api.get(`/api/v1/audit${query(params)}`, signal);
+    return api.get<AuditEventPage>(`/api/v1/audit${query(params)}`, signal);
   }, [JSON.stringify(applied)]);
   const verify = useLoad((signal) => api.get<AuditVerification>('/api/v1/audit/verify', signal), []);
 
-  const all = [first.data, ...pages].filter(Boolean) as Json[];
-  const events: Json[] = all.flatMap((p) => p.events);
-  const cursor: string | null = all.at(-1)?.next_cursor ?? null;
+  const all = first.data ? [first.data, ...pages] : [];
+  const events = all.flatMap((p) => p.events);
+  const cursor = all.at(-1)?.next_cursor ?? null;
 
   const more = async () => {
     if (!cursor) return;
     setLoadingMore(true);
     setMoreError(null);
     try {
-      const page = await api.get(`/api/v1/audit${query({ ...params, cursor })}`);
+      const page = await api.get<AuditEventPage>(`/api/v1/audit${query({ ...params, cursor })}`);
       setPages([...pages, page]);
     } catch (e) {
       setMoreError(e);

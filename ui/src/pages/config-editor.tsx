@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
-import { flagConfigInputSchemaFor } from '../../../src/domain/flag.ts';
-import { ApiError, enc, type Json } from '../api.ts';
+import { flagConfigInputSchemaFor, type Condition, type FlagConfig, type FlagRule, type Operator, type Rollout } from '../../../src/domain/flag.ts';
+import type { EnvironmentConfig, FeatureFlag, Flag, ScheduledChangeCreated, SegmentPage } from '../../../src/protocol/admin-api.ts';
+import { ApiError, enc } from '../api.ts';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
@@ -13,7 +14,13 @@ const RULE_TYPES = ['user_attribute', 'environment', 'percentage', 'custom'];
 const ACTIONS = ['enable', 'disable', 'override_value'];
 
 /** The part of a config the PUT takes (the kill switch changes only through its own route). */
-export function editable(config: Json): Json {
+/** A rule being edited: the priority field may be empty for a moment (the schema then names it). */
+type RuleDraft = Omit<FlagRule, 'priority' | 'type' | 'action'> & { priority: number | ''; type: string; action: string };
+/** The PUT body as the form holds it; flagConfigInputSchemaFor checks it before it is sent. */
+interface ConfigDraft extends Omit<FlagConfig, 'rules' | 'kill_switch'> { rules: RuleDraft[] }
+
+/** The part of a config the PUT takes (the kill switch changes only through its own route). */
+export function editable(config: EnvironmentConfig | FeatureFlag): ConfigDraft {
   return {
     enabled: config.enabled, value: config.value, off_value: config.off_value,
     rules: config.rules ?? [], targeting: config.targeting ?? [], rollout: config.rollout ?? null,
@@ -25,7 +32,7 @@ interface Conflict { mine: number; theirs: number; by: string; at: string }
 /** The config's field issues of a scheduling error at the editor's paths (`body.config.rules.0.id` → `rules.0.id`). */
 function atEditorPaths(error: unknown): unknown {
   if (!(error instanceof ApiError) || !Array.isArray(error.details)) return error;
-  const details = (error.details as Json[]).map((d) => (typeof d?.path === 'string' ? { ...d, path: d.path.replace(/^body\.config\./, 'body.') } : d));
+  const details = error.issues.map((d) => ({ ...d, path: `body.${d.path.replace(/^config\./, '')}` }));
   return new ApiError(error.status, error.code, error.message, details);
 }
 
@@ -39,12 +46,12 @@ function utcOffset(): string {
  * Edits one environment's config: values, rules with conditions, targeting, rollout; diff, then save with If-Match,
  * or schedule the edits to apply at a set time (a scheduledChange workflow; `onScheduled` gets the API's answer).
  */
-export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag: Json; env: string; config: Json; onSaved: () => void; onScheduled?: (change: Json) => void }) {
+export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag: Flag; env: string; config: EnvironmentConfig; onSaved: () => void; onScheduled?: (change: ScheduledChangeCreated) => void }) {
   const { api, can } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const ro = !allowed.allowed;
   const [base, setBase] = useState(() => ({ version: config.version as number, config: editable(config) }));
-  const [draft, setDraft] = useState<Json>(() => editable(config));
+  const [draft, setDraft] = useState<ConfigDraft>(() => editable(config));
   const [reviewing, setReviewing] = useState(false);
   const [reason, setReason] = useState('');
   const [conflict, setConflict] = useState<Conflict | null>(null);
@@ -63,7 +70,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   }, [config.version]);
 
   const dirty = JSON.stringify(draft) !== JSON.stringify(base.config);
-  const set = (patch: Json) => setDraft({ ...draft, ...patch });
+  const set = (patch: Partial<ConfigDraft>) => setDraft({ ...draft, ...patch });
   // The PUT body's own schema (the API's): a percentage of 150 is refused at its field before anything is sent.
   const problems = useMemo(() => refusal(flagConfigInputSchemaFor(flag.type), draft), [draft, flag.type]);
   const [showProblems, setShowProblems] = useState(false);
@@ -77,7 +84,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
 
   const save = useAction(async () => {
     try {
-      const answer = await api.request('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
+      const answer = await api.request<FeatureFlag>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
         body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version) },
       });
       setBase({ version: answer.version, config: editable(answer) });
@@ -90,7 +97,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) {
         // Someone saved in between: compare my draft with theirs and let me decide.
-        const theirs = await api.get(`/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`);
+        const theirs = await api.get<FeatureFlag>(`/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`);
         setConflict({ mine: base.version, theirs: theirs.version, by: theirs.metadata?.updated_by ?? 'someone', at: theirs.metadata?.updated_at ?? '' });
         setBase({ version: theirs.version, config: editable(theirs) });
         setReviewing(true);
@@ -103,7 +110,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   const schedule = useAction(async () => {
     const at = localToIso(when);
     try {
-      const answer = await api.request('POST', scheduledChangesPath(flag.key, env), {
+      const answer = await api.request<ScheduledChangeCreated>('POST', scheduledChangesPath(flag.key, env), {
         body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) },
       });
       // Nothing changes now: the editor goes back to the current config; the change applies at its time.
@@ -121,14 +128,15 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   });
   const err = (showProblems ? problems : null) ?? save.error ?? schedule.error;
 
-  const rules: Json[] = draft.rules;
-  const setRule = (i: number, patch: Json) => set({ rules: rules.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
+  const rules = draft.rules;
+  const setRule = (i: number, patch: Partial<RuleDraft>) => set({ rules: rules.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
   const addRule = () => {
     const priority = rules.length ? Math.max(...rules.map((r) => Number(r.priority) || 0)) + 1 : 1;
     set({ rules: [...rules, { id: `rule-${priority}`, type: 'user_attribute', conditions: [{ field: '', operator: 'equals', value: '' }], action: 'enable', priority }] });
   };
-  const targeting: Json[] = draft.targeting;
-  const setTarget = (i: number, patch: Json) => set({ targeting: targeting.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
+  const targeting = draft.targeting;
+  const rollout = draft.rollout;
+  const setTarget = (i: number, patch: Partial<ConfigDraft['targeting'][number]>) => set({ targeting: targeting.map((r, j) => (j === i ? { ...r, ...patch } : r)) });
 
   return (
     <section className="card" aria-labelledby={`cfg-${env}`}>
@@ -167,10 +175,10 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
                 <Field label="Override value" error={err} path={`rules.${i}.value`}>{(p) => <ValueInput {...p} type={flag.type} value={rule.value} onChange={(v) => setRule(i, { value: v })} />}</Field>
               )}
             </div>
-            {(rule.conditions as Json[]).map((c, k) => (
+            {rule.conditions.map((c, k) => (
               <ConditionRow key={k} condition={c} pathPrefix={`rules.${i}.conditions.${k}`} error={err}
-                onChange={(nc) => setRule(i, { conditions: rule.conditions.map((x: Json, j: number) => (j === k ? nc : x)) })}
-                onRemove={() => setRule(i, { conditions: rule.conditions.filter((_: Json, j: number) => j !== k) })} />
+                onChange={(nc) => setRule(i, { conditions: rule.conditions.map((x, j) => (j === k ? nc : x)) })}
+                onRemove={() => setRule(i, { conditions: rule.conditions.filter((_, j) => j !== k) })} />
             ))}
             <div className="actions">
               <button type="button" onClick={() => setRule(i, { conditions: [...rule.conditions, { field: '', operator: 'equals', value: '' }] })}>Add condition</button>
@@ -203,13 +211,13 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
         <h4>Rollout</h4>
         <div className="grid4">
           <Field label="Strategy" error={err} path="rollout.strategy">{(p) => (
-            <select {...p} value={draft.rollout?.strategy ?? ''} onChange={(e) => set({ rollout: e.target.value ? { percentage: draft.rollout?.percentage ?? 100, ...draft.rollout, strategy: e.target.value } : null })}>
+            <select {...p} value={rollout?.strategy ?? ''} onChange={(e) => set({ rollout: e.target.value ? { percentage: rollout?.percentage ?? 100, ...rollout, strategy: e.target.value as Rollout['strategy'] } : null })}>
               <option value="">none (100%)</option><option>immediate</option><option>gradual</option><option>scheduled</option>
             </select>)}</Field>
-          {draft.rollout && <>
-            <Field label="Percentage" error={err} path="rollout.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={draft.rollout.percentage} onChange={(e) => set({ rollout: { ...draft.rollout, percentage: Number(e.target.value) } })} />}</Field>
-            <Field label="Start (ISO 8601)" error={err} path="rollout.start_date">{(p) => <input {...p} placeholder="2030-01-01T09:00:00Z" value={draft.rollout.start_date ?? ''} onChange={(e) => set({ rollout: { ...draft.rollout, start_date: e.target.value || null } })} />}</Field>
-            <Field label="End (ISO 8601)" error={err} path="rollout.end_date">{(p) => <input {...p} value={draft.rollout.end_date ?? ''} onChange={(e) => set({ rollout: { ...draft.rollout, end_date: e.target.value || null } })} />}</Field>
+          {rollout && <>
+            <Field label="Percentage" error={err} path="rollout.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={rollout.percentage} onChange={(e) => set({ rollout: { ...rollout, percentage: Number(e.target.value) } })} />}</Field>
+            <Field label="Start (ISO 8601)" error={err} path="rollout.start_date">{(p) => <input {...p} placeholder="2030-01-01T09:00:00Z" value={rollout.start_date ?? ''} onChange={(e) => set({ rollout: { ...rollout, start_date: e.target.value || null } })} />}</Field>
+            <Field label="End (ISO 8601)" error={err} path="rollout.end_date">{(p) => <input {...p} value={rollout.end_date ?? ''} onChange={(e) => set({ rollout: { ...rollout, end_date: e.target.value || null } })} />}</Field>
           </>}
         </div>
       </fieldset>
@@ -257,23 +265,23 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   );
 }
 
-function swapPriority(rules: Json[], i: number, j: number): Json[] {
+function swapPriority(rules: RuleDraft[], i: number, j: number): RuleDraft[] {
   const out = rules.map((r) => ({ ...r }));
   const a = out[i]!, b = out[j]!;
   [a.priority, b.priority] = [b.priority, a.priority];
-  if (a.priority === b.priority) a.priority = b.priority + (i < j ? 1 : -1);
+  if (a.priority === b.priority) a.priority = Number(b.priority) + (i < j ? 1 : -1);
   out[i] = b;
   out[j] = a;
   return out;
 }
 
-function ConditionRow({ condition, pathPrefix, error, onChange, onRemove }: { condition: Json; pathPrefix: string; error: unknown; onChange: (c: Json) => void; onRemove: () => void }) {
+function ConditionRow({ condition, pathPrefix, error, onChange, onRemove }: { condition: Condition; pathPrefix: string; error: unknown; onChange: (c: Condition) => void; onRemove: () => void }) {
   const [text, setText] = useState(() => conditionText(condition.value));
   return (
     <div className="condition grid4">
       <Field label="Field" hint="dot path into the context, e.g. country or user.tier" error={error} path={`${pathPrefix}.field`}>{(p) => <input {...p} value={condition.field} onChange={(e) => onChange({ ...condition, field: e.target.value })} />}</Field>
       <Field label="Operator" error={error} path={`${pathPrefix}.operator`}>{(p) => (
-        <select {...p} value={condition.operator} onChange={(e) => onChange({ ...condition, operator: e.target.value, value: parseConditionValue(e.target.value, text) })}>
+        <select {...p} value={condition.operator} onChange={(e) => onChange({ ...condition, operator: e.target.value as Operator, value: parseConditionValue(e.target.value, text) })}>
           {OPERATORS.map((o) => <option key={o}>{o}</option>)}
         </select>)}</Field>
       <Field label="Value" hint={['in', 'not_in'].includes(condition.operator) ? 'comma-separated or a JSON array' : 'text, number or true/false'} error={error} path={`${pathPrefix}.value`}>{(p) => (
@@ -289,7 +297,7 @@ function useSegments(): string[] {
   const { api } = useSession();
   const [keys, setKeys] = useState<string[]>([]);
   useEffect(() => {
-    segmentCache ??= api.get('/api/v1/segments?limit=500').then((r) => r.segments.map((s: Json) => s.key as string)).catch(() => []);
+    segmentCache ??= api.get<SegmentPage>('/api/v1/segments?limit=500').then((r) => r.segments.map((s) => s.key)).catch(() => []);
     void segmentCache.then(setKeys);
     return () => {
       segmentCache = null;

@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { ExplainAnswer } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, useAction } from '../components.tsx';
 import { useSession } from '../session.tsx';
 
@@ -8,7 +9,7 @@ export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string })
   const { api } = useSession();
   const [context, setContext] = useState('{\n  "targetingKey": "user-1"\n}');
   const [at, setAt] = useState('');
-  const [answer, setAnswer] = useState<Json>(null);
+  const [answer, setAnswer] = useState<ExplainAnswer | null>(null);
   const [parseError, setParseError] = useState<string | null>(null);
   const id = useId();
   const run = useAction(async () => {
@@ -20,7 +21,7 @@ export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string })
       setParseError(`The context is not valid JSON: ${(e as Error).message}`);
       return;
     }
-    setAnswer(await api.request('POST', `/api/v1/flags/${enc(flagKey)}/environments/${enc(env)}/explain`, { body: { context: parsed, ...(at ? { at } : {}) } }));
+    setAnswer(await api.request<ExplainAnswer>('POST', `/api/v1/flags/${enc(flagKey)}/environments/${enc(env)}/explain`, { body: { context: parsed, ...(at ? { at } : {}) } }));
   });
   return (
     <section className="card" aria-labelledby={`${id}-h`}>
@@ -40,7 +41,7 @@ export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string })
             reason <strong>{answer.result.reason}</strong>{answer.result.errorCode ? ` (${answer.result.errorCode})` : ''} — version {answer.version}
           </p>
           <ol className="trace" data-testid="explain-trace">
-            {answer.trace.map((t: Json, i: number) => (
+            {answer.trace.map((t, i) => (
               <li key={i} className={t.matched ? 'hit' : 'miss'}>
                 <span aria-label={t.matched ? 'matched' : 'did not match'}>{t.matched ? '✓' : '✗'}</span> <code>{t.step}{t.id ? `:${t.id}` : ''}</code> {t.message}
               </li>

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useLiveEvents } from '../live.tsx';
 import { MetricsPanel } from './metrics-panel.tsx';
-import { ApiError, enc, type Json } from '../api.ts';
+import { ApiError, enc } from '../api.ts';
+import type { Flag, ScheduledChangeCreated } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, StateBadge, time, useAction, WriteButton } from '../components.tsx';
 import { stateOf } from '../flag-state.ts';
 import { useLoad } from '../hooks.ts';
@@ -16,7 +17,7 @@ import { ScheduledChangesPanel } from './scheduled-changes-panel.tsx';
 /** One flag: identity, and per environment its kill switch, config, scheduled changes, rollouts and "evaluate as…". */
 export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
   const { api, environments } = useSession();
-  const flag = useLoad((signal) => api.get(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
+  const flag = useLoad((signal) => api.get<Flag>(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
   // On-call comes here to act on production: open it unless the address names another environment.
   const selected = env && environments.includes(env) ? env : environments.includes('production') ? 'production' : (environments[0] ?? 'production');
   // A change to this flag by anyone (API, Slack, a workflow, another tab) reloads it within a second.
@@ -31,7 +32,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
       setLiveTick((t) => t + 1);
     }, 150);
   });
-  const [scheduled, setScheduled] = useState<Json>(null);
+  const [scheduled, setScheduled] = useState<{ env: string; change: ScheduledChangeCreated } | null>(null);
   const select = (e: string) => navigate(`/flags/${enc(flagKey)}/${enc(e)}`, true);
 
   const onTabKey = (event: KeyboardEvent) => {
@@ -83,7 +84,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
 }
 
 /** Name, description and tags (PATCH with If-Match); archive and unarchive. The type is fixed at creation. */
-function Identity({ flag, onSaved }: { flag: Json; onSaved: () => void }) {
+function Identity({ flag, onSaved }: { flag: Flag; onSaved: () => void }) {
   const { api, can } = useSession();
   const [form, setForm] = useState({ name: flag.name, description: flag.description, tags: flag.tags.join(', ') });
   const tags = form.tags.split(',').map((t: string) => t.trim()).filter(Boolean);

@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
-import { ApiError, enc, type Json } from '../api.ts';
+import { ApiError, enc } from '../api.ts';
+import type { User } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, issuesAt, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import type { Decision, Grant } from '../../../src/auth/rbac.ts';
@@ -10,17 +11,19 @@ const ACTIONS = ['read', 'write', 'delete', 'kill_switch'] as const;
 /** A grant as the form edits it: tags as the typed comma list. */
 interface GrantRow { resource: string; action: string; environments: string[]; tags: string }
 
-const toRow = (g: Json): GrantRow => ({
+type GrantView = User['grants'][number];
+
+const toRow = (g: GrantView): GrantRow => ({
   resource: g.resource, action: g.action, environments: g.conditions?.environments ?? [], tags: (g.conditions?.flag_tags ?? []).join(', '),
 });
 
 /** The body the API takes (src/auth/rbac.ts grantSchema): empty conditions left out, since present lists need an entry. */
-function toGrant(row: GrantRow): Json {
+function toGrant(row: GrantRow): GrantView {
   const tags = row.tags.split(',').map((t) => t.trim()).filter(Boolean);
-  const conditions: Json = {};
+  const conditions: GrantView['conditions'] = {};
   if (row.environments.length) conditions.environments = row.environments;
   if (tags.length) conditions.flag_tags = tags;
-  return { resource: row.resource, action: row.action, conditions };
+  return { resource: row.resource as GrantView['resource'], action: row.action as GrantView['action'], conditions };
 }
 
 /** Why an action doesn't apply to a resource (the same rules the API checks), or null. */
@@ -31,7 +34,7 @@ function actionProblem(resource: string, action: string): string | null {
 }
 
 /** One readable line per grant, e.g. "flag:write in staging, tags payments". */
-export function grantText(g: Grant | Json): string {
+export function grantText(g: Grant | GrantView): string {
   const parts = [`${g.resource}:${g.action}`];
   if (g.conditions?.environments?.length) parts.push(`in ${g.conditions.environments.join(', ')}`);
   if (g.conditions?.flag_tags?.length) parts.push(`tags ${g.conditions.flag_tags.join(', ')}`);
@@ -39,10 +42,10 @@ export function grantText(g: Grant | Json): string {
 }
 
 /** Edits a user's grants as rows (resource, action, conditions) and replaces them with PUT /users/{id}/grants. */
-export function GrantsEditor({ user, allowed, onSaved, onClose }: { user: Json; allowed: Decision; onSaved: (user: Json) => void; onClose: () => void }) {
+export function GrantsEditor({ user, allowed, onSaved, onClose }: { user: User; allowed: Decision; onSaved: (user: User) => void; onClose: () => void }) {
   const { api, environments } = useSession();
   const id = useId();
-  const [base, setBase] = useState<Json[]>(() => user.grants);
+  const [base, setBase] = useState<GrantView[]>(() => user.grants);
   const [rows, setRows] = useState<GrantRow[]>(() => base.map(toRow));
   const [reason, setReason] = useState('');
   const [saved, setSaved] = useState(false);
@@ -50,11 +53,11 @@ export function GrantsEditor({ user, allowed, onSaved, onClose }: { user: Json; 
   const envChoices = [...new Set([...environments, ...rows.flatMap((r) => r.environments)])];
 
   const save = useAction(async () => {
-    const answer = await api.request('PUT', `/api/v1/users/${enc(user.id)}/grants`, {
+    const answer = await api.request<User>('PUT', `/api/v1/users/${enc(user.id)}/grants`, {
       body: { grants: rows.map(toGrant), ...(reason.trim() ? { reason: reason.trim() } : {}) },
     });
     setBase(answer.grants);
-    setRows((answer.grants as Json[]).map(toRow));
+    setRows(answer.grants.map(toRow));
     setReason('');
     setSaved(true);
     onSaved(answer);

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
-import type { KillSwitchState } from '../../../src/protocol/admin-api.ts';
-import { enc, type Json } from '../api.ts';
+import type { EnvironmentConfig, Flag, KillOutcome, KillSwitchState } from '../../../src/protocol/admin-api.ts';
+import { enc } from '../api.ts';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
@@ -10,14 +10,14 @@ import { useSession } from '../session.tsx';
  * The red button: a reason and the flag key typed to confirm; restore (confirmed in a dialog in
  * production); the last kill's workflow and how many API replicas acknowledge it, live.
  */
-export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: { flag: Json; env: string; config: Json; onChanged: () => void; liveTick?: number }) {
+export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: { flag: Flag; env: string; config: EnvironmentConfig; onChanged: () => void; liveTick?: number }) {
   const { api, can } = useSession();
   const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'kill_switch', environment: env, tags: flag.tags });
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [typed, setTyped] = useState('');
-  const [workflow, setWorkflow] = useState<Json>(null);
+  const [workflow, setWorkflow] = useState<KillOutcome['workflow'] | null>(null);
   const id = useId();
   const killed = Boolean(config.kill_switch?.enabled);
   const path = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/kill-switch`;
@@ -28,7 +28,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
   useInterval(() => void state.reload(), confirmation?.status === 'pending' ? 500 : null);
 
   const kill = useAction(async () => {
-    const answer = await api.request('POST', path, { body: { reason: reason.trim() }, headers: { 'idempotency-key': `ui-${crypto.randomUUID()}` } });
+    const answer = await api.request<KillOutcome>('POST', path, { body: { reason: reason.trim() }, headers: { 'idempotency-key': `ui-${crypto.randomUUID()}` } });
     setWorkflow(answer.workflow);
     setOpen(false);
     setReason('');
@@ -41,7 +41,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
       effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
       confirmLabel: `Restore ${flag.key} in production`,
     }))) return;
-    const answer = await api.request('DELETE', path, { body: reason.trim() ? { reason: reason.trim() } : undefined });
+    const answer = await api.request<KillOutcome>('DELETE', path, { body: reason.trim() ? { reason: reason.trim() } : undefined });
     setWorkflow(answer.workflow);
     setReason('');
     onChanged();

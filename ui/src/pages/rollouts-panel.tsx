@@ -1,5 +1,7 @@
 import { useId, useState } from 'react';
-import { ApiError, enc, type Json } from '../api.ts';
+import { ApiError, enc } from '../api.ts';
+import type { Flag, RolloutList, RolloutProgressView, RolloutStarted } from '../../../src/protocol/admin-api.ts';
+import type { RolloutPlan } from '../../../src/domain/rollout-plan.ts';
 import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { RUNNING } from '../flag-state.ts';
 import { rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
@@ -10,6 +12,13 @@ import { useConfirm } from '../confirm.tsx';
 import { useSession } from '../session.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
+/** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
+interface PlanSteps { strategy: string; steps?: Array<{ percentage: number; hold?: string | number; approval?: boolean }> }
+/** What the start form sends; the API's schema (rolloutPlanSchema) checks it before it goes. */
+type PlanDraft = PlanSteps & { percentage?: number; start_date?: string; end_date?: string; approval_timeout?: string; guard?: Record<string, unknown> };
+/** A workflow the panel started, for its link. */
+interface Started { id: string; url: string; status: string }
+
 const DEFAULT_STEPS: Step[] = [
   { percentage: 1, hold: '1 hour', approval: false },
   { percentage: 5, hold: '4 hours', approval: false },
@@ -18,22 +27,22 @@ const DEFAULT_STEPS: Step[] = [
 ];
 
 /** Rollouts of a flag in one environment: the running one with its timeline and guard, steering, starting, the history. */
-export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Json; env: string; onChanged: () => void; liveTick?: number }) {
+export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Flag; env: string; onChanged: () => void; liveTick?: number }) {
   const { api, can } = useSession();
   const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const base = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`;
-  const list = useLoad((signal) => api.get(base, signal), [base, liveTick]);
-  const current: Json = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
-  const record: Json = current ? list.data.rollouts.find((r: Json) => r.id === current.rolloutId) : null;
-  const [workflow, setWorkflow] = useState<Json>(null);
+  const list = useLoad((signal) => api.get<RolloutList>(base, signal), [base, liveTick]);
+  const current = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
+  const record = current ? list.data?.rollouts.find((r) => r.id === current.rolloutId) : undefined;
+  const [workflow, setWorkflow] = useState<Started | null>(null);
   // The read model gets its row when the workflow's first step runs: poll while one runs or was just started.
   useInterval(() => void list.reload(), current ? 3000 : workflow ? 1000 : null);
   const [rollback, setRollback] = useState(true);
   const [pauseReason, setPauseReason] = useState('');
   const id = useId();
 
-  const steer = useAction(async (action: string, body: Json = {}) => {
+  const steer = useAction(async (action: string, body: { reason?: string; rollback?: boolean } = {}) => {
     await api.request('POST', `${base}/current/${action}`, { body });
     await list.reload();
     onChanged();
@@ -53,7 +62,7 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Js
           <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
             {record?.workflowId && <> Workflow <code>{record.workflowId}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
           {current.status === 'waiting_approval' && current.approvalDeadline && <ApprovalDeadline at={current.approvalDeadline} />}
-          <FinalHoldWarning plan={record?.plan} endsAt={current.step === current.totalSteps - 1 && current.history?.some((h: Json) => h.label === `step:${current.step}`) ? current.nextChangeAt : null} />
+          <FinalHoldWarning plan={record?.plan} endsAt={current.step === current.totalSteps - 1 && current.history.some((h) => h.label === `step:${current.step}`) ? current.nextChangeAt : null} />
           <Timeline current={current} plan={record?.plan} />
           {current.guard && <GuardChart readings={current.guard.readings} breach={current.guard.breach} guard={record?.plan?.guard} />}
           <div className="actions wrap">
@@ -81,13 +90,13 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Js
         <StartRollout flag={flag} env={env} allowed={allowed} onStarted={(w) => { setWorkflow(w); void list.reload(); onChanged(); }} />
       )}
       {workflow && <WorkflowLink workflow={workflow} />}
-      {list.data?.rollouts?.length > 0 && (
+      {list.data && list.data.rollouts.length > 0 && (
         <details>
           <summary>History ({list.data.rollouts.length})</summary>
           <div className="table-wrap"><table>
             <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Strategy</th><th scope="col">Status</th><th scope="col">Finished</th></tr></thead>
-            <tbody>{list.data.rollouts.map((r: Json) => (
-              <tr key={r.id}><td>{time(r.createdAt)}</td><td>{r.createdBy}</td><td>{r.plan?.strategy}</td><td>{r.status}</td><td>{time(r.finishedAt)}</td></tr>
+            <tbody>{list.data.rollouts.map((r) => (
+              <tr key={r.id}><td>{time(r.createdAt)}</td><td>{r.createdBy}</td><td>{r.plan.strategy}</td><td>{r.status}</td><td>{time(r.finishedAt)}</td></tr>
             ))}</tbody>
           </table></div>
         </details>
@@ -103,7 +112,7 @@ function stepLabel(label: string, total: number): string {
 }
 
 /** The hold on the last step of a gradual plan: the rollout stays running until it ends. */
-function finalHold(plan: Json): { hold: string; percentage: number } | null {
+function finalHold(plan: PlanSteps | undefined): { hold: string; percentage: number } | null {
   const last = plan?.strategy === 'gradual' ? plan.steps?.at(-1) : undefined;
   return last?.hold ? { hold: String(last.hold), percentage: last.percentage } : null;
 }
@@ -121,7 +130,7 @@ function ApprovalDeadline({ at }: { at: string }) {
 }
 
 /** A warning that a hold on the last step keeps the rollout running (and its flag's rollout locked) until the hold ends. */
-function FinalHoldWarning({ plan, endsAt }: { plan: Json; endsAt?: string | null }) {
+function FinalHoldWarning({ plan, endsAt }: { plan: PlanSteps | undefined; endsAt?: string | null }) {
   const hold = finalHold(plan);
   if (!hold) return null;
   return (
@@ -134,9 +143,9 @@ function FinalHoldWarning({ plan, endsAt }: { plan: Json; endsAt?: string | null
 }
 
 /** Every step of the plan, numbered as people read them: done (with when), the current one, and those to come. */
-function Timeline({ current, plan }: { current: Json; plan: Json }) {
-  const planned: Json[] = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
-  const history: Json[] = current.history ?? [];
+function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanSteps | undefined }) {
+  const planned = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
+  const history = current.history;
   const applied = (i: number) => history.find((h) => h.label === `step:${i}`);
   const of = current.totalSteps;
   // History entries that are not plan steps (linear and scheduled changes, a rollback) are listed as they happened.
@@ -163,9 +172,11 @@ function Timeline({ current, plan }: { current: Json; plan: Json }) {
 }
 
 /** Guard readings over time against the threshold; breaches marked. */
-function GuardChart({ readings, breach, guard }: { readings: Json[]; breach: Json; guard: Json }) {
+type GuardProgress = NonNullable<RolloutProgressView['guard']>;
+
+function GuardChart({ readings, breach, guard }: { readings: GuardProgress['readings']; breach: GuardProgress['breach']; guard: RolloutPlan['guard'] }) {
   const points = readings.map((r) => ({ t: Date.parse(r.at), v: r.value ?? r.treatedErrorRate ?? 0, breached: r.breached, detail: r.detail }));
-  const threshold: number | undefined = guard?.threshold ?? guard?.max_error_rate;
+  const threshold = guard?.source === 'prometheus' ? guard.threshold : guard?.max_error_rate;
   const W = 320, H = 90;
   const last = readings.at(-1);
   if (points.length === 0) return <p className="small muted">Guard: no readings yet.</p>;
@@ -186,7 +197,7 @@ function GuardChart({ readings, breach, guard }: { readings: Json[]; breach: Jso
   );
 }
 
-function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: string; allowed: ReturnType<ReturnType<typeof useSession>['can']>; onStarted: (w: Json) => void }) {
+function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: string; allowed: ReturnType<ReturnType<typeof useSession>['can']>; onStarted: (w: Started) => void }) {
   const { api } = useSession();
   const [strategy, setStrategy] = useState<'gradual' | 'immediate' | 'scheduled'>('gradual');
   const [percentage, setPercentage] = useState(100);
@@ -198,8 +209,8 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
   const [approvalTimeout, setApprovalTimeout] = useState('24 hours');
   const id = useId();
 
-  const plan = (): Json => {
-    const common: Json = { approval_timeout: approvalTimeout || undefined };
+  const plan = (): PlanDraft => {
+    const common: Pick<PlanDraft, 'approval_timeout' | 'guard'> = { approval_timeout: approvalTimeout || undefined };
     if (guard === 'events') {
       common.guard = { source: 'events', interval: g.interval, action: g.action, min_samples: Number(g.min_samples),
         ...(g.max_error_rate ? { max_error_rate: Number(g.max_error_rate) } : {}), ...(g.max_error_rate_increase ? { max_error_rate_increase: Number(g.max_error_rate_increase) } : {}) };
@@ -214,7 +225,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Json; env: stri
     // The plan's own schema (the API's): a step of 150% is refused at its field before anything is sent.
     const refused = refusal(rolloutPlanSchema, plan(), 'plan');
     if (refused) throw refused;
-    const answer = await api.request('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, { body: { plan: plan() } });
+    const answer = await api.request<RolloutStarted>('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, { body: { plan: plan() } });
     onStarted({ id: answer.workflowId, url: answer.url, status: answer.summary });
   });
   const e = run.error;

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { Flag, ScheduledChange, ScheduledChangeCreated, ScheduledChangeList } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
@@ -30,13 +31,13 @@ const STATUS_TEXT: Record<string, string> = { RUNNING: 'pending', COMPLETED: 'ap
  * Scheduled changes of a flag in one environment (scheduledChange workflows): when, state, who, why, the workflow;
  * cancel a pending one. New ones are scheduled from the config editor; `scheduled` is the answer of the latest.
  */
-export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { flag: Json; env: string; scheduled: Json; onApplied: () => void }) {
+export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { flag: Flag; env: string; scheduled: ScheduledChangeCreated | null; onApplied: () => void }) {
   const { api, can } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const base = scheduledChangesPath(flag.key, env);
-  const list = useLoad((signal) => api.get(base, signal), [base]);
-  const changes: Json[] = list.data?.changes ?? [];
-  const [workflow, setWorkflow] = useState<Json>(null);
+  const list = useLoad((signal) => api.get<ScheduledChangeList>(base, signal), [base]);
+  const changes = list.data?.changes ?? [];
+  const [workflow, setWorkflow] = useState<{ id: string; url: string; status: string } | null>(null);
   const id = useId();
 
   // The list comes from Temporal's visibility store, which trails a start or a cancel by a moment: poll quickly
@@ -62,7 +63,7 @@ export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { fla
     if (applied) onApplied();
   }, [list.data]);
 
-  const cancel = useAction(async (change: Json) => {
+  const cancel = useAction(async (change: ScheduledChange) => {
     await api.request('DELETE', `${base}/${enc(change.id)}`);
     setWorkflow({ id: change.workflowId, url: change.url, status: 'cancelled' });
     await list.reload();

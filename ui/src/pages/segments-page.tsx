@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { Segment, SegmentPage } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, useAction, WriteButton } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
@@ -7,13 +8,13 @@ import { useSession } from '../session.tsx';
 /** Segments: rule segments (conditions as JSON) and list segments (members one per line). */
 export function SegmentsPage() {
   const { api, can } = useSession();
-  const list = useLoad((signal) => api.get('/api/v1/segments?limit=500', signal), []);
+  const list = useLoad((signal) => api.get<SegmentPage>('/api/v1/segments?limit=500', signal), []);
   const allowed = can({ resource: 'segment', action: 'write' });
   const deletable = can({ resource: 'segment', action: 'delete' });
   const [form, setForm] = useState({ key: '', name: '', kind: 'rule', conditions: '[{"field": "country", "operator": "in", "value": ["NL", "BE"]}]', members: '' });
   const [editing, setEditing] = useState<string | null>(null);
   const create = useAction(async () => {
-    const body: Json = { key: form.key, name: form.name || undefined, kind: form.kind };
+    const body: { key: string; name?: string; kind: string; conditions?: unknown; members?: string[] } = { key: form.key, name: form.name || undefined, kind: form.kind };
     if (form.kind === 'rule') body.conditions = JSON.parse(form.conditions);
     else body.members = form.members.split('\n').map((m) => m.trim()).filter(Boolean);
     await api.request('POST', '/api/v1/segments', { body });
@@ -31,7 +32,7 @@ export function SegmentsPage() {
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">Key</th><th scope="col">Kind</th><th scope="col">Definition</th><th scope="col">Members</th><th scope="col">Version</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
-          {list.data?.segments.map((s: Json) => (
+          {list.data?.segments.map((s) => (
             <tr key={s.key}>
               <th scope="row">{s.key}<div className="small muted">{s.name}</div></th>
               <td>{s.kind}</td>
@@ -47,7 +48,7 @@ export function SegmentsPage() {
           {list.data?.segments.length === 0 && <tr><td colSpan={6}>No segments yet.</td></tr>}
         </tbody>
       </table></div>
-      {editing && list.data && <EditSegment key={editing} segment={list.data.segments.find((s: Json) => s.key === editing)} onDone={() => { setEditing(null); void list.reload(); }} />}
+      {editing && list.data && <EditSegmentOf segment={list.data.segments.find((s) => s.key === editing)} onDone={() => { setEditing(null); void list.reload(); }} />}
       {allowed.allowed ? (
         <form className="card" aria-label="New segment" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
           <h2>New segment</h2>
@@ -68,7 +69,12 @@ export function SegmentsPage() {
   );
 }
 
-function EditSegment({ segment, onDone }: { segment: Json; onDone: () => void }) {
+/** The editor of the segment being edited, if it is still listed. */
+function EditSegmentOf({ segment, onDone }: { segment: Segment | undefined; onDone: () => void }) {
+  return segment ? <EditSegment key={segment.key} segment={segment} onDone={onDone} /> : null;
+}
+
+function EditSegment({ segment, onDone }: { segment: Segment; onDone: () => void }) {
   const { api } = useSession();
   const [text, setText] = useState(() => (segment.kind === 'rule' ? JSON.stringify(segment.conditions, null, 2) : ''));
   const [members, setMembers] = useState({ add: '', remove: '' });

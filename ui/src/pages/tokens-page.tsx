@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { Token, TokenCreated, TokenPage, UserPage } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useLoad } from '../hooks.ts';
@@ -9,28 +10,28 @@ import { useSession } from '../session.tsx';
 export function TokensPage() {
   const { api, can, me, environments } = useSession();
   const isAdmin = can({ resource: 'user', action: 'write' }).allowed;
-  const list = useLoad((signal) => api.get('/api/v1/tokens?limit=500', signal), []);
-  const users = useLoad(async (signal) => (isAdmin ? (await api.get('/api/v1/users?limit=500', signal)).users : []), [isAdmin]);
+  const list = useLoad((signal) => api.get<TokenPage>('/api/v1/tokens?limit=500', signal), []);
+  const users = useLoad(async (signal) => (isAdmin ? (await api.get<UserPage>('/api/v1/users?limit=500', signal)).users : []), [isAdmin]);
   const [form, setForm] = useState({ name: '', kind: 'server', environment: environments.at(-1) ?? 'production', user_id: '' });
-  const [secret, setSecret] = useState<Json>(null);
+  const [secret, setSecret] = useState<TokenCreated | null>(null);
   const [copied, setCopied] = useState(false);
   const allowedFor = (kind: string, environment: string) =>
     kind === 'admin' ? (form.user_id && form.user_id !== me.id ? can({ resource: 'user', action: 'write' }) : { allowed: true as const })
       : can({ resource: 'environment', action: 'write', environment });
   const allowed = allowedFor(form.kind, form.environment);
   const create = useAction(async () => {
-    const body: Json = { name: form.name, kind: form.kind };
+    const body: { name: string; kind: string; environment?: string; user_id?: string } = { name: form.name, kind: form.kind };
     if (form.kind !== 'admin') body.environment = form.environment;
     else if (form.user_id) body.user_id = form.user_id;
-    const answer = await api.request('POST', '/api/v1/tokens', { body });
+    const answer = await api.request<TokenCreated>('POST', '/api/v1/tokens', { body });
     setSecret(answer);
     setCopied(false);
     setForm({ ...form, name: '' });
     await list.reload();
   });
   const confirm = useConfirm();
-  const nameOf = (id: string | null) => (!id ? '–' : id === me.id ? `${me.name} (you)` : (users.data ?? []).find((u: Json) => u.id === id)?.name ?? id);
-  const revoke = useAction(async (token: Json) => {
+  const nameOf = (id: string | null) => (!id ? '–' : id === me.id ? `${me.name} (you)` : (users.data ?? []).find((u) => u.id === id)?.name ?? id);
+  const revoke = useAction(async (token: Token) => {
     const ok = await confirm({
       title: `Revoke the token “${token.name}”?`,
       effect: <p>Every request with this {token.kind} token{token.environment ? ` (${token.environment})` : ''} is refused from now on, in every API process at once{token.kind === 'admin' ? `; it acts as ${nameOf(token.user_id)}` : ''}. A revoked token cannot be restored: whoever uses it needs a new one.</p>,
@@ -63,7 +64,7 @@ export function TokensPage() {
           ) : isAdmin ? (
             <Field label="Acts as" error={create.error} path="user_id">{(p) => (
               <select {...p} value={form.user_id} onChange={(e) => setForm({ ...form, user_id: e.target.value })}>
-                <option value="">me ({me.name})</option>{(users.data ?? []).filter((u: Json) => !u.deactivated_at).map((u: Json) => <option key={u.id} value={u.id}>{u.name} ({u.role})</option>)}
+                <option value="">me ({me.name})</option>{(users.data ?? []).filter((u) => !u.deactivated_at).map((u) => <option key={u.id} value={u.id}>{u.name} ({u.role})</option>)}
               </select>)}</Field>
           ) : null}
         </div>
@@ -73,7 +74,7 @@ export function TokensPage() {
       <ErrorBox error={list.error ?? revoke.error} />
       <div className="table-wrap"><table className="cards" aria-label="Tokens">
         <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Environment</th><th scope="col">Owner / acts as</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-        <tbody>{list.data?.tokens.map((t: Json) => (
+        <tbody>{list.data?.tokens.map((t) => (
           <tr key={t.id} data-token={t.id}>
             <th scope="row" data-field="name">{t.name}</th><td data-label="Kind" data-field="kind">{t.kind}</td><td data-label="Environment" data-field="environment">{t.environment ?? 'any'}</td>
             <td data-label="Owner / acts as" data-field="owner">{t.kind === 'admin' ? <>acts as {nameOf(t.user_id)}</> : <>made by {nameOf(t.created_by)}</>}</td><td data-label="Prefix"><code>{t.prefix ?? ''}…</code></td>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { User, UserPage } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useLoad } from '../hooks.ts';
@@ -13,10 +14,10 @@ export function UsersPage() {
   const { api, can } = useSession();
   const readable = can({ resource: 'user', action: 'read' });
   const allowed = can({ resource: 'user', action: 'write' });
-  const list = useLoad(async (signal) => (readable.allowed ? api.get('/api/v1/users?limit=500&include_deactivated=true', signal) : null), []);
+  const list = useLoad(async (signal) => (readable.allowed ? api.get<UserPage>('/api/v1/users?limit=500&include_deactivated=true', signal) : null), []);
   const [form, setForm] = useState({ email: '', name: '', role: 'viewer', slack_user_id: '' });
   const [editing, setEditing] = useState<string | null>(null);
-  const editedUser: Json = editing ? list.data?.users.find((u: Json) => u.id === editing) : null;
+  const editedUser = editing ? list.data?.users.find((u) => u.id === editing) : undefined;
   // Opening the editor moves focus to it; closing returns focus to the user's button.
   useEffect(() => {
     if (editing) document.getElementById('grants-editor')?.querySelector('h2')?.focus();
@@ -26,16 +27,16 @@ export function UsersPage() {
     setEditing(null);
     setTimeout(() => document.getElementById(`grants-${id}`)?.focus(), 0);
   };
-  const [created, setCreated] = useState<Json>(null);
+  const [created, setCreated] = useState<User | null>(null);
   const create = useAction(async () => {
-    const user = await api.request('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
+    const user = await api.request<User>('POST', '/api/v1/users', { body: { ...form, slack_user_id: form.slack_user_id || undefined } });
     // The form clears only once the user exists, and says so.
     setCreated(user);
     setForm({ email: '', name: '', role: 'viewer', slack_user_id: '' });
     await list.reload();
   });
   const confirm = useConfirm();
-  const deactivate = async (u: Json) => {
+  const deactivate = async (u: User) => {
     const ok = await confirm({
       title: `Deactivate ${u.name}?`,
       effect: <p><strong>{u.name}</strong> ({u.email}) can no longer sign in or act: every token of theirs is revoked in every API process at once, and Slack commands from their account are refused. Their audit history stays.</p>,
@@ -43,7 +44,7 @@ export function UsersPage() {
     });
     if (ok) await update.run(u.id, {}, 'DELETE');
   };
-  const update = useAction(async (id: string, body: Json, method: string = 'PATCH') => {
+  const update = useAction(async (id: string, body: { role?: string }, method: string = 'PATCH') => {
     await api.request(method, `/api/v1/users/${enc(id)}`, { body });
     await list.reload();
   });
@@ -68,7 +69,7 @@ export function UsersPage() {
       <ErrorBox error={list.error ?? update.error} />
       <div className="table-wrap"><table className="cards" aria-label="Users">
         <thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Slack</th><th scope="col">Grants</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-        <tbody>{list.data?.users.map((u: Json) => (
+        <tbody>{list.data?.users.map((u) => (
           <tr key={u.id} data-user={u.id}>
             <th scope="row" data-field="name">{u.name}<div className="small muted">{u.email}</div><div className="small muted mono">{u.id}</div></th>
             <td data-label="Role" data-field="role">
@@ -79,7 +80,7 @@ export function UsersPage() {
             </td>
             <td data-label="Slack">{u.slack_user_id ?? '–'}</td>
             <td data-label="Grants" data-field="grants">
-              {u.grants.length ? <ul className="plain grant-list small">{u.grants.map((g: Json, i: number) => <li key={i}><code>{grantText(g)}</code></li>)}</ul> : <span className="muted">none</span>}
+              {u.grants.length ? <ul className="plain grant-list small">{u.grants.map((g, i) => <li key={i}><code>{grantText(g)}</code></li>)}</ul> : <span className="muted">none</span>}
               {!u.deactivated_at && (
                 <button type="button" id={`grants-${u.id}`} className="link small" aria-expanded={editing === u.id} aria-controls="grants-editor" aria-label={`Edit grants of ${u.email}`}
                   onClick={() => (editing === u.id ? closeEditor() : setEditing(u.id))}>{editing === u.id ? 'Close grants' : 'Edit grants'}</button>

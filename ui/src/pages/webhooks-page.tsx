@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { enc, type Json } from '../api.ts';
+import { enc } from '../api.ts';
+import type { WebhookCreated, WebhookDeliveries, WebhookList } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, time, useAction } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
@@ -10,16 +11,16 @@ const EVENTS = ['flag.updated', 'flag.killed', 'flag.restored', 'rollout.*', 'ro
 export function WebhooksPage() {
   const { api, can } = useSession();
   const allowed = can({ resource: 'user', action: 'write' });
-  const list = useLoad(async (signal) => (allowed.allowed ? api.get('/api/v1/webhooks', signal) : null), []);
+  const list = useLoad(async (signal) => (allowed.allowed ? api.get<WebhookList>('/api/v1/webhooks', signal) : null), []);
   const [form, setForm] = useState<{ url: string; events: string[] }>({ url: '', events: ['flag.killed', 'flag.restored'] });
-  const [secret, setSecret] = useState<Json>(null);
+  const [secret, setSecret] = useState<WebhookCreated | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const create = useAction(async () => {
-    setSecret(await api.request('POST', '/api/v1/webhooks', { body: form }));
+    setSecret(await api.request<WebhookCreated>('POST', '/api/v1/webhooks', { body: form }));
     setForm({ ...form, url: '' });
     await list.reload();
   });
-  const change = useAction(async (id: string, method: string, body?: Json) => {
+  const change = useAction(async (id: string, method: string, body?: { enabled: boolean }) => {
     await api.request(method, `/api/v1/webhooks/${enc(id)}`, { body });
     await list.reload();
   });
@@ -37,9 +38,9 @@ export function WebhooksPage() {
       <ErrorBox error={list.error ?? change.error} />
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Enabled</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-        <tbody>{list.data?.webhooks.map((w: Json) => (
+        <tbody>{list.data?.webhooks.map((w) => (
           <tr key={w.id}>
-            <th scope="row">{w.url}</th><td>{(w.events ?? []).join(', ')}</td><td>{w.enabled ? 'yes' : 'no'}</td>
+            <th scope="row">{w.url}</th><td>{w.events.join(', ')}</td><td>{w.enabled ? 'yes' : 'no'}</td>
             <td className="actions">
               <button data-write="" onClick={() => void change.run(w.id, 'PATCH', { enabled: !w.enabled })}>{w.enabled ? 'Disable' : 'Enable'}</button>
               <button onClick={() => setOpen(open === w.id ? null : w.id)} aria-expanded={open === w.id}>Deliveries</button>
@@ -69,14 +70,14 @@ export function WebhooksPage() {
 
 function Deliveries({ id }: { id: string }) {
   const { api } = useSession();
-  const list = useLoad((signal) => api.get(`/api/v1/webhooks/${enc(id)}/deliveries?limit=50`, signal), [id]);
+  const list = useLoad((signal) => api.get<WebhookDeliveries>(`/api/v1/webhooks/${enc(id)}/deliveries?limit=50`, signal), [id]);
   return (
     <section className="card" aria-label="Delivery log">
       <h2>Delivery log</h2>
       <ErrorBox error={list.error} />
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Created</th><th scope="col">Delivered</th></tr></thead>
-        <tbody>{list.data?.deliveries.map((d: Json) => (
+        <tbody>{list.data?.deliveries.map((d) => (
           <tr key={d.id}><td>{d.event}</td><td>{d.status}</td><td>{d.attempts}</td><td>{d.last_status_code ?? d.last_error ?? '–'}</td><td>{time(d.created_at)}</td><td>{time(d.delivered_at)}</td></tr>
         ))}</tbody>
       </table></div>

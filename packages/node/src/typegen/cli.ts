@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { definitionsPayloadSchema } from '../../../../src/protocol/definitions.js';
 import { generateDeclarations } from './generate.js';
+import { REFS_USAGE, runRefs } from '../refs/command.js';
 
 const USAGE = `Usage: ripcord typegen --url <api> --token <server or admin token> [--out flags.d.ts] [--environment production]
 
@@ -28,8 +29,10 @@ const defaultIo: CliIo = {
 /** Runs `ripcord <command> ...`; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'refs') return runRefs(rest, io);
   if (command !== 'typegen') {
-    io.err(command && command !== '--help' && command !== '-h' ? `Unknown command '${command}'.\n\n${USAGE}` : USAGE);
+    const usage = `${USAGE}\n\n${REFS_USAGE}`;
+    io.err(command && command !== '--help' && command !== '-h' ? `Unknown command '${command}'.\n\n${usage}` : usage);
     return command === '--help' || command === '-h' ? 0 : 2;
   }
   let values: { url?: string; token?: string; out?: string; environment?: string; help?: boolean };

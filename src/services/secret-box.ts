@@ -1,0 +1,56 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * Encrypts secrets kept in the database (webhook signing secrets) with AES-256-GCM under a key from the
+ * environment (WEBHOOK_SECRET_KEY), so a database dump or a read-only SQL hole does not hand out the
+ * keys receivers trust. Stored form: `enc:v1:<iv>:<tag>:<ciphertext>`, each part base64url.
+ */
+const PREFIX = 'enc:v1:';
+
+/** A 32-byte key given as 64 hex digits or as base64 (what `openssl rand -base64 32` prints); throws otherwise. */
+export function parseSecretKey(value: string): Buffer {
+  const text = value.trim();
+  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
+  // 43 base64 digits (plus one '=') carry exactly 32 bytes.
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  throw new Error('must be 32 bytes: 64 hex digits or base64 (openssl rand -base64 32)');
+}
+
+export const isEncryptedSecret = (stored: string) => stored.startsWith(PREFIX);
+
+export interface SecretBox {
+  encrypt(plaintext: string): string;
+  decrypt(stored: string): string;
+}
+
+/** Thrown when a secret must be encrypted or read but no key is configured. */
+export class MissingSecretKey extends Error {
+  override readonly name = 'MissingSecretKey';
+  constructor() {
+    super('WEBHOOK_SECRET_KEY is not set: webhook secrets are stored encrypted with it');
+  }
+}
+
+export function createSecretBox(key: Buffer | undefined): SecretBox {
+  return {
+    encrypt(plaintext) {
+      if (!key) throw new MissingSecretKey();
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return `${PREFIX}${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${ciphertext.toString('base64url')}`;
+    },
+    decrypt(stored) {
+      if (!key) throw new MissingSecretKey();
+      if (!isEncryptedSecret(stored)) throw new Error('the stored secret is not encrypted: run `migrate` with WEBHOOK_SECRET_KEY set');
+      const [iv, tag, ciphertext] = stored.slice(PREFIX.length).split(':');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv ?? '', 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'));
+      try {
+        return Buffer.concat([decipher.update(Buffer.from(ciphertext ?? '', 'base64url')), decipher.final()]).toString('utf8');
+      } catch {
+        throw new Error('a stored secret cannot be decrypted with WEBHOOK_SECRET_KEY (was the key changed?)');
+      }
+    },
+  };
+}
