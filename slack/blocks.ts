@@ -74,4 +74,4 @@ export const KILLSWITCH_HELP = [
   '*/rollout <flag> status|pause|resume|abort|approve [env]* — steer a running rollout (`abort --keep` leaves the percentage)',
 ].join('\n');
 
-export const FLAG_HELP = '*/flag <flag> [env]* — on/off, killed (by whom, why), percentage and running rollout per environment';
+export const FLAG_HELP = '*/flag <flag> [env]* — on/off, killed (by whom, why), percentage, variants and split, and running rollout per environment';

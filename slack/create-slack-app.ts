@@ -14,6 +14,7 @@ import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-servi
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
 import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
+import { describeVariants, type VariantsOfConfig } from './variant-text.js';
 
 export interface SlackAppDeps {
   signingSecret: string;
@@ -192,14 +193,14 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       const { flag } = auth;
       const details = await deps.flags.getFlag(flag.key);
       const lines: string[] = [];
-      type EnvConfig = { enabled: boolean; version: number; rollout?: { percentage: number; strategy: string } | null; kill_switch: { enabled: boolean; triggered_by?: string | null; reason?: string | null } };
+      type EnvConfig = VariantsOfConfig & { enabled: boolean; version: number; rollout?: { percentage: number; strategy: string } | null; kill_switch: { enabled: boolean; triggered_by?: string | null; reason?: string | null } };
       for (const [environment, config] of Object.entries(details.environments as Record<string, EnvConfig>)) {
         if (parsed.environment && environment !== parsed.environment) continue;
         // Only the environments this user may read (a grant may name some of them only).
         if (!access.allows(link.linked, { resource: 'flag', action: 'read', environment, tags: flag.tags })) continue;
         const ks = config.kill_switch;
         const state = ks.enabled ? `:red_circle: *killed* by ${ks.triggered_by ?? '?'} — ${ks.reason ?? ''}` : config.enabled ? ':large_green_circle: on' : ':white_circle: off';
-        const percentage = config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : '';
+        const percentage = `${config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : ''}${describeVariants(config)}`;
         const latest = await deps.rollouts.unfinished(flag.key, environment);
         const rollout = latest
           ? `, rollout ${latest.status} at ${describeStep((latest.progress as { step?: number }).step ?? 0, (latest.progress as { totalSteps?: number }).totalSteps ?? 0)}`

@@ -1,5 +1,6 @@
 import { flagConfigSchemaFor, type FlagConfig, type FlagDefinition, type FlagRule, type TargetingRule } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
+import { resolveVariants, thousandths, type ResolvedVariants } from '../domain/variants.js';
 import { BUCKETS, thresholdOf } from '../engine/bucketing.js';
 import { compileFlag } from '../engine/compile.js';
 import { and, conditionsLogic, FALSE, Inexpressible, not, or, TRUE, type JsonLogic } from './json-logic.js';
@@ -9,10 +10,11 @@ import { and, conditionsLogic, FALSE, Inexpressible, not, or, TRUE, type JsonLog
  * so that flagd and flagd's in-process providers evaluate them as Ripcord's engine does
  * (docs/architecture.md, "flagd as an edge tier"):
  *
- * - variants `on` (value), `off` (off_value) and one per `override_value` rule, named by the rule id;
- * - killed or disabled: `off` served statically (state ENABLED, no targeting), the kill as flag metadata;
- * - rules by priority, then targeting rules (segments inlined), then the rollout, as one JsonLogic
- *   `if` chain; percentages are `fractional` with weights in thousandths of a percent, which buckets
+ * - the config's variants (a config without a list has `on` and `off`), plus one per `override_value`
+ *   rule, named by the rule id;
+ * - killed or disabled: the off variant served statically (state ENABLED, no targeting), the kill as flag metadata;
+ * - rules by priority, then targeting rules (segments inlined), then the split or the rollout, as one
+ *   JsonLogic `if` chain; percentages and splits are `fractional` with weights in thousandths of a percent, which buckets
  *   exactly like the engine: floor(murmur3(flagKey + targetingKey) × 100000 / 2³²) (flagd's "v2"
  *   fractional; see below); a scheduled window compares `$flagd.timestamp`;
  * - a decision that needs a bucket without a targeting key routes to an undeclared variant, so flagd
@@ -97,9 +99,9 @@ function segmentLogic(key: string, segments: ReadonlyMap<string, Segment>): Json
   return { in: [{ var: 'targetingKey' }, [...segment.members]] };
 }
 
-function ruleBranches(rule: FlagRule, environment: string): Array<[JsonLogic, Outcome]> {
+function ruleBranches(rule: FlagRule, variants: ResolvedVariants, environment: string): Array<[JsonLogic, Outcome]> {
   const matches = conditionsLogic(rule.conditions, rule.type === 'environment' ? environment : undefined);
-  const variant = rule.action === 'enable' ? 'on' : rule.action === 'disable' ? 'off' : rule.id;
+  const variant = rule.action === 'enable' ? variants.on : rule.action === 'disable' ? variants.off : rule.action === 'serve' ? rule.variant! : rule.id;
   if (rule.type !== 'percentage') return [[matches, variant]];
   const threshold = thresholdOf(rule.percentage ?? 0);
   const branches: Array<[JsonLogic, Outcome]> = [];
@@ -108,13 +110,14 @@ function ruleBranches(rule: FlagRule, environment: string): Array<[JsonLogic, Ou
   return branches;
 }
 
-function targetingBranches(rule: TargetingRule, segments: ReadonlyMap<string, Segment>): Array<[JsonLogic, Outcome]> {
+function targetingBranches(rule: TargetingRule, variants: ResolvedVariants, segments: ReadonlyMap<string, Segment>): Array<[JsonLogic, Outcome]> {
   const inSegment = or(...rule.segments.map((key) => segmentLogic(key, segments)));
   const threshold = thresholdOf(rule.percentage);
   const branches: Array<[JsonLogic, Outcome]> = [];
   if (needsBucket(threshold)) branches.push([and(inSegment, NO_TARGETING_KEY), TARGETING_KEY_MISSING_VARIANT]);
-  // A matched targeting rule decides: `on` inside its percentage, `off` outside (no fall-through).
-  const split = threshold <= 0 ? 'off' : threshold >= FULL ? 'on' : { fractional: [['on', threshold], ['off', FULL - threshold]] };
+  // A matched targeting rule decides: its variant (else the on variant) inside its percentage, the off variant outside (no fall-through).
+  const inside = rule.variant ?? variants.on;
+  const split = threshold <= 0 ? variants.off : threshold >= FULL ? inside : { fractional: [[inside, threshold], [variants.off, FULL - threshold]] };
   branches.push([inSegment, split]);
   return branches;
 }
@@ -126,7 +129,14 @@ function wholeSeconds(iso: string, field: string): number {
   return ms / 1000;
 }
 
-function rolloutBranches(rollout: NonNullable<FlagConfig['rollout']>): { branches: Array<[JsonLogic, Outcome]>; otherwise: Outcome } {
+/** A weighted split: flagd's fractional over the same cumulative weights (thousandths) walks the same buckets. */
+function splitBranches(split: NonNullable<FlagConfig['split']>): { branches: Array<[JsonLogic, Outcome]>; otherwise: Outcome } {
+  const whole = split.find((s) => thousandths(s.weight) === FULL);
+  if (whole) return { branches: [], otherwise: whole.variant };
+  return { branches: [[NO_TARGETING_KEY, TARGETING_KEY_MISSING_VARIANT]], otherwise: { fractional: split.map((s) => [s.variant, thousandths(s.weight)]) } };
+}
+
+function rolloutBranches(rollout: NonNullable<FlagConfig['rollout']>, on: string): { branches: Array<[JsonLogic, Outcome]>; otherwise: Outcome } {
   const branches: Array<[JsonLogic, Outcome]> = [];
   if (rollout.strategy === 'scheduled') {
     // Outside [start, end): Ripcord serves off_value with reason DEFAULT; null makes flagd serve defaultVariant (off), DEFAULT.
@@ -139,15 +149,15 @@ function rolloutBranches(rollout: NonNullable<FlagConfig['rollout']>): { branche
   }
   const threshold = thresholdOf(rollout.percentage);
   if (needsBucket(threshold)) branches.push([NO_TARGETING_KEY, TARGETING_KEY_MISSING_VARIANT]);
-  const otherwise = threshold <= 0 ? null : threshold >= FULL ? 'on' : chain([[insideBucket(threshold), 'on']], null);
+  const otherwise = threshold <= 0 ? null : threshold >= FULL ? on : chain([[insideBucket(threshold), on]], null);
   return { branches, otherwise };
 }
 
-function variantsOf(definition: FlagDefinition, config: FlagConfig): Record<string, unknown> {
-  const variants: Record<string, unknown> = { on: config.value, off: config.off_value };
+function variantsOf(definition: FlagDefinition, config: FlagConfig, declared: ResolvedVariants): Record<string, unknown> {
+  const variants: Record<string, unknown> = Object.fromEntries(declared.variants);
   for (const rule of config.rules) {
     if (rule.action !== 'override_value') continue;
-    if (rule.id === 'on' || rule.id === 'off') throw new Inexpressible(`rule id '${rule.id}' names a variant that already serves the flag's ${rule.id} value`);
+    if (Object.hasOwn(variants, rule.id)) throw new Inexpressible(`rule id '${rule.id}' names a variant that already serves another value`);
     variants[rule.id] = rule.value;
   }
   if (definition.type === 'json') {
@@ -173,22 +183,28 @@ export function toFlagdFlag(definition: FlagDefinition, segments: ReadonlyMap<st
     throw new Inexpressible(`the stored config does not compile (${compiled.compileError}); Ripcord answers PARSE_ERROR`);
   }
   const config = flagConfigSchemaFor(definition.type).parse(definition.config);
-  const variants = variantsOf(definition, config);
-  if (config.kill_switch.enabled) return { state: 'ENABLED', variants, defaultVariant: 'off', metadata: { killSwitch: true } };
-  if (!config.enabled) return { state: 'ENABLED', variants, defaultVariant: 'off' };
+  const declared = resolveVariants(config);
+  const variants = variantsOf(definition, config, declared);
+  const { on, off } = declared;
+  if (config.kill_switch.enabled) return { state: 'ENABLED', variants, defaultVariant: off, metadata: { killSwitch: true } };
+  if (!config.enabled) return { state: 'ENABLED', variants, defaultVariant: off };
 
   const branches: Array<[JsonLogic, Outcome]> = [];
   const rules = [...config.rules].sort((a, b) => a.priority - b.priority); // stable, as the engine sorts
-  for (const rule of rules) branches.push(...ruleBranches(rule, definition.environment));
-  for (const rule of config.targeting) if (rule.enabled) branches.push(...targetingBranches(rule, segments));
+  for (const rule of rules) branches.push(...ruleBranches(rule, declared, definition.environment));
+  for (const rule of config.targeting) if (rule.enabled) branches.push(...targetingBranches(rule, declared, segments));
 
+  if (config.split) {
+    const split = splitBranches(config.split);
+    return { state: 'ENABLED', variants, defaultVariant: on, targeting: asTargeting(chain([...branches, ...split.branches], split.otherwise)) };
+  }
   if (!config.rollout) {
     // Nothing to decide: flagd serves the default variant statically (reason STATIC), as Ripcord does.
-    if (branches.length === 0) return { state: 'ENABLED', variants, defaultVariant: 'on' };
-    return { state: 'ENABLED', variants, defaultVariant: 'on', targeting: asTargeting(chain(branches, null)) };
+    if (branches.length === 0) return { state: 'ENABLED', variants, defaultVariant: on };
+    return { state: 'ENABLED', variants, defaultVariant: on, targeting: asTargeting(chain(branches, null)) };
   }
-  const rollout = rolloutBranches(config.rollout);
-  return { state: 'ENABLED', variants, defaultVariant: 'off', targeting: asTargeting(chain([...branches, ...rollout.branches], rollout.otherwise)) };
+  const rollout = rolloutBranches(config.rollout, on);
+  return { state: 'ENABLED', variants, defaultVariant: off, targeting: asTargeting(chain([...branches, ...rollout.branches], rollout.otherwise)) };
 }
 
 /** Why a definition can't be served through flagd, or undefined when it can. */

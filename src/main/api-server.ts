@@ -53,6 +53,7 @@ import { createSlackAccessService } from '../services/slack-access-service.js';
 import { createWebhookService } from '../services/webhook-service.js';
 import { webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
+import { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
@@ -222,7 +223,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
-      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY }),
+      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis) }),
     },
     draining: () => draining,
     checks: {

@@ -16,6 +16,7 @@ import type { PeriodicPass } from '../services/periodic-pass.js';
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js';
 import { refuseWebhooksWithoutKey, WebhookKeyMissing, webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
 import { createDatabase } from '../stores/database.js';
+import { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
@@ -120,7 +121,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   webhooks.start();
   const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
-    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000 })
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis) })
     : null;
   checkpoints?.start();
   if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');

@@ -88,7 +88,9 @@ export const auditVerificationSchema = z.object({
     newest: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
     first_failed: z
       .object({
-        source: z.union([z.number().int(), z.literal('query')]).meta({ description: "the checkpoint event's seq, or query for ?checkpoint=" }),
+        source: z.union([z.number().int(), z.literal('query'), z.literal('anchor')]).meta({
+          description: "the checkpoint event's seq, query for ?checkpoint=, or anchor for a checkpoint kept in Redis",
+        }),
         seq: z.number().int().nullable(),
         problem: z.enum(['signature_invalid', 'hash_mismatch', 'row_missing', 'malformed']),
         expected: z.string().nullable(),

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { appendAuditEvent, auditHashAt, auditHead, listCheckpointEvents } from '../stores/audit-store.js';
+import type { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import type { Database } from '../stores/database.js';
 import { periodicPass, type PeriodicPass } from './periodic-pass.js';
 
@@ -45,7 +46,7 @@ export function signatureHolds(key: string, checkpoint: AuditCheckpoint): boolea
 }
 
 /** Signs the current head into the log, unless the head already is a checkpoint. Returns it, or null. */
-export async function writeAuditCheckpoint(db: Database, key: string, logger: Logger): Promise<AuditCheckpoint | null> {
+export async function writeAuditCheckpoint(db: Database, key: string, logger: Logger, anchor?: CheckpointAnchor): Promise<AuditCheckpoint | null> {
   const head = await auditHead(db);
   if (!head || head.action === CHECKPOINT_ACTION) return null;
   const checkpoint = signCheckpoint(key, head);
@@ -56,22 +57,23 @@ export async function writeAuditCheckpoint(db: Database, key: string, logger: Lo
     idempotencyKey: `${CHECKPOINT_ACTION}:${head.seq}`,
   });
   if (!written) return null;
-  // A copy outside the database: whoever ships logs keeps it.
+  // Copies outside the database: whoever ships logs keeps one; Redis keeps them for /audit/verify.
   logger.info({ auditCheckpoint: checkpoint }, 'audit checkpoint');
+  await anchor?.save(checkpoint).catch((err: unknown) => logger.warn({ err }, 'could not keep the audit checkpoint in Redis'));
   return checkpoint;
 }
 
 /** The worker's timer: a checkpoint every interval while the chain moves. */
-export function createAuditCheckpointer(deps: { db: Database; key: string; logger: Logger; intervalMs: number }): PeriodicPass {
-  return periodicPass('audit checkpoint', async () => ((await writeAuditCheckpoint(deps.db, deps.key, deps.logger)) ? 1 : 0), {
+export function createAuditCheckpointer(deps: { db: Database; key: string; logger: Logger; intervalMs: number; anchor?: CheckpointAnchor }): PeriodicPass {
+  return periodicPass('audit checkpoint', async () => ((await writeAuditCheckpoint(deps.db, deps.key, deps.logger, deps.anchor)) ? 1 : 0), {
     logger: deps.logger, intervalMs: deps.intervalMs,
   });
 }
 
 export type CheckpointProblem = 'signature_invalid' | 'hash_mismatch' | 'row_missing' | 'malformed';
 export interface CheckpointFailure {
-  /** Where the checkpoint came from: the log's event seq, or `query` for `?checkpoint=`. */
-  source: number | 'query';
+  /** Where the checkpoint came from: the log's event seq, `query` for `?checkpoint=`, `anchor` for the copy kept in Redis. */
+  source: number | 'query' | 'anchor';
   seq: number | null;
   problem: CheckpointProblem;
   expected: string | null;
@@ -85,10 +87,15 @@ export interface CheckpointVerification {
   first_failed: CheckpointFailure | null;
 }
 
-/** Checks checkpoints (those in the log, and one given by the caller) against the chain as it is now. */
-export async function verifyCheckpoints(db: Database, key: string | undefined, extra?: AuditCheckpoint): Promise<CheckpointVerification> {
+/**
+ * Checks checkpoints (those in the log, those kept in Redis, and one given by the caller) against
+ * the chain as it is now. The Redis copy is what catches the newest rows deleted: every checkpoint
+ * event is newer than the head it signs, so deleting from a signed head onwards removes those too.
+ */
+export async function verifyCheckpoints(db: Database, key: string | undefined, extra?: AuditCheckpoint, anchored: unknown[] = []): Promise<CheckpointVerification> {
   if (!key) return { key_configured: false, checked: 0, newest: null, first_failed: null };
-  const candidates: { source: number | 'query'; value: unknown }[] = (await listCheckpointEvents(db)).map((e) => ({ source: e.seq, value: e.newValue }));
+  const candidates: { source: CheckpointFailure['source']; value: unknown }[] = (await listCheckpointEvents(db)).map((e) => ({ source: e.seq, value: e.newValue }));
+  for (const value of anchored) candidates.push({ source: 'anchor', value });
   if (extra) candidates.push({ source: 'query', value: extra });
   let checked = 0;
   let newest: CheckpointVerification['newest'] = null;

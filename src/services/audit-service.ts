@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuditPage, AuditVerification } from '../protocol/admin-api.js';
+import type { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import type { Database } from '../stores/database.js';
 import { listAuditEvents, verifyAuditChain } from '../stores/audit-store.js';
 import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
@@ -21,7 +22,7 @@ export interface AuditListQuery {
 const cursorSchema = z.object({ s: z.number().int().positive() });
 
 /** The audit trail: filtered reads with cursor pagination, and a walk of the hash chain. */
-export function createAuditService(deps: { db: Database; checkpointKey?: string }) {
+export function createAuditService(deps: { db: Database; checkpointKey?: string; anchor?: CheckpointAnchor }) {
   return {
     /** Events newest first; `next_cursor` continues with older ones. */
     async list(query: AuditListQuery): Promise<AuditPage> {
@@ -46,12 +47,19 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string 
      */
     async verify(checkpoint?: AuditCheckpoint): Promise<AuditVerification> {
       const result = await verifyAuditChain(deps.db);
-      const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint);
+      // Redis down: the log's own checkpoints are still checked; the checks say the anchor was not read.
+      const anchored = deps.checkpointKey && deps.anchor ? await deps.anchor.all().catch(() => undefined) : [];
+      const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint, anchored);
       const checks = [
         `chain: recomputed the digest of ${result.checked} event(s) in Postgres and checked each points at the one before`,
         checkpoints.key_configured
           ? `checkpoints: checked the HMAC signature of ${checkpoints.checked + (checkpoints.first_failed ? 1 : 0)} checkpoint(s) and that the chain still has the signed hash at each one's seq`
           : 'checkpoints: not checked (AUDIT_CHECKPOINT_KEY is not set), so a rewrite by the database owner that re-chains later rows would pass',
+        ...(checkpoints.key_configured
+          ? [anchored === undefined
+            ? 'anchor: the checkpoints kept in Redis could not be read, so deleting the newest events would pass unnoticed'
+            : `anchor: checked ${anchored.length} checkpoint(s) kept in Redis (outside Postgres), which catch the newest events deleted`]
+          : []),
       ];
       return {
         ok: result.ok && checkpoints.first_failed === null,

@@ -398,8 +398,8 @@ describe('admin UI in headless Chromium', () => {
       `INSERT INTO flags (key, name, type, tags, created_by, updated_by)
        SELECT $1 || '-' || lpad(i::text, 4, '0'), 'Bulk ' || i, 'boolean', ARRAY['bulk'], 'e2e', 'e2e' FROM generate_series(1, 1000) AS i`, [bulk]);
     await stack.db.query(
-      `INSERT INTO flag_configs (flag_id, environment, enabled, value, off_value, version, updated_by)
-       SELECT f.id, e.key, (random() < 0.5), 'true', 'false', 1, 'e2e' FROM flags f CROSS JOIN environments e WHERE f.key LIKE $1 || '-%'`, [bulk]);
+      `INSERT INTO flag_configs (flag_id, environment, enabled, value, off_value, variants, on_variant, off_variant, version, updated_by)
+       SELECT f.id, e.key, (random() < 0.5), 'true', 'false', '[{"name": "on", "value": true}, {"name": "off", "value": false}]', 'on', 'off', 1, 'e2e' FROM flags f CROSS JOIN environments e WHERE f.key LIKE $1 || '-%'`, [bulk]);
 
     // The approver: a named editor with their own token.
     const approverName = `Ada Approver ${uniqueKey('a')}`;

@@ -13,6 +13,7 @@ import errors from '../vectors/errors.json' with { type: 'json' };
 import operators from '../vectors/operators.json' with { type: 'json' };
 import precedence from '../vectors/precedence.json' with { type: 'json' };
 import schedule from '../vectors/schedule.json' with { type: 'json' };
+import variants from '../vectors/variants.json' with { type: 'json' };
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
@@ -31,7 +32,7 @@ const ENVIRONMENT = 'staging';
 
 interface VectorCase { name: string; flag: string; context: Record<string, unknown>; now: string; expected: { value?: unknown; variant?: string; reason: string } }
 interface VectorFile { flags: Record<string, FlagDefinition>; segments?: unknown[]; cases: VectorCase[] }
-const files = { precedence, operators, schedule, bucketing, errors } as unknown as Record<string, VectorFile>;
+const files = { precedence, operators, schedule, bucketing, errors, variants } as unknown as Record<string, VectorFile>;
 
 /** flagd's reason for each of Ripcord's (docs/architecture.md, "flagd as an edge tier"). */
 const FLAGD_REASONS: Record<string, string[]> = {
@@ -126,7 +127,7 @@ describe('flagd evaluator on the converted engine vectors', () => {
     const disagreements = expressible.flatMap(({ fileName, c }, i) => (agrees(c.expected as Answer, answers[i]!) ? [] : [`${fileName}: ${c.name}: engine ${JSON.stringify(c.expected)}, flagd ${JSON.stringify(answers[i])}`]));
     console.log(`[flagd-sync] flagd evaluator vs engine vectors: ${expressible.length - disagreements.length} agreed / ${expressible.length} expressible / ${allCases.length} total`);
     expect(disagreements).toEqual([]);
-    expect(expressible.length).toBe(142);
+    expect(expressible.length).toBe(187);
   }, 120_000);
 });
 
@@ -207,16 +208,16 @@ describe('flagd in-process provider synced from Ripcord', () => {
     console.log(`[flagd-sync] flagd in-process (gRPC sync) vs Ripcord OFREP: ${live.length - disagreements.length} agreed / ${live.length} live vector cases (${allCases.length} vector cases in all)`);
     expect(disagreements).toEqual([]);
     // Every expressible case but errors.json's (the API refuses to store a broken config).
-    expect(live.length).toBe(141);
+    expect(live.length).toBe(186);
   }, 120_000);
 
   it("agrees with Ripcord's OFREP answers for 1,000 users of a 3-variant split", async () => {
-    // compact for buckets below 30%, the flag's value (control) below 80%, its off value (wide) above.
     const key = `${prefix}-split`;
     expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'string' } })).status).toBe(201);
     const config = {
-      enabled: true, value: 'control', off_value: 'wide', rollout: { percentage: 80, strategy: 'gradual' },
-      rules: [{ id: 'compact', type: 'percentage', percentage: 30, conditions: [], action: 'override_value', value: 'compact', priority: 1 }],
+      enabled: true, on_variant: 'control', off_variant: 'control',
+      variants: [{ name: 'control', value: 'control' }, { name: 'compact', value: 'compact' }, { name: 'wide', value: 'wide' }],
+      split: [{ variant: 'control', weight: 50 }, { variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }],
     };
     expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: config })).status).toBe(200);
     await synced();

@@ -99,6 +99,40 @@ const CASES: Case[] = [
   })),
   { name: 'GET /audit/verify?checkpoint=', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/audit/verify?checkpoint=${encodeURIComponent(JSON.stringify({ seq: 1, hash: 'a'.repeat(64), at: new Date().toISOString(), signature: 'b'.repeat(64) }))}`) },
   {
+    name: 'POST /events (outcomes in staging)', allowed: [...EDITORS, 'staging_editor', 'server'],
+    run: (t) => call(t, 'POST', '/api/v1/events', { environment: 'staging', events: [{ flag: plain, variant: 'on', outcome: 'success', count: 1 }] }),
+  },
+  { name: 'GET /dashboard/flags', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/dashboard/flags?environment=staging') },
+  { name: 'GET /dashboard/rollouts', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/dashboard/rollouts') },
+  { name: 'GET /flags/{key}/metrics', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/metrics`) },
+  { name: 'GET /flags/{key}/metrics/history', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/metrics/history?environment=staging`) },
+  { name: 'POST /stream/tickets', allowed: USERS, run: (t) => call(t, 'POST', '/api/v1/stream/tickets', { environments: ['staging'] }) },
+  { name: 'GET kill switch state', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/kill-switch`) },
+  { name: 'GET /webhooks', allowed: ['admin'], run: (t) => call(t, 'GET', '/api/v1/webhooks') },
+  {
+    name: 'POST and DELETE /webhooks', allowed: ['admin'],
+    run: async (t) => {
+      const created = await stack.request('POST', '/api/v1/webhooks', { token: t, body: { url: 'http://127.0.0.1:9/rbac', events: ['flag.killed'] } });
+      if (created.status < 300) expect(await call(t, 'DELETE', `/api/v1/webhooks/${created.body.id}`)).toBe(204);
+      return created.status;
+    },
+  },
+  { name: 'GET alert triggers of a flag', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/triggers`) },
+  {
+    name: 'POST and DELETE an alert trigger, payments flag, production', allowed: ['admin', 'emergency_responder', 'payments_responder'],
+    run: async (t) => {
+      const created = await stack.request('POST', `/api/v1/flags/${payments}/environments/production/triggers`, { token: t, body: { name: 'rbac', source: 'generic' } });
+      if (created.status < 300) expect(await call(t, 'DELETE', `/api/v1/triggers/${created.body.id}`)).toBeLessThan(300);
+      return created.status;
+    },
+  },
+  { name: 'GET /definitions (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/definitions?environment=staging') },
+  { name: 'GET /flagd/{env}/flags.json (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flagd/staging/flags.json') },
+  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targetingKey: 'u' } }) },
+  { name: 'GET rollouts in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/rollouts`) },
+  { name: 'GET scheduled changes in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/scheduled-changes`) },
+  { name: 'GET /flags/{key}/code-references', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/code-references`) },
+  {
     name: 'OFREP evaluate in the token environment', allowed: SUBJECTS,
     run: async (t) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${plain}`, { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
   },

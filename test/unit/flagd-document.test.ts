@@ -7,6 +7,7 @@ import errors from '../vectors/errors.json' with { type: 'json' };
 import operators from '../vectors/operators.json' with { type: 'json' };
 import precedence from '../vectors/precedence.json' with { type: 'json' };
 import schedule from '../vectors/schedule.json' with { type: 'json' };
+import variants from '../vectors/variants.json' with { type: 'json' };
 import { definition } from './engine/helpers.js';
 
 interface VectorFile {
@@ -14,7 +15,7 @@ interface VectorFile {
   segments?: unknown[];
   cases: Array<{ flag: string }>;
 }
-const files: Record<string, VectorFile> = { precedence, operators, schedule, bucketing, errors } as Record<string, VectorFile>;
+const files: Record<string, VectorFile> = { precedence, operators, schedule, bucketing, errors, variants } as Record<string, VectorFile>;
 
 /**
  * Every engine vector flag flagd cannot serve as Ripcord does, and why (docs/architecture.md, "flagd as
@@ -53,11 +54,11 @@ describe('flagd document: the engine vectors', () => {
     expect(Object.keys(flag.variants)).not.toContain(TARGETING_KEY_MISSING_VARIANT);
   });
 
-  it('leaves out exactly the listed flags, which hold 20 of the 162 cases', () => {
+  it('leaves out exactly the listed flags, which hold 20 of the 207 cases', () => {
     const leftOut = all.filter(([, def, segments]) => inexpressibleReason(def, segments) !== undefined).map(([id]) => id);
     expect(leftOut.sort()).toEqual(Object.keys(INEXPRESSIBLE).sort());
     const cases = Object.entries(files).flatMap(([name, file]) => file.cases.map((c) => `${name}/${c.flag}`));
-    expect(cases).toHaveLength(162);
+    expect(cases).toHaveLength(207);
     expect(cases.filter((id) => INEXPRESSIBLE[id])).toHaveLength(20);
   });
 });
@@ -77,6 +78,18 @@ describe('flagd document: shapes', () => {
     const flag = toFlagdFlag(definition({ rollout: { percentage: 21.522, strategy: 'gradual' } }), new Map());
     expect(flag.defaultVariant).toBe('off');
     expect(JSON.stringify(flag.targeting)).toContain(JSON.stringify({ fractional: [['in', 21522], ['out', 78478]] }));
+  });
+
+  it('splits across variants with fractional over the same weights, in thousandths', () => {
+    const config = {
+      variants: [{ name: 'control', value: 'a' }, { name: 'compact', value: 'b' }, { name: 'wide', value: 'c' }], on_variant: 'control', off_variant: 'wide',
+      value: undefined, off_value: undefined,
+      split: [{ variant: 'control', weight: 50 }, { variant: 'compact', weight: 33.333 }, { variant: 'wide', weight: 16.667 }],
+    };
+    const flag = toFlagdFlag(definition(config, { type: 'string' }), new Map());
+    expect(flag.variants).toEqual({ control: 'a', compact: 'b', wide: 'c' });
+    expect(flag.defaultVariant).toBe('control');
+    expect(flag.targeting).toEqual({ if: [{ '!': [{ var: 'targetingKey' }] }, TARGETING_KEY_MISSING_VARIANT, { fractional: [['control', 50000], ['compact', 33333], ['wide', 16667]] }] });
   });
 
   it('compares a scheduled window with $flagd.timestamp in whole seconds, and leaves out one that is not on a second', () => {
