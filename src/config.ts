@@ -178,6 +178,13 @@ const configSchema = z.object({
   AUDIT_CHECKPOINT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Seconds between audit checkpoints written by the worker (only when the chain moved); 0 turns them off. */
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
+  /** OpenTelemetry over OTLP/HTTP: unset, nothing is loaded or sent. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Milliseconds between metric exports. */
+  OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  /** Milliseconds between span batch exports. */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(10).max(3_600_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -37,6 +37,7 @@ import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
+import { startTelemetry } from '../telemetry/index.js';
 import { createFlagPublisher } from '../services/flag-publisher.js';
 import { createFlagService } from '../services/flag-service.js';
 import { createOutcomeService } from '../services/outcome-service.js';
@@ -171,7 +172,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const ofrepChannels = new OfrepStreamChannels({ redis, db });
   await ofrepChannels.load().catch((err: unknown) => logger.warn({ err }, 'OFREP event streams not advertised until Redis answers'));
   ofrepChannels.start();
+  const telemetry = await startTelemetry(config, 'api', logger);
   const endpoints = createEvaluationEndpoints({
+    telemetry,
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), authFailures,
@@ -257,6 +260,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     ofrepHub.stop();
     ofrepFreshness.stop();
     ofrepChannels.stop();
+    await telemetry?.shutdown();
     await flagdSync?.close();
     await heartbeat.stop();
     await flagMetrics.stop();

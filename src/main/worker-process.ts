@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities/create-activities.js';
+import { startTelemetry } from '../telemetry/index.js';
+import { activityTelemetry } from '../telemetry/activity-telemetry.js';
 import { createAlerter } from '../../activities/alerts.js';
 import type { Config } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
@@ -100,7 +102,9 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
   const code = workflowCode(bundle);
+  const telemetry = await startTelemetry(config, 'worker', logger);
   const worker = await Worker.create({
+    ...(telemetry ? { interceptors: { activity: [activityTelemetry(telemetry)] } } : {}),
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -140,6 +144,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       webhooks.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
+      await telemetry?.shutdown();
       await connection.close();
       await starter.close();
       redis.disconnect();

@@ -10,6 +10,7 @@ import { etagOf, matchesIfNoneMatch } from './etag.js';
 import type { FlagMetrics } from './flag-metrics.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { EvaluationRecord, Telemetry } from '../telemetry/index.js';
 import { OFREP_EVENT_STREAM_PATH, parseConfigEtag, parseConfigLastModified, type OfrepFreshness, type OfrepStreamChannels } from './ofrep-event-streams.js';
 
 /** A request as the evaluation endpoints see it, whatever server carried it. */
@@ -44,6 +45,8 @@ export interface EvaluationEndpointsDeps {
   metrics: Metrics;
   /** True while this replica can't vouch for its snapshot: answers keep their values with reason STALE. */
   isStale?: () => boolean;
+  /** OpenTelemetry (spans and `feature_flag.evaluations`); absent when no OTLP endpoint is set. */
+  telemetry?: Telemetry;
   /** OFREP 0.3 change streams advertised in bulk answers; none when absent. */
   eventStreams?: {
     channels: OfrepStreamChannels;
@@ -171,6 +174,11 @@ function metadataOf(flag: CompiledFlag, result: EvaluationResult): Record<string
   if (result.ruleId) metadata.ruleId = result.ruleId;
   if (result.metadata) Object.assign(metadata, result.metadata);
   return metadata;
+}
+
+/** What telemetry records of one evaluation. */
+function recordOf(flag: CompiledFlag, environment: string, result: EvaluationResult): EvaluationRecord {
+  return { key: flag.key, environment, variant: result.variant, reason: result.reason, version: flag.version, errorCode: result.errorCode };
 }
 
 // A flag answers few distinct results (on, off, a rule's value…): their JSON is kept per compiled
@@ -320,6 +328,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const started = performance.now();
       const result = evaluateCounted(flag, environment, context.context, now, hit);
       deps.metrics.evaluationDuration.observe((performance.now() - started) / 1000);
+      deps.telemetry?.evaluation(recordOf(flag, environment, result));
       if (result.reason === 'ERROR') {
         const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
         return ofrepError(400, key, code, result.errorMessage ?? 'evaluation failed');
@@ -351,6 +360,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const results = evaluateMany(all, environment, context.context, now, hit);
       const items: string[] = new Array(all.length);
       for (let i = 0; i < all.length; i++) items[i] = bulkItem(all[i]!, behind ? asStale(results[i]!) : results[i]!);
+      if (deps.telemetry) deps.telemetry.bulkEvaluation(environment, all.map((flag, i) => recordOf(flag, environment, results[i]!)));
       return withEtagBody(req, `{"flags":[${items.join(',')}]${eventStreamsOf(principal, environment)}}`);
     },
 
@@ -377,6 +387,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
         : [...snapshot.sortedFlags(environment)];
       const found = flags.filter((flag): flag is CompiledFlag => typeof flag !== 'string');
       const evaluated = evaluateMany(found, environment, context, now, hit);
+      if (deps.telemetry) deps.telemetry.bulkEvaluation(environment, found.map((flag, i) => recordOf(flag, environment, evaluated[i]!)));
       let next = 0;
       for (const flag of flags) {
         if (typeof flag === 'string') {

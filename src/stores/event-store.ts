@@ -46,15 +46,17 @@ export interface GuardCohorts extends CohortRates {
 }
 
 /**
- * Outcomes since `since` split into treated (any variant but 'off') and untreated ('off'), with each
+ * Outcomes since `since` split into treated (any variant but the config's off variant) and untreated, with each
  * reporter's samples in a cohort capped at `reporterCap` (0: no cap) and its errors scaled to match:
  * one reporter can then weigh no more than `reporterCap` events in the rate, however much it sends.
  */
 export async function guardCohorts(db: Queryable, flagKey: string, environment: string, since: Date, reporterCap: number): Promise<GuardCohorts> {
   const result = await db.query(
-    `WITH per_reporter AS (
-       SELECT variant <> 'off' AS treated, reporter, sum(successes + errors)::float8 AS samples, sum(errors)::float8 AS errors
-         FROM flag_events WHERE flag_key = $1 AND environment = $2 AND minute >= date_trunc('minute', $3::timestamptz)
+    `WITH off AS (
+       SELECT coalesce((SELECT c.off_variant FROM flag_configs c JOIN flags f ON f.id = c.flag_id WHERE f.key = $1 AND c.environment = $2), 'off') AS variant
+     ), per_reporter AS (
+       SELECT e.variant IS DISTINCT FROM off.variant AS treated, e.reporter, sum(e.successes + e.errors)::float8 AS samples, sum(e.errors)::float8 AS errors
+         FROM flag_events e CROSS JOIN off WHERE e.flag_key = $1 AND e.environment = $2 AND e.minute >= date_trunc('minute', $3::timestamptz)
         GROUP BY 1, 2
      )
      SELECT treated, reporter, samples, errors,
@@ -85,8 +87,12 @@ export async function guardCohorts(db: Queryable, flagKey: string, environment: 
 /** Treated/untreated outcome counts per environment since `since`: what an events guard judges. */
 export async function cohortRatesByEnvironment(db: Queryable, flagKey: string, environments: string[], since: Date): Promise<Map<string, CohortRates>> {
   const result = await db.query(
-    `SELECT environment, variant <> 'off' AS treated, sum(successes + errors)::float8 AS samples, sum(errors)::float8 AS errors
-       FROM flag_events WHERE flag_key = $1 AND environment = ANY($2) AND minute >= date_trunc('minute', $3::timestamptz)
+    `SELECT e.environment, e.variant IS DISTINCT FROM coalesce(c.off_variant, 'off') AS treated,
+            sum(e.successes + e.errors)::float8 AS samples, sum(e.errors)::float8 AS errors
+       FROM flag_events e
+       LEFT JOIN flags f ON f.key = e.flag_key
+       LEFT JOIN flag_configs c ON c.flag_id = f.id AND c.environment = e.environment
+      WHERE e.flag_key = $1 AND e.environment = ANY($2) AND e.minute >= date_trunc('minute', $3::timestamptz)
       GROUP BY 1, 2`,
     [flagKey, environments, since.toISOString()],
   );

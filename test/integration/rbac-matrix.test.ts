@@ -133,6 +133,14 @@ const CASES: Case[] = [
   { name: 'GET scheduled changes in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/scheduled-changes`) },
   { name: 'GET /flags/{key}/code-references', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/code-references`) },
   {
+    name: 'GET /users/{id} of another user', allowed: ['admin'],
+    run: async (t) => call(t, 'GET', `/api/v1/users/${(await createUser(stack, 'viewer')).id}`),
+  },
+  {
+    name: 'OFREP bulk evaluate in the token environment', allowed: SUBJECTS,
+    run: async (t) => (await stack.request('POST', '/ofrep/v1/evaluate/flags', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
+  },
+  {
     name: 'OFREP evaluate in the token environment', allowed: SUBJECTS,
     run: async (t) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${plain}`, { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
   },
