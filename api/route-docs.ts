@@ -18,8 +18,8 @@ export interface RouteDoc {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  /** Extra request headers (If-Match, Idempotency-Key, X-Audit-Reason...). */
-  headers?: Array<{ name: string; description: string; required?: boolean }>;
+  /** Extra request headers (If-Match, Idempotency-Key, X-Audit-Reason...), with the schema that parses each (default: any string). */
+  headers?: Array<{ name: string; description: string; required?: boolean; schema?: z.ZodType }>;
   /** Success responses: status → description and body schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   /** Error statuses this route can answer (the body is always the Error schema). */

@@ -315,6 +315,29 @@ ensure_temporal_cli_binary() {
   "$TEMPORAL_CLI" --version >/dev/null 2>&1 || die "$TEMPORAL_CLI does not run after install"
 }
 
+# The API fuzz test (test/integration/security/api-fuzz.test.ts) drives schemathesis from PyPI, in a venv
+# of its own (.tools/venv-fuzz) so it never disturbs the Temporal CLI's. Every version is pinned in
+# scripts/python/fuzz-requirements.txt; the venv is rebuilt when that file changes (a stamp copy of it
+# sits in the venv).
+FUZZ_VENV_DIR="$TOOLS_DIR/venv-fuzz"
+FUZZ_REQUIREMENTS="$RIPCORD_ROOT/scripts/python/fuzz-requirements.txt"
+SCHEMATHESIS="$FUZZ_VENV_DIR/bin/schemathesis"
+ensure_schemathesis() {
+  local stamp="$FUZZ_VENV_DIR/requirements.installed"
+  if [[ -x $SCHEMATHESIS ]] && cmp -s "$FUZZ_REQUIREMENTS" "$stamp" && "$SCHEMATHESIS" --version >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_python_venv
+  rm -rf "$FUZZ_VENV_DIR"
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$FUZZ_VENV_DIR" || die "python3 -m venv $FUZZ_VENV_DIR failed"
+  log "installing schemathesis ($(grep -m1 '^schemathesis==' "$FUZZ_REQUIREMENTS")) into $FUZZ_VENV_DIR"
+  "$FUZZ_VENV_DIR/bin/pip" install --disable-pip-version-check -q --no-deps -r "$FUZZ_REQUIREMENTS" </dev/null ||
+    die "pip install -r $FUZZ_REQUIREMENTS failed"
+  "$SCHEMATHESIS" --version >/dev/null 2>&1 || die "$SCHEMATHESIS does not run after install"
+  cp "$FUZZ_REQUIREMENTS" "$stamp"
+}
+
 # npm ci, with one fallback. The package registry reachable here does not serve every platform
 # build of packages such as @swc/core (darwin/win32 ones answer 404), so a lockfile written here
 # lacks those optional entries, and npm 11's `npm ci` then refuses it as "not in sync" although

@@ -16,6 +16,7 @@ cd "$RIPCORD_ROOT"
 ensure_node_modules
 ensure_chromium
 ensure_infra_test_packages
+ensure_schemathesis
 ensure_openfeature_python
 ensure_openfeature_java
 ensure_flagd_python

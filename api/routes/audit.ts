@@ -8,7 +8,7 @@ import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
+import { nonBlankText, text, textMatching } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -16,9 +16,9 @@ const isoDateTime = z.iso.datetime({ offset: true });
 export const auditQuerySchema = z
   .strictObject({
     flag: flagKeySchema.optional(),
-    actor: text(128).trim().min(1).optional()
+    actor: nonBlankText(128).optional()
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
-    action: text(64).regex(/^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
+    action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
     resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),

@@ -8,9 +8,8 @@ import type { FlagService } from '../../src/services/flag-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, reasonSchema, tagSchema } from '../schemas.js';
+import { atLeastOneOf, cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, nonBlankText, reasonSchema, tagSchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
 
 export { environmentKeySchema, flagKeySchema } from '../schemas.js';
 
@@ -18,22 +17,20 @@ const MOUNT = '/api/v1';
 
 export const newFlagSchema = z.strictObject({
   key: flagKeySchema,
-  name: text(200).trim().min(1),
+  name: nonBlankText(200),
   description: text(2000).optional(),
   type: flagTypeSchema,
   tags: z.array(tagSchema).max(50).optional(),
   reason: reasonSchema.optional(),
 });
 
-export const flagPatchSchema = z
-  .strictObject({
-    name: text(200).trim().min(1).optional(),
-    description: text(2000).optional(),
-    tags: z.array(tagSchema).max(50).optional(),
-    version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
-    reason: reasonSchema.optional(),
-  })
-  .refine((p) => p.name !== undefined || p.description !== undefined || p.tags !== undefined, 'give at least one of name, description, tags');
+export const flagPatchSchema = atLeastOneOf(z.strictObject({
+  name: nonBlankText(200).optional(),
+  description: text(2000).optional(),
+  tags: z.array(tagSchema).max(50).optional(),
+  version: z.number().int().nonnegative().optional().meta({ description: 'the flag version you read (or If-Match)' }),
+  reason: reasonSchema.optional(),
+}), ['name', 'description', 'tags']);
 
 const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
 const copyBody = z.strictObject({
@@ -52,7 +49,7 @@ const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')
     .meta({ description: 'enabled/disabled/killed: in `environment`, or in any environment when none is given' }),
-  q: text(200).trim().min(1).optional().meta({ description: 'text in the key, name or description' }),
+  q: nonBlankText(200).optional().meta({ description: 'text in the key, name or description' }),
   limit: limitSchema.default(50),
   cursor: cursorSchema.optional(),
 });
@@ -60,7 +57,6 @@ const listQuery = z.strictObject({
 const flagParams = z.object({ key: flagKeySchema });
 export const flagEnvParams = z.object({ key: flagKeySchema, env: environmentKeySchema });
 
-const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
 const REASON_HEADER = { name: 'X-Audit-Reason', description: 'why, for the audit log (or `reason` in the body)' };
 const READ = 'viewer and above (flag:read), server tokens for their environment';
 const WRITE = 'editor, admin, or a flag:write grant for the environment and tags';

@@ -5,16 +5,17 @@ import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/ki
 import { authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';
-import { reasonSchema, text } from '../schemas.js';
+import { reasonSchema, textMatching } from '../schemas.js';
 import { flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
 const activateBody = z.strictObject({ reason: reasonSchema.min(1, 'a reason is required') });
 const deactivateBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
-const idempotencyKey = text(100).regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)').optional();
+const idempotencyKey = textMatching(100, /^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)');
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
 
 const AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for the environment and tags';
-const IDEMPOTENCY_HEADER = { name: 'Idempotency-Key', description: 'letters, digits, . _ - (at most 100): makes a retried request one change' };
+const IDEMPOTENCY_HEADER = { name: 'Idempotency-Key', description: 'letters, digits, . _ - (at most 100): makes a retried request one change', schema: idempotencyKey };
 
 function present(outcome: KillSwitchOutcome): z.infer<typeof killOutcomeSchema> {
   const { definition } = outcome;
@@ -67,7 +68,7 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
-    const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
+    const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
     const { ipAddress, userAgent } = metaOf(req, res, actor);
     const outcome = await service.activate({ actor, ipAddress, userAgent, flagKey: key, environment: env, reason, requestId });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
@@ -80,7 +81,7 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
-    const requestId = parseInput(idempotencyKey, req.get('idempotency-key'), 'headers');
+    const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
     const { ipAddress, userAgent } = metaOf(req, res, actor);
     const outcome = await service.deactivate({
       actor, ipAddress, userAgent, flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,

@@ -10,13 +10,21 @@ import {
 } from '../../src/serving/evaluation-endpoints.js';
 import { z } from 'zod';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema } from '../schemas.js';
+import { environmentKeySchema, flagKeySchema } from '../schemas.js';
 import { lastEventIdOf, openEventStream, type EventStreamDeps } from '../event-stream.js';
 import type { AuthFailureLimiter } from '../../src/serving/auth-failure-limiter.js';
 import { OFREP_EVENT_STREAM_PATH, type OfrepStreamChannels } from '../../src/serving/ofrep-event-streams.js';
 
 export const EVALUATION_AUTH = 'any token: client and server tokens evaluate in their environment; admin tokens choose it with X-Environment (default production)';
-const ENVIRONMENT_HEADER = { name: 'X-Environment', description: 'admin tokens: the environment to evaluate in (default production)' };
+/** OFREP's error body; 401, 403 and 429 have none, as the protocol defines them. */
+const ofrepErrorSchema = z.object({ key: z.string().optional(), errorCode: z.string(), errorDetails: z.string().optional() }).meta({ id: 'OfrepError' });
+const OFREP_REFUSALS = {
+  401: { description: 'no token, or an unknown or revoked one (no body, as in OFREP)' },
+  403: { description: 'the token may not evaluate in this environment (no body, as in OFREP)' },
+  413: { description: 'the body is larger than the limit (OFREP PARSE_ERROR)', schema: ofrepErrorSchema },
+  429: { description: 'rate limited: Retry-After says when to try again (no body, as in OFREP)' },
+};
+const ENVIRONMENT_HEADER = { name: 'X-Environment', description: 'admin tokens: the environment to evaluate in (default production)', schema: environmentKeySchema };
 
 // Bodies are read raw (JSON whatever the Content-Type says) and parsed by the endpoints, so that
 // Express and the node:http fast path answer byte for byte the same.
@@ -77,10 +85,11 @@ export function createOfrepRouter(deps: OfrepRouterDeps): Router {
     params: z.object({ key: flagKeySchema }), body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER],
     responses: {
       200: { description: 'OFREP {key, value, reason, variant, metadata}' },
-      400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING' },
-      404: { description: 'OFREP FLAG_NOT_FOUND' },
+      400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING', schema: ofrepErrorSchema },
+      404: { description: 'OFREP FLAG_NOT_FOUND', schema: ofrepErrorSchema },
+      ...OFREP_REFUSALS,
     },
-    errors: [401, 403, 413],
+    errors: [],
   }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepFlag(String(req.params.key), servingRequest(req)));
   });
@@ -93,9 +102,10 @@ export function createOfrepRouter(deps: OfrepRouterDeps): Router {
     }),
     responses: {
       200: { description: 'OFREP {flags: [...], eventStreams: [{type: "sse", endpoint: {requestUri}, inactivityDelaySec}]}' },
-      304: { description: 'not modified' }, 400: { description: 'OFREP error' },
+      304: { description: 'not modified' }, 400: { description: 'OFREP error', schema: ofrepErrorSchema },
+      ...OFREP_REFUSALS,
     },
-    errors: [401, 403, 413],
+    errors: [],
   }, rawEvaluationBody(false), async (req, res) => {
     sendServing(res, await endpoints.ofrepBulk(servingRequest(req)));
   });
@@ -107,7 +117,8 @@ export function createOfrepRouter(deps: OfrepRouterDeps): Router {
       auth: 'the `channel` of an `eventStreams` URL from a bulk evaluation (it stands for the token: keep the URL secret)',
       query: z.object({ channel: z.string().meta({ description: 'opaque credential from the bulk answer' }) }),
       headers: [{ name: 'Last-Event-ID', description: 'the last event id seen: a client that missed changes is told to re-fetch at once' }],
-      responses: { 200: { description: 'text/event-stream' } }, errors: [401, 429],
+      responses: { 200: { description: 'text/event-stream' }, 401: { description: 'unknown or expired channel (no body, as in OFREP)' }, 429: OFREP_REFUSALS[429] },
+      errors: [],
     }, async (req, res) => {
       const address = req.ip ?? '';
       res.set(CORS_HEADERS);

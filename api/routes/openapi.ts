@@ -56,7 +56,11 @@ export function buildOpenApiDocument(): JsonSchema {
         parameters.push({ name, in: where, required: where === 'path' || !(field as z.ZodType).safeParse(undefined).success, schema: ref(paramId) });
       }
     }
-    for (const header of doc.headers ?? []) parameters.push({ name: header.name, in: 'header', required: header.required ?? false, description: header.description, schema: { type: 'string' } });
+    for (const header of doc.headers ?? []) {
+      const headerId = `${id}_header_${header.name}`;
+      if (header.schema) inputs.set(headerId, header.schema);
+      parameters.push({ name: header.name, in: 'header', required: header.required ?? false, description: header.description, schema: header.schema ? ref(headerId) : { type: 'string' } });
+    }
 
     let requestBody: unknown;
     if (doc.body) {

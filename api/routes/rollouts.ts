@@ -11,17 +11,14 @@ import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 const MOUNT = '/api/v1';
 const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
-const actionParams = flagEnvParams.extend({ action: z.enum(['pause', 'resume', 'abort', 'skip', 'approve']) });
-const actionBodies = {
-  pause: z.strictObject({ reason: reasonSchema.min(1).optional() }),
-  resume: z.strictObject({}),
-  abort: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }),
-  skip: z.strictObject({}),
-  approve: z.strictObject({}),
+/** Each steering action is an operation of its own, with the body it takes (the document shows each one). */
+const actions = {
+  pause: { summary: 'Pause the running rollout', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
+  resume: { summary: 'Resume the paused rollout', body: z.strictObject({}).optional() },
+  skip: { summary: 'Skip the rest of the current step', body: z.strictObject({}).optional() },
+  approve: { summary: 'Approve the step waiting at its approval gate', body: z.strictObject({}).optional() },
+  abort: { summary: 'Abort the running rollout; rollback sets the percentage back to where it started', body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }) },
 } as const;
-/** Every action's fields, as the document shows them; the action's own schema then refuses what it does not take. */
-const actionBodyDoc = z.strictObject({ reason: reasonSchema.min(1).optional(), rollback: z.boolean().optional() })
-  .meta({ description: 'pause {reason?}, resume {}, skip {}, approve {}, abort {rollback, reason?}' });
 
 /** Rollouts of a flag in one environment: start, list with live progress, and steer the running one. */
 export function createRolloutsRouter(service: RolloutService, flags: FlagTags): Router {
@@ -48,18 +45,17 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags): 
     res.json((await service.list(key, env)) satisfies RolloutList);
   });
 
-  defineRoute(router, MOUNT, {
-    method: 'post', path: `${base}/current/{action}`, tag: 'Rollouts',
-    summary: 'Steer the running rollout: pause {reason?}, resume, skip, approve, abort {rollback}', auth: FLAG_WRITE,
-    params: actionParams, body: actionBodyDoc.optional(),
-    responses: { 200: { description: 'progress after the update', schema: rolloutProgressSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
-  }, async (req, res) => {
-    const { key, env, action } = parseInput(actionParams, req.params, 'params');
-    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    parseInput(actionBodyDoc, req.body ?? {}, 'body');
-    const args = parseInput(actionBodies[action], req.body ?? {}, 'body');
-    res.json((await service.steer(key, env, action, args, actor, origin(req))) satisfies RolloutProgressView);
-  });
+  for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
+    defineRoute(router, MOUNT, {
+      method: 'post', path: `${base}/current/${action}`, tag: 'Rollouts', summary, auth: FLAG_WRITE, params: flagEnvParams, body,
+      responses: { 200: { description: 'progress after the update', schema: rolloutProgressSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
+    }, async (req, res) => {
+      const { key, env } = parseInput(flagEnvParams, req.params, 'params');
+      const actor = await authorizeFlagUser(res, flags, key, env, 'write');
+      const args = parseInput(body, req.body, 'body') ?? {};
+      res.json((await service.steer(key, env, action, args, actor, origin(req))) satisfies RolloutProgressView);
+    });
+  }
 
   return router;
 }

@@ -7,13 +7,12 @@ import type { SegmentService } from '../../src/services/segment-service.js';
 import { segmentPageSchema, segmentSchema } from '../../src/protocol/admin-api.js';
 import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { cursorSchema, limitSchema, reasonSchema, segmentKeySchema } from '../schemas.js';
+import { cursorSchema, limitSchema, nonBlankText, oneLineText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
 import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
-const memberSchema = text(256).min(1).regex(/^[^\r\n]+$/, 'one line');
+const memberSchema = oneLineText(256);
 const MAX_MEMBERS = 1_000_000;
 const common = {
   key: segmentKeySchema,
@@ -36,7 +35,8 @@ export const segmentUpdateSchema = z
     version: z.number().int().nonnegative().optional(),
     reason: reasonSchema.optional(),
   })
-  .refine((u) => !(u.conditions && u.members), 'give conditions (rule segments) or members (list segments), not both');
+  .refine((u) => !(u.conditions && u.members), 'give conditions (rule segments) or members (list segments), not both')
+  .meta({ not: { required: ['conditions', 'members'] } });
 
 export const memberChangeSchema = z
   .strictObject({
@@ -45,22 +45,27 @@ export const memberChangeSchema = z
     version: z.number().int().nonnegative().optional(),
     reason: reasonSchema.optional(),
   })
-  .refine((c) => (c.add?.length ?? 0) + (c.remove?.length ?? 0) > 0, 'give members to add or remove');
+  .refine((c) => (c.add?.length ?? 0) + (c.remove?.length ?? 0) > 0, 'give members to add or remove')
+  .meta({ anyOf: ['add', 'remove'].map((field) => ({ required: [field], properties: { [field]: { minItems: 1 } } })) });
 
 const keyParams = z.object({ key: segmentKeySchema });
 const memberParams = z.object({ key: segmentKeySchema, member: memberSchema });
 const listQuery = z.strictObject({
   kind: z.enum(['rule', 'list']).optional(),
-  q: text(200).trim().min(1).optional(),
+  q: nonBlankText(200).optional(),
   limit: limitSchema.default(100),
   cursor: cursorSchema.optional(),
 });
 const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(1_000), cursor: cursorSchema.optional() });
 const versionedReason = z.strictObject({ version: z.number().int().nonnegative().optional(), reason: reasonSchema.optional() }).optional();
 
+/** GET of one segment adds where it is used, so a reader sees what a change or delete would touch. */
+const segmentWithUsageSchema = segmentSchema
+  .extend({ used_by: z.array(z.object({ flag: z.string(), environment: z.string(), archived: z.boolean() })) })
+  .meta({ id: 'SegmentWithUsage' });
+
 const READ = 'viewer and above (segment:read), server tokens';
 const WRITE = 'editor, admin, or an unconditioned flag:write grant';
-const VERSION_HEADER = { name: 'If-Match', description: 'the version you read; a stale one answers 412' };
 
 /** A member upload: JSON `{members: [...]}`, or text/plain with one targeting key per line (for large lists). */
 function membersFromBody(req: Request): string[] {
@@ -100,7 +105,7 @@ export function createSegmentsRouter(service: SegmentService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/segments/{key}', tag: 'Segments', summary: 'A segment and the flag configs that use it', auth: READ, params: keyParams,
-    responses: { 200: { description: 'the segment with `used_by` [{flag, environment, archived}]', schema: segmentSchema } }, errors: [400, 401, 403, 404],
+    responses: { 200: { description: 'the segment with the flag configs that target it', schema: segmentWithUsageSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key } = parseInput(keyParams, req.params, 'params');
     const segment = await service.get(key, guardOf(res));

@@ -4,20 +4,33 @@ import { z } from 'zod';
 import type { TokenService } from '../../src/services/token-service.js';
 import { authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { cursorSchema, environmentKeySchema, limitSchema, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';
+import { cursorSchema, environmentKeySchema, limitSchema, nonBlankText, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const kindSchema = z.enum(['client', 'server', 'admin']);
 
-export const newTokenSchema = z.strictObject({
-  name: text(200).trim().min(1),
-  kind: kindSchema.meta({ description: 'client: evaluate only, one environment; server: evaluate, read definitions, stream, one environment; admin: acts as its user under RBAC' }),
-  environment: environmentKeySchema.optional().meta({ description: 'required for client and server tokens' }),
-  user_id: uuidSchema.optional().meta({ description: 'admin tokens: the user it acts as (default: the caller)' }),
-  reason: reasonSchema.optional(),
-});
+const tokenName = nonBlankText(200);
+/** Client and server tokens belong to one environment; admin tokens act as a user in every environment. */
+const environmentTokenSchema = (kind: 'client' | 'server', what: string) =>
+  z.strictObject({
+    name: tokenName,
+    kind: z.literal(kind).meta({ description: what }),
+    environment: environmentKeySchema,
+    user_id: z.never({ error: `${kind} tokens belong to an environment, not a user` }).optional(),
+    reason: reasonSchema.optional(),
+  });
+export const newTokenSchema = z.discriminatedUnion('kind', [
+  environmentTokenSchema('client', 'evaluate only, in one environment'),
+  environmentTokenSchema('server', 'evaluate, read definitions and stream, in one environment'),
+  z.strictObject({
+    name: tokenName,
+    kind: z.literal('admin').meta({ description: 'acts as its user under RBAC' }),
+    environment: z.never({ error: 'admin tokens span environments (choose one per request with X-Environment)' }).optional(),
+    user_id: uuidSchema.optional().meta({ description: 'the user it acts as (default: the caller; the bootstrap token must name one)' }),
+    reason: reasonSchema.optional(),
+  }),
+]);
 const idParams = z.object({ id: uuidSchema });
 const listQuery = z.strictObject({
   kind: kindSchema.optional(),

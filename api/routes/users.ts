@@ -5,30 +5,28 @@ import { ForbiddenError } from '../../src/errors.js';
 import type { UserService } from '../../src/services/user-service.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
+import { atLeastOneOf, grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
+import { nonBlankText, textMatching } from '../schemas.js';
 
 const MOUNT = '/api/v1';
-const slackUserId = text(32).regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
+const slackUserId = textMatching(32, /^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
 
 export const newUserSchema = z.strictObject({
   email: z.email().max(254),
-  name: text(200).trim().min(1),
+  name: nonBlankText(200),
   role: roleSchema,
   slack_user_id: slackUserId.nullish(),
   grants: z.array(grantSchema).max(100).optional(),
   reason: reasonSchema.optional(),
 });
 
-export const userPatchSchema = z
-  .strictObject({
-    name: text(200).trim().min(1).optional(),
-    role: roleSchema.optional(),
-    slack_user_id: slackUserId.nullable().optional(),
-    reason: reasonSchema.optional(),
-  })
-  .refine((p) => p.name !== undefined || p.role !== undefined || p.slack_user_id !== undefined, 'give at least one of name, role, slack_user_id');
+export const userPatchSchema = atLeastOneOf(z.strictObject({
+  name: nonBlankText(200).optional(),
+  role: roleSchema.optional(),
+  slack_user_id: slackUserId.nullable().optional(),
+  reason: reasonSchema.optional(),
+}), ['name', 'role', 'slack_user_id']);
 
 export const grantsBodySchema = z.strictObject({ grants: z.array(grantSchema).max(100), reason: reasonSchema.optional() });
 const reasonBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
@@ -41,6 +39,14 @@ const listQuery = z.strictObject({
   cursor: z.email().optional().meta({ description: 'next_cursor of the previous page' }),
 });
 const userList = z.object({ users: z.array(userSchema), next_cursor: z.string().nullable() });
+/** The calling user; the bootstrap admin (RIPCORD_ADMIN_TOKEN) has no row, so its id is not a UUID. */
+const meSchema = userSchema
+  .extend({
+    id: z.string().meta({ description: 'the user id, or `bootstrap-admin` for RIPCORD_ADMIN_TOKEN' }),
+    created_at: z.string().meta({ description: 'empty for the bootstrap admin' }),
+    updated_at: z.string().meta({ description: 'empty for the bootstrap admin' }),
+  })
+  .meta({ id: 'CurrentUser' });
 const ADMIN = 'admin (user:write; user:read for reads)';
 const ERRORS = [400, 401, 403, 404];
 
@@ -50,7 +56,7 @@ export function createUsersRouter(service: UserService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/users/me', tag: 'Users', summary: 'The user the token acts as', auth: 'any user (admin token or bootstrap)',
-    responses: { 200: { description: 'the calling user (the bootstrap admin has no row and answers a synthetic user)', schema: userSchema } }, errors: [401, 403],
+    responses: { 200: { description: 'the calling user (the bootstrap admin has no row and answers a synthetic user)', schema: meSchema } }, errors: [401, 403],
   }, async (_req, res) => {
     const principal = principalOf(res);
     if (principal.kind !== 'user') throw new ForbiddenError(`A ${principal.kind} token does not act as a user`);

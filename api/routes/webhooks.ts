@@ -7,7 +7,7 @@ import {
 import type { WebhookService } from '../../src/services/webhook-service.js';
 import { requireUser } from '../auth.js';
 import { parseInput } from '../validation.js';
-import { text } from '../schemas.js';
+import { atLeastOneOf, text } from '../schemas.js';
 import { defineRoute } from '../route-docs.js';
 
 const MOUNT = '/api/v1';
@@ -23,9 +23,7 @@ const createBody = z.strictObject({
   secret: text(200).min(16, 'at least 16 characters').optional(),
   enabled: z.boolean().optional(),
 });
-const patchBody = z
-  .strictObject({ url: url.optional(), events: events.optional(), enabled: z.boolean().optional() })
-  .refine((p) => p.url !== undefined || p.events !== undefined || p.enabled !== undefined, 'give at least one of url, events, enabled');
+const patchBody = atLeastOneOf(z.strictObject({ url: url.optional(), events: events.optional(), enabled: z.boolean().optional() }), ['url', 'events', 'enabled']);
 const idParams = z.object({ id: z.uuid() });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../domain/text.js';
+import { textMatching } from '../domain/text.js';
 
 /**
  * Who may do what: pure decisions from a subject (a user's role and grants, or an API token's kind
@@ -17,8 +17,8 @@ export const actionSchema = z.enum(['read', 'write', 'delete', 'kill_switch']);
 export type GrantResource = z.infer<typeof grantResourceSchema>;
 export type Action = z.infer<typeof actionSchema>;
 
-const environmentKey = text(63).regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
-const tag = text(64).regex(/^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
+const environmentKey = textMatching(63, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
+const tag = textMatching(64, /^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
 
 /** A per-user grant, added to what the user's role allows. Conditions narrow it; absent means any. */
 export const grantSchema = z
@@ -42,6 +42,14 @@ export const grantSchema = z
     if (grant.resource !== 'flag' && grant.conditions.flag_tags) {
       ctx.addIssue({ code: 'custom', path: ['conditions', 'flag_tags'], message: 'flag_tags applies to the flag resource only' });
     }
+  })
+  // The same three rules for the OpenAPI document, so that a generated client (or fuzzer) can satisfy them.
+  .meta({
+    anyOf: [
+      { properties: { resource: { const: 'flag' } } },
+      { properties: { resource: { const: 'environment' }, action: { enum: ['read', 'write', 'delete'] }, conditions: { properties: { flag_tags: false } } } },
+      { properties: { resource: { const: 'audit' }, action: { const: 'read' }, conditions: { properties: { flag_tags: false } } } },
+    ],
   });
 export type Grant = z.infer<typeof grantSchema>;
 

@@ -65,8 +65,29 @@ export const conditionSchema = z
   .superRefine((c, ctx) => {
     const problem = conditionValueProblem(c.operator, c.value);
     if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
-  });
+  })
+  .meta({ anyOf: valueByOperatorJsonSchema() });
 export type Condition = z.infer<typeof conditionSchema>;
+
+/**
+ * The value each operator takes (what conditionValueProblem checks), as JSON Schema for the OpenAPI
+ * document, so that a generated client (or fuzzer) can write a condition the API accepts.
+ */
+function valueByOperatorJsonSchema() {
+  const primitiveJson = { type: ['string', 'number', 'boolean'] };
+  const groups: Array<[Operator[], Record<string, unknown>]> = [
+    [['equals', 'not_equals', 'contains'], primitiveJson],
+    [['in', 'not_in'], { type: 'array', maxItems: MAX_LIST, items: primitiveJson }],
+    [['greater_than', 'less_than', 'greater_or_equal', 'less_or_equal'], { type: 'number' }],
+    [['starts_with', 'ends_with'], { type: 'string', maxLength: MAX_STRING }],
+    [['semver_equals', 'semver_greater_than', 'semver_less_than'], { type: 'string', pattern: SEMVER.source }],
+    [['before', 'after'], { type: 'string', format: 'date-time' }],
+  ];
+  return [
+    ...groups.map(([operators, value]) => ({ properties: { operator: { enum: operators }, value }, required: ['value'] })),
+    { properties: { operator: { const: 'exists' }, value: { type: 'boolean' } } },
+  ];
+}
 
 /** Why a condition value does not suit its operator, or undefined when it does. */
 export function conditionValueProblem(operator: Operator, value: unknown): string | undefined {

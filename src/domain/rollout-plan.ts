@@ -19,7 +19,14 @@ const duration = z.union([text(40), z.number().int()]).refine((value) => {
   } catch {
     return false;
   }
-}, 'a positive duration of at most a year, such as "30 minutes", "2h", "1 day"');
+}, 'a positive duration of at most a year, such as "30 minutes", "2h", "1 day"')
+  // For the OpenAPI document: a subset the refinement always accepts (at most 359 of a unit, or milliseconds up to a year).
+  .meta({
+    anyOf: [
+      { type: 'string', pattern: '^(?:[1-9]\\d?|[12]\\d\\d|3[0-5]\\d) ?(?:ms|s|m|h|d|seconds?|minutes?|hours?|days?)$' },
+      { type: 'integer', minimum: 1, maximum: 366 * 24 * 3600_000 },
+    ],
+  });
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
@@ -47,7 +54,7 @@ export const guardSchema = z.discriminatedUnion('source', [
     max_error_rate_increase: z.number().min(0).max(1).optional(),
     min_samples: z.number().int().min(1).max(1_000_000).default(100),
     ...guardCommon,
-  }),
+  }).meta({ anyOf: [{ required: ['max_error_rate'] }, { required: ['max_error_rate_increase'] }] }),
   z.strictObject({
     /** A Prometheus instant query (PROMETHEUS_URL) compared with a threshold. */
     source: z.literal('prometheus'),
@@ -88,7 +95,7 @@ export const rolloutPlanSchema = z
         })
         .optional(),
       ...common,
-    }),
+    }).meta({ oneOf: [{ required: ['steps'] }, { required: ['linear'] }] }),
   ])
   .superRefine((plan, ctx) => {
     if (plan.strategy === 'scheduled' && plan.end_date && Date.parse(plan.end_date) <= Date.parse(plan.start_date)) {

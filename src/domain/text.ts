@@ -22,9 +22,37 @@ export function isCleanText(value: string): boolean {
   return !BAD_CHARACTER.test(value);
 }
 
+// The same rule as patterns, so that the OpenAPI document carries it (JSON Schema `pattern`): one
+// character is anything but NUL and surrogates, or a surrogate pair. Without the `u` flag JavaScript
+// sees a pair as two code units (the second branch); with it, and in other languages, as one
+// character (the first branch). Both match in linear time.
+const CLEAN_CHARACTER = String.raw`(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])`;
+const CLEAN_TEXT = new RegExp(`^${CLEAN_CHARACTER}*$`);
+const CLEAN_LINE = new RegExp(String.raw`^(?:[^\r\n\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$`);
+const CLEAN_NON_BLANK = new RegExp(String.raw`^\s*(?:[^\s\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])${CLEAN_CHARACTER}*$`);
+
 /** A string of at most `max` characters without NUL or lone surrogates. */
 export function text(max: number = MAX_TEXT) {
-  return z.string().max(max).refine(isCleanText, BAD_TEXT_MESSAGE);
+  return z.string().max(max).regex(CLEAN_TEXT, BAD_TEXT_MESSAGE);
+}
+
+/** Text that must say something: at most `max` characters, not only white space, trimmed, and clean as text() is. */
+export function nonBlankText(max: number = MAX_TEXT) {
+  return z.string().max(max).regex(CLEAN_NON_BLANK, `must not be blank, and ${BAD_TEXT_MESSAGE}`).trim();
+}
+
+/** One non-empty line (a list member): at most `max` characters, no line break, clean as text() is. */
+export function oneLineText(max: number = MAX_TEXT) {
+  return z.string().max(max).regex(CLEAN_LINE, `one non-empty line, and ${BAD_TEXT_MESSAGE}`);
+}
+
+/**
+ * A string of at most `max` characters matching `pattern`, which must admit only printable ASCII (a
+ * key, a tag, a cursor): such a pattern already refuses NUL and surrogates, and one pattern per field
+ * is what lets a generator (and a reader) of the OpenAPI document satisfy it.
+ */
+export function textMatching(max: number, pattern: RegExp, message: string) {
+  return z.string().max(max).regex(pattern, message);
 }
 
 /** Depth of nested arrays and objects in a parsed JSON value, counted without recursion. */
@@ -79,7 +107,7 @@ export const jsonValueSchema = z
   .pipe(z.json());
 
 /** A JSON object of arbitrary fields (an evaluation context, a rollout step body), checked as jsonValueSchema is. */
-export const jsonObjectSchema = jsonValueSchema.pipe(z.record(z.string(), z.json()));
+export const jsonObjectSchema = jsonValueSchema.pipe(z.record(z.string(), z.json())).meta({ type: 'object' });
 
 /** A UUID as users' ids are (the bootstrap admin's id is not one). */
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -19,7 +19,8 @@ export const percentageSchema = z
   .number({ error: 'a percentage: a number from 0 to 100' })
   .min(0, 'a percentage from 0 to 100: not below 0')
   .max(100, 'a percentage from 0 to 100: not above 100')
-  .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals');
+  .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'at most three decimals')
+  .meta({ multipleOf: 0.001 });
 
 // Names travel in URLs, metrics labels, flagd documents and SDK typings: keep them plain.
 const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

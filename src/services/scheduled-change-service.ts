@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
-import { text } from '../domain/text.js';
+import { nonBlankText } from '../domain/text.js';
 import type { Actor } from '../auth/principal.js';
 import { flagConfigInputSchemaFor } from '../domain/flag.js';
 import { ConflictError, fieldIssues, NotFoundError, ValidationError } from '../errors.js';
@@ -19,7 +19,7 @@ import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './tempora
 export const scheduleBodySchema = z.strictObject({
   at: z.iso.datetime({ offset: true }).meta({ description: 'when to apply, in the future (ISO 8601 with offset)' }),
   config: flagConfigInputSchemaFor('json').meta({ description: 'the whole config, as PUT /api/v1/flags/{key}/environments/{env} takes it' }),
-  reason: text(500).trim().min(1).optional(),
+  reason: nonBlankText(500).optional(),
 });
 
 /** Schedules, lists and cancels config changes that apply at a set time (scheduledChange workflows). */

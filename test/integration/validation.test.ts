@@ -99,7 +99,7 @@ describe('invalid input, generated from the zod schemas', () => {
     const docs = managementRoutes();
     const paths = new Set(docs.map((doc) => doc.path));
     for (const path of [
-      '/api/v1/flags/{key}/environments/{env}/rollouts', '/api/v1/flags/{key}/environments/{env}/rollouts/current/{action}',
+      '/api/v1/flags/{key}/environments/{env}/rollouts', '/api/v1/flags/{key}/environments/{env}/rollouts/current/abort',
       '/api/v1/flags/{key}/environments/{env}/scheduled-changes', '/api/v1/flags/{key}/environments/{env}/scheduled-changes/{id}',
       '/api/v1/flags/{key}/metrics', '/api/v1/webhooks', '/api/v1/webhooks/{id}', '/api/v1/webhooks/{id}/deliveries', '/api/v1/events',
     ]) expect(paths, path).toContain(path);
@@ -144,4 +144,14 @@ describe('invalid input, generated from the zod schemas', () => {
       expect(response.body.error.code).toBe('NOT_FOUND');
     }
   });
+
+  it('names the header for a bad header, and the field for a token kind that does not take it', async () => {
+    const kill = await stack.request('POST', `/api/v1/flags/${fixtures.flag}/environments/staging/kill-switch`, { body: { reason: 'x' }, headers: { 'idempotency-key': 'not valid!' } });
+    expect(kill.status).toBe(400);
+    expect(kill.body.error.details.map((d: { path: string }) => d.path)).toEqual(['headers.idempotency-key']);
+    const adminWithEnvironment = await stack.request('POST', '/api/v1/tokens', { body: { name: 't', kind: 'admin', environment: 'staging' } });
+    expect(adminWithEnvironment.status).toBe(400);
+    expect(adminWithEnvironment.body.error.details.map((d: { path: string }) => d.path)).toContain('body.environment');
+  });
 });
+
