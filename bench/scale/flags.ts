@@ -42,7 +42,7 @@ export async function flagsDimension(stack: Record<string, string>, sizes: numbe
       await waitUntil(() => updates().length > before, `change ${i} on the stream`);
       propagation.push(Math.max(...updates()) - sent);
     }
-    stream.req.destroy();
+    stream.stream.close();
     await stopProc(api);
     rows.push({
       size,

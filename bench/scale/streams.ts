@@ -36,7 +36,7 @@ export async function streamsDimension(stack: Record<string, string>, sizes: num
       await waitUntil(() => clients.every((c) => c.seen.has(back)), `${size} clients to see restore ${i}`, 60_000);
     }
     const lag = await loopLagP99Ms(api.base);
-    for (const client of clients) client.req.destroy();
+    for (const client of clients) client.stream.close();
     await stopProc(worker);
     await stopProc(api);
     rows.push({ size, values: { 'memory per client': perClientKiB, 'fan-out p50': percentile(fanout, 50), 'fan-out p99': percentile(fanout, 99), 'loop lag p99': lag } });

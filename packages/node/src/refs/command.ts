@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { definitionsPayloadSchema } from '../../../../src/protocol/definitions.js';
 import type { CliIo } from '../typegen/cli.js';
+import { fetchDefinitions } from '../typegen/fetch-definitions.js';
 import { scanText, summarise, type CodeReference } from './scan.js';
 
 export const REFS_USAGE = `Usage: ripcord refs [dir] --url <api> --token <token> [--environment production] [--json]
@@ -60,25 +60,9 @@ export async function runRefs(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const root = positionals[0] ?? '.';
-  const query = values.environment ? `?environment=${encodeURIComponent(values.environment)}` : '';
-  const headers = { authorization: `Bearer ${token}` };
-  let response: Response;
-  try {
-    response = await io.fetch(`${url}/api/v1/definitions${query}`, { headers, signal: AbortSignal.timeout(30_000) });
-  } catch (error) {
-    io.err(`Could not reach ${url}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
-  if (!response.ok) {
-    io.err(`${url}/api/v1/definitions answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    return 1;
-  }
-  const definitions = definitionsPayloadSchema.safeParse(await response.json());
-  if (!definitions.success) {
-    io.err(`The definitions could not be read: ${definitions.error.issues[0]?.message ?? 'unknown shape'}`);
-    return 1;
-  }
-  const known = new Set(definitions.data.flags.map((flag) => flag.key));
+  const definitions = await fetchDefinitions(io, url, token, values.environment);
+  if (!definitions) return 1;
+  const known = new Set(definitions.flags.map((flag) => flag.key));
 
   const references: CodeReference[] = [];
   let files = 0;
@@ -93,9 +77,9 @@ export async function runRefs(args: string[], io: CliIo): Promise<number> {
   const report = summarise(references, known);
 
   if (values.json) {
-    io.out(JSON.stringify({ environment: definitions.data.environment, files_scanned: files, ...report }, null, 2));
+    io.out(JSON.stringify({ environment: definitions.environment, files_scanned: files, ...report }, null, 2));
   } else {
-    io.out(`Scanned ${files} files under ${root} against ${known.size} flags (environment ${definitions.data.environment}).`);
+    io.out(`Scanned ${files} files under ${root} against ${known.size} flags (environment ${definitions.environment}).`);
     for (const { flag, files: where } of report.used) {
       io.out(`  ${flag}: ${where.length} file${where.length === 1 ? '' : 's'}`);
       for (const { path, lines } of where) io.out(`    ${path}:${lines.join(',')}`);
@@ -107,7 +91,7 @@ export async function runRefs(args: string[], io: CliIo): Promise<number> {
   if (values.upload) {
     const body = { repository: values.repository, references: references.filter((r) => known.has(r.flag)).map(({ flag, path, line, kind }) => ({ flag, path, line, kind })) };
     const uploaded = await io.fetch(`${url}/api/v1/code-references`, {
-      method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000),
+      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000),
     });
     if (!uploaded.ok) {
       io.err(`Uploading the references failed: HTTP ${uploaded.status} ${(await uploaded.text()).slice(0, 300)}`);

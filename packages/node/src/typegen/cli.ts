@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { definitionsPayloadSchema } from '../../../../src/protocol/definitions.js';
+import { fetchDefinitions } from './fetch-definitions.js';
 import { generateDeclarations } from './generate.js';
 import { REFS_USAGE, runRefs } from '../refs/command.js';
 
@@ -56,24 +56,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     io.err(`--url and --token are required.\n\n${USAGE}`);
     return 2;
   }
-  const query = values.environment ? `?environment=${encodeURIComponent(values.environment)}` : '';
-  let response: Response;
-  try {
-    response = await io.fetch(`${url}/api/v1/definitions${query}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
-  } catch (error) {
-    io.err(`Could not reach ${url}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
-  if (!response.ok) {
-    io.err(`${url}/api/v1/definitions answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    return 1;
-  }
-  const parsed = definitionsPayloadSchema.safeParse(await response.json());
-  if (!parsed.success) {
-    io.err(`The definitions could not be read: ${parsed.error.issues[0]?.message ?? 'unknown shape'}`);
-    return 1;
-  }
-  await io.writeFile(out, generateDeclarations(parsed.data, url));
-  io.out(`Wrote ${parsed.data.flags.length} flag types (environment ${parsed.data.environment}, version ${parsed.data.version}) to ${out}`);
+  const definitions = await fetchDefinitions(io, url, token, values.environment);
+  if (!definitions) return 1;
+  await io.writeFile(out, generateDeclarations(definitions, url));
+  io.out(`Wrote ${definitions.flags.length} flag types (environment ${definitions.environment}, version ${definitions.version}) to ${out}`);
   return 0;
 }
