@@ -162,8 +162,10 @@ try {
   // Unleash on the same Postgres, a database of its own, running beside Ripcord so that every peer
   // is in the same rounds. Its frontend API evaluates every flag of the project for a context: one
   // flag for the single-flag rounds, then 100 for the bulk rounds.
-  const unleashDb = withDatabase(env.DATABASE_URL!, 'unleash_bench');
-  execFileSync('psql', [env.DATABASE_URL!, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
+  // The schema owner (MIGRATION_DATABASE_URL) may create databases; the application role may not.
+  const ownerUrl = env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!;
+  const unleashDb = withDatabase(ownerUrl, 'unleash_bench');
+  execFileSync('psql', [ownerUrl, '-qc', 'DROP DATABASE IF EXISTS unleash_bench WITH (FORCE)', '-c', 'CREATE DATABASE unleash_bench'], { stdio: 'ignore' });
   const unleash = await startUnleash(unleashDb, UNLEASH_PORT);
   const unleashUp = typeof unleash !== 'string';
   if (!unleashUp) notes.push(`unleash: ${unleash}`);

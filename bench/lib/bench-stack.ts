@@ -27,6 +27,9 @@ export function stackEnv(): Record<string, string> {
     const match = /^export (\w+)=(.*)$/.exec(line);
     if (match) env[match[1]!] = match[2]!;
   }
+  // Every process a benchmark starts inherits this: without it an API process dialled the default
+  // Temporal port (another checkout's, or nothing: /readyz then never turned 200).
+  if (env.TEMPORAL_ADDRESS) process.env.TEMPORAL_ADDRESS = env.TEMPORAL_ADDRESS;
   return env;
 }
 
