@@ -218,7 +218,9 @@ describe('flag page: variants, alert triggers, code references', () => {
     await secret.getByRole('button', { name: 'Copy URL' }).click();
     await secret.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(url);
+    // The URL shows as soon as the API answers; the list reloads after it.
     const row = panel.locator('tr[data-trigger]');
+    await row.waitFor();
     expect(await row.count()).toBe(1);
     expect(await row.locator('[data-field="source"]').textContent()).toBe('Prometheus Alertmanager');
     expect(await row.locator('[data-field="condition"]').textContent()).toBe('any firing alert');
