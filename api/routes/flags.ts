@@ -5,6 +5,7 @@ import { flagConfigInputSchemaFor, flagTypeSchema } from '../../src/domain/flag.
 import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/protocol/admin-api.js';
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
+import type { LifecycleService } from '../../src/services/lifecycle-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -85,8 +86,8 @@ function readScope(res: Response): { guard: AccessCheck; only?: string } {
   return principal.kind === 'server' ? { guard, only: principal.environment } : { guard };
 }
 
-/** Flag definitions and per-environment configs. */
-export function createFlagsRouter(service: FlagService): Router {
+/** Flag definitions and per-environment configs; the reads carry each flag's lifecycle stage when given the service. */
+export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleService): Router {
   const router = Router();
   const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
@@ -108,7 +109,9 @@ export function createFlagsRouter(service: FlagService): Router {
     const { guard, only } = readScope(res);
     const query = parseInput(listQuery, req.query, 'query');
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
-    res.json((await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard)) satisfies FlagListPage);
+    const page = await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard);
+    const stages = await lifecycle?.ofFlags(page.flags.map((flag) => flag.key));
+    res.json({ ...page, flags: page.flags.map((flag) => ({ ...flag, lifecycle: stages?.get(flag.key) })) } satisfies FlagListPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -117,7 +120,7 @@ export function createFlagsRouter(service: FlagService): Router {
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    const flag: Flag = await service.getFlag(key, guard, only);
+    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: await lifecycle?.ofFlag(key) };
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

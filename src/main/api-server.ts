@@ -16,7 +16,7 @@ import { SegmentProjection } from '../stores/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
-import type { Config } from '../config.js';
+import { lifecycleThresholds, type Config } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
 import { createRedis } from '../connections/redis.js';
 import { temporalConnectionOptions } from '../connections/temporal.js';
@@ -44,6 +44,7 @@ import { createOutcomeService } from '../services/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createAlertTriggerService } from '../services/alert-trigger-service.js';
+import { createLifecycleService } from '../services/lifecycle-service.js';
 import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
@@ -215,6 +216,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     codeReferences: createCodeReferenceService({ db }),
+    lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { actionSchema, roleSchema } from '../auth/rbac.js';
+import { ALERT_SOURCES } from '../domain/alert-sources.js';
 import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } from '../domain/flag.js';
+import { LIFECYCLE_STAGES } from '../domain/lifecycle.js';
 import { rolloutPlanSchema } from '../domain/rollout-plan.js';
+import { text } from '../domain/text.js';
+import { splitEntrySchema } from '../domain/variants.js';
 
 /**
  * Answers of the management API that the admin UI reads, as zod schemas: the routes document
@@ -173,9 +177,26 @@ const flagIdentity = {
 /** A flag's config in one environment, with that environment's version (GET /flags/{key} `environments`). */
 export const environmentConfigSchema = z.intersection(flagConfigSchema, z.object({ version: z.number().int() }));
 
+/** A flag's lifecycle stage (src/domain/lifecycle.ts), with the evaluation data it was derived from. */
+const servedValueSchema = z.object({ variant: z.string(), value: z.unknown() });
+export const flagLifecycleSchema = z
+  .object({
+    stage: z.enum(LIFECYCLE_STAGES),
+    since: z.string().meta({ description: 'when the flag entered the stage (active: its last config change)' }),
+    reason: z.string().meta({ description: 'why, in words' }),
+    serves: servedValueSchema.nullable().meta({ description: 'the one value served to everyone in every environment, or null' }),
+    environments: z.record(z.string(), z.object({
+      last_evaluated: z.string().nullable(),
+      serves: servedValueSchema.nullable(),
+      diverts: z.string().nullable().meta({ description: 'why this environment does not serve one value to everyone' }),
+    })),
+  })
+  .meta({ id: 'FlagLifecycle' });
+
 export const flagSchema = z
   .object({
     ...flagIdentity,
+    lifecycle: flagLifecycleSchema.optional().meta({ description: 'GET only: the lifecycle stage' }),
     environments: z.record(z.string(), environmentConfigSchema),
     revision: z.number().int().optional().meta({ description: "GET only: this flag's recorded changes, counted per flag" }),
   })
@@ -185,6 +206,7 @@ export const flagSchema = z
 export const flagListPageSchema = z.object({
   flags: z.array(z.object({
     ...flagIdentity,
+    lifecycle: flagLifecycleSchema.optional(),
     environments: z.record(z.string(), z.object({ enabled: z.boolean(), killed: z.boolean(), version: z.number().int() })),
   })),
   next_cursor: z.string().nullable(),
@@ -229,16 +251,21 @@ const guardReadingSchema = z.object({
 /** A running rollout's live progress (the workflow's query). `step` is 0-based here: the step being worked on. */
 export const rolloutProgressSchema = z
   .object({
-    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual']),
+    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual', 'split']),
     summary: z.string(), status: z.enum(['running', 'paused', 'waiting_approval', 'completed', 'aborted', 'rolled_back', 'failed']),
     step: z.number().int().meta({ description: 'index of the step being worked on (totalSteps when all are done)' }),
     totalSteps: z.number().int(),
-    percentage: z.union([z.number(), z.literal('off')]).nullable(),
+    percentage: z.union([z.number(), z.literal('off')]).nullable()
+      .meta({ description: 'the rollout percentage; for a split rollout, the share of traffic its split moved off the starting split' }),
+    split: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: the weighted split served now (null before the first step)' }),
+    startSplit: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: what the config served by weight before the first step, which a rollback restores' }),
     nextChangeAt: z.string().nullable(),
     approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
     pausedReason: z.string().nullable(),
     guard: z.object({ readings: z.array(guardReadingSchema), breach: guardReadingSchema.nullable() }).nullable(),
-    history: z.array(z.object({ label: z.string(), percentage: z.union([z.number(), z.literal('off')]), at: z.string(), version: z.number().int() })),
+    history: z.array(z.object({
+      label: z.string(), percentage: z.union([z.number(), z.literal('off')]), split: z.array(splitEntrySchema).optional(), at: z.string(), version: z.number().int(),
+    })),
   })
   .meta({ id: 'RolloutProgress' });
 
@@ -322,6 +349,32 @@ export const tokenSchema = z
 export const tokenPageSchema = z.object({ tokens: z.array(tokenSchema), next_cursor: z.string().nullable() });
 export const tokenCreatedSchema = tokenSchema.extend({ token: z.string().meta({ description: 'the secret (e.g. rc_server_…), in this answer only' }) });
 
+/** The body that creates an alert trigger (the admin UI checks its form with it before sending). */
+export const alertTriggerInputSchema = z.strictObject({
+  name: text(200).trim().min(1, 'a name is required'),
+  source: z.enum(ALERT_SOURCES).meta({ description: 'the payload format: alertmanager, grafana, datadog, pagerduty or generic' }),
+  restore_on_resolved: z.boolean().optional().meta({ description: 'restore the flag when every alert has resolved, if this trigger killed it (default false)' }),
+  min_alerts: z.number().int().min(1).max(100).optional().meta({ description: 'fire only when this many distinct alerts fire within the window (default 1)' }),
+  window_seconds: z.number().int().min(10).max(86_400).optional().meta({ description: 'the window for min_alerts (default 300)' }),
+  only_during_rollout: z.boolean().optional().meta({ description: 'armed only while a rollout of the flag runs in the environment (default false)' }),
+});
+/** An alert trigger as listed: never its secret. */
+export const alertTriggerSchema = z.object({
+  id: z.uuid(), flag: z.string(), environment: z.string(), name: z.string(), source: z.enum(ALERT_SOURCES), restore_on_resolved: z.boolean(),
+  min_alerts: z.number().int(), window_seconds: z.number().int(), only_during_rollout: z.boolean(), created_by: z.string(), created_at: z.string(),
+  last_fired_at: z.string().nullable(),
+});
+export const alertTriggerListSchema = z.object({ triggers: z.array(alertTriggerSchema) });
+export const alertTriggerCreatedSchema = alertTriggerSchema.extend({
+  path: z.string().meta({ description: 'where the alerting system posts, with the secret: in this answer only' }),
+});
+
+/** Where a flag is used in code: per repository and file, from `ripcord refs --upload`. */
+export const flagCodeReferencesSchema = z.object({
+  flag: z.string(), files: z.number().int(),
+  references: z.array(z.object({ repository: z.string(), path: z.string(), lines: z.array(z.number().int()), uploaded_at: z.string() })),
+});
+
 export type FlagState = z.infer<typeof flagStateSchema>;
 export type DashboardFlag = z.infer<typeof dashboardFlagSchema>;
 export type DashboardPage = z.infer<typeof dashboardPageSchema>;
@@ -358,3 +411,26 @@ export type UserPage = z.infer<typeof userPageSchema>;
 export type Token = z.infer<typeof tokenSchema>;
 export type TokenPage = z.infer<typeof tokenPageSchema>;
 export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+export type AlertTriggerInput = z.input<typeof alertTriggerInputSchema>;
+export type AlertTrigger = z.infer<typeof alertTriggerSchema>;
+export type AlertTriggerList = z.infer<typeof alertTriggerListSchema>;
+export type AlertTriggerCreated = z.infer<typeof alertTriggerCreatedSchema>;
+export type FlagCodeReferences = z.infer<typeof flagCodeReferencesSchema>;
+
+/** GET /api/v1/lifecycle/ready-to-remove: launched and stale flags with their evaluations and code references. */
+export const readyToRemoveSchema = z
+  .object({
+    flags: z.array(z.object({
+      key: z.string(),
+      tags: z.array(z.string()),
+      owner: z.string().meta({ description: "the flag's owner: its creator (a user id, or the actor that created it)" }),
+      lifecycle: flagLifecycleSchema,
+      referenced_files: z.number().int().meta({ description: 'files that mention the flag in the last `ripcord refs --upload` of each repository; 0: no known reference' }),
+    })),
+    thresholds: z.object({
+      new_days: z.number(), launched_days: z.number(), stale_launched_days: z.number(), unused_days: z.number(), production_environment: z.string(),
+    }),
+  })
+  .meta({ id: 'ReadyToRemove' });
+export type ReadyToRemove = z.infer<typeof readyToRemoveSchema>;
+export type FlagLifecycleView = z.infer<typeof flagLifecycleSchema>;
