@@ -2,6 +2,7 @@ import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { createKillSwitchActivities } from './kill-switch-activities.js';
 import { createReleasePipelineActivities } from './release-pipeline-activities.js';
+import { createLifecycleActivities } from './lifecycle-activities.js';
 import { createRolloutActivities } from './rollout-activities.js';
 import { createWebhookActivities } from './webhook-activities.js';
 
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps),
     ...createReleasePipelineActivities(deps),
     ...createWebhookActivities(deps),
+    ...createLifecycleActivities(deps),
 
     /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */
     async alert(input: AlertInput): Promise<void> {

@@ -253,7 +253,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     if (draining) res.setHeader('connection', 'close');
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  // A listen error (port in use, address not available) fails start-up instead of crashing the process unexplained.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
