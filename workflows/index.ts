@@ -1,3 +1,4 @@
+export { changeRequest } from './change-request.js';
 export { killSwitch, restoreKillSwitch } from './kill-switch.js';
 export { rollout } from './rollout.js';
 export { scheduledChange } from './scheduled-change.js';

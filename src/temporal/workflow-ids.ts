@@ -15,3 +15,7 @@ export const scheduledChangeWorkflowId = (environment: string, flagKey: string, 
 export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/** One apply per change request. */
+export const changeRequestWorkflowId = (environment: string, flagKey: string, requestId: string) =>
+  `change-request:${environment}:${flagKey}:${requestId}`;
