@@ -52,7 +52,11 @@ export class PreconditionFailedError extends AppError {
 
 /** 429: the caller must wait; the route sets Retry-After. */
 export class RateLimitedError extends AppError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** When the limiter knows it: how long until the next request fits (the route's Retry-After). */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(429, 'RATE_LIMITED', message);
   }
 }

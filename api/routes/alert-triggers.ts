@@ -99,7 +99,7 @@ export function createTriggerHookRouter(service: AlertTriggerService): Router {
     try {
       res.json(await service.receive(parsed.data.secret, req.body, metaOf(req)));
     } catch (error) {
-      if (error instanceof RateLimitedError) res.set('retry-after', '60');
+      if (error instanceof RateLimitedError) res.set('retry-after', String(error.retryAfterSeconds ?? 60));
       throw error;
     }
   });

@@ -72,6 +72,7 @@ function errorFlag(def: FlagDefinition, message: string, code: 'PARSE_ERROR' | '
     version: typeof def.version === 'number' ? def.version : 0,
     environment: String(def.environment),
     compileError: message,
+    offVariant: offServed?.variant ?? 'off',
     run: (_c, _n, trace) => {
       trace?.push({ step: 'error', matched: true, message });
       if (killedOff) trace?.push({ step: 'kill_switch', matched: true, message: 'the kill switch is on: serving off_value' });
@@ -148,7 +149,7 @@ export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, S
         outsideWindow: result(off, variants.off, 'DEFAULT'),
       },
     };
-    return Object.freeze({ key: def.key, type: def.type, version: def.version, environment: def.environment, run: buildEvaluator(plan) });
+    return Object.freeze({ key: def.key, type: def.type, version: def.version, environment: def.environment, offVariant: variants.off, run: buildEvaluator(plan) });
   } catch (error) {
     if (error instanceof ConfigError) return errorFlag(def, `invalid config: ${error.message}`, 'PARSE_ERROR');
     return errorFlag(def, `cannot compile: ${error instanceof Error ? error.message : String(error)}`, 'GENERAL');

@@ -39,6 +39,8 @@ export interface CompiledFlag {
   readonly environment: string;
   /** Set when the stored config was invalid: every evaluation answers ERROR. */
   readonly compileError?: string;
+  /** The config's off variant (served when disabled or killed): what metrics count as not enabled. */
+  readonly offVariant: string;
   /** @internal The compiled decision procedure; call evaluate() or explain() instead. */
   readonly run: Evaluator;
 }

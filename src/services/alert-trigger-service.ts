@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { parseAlertPayload, type AlertSource } from '../alerts/alert-payload.js';
 import type { Actor } from '../auth/principal.js';
 import { hashToken } from '../auth/principal.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { RateLimiter } from '../serving/rate-limiter.js';
 import {
   deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
   recordAlerts, type AlertTriggerRecord,
@@ -18,7 +18,7 @@ import type { KillSwitchService } from './kill-switch-service.js';
 
 /** Where alerting systems post: the secret is the credential, so the path is never logged. */
 export const TRIGGER_HOOK_PREFIX = '/hooks/v1/triggers/';
-/** Deliveries one trigger accepts per minute; more get 429 (an alert storm must not become a DB storm). */
+/** Deliveries one trigger accepts per minute (a burst of as many, refilled evenly); more get 429 (an alert storm must not become a DB storm). */
 export const TRIGGER_DELIVERIES_PER_MINUTE = 120;
 
 export interface TriggerInput {
@@ -58,7 +58,8 @@ export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${
  */
 export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchService; logger: Logger }) {
   const { db } = deps;
-  const deliveries = new LRUCache<string, { minute: number; count: number }>({ max: 10_000 });
+  // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
+  const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
 
   const audit = (tx: Parameters<typeof appendAuditEvent>[0], meta: TriggerRequestMeta, action: string, t: AlertTriggerRecord, oldValue: unknown, newValue: unknown) =>
     appendAuditEvent(tx, {
@@ -67,11 +68,10 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     });
 
   function rateLimit(secretHash: string): void {
-    const minute = Math.floor(Date.now() / 60_000);
-    const seen = deliveries.get(secretHash);
-    const count = seen && seen.minute === minute ? seen.count + 1 : 1;
-    deliveries.set(secretHash, { minute, count });
-    if (count > TRIGGER_DELIVERIES_PER_MINUTE) throw new RateLimitedError(`This trigger accepts at most ${TRIGGER_DELIVERIES_PER_MINUTE} deliveries a minute`);
+    const decision = deliveries.take(secretHash);
+    if (!decision.allowed) {
+      throw new RateLimitedError(`This trigger accepts at most ${TRIGGER_DELIVERIES_PER_MINUTE} deliveries a minute`, decision.retryAfterSeconds);
+    }
   }
 
   /** Decides under the trigger's row lock; the kill or restore itself runs after the commit, idempotently. */

@@ -269,7 +269,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     const elapsedMs = performance.now() - started;
     if (deps.isStale?.()) result = asStale(result);
     cacheStats.l1Hits++;
-    flagMetrics.record(environment, flag.key, result, elapsedMs, now, hit);
+    flagMetrics.record(environment, flag, result, elapsedMs, now, hit);
     return result;
   }
 
@@ -281,7 +281,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     const each = (performance.now() - started) / Math.max(1, flags.length);
     if (deps.isStale?.()) for (let i = 0; i < results.length; i++) results[i] = asStale(results[i]!);
     cacheStats.l1Hits += flags.length;
-    for (let i = 0; i < flags.length; i++) flagMetrics.record(environment, flags[i]!.key, results[i]!, each, now, hit);
+    for (let i = 0; i < flags.length; i++) flagMetrics.record(environment, flags[i]!, results[i]!, each, now, hit);
     return results;
   }
 

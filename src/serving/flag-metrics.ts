@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EvaluationResult } from '../engine/index.js';
+import type { CompiledFlag, EvaluationResult } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import type { EvaluationRollups } from './evaluation-rollups.js';
 
@@ -67,10 +67,13 @@ type RedisWithFlush = Redis & {
   ripcordFlushFlagMetrics(key: string, ...args: Array<string | number>): Promise<number>;
 };
 
-/** Whether an evaluation served the flag's "on" side: `true` for booleans, any variant but `off` otherwise. */
-export function servedEnabled(result: EvaluationResult): boolean {
-  if (result.reason === 'ERROR') return false;
-  return typeof result.value === 'boolean' ? result.value : result.variant !== 'off';
+/**
+ * Whether an evaluation served the flag "enabled": any variant but the config's off variant (the one
+ * a disabled or killed flag serves), for every type. The same split as the events guards' treated and
+ * untreated cohorts and the flag page's outcome rates (stores/event-store.ts).
+ */
+export function servedEnabled(result: EvaluationResult, offVariant: string): boolean {
+  return result.reason !== 'ERROR' && result.variant !== offVariant;
 }
 
 /**
@@ -96,19 +99,20 @@ export class FlagMetrics {
     return `${this.prefix}:metrics:${environment}:${flag}`;
   }
 
-  /** Records one evaluation; `cacheHit` is false when L1 had to load the environment from Redis or Postgres first. */
-  record(environment: string, flag: string, result: EvaluationResult, durationMs: number, now: number, cacheHit = true): void {
+  /** Records one evaluation of `flag` (its key and off variant); `cacheHit` is false when L1 had to load the environment from Redis or Postgres first. */
+  record(environment: string, flag: Pick<CompiledFlag, 'key' | 'offVariant'>, result: EvaluationResult, durationMs: number, now: number, cacheHit = true): void {
+    const key = flag.key;
     let byFlag = this.entries.get(environment);
     if (!byFlag) this.entries.set(environment, (byFlag = new Map()));
-    let entry = byFlag.get(flag);
-    if (!entry) byFlag.set(flag, (entry = { environment, flag, total: emptyTally(), pending: emptyTally(), outcomes: new Map() }));
+    let entry = byFlag.get(key);
+    if (!entry) byFlag.set(key, (entry = { environment, flag: key, total: emptyTally(), pending: emptyTally(), outcomes: new Map() }));
     const error = result.reason === 'ERROR';
-    const enabled = servedEnabled(result);
+    const enabled = servedEnabled(result, flag.offVariant);
     count(entry.total, error, enabled, durationMs, cacheHit, now);
     count(entry.pending, error, enabled, durationMs, cacheHit, now);
     const outcome = `${result.variant}\u0000${result.reason}`;
     entry.outcomes.set(outcome, (entry.outcomes.get(outcome) ?? 0) + 1);
-    this.rollups?.count(environment, flag, result.variant, error, now);
+    this.rollups?.count(environment, key, result.variant, error, now);
   }
 
   /** Flushes every `intervalMs`; the timer doesn't keep the process alive. */

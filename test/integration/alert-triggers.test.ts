@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRIGGER_DELIVERIES_PER_MINUTE } from '../../src/services/alert-trigger-service.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
@@ -150,6 +151,26 @@ describe('alert triggers', () => {
     expect(await served(key)).toBe(true);
     const audited = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${trigger.id}`)).body.events.map((e: { action: string }) => e.action);
     expect(audited).toEqual(['trigger.deleted', 'trigger.created']);
+  });
+
+  it('refuses a trigger past its per-minute budget (the shared token bucket) with 429 and Retry-After; other triggers keep theirs', async () => {
+    const key = await newFlag();
+    const noisy = await createTrigger(key, {});
+    const quiet = await createTrigger(key, { name: 'quiet' });
+    const bad = { not: 'an alertmanager payload' };
+    // A storm at once: the bucket holds a minute's worth, so all but about that many are refused.
+    const storm = await Promise.all(Array.from({ length: TRIGGER_DELIVERIES_PER_MINUTE + 60 }, () => deliver(noisy.path, bad)));
+    const statuses = storm.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 400 && s !== 429)).toEqual([]);
+    expect(statuses.filter((s) => s === 400).length).toBeGreaterThanOrEqual(TRIGGER_DELIVERIES_PER_MINUTE);
+    const refused = storm.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    expect((await deliver(quiet.path, bad)).status).toBe(400);
+    expect(await served(key)).toBe(true);
   });
 
   it('needs the kill-switch right to create or delete, and a client token can do neither', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer } from '../../src/main/api-server.js';
 import { referenceBucket } from '../unit/engine/helpers.js';
@@ -93,5 +94,43 @@ describe('per-flag metrics', () => {
     expect(prometheus).toMatch(/ripcord_cache_requests_total\{layer="l1",result="hit"\} [1-9]/);
     expect(prometheus).toContain('ripcord_cache_requests_total{layer="l2",result="hit"}');
     expect(prometheus).toContain('ripcord_served_version{environment="production"}');
+  });
+
+  it('counts "enabled" as any variant but the config\'s off variant, as the events guards split treated and untreated', async () => {
+    // Named variants: off is `control` (served when killed), and a weighted split serves all three.
+    const key = uniqueKey('metered-variants');
+    await createFlag(stack, key, {
+      enabled: true,
+      variants: [{ name: 'control', value: 'classic' }, { name: 'compact', value: 'dense' }, { name: 'off', value: 'none' }],
+      on_variant: 'compact', off_variant: 'control',
+      split: [{ variant: 'control', weight: 40 }, { variant: 'compact', weight: 30 }, { variant: 'off', weight: 30 }],
+    }, { type: 'string' });
+    await eventually(async () => stack.api.snapshot.get('production', key), 'the API to load the flag');
+    const served = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const answer = await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: `user-${i}` } }, token: clientToken });
+      served.set(answer.body.variant, (served.get(answer.body.variant) ?? 0) + 1);
+    }
+    // The split must have served both the off variant and a variant literally named `off` for the test to tell the rules apart.
+    expect(served.get('control')).toBeGreaterThan(0);
+    expect(served.get('off')).toBeGreaterThan(0);
+    const killed = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'metrics test' } });
+    expect(killed.status).toBe(201);
+    // Polled on the snapshot itself, so that only the answers below are counted.
+    await eventually(async () => evaluate(stack.api.snapshot.get('production', key)!, { targetingKey: 'probe' }, Date.now()).reason === 'DISABLED', 'the API to load the kill');
+    for (let i = 0; i < 5; i++) {
+      const answer = await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: `user-${i}` } }, token: clientToken });
+      expect(answer.body).toMatchObject({ variant: 'control', reason: 'DISABLED' });
+    }
+
+    const metrics = await eventually(async () => {
+      const read = await stack.api.flagMetrics.read(key, ['production']);
+      return read.metrics.evaluation_count === 35 ? read.metrics : undefined;
+    }, 'the 35 evaluations to be counted');
+    expect(metrics).toMatchObject({
+      enabled_count: (served.get('compact') ?? 0) + served.get('off')!,
+      disabled_count: served.get('control')! + 5,
+      error_count: 0,
+    });
   });
 });
