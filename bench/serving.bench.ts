@@ -17,7 +17,7 @@ import { printTable, summarize, wrk, type LoadResult, type RoundsResult } from '
 
 const FLAGS = 100;
 
-// In a process of its own: wrk runs synchronously here and would starve an in-process server.
+// In a process of its own, so that the benchmark's own work (parsing wrk, setting up peers) never competes with it on one event loop.
 const BARE_SERVER = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{"key":"flag-000","value":true,"reason":"STATIC","variant":"on"}'); }); }).listen(Number(process.argv[1]), '127.0.0.1');`;
@@ -52,11 +52,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * shared machine other processes steal CPU in bursts, and interleaving spreads that over every
  * target. Each target keeps its median and its best round.
  */
-function runRounds(targets: Array<{ name: string; url: string; options: Parameters<typeof wrk>[2] }>): RoundsResult[] {
+async function runRounds(targets: Array<{ name: string; url: string; options: Parameters<typeof wrk>[2] }>): Promise<RoundsResult[]> {
   const rounds = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) {
-      const result = wrk(target.name, target.url, { seconds: SECONDS, ...target.options });
+      const result = await wrk(target.name, target.url, { seconds: SECONDS, ...target.options });
       console.log(`round ${round + 1} ${target.name}: ${Math.round(result.requestsPerSecond)} 2xx/s (${Math.round(result.allPerSecond)} answers/s), p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`);
       rounds.get(target.name)!.push(result);
     }
@@ -178,27 +178,27 @@ try {
   }
   await checkAgreement(ports.fast, 1, { flagd: typeof flagd !== 'string', unleash: unleashUp });
 
-  const ripcordSingle = runRounds([
+  const ripcordSingle = (await runRounds([
     { name: 'bare node:http, constant answer (ceiling)', url: 'http://127.0.0.1:18099/', options: post },
     { name: 'ripcord single (fast path)', url: single(ports.fast), options: post },
     { name: 'ripcord single (Express)', url: single(ports.express), options: post },
     { name: 'ripcord single (fast path, WEB_CONCURRENCY=2)', url: single(ports.cluster), options: post },
     ...flagdTargets.filter((t) => t.kind === 'single'),
     ...unleashTarget('unleash single (frontend API, 1 flag)'),
-  ])[1]!;
+  ]))[1]!;
 
   if (unleashUp) {
     await createUnleashFlags(UNLEASH_PORT, 1, FLAGS);
     await waitForUnleashFlags(UNLEASH_PORT, FLAGS);
   }
   await checkAgreement(ports.fast, FLAGS, { flagd: typeof flagd !== 'string', unleash: unleashUp });
-  const ripcordBulk = runRounds([
+  const ripcordBulk = (await runRounds([
     { name: 'ripcord bulk-100 (fast path)', url: bulk(ports.fast), options: post },
     { name: 'ripcord bulk-100 (Express)', url: bulk(ports.express), options: post },
     { name: 'ripcord bulk-100 (fast path, WEB_CONCURRENCY=2)', url: bulk(ports.cluster), options: post },
     ...flagdTargets.filter((t) => t.kind === 'bulk'),
     ...unleashTarget('unleash bulk-100 (frontend API)'),
-  ])[0]!;
+  ]))[0]!;
   await stopAll();
 
   const os = await import('node:os');

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { ALERT_SOURCES } from '../../src/alerts/alert-payload.js';
 import { RateLimitedError } from '../../src/errors.js';
+import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema } from '../../src/protocol/admin-api.js';
 import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/services/alert-trigger-service.js';
 import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
@@ -13,19 +13,6 @@ import { flagEnvParams } from './flags.js';
 const MOUNT = '/api/v1';
 const KILL_AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for the environment and tags (a trigger pulls the kill switch for you)';
 
-const createBody = z.strictObject({
-  name: text(200).trim().min(1, 'a name is required'),
-  source: z.enum(ALERT_SOURCES).meta({ description: 'the payload format: alertmanager, grafana, datadog, pagerduty or generic' }),
-  restore_on_resolved: z.boolean().optional().meta({ description: 'restore the flag when every alert has resolved, if this trigger killed it (default false)' }),
-  min_alerts: z.number().int().min(1).max(100).optional().meta({ description: 'fire only when this many distinct alerts fire within the window (default 1)' }),
-  window_seconds: z.number().int().min(10).max(86_400).optional().meta({ description: 'the window for min_alerts (default 300)' }),
-  only_during_rollout: z.boolean().optional().meta({ description: 'armed only while a rollout of the flag runs in the environment (default false)' }),
-});
-const triggerSchema = z.object({
-  id: z.uuid(), flag: z.string(), environment: z.string(), name: z.string(), source: z.enum(ALERT_SOURCES), restore_on_resolved: z.boolean(),
-  min_alerts: z.number().int(), window_seconds: z.number().int(), only_during_rollout: z.boolean(), created_by: z.string(), created_at: z.string(),
-  last_fired_at: z.string().nullable(),
-});
 const idParams = z.object({ id: z.uuid() });
 const secretParams = z.object({ secret: text(128).regex(/^rc_trigger_[A-Za-z0-9_-]{43}$/, 'a trigger secret as created') });
 const decisionSchema = z.object({
@@ -42,21 +29,21 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
   const path = '/api/v1/flags/{key}/environments/{env}/triggers';
 
   defineRoute(router, MOUNT, {
-    method: 'post', path, tag: 'Alert triggers', auth: KILL_AUTH, params: flagEnvParams, body: createBody,
+    method: 'post', path, tag: 'Alert triggers', auth: KILL_AUTH, params: flagEnvParams, body: alertTriggerInputSchema,
     summary: 'Create an alert trigger: a secret URL an alerting system calls to kill the flag (shown once)',
-    responses: { 201: { description: 'the trigger and its path (with the secret: keep it)', schema: triggerSchema.extend({ path: z.string() }) } },
+    responses: { 201: { description: 'the trigger and its path (with the secret: keep it)', schema: alertTriggerCreatedSchema } },
     errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'kill_switch');
-    const body = parseInput(createBody, req.body, 'body');
+    const body = parseInput(alertTriggerInputSchema, req.body, 'body');
     res.status(201).json(await service.create(key, env, body, { actor, ...metaOf(req) }));
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path, tag: 'Alert triggers', auth: 'users with flag:read', params: flagEnvParams,
     summary: "A flag's alert triggers in an environment (never their secrets)",
-    responses: { 200: { description: 'the triggers', schema: z.object({ triggers: z.array(triggerSchema) }) } }, errors: [400, 401, 403, 404],
+    responses: { 200: { description: 'the triggers', schema: alertTriggerListSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlagUser(res, flags, key, env, 'read');

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { flagCodeReferencesSchema } from '../../src/protocol/admin-api.js';
 import type { CodeReferenceService } from '../../src/services/code-reference-service.js';
 import { authorizeUser, requireUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -34,7 +35,7 @@ export function createCodeReferencesRouter(service: CodeReferenceService): Route
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags/{key}/code-references', tag: 'Flags', auth: 'users with flag:read', params: keyParams,
     summary: 'Where the flag is used in code, per repository and file (from `ripcord refs --upload`)',
-    responses: { 200: { description: 'files with lines', schema: z.object({ flag: z.string(), files: z.number().int(), references: z.array(z.object({ repository: z.string(), path: z.string(), lines: z.array(z.number().int()), uploaded_at: z.string() })) }) } },
+    responses: { 200: { description: 'files with lines', schema: flagCodeReferencesSchema } },
     errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key } = parseInput(keyParams, req.params, 'params');

@@ -1,8 +1,11 @@
 /* Runs wrk (Debian's `wrk` package, installed by bench/setup.sh) and reads its figures. */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface LoadResult {
   name: string;
@@ -23,12 +26,17 @@ function toMs(value: string): number {
   return match[2] === 'us' ? n / 1000 : match[2] === 'ms' ? n : match[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-/** Runs wrk with 50 connections against one request; `method` POST sends `body`. */
-export function wrk(
+/**
+ * Runs wrk with 50 connections against one request; `method` POST sends `body`. Asynchronously: a
+ * benchmark that blocked its event loop for a round (execFileSync) left its fetch keep-alive pool
+ * unattended, so the first request after the round went out on a socket the server had closed in
+ * the meantime (Unleash keeps idle connections 15 s) and failed with "other side closed".
+ */
+export async function wrk(
   name: string,
   url: string,
   options: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; connections?: number; seconds?: number; threads?: number } = {},
-): LoadResult {
+): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ripcord-wrk-'));
   const script = join(dir, 'request.lua');
   const headers = Object.entries(options.headers ?? {})
@@ -36,7 +44,7 @@ export function wrk(
     .join('\n');
   writeFileSync(script, `wrk.method = ${JSON.stringify(options.method ?? 'GET')}\n${options.body === undefined ? '' : `wrk.body = ${JSON.stringify(options.body)}\n`}${headers}\n`);
   const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections ?? 50), '-d', `${options.seconds ?? 10}s`, '--latency', '-s', script, url];
-  const output = execFileSync('wrk', args, { encoding: 'utf8' });
+  const { stdout: output } = await run('wrk', args, { encoding: 'utf8' });
   const all = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
   const total = /(\d+) requests in ([\d.]+)(us|ms|s|m),/.exec(output);
   const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(output)?.[1] ?? '');

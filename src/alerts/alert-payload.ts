@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { AlertSource } from '../domain/alert-sources.js';
 import { text } from '../domain/text.js';
 
 /**
@@ -7,8 +8,7 @@ import { text } from '../domain/text.js';
  * resolved, with a fingerprint that stays the same for one alert across repeated deliveries.
  * One adapter per source; each reads only the fields it needs and refuses a body without them.
  */
-export const ALERT_SOURCES = ['alertmanager', 'grafana', 'datadog', 'pagerduty', 'generic'] as const;
-export type AlertSource = (typeof ALERT_SOURCES)[number];
+export { ALERT_SOURCES, type AlertSource } from '../domain/alert-sources.js';
 
 export interface AlertNotice {
   status: 'firing' | 'resolved';

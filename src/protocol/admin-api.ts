@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { actionSchema, roleSchema } from '../auth/rbac.js';
+import { ALERT_SOURCES } from '../domain/alert-sources.js';
 import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } from '../domain/flag.js';
 import { rolloutPlanSchema } from '../domain/rollout-plan.js';
+import { text } from '../domain/text.js';
 
 /**
  * Answers of the management API that the admin UI reads, as zod schemas: the routes document
@@ -322,6 +324,32 @@ export const tokenSchema = z
 export const tokenPageSchema = z.object({ tokens: z.array(tokenSchema), next_cursor: z.string().nullable() });
 export const tokenCreatedSchema = tokenSchema.extend({ token: z.string().meta({ description: 'the secret (e.g. rc_server_…), in this answer only' }) });
 
+/** The body that creates an alert trigger (the admin UI checks its form with it before sending). */
+export const alertTriggerInputSchema = z.strictObject({
+  name: text(200).trim().min(1, 'a name is required'),
+  source: z.enum(ALERT_SOURCES).meta({ description: 'the payload format: alertmanager, grafana, datadog, pagerduty or generic' }),
+  restore_on_resolved: z.boolean().optional().meta({ description: 'restore the flag when every alert has resolved, if this trigger killed it (default false)' }),
+  min_alerts: z.number().int().min(1).max(100).optional().meta({ description: 'fire only when this many distinct alerts fire within the window (default 1)' }),
+  window_seconds: z.number().int().min(10).max(86_400).optional().meta({ description: 'the window for min_alerts (default 300)' }),
+  only_during_rollout: z.boolean().optional().meta({ description: 'armed only while a rollout of the flag runs in the environment (default false)' }),
+});
+/** An alert trigger as listed: never its secret. */
+export const alertTriggerSchema = z.object({
+  id: z.uuid(), flag: z.string(), environment: z.string(), name: z.string(), source: z.enum(ALERT_SOURCES), restore_on_resolved: z.boolean(),
+  min_alerts: z.number().int(), window_seconds: z.number().int(), only_during_rollout: z.boolean(), created_by: z.string(), created_at: z.string(),
+  last_fired_at: z.string().nullable(),
+});
+export const alertTriggerListSchema = z.object({ triggers: z.array(alertTriggerSchema) });
+export const alertTriggerCreatedSchema = alertTriggerSchema.extend({
+  path: z.string().meta({ description: 'where the alerting system posts, with the secret: in this answer only' }),
+});
+
+/** Where a flag is used in code: per repository and file, from `ripcord refs --upload`. */
+export const flagCodeReferencesSchema = z.object({
+  flag: z.string(), files: z.number().int(),
+  references: z.array(z.object({ repository: z.string(), path: z.string(), lines: z.array(z.number().int()), uploaded_at: z.string() })),
+});
+
 export type FlagState = z.infer<typeof flagStateSchema>;
 export type DashboardFlag = z.infer<typeof dashboardFlagSchema>;
 export type DashboardPage = z.infer<typeof dashboardPageSchema>;
@@ -358,3 +386,8 @@ export type UserPage = z.infer<typeof userPageSchema>;
 export type Token = z.infer<typeof tokenSchema>;
 export type TokenPage = z.infer<typeof tokenPageSchema>;
 export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+export type AlertTriggerInput = z.input<typeof alertTriggerInputSchema>;
+export type AlertTrigger = z.infer<typeof alertTriggerSchema>;
+export type AlertTriggerList = z.infer<typeof alertTriggerListSchema>;
+export type AlertTriggerCreated = z.infer<typeof alertTriggerCreatedSchema>;
+export type FlagCodeReferences = z.infer<typeof flagCodeReferencesSchema>;

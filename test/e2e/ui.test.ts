@@ -1,34 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from '../integration/harness.js';
-
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/ui/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** A page that records console errors and uncaught exceptions, so the test can assert there were none. */
-async function openPage(browser: Browser, errors: string[], viewport = { width: 1280, height: 800 }, timezoneId?: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport, timezoneId });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`${page.url()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`${page.url()}: uncaught ${error.message}`));
-  return { context, page };
-}
-
-async function signIn(page: Page, url: string, token: string) {
-  await page.goto(url);
-  await page.getByLabel('Admin token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('role').waitFor();
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-
-/** Console errors other than the browser's note of a 400 answer, which these tests provoke on purpose. */
-const unexpected = (errors: string[]) => errors.filter((e) => !/status of 400/.test(e));
+import { ARTIFACTS, launchChromium, openPage, shot, signIn, unexpected } from './browser.js';
 
 /** A `datetime-local` value for now + `ms`, in the page's time zone. */
 const localInput = (page: Page, ms: number) => page.evaluate((ahead) => {
@@ -52,7 +26,7 @@ describe('admin UI in headless Chromium', () => {
     const token = await stack.request('POST', '/api/v1/tokens', { body: { name: 'viewer browser', kind: 'admin', user_id: viewer.body.id } });
     expect(token.status).toBe(201);
     viewerToken = token.body.token;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

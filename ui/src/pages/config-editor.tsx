@@ -7,22 +7,25 @@ import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
 import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
 import { refusal } from '../validation.ts';
+import { variantDraftOf, VariantsEditor, VariantSelect, type VariantDraft } from './variants-panel.tsx';
 
 const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
   'starts_with', 'ends_with', 'exists', 'semver_equals', 'semver_greater_than', 'semver_less_than', 'before', 'after'];
 const RULE_TYPES = ['user_attribute', 'environment', 'percentage', 'custom'];
-const ACTIONS = ['enable', 'disable', 'override_value'];
+const ACTIONS = ['enable', 'disable', 'serve', 'override_value'];
 
-/** The part of a config the PUT takes (the kill switch changes only through its own route). */
 /** A rule being edited: the priority field may be empty for a moment (the schema then names it). */
 type RuleDraft = Omit<FlagRule, 'priority' | 'type' | 'action'> & { priority: number | ''; type: string; action: string };
-/** The PUT body as the form holds it; flagConfigInputSchemaFor checks it before it is sent. */
-interface ConfigDraft extends Omit<FlagConfig, 'rules' | 'kill_switch'> { rules: RuleDraft[] }
+/**
+ * The PUT body as the form holds it; flagConfigInputSchemaFor checks it before it is sent. Always with
+ * a variants list: value and off_value are left out (the server fills them from on_variant and off_variant).
+ */
+type ConfigDraft = Omit<FlagConfig, 'rules' | 'kill_switch' | 'variants' | 'on_variant' | 'off_variant' | 'split' | 'value' | 'off_value'> & VariantDraft & { rules: RuleDraft[] };
 
 /** The part of a config the PUT takes (the kill switch changes only through its own route). */
 export function editable(config: EnvironmentConfig | FeatureFlag): ConfigDraft {
   return {
-    enabled: config.enabled, value: config.value, off_value: config.off_value,
+    enabled: config.enabled, ...variantDraftOf(config),
     rules: config.rules ?? [], targeting: config.targeting ?? [], rollout: config.rollout ?? null,
   };
 }
@@ -148,9 +151,8 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
             <select {...p} value={String(draft.enabled)} onChange={(e) => set({ enabled: e.target.value === 'true' })}>
               <option value="true">on</option><option value="false">off</option>
             </select>)}</Field>
-          <Field label={`Value when on (${flag.type})`} error={err} path="value">{(p) => <ValueInput {...p} type={flag.type} value={draft.value} onChange={(v) => set({ value: v })} />}</Field>
-          <Field label={`Off value (${flag.type})`} error={err} path="off_value">{(p) => <ValueInput {...p} type={flag.type} value={draft.off_value} onChange={(v) => set({ off_value: v })} />}</Field>
         </div>
+        <VariantsEditor type={flag.type} draft={draft} onChange={set} error={err} />
 
         <h4>Rules <span className="muted small">first match by ascending priority wins; all conditions of a rule must match</span></h4>
         {rules.length === 0 && <p className="muted">No rules.</p>}
@@ -165,11 +167,18 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
                   {RULE_TYPES.map((t) => <option key={t}>{t}</option>)}
                 </select>)}</Field>
               <Field label="Action" error={err} path={`rules.${i}.action`}>{(p) => (
-                <select {...p} value={rule.action} onChange={(e) => setRule(i, { action: e.target.value, value: e.target.value === 'override_value' ? (rule.value ?? draft.value) : undefined })}>
+                <select {...p} value={rule.action} onChange={(e) => setRule(i, {
+                  action: e.target.value,
+                  value: e.target.value === 'override_value' ? (rule.value ?? draft.variants.find((v) => v.name === draft.on_variant)?.value) : undefined,
+                  variant: e.target.value === 'serve' ? (rule.variant ?? draft.on_variant) : undefined,
+                })}>
                   {ACTIONS.map((t) => <option key={t}>{t}</option>)}
                 </select>)}</Field>
               {rule.type === 'percentage' && (
                 <Field label="Percentage" error={err} path={`rules.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={rule.percentage ?? ''} onChange={(e) => setRule(i, { percentage: e.target.value === '' ? undefined : Number(e.target.value) })} />}</Field>
+              )}
+              {rule.action === 'serve' && (
+                <Field label="Variant" error={err} path={`rules.${i}.variant`}>{(p) => <VariantSelect {...p} names={draft.variants.map((v) => v.name)} value={rule.variant} onChange={(variant) => setRule(i, { variant })} />}</Field>
               )}
               {rule.action === 'override_value' && (
                 <Field label="Override value" error={err} path={`rules.${i}.value`}>{(p) => <ValueInput {...p} type={flag.type} value={rule.value} onChange={(v) => setRule(i, { value: v })} />}</Field>
@@ -190,7 +199,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
         ))}
         <button type="button" onClick={addRule}>Add rule</button>
 
-        <h4>Targeting <span className="muted small">users in any of the segments get the on value, up to the percentage</span></h4>
+        <h4>Targeting <span className="muted small">users in any of the segments get the on variant (or the one chosen), up to the percentage</span></h4>
         {targeting.map((t, i) => (
           <fieldset key={i} className="rule">
             <legend>Targeting rule {i + 1}</legend>
@@ -198,6 +207,9 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
               <Field label="Segments" hint={segments.length ? `known: ${segments.join(', ')}` : 'comma-separated segment keys'} error={err} path={`targeting.${i}.segments`}>{(p) => (
                 <input {...p} list="segment-keys" value={(t.segments ?? []).join(', ')} onChange={(e) => setTarget(i, { segments: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) })} />)}</Field>
               <Field label="Percentage" error={err} path={`targeting.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={t.percentage ?? 100} onChange={(e) => setTarget(i, { percentage: Number(e.target.value) })} />}</Field>
+              <Field label="Serves" error={err} path={`targeting.${i}.variant`}>{(p) => (
+                <VariantSelect {...p} names={draft.variants.map((v) => v.name)} value={t.variant} optional={`the on variant (${draft.on_variant})`}
+                  onChange={(variant) => setTarget(i, { variant: variant || undefined })} />)}</Field>
               <Field label="Active" error={err} path={`targeting.${i}.enabled`}>{(p) => (
                 <select {...p} value={String(t.enabled ?? true)} onChange={(e) => setTarget(i, { enabled: e.target.value === 'true' })}><option value="true">yes</option><option value="false">no</option></select>)}</Field>
               <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>

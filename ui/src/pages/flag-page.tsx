@@ -8,13 +8,16 @@ import { stateOf } from '../flag-state.ts';
 import { useLoad } from '../hooks.ts';
 import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { AlertTriggersPanel } from './alert-triggers-panel.tsx';
+import { CodeReferencesPanel } from './code-references-panel.tsx';
 import { ConfigEditor } from './config-editor.tsx';
 import { ExplainPanel } from './explain-panel.tsx';
 import { KillSwitchPanel } from './kill-switch-panel.tsx';
 import { RolloutsPanel } from './rollouts-panel.tsx';
 import { ScheduledChangesPanel } from './scheduled-changes-panel.tsx';
+import { ServedVariants } from './variants-panel.tsx';
 
-/** One flag: identity, and per environment its kill switch, config, scheduled changes, rollouts and "evaluate as…". */
+/** One flag: identity, per environment its kill switch, served variants, alert triggers, config, scheduled changes, rollouts and "evaluate as…"; its code references. */
 export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
   const { api, environments } = useSession();
   const flag = useLoad((signal) => api.get<Flag>(`/api/v1/flags/${enc(flagKey)}`, signal), [flagKey]);
@@ -69,6 +72,8 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
         {config ? (
           <>
             <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} liveTick={liveTick} onChanged={() => void flag.reload()} />
+            <ServedVariants config={config} />
+            <AlertTriggersPanel key={`t-${selected}`} flag={f} env={selected} liveTick={liveTick} />
             <MetricsPanel key={`m-${selected}`} flagKey={f.key} env={selected} />
             <div className="two-col wide-left">
               <ConfigEditor key={`c-${selected}`} flag={f} env={selected} config={config} onSaved={() => void flag.reload()} onScheduled={(change) => setScheduled({ env: selected, change })} />
@@ -79,6 +84,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
           </>
         ) : <p>This flag has no config in {selected}.</p>}
       </div>
+      <CodeReferencesPanel flagKey={f.key} />
     </section>
   );
 }
