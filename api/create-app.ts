@@ -48,6 +48,8 @@ import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
 import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
 import { createCodeReferencesRouter } from './routes/code-references.js';
+import { createLifecycleRouter } from './routes/lifecycle.js';
+import type { LifecycleService } from '../src/services/lifecycle-service.js';
 import type { CodeReferenceService } from '../src/services/code-reference-service.js';
 import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
 import type { ChangeRequestService } from '../src/services/change-request-service.js';
@@ -79,6 +81,8 @@ export interface AppDeps {
   changeRequests?: ChangeRequestService;
   /** Flag references found in code by `ripcord refs --upload`. */
   codeReferences: CodeReferenceService;
+  /** Flag lifecycle stages and the "ready to remove" list. */
+  lifecycle: LifecycleService;
   metrics: Metrics;
   checks: ReadinessChecks;
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
@@ -136,7 +140,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
   api.use(createDashboardRouter(deps.dashboard));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
-  api.use(createFlagsRouter(deps.flags, deps.changeRequests));
+  api.use(createLifecycleRouter(deps.lifecycle));
+  api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations, deps.changeRequests));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import type { LifecycleThresholds } from './domain/lifecycle.js';
 import { trustProxies } from './serving/client-address.js';
 import { parseSecretKey } from './services/secret-box.js';
 import { parseAllowedHosts } from './services/webhook-destination.js';
@@ -185,6 +186,24 @@ const configSchema = z.object({
   OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).optional(),
   /** Milliseconds between span batch exports. */
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(10).max(3_600_000).optional(),
+  /**
+   * Flag lifecycle thresholds in days (fractions allowed): a flag is `new` for LIFECYCLE_NEW_DAYS unless
+   * evaluated in LIFECYCLE_PRODUCTION_ENVIRONMENT; `launched` once it has served one value everywhere,
+   * unchanged, for LIFECYCLE_LAUNCHED_DAYS; `stale` after LIFECYCLE_STALE_LAUNCHED_DAYS of that, or
+   * after LIFECYCLE_UNUSED_DAYS without an evaluation anywhere (README "Flag lifecycle").
+   */
+  LIFECYCLE_NEW_DAYS: z.coerce.number().min(0).max(3650).default(7),
+  LIFECYCLE_LAUNCHED_DAYS: z.coerce.number().min(0).max(3650).default(7),
+  LIFECYCLE_STALE_LAUNCHED_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  LIFECYCLE_UNUSED_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  LIFECYCLE_PRODUCTION_ENVIRONMENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key').default('production'),
+  /**
+   * When the worker posts the weekly lifecycle digest: a cron expression (UTC) for a Temporal schedule
+   * the worker creates or updates at start-up, or `off` (no schedule; an existing one is deleted).
+   */
+  LIFECYCLE_DIGEST_SCHEDULE: z.string().regex(/^(off|(\S+\s+){4}\S+)$/, 'a five-field cron expression such as "0 9 * * 1", or off').default('0 9 * * 1'),
+  /** Where digests go for owners without a linked Slack account; unset: SLACK_ALERT_CHANNEL. */
+  LIFECYCLE_DIGEST_CHANNEL: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -216,6 +235,9 @@ const configSchema = z.object({
   if ((config.DATABASE_SSL_CA || urlSsl.get('sslrootcert')) && !(mode === 'verify-ca' || mode === 'verify-full')) {
     issue('DATABASE_SSL_CA', 'is only used with DATABASE_SSL_MODE verify-ca or verify-full');
   }
+  if (config.LIFECYCLE_STALE_LAUNCHED_DAYS < config.LIFECYCLE_LAUNCHED_DAYS) {
+    issue('LIFECYCLE_STALE_LAUNCHED_DAYS', `must be at least LIFECYCLE_LAUNCHED_DAYS (${config.LIFECYCLE_LAUNCHED_DAYS})`);
+  }
   if (config.DATABASE_POOLER === 'transaction') {
     for (const name of ['DATABASE_STATEMENT_TIMEOUT_SECONDS', 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS'] as const) {
       if (config[name]) {
@@ -226,6 +248,14 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The lifecycle thresholds of a config (src/domain/lifecycle.ts). */
+export function lifecycleThresholds(config: Config): LifecycleThresholds {
+  return {
+    newDays: config.LIFECYCLE_NEW_DAYS, launchedDays: config.LIFECYCLE_LAUNCHED_DAYS, staleLaunchedDays: config.LIFECYCLE_STALE_LAUNCHED_DAYS,
+    unusedDays: config.LIFECYCLE_UNUSED_DAYS, productionEnvironment: config.LIFECYCLE_PRODUCTION_ENVIRONMENT,
+  };
+}
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {

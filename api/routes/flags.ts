@@ -10,6 +10,7 @@ import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.j
 import { parseConfigInput } from '../../src/services/config-validation.js';
 import { findConfig } from '../../src/stores/flag-store.js';
 import { BYPASS_HEADER, gateWrite } from './change-requests.js';
+import type { LifecycleService } from '../../src/services/lifecycle-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -90,8 +91,8 @@ function readScope(res: Response): { guard: AccessCheck; only?: string } {
   return principal.kind === 'server' ? { guard, only: principal.environment } : { guard };
 }
 
-/** Flag definitions and per-environment configs. */
-export function createFlagsRouter(service: FlagService, changeRequests?: ChangeRequestService): Router {
+/** Flag definitions and per-environment configs; the reads carry each flag's lifecycle stage when given the service. */
+export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleService, changeRequests?: ChangeRequestService): Router {
   const router = Router();
   const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
@@ -113,7 +114,9 @@ export function createFlagsRouter(service: FlagService, changeRequests?: ChangeR
     const { guard, only } = readScope(res);
     const query = parseInput(listQuery, req.query, 'query');
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
-    res.json((await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard)) satisfies FlagListPage);
+    const page = await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard);
+    const stages = await lifecycle?.ofFlags(page.flags.map((flag) => flag.key));
+    res.json({ ...page, flags: page.flags.map((flag) => ({ ...flag, lifecycle: stages?.get(flag.key) })) } satisfies FlagListPage);
   });
 
   defineRoute(router, MOUNT, {
@@ -122,7 +125,7 @@ export function createFlagsRouter(service: FlagService, changeRequests?: ChangeR
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    const flag: Flag = await service.getFlag(key, guard, only);
+    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: await lifecycle?.ofFlag(key) };
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

@@ -16,7 +16,7 @@ import { SegmentProjection } from '../stores/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
-import type { Config } from '../config.js';
+import { lifecycleThresholds, type Config } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
 import { createRedis } from '../connections/redis.js';
 import { temporalConnectionOptions } from '../connections/temporal.js';
@@ -45,6 +45,7 @@ import { createFlagMetricsHistoryService } from '../services/flag-metrics-histor
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createAlertTriggerService } from '../services/alert-trigger-service.js';
 import { createChangeRequestService } from '../services/change-request-service.js';
+import { createLifecycleService } from '../services/lifecycle-service.js';
 import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
@@ -216,6 +217,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
+    lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,
     logger,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionSchema, roleSchema } from '../auth/rbac.js';
 import { ALERT_SOURCES } from '../domain/alert-sources.js';
 import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } from '../domain/flag.js';
+import { LIFECYCLE_STAGES } from '../domain/lifecycle.js';
 import { rolloutPlanSchema } from '../domain/rollout-plan.js';
 import { text } from '../domain/text.js';
 
@@ -175,9 +176,26 @@ const flagIdentity = {
 /** A flag's config in one environment, with that environment's version (GET /flags/{key} `environments`). */
 export const environmentConfigSchema = z.intersection(flagConfigSchema, z.object({ version: z.number().int() }));
 
+/** A flag's lifecycle stage (src/domain/lifecycle.ts), with the evaluation data it was derived from. */
+const servedValueSchema = z.object({ variant: z.string(), value: z.unknown() });
+export const flagLifecycleSchema = z
+  .object({
+    stage: z.enum(LIFECYCLE_STAGES),
+    since: z.string().meta({ description: 'when the flag entered the stage (active: its last config change)' }),
+    reason: z.string().meta({ description: 'why, in words' }),
+    serves: servedValueSchema.nullable().meta({ description: 'the one value served to everyone in every environment, or null' }),
+    environments: z.record(z.string(), z.object({
+      last_evaluated: z.string().nullable(),
+      serves: servedValueSchema.nullable(),
+      diverts: z.string().nullable().meta({ description: 'why this environment does not serve one value to everyone' }),
+    })),
+  })
+  .meta({ id: 'FlagLifecycle' });
+
 export const flagSchema = z
   .object({
     ...flagIdentity,
+    lifecycle: flagLifecycleSchema.optional().meta({ description: 'GET only: the lifecycle stage' }),
     environments: z.record(z.string(), environmentConfigSchema),
     revision: z.number().int().optional().meta({ description: "GET only: this flag's recorded changes, counted per flag" }),
   })
@@ -187,6 +205,7 @@ export const flagSchema = z
 export const flagListPageSchema = z.object({
   flags: z.array(z.object({
     ...flagIdentity,
+    lifecycle: flagLifecycleSchema.optional(),
     environments: z.record(z.string(), z.object({ enabled: z.boolean(), killed: z.boolean(), version: z.number().int() })),
   })),
   next_cursor: z.string().nullable(),
@@ -391,3 +410,21 @@ export type AlertTrigger = z.infer<typeof alertTriggerSchema>;
 export type AlertTriggerList = z.infer<typeof alertTriggerListSchema>;
 export type AlertTriggerCreated = z.infer<typeof alertTriggerCreatedSchema>;
 export type FlagCodeReferences = z.infer<typeof flagCodeReferencesSchema>;
+
+/** GET /api/v1/lifecycle/ready-to-remove: launched and stale flags with their evaluations and code references. */
+export const readyToRemoveSchema = z
+  .object({
+    flags: z.array(z.object({
+      key: z.string(),
+      tags: z.array(z.string()),
+      owner: z.string().meta({ description: "the flag's owner: its creator (a user id, or the actor that created it)" }),
+      lifecycle: flagLifecycleSchema,
+      referenced_files: z.number().int().meta({ description: 'files that mention the flag in the last `ripcord refs --upload` of each repository; 0: no known reference' }),
+    })),
+    thresholds: z.object({
+      new_days: z.number(), launched_days: z.number(), stale_launched_days: z.number(), unused_days: z.number(), production_environment: z.string(),
+    }),
+  })
+  .meta({ id: 'ReadyToRemove' });
+export type ReadyToRemove = z.infer<typeof readyToRemoveSchema>;
+export type FlagLifecycleView = z.infer<typeof flagLifecycleSchema>;

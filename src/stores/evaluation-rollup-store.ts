@@ -12,17 +12,28 @@ export interface EvaluationBucket {
   lastEvaluated: number;
 }
 
-/** Adds buckets to the per-minute rollups in one statement (several replicas add to the same rows). */
+/**
+ * Adds buckets to the per-minute rollups and moves each flag's durable last-evaluated time forward, in
+ * one statement (several replicas add to the same rows; the two never disagree after a failure). The
+ * last-evaluated upsert is one row per flag and environment, and only ever moves forward.
+ */
 export async function addEvaluationBuckets(db: Queryable, buckets: EvaluationBucket[]): Promise<void> {
   if (buckets.length === 0) return;
   await db.query(
-    `INSERT INTO flag_evaluation_minutes (flag_key, environment, variant, minute, evaluations, errors, last_evaluated)
-     SELECT b.flag_key, b.environment, b.variant, to_timestamp(b.minute / 1000.0), b.evaluations, b.errors, to_timestamp(b.last / 1000.0)
-       FROM jsonb_to_recordset($1::jsonb) AS b(flag_key text, environment text, variant text, minute bigint, evaluations bigint, errors bigint, last bigint)
-     ON CONFLICT (flag_key, environment, minute, variant) DO UPDATE
-       SET evaluations = flag_evaluation_minutes.evaluations + EXCLUDED.evaluations,
-           errors = flag_evaluation_minutes.errors + EXCLUDED.errors,
-           last_evaluated = greatest(flag_evaluation_minutes.last_evaluated, EXCLUDED.last_evaluated)`,
+    `WITH b AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(flag_key text, environment text, variant text, minute bigint, evaluations bigint, errors bigint, last bigint)
+     ), minutes AS (
+       INSERT INTO flag_evaluation_minutes (flag_key, environment, variant, minute, evaluations, errors, last_evaluated)
+       SELECT b.flag_key, b.environment, b.variant, to_timestamp(b.minute / 1000.0), b.evaluations, b.errors, to_timestamp(b.last / 1000.0) FROM b
+       ON CONFLICT (flag_key, environment, minute, variant) DO UPDATE
+         SET evaluations = flag_evaluation_minutes.evaluations + EXCLUDED.evaluations,
+             errors = flag_evaluation_minutes.errors + EXCLUDED.errors,
+             last_evaluated = greatest(flag_evaluation_minutes.last_evaluated, EXCLUDED.last_evaluated)
+     )
+     INSERT INTO flag_last_evaluated (flag_key, environment, last_evaluated)
+     SELECT flag_key, environment, to_timestamp(max(last) / 1000.0) FROM b GROUP BY flag_key, environment
+     ON CONFLICT (flag_key, environment) DO UPDATE SET last_evaluated = EXCLUDED.last_evaluated
+       WHERE flag_last_evaluated.last_evaluated < EXCLUDED.last_evaluated`,
     [JSON.stringify(buckets.map((b) => ({
       flag_key: b.flagKey, environment: b.environment, variant: b.variant, minute: b.minute,
       evaluations: b.evaluations, errors: b.errors, last: b.lastEvaluated,

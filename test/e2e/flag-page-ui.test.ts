@@ -34,13 +34,15 @@ describe('flag page: variants, alert triggers, code references', () => {
   /** The form's message at one field (the editor marks it with data-field-error). */
   const fieldError = (page: Page, path: string) => page.locator(`[data-field-error="${path}"]`).textContent();
 
-  it('edits variants, on/off, a weighted split and a serve rule; refuses bad drafts at the field; OFREP serves the variants', async () => {
+  it('edits variants, on/off, a weighted split, a serve rule and targeting; refuses bad drafts at the field; OFREP serves the variants', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-variants');
     expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string', tags: ['e2e'] } })).status).toBe(201);
     // Written in the shape before variants (value / off_value only): the editor shows it as variants on and off.
     const legacy = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: false, value: 'old-on', off_value: 'old-off' } });
     expect(legacy.status, JSON.stringify(legacy.body)).toBe(200);
+    const beta = uniqueKey('beta-testers');
+    expect((await stack.request('POST', '/api/v1/segments', { body: { key: beta, kind: 'list', members: Array.from({ length: 20 }, (_, i) => `beta-${i}`) } })).status).toBe(201);
 
     const { context, page } = await openPage(browser, errors);
     onTestFailed(async () => {
@@ -102,6 +104,11 @@ describe('flag page: variants, alert triggers, code references', () => {
     await rule.getByLabel('Action').selectOption('serve');
     await rule.getByLabel('Variant', { exact: true }).selectOption('wide');
 
+    // Targeting that serves a named variant to a segment.
+    await page.getByRole('button', { name: 'Add targeting rule' }).click();
+    await page.getByLabel('Segments').fill(beta);
+    await page.getByLabel('Serves').selectOption('compact');
+
     // Removing a variant that the split and the rule still serve is refused at both references.
     await editor.getByRole('button', { name: 'Remove variant wide' }).click();
     await page.getByRole('button', { name: 'Review changes' }).click();
@@ -142,10 +149,14 @@ describe('flag page: variants, alert triggers, code references', () => {
       variants: [{ name: 'control', value: 'classic' }, { name: 'off', value: 'old-off' }, { name: 'compact', value: 'compact-ui' }, { name: 'wide', value: 'wide-ui' }],
       split: [{ variant: 'control', weight: 50 }, { variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }],
       rules: [{ id: 'dutch-wide', action: 'serve', variant: 'wide' }],
+      targeting: [{ segments: [beta], variant: 'compact' }],
     });
+    // Every member of the segment gets "compact" (the split alone would give all 20 of them compact with p ≈ 3e-11).
+    for (let i = 0; i < 20; i++) expect(await ofrep(key, { targetingKey: `beta-${i}` })).toMatchObject({ value: 'compact-ui', variant: 'compact' });
     expect(await ofrep(key, { targetingKey: 'nl-user', country: 'NL' })).toMatchObject({ value: 'wide-ui', variant: 'wide', reason: 'TARGETING_MATCH' });
     const valueOf: Record<string, string> = { control: 'classic', compact: 'compact-ui', wide: 'wide-ui' };
     const seen = new Map<string, number>();
+    // 200 users outside the rule and the segment: the split decides.
     for (let i = 0; i < 200; i++) {
       const answer = await ofrep(key, { targetingKey: `user-${i}` });
       expect(answer.value, `user-${i} got ${answer.variant}`).toBe(valueOf[answer.variant]);
@@ -218,7 +229,9 @@ describe('flag page: variants, alert triggers, code references', () => {
     await secret.getByRole('button', { name: 'Copy URL' }).click();
     await secret.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(url);
+    // The URL shows as soon as the API answers; the list reloads after it.
     const row = panel.locator('tr[data-trigger]');
+    await row.waitFor();
     expect(await row.count()).toBe(1);
     expect(await row.locator('[data-field="source"]').textContent()).toBe('Prometheus Alertmanager');
     expect(await row.locator('[data-field="condition"]').textContent()).toBe('any firing alert');

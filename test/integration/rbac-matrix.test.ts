@@ -160,6 +160,7 @@ const CASES: Case[] = [
     name: 'GET /users/{id} of another user', allowed: ['admin'],
     run: async (t) => call(t, 'GET', `/api/v1/users/${(await createUser(stack, 'viewer')).id}`),
   },
+  { name: 'GET /lifecycle/ready-to-remove', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/lifecycle/ready-to-remove') },
   { name: 'PUT /code-references', allowed: EDITORS, run: (t) => call(t, 'PUT', '/api/v1/code-references', { repository: uniqueKey('rbac-repo'), references: [] }) },
   { name: 'GET /segments/{key}', allowed: READERS, run: async (t) => call(t, 'GET', `/api/v1/segments/${await rbacSegment()}`) },
   { name: 'GET /segments/{key}/members', allowed: READERS, run: async (t) => call(t, 'GET', `/api/v1/segments/${await rbacSegment()}/members`) },
