@@ -1,7 +1,8 @@
 import { log } from '@temporalio/activity';
 import type { Guard, GuardReading } from '../src/domain/rollout-plan.js';
 import { judgeEvents, judgePrometheus, queryPrometheus } from '../src/services/guard.js';
-import { applyRolloutStep, type RolloutStepChange } from '../src/services/config-change.js';
+import { applyRolloutSplit, applyRolloutStep, UnknownSplitVariant, type RolloutSplitChange, type SplitRolloutStart } from '../src/services/config-change.js';
+import type { RolloutStepChange } from '../src/services/config-change.js';
 import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/services/scheduled-change.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { withTransaction } from '../src/stores/database.js';
@@ -20,6 +21,21 @@ export function createRolloutActivities(deps: ActivityDeps) {
       // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
       await deps.publisher.publish(applied.definition, 'flag.updated');
       return { changed: applied.changed, version: applied.definition.version };
+    },
+
+    /**
+     * Sets a split rollout's weighted split (or restores its starting point); a retry changes nothing
+     * twice. Returns the starting point the config was at before this change (a rollback restores the first step's).
+     */
+    async setRolloutSplit(change: RolloutSplitChange): Promise<{ changed: boolean; version: number; before: SplitRolloutStart | null }> {
+      try {
+        const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRolloutSplit(tx, change)));
+        await deps.publisher.publish(applied.definition, 'flag.updated');
+        return { changed: applied.changed, version: applied.definition.version, before: applied.before };
+      } catch (error) {
+        if (error instanceof UnknownSplitVariant) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConfig');
+        throw error;
+      }
     },
 
     /** Applies a scheduled config change exactly once; a config that no longer fits fails without retries. */
@@ -53,12 +69,12 @@ export function createRolloutActivities(deps: ActivityDeps) {
     },
 
     /** Reads the guard's metric once; a metric that can't be read is reported, never taken as a breach. */
-    async checkGuard(input: FlagRef & { guard: Guard; sinceMs: number }): Promise<GuardReading> {
+    async checkGuard(input: FlagRef & { guard: Guard; sinceMs: number; treated?: string[] }): Promise<GuardReading> {
       const at = new Date().toISOString();
       const { guard } = input;
       try {
         if (guard.source === 'events') {
-          const cohorts = await guardCohorts(deps.db, input.flagKey, input.environment, new Date(input.sinceMs), deps.guardReporterCap);
+          const cohorts = await guardCohorts(deps.db, input.flagKey, input.environment, new Date(input.sinceMs), deps.guardReporterCap, input.treated);
           return judgeEvents(guard, cohorts, at);
         }
         if (!deps.prometheusUrl) return { at, source: 'prometheus', breached: false, detail: 'PROMETHEUS_URL is not configured' };

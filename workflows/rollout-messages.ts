@@ -1,5 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { GuardReading, RolloutPlan } from '../src/domain/rollout-plan.js';
+import type { SplitEntry } from '../src/domain/variants.js';
+import type { SplitRolloutStart } from '../src/services/config-change.js';
 import type { RolloutStatus } from '../src/domain/rollout-status.js';
 
 // The rollout workflow's messages: the API, the Slack bot and the tests import these constants.
@@ -18,7 +20,10 @@ export interface RolloutInput {
 
 export interface RolloutHistoryEntry {
   label: string;
+  /** For a split rollout: the share of traffic moved off the starting split (see movedShare). */
   percentage: number | 'off';
+  /** Split rollouts: the split this change set. */
+  split?: SplitEntry[];
   at: string;
   version: number;
 }
@@ -37,6 +42,9 @@ export interface RolloutState {
   nextChangeAt: number | null;
   /** When the approval gate being waited on times out and pauses the rollout (absent in states from before it was kept). */
   approvalDeadline?: number | null;
+  /** Split rollouts: the config's split fields before the first step (what a rollback restores), and the split now served. */
+  start?: SplitRolloutStart | null;
+  split?: SplitEntry[] | null;
 }
 
 export interface RolloutProgress {
@@ -49,7 +57,12 @@ export interface RolloutProgress {
   /** Index of the step being worked on (equals totalSteps when all are done). */
   step: number;
   totalSteps: number;
+  /** A split rollout's percentage is the share of traffic its split moved off the starting split. */
   percentage: number | 'off' | null;
+  /** Split rollouts: the split served now (null before the first step and for percentage rollouts). */
+  split: SplitEntry[] | null;
+  /** Split rollouts: what the config served by weight before the first step (what a rollback restores). */
+  startSplit: SplitEntry[] | null;
   nextChangeAt: string | null;
   /** While waiting for an approval: when the wait times out and the rollout pauses (ISO). */
   approvalDeadline: string | null;

@@ -4,12 +4,14 @@ import {
   continueAsNew,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
-import { describePlan, durationMs, scheduleOf, type Guard } from '../src/domain/rollout-plan.js';
+import { describePlan, describeStepTarget, durationMs, movedShare, scheduleOf, treatedVariants, type Guard } from '../src/domain/rollout-plan.js';
+import type { SplitEntry } from '../src/domain/variants.js';
 import { isFinishedRollout } from '../src/domain/rollout-status.js';
 import { killSwitchWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../src/temporal/search-attributes.js';
@@ -30,6 +32,8 @@ const alerts = proxyActivities<Activities>({
 });
 
 const MAX_READINGS = 10;
+/** Marks histories of rollouts that set weighted splits (strategy `split`): their steps run setRolloutSplit, not setRolloutPercentage. */
+export const SPLIT_ROLLOUTS_PATCH = 'split-rollouts';
 // Rollouts can run for weeks: start afresh well before the history grows large.
 const HISTORY_EVENTS_BEFORE_CONTINUE = 2_000;
 
@@ -44,10 +48,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
   };
   let skipRequested = false;
   let paused = s.status === 'paused';
+  // Percentage plans never reach the split code below, so their histories replay as they were recorded.
+  const splitting = plan.strategy === 'split' && patched(SPLIT_ROLLOUTS_PATCH);
 
   const progress = (): RolloutProgress => ({
     rolloutId, flagKey, environment, strategy: plan.strategy, summary: describePlan(plan), status: s.status,
-    step: s.stepIndex, totalSteps: steps.length, percentage: s.percentage,
+    step: s.stepIndex, totalSteps: steps.length, percentage: s.percentage, split: s.split ?? null, startSplit: s.start?.effective ?? null,
     nextChangeAt: s.nextChangeAt === null ? null : new Date(s.nextChangeAt).toISOString(),
     approvalDeadline: s.approvalDeadline == null ? null : new Date(s.approvalDeadline).toISOString(),
     pausedReason: s.pausedReason, guard: plan.guard ? { readings: s.readings, breach: s.breach } : null, history: s.history,
@@ -125,7 +131,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
   /** Waits for the current step's approval; a timeout pauses until an approval or a resume. */
   async function approval(): Promise<boolean> {
     const index = s.stepIndex;
-    await alert('Rollout step waiting for approval', `step ${index + 1} of ${steps.length}: ${String(steps[index]!.percentage)}%`);
+    await alert('Rollout step waiting for approval', `step ${index + 1} of ${steps.length}: ${describeStepTarget(steps[index]!)}`);
     while (s.approvedThrough < index) {
       s.status = 'waiting_approval';
       // Kept for people (the query, the read model): the timer below is what enforces it.
@@ -151,10 +157,30 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     s.history.push({ label, percentage, at: new Date().toISOString(), version: result.version });
   }
 
+  /** Sets a split step's weights; the first one also learns the starting point a rollback restores. */
+  async function applySplit(split: SplitEntry[], label: string, reason: string) {
+    const result = await acts.setRolloutSplit({ rolloutId, workflowId, flagKey, environment, label, actor, reason, target: { split } });
+    s.start ??= result.before;
+    s.split = split;
+    s.percentage = s.start ? movedShare(s.start.effective, split) : null;
+    s.history.push({ label, percentage: s.percentage ?? 0, split, at: new Date().toISOString(), version: result.version });
+  }
+
+  /** Puts the config's split fields back as they were before the first split step (nothing to do before it). */
+  async function restoreStart(label: string, reason: string) {
+    if (!s.start) return;
+    const result = await acts.setRolloutSplit({ rolloutId, workflowId, flagKey, environment, label, actor, reason, target: { restore: s.start } });
+    s.split = s.start.effective;
+    s.percentage = 0;
+    s.history.push({ label, percentage: 0, split: s.start.effective, at: new Date().toISOString(), version: result.version });
+  }
+
   async function guardLoop(guard: Guard): Promise<void> {
     const interval = durationMs(guard.interval);
     while (!finished() && s.breach === null) {
-      const reading = await acts.checkGuard({ flagKey, environment, guard, sinceMs: s.guardSinceMs ?? Date.now() });
+      // A split rollout's treated cohort is the variants its current split moves traffic to.
+      const treated = splitting && s.start && s.split ? { treated: treatedVariants(s.start.effective, s.split) } : {};
+      const reading = await acts.checkGuard({ flagKey, environment, guard, sinceMs: s.guardSinceMs ?? Date.now(), ...treated });
       s.readings = [...s.readings.slice(1 - MAX_READINGS), reading];
       if (reading.breached) {
         s.breach = reading;
@@ -182,7 +208,13 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     if (!(await whileNotPaused())) break;
     s.status = 'running';
     const label = `step:${s.stepIndex}`;
-    await apply(step.percentage, label, `rollout step ${s.stepIndex + 1} of ${steps.length}`);
+    const reason = `rollout step ${s.stepIndex + 1} of ${steps.length}`;
+    if (step.split) {
+      if (!splitting) throw new Error('a split step needs the split-rollouts patch');
+      await applySplit(step.split, label, reason);
+    } else {
+      await apply(step.percentage, label, reason);
+    }
     startGuard();
     await record();
     if (step.holdMs !== undefined && !(await waitUntil(Date.now() + step.holdMs))) break;
@@ -204,15 +236,18 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
           { key: FLAG_KEY, value: flagKey }, { key: ENVIRONMENT, value: environment }, { key: ACTOR, value: actor.id },
         ],
       });
+    } else if (splitting) {
+      await restoreStart('rollback', reason);
     } else {
       await apply(0, 'rollback', reason);
     }
     s.status = 'rolled_back';
     await alert('Rollout rolled back', reason);
   } else if (s.abort) {
-    if (s.abort.rollback) await apply(0, 'abort', s.abort.reason);
+    if (s.abort.rollback) await (splitting ? restoreStart('abort', s.abort.reason) : apply(0, 'abort', s.abort.reason));
     s.status = 'aborted';
-    await alert('Rollout aborted', `${s.abort.reason}${s.abort.rollback ? ' (rolled back to 0%)' : ' (left as is)'}`);
+    const rolledBack = splitting ? ' (rolled back to the starting split)' : ' (rolled back to 0%)';
+    await alert('Rollout aborted', `${s.abort.reason}${s.abort.rollback ? rolledBack : ' (left as is)'}`);
   } else {
     s.status = 'completed';
   }

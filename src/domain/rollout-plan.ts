@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import ms, { type StringValue } from 'ms';
 import { text } from './text.js';
-import { percentageSchema } from './variants.js';
+import { percentageSchema, splitSchema, thousandths, type SplitEntry } from './variants.js';
 
 /** Milliseconds of a duration such as "30 minutes", "2h", "1 day" or a number of milliseconds. */
 export function durationMs(value: string | number): number {
@@ -37,6 +37,29 @@ const stepSchema = z.strictObject({
   /** Wait for an approval before applying this step. */
   approval: z.boolean().optional(),
 });
+
+/** A step of a split rollout: the weighted split it sets (every variant named at most once, weights adding up to 100). */
+const splitStepSchema = z.strictObject({
+  split: splitSchema,
+  /** How long to stay at this split before the next step. */
+  hold: duration.optional(),
+  /** Wait for an approval before applying this step. */
+  approval: z.boolean().optional(),
+});
+
+/**
+ * The problems of a split's weights and names as zod issues under `path` (the config's own check,
+ * checkVariants, says the same of a config; the variants' existence is checked against the config at start).
+ */
+export function checkSplitWeights(split: readonly SplitEntry[], ctx: z.RefinementCtx, path: PropertyKey[]): void {
+  const seen = new Set<string>();
+  split.forEach((entry, i) => {
+    if (seen.has(entry.variant)) ctx.addIssue({ code: 'custom', path: [...path, i, 'variant'], message: `variant '${entry.variant}' appears twice in the split` });
+    seen.add(entry.variant);
+  });
+  const total = split.reduce((sum, entry) => sum + thousandths(entry.weight), 0);
+  if (total !== 100_000) ctx.addIssue({ code: 'custom', path, message: `the weights add up to ${total / 1000}, not 100` });
+}
 
 const guardCommon = {
   /** How often to read the metric. */
@@ -96,6 +119,8 @@ export const rolloutPlanSchema = z
         .optional(),
       ...common,
     }).meta({ oneOf: [{ required: ['steps'] }, { required: ['linear'] }] }),
+    /** Moves weight between variants: each step sets the config's weighted split (see README, "Variants and weighted rollouts"). */
+    z.strictObject({ strategy: z.literal('split'), steps: z.array(splitStepSchema).min(1).max(50), ...common }),
   ])
   .superRefine((plan, ctx) => {
     if (plan.strategy === 'scheduled' && plan.end_date && Date.parse(plan.end_date) <= Date.parse(plan.start_date)) {
@@ -114,19 +139,63 @@ export const rolloutPlanSchema = z
         ctx.addIssue({ code: 'custom', path: ['linear', 'end_date'], message: 'end_date must be after start_date' });
       }
     }
+    if (plan.strategy === 'split') plan.steps.forEach((step, i) => checkSplitWeights(step.split, ctx, ['steps', i, 'split']));
     if (plan.guard?.source === 'events' && plan.guard.max_error_rate === undefined && plan.guard.max_error_rate_increase === undefined) {
       ctx.addIssue({ code: 'custom', path: ['guard'], message: 'an events guard needs max_error_rate or max_error_rate_increase' });
     }
   });
 export type RolloutPlan = z.infer<typeof rolloutPlanSchema>;
 
-/** One executable step: at a time (or after the previous hold), set a percentage or turn the flag off. */
-export interface ScheduleStep {
-  percentage: number | 'off';
+/** What every executable step has: when it may apply, how long it holds, whether it waits for an approval. */
+interface StepTiming {
   /** Epoch ms before which the step must not be applied. */
   at?: number;
   holdMs?: number;
   approval: boolean;
+}
+
+/** One executable step: at a time (or after the previous hold), set a percentage or turn the flag off… */
+export interface PercentageStep extends StepTiming {
+  percentage: number | 'off';
+  split?: undefined;
+}
+
+/** …or set a weighted split across variants (plans of strategy `split`). */
+export interface SplitStep extends StepTiming {
+  split: SplitEntry[];
+  percentage?: undefined;
+}
+
+export type ScheduleStep = PercentageStep | SplitStep;
+
+/** A split for people: "control 80 / compact 20". */
+export function describeSplit(split: readonly SplitEntry[]): string {
+  return split.map((e) => `${e.variant} ${e.weight}`).join(' / ');
+}
+
+/** What a step sets, for people: "20%", "off" or "control 80 / compact 20". */
+export function describeStepTarget(step: ScheduleStep): string {
+  if (step.split) return describeSplit(step.split);
+  return step.percentage === 'off' ? 'off' : `${step.percentage}%`;
+}
+
+/**
+ * The traffic a split moves relative to the split the rollout started from: the sum of what each
+ * variant gained, in percent (control 100 → control 80 / compact 20 moves 20).
+ */
+export function movedShare(start: readonly SplitEntry[], now: readonly SplitEntry[]): number {
+  const before = new Map(start.map((e) => [e.variant, thousandths(e.weight)]));
+  const gained = now.reduce((sum, e) => sum + Math.max(0, thousandths(e.weight) - (before.get(e.variant) ?? 0)), 0);
+  return gained / 1000;
+}
+
+/**
+ * The treated cohort of a split step for an events guard: the variants the step moves traffic to
+ * (their weight is above the starting split's); every other variant is the untreated cohort.
+ */
+export function treatedVariants(start: readonly SplitEntry[], now: readonly SplitEntry[]): string[] {
+  const before = new Map(start.map((e) => [e.variant, thousandths(e.weight)]));
+  return now.filter((e) => thousandths(e.weight) > (before.get(e.variant) ?? 0)).map((e) => e.variant);
 }
 
 const round3 = (p: number) => Math.round(p * 1000) / 1000;
@@ -158,12 +227,18 @@ export function scheduleOf(plan: RolloutPlan): ScheduleStep[] {
         approval: false,
       }));
     }
+    case 'split':
+      return plan.steps.map((step) => ({
+        split: step.split,
+        approval: step.approval ?? false,
+        ...(step.hold === undefined ? {} : { holdMs: durationMs(step.hold) }),
+      }));
   }
 }
 
 /** A one-line summary for the workflow memo and the UI. */
 export function describePlan(plan: RolloutPlan): string {
-  const steps = scheduleOf(plan).map((s) => (s.percentage === 'off' ? 'off' : `${s.percentage}%`));
+  const steps = scheduleOf(plan).map(describeStepTarget);
   const guard = plan.guard ? `, guarded by ${plan.guard.source} (${plan.guard.action})` : '';
   return `${plan.strategy}: ${steps.join(' → ')}${guard}`;
 }

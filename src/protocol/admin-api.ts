@@ -5,6 +5,7 @@ import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } f
 import { LIFECYCLE_STAGES } from '../domain/lifecycle.js';
 import { rolloutPlanSchema } from '../domain/rollout-plan.js';
 import { text } from '../domain/text.js';
+import { splitEntrySchema } from '../domain/variants.js';
 
 /**
  * Answers of the management API that the admin UI reads, as zod schemas: the routes document
@@ -250,16 +251,21 @@ const guardReadingSchema = z.object({
 /** A running rollout's live progress (the workflow's query). `step` is 0-based here: the step being worked on. */
 export const rolloutProgressSchema = z
   .object({
-    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual']),
+    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual', 'split']),
     summary: z.string(), status: z.enum(['running', 'paused', 'waiting_approval', 'completed', 'aborted', 'rolled_back', 'failed']),
     step: z.number().int().meta({ description: 'index of the step being worked on (totalSteps when all are done)' }),
     totalSteps: z.number().int(),
-    percentage: z.union([z.number(), z.literal('off')]).nullable(),
+    percentage: z.union([z.number(), z.literal('off')]).nullable()
+      .meta({ description: 'the rollout percentage; for a split rollout, the share of traffic its split moved off the starting split' }),
+    split: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: the weighted split served now (null before the first step)' }),
+    startSplit: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: what the config served by weight before the first step, which a rollback restores' }),
     nextChangeAt: z.string().nullable(),
     approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
     pausedReason: z.string().nullable(),
     guard: z.object({ readings: z.array(guardReadingSchema), breach: guardReadingSchema.nullable() }).nullable(),
-    history: z.array(z.object({ label: z.string(), percentage: z.union([z.number(), z.literal('off')]), at: z.string(), version: z.number().int() })),
+    history: z.array(z.object({
+      label: z.string(), percentage: z.union([z.number(), z.literal('off')]), split: z.array(splitEntrySchema).optional(), at: z.string(), version: z.number().int(),
+    })),
   })
   .meta({ id: 'RolloutProgress' });
 

@@ -1,7 +1,8 @@
 import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
 import type { RolloutPlan } from '../domain/rollout-plan.js';
+import { resolveVariants, type SplitEntry } from '../domain/variants.js';
 import { NotFoundError } from '../errors.js';
-import { appendAuditEvent, auditEventExists } from '../stores/audit-store.js';
+import { appendAuditEvent, auditEventExists, auditOldValue } from '../stores/audit-store.js';
 import type { Queryable } from '../stores/database.js';
 import { findFlag, loadDefinitions, lockFlagConfig, saveLockedConfigAtNextRevision, type ConfigRecord, type FlagRecord } from '../stores/flag-store.js';
 
@@ -82,7 +83,8 @@ function rolloutBlock(plan: RolloutPlan, percentage: number): NonNullable<FlagCo
   if (plan.strategy === 'scheduled') {
     return { percentage, strategy: 'scheduled', start_date: plan.start_date, end_date: plan.end_date ?? null };
   }
-  return { percentage, strategy: plan.strategy };
+  // A split plan never sets a percentage (its steps set splits): 'gradual' only satisfies the type.
+  return { percentage, strategy: plan.strategy === 'split' ? 'gradual' : plan.strategy };
 }
 
 /** Writes one rollout step at most once per (rollout, label). */
@@ -101,4 +103,76 @@ export function applyRolloutStep(tx: Queryable, step: RolloutStepChange) {
         // A percentage rollout splits between the on and off variants: it replaces a weighted split.
         : { ...current, enabled: true, rollout: rolloutBlock(step.plan, step.percentage), split: null },
   });
+}
+
+/** The fields a split rollout changes, as they were before its first step: what a rollback restores. */
+export interface SplitRolloutStart {
+  enabled: boolean;
+  rollout: FlagConfig['rollout'];
+  split: SplitEntry[] | null;
+  /** What the config served by weight then, as a split (off → the off variant 100; a percentage → on p / off 100 − p). */
+  effective: SplitEntry[];
+}
+
+/** One weighted-split change of a split rollout: a step sets `split`, a rollback restores `restore`. */
+export interface RolloutSplitChange {
+  rolloutId: string;
+  workflowId: string;
+  flagKey: string;
+  environment: string;
+  /** Names the change uniquely within the rollout ('step:2', 'rollback', …): the idempotency key. */
+  label: string;
+  actor: { id: string; name: string };
+  reason: string;
+  target: { split: SplitEntry[] } | { restore: SplitRolloutStart };
+}
+
+/** Thrown when a split step names a variant the config no longer declares (never retried). */
+export class UnknownSplitVariant extends Error {}
+
+/** The weighted split a config serves when no rule or targeting matches (percentages and off read as splits). */
+export function effectiveSplit(config: FlagConfig): SplitEntry[] {
+  const { on, off } = resolveVariants(config);
+  if (!config.enabled) return [{ variant: off, weight: 100 }];
+  if (config.split) return config.split.map((e) => ({ ...e }));
+  const p = config.rollout ? config.rollout.percentage : 100;
+  if (p >= 100 || on === off) return [{ variant: on, weight: 100 }];
+  if (p <= 0) return [{ variant: off, weight: 100 }];
+  return [{ variant: on, weight: p }, { variant: off, weight: Math.round((100 - p) * 1000) / 1000 }];
+}
+
+function startOf(config: FlagConfig): SplitRolloutStart {
+  return { enabled: config.enabled, rollout: config.rollout ?? null, split: config.split ?? null, effective: effectiveSplit(config) };
+}
+
+/**
+ * Writes one split step (or the rollback) at most once per (rollout, label); returns the config's
+ * starting point as it was before this change (on a repeat, from the audit event the first attempt wrote).
+ */
+export async function applyRolloutSplit(tx: Queryable, step: RolloutSplitChange) {
+  const idempotencyKey = `rollout:${step.rolloutId}:${step.label}`;
+  const seen: { before?: FlagConfig } = {};
+  const applied = await applyConfigChangeOnce(tx, {
+    flagKey: step.flagKey,
+    environment: step.environment,
+    idempotencyKey,
+    action: `rollout.${step.label.split(':')[0]}`,
+    actor: step.actor,
+    reason: step.reason,
+    metadata: { rolloutId: step.rolloutId, workflowId: step.workflowId, label: step.label },
+    change: (current) => {
+      seen.before = current;
+      if ('restore' in step.target) {
+        const { enabled, rollout, split } = step.target.restore;
+        return { ...current, enabled, rollout, split };
+      }
+      // Variants may have been removed from the config since the plan was checked at start.
+      const { variants } = resolveVariants(current);
+      const missing = step.target.split.find((e) => !variants.has(e.variant));
+      if (missing) throw new UnknownSplitVariant(`variant '${missing.variant}' is no longer declared by the config of '${step.flagKey}' in '${step.environment}'`);
+      return { ...current, enabled: true, rollout: null, split: step.target.split };
+    },
+  });
+  const before = seen.before ?? ((await auditOldValue(tx, idempotencyKey)) as FlagConfig | null);
+  return { ...applied, before: before ? startOf(before) : null };
 }

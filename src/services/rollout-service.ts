@@ -8,8 +8,11 @@ import {
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import type { Actor } from '../auth/principal.js';
-import { describePlan, rolloutPlanSchema } from '../domain/rollout-plan.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { describePlan, rolloutPlanSchema, type RolloutPlan } from '../domain/rollout-plan.js';
+import { resolveVariants } from '../domain/variants.js';
+import type { FlagConfig } from '../domain/flag.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { findConfig } from '../stores/flag-store.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import type { RequestOrigin } from './request-meta.js';
@@ -34,6 +37,17 @@ const AUDIT_ACTION: Record<SteeringAction | 'start', string> = {
   skip: 'rollout.skipped', approve: 'rollout.approved',
 };
 
+/** Refuses a split plan naming a variant the environment's config does not declare (400 naming the step's field). */
+function requireDeclaredVariants(plan: RolloutPlan, config: FlagConfig): void {
+  if (plan.strategy !== 'split') return;
+  const { variants } = resolveVariants(config);
+  const issues = plan.steps.flatMap((step, i) => step.split.flatMap((entry, j) => variants.has(entry.variant) ? [] : [{
+    path: `body.plan.steps.${i}.split.${j}.variant`,
+    message: `unknown variant '${entry.variant}': the config declares ${[...variants.keys()].map((v) => `'${v}'`).join(', ')}`,
+  }]));
+  if (issues.length) throw new ValidationError('Invalid request body', issues);
+}
+
 /** Starts, lists and steers rollout workflows; Temporal is the truth, the rollouts table a read model. */
 export function createRolloutService(deps: WorkflowServiceDeps) {
   const { temporal } = deps;
@@ -53,7 +67,9 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   return {
     /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
     async start(flagKey: string, environment: string, { plan }: RolloutStart, actor: Actor, origin: RequestOrigin = {}) {
-      await requireFlag(flagKey, environment);
+      const flag = await requireFlag(flagKey, environment);
+      const config = await findConfig(deps.db, flag.id, environment);
+      if (config) requireDeclaredVariants(plan, config.config);
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const rolloutId = randomUUID();
       const input: RolloutInput = { rolloutId, flagKey, environment, plan, actor: { id: actor.id, name: actor.name } };

@@ -113,6 +113,12 @@ export async function auditEventExists(db: Queryable, idempotencyKey: string): P
   return (result.rowCount ?? 0) > 0;
 }
 
+/** The old value of the event written under `idempotencyKey` (null when there is none). */
+export async function auditOldValue(db: Queryable, idempotencyKey: string): Promise<unknown> {
+  const result = await db.query('SELECT old_value FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
+  return result.rows[0]?.old_value ?? null;
+}
+
 /** Events after `afterSeq`, oldest first: how the webhook dispatcher walks the log. */
 export async function listAuditEventsAfter(db: Queryable, afterSeq: number, limit: number): Promise<AuditEvent[]> {
   const result = await db.query(`SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, [afterSeq, limit]);

@@ -50,12 +50,15 @@ export interface GuardCohorts extends CohortRates {
  * reporter's samples in a cohort capped at `reporterCap` (0: no cap) and its errors scaled to match:
  * one reporter can then weigh no more than `reporterCap` events in the rate, however much it sends.
  */
-export async function guardCohorts(db: Queryable, flagKey: string, environment: string, since: Date, reporterCap: number): Promise<GuardCohorts> {
+export async function guardCohorts(
+  db: Queryable, flagKey: string, environment: string, since: Date, reporterCap: number, treatedVariants?: readonly string[],
+): Promise<GuardCohorts> {
+  // A split rollout names its treated variants (those it moves traffic to); otherwise every variant but the off one is treated.
   const result = await db.query(
     `WITH off AS (
        SELECT coalesce((SELECT c.off_variant FROM flag_configs c JOIN flags f ON f.id = c.flag_id WHERE f.key = $1 AND c.environment = $2), 'off') AS variant
      ), per_reporter AS (
-       SELECT e.variant IS DISTINCT FROM off.variant AS treated, e.reporter, sum(e.successes + e.errors)::float8 AS samples, sum(e.errors)::float8 AS errors
+       SELECT CASE WHEN $5::text[] IS NULL THEN e.variant IS DISTINCT FROM off.variant ELSE coalesce(e.variant = ANY($5::text[]), false) END AS treated, e.reporter, sum(e.successes + e.errors)::float8 AS samples, sum(e.errors)::float8 AS errors
          FROM flag_events e CROSS JOIN off WHERE e.flag_key = $1 AND e.environment = $2 AND e.minute >= date_trunc('minute', $3::timestamptz)
         GROUP BY 1, 2
      )
@@ -63,7 +66,7 @@ export async function guardCohorts(db: Queryable, flagKey: string, environment: 
             CASE WHEN $4 > 0 AND samples > $4 THEN $4::float8 ELSE samples END AS counted_samples,
             CASE WHEN $4 > 0 AND samples > $4 THEN errors * $4 / samples ELSE errors END AS counted_errors
        FROM per_reporter`,
-    [flagKey, environment, since.toISOString(), reporterCap],
+    [flagKey, environment, since.toISOString(), reporterCap, treatedVariants ?? null],
   );
   const cohorts: GuardCohorts = {
     treated: { samples: 0, errors: 0 }, untreated: { samples: 0, errors: 0 }, reported: { treated: 0, untreated: 0 }, reporters: [],

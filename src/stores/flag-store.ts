@@ -180,13 +180,16 @@ export async function saveLockedConfigAtNextRevision(
   tx: Queryable,
   flagId: string,
   environment: string,
-  config: FlagConfig,
+  stored: FlagConfig,
   actor: string,
 ): Promise<number | null> {
+  // Every column of the config, variants and split included (a split rollout step or a scheduled change writes them).
+  const config = withVariants(stored);
   const result = await tx.query(
     `WITH revision AS (UPDATE environments SET revision = revision + 1 WHERE key = $2 RETURNING revision),
           touched AS (UPDATE flags SET updated_by = $10, updated_at = now() WHERE id = $1)
      UPDATE flag_configs SET enabled = $3, value = $4, off_value = $5, rules = $6, targeting = $7, rollout = $8, kill_switch = $9,
+            variants = $11, on_variant = $12, off_variant = $13, split = $14,
             version = revision.revision, updated_by = $10, updated_at = now()
        FROM revision
       WHERE flag_id = $1 AND environment = $2
@@ -195,6 +198,7 @@ export async function saveLockedConfigAtNextRevision(
       flagId, environment, config.enabled, JSON.stringify(config.value), JSON.stringify(config.off_value),
       JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
       config.rollout ? JSON.stringify(config.rollout) : null, JSON.stringify(config.kill_switch), actor,
+      JSON.stringify(config.variants), config.on_variant, config.off_variant, config.split ? JSON.stringify(config.split) : null,
     ],
   );
   return result.rows[0] ? Number(result.rows[0].version) : null;

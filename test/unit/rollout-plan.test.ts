@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describePlan, rolloutPlanSchema, scheduleOf } from '../../src/domain/rollout-plan.js';
+import { describePlan, movedShare, rolloutPlanSchema, scheduleOf, treatedVariants } from '../../src/domain/rollout-plan.js';
 
 const parse = (plan: unknown) => rolloutPlanSchema.parse(plan);
 const issuesOf = (plan: unknown) => {
@@ -66,5 +66,46 @@ describe('rollout plan', () => {
     [{ strategy: 'immediate', percentage: 5, typo: true }, ''],
   ])('refuses %j, naming %s', (plan, path) => {
     expect(issuesOf(plan)).toContain(path);
+  });
+});
+
+describe('split rollout plan', () => {
+  const steps = [
+    { split: [{ variant: 'compact', weight: 20 }, { variant: 'control', weight: 80 }], hold: '1 day', approval: true },
+    { split: [{ variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }, { variant: 'control', weight: 50 }] },
+  ];
+
+  it('schedules one split step per plan step, with holds and approvals', () => {
+    const plan = parse({ strategy: 'split', steps });
+    expect(scheduleOf(plan)).toEqual([
+      { split: steps[0]!.split, approval: true, holdMs: 86_400_000 },
+      { split: steps[1]!.split, approval: false },
+    ]);
+    expect(describePlan(plan)).toBe('split: compact 20 / control 80 → compact 30 / wide 20 / control 50');
+  });
+
+  it.each([
+    [[{ split: [{ variant: 'compact', weight: 20 }, { variant: 'control', weight: 70 }] }], 'steps.0.split', 'the weights add up to 90, not 100'],
+    [[steps[0], { split: [{ variant: 'wide', weight: 50 }, { variant: 'wide', weight: 50 }] }], 'steps.1.split.1.variant', "variant 'wide' appears twice in the split"],
+    [[{ split: [{ variant: 'compact', weight: 100.5 }] }], 'steps.0.split.0.weight', 'a percentage from 0 to 100: not above 100'],
+    [[{ split: [] }], 'steps.0.split', undefined],
+    [[{ percentage: 20 }], 'steps.0.split', undefined],
+  ])('refuses steps %j at %s', (bad, path, message) => {
+    const result = rolloutPlanSchema.safeParse({ strategy: 'split', steps: bad });
+    expect(result.success).toBe(false);
+    const issue = result.error!.issues.find((i) => i.path.join('.') === path);
+    expect(issue, JSON.stringify(result.error!.issues)).toBeDefined();
+    if (message) expect(issue!.message).toBe(message);
+  });
+
+  it('measures the traffic a split moves and names the variants it moves traffic to', () => {
+    const start = [{ variant: 'control', weight: 100 }];
+    expect(movedShare(start, steps[0]!.split)).toBe(20);
+    expect(movedShare(start, steps[1]!.split)).toBe(50);
+    expect(treatedVariants(start, steps[1]!.split)).toEqual(['compact', 'wide']);
+    // From a split that already served compact 30, only what grows is treated.
+    const fromSplit = [{ variant: 'compact', weight: 30 }, { variant: 'control', weight: 70 }];
+    expect(treatedVariants(fromSplit, steps[1]!.split)).toEqual(['wide']);
+    expect(movedShare(fromSplit, steps[1]!.split)).toBe(20);
   });
 });

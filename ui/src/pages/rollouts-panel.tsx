@@ -2,9 +2,10 @@ import { useId, useState } from 'react';
 import { ApiError, enc } from '../api.ts';
 import type { Flag, RolloutList, RolloutProgressView, RolloutStarted } from '../../../src/protocol/admin-api.ts';
 import type { RolloutPlan } from '../../../src/domain/rollout-plan.ts';
+import type { SplitEntry } from '../../../src/domain/variants.ts';
 import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { RUNNING } from '../flag-state.ts';
-import { rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
+import { describeSplit, rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
 import { describeStep, isFinishedRollout } from '../../../src/domain/rollout-status.ts';
 import { refusal } from '../validation.ts';
 import { useInterval, useLoad } from '../hooks.ts';
@@ -13,7 +14,7 @@ import { useSession } from '../session.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
 /** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
-interface PlanSteps { strategy: string; steps?: Array<{ percentage: number; hold?: string | number; approval?: boolean }> }
+interface PlanSteps { strategy: string; steps?: Array<{ percentage?: number; split?: SplitEntry[]; hold?: string | number; approval?: boolean }> }
 /** What the start form sends; the API's schema (rolloutPlanSchema) checks it before it goes. */
 type PlanDraft = PlanSteps & { percentage?: number; start_date?: string; end_date?: string; approval_timeout?: string; guard?: Record<string, unknown> };
 /** A workflow the panel started, for its link. */
@@ -112,9 +113,14 @@ function stepLabel(label: string, total: number): string {
 }
 
 /** The hold on the last step of a gradual plan: the rollout stays running until it ends. */
-function finalHold(plan: PlanSteps | undefined): { hold: string; percentage: number } | null {
-  const last = plan?.strategy === 'gradual' ? plan.steps?.at(-1) : undefined;
-  return last?.hold ? { hold: String(last.hold), percentage: last.percentage } : null;
+function finalHold(plan: PlanSteps | undefined): { hold: string; target: string } | null {
+  const last = plan?.strategy === 'gradual' || plan?.strategy === 'split' ? plan.steps?.at(-1) : undefined;
+  return last?.hold ? { hold: String(last.hold), target: stepTarget(last) } : null;
+}
+
+/** What a plan step sets, for people: "20%" or "control 80 / compact 20". */
+function stepTarget(step: { percentage?: number; split?: SplitEntry[] }): string {
+  return step.split ? describeSplit(step.split) : `${step.percentage ?? 0}%`;
 }
 
 /** When an approval gate times out (the rollout then pauses): time left and the absolute time; re-rendered every 15 s. */
@@ -135,7 +141,7 @@ function FinalHoldWarning({ plan, endsAt }: { plan: PlanSteps | undefined; endsA
   if (!hold) return null;
   return (
     <p className="warning" role="note" data-testid="final-hold-warning">
-      The last step ({hold.percentage}%) holds for {hold.hold}: the rollout stays “running” until that hold ends
+      The last step ({hold.target}) holds for {hold.hold}: the rollout stays “running” until that hold ends
       {endsAt ? <> (at <time dateTime={endsAt}>{time(endsAt)}</time>)</> : ''}, and no other rollout of this flag can start until then.
       Leave the hold off the last step to finish as soon as it is reached.
     </p>
@@ -144,7 +150,7 @@ function FinalHoldWarning({ plan, endsAt }: { plan: PlanSteps | undefined; endsA
 
 /** Every step of the plan, numbered as people read them: done (with when), the current one, and those to come. */
 function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanSteps | undefined }) {
-  const planned = plan?.strategy === 'gradual' && plan.steps ? plan.steps : [];
+  const planned = (plan?.strategy === 'gradual' || plan?.strategy === 'split') && plan.steps ? plan.steps : [];
   const history = current.history;
   const applied = (i: number) => history.find((h) => h.label === `step:${i}`);
   const of = current.totalSteps;
@@ -155,7 +161,7 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
       {planned.map((s, i) => {
         const done = applied(i);
         const isCurrent = i === current.step && !isFinishedRollout(current.status);
-        const detail = `${s.percentage}%${s.hold ? `, hold ${s.hold}` : ''}${s.approval ? ', needs approval' : ''}`;
+        const detail = `${stepTarget(s)}${s.hold ? `, hold ${s.hold}` : ''}${s.approval ? ', needs approval' : ''}`;
         return (
           <li key={`s${i}`} className={done ? (isCurrent ? 'done current' : 'done') : isCurrent ? 'next' : 'pending'} data-step={i + 1} data-state={done ? 'done' : isCurrent ? 'current' : 'pending'}>
             <span aria-hidden="true">{done ? '●' : '○'}</span> {describeStep(i, of)}: {detail}
@@ -166,7 +172,7 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
           </li>
         );
       })}
-      {others.map((h, i) => <li key={`h${i}`} className="done"><span aria-hidden="true">●</span> {stepLabel(h.label, of)}: {h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)}</li>)}
+      {others.map((h, i) => <li key={`h${i}`} className="done"><span aria-hidden="true">●</span> {stepLabel(h.label, of)}: {h.split ? describeSplit(h.split) : h.percentage === 'off' ? 'off' : `${h.percentage}%`} at {time(h.at)}</li>)}
     </ol>
   );
 }
