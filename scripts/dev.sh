@@ -89,6 +89,10 @@ if [[ -z ${AUDIT_CHECKPOINT_KEY:-} ]]; then
   export AUDIT_CHECKPOINT_KEY=ripcord-dev-audit-checkpoint-key-not-secret
 fi
 
+# Ctrl-C should stop the worker at once: activities still running get 3 s (production's default is
+# 30 s) before they are asked to cancel; their workflows retry them when the worker is back.
+export WORKER_SHUTDOWN_GRACE_SECONDS="${WORKER_SHUTDOWN_GRACE_SECONDS:-3}"
+
 # Checked before starting: otherwise /healthz could be answered by another process on the port.
 if port_open "$LOCAL_IP" "$PORT"; then
   die "port $PORT is already in use (another 'npm run dev'?); stop it or set PORT"

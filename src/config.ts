@@ -97,6 +97,13 @@ const configSchema = z.object({
    */
   FLAGD_SYNC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /**
+   * Concurrent flagd sync streams (SyncFlags) per token (per user, for admin tokens) and API process;
+   * one flagd or in-process provider holds one. 0: no limit.
+   */
+  FLAGD_SYNC_MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),
+  /** Concurrent flagd sync streams per client address and API process; 0: no limit. */
+  FLAGD_SYNC_MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
+  /**
    * The address the API listens on. 127.0.0.1 by default, so a development machine (whose stack runs
    * with a well-known bootstrap admin token) is not reachable from the network; containers and hosts
    * serving other machines set 0.0.0.0 (every IPv4 address) or :: (every address).

@@ -2,10 +2,11 @@ import { defineConfig } from 'tsup';
 
 // The engine, domain and protocol code this SDK evaluates with lives in the server's src/ and is
 // bundled in (relative imports are inlined; dependencies and peers stay external), so the package
-// has no run-time dependency on the server. OpenFeature is its own entry: apps without it never load it.
+// has no run-time dependency on the server. OpenFeature and OpenTelemetry have entries of their own:
+// apps without them never load them.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', openfeature: 'src/openfeature.ts' },
+    entry: { index: 'src/index.ts', openfeature: 'src/openfeature.ts', opentelemetry: 'src/opentelemetry.ts' },
     format: ['esm', 'cjs'],
     // tsup's declaration build sets baseUrl, which TypeScript 6 deprecates.
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
+import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../serving/stream-registry.js';
 import { environmentOfSelector, flagdEnvironmentFor } from './flagd-access.js';
 import type { FlagdFeed } from './flagd-feed.js';
 
@@ -12,6 +13,8 @@ const PROTO_FILE = fileURLToPath(new URL('./proto/flagd/sync/v1/sync.proto', imp
 export interface FlagdSyncServerDeps {
   feed: FlagdFeed;
   authenticator: Authenticator;
+  /** The open SyncFlags streams: capped per token and per address, closed when their credentials change. */
+  streams: StreamRegistry;
   /** Loads an environment this process has not served yet (false when it does not exist). */
   ensureEnvironment: (environment: string) => Promise<boolean>;
   logger: Logger;
@@ -48,6 +51,17 @@ function tokenOf(metadata: grpc.Metadata, request?: SyncRequest): string | undef
   return bearerOf(metadata) ?? (request?.provider_id ? request.provider_id : undefined);
 }
 
+/** The key a caller's streams are counted under: its token, or the user for admin tokens (as for SSE). */
+function streamKeyOf(principal: Principal): string {
+  return principal.kind === 'user' ? `user:${principal.actor.id}` : principal.tokenId;
+}
+
+/** The client's IP address from grpc-js's peer string (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`). */
+function peerAddressOf(peer: string): string {
+  const match = /^ipv[46]:\[?([^\]]*?)\]?:\d+$/.exec(peer);
+  return match?.[1] ?? peer;
+}
+
 function loadService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(PROTO_FILE, { keepCase: true, defaults: true, oneofs: true });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { flagd: { sync: { v1: { FlagSyncService: { service: grpc.ServiceDefinition } } } } };
@@ -61,11 +75,12 @@ function loadService(): grpc.ServiceDefinition {
  * environment named by the selector). The selector
  * (the `flagd-selector` header, or the request's deprecated field) may name the environment:
  * `production` or `environment=production`. SyncFlags sends the document at once and then a new one
- * on every change this process's snapshot takes in (pushed, not polled); the stream ends with
- * UNAUTHENTICATED at the next change after its token is revoked.
+ * on every change this process's snapshot takes in (pushed, not polled). A token (or an address) holds
+ * at most FLAGD_SYNC_MAX_STREAMS_PER_TOKEN (_PER_ADDRESS) streams: the next gets RESOURCE_EXHAUSTED. A
+ * stream ends with UNAUTHENTICATED as soon as its token is revoked or its user changes.
  */
 export async function startFlagdSyncServer(host: string, port: number, deps: FlagdSyncServerDeps): Promise<FlagdSyncServer> {
-  const { feed, authenticator, ensureEnvironment, logger } = deps;
+  const { feed, authenticator, streams, ensureEnvironment, logger } = deps;
 
   async function principalOf(metadata: grpc.Metadata, request?: SyncRequest): Promise<Principal> {
     const token = tokenOf(metadata, request);
@@ -75,7 +90,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
   }
 
   /** Authenticates a call and resolves the environment it may read. */
-  async function environmentOf(metadata: grpc.Metadata, request: SyncRequest): Promise<{ environment: string; token: string }> {
+  async function environmentOf(metadata: grpc.Metadata, request: SyncRequest): Promise<{ environment: string; token: string; principal: Principal }> {
     const principal = await principalOf(metadata, request);
     const header = metadata.get('flagd-selector')[0];
     const selector = environmentOfSelector(typeof header === 'string' && header !== '' ? header : request.selector);
@@ -83,7 +98,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
     const access = flagdEnvironmentFor(principal, selector.environment);
     if ('denied' in access) throw new CallError(grpc.status.PERMISSION_DENIED, access.denied);
     if (!(await ensureEnvironment(access.environment))) throw new CallError(grpc.status.NOT_FOUND, `environment '${access.environment}' is unknown`);
-    return { environment: access.environment, token: tokenOf(metadata, request)! };
+    return { environment: access.environment, token: tokenOf(metadata, request)!, principal };
   }
 
   function fail(error: unknown): grpc.ServiceError {
@@ -95,12 +110,27 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
   const handlers: grpc.UntypedServiceImplementation = {
     syncFlags(call: grpc.ServerWritableStream<SyncRequest, unknown>) {
       let unsubscribe: (() => void) | undefined;
-      const end = () => unsubscribe?.();
+      let untrack: (() => void) | undefined;
+      let ended = false;
+      const end = () => {
+        ended = true;
+        unsubscribe?.();
+        untrack?.();
+      };
       call.on('cancelled', end);
       call.on('close', end);
+      call.on('finish', end);
       call.on('error', end);
-      environmentOf(call.metadata, call.request).then(({ environment, token }) => {
-        if (call.cancelled) return;
+      environmentOf(call.metadata, call.request).then(({ environment, token, principal }) => {
+        if (call.cancelled || ended) return;
+        const key = streamKeyOf(principal);
+        const address = peerAddressOf(call.getPeer());
+        const refusal = streams.refusal(key, address);
+        if (refusal) throw new CallError(grpc.status.RESOURCE_EXHAUSTED, `${refusal}: close one, or retry in ${STREAM_RETRY_AFTER_SECONDS} s`);
+        untrack = streams.add(key, address, principal, () => {
+          end();
+          call.emit('error', fail(new CallError(grpc.status.UNAUTHENTICATED, 'the token was revoked or its user changed; reconnect with valid credentials')));
+        });
         const first = feed.render(environment)!;
         call.write({ flag_configuration: first.body });
         unsubscribe = feed.subscribe(environment, (document) => {

@@ -149,10 +149,15 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   });
   const authenticator = resilientAuthenticator(tokenAuthenticator);
   const streams = new StreamRegistry({ perToken: config.MAX_STREAMS_PER_TOKEN, perAddress: config.MAX_STREAMS_PER_ADDRESS });
+  const flagdSyncStreams = new StreamRegistry({
+    perToken: config.FLAGD_SYNC_MAX_STREAMS_PER_TOKEN, perAddress: config.FLAGD_SYNC_MAX_STREAMS_PER_ADDRESS,
+    settings: { perToken: 'FLAGD_SYNC_MAX_STREAMS_PER_TOKEN', perAddress: 'FLAGD_SYNC_MAX_STREAMS_PER_ADDRESS' },
+  });
   // Revocations, role and grant changes drop cached credentials (and the fallback kept for outages) and
-  // close the streams they touch, in every API process at once.
+  // close the streams they touch (SSE and flagd sync), in every API process at once.
   const authEvents = await createAuthEvents({
-    listeners: [(change) => authenticator.invalidate(change), (change) => streams.closeTouched(change)], redis, subscriber, logger,
+    listeners: [(change) => authenticator.invalidate(change), (change) => streams.closeTouched(change), (change) => flagdSyncStreams.closeTouched(change)],
+    redis, subscriber, logger,
   });
   const authFailures = new AuthFailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
   const trust = trustProxies(config.TRUSTED_PROXIES);
@@ -249,11 +254,18 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     if (draining) res.setHeader('connection', 'close');
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  // A listen error (port in use, address not available) fails start-up instead of crashing the process unexplained.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
-    feed: flagdFeed, authenticator, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), logger,
+    feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), logger,
   });
 
   let closed: Promise<void> | undefined;

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError 
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
 import {
-  deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, nextRevision, saveConfig,
+  deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, lockFlagConfigs, nextRevision, saveConfig,
   setFlagArchived, updateFlagIdentity, type ConfigRecord, type FlagListFilter, type FlagRecord,
 } from '../stores/flag-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -144,7 +144,9 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
           tags: input.tags ?? [], actor: meta.actor.id,
         });
         if (!created) throw new ConflictError(`A flag with key '${input.key}' already exists`, [{ path: 'body.key', message: 'already exists' }]);
-        for (const env of await listEnvironments(tx)) {
+        // Environment rows in key order, as every path that takes several takes them (archive's rewrite).
+        const environments = (await listEnvironments(tx)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        for (const env of environments) {
           const version = (await nextRevision(tx, env.key))!;
           const config = defaultConfigFor(input.type);
           await saveConfig(tx, created.id, env.key, config, version, meta.actor.id);
@@ -221,6 +223,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     /** Deletes an archived flag for good (its audit trail stays). */
     async deleteFlag(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
       await withTransaction(db, async (tx) => {
+        await lockFlagConfigs(tx, key); // before the flag row: the lock order of flag-store.ts
         const flag = await requireFlag(key, meta.guard ?? allow, { action: 'delete' }, tx, true);
         if (!flag.archivedAt) throw new ConflictError(`Flag '${key}' must be archived before it is deleted`);
         checkVersion(expectedVersion, flag.version, `flag '${key}'`);
@@ -291,6 +294,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
 
   async function setArchived(key: string, archive: boolean, expectedVersion: number | undefined, meta: RequestMeta) {
     const { flag, definitions } = await withTransaction(db, async (tx) => {
+      await lockFlagConfigs(tx, key); // before the flag row: the lock order of flag-store.ts
       const before = await requireFlag(key, meta.guard ?? allow, { action: 'delete' }, tx, true);
       if ((before.archivedAt !== null) === archive) throw new ConflictError(`Flag '${key}' is ${archive ? 'already' : 'not'} archived`);
       checkVersion(expectedVersion, before.version, `flag '${key}'`);

@@ -8,6 +8,8 @@ export interface StreamLimits {
   perToken: number;
   /** Concurrent streams one client address may hold in this process; 0: no limit. */
   perAddress: number;
+  /** The settings the limits come from, named in refusals (default: the SSE streams' own). */
+  settings?: { perToken: string; perAddress: string };
 }
 
 interface OpenStream {
@@ -32,10 +34,10 @@ export class StreamRegistry {
   /** Why a new stream is refused, or null when it fits. */
   refusal(tokenKey: string, address: string): string | null {
     if (this.limits.perToken > 0 && (this.byToken.get(tokenKey) ?? 0) >= this.limits.perToken) {
-      return `This token already holds ${this.limits.perToken} open streams (MAX_STREAMS_PER_TOKEN)`;
+      return `This token already holds ${this.limits.perToken} open streams (${this.limits.settings?.perToken ?? 'MAX_STREAMS_PER_TOKEN'})`;
     }
     if (this.limits.perAddress > 0 && (this.byAddress.get(address) ?? 0) >= this.limits.perAddress) {
-      return `This address already holds ${this.limits.perAddress} open streams (MAX_STREAMS_PER_ADDRESS)`;
+      return `This address already holds ${this.limits.perAddress} open streams (${this.limits.settings?.perAddress ?? 'MAX_STREAMS_PER_ADDRESS'})`;
     }
     return null;
   }

@@ -343,6 +343,20 @@ export async function setFlagArchived(tx: Queryable, id: string, archived: boole
   return toFlag(result.rows[0]);
 }
 
+/**
+ * Locks every config row of a flag, in environment order, until the transaction ends. Lock order:
+ * a flag's config rows come before its flag row in every transaction (the kill switch, config
+ * updates, rollout steps and scheduled changes lock the config first and mark the flag changed as
+ * they write), and environment rows are taken in key order; a path that needs the flag row and
+ * rewrites configs (archive, unarchive, delete) calls this before lockFlag.
+ */
+export async function lockFlagConfigs(tx: Queryable, key: string): Promise<void> {
+  await tx.query(
+    'SELECT 1 FROM flag_configs c JOIN flags f ON f.id = c.flag_id WHERE f.key = $1 ORDER BY c.environment FOR UPDATE OF c',
+    [key],
+  );
+}
+
 /** Locks a flag's row until the transaction ends (identity changes are serialised per flag). */
 export async function lockFlag(tx: Queryable, key: string): Promise<FlagRecord | null> {
   const result = await tx.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1 FOR UPDATE`, [key]);

@@ -139,6 +139,7 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await page.getByTestId('served-on').textContent()).toBe('control');
     expect(await page.getByTestId('served-off').textContent()).toBe('off');
     expect(await page.getByTestId('served-split').textContent()).toBe('Split: control 50%, compact 30%, wide 20%');
+    expect(await page.getByTestId('served-rules').textContent()).toBe(`Before that: rule dutch-wide → wide; segment ${beta} → compact`);
     await shot(page, '42-variants-saved');
     await context.close();
 

@@ -29,6 +29,8 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PYTHON = `${root}/.tools/venv-flagd/bin/python`;
 const ENVIRONMENT = 'staging';
+/** FLAGD_SYNC_MAX_STREAMS_PER_TOKEN in this file's API (the Python provider's token holds one). */
+const STREAMS_PER_TOKEN = 3;
 
 interface VectorCase { name: string; flag: string; context: Record<string, unknown>; now: string; expected: { value?: unknown; variant?: string; reason: string } }
 interface VectorFile { flags: Record<string, FlagDefinition>; segments?: unknown[]; cases: VectorCase[] }
@@ -104,7 +106,7 @@ beforeAll(async () => {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: npm test installs it (ensure_flagd_python in scripts/stack-lib.sh)`);
   // On a loaded machine a replica that misses its 1 s reconciliation for 3 s answers STALE (same value,
   // other reason); this test compares answers, not freshness, so it allows a minute.
-  stack = await startStack({ FLAGD_SYNC_PORT: '0', MAX_SNAPSHOT_LAG_SECONDS: '60' }, { worker: false });
+  stack = await startStack({ FLAGD_SYNC_PORT: '0', MAX_SNAPSHOT_LAG_SECONDS: '60', FLAGD_SYNC_MAX_STREAMS_PER_TOKEN: String(STREAMS_PER_TOKEN) }, { worker: false });
   python = new FlagdPython();
   const token = await stack.request('POST', '/api/v1/tokens', { body: { name: 'flagd sync', kind: 'server', environment: ENVIRONMENT } });
   expect(token.status).toBe(201);
@@ -307,6 +309,61 @@ describe('the sync service and the HTTP document', () => {
     } finally {
       stream.cancel();
     }
+  });
+
+  describe('stream caps (FLAGD_SYNC_MAX_STREAMS_PER_TOKEN)', () => {
+    /** A SyncFlags stream that records its documents and how it ended. */
+    function open(token: string) {
+      const call = client.syncFlags({}, bearer(token));
+      const state = { documents: 0, error: undefined as grpc.ServiceError | undefined, call };
+      call.on('data', () => {
+        state.documents += 1;
+      });
+      call.on('error', (error: grpc.ServiceError) => {
+        state.error = error;
+      });
+      return state;
+    }
+    const opened: Array<ReturnType<typeof open>> = [];
+    const openAndSync = async (token: string) => {
+      const stream = open(token);
+      opened.push(stream);
+      await eventually(async () => stream.documents > 0 || stream.error, 'the first document or an error');
+      return stream;
+    };
+    afterAll(() => {
+      for (const stream of opened) stream.call.cancel();
+    });
+
+    it('refuses the N+1th concurrent stream of a token with RESOURCE_EXHAUSTED, frees the slot when one closes, and closes them all at revocation', async () => {
+      const created = await stack.request('POST', '/api/v1/tokens', { body: { name: 'capped flagd fleet', kind: 'server', environment: ENVIRONMENT } });
+      expect(created.status).toBe(201);
+      const token: string = created.body.token;
+      const held: Array<ReturnType<typeof open>> = [];
+      for (let i = 0; i < STREAMS_PER_TOKEN; i++) held.push(await openAndSync(token));
+      expect(held.map((s) => s.error?.code)).toEqual(held.map(() => undefined));
+
+      const refused = await openAndSync(token);
+      expect(refused.documents).toBe(0);
+      expect(refused.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(refused.error?.details).toContain(`This token already holds ${STREAMS_PER_TOKEN} open streams (FLAGD_SYNC_MAX_STREAMS_PER_TOKEN)`);
+      // The cap is per token: another token of the same environment still syncs.
+      const other = await openAndSync(serverToken);
+      expect(other.error).toBeUndefined();
+      other.call.cancel();
+
+      // A closed stream frees its slot (the server learns of the cancel asynchronously: bounded retries).
+      held.shift()!.call.cancel();
+      const replacement = await eventually(async () => {
+        const attempt = await openAndSync(token);
+        return attempt.error ? undefined : attempt;
+      }, 'a stream in the freed slot');
+      held.push(replacement);
+
+      // Revoking the token ends its streams at once, without waiting for a flag change.
+      expect((await stack.request('DELETE', `/api/v1/tokens/${created.body.id}`)).status).toBe(200);
+      await eventually(async () => held.every((s) => s.error?.code === grpc.status.UNAUTHENTICATED), 'every stream of the revoked token to end');
+    });
   });
 
   it('serves the document over HTTP with an ETag, to server tokens of the environment', async () => {

@@ -104,5 +104,38 @@ describe('several API processes', () => {
       const answers = await Promise.all(Array.from({ length: 8 }, () => evaluateFresh(url, key)));
       return answers.every((answer) => answer.body.value === false);
     }, 'every cluster process to serve the kill', 5_000);
+
+    // A process that dies once it is up is replaced (only start-up failures make the primary give up).
+    const victim = added[0]!.pid;
+    process.kill(victim, 'SIGKILL');
+    const seen = new Set([...before, ...added.map((replica) => replica.replica)]);
+    await eventually(async () => (await listReplicas(redis)).some((replica) => !seen.has(replica.replica) && replica.pid !== victim), 'a replacement process', 60_000);
+  });
+
+  it('gives up when the processes keep failing at start-up, and exits non-zero naming the cause', async () => {
+    // The port is taken by another program: every forked process fails to listen, the same way each time.
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/api.ts'], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WEB_CONCURRENCY: '2', RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let output = '';
+      child.stdout!.on('data', (chunk) => (output += chunk));
+      child.stderr!.on('data', (chunk) => (output += chunk));
+      const code = await eventually(async () => child.exitCode ?? undefined, 'the primary to give up and exit', 120_000);
+      expect(code).toBe(1);
+      const lines = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; cause?: string; failedStarts?: number });
+      const retries = lines.filter((line) => line.msg === 'API process failed to start; starting another');
+      const gaveUp = lines.find((line) => /failed to start 3 times in a row; giving up/.test(line.msg));
+      expect(retries.length).toBeGreaterThanOrEqual(1);
+      expect(gaveUp, output.slice(-2_000)).toMatchObject({ failedStarts: 3, cause: expect.stringContaining('EADDRINUSE') });
+    } finally {
+      blocker.close();
+    }
   });
 });

@@ -37,7 +37,11 @@ beforeAll(async () => {
       '@ripcord/node': `file:./${nodeTgz}`, '@ripcord/react': `file:./${reactTgz}`,
       react: version('react'), 'react-dom': version('react-dom'), '@openfeature/server-sdk': version('@openfeature/server-sdk'),
       '@types/node': version('@types/node'), '@types/express': version('@types/express'), '@types/react': version('@types/react'),
+      // The OpenTelemetry hook's optional peer, and the SDK pieces an app registers to see its events.
+      '@opentelemetry/api': version('@opentelemetry/api'), '@opentelemetry/sdk-trace': version('@opentelemetry/sdk-trace'),
+      '@opentelemetry/context-async-hooks': version('@opentelemetry/context-async-hooks'),
     },
+    overrides: { '@opentelemetry/api': version('@opentelemetry/api') },
   }));
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
 
@@ -78,18 +82,60 @@ client.close();
     expect(JSON.parse((await node('esm.mjs')).stdout)).toEqual({ direct: true, viaOpenFeature: true });
   });
 
-  it('works from CommonJS require, without loading OpenFeature', async () => {
+  it('works from CommonJS require, without loading OpenFeature or OpenTelemetry', async () => {
     write('app.cjs', `
 const { createClient } = require('@ripcord/node');
 const client = createClient({ url: process.env.RIPCORD_URL, token: process.env.RIPCORD_TOKEN });
 client.ready(10_000).then(() => {
   const value = client.boolean(process.env.FLAG, false, { targetingKey: 'u1' });
   const openFeatureLoaded = Object.keys(require.cache).some((file) => file.includes('@openfeature'));
-  console.log(JSON.stringify({ value, openFeatureLoaded }));
+  const openTelemetryLoaded = Object.keys(require.cache).some((file) => file.includes('@opentelemetry'));
+  console.log(JSON.stringify({ value, openFeatureLoaded, openTelemetryLoaded }));
   client.close();
 });
 `);
-    expect(JSON.parse((await node('app.cjs')).stdout)).toEqual({ value: true, openFeatureLoaded: false });
+    expect(JSON.parse((await node('app.cjs')).stdout)).toEqual({ value: true, openFeatureLoaded: false, openTelemetryLoaded: false });
+  });
+
+  /** An app that records spans in memory, adds the hook, and evaluates inside a request span: the span's events. */
+  const otelApp = (imports: string, main: (body: string) => string) => `${imports}
+${main(`
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const spans = new InMemorySpanExporter();
+  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }));
+  OpenFeature.addHooks(new OpenTelemetryHook());
+  const client = createClient({ url: process.env.RIPCORD_URL, token: process.env.RIPCORD_TOKEN });
+  await OpenFeature.setProviderAndWait(new RipcordProvider(client));
+  await trace.getTracer('app').startActiveSpan('request', async (span) => {
+    await OpenFeature.getClient().getBooleanValue(process.env.FLAG, false, { targetingKey: 'u1' });
+    span.end();
+  });
+  const [request] = spans.getFinishedSpans();
+  console.log(JSON.stringify(request.events.map((e) => [e.name, e.attributes['feature_flag.key'], e.attributes['feature_flag.result.variant']])));
+  await OpenFeature.close();
+  client.close();
+`)}`;
+
+  it('adds the OpenTelemetry hook from its own entry point, in ESM and in CommonJS', async () => {
+    write('otel.mjs', otelApp(`
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { OpenFeature } from '@openfeature/server-sdk';
+import { createClient } from '@ripcord/node';
+import { RipcordProvider } from '@ripcord/node/openfeature';
+import { OpenTelemetryHook } from '@ripcord/node/opentelemetry';`, (body) => body));
+    write('otel.cjs', otelApp(`
+const { context, trace } = require('@opentelemetry/api');
+const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
+const { OpenFeature } = require('@openfeature/server-sdk');
+const { createClient } = require('@ripcord/node');
+const { RipcordProvider } = require('@ripcord/node/openfeature');
+const { OpenTelemetryHook } = require('@ripcord/node/opentelemetry');`, (body) => `(async () => {${body}})();`));
+    const expected = [['feature_flag.evaluation', flagKey, 'on']];
+    expect(JSON.parse((await node('otel.mjs')).stdout)).toEqual(expected);
+    expect(JSON.parse((await node('otel.cjs')).stdout)).toEqual(expected);
   });
 
   it('type-checks a strict TypeScript app against the declarations, with keys from `npx ripcord typegen`', async () => {
@@ -102,6 +148,7 @@ client.ready(10_000).then(() => {
     write('app.ts', `
 import { createClient, flags, type EvaluationDetails } from '@ripcord/node';
 import { RipcordProvider } from '@ripcord/node/openfeature';
+import { OpenTelemetryHook } from '@ripcord/node/opentelemetry';
 import { useFlag } from '@ripcord/react';
 const client = createClient({ url: 'http://127.0.0.1:1', token: 'rc_server_x' });
 const on: boolean = client.boolean(${JSON.stringify(flagKey)}, false, { targetingKey: 'u1' });
@@ -112,6 +159,7 @@ client.boolean('no-such-flag-anywhere', false);
 client.boolean(${JSON.stringify(flagKey)}, 'yes');
 export const middleware = flags({ client, context: () => ({ targetingKey: 'u1' }) });
 export const provider = new RipcordProvider(client);
+export const hook = new OpenTelemetryHook({ includeValue: false });
 export function Component(): string { return String(useFlag(${JSON.stringify(flagKey)}, false)); }
 export const summary = \`\${on} \${details.reason}\`;
 `);

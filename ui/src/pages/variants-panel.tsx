@@ -161,12 +161,20 @@ export function VariantSelect({ names, value, onChange, optional, ...p }: { id: 
   );
 }
 
-/** What a saved config serves, by variant name: on, off (and killed), and the split. */
+/** What a saved config serves, by variant name: on, off (and killed), the split or rollout, and what rules and targeting serve instead. */
 export function ServedVariants({ config }: { config: EnvironmentConfig }) {
   const { variants, on_variant, off_variant, split } = variantDraftOf(config);
   const valueOf = (name: string) => JSON.stringify(variants.find((v) => v.name === name)?.value);
   const killed = Boolean(config.kill_switch?.enabled);
   const serving = killed || !config.enabled ? off_variant : on_variant;
+  const live = config.enabled && !killed;
+  // Rules and targeting that serve something other than the on variant to the users they match.
+  const special = [
+    ...(config.rules ?? []).flatMap((r) => (r.action === 'serve' && r.variant ? [{ who: `rule ${r.id}`, variant: r.variant }]
+      : r.action === 'disable' ? [{ who: `rule ${r.id}`, variant: off_variant }]
+        : r.action === 'override_value' ? [{ who: `rule ${r.id}`, variant: `${r.id} (its own value)` }] : [])),
+    ...(config.targeting ?? []).flatMap((t) => (t.variant && t.variant !== on_variant ? [{ who: `segment${t.segments.length === 1 ? '' : 's'} ${t.segments.join(', ')}`, variant: t.variant }] : [])),
+  ];
   return (
     <section className="card served" aria-label="Served variants" data-testid="served-variants" data-serving={serving}>
       <p>
@@ -174,8 +182,14 @@ export function ServedVariants({ config }: { config: EnvironmentConfig }) {
         on → <code data-testid="served-on">{on_variant}</code> = <code>{valueOf(on_variant)}</code> ·
         off → <code data-testid="served-off">{off_variant}</code> = <code>{valueOf(off_variant)}</code>
       </p>
-      {split && config.enabled && !killed && (
+      {live && split && (
         <p data-testid="served-split">Split: {split.map((s, i) => <span key={i} data-variant={s.variant}>{i ? ', ' : ''}<code>{s.variant}</code> {s.weight}%</span>)}</p>
+      )}
+      {live && config.rollout && (
+        <p data-testid="served-rollout">Rollout: {config.rollout.percentage}% get <code>{on_variant}</code>, the rest <code>{off_variant}</code></p>
+      )}
+      {live && special.length > 0 && (
+        <p data-testid="served-rules">Before that: {special.map((x, i) => <span key={i}>{i ? '; ' : ''}{x.who} → <code>{x.variant}</code></span>)}</p>
       )}
       <p className="muted small">Variants: {variants.map((v) => v.name).join(', ')}</p>
     </section>
