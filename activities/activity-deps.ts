@@ -5,6 +5,7 @@ import type { FlagPublisher } from '../src/services/flag-publisher.js';
 import type { Database } from '../src/stores/database.js';
 import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
+import type { LifecycleDigestDeps } from './lifecycle-activities.js';
 import type { SecretBox } from '../src/services/secret-box.js';
 import type { DestinationPolicy } from '../src/services/webhook-destination.js';
 
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   webhookDestinations: DestinationPolicy;
   /** Decrypts webhook signing secrets (WEBHOOK_SECRET_KEY). */
   webhookSecrets: SecretBox;
+  /** The weekly lifecycle digest's thresholds, fallback channel and Slack; default thresholds and a log without it. */
+  lifecycle?: LifecycleDigestDeps;
 }
 
 export interface FlagRef {

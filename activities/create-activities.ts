@@ -2,6 +2,7 @@ import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { createChangeRequestActivities } from './change-request-activities.js';
 import { createKillSwitchActivities } from './kill-switch-activities.js';
+import { createLifecycleActivities } from './lifecycle-activities.js';
 import { createRolloutActivities } from './rollout-activities.js';
 import { createWebhookActivities } from './webhook-activities.js';
 
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createKillSwitchActivities(deps),
     ...createRolloutActivities(deps),
     ...createWebhookActivities(deps),
+    ...createLifecycleActivities(deps),
     ...createChangeRequestActivities(deps),
 
     /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */

@@ -45,6 +45,9 @@ source "$ENV_FILE"
 export DATABASE_URL="$RIPCORD_TEST_DATABASE_URL"
 export MIGRATION_DATABASE_URL="$RIPCORD_TEST_MIGRATION_DATABASE_URL"
 export REDIS_URL="$RIPCORD_TEST_REDIS_URL"
+# Workers the tests start (in process or as processes) create no weekly lifecycle digest schedule
+# unless a test asks for one (lifecycle-digest.test.ts).
+export LIFECYCLE_DIGEST_SCHEDULE="${LIFECYCLE_DIGEST_SCHEDULE:-off}"
 
 # One test run at a time per checkout: the integration tests stop and restart the shared Temporal
 # to simulate an outage, which would break a second run going on at the same moment.

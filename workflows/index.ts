@@ -3,3 +3,4 @@ export { killSwitch, restoreKillSwitch } from './kill-switch.js';
 export { rollout } from './rollout.js';
 export { scheduledChange } from './scheduled-change.js';
 export { deliverWebhook } from './webhook-delivery.js';
+export { lifecycleDigest } from './lifecycle-digest.js';

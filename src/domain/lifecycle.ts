@@ -187,3 +187,13 @@ export function deriveLifecycle(flag: LifecycleFlagInput, thresholds: LifecycleT
 
 /** Rank of a stage along a flag's life (archived last), for ordering and for tests. */
 export const stageRank = (stage: LifecycleStage) => LIFECYCLE_STAGES.indexOf(stage);
+
+/** The ISO 8601 week of an instant (UTC), e.g. `2026-W48`: the lifecycle digest's idempotency period. */
+export function isoWeek(ms: number): string {
+  const date = new Date(ms);
+  // The week's Thursday decides its year (ISO 8601).
+  const thursday = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 3 - ((date.getUTCDay() + 6) % 7));
+  const year = new Date(thursday).getUTCFullYear();
+  const week = 1 + Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * DAY));
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}

@@ -5,7 +5,7 @@ import { createActivities } from '../../activities/create-activities.js';
 import { startTelemetry } from '../telemetry/index.js';
 import { activityTelemetry } from '../telemetry/activity-telemetry.js';
 import { createAlerter } from '../../activities/alerts.js';
-import type { Config } from '../config.js';
+import { lifecycleThresholds, type Config } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
 import { createRedis } from '../connections/redis.js';
 import { describeTemporal, temporalConnectionOptions } from '../connections/temporal.js';
@@ -20,6 +20,7 @@ import { refuseWebhooksWithoutKey, WebhookKeyMissing, webhookDestinations, webho
 import { createDatabase } from '../stores/database.js';
 import { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import { RedisProjection } from '../stores/projection.js';
+import { ensureLifecycleDigestSchedule } from '../temporal/lifecycle-schedule.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -96,6 +97,11 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     }),
     temporalUiUrl: config.TEMPORAL_UI_URL,
     namespace: config.TEMPORAL_NAMESPACE,
+    lifecycle: {
+      thresholds: lifecycleThresholds(config),
+      channel: config.LIFECYCLE_DIGEST_CHANNEL ?? config.SLACK_ALERT_CHANNEL,
+      slack: config.SLACK_BOT_TOKEN ? { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL } : undefined,
+    },
   });
   const temporal = temporalConnectionOptions(config);
   const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
@@ -118,6 +124,13 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const starter = createWorkflowStarter({
     ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
+  // The weekly digest's schedule follows LIFECYCLE_DIGEST_SCHEDULE; a failure (Temporal briefly away)
+  // leaves the previous schedule in place and is retried at the next start.
+  // Not awaited (a slow Temporal must not hold up the worker), bounded, and awaited by close().
+  const digestSchedule = starter.client.connection.withDeadline(Date.now() + 10_000, () =>
+    ensureLifecycleDigestSchedule(starter.client, { taskQueue: config.TEMPORAL_TASK_QUEUE, cron: config.LIFECYCLE_DIGEST_SCHEDULE }))
+    .then((outcome) => logger.info({ outcome, cron: config.LIFECYCLE_DIGEST_SCHEDULE }, 'lifecycle digest schedule'))
+    .catch((err: unknown) => logger.warn({ err }, 'could not create or update the lifecycle digest schedule'));
   const relay = createOutboxRelay({ db, starter, logger });
   relay.start();
   const webhooks = createWebhookDispatcher({
@@ -142,6 +155,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       relay.stop();
       checkpoints?.stop();
       webhooks.stop();
+      await digestSchedule;
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);
       await telemetry?.shutdown();

@@ -31,7 +31,11 @@ export interface DigestMessage {
   /** Names of the owners whose flags it lists. */
   owners: string[];
   flags: Array<{ key: string; owner: string; stage: LifecycleStage; reason: string; referenced_files: number; last_evaluated: Record<string, string | null> }>;
+  /** Flags beyond the first DIGEST_MAX_FLAGS, counted but not listed (a Slack message holds 50 blocks). */
+  more: number;
 }
+
+export const DIGEST_MAX_FLAGS = 40;
 
 /** Stages on the "ready to remove" list: serving one value for long, or not used at all. */
 const REMOVABLE: ReadonlySet<LifecycleStage> = new Set(['launched', 'stale']);
@@ -112,8 +116,12 @@ export function createLifecycleService(deps: { db: Queryable; thresholds: Lifecy
         }
         const ownerName = owner?.name ?? flag.owner;
         let message = messages.get(recipient);
-        if (!message) messages.set(recipient, (message = { recipient, kind: owner?.slackUserId ? 'owner' : 'channel', owners: [], flags: [] }));
+        if (!message) messages.set(recipient, (message = { recipient, kind: owner?.slackUserId ? 'owner' : 'channel', owners: [], flags: [], more: 0 }));
         if (!message.owners.includes(ownerName)) message.owners.push(ownerName);
+        if (message.flags.length >= DIGEST_MAX_FLAGS) {
+          message.more++;
+          continue;
+        }
         message.flags.push({
           key: flag.key, owner: ownerName, stage: flag.lifecycle.stage, reason: flag.lifecycle.reason, referenced_files: flag.referenced_files,
           last_evaluated: Object.fromEntries(Object.entries(flag.lifecycle.environments).map(([env, e]) => [env, e.last_evaluated])),

@@ -54,6 +54,8 @@ export async function startStack(overrides: Record<string, string> = {}, options
     // (security/webhook-destinations.test.ts proves the refusal without this).
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
+    // A digest schedule per test stack would pile up in the shared Temporal (lifecycle-digest.test.ts turns it on).
+    LIFECYCLE_DIGEST_SCHEDULE: 'off',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,
   });

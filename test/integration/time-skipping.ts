@@ -6,6 +6,7 @@ import { createSecretBox } from '../../src/services/secret-box.js';
 import { parseAllowedHosts } from '../../src/services/webhook-destination.js';
 import { createActivities } from '../../activities/create-activities.js';
 import type { Alerter } from '../../activities/alerts.js';
+import type { LifecycleDigestDeps } from '../../activities/lifecycle-activities.js';
 import { createLogger } from '../../src/logger.js';
 import { createFlagPublisher } from '../../src/services/flag-publisher.js';
 import { createFlagService, type FlagService } from '../../src/services/flag-service.js';
@@ -30,6 +31,8 @@ export async function startTimeSkippingWorker(options: {
   prometheusUrl?: string;
   /** A Redis prefix for replica acknowledgements; one of its own finds no replica to wait for. */
   ackPrefix?: string;
+  /** The lifecycle digest's thresholds, fallback channel and Slack (lifecycle-digest-workflow.test.ts). */
+  lifecycle?: LifecycleDigestDeps;
 }): Promise<TimeSkippingWorker> {
   const testServer = process.env.TEMPORAL_TEST_SERVER;
   if (!testServer) throw new Error('TEMPORAL_TEST_SERVER is not set: run the tests with `npm test`');
@@ -47,7 +50,7 @@ export async function startTimeSkippingWorker(options: {
     activities: createActivities({
       db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter: options.alerter,
       temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
-      webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined),
+      webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined), lifecycle: options.lifecycle,
     }),
   });
   const running = worker.run();

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlagConfig } from '../../src/domain/flag.js';
 import {
-  DEFAULT_LIFECYCLE_THRESHOLDS, deriveLifecycle, servingEverywhere, servingOf, stageRank,
+  DEFAULT_LIFECYCLE_THRESHOLDS, deriveLifecycle, isoWeek, servingEverywhere, servingOf, stageRank,
   type LifecycleConfig, type LifecycleEnvironmentInput, type LifecycleFlagInput,
 } from '../../src/domain/lifecycle.js';
 import { compileFlag, evaluate } from '../../src/engine/index.js';
@@ -195,5 +195,17 @@ describe('deriveLifecycle properties', () => {
       const f = flag([env('staging', on, 0, 59), env('production', config, 0, 59)]);
       expect(deriveLifecycle(f, T, Math.max(now, at(60))).stage).not.toBe('launched');
     }), { numRuns: 1000 });
+  });
+});
+
+describe('isoWeek', () => {
+  it.each([
+    ['2026-11-29T23:59:59Z', '2026-W48'], // a Sunday ends its week
+    ['2026-11-30T00:00:00Z', '2026-W49'], // Monday starts the next
+    ['2021-01-03T12:00:00Z', '2020-W53'], // early January in the previous year's last week
+    ['2024-12-30T00:00:00Z', '2025-W01'], // late December in the next year's first week
+    ['2026-01-01T00:00:00Z', '2026-W01'],
+  ])('%s is in %s', (instant, week) => {
+    expect(isoWeek(Date.parse(instant))).toBe(week);
   });
 });
