@@ -1,5 +1,7 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   executeChild,
@@ -166,6 +168,23 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     s.history.push({ label, percentage: s.percentage ?? 0, split, at: new Date().toISOString(), version: result.version });
   }
 
+  /**
+   * A split step whose variant the config no longer declares pauses the rollout with the reason
+   * (declare it again and resume, or abort); false when it did.
+   */
+  async function applySplitOrPause(split: SplitEntry[], label: string, reason: string): Promise<boolean> {
+    try {
+      await applySplit(split, label, reason);
+      return true;
+    } catch (error) {
+      const cause = error instanceof ActivityFailure ? error.cause : undefined;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== 'InvalidConfig') throw error;
+      pause(`step ${s.stepIndex + 1} can't apply: ${cause.message}`);
+      await alert('Rollout paused', s.pausedReason!);
+      return false;
+    }
+  }
+
   /** Puts the config's split fields back as they were before the first split step (nothing to do before it). */
   async function restoreStart(label: string, reason: string) {
     if (!s.start) return;
@@ -211,7 +230,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     const reason = `rollout step ${s.stepIndex + 1} of ${steps.length}`;
     if (step.split) {
       if (!splitting) throw new Error('a split step needs the split-rollouts patch');
-      await applySplit(step.split, label, reason);
+      if (!(await applySplitOrPause(step.split, label, reason))) continue;
     } else {
       await apply(step.percentage, label, reason);
     }

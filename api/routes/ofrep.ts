@@ -1,3 +1,4 @@
+import { ofrepBulkEvaluationSchema, ofrepEvaluationSchema } from '../../src/protocol/evaluation-api.js';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import {
   CORS_HEADERS,
@@ -84,7 +85,7 @@ export function createOfrepRouter(deps: OfrepRouterDeps): Router {
     method: 'post', path: '/ofrep/v1/evaluate/flags/{key}', tag: 'Evaluation', summary: 'OFREP: evaluate one flag', auth: EVALUATION_AUTH,
     params: z.object({ key: flagKeySchema }), body: ofrepRequestSchema, headers: [ENVIRONMENT_HEADER],
     responses: {
-      200: { description: 'OFREP {key, value, reason, variant, metadata}' },
+      200: { description: 'OFREP {key, value, reason, variant, metadata}', schema: ofrepEvaluationSchema },
       400: { description: 'OFREP {key, errorCode, errorDetails}: PARSE_ERROR, INVALID_CONTEXT, TARGETING_KEY_MISSING', schema: ofrepErrorSchema },
       404: { description: 'OFREP FLAG_NOT_FOUND', schema: ofrepErrorSchema },
       ...OFREP_REFUSALS,
@@ -101,7 +102,7 @@ export function createOfrepRouter(deps: OfrepRouterDeps): Router {
       flagConfigLastModified: z.string().optional().meta({ description: 'the lastModified of that event (Unix seconds or ISO 8601); used without flagConfigEtag' }),
     }),
     responses: {
-      200: { description: 'OFREP {flags: [...], eventStreams: [{type: "sse", endpoint: {requestUri}, inactivityDelaySec}]}' },
+      200: { description: 'OFREP {flags: [...], eventStreams: [{type: "sse", endpoint: {requestUri}, inactivityDelaySec}]}', schema: ofrepBulkEvaluationSchema },
       304: { description: 'not modified' }, 400: { description: 'OFREP error', schema: ofrepErrorSchema },
       ...OFREP_REFUSALS,
     },

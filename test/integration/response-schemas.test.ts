@@ -86,4 +86,29 @@ describe('responses match /openapi.json', () => {
       expectDocumented('post', path, response);
     }
   });
+
+  it('the evaluation answers (OFREP single and bulk, native bulk) document the variant served', async () => {
+    const key = uniqueKey('documented');
+    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'string' } })).status).toBe(201);
+    const put = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: {
+      enabled: true, variants: [{ name: 'control', value: 'a' }, { name: 'compact', value: 'b' }], on_variant: 'compact', off_variant: 'control',
+    } });
+    expect(put.status).toBe(200);
+    const context = { context: { targetingKey: 'u1' } };
+    const single = await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: context });
+    expect(single.body).toMatchObject({ key, value: 'b', variant: 'compact' });
+    expectDocumented('post', '/ofrep/v1/evaluate/flags/{key}', single);
+    const bulk = await stack.request('POST', '/ofrep/v1/evaluate/flags', { body: context });
+    expect(bulk.body.flags).toContainEqual(expect.objectContaining({ key, variant: 'compact' }));
+    expectDocumented('post', '/ofrep/v1/evaluate/flags', bulk);
+    const native = await stack.request('POST', '/api/v1/evaluate', { body: { ...context, flags: [key, 'no-such-flag'] } });
+    expect(native.body.flags).toEqual([expect.objectContaining({ key, variant: 'compact' }), expect.objectContaining({ key: 'no-such-flag', variant: null })]);
+    expectDocumented('post', '/api/v1/evaluate', native);
+    // The documents require it: the same answers without `variant` do not match.
+    const withoutVariant = (item: Record<string, unknown>) => Object.fromEntries(Object.entries(item).filter(([k]) => k !== 'variant'));
+    const validator = (path: string) => ajv.getSchema(`openapi${doc.paths[path].post.responses['200'].content['application/json'].schema.$ref}`)!;
+    expect(validator('/ofrep/v1/evaluate/flags/{key}')(withoutVariant(single.body))).toBe(false);
+    expect(validator('/ofrep/v1/evaluate/flags')({ flags: [withoutVariant(bulk.body.flags.find((f: { key: string }) => f.key === key))] })).toBe(false);
+    expect(validator('/api/v1/evaluate')({ ...native.body, flags: [withoutVariant(native.body.flags[0])] })).toBe(false);
+  });
 });

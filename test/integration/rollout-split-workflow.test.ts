@@ -8,7 +8,7 @@ import type { FlagService } from '../../src/services/flag-service.js';
 import type { Database } from '../../src/stores/database.js';
 import { recordOutcomes } from '../../src/stores/event-store.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
-import { abortUpdate, progressQuery, type RolloutProgress } from '../../workflows/rollout-messages.js';
+import { abortUpdate, progressQuery, resumeUpdate, type RolloutProgress } from '../../workflows/rollout-messages.js';
 import type { rollout } from '../../workflows/rollout.js';
 import { uniqueKey } from './harness.js';
 import { startTimeSkippingWorker, type TimeSkippingWorker } from './time-skipping.js';
@@ -134,5 +134,25 @@ describe('split rollout workflow (time-skipping)', () => {
     const config = await flags.getConfig(key, 'production');
     expect(config).toMatchObject({ enabled: true, rollout: { percentage: 5, strategy: 'immediate' } });
     expect(config.split ?? null).toBeNull();
+  });
+
+  it('pauses when a step names a variant the config no longer declares, and goes on once it is back and resumed', async () => {
+    const key = await newVariantFlag();
+    const handle = await start(key, { strategy: 'split', steps: STEPS });
+    await skipUntil(handle, (p) => p.history.length === 1);
+    const withVariants = (names: string[]) => ({
+      enabled: true, on_variant: 'control', off_variant: 'control', split: STEPS[0]!.split,
+      variants: [{ name: 'control', value: 'list' }, { name: 'compact', value: 'compact-list' }, { name: 'wide', value: 'wide-grid' }].filter((v) => names.includes(v.name)),
+    });
+    await flags.updateConfig(key, 'production', withVariants(['control', 'compact']), undefined, { actor: BOOTSTRAP_ACTOR });
+    const paused = await skipUntil(handle, (p) => p.status === 'paused');
+    expect(paused.pausedReason).toBe(`step 2 can't apply: variant 'wide' is no longer declared by the config of '${key}' in 'production'`);
+    expect((await flags.getConfig(key, 'production')).split).toEqual(STEPS[0]!.split);
+
+    await flags.updateConfig(key, 'production', withVariants(['control', 'compact', 'wide']), undefined, { actor: BOOTSTRAP_ACTOR });
+    await handle.executeUpdate(resumeUpdate);
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', split: STEPS[1]!.split });
+    expect(await splitAudits(key)).toEqual(['step:0', 'step:1']);
   });
 });

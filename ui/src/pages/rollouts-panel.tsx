@@ -10,6 +10,7 @@ import { describeStep, isFinishedRollout } from '../../../src/domain/rollout-sta
 import { refusal } from '../validation.ts';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useConfirm } from '../confirm.tsx';
+import { defaultSplitSteps, splitOf, splitOrder, SplitStepsEditor, type SplitStepDraft } from './split-steps-editor.tsx';
 import { useSession } from '../session.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
@@ -53,13 +54,15 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
     <section className="card" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Rollouts in {env}</h3>
       <ErrorBox error={list.error} />
-      {current ? (
+      {current ? (() => { const backTo = current.startSplit ? describeSplit(current.startSplit) : '0%'; return (
         <div className="rollout-current" data-testid="rollout-current" data-status={current.status}>
           <p>
             <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
             {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
           </p>
           <ProgressBar value={current.step} max={current.totalSteps} label={describeStep(current.step, current.totalSteps)} />
+          {current.split && <p data-testid="rollout-split">Serving <strong>{describeSplit(current.split)}</strong>
+            {current.startSplit && <> — {current.percentage ?? 0}% of traffic moved from the starting split ({describeSplit(current.startSplit)})</>}.</p>}
           <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
             {record?.workflowId && <> Workflow <code>{record.workflowId}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
           {current.status === 'waiting_approval' && current.approvalDeadline && <ApprovalDeadline at={current.approvalDeadline} />}
@@ -75,19 +78,19 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
             {current.status === 'paused' && <WriteButton allowed={allowed} onClick={() => void steer.run('resume')}>Resume</WriteButton>}
             {current.status === 'waiting_approval' && <WriteButton allowed={allowed} className="primary" onClick={() => void steer.run('approve')}>Approve next step</WriteButton>}
             <WriteButton allowed={allowed} onClick={() => void steer.run('skip')}>Skip wait</WriteButton>
-            <label className="inline"><input type="checkbox" checked={rollback} onChange={(e) => setRollback(e.target.checked)} disabled={!allowed.allowed} /> roll back to 0% on abort</label>
+            <label className="inline"><input type="checkbox" checked={rollback} onChange={(e) => setRollback(e.target.checked)} disabled={!allowed.allowed} /> roll back to {backTo} on abort</label>
             <WriteButton allowed={allowed} className="danger-outline" onClick={() => void (async () => {
               if (rollback && !(await confirm({
                 title: `Abort the rollout of ${flag.key} in ${env} and roll back?`,
-                effect: <p>The rollout stops and <strong>{flag.key}</strong> goes back to <strong>0%</strong> in <strong>{env}</strong> at once: every user now at {current.percentage ?? 0}% loses the new behaviour. This cannot be resumed; a new rollout starts from the beginning.</p>,
-                confirmLabel: 'Abort and roll back to 0%',
+                effect: <p>The rollout stops and <strong>{flag.key}</strong> goes back to <strong>{backTo}</strong> in <strong>{env}</strong> at once: every user now at {current.percentage ?? 0}% loses the new behaviour. This cannot be resumed; a new rollout starts from the beginning.</p>,
+                confirmLabel: `Abort and roll back to ${backTo}`,
               }))) return;
               await steer.run('abort', { rollback });
             })()}>Abort</WriteButton>
           </div>
           <ErrorBox error={steer.error} />
         </div>
-      ) : (
+      ); })() : (
         <StartRollout flag={flag} env={env} allowed={allowed} onStarted={(w) => { setWorkflow(w); void list.reload(); onChanged(); }} />
       )}
       {workflow && <WorkflowLink workflow={workflow} />}
@@ -205,7 +208,10 @@ function GuardChart({ readings, breach, guard }: { readings: GuardProgress['read
 
 function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: string; allowed: ReturnType<ReturnType<typeof useSession>['can']>; onStarted: (w: Started) => void }) {
   const { api } = useSession();
-  const [strategy, setStrategy] = useState<'gradual' | 'immediate' | 'scheduled'>('gradual');
+  const [strategy, setStrategy] = useState<'gradual' | 'immediate' | 'scheduled' | 'split'>('gradual');
+  const config = flag.environments[env];
+  const order = splitOrder(config?.variants?.map((v) => v.name) ?? [], config?.off_variant ?? '');
+  const [splitSteps, setSplitSteps] = useState<SplitStepDraft[]>(() => defaultSplitSteps(order));
   const [percentage, setPercentage] = useState(100);
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
@@ -225,6 +231,9 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
     }
     if (strategy === 'immediate') return { strategy, percentage, ...common };
     if (strategy === 'scheduled') return { strategy, percentage, start_date: start, ...(end ? { end_date: end } : {}), ...common };
+    if (strategy === 'split') {
+      return { strategy, steps: splitSteps.map((s) => ({ split: splitOf(s, order), ...(s.hold ? { hold: s.hold } : {}), ...(s.approval ? { approval: true } : {}) })), ...common };
+    }
     return { strategy, steps: steps.map((s) => ({ percentage: s.percentage, ...(s.hold ? { hold: s.hold } : {}), ...(s.approval ? { approval: true } : {}) })), ...common };
   };
   const run = useAction(async () => {
@@ -245,8 +254,9 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
         <Field label="Strategy" error={e} path="plan.strategy">{(p) => (
           <select {...p} value={strategy} onChange={(ev) => setStrategy(ev.target.value as typeof strategy)}>
             <option value="gradual">gradual — steps</option><option value="immediate">immediate</option><option value="scheduled">scheduled</option>
+            <option value="split">split — weights per variant</option>
           </select>)}</Field>
-        {strategy !== 'gradual' && <Field label="Percentage" error={e} path="plan.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={percentage} onChange={(ev) => setPercentage(Number(ev.target.value))} />}</Field>}
+        {(strategy === 'immediate' || strategy === 'scheduled') && <Field label="Percentage" error={e} path="plan.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={percentage} onChange={(ev) => setPercentage(Number(ev.target.value))} />}</Field>}
         {strategy === 'scheduled' && <>
           <Field label="Start (ISO 8601)" error={e} path="plan.start_date">{(p) => <input {...p} required placeholder="2030-01-01T09:00:00Z" value={start} onChange={(ev) => setStart(ev.target.value)} />}</Field>
           <Field label="End (optional)" error={e} path="plan.end_date">{(p) => <input {...p} value={end} onChange={(ev) => setEnd(ev.target.value)} />}</Field>
@@ -270,6 +280,10 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
           <FinalHoldWarning plan={plan()} />
         </fieldset>
       )}
+      {strategy === 'split' && <>
+        <SplitStepsEditor steps={splitSteps} order={order} error={e} onChange={setSplitSteps} />
+        <FinalHoldWarning plan={plan()} />
+      </>}
       <fieldset className="guard-form">
         <legend>Guard (auto-rollback)</legend>
         <div className="grid4">
@@ -280,7 +294,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
           {guard !== 'none' && <>
             <Field label="Interval" error={e} path="plan.guard.interval">{(p) => <input {...p} value={g.interval} onChange={(ev) => setG({ ...g, interval: ev.target.value })} />}</Field>
             <Field label="On breach" error={e} path="plan.guard.action">{(p) => (
-              <select {...p} value={g.action} onChange={(ev) => setG({ ...g, action: ev.target.value })}><option value="rollback">roll back to 0%</option><option value="kill">pull the kill switch</option></select>)}</Field>
+              <select {...p} value={g.action} onChange={(ev) => setG({ ...g, action: ev.target.value })}><option value="rollback">{strategy === 'split' ? 'roll back to the starting split' : 'roll back to 0%'}</option><option value="kill">pull the kill switch</option></select>)}</Field>
           </>}
           {guard === 'events' && <>
             <Field label="Max error rate (0–1)" error={e} path="plan.guard.max_error_rate">{(p) => <input {...p} value={g.max_error_rate} onChange={(ev) => setG({ ...g, max_error_rate: ev.target.value })} />}</Field>

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from '../integration/harness.js';
+import { ARTIFACTS, launchChromium, openPage, shot, signIn, unexpected } from './browser.js';
+
+/**
+ * The rollout form's split strategy in headless Chromium (issue 16): a weights-per-step editor that
+ * refuses a step not adding up to 100 before anything is sent (the API's own schema), a split rollout
+ * started from it, and the running rollout showing the split it serves. One page load.
+ */
+describe('admin UI: split rollouts', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    stack = await startStack();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('starts a split rollout from the weights editor, refusing a step that does not add up to 100, and shows the split served', async () => {
+    const errors: string[] = [];
+    const key = uniqueKey('e2e-split');
+    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string' } })).status).toBe(201);
+    const put = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: {
+      enabled: true, on_variant: 'control', off_variant: 'control', split: [{ variant: 'control', weight: 100 }],
+      variants: [{ name: 'control', value: 'list' }, { name: 'compact', value: 'compact-list' }, { name: 'wide', value: 'wide-grid' }],
+    } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+
+    const { context, page } = await openPage(browser, errors);
+    onTestFailed(async () => {
+      await shot(page, 'failure-split-rollout');
+    });
+    let rolloutPosts = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && /\/rollouts$/.test(new URL(request.url()).pathname)) rolloutPosts++;
+    });
+    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${stack.api.url}/flags/${key}/production`);
+    const form = page.getByRole('form', { name: 'Start a rollout in production' });
+    await form.getByLabel('Strategy').selectOption('split');
+    const steps = form.getByTestId('split-steps');
+    // The off variant (control) is listed last, so compact's range of buckets only grows.
+    await steps.getByLabel('Step 1 compact', { exact: true }).fill('20');
+    await steps.getByLabel('Step 1 control', { exact: true }).fill('90');
+    await steps.getByLabel('Step 2 compact', { exact: true }).fill('30');
+    await steps.getByLabel('Step 2 wide', { exact: true }).fill('20');
+    await steps.getByLabel('Step 2 control', { exact: true }).fill('50');
+    // No hold after step 1: the rollout goes straight on to step 2's approval gate.
+    await steps.locator('[data-step="1"]').getByLabel('Hold').fill('');
+    expect(await steps.locator('[data-step="2"]').getByLabel('needs approval').isChecked()).toBe(true);
+    expect(await steps.getByTestId('split-total-1').textContent()).toBe('110%');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    expect(await form.locator('[data-field-error="plan.steps.0.split"]').textContent()).toBe('the weights add up to 110, not 100');
+    expect(rolloutPosts).toBe(0);
+
+    await steps.getByLabel('Step 1 control', { exact: true }).fill('80');
+    expect(await steps.getByTestId('split-total-1').textContent()).toBe('100%');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    // The second step waits for an approval (the default): the panel shows the first step's split.
+    const split = page.getByTestId('rollout-split');
+    await split.waitFor();
+    expect(await split.textContent()).toContain('compact 20 / control 80');
+    expect(await split.textContent()).toContain('20% of traffic moved from the starting split (control 100)');
+    await shot(page, 'split-rollout-running');
+    expect(rolloutPosts).toBe(1);
+
+    await page.getByRole('button', { name: 'Approve next step' }).click();
+    await eventually(async () => {
+      const list = (await stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body;
+      return list.rollouts[0]?.status === 'completed';
+    }, 'the rollout to complete', 30_000);
+    const config = (await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
+    expect(config.split).toEqual([{ variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }, { variant: 'control', weight: 50 }]);
+    await context.close();
+    expect(unexpected(errors)).toEqual([]);
+  }, 90_000);
+});
