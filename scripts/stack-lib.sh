@@ -55,7 +55,7 @@ DEFAULT_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT"
 # Tests use another Redis database index so they never clobber the dev projection.
 DEFAULT_TEST_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT/1"
 DEFAULT_TEMPORAL_ADDRESS="$LOCAL_IP:$TEMPORAL_PORT"
-TEMPORAL_SEARCH_ATTRIBUTES=(FlagKey Environment Actor RolloutStrategy)
+TEMPORAL_SEARCH_ATTRIBUTES=(FlagKey Environment Actor RolloutStrategy ReleasePipeline)
 
 REDIS_DIR="$STACK_DIR/redis"
 REDIS_PIDFILE="$REDIS_DIR/redis.pid"

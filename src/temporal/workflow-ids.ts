@@ -19,3 +19,6 @@ export function workflowUrl(uiUrl: string, namespace: string, workflowId: string
 /** One apply per change request. */
 export const changeRequestWorkflowId = (environment: string, flagKey: string, requestId: string) =>
   `change-request:${environment}:${flagKey}:${requestId}`;
+
+/** One running release pipeline per flag: the kill switch signals it by this id. */
+export const pipelineWorkflowId = (flagKey: string) => `pipeline:${flagKey}`;
