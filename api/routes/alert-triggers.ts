@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { RateLimitedError } from '../../src/errors.js';
-import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema } from '../../src/protocol/admin-api.js';
+import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema, alertTriggerPatchSchema, alertTriggerSchema } from '../../src/protocol/admin-api.js';
 import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/services/alert-trigger-service.js';
 import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
@@ -51,6 +51,18 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
   });
 
   defineRoute(router, MOUNT, {
+    method: 'patch', path: '/api/v1/triggers/{id}', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams, body: alertTriggerPatchSchema,
+    summary: 'Disable or enable an alert trigger without deleting it: while disabled its URL answers 404, exactly like an unknown one, and never acts (audited when it changes)',
+    responses: { 200: { description: 'the trigger as it is now', schema: alertTriggerSchema } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const trigger = await service.find(id);
+    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
+    const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
+    res.json(await service.setEnabled(id, enabled, { actor, ...metaOf(req) }));
+  });
+
+  defineRoute(router, MOUNT, {
     method: 'delete', path: '/api/v1/triggers/{id}', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams,
     summary: 'Delete an alert trigger: its URL stops working at once', responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
@@ -72,7 +84,7 @@ export function createTriggerHookRouter(service: AlertTriggerService): Router {
   router.use(TRIGGER_HOOK_PREFIX, express.json({ limit: '256kb', type: () => true }), refuseDeepBodies);
   defineRoute(router, '', {
     method: 'post', path: `${TRIGGER_HOOK_PREFIX}{secret}`, tag: 'Alert triggers', auth: PUBLIC,
-    summary: "No token: the secret in the path is the credential (an unknown one is 404). An alerting system's webhook (Alertmanager, Grafana, Datadog, PagerDuty or generic JSON, as the trigger says): kills on firing, restores on resolved when configured",
+    summary: "No token: the secret in the path is the credential (an unknown or disabled one is 404, the same answer). An alerting system's webhook (Alertmanager, Grafana, Datadog, PagerDuty or generic JSON, as the trigger says): kills on firing, restores on resolved when configured",
     params: secretParams,
     responses: { 200: { description: 'what the delivery did: kill, restore or none (with the reason)', schema: decisionSchema } },
     errors: [400, 404, 413, 429],

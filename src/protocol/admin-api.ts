@@ -362,7 +362,17 @@ export const alertTriggerInputSchema = z.strictObject({
 export const alertTriggerSchema = z.object({
   id: z.uuid(), flag: z.string(), environment: z.string(), name: z.string(), source: z.enum(ALERT_SOURCES), restore_on_resolved: z.boolean(),
   min_alerts: z.number().int(), window_seconds: z.number().int(), only_during_rollout: z.boolean(), created_by: z.string(), created_at: z.string(),
-  last_fired_at: z.string().nullable(),
+  enabled: z.boolean().meta({ description: 'a disabled trigger keeps its URL, which answers 404 like an unknown one and never acts' }),
+  deliveries_received: z.number().int().meta({ description: 'deliveries that reached the trigger while enabled, refused payloads included' }),
+  kills_fired: z.number().int().meta({ description: 'times it pulled the kill switch' }),
+  restores_fired: z.number().int().meta({ description: 'times it restored the flag on resolved' }),
+  last_delivery_at: z.string().nullable(),
+  last_fired_at: z.string().nullable().meta({ description: 'when it last killed or restored' }),
+  last_fired_alert: z.string().nullable().meta({ description: 'the alert names of that kill or restore' }),
+});
+/** The body that disables or enables an alert trigger. */
+export const alertTriggerPatchSchema = z.strictObject({
+  enabled: z.boolean().meta({ description: 'false disables the trigger (its URL then answers like an unknown one); true enables it again' }),
 });
 export const alertTriggerListSchema = z.object({ triggers: z.array(alertTriggerSchema) });
 export const alertTriggerCreatedSchema = alertTriggerSchema.extend({
@@ -414,6 +424,7 @@ export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
 export type AlertTriggerInput = z.input<typeof alertTriggerInputSchema>;
 export type AlertTrigger = z.infer<typeof alertTriggerSchema>;
 export type AlertTriggerList = z.infer<typeof alertTriggerListSchema>;
+export type AlertTriggerPatch = z.infer<typeof alertTriggerPatchSchema>;
 export type AlertTriggerCreated = z.infer<typeof alertTriggerCreatedSchema>;
 export type FlagCodeReferences = z.infer<typeof flagCodeReferencesSchema>;
 

@@ -7,8 +7,8 @@ import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import {
-  deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
-  recordAlerts, type AlertTriggerRecord,
+  countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
+  markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
 } from '../stores/alert-trigger-store.js';
 import { appendAuditEvent, latestKillSwitchEvent } from '../stores/audit-store.js';
 import { withTransaction, type Database } from '../stores/database.js';
@@ -44,7 +44,8 @@ export type TriggerDecision =
 const present = (t: AlertTriggerRecord) => ({
   id: t.id, flag: t.flagKey, environment: t.environment, name: t.name, source: t.source, restore_on_resolved: t.restoreOnResolved,
   min_alerts: t.minAlerts, window_seconds: t.windowSeconds, only_during_rollout: t.onlyDuringRollout, created_by: t.createdBy,
-  created_at: t.createdAt, last_fired_at: t.lastFiredAt,
+  created_at: t.createdAt, enabled: t.enabled, deliveries_received: t.deliveriesReceived, kills_fired: t.killsFired, restores_fired: t.restoresFired,
+  last_delivery_at: t.lastDeliveryAt, last_fired_at: t.lastFiredAt, last_fired_alert: t.lastFiredAlert,
 });
 
 /** The actor a trigger's kills and restores are audited as (its role is what the kill switch requires of people). */
@@ -74,13 +75,18 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     }
   }
 
-  /** Decides under the trigger's row lock; the kill or restore itself runs after the commit, idempotently. */
+  /**
+   * Decides under the trigger's row lock; the kill or restore itself runs after the commit, idempotently.
+   * The delivery is counted in the same transaction, a refused payload included (so "deliveries" tells an
+   * operator their alerting system reaches the trigger even while its payload template is wrong).
+   */
   async function decide(secretHash: string, body: unknown) {
-    return withTransaction(db, async (tx) => {
+    const outcome = await withTransaction(db, async (tx) => {
       const trigger = await lockAlertTriggerBySecret(tx, secretHash);
       if (!trigger) throw new NotFoundError('No trigger at this address');
+      await countDelivery(tx, trigger.id);
       const parsed = parseAlertPayload(trigger.source, body);
-      if (!parsed.ok) throw new ValidationError(`Not a ${trigger.source} alert payload`, parsed.issues);
+      if (!parsed.ok) return { refused: parsed.issues, trigger } as const;
       await recordAlerts(tx, trigger.id, parsed.notices);
       if (trigger.onlyDuringRollout) {
         const [latest] = await listRollouts(tx, trigger.flagKey, trigger.environment, 1);
@@ -91,14 +97,17 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       const firing = await firingAlerts(tx, trigger.id, trigger.windowSeconds);
       const fresh = firing.filter((alert) => !alert.fired);
       if (firing.length >= trigger.minAlerts && fresh.length > 0) return { trigger, decision: { action: 'kill', firing } as const };
-      if (parsed.notices.some((n) => n.status === 'resolved') && trigger.restoreOnResolved && !(await anyAlertFiring(tx, trigger.id))) {
-        return { trigger, decision: { action: 'restore' } as const };
+      const resolved = parsed.notices.filter((n) => n.status === 'resolved');
+      if (resolved.length > 0 && trigger.restoreOnResolved && !(await anyAlertFiring(tx, trigger.id))) {
+        return { trigger, decision: { action: 'restore', names: [...new Set(resolved.map((n) => n.name))] } as const };
       }
       const reason = firing.length < trigger.minAlerts
         ? `${firing.length} of ${trigger.minAlerts} alerts firing within ${trigger.windowSeconds} s`
         : fresh.length === 0 && firing.length > 0 ? 'these alerts already fired this trigger' : 'nothing to do';
       return { trigger, decision: { action: 'none', reason } as const };
     });
+    if ('refused' in outcome) throw new ValidationError(`Not a ${outcome.trigger.source} alert payload`, outcome.refused);
+    return outcome;
   }
 
   return {
@@ -131,6 +140,20 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       return trigger;
     },
 
+    /**
+     * Disables or enables a trigger without deleting it (one audit event, only when it changes). While
+     * disabled its URL answers exactly like an unknown one (404, same body), so an unauthenticated caller
+     * learns nothing more; nothing it is sent is recorded or counted.
+     */
+    async setEnabled(id: string, enabled: boolean, meta: TriggerRequestMeta) {
+      const changed = await withTransaction(db, async (tx) => {
+        const updated = await setAlertTriggerEnabled(tx, id, enabled);
+        if (updated) await audit(tx, meta, enabled ? 'trigger.enabled' : 'trigger.disabled', updated, { enabled: !enabled }, { enabled });
+        return updated;
+      });
+      return present(changed ?? (await this.find(id)));
+    },
+
     async remove(id: string, meta: TriggerRequestMeta) {
       const trigger = await this.find(id);
       await withTransaction(db, async (tx) => {
@@ -155,7 +178,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
           reason: `alert ${names.join(', ')} firing (${trigger.source}, trigger "${trigger.name}")${link ? `: ${link}` : ''}`.slice(0, 500),
           ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
         });
-        await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint)));
+        await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint), names.join(', ').slice(0, 500)));
         return { action: 'kill', alerts: decision.firing.map(({ name, link: l }) => ({ name, link: l })), workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
       }
       if (decision.action === 'restore') {
@@ -168,6 +191,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
           actor, flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
           reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`, ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
         });
+        await withTransaction(db, (tx) => markRestored(tx, trigger.id, decision.names.join(', ').slice(0, 500)));
         return { action: 'restore', workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
       }
       return decision;

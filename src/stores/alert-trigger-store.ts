@@ -13,7 +13,15 @@ export interface AlertTriggerRecord {
   onlyDuringRollout: boolean;
   createdBy: string;
   createdAt: string;
+  /** A disabled trigger's URL answers like an unknown one and never acts. */
+  enabled: boolean;
+  deliveriesReceived: number;
+  killsFired: number;
+  restoresFired: number;
+  lastDeliveryAt: string | null;
   lastFiredAt: string | null;
+  /** The alert names of the latest kill or restore. */
+  lastFiredAlert: string | null;
 }
 
 export interface NewAlertTrigger {
@@ -30,14 +38,20 @@ export interface NewAlertTrigger {
 }
 
 const COLUMNS = `t.id, f.key AS flag_key, t.environment, t.name, t.source, t.restore_on_resolved, t.min_alerts, t.window_seconds,
-  t.only_during_rollout, t.created_by, t.created_at, t.last_fired_at`;
+  t.only_during_rollout, t.created_by, t.created_at, t.enabled, t.deliveries_received, t.kills_fired, t.restores_fired, t.last_delivery_at,
+  t.last_fired_at, t.last_fired_alert`;
+
+const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
 
 function toTrigger(row: Record<string, unknown>): AlertTriggerRecord {
   return {
     id: row.id as string, flagKey: row.flag_key as string, environment: row.environment as string, name: row.name as string,
     source: row.source as AlertSource, restoreOnResolved: row.restore_on_resolved as boolean, minAlerts: row.min_alerts as number,
     windowSeconds: row.window_seconds as number, onlyDuringRollout: row.only_during_rollout as boolean, createdBy: row.created_by as string,
-    createdAt: (row.created_at as Date).toISOString(), lastFiredAt: row.last_fired_at ? (row.last_fired_at as Date).toISOString() : null,
+    createdAt: (row.created_at as Date).toISOString(), enabled: row.enabled as boolean,
+    // bigint columns come back as strings; a trigger's counts stay far below 2^53.
+    deliveriesReceived: Number(row.deliveries_received), killsFired: Number(row.kills_fired), restoresFired: Number(row.restores_fired),
+    lastDeliveryAt: iso(row.last_delivery_at), lastFiredAt: iso(row.last_fired_at), lastFiredAlert: (row.last_fired_alert as string | null) ?? null,
   };
 }
 
@@ -64,13 +78,36 @@ export async function findAlertTrigger(db: Queryable, id: string): Promise<Alert
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
 }
 
-/** The trigger a secret belongs to, locked for the rest of the transaction (deliveries for one trigger take turns). */
+/**
+ * The enabled trigger a secret belongs to, locked for the rest of the transaction (deliveries for one
+ * trigger take turns). A disabled trigger is not found: its URL answers like an unknown one.
+ */
 export async function lockAlertTriggerBySecret(tx: Queryable, secretHash: string): Promise<AlertTriggerRecord | null> {
   const result = await tx.query(
-    `SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.secret_hash = $1 AND f.archived_at IS NULL FOR UPDATE OF t`,
+    `SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.secret_hash = $1 AND t.enabled AND f.archived_at IS NULL FOR UPDATE OF t`,
     [secretHash],
   );
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
+}
+
+/** Enables or disables a trigger; answers it as changed, or null when it does not exist or already was so (one statement: concurrent toggles change it once). */
+export async function setAlertTriggerEnabled(tx: Queryable, id: string, enabled: boolean): Promise<AlertTriggerRecord | null> {
+  const result = await tx.query(
+    `WITH t AS (UPDATE alert_triggers SET enabled = $2 WHERE id = $1 AND enabled <> $2 RETURNING *)
+     SELECT ${COLUMNS} FROM t JOIN flags f ON f.id = t.flag_id`,
+    [id, enabled],
+  );
+  return result.rows[0] ? toTrigger(result.rows[0]) : null;
+}
+
+/** Counts one delivery that reached an enabled trigger (committed even when its payload is refused). */
+export async function countDelivery(tx: Queryable, triggerId: string): Promise<void> {
+  await tx.query('UPDATE alert_triggers SET deliveries_received = deliveries_received + 1, last_delivery_at = now() WHERE id = $1', [triggerId]);
+}
+
+/** Counts a restore the trigger fired, naming the alerts that resolved. */
+export async function markRestored(tx: Queryable, triggerId: string, alertNames: string): Promise<void> {
+  await tx.query('UPDATE alert_triggers SET restores_fired = restores_fired + 1, last_fired_at = now(), last_fired_alert = $2 WHERE id = $1', [triggerId, alertNames]);
 }
 
 export async function deleteAlertTrigger(tx: Queryable, id: string): Promise<boolean> {
@@ -110,9 +147,10 @@ export async function firingAlerts(tx: Queryable, triggerId: string, windowSecon
   return result.rows.map((row) => ({ fingerprint: row.fingerprint, name: row.name, link: row.link, fired: row.fired, firstSeen: (row.first_seen as Date).toISOString() }));
 }
 
-export async function markFired(tx: Queryable, triggerId: string, fingerprints: string[]): Promise<void> {
+/** Marks these alerts' episodes as spent and counts the kill, naming the alerts. */
+export async function markFired(tx: Queryable, triggerId: string, fingerprints: string[], alertNames: string): Promise<void> {
   await tx.query('UPDATE alert_trigger_alerts SET fired = true WHERE trigger_id = $1 AND fingerprint = ANY($2)', [triggerId, fingerprints]);
-  await tx.query('UPDATE alert_triggers SET last_fired_at = now() WHERE id = $1', [triggerId]);
+  await tx.query('UPDATE alert_triggers SET kills_fired = kills_fired + 1, last_fired_at = now(), last_fired_alert = $2 WHERE id = $1', [triggerId, alertNames]);
 }
 
 export async function anyAlertFiring(tx: Queryable, triggerId: string): Promise<boolean> {

@@ -168,7 +168,7 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(unexpected(errors)).toEqual([]);
   }, 120_000);
 
-  it('creates an alert trigger whose URL is shown once; an Alertmanager alert to it kills the flag live; lists code references; deletes after a confirm', async () => {
+  it('creates an alert trigger whose URL is shown once; an Alertmanager alert to it kills the flag live and moves its counters; disables, enables and deletes after a confirm; lists code references', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-trigger');
     await createFlag(stack, key, onForEveryone);
@@ -249,21 +249,45 @@ describe('flag page: variants, alert triggers, code references', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
 
     // Alertmanager calls the URL: the flag is killed, and the page shows it without a reload.
-    const fired = await fetch(url, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        version: '4', status: 'firing', receiver: 'ripcord', externalURL: 'http://alertmanager:9093',
-        alerts: [{ status: 'firing', labels: { alertname: 'Checkout5xx', service: 'checkout' }, annotations: { summary: 'errors' }, startsAt: '2026-11-29T03:00:00Z', generatorURL: 'http://prometheus:9090/graph', fingerprint: 'e2e-fp-1' }],
-      }),
+    const firing = JSON.stringify({
+      version: '4', status: 'firing', receiver: 'ripcord', externalURL: 'http://alertmanager:9093',
+      alerts: [{ status: 'firing', labels: { alertname: 'Checkout5xx', service: 'checkout' }, annotations: { summary: 'errors' }, startsAt: '2026-11-29T03:00:00Z', generatorURL: 'http://prometheus:9090/graph', fingerprint: 'e2e-fp-1' }],
     });
+    const fired = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: firing });
     expect(fired.status).toBe(200);
     expect(await fired.json()).toMatchObject({ action: 'kill', changed: true });
     await page.getByTestId('killed-banner').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('killed-banner').textContent()).toContain('Checkout5xx');
-    await panel.locator('tr[data-trigger][data-fired="yes"]').waitFor({ timeout: 10_000 });
+    // The row reads again after the kill (or, at the latest, at its 10 s refresh): counts and the alert's name.
+    await panel.locator('tr[data-trigger][data-fired="yes"]').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('served-variants').getAttribute('data-serving')).toBe('off');
     expect(await ofrep(key, { targetingKey: 'u1' })).toMatchObject({ value: false });
+    expect(await row.locator('[data-field="counts"]').textContent()).toBe('1 delivery, 1 kill, 0 restores');
+    expect(await row.locator('[data-field="last-fired"]').textContent()).toMatch(/\(Checkout5xx\)$/);
+    expect(await row.locator('[data-field="last-delivery"]').textContent()).not.toBe('never');
     await shot(page, '44-trigger-fired');
+
+    // A repeat changes nothing on the flag, yet the counters move on the page without a reload.
+    const repeat = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: firing });
+    expect(await repeat.json()).toMatchObject({ action: 'none' });
+    await panel.locator('tr[data-trigger][data-deliveries="2"]').waitFor({ timeout: 20_000 });
+    expect(await row.locator('[data-field="counts"]').textContent()).toBe('2 deliveries, 1 kill, 0 restores');
+
+    // Disable asks first; disabled, the URL answers 404 like an unknown one; enabled again, it works.
+    await row.getByRole('button', { name: 'Disable checkout 5xx' }).click();
+    const disableDialog = page.getByRole('dialog', { name: 'Disable the trigger “checkout 5xx”?' });
+    await disableDialog.waitFor();
+    expect(await disableDialog.textContent()).toContain('answers as if it did not exist (404)');
+    await disableDialog.getByRole('button', { name: 'Disable trigger' }).click();
+    await panel.locator('tr[data-trigger][data-enabled="no"]').waitFor();
+    expect(await row.locator('[data-field="state"]').textContent()).toBe('disabled: its URL answers 404');
+    expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+    await row.getByRole('button', { name: 'Enable checkout 5xx' }).click();
+    await page.getByRole('dialog', { name: 'Enable the trigger “checkout 5xx”?' }).getByRole('button', { name: 'Enable trigger' }).click();
+    await panel.locator('tr[data-trigger][data-enabled="yes"]').waitFor();
+    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers[0]).toMatchObject({ enabled: true, deliveries_received: 2, kills_fired: 1 });
+    const toggles = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${(await row.getAttribute('data-trigger'))!}`)).body.events.map((e: { action: string }) => e.action);
+    expect(toggles.slice(0, 2)).toEqual(['trigger.enabled', 'trigger.disabled']);
 
     // Delete asks first; Cancel keeps it; confirmed, the URL stops working.
     await row.getByRole('button', { name: 'Delete checkout 5xx' }).click();

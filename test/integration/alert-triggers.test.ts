@@ -88,6 +88,53 @@ describe('alert triggers', () => {
     expect(await served(key)).toBe(false);
   });
 
+  it('can be disabled without deleting it: a disabled URL is 404 like an unknown one and never kills; enabled again it kills; counters say what it did', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, { restore_on_resolved: true });
+    const listed = async () => (await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers[0];
+    expect(await listed()).toMatchObject({ enabled: true, deliveries_received: 0, kills_fired: 0, restores_fired: 0, last_delivery_at: null, last_fired_at: null, last_fired_alert: null });
+
+    const disabled = await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { body: { enabled: false } });
+    expect(disabled.status, JSON.stringify(disabled.body)).toBe(200);
+    expect(disabled.body).toMatchObject({ id: trigger.id, enabled: false });
+    // Firing while disabled: the same answer as a secret that never existed, and the flag stays on.
+    const unknown = await deliver(`/hooks/v1/triggers/rc_trigger_${'B'.repeat(43)}`, alertmanager('firing', 'fp-d'));
+    const whileDisabled = await deliver(trigger.path, alertmanager('firing', 'fp-d'));
+    expect(whileDisabled.status).toBe(404);
+    expect(whileDisabled.body).toEqual(unknown.body);
+    expect(await served(key)).toBe(true);
+    expect(await killEvents(key, 'kill_switch.activated')).toHaveLength(0);
+    // Nothing a disabled trigger is sent is recorded or counted.
+    expect(await listed()).toMatchObject({ enabled: false, deliveries_received: 0, kills_fired: 0 });
+    // Disabling again changes nothing and is not audited twice.
+    expect((await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { body: { enabled: false } })).body).toMatchObject({ enabled: false });
+
+    expect((await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { body: { enabled: true } })).body).toMatchObject({ enabled: true });
+    expect((await deliver(trigger.path, { not: 'alertmanager' })).status).toBe(400);
+    expect((await deliver(trigger.path, alertmanager('firing', 'fp-d', 'CheckoutLatency'))).body).toMatchObject({ action: 'kill', changed: true });
+    expect(await served(key)).toBe(false);
+    expect((await deliver(trigger.path, alertmanager('firing', 'fp-d', 'CheckoutLatency'))).body).toMatchObject({ action: 'none' });
+    const afterKill = await listed();
+    // Deliveries: the refused payload, the kill and the repeat; one kill, named.
+    expect(afterKill).toMatchObject({ enabled: true, deliveries_received: 3, kills_fired: 1, restores_fired: 0, last_fired_alert: 'CheckoutLatency' });
+    expect(Date.parse(afterKill.last_delivery_at)).toBeGreaterThanOrEqual(Date.parse(afterKill.last_fired_at));
+
+    expect((await deliver(trigger.path, alertmanager('resolved', 'fp-d', 'CheckoutLatency'))).body).toMatchObject({ action: 'restore', changed: true });
+    expect(await listed()).toMatchObject({ deliveries_received: 4, kills_fired: 1, restores_fired: 1, last_fired_alert: 'CheckoutLatency' });
+
+    // Audited with the actor, once per change.
+    const audited = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${trigger.id}`)).body.events as Array<{ action: string; userId: string; newValue: unknown }>;
+    expect(audited.map((e) => e.action)).toEqual(['trigger.enabled', 'trigger.disabled', 'trigger.created']);
+    expect(audited[1]).toMatchObject({ newValue: { enabled: false } });
+    expect(audited[1]!.userId).toBe(audited[2]!.userId);
+
+    // Bad bodies name the field; an unknown trigger is 404.
+    const bad = await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { body: { enabled: 'no' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual([expect.objectContaining({ path: 'body.enabled' })]);
+    expect((await stack.request('PATCH', '/api/v1/triggers/00000000-0000-4000-8000-000000000000', { body: { enabled: false } })).status).toBe(404);
+  });
+
   it('can require N distinct alerts within the window', async () => {
     const key = await newFlag();
     const trigger = await createTrigger(key, { min_alerts: 2, window_seconds: 600 });
@@ -173,12 +220,13 @@ describe('alert triggers', () => {
     expect(await served(key)).toBe(true);
   });
 
-  it('needs the kill-switch right to create or delete, and a client token can do neither', async () => {
+  it('needs the kill-switch right to create, disable or delete, and a client token can do none', async () => {
     const key = await newFlag();
     const client = await stack.request('POST', '/api/v1/tokens', { body: { name: uniqueKey('c'), kind: 'client', environment: 'production' } });
     const denied = await stack.request('POST', `/api/v1/flags/${key}/environments/production/triggers`, { body: { name: 'x', source: 'generic' }, token: client.body.token });
     expect(denied.status).toBe(403);
     const trigger = await createTrigger(key, { source: 'generic' });
+    expect((await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { token: client.body.token, body: { enabled: false } })).status).toBe(403);
     expect((await stack.request('DELETE', `/api/v1/triggers/${trigger.id}`, { token: client.body.token })).status).toBe(403);
   });
 });

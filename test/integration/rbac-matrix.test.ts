@@ -140,6 +140,16 @@ const CASES: Case[] = [
       return created.status;
     },
   },
+  {
+    name: 'PATCH an alert trigger (disable), payments flag, production', allowed: ['admin', 'emergency_responder', 'payments_responder'],
+    run: async (t) => {
+      const created = await stack.request('POST', `/api/v1/flags/${payments}/environments/production/triggers`, { body: { name: 'rbac-patch', source: 'generic' } });
+      expect(created.status).toBe(201);
+      const status = await call(t, 'PATCH', `/api/v1/triggers/${created.body.id}`, { enabled: false });
+      expect((await stack.request('DELETE', `/api/v1/triggers/${created.body.id}`)).status).toBe(204);
+      return status;
+    },
+  },
   { name: 'GET /definitions (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/definitions?environment=staging') },
   { name: 'GET /flagd/{env}/flags.json (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flagd/staging/flags.json') },
   { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targetingKey: 'u' } }) },

@@ -1,10 +1,10 @@
 import { useId, useMemo, useState } from 'react';
 import { ALERT_SOURCES, type AlertSource } from '../../../src/domain/alert-sources.ts';
-import { alertTriggerInputSchema, type AlertTrigger, type AlertTriggerCreated, type AlertTriggerInput, type AlertTriggerList, type Flag } from '../../../src/protocol/admin-api.ts';
+import { alertTriggerInputSchema, type AlertTrigger, type AlertTriggerCreated, type AlertTriggerInput, type AlertTriggerList, type AlertTriggerPatch, type Flag } from '../../../src/protocol/admin-api.ts';
 import { enc } from '../api.ts';
 import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
-import { useLoad } from '../hooks.ts';
+import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { refusal } from '../validation.ts';
 
@@ -25,6 +25,15 @@ function bodyOf(form: TriggerForm): AlertTriggerInput {
   };
 }
 
+/** How often the list is read again while a trigger is enabled (its counters move without the flag changing). */
+const TRIGGER_POLL_MS = 10_000;
+
+/** In words: what the trigger has done, for the counters cell. */
+function countsOf(t: AlertTrigger): string {
+  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return `${count(t.deliveries_received, 'delivery', 'deliveries')}, ${count(t.kills_fired, 'kill', 'kills')}, ${count(t.restores_fired, 'restore', 'restores')}`;
+}
+
 /** In words: what makes the trigger act. */
 function conditionOf(t: AlertTrigger): string {
   const what = t.min_alerts === 1 ? 'any firing alert' : `${t.min_alerts} distinct alerts firing within ${t.window_seconds} s`;
@@ -43,6 +52,9 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
   const path = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/triggers`;
   // Read again on every change of this flag: a trigger that fired has killed it, and shows when.
   const list = useLoad((signal) => api.get<AlertTriggerList>(path, signal), [path, liveTick]);
+  // Deliveries that do not change the flag (repeats, N-of-M not reached) still move the counters.
+  const anyEnabled = list.data?.triggers.some((t) => t.enabled) ?? false;
+  useInterval(() => void list.reload(), anyEnabled ? TRIGGER_POLL_MS : null);
   const [form, setForm] = useState<TriggerForm>(EMPTY);
   const [open, setOpen] = useState(false);
   const [showProblems, setShowProblems] = useState(false);
@@ -69,6 +81,21 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
     });
     if (!ok) return;
     await api.request('DELETE', `/api/v1/triggers/${enc(trigger.id)}`);
+    await list.reload();
+  });
+  const toggle = useAction(async (trigger: AlertTrigger) => {
+    const enabling = !trigger.enabled;
+    const ok = await confirm(enabling ? {
+      title: `Enable the trigger “${trigger.name}”?`,
+      effect: <p>Its URL works again: the next firing alert from {SOURCE_NAMES[trigger.source]} kills <strong>{flag.key}</strong> in {env}{trigger.restore_on_resolved ? ', and a resolve restores it' : ''}.</p>,
+      confirmLabel: 'Enable trigger',
+    } : {
+      title: `Disable the trigger “${trigger.name}”?`,
+      effect: <p>Its URL answers as if it did not exist (404): alerts sent to it are ignored and not recorded, so {SOURCE_NAMES[trigger.source]} cannot kill <strong>{flag.key}</strong> in {env} through it until you enable it again. The URL, its settings and its counts are kept; the flag's state does not change.</p>,
+      confirmLabel: 'Disable trigger',
+    });
+    if (!ok) return;
+    await api.request('PATCH', `/api/v1/triggers/${enc(trigger.id)}`, { body: { enabled: enabling } satisfies AlertTriggerPatch });
     await list.reload();
   });
   const copy = async (url: string) => {
@@ -99,20 +126,26 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
         </div>
       )}
 
-      <ErrorBox error={list.error ?? remove.error} />
+      <ErrorBox error={list.error ?? remove.error ?? toggle.error} />
       {list.data && triggers.length === 0 && <p className="muted" data-testid="no-triggers">No triggers: nothing outside Ripcord can kill this flag in {env}.</p>}
       {triggers.length > 0 && (
         <div className="table-wrap"><table className="cards" aria-label={`Alert triggers in ${env}`}>
-          <thead><tr><th scope="col">Name</th><th scope="col">Source</th><th scope="col">Action</th><th scope="col">Fires on</th><th scope="col">Last fired</th><th scope="col">Created</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Name</th><th scope="col">Source</th><th scope="col">Action</th><th scope="col">Fires on</th><th scope="col">State</th><th scope="col">Counts</th><th scope="col">Last delivery</th><th scope="col">Last fired</th><th scope="col">Created</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
           <tbody>{triggers.map((t) => (
-            <tr key={t.id} data-trigger={t.id} data-fired={t.last_fired_at ? 'yes' : 'no'}>
+            <tr key={t.id} data-trigger={t.id} data-fired={t.last_fired_at ? 'yes' : 'no'} data-enabled={t.enabled ? 'yes' : 'no'} data-deliveries={t.deliveries_received}>
               <th scope="row" data-field="name">{t.name}</th>
               <td data-label="Source" data-field="source">{SOURCE_NAMES[t.source]}</td>
               <td data-label="Action" data-field="action">{t.restore_on_resolved ? 'kill; restore when resolved' : 'kill'}</td>
               <td data-label="Fires on" data-field="condition">{conditionOf(t)}</td>
-              <td data-label="Last fired" data-field="last-fired">{t.last_fired_at ? time(t.last_fired_at) : 'never'}</td>
+              <td data-label="State" data-field="state">{t.enabled ? 'enabled' : <strong>disabled: its URL answers 404</strong>}</td>
+              <td data-label="Counts" data-field="counts">{countsOf(t)}</td>
+              <td data-label="Last delivery" data-field="last-delivery">{t.last_delivery_at ? time(t.last_delivery_at) : 'never'}</td>
+              <td data-label="Last fired" data-field="last-fired">{t.last_fired_at ? `${time(t.last_fired_at)}${t.last_fired_alert ? ` (${t.last_fired_alert})` : ''}` : 'never'}</td>
               <td data-label="Created">{time(t.created_at)} by {t.created_by}</td>
-              <td data-field="actions"><WriteButton allowed={allowed} type="button" className="danger-link" disabled={remove.busy} onClick={() => void remove.run(t)}>Delete {t.name}</WriteButton></td>
+              <td data-field="actions"><div className="actions">
+                <WriteButton allowed={allowed} type="button" className="link" disabled={toggle.busy} onClick={() => void toggle.run(t)}>{t.enabled ? 'Disable' : 'Enable'} {t.name}</WriteButton>
+                <WriteButton allowed={allowed} type="button" className="danger-link" disabled={remove.busy} onClick={() => void remove.run(t)}>Delete {t.name}</WriteButton>
+              </div></td>
             </tr>
           ))}</tbody>
         </table></div>
