@@ -1,6 +1,7 @@
 import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { createKillSwitchActivities } from './kill-switch-activities.js';
+import { createReleasePipelineActivities } from './release-pipeline-activities.js';
 import { createLifecycleActivities } from './lifecycle-activities.js';
 import { createRolloutActivities } from './rollout-activities.js';
 import { createWebhookActivities } from './webhook-activities.js';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createKillSwitchActivities(deps),
     ...createRolloutActivities(deps),
+    ...createReleasePipelineActivities(deps),
     ...createWebhookActivities(deps),
     ...createLifecycleActivities(deps),
 

@@ -37,6 +37,8 @@ import type { DashboardService } from '../src/services/dashboard-service.js';
 import { createOfrepRouter } from './routes/ofrep.js';
 import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
+import { createReleasePipelinesRouter } from './routes/release-pipelines.js';
+import type { ReleasePipelineService } from '../src/services/release-pipeline-service.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
 import { createDefinitionsRouter } from './routes/definitions.js';
@@ -68,6 +70,7 @@ export interface AppDeps {
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
+  releasePipelines: ReleasePipelineService;
   dashboard: DashboardService;
   scheduledChanges: ScheduledChangeService;
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
@@ -144,6 +147,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments));
   api.use(createRolloutsRouter(deps.rollouts, deps.flags));
+  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));

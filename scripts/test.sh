@@ -20,6 +20,7 @@ ensure_schemathesis
 ensure_openfeature_python
 ensure_openfeature_java
 ensure_flagd_python
+ensure_flagd_java
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap

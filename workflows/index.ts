@@ -1,4 +1,5 @@
 export { killSwitch, restoreKillSwitch } from './kill-switch.js';
+export { releasePipeline } from './release-pipeline.js';
 export { rollout } from './rollout.js';
 export { scheduledChange } from './scheduled-change.js';
 export { deliverWebhook } from './webhook-delivery.js';

@@ -6,7 +6,8 @@ import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
 import { describeConfirmation, type Confirmation } from '../src/domain/confirmation.js';
 import type { KillSwitchChange } from '../src/services/kill-change.js';
-import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
+import { pipelineWorkflowId, rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
+import { pipelineKillSignal } from './release-pipeline-messages.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';
 
 const steps = proxyActivities<Activities>({
@@ -41,6 +42,8 @@ export const KILL_CONFIRMS_CONVERGENCE = 'kill-confirms-convergence';
  * heartbeats (confirmConvergence).
  */
 export const ACKNOWLEDGED_CONFIRMATION = 'acknowledged-confirmation';
+/** A kill also signals the flag's release pipeline (pipeline:<flag>), which stops when it releases to that environment. */
+export const KILL_STOPS_PIPELINE = 'kill-stops-pipeline';
 
 /** What a kill's confirmation step found: acknowledgements (now), or heartbeats (histories before). */
 type Confirmed = Confirmation | Convergence;
@@ -56,6 +59,7 @@ export async function killSwitch(change: KillSwitchChange): Promise<{ version: n
   await steps.broadcast({ ...ref, event: 'flag.killed' });
   const convergence = patched(KILL_CONFIRMS_CONVERGENCE) ? await confirm(change, disabled.version) : undefined;
   await pauseRunningRollout(change);
+  if (patched(KILL_STOPS_PIPELINE)) await stopRunningPipeline(change);
   await steps.audit(change);
   await alerting.alert({ ...change, title: 'Kill switch activated', reason: withConvergence(change.reason, convergence) });
   log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version, ...convergence });
@@ -93,6 +97,17 @@ async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
     });
   } catch {
     // No rollout is running for this flag: nothing to pause.
+  }
+}
+
+/** A kill stops the flag's running release pipeline if it releases to this environment (the pipeline decides). */
+async function stopRunningPipeline(change: KillSwitchChange): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(pipelineWorkflowId(change.flagKey)).signal(pipelineKillSignal, {
+      environment: change.environment, reason: change.reason,
+    });
+  } catch {
+    // No pipeline is running for this flag.
   }
 }
 

@@ -12,7 +12,7 @@ export function durationMs(value: string | number): number {
   return millis;
 }
 
-const duration = z.union([text(40), z.number().int()]).refine((value) => {
+export const duration = z.union([text(40), z.number().int()]).refine((value) => {
   try {
     const ms = durationMs(value);
     return Number.isFinite(ms) && ms > 0 && ms <= 366 * 24 * 3600_000;

@@ -48,6 +48,7 @@ import { createLifecycleService } from '../services/lifecycle-service.js';
 import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
 import { createRolloutService } from '../services/rollout-service.js';
+import { createReleasePipelineService } from '../services/release-pipeline-service.js';
 import { createScheduledChangeService } from '../services/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
 import { learnBotIdentity } from '../../slack/bot-identity.js';
@@ -214,6 +215,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
     }),
     rollouts,
+    releasePipelines: createReleasePipelineService(temporalDeps),
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),

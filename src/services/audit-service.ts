@@ -28,8 +28,8 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string;
     async list(query: AuditListQuery): Promise<AuditPage> {
       const before = decodeCursor(query.cursor, cursorSchema)?.s;
       const rows = await listAuditEvents(deps.db, {
-        // A flag's history: its own events, its rollouts' and its scheduled changes'.
-        ...(query.flag ? { resourceTypes: ['flag', 'rollout', 'scheduled_change'], resourceId: query.flag } : {}),
+        // A flag's history: its own events, its rollouts', its scheduled changes' and its release pipelines'.
+        ...(query.flag ? { resourceTypes: ['flag', 'rollout', 'scheduled_change', 'release_pipeline'], resourceId: query.flag } : {}),
         ...(query.resource_type ? { resourceType: query.resource_type } : {}),
         // Rollout steps are written as config changes of the flag (action rollout.step, rollout.rollback…).
         ...(query.resource_type === 'rollout' ? { orActionPrefix: 'rollout.' } : {}),

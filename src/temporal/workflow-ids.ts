@@ -15,3 +15,6 @@ export const scheduledChangeWorkflowId = (environment: string, flagKey: string, 
 export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/** One running release pipeline per flag: the kill switch signals it by this id. */
+export const pipelineWorkflowId = (flagKey: string) => `pipeline:${flagKey}`;

@@ -1,19 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlagDefinition } from '../../src/domain/flag.js';
-import { segmentSchema, type Segment } from '../../src/domain/segment.js';
 import { FLAGD_SCHEMA, inexpressibleReason, toFlagdFlag } from '../../src/flagd/flagd-document.js';
-import bucketing from '../vectors/bucketing.json' with { type: 'json' };
-import errors from '../vectors/errors.json' with { type: 'json' };
-import operators from '../vectors/operators.json' with { type: 'json' };
-import precedence from '../vectors/precedence.json' with { type: 'json' };
-import schedule from '../vectors/schedule.json' with { type: 'json' };
-import variants from '../vectors/variants.json' with { type: 'json' };
+import { agrees, allVectorCases, compareSplit, compareVectors, createVectorFlags, FlagdClientProcess, killReachesProvider, segmentsOf, waitForSync, type Answer, type VectorCase } from './flagd/flagd-clients.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
@@ -24,6 +15,7 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
  * 2. in in-process mode, synced over gRPC from Ripcord's FlagSyncService, it gives Ripcord's own OFREP
  *    answer for every expressible vector case and for 1,000 users of a 3-variant split;
  * 3. it serves a kill pushed over the sync stream (the time is printed, not asserted).
+ * Also here: the sync service's authentication, stream caps and the HTTP document.
  */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,74 +24,8 @@ const ENVIRONMENT = 'staging';
 /** FLAGD_SYNC_MAX_STREAMS_PER_TOKEN in this file's API (the Python provider's token holds one). */
 const STREAMS_PER_TOKEN = 3;
 
-interface VectorCase { name: string; flag: string; context: Record<string, unknown>; now: string; expected: { value?: unknown; variant?: string; reason: string } }
-interface VectorFile { flags: Record<string, FlagDefinition>; segments?: unknown[]; cases: VectorCase[] }
-const files = { precedence, operators, schedule, bucketing, errors, variants } as unknown as Record<string, VectorFile>;
-
-/** flagd's reason for each of Ripcord's (docs/architecture.md, "flagd as an edge tier"). */
-const FLAGD_REASONS: Record<string, string[]> = {
-  STATIC: ['STATIC', 'DEFAULT'], DISABLED: ['STATIC'], SPLIT: ['TARGETING_MATCH'], TARGETING_MATCH: ['TARGETING_MATCH'], DEFAULT: ['DEFAULT'], ERROR: ['ERROR'],
-};
-
-interface Answer { value?: unknown; variant?: string; reason: string; errorCode?: string }
-
-/** Whether flagd's answer is Ripcord's: the same value and variant (or both an error), with the mapped reason. */
-function agrees(ripcord: Answer, flagd: Answer): boolean {
-  if (ripcord.reason === 'ERROR') return flagd.reason === 'ERROR';
-  return JSON.stringify(flagd.value) === JSON.stringify(ripcord.value) && flagd.variant === ripcord.variant && (FLAGD_REASONS[ripcord.reason] ?? []).includes(flagd.reason);
-}
-
-/** The Python flagd client: one JSON command per line, one answer per line, each within a bound. */
-class FlagdPython {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-  private stderr = '';
-
-  constructor() {
-    this.child = spawn(PYTHON, [`${root}/test/integration/flagd/flagd_client.py`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  send(command: unknown): void {
-    this.child.stdin.write(`${JSON.stringify(command)}\n`);
-  }
-
-  async answer<T>(timeoutMs = 60_000): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the flagd client gave no answer within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-    });
-    try {
-      const next = await Promise.race([this.lines.next(), timeout]);
-      if (next.done) throw new Error(`the flagd client exited; stderr: ${this.stderr}`);
-      return JSON.parse(next.value) as T;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async call<T>(command: unknown, timeoutMs?: number): Promise<T> {
-    this.send(command);
-    return this.answer<T>(timeoutMs);
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    this.child.kill();
-  }
-}
-
-function segmentsOf(file: VectorFile): Map<string, Segment> {
-  return new Map((file.segments ?? []).map((s) => segmentSchema.parse(s)).map((s) => [s.key, s]));
-}
-
-const allCases = Object.entries(files).flatMap(([fileName, file]) => file.cases.map((c) => ({ fileName, file, c, def: file.flags[c.flag]! })));
-
 let stack: Stack;
-let python: FlagdPython;
+let python: FlagdClientProcess;
 let serverToken: string;
 
 beforeAll(async () => {
@@ -107,7 +33,7 @@ beforeAll(async () => {
   // On a loaded machine a replica that misses its 1 s reconciliation for 3 s answers STALE (same value,
   // other reason); this test compares answers, not freshness, so it allows a minute.
   stack = await startStack({ FLAGD_SYNC_PORT: '0', MAX_SNAPSHOT_LAG_SECONDS: '60', FLAGD_SYNC_MAX_STREAMS_PER_TOKEN: String(STREAMS_PER_TOKEN) }, { worker: false });
-  python = new FlagdPython();
+  python = new FlagdClientProcess(PYTHON, [`${root}/test/integration/flagd/flagd_client.py`]);
   const token = await stack.request('POST', '/api/v1/tokens', { body: { name: 'flagd sync', kind: 'server', environment: ENVIRONMENT } });
   expect(token.status).toBe(201);
   serverToken = token.body.token;
@@ -120,136 +46,50 @@ afterAll(async () => {
 
 describe('flagd evaluator on the converted engine vectors', () => {
   it('gives the engine answer for every vector case flagd can express, at the vector clock', async () => {
-    const expressible = allCases.filter(({ file, def }) => inexpressibleReason(def, segmentsOf(file)) === undefined);
+    const expressible = allVectorCases.filter(({ file, def }) => inexpressibleReason(def, segmentsOf(file)) === undefined);
     const cases = expressible.map(({ file, c, def }) => ({
       key: def.key, type: def.type, context: c.context, now: Date.parse(c.now) / 1000,
       document: { $schema: FLAGD_SCHEMA, flags: { [def.key]: toFlagdFlag(def, segmentsOf(file)) } },
     }));
     const { answers } = await python.call<{ answers: Answer[] }>({ op: 'offline', cases });
     const disagreements = expressible.flatMap(({ fileName, c }, i) => (agrees(c.expected as Answer, answers[i]!) ? [] : [`${fileName}: ${c.name}: engine ${JSON.stringify(c.expected)}, flagd ${JSON.stringify(answers[i])}`]));
-    console.log(`[flagd-sync] flagd evaluator vs engine vectors: ${expressible.length - disagreements.length} agreed / ${expressible.length} expressible / ${allCases.length} total`);
+    console.log(`[flagd-sync] flagd evaluator vs engine vectors: ${expressible.length - disagreements.length} agreed / ${expressible.length} expressible / ${allVectorCases.length} total`);
     expect(disagreements).toEqual([]);
     expect(expressible.length).toBe(187);
   }, 120_000);
 });
 
 describe('flagd in-process provider synced from Ripcord', () => {
-  /** Each expressible vector flag created in Ripcord under a key of its own; vector case → live key. */
-  const liveKeys = new Map<VectorCase, { key: string; type: FlagDefinition['type'] }>();
+  let liveKeys: Map<VectorCase, { key: string; type: string }>;
   const prefix = uniqueKey('fd');
-  const refused: string[] = [];
 
   beforeAll(async () => {
-    // Segments under keys of their own, and the vector flags' references rewritten to them. A segment
-    // a vector names without defining never matches, and neither does an empty list segment.
-    const segmentKeys = new Map<string, string>();
-    for (const [fileName, file] of Object.entries(files)) {
-      const defined = segmentsOf(file);
-      const named = Object.values(file.flags).flatMap((def) => (Array.isArray(def.config?.targeting) ? def.config.targeting.flatMap((t) => t.segments) : []));
-      const missing = [...new Set(named)].filter((key) => !defined.has(key)).map((key): Segment => ({ key, kind: 'list', members: [] }));
-      for (const segment of [...defined.values(), ...missing]) {
-        const key = `${prefix}-${fileName}-${segment.key}`;
-        const created = await stack.request('POST', '/api/v1/segments', { body: { ...segment, key } });
-        expect(created.status, JSON.stringify(created.body)).toBe(201);
-        segmentKeys.set(`${fileName}/${segment.key}`, key);
-      }
-    }
-    for (const [fileName, file] of Object.entries(files)) {
-      for (const [id, def] of Object.entries(file.flags)) {
-        if (inexpressibleReason(def, segmentsOf(file)) !== undefined) continue;
-        const key = `${prefix}-${fileName}-${id}`.replace(/[^A-Za-z0-9._-]/g, '_');
-        const { kill_switch: killSwitch, ...config } = def.config as FlagDefinition['config'] & Record<string, unknown>;
-        const put = { ...config, targeting: (config.targeting ?? []).map((t) => ({ ...t, segments: t.segments.map((s) => segmentKeys.get(`${fileName}/${s}`) ?? s) })) };
-        expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: def.type } })).status).toBe(201);
-        const written = await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: put });
-        // A stored config the API refuses (errors.json) can't be synced live; the offline check covers it.
-        if (written.status !== 200) {
-          refused.push(`${fileName}/${id}: ${written.status} ${JSON.stringify(written.body).slice(0, 160)}`);
-          continue;
-        }
-        if (killSwitch?.enabled) {
-          expect((await stack.request('POST', `/api/v1/flags/${key}/environments/${ENVIRONMENT}/kill-switch`, { body: { reason: 'vector' } })).status).toBe(201);
-        }
-        for (const c of file.cases) if (c.flag === id) liveKeys.set(c, { key, type: def.type });
-      }
-    }
-    console.log(`[flagd-sync] vector flags the API refuses to store: ${refused.join('; ') || 'none'}`);
+    const created = await createVectorFlags(stack, ENVIRONMENT, prefix);
+    liveKeys = created.liveKeys;
+    console.log(`[flagd-sync] vector flags the API refuses to store: ${created.refused.join('; ') || 'none'}`);
     const connected = await python.call<{ connected: boolean }>({ op: 'connect', host: '127.0.0.1', port: stack.api.flagdSyncPort, token: serverToken }, 30_000);
     expect(connected.connected).toBe(true);
   }, 180_000);
 
-  /**
-   * Waits until the provider holds every change written so far: a document carries the whole snapshot
-   * and snapshots apply writes in order, so once a flag written last serves on, all earlier writes are in.
-   */
-  async function synced(): Promise<void> {
-    const key = uniqueKey('fd-barrier');
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'boolean' } })).status).toBe(201);
-    expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: { enabled: true, value: true, off_value: false } })).status).toBe(200);
-    const seen = await python.call<{ seen_at_ms: number | null }>({ op: 'wait', key, type: 'boolean', context: {}, value: true, timeout_ms: 15_000 }, 20_000);
-    expect(seen.seen_at_ms, 'the provider to sync').not.toBeNull();
-  }
-
-  async function ofrep(key: string, context: Record<string, unknown>): Promise<Answer> {
-    const response = await fetch(`${stack.api.url}/ofrep/v1/evaluate/flags/${key}`, {
-      method: 'POST', headers: { authorization: `Bearer ${serverToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ context }),
-    });
-    const body = await response.json() as Answer;
-    return body.errorCode ? { reason: 'ERROR', errorCode: body.errorCode } : body;
-  }
-
   it("agrees with Ripcord's OFREP answers on every vector case whose flag Ripcord stores and flagd can express", async () => {
-    const live = [...liveKeys.entries()];
-    await synced();
-    const { answers } = await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: live.map(([c, { key, type }]) => ({ key, type, context: c.context })) });
-    const disagreements: string[] = [];
-    for (const [i, [c, { key }]] of live.entries()) {
-      const ripcord = await ofrep(key, c.context);
-      if (!agrees(ripcord, answers[i]!)) disagreements.push(`${c.name}: Ripcord ${JSON.stringify(ripcord)}, flagd ${JSON.stringify(answers[i])}`);
-    }
-    console.log(`[flagd-sync] flagd in-process (gRPC sync) vs Ripcord OFREP: ${live.length - disagreements.length} agreed / ${live.length} live vector cases (${allCases.length} vector cases in all)`);
+    await waitForSync(stack, ENVIRONMENT, python);
+    const disagreements = await compareVectors(stack, serverToken, python, liveKeys);
+    console.log(`[flagd-sync] flagd in-process (gRPC sync) vs Ripcord OFREP: ${liveKeys.size - disagreements.length} agreed / ${liveKeys.size} live vector cases (${allVectorCases.length} vector cases in all)`);
     expect(disagreements).toEqual([]);
     // Every expressible case but errors.json's (the API refuses to store a broken config).
-    expect(live.length).toBe(186);
+    expect(liveKeys.size).toBe(186);
   }, 120_000);
 
   it("agrees with Ripcord's OFREP answers for 1,000 users of a 3-variant split", async () => {
-    const key = `${prefix}-split`;
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'string' } })).status).toBe(201);
-    const config = {
-      enabled: true, on_variant: 'control', off_variant: 'control',
-      variants: [{ name: 'control', value: 'control' }, { name: 'compact', value: 'compact' }, { name: 'wide', value: 'wide' }],
-      split: [{ variant: 'control', weight: 50 }, { variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }],
-    };
-    expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: config })).status).toBe(200);
-    await synced();
-    const users = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
-    const { answers } = await python.call<{ answers: Answer[] }>({ op: 'evaluate', items: users.map((u) => ({ key, type: 'string', context: { targetingKey: u } })) });
-    const disagreements: string[] = [];
-    const counts: Record<string, number> = {};
-    for (const [i, user] of users.entries()) {
-      const ripcord = await ofrep(key, { targetingKey: user });
-      if (!agrees(ripcord, answers[i]!)) disagreements.push(`${user}: Ripcord ${JSON.stringify(ripcord)}, flagd ${JSON.stringify(answers[i])}`);
-      counts[String(ripcord.value)] = (counts[String(ripcord.value)] ?? 0) + 1;
-    }
+    const { disagreements, counts } = await compareSplit(stack, ENVIRONMENT, serverToken, python, `${prefix}-split`);
     console.log(`[flagd-sync] 3-variant split: ${1000 - disagreements.length} / 1000 users agreed (Ripcord served ${JSON.stringify(counts)})`);
     expect(disagreements.slice(0, 5)).toEqual([]);
     expect(Object.keys(counts).sort()).toEqual(['compact', 'control', 'wide']);
   }, 120_000);
 
   it('serves a kill pushed over the sync stream (time printed, not asserted)', async () => {
-    const key = `${prefix}-kill`;
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'boolean' } })).status).toBe(201);
-    expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${ENVIRONMENT}`, { body: { enabled: true, value: true, off_value: false } })).status).toBe(200);
-    const context = { targetingKey: 'alice' };
-    const on = await python.call<{ seen_at_ms: number | null }>({ op: 'wait', key, type: 'boolean', context, value: true, timeout_ms: 15_000 }, 20_000);
-    expect(on.seen_at_ms).not.toBeNull();
-    python.send({ op: 'wait', key, type: 'boolean', context, value: false, timeout_ms: 10_000 });
-    const killedAt = Date.now();
-    expect((await stack.request('POST', `/api/v1/flags/${key}/environments/${ENVIRONMENT}/kill-switch`, { body: { reason: 'flagd sync test' } })).status).toBe(201);
-    const seen = await python.answer<{ seen_at_ms: number | null; last: Answer }>(15_000);
-    expect(seen.seen_at_ms, JSON.stringify(seen.last)).not.toBeNull();
-    console.log(`[flagd-sync] kill request → served by the flagd in-process provider: ${Math.round(seen.seen_at_ms! - killedAt)} ms`);
+    const ms = await killReachesProvider(stack, ENVIRONMENT, python, `${prefix}-kill`);
+    console.log(`[flagd-sync] kill request → served by the flagd in-process provider: ${ms} ms`);
   }, 60_000);
 });
 

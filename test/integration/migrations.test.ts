@@ -6,6 +6,7 @@ import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantApplicationRole } from '../../src/stores/app-role.js';
+import { inDatabase, scratchDatabase } from './scratch-db.js';
 
 // Issue 20, coverage gap: migrations. Against the stack's real PostgreSQL, in two scratch databases:
 // one migrated by `npm run migrate` at once (then again, which must change nothing), one upgraded
@@ -21,12 +22,6 @@ const appUrl = process.env.DATABASE_URL!;
 const FRESH = 'ripcord_migrations_fresh_test';
 const STEPPED = 'ripcord_migrations_stepped_test';
 
-const inDatabase = (url: string, database: string) => {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
-
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -35,17 +30,6 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   } finally {
     await client.end();
   }
-}
-
-async function recreate(database: string): Promise<void> {
-  await withClient(ownerUrl, async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
-  });
-}
-
-async function drop(database: string): Promise<void> {
-  await withClient(ownerUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`));
 }
 
 /** `npm run migrate` (src/main/migrate.ts) against a scratch database, as owner and application role. */
@@ -87,10 +71,10 @@ async function catalogue(database: string) {
 }
 
 beforeAll(async () => {
-  await Promise.all([recreate(FRESH), recreate(STEPPED)]);
+  await Promise.all([scratchDatabase(FRESH).create(), scratchDatabase(STEPPED).create()]);
 });
 afterAll(async () => {
-  await Promise.all([drop(FRESH), drop(STEPPED)]);
+  await Promise.all([scratchDatabase(FRESH).drop(), scratchDatabase(STEPPED).drop()]);
 });
 
 describe('migrations', () => {

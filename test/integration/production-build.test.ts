@@ -2,17 +2,17 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, root, run, startChild, stopChild, type Child } from './build-helpers.js';
 import { eventually, uniqueKey } from './harness.js';
+import { scratchDatabase } from './scratch-db.js';
 
 /**
  * The production path: `npm run build`, then only production dependencies (`npm ci --omit=dev`,
  * offline from the npm cache) and plain `node` on the build: migrate, seed, API, worker, a rollout.
  */
 const ADMIN = 'production-build-admin-token';
-const DATABASE = 'ripcord_prod_build_test';
+const scratch = scratchDatabase('ripcord_prod_build_test');
 /** Stands in for webpack: loading it is harmless, using any part of it fails the worker loudly. */
 const WEBPACK_STUB = `module.exports = new Proxy({}, { get(_, name) { if (typeof name === 'string') throw new Error('webpack used at run time: ' + name); } });`;
 const DEV_ONLY = ['tsx', 'vite', 'typescript', 'vitest', 'tsup', 'esbuild', 'eslint', 'playwright-core', '@temporalio/testing'];
@@ -32,18 +32,6 @@ function freePort(): Promise<number> {
   });
 }
 
-// The schema owner creates the scratch database (the application role may not create anything).
-const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ownerUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   await buildServer();
@@ -65,20 +53,15 @@ beforeAll(async () => {
   writeFileSync(join(app, 'node_modules/webpack/package.json'), JSON.stringify({ name: 'webpack', version: '0.0.0-absent', main: 'index.js' }));
   writeFileSync(join(app, 'node_modules/webpack/index.js'), WEBPACK_STUB);
 
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DATABASE}`);
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `/${DATABASE}`;
-  databaseUrl = url.toString();
-  const owner = new URL(ownerUrl);
-  owner.pathname = `/${DATABASE}`;
-  migrationDatabaseUrl = owner.toString();
+  await scratch.create();
+  databaseUrl = scratch.appUrl;
+  migrationDatabaseUrl = scratch.ownerUrl;
 }, 300_000);
 
 afterAll(async () => {
   await stopChild(api);
   await stopChild(worker);
-  if (databaseUrl) await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  if (databaseUrl) await scratch.drop();
   if (app) rmSync(app, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createEnvironmentToken, createFlag, createUser } from './governance-helpers.js';
 
 /**
@@ -20,6 +20,20 @@ const tokens = {} as Record<Subject, string>;
 let plain: string;
 let payments: string;
 let segment: string | undefined;
+
+/** Release templates the pipeline rows apply (made once, by the admin): staging only; staging → production behind an editor's approval. */
+const templates: { staging?: string; gated?: string } = {};
+async function rbacTemplate(kind: 'staging' | 'gated'): Promise<string> {
+  if (!templates[kind]) {
+    const name = uniqueKey(`rbac-tpl-${kind}`).toLowerCase();
+    const phases = kind === 'staging'
+      ? [{ environment: 'staging', plan: { strategy: 'gradual', steps: [{ percentage: 10, hold: '1 hour' }, { percentage: 100 }] } }]
+      : [{ environment: 'staging', approval: { role: 'editor' }, plan: { strategy: 'immediate', percentage: 10 } }, { environment: 'production', plan: { strategy: 'immediate', percentage: 10 } }];
+    expect((await stack.request('POST', '/api/v1/release-templates', { body: { name, phases } })).status).toBe(201);
+    templates[kind] = name;
+  }
+  return templates[kind];
+}
 
 /** A list segment the segment rows read and change (made once, by the admin). */
 async function rbacSegment(): Promise<string> {
@@ -219,6 +233,85 @@ const CASES: Case[] = [
       const created = await stack.request('POST', base, { token: t, body: { at: new Date(Date.now() + 86_400_000).toISOString(), config } });
       if (created.status < 300) expect(await call(t, 'DELETE', `${base}/${created.body.id}`)).toBeLessThan(300);
       return created.status;
+    },
+  },
+  { name: 'GET /release-templates', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/release-templates') },
+  { name: 'GET /release-templates/{name}', allowed: USERS, run: async (t) => call(t, 'GET', `/api/v1/release-templates/${await rbacTemplate('staging')}`) },
+  {
+    name: 'POST, PUT and DELETE a release template', allowed: EDITORS,
+    run: async (t) => {
+      const name = uniqueKey('rbac-tpl').toLowerCase();
+      const phases = [{ environment: 'staging', plan: { strategy: 'immediate', percentage: 5 } }];
+      const created = await call(t, 'POST', '/api/v1/release-templates', { name, phases });
+      if (created >= 300) return created;
+      expect(await call(t, 'PUT', `/api/v1/release-templates/${name}`, { phases })).toBe(200);
+      expect(await call(t, 'DELETE', `/api/v1/release-templates/${name}`)).toBe(204);
+      return created;
+    },
+  },
+  {
+    name: 'PUT and DELETE a release template someone else made', allowed: EDITORS,
+    run: async (t) => {
+      const name = uniqueKey('rbac-tpl').toLowerCase();
+      const phases = [{ environment: 'staging', plan: { strategy: 'immediate', percentage: 5 } }];
+      expect((await stack.request('POST', '/api/v1/release-templates', { body: { name, phases } })).status).toBe(201);
+      const replaced = await call(t, 'PUT', `/api/v1/release-templates/${name}`, { phases });
+      const deleted = await call(t, 'DELETE', `/api/v1/release-templates/${name}`);
+      expect(deleted < 300).toBe(replaced < 300);
+      return replaced;
+    },
+  },
+  {
+    name: 'start, pause, resume and abort a pipeline into staging', allowed: [...EDITORS, 'staging_editor'],
+    run: async (t) => {
+      const key = await createFlag(stack, uniqueKey('rbac-pipe'));
+      const started = await call(t, 'POST', `/api/v1/flags/${key}/pipelines`, { template: await rbacTemplate('staging') });
+      if (started >= 300) return started;
+      expect(await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/pause`, { reason: 'rbac' })).toBe(200);
+      expect(await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/resume`)).toBe(200);
+      expect(await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/abort`, { rollback: false })).toBe(200);
+      return started;
+    },
+  },
+  {
+    name: 'steer a pipeline into staging and production someone else started', allowed: EDITORS,
+    run: async (t) => {
+      const key = await createFlag(stack, uniqueKey('rbac-pipe'));
+      expect((await stack.request('POST', `/api/v1/flags/${key}/pipelines`, { body: { template: await rbacTemplate('gated') } })).status).toBe(201);
+      const paused = await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/pause`, {});
+      expect((await stack.request('POST', `/api/v1/flags/${key}/pipelines/current/abort`, { body: { rollback: false } })).status).toBe(200);
+      return paused;
+    },
+  },
+  {
+    name: 'start a pipeline into staging and production', allowed: EDITORS,
+    run: async (t) => {
+      const key = await createFlag(stack, uniqueKey('rbac-pipe'));
+      const started = await call(t, 'POST', `/api/v1/flags/${key}/pipelines`, { template: await rbacTemplate('gated') });
+      if (started < 300) expect(await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/abort`, { rollback: false })).toBe(200);
+      return started;
+    },
+  },
+  {
+    // The gate needs an editor (or an admin) other than whoever started the pipeline (the bootstrap admin here).
+    name: 'approve a pipeline phase gate that needs an editor', allowed: EDITORS,
+    run: async (t) => {
+      const key = await createFlag(stack, uniqueKey('rbac-gate'));
+      const started = await stack.request('POST', `/api/v1/flags/${key}/pipelines`, { body: { template: await rbacTemplate('gated') } });
+      expect(started.status).toBe(201);
+      await eventually(async () => (await stack.request('GET', `/api/v1/flags/${key}/pipelines/${started.body.id}`)).body.status === 'waiting_approval', 'the gate');
+      const approved = await call(t, 'POST', `/api/v1/flags/${key}/pipelines/current/approve`, {});
+      expect([200, 409]).toContain((await stack.request('POST', `/api/v1/flags/${key}/pipelines/current/abort`, { body: { rollback: false } })).status);
+      return approved;
+    },
+  },
+  {
+    name: 'GET pipelines of a flag, and one pipeline', allowed: USERS,
+    run: async (t) => {
+      const listed = await call(t, 'GET', `/api/v1/flags/${plain}/pipelines`);
+      const one = await call(t, 'GET', `/api/v1/flags/${plain}/pipelines/00000000-0000-4000-8000-000000000000`);
+      expect(one).toBe(listed < 300 ? 404 : 403);
+      return listed;
     },
   },
   { name: 'POST /evaluate (native) in the token environment', allowed: SUBJECTS, run: async (t) => (await stack.request('POST', '/api/v1/evaluate', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status },

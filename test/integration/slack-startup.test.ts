@@ -1,4 +1,3 @@
-import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,13 +5,13 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer } from '../../src/main/api-server.js';
 import { ADMIN_TOKEN, startStack, type Stack } from './harness.js';
+import { postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
 
 // Issue 20: the Slack bot started without SLACK_BOT_ID / SLACK_BOT_USER_ID learns its ids from
 // Slack's auth.test once, at start-up (a loopback fake of Slack's Web API answers it), and Bolt
 // uses them: it never calls auth.test again for the commands it handles. When auth.test fails,
 // start-up stops with an error naming the variables.
 
-const SIGNING_SECRET = 'test-slack-signing-secret';
 const BOT_TOKEN = 'xoxb-startup-test-token';
 let fakeSlack: Server;
 let slackUrl: string;
@@ -40,26 +39,8 @@ afterAll(() => fakeSlack?.close());
 
 const slackEnv = (apiUrl: string) => ({ SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: apiUrl });
 
-function slashCommand(text: string) {
-  return new URLSearchParams({
-    token: 'legacy', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0ONCALL', channel_name: 'oncall',
-    user_id: 'U0SOMEONE', user_name: 'someone', command: '/flag', text, api_app_id: 'A0APP', is_enterprise_install: 'false',
-    response_url: `${slackUrl}/response/${randomUUID()}`, trigger_id: randomUUID(),
-  }).toString();
-}
-
-async function signed(url: string, body: string) {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const response = await fetch(`${url}/slack/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp),
-      'x-slack-signature': `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`,
-    },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as { text?: string } };
-}
+const slashCommand = (text: string) => slashCommandBody(slackUrl, '/flag', text, { id: 'U0SOMEONE', name: 'someone' });
+const signed = (url: string, body: string) => postSlackEvent<{ text?: string }>(url, body);
 
 describe('Slack start-up without SLACK_BOT_ID and SLACK_BOT_USER_ID', () => {
   let stack: Stack;

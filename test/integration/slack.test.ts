@@ -1,12 +1,12 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
 
 // Against the real API, worker, Postgres, Redis and Temporal, with a local fake of Slack's Web API.
 
-const SIGNING_SECRET = 'test-slack-signing-secret';
 let stack: Stack;
 let fakeSlack: Server;
 let slackUrl: string;
@@ -47,29 +47,13 @@ afterAll(async () => {
 });
 
 /** A request signed the way Slack signs it (v0 HMAC-SHA256 over version, timestamp and raw body). */
-async function slack(body: string, contentType: string, options: { secret?: string; timestamp?: number; retry?: number } = {}) {
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-  const response = await fetch(`${stack.api.url}/slack/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature,
-      ...(options.retry ? { 'x-slack-retry-num': String(options.retry), 'x-slack-retry-reason': 'http_timeout' } : {}),
-    },
-    body,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+function slack(body: string, contentType: string, options: { secret?: string; timestamp?: number; retry?: number } = {}) {
+  const headers = options.retry ? { 'x-slack-retry-num': String(options.retry), 'x-slack-retry-reason': 'http_timeout' } : undefined;
+  return postSlackEvent(stack.api.url, body, { contentType, secret: options.secret, timestamp: options.timestamp, headers });
 }
 
-function slashCommand(command: string, text: string, user: { id: string; name: string }, triggerId = randomUUID()) {
-  return new URLSearchParams({
-    token: 'legacy', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0ONCALL', channel_name: 'oncall',
-    user_id: user.id, user_name: user.name, command, text, api_app_id: 'A0APP', is_enterprise_install: 'false',
-    response_url: `${slackUrl}/response/${triggerId}`, trigger_id: triggerId,
-  }).toString();
-}
-const form = 'application/x-www-form-urlencoded';
+const slashCommand = (command: string, text: string, user: { id: string; name: string }, triggerId?: string) => slashCommandBody(slackUrl, command, text, user, triggerId);
+const form = FORM;
 
 async function createUser(role: string, slackUserId: string) {
   const response = await stack.request('POST', '/api/v1/users', {

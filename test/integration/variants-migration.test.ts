@@ -5,29 +5,14 @@ import type { FlagDefinition } from '../../src/domain/flag.js';
 import { compileFlag, evaluate } from '../../src/engine/index.js';
 import { loadDefinitions } from '../../src/stores/flag-store.js';
 import { migrateUp } from '../../src/stores/migrations.js';
+import { scratchDatabase } from './scratch-db.js';
 
 // A database of its own, built as it was before variants, so the shared test database is untouched.
-const DATABASE = 'ripcord_variants_migration_test';
+const scratch = scratchDatabase('ripcord_variants_migration_test');
 const VARIANTS_MIGRATION = '1732490200000_variants.sql';
-const ownerUrl = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const USERS = Array.from({ length: 300 }, (_, i) => ({ targetingKey: `user-${i}`, plan: i % 7 === 0 ? 'beta' : 'free', country: i % 11 === 0 ? 'XX' : 'NL' }));
 
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: ownerUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(): string {
-  const url = new URL(ownerUrl);
-  url.pathname = `/${DATABASE}`;
-  return url.toString();
-}
 
 /** Configs as the API wrote them before variants: value / off_value, override values, percentages. */
 const OLD_CONFIGS: Array<{ key: string; type: string; config: Record<string, unknown> }> = [
@@ -50,16 +35,15 @@ const OLD_CONFIGS: Array<{ key: string; type: string; config: Record<string, unk
 
 let db: pg.Pool;
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DATABASE}`);
+  await scratch.create();
   const migrations = readdirSync(new URL('../../migrations', import.meta.url)).filter((f) => f.endsWith('.sql')).sort();
-  await migrateUp(databaseUrl(), undefined, migrations.indexOf(VARIANTS_MIGRATION));
-  db = new pg.Pool({ connectionString: databaseUrl(), max: 1 });
+  await migrateUp(scratch.ownerUrl, undefined, migrations.indexOf(VARIANTS_MIGRATION));
+  db = new pg.Pool({ connectionString: scratch.ownerUrl, max: 1 });
 }, 60_000);
 
 afterAll(async () => {
   await db?.end();
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 describe('the variants migration', () => {
@@ -78,7 +62,7 @@ describe('the variants migration', () => {
       before.set(key, USERS.map((user) => evaluate(compileFlag(stored), user, NOW)));
     }
 
-    await migrateUp(databaseUrl());
+    await migrateUp(scratch.ownerUrl);
 
     const after = await loadDefinitions(db, 'production');
     expect(after.map((d) => d.key).sort()).toEqual(OLD_CONFIGS.map((c) => c.key).sort());

@@ -5,9 +5,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { grantApplicationRole } from '../../../src/stores/app-role.js';
 import { migrateUp } from '../../../src/stores/migrations.js';
+import { scratchDatabase, type ScratchDatabase } from '../../integration/scratch-db.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LoadBalancer } from './load-balancer.js';
 
@@ -78,6 +78,7 @@ export class Fleet {
   private redisChild: ChildProcess | undefined;
   private readonly logs: WriteStream[] = [];
   readonly databaseUrl: string;
+  private readonly scratch: ScratchDatabase;
   readonly temporalAddress: string;
 
   readonly database: string;
@@ -87,9 +88,8 @@ export class Fleet {
     if (!/^ripcord_[a-z_]+$/.test(this.database)) throw new Error(`not a fleet database name: ${this.database}`);
     const { DATABASE_URL, TEMPORAL_ADDRESS } = process.env;
     if (!DATABASE_URL || !TEMPORAL_ADDRESS) throw new Error('The fleet needs the stack: run it with `npm test` or `npm run bench:…` (DATABASE_URL, TEMPORAL_ADDRESS)');
-    const url = new URL(DATABASE_URL);
-    url.pathname = `/${this.database}`;
-    this.databaseUrl = url.toString();
+    this.scratch = scratchDatabase(this.database);
+    this.databaseUrl = this.scratch.appUrl;
     this.temporalAddress = TEMPORAL_ADDRESS;
     this.logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'ripcord-fleet-'));
   }
@@ -161,20 +161,11 @@ export class Fleet {
 
   /** The fleet's database as its owner (migrations); the processes connect as the application role. */
   private get ownerUrl(): string {
-    const url = new URL(process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!);
-    url.pathname = `/${this.database}`;
-    return url.toString();
+    return this.scratch.ownerUrl;
   }
 
   private async createDatabase(): Promise<void> {
-    const admin = new pg.Client({ connectionString: process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE ${this.database}`);
-    } finally {
-      await admin.end();
-    }
+    await this.scratch.create();
     await migrateUp(this.ownerUrl);
     await grantApplicationRole(this.ownerUrl, this.databaseUrl);
   }

@@ -1,14 +1,14 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from '../harness.js';
+import { FORM, nowSeconds, postSlackEvent, SIGNING_SECRET, slackSignature, slashCommandBody } from '../slack-helpers.js';
 
 // Issue 12, finding 8: Slack's side of the trust boundary, against the real API and stack with a
 // loopback fake of Slack's Web API (response_url answers land there). Requests are signed with the
 // test signing secret the way Slack signs them.
 
-const SIGNING_SECRET = 'test-slack-signing-secret';
 let stack: Stack;
 let fakeSlack: Server;
 let slackUrl: string;
@@ -40,27 +40,10 @@ afterAll(async () => {
   fakeSlack?.close();
 });
 
-const form = 'application/x-www-form-urlencoded';
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const signature = (body: string, timestamp: number) => `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+const form = FORM;
 
-async function slack(body: string, timestamp = nowSeconds()) {
-  const response = await fetch(`${stack.api.url}/slack/events`, {
-    method: 'POST',
-    headers: { 'content-type': form, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature(body, timestamp) },
-    body,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as { text?: string }) : {} };
-}
-
-function slashCommand(command: string, text: string, user: { id: string; name: string }, triggerId = randomUUID()) {
-  return new URLSearchParams({
-    token: 'legacy', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0ONCALL', channel_name: 'oncall',
-    user_id: user.id, user_name: user.name, command, text, api_app_id: 'A0APP', is_enterprise_install: 'false',
-    response_url: `${slackUrl}/response/${triggerId}`, trigger_id: triggerId,
-  }).toString();
-}
+const slack = (body: string, timestamp = nowSeconds()) => postSlackEvent<{ text?: string }>(stack.api.url, body, { timestamp });
+const slashCommand = (command: string, text: string, user: { id: string; name: string }, triggerId?: string) => slashCommandBody(slackUrl, command, text, user, triggerId);
 
 async function liveFlag(prefix: string): Promise<string> {
   const key = uniqueKey(prefix);
@@ -159,7 +142,7 @@ describe('Slack: request timestamps and body size', () => {
           host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
           headers: {
             'content-type': form, 'content-length': Buffer.byteLength(body), 'x-slack-request-timestamp': String(timestamp),
-            'x-slack-signature': signature(body.toString(), timestamp),
+            'x-slack-signature': slackSignature(body.toString(), timestamp),
           },
         }, (res) => {
           let text = '';

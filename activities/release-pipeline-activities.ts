@@ -1,0 +1,58 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { PipelineProgress } from '../src/domain/release-pipeline.js';
+import { appendAuditEvent } from '../src/stores/audit-store.js';
+import { upsertPipeline } from '../src/stores/release-pipeline-store.js';
+import { abortUpdate, pauseUpdate, resumeUpdate } from '../workflows/rollout-messages.js';
+import type { ActivityDeps } from './activity-deps.js';
+
+export interface PipelineRecord {
+  pipelineId: string;
+  flagKey: string;
+  workflowId: string;
+  actor: string;
+  progress: PipelineProgress;
+}
+
+export interface PhaseSteering {
+  workflowId: string;
+  action: 'pause' | 'resume' | 'abort';
+  rollback?: boolean;
+  reason: string;
+}
+
+/** The releasePipeline workflow's steps: its read model, and steering its phase's rollout (a workflow can't send an update). */
+export function createReleasePipelineActivities(deps: ActivityDeps) {
+  return {
+    /** Writes the pipeline's latest state; its end is audited once (a retry writes nothing twice). */
+    async recordPipeline(record: PipelineRecord): Promise<void> {
+      await upsertPipeline(deps.db, record);
+      const { status, reason, template } = record.progress;
+      if (status === 'completed' || status === 'stopped' || status === 'failed') {
+        await appendAuditEvent(deps.db, {
+          userId: 'release-pipeline', action: `pipeline.${status}`, resourceType: 'release_pipeline', resourceId: record.flagKey,
+          reason, newValue: { phases: record.progress.phases.map((p) => ({ name: p.name, environment: p.environment, status: p.status, breach: p.breach })) },
+          metadata: { actorName: 'release pipeline', startedBy: record.actor, pipelineId: record.pipelineId, workflowId: record.workflowId, template },
+          idempotencyKey: `pipeline:${record.pipelineId}:${status}`,
+        });
+      }
+    },
+
+    /**
+     * Sends the phase's rollout a pause, resume or abort update. Idempotent: a rollout that already
+     * is where it is asked to go (or has ended) refuses the update, which is success here.
+     */
+    async steerPhaseRollout(steering: PhaseSteering): Promise<'sent' | 'refused'> {
+      const handle = Context.current().client.workflow.getHandle(steering.workflowId);
+      try {
+        if (steering.action === 'pause') await handle.executeUpdate(pauseUpdate, { args: [{ reason: steering.reason }] });
+        else if (steering.action === 'resume') await handle.executeUpdate(resumeUpdate);
+        else await handle.executeUpdate(abortUpdate, { args: [{ rollback: steering.rollback ?? false, reason: steering.reason }] });
+        return 'sent';
+      } catch (error) {
+        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return 'refused';
+        throw error;
+      }
+    },
+  };
+}

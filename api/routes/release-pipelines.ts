@@ -1,0 +1,165 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { ROLES } from '../../src/auth/rbac.js';
+import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
+import type { ReleasePipelineService } from '../../src/services/release-pipeline-service.js';
+import { authorizeFlagUser, requireUser, type FlagTags } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { flagKeySchema, reasonSchema, roleSchema, uuidSchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
+
+const MOUNT = '/api/v1';
+const TAG = 'Release pipelines';
+const EDITORS = ['editor', 'admin'] as const;
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
+
+const nameParams = z.object({ name: templateNameSchema });
+const flagParams = z.object({ key: flagKeySchema });
+const pipelineParams = z.object({ key: flagKeySchema, id: uuidSchema });
+const startBody = z.strictObject({ template: templateNameSchema });
+
+const templateSchema = z.object({
+  name: z.string(), description: z.string(), version: z.number().int(),
+  phases: z.array(z.looseObject({ environment: z.string(), plan: z.looseObject({ strategy: z.string() }) })),
+  created_by: z.string(), updated_by: z.string(), created_at: z.string(), updated_at: z.string(),
+});
+const breachSchema = z.looseObject({ at: z.string(), source: z.string(), breached: z.boolean(), detail: z.string() });
+const phaseProgressSchema = z.object({
+  name: z.string(), environment: z.string(),
+  status: z.enum(['pending', 'waiting_approval', 'running', 'soaking', 'completed', 'rolled_back', 'aborted', 'failed', 'not_started']),
+  summary: z.string(), approval: z.object({ role: roleSchema }).nullable(),
+  approvals: z.array(z.object({ by: z.string(), name: z.string(), role: roleSchema, at: z.string() })),
+  soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
+  rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
+  url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: breachSchema.nullable(),
+});
+const pipelineSchema = z.object({
+  id: z.string(), flag: z.string(), template: z.string(),
+  status: z.enum(['running', 'paused', 'waiting_approval', 'soaking', 'completed', 'stopped', 'aborted', 'failed']),
+  workflow_id: z.string(), url: z.string(), started_by: z.string(), created_at: z.string(), updated_at: z.string(), finished_at: z.string().nullable(),
+  phase: z.number().int().meta({ description: 'index of the phase being worked on (0-based)' }),
+  paused_reason: z.string().nullable(), reason: z.string().nullable().meta({ description: 'why it stopped: names the phase and the breach' }),
+  phases: z.array(phaseProgressSchema),
+});
+const startedSchema = z.object({ id: z.string(), workflow_id: z.string(), url: z.string(), template: z.string() });
+
+const actions = {
+  pause: { summary: 'Pause the running pipeline (and its running phase’s rollout)', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
+  resume: { summary: 'Resume the paused pipeline', body: z.strictObject({}).optional() },
+  abort: {
+    summary: 'Abort the running pipeline: its running phase’s rollout is aborted (rollback: back to where it started) and no later phase starts',
+    body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }),
+  },
+  approve: {
+    summary: 'Approve the phase waiting at its gate: a user with the gate’s role (or an admin), not whoever started the pipeline',
+    body: z.strictObject({}).optional(),
+  },
+} as const;
+
+/** Release templates (CRUD) and the pipelines that apply them to a flag (start, list with timelines, steer). */
+export function createReleasePipelinesRouter(service: ReleasePipelineService, flags: FlagTags): Router {
+  const router = Router();
+  const templates = '/api/v1/release-templates';
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: templates, tag: TAG, summary: 'Every release template', auth: 'any user',
+    responses: { 200: { description: 'the templates', schema: z.object({ templates: z.array(templateSchema) }) } }, errors: [401, 403],
+  }, async (_req, res) => {
+    requireUser(res, ROLES);
+    res.json(await service.listTemplates());
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: templates, tag: TAG, auth: 'editor or admin', body: newTemplateSchema,
+    summary: 'Create a release template: ordered phases, each an environment, a rollout plan, a guard, an approval gate and a soak',
+    responses: { 201: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 409, 413, 415],
+  }, async (req, res) => {
+    const actor = requireUser(res, EDITORS);
+    const body = parseInput(newTemplateSchema, req.body ?? {}, 'body');
+    res.status(201).json(await service.createTemplate(body, actor, origin(req)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: `${templates}/{name}`, tag: TAG, summary: 'One release template', auth: 'any user', params: nameParams,
+    responses: { 200: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    requireUser(res, ROLES);
+    const { name } = parseInput(nameParams, req.params, 'params');
+    res.json(await service.getTemplate(name));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'put', path: `${templates}/{name}`, tag: TAG, summary: 'Replace a release template’s phases (running pipelines keep theirs)',
+    auth: 'editor or admin', params: nameParams, body: templateBodySchema,
+    responses: { 200: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
+    const actor = requireUser(res, EDITORS);
+    const { name } = parseInput(nameParams, req.params, 'params');
+    const body = parseInput(templateBodySchema, req.body ?? {}, 'body');
+    res.json(await service.replaceTemplate(name, body, actor, origin(req)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'delete', path: `${templates}/{name}`, tag: TAG, summary: 'Delete a release template (running pipelines keep their phases)',
+    auth: 'editor or admin', params: nameParams, responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const actor = requireUser(res, EDITORS);
+    const { name } = parseInput(nameParams, req.params, 'params');
+    await service.deleteTemplate(name, actor, origin(req));
+    res.status(204).end();
+  });
+
+  const pipelines = '/api/v1/flags/{key}/pipelines';
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: pipelines, tag: TAG, params: flagParams, body: startBody,
+    summary: 'Apply a release template to the flag: one releasePipeline workflow (pipeline:<flag>) runs each phase’s rollout as a child; 409 names a running one',
+    auth: 'users with flag:write in every environment of the template', responses: { 201: { description: 'the pipeline started', schema: startedSchema } },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
+    const { key } = parseInput(flagParams, req.params, 'params');
+    const { template } = parseInput(startBody, req.body ?? {}, 'body');
+    requireUser(res, ROLES);
+    let actor;
+    for (const environment of await service.environmentsOf(template)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
+    res.status(201).json(await service.start(key, template, actor!, origin(req)));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: pipelines, tag: TAG, params: flagParams, auth: 'any user',
+    summary: 'The flag’s release pipelines, newest first, each with its timeline (live for the running one)',
+    responses: { 200: { description: 'the pipelines', schema: z.object({ pipelines: z.array(pipelineSchema) }) } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    requireUser(res, ROLES);
+    const { key } = parseInput(flagParams, req.params, 'params');
+    res.json(await service.list(key));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: `${pipelines}/{id}`, tag: TAG, params: pipelineParams, auth: 'any user',
+    summary: 'One release pipeline with its timeline: phases, their child rollouts, approvals with their actors, the breach',
+    responses: { 200: { description: 'the pipeline', schema: pipelineSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    requireUser(res, ROLES);
+    const { key, id } = parseInput(pipelineParams, req.params, 'params');
+    res.json(await service.get(key, id));
+  });
+
+  for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
+    defineRoute(router, MOUNT, {
+      method: 'post', path: `${pipelines}/current/${action}`, tag: TAG, summary, params: flagParams, body,
+      auth: action === 'approve' ? 'a user with the gate’s role, or an admin; not whoever started the pipeline' : 'users with flag:write in every environment of the pipeline',
+      responses: { 200: { description: 'the pipeline after the update', schema: pipelineSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
+    }, async (req, res) => {
+      const { key } = parseInput(flagParams, req.params, 'params');
+      const args = parseInput(body, req.body, 'body') ?? {};
+      let actor = requireUser(res, ROLES);
+      if (action !== 'approve') {
+        for (const environment of await service.runningEnvironments(key)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
+      }
+      res.json(await service.steer(key, action, args, actor, origin(req)));
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,241 @@
+import {
+  allHandlersFinished,
+  condition,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities/create-activities.js';
+import {
+  approvalRefusal, isFinishedPipeline, phaseName, phasePlan,
+  type PhaseProgress, type PipelineInput, type PipelineProgress, type PipelineStatus,
+} from '../src/domain/release-pipeline.js';
+import { describePlan, durationMs } from '../src/domain/rollout-plan.js';
+import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
+import { ACTOR, ENVIRONMENT, FLAG_KEY, RELEASE_PIPELINE, ROLLOUT_STRATEGY } from '../src/temporal/search-attributes.js';
+import {
+  abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,
+} from './release-pipeline-messages.js';
+import type { RolloutProgress } from './rollout-messages.js';
+import { rollout } from './rollout.js';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const alerts = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Why the pipeline must stop, once something decided it (a guard, an abort, a kill). */
+interface Stop {
+  status: Extract<PipelineStatus, 'stopped' | 'aborted' | 'failed'>;
+  reason: string;
+  /** Whether the running phase's rollout goes back to where it started. */
+  rollback: boolean;
+}
+
+/**
+ * A release pipeline: each phase's rollout runs as a child `rollout` workflow (id rollout:<env>:<flag>,
+ * so the rollout API, the flag page and the kill switch see it as any rollout), one after the other,
+ * each behind its approval gate and followed by its soak. A guard trip, an aborted phase or a kill in one
+ * of its environments stops the whole pipeline: later phases never start.
+ *
+ * No continue-as-new: a template has at most MAX_PHASES phases and each phase adds a bounded number
+ * of events (a gate, a child, a soak timer, a few records), plus one per operator update.
+ */
+export async function releasePipeline(input: PipelineInput): Promise<PipelineProgress> {
+  const { pipelineId, flagKey, phases, actor } = input;
+  const pipelineWorkflowId = workflowInfo().workflowId;
+  let status: PipelineStatus = 'running';
+  let phaseIndex = 0;
+  let paused = false;
+  let pausedReason: string | null = null;
+  let stop: Stop | null = null;
+  const timeline: PhaseProgress[] = phases.map((phase) => ({
+    name: phase.name ?? phase.environment, environment: phase.environment, status: 'pending', summary: describePlan(phasePlan(phase)),
+    approval: phase.approval ?? null, approvals: [], soakMs: phase.soak === undefined ? null : durationMs(phase.soak),
+    startedAt: null, finishedAt: null, rolloutId: null, workflowId: null, breach: null, soakUntil: null,
+  }));
+
+  const progress = (): PipelineProgress => ({
+    pipelineId, flagKey, template: input.template, status, phase: phaseIndex, pausedReason, reason: stop?.reason ?? null,
+    startedBy: actor, phases: timeline,
+  });
+  const finished = () => isFinishedPipeline(status);
+  const stopping = () => stop !== null;
+  const record = () => acts.recordPipeline({ pipelineId, flagKey, workflowId: pipelineWorkflowId, actor: actor.id, progress: progress() });
+  const alert = (title: string, environment: string, reason: string) =>
+    alerts.alert({ title, flagKey, environment, workflowId: pipelineWorkflowId, actor, reason, at: new Date().toISOString() });
+  const requireRunning = () => {
+    if (finished() || stopping()) throw new Error(`the pipeline is already ${stop ? 'stopping' : status}`);
+  };
+
+  setHandler(pipelineProgressQuery, progress);
+  setHandler(pausePipelineUpdate, ({ reason }) => ((paused = true), (pausedReason = reason), progress()), {
+    validator: (_request: { reason: string }) => {
+      requireRunning();
+      if (paused) throw new Error('the pipeline is already paused');
+    },
+  });
+  setHandler(resumePipelineUpdate, () => ((paused = false), (pausedReason = null), progress()), {
+    validator: () => {
+      requireRunning();
+      if (!paused) throw new Error('the pipeline is not paused');
+    },
+  });
+  setHandler(abortPipelineUpdate, ({ rollback, reason }) => ((stop = { status: 'aborted', reason, rollback }), progress()), {
+    validator: (request) => {
+      requireRunning();
+      if (typeof request?.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
+    },
+  });
+  setHandler(approvePhaseUpdate, ({ by }) => {
+    timeline[phaseIndex]!.approvals.push({ by: by.id, name: by.name, role: by.role, at: new Date().toISOString() });
+    return progress();
+  }, {
+    validator: (request) => {
+      requireRunning();
+      const phase = timeline[phaseIndex];
+      if (!phase || phase.status !== 'waiting_approval' || !phase.approval) throw new Error('no phase is waiting for an approval');
+      if (typeof request?.by?.id !== 'string') throw new Error('approve needs by: the approver');
+      const refusal = approvalRefusal(phase.approval, request.by, actor.id);
+      if (refusal) throw new Error(refusal);
+    },
+  });
+  setHandler(pipelineKillSignal, ({ environment, reason }) => {
+    // A kill anywhere the pipeline releases to means something is wrong with the flag: nothing more rolls out.
+    if (finished() || stopping() || !phases.some((phase) => phase.environment === environment)) return;
+    stop = { status: 'stopped', reason: `kill switch activated in ${environment}: ${reason}`, rollback: false };
+  });
+
+  /** Waits while paused; false when the pipeline is stopping. */
+  async function whileNotPaused(): Promise<boolean> {
+    if (paused) {
+      status = 'paused';
+      await record();
+    }
+    await condition(() => !paused || stopping());
+    return !stopping();
+  }
+
+  /** Runs the phase's rollout as a child and steers it (pause, resume, abort) as the pipeline is steered. */
+  async function runPhase(index: number): Promise<void> {
+    const phase = phases[index]!;
+    const entry = timeline[index]!;
+    const plan = phasePlan(phase);
+    const rolloutId = uuid4();
+    const workflowId = rolloutWorkflowId(phase.environment, flagKey);
+    let child;
+    try {
+      child = await startChild(rollout, {
+        workflowId,
+        args: [{ rolloutId, flagKey, environment: phase.environment, plan, actor }],
+        // A terminated pipeline leaves its running rollout to finish (its read model stays true) rather than cut it off.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // Temporal UI: `ReleasePipeline="pipeline:<flag>"` lists the pipeline and every phase's rollout.
+        ...(input.tagChildren === false ? {} : {
+          typedSearchAttributes: [
+            { key: FLAG_KEY, value: flagKey }, { key: ENVIRONMENT, value: phase.environment }, { key: ACTOR, value: actor.id },
+            { key: ROLLOUT_STRATEGY, value: plan.strategy }, { key: RELEASE_PIPELINE, value: pipelineWorkflowId },
+          ],
+        }),
+        memo: { summary: describePlan(plan), startedBy: actor.name, pipeline: pipelineWorkflowId },
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      entry.status = 'failed';
+      entry.finishedAt = new Date().toISOString();
+      stop = { status: 'stopped', reason: `${phaseName(phase, index)}: a rollout of the flag is already running in ${phase.environment}`, rollback: false };
+      return;
+    }
+    Object.assign(entry, { status: 'running', rolloutId, workflowId, startedAt: new Date().toISOString() });
+    status = 'running';
+    await record();
+
+    let result: RolloutProgress | null = null;
+    let failure: string | null = null;
+    const done = child.result().then((r) => void (result = r), (error: unknown) => void (failure = String(error)));
+    let abortSent = false;
+    let childPaused = false;
+    while (result === null && failure === null) {
+      await condition(() => result !== null || failure !== null || (stopping() && !abortSent) || paused !== childPaused);
+      if (result !== null || failure !== null) break;
+      if (stop && !abortSent) {
+        abortSent = true;
+        await acts.steerPhaseRollout({ workflowId, action: 'abort', rollback: stop.rollback, reason: `release pipeline: ${stop.reason}` });
+      } else if (paused !== childPaused) {
+        childPaused = paused;
+        await acts.steerPhaseRollout({ workflowId, action: paused ? 'pause' : 'resume', reason: `release pipeline paused: ${pausedReason ?? ''}` });
+      }
+    }
+    await done;
+    entry.finishedAt = new Date().toISOString();
+    const outcome = result as RolloutProgress | null;
+    if (failure !== null || outcome === null) {
+      entry.status = 'failed';
+      stop ??= { status: 'failed', reason: `${phaseName(phase, index)}: its rollout failed: ${String(failure)}`, rollback: false };
+    } else if (outcome.status === 'completed') {
+      entry.status = 'completed';
+    } else if (outcome.status === 'rolled_back') {
+      entry.status = 'rolled_back';
+      entry.breach = outcome.guard?.breach ?? null;
+      stop ??= { status: 'stopped', reason: `${phaseName(phase, index)} in ${phase.environment}: guard breached: ${entry.breach?.detail ?? 'rolled back'}`, rollback: false };
+    } else {
+      entry.status = 'aborted';
+      stop ??= { status: 'stopped', reason: `${phaseName(phase, index)} in ${phase.environment}: its rollout was ${outcome.status}`, rollback: false };
+    }
+  }
+
+  await record();
+  for (; phaseIndex < phases.length && !stopping(); phaseIndex += 1) {
+    const phase = phases[phaseIndex]!;
+    const entry = timeline[phaseIndex]!;
+    if (!(await whileNotPaused())) break;
+    if (phase.approval) {
+      entry.status = 'waiting_approval';
+      status = 'waiting_approval';
+      await record();
+      await alert('Release pipeline waiting for approval', phase.environment,
+        `${phaseName(phase, phaseIndex)} of ${phases.length} needs a ${phase.approval.role} (not ${actor.name}) to approve`);
+      await condition(() => entry.approvals.length > 0 || stopping());
+      if (stopping()) break;
+      status = 'running';
+      if (!(await whileNotPaused())) break;
+    }
+    await runPhase(phaseIndex);
+    if (stopping()) break;
+    if (entry.soakMs !== null) {
+      entry.status = 'soaking';
+      status = 'soaking';
+      entry.soakUntil = new Date(Date.now() + entry.soakMs).toISOString();
+      await record();
+      await condition(stopping, entry.soakMs);
+      entry.soakUntil = null;
+      entry.status = 'completed';
+      if (stopping()) break;
+    }
+    status = 'running';
+  }
+
+  for (const entry of timeline) if (entry.status === 'pending' || entry.status === 'waiting_approval') entry.status = 'not_started';
+  const ended = stop as Stop | null;
+  if (ended) {
+    status = ended.status;
+    paused = false;
+    pausedReason = null;
+    log.info('release pipeline ended early', { status, reason: ended.reason });
+    await alert(`Release pipeline ${status}`, timeline[Math.min(phaseIndex, phases.length - 1)]!.environment, ended.reason);
+  } else {
+    status = 'completed';
+  }
+  await record();
+  await condition(allHandlersFinished);
+  return progress();
+}
