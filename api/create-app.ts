@@ -137,7 +137,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(refuseDeepBodies);
   api.use(authenticate(deps.authenticator, deps.security.authFailures));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
-  api.use(createDashboardRouter(deps.dashboard));
+  api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
   api.use(createFlagsRouter(deps.flags, deps.lifecycle));

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { dashboardPageSchema, dashboardSortSchema, runningRolloutsSchema, type DashboardPage, type RunningRollouts } from '../../src/protocol/admin-api.js';
+import type { LifecycleService } from '../../src/services/lifecycle-service.js';
 import type { DashboardService } from '../../src/services/dashboard-service.js';
 import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -22,7 +23,7 @@ const dashboardQuery = z.strictObject({
 });
 
 /** The dashboard's two reads: a page of flags with everything its rows show, and every running rollout. */
-export function createDashboardRouter(service: DashboardService): Router {
+export function createDashboardRouter(service: DashboardService, lifecycle?: LifecycleService): Router {
   const router = Router();
 
   defineRoute(router, MOUNT, {
@@ -34,7 +35,15 @@ export function createDashboardRouter(service: DashboardService): Router {
     const query = parseInput(dashboardQuery, req.query, 'query');
     authorizeUser(res, { resource: 'flag', action: 'read', environment: query.environment });
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
-    res.json((await service.flags({ ...query, tags })) satisfies DashboardPage);
+    const page = await service.flags({ ...query, tags });
+    const stages = await lifecycle?.ofFlags(page.flags.map((flag) => flag.key));
+    res.json({
+      ...page,
+      flags: page.flags.map((flag) => {
+        const stage = stages?.get(flag.key);
+        return { ...flag, lifecycle: stage && { stage: stage.stage, reason: stage.reason } };
+      }),
+    } satisfies DashboardPage);
   });
 
   defineRoute(router, MOUNT, {

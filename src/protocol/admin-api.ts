@@ -56,6 +56,8 @@ export const dashboardFlagSchema = z.object({
   rollouts: z.array(runningRolloutSchema),
   /** Evaluations per minute over the last minutes, oldest first (all environments, every replica). */
   evaluations_per_minute: z.array(z.number()),
+  /** The flag's lifecycle stage and why (src/domain/lifecycle.ts). */
+  lifecycle: z.object({ stage: z.enum(LIFECYCLE_STAGES), reason: z.string() }).optional(),
 });
 
 export const dashboardSortSchema = z.enum(['key', '-key', 'updated', '-updated']);

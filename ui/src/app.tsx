@@ -13,6 +13,7 @@ import { SegmentsPage } from './pages/segments-page.tsx';
 import { UsersPage } from './pages/users-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { WebhooksPage } from './pages/webhooks-page.tsx';
+import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 
@@ -97,6 +98,7 @@ function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void
 
 const NAV = [
   { to: '/', label: 'Dashboard' },
+  { to: '/ready-to-remove', label: 'Ready to remove' },
   { to: '/audit', label: 'Audit log' },
   { to: '/segments', label: 'Segments' },
   { to: '/tokens', label: 'Tokens' },
@@ -151,6 +153,7 @@ function Shell() {
 function route(path: string) {
   const flag = /^\/flags\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   if (flag) return <FlagPage key={flag[1]} flagKey={decodeURIComponent(flag[1]!)} env={flag[2] ? decodeURIComponent(flag[2]) : undefined} />;
+  if (path === '/ready-to-remove') return <ReadyToRemovePage />;
   if (path === '/audit') return <AuditPage />;
   if (path === '/segments') return <SegmentsPage />;
   if (path === '/users') return <UsersPage />;

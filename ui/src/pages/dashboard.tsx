@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AuditPage, DashboardPage, RunningRollout } from '../../../src/protocol/admin-api.ts';
 import { enc, query } from '../api.ts';
+import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, timeLeft, useAction, WriteButton } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
@@ -170,7 +171,7 @@ export function Dashboard() {
               return (
                 <tr key={f.key} data-flag={f.key}>
                   <th scope="row">
-                    <Link to={`/flags/${enc(f.key)}/production`}>{f.key}</Link>
+                    <Link to={`/flags/${enc(f.key)}/production`}>{f.key}</Link>{f.lifecycle && <> <LifecycleBadge lifecycle={f.lifecycle} /></>}
                     <div className="muted small">{f.name}{f.archived ? ' · archived' : ''} · revision {f.revision}</div>
                     <div>{f.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</div>
                     {f.rollouts.map((r) => <div key={r.rolloutId} className="small">rollout in {r.environment}: {r.status.replace('_', ' ')}, step {r.step} of {r.totalSteps}</div>)}

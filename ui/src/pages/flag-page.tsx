@@ -10,6 +10,7 @@ import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { AlertTriggersPanel } from './alert-triggers-panel.tsx';
 import { CodeReferencesPanel } from './code-references-panel.tsx';
+import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ConfigEditor } from './config-editor.tsx';
 import { ExplainPanel } from './explain-panel.tsx';
 import { KillSwitchPanel } from './kill-switch-panel.tsx';
@@ -56,7 +57,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
     <section aria-labelledby="flag-title">
       <p><Link to="/">← Flags</Link></p>
       <div className="page-head">
-        <h1 id="flag-title"><code>{f.key}</code> <span className="muted small">{f.type} · revision <span data-testid="revision">{f.revision}</span>{f.archived ? ' · archived' : ''}</span></h1>
+        <h1 id="flag-title"><code>{f.key}</code> <span className="muted small">{f.type} · revision <span data-testid="revision">{f.revision}</span>{f.archived ? ' · archived' : ''}</span>{f.lifecycle && <> <LifecycleBadge lifecycle={f.lifecycle} /></>}</h1>
         <div className="env-states">{environments.map((e) => <span key={e} className="small">{e} <StateBadge {...stateOf(f.environments[e])} /> </span>)}</div>
       </div>
       <Identity flag={f} onSaved={() => void flag.reload()} />
