@@ -8,7 +8,9 @@ import { ARTIFACTS, launchChromium, openPage, shot, sidewaysOverflow, signIn, un
 /**
  * The flag page's newer panels in headless Chromium (issues 16 and 18): the variant editor with its
  * weighted split, checked with the API's own schema before anything is sent; alert triggers (URL shown
- * once, fired from outside, the kill shown live); code references. One page load per scenario.
+ * once, fired from outside, the kill shown live, counters, disable/enable); code references; and the
+ * admin forms answering in the API's words at the field where the browser's own checks used to block
+ * the submit. One page load per scenario.
  */
 describe('flag page: variants, alert triggers, code references', () => {
   let stack: Stack;
@@ -305,4 +307,50 @@ describe('flag page: variants, alert triggers, code references', () => {
     await context.close();
     expect(unexpected(errors)).toEqual([]);
   }, 120_000);
+  it("forms the browser would have blocked (url, required) send, and the API's refusal shows at the field in its words", async () => {
+    const errors: string[] = [];
+    const { page } = await openPage(browser, errors);
+    onTestFailed(async () => {
+      await shot(page, 'failure-forms-api-words');
+    });
+    let posts = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().includes('/api/v1/')) posts++;
+    });
+    /** The API's own message for a body (the form must show the same one at the field). */
+    const apiSays = async (path: string, body: unknown, field: string) => {
+      const answer = await stack.request('POST', path, { body });
+      expect(answer.status).toBe(400);
+      return (answer.body.error.details as Array<{ path: string; message: string }>).find((d) => d.path === `body.${field}`)!.message;
+    };
+    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+
+    // Webhooks: a URL the browser's type=url check would have stopped with its own bubble.
+    await nav.getByRole('link', { name: 'Webhooks' }).click();
+    const webhook = page.getByRole('form', { name: 'New webhook' });
+    await webhook.getByLabel('URL').fill('not a url');
+    await webhook.getByLabel('flag.killed').check();
+    const sentBefore = posts;
+    await webhook.getByRole('button', { name: 'Create webhook' }).click();
+    await page.locator('[data-field-error="url"]').waitFor();
+    expect(posts).toBe(sentBefore + 1);
+    expect(await fieldError(page, 'url')).toBe(await apiSays('/api/v1/webhooks', { url: 'not a url', events: ['flag.killed'] }, 'url'));
+
+    // Tokens: an empty (required) name.
+    await nav.getByRole('link', { name: 'Tokens' }).click();
+    const token = page.getByRole('form', { name: 'New token' });
+    await token.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('[data-field-error="name"]').waitFor();
+    expect(await fieldError(page, 'name')).toBe(await apiSays('/api/v1/tokens', { name: '', kind: 'server', environment: 'production' }, 'name'));
+
+    // Segments: an empty (required) key.
+    await nav.getByRole('link', { name: 'Segments' }).click();
+    const segment = page.getByRole('form', { name: 'New segment' });
+    await segment.getByLabel('Kind').selectOption('list');
+    await segment.getByRole('button', { name: 'Create segment' }).click();
+    await page.locator('[data-field-error="key"]').waitFor();
+    expect(await fieldError(page, 'key')).toBe(await apiSays('/api/v1/segments', { key: '', kind: 'list', members: [] }, 'key'));
+    expect(unexpected(errors)).toEqual([]);
+  }, 60_000);
 });

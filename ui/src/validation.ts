@@ -19,3 +19,18 @@ export function refusal(schema: z.ZodType, value: unknown, at = ''): ApiError | 
   const paths = details.map((d) => d.path.replace(/^body\.?/, '') || '(the whole form)').join(', ');
   return new ApiError(0, 'INVALID', `Not sent: the API would refuse it. Fix the field${details.length === 1 ? '' : 's'} marked (${paths}).`, details);
 }
+
+/**
+ * A number input's text as the number the form sends. Empty (also what the browser could not read,
+ * e.g. `1e`) is NaN rather than 0, so the API's schema refuses it at the field instead of the form
+ * silently sending 0. Forms carry `noValidate`: the browser's own min/max/step/required bubbles would
+ * block the submit before this check and speak other words than the API's.
+ */
+export function numberFrom(raw: string): number {
+  return raw.trim() === '' ? Number.NaN : Number(raw);
+}
+
+/** What a number input shows for a number: NaN (not a number yet) shows as empty. */
+export function numberShown(value: number | undefined): number | '' {
+  return value === undefined || !Number.isFinite(value) ? '' : value;
+}

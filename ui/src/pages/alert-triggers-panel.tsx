@@ -6,7 +6,7 @@ import { ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
-import { refusal } from '../validation.ts';
+import { numberFrom, refusal } from '../validation.ts';
 
 const SOURCE_NAMES: Record<AlertSource, string> = {
   alertmanager: 'Prometheus Alertmanager', grafana: 'Grafana', datadog: 'Datadog', pagerduty: 'PagerDuty', generic: 'generic JSON',
@@ -19,8 +19,7 @@ const EMPTY: TriggerForm = { name: '', source: 'alertmanager', restore: false, m
 function bodyOf(form: TriggerForm): AlertTriggerInput {
   return {
     name: form.name, source: form.source, restore_on_resolved: form.restore,
-    min_alerts: form.minAlerts === '' ? Number.NaN : Number(form.minAlerts),
-    window_seconds: form.windowSeconds === '' ? Number.NaN : Number(form.windowSeconds),
+    min_alerts: numberFrom(form.minAlerts), window_seconds: numberFrom(form.windowSeconds),
     only_during_rollout: form.onlyDuringRollout,
   };
 }

@@ -6,7 +6,7 @@ import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../componen
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
 import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
-import { refusal } from '../validation.ts';
+import { numberFrom, numberShown, refusal } from '../validation.ts';
 import { variantDraftOf, VariantsEditor, VariantSelect, type VariantDraft } from './variants-panel.tsx';
 
 const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
@@ -206,7 +206,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
             <div className="grid4">
               <Field label="Segments" hint={segments.length ? `known: ${segments.join(', ')}` : 'comma-separated segment keys'} error={err} path={`targeting.${i}.segments`}>{(p) => (
                 <input {...p} list="segment-keys" value={(t.segments ?? []).join(', ')} onChange={(e) => setTarget(i, { segments: e.target.value.split(',').map((s) => s.trim()).filter(Boolean) })} />)}</Field>
-              <Field label="Percentage" error={err} path={`targeting.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={t.percentage ?? 100} onChange={(e) => setTarget(i, { percentage: Number(e.target.value) })} />}</Field>
+              <Field label="Percentage" error={err} path={`targeting.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(t.percentage ?? 100)} onChange={(e) => setTarget(i, { percentage: numberFrom(e.target.value) })} />}</Field>
               <Field label="Serves" error={err} path={`targeting.${i}.variant`}>{(p) => (
                 <VariantSelect {...p} names={draft.variants.map((v) => v.name)} value={t.variant} optional={`the on variant (${draft.on_variant})`}
                   onChange={(variant) => setTarget(i, { variant: variant || undefined })} />)}</Field>
@@ -227,7 +227,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
               <option value="">none (100%)</option><option>immediate</option><option>gradual</option><option>scheduled</option>
             </select>)}</Field>
           {rollout && <>
-            <Field label="Percentage" error={err} path="rollout.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={rollout.percentage} onChange={(e) => set({ rollout: { ...rollout, percentage: Number(e.target.value) } })} />}</Field>
+            <Field label="Percentage" error={err} path="rollout.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(rollout.percentage)} onChange={(e) => set({ rollout: { ...rollout, percentage: numberFrom(e.target.value) } })} />}</Field>
             <Field label="Start (ISO 8601)" error={err} path="rollout.start_date">{(p) => <input {...p} placeholder="2030-01-01T09:00:00Z" value={rollout.start_date ?? ''} onChange={(e) => set({ rollout: { ...rollout, start_date: e.target.value || null } })} />}</Field>
             <Field label="End (ISO 8601)" error={err} path="rollout.end_date">{(p) => <input {...p} value={rollout.end_date ?? ''} onChange={(e) => set({ rollout: { ...rollout, end_date: e.target.value || null } })} />}</Field>
           </>}

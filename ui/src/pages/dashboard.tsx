@@ -220,7 +220,7 @@ function NewFlag() {
   const allowed = can({ resource: 'flag', action: 'write', tags: form.tags.split(',').map((t) => t.trim()).filter(Boolean) });
   if (!open) return <WriteButton allowed={can({ resource: 'flag', action: 'write', tags: [] })} className="primary" onClick={() => setOpen(true)}>New flag</WriteButton>;
   return (
-    <form className="card new-flag" aria-label="New flag" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+    <form className="card new-flag" aria-label="New flag" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
       <Field label="Key" error={create.error} path="key">{(p) => <input {...p} required value={form.key} onChange={(e) => setForm({ ...form, key: e.target.value })} />}</Field>
       <Field label="Name" error={create.error} path="name">{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
       <Field label="Type" error={create.error} path="type">{(p) => (

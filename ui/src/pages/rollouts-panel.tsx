@@ -7,7 +7,7 @@ import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, 
 import { RUNNING } from '../flag-state.ts';
 import { describeSplit, rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
 import { describeStep, isFinishedRollout } from '../../../src/domain/rollout-status.ts';
-import { refusal } from '../validation.ts';
+import { numberFrom, numberShown, refusal } from '../validation.ts';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useConfirm } from '../confirm.tsx';
 import { defaultSplitSteps, splitOf, splitOrder, SplitStepsEditor, type SplitStepDraft } from './split-steps-editor.tsx';
@@ -224,10 +224,10 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
   const plan = (): PlanDraft => {
     const common: Pick<PlanDraft, 'approval_timeout' | 'guard'> = { approval_timeout: approvalTimeout || undefined };
     if (guard === 'events') {
-      common.guard = { source: 'events', interval: g.interval, action: g.action, min_samples: Number(g.min_samples),
-        ...(g.max_error_rate ? { max_error_rate: Number(g.max_error_rate) } : {}), ...(g.max_error_rate_increase ? { max_error_rate_increase: Number(g.max_error_rate_increase) } : {}) };
+      common.guard = { source: 'events', interval: g.interval, action: g.action, min_samples: numberFrom(g.min_samples),
+        ...(g.max_error_rate ? { max_error_rate: numberFrom(g.max_error_rate) } : {}), ...(g.max_error_rate_increase ? { max_error_rate_increase: numberFrom(g.max_error_rate_increase) } : {}) };
     } else if (guard === 'prometheus') {
-      common.guard = { source: 'prometheus', interval: g.interval, action: g.action, query: g.query, threshold: Number(g.threshold), comparison: g.comparison };
+      common.guard = { source: 'prometheus', interval: g.interval, action: g.action, query: g.query, threshold: numberFrom(g.threshold), comparison: g.comparison };
     }
     if (strategy === 'immediate') return { strategy, percentage, ...common };
     if (strategy === 'scheduled') return { strategy, percentage, start_date: start, ...(end ? { end_date: end } : {}), ...common };
@@ -256,7 +256,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
             <option value="gradual">gradual — steps</option><option value="immediate">immediate</option><option value="scheduled">scheduled</option>
             <option value="split">split — weights per variant</option>
           </select>)}</Field>
-        {(strategy === 'immediate' || strategy === 'scheduled') && <Field label="Percentage" error={e} path="plan.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={percentage} onChange={(ev) => setPercentage(Number(ev.target.value))} />}</Field>}
+        {(strategy === 'immediate' || strategy === 'scheduled') && <Field label="Percentage" error={e} path="plan.percentage">{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(percentage)} onChange={(ev) => setPercentage(numberFrom(ev.target.value))} />}</Field>}
         {strategy === 'scheduled' && <>
           <Field label="Start (ISO 8601)" error={e} path="plan.start_date">{(p) => <input {...p} required placeholder="2030-01-01T09:00:00Z" value={start} onChange={(ev) => setStart(ev.target.value)} />}</Field>
           <Field label="End (optional)" error={e} path="plan.end_date">{(p) => <input {...p} value={end} onChange={(ev) => setEnd(ev.target.value)} />}</Field>
@@ -268,7 +268,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
           <legend>Steps</legend>
           {steps.map((s, i) => (
             <div className="grid4 step" key={i}>
-              <Field label={`Step ${i + 1} percentage`} error={e} path={`plan.steps.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={s.percentage} onChange={(ev) => setStep(i, { percentage: Number(ev.target.value) })} />}</Field>
+              <Field label={`Step ${i + 1} percentage`} error={e} path={`plan.steps.${i}.percentage`}>{(p) => <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(s.percentage)} onChange={(ev) => setStep(i, { percentage: numberFrom(ev.target.value) })} />}</Field>
               <Field label="Hold" hint='e.g. "30 minutes", "1 day"' error={e} path={`plan.steps.${i}.hold`}>{(p) => <input {...p} value={s.hold} onChange={(ev) => setStep(i, { hold: ev.target.value })} />}</Field>
               <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
                 <label className="inline"><input type="checkbox" checked={s.approval} onChange={(ev) => setStep(i, { approval: ev.target.checked })} /> needs approval</label></div>

@@ -50,7 +50,7 @@ export function SegmentsPage() {
       </table></div>
       {editing && list.data && <EditSegmentOf segment={list.data.segments.find((s) => s.key === editing)} onDone={() => { setEditing(null); void list.reload(); }} />}
       {allowed.allowed ? (
-        <form className="card" aria-label="New segment" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+        <form className="card" aria-label="New segment" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
           <h2>New segment</h2>
           <div className="grid3">
             <Field label="Key" error={create.error} path="key">{(p) => <input {...p} required value={form.key} onChange={(e) => setForm({ ...form, key: e.target.value })} />}</Field>
@@ -88,7 +88,7 @@ function EditSegment({ segment, onDone }: { segment: Segment; onDone: () => void
     onDone();
   });
   return (
-    <form className="card" aria-label={`Edit segment ${segment.key}`} onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+    <form className="card" aria-label={`Edit segment ${segment.key}`} noValidate onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
       <h2>Edit {segment.key}</h2>
       {segment.kind === 'rule'
         ? <Field label="Conditions (JSON)" error={save.error} path="conditions">{(p) => <textarea {...p} className="mono" rows={5} value={text} onChange={(e) => setText(e.target.value)} />}</Field>

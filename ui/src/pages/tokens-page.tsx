@@ -52,7 +52,7 @@ export function TokensPage() {
           <button className="link" onClick={() => setSecret(null)}>I have stored it</button>
         </div>
       )}
-      <form className="card" aria-label="New token" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+      <form className="card" aria-label="New token" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
         <h2>New token</h2>
         <div className="grid4">
           <Field label="Name" error={create.error} path="name">{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>

@@ -53,7 +53,7 @@ export function UsersPage() {
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
       {allowed.allowed && (
-        <form className="card" aria-label="New user" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+        <form className="card" aria-label="New user" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
           <h2>New user</h2>
           <div className="grid4">
             <Field label="Email" error={create.error} path="email">{(p) => <input {...p} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}</Field>

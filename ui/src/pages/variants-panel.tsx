@@ -3,6 +3,7 @@ import type { FlagConfig } from '../../../src/domain/flag.ts';
 import { LEGACY_OFF, LEGACY_ON, thousandths, type SplitEntry } from '../../../src/domain/variants.ts';
 import type { EnvironmentConfig } from '../../../src/protocol/admin-api.ts';
 import { Field } from '../components.tsx';
+import { numberFrom, numberShown } from '../validation.ts';
 import { ValueInput } from './value-input.tsx';
 
 /** The variant fields of a config as the editor holds them: always a variants list (value / off_value follow from it). */
@@ -120,8 +121,8 @@ export function VariantsEditor<T extends Draft>({ type, draft, onChange, error }
               <Field label={`Split ${i + 1} variant`} error={error} path={`split.${i}.variant`}>{(p) => (
                 <VariantSelect {...p} names={names} value={s.variant} onChange={(variant) => setSplit(split.map((x, j) => (j === i ? { ...x, variant } : x)))} />)}</Field>
               <Field label={`Split ${i + 1} weight (%)`} error={error} path={`split.${i}.weight`}>{(p) => (
-                <input {...p} type="number" min={0} max={100} step="0.001" value={Number.isFinite(s.weight) ? s.weight : ''}
-                  onChange={(e) => setSplit(split.map((x, j) => (j === i ? { ...x, weight: e.target.value === '' ? Number.NaN : Number(e.target.value) } : x)))} />)}</Field>
+                <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(s.weight)}
+                  onChange={(e) => setSplit(split.map((x, j) => (j === i ? { ...x, weight: numberFrom(e.target.value) } : x)))} />)}</Field>
               <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
                 <button type="button" className="danger-link" onClick={() => setSplit(split.length === 1 ? null : split.filter((_, j) => j !== i))}>Remove split {i + 1}</button></div>
             </div>

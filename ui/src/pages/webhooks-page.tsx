@@ -51,7 +51,7 @@ export function WebhooksPage() {
         {list.data?.webhooks.length === 0 && <tr><td colSpan={4}>No webhooks.</td></tr>}</tbody>
       </table></div>
       {open && <Deliveries id={open} />}
-      <form className="card" aria-label="New webhook" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+      <form className="card" aria-label="New webhook" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
         <h2>New webhook</h2>
         <Field label="URL" error={create.error} path="url">{(p) => <input {...p} type="url" required value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} />}</Field>
         <fieldset className="plainset"><legend>Events</legend>
