@@ -2,10 +2,11 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ROLES } from '../../src/auth/rbac.js';
 import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
+import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
 import type { ReleasePipelineService } from '../../src/services/release-pipeline-service.js';
 import { authorizeFlagUser, requireUser, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema, reasonSchema, roleSchema, uuidSchema } from '../schemas.js';
+import { flagKeySchema, reasonSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
 const MOUNT = '/api/v1';
@@ -17,31 +18,6 @@ const nameParams = z.object({ name: templateNameSchema });
 const flagParams = z.object({ key: flagKeySchema });
 const pipelineParams = z.object({ key: flagKeySchema, id: uuidSchema });
 const startBody = z.strictObject({ template: templateNameSchema });
-
-const templateSchema = z.object({
-  name: z.string(), description: z.string(), version: z.number().int(),
-  phases: z.array(z.looseObject({ environment: z.string(), plan: z.looseObject({ strategy: z.string() }) })),
-  created_by: z.string(), updated_by: z.string(), created_at: z.string(), updated_at: z.string(),
-});
-const breachSchema = z.looseObject({ at: z.string(), source: z.string(), breached: z.boolean(), detail: z.string() });
-const phaseProgressSchema = z.object({
-  name: z.string(), environment: z.string(),
-  status: z.enum(['pending', 'waiting_approval', 'running', 'soaking', 'completed', 'rolled_back', 'aborted', 'failed', 'not_started']),
-  summary: z.string(), approval: z.object({ role: roleSchema }).nullable(),
-  approvals: z.array(z.object({ by: z.string(), name: z.string(), role: roleSchema, at: z.string() })),
-  soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
-  rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
-  url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: breachSchema.nullable(),
-});
-const pipelineSchema = z.object({
-  id: z.string(), flag: z.string(), template: z.string(),
-  status: z.enum(['running', 'paused', 'waiting_approval', 'soaking', 'completed', 'stopped', 'aborted', 'failed']),
-  workflow_id: z.string(), url: z.string(), started_by: z.string(), created_at: z.string(), updated_at: z.string(), finished_at: z.string().nullable(),
-  phase: z.number().int().meta({ description: 'index of the phase being worked on (0-based)' }),
-  paused_reason: z.string().nullable(), reason: z.string().nullable().meta({ description: 'why it stopped: names the phase and the breach' }),
-  phases: z.array(phaseProgressSchema),
-});
-const startedSchema = z.object({ id: z.string(), workflow_id: z.string(), url: z.string(), template: z.string() });
 
 const actions = {
   pause: { summary: 'Pause the running pipeline (and its running phase’s rollout)', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
@@ -63,7 +39,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
 
   defineRoute(router, MOUNT, {
     method: 'get', path: templates, tag: TAG, summary: 'Every release template', auth: 'any user',
-    responses: { 200: { description: 'the templates', schema: z.object({ templates: z.array(templateSchema) }) } }, errors: [401, 403],
+    responses: { 200: { description: 'the templates', schema: z.object({ templates: z.array(releaseTemplateSchema) }) } }, errors: [401, 403],
   }, async (_req, res) => {
     requireUser(res, ROLES);
     res.json(await service.listTemplates());
@@ -72,7 +48,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   defineRoute(router, MOUNT, {
     method: 'post', path: templates, tag: TAG, auth: 'editor or admin', body: newTemplateSchema,
     summary: 'Create a release template: ordered phases, each an environment, a rollout plan, a guard, an approval gate and a soak',
-    responses: { 201: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 409, 413, 415],
+    responses: { 201: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 409, 413, 415],
   }, async (req, res) => {
     const actor = requireUser(res, EDITORS);
     const body = parseInput(newTemplateSchema, req.body ?? {}, 'body');
@@ -81,7 +57,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
 
   defineRoute(router, MOUNT, {
     method: 'get', path: `${templates}/{name}`, tag: TAG, summary: 'One release template', auth: 'any user', params: nameParams,
-    responses: { 200: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 404],
+    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     requireUser(res, ROLES);
     const { name } = parseInput(nameParams, req.params, 'params');
@@ -91,7 +67,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   defineRoute(router, MOUNT, {
     method: 'put', path: `${templates}/{name}`, tag: TAG, summary: 'Replace a release template’s phases (running pipelines keep theirs)',
     auth: 'editor or admin', params: nameParams, body: templateBodySchema,
-    responses: { 200: { description: 'the template', schema: templateSchema } }, errors: [400, 401, 403, 404, 413, 415],
+    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const actor = requireUser(res, EDITORS);
     const { name } = parseInput(nameParams, req.params, 'params');
@@ -114,7 +90,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   defineRoute(router, MOUNT, {
     method: 'post', path: pipelines, tag: TAG, params: flagParams, body: startBody,
     summary: 'Apply a release template to the flag: one releasePipeline workflow (pipeline:<flag>) runs each phase’s rollout as a child; 409 names a running one',
-    auth: 'users with flag:write in every environment of the template', responses: { 201: { description: 'the pipeline started', schema: startedSchema } },
+    auth: 'users with flag:write in every environment of the template', responses: { 201: { description: 'the pipeline started', schema: pipelineStartedSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key } = parseInput(flagParams, req.params, 'params');

@@ -447,3 +447,33 @@ export const readyToRemoveSchema = z
   .meta({ id: 'ReadyToRemove' });
 export type ReadyToRemove = z.infer<typeof readyToRemoveSchema>;
 export type FlagLifecycleView = z.infer<typeof flagLifecycleSchema>;
+
+// Release templates and pipelines (api/routes/release-pipelines.ts).
+export const releaseTemplateSchema = z.object({
+  name: z.string(), description: z.string(), version: z.number().int(),
+  phases: z.array(z.looseObject({ environment: z.string(), plan: z.looseObject({ strategy: z.string() }) })),
+  created_by: z.string(), updated_by: z.string(), created_at: z.string(), updated_at: z.string(),
+});
+const pipelineBreachSchema = z.looseObject({ at: z.string(), source: z.string(), breached: z.boolean(), detail: z.string() });
+const pipelinePhaseSchema = z.object({
+  name: z.string(), environment: z.string(),
+  status: z.enum(['pending', 'waiting_approval', 'running', 'soaking', 'completed', 'rolled_back', 'aborted', 'failed', 'not_started']),
+  summary: z.string(), approval: z.object({ role: roleSchema }).nullable(),
+  approvals: z.array(z.object({ by: z.string(), name: z.string(), role: roleSchema, at: z.string() })),
+  soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
+  rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
+  url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: pipelineBreachSchema.nullable(),
+});
+export const pipelineSchema = z.object({
+  id: z.string(), flag: z.string(), template: z.string(),
+  status: z.enum(['running', 'paused', 'waiting_approval', 'soaking', 'completed', 'stopped', 'aborted', 'failed']),
+  workflow_id: z.string(), url: z.string(), started_by: z.string(), created_at: z.string(), updated_at: z.string(), finished_at: z.string().nullable(),
+  phase: z.number().int().meta({ description: 'index of the phase being worked on (0-based)' }),
+  paused_reason: z.string().nullable(), reason: z.string().nullable().meta({ description: 'why it stopped: names the phase and the breach' }),
+  phases: z.array(pipelinePhaseSchema),
+});
+export const pipelineStartedSchema = z.object({ id: z.string(), workflow_id: z.string(), url: z.string(), template: z.string() });
+
+export type ReleaseTemplate = z.infer<typeof releaseTemplateSchema>;
+export type Pipeline = z.infer<typeof pipelineSchema>;
+export type PipelineStarted = z.infer<typeof pipelineStartedSchema>;

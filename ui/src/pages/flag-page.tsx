@@ -10,6 +10,7 @@ import { Link, navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { AlertTriggersPanel } from './alert-triggers-panel.tsx';
 import { CodeReferencesPanel } from './code-references-panel.tsx';
+import { PipelinesPanel } from './pipelines-panel.tsx';
 import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ConfigEditor } from './config-editor.tsx';
 import { ExplainPanel } from './explain-panel.tsx';
@@ -85,6 +86,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
           </>
         ) : <p>This flag has no config in {selected}.</p>}
       </div>
+      <PipelinesPanel flagKey={f.key} />
       <CodeReferencesPanel flagKey={f.key} />
     </section>
   );

@@ -1,0 +1,97 @@
+import { useId, useState } from 'react';
+import type { Pipeline, PipelineStarted, ReleaseTemplate } from '../../../src/protocol/admin-api.ts';
+import { enc } from '../api.ts';
+import { ErrorBox, time, timeLeft, useAction } from '../components.tsx';
+import { useInterval, useLoad } from '../hooks.ts';
+import { useSession } from '../session.tsx';
+
+const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
+
+/**
+ * The flag's release pipelines: a form to apply a template, and the latest pipeline's timeline (each
+ * phase with its status, times, child rollout in Temporal, approvals and breach), with its controls.
+ */
+export function PipelinesPanel({ flagKey }: { flagKey: string }) {
+  const { api } = useSession();
+  const id = useId();
+  const base = `/api/v1/flags/${enc(flagKey)}/pipelines`;
+  const templates = useLoad((signal) => api.get<{ templates: ReleaseTemplate[] }>('/api/v1/release-templates', signal), []);
+  const pipelines = useLoad((signal) => api.get<{ pipelines: Pipeline[] }>(base, signal), [flagKey]);
+  const [template, setTemplate] = useState('');
+  const latest = pipelines.data?.pipelines[0];
+  const running = latest !== undefined && !FINISHED.has(latest.status);
+  // Follows a running pipeline; a finished one does not change.
+  useInterval(() => void pipelines.reload(), running ? 2_000 : null);
+
+  const apply = useAction(async () => {
+    const chosen = template || templates.data?.templates[0]?.name;
+    if (!chosen) return;
+    await api.request<PipelineStarted>('POST', base, { body: { template: chosen } });
+    await pipelines.reload();
+  });
+  const steer = useAction(async (action: 'approve' | 'pause' | 'resume' | 'abort') => {
+    await api.request<Pipeline>('POST', `${base}/current/${action}`, { body: action === 'abort' ? { rollback: false } : {} });
+    await pipelines.reload();
+  });
+
+  return (
+    <section className="card pipelines" aria-labelledby={`${id}-h`} data-testid="pipelines">
+      <h3 id={`${id}-h`}>Release pipelines</h3>
+      <ErrorBox error={templates.error ?? pipelines.error} />
+      <form className="row" onSubmit={(e) => { e.preventDefault(); void apply.run(); }}>
+        <label>
+          Template{' '}
+          <select aria-label="Release template" value={template} onChange={(e) => setTemplate(e.target.value)}>
+            {(templates.data?.templates ?? []).map((t) => (
+              <option key={t.name} value={t.name}>{t.name} ({t.phases.map((p) => p.environment).join(' → ')})</option>
+            ))}
+          </select>
+        </label>{' '}
+        <button type="submit" disabled={apply.busy || running || !templates.data?.templates.length}>Apply template</button>
+      </form>
+      <ErrorBox error={apply.error ?? steer.error} />
+      {pipelines.data && !latest && <p className="muted" data-testid="no-pipelines">No release pipeline has run for this flag.</p>}
+      {latest && (
+        <div data-testid="pipeline" data-status={latest.status}>
+          <p>
+            <strong>{latest.template}</strong> — <span data-testid="pipeline-status">{latest.status.replace('_', ' ')}</span>
+            {' '}<a href={latest.url} target="_blank" rel="noreferrer">open in Temporal UI</a>
+            <span className="muted small"> started {time(latest.created_at)}{latest.finished_at ? `, ended ${time(latest.finished_at)}` : ''}</span>
+          </p>
+          {latest.reason && <p role="alert" data-testid="pipeline-reason">{latest.reason}</p>}
+          {latest.paused_reason && <p className="muted">Paused: {latest.paused_reason}</p>}
+          <ol className="timeline" aria-label="Pipeline phases">
+            {latest.phases.map((phase, i) => (
+              <li key={i} data-phase={i + 1} data-status={phase.status}>
+                <strong>{phase.name}</strong> <span className="muted">({phase.environment})</span> — {phase.status.replace('_', ' ')}
+                <div className="small muted">{phase.summary}</div>
+                <div className="small">
+                  {phase.startedAt && <>started {time(phase.startedAt)}</>}
+                  {phase.finishedAt && <>, finished {time(phase.finishedAt)}</>}
+                  {phase.soakUntil && <> · soaking, {timeLeft(phase.soakUntil)} left</>}
+                  {phase.workflowId && phase.url && <> · <a href={phase.url} target="_blank" rel="noreferrer"><code>{phase.workflowId}</code></a></>}
+                </div>
+                {phase.approval && (
+                  <div className="small">
+                    Approval by a {phase.approval.role}:{' '}
+                    {phase.approvals.length ? phase.approvals.map((a) => `${a.name} (${time(a.at)})`).join(', ') : 'not yet'}
+                  </div>
+                )}
+                {phase.breach && <div className="small" role="alert">Guard breached: {phase.breach.detail}</div>}
+              </li>
+            ))}
+          </ol>
+          {running && (
+            <div className="row">
+              {latest.status === 'waiting_approval' && <button type="button" disabled={steer.busy} onClick={() => void steer.run('approve')}>Approve phase</button>}
+              {latest.paused_reason
+                ? <button type="button" disabled={steer.busy} onClick={() => void steer.run('resume')}>Resume pipeline</button>
+                : <button type="button" disabled={steer.busy} onClick={() => void steer.run('pause')}>Pause pipeline</button>}
+              <button type="button" className="danger" disabled={steer.busy} onClick={() => void steer.run('abort')}>Abort pipeline</button>
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
