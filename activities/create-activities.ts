@@ -1,5 +1,6 @@
 import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
+import { createChangeRequestActivities } from './change-request-activities.js';
 import { createKillSwitchActivities } from './kill-switch-activities.js';
 import { createReleasePipelineActivities } from './release-pipeline-activities.js';
 import { createLifecycleActivities } from './lifecycle-activities.js';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReleasePipelineActivities(deps),
     ...createWebhookActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createChangeRequestActivities(deps),
 
     /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */
     async alert(input: AlertInput): Promise<void> {

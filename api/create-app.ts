@@ -54,6 +54,8 @@ import { createLifecycleRouter } from './routes/lifecycle.js';
 import type { LifecycleService } from '../src/services/lifecycle-service.js';
 import type { CodeReferenceService } from '../src/services/code-reference-service.js';
 import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
+import type { ChangeRequestService } from '../src/services/change-request-service.js';
+import { createChangeRequestsRouter } from './routes/change-requests.js';
 import type { WebhookService } from '../src/services/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
@@ -78,6 +80,8 @@ export interface AppDeps {
   webhooks: WebhookService;
   /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
   alertTriggers: AlertTriggerService;
+  /** Change policies and requests (issue 18): covered writes become requests that need approvals. */
+  changeRequests?: ChangeRequestService;
   /** Flag references found in code by `ripcord refs --upload`. */
   codeReferences: CodeReferenceService;
   /** Flag lifecycle stages and the "ready to remove" list. */
@@ -140,15 +144,16 @@ export function createApp(deps: AppDeps): Express {
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.lifecycle));
-  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
+  api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
+  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations, deps.changeRequests));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments));
   api.use(createRolloutsRouter(deps.rollouts, deps.flags));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
-  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags));
+  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags, deps.changeRequests));
+  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   api.use(createWebhooksRouter(deps.webhooks));

@@ -13,7 +13,7 @@ if (!label || !/^v\d+[a-z0-9-]*$/.test(label)) {
   console.error('usage: record-histories.ts <label like v4-what-changed> [workflow type...]');
   process.exit(2);
 }
-const WORKFLOW_TYPES = types.length ? types : ['killSwitch', 'restoreKillSwitch', 'rollout', 'scheduledChange', 'deliverWebhook', 'lifecycleDigest', 'releasePipeline'];
+const WORKFLOW_TYPES = types.length ? types : ['killSwitch', 'restoreKillSwitch', 'rollout', 'scheduledChange', 'deliverWebhook', 'lifecycleDigest', 'releasePipeline', 'changeRequest'];
 const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
 const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 

@@ -1,3 +1,4 @@
+export { changeRequest } from './change-request.js';
 export { killSwitch, restoreKillSwitch } from './kill-switch.js';
 export { releasePipeline } from './release-pipeline.js';
 export { rollout } from './rollout.js';

@@ -3,8 +3,13 @@ import type { FeatureFlag, Flag, FlagListPage } from '../../src/protocol/admin-a
 import { z } from 'zod';
 import { flagConfigInputSchemaFor, flagTypeSchema } from '../../src/domain/flag.js';
 import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/protocol/admin-api.js';
-import { ValidationError } from '../../src/errors.js';
+import { NotFoundError, ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/services/flag-service.js';
+import type { ChangeRequestService } from '../../src/services/change-request-service.js';
+import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
+import { parseConfigInput } from '../../src/services/config-validation.js';
+import { findConfig } from '../../src/stores/flag-store.js';
+import { BYPASS_HEADER, gateWrite } from './change-requests.js';
 import type { LifecycleService } from '../../src/services/lifecycle-service.js';
 import type { AccessCheck } from '../../src/services/request-meta.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
@@ -87,7 +92,7 @@ function readScope(res: Response): { guard: AccessCheck; only?: string } {
 }
 
 /** Flag definitions and per-environment configs; the reads carry each flag's lifecycle stage when given the service. */
-export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleService): Router {
+export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleService, changeRequests?: ChangeRequestService): Router {
   const router = Router();
   const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
@@ -177,8 +182,12 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
 
   defineRoute(router, MOUNT, {
     method: 'put', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: "Replace a flag's config in one environment", auth: WRITE,
-    params: flagEnvParams, body: configBodyDoc, headers: [VERSION_HEADER, REASON_HEADER],
-    responses: { 200: { description: 'the new config; ETag is its version', schema: featureFlagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+    params: flagEnvParams, body: configBodyDoc, headers: [VERSION_HEADER, REASON_HEADER, BYPASS_HEADER],
+    responses: {
+      200: { description: 'the new config; ETag is its version', schema: featureFlagSchema },
+      202: { description: "the environment's change policy covers this write: it was NOT applied; it waits as a change request", schema: changeRequestCreatedSchema },
+    },
+    errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
@@ -187,20 +196,43 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     }
     const { version, reason, ...body } = req.body as Record<string, unknown>;
     const why = reason === undefined ? undefined : parseInput(reasonSchema, reason, 'body');
-    const flag: FeatureFlag = await service.updateConfig(key, env, body, expectedVersion(req, version), metaOf(req, res, actor, why));
+    const meta = metaOf(req, res, actor, why);
+    const expected = expectedVersion(req, version);
+    if (await gateWrite(changeRequests, req, res, meta, {
+      flagKey: key, environment: env, covers: 'configs', source: 'put', expectedVersion: expected,
+      proposed: async (_tx, flag) => parseConfigInput(flag.type, body, 'body'),
+    })) return;
+    const flag: FeatureFlag = await service.updateConfig(key, env, body, expected, meta);
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/flags/{key}/environments/{env}/copy', tag: 'Flags',
     summary: "Copy a flag's config from another environment into this one (the kill switch stays as it is)",
-    auth: `${WRITE} here, and flag:read on the source`, params: flagEnvParams, body: copyBody, headers: [VERSION_HEADER, REASON_HEADER],
-    responses: { 200: { description: 'the new config of the target environment', schema: featureFlagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+    auth: `${WRITE} here, and flag:read on the source`, params: flagEnvParams, body: copyBody, headers: [VERSION_HEADER, REASON_HEADER, BYPASS_HEADER],
+    responses: {
+      200: { description: 'the new config of the target environment', schema: featureFlagSchema },
+      202: { description: "the target environment's change policy covers this write: it was NOT applied; it waits as a change request", schema: changeRequestCreatedSchema },
+    },
+    errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const { from, version, reason } = parseInput(copyBody, req.body, 'body');
-    const flag: FeatureFlag = await service.copyConfig(key, from, env, expectedVersion(req, version), metaOf(req, res, actor, reason));
+    const meta = metaOf(req, res, actor, reason);
+    const expected = expectedVersion(req, version);
+    if (await gateWrite(changeRequests, req, res, meta, {
+      flagKey: key, environment: env, covers: 'configs', source: 'copy', expectedVersion: expected,
+      proposed: async (tx, flag) => {
+        meta.guard?.({ resource: 'flag', action: 'read', environment: from, tags: flag.tags });
+        if (from === env) throw new ValidationError('Invalid request body', [{ path: 'body.from', message: 'must differ from the target environment' }]);
+        const source = await findConfig(tx, flag.id, from);
+        if (!source) throw new NotFoundError(`Environment '${from}' does not exist`);
+        const { kill_switch: _kill, ...copied } = source.config;
+        return copied;
+      },
+    })) return;
+    const flag: FeatureFlag = await service.copyConfig(key, from, env, expected, meta);
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

@@ -2,7 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
 import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
-import { authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
+import type { ChangeRequestService } from '../../src/services/change-request-service.js';
+import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, textMatching } from '../schemas.js';
@@ -39,7 +42,9 @@ export { killSwitchStateSchema };
  * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
  * (those need admin, emergency_responder or a kill_switch grant).
  */
-export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService): Router {
+export function createKillSwitchRouter(
+  service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService, changeRequests?: ChangeRequestService,
+): Router {
   const router = Router();
   // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
   const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
@@ -75,16 +80,31 @@ export function createKillSwitchRouter(service: KillSwitchService, flags?: FlagT
   });
 
   defineRoute(router, MOUNT, {
-    method: 'delete', path, tag: 'Kill switch', summary: 'Release the kill switch', auth: AUTH, params: flagEnvParams, body: deactivateBody, headers: [IDEMPOTENCY_HEADER],
-    responses: { 200: { description: 'released', schema: killOutcomeSchema } }, errors: [400, 401, 403, 404, 409],
+    method: 'delete', path, tag: 'Kill switch', summary: 'Release the kill switch (a change request when the policy says restores need approval)', auth: AUTH,
+    params: flagEnvParams, body: deactivateBody, headers: [IDEMPOTENCY_HEADER, BYPASS_HEADER],
+    responses: {
+      200: { description: 'released', schema: killOutcomeSchema },
+      202: { description: "the environment's change policy requires approval to release a kill switch: a change request was made", schema: changeRequestCreatedSchema },
+    },
+    errors: [400, 401, 403, 404, 409],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
     const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
-    const { ipAddress, userAgent } = metaOf(req, res, actor);
+    const meta = metaOf(req, res, actor, body?.reason);
+    const gate = changeRequests
+      ? await changeRequests.gateRestore({ flagKey: key, environment: env, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) })
+      : { kind: 'none' as const };
+    if (gate.kind === 'request') {
+      res.status(202).json(gate.created);
+      return;
+    }
+    const reason = meta.reason ?? 'kill switch released';
     const outcome = await service.deactivate({
-      actor, ipAddress, userAgent, flagKey: key, environment: env, reason: body?.reason ?? 'kill switch released', requestId,
+      actor, ipAddress: meta.ipAddress, userAgent: meta.userAgent, flagKey: key, environment: env, requestId,
+      // The release's audit event says it bypassed the policy, with the reason the bypass required.
+      reason: gate.kind === 'bypass' ? `[change policy bypassed] ${reason}` : reason,
     });
     res.json(present(outcome));
   });

@@ -2,7 +2,11 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { scheduledChangeCreatedSchema, scheduledChangeListSchema, type ScheduledChangeCreated, type ScheduledChangeList } from '../../src/protocol/admin-api.js';
 import { scheduleBodySchema, type ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
-import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
+import { authorizeFlag, authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
+import type { ChangeRequestService } from '../../src/services/change-request-service.js';
+import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
+import { parseConfigInput } from '../../src/services/config-validation.js';
+import { BYPASS_HEADER, gateWrite } from './change-requests.js';
 import { defineRoute } from '../route-docs.js';
 import { parseInput } from '../validation.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
@@ -12,18 +16,29 @@ const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.ge
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
-export function createScheduledChangesRouter(service: ScheduledChangeService, flags: FlagTags): Router {
+export function createScheduledChangesRouter(service: ScheduledChangeService, flags: FlagTags, changeRequests?: ChangeRequestService): Router {
   const router = Router();
   const base = '/api/v1/flags/{key}/environments/{env}/scheduled-changes';
 
   defineRoute(router, MOUNT, {
     method: 'post', path: base, tag: 'Scheduled changes', summary: 'Apply a whole config at a set time (scheduledChange workflow), checked now as PUT checks it',
-    auth: FLAG_WRITE, params: flagEnvParams, body: scheduleBodySchema,
-    responses: { 201: { description: 'the change and its workflow', schema: scheduledChangeCreatedSchema } }, errors: [400, 401, 403, 404, 413, 415],
+    auth: FLAG_WRITE, params: flagEnvParams, body: scheduleBodySchema, headers: [BYPASS_HEADER],
+    responses: {
+      201: { description: 'the change and its workflow', schema: scheduledChangeCreatedSchema },
+      202: { description: "the environment's change policy covers scheduled changes: a change request that applies at `at` once approved", schema: changeRequestCreatedSchema },
+    },
+    errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, origin(req))) satisfies ScheduledChangeCreated);
+    // A body the schedule itself refuses is left to it, so the errors are the same with or without a policy.
+    const parsed = scheduleBodySchema.safeParse(req.body ?? {});
+    const meta = metaOf(req, res, actor, parsed.data?.reason);
+    if (parsed.success && Date.parse(parsed.data.at) > Date.now() && await gateWrite(changeRequests, req, res, meta, {
+      flagKey: key, environment: env, covers: 'scheduled_changes', source: 'scheduled', applyAt: new Date(parsed.data.at).toISOString(),
+      proposed: async (_tx, flag) => parseConfigInput(flag.type, parsed.data.config, 'body.config'),
+    })) return;
+    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, { ...origin(req), auditMetadata: meta.auditMetadata })) satisfies ScheduledChangeCreated);
   });
 
   defineRoute(router, MOUNT, {

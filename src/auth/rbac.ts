@@ -128,6 +128,18 @@ export function decide(subject: Subject, request: AccessRequest): Decision {
   return deny(`role '${subject.role}' and its grants do not allow ${describe(request)}`);
 }
 
+/**
+ * `change_request:bypass`: apply a write an environment's change policy covers directly, with a
+ * required reason (audited as a bypass). Not grantable: admins hold it, and emergency responders, whose
+ * only covered write is releasing a kill switch they pulled in an incident. It never widens what a
+ * subject may write: RBAC is checked as for any write.
+ */
+export const CHANGE_REQUEST_BYPASS_ROLES: ReadonlySet<Role> = new Set(['admin', 'emergency_responder']);
+
+export function canBypassChangeRequests(subject: Subject): boolean {
+  return subject.kind === 'user' && CHANGE_REQUEST_BYPASS_ROLES.has(subject.role);
+}
+
 /** Sugar for tests and callers that need a boolean. */
 export function isAllowed(subject: Subject, request: AccessRequest): boolean {
   return decide(subject, request).allowed;

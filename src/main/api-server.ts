@@ -44,6 +44,7 @@ import { createOutcomeService } from '../services/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
 import { createKillSwitchService } from '../services/kill-switch-service.js';
 import { createAlertTriggerService } from '../services/alert-trigger-service.js';
+import { createChangeRequestService } from '../services/change-request-service.js';
 import { createLifecycleService } from '../services/lifecycle-service.js';
 import { createCodeReferenceService } from '../services/code-reference-service.js';
 import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
@@ -197,6 +198,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
   });
   const rollouts = createRolloutService(temporalDeps);
+  const changeRequests = createChangeRequestService({ db, starter, temporal: temporalDeps.temporal, logger });
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
@@ -221,6 +223,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
     alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
     codeReferences: createCodeReferenceService({ db }),
+    changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
     scheduledChanges: createScheduledChangeService(temporalDeps),
     metrics,

@@ -283,7 +283,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       await saveConfig(tx, flag.id, environment, config, version, meta.actor.id);
       await appendAuditEvent(tx, {
         ...auditFrom(meta), action, resourceType: 'flag', resourceId: flag.key, environment,
-        oldValue: existing.config, newValue: config, metadata: { actorName: meta.actor.name, version, ...extra },
+        oldValue: existing.config, newValue: config, metadata: { actorName: meta.actor.name, version, ...extra, ...meta.auditMetadata },
       });
       const saved = (await findConfig(tx, flag.id, environment))!;
       return { definition: { key: flag.key, type: flag.type, environment, version, config } satisfies FlagDefinition, record: saved };

@@ -22,6 +22,8 @@ export interface RequestMeta {
   guard?: AccessCheck;
   /** The same decision as a boolean, for what a caller may see rather than do. */
   allows?: (request: AccessRequest) => boolean;
+  /** Extra facts for the write's audit event (a change-policy bypass). */
+  auditMetadata?: Record<string, unknown>;
 }
 
 /** The audit fields that come from the request. */

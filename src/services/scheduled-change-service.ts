@@ -30,7 +30,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
 
   return {
     /** Validates the config now and starts a workflow that applies it at `at`. */
-    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin = {}) {
+    async schedule(flagKey: string, environment: string, body: unknown, actor: Actor, origin: RequestOrigin & { auditMetadata?: Record<string, unknown> } = {}) {
       const flag = await requireFlag(flagKey, environment);
       const parsed = scheduleBodySchema.safeParse(body);
       if (!parsed.success) throw new ValidationError('Invalid scheduled change', fieldIssues(parsed.error.issues).map((i) => ({ ...i, path: `body.${i.path}` })));
@@ -60,7 +60,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
       await appendAuditEvent(deps.db, {
         userId: actor.id, action: 'scheduled_change.created', resourceType: 'scheduled_change', resourceId: flagKey, environment,
         newValue: config, reason: input.reason, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
-        metadata: { actorName: actor.name, changeId, workflowId, scheduledFor: input.at },
+        metadata: { actorName: actor.name, changeId, workflowId, scheduledFor: input.at, ...origin.auditMetadata },
       });
       return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
     },

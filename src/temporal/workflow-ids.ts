@@ -16,5 +16,9 @@ export function workflowUrl(uiUrl: string, namespace: string, workflowId: string
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
+/** One apply per change request. */
+export const changeRequestWorkflowId = (environment: string, flagKey: string, requestId: string) =>
+  `change-request:${environment}:${flagKey}:${requestId}`;
+
 /** One running release pipeline per flag: the kill switch signals it by this id. */
 export const pipelineWorkflowId = (flagKey: string) => `pipeline:${flagKey}`;

@@ -44,6 +44,16 @@ async function rbacSegment(): Promise<string> {
   return segment;
 }
 
+/** A fresh pending change request by the bootstrap admin in development (its policy on only while it is made). */
+async function pendingRequest(): Promise<string> {
+  const policy = '/api/v1/environments/development/change-policy';
+  expect((await stack.request('PUT', policy, { body: { required_approvals: 1 } })).status).toBe(200);
+  const made = await stack.request('PUT', `/api/v1/flags/${plain}/environments/development`, { body: { enabled: true, value: true, off_value: false } });
+  expect((await stack.request('PUT', policy, { body: { required_approvals: 0 } })).status).toBe(200);
+  expect(made.status, JSON.stringify(made.body)).toBe(202);
+  return made.body.change_request.id;
+}
+
 beforeAll(async () => {
   stack = await startStack();
   for (const role of ['viewer', 'editor', 'admin', 'emergency_responder'] as const) tokens[role] = (await createUser(stack, role)).token;
@@ -235,6 +245,14 @@ const CASES: Case[] = [
       return created.status;
     },
   },
+  { name: 'GET an environment change policy', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/environments/production/change-policy') },
+  { name: 'PUT an environment change policy (off)', allowed: ['admin'], run: (t) => call(t, 'PUT', '/api/v1/environments/development/change-policy', { required_approvals: 0 }) },
+  { name: 'GET /change-requests', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/change-requests?environment=development') },
+  { name: 'GET /change-requests/{id}', allowed: USERS, run: async (t) => call(t, 'GET', `/api/v1/change-requests/${await pendingRequest()}`) },
+  // The bootstrap admin made each request; with no approver restriction, anyone who may write the flag in development approves.
+  { name: 'approve a change request in development', allowed: EDITORS, run: async (t) => call(t, 'POST', `/api/v1/change-requests/${await pendingRequest()}/approve`) },
+  { name: 'reject a change request in development', allowed: EDITORS, run: async (t) => call(t, 'POST', `/api/v1/change-requests/${await pendingRequest()}/reject`, { comment: 'rbac' }) },
+  { name: 'withdraw someone else’s change request', allowed: [], run: async (t) => call(t, 'POST', `/api/v1/change-requests/${await pendingRequest()}/withdraw`) },
   { name: 'GET /release-templates', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/release-templates') },
   { name: 'GET /release-templates/{name}', allowed: USERS, run: async (t) => call(t, 'GET', `/api/v1/release-templates/${await rbacTemplate('staging')}`) },
   {

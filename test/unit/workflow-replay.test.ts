@@ -17,7 +17,7 @@ describe('workflow determinism', () => {
   it('replays every recorded history: all but the known non-deterministic ones without a non-determinism error', async () => {
     const files = (await readdir(dir)).filter((name) => name !== 'README.md').sort();
     expect(files.filter((name) => !name.endsWith('.json'))).toEqual([]);
-    for (const type of ['killSwitch', 'restoreKillSwitch', 'rollout', 'scheduledChange', 'deliverWebhook', 'lifecycleDigest', 'releasePipeline']) {
+    for (const type of ['killSwitch', 'restoreKillSwitch', 'rollout', 'scheduledChange', 'deliverWebhook', 'lifecycleDigest', 'releasePipeline', 'changeRequest']) {
       expect(files.some((name) => name.startsWith(`${type}.`) && !name.endsWith(KNOWN_NONDETERMINISTIC)), `a replayable ${type} history`).toBe(true);
     }
     const histories = await Promise.all(

@@ -1,0 +1,160 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { roleSchema } from '../../src/auth/rbac.js';
+import {
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES, coveredChangeSchema,
+  type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
+} from '../../src/protocol/change-requests.js';
+import type { Approver, ChangeRequestService, CoveredWrite } from '../../src/services/change-request-service.js';
+import type { RequestMeta } from '../../src/services/request-meta.js';
+import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
+import { defineRoute } from '../route-docs.js';
+import { environmentKeySchema, flagKeySchema, nonBlankText, reasonSchema } from '../schemas.js';
+import { parseInput } from '../validation.js';
+
+const MOUNT = '/api/v1';
+
+/** `X-Change-Request-Bypass: true`: apply a covered write directly (change_request:bypass, with a reason). */
+export const BYPASS_HEADER = {
+  name: 'X-Change-Request-Bypass',
+  description: "`true`: apply directly although the environment's change policy covers this write; needs change_request:bypass (admin, emergency_responder) and a reason; audited as a bypass",
+  schema: z.enum(['true']),
+};
+
+/** Whether a write asks to bypass the change policy; 400 naming the header for any other value. */
+export function bypassOf(req: Request): boolean {
+  const value = req.get('x-change-request-bypass');
+  if (value === undefined) return false;
+  return parseInput(z.object({ 'x-change-request-bypass': BYPASS_HEADER.schema }), { 'x-change-request-bypass': value }, 'headers')['x-change-request-bypass'] === 'true';
+}
+
+/**
+ * The hook a covered write calls before writing: answers 202 with the change request (and returns
+ * true) when the environment's policy turns the write into one; on a bypass, marks the write's audit
+ * event; otherwise lets the write go on.
+ */
+export async function gateWrite(
+  service: ChangeRequestService | undefined, req: Request, res: Response, meta: RequestMeta,
+  write: Omit<CoveredWrite, 'meta' | 'bypass' | 'subject'>,
+): Promise<boolean> {
+  if (!service) return false;
+  const outcome = await service.gateConfigWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) });
+  if (outcome.kind === 'request') {
+    res.status(202).json(outcome.created);
+    return true;
+  }
+  if (outcome.kind === 'bypass') meta.auditMetadata = outcome.auditMetadata;
+  return false;
+}
+
+const envParams = z.object({ env: environmentKeySchema });
+const idParams = z.object({ id: z.uuid() });
+const policyBody = z.strictObject({
+  required_approvals: z.number().int().min(0).max(10).meta({ description: '0 turns the policy off' }),
+  approver_role: roleSchema.nullable().optional(),
+  approver_user_ids: z.array(z.uuid()).max(50).optional(),
+  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${COVERED_CHANGES.join(', ')}` }),
+  restore_requires_approval: z.boolean().optional(),
+  reason: reasonSchema.optional(),
+});
+const listQuery = z.strictObject({
+  environment: environmentKeySchema.optional(),
+  flag: flagKeySchema.optional(),
+  status: changeRequestStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+const approveBody = z.strictObject({ comment: reasonSchema.optional() }).optional();
+const rejectBody = z.strictObject({ comment: nonBlankText(500).meta({ description: 'why, for the author and the audit log' }) });
+
+const USERS = 'any user (viewer and above)';
+const APPROVERS = "users the environment's policy allows (its listed users, else its role and admins, else anyone who may write the flag there); never the author";
+
+const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
+
+/** The caller as an approver: their user and what RBAC lets them do. */
+function approverOf(res: Response): Approver {
+  const actor = authorizeUser(res, { resource: 'flag', action: 'read' });
+  return { actor, subject: subjectOf(principalOf(res)) };
+}
+
+/** Change policies (per environment) and change requests: list, read, approve, reject, withdraw. */
+export function createChangeRequestsRouter(service: ChangeRequestService): Router {
+  const router = Router();
+  const policyPath = '/api/v1/environments/{env}/change-policy';
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: policyPath, tag: 'Change requests', summary: "An environment's change policy (required approvals 0: off)", auth: USERS,
+    params: envParams, responses: { 200: { description: 'the policy', schema: changePolicySchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    authorizeUser(res, { resource: 'flag', action: 'read' });
+    const { env } = parseInput(envParams, req.params, 'params');
+    res.json((await service.getPolicy(env)) satisfies ChangePolicy);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'put', path: policyPath, tag: 'Change requests', summary: "Set an environment's change policy (audited)", auth: 'admin',
+    params: envParams, body: policyBody, responses: { 200: { description: 'the policy', schema: changePolicySchema } }, errors: [400, 401, 403, 404, 413, 415],
+  }, async (req, res) => {
+    const actor = requireUser(res, ['admin']);
+    const { env } = parseInput(envParams, req.params, 'params');
+    const body = parseInput(policyBody, req.body, 'body');
+    const policy = await service.setPolicy(env, {
+      requiredApprovals: body.required_approvals, approverRole: body.approver_role ?? null, approverUserIds: [...new Set(body.approver_user_ids ?? [])],
+      covers: [...new Set(body.covers ?? COVERED_CHANGES)], restoreRequiresApproval: body.restore_requires_approval ?? false,
+    }, metaOf(req, res, actor, body.reason));
+    res.json(policy satisfies ChangePolicy);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/change-requests', tag: 'Change requests', summary: 'Change requests, newest first, filtered by environment, flag and status',
+    auth: USERS, query: listQuery, responses: { 200: { description: 'the requests', schema: changeRequestPageSchema } }, errors: [400, 401, 403],
+  }, async (req, res) => {
+    authorizeUser(res, { resource: 'flag', action: 'read' });
+    res.json((await service.list(parseInput(listQuery, req.query, 'query'))) satisfies ChangeRequestPage);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/change-requests/{id}', tag: 'Change requests', summary: 'One change request with its diff and approvals',
+    auth: USERS, params: idParams, responses: { 200: { description: 'the request', schema: changeRequestSchema } }, errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    authorizeUser(res, { resource: 'flag', action: 'read' });
+    const { id } = parseInput(idParams, req.params, 'params');
+    res.json((await service.get(id)) satisfies ChangeRequest);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/change-requests/{id}/approve', tag: 'Change requests',
+    summary: 'Approve: the Nth distinct approval starts the changeRequest workflow that applies it (at once or at apply_at)', auth: APPROVERS,
+    params: idParams, body: approveBody, responses: { 200: { description: 'the request (status approved once N approvals are in)', schema: changeRequestSchema } },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
+    const who = approverOf(res);
+    const { id } = parseInput(idParams, req.params, 'params');
+    const body = parseInput(approveBody, req.body, 'body');
+    res.json((await service.approve(id, who, body?.comment ?? null, origin(req))) satisfies ChangeRequest);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/change-requests/{id}/reject', tag: 'Change requests', summary: 'Reject a pending request, with a comment', auth: APPROVERS,
+    params: idParams, body: rejectBody, responses: { 200: { description: 'the rejected request', schema: changeRequestSchema } },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
+    const who = approverOf(res);
+    const { id } = parseInput(idParams, req.params, 'params');
+    const { comment } = parseInput(rejectBody, req.body, 'body');
+    res.json((await service.reject(id, who, comment, origin(req))) satisfies ChangeRequest);
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/change-requests/{id}/withdraw', tag: 'Change requests', summary: 'Withdraw your own request before it applies',
+    auth: 'the author', params: idParams, body: approveBody, responses: { 200: { description: 'the withdrawn request', schema: changeRequestSchema } },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  }, async (req, res) => {
+    const who = approverOf(res);
+    const { id } = parseInput(idParams, req.params, 'params');
+    const body = parseInput(approveBody, req.body, 'body');
+    res.json((await service.withdraw(id, who, body?.comment ?? null, origin(req))) satisfies ChangeRequest);
+  });
+
+  return router;
+}

@@ -1,0 +1,95 @@
+import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { appendAuditEvent } from '../stores/audit-store.js';
+import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
+import type { Queryable } from '../stores/database.js';
+import { lockFlagConfig, nextRevision, saveConfig } from '../stores/flag-store.js';
+import { restoreWorkflowId } from '../temporal/workflow-ids.js';
+import { parseConfigInput, requireKnownSegments } from './config-validation.js';
+import { applyRestore, type KillSwitchChange } from './kill-change.js';
+
+/** What a changeRequest workflow carries: the request (the database has the rest) and when to apply it. */
+export interface ChangeRequestInput {
+  requestId: string;
+  /** ISO 8601; null: at once. */
+  applyAt: string | null;
+}
+
+/** What applying found. `definition` is the change to publish; `restore` the release whose workflow carries the rest. */
+export interface ChangeRequestApplied {
+  status: 'applied' | 'conflicted' | 'failed' | 'skipped';
+  outcome: string;
+  version?: number;
+  definition?: FlagDefinition;
+  restore?: KillSwitchChange;
+}
+
+/** The workflow's actor when it is not one person: conflicts and failures are found by it. */
+const WORKFLOW_ACTOR = { id: 'change-request-workflow', name: 'change request workflow' };
+
+async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conflicted' | 'failed', outcome: string): Promise<ChangeRequestApplied> {
+  await setChangeRequestStatus(tx, request.id, { status, outcome });
+  await appendAuditEvent(tx, {
+    userId: WORKFLOW_ACTOR.id, action: `change_request.${status}`, resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+    reason: outcome, metadata: { actorName: WORKFLOW_ACTOR.name, changeRequestId: request.id, author: request.author.name },
+    idempotencyKey: `change_request:${request.id}:finished`,
+  });
+  return { status, outcome };
+}
+
+/**
+ * Applies an approved request in the caller's transaction, exactly once (the request's row is locked
+ * and its status says whether it already ran). Re-validates as of now: the config must still be at
+ * the version the request was made against (else `conflicted`, and nothing is overwritten), the flag
+ * live, the config valid for the flag's type and its segments existing (else `failed`).
+ */
+export async function applyChangeRequest(tx: Queryable, requestId: string, at = new Date().toISOString()): Promise<ChangeRequestApplied> {
+  const request = await findChangeRequest(tx, requestId, true);
+  if (!request) throw new NotFoundError(`No change request '${requestId}'`);
+  // Withdrawn while it waited for its time, or a retry after it applied: nothing to do.
+  if (request.status !== 'approved') return { status: 'skipped', outcome: `the request is ${request.status}` };
+
+  const locked = await lockFlagConfig(tx, request.flag, request.environment);
+  if (!locked || locked.flag.archivedAt) return finish(tx, request, 'failed', `flag '${request.flag}' no longer exists in '${request.environment}' (or is archived)`);
+  const { flag, config: current } = locked;
+  if (current.version !== request.base_version) {
+    return finish(tx, request, 'conflicted',
+      `stale base: the request was made against version ${request.base_version}, the config is now at version ${current.version}; nothing was overwritten`);
+  }
+  const approvedBy = request.approvals.map((a) => a.user_name);
+  const author = request.author;
+
+  if (request.kind === 'restore') {
+    const change: KillSwitchChange = {
+      flagKey: flag.key, environment: request.environment, workflowId: restoreWorkflowId(request.environment, flag.key, request.id),
+      actor: author, reason: request.reason ?? `change request ${request.id} approved by ${approvedBy.join(', ')}`, at,
+    };
+    const restored = await applyRestore(tx, change);
+    const outcome = `kill switch released at version ${restored.definition.version}`;
+    await setChangeRequestStatus(tx, request.id, { status: 'applied', outcome, appliedVersion: restored.definition.version });
+    return { status: 'applied', outcome, version: restored.definition.version, definition: restored.definition, restore: change };
+  }
+
+  let proposed: Omit<FlagConfig, 'kill_switch'>;
+  try {
+    proposed = parseConfigInput(flag.type, request.proposed, 'proposed');
+    await requireKnownSegments(tx, proposed, 'proposed');
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const issues = (error.details as Array<{ path: string; message: string }>).map((i) => `${i.path}: ${i.message}`).join('; ');
+    return finish(tx, request, 'failed', `the config no longer fits the flag: ${issues}`);
+  }
+  // The kill switch is never part of a request: it stays as it is.
+  const config: FlagConfig = { ...proposed, kill_switch: current.config.kill_switch };
+  const version = (await nextRevision(tx, request.environment))!;
+  await saveConfig(tx, flag.id, request.environment, config, version, author.id);
+  await appendAuditEvent(tx, {
+    userId: author.id, action: 'flag.config.updated', resourceType: 'flag', resourceId: flag.key, environment: request.environment,
+    oldValue: current.config, newValue: config, reason: request.reason,
+    metadata: { actorName: author.name, version, changeRequestId: request.id, approvedBy, source: request.source },
+    idempotencyKey: `change_request:${request.id}:applied`,
+  });
+  const outcome = `applied at version ${version}`;
+  await setChangeRequestStatus(tx, request.id, { status: 'applied', outcome, appliedVersion: version });
+  return { status: 'applied', outcome, version, definition: { key: flag.key, type: flag.type, environment: request.environment, version, config } };
+}
