@@ -1,13 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import type { Server } from 'node:http';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
+import { launchChromium } from '../e2e/browser.js';
+import { serveStatic } from '../e2e/static-server.js';
 import { startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
@@ -18,7 +19,6 @@ import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 const source = fileURLToPath(new URL('../clients/web/', import.meta.url));
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const appDir = join(artifacts, 'ofrep-web');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };
 
 let stack: Stack;
 /** The API process the page talks to: its own, so the test can stop and restart it on the same port. */
@@ -27,21 +27,6 @@ let clientToken: string;
 let browser: Browser;
 let web: Server;
 let pageUrl: string;
-
-function serveStatic(root: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-    if (path === '/favicon.ico') return void res.writeHead(204).end();
-    const file = join(root, path === '/' ? 'index.html' : path);
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 const startPageApi = (port: number) => startApiServer({ ...stack.config, PORT: port }, createLogger('silent'));
 
@@ -52,9 +37,8 @@ beforeAll(async () => {
   clientToken = await createToken(stack.db, 'client');
   await build({ entryPoints: [join(source, 'main.js')], bundle: true, format: 'esm', target: 'chrome120', outfile: join(appDir, 'main.js'), logLevel: 'warning' });
   copyFileSync(join(source, 'index.html'), join(appDir, 'index.html'));
-  web = await serveStatic(appDir);
-  pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  ({ server: web, url: pageUrl } = await serveStatic(appDir));
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

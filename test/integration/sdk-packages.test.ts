@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build as esbuild } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../e2e/browser.js';
 import { build as viteBuild } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages, root, run } from './build-helpers.js';
@@ -204,7 +205,7 @@ createRoot(document.getElementById('root')).render(
         }
       });
       await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      browser = await launchChromium();
       const page = await browser.newPage();
       const query = new URLSearchParams({ api: stack.api.url, token: clientToken, flag: flagKey });
       await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/?${query}`);

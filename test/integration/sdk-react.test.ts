@@ -1,17 +1,17 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReactApp } from '../e2e/react/build-app.js';
+import { launchChromium } from '../e2e/browser.js';
+import { serveStatic } from '../e2e/static-server.js';
 import { startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const appDir = join(artifacts, 'react-app');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 let stack: Stack;
 let clientToken: string;
@@ -19,29 +19,13 @@ let browser: Browser;
 let web: Server;
 let pageUrl: string;
 
-/** Serves the built page on localhost, as any static host would. */
-function serveStatic(root: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-    const file = join(root, path === '/' ? 'index.html' : path);
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   stack = await startStack();
   clientToken = await createToken(stack.db, 'client');
   await buildReactApp(appDir);
-  web = await serveStatic(appDir);
-  pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  ({ server: web, url: pageUrl } = await serveStatic(appDir));
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
