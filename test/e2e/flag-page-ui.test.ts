@@ -344,9 +344,16 @@ describe('flag page: variants, alert triggers, code references', () => {
     await page.locator('[data-field-error="name"]').waitFor();
     expect(await fieldError(page, 'name')).toBe(await apiSays('/api/v1/tokens', { name: '', kind: 'server', environment: 'production' }, 'name'));
 
-    // Segments: an empty (required) key.
+    // Segments: conditions that are not JSON are refused at their field before anything is sent; then an empty (required) key.
     await nav.getByRole('link', { name: 'Segments' }).click();
     const segment = page.getByRole('form', { name: 'New segment' });
+    await segment.getByLabel('Key').fill('not-sent');
+    await segment.getByLabel(/^Conditions/).fill('[{"field": "country",');
+    const beforeJson = posts;
+    await segment.getByRole('button', { name: 'Create segment' }).click();
+    expect(await fieldError(page, 'conditions')).toMatch(/^not JSON: /);
+    expect(posts).toBe(beforeJson);
+    await segment.getByLabel('Key').fill('');
     await segment.getByLabel('Kind').selectOption('list');
     await segment.getByRole('button', { name: 'Create segment' }).click();
     await page.locator('[data-field-error="key"]').waitFor();

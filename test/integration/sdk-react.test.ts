@@ -41,10 +41,13 @@ function open(page: Page, params: Record<string, string>): Promise<unknown> {
 const flagText = (page: Page) => page.locator('#flag').getAttribute('data-value');
 
 describe('React SDK in a Vite-built page, in headless Chromium', () => {
-  it('renders the flag, and shows the off value after a kill without a reload', async () => {
+  it('renders the flag and its variant, and shows the off value and variant after a kill without a reload', async () => {
     const key = uniqueKey('react-nav');
     const theme = uniqueKey('react-theme');
-    await createFlag(stack, key, onForEveryone);
+    await createFlag(stack, key, {
+      ...onForEveryone, on_variant: 'new-nav', off_variant: 'classic',
+      variants: [{ name: 'new-nav', value: true }, { name: 'classic', value: false }],
+    });
     await createFlag(stack, theme, { enabled: true, value: 'dark', off_value: 'light' }, { type: 'string' });
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -55,6 +58,9 @@ describe('React SDK in a Vite-built page, in headless Chromium', () => {
     await page.waitForSelector('#status:text("ready")');
     expect(await page.locator('#theme').textContent()).toBe('dark');
     expect(await page.locator('#reason').textContent()).toBe('SPLIT');
+    // The variant's name, from useFlagDetails and from useVariant.
+    expect(await page.locator('#variant').textContent()).toBe('new-nav');
+    expect(await page.locator('#use-variant').textContent()).toBe('new-nav');
     await page.screenshot({ path: join(artifacts, 'react-sdk-on.png') });
     // A marker that a reload would wipe.
     await page.evaluate(() => Object.assign(globalThis, { ripcordMarker: 'same-document' }));
@@ -63,6 +69,7 @@ describe('React SDK in a Vite-built page, in headless Chromium', () => {
     expect(kill.status).toBe(201);
     await page.waitForSelector('#flag[data-value="false"]', { timeout: 10_000 });
     expect(await page.locator('#reason').textContent()).toBe('DISABLED');
+    expect(await page.locator('#use-variant').textContent()).toBe('classic');
     expect(await page.evaluate(() => (globalThis as { ripcordMarker?: string }).ripcordMarker)).toBe('same-document');
     await page.screenshot({ path: join(artifacts, 'react-sdk-killed.png') });
     expect(errors).toEqual([]);

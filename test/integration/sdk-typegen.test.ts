@@ -52,6 +52,11 @@ describe('ripcord typegen', () => {
     await createFlag(stack, theme, { enabled: true, value: 'dark', off_value: 'light' }, { type: 'string' });
     await createFlag(stack, limit, { enabled: true, value: 10, off_value: 0 }, { type: 'number' });
     await createFlag(stack, banner, { enabled: true, value: { text: 'hi', color: 'red' }, off_value: { text: '', color: 'none' } }, { type: 'json' });
+    const layout = uniqueKey('layout');
+    await createFlag(stack, layout, {
+      enabled: true, on_variant: 'control', off_variant: 'control',
+      variants: [{ name: 'control', value: 'list' }, { name: 'compact', value: 'dense' }, { name: 'wide', value: 'grid' }],
+    }, { type: 'string' });
 
     const out = join(dir, 'flags.d.ts');
     const { stdout } = await promisify(execFile)(process.execPath, [ripcord, 'typegen', '--url', stack.api.url, '--token', serverToken, '--out', out], { cwd: root, timeout: 60_000 });
@@ -61,10 +66,11 @@ describe('ripcord typegen', () => {
     expect(generated).toContain(`"${theme}": string;`);
     expect(generated).toContain(`"${limit}": number;`);
     expect(generated).toContain(`"${banner}": { text: string; color: string };`);
+    expect(generated).toContain(`"${layout}": "control" | "compact" | "wide";`);
 
     const usage = join(dir, 'usage.ts');
     writeFileSync(usage, `
-import { useFlag } from '../../packages/react/src/index.js';
+import { useFlag, useFlagDetails, useVariant } from '../../packages/react/src/index.js';
 import { createClient } from '../../packages/node/src/index.js';
 
 export function usesFlags(): string {
@@ -78,7 +84,10 @@ export function usesFlags(): string {
   const n: number = client.number(${JSON.stringify(limit)}, 5);
   // @ts-expect-error a string flag is not read as a boolean
   client.boolean(${JSON.stringify(theme)}, false);
-  return \`\${on} \${color} \${n} \${client.string(${JSON.stringify(theme)}, 'light')}\`;
+  const variant: 'control' | 'compact' | 'wide' | undefined = useVariant(${JSON.stringify(layout)});
+  // @ts-expect-error a name that is not one of the flag's variants
+  if (useFlagDetails(${JSON.stringify(layout)}, 'list').variant === 'tiny') return 'never';
+  return \`\${variant} \${on} \${color} \${n} \${client.string(${JSON.stringify(theme)}, 'light')}\`;
 }
 `);
     // Every @ts-expect-error above must be used (an unused one is itself an error), and nothing else may fail.

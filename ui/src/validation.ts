@@ -34,3 +34,12 @@ export function numberFrom(raw: string): number {
 export function numberShown(value: number | undefined): number | '' {
   return value === undefined || !Number.isFinite(value) ? '' : value;
 }
+
+/** JSON typed into a form field, or a refusal at that field (path as in the request body) when it does not parse. */
+export function jsonFrom(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(0, 'INVALID', `Not sent: ${path} is not JSON.`, [{ path: `body.${path}`, message: `not JSON: ${(error as Error).message}` }]);
+  }
+}

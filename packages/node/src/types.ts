@@ -12,6 +12,9 @@ declare global {
    */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface RipcordFlagTypes {}
+  /** Flag keys and the union of their variant names, also written by typegen. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface RipcordFlagVariants {}
 }
 
 type Registered = keyof RipcordFlagTypes;
@@ -23,6 +26,8 @@ export type FlagKey = FlagsRegistered extends true ? Registered : string;
 export type KeyOfType<V> = FlagsRegistered extends true ? { [K in Registered]: RipcordFlagTypes[K] extends V ? K : never }[Registered] : string;
 /** The value type of a key, or the default's (widened) type when the key is not registered. */
 export type ValueOf<K, D> = K extends Registered ? RipcordFlagTypes[K] : Widen<D>;
+/** The variant names of a key (typegen's union), or any string. */
+export type VariantOf<K> = K extends keyof RipcordFlagVariants ? RipcordFlagVariants[K] : string;
 /** What a default may be for a key. */
 export type DefaultOf<K> = K extends Registered ? RipcordFlagTypes[K] : FlagValue;
 /** `false` → boolean, `'a'` → string, `1` → number: a default's literal type says nothing about the flag. */
@@ -39,10 +44,11 @@ export type SdkErrorCode =
   | 'GENERAL';
 
 /** The answer for one flag, with why. On any failure `value` is the caller's default and `reason` is ERROR. */
-export interface EvaluationDetails<T = FlagValue> {
+export interface EvaluationDetails<T = FlagValue, V extends string = string> {
   flagKey: string;
   value: T;
-  variant?: string;
+  /** The variant served (typed as the flag's variant names once typegen ran); absent on errors. */
+  variant?: V;
   reason: Reason;
   errorCode?: SdkErrorCode;
   errorMessage?: string;

@@ -1,5 +1,5 @@
 import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
-import type { DefaultOf, EvaluationDetails, FlagKey, FlagValue, ValueOf } from '../../node/src/types.js';
+import type { DefaultOf, EvaluationDetails, FlagKey, FlagValue, ValueOf, VariantOf } from '../../node/src/types.js';
 import { BrowserFlagClient, stableJson, type BrowserClientOptions, type FlagsSnapshot, type FlagState } from './browser-client.js';
 
 const ClientContext = createContext<BrowserFlagClient | null>(null);
@@ -65,10 +65,16 @@ export function useFlag<K extends FlagKey, D extends DefaultOf<K>>(key: K, defau
   return detailsOf(key, snapshot.flags[key], defaultValue).value as ValueOf<K, D>;
 }
 
-/** Like useFlag, with the variant, reason and error code. */
-export function useFlagDetails<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D): EvaluationDetails<ValueOf<K, D>> {
+/** Like useFlag, with the variant (typed as the flag's variant names once typegen ran), reason and error code. */
+export function useFlagDetails<K extends FlagKey, D extends DefaultOf<K>>(key: K, defaultValue: D): EvaluationDetails<ValueOf<K, D>, VariantOf<K>> {
   const snapshot = useSnapshot();
-  return detailsOf(key, snapshot.flags[key], defaultValue) as EvaluationDetails<ValueOf<K, D>>;
+  return detailsOf(key, snapshot.flags[key], defaultValue) as EvaluationDetails<ValueOf<K, D>, VariantOf<K>>;
+}
+
+/** The variant a flag serves for the provider's context (`undefined` before the first answer, without a provider, or on an error). */
+export function useVariant<K extends FlagKey>(key: K): VariantOf<K> | undefined {
+  const state = useSnapshot().flags[key];
+  return state && !state.errorCode ? (state.variant as VariantOf<K> | undefined) : undefined;
 }
 
 /** Every flag's value (flags that failed to evaluate are left out), and where the values stand. */

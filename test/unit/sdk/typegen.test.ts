@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateDeclarations, typeOfJson } from '../../../packages/node/src/typegen/generate.js';
+import { generateDeclarations, typeOfJson, variantNames } from '../../../packages/node/src/typegen/generate.js';
 
 const flag = (key: string, type: 'boolean' | 'string' | 'number' | 'json', config: Record<string, unknown>) => ({ key, type, environment: 'production', version: 3, config });
 
@@ -22,5 +22,19 @@ describe('typegen', () => {
     expect(text).toContain('environment production, version 9');
     expect(text).toMatch(/"a-json": \{ on: boolean \} \| string;[\s\S]*"limit": number;[\s\S]*"z-last": boolean;/);
     expect(text).toContain('interface RipcordFlagTypes {');
+  });
+
+  it('declares each key\'s variant names as a union: declared variants, on/off without them, and override rule ids', () => {
+    const layout = flag('layout', 'json', {
+      variants: [{ name: 'control', value: { cols: 1 } }, { name: 'compact', value: { cols: 2 } }, { name: 'wide', value: { cols: 3, dense: true } }],
+      on_variant: 'control', off_variant: 'control', value: { cols: 1 }, off_value: { cols: 1 },
+    });
+    const legacy = flag('legacy', 'string', { value: 'a', off_value: 'b', rules: [{ id: 'vip', action: 'override_value', value: 'c' }] });
+    expect(variantNames(layout)).toEqual(['control', 'compact', 'wide']);
+    expect(variantNames(legacy)).toEqual(['on', 'off', 'vip']);
+    const text = generateDeclarations({ environment: 'production', version: 2, segments: [], flags: [layout, legacy] }, 'http://api');
+    expect(text).toMatch(/interface RipcordFlagVariants \{\n {4}"layout": "control" \| "compact" \| "wide";\n {4}"legacy": "on" \| "off" \| "vip";\n {2}\}/);
+    // A json flag's type covers every variant's shape, not only the on and off values.
+    expect(text).toContain('"layout": { cols: number } | { cols: number; dense: boolean };');
   });
 });

@@ -4,6 +4,7 @@ import type { Segment, SegmentPage } from '../../../src/protocol/admin-api.ts';
 import { ErrorBox, Field, useAction, WriteButton } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
+import { jsonFrom } from '../validation.ts';
 
 /** Segments: rule segments (conditions as JSON) and list segments (members one per line). */
 export function SegmentsPage() {
@@ -15,7 +16,7 @@ export function SegmentsPage() {
   const [editing, setEditing] = useState<string | null>(null);
   const create = useAction(async () => {
     const body: { key: string; name?: string; kind: string; conditions?: unknown; members?: string[] } = { key: form.key, name: form.name || undefined, kind: form.kind };
-    if (form.kind === 'rule') body.conditions = JSON.parse(form.conditions);
+    if (form.kind === 'rule') body.conditions = jsonFrom(form.conditions, 'conditions');
     else body.members = form.members.split('\n').map((m) => m.trim()).filter(Boolean);
     await api.request('POST', '/api/v1/segments', { body });
     setForm({ ...form, key: '', name: '', members: '' });
@@ -80,7 +81,7 @@ function EditSegment({ segment, onDone }: { segment: Segment; onDone: () => void
   const [members, setMembers] = useState({ add: '', remove: '' });
   const save = useAction(async () => {
     if (segment.kind === 'rule') {
-      await api.request('PUT', `/api/v1/segments/${enc(segment.key)}`, { body: { conditions: JSON.parse(text) }, headers: { 'if-match': String(segment.version) } });
+      await api.request('PUT', `/api/v1/segments/${enc(segment.key)}`, { body: { conditions: jsonFrom(text, 'conditions') }, headers: { 'if-match': String(segment.version) } });
     } else {
       const lines = (s: string) => s.split('\n').map((m) => m.trim()).filter(Boolean);
       await api.request('POST', `/api/v1/segments/${enc(segment.key)}/members`, { body: { add: lines(members.add), remove: lines(members.remove) } });

@@ -26,9 +26,24 @@ export function typeOfJson(value: unknown, depth = 0): string {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? typeof value : 'RipcordJson';
 }
 
+type Rules = Array<{ id?: unknown; action?: string; value?: unknown }>;
+const rulesOf = (config: Record<string, unknown>): Rules => (Array.isArray(config.rules) ? (config.rules as Rules) : []);
+const declaredVariants = (config: Record<string, unknown>) =>
+  Array.isArray(config.variants) ? (config.variants as Array<{ name?: unknown; value?: unknown }>) : [];
+
 function valuesOf(config: Record<string, unknown>): unknown[] {
-  const rules = Array.isArray(config.rules) ? (config.rules as Array<{ action?: string; value?: unknown }>) : [];
-  return [config.value, config.off_value, ...rules.filter((r) => r.action === 'override_value').map((r) => r.value)].filter((v) => v !== undefined);
+  const overrides = rulesOf(config).filter((r) => r.action === 'override_value').map((r) => r.value);
+  return [config.value, config.off_value, ...declaredVariants(config).map((v) => v.value), ...overrides].filter((v) => v !== undefined);
+}
+
+/**
+ * Every variant name a flag can answer in this environment: its declared variants (`on` and `off`
+ * for a config without them) and the ids of `override_value` rules, which answer as variants too.
+ */
+export function variantNames(flag: DefinitionsPayload['flags'][number]): string[] {
+  const declared = declaredVariants(flag.config).map((v) => v.name).filter((n): n is string => typeof n === 'string');
+  const overrides = rulesOf(flag.config).filter((r) => r.action === 'override_value' && typeof r.id === 'string').map((r) => r.id as string);
+  return [...new Set([...(declared.length ? declared : ['on', 'off']), ...overrides])];
 }
 
 /** The value type of a flag: its declared type, or for json flags the shapes of every value it can serve. */
@@ -42,7 +57,8 @@ export function flagValueType(flag: DefinitionsPayload['flags'][number]): string
 /**
  * A `.d.ts` declaring every flag key and its value type by adding to the global `RipcordFlagTypes`
  * interface, which the Node and React SDKs read: afterwards an unknown key, or a default of the
- * wrong type, is a compile error.
+ * wrong type, is a compile error. `RipcordFlagVariants` gives each key the union of its variant
+ * names, which types the `variant` of the SDKs' details.
  */
 export function generateDeclarations(payload: DefinitionsPayload, source: string): string {
   const flags = [...payload.flags].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -60,6 +76,8 @@ export function generateDeclarations(payload: DefinitionsPayload, source: string
     lines.push(`    /** ${flag.type} flag (version ${flag.version}) */`);
     lines.push(`    ${JSON.stringify(flag.key)}: ${flagValueType(flag)};`);
   }
+  lines.push('  }', '', '  interface RipcordFlagVariants {');
+  for (const flag of flags) lines.push(`    ${JSON.stringify(flag.key)}: ${variantNames(flag).map((name) => JSON.stringify(name)).join(' | ')};`);
   lines.push('  }', '}', '');
   return lines.join('\n');
 }
