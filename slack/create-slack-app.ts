@@ -15,6 +15,9 @@ import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButto
 import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
+import type { ChangeRequestService } from '../src/services/change-request-service.js';
+import type { Database } from '../src/stores/database.js';
+import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {
   signingSecret: string;
@@ -29,6 +32,8 @@ export interface SlackAppDeps {
   killSwitch: KillSwitchService;
   flags: FlagService;
   rollouts: RolloutService;
+  /** Change requests: the Approve / Reject buttons, and (with a channel) a message per pending request. */
+  changeRequests?: { service: ChangeRequestService; db: Database; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
   acks?: AckWatcher;
   logger: Logger;
@@ -234,6 +239,12 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       await say(ephemeral(`Rollout of \`${flag.key}\` in ${environment}: *${progress.status}*, ${describeStep(progress.step, progress.totalSteps)} at ${String(progress.percentage ?? 0)}%${next}${progress.pausedReason ? ` (${progress.pausedReason})` : ''}`));
     });
   });
+
+  if (deps.changeRequests) {
+    registerChangeRequestActions({ app, access, changeRequests: deps.changeRequests.service, logger });
+    const { channel, db, service } = deps.changeRequests;
+    if (channel) service.useNotifier(slackChangeRequestNotifier({ app, db, channel }));
+  }
 
   return router;
 }

@@ -205,6 +205,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
       access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
+      changeRequests: { service: changeRequests, db, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
   const app = createApp({

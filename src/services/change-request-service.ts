@@ -100,6 +100,7 @@ function describeApprovers(policy: ChangePolicy): string {
  */
 export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   const { db, logger } = deps;
+  let notifier = deps.notifier;
 
   async function requireEnvironment(environment: string) {
     if (!(await listEnvironments(db)).some((e) => e.key === environment)) throw new NotFoundError(`Environment '${environment}' does not exist`);
@@ -112,8 +113,8 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   }
 
   function notify(kind: 'pending' | 'decided', request: ChangeRequest) {
-    if (!deps.notifier) return;
-    void deps.notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
+    if (!notifier) return;
+    void notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
   }
 
   /** Bypass: only with the permission and a reason; the write's own audit event records it. */
@@ -151,6 +152,11 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   }
 
   return {
+    /** Who hears of requests (the Slack app, made after this service, sets itself here). */
+    useNotifier(next: ChangeRequestNotifier) {
+      notifier = next;
+    },
+
     async getPolicy(environment: string): Promise<ChangePolicy> {
       await requireEnvironment(environment);
       return findPolicy(db, environment);
