@@ -215,23 +215,29 @@ ensure_infra_test_packages() {
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
 
-# The pinned Python OpenFeature clients (test/clients/python/requirements.txt) in a venv of their own;
-# reinstalled only when the requirements change (their hash is kept in the venv).
-ensure_openfeature_python() {
-  local want
-  want=$(sha256sum "$OPENFEATURE_PYTHON_REQUIREMENTS" | cut -d' ' -f1)
-  if [[ -x $OPENFEATURE_VENV/bin/python && $(cat "$OPENFEATURE_VENV/.requirements-sha256" 2>/dev/null) == "$want" ]] &&
-    "$OPENFEATURE_VENV/bin/python" -c 'import openfeature.contrib.provider.ofrep' >/dev/null 2>&1; then
+# A Python tool in a venv of its own (.tools/venv-*), every version pinned in its requirements file
+# and installed with --no-deps, so nothing unpinned comes in. Rebuilt when the requirements change (a
+# copy of them in the venv is the stamp) or when the module no longer imports.
+#   ensure_python_tool <venv> <requirements> <module to import> <what, for the log>
+ensure_python_tool() {
+  local venv=$1 requirements=$2 module=$3 what=$4
+  local stamp="$venv/requirements.installed"
+  if [[ -x $venv/bin/python ]] && cmp -s "$requirements" "$stamp" && "$venv/bin/python" -c "import $module" >/dev/null 2>&1; then
     return 0
   fi
   ensure_python_venv
-  rm -rf "$OPENFEATURE_VENV"
+  rm -rf "$venv"
   mkdir -p "$TOOLS_DIR"
-  python3 -m venv "$OPENFEATURE_VENV" || die "python3 -m venv $OPENFEATURE_VENV failed"
-  log "installing the Python OpenFeature OFREP provider ($OPENFEATURE_PYTHON_REQUIREMENTS) into $OPENFEATURE_VENV"
-  "$OPENFEATURE_VENV/bin/pip" install --disable-pip-version-check -q -r "$OPENFEATURE_PYTHON_REQUIREMENTS" </dev/null ||
-    die "pip install -r $OPENFEATURE_PYTHON_REQUIREMENTS failed"
-  printf '%s\n' "$want" >"$OPENFEATURE_VENV/.requirements-sha256"
+  python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+  log "installing $what ($requirements) into $venv"
+  "$venv/bin/pip" install --disable-pip-version-check -q --no-deps -r "$requirements" </dev/null || die "pip install -r $requirements failed"
+  "$venv/bin/python" -c "import $module" >/dev/null 2>&1 || die "$module does not import in $venv after install"
+  cp "$requirements" "$stamp"
+}
+
+# The pinned Python OpenFeature clients (test/clients/python/requirements.txt) for the OFREP client tests.
+ensure_openfeature_python() {
+  ensure_python_tool "$OPENFEATURE_VENV" "$OPENFEATURE_PYTHON_REQUIREMENTS" openfeature.contrib.provider.ofrep 'the Python OpenFeature OFREP provider'
 }
 
 # The pinned Java OpenFeature clients (test/clients/java/pom.xml) from Maven Central, as jars in
@@ -262,23 +268,11 @@ ensure_system_packages() {
   ensure_python_venv
 }
 
-# OpenFeature's flagd provider for Python, pinned in test/integration/flagd/requirements.txt, in a venv
-# of its own (.tools/venv-flagd) for test/integration/flagd-sync.test.ts. Reinstalled when the pins change.
+# OpenFeature's flagd provider for Python, pinned in test/integration/flagd/requirements.txt, for
+# test/integration/flagd-sync.test.ts.
 FLAGD_VENV_DIR="$TOOLS_DIR/venv-flagd"
 ensure_flagd_python() {
-  local requirements="$RIPCORD_ROOT/test/integration/flagd/requirements.txt" stamp="$FLAGD_VENV_DIR/.requirements"
-  if [[ -x $FLAGD_VENV_DIR/bin/python ]] && cmp -s "$requirements" "$stamp" &&
-    "$FLAGD_VENV_DIR/bin/python" -c 'import openfeature.contrib.provider.flagd' >/dev/null 2>&1; then
-    return 0
-  fi
-  ensure_python_venv
-  rm -rf "$FLAGD_VENV_DIR"
-  mkdir -p "$TOOLS_DIR"
-  python3 -m venv "$FLAGD_VENV_DIR" || die "python3 -m venv $FLAGD_VENV_DIR failed"
-  log "installing OpenFeature's flagd provider for Python (test/integration/flagd/requirements.txt) into $FLAGD_VENV_DIR"
-  "$FLAGD_VENV_DIR/bin/pip" install --disable-pip-version-check -q --no-deps -r "$requirements" </dev/null ||
-    die "pip install -r $requirements failed"
-  cp "$requirements" "$stamp"
+  ensure_python_tool "$FLAGD_VENV_DIR" "$RIPCORD_ROOT/test/integration/flagd/requirements.txt" openfeature.contrib.provider.flagd "OpenFeature's flagd provider for Python"
 }
 
 # OpenFeature's flagd provider for Java (in-process mode) and the Java SDK, pinned in
@@ -336,27 +330,12 @@ ensure_temporal_cli_binary() {
   "$TEMPORAL_CLI" --version >/dev/null 2>&1 || die "$TEMPORAL_CLI does not run after install"
 }
 
-# The API fuzz test (test/integration/security/api-fuzz.test.ts) drives schemathesis from PyPI, in a venv
-# of its own (.tools/venv-fuzz) so it never disturbs the Temporal CLI's. Every version is pinned in
-# scripts/python/fuzz-requirements.txt; the venv is rebuilt when that file changes (a stamp copy of it
-# sits in the venv).
+# The API fuzz test (test/integration/security/api-fuzz.test.ts) drives schemathesis from PyPI, pinned
+# in scripts/python/fuzz-requirements.txt, in a venv of its own so it never disturbs the Temporal CLI's.
 FUZZ_VENV_DIR="$TOOLS_DIR/venv-fuzz"
 FUZZ_REQUIREMENTS="$RIPCORD_ROOT/scripts/python/fuzz-requirements.txt"
-SCHEMATHESIS="$FUZZ_VENV_DIR/bin/schemathesis"
 ensure_schemathesis() {
-  local stamp="$FUZZ_VENV_DIR/requirements.installed"
-  if [[ -x $SCHEMATHESIS ]] && cmp -s "$FUZZ_REQUIREMENTS" "$stamp" && "$SCHEMATHESIS" --version >/dev/null 2>&1; then
-    return 0
-  fi
-  ensure_python_venv
-  rm -rf "$FUZZ_VENV_DIR"
-  mkdir -p "$TOOLS_DIR"
-  python3 -m venv "$FUZZ_VENV_DIR" || die "python3 -m venv $FUZZ_VENV_DIR failed"
-  log "installing schemathesis ($(grep -m1 '^schemathesis==' "$FUZZ_REQUIREMENTS")) into $FUZZ_VENV_DIR"
-  "$FUZZ_VENV_DIR/bin/pip" install --disable-pip-version-check -q --no-deps -r "$FUZZ_REQUIREMENTS" </dev/null ||
-    die "pip install -r $FUZZ_REQUIREMENTS failed"
-  "$SCHEMATHESIS" --version >/dev/null 2>&1 || die "$SCHEMATHESIS does not run after install"
-  cp "$FUZZ_REQUIREMENTS" "$stamp"
+  ensure_python_tool "$FUZZ_VENV_DIR" "$FUZZ_REQUIREMENTS" schemathesis "schemathesis ($(grep -m1 '^schemathesis==' "$FUZZ_REQUIREMENTS"))"
 }
 
 # npm ci, with one fallback. The package registry reachable here does not serve every platform
