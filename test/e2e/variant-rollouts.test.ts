@@ -61,6 +61,14 @@ describe('admin UI: split rollouts', () => {
     expect(await form.locator('[data-field-error="plan.steps.0.split"]').textContent()).toBe('the weights add up to 110, not 100');
     expect(rolloutPosts).toBe(0);
 
+    // An emptied weight is refused at its own field (not sent as 0, which would drop the variant).
+    await steps.getByLabel('Step 1 compact', { exact: true }).fill('');
+    expect(await steps.getByTestId('split-total-1').textContent()).toBe('—');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    expect(await form.locator('[data-field-error="plan.steps.0.split.0.weight"]').textContent()).toBe('a percentage: a number from 0 to 100');
+    expect(rolloutPosts).toBe(0);
+    await steps.getByLabel('Step 1 compact', { exact: true }).fill('20');
+
     await steps.getByLabel('Step 1 control', { exact: true }).fill('80');
     expect(await steps.getByTestId('split-total-1').textContent()).toBe('100%');
     await form.getByRole('button', { name: 'Start rollout' }).click();

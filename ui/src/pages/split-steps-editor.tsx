@@ -1,4 +1,5 @@
 import { Field } from '../components.tsx';
+import { numberFrom, numberShown } from '../validation.ts';
 import type { SplitEntry } from '../../../src/domain/variants.ts';
 
 /** One step of a split rollout as the form edits it: a weight per variant (0 leaves the variant out). */
@@ -14,9 +15,12 @@ export function splitOrder(variants: readonly string[], offVariant: string): str
   return [...variants.filter((v) => v !== offVariant), ...(variants.includes(offVariant) ? [offVariant] : [])];
 }
 
-/** What a step sends: the variants with a weight, in splitOrder. */
+/**
+ * What a step sends: the variants whose weight is not 0, in splitOrder. An emptied or negative weight
+ * is sent as it is (NaN, -5) so the API's schema refuses it at its field instead of dropping the variant.
+ */
 export function splitOf(step: SplitStepDraft, order: readonly string[]): SplitEntry[] {
-  return order.filter((v) => (step.weights[v] ?? 0) > 0).map((variant) => ({ variant, weight: step.weights[variant]! }));
+  return order.filter((v) => (step.weights[v] ?? 0) !== 0).map((variant) => ({ variant, weight: step.weights[variant]! }));
 }
 
 /** Two steps to start from: 10 % then 50 % of traffic from the off variant to the first other one. */
@@ -45,11 +49,11 @@ export function SplitStepsEditor({ steps, order, error, onChange }: {
         <div className="grid4 step" key={i} data-step={i + 1}>
           {order.map((variant) => (
             <Field key={variant} label={`Step ${i + 1} ${variant}`} error={error} path={`plan.steps.${i}.split.${splitOf(step, order).findIndex((e) => e.variant === variant)}.weight`}>{(p) => (
-              <input {...p} type="number" min={0} max={100} step="0.001" value={step.weights[variant] ?? 0}
-                onChange={(ev) => setStep(i, { weights: { ...step.weights, [variant]: Number(ev.target.value) } })} />)}</Field>
+              <input {...p} type="number" min={0} max={100} step="0.001" value={numberShown(step.weights[variant] ?? 0)}
+                onChange={(ev) => setStep(i, { weights: { ...step.weights, [variant]: numberFrom(ev.target.value) } })} />)}</Field>
           ))}
           <Field label={`Step ${i + 1} total`} error={error} path={`plan.steps.${i}.split`}>{(p) => (
-            <output {...p} data-testid={`split-total-${i + 1}`} className={total(step) === 100 ? '' : 'field-error'}>{total(step)}%</output>)}</Field>
+            <output {...p} data-testid={`split-total-${i + 1}`} className={total(step) === 100 ? '' : 'field-error'}>{Number.isFinite(total(step)) ? `${total(step)}%` : '—'}</output>)}</Field>
           <Field label="Hold" hint='e.g. "30 minutes", "1 day"' error={error} path={`plan.steps.${i}.hold`}>{(p) => <input {...p} value={step.hold} onChange={(ev) => setStep(i, { hold: ev.target.value })} />}</Field>
           <div className="field"><span className="label-spacer" aria-hidden="true">&nbsp;</span>
             <label className="inline"><input type="checkbox" checked={step.approval} onChange={(ev) => setStep(i, { approval: ev.target.checked })} /> needs approval</label></div>
