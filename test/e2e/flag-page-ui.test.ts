@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, startStack, uniqueKey, type Stack } from '../integration/harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { ADMIN_TOKEN, uniqueKey } from '../integration/harness.js';
 import { createFlag, onForEveryone } from '../integration/serving-helpers.js';
-import { ARTIFACTS, launchChromium, openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.js';
+import { openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.js';
+import { browserSuite } from './browser-suite.js';
 
 /**
  * The flag page's newer panels in headless Chromium (issues 16 and 18): the variant editor with its
@@ -13,22 +13,10 @@ import { ARTIFACTS, launchChromium, openPage, shot, sidewaysOverflow, signIn, un
  * the submit. One page load per scenario.
  */
 describe('flag page: variants, alert triggers, code references', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const suite = browserSuite();
 
   const ofrep = async (key: string, context: Record<string, unknown>) => {
-    const answer = await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { headers: { 'x-environment': 'production' }, body: { context } });
+    const answer = await suite.stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { headers: { 'x-environment': 'production' }, body: { context } });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     return answer.body as { value: unknown; variant: string; reason: string };
   };
@@ -39,14 +27,14 @@ describe('flag page: variants, alert triggers, code references', () => {
   it('edits variants, on/off, a weighted split, a serve rule and targeting; refuses bad drafts at the field; OFREP serves the variants', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-variants');
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string', tags: ['e2e'] } })).status).toBe(201);
+    expect((await suite.stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string', tags: ['e2e'] } })).status).toBe(201);
     // Written in the shape before variants (value / off_value only): the editor shows it as variants on and off.
-    const legacy = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: false, value: 'old-on', off_value: 'old-off' } });
+    const legacy = await suite.stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: false, value: 'old-on', off_value: 'old-off' } });
     expect(legacy.status, JSON.stringify(legacy.body)).toBe(200);
     const beta = uniqueKey('beta-testers');
-    expect((await stack.request('POST', '/api/v1/segments', { body: { key: beta, kind: 'list', members: Array.from({ length: 20 }, (_, i) => `beta-${i}`) } })).status).toBe(201);
+    expect((await suite.stack.request('POST', '/api/v1/segments', { body: { key: beta, kind: 'list', members: Array.from({ length: 20 }, (_, i) => `beta-${i}`) } })).status).toBe(201);
 
-    const { context, page } = await openPage(browser, errors);
+    const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-flag-variants');
     });
@@ -54,8 +42,8 @@ describe('flag page: variants, alert triggers, code references', () => {
     page.on('request', (request) => {
       if (request.method() === 'PUT') puts++;
     });
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${stack.api.url}/flags/${key}/production`);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
     const editor = page.getByTestId('variants-editor');
     await editor.waitFor();
     expect(await editor.getByLabel('Variant 1 name').inputValue()).toBe('on');
@@ -146,7 +134,7 @@ describe('flag page: variants, alert triggers, code references', () => {
     await context.close();
 
     // The API stored it, and OFREP answers with the variant names and values.
-    const stored = (await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
+    const stored = (await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
     expect(stored).toMatchObject({
       enabled: true, on_variant: 'control', off_variant: 'off', value: 'classic', off_value: 'old-off',
       variants: [{ name: 'control', value: 'classic' }, { name: 'off', value: 'old-off' }, { name: 'compact', value: 'compact-ui' }, { name: 'wide', value: 'wide-ui' }],
@@ -173,9 +161,9 @@ describe('flag page: variants, alert triggers, code references', () => {
   it('creates an alert trigger whose URL is shown once; an Alertmanager alert to it kills the flag live and moves its counters; disables, enables and deletes after a confirm; lists code references', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-trigger');
-    await createFlag(stack, key, onForEveryone);
+    await createFlag(suite.stack, key, onForEveryone);
     const repository = `acme/checkout-${uniqueKey('r')}`;
-    const upload = await stack.request('PUT', '/api/v1/code-references', {
+    const upload = await suite.stack.request('PUT', '/api/v1/code-references', {
       body: {
         repository,
         references: [
@@ -187,17 +175,17 @@ describe('flag page: variants, alert triggers, code references', () => {
     });
     expect(upload.status, JSON.stringify(upload.body)).toBe(200);
 
-    const { context, page } = await openPage(browser, errors);
+    const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-flag-triggers');
     });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.api.url });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.stack.api.url });
     let posts = 0;
     page.on('request', (request) => {
       if (request.method() === 'POST' && request.url().includes('/triggers')) posts++;
     });
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${stack.api.url}/flags/${key}/production`);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
 
     // Code references: the count, each file with its lines, the repository and when it was uploaded.
     const refs = page.getByTestId('code-references');
@@ -228,7 +216,7 @@ describe('flag page: variants, alert triggers, code references', () => {
     await secret.waitFor();
     expect(await secret.textContent()).toContain('you will not see it again');
     const url = (await secret.getByTestId('trigger-url').textContent())!;
-    expect(url).toMatch(new RegExp(`^${stack.api.url}/hooks/v1/triggers/rc_trigger_[A-Za-z0-9_-]{43}$`));
+    expect(url).toMatch(new RegExp(`^${suite.stack.api.url}/hooks/v1/triggers/rc_trigger_[A-Za-z0-9_-]{43}$`));
     await secret.getByRole('button', { name: 'Copy URL' }).click();
     await secret.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(url);
@@ -242,7 +230,7 @@ describe('flag page: variants, alert triggers, code references', () => {
     // The list (the API's and the page's) never carries the secret.
     const secretPart = url.split('/').at(-1)!;
     expect(await panel.locator('table').textContent()).not.toContain(secretPart);
-    expect(JSON.stringify((await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body)).not.toContain(secretPart);
+    expect(JSON.stringify((await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body)).not.toContain(secretPart);
 
     // At phone width the panels (the long URL included) fit: nothing scrolls sideways.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -287,8 +275,8 @@ describe('flag page: variants, alert triggers, code references', () => {
     await row.getByRole('button', { name: 'Enable checkout 5xx' }).click();
     await page.getByRole('dialog', { name: 'Enable the trigger “checkout 5xx”?' }).getByRole('button', { name: 'Enable trigger' }).click();
     await panel.locator('tr[data-trigger][data-enabled="yes"]').waitFor();
-    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers[0]).toMatchObject({ enabled: true, deliveries_received: 2, kills_fired: 1 });
-    const toggles = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${(await row.getAttribute('data-trigger'))!}`)).body.events.map((e: { action: string }) => e.action);
+    expect((await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers[0]).toMatchObject({ enabled: true, deliveries_received: 2, kills_fired: 1 });
+    const toggles = (await suite.stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${(await row.getAttribute('data-trigger'))!}`)).body.events.map((e: { action: string }) => e.action);
     expect(toggles.slice(0, 2)).toEqual(['trigger.enabled', 'trigger.disabled']);
 
     // Delete asks first; Cancel keeps it; confirmed, the URL stops working.
@@ -298,18 +286,18 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await dialog.textContent()).toContain('Its URL stops working at once');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers).toHaveLength(1);
+    expect((await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers).toHaveLength(1);
     await row.getByRole('button', { name: 'Delete checkout 5xx' }).click();
     await dialog.getByRole('button', { name: 'Delete trigger' }).click();
     await panel.getByTestId('no-triggers').waitFor();
-    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers).toHaveLength(0);
+    expect((await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/triggers`)).body.triggers).toHaveLength(0);
     expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
     await context.close();
     expect(unexpected(errors)).toEqual([]);
   }, 120_000);
   it("forms the browser would have blocked (url, required) send, and the API's refusal shows at the field in its words", async () => {
     const errors: string[] = [];
-    const { page } = await openPage(browser, errors);
+    const { page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-forms-api-words');
     });
@@ -319,11 +307,11 @@ describe('flag page: variants, alert triggers, code references', () => {
     });
     /** The API's own message for a body (the form must show the same one at the field). */
     const apiSays = async (path: string, body: unknown, field: string) => {
-      const answer = await stack.request('POST', path, { body });
+      const answer = await suite.stack.request('POST', path, { body });
       expect(answer.status).toBe(400);
       return (answer.body.error.details as Array<{ path: string; message: string }>).find((d) => d.path === `body.${field}`)!.message;
     };
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
     const nav = page.getByRole('navigation', { name: 'Main' });
 
     // Webhooks: a URL the browser's type=url check would have stopped with its own bubble.

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, startStack, uniqueKey, type Stack } from '../integration/harness.js';
-import { ARTIFACTS, launchChromium, openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { ADMIN_TOKEN, uniqueKey } from '../integration/harness.js';
+import { openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.js';
+import { browserSuite } from './browser-suite.js';
 
 /**
  * Flag lifecycle in the admin UI (issue 18 item 4), in headless Chromium: the "Ready to remove" page
@@ -10,28 +9,17 @@ import { ARTIFACTS, launchChromium, openPage, shot, sidewaysOverflow, signIn, un
  * badge follows a flag to the dashboard and its page. One page load (the sign-in), then in-app navigation.
  */
 describe('admin UI: flag lifecycle', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack({}, { worker: false });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const suite = browserSuite({}, { worker: false });
 
   /** A flag serving `enabled` everywhere, unchanged (and created) `days` ago. */
   async function flagUnchangedFor(prefix: string, enabled: boolean, days: number): Promise<string> {
     const key = uniqueKey(prefix);
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'boolean', tags: ['e2e'] } })).status).toBe(201);
+    expect((await suite.stack.request('POST', '/api/v1/flags', { body: { key, name: key, type: 'boolean', tags: ['e2e'] } })).status).toBe(201);
     for (const env of ['development', 'staging', 'production']) {
-      expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/${env}`, { body: { enabled, value: true, off_value: false } })).status).toBe(200);
+      expect((await suite.stack.request('PUT', `/api/v1/flags/${key}/environments/${env}`, { body: { enabled, value: true, off_value: false } })).status).toBe(200);
     }
-    await stack.ownerDb.query(`UPDATE flags SET created_at = now() - make_interval(days => $2) WHERE key = $1`, [key, days]);
-    await stack.ownerDb.query(`UPDATE flag_configs SET updated_at = now() - make_interval(days => $2) WHERE flag_id = (SELECT id FROM flags WHERE key = $1)`, [key, days]);
+    await suite.stack.ownerDb.query(`UPDATE flags SET created_at = now() - make_interval(days => $2) WHERE key = $1`, [key, days]);
+    await suite.stack.ownerDb.query(`UPDATE flag_configs SET updated_at = now() - make_interval(days => $2) WHERE flag_id = (SELECT id FROM flags WHERE key = $1)`, [key, days]);
     return key;
   }
 
@@ -39,20 +27,20 @@ describe('admin UI: flag lifecycle', () => {
     const stale = await flagUnchangedFor('e2e-stale', false, 45);
     const launched = await flagUnchangedFor('e2e-launched', true, 10);
     // In use in production (recorded as the replicas' flush records it), referenced from two files.
-    await stack.ownerDb.query(`INSERT INTO flag_last_evaluated (flag_key, environment, last_evaluated) VALUES ($1, 'production', now() - interval '1 hour')`, [launched]);
-    await stack.ownerDb.query(`INSERT INTO flag_last_evaluated (flag_key, environment, last_evaluated) VALUES ($1, 'production', now() - interval '1 hour')`, [stale]);
-    await stack.ownerDb.query(`UPDATE flag_last_evaluated SET last_evaluated = now() - interval '40 days' WHERE flag_key = $1`, [stale]);
-    const upload = await stack.request('PUT', '/api/v1/code-references', {
+    await suite.stack.ownerDb.query(`INSERT INTO flag_last_evaluated (flag_key, environment, last_evaluated) VALUES ($1, 'production', now() - interval '1 hour')`, [launched]);
+    await suite.stack.ownerDb.query(`INSERT INTO flag_last_evaluated (flag_key, environment, last_evaluated) VALUES ($1, 'production', now() - interval '1 hour')`, [stale]);
+    await suite.stack.ownerDb.query(`UPDATE flag_last_evaluated SET last_evaluated = now() - interval '40 days' WHERE flag_key = $1`, [stale]);
+    const upload = await suite.stack.request('PUT', '/api/v1/code-references', {
       body: { repository: uniqueKey('e2e-repo'), references: [{ flag: launched, path: 'src/a.ts', line: 1, kind: 'call' }, { flag: launched, path: 'src/b.ts', line: 2, kind: 'call' }] },
     });
     expect(upload.status).toBe(200);
 
     const errors: string[] = [];
-    const { page } = await openPage(browser, errors);
+    const { page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-lifecycle');
     });
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
     await page.getByRole('link', { name: 'Ready to remove' }).click();
     const table = page.getByTestId('ready-to-remove');
     await table.waitFor();

@@ -1,35 +1,22 @@
-import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, startStack, uniqueKey, type Stack } from '../integration/harness.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { ADMIN_TOKEN, uniqueKey } from '../integration/harness.js';
 import { createUser } from '../integration/governance-helpers.js';
-import { ARTIFACTS, launchChromium, openPage, shot, signIn, unexpected } from './browser.js';
+import { openPage, shot, signIn, unexpected } from './browser.js';
+import { browserSuite } from './browser-suite.js';
 
 /**
  * The flag page's release pipeline panel in headless Chromium: apply a template from the form, follow the
  * timeline through an approval gate (refused for whoever started it, given by another editor) to the end.
  */
 describe('flag page: release pipelines', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const suite = browserSuite();
 
   it('applies a template and shows the timeline advance through an approval gate to completion', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-pipeline');
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Pipeline', type: 'boolean' } })).status).toBe(201);
+    expect((await suite.stack.request('POST', '/api/v1/flags', { body: { key, name: 'Pipeline', type: 'boolean' } })).status).toBe(201);
     const template = uniqueKey('ui-tpl').toLowerCase();
-    expect((await stack.request('POST', '/api/v1/release-templates', {
+    expect((await suite.stack.request('POST', '/api/v1/release-templates', {
       body: {
         name: template, phases: [
           { environment: 'development', plan: { strategy: 'immediate', percentage: 100 } },
@@ -37,14 +24,14 @@ describe('flag page: release pipelines', () => {
         ],
       },
     })).status).toBe(201);
-    const editor = await createUser(stack, 'editor');
+    const editor = await createUser(suite.stack, 'editor');
 
-    const { context, page } = await openPage(browser, errors);
+    const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-pipelines');
     });
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${stack.api.url}/flags/${key}/production`);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
     const panel = page.getByTestId('pipelines');
     await panel.getByTestId('no-pipelines').waitFor();
     await panel.getByLabel('Release template').selectOption(template);
@@ -60,7 +47,7 @@ describe('flag page: release pipelines', () => {
     await panel.getByRole('button', { name: 'Approve phase' }).click();
     await panel.getByText(/whoever started the pipeline/).waitFor();
     await shot(page, '50-pipeline-waiting-approval');
-    expect((await stack.request('POST', `/api/v1/flags/${key}/pipelines/current/approve`, { body: {}, token: editor.token })).status).toBe(200);
+    expect((await suite.stack.request('POST', `/api/v1/flags/${key}/pipelines/current/approve`, { body: {}, token: editor.token })).status).toBe(200);
 
     await panel.locator('[data-testid="pipeline"][data-status="completed"]').waitFor({ timeout: 20_000 });
     expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('completed');

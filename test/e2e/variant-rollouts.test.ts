@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from '../integration/harness.js';
-import { ARTIFACTS, launchChromium, openPage, shot, signIn, unexpected } from './browser.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { ADMIN_TOKEN, eventually, uniqueKey } from '../integration/harness.js';
+import { openPage, shot, signIn, unexpected } from './browser.js';
+import { browserSuite } from './browser-suite.js';
 
 /**
  * The rollout form's split strategy in headless Chromium (issue 16): a weights-per-step editor that
@@ -10,31 +9,19 @@ import { ARTIFACTS, launchChromium, openPage, shot, signIn, unexpected } from '.
  * started from it, and the running rollout showing the split it serves. One page load.
  */
 describe('admin UI: split rollouts', () => {
-  let stack: Stack;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const suite = browserSuite();
 
   it('starts a split rollout from the weights editor, refusing a step that does not add up to 100, and shows the split served', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-split');
-    expect((await stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string' } })).status).toBe(201);
-    const put = await stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: {
+    expect((await suite.stack.request('POST', '/api/v1/flags', { body: { key, name: 'Layout', type: 'string' } })).status).toBe(201);
+    const put = await suite.stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: {
       enabled: true, on_variant: 'control', off_variant: 'control', split: [{ variant: 'control', weight: 100 }],
       variants: [{ name: 'control', value: 'list' }, { name: 'compact', value: 'compact-list' }, { name: 'wide', value: 'wide-grid' }],
     } });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
 
-    const { context, page } = await openPage(browser, errors);
+    const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-split-rollout');
     });
@@ -42,8 +29,8 @@ describe('admin UI: split rollouts', () => {
     page.on('request', (request) => {
       if (request.method() === 'POST' && /\/rollouts$/.test(new URL(request.url()).pathname)) rolloutPosts++;
     });
-    await signIn(page, stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${stack.api.url}/flags/${key}/production`);
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
     const form = page.getByRole('form', { name: 'Start a rollout in production' });
     await form.getByLabel('Strategy').selectOption('split');
     const steps = form.getByTestId('split-steps');
@@ -82,10 +69,10 @@ describe('admin UI: split rollouts', () => {
 
     await page.getByRole('button', { name: 'Approve next step' }).click();
     await eventually(async () => {
-      const list = (await stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body;
+      const list = (await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body;
       return list.rollouts[0]?.status === 'completed';
     }, 'the rollout to complete', 30_000);
-    const config = (await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
+    const config = (await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
     expect(config.split).toEqual([{ variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }, { variant: 'control', weight: 50 }]);
     await context.close();
     expect(unexpected(errors)).toEqual([]);
