@@ -56,9 +56,10 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     responses: { 200: { description: 'the trigger as it is now', schema: alertTriggerSchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
+    // The body is checked before the trigger is looked up: a bad body is a 400 naming its field, found or not.
+    const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
     const trigger = await service.find(id);
     const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
-    const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
     res.json(await service.setEnabled(id, enabled, { actor, ...metaOf(req) }));
   });
 
