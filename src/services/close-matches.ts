@@ -15,13 +15,18 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** `outer` contains `inner` and `inner` is at least half of it: a key "0" is not close to every key with a 0. */
+function contains(outer: string, inner: string): boolean {
+  return inner.length * 2 >= outer.length && outer.includes(inner);
+}
+
 /** Up to `limit` candidates close to `input` (substring or a few edits away), closest first. */
 export function closeMatches(input: string, candidates: readonly string[], limit = 3): string[] {
   const needle = input.toLowerCase().slice(0, 128);
   return candidates
     .map((candidate) => {
       const c = candidate.toLowerCase();
-      const d = c.includes(needle) || needle.includes(c) ? 0.5 : distance(needle, c.slice(0, 128));
+      const d = contains(c, needle) || contains(needle, c) ? 0.5 : distance(needle, c.slice(0, 128));
       return { candidate, d };
     })
     .filter(({ d }) => d <= Math.max(2, Math.floor(needle.length / 3)))
