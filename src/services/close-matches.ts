@@ -15,9 +15,12 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** `outer` contains `inner` and `inner` is at least half of it: a key "0" is not close to every key with a 0. */
+/**
+ * `outer` contains `inner`, and `inner` is long enough to mean something: three characters ("prod" in
+ * "production") or half of `outer`. A key "0" is not close to every key with a 0 in it.
+ */
 function contains(outer: string, inner: string): boolean {
-  return inner.length * 2 >= outer.length && outer.includes(inner);
+  return (inner.length >= 3 || inner.length * 2 >= outer.length) && outer.includes(inner);
 }
 
 /** Up to `limit` candidates close to `input` (substring or a few edits away), closest first. */

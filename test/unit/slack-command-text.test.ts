@@ -43,6 +43,7 @@ describe('slack command text', () => {
     // A short key inside a longer typo is not a suggestion (a flag named "0" once led every typo with a 0).
     expect(closeMatches('slackb-90ad4c9z', ['0', 'slackb-90ad4c92'])).toEqual(['slackb-90ad4c92']);
     expect(closeMatches('0', ['slackb-90ad4c92', '01'])).toEqual(['01']);
+    expect(closeMatches('prod', ['development', 'production', 'staging'])).toEqual(['production']);
     expect(closeMatches('x'.repeat(10_000), keys)).toEqual([]);
   });
 });
