@@ -2,6 +2,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import { NotFoundError, ServiceUnavailableError } from '../errors.js';
@@ -29,7 +30,9 @@ export async function callTemporal<T>(temporal: Client, unavailable: string, fn:
     return await temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateFailedError) throw error;
-    if ((error as { name?: string }).name === 'ServiceError' || /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
+    // An update no worker takes up (the rollout's worker is gone) times out like an unreachable Temporal: 503, not 500.
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError
+      || (error as { name?: string }).name === 'ServiceError' || /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(String(error))) {
       throw new ServiceUnavailableError(`Temporal is unreachable: ${unavailable} right now (kill switches still work)`);
     }
     throw error;
