@@ -112,6 +112,20 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     return request;
   }
 
+  /**
+   * The pending request, locked with its flag's config, when `who` may decide it: not its author (told
+   * `authorHint` instead) and an approver under the environment's policy.
+   */
+  async function lockPendingForApprover(tx: Queryable, id: string, who: Approver, verb: 'approve' | 'reject', authorHint: string): Promise<ChangeRequestRecord> {
+    const request = await requireRequest(id, tx, true);
+    if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
+    if (request.author.id === who.actor.id) throw new ForbiddenError(`You made this change request: ${authorHint}`);
+    const policy = await findPolicy(tx, request.environment);
+    const tags = (await lockFlagConfig(tx, request.flag, request.environment))?.flag.tags;
+    if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} change requests in '${request.environment}'`);
+    return request;
+  }
+
   function notify(kind: 'pending' | 'decided', request: ChangeRequest) {
     if (!notifier) return;
     void notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
@@ -265,12 +279,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     async approve(id: string, who: Approver, comment: string | null, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
       let start: WorkflowStartRequest | undefined;
       await withTransaction(db, async (tx) => {
-        const request = await requireRequest(id, tx, true);
-        if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
-        if (request.author.id === who.actor.id) throw new ForbiddenError('You made this change request: it must be approved by someone else (self-approval is refused)');
-        const policy = await findPolicy(tx, request.environment);
-        const tags = (await lockFlagConfig(tx, request.flag, request.environment))?.flag.tags;
-        if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may approve change requests in '${request.environment}'`);
+        const request = await lockPendingForApprover(tx, id, who, 'approve', 'it must be approved by someone else (self-approval is refused)');
         if (!(await insertApproval(tx, id, who.actor, comment))) throw new ConflictError(`You have already approved change request ${id}`);
         const approvals = request.approvals.length + 1;
         const complete = approvals >= request.required_approvals;
@@ -298,12 +307,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     /** Rejects a pending request (approvers only; the author withdraws instead). */
     async reject(id: string, who: Approver, comment: string, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
       await withTransaction(db, async (tx) => {
-        const request = await requireRequest(id, tx, true);
-        if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
-        if (request.author.id === who.actor.id) throw new ForbiddenError('You made this change request: withdraw it instead of rejecting it');
-        const policy = await findPolicy(tx, request.environment);
-        const tags = (await lockFlagConfig(tx, request.flag, request.environment))?.flag.tags;
-        if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may reject change requests in '${request.environment}'`);
+        const request = await lockPendingForApprover(tx, id, who, 'reject', 'withdraw it instead of rejecting it');
         await setChangeRequestStatus(tx, id, { status: 'rejected', decidedBy: who.actor, comment });
         await appendAuditEvent(tx, {
           userId: who.actor.id, action: 'change_request.rejected', resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
