@@ -1,7 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { flagConfigInputSchemaFor, type Condition, type FlagConfig, type FlagRule, type Operator, type Rollout } from '../../../src/domain/flag.ts';
 import type { EnvironmentConfig, FeatureFlag, Flag, ScheduledChangeCreated, SegmentPage } from '../../../src/protocol/admin-api.ts';
+import { canBypassChangeRequests } from '../../../src/auth/rbac.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
 import { ApiError, enc } from '../api.ts';
+import { announceChangeRequests, approvals, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { ChangeRequestNotice } from './change-request-notice.tsx';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
@@ -50,9 +54,14 @@ function utcOffset(): string {
  * or schedule the edits to apply at a set time (a scheduledChange workflow; `onScheduled` gets the API's answer).
  */
 export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag: Flag; env: string; config: EnvironmentConfig; onSaved: () => void; onScheduled?: (change: ScheduledChangeCreated) => void }) {
-  const { api, can } = useSession();
+  const { api, can, me } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const ro = !allowed.allowed;
+  // The environment's change policy: a covered save or schedule becomes a change request (202) unless bypassed.
+  const policy = usePolicy(api, env);
+  const mayBypass = canBypassChangeRequests({ kind: 'user', role: me.role, grants: me.grants });
+  const [bypass, setBypass] = useState(false);
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const [base, setBase] = useState(() => ({ version: config.version as number, config: editable(config) }));
   const [draft, setDraft] = useState<ConfigDraft>(() => editable(config));
   const [reviewing, setReviewing] = useState(false);
@@ -83,13 +92,34 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     setReviewing(true);
     setSaved(null);
     setScheduledAt(null);
+    setRequested(null);
+  };
+  const gated = covers(policy, later ? 'scheduled_changes' : 'configs');
+  const bypassing = gated && bypass;
+  /** Headers of a covered write sent past the policy; a bypass without a reason is refused at its field first. */
+  const bypassHeaders = (): Record<string, string> => {
+    if (!bypassing) return {};
+    if (!reason.trim()) throw new ApiError(0, 'INVALID', 'Not sent: bypassing the change policy needs a reason.', [{ path: 'body.reason', message: 'required to bypass the change policy (it is audited)' }]);
+    return { 'x-change-request-bypass': 'true' };
+  };
+  /** A write the policy turned into a request: nothing changed; the editor goes back to the current config and links the request. */
+  const becameRequest = (answer: ChangeRequestCreated) => {
+    setDraft(base.config);
+    setReviewing(false);
+    setLater(false);
+    setWhen('');
+    setReason('');
+    setConflict(null);
+    setRequested(answer);
+    announceChangeRequests();
   };
 
   const save = useAction(async () => {
     try {
-      const answer = await api.request<FeatureFlag>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
-        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version) },
+      const answer = await api.request<FeatureFlag | ChangeRequestCreated>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
+        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders() },
       });
+      if (isChangeRequestCreated(answer)) return becameRequest(answer);
       setBase({ version: answer.version, config: editable(answer) });
       setDraft(editable(answer));
       setReviewing(false);
@@ -106,16 +136,17 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
         setReviewing(true);
         return;
       }
-      setReviewing(false);
+      if (!(error instanceof ApiError && error.status === 0)) setReviewing(false);
       throw error;
     }
   });
   const schedule = useAction(async () => {
     const at = localToIso(when);
     try {
-      const answer = await api.request<ScheduledChangeCreated>('POST', scheduledChangesPath(flag.key, env), {
-        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) },
+      const answer = await api.request<ScheduledChangeCreated | ChangeRequestCreated>('POST', scheduledChangesPath(flag.key, env), {
+        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(),
       });
+      if (isChangeRequestCreated(answer)) return becameRequest(answer);
       // Nothing changes now: the editor goes back to the current config; the change applies at its time.
       setDraft(base.config);
       setReviewing(false);
@@ -244,6 +275,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
       <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && (err.status === 400 || err === problems))} />
       {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
       {saved !== null && !dirty && <p role="status" className="ok" data-testid="saved">Saved (flag revision {flag.revision}).</p>}
+      {requested && !dirty && <ChangeRequestNotice created={requested} />}
       {scheduledAt !== null && !dirty && <p role="status" className="ok" data-testid="scheduled-ok">Scheduled to apply at {time(scheduledAt)} (see “Scheduled changes in {env}”).</p>}
 
       {!ro && (reviewing ? (
@@ -259,6 +291,14 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
           {later && (
             <Field label="Apply at" hint={`your local time (${utcOffset()}); the whole config is replaced then`} error={err} path="at" className="scheduled-at">{(p) => (
               <input {...p} type="datetime-local" step={1} required value={when} onChange={(e) => setWhen(e.target.value)} />)}</Field>
+          )}
+          {gated && policy && (bypassing
+            ? <p className="warning" role="note" data-testid="bypass-notice">Bypassing {env}’s change policy: the change applies at once, without the {approvals(policy.required_approvals)} it needs; the reason is required and the bypass is audited.</p>
+            : <p className="warning" role="note" data-testid="creates-request">{later ? 'Scheduling' : 'Saving'} creates a change request needing {approvals(policy.required_approvals)} in {env}: nothing changes until it is approved.</p>)}
+          {gated && mayBypass && (
+            <label className="inline">
+              <input type="checkbox" checked={bypass} onChange={(e) => setBypass(e.target.checked)} /> Bypass the change policy (emergency)
+            </label>
           )}
           <div className="actions">
             {later

@@ -1,6 +1,10 @@
 import { useId, useState } from 'react';
 import type { EnvironmentConfig, Flag, KillOutcome, KillSwitchState } from '../../../src/protocol/admin-api.ts';
-import { enc } from '../api.ts';
+import { canBypassChangeRequests } from '../../../src/auth/rbac.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import { ApiError, enc } from '../api.ts';
+import { announceChangeRequests, approvals, gatesRestore, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { ChangeRequestNotice } from './change-request-notice.tsx';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
@@ -11,7 +15,7 @@ import { useSession } from '../session.tsx';
  * production); the last kill's workflow and how many API replicas acknowledge it, live.
  */
 export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: { flag: Flag; env: string; config: EnvironmentConfig; onChanged: () => void; liveTick?: number }) {
-  const { api, can } = useSession();
+  const { api, can, me } = useSession();
   const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'kill_switch', environment: env, tags: flag.tags });
   const [open, setOpen] = useState(false);
@@ -19,6 +23,12 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
   const [typed, setTyped] = useState('');
   const [workflow, setWorkflow] = useState<KillOutcome['workflow'] | null>(null);
   const id = useId();
+  // Releasing (never killing) may need approval in this environment; admins and responders may bypass with a reason.
+  const policy = usePolicy(api, env);
+  const gated = gatesRestore(policy);
+  const mayBypass = canBypassChangeRequests({ kind: 'user', role: me.role, grants: me.grants });
+  const [bypass, setBypass] = useState(false);
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const killed = Boolean(config.kill_switch?.enabled);
   const path = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/kill-switch`;
   // The state with its confirmation: read again on every change of this flag (the stream says so).
@@ -36,12 +46,25 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
     onChanged();
   });
   const restore = useAction(async () => {
+    const bypassing = gated && bypass;
+    if (bypassing && !reason.trim()) {
+      throw new ApiError(0, 'INVALID', 'Not sent: bypassing the change policy needs a reason.', [{ path: 'body.reason', message: 'required to bypass the change policy (it is audited)' }]);
+    }
     if (env === 'production' && !(await confirm({
       title: `Restore ${flag.key} in production?`,
       effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
       confirmLabel: `Restore ${flag.key} in production`,
     }))) return;
-    const answer = await api.request<KillOutcome>('DELETE', path, { body: reason.trim() ? { reason: reason.trim() } : undefined });
+    const answer = await api.request<KillOutcome | ChangeRequestCreated>('DELETE', path, {
+      body: reason.trim() ? { reason: reason.trim() } : undefined, headers: bypassing ? { 'x-change-request-bypass': 'true' } : undefined,
+    });
+    if (isChangeRequestCreated(answer)) {
+      setRequested(answer);
+      setReason('');
+      announceChangeRequests();
+      return;
+    }
+    setRequested(null);
     setWorkflow(answer.workflow);
     setReason('');
     onChanged();
@@ -57,9 +80,13 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
             <strong>KILLED</strong> — serving the off value since {time(config.kill_switch.triggered_at)} by {config.kill_switch.triggered_by ?? 'unknown'}: “{config.kill_switch.reason}”
           </p>
           <div className="field">
-            <label htmlFor={`${id}-rr`}>Reason for restoring (optional)</label>
-            <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} />
+            <label htmlFor={`${id}-rr`}>Reason for restoring ({gated && bypass ? 'required to bypass' : 'optional'})</label>
+            <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} aria-invalid={restore.error instanceof ApiError && restore.error.status === 0 ? true : undefined} />
           </div>
+          {gated && policy && !bypass && <p className="warning" role="note" data-testid="restore-creates-request">Releasing creates a change request needing {approvals(policy.required_approvals)} in {env}; killing is never gated.</p>}
+          {gated && mayBypass && allowed.allowed && (
+            <label className="inline"><input type="checkbox" checked={bypass} onChange={(e) => setBypass(e.target.checked)} /> Bypass the change policy (emergency; needs a reason, audited)</label>
+          )}
           <WriteButton allowed={allowed} onClick={() => void restore.run()} disabled={restore.busy}>{restore.busy ? 'Restoring…' : `Restore ${flag.key} in ${env}`}</WriteButton>
         </>
       ) : open ? (
@@ -83,6 +110,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
         <WriteButton allowed={allowed} id={`${id}-pull`} className="danger" onClick={() => { setOpen(true); setWorkflow(null); }}>Pull kill switch in {env}</WriteButton>
       )}
       <ErrorBox error={kill.error ?? restore.error} />
+      {requested && <ChangeRequestNotice created={requested} />}
       {workflow && workflow.status === 'none' && <WorkflowLink workflow={{ ...workflow, status: 'already killed: the kill in force' }} />}
       {latest && (
         <div className="kill-last" data-testid="kill-confirmation" data-status={confirmation?.status ?? 'unknown'}>
