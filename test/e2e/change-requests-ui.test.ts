@@ -36,7 +36,7 @@ describe('change requests page', () => {
     // 1. The admin sets production's policy in the editor: a bad count is refused at its field before any request.
     const admin = await openPage(suite.browser, errors);
     onTestFailed(async () => {
-      await shot(admin.page, 'failure-cr-admin');
+      await shot(admin.page, 'failure-cr-admin').catch(() => undefined); // the page may be closed already
     });
     let policyPuts = 0;
     admin.page.on('request', (request) => {
@@ -65,13 +65,13 @@ describe('change requests page', () => {
     // 2. The editor saves a config: the page says it became a change request, not "saved"; nothing is served yet.
     const editor = await openPage(suite.browser, errors);
     onTestFailed(async () => {
-      await shot(editor.page, 'failure-cr-editor');
+      await shot(editor.page, 'failure-cr-editor').catch(() => undefined); // the page may be closed already
     });
     await signIn(editor.page, suite.stack.api.url, author.token);
     await editor.page.goto(`${suite.stack.api.url}/flags/${key}/production`);
     await editor.page.getByLabel('Enabled').selectOption('true');
     await editor.page.getByRole('button', { name: 'Review changes' }).click();
-    expect(await editor.page.getByTestId('creates-request').textContent()).toBe('Saving creates a change request needing 1 approval in production: nothing changes until it is approved.');
+    expect(await editor.page.getByLabel('Review the change').getByTestId('creates-request').textContent()).toBe('Saving creates a change request needing 1 approval in production: nothing changes until it is approved.');
     // An editor holds no bypass right: the option is not offered.
     expect(await editor.page.getByLabel('Bypass the change policy (emergency)').count()).toBe(0);
     await editor.page.getByLabel('Reason (for the audit log)').fill('launch to everyone');
@@ -105,7 +105,7 @@ describe('change requests page', () => {
     // 3. The approver: the nav counts what they may decide; the list (at phone width too) links the request.
     const second = await openPage(suite.browser, errors);
     onTestFailed(async () => {
-      await shot(second.page, 'failure-cr-approver');
+      await shot(second.page, 'failure-cr-approver').catch(() => undefined); // the page may be closed already
     });
     const decisions: string[] = [];
     second.page.on('request', (request) => {
@@ -151,4 +151,50 @@ describe('change requests page', () => {
     await second.context.close();
     expect(unexpected(errors)).toEqual([]);
   }, 120_000);
+
+  it('a covered rollout start becomes a request; an admin’s bypass needs a reason at the field, then saves at once', async () => {
+    const errors: string[] = [];
+    const key = await createFlag(suite.stack, 'e2e-cr-bypass');
+    expect((await suite.stack.request('PUT', POLICY, { body: { required_approvals: 2, covers: ['configs', 'rollouts'] } })).status).toBe(200);
+    const { context, page } = await openPage(suite.browser, errors);
+    onTestFailed(async () => {
+      await shot(page, 'failure-cr-bypass').catch(() => undefined); // the page may be closed already
+    });
+    let puts = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'PUT' && request.url().includes(`/flags/${key}/`)) puts++;
+    });
+    await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+
+    // Starting a rollout: the form says it becomes a request; the answer links it; no rollout runs.
+    const rollouts = page.getByRole('form', { name: 'Start a rollout in production' });
+    await rollouts.getByLabel('Strategy').selectOption('immediate');
+    expect(await rollouts.getByTestId('creates-request').textContent()).toBe('Starting this rollout creates a change request needing 2 approvals in production: nothing changes until it is approved.');
+    await rollouts.getByRole('button', { name: 'Start rollout' }).click();
+    const created = rollouts.getByTestId('change-request-created');
+    await created.waitFor();
+    const id = await created.getAttribute('data-change-request');
+    expect((await suite.stack.request('GET', `/api/v1/change-requests/${id}`)).body).toMatchObject({ kind: 'rollout', status: 'pending', required_approvals: 2 });
+    await page.getByTestId('waiting-change-requests').waitFor();
+
+    // The admin's emergency bypass: refused at the reason field until there is one, then applied at once.
+    await page.getByLabel('Enabled').selectOption('true');
+    await page.getByRole('button', { name: 'Review changes' }).click();
+    const review = page.getByLabel('Review the change');
+    await review.getByLabel('Bypass the change policy (emergency)').check();
+    await review.getByTestId('bypass-notice').waitFor();
+    await review.getByRole('button', { name: 'Save', exact: true }).click();
+    expect(await page.locator('[data-field-error="reason"]').textContent()).toBe('required to bypass the change policy (it is audited)');
+    expect(puts).toBe(0);
+    await review.getByLabel('Reason (for the audit log)').fill('incident 7: force it on');
+    await review.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('saved').waitFor();
+    expect(puts).toBe(1);
+    expect(await served(key)).toBe(true);
+    const [event] = (await suite.stack.request('GET', `/api/v1/audit?flag=${key}&action=flag.config.updated`)).body.events;
+    expect(event).toMatchObject({ reason: 'incident 7: force it on', metadata: expect.objectContaining({ changePolicyBypass: true }) });
+    await context.close();
+    expect(unexpected(errors)).toEqual([]);
+  }, 60_000);
 });

@@ -1,11 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
 import { flagConfigInputSchemaFor, type Condition, type FlagConfig, type FlagRule, type Operator, type Rollout } from '../../../src/domain/flag.ts';
 import type { EnvironmentConfig, FeatureFlag, Flag, ScheduledChangeCreated, SegmentPage } from '../../../src/protocol/admin-api.ts';
-import { canBypassChangeRequests } from '../../../src/auth/rbac.ts';
 import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
 import { ApiError, enc } from '../api.ts';
-import { announceChangeRequests, approvals, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
-import { ChangeRequestNotice } from './change-request-notice.tsx';
+import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
@@ -54,12 +53,11 @@ function utcOffset(): string {
  * or schedule the edits to apply at a set time (a scheduledChange workflow; `onScheduled` gets the API's answer).
  */
 export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag: Flag; env: string; config: EnvironmentConfig; onSaved: () => void; onScheduled?: (change: ScheduledChangeCreated) => void }) {
-  const { api, can, me } = useSession();
+  const { api, can } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const ro = !allowed.allowed;
   // The environment's change policy: a covered save or schedule becomes a change request (202) unless bypassed.
   const policy = usePolicy(api, env);
-  const mayBypass = canBypassChangeRequests({ kind: 'user', role: me.role, grants: me.grants });
   const [bypass, setBypass] = useState(false);
   const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const [base, setBase] = useState(() => ({ version: config.version as number, config: editable(config) }));
@@ -95,13 +93,6 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     setRequested(null);
   };
   const gated = covers(policy, later ? 'scheduled_changes' : 'configs');
-  const bypassing = gated && bypass;
-  /** Headers of a covered write sent past the policy; a bypass without a reason is refused at its field first. */
-  const bypassHeaders = (): Record<string, string> => {
-    if (!bypassing) return {};
-    if (!reason.trim()) throw new ApiError(0, 'INVALID', 'Not sent: bypassing the change policy needs a reason.', [{ path: 'body.reason', message: 'required to bypass the change policy (it is audited)' }]);
-    return { 'x-change-request-bypass': 'true' };
-  };
   /** A write the policy turned into a request: nothing changed; the editor goes back to the current config and links the request. */
   const becameRequest = (answer: ChangeRequestCreated) => {
     setDraft(base.config);
@@ -117,7 +108,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   const save = useAction(async () => {
     try {
       const answer = await api.request<FeatureFlag | ChangeRequestCreated>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
-        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders() },
+        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders(gated && bypass, reason) },
       });
       if (isChangeRequestCreated(answer)) return becameRequest(answer);
       setBase({ version: answer.version, config: editable(answer) });
@@ -144,7 +135,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     const at = localToIso(when);
     try {
       const answer = await api.request<ScheduledChangeCreated | ChangeRequestCreated>('POST', scheduledChangesPath(flag.key, env), {
-        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(),
+        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(gated && bypass, reason),
       });
       if (isChangeRequestCreated(answer)) return becameRequest(answer);
       // Nothing changes now: the editor goes back to the current config; the change applies at its time.
@@ -292,14 +283,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
             <Field label="Apply at" hint={`your local time (${utcOffset()}); the whole config is replaced then`} error={err} path="at" className="scheduled-at">{(p) => (
               <input {...p} type="datetime-local" step={1} required value={when} onChange={(e) => setWhen(e.target.value)} />)}</Field>
           )}
-          {gated && policy && (bypassing
-            ? <p className="warning" role="note" data-testid="bypass-notice">Bypassing {env}’s change policy: the change applies at once, without the {approvals(policy.required_approvals)} it needs; the reason is required and the bypass is audited.</p>
-            : <p className="warning" role="note" data-testid="creates-request">{later ? 'Scheduling' : 'Saving'} creates a change request needing {approvals(policy.required_approvals)} in {env}: nothing changes until it is approved.</p>)}
-          {gated && mayBypass && (
-            <label className="inline">
-              <input type="checkbox" checked={bypass} onChange={(e) => setBypass(e.target.checked)} /> Bypass the change policy (emergency)
-            </label>
-          )}
+          <PolicyGate policy={policy} gated={gated} env={env} doing={later ? 'Scheduling' : 'Saving'} bypass={bypass} onBypass={setBypass} />
           <div className="actions">
             {later
               ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when) || problems !== null}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>

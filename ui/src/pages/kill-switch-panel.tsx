@@ -1,10 +1,9 @@
 import { useId, useState } from 'react';
 import type { EnvironmentConfig, Flag, KillOutcome, KillSwitchState } from '../../../src/protocol/admin-api.ts';
-import { canBypassChangeRequests } from '../../../src/auth/rbac.ts';
 import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
 import { ApiError, enc } from '../api.ts';
-import { announceChangeRequests, approvals, gatesRestore, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
-import { ChangeRequestNotice } from './change-request-notice.tsx';
+import { announceChangeRequests, gatesRestore, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
@@ -15,7 +14,7 @@ import { useSession } from '../session.tsx';
  * production); the last kill's workflow and how many API replicas acknowledge it, live.
  */
 export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: { flag: Flag; env: string; config: EnvironmentConfig; onChanged: () => void; liveTick?: number }) {
-  const { api, can, me } = useSession();
+  const { api, can } = useSession();
   const confirm = useConfirm();
   const allowed = can({ resource: 'flag', action: 'kill_switch', environment: env, tags: flag.tags });
   const [open, setOpen] = useState(false);
@@ -26,7 +25,6 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
   // Releasing (never killing) may need approval in this environment; admins and responders may bypass with a reason.
   const policy = usePolicy(api, env);
   const gated = gatesRestore(policy);
-  const mayBypass = canBypassChangeRequests({ kind: 'user', role: me.role, grants: me.grants });
   const [bypass, setBypass] = useState(false);
   const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const killed = Boolean(config.kill_switch?.enabled);
@@ -46,17 +44,15 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
     onChanged();
   });
   const restore = useAction(async () => {
-    const bypassing = gated && bypass;
-    if (bypassing && !reason.trim()) {
-      throw new ApiError(0, 'INVALID', 'Not sent: bypassing the change policy needs a reason.', [{ path: 'body.reason', message: 'required to bypass the change policy (it is audited)' }]);
-    }
-    if (env === 'production' && !(await confirm({
+    const headers = bypassHeaders(gated && bypass, reason);
+    // Only a release that applies now asks first; one that becomes a change request changes nothing yet.
+    if (env === 'production' && !(gated && !bypass) && !(await confirm({
       title: `Restore ${flag.key} in production?`,
       effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
       confirmLabel: `Restore ${flag.key} in production`,
     }))) return;
     const answer = await api.request<KillOutcome | ChangeRequestCreated>('DELETE', path, {
-      body: reason.trim() ? { reason: reason.trim() } : undefined, headers: bypassing ? { 'x-change-request-bypass': 'true' } : undefined,
+      body: reason.trim() ? { reason: reason.trim() } : undefined, headers,
     });
     if (isChangeRequestCreated(answer)) {
       setRequested(answer);
@@ -83,10 +79,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
             <label htmlFor={`${id}-rr`}>Reason for restoring ({gated && bypass ? 'required to bypass' : 'optional'})</label>
             <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} aria-invalid={restore.error instanceof ApiError && restore.error.status === 0 ? true : undefined} />
           </div>
-          {gated && policy && !bypass && <p className="warning" role="note" data-testid="restore-creates-request">Releasing creates a change request needing {approvals(policy.required_approvals)} in {env}; killing is never gated.</p>}
-          {gated && mayBypass && allowed.allowed && (
-            <label className="inline"><input type="checkbox" checked={bypass} onChange={(e) => setBypass(e.target.checked)} /> Bypass the change policy (emergency; needs a reason, audited)</label>
-          )}
+          {allowed.allowed && <PolicyGate policy={policy} gated={gated} env={env} doing="Releasing the kill switch" bypass={bypass} onBypass={setBypass} testId="restore-creates-request" />}
           <WriteButton allowed={allowed} onClick={() => void restore.run()} disabled={restore.busy}>{restore.busy ? 'Restoring…' : `Restore ${flag.key} in ${env}`}</WriteButton>
         </>
       ) : open ? (
