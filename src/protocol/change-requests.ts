@@ -7,7 +7,7 @@ import { roleSchema } from '../auth/rbac.js';
  */
 
 /** The writes a policy can cover; the kill switch is never among them. */
-export const COVERED_CHANGES = ['configs', 'scheduled_changes'] as const;
+export const COVERED_CHANGES = ['configs', 'scheduled_changes', 'rollouts'] as const;
 export const coveredChangeSchema = z.enum(COVERED_CHANGES);
 export type CoveredChange = z.infer<typeof coveredChangeSchema>;
 
@@ -17,7 +17,7 @@ export const changePolicySchema = z
     required_approvals: z.number().int().min(0).max(10).meta({ description: 'distinct approvals a covered change needs; 0: the policy is off' }),
     approver_role: roleSchema.nullable().meta({ description: 'when set (and no users are listed), only users of this role, and admins, may approve' }),
     approver_user_ids: z.array(z.string()).meta({ description: 'when not empty, only these users may approve' }),
-    covers: z.array(coveredChangeSchema).meta({ description: 'the writes that become requests: configs (PUT, copy), scheduled_changes' }),
+    covers: z.array(coveredChangeSchema).meta({ description: 'the writes that become requests: configs (PUT, copy), scheduled_changes, rollouts (starting one; steering a running rollout and the kill switch are never covered)' }),
     restore_requires_approval: z.boolean().meta({ description: 'whether releasing a kill switch becomes a request (killing never does)' }),
     updated_by: z.string().nullable(),
     updated_at: z.string().nullable(),
@@ -38,8 +38,8 @@ export const changeDiffEntrySchema = z.object({
 export const changeRequestSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['config', 'restore']).meta({ description: 'config: replaces the config; restore: releases the kill switch' }),
-    source: z.string().meta({ description: 'the write that made it: put, copy, scheduled, restore' }),
+    kind: z.enum(['config', 'restore', 'rollout']).meta({ description: 'config: replaces the config; restore: releases the kill switch; rollout: starts a rollout (proposed is its plan)' }),
+    source: z.string().meta({ description: 'the write that made it: put, copy, scheduled, restore, rollout' }),
     flag: z.string(),
     environment: z.string(),
     status: changeRequestStatusSchema.meta({
@@ -49,7 +49,7 @@ export const changeRequestSchema = z
     reason: z.string().nullable(),
     base_version: z.number().int().meta({ description: 'the config version the request was made against' }),
     diff: z.array(changeDiffEntrySchema).meta({ description: 'what differs from the config at base_version' }),
-    proposed: z.unknown().meta({ description: 'the whole config that applies (null for a restore)' }),
+    proposed: z.unknown().meta({ description: 'the whole config that applies (a rollout: its plan; null for a restore)' }),
     apply_at: z.string().nullable().meta({ description: 'when it applies once approved; null: at once' }),
     required_approvals: z.number().int(),
     approvals: z.array(z.object({ user_id: z.string(), user_name: z.string(), comment: z.string().nullable(), at: z.string() })),

@@ -1,4 +1,4 @@
-import type { ChangePolicy, ChangeRequest, ChangeRequestStatus, CoveredChange } from '../protocol/change-requests.js';
+import { COVERED_CHANGES, type ChangePolicy, type ChangeRequest, type ChangeRequestStatus, type CoveredChange } from '../protocol/change-requests.js';
 import type { Role } from '../auth/rbac.js';
 import type { Queryable } from './database.js';
 
@@ -15,7 +15,7 @@ const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : v
 
 export function offPolicy(environment: string): ChangePolicy {
   return {
-    environment, required_approvals: 0, approver_role: null, approver_user_ids: [], covers: ['configs', 'scheduled_changes'],
+    environment, required_approvals: 0, approver_role: null, approver_user_ids: [], covers: [...COVERED_CHANGES],
     restore_requires_approval: false, updated_by: null, updated_at: null,
   };
 }
@@ -48,7 +48,7 @@ export async function savePolicy(db: Queryable, environment: string, policy: Pol
 }
 
 export interface NewChangeRequest {
-  kind: 'config' | 'restore';
+  kind: ChangeRequest['kind'];
   source: string;
   flagKey: string;
   environment: string;
