@@ -2,14 +2,15 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { roleSchema } from '../../src/auth/rbac.js';
 import {
-  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES, coveredChangeSchema,
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES, coveredChangeSchema, DEFAULT_COVERS,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/protocol/change-requests.js';
 import type { Approver, ChangeRequestService, CoveredWrite } from '../../src/services/change-request-service.js';
+import type { CoveredSegmentWrite } from '../../src/services/change-request-segments.js';
 import type { RequestMeta } from '../../src/services/request-meta.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { environmentKeySchema, flagKeySchema, nonBlankText, reasonSchema } from '../schemas.js';
+import { environmentKeySchema, flagKeySchema, nonBlankText, reasonSchema, segmentKeySchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
 const MOUNT = '/api/v1';
@@ -47,19 +48,35 @@ export async function gateWrite(
   return false;
 }
 
+/** The same hook for a segment edit: a request when a policy of an environment targeting the segment covers segments. */
+export async function gateSegmentWrite(
+  service: ChangeRequestService | undefined, req: Request, res: Response, meta: RequestMeta,
+  write: Omit<CoveredSegmentWrite, 'meta' | 'bypass' | 'subject'>,
+): Promise<boolean> {
+  if (!service) return false;
+  const outcome = await service.gateSegmentWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) });
+  if (outcome.kind === 'request') {
+    res.status(202).json(outcome.created);
+    return true;
+  }
+  if (outcome.kind === 'bypass') meta.auditMetadata = outcome.auditMetadata;
+  return false;
+}
+
 const envParams = z.object({ env: environmentKeySchema });
 const idParams = z.object({ id: z.uuid() });
 const policyBody = z.strictObject({
   required_approvals: z.number().int().min(0).max(10).meta({ description: '0 turns the policy off' }),
   approver_role: roleSchema.nullable().optional(),
   approver_user_ids: z.array(z.uuid()).max(50).optional(),
-  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${COVERED_CHANGES.join(', ')}` }),
+  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${DEFAULT_COVERS.join(', ')} (segments is opt-in)` }),
   restore_requires_approval: z.boolean().optional(),
   reason: reasonSchema.optional(),
 });
 const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   flag: flagKeySchema.optional(),
+  segment: segmentKeySchema.optional(),
   status: changeRequestStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -100,13 +117,13 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     const body = parseInput(policyBody, req.body, 'body');
     const policy = await service.setPolicy(env, {
       requiredApprovals: body.required_approvals, approverRole: body.approver_role ?? null, approverUserIds: [...new Set(body.approver_user_ids ?? [])],
-      covers: [...new Set(body.covers ?? COVERED_CHANGES)], restoreRequiresApproval: body.restore_requires_approval ?? false,
+      covers: [...new Set(body.covers ?? DEFAULT_COVERS)], restoreRequiresApproval: body.restore_requires_approval ?? false,
     }, metaOf(req, res, actor, body.reason));
     res.json(policy satisfies ChangePolicy);
   });
 
   defineRoute(router, MOUNT, {
-    method: 'get', path: '/api/v1/change-requests', tag: 'Change requests', summary: 'Change requests, newest first, filtered by environment, flag and status',
+    method: 'get', path: '/api/v1/change-requests', tag: 'Change requests', summary: 'Change requests, newest first, filtered by environment (any of a request’s environments), flag, segment and status',
     auth: USERS, query: listQuery, responses: { 200: { description: 'the requests', schema: changeRequestPageSchema } }, errors: [400, 401, 403],
   }, async (req, res) => {
     authorizeUser(res, { resource: 'flag', action: 'read' });

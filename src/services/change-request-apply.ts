@@ -5,6 +5,7 @@ import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } f
 import type { Queryable } from '../stores/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../stores/flag-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
+import { applySegmentRequest, type SegmentPublication, type SegmentWriter } from './change-request-segments.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 import { applyRestore, type KillSwitchChange } from './kill-change.js';
 
@@ -22,6 +23,13 @@ export interface ChangeRequestApplied {
   version?: number;
   definition?: FlagDefinition;
   restore?: KillSwitchChange;
+  /** A segment request's write, to publish after the commit (as a direct segment edit does). */
+  segment?: SegmentPublication;
+}
+
+/** The services whose own writes some kinds of request apply through. */
+export interface ApplyWriters {
+  segments?: SegmentWriter;
 }
 
 /** The workflow's actor when it is not one person: conflicts and failures are found by it. */
@@ -30,7 +38,7 @@ const WORKFLOW_ACTOR = { id: 'change-request-workflow', name: 'change request wo
 async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conflicted' | 'failed', outcome: string): Promise<ChangeRequestApplied> {
   await setChangeRequestStatus(tx, request.id, { status, outcome });
   await appendAuditEvent(tx, {
-    userId: WORKFLOW_ACTOR.id, action: `change_request.${status}`, resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+    userId: WORKFLOW_ACTOR.id, action: `change_request.${status}`, resourceType: 'change_request', resourceId: request.flag ?? request.segment!, environment: request.environment,
     reason: outcome, metadata: { actorName: WORKFLOW_ACTOR.name, changeRequestId: request.id, author: request.author.name },
     idempotencyKey: `change_request:${request.id}:finished`,
   });
@@ -43,11 +51,16 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
  * the version the request was made against (else `conflicted`, and nothing is overwritten), the flag
  * live, the config valid for the flag's type and its segments existing (else `failed`).
  */
-export async function applyChangeRequest(tx: Queryable, requestId: string, at = new Date().toISOString()): Promise<ChangeRequestApplied> {
+export async function applyChangeRequest(tx: Queryable, requestId: string, at = new Date().toISOString(), writers: ApplyWriters = {}): Promise<ChangeRequestApplied> {
   const request = await findChangeRequest(tx, requestId, true);
   if (!request) throw new NotFoundError(`No change request '${requestId}'`);
   // Withdrawn while it waited for its time, or a retry after it applied: nothing to do.
   if (request.status !== 'approved') return { status: 'skipped', outcome: `the request is ${request.status}` };
+  if (request.kind === 'segment') {
+    if (!writers.segments) throw new Error('applying a segment change request needs the segment service');
+    return applySegmentRequest(tx, request, writers.segments, (status, outcome) => finish(tx, request, status, outcome));
+  }
+  if (request.flag === null) throw new Error(`change request ${request.id} of kind ${request.kind} names no flag`);
 
   const locked = await lockFlagConfig(tx, request.flag, request.environment);
   if (!locked || locked.flag.archivedAt) return finish(tx, request, 'failed', `flag '${request.flag}' no longer exists in '${request.environment}' (or is archived)`);
