@@ -7,37 +7,46 @@ interface Bucket {
 }
 
 const ALLOWED: RateDecision = { allowed: true };
-const MAX_BUCKETS = 100_000;
+const DEFAULT_MAX_BUCKETS = 100_000;
 
 /**
  * Per-token rate limiting with a token bucket per caller: `perSecond` requests a second on
  * average, bursts up to `burst`. In-process, so with N API processes a caller gets up to N×.
- * A `perSecond` of 0 turns limiting off.
+ * A `perSecond` of 0 turns limiting off. At most `maxBuckets` callers are remembered, so callers
+ * an attacker makes up (random tokens, random trigger URLs) cannot grow memory without bound.
  */
 export class RateLimiter {
+  // Kept in least-recently-used order: a touched bucket moves to the end.
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
     private readonly perSecond: number,
     private readonly burst = perSecond,
+    private readonly maxBuckets = DEFAULT_MAX_BUCKETS,
   ) {}
 
   get enabled(): boolean {
     return this.perSecond > 0;
   }
 
+  /** How many callers are remembered (for tests and metrics). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   /** Takes one request from `caller`'s bucket, or says how long to wait before the next one fits. */
   take(caller: string, now = Date.now()): RateDecision {
     if (this.perSecond <= 0) return ALLOWED;
     let bucket = this.buckets.get(caller);
-    if (!bucket) {
-      if (this.buckets.size >= MAX_BUCKETS) this.evictFull(now);
-      bucket = { tokens: this.burst, updatedAt: now };
-      this.buckets.set(caller, bucket);
+    if (bucket) {
+      this.buckets.delete(caller);
+      bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * this.perSecond);
+      bucket.updatedAt = Math.max(bucket.updatedAt, now);
     } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.perSecond);
-      bucket.updatedAt = now;
+      if (this.buckets.size >= this.maxBuckets) this.makeRoom();
+      bucket = { tokens: this.burst, updatedAt: now };
     }
+    this.buckets.set(caller, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return ALLOWED;
@@ -45,10 +54,11 @@ export class RateLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
   }
 
-  // Buckets that have refilled completely carry no state worth keeping.
-  private evictFull(now: number): void {
-    for (const [caller, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.perSecond >= this.burst) this.buckets.delete(caller);
-    }
+  // Forgets the least recently used caller: O(1), unlike a scan for refilled buckets, which a flood
+  // of made-up callers would turn into a full scan per request. A forgotten caller starts again with
+  // a full burst, which is what it would have after a minute of silence anyway.
+  private makeRoom(): void {
+    const oldest = this.buckets.keys().next();
+    if (!oldest.done) this.buckets.delete(oldest.value);
   }
 }
