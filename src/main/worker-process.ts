@@ -152,9 +152,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     relay,
     checkpoints,
     async close() {
-      relay.stop();
-      checkpoints?.stop();
-      webhooks.stop();
+      // Passes in flight use the starter, the database and Redis: let them end before closing those.
+      await Promise.all([relay.stop(), checkpoints?.stop(), webhooks.stop()]);
       await digestSchedule;
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => undefined);

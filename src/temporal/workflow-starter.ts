@@ -31,6 +31,7 @@ export interface WorkflowStarter {
   /** Starts the workflow; resolves 'started' or 'already-started', rejects when Temporal can't be reached. */
   start(request: WorkflowStartRequest): Promise<'started' | 'already-started'>;
   readonly client: Client;
+  /** Waits for the starts in flight (each bounded by its deadline), then closes the connection. */
   close(): Promise<void>;
 }
 
@@ -46,32 +47,45 @@ export function createWorkflowStarter(options: TemporalClientOptions): WorkflowS
   const connection = Connection.lazy({ address: options.address, tls: options.tls, apiKey: options.apiKey });
   const client = new Client({ connection, namespace: options.namespace });
   const timeoutMs = options.timeoutMs ?? 3_000;
+  // A start the caller did not await (Slack's kill answers at once) may still be retrying when the
+  // process closes; closing the channel under it throws from the client's retry timer, uncaught.
+  const inFlight = new Set<Promise<unknown>>();
+
+  async function start(request: WorkflowStartRequest): Promise<'started' | 'already-started'> {
+    try {
+      await connection.withDeadline(Date.now() + timeoutMs, () =>
+        client.workflow.start(request.workflowType, {
+          taskQueue: options.taskQueue,
+          workflowId: request.workflowId,
+          args: request.args,
+          // A finished kill must not run again when the outbox relay retries its start.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: new TypedSearchAttributes([
+            ...(request.flagKey === null ? [] : [{ key: FLAG_KEY, value: request.flagKey }]),
+            { key: ENVIRONMENT, value: request.environment },
+            { key: ACTOR, value: request.actor },
+          ]),
+          memo: request.memo,
+        }),
+      );
+      return 'started';
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
+      throw error;
+    }
+  }
 
   return {
     client,
-    async start(request) {
-      try {
-        await connection.withDeadline(Date.now() + timeoutMs, () =>
-          client.workflow.start(request.workflowType, {
-            taskQueue: options.taskQueue,
-            workflowId: request.workflowId,
-            args: request.args,
-            // A finished kill must not run again when the outbox relay retries its start.
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            typedSearchAttributes: new TypedSearchAttributes([
-              ...(request.flagKey === null ? [] : [{ key: FLAG_KEY, value: request.flagKey }]),
-              { key: ENVIRONMENT, value: request.environment },
-              { key: ACTOR, value: request.actor },
-            ]),
-            memo: request.memo,
-          }),
-        );
-        return 'started';
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
-        throw error;
-      }
+    start(request) {
+      const started = start(request);
+      const settled = started.catch(() => undefined).finally(() => inFlight.delete(settled));
+      inFlight.add(settled);
+      return started;
     },
-    close: () => connection.close(),
+    async close() {
+      await Promise.all(inFlight);
+      await connection.close();
+    },
   };
 }

@@ -56,6 +56,9 @@ export async function startStack(overrides: Record<string, string> = {}, options
     TEMPORAL_TASK_QUEUE: `ripcord-test-${randomUUID()}`,
     // A digest schedule per test stack would pile up in the shared Temporal (lifecycle-digest.test.ts turns it on).
     LIFECYCLE_DIGEST_SCHEDULE: 'off',
+    // Closing a test stack waits this long at most for running activities (30 s by default), so a
+    // teardown never holds a file for half a minute (infra-worker-shutdown.test.ts sets its own).
+    WORKER_SHUTDOWN_GRACE_SECONDS: '2',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,
   });

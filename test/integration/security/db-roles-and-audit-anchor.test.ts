@@ -97,7 +97,7 @@ describe('audit checkpoints (the chain anchored outside the database)', () => {
     const { rows: [target] } = await stack.db.query(`SELECT seq FROM audit_events WHERE resource_id = $1 AND action = 'flag.created'`, [key]);
     await eventually(async () => (await stack.db.query(`SELECT 1 FROM audit_events WHERE action = 'audit.checkpoint' AND (new_value->>'seq')::bigint >= $1`, [target.seq])).rowCount, 'a checkpoint after the target');
     // No checkpoint may sign the forged chain while it exists (that is what the key's secrecy prevents).
-    stack.worker!.checkpoints!.stop();
+    await stack.worker!.checkpoints!.stop(); // and any checkpoint pass already running has ended
 
     const owner = await stack.ownerDb.connect();
     await owner.query('CREATE TEMP TABLE saved_events AS SELECT * FROM audit_events WHERE seq >= $1', [target.seq]);
