@@ -8,6 +8,7 @@ import type { Alerter } from './alerts.js';
 import type { LifecycleDigestDeps } from './lifecycle-activities.js';
 import type { SecretBox } from '../src/services/secret-box.js';
 import type { DestinationPolicy } from '../src/services/webhook-destination.js';
+import type { WorkflowStarter } from '../src/temporal/workflow-starter.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */
 export interface ActivityDeps {
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   webhookDestinations: DestinationPolicy;
   /** Decrypts webhook signing secrets (WEBHOOK_SECRET_KEY). */
   webhookSecrets: SecretBox;
+  /** Starts the rollout of an approved change request; without it the start waits in the outbox for the relay. */
+  starter?: WorkflowStarter;
   /** The weekly lifecycle digest's thresholds, fallback channel and Slack; default thresholds and a log without it. */
   lifecycle?: LifecycleDigestDeps;
 }

@@ -13,9 +13,9 @@ export function createChangeRequestActivities(deps: ActivityDeps) {
     db: deps.db, projection: new SegmentProjection(deps.redis), publisher: deps.publisher, logger: createLogger(process.env.LOG_LEVEL ?? 'info', 'change-request-activities'),
   });
   return {
-    /** Applies (or finds conflicted / failed) an approved request; a retry after it applied changes nothing. */
+    /** Applies (or finds conflicted / failed) an approved request, or starts its rollout; a retry after it applied changes nothing. */
     async applyChangeRequest(requestId: string): Promise<Omit<ChangeRequestApplied, 'definition' | 'segment'>> {
-      const { definition, segment, ...applied } = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyChangeRequest(tx, requestId, undefined, { segments })));
+      const { definition, segment, ...applied } = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyChangeRequest(tx, requestId, { starter: deps.starter, segments })));
       if (definition) await deps.publisher.publish(definition, applied.restore ? 'flag.restored' : 'flag.updated');
       if (segment) await publishSegmentChange(segments, segment);
       return applied;

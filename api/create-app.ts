@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments, deps.changeRequests));
-  api.use(createRolloutsRouter(deps.rollouts, deps.flags));
+  api.use(createRolloutsRouter(deps.rollouts, deps.flags, deps.changeRequests));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags, deps.changeRequests));
   if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));

@@ -10,8 +10,7 @@ ALTER TABLE change_requests ADD COLUMN environments text[];
 UPDATE change_requests SET environments = ARRAY[environment];
 ALTER TABLE change_requests ALTER COLUMN environments SET NOT NULL;
 
--- The kinds and covered writes of both this change and the rollout coverage made alongside it
--- (whichever migration runs last keeps both lists).
+-- The kinds and covered writes gain 'segment' / 'segments', keeping 1732560000000's rollout values.
 ALTER TABLE change_requests DROP CONSTRAINT IF EXISTS change_requests_kind_check;
 ALTER TABLE change_requests ADD CONSTRAINT change_requests_kind_check CHECK (kind IN ('config', 'restore', 'rollout', 'segment'));
 ALTER TABLE change_requests ADD CONSTRAINT change_requests_subject_check

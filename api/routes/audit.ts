@@ -20,7 +20,7 @@ export const auditQuerySchema = z
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
     action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
     environment: environmentKeySchema.optional(),
-    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references', 'release_template', 'release_pipeline']).optional()
+    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references', 'release_template', 'release_pipeline', 'change_request', 'environment']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
     resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),

@@ -1,15 +1,21 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
+import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
+import type { ChangeRequestService } from '../../src/services/change-request-service.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/services/rollout-service.js';
-import { authorizeFlag, authorizeFlagUser, type FlagTags } from '../auth.js';
+import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
 const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
+const startBody = rolloutStartSchema.extend({
+  reason: reasonSchema.optional().meta({ description: 'why, for the audit log and a change request (or X-Audit-Reason); required with X-Change-Request-Bypass' }),
+});
 
 /** Each steering action is an operation of its own, with the body it takes (the document shows each one). */
 const actions = {
@@ -20,20 +26,37 @@ const actions = {
   abort: { summary: 'Abort the running rollout; rollback sets the percentage back to where it started', body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }) },
 } as const;
 
-/** Rollouts of a flag in one environment: start, list with live progress, and steer the running one. */
-export function createRolloutsRouter(service: RolloutService, flags: FlagTags): Router {
+/**
+ * Rollouts of a flag in one environment: start, list with live progress, and steer the running one.
+ * A start may be covered by the environment's change policy (it then waits as a change request);
+ * steering a running rollout never is: pause and abort are incident tools.
+ */
+export function createRolloutsRouter(service: RolloutService, flags: FlagTags, changeRequests?: ChangeRequestService): Router {
   const router = Router();
   const base = '/api/v1/flags/{key}/environments/{env}/rollouts';
 
   defineRoute(router, MOUNT, {
     method: 'post', path: base, tag: 'Rollouts', summary: 'Start a rollout workflow (rollout:<env>:<flag>); 409 names a running one',
-    auth: FLAG_WRITE, params: flagEnvParams, body: rolloutStartSchema,
-    responses: { 201: { description: 'the workflow started', schema: rolloutStartedSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
+    auth: FLAG_WRITE, params: flagEnvParams, body: startBody, headers: [BYPASS_HEADER],
+    responses: {
+      201: { description: 'the workflow started', schema: rolloutStartedSchema },
+      202: { description: "the environment's change policy covers rollouts: it was NOT started; it waits as a change request (kind rollout) and starts once approved", schema: changeRequestCreatedSchema },
+    },
+    errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    const body = parseInput(rolloutStartSchema, req.body ?? {}, 'body');
-    res.status(201).json((await service.start(key, env, body, actor, origin(req))) satisfies RolloutStarted);
+    const { reason, ...body } = parseInput(startBody, req.body ?? {}, 'body');
+    const meta = metaOf(req, res, actor, reason);
+    const gate = changeRequests
+      ? await changeRequests.gateRolloutStart({ flagKey: key, environment: env, plan: body.plan, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) })
+      : { kind: 'none' as const };
+    if (gate.kind === 'request') {
+      res.status(202).json(gate.created);
+      return;
+    }
+    const audit = { reason: meta.reason, metadata: gate.kind === 'bypass' ? gate.auditMetadata : undefined };
+    res.status(201).json((await service.start(key, env, body, actor, origin(req), audit)) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {

@@ -83,8 +83,14 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   // A subscribed connection can run nothing else: acknowledgements are heard on their own.
   const subscriber = createRedis(config, { maxRetriesPerRequest: 3 });
   subscriber.on('error', () => undefined);
+  const temporal = temporalConnectionOptions(config);
+  // Lazily connected: the outbox relay and the apply of an approved rollout request start workflows with it.
+  const starter = createWorkflowStarter({
+    ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
+  });
   const activities = createActivities({
     db,
+    starter,
     redis,
     acks: new AckWatcher({ redis, subscriber }),
     publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
@@ -103,7 +109,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
       slack: config.SLACK_BOT_TOKEN ? { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL } : undefined,
     },
   });
-  const temporal = temporalConnectionOptions(config);
   const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
@@ -120,9 +125,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     // A crashed worker's workflows move to the other workers after this long.
     stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     ...code,
-  });
-  const starter = createWorkflowStarter({
-    ...temporal, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   // The weekly digest's schedule follows LIFECYCLE_DIGEST_SCHEDULE; a failure (Temporal briefly away)
   // leaves the previous schedule in place and is retried at the next start.

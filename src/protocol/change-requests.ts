@@ -7,14 +7,14 @@ import { roleSchema } from '../auth/rbac.js';
  */
 
 /** The writes a policy can cover; the kill switch is never among them. */
-export const COVERED_CHANGES = ['configs', 'scheduled_changes', 'segments'] as const;
+export const COVERED_CHANGES = ['configs', 'scheduled_changes', 'rollouts', 'segments'] as const;
 export const coveredChangeSchema = z.enum(COVERED_CHANGES);
 export type CoveredChange = z.infer<typeof coveredChangeSchema>;
 /**
- * What a policy set without `covers` covers: the writes to its own environment. Segment edits are
+ * What a policy set without `covers` covers: every write to its own environment. Segment edits are
  * opt-in: a segment is global, so covering them gates edits made for other environments' sake too.
  */
-export const DEFAULT_COVERS: readonly CoveredChange[] = ['configs', 'scheduled_changes'];
+export const DEFAULT_COVERS: readonly CoveredChange[] = COVERED_CHANGES.filter((c) => c !== 'segments');
 
 export const changePolicySchema = z
   .object({
@@ -23,7 +23,8 @@ export const changePolicySchema = z
     approver_role: roleSchema.nullable().meta({ description: 'when set (and no users are listed), only users of this role, and admins, may approve' }),
     approver_user_ids: z.array(z.string()).meta({ description: 'when not empty, only these users may approve' }),
     covers: z.array(coveredChangeSchema).meta({
-      description: 'the writes that become requests: configs (PUT, copy), scheduled_changes, segments (edits and deletes of a segment some live flag config in this environment targets)',
+      description: 'the writes that become requests: configs (PUT, copy), scheduled_changes, rollouts (starting one; steering a running rollout and the kill switch are never covered), '
+        + 'segments (edits and deletes of a segment some live flag config in this environment targets)',
     }),
     restore_requires_approval: z.boolean().meta({ description: 'whether releasing a kill switch becomes a request (killing never does)' }),
     updated_by: z.string().nullable(),
@@ -45,9 +46,11 @@ export const changeDiffEntrySchema = z.object({
 export const changeRequestSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['config', 'restore', 'segment']).meta({ description: 'config: replaces the config; restore: releases the kill switch; segment: changes or deletes a segment' }),
+    kind: z.enum(['config', 'restore', 'rollout', 'segment']).meta({
+      description: 'config: replaces the config; restore: releases the kill switch; rollout: starts a rollout (proposed is its plan); segment: changes or deletes a segment',
+    }),
     source: z.string().meta({
-      description: 'the write that made it: put, copy, scheduled, restore; for segments: update, members (add/remove), replace_members, delete',
+      description: 'the write that made it: put, copy, scheduled, restore, rollout; for segments: update, members (add/remove), replace_members, delete',
     }),
     flag: z.string().nullable().meta({ description: 'the flag (null for a segment request)' }),
     segment: z.string().nullable().meta({ description: 'the segment a segment request edits (null for the other kinds)' }),
@@ -62,7 +65,7 @@ export const changeRequestSchema = z
     reason: z.string().nullable(),
     base_version: z.number().int().meta({ description: 'the config (or segment) version the request was made against' }),
     diff: z.array(changeDiffEntrySchema).meta({ description: 'what differs from the config (or segment) at base_version' }),
-    proposed: z.unknown().meta({ description: 'the whole config that applies, or the whole new segment (null for a restore or a segment delete)' }),
+    proposed: z.unknown().meta({ description: 'the whole config that applies (a rollout: its plan; a segment: the whole new segment; null for a restore or a segment delete)' }),
     apply_at: z.string().nullable().meta({ description: 'when it applies once approved; null: at once' }),
     required_approvals: z.number().int(),
     approvals: z.array(z.object({ user_id: z.string(), user_name: z.string(), comment: z.string().nullable(), at: z.string() })),

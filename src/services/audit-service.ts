@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AuditPage, AuditVerification } from '../protocol/admin-api.js';
 import type { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
 import type { Database } from '../stores/database.js';
-import { listAuditEvents, verifyAuditChain } from '../stores/audit-store.js';
+import { FLAG_HISTORY_RESOURCE_TYPES, listAuditEvents, verifyAuditChain } from '../stores/audit-store.js';
 import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -28,8 +28,7 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string;
     async list(query: AuditListQuery): Promise<AuditPage> {
       const before = decodeCursor(query.cursor, cursorSchema)?.s;
       const rows = await listAuditEvents(deps.db, {
-        // A flag's history: its own events, its rollouts', its scheduled changes' and its release pipelines'.
-        ...(query.flag ? { resourceTypes: ['flag', 'rollout', 'scheduled_change', 'release_pipeline'], resourceId: query.flag } : {}),
+        ...(query.flag ? { resourceTypes: [...FLAG_HISTORY_RESOURCE_TYPES], resourceId: query.flag } : {}),
         ...(query.resource_type ? { resourceType: query.resource_type } : {}),
         // Rollout steps are written as config changes of the flag (action rollout.step, rollout.rollback…).
         ...(query.resource_type === 'rollout' ? { orActionPrefix: 'rollout.' } : {}),

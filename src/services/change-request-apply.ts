@@ -1,10 +1,15 @@
+import { isAllowed, type AccessRequest } from '../auth/rbac.js';
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
+import { uuidPattern } from '../domain/text.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../stores/flag-store.js';
+import { findUser } from '../stores/user-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
+import type { WorkflowStarter } from '../temporal/workflow-starter.js';
+import { applyRolloutRequest } from './change-request-rollouts.js';
 import { applySegmentRequest, type SegmentPublication, type SegmentWriter } from './change-request-segments.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 import { applyRestore, type KillSwitchChange } from './kill-change.js';
@@ -27,11 +32,6 @@ export interface ChangeRequestApplied {
   segment?: SegmentPublication;
 }
 
-/** The services whose own writes some kinds of request apply through. */
-export interface ApplyWriters {
-  segments?: SegmentWriter;
-}
-
 /** The workflow's actor when it is not one person: conflicts and failures are found by it. */
 const WORKFLOW_ACTOR = { id: 'change-request-workflow', name: 'change request workflow' };
 
@@ -46,29 +46,65 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
 }
 
 /**
- * Applies an approved request in the caller's transaction, exactly once (the request's row is locked
- * and its status says whether it already ran). Re-validates as of now: the config must still be at
- * the version the request was made against (else `conflicted`, and nothing is overwritten), the flag
- * live, the config valid for the flag's type and its segments existing (else `failed`).
+ * Why the request may no longer apply as its author and approvers, or null: the author must still be
+ * an active user allowed to make this write (the flag's tags, this environment), and every counted
+ * approval must come from a user still active. The bootstrap admin (no user row) stays allowed, as
+ * for scheduled changes.
  */
-export async function applyChangeRequest(tx: Queryable, requestId: string, at = new Date().toISOString(), writers: ApplyWriters = {}): Promise<ChangeRequestApplied> {
+async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
+  const action = request.kind === 'restore' ? 'kill_switch' : 'write';
+  return authorityLost(tx, request, { resource: 'flag', action, environment: request.environment, tags },
+    `${request.kind === 'restore' ? 'release the kill switch of' : 'change'} '${request.flag}' in '${request.environment}'`);
+}
+
+/** The same for any write: the author may still make `access` (`what` says it), the approvers are still active. */
+async function authorityLost(tx: Queryable, request: ChangeRequestRecord, access: AccessRequest, what: string): Promise<string | null> {
+  const author = uuidPattern.test(request.author.id) ? await findUser(tx, request.author.id) : undefined;
+  if (author === null || author?.deactivatedAt) return `its author ${request.author.name} is no longer an active user`;
+  if (author && !isAllowed({ kind: 'user', role: author.role, grants: author.grants }, access)) return `its author ${request.author.name} may no longer ${what}`;
+  for (const approval of request.approvals) {
+    const approver = uuidPattern.test(approval.user_id) ? await findUser(tx, approval.user_id) : undefined;
+    if (approver === null || approver?.deactivatedAt) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
+  }
+  return null;
+}
+
+/**
+ * Applies an approved request in the caller's transaction, exactly once (the request's row is locked
+ * and its status says whether it already ran). Re-validates as of now: the author may still make the
+ * write and the approvers are still active (else `failed`), the config must still be at the version
+ * the request was made against (else `conflicted`, and nothing is overwritten), the flag live, the
+ * config valid for the flag's type and its segments existing (else `failed`). `starter` starts an
+ * approved rollout (without it, the rollout waits in the outbox); `segments` writes an approved
+ * segment request (change-request-segments.ts).
+ */
+export async function applyChangeRequest(
+  tx: Queryable, requestId: string, options: { at?: string; starter?: WorkflowStarter; segments?: SegmentWriter } = {},
+): Promise<ChangeRequestApplied> {
+  const at = options.at ?? new Date().toISOString();
   const request = await findChangeRequest(tx, requestId, true);
   if (!request) throw new NotFoundError(`No change request '${requestId}'`);
   // Withdrawn while it waited for its time, or a retry after it applied: nothing to do.
   if (request.status !== 'approved') return { status: 'skipped', outcome: `the request is ${request.status}` };
   if (request.kind === 'segment') {
-    if (!writers.segments) throw new Error('applying a segment change request needs the segment service');
-    return applySegmentRequest(tx, request, writers.segments, (status, outcome) => finish(tx, request, status, outcome));
+    if (!options.segments) throw new Error('applying a segment change request needs the segment service');
+    const action = request.proposed === null ? 'delete' : 'write';
+    const lost = await authorityLost(tx, request, { resource: 'segment', action }, `${action} segment '${request.segment}'`);
+    if (lost) return finish(tx, request, 'failed', `${lost}; nothing was applied`);
+    return applySegmentRequest(tx, request, options.segments, (status, outcome) => finish(tx, request, status, outcome));
   }
   if (request.flag === null) throw new Error(`change request ${request.id} of kind ${request.kind} names no flag`);
 
   const locked = await lockFlagConfig(tx, request.flag, request.environment);
   if (!locked || locked.flag.archivedAt) return finish(tx, request, 'failed', `flag '${request.flag}' no longer exists in '${request.environment}' (or is archived)`);
   const { flag, config: current } = locked;
+  const lost = await rightsLost(tx, request, flag.tags);
+  if (lost) return finish(tx, request, 'failed', `${lost}; nothing was applied`);
   if (current.version !== request.base_version) {
     return finish(tx, request, 'conflicted',
       `stale base: the request was made against version ${request.base_version}, the config is now at version ${current.version}; nothing was overwritten`);
   }
+  if (request.kind === 'rollout') return applyRolloutRequest(tx, request, locked, options.starter, (status, outcome) => finish(tx, request, status, outcome));
   const approvedBy = request.approvals.map((a) => a.user_name);
   const author = request.author;
 

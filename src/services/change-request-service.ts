@@ -17,6 +17,7 @@ import { changeRequestWorkflowId, segmentChangeRequestWorkflowId } from '../temp
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
 import type { ChangeRequestInput } from './change-request-apply.js';
 import { configDiff } from './change-request-diff.js';
+import { insertRolloutRequest, type RolloutStartWrite } from './change-request-rollouts.js';
 import { requestSegmentChange, requireSegmentApprover, segmentRequestMessage, strictestOf, type CoveredSegmentWrite } from './change-request-segments.js';
 import { requireKnownSegments } from './config-validation.js';
 import { WORKFLOW_START } from './outbox-relay.js';
@@ -281,6 +282,14 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         return requestId;
       });
       return id === null ? NONE : created(id, policy);
+    },
+
+    /** Starting a rollout, when the policy covers rollouts (change-request-rollouts.ts). Steering one never is. */
+    async gateRolloutStart(write: RolloutStartWrite): Promise<GateOutcome> {
+      const policy = await findPolicy(db, write.environment);
+      if (policy.required_approvals === 0 || !policy.covers.includes('rollouts')) return NONE;
+      if (write.bypass) return bypass(write, policy);
+      return created(await withTransaction(db, (tx) => insertRolloutRequest(tx, write, policy)), policy);
     },
 
     async list(filter: { environment?: string; flag?: string; segment?: string; status?: ChangeRequestStatus; limit: number }) {

@@ -38,7 +38,7 @@ const AUDIT_ACTION: Record<SteeringAction | 'start', string> = {
 };
 
 /** Refuses a split plan naming a variant the environment's config does not declare (400 naming the step's field). */
-function requireDeclaredVariants(plan: RolloutPlan, config: FlagConfig): void {
+export function requireDeclaredVariants(plan: RolloutPlan, config: FlagConfig): void {
   if (plan.strategy !== 'split') return;
   const { variants } = resolveVariants(config);
   const issues = plan.steps.flatMap((step, i) => step.split.flatMap((entry, j) => variants.has(entry.variant) ? [] : [{
@@ -56,7 +56,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   const unfinished = (rollouts: RolloutRecord[]) => rollouts.find((r) => !isFinishedRollout(r.status));
 
   /** One audit event per accepted rollout action, naming who did it (the approver of a gate too). */
-  const audit = (action: SteeringAction | 'start', flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
+  const auditAction = (action: SteeringAction | 'start', flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
     details: { reason?: string | null; newValue?: unknown; metadata: Record<string, unknown> }) =>
     appendAuditEvent(deps.db, {
       userId: actor.id, action: AUDIT_ACTION[action], resourceType: 'rollout', resourceId: flagKey, environment,
@@ -65,8 +65,12 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
     });
 
   return {
-    /** Starts a rollout; 409 naming the running one when the flag already has one in this environment. */
-    async start(flagKey: string, environment: string, { plan }: RolloutStart, actor: Actor, origin: RequestOrigin = {}) {
+    /**
+     * Starts a rollout; 409 naming the running one when the flag already has one in this environment.
+     * `audit` adds the caller's reason and marks (a change-policy bypass) to the start's audit event.
+     */
+    async start(flagKey: string, environment: string, { plan }: RolloutStart, actor: Actor, origin: RequestOrigin = {},
+      audit: { reason?: string | null; metadata?: Record<string, unknown> } = {}) {
       const flag = await requireFlag(flagKey, environment);
       const config = await findConfig(deps.db, flag.id, environment);
       if (config) requireDeclaredVariants(plan, config.config);
@@ -97,8 +101,8 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      await audit('start', flagKey, environment, actor, origin, {
-        newValue: plan, metadata: { rolloutId, workflowId, summary: describePlan(plan) },
+      await auditAction('start', flagKey, environment, actor, origin, {
+        reason: audit.reason, newValue: plan, metadata: { ...audit.metadata, rolloutId, workflowId, summary: describePlan(plan) },
       });
       return { rolloutId, workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId), summary: describePlan(plan) };
     },
@@ -150,7 +154,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      await audit(action, flagKey, environment, actor, origin, {
+      await auditAction(action, flagKey, environment, actor, origin, {
         reason: (args.reason as string | undefined) ?? null,
         ...(action === 'abort' ? { newValue: { rollback: args.rollback } } : {}),
         metadata: {

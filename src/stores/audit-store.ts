@@ -57,6 +57,13 @@ export async function appendAuditEvent(db: Queryable, event: AuditEventInput): P
   return result.rowCount === 1;
 }
 
+/**
+ * The resource types of a flag's history, each event's resource id being the flag's key: its own
+ * events, its rollouts', scheduled changes', release pipelines' and change requests' (created,
+ * approved, rejected, withdrawn, conflicted, failed).
+ */
+export const FLAG_HISTORY_RESOURCE_TYPES = ['flag', 'rollout', 'scheduled_change', 'release_pipeline', 'change_request'] as const;
+
 export interface AuditQuery {
   resourceType?: string;
   resourceId?: string;

@@ -7,7 +7,7 @@ import {
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { TemporalConnectionOptions } from '../connections/temporal.js';
 import type * as workflows from '../../workflows/index.js';
-import { ACTOR, ENVIRONMENT, FLAG_KEY } from './search-attributes.js';
+import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from './search-attributes.js';
 
 /** A workflow's registered name: an export of workflows/index.ts, so renaming a workflow fails the type check here. */
 export type WorkflowType = keyof typeof workflows;
@@ -25,6 +25,13 @@ export interface WorkflowStartRequest {
   environment: string;
   actor: string;
   memo?: Record<string, unknown>;
+  /**
+   * A finished run with this id may run again: a flag's rollouts share one id per environment. Off by
+   * default, so a start the outbox relay retries never runs a finished workflow (a kill) twice.
+   */
+  reuseFinishedId?: boolean;
+  /** The RolloutStrategy search attribute (rollouts only). */
+  rolloutStrategy?: string;
 }
 
 export interface WorkflowStarter {
@@ -59,11 +66,12 @@ export function createWorkflowStarter(options: TemporalClientOptions): WorkflowS
           workflowId: request.workflowId,
           args: request.args,
           // A finished kill must not run again when the outbox relay retries its start.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          workflowIdReusePolicy: request.reuseFinishedId ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: new TypedSearchAttributes([
             ...(request.flagKey === null ? [] : [{ key: FLAG_KEY, value: request.flagKey }]),
             { key: ENVIRONMENT, value: request.environment },
             { key: ACTOR, value: request.actor },
+            ...(request.rolloutStrategy ? [{ key: ROLLOUT_STRATEGY, value: request.rolloutStrategy }] : []),
           ]),
           memo: request.memo,
         }),

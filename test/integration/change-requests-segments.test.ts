@@ -71,7 +71,7 @@ describe('change requests for segment edits', () => {
   it('turns an edit of a segment a production config targets into a request; another user’s approval applies it', async () => {
     // Segments are opt-in: a policy set without `covers` does not cover them.
     await setPolicy('production', { required_approvals: 1 });
-    expect((await stack.request('GET', policyPath('production'))).body.covers).toEqual(['configs', 'scheduled_changes']);
+    expect((await stack.request('GET', policyPath('production'))).body.covers).toEqual(['configs', 'scheduled_changes', 'rollouts']);
     await setPolicy('production', { required_approvals: 0 });
     const segment = await ruleSegment();
     const flag = await targetingFlag(segment.key);

@@ -51,7 +51,7 @@ describe('change requests', () => {
     // Only admins set policies; the change is audited.
     expect((await stack.request('PUT', POLICY, { body: { required_approvals: 1 }, token: author.token })).status).toBe(403);
     const policy = await stack.request('PUT', POLICY, { body: { required_approvals: 1, reason: 'SOX' } });
-    expect(policy.body).toMatchObject({ environment: 'production', required_approvals: 1, covers: ['configs', 'scheduled_changes'], restore_requires_approval: false });
+    expect(policy.body).toMatchObject({ environment: 'production', required_approvals: 1, covers: ['configs', 'scheduled_changes', 'rollouts'], restore_requires_approval: false });
     expect((await stack.request('GET', POLICY, { token: viewer.token })).body.required_approvals).toBe(1);
 
     const before = (await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.version;
