@@ -1,10 +1,12 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { PipelineProgress } from '../src/domain/release-pipeline.js';
+import { applyAudience, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/services/pipeline-audience.js';
 import { appendAuditEvent } from '../src/stores/audit-store.js';
+import { withTransaction } from '../src/stores/database.js';
 import { upsertPipeline } from '../src/stores/release-pipeline-store.js';
 import { abortUpdate, pauseUpdate, resumeUpdate } from '../workflows/rollout-messages.js';
-import type { ActivityDeps } from './activity-deps.js';
+import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
 
 export interface PipelineRecord {
   pipelineId: string;
@@ -36,6 +38,29 @@ export function createReleasePipelineActivities(deps: ActivityDeps) {
           idempotencyKey: `pipeline:${record.pipelineId}:${status}`,
         });
       }
+    },
+
+    /**
+     * Writes an audience phase's targeting rule (config, version, audit event naming the starter and the
+     * pipeline) and projects it; a retry writes nothing twice. An audience that no longer fits fails without retries.
+     */
+    async applyPhaseAudience(change: AudienceChange): Promise<{ changed: boolean; version: number }> {
+      try {
+        const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyAudience(tx, change)));
+        // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
+        await deps.publisher.publish(applied.definition, 'flag.updated');
+        return { changed: applied.changed, version: applied.definition.version };
+      } catch (error) {
+        if (error instanceof InvalidAudience) throw ApplicationFailure.nonRetryable(error.message, 'InvalidAudience');
+        throw error;
+      }
+    },
+
+    /** Removes a stopped pipeline's audience rules from one environment (once), and projects the result. */
+    async removePhaseAudiences(removal: AudienceRemoval): Promise<{ changed: boolean }> {
+      const removed = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => removeAudiences(tx, removal)));
+      if (removed.definition) await deps.publisher.publish(removed.definition, 'flag.updated');
+      return { changed: removed.changed };
     },
 
     /**

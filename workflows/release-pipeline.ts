@@ -1,8 +1,10 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -12,10 +14,10 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/create-activities.js';
 import {
-  approvalRefusal, isFinishedPipeline, phaseName, phasePlan,
+  approvalRefusal, describePhase, isFinishedPipeline, phaseName, phasePlan,
   type PhaseProgress, type PipelineInput, type PipelineProgress, type PipelineStatus,
 } from '../src/domain/release-pipeline.js';
-import { describePlan, durationMs } from '../src/domain/rollout-plan.js';
+import { describePlan, durationMs, type RolloutPlan } from '../src/domain/rollout-plan.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, RELEASE_PIPELINE, ROLLOUT_STRATEGY } from '../src/temporal/search-attributes.js';
 import {
@@ -58,8 +60,15 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
   let paused = false;
   let pausedReason: string | null = null;
   let stop: Stop | null = null;
+  // Audience phases (a targeting rule before or instead of a rollout) came after pipelines that are still running.
+  const audiences = phases.some((phase) => phase.audience) && patched('pipeline-audiences');
+  /** The environments a kill was signalled in: a stopped pipeline takes its audiences out of them. */
+  const killedEnvironments = new Set<string>();
+  /** The phases whose audience rule was written, by environment. */
+  const audiencesApplied = new Map<string, number[]>();
   const timeline: PhaseProgress[] = phases.map((phase) => ({
-    name: phase.name ?? phase.environment, environment: phase.environment, status: 'pending', summary: describePlan(phasePlan(phase)),
+    name: phase.name ?? phase.environment, environment: phase.environment, status: 'pending', summary: describePhase(phase),
+    ...(phase.audience ? { audience: { segments: phase.audience.segments, variant: phase.audience.variant ?? null }, audienceAt: null } : {}),
     approval: phase.approval ?? null, approvals: [], soakMs: phase.soak === undefined ? null : durationMs(phase.soak),
     startedAt: null, finishedAt: null, rolloutId: null, workflowId: null, breach: null, soakUntil: null,
   }));
@@ -111,7 +120,9 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
   });
   setHandler(pipelineKillSignal, ({ environment, reason }) => {
     // A kill anywhere the pipeline releases to means something is wrong with the flag: nothing more rolls out.
-    if (finished() || stopping() || !phases.some((phase) => phase.environment === environment)) return;
+    if (finished() || !phases.some((phase) => phase.environment === environment)) return;
+    killedEnvironments.add(environment);
+    if (stopping()) return;
     stop = { status: 'stopped', reason: `kill switch activated in ${environment}: ${reason}`, rollback: false };
   });
 
@@ -129,7 +140,7 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
   async function runPhase(index: number): Promise<void> {
     const phase = phases[index]!;
     const entry = timeline[index]!;
-    const plan = phasePlan(phase);
+    const plan = phasePlan(phase) as RolloutPlan;
     const rolloutId = uuid4();
     const workflowId = rolloutWorkflowId(phase.environment, flagKey);
     let child;
@@ -193,6 +204,45 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
     }
   }
 
+  /** Writes the phase's audience rule; false (and the pipeline stops) when it no longer fits the config. */
+  async function applyAudience(index: number): Promise<boolean> {
+    const phase = phases[index]!;
+    const entry = timeline[index]!;
+    Object.assign(entry, { status: 'running', startedAt: new Date().toISOString() });
+    status = 'running';
+    await record();
+    try {
+      await acts.applyPhaseAudience({
+        pipelineId, workflowId: pipelineWorkflowId, flagKey, environment: phase.environment, phaseIndex: index,
+        phaseName: phaseName(phase, index), audience: phase.audience!, actor,
+      });
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      Object.assign(entry, { status: 'failed', finishedAt: new Date().toISOString() });
+      stop ??= { status: 'failed', reason: `${phaseName(phase, index)} in ${phase.environment}: its audience can’t be served: ${error.cause?.message ?? error.message}`, rollback: false };
+      return false;
+    }
+    audiencesApplied.set(phase.environment, [...(audiencesApplied.get(phase.environment) ?? []), index]);
+    entry.audienceAt = new Date().toISOString();
+    if (!phase.plan) Object.assign(entry, { status: 'completed', finishedAt: entry.audienceAt });
+    return true;
+  }
+
+  /**
+   * A stopped pipeline does not keep serving its audiences where it was stopped (ADR 0006): in every
+   * environment a kill was signalled in, and in the stopping phase's own when its rollout went back.
+   */
+  async function withdrawAudiences(ended: Stop): Promise<void> {
+    const environments = new Set(killedEnvironments);
+    const current = timeline[phaseIndex];
+    if (current && (current.status === 'rolled_back' || (ended.status === 'aborted' && ended.rollback))) environments.add(current.environment);
+    for (const environment of environments) {
+      const phaseIndexes = audiencesApplied.get(environment);
+      if (!phaseIndexes) continue;
+      await acts.removePhaseAudiences({ pipelineId, workflowId: pipelineWorkflowId, flagKey, environment, phaseIndexes, actor, reason: ended.reason });
+    }
+  }
+
   await record();
   for (; phaseIndex < phases.length && !stopping(); phaseIndex += 1) {
     const phase = phases[phaseIndex]!;
@@ -209,7 +259,9 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
       status = 'running';
       if (!(await whileNotPaused())) break;
     }
-    await runPhase(phaseIndex);
+    if (audiences && phase.audience && !(await applyAudience(phaseIndex))) break;
+    if (stopping()) break;
+    if (phase.plan) await runPhase(phaseIndex);
     if (stopping()) break;
     if (entry.soakMs !== null) {
       entry.status = 'soaking';
@@ -224,13 +276,18 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
     status = 'running';
   }
 
-  for (const entry of timeline) if (entry.status === 'pending' || entry.status === 'waiting_approval') entry.status = 'not_started';
+  for (const entry of timeline) {
+    if (entry.status === 'pending' || entry.status === 'waiting_approval') entry.status = 'not_started';
+    // Stopped after its audience, before its rollout started.
+    if (entry.status === 'running') Object.assign(entry, { status: 'aborted', finishedAt: new Date().toISOString() });
+  }
   const ended = stop as Stop | null;
   if (ended) {
     status = ended.status;
     paused = false;
     pausedReason = null;
     log.info('release pipeline ended early', { status, reason: ended.reason });
+    if (audiences) await withdrawAudiences(ended);
     await alert(`Release pipeline ${status}`, timeline[Math.min(phaseIndex, phases.length - 1)]!.environment, ended.reason);
   } else {
     status = 'completed';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { roleSchema, type Role } from '../auth/rbac.js';
-import { duration, guardSchema, rolloutPlanSchema, type GuardReading, type RolloutPlan } from './rollout-plan.js';
+import { describePlan, duration, guardSchema, rolloutPlanSchema, type GuardReading, type RolloutPlan } from './rollout-plan.js';
 import { text, textMatching } from './text.js';
+import { variantNameSchema } from './variants.js';
 
 // Release templates and the pipelines that run them (README "Release pipelines",
 // docs/decisions/0006-release-pipelines.md). Pure: the releasePipeline workflow imports it.
@@ -13,12 +14,28 @@ export const templateNameSchema = textMatching(64, /^[a-z0-9][a-z0-9._-]{0,63}$/
 
 const environmentKey = textMatching(63, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
 
+/** Most segments one audience may name (a targeting rule's own bound). */
+export const MAX_AUDIENCE_SEGMENTS = 100;
+
+/**
+ * Who a phase releases to before (or instead of) its rollout: the flag serves `variant` (the config's
+ * on variant when absent) to the users of these segments, through a targeting rule the pipeline writes.
+ */
+export const audienceSchema = z.strictObject({
+  segments: z.array(text(128).min(1)).min(1).max(MAX_AUDIENCE_SEGMENTS)
+    .refine((keys) => new Set(keys).size === keys.length, 'a segment is named twice'),
+  variant: variantNameSchema.optional(),
+});
+export type Audience = z.infer<typeof audienceSchema>;
+
 export const phaseSchema = z.strictObject({
   /** What people call the phase (default: its environment). */
   name: text(100).trim().min(1).optional(),
   environment: environmentKey,
+  /** Segments the phase serves the new variant to first (before its plan, when it has both). */
+  audience: audienceSchema.optional(),
   /** The phase's rollout: the same plan POST …/rollouts takes (steps, holds, approvals of steps, guard). */
-  plan: rolloutPlanSchema,
+  plan: rolloutPlanSchema.optional(),
   /** A guard for the phase's rollout (the rollout guard); or put it in the plan, not both. */
   guard: guardSchema.optional(),
   /** A person with this role (or an admin), other than whoever started the pipeline, must approve before the phase starts. */
@@ -30,7 +47,10 @@ export type Phase = z.infer<typeof phaseSchema>;
 
 const phasesSchema = z.array(phaseSchema).min(1, 'a template needs at least one phase').max(MAX_PHASES)
   .superRefine((phases, ctx) => phases.forEach((phase, i) => {
-    if (phase.guard && phase.plan.guard) ctx.addIssue({ code: 'custom', path: [i, 'guard'], message: 'set the guard on the phase or in its plan, not both' });
+    if (!phase.plan && !phase.audience) ctx.addIssue({ code: 'custom', path: [i, 'plan'], message: 'a phase needs a plan (a rollout), an audience (segments), or both' });
+    if (phase.guard && phase.plan?.guard) ctx.addIssue({ code: 'custom', path: [i, 'guard'], message: 'set the guard on the phase or in its plan, not both' });
+    // A guard watches a rollout's cohorts; an audience-only phase has no rollout for it to watch.
+    if (phase.guard && !phase.plan) ctx.addIssue({ code: 'custom', path: [i, 'guard'], message: 'a guard watches the phase’s rollout: give the phase a plan, or drop the guard' });
   }));
 
 /** A template's content (PUT replaces it). */
@@ -40,9 +60,22 @@ export type TemplateBody = z.infer<typeof templateBodySchema>;
 export const newTemplateSchema = z.strictObject({ name: templateNameSchema, description: text(1000).trim().optional(), phases: phasesSchema });
 export type NewTemplate = z.infer<typeof newTemplateSchema>;
 
-/** The rollout a phase runs: its plan, with the phase's guard when the guard is set on the phase. */
-export function phasePlan(phase: Phase): RolloutPlan {
+/** The rollout a phase runs (null for an audience-only phase): its plan, with the phase's guard when the guard is set on the phase. */
+export function phasePlan(phase: Phase): RolloutPlan | null {
+  if (!phase.plan) return null;
   return phase.guard ? { ...phase.plan, guard: phase.guard } : phase.plan;
+}
+
+/** The id of the targeting rule a pipeline's audience phase writes (one per phase: a retry or a rerun replaces it). */
+export const audienceRuleId = (phaseIndex: number) => `release-pipeline-phase-${phaseIndex + 1}`;
+
+/** One line for the timeline: the audience (segments → variant), then the plan. */
+export function describePhase(phase: Phase): string {
+  const plan = phasePlan(phase);
+  const audience = phase.audience
+    ? `audience ${phase.audience.segments.join(', ')} → ${phase.audience.variant ? `variant ${phase.audience.variant}` : 'the on variant'}`
+    : null;
+  return [audience, plan ? describePlan(plan) : null].filter((part) => part !== null).join('; then ');
 }
 
 export const phaseName = (phase: Phase, index: number) => `phase ${index + 1} (${phase.name ?? phase.environment})`;
@@ -72,8 +105,12 @@ export interface PhaseProgress {
   name: string;
   environment: string;
   status: PhaseStatus;
-  /** The plan's one-line summary. */
+  /** The phase's one-line summary (audience, then plan). */
   summary: string;
+  /** The segments the phase serves a variant to (null: the on variant), or null when it has no audience. */
+  audience?: { segments: string[]; variant: string | null } | null;
+  /** When the audience's targeting rule was written (null before, or without an audience). */
+  audienceAt?: string | null;
   approval: { role: Role } | null;
   approvals: PhaseApproval[];
   soakMs: number | null;

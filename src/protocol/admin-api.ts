@@ -451,7 +451,12 @@ export type FlagLifecycleView = z.infer<typeof flagLifecycleSchema>;
 // Release templates and pipelines (api/routes/release-pipelines.ts).
 export const releaseTemplateSchema = z.object({
   name: z.string(), description: z.string(), version: z.number().int(),
-  phases: z.array(z.looseObject({ environment: z.string(), plan: z.looseObject({ strategy: z.string() }) })),
+  phases: z.array(z.looseObject({
+    environment: z.string(),
+    audience: z.object({ segments: z.array(z.string()), variant: z.string().optional() }).optional()
+      .meta({ description: 'segments served the variant (default: the on variant) before the plan' }),
+    plan: z.looseObject({ strategy: z.string() }).optional(),
+  })),
   created_by: z.string(), updated_by: z.string(), created_at: z.string(), updated_at: z.string(),
 });
 const pipelineBreachSchema = z.looseObject({ at: z.string(), source: z.string(), breached: z.boolean(), detail: z.string() });
@@ -459,6 +464,9 @@ const pipelinePhaseSchema = z.object({
   name: z.string(), environment: z.string(),
   status: z.enum(['pending', 'waiting_approval', 'running', 'soaking', 'completed', 'rolled_back', 'aborted', 'failed', 'not_started']),
   summary: z.string(), approval: z.object({ role: roleSchema }).nullable(),
+  audience: z.object({ segments: z.array(z.string()), variant: z.string().nullable() }).nullish()
+    .meta({ description: 'the segments the phase serves a variant to (variant null: the on variant)' }),
+  audienceAt: z.string().nullish().meta({ description: 'when the audience’s targeting rule was written' }),
   approvals: z.array(z.object({ by: z.string(), name: z.string(), role: roleSchema, at: z.string() })),
   soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
   rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),

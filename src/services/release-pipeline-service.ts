@@ -14,7 +14,9 @@ import { isFinishedRollout } from '../domain/rollout-status.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { withTransaction } from '../stores/database.js';
-import { findFlag, listEnvironments } from '../stores/flag-store.js';
+import { findConfig, findFlag, listEnvironments, type FlagRecord } from '../stores/flag-store.js';
+import { resolveVariants } from '../domain/variants.js';
+import { existingSegmentKeys } from '../stores/segment-store.js';
 import {
   deleteTemplate, findPipeline, findTemplate, insertPipeline, insertTemplate, listPipelines, listTemplates, replaceTemplate,
   type PipelineRecordRow, type TemplateRecord,
@@ -64,6 +66,30 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       path: `body.phases.${i}.environment`, message: `environment '${phase.environment}' does not exist (known: ${[...known].join(', ')})`,
     }]));
     if (unknown.length) throw new ValidationError('Invalid request body', unknown);
+    await requireSegments(phases, 'body.phases');
+  }
+
+  /** Every audience's segments must exist: a 400 names each missing one (`<at>.N.audience.segments.M`). */
+  async function requireSegments(phases: Phase[], at: string) {
+    const existing = await existingSegmentKeys(db, phases.flatMap((p) => p.audience?.segments ?? []));
+    const missing = phases.flatMap((phase, i) => (phase.audience?.segments ?? []).flatMap((key, m) => (existing.has(key) ? [] : [{
+      path: `${at}.${i}.audience.segments.${m}`, message: `segment '${key}' does not exist`,
+    }])));
+    if (missing.length) throw new ValidationError(at.startsWith('body') ? 'Invalid request body' : 'The template no longer fits: an audience names a missing segment', missing);
+  }
+
+  /** An audience's variant must be declared in its environment's config of the flag: a 400 names `template.phases.N.audience.variant`. */
+  async function requireAudienceVariants(flag: FlagRecord, phases: Phase[]) {
+    const problems = [];
+    for (const [i, phase] of phases.entries()) {
+      const variant = phase.audience?.variant;
+      if (!variant) continue;
+      const config = await findConfig(db, flag.id, phase.environment);
+      if (config && !resolveVariants(config.config).variants.has(variant)) {
+        problems.push({ path: `template.phases.${i}.audience.variant`, message: `variant '${variant}' is not declared by the config of '${flag.key}' in '${phase.environment}'` });
+      }
+    }
+    if (problems.length) throw new ValidationError('The template’s audience serves a variant the flag does not declare', problems);
   }
 
   async function requireTemplate(name: string): Promise<TemplateRecord> {
@@ -139,8 +165,9 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
      */
     async start(flagKey: string, templateName: string, actor: Actor, origin: RequestOrigin = {}) {
       const template = await requireTemplate(templateName);
+      let flag: FlagRecord | undefined;
       for (const phase of template.phases) {
-        await requireFlagIn(db, flagKey, phase.environment);
+        flag = await requireFlagIn(db, flagKey, phase.environment);
         const running = (await listRollouts(db, flagKey, phase.environment, 1)).find((r) => !isFinishedRollout(r.status));
         if (running) {
           throw new ConflictError(`A rollout of '${flagKey}' is already running in '${phase.environment}': finish or abort it first`, {
@@ -148,6 +175,8 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
           });
         }
       }
+      await requireSegments(template.phases, 'template.phases');
+      await requireAudienceVariants(flag!, template.phases);
       const workflowId = pipelineWorkflowId(flagKey);
       const pipelineId = randomUUID();
       const input: PipelineInput = { pipelineId, flagKey, template: template.name, phases: template.phases, actor: { id: actor.id, name: actor.name } };

@@ -11,15 +11,17 @@ import { browserSuite } from './browser-suite.js';
 describe('flag page: release pipelines', () => {
   const suite = browserSuite();
 
-  it('applies a template and shows the timeline advance through an approval gate to completion', async () => {
+  it('applies a template and shows the timeline (an audience phase with its segments) advance through an approval gate to completion', async () => {
     const errors: string[] = [];
     const key = uniqueKey('e2e-pipeline');
     expect((await suite.stack.request('POST', '/api/v1/flags', { body: { key, name: 'Pipeline', type: 'boolean' } })).status).toBe(201);
+    const segment = uniqueKey('internal');
+    expect((await suite.stack.request('POST', '/api/v1/segments', { body: { key: segment, kind: 'list', members: ['alice'] } })).status).toBe(201);
     const template = uniqueKey('ui-tpl').toLowerCase();
     expect((await suite.stack.request('POST', '/api/v1/release-templates', {
       body: {
         name: template, phases: [
-          { environment: 'development', plan: { strategy: 'immediate', percentage: 100 } },
+          { environment: 'development', audience: { segments: [segment] }, plan: { strategy: 'immediate', percentage: 100 } },
           { environment: 'staging', approval: { role: 'editor' }, plan: { strategy: 'immediate', percentage: 100 } },
         ],
       },
@@ -42,6 +44,7 @@ describe('flag page: release pipelines', () => {
     expect(await panel.locator('li[data-phase="1"]').getAttribute('data-status')).toBe('completed');
     expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('waiting_approval');
     expect(await panel.locator('li[data-phase="1"] a code').textContent()).toBe(`rollout:development:${key}`);
+    expect(await panel.locator('li[data-phase="1"] [data-testid="phase-audience"]').textContent()).toMatch(new RegExp(`^Audience: ${segment} → the on variant, served since `));
 
     // Whoever started it can't approve it; another editor can.
     await panel.getByRole('button', { name: 'Approve phase' }).click();

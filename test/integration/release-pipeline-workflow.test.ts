@@ -6,7 +6,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, Alerter } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
-import { newTemplateSchema, type PipelineProgress } from '../../src/domain/release-pipeline.js';
+import { audienceRuleId, newTemplateSchema, type PipelineProgress } from '../../src/domain/release-pipeline.js';
+import { applyAudience } from '../../src/services/pipeline-audience.js';
+import { withTransaction } from '../../src/stores/database.js';
+import { insertSegment, nextSegmentRevision } from '../../src/stores/segment-store.js';
 import type { FlagService } from '../../src/services/flag-service.js';
 import type { Database } from '../../src/stores/database.js';
 import { pipelineWorkflowId, rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
@@ -193,3 +196,92 @@ async function pollChild(child: ChildHandle, done: (p: { status: string; pausedR
   }
   throw new Error('the phase rollout never reached the expected state');
 }
+
+/** A rule segment (country = key) that audiences can name. */
+async function newSegment(): Promise<string> {
+  const key = uniqueKey('audience');
+  await withTransaction(db, async (tx) => insertSegment(tx, {
+    key, name: key, description: '', kind: 'rule', conditions: [{ field: 'country', operator: 'equals', value: key }], version: await nextSegmentRevision(tx), actor: starter.id,
+  }));
+  return key;
+}
+
+const auditCount = async (key: string, action: string) =>
+  (await db.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = $1 AND resource_id = $2`, [action, key])).rows[0].n as number;
+
+describe('releasePipeline audience phases (time-skipping)', () => {
+  it('serves staging’s audience, soaks a day, then serves production’s audience before its rollout', async () => {
+    const key = await newFlag();
+    const internal = await newSegment();
+    const beta = await newSegment();
+    const handle = await start(key, [
+      { name: 'internal', environment: 'staging', audience: { segments: [internal] }, soak: '1 day' },
+      { environment: 'production', audience: { segments: [beta], variant: 'on' }, plan: { strategy: 'gradual', steps: [{ percentage: 50, hold: '2 hours' }, { percentage: 100 }] } },
+    ]);
+
+    const soaking = await skipUntil(handle, (p) => p.phases[0]!.status === 'soaking', '5 minutes');
+    expect(soaking.phases[0]).toMatchObject({ audience: { segments: [internal], variant: null }, audienceAt: expect.any(String), workflowId: null });
+    expect(soaking.phases[0]!.summary).toBe(`audience ${internal} → the on variant`);
+    const staging = await flags.getConfig(key, 'staging');
+    // The disabled config is turned on for the audience only: everyone else stays at a 0% rollout.
+    expect(staging).toMatchObject({ enabled: true, rollout: { percentage: 0 }, targeting: [{ id: audienceRuleId(0), segments: [internal], percentage: 100 }] });
+    expect((await flags.getConfig(key, 'production')).targeting).toEqual([]);
+
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.phases.map((p) => p.status)).toEqual(['completed', 'completed']);
+    // The soak held production back a full day after staging's audience.
+    expect(Date.parse(result.phases[1]!.audienceAt!) - Date.parse(result.phases[0]!.audienceAt!)).toBeGreaterThanOrEqual(24 * 3600_000);
+    expect(result.phases[1]!.summary).toMatch(new RegExp(`^audience ${beta} → variant on; then gradual: `));
+    expect(await flags.getConfig(key, 'production')).toMatchObject({
+      enabled: true, rollout: { percentage: 100 }, targeting: [{ id: audienceRuleId(1), segments: [beta], variant: 'on' }],
+    });
+    expect((await flags.getConfig(key, 'staging')).targeting.map((t) => t.id)).toEqual([audienceRuleId(0)]);
+    // One audit event per audience, naming whoever started the pipeline and the pipeline.
+    const applied = await db.query(
+      `SELECT user_id, environment, metadata FROM audit_events WHERE action = 'pipeline.audience_applied' AND resource_id = $1 ORDER BY seq`, [key]);
+    expect(applied.rows).toEqual([
+      { user_id: starter.id, environment: 'staging', metadata: expect.objectContaining({ workflowId: handle.workflowId, phase: 1 }) },
+      { user_id: starter.id, environment: 'production', metadata: expect.objectContaining({ workflowId: handle.workflowId, phase: 2 }) },
+    ]);
+  });
+
+  it('a kill in the audience’s environment stops the pipeline and takes the audience back out (the config off again)', async () => {
+    const key = await newFlag();
+    const internal = await newSegment();
+    const handle = await start(key, [
+      { environment: 'staging', audience: { segments: [internal] }, soak: '1 day' },
+      { environment: 'production', plan: { strategy: 'immediate', percentage: 100 } },
+    ]);
+    await skipUntil(handle, (p) => p.phases[0]!.status === 'soaking', '5 minutes');
+    await handle.signal(pipelineKillSignal, { environment: 'staging', reason: 'error spike' });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'stopped', reason: 'kill switch activated in staging: error spike' });
+    expect(result.phases.map((p) => p.status)).toEqual(['completed', 'not_started']);
+    expect(await flags.getConfig(key, 'staging')).toMatchObject({ enabled: false, targeting: [] });
+    expect(await auditCount(key, 'pipeline.audience_removed')).toBe(1);
+  });
+
+  it('fails the pipeline (no retries) when the audience’s variant is not declared, writing nothing', async () => {
+    const key = await newFlag();
+    const handle = await start(key, [{ environment: 'staging', audience: { segments: [await newSegment()], variant: 'wide' } }]);
+    const result = await handle.result();
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/phase 1 \(staging\) in staging: its audience can’t be served: variant 'wide' is not declared/);
+    expect(await flags.getConfig(key, 'staging')).toMatchObject({ enabled: false, targeting: [] });
+    expect(await auditCount(key, 'pipeline.audience_applied')).toBe(0);
+  });
+
+  it('writes an audience once however often the activity is retried', async () => {
+    const key = await newFlag();
+    const change = {
+      pipelineId: randomUUID(), workflowId: pipelineWorkflowId(key), flagKey: key, environment: 'development', phaseIndex: 0,
+      phaseName: 'phase 1 (development)', audience: { segments: [await newSegment()] }, actor: starter,
+    };
+    const first = await withTransaction(db, (tx) => applyAudience(tx, change));
+    const again = await withTransaction(db, (tx) => applyAudience(tx, change));
+    expect([first.changed, again.changed]).toEqual([true, false]);
+    expect(again.definition.version).toBe(first.definition.version);
+    expect(await auditCount(key, 'pipeline.audience_applied')).toBe(1);
+  });
+});

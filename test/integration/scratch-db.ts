@@ -1,5 +1,7 @@
 /* A database of a test's own beside the shared test database: created and dropped by the schema owner (the application role may not create databases). */
 import pg from 'pg';
+import { grantApplicationRole } from '../../src/stores/app-role.js';
+import { migrateUp } from '../../src/stores/migrations.js';
 
 /** The schema owner's URL (MIGRATION_DATABASE_URL; DATABASE_URL when one role does both). */
 export const ownerUrl = (): string => process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;
@@ -29,19 +31,27 @@ export interface ScratchDatabase {
   appUrl: string;
   /** Drops any leftover of an earlier run, then creates it empty. */
   create(): Promise<void>;
+  /** create(), then every migration, and the application role's grants: ready for an API and worker. */
+  createMigrated(): Promise<void>;
   drop(): Promise<void>;
 }
 
 export function scratchDatabase(name: string): ScratchDatabase {
   const quoted = pg.escapeIdentifier(name);
   const drop = () => asOwner(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+  const urls = { ownerUrl: inDatabase(ownerUrl(), name), appUrl: inDatabase(process.env.DATABASE_URL!, name) };
+  async function create(): Promise<void> {
+    await drop();
+    await asOwner(`CREATE DATABASE ${quoted}`);
+  }
   return {
     name,
-    ownerUrl: inDatabase(ownerUrl(), name),
-    appUrl: inDatabase(process.env.DATABASE_URL!, name),
-    async create() {
-      await drop();
-      await asOwner(`CREATE DATABASE ${quoted}`);
+    ...urls,
+    create,
+    async createMigrated() {
+      await create();
+      await migrateUp(urls.ownerUrl);
+      await grantApplicationRole(urls.ownerUrl, urls.appUrl);
     },
     drop,
   };

@@ -24,6 +24,8 @@ beforeAll(async () => {
   fixtures.webhook = hook.body.id;
 });
 afterAll(async () => {
+  // A webhook left enabled would get a delivery (and a workflow) for every kill of the files after this one.
+  if (stack && fixtures.webhook) expect((await stack.request('DELETE', `/api/v1/webhooks/${fixtures.webhook}`)).status).toBe(204);
   await stack?.close();
 });
 

@@ -5,8 +5,6 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { grantApplicationRole } from '../../../src/stores/app-role.js';
-import { migrateUp } from '../../../src/stores/migrations.js';
 import { scratchDatabase, type ScratchDatabase } from '../../integration/scratch-db.js';
 import { FaultProxy } from './fault-proxy.js';
 import { LoadBalancer } from './load-balancer.js';
@@ -159,15 +157,9 @@ export class Fleet {
     await until(async () => this.lb.backends.every((b) => b.ready), 'every API to be ready behind the load balancer', 60_000);
   }
 
-  /** The fleet's database as its owner (migrations); the processes connect as the application role. */
-  private get ownerUrl(): string {
-    return this.scratch.ownerUrl;
-  }
-
-  private async createDatabase(): Promise<void> {
-    await this.scratch.create();
-    await migrateUp(this.ownerUrl);
-    await grantApplicationRole(this.ownerUrl, this.databaseUrl);
+  /** The fleet's database, migrated; the processes connect as the application role. */
+  private createDatabase(): Promise<void> {
+    return this.scratch.createMigrated();
   }
 
   /** Starts the fleet's redis-server (empty: no persistence) on its port. */

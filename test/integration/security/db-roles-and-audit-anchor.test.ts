@@ -76,6 +76,8 @@ describe('audit checkpoints (the chain anchored outside the database)', () => {
     }, 'the checkpoint handed to the webhook');
     expect(delivery.event).toBe('audit.checkpoint');
     expect(delivery.payload.data).toEqual(event.new_value);
+    // Files after this one (checkpoints on) must not deliver to this hook.
+    expect((await stack.request('DELETE', `/api/v1/webhooks/${hook.body.id}`)).status).toBe(204);
 
     const report = await verify();
     expect(report).toMatchObject({ ok: true, first_broken: null, checkpoints: { key_configured: true, first_failed: null } });

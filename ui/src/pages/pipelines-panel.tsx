@@ -9,7 +9,7 @@ const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
 
 /**
  * The flag's release pipelines: a form to apply a template, and the latest pipeline's timeline (each
- * phase with its status, times, child rollout in Temporal, approvals and breach), with its controls.
+ * phase with its status, audience, times, child rollout in Temporal, approvals and breach), with its controls.
  */
 export function PipelinesPanel({ flagKey }: { flagKey: string }) {
   const { api } = useSession();
@@ -43,7 +43,7 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
           Template{' '}
           <select aria-label="Release template" value={template} onChange={(e) => setTemplate(e.target.value)}>
             {(templates.data?.templates ?? []).map((t) => (
-              <option key={t.name} value={t.name}>{t.name} ({t.phases.map((p) => p.environment).join(' → ')})</option>
+              <option key={t.name} value={t.name}>{t.name} ({t.phases.map((p) => (p.audience ? `${p.environment}: ${p.audience.segments.join(', ')}` : p.environment)).join(' → ')})</option>
             ))}
           </select>
         </label>{' '}
@@ -65,6 +65,12 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
               <li key={i} data-phase={i + 1} data-status={phase.status}>
                 <strong>{phase.name}</strong> <span className="muted">({phase.environment})</span> — {phase.status.replace('_', ' ')}
                 <div className="small muted">{phase.summary}</div>
+                {phase.audience && (
+                  <div className="small" data-testid="phase-audience">
+                    Audience: {phase.audience.segments.join(', ')} → {phase.audience.variant ? <code>{phase.audience.variant}</code> : 'the on variant'}
+                    {phase.audienceAt ? <>, served since {time(phase.audienceAt)}</> : ''}
+                  </div>
+                )}
                 <div className="small">
                   {phase.startedAt && <>started {time(phase.startedAt)}</>}
                   {phase.finishedAt && <>, finished {time(phase.finishedAt)}</>}
