@@ -1,5 +1,6 @@
-import type { Subject } from '../auth/rbac.js';
+import { isAllowed, type Subject } from '../auth/rbac.js';
 import type { Condition } from '../domain/flag.js';
+import { uuidPattern } from '../domain/text.js';
 import { sameJson } from '../domain/variants.js';
 import { ConflictError, ForbiddenError, PreconditionFailedError } from '../errors.js';
 import type { ChangePolicy, ChangeRequest } from '../protocol/change-requests.js';
@@ -7,6 +8,8 @@ import { appendAuditEvent } from '../stores/audit-store.js';
 import { findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../stores/segment-store.js';
+import { findUser } from '../stores/user-store.js';
+import { isActiveUser } from './author-rights.js';
 import type { ChangeRequestApplied } from './change-request-apply.js';
 import type { AuditMeta, RequestMeta } from './request-meta.js';
 import { presentSegment, type SegmentService, type SegmentUpdate, type SegmentWrite } from './segment-service.js';
@@ -192,8 +195,29 @@ export async function publishSegmentChange(writer: SegmentWriter, publication: S
 }
 
 /**
+ * Why an approved segment request may no longer apply as its author and approvers, or null: the
+ * author must still be an active user allowed to write (or delete) segments, every approver still
+ * active; the bootstrap admin (no user row) stays allowed, as for flag requests (author-rights.ts).
+ */
+async function rightsLost(tx: Queryable, request: ChangeRequestRecord): Promise<string | null> {
+  const action = request.proposed === null ? 'delete' : 'write';
+  if (uuidPattern.test(request.author.id)) {
+    const user = await findUser(tx, request.author.id);
+    if (!user || user.deactivatedAt) return `its author ${request.author.name} is no longer an active user`;
+    if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, { resource: 'segment', action })) {
+      return `its author ${request.author.name} may no longer ${action} segment '${request.segment}'`;
+    }
+  }
+  for (const approval of request.approvals) {
+    if (!(await isActiveUser(tx, approval.user_id))) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
+  }
+  return null;
+}
+
+/**
  * Applies an approved segment request in the caller's transaction (the request's row is locked and
- * `approved`): the segment must still be at `base_version` and fall under no covered environment the
+ * `approved`): the author may still make the write and the approvers are still active (else
+ * `failed`), the segment must still be at `base_version` and fall under no covered environment the
  * request did not name (else `conflicted`), and the change must still be valid (else `failed`: a
  * delete of a segment a flag still uses). The write is the segment service's own, audited as the
  * author's and marked with the request.
@@ -203,6 +227,8 @@ export async function applySegmentRequest(
   finish: (status: 'conflicted' | 'failed', outcome: string) => Promise<ChangeRequestApplied>,
 ): Promise<ChangeRequestApplied & { segment?: SegmentPublication }> {
   const key = request.segment!;
+  const lost = await rightsLost(tx, request);
+  if (lost) return finish('failed', `${lost}; nothing was applied`);
   const current = await findSegment(tx, key, true);
   if (!current) return finish('failed', `segment '${key}' no longer exists`);
   if (current.version !== request.base_version) {
