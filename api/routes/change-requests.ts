@@ -1,15 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { roleSchema } from '../../src/auth/rbac.js';
 import {
-  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES, coveredChangeSchema,
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/protocol/change-requests.js';
 import type { Approver, ChangeRequestService, CoveredWrite } from '../../src/services/change-request-service.js';
 import type { RequestMeta } from '../../src/services/request-meta.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { environmentKeySchema, flagKeySchema, nonBlankText, reasonSchema } from '../schemas.js';
+import { environmentKeySchema, flagKeySchema } from '../schemas.js';
+import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/protocol/change-request-inputs.js';
 import { parseInput } from '../validation.js';
 
 const MOUNT = '/api/v1';
@@ -49,22 +49,15 @@ export async function gateWrite(
 
 const envParams = z.object({ env: environmentKeySchema });
 const idParams = z.object({ id: z.uuid() });
-const policyBody = z.strictObject({
-  required_approvals: z.number().int().min(0).max(10).meta({ description: '0 turns the policy off' }),
-  approver_role: roleSchema.nullable().optional(),
-  approver_user_ids: z.array(z.uuid()).max(50).optional(),
-  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${COVERED_CHANGES.join(', ')}` }),
-  restore_requires_approval: z.boolean().optional(),
-  reason: reasonSchema.optional(),
-});
+const policyBody = changePolicyInputSchema;
 const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   flag: flagKeySchema.optional(),
   status: changeRequestStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-const approveBody = z.strictObject({ comment: reasonSchema.optional() }).optional();
-const rejectBody = z.strictObject({ comment: nonBlankText(500).meta({ description: 'why, for the author and the audit log' }) });
+const approveBody = changeRequestCommentSchema;
+const rejectBody = changeRequestRejectSchema;
 
 const USERS = 'any user (viewer and above)';
 const APPROVERS = "users the environment's policy allows (its listed users, else its role and admins, else anyone who may write the flag there); never the author";

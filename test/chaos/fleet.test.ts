@@ -4,8 +4,6 @@
  * constant evaluation load. Each scenario prints its figures; assertions are about behaviour
  * (what was served, confirmed, audited), never about speed.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -13,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listReplicas } from '../../src/serving/replica-heartbeat.js';
 import { readAcks } from '../../src/serving/change-acks.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
+import { startFakeSlackApi, type FakeSlackApi } from '../integration/fake-slack-api.js';
 import { eventually } from '../integration/harness.js';
 import { EvaluationLoad } from './fleet/evaluation-load.js';
 import { FLEET_ADMIN_TOKEN, Fleet, type FleetProcess } from './fleet/fleet.js';
@@ -23,8 +22,7 @@ let temporal: Client;
 let connection: Connection;
 let db: pg.Pool;
 let redis: Redis;
-let slack: Server;
-const slackCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
+let slack: FakeSlackApi;
 const LOAD_FLAG = 'chaos-load';
 
 const report = (scenario: string, figures: object) => console.log(`[chaos] ${scenario}: ${JSON.stringify(figures)}`);
@@ -52,28 +50,13 @@ async function auditCount(action: string, resourceId: string, extra = ''): Promi
 }
 
 const alertsAbout = (key: string, title: string) =>
-  slackCalls.filter((c) => c.path === '/api/chat.postMessage' && String(c.body.text).startsWith(`${title}: ${key} `)).length;
+  slack.calls.filter((c) => c.path === '/api/chat.postMessage' && String(c.body.text).startsWith(`${title}: ${key} `)).length;
 
 beforeAll(async () => {
-  slack = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
-      let body: Record<string, unknown> = {};
-      try {
-        body = req.headers['content-type']?.includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
-      } catch {
-        body = { raw };
-      }
-      slackCalls.push({ path: req.url ?? '', body });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: `${Date.now() / 1000}` }));
-    });
-  });
-  await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve));
+  slack = await startFakeSlackApi();
   fleet = await Fleet.start({
     apis: 3, workers: 2, maxLagSeconds: 1,
-    env: { SLACK_BOT_TOKEN: 'xoxb-chaos', SLACK_ALERT_CHANNEL: 'C0CHAOS', SLACK_API_URL: `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/` },
+    env: { SLACK_BOT_TOKEN: 'xoxb-chaos', SLACK_ALERT_CHANNEL: 'C0CHAOS', SLACK_API_URL: slack.url },
   });
   connection = await Connection.connect({ address: fleet.temporalAddress });
   temporal = new Client({ connection });
@@ -92,7 +75,7 @@ afterAll(async () => {
   await db?.end();
   await connection?.close();
   await fleet?.stop();
-  slack?.close();
+  await slack?.close();
 }, 60_000);
 
 describe('a fleet under faults', () => {
@@ -132,7 +115,7 @@ describe('a fleet under faults', () => {
       // The other two serve the kill (as DISABLED, or STALE if a 1 s sync slipped on this loaded machine).
       for (const api of ['api-0', 'api-2']) expect((await evaluateOn(api, key)).body.value).toBe(false);
       await eventually(async () => alertsAbout(key, 'Kill switch not confirmed on every replica') === 1, 'the laggard alert');
-      expect(JSON.stringify(slackCalls.filter((c) => String(c.body.text).includes(key)))).toContain(laggard);
+      expect(JSON.stringify(slack.calls.filter((c) => String(c.body.text).includes(key)))).toContain(laggard);
       figures.staleAfterMs = staleAfterMs;
       figures.outOfBalancerMs = outOfBalancerMs;
       figures.workflow = outcome.convergence;

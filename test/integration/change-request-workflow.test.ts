@@ -20,7 +20,7 @@ const actor = BOOTSTRAP_ACTOR;
 const reviewer = { id: 'reviewer-id', name: 'Reviewer' };
 
 beforeAll(async () => {
-  stack = await startTimeSkippingWorker({ name: 'change-request-test', alerter: { send: async () => undefined } });
+  stack = await startTimeSkippingWorker({ name: 'change-request-test' });
   ({ env, db, flags } = stack);
 });
 afterAll(async () => {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { FORM, postSlackEvent, SIGNING_SECRET } from './slack-helpers.js';
 
@@ -10,39 +9,21 @@ import { FORM, postSlackEvent, SIGNING_SECRET } from './slack-helpers.js';
 // it exactly as the API would (self-approval refused); the message is updated when decided.
 
 let stack: Stack;
-let fakeSlack: Server;
-let slackUrl: string;
-const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
+let fakeSlack: FakeSlackApi;
 const POLICY = '/api/v1/environments/production/change-policy';
 
 beforeAll(async () => {
-  fakeSlack = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
-      let body: Record<string, unknown> = {};
-      try {
-        body = req.headers['content-type']?.includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
-        if (typeof body.blocks === 'string') body.blocks = JSON.parse(body.blocks);
-      } catch {
-        body = { raw };
-      }
-      calls.push({ path: req.url ?? '', body });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: '1700000000.000100' }));
-    });
-  });
-  await new Promise<void>((resolve) => fakeSlack.listen(0, '127.0.0.1', resolve));
-  slackUrl = `http://127.0.0.1:${(fakeSlack.address() as AddressInfo).port}`;
+  // One message ts for every post: the button presses below name it as their container's.
+  fakeSlack = await startFakeSlackApi({ ts: () => '1700000000.000100' });
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: `${slackUrl}/api/`,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
     SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0CHANGES',
   });
 });
 afterAll(async () => {
   if (stack) expect((await stack.request('PUT', POLICY, { body: { required_approvals: 0 } })).status).toBe(200);
   await stack?.close();
-  fakeSlack?.close();
+  await fakeSlack?.close();
 });
 
 async function linkedEditor(slackUserId: string) {
@@ -54,18 +35,18 @@ async function linkedEditor(slackUserId: string) {
   return { id: user.body.id as string, token: token.body.token as string, slack: { id: slackUserId, name: `editor-${slackUserId}` } };
 }
 
-/** A signed block_actions delivery of one button press; the answer goes to `${slackUrl}/response/<trigger>`. */
+/** A signed block_actions delivery of one button press; the answer goes to the fake's `/response/<trigger>`. */
 async function press(actionId: string, requestId: string, user: { id: string; name: string }) {
   const trigger = randomUUID();
   const payload = {
     type: 'block_actions', team: { id: 'T0TEAM', domain: 'acme' }, user: { id: user.id, username: user.name, name: user.name, team_id: 'T0TEAM' },
-    api_app_id: 'A0APP', token: 'legacy', trigger_id: trigger, response_url: `${slackUrl}/response/${trigger}`,
+    api_app_id: 'A0APP', token: 'legacy', trigger_id: trigger, response_url: `${fakeSlack.origin}/response/${trigger}`,
     container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0CHANGES', is_ephemeral: false }, channel: { id: 'C0CHANGES', name: 'changes' },
     actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value: JSON.stringify({ id: requestId }), action_ts: '1.3' }],
   };
   const answer = await postSlackEvent(stack.api.url, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), { contentType: FORM });
   expect(answer.status).toBe(200);
-  return eventually(async () => calls.find((c) => c.path === `/response/${trigger}`)?.body.text as string | undefined, 'the button’s answer');
+  return eventually(async () => fakeSlack.calls.find((c) => c.path === `/response/${trigger}`)?.body.text as string | undefined, 'the button’s answer');
 }
 
 describe('change requests in Slack', () => {
@@ -79,7 +60,7 @@ describe('change requests in Slack', () => {
     expect(made.status).toBe(202);
     const id = made.body.change_request.id as string;
 
-    const posted = await eventually(async () => calls.find((c) => c.path.endsWith('chat.postMessage') && JSON.stringify(c.body.blocks ?? '').includes(id)), 'the request’s message');
+    const posted = await eventually(async () => fakeSlack.calls.find((c) => c.path.endsWith('chat.postMessage') && JSON.stringify(c.body.blocks ?? '').includes(id)), 'the request’s message');
     expect(posted.body.channel).toBe('C0CHANGES');
     expect(JSON.stringify(posted.body.blocks)).toContain('ripcord_change_request_approve');
 
@@ -91,7 +72,7 @@ describe('change requests in Slack', () => {
     await eventually(async () => (await stack.request('GET', `/api/v1/change-requests/${id}`)).body.status === 'applied', 'the request to apply', 30_000);
     const approval = await stack.db.query(`SELECT user_id, user_agent FROM audit_events WHERE action = 'change_request.approved' AND metadata->>'changeRequestId' = $1`, [id]);
     expect(approval.rows).toEqual([{ user_id: reviewer.id, user_agent: 'Slack' }]);
-    const updated = await eventually(async () => calls.find((c) => c.path.endsWith('chat.update') && JSON.stringify(c.body.blocks ?? '').includes(key)), 'the message update');
+    const updated = await eventually(async () => fakeSlack.calls.find((c) => c.path.endsWith('chat.update') && JSON.stringify(c.body.blocks ?? '').includes(key)), 'the message update');
     expect(JSON.stringify(updated.body.blocks)).not.toContain('ripcord_change_request_approve');
   });
 });

@@ -18,7 +18,7 @@ const CHANNEL = `CLIFE${randomUUID().slice(0, 8).toUpperCase()}`;
 beforeAll(async () => {
   slack = await startFakeSlackApi();
   stack = await startTimeSkippingWorker({
-    name: 'lifecycle-digest-test', alerter: { async send() {} },
+    name: 'lifecycle-digest-test',
     lifecycle: { thresholds: DEFAULT_LIFECYCLE_THRESHOLDS, channel: CHANNEL, slack: { botToken: 'xoxb-test', apiUrl: slack.url } },
   });
 });

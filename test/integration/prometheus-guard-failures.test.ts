@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerVector, startFakePrometheus } from './fake-prometheus.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 // Issue 20, coverage gap: "an unreadable metric is never a breach". Real API, worker, Postgres,
@@ -9,28 +10,25 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 // empty result, NaN, Prometheus unreachable, PROMETHEUS_URL unset) each reading says so, none is a
 // breach, and the rollout keeps its step; a real breach through the same fake rolls it back.
 
-const answers: Record<string, (res: import('node:http').ServerResponse) => void> = {
+const answers: Record<string, (res: ServerResponse) => void> = {
   fails_500: (res) => void res.writeHead(500).end('internal error'),
-  empty_result: (res) => json(res, { status: 'success', data: { resultType: 'vector', result: [] } }),
-  not_a_number: (res) => json(res, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1_700_000_000, 'NaN'] }] } }),
-  error_rate_high: (res) => json(res, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1_700_000_000, '0.9'] }] } }),
-};
-const json = (res: import('node:http').ServerResponse, body: unknown) => {
-  res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify(body));
+  empty_result: (res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+  },
+  not_a_number: (res) => answerVector(res, 'NaN'),
+  error_rate_high: (res) => answerVector(res, '0.9'),
 };
 const queries = new Map<string, number>();
-let prometheus: Server;
+let prometheus: Awaited<ReturnType<typeof startFakePrometheus>>;
 let prometheusUrl: string;
 
 beforeAll(async () => {
-  prometheus = createServer((req, res) => {
-    const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
+  prometheus = await startFakePrometheus((query, res) => {
     queries.set(query, (queries.get(query) ?? 0) + 1);
     (answers[query] ?? ((r) => void r.writeHead(400).end()))(res);
   });
-  await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
-  prometheusUrl = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`;
+  prometheusUrl = prometheus.url;
 });
 afterAll(() => prometheus?.close());
 

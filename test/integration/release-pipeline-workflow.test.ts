@@ -1,10 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, Alerter } from '../../activities/alerts.js';
+import type { Alert } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { audienceRuleId, newTemplateSchema, type PipelineProgress, type PolicyGate } from '../../src/domain/release-pipeline.js';
 import { applyAudience } from '../../src/services/pipeline-audience.js';
@@ -17,6 +15,7 @@ import {
   abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,
 } from '../../workflows/release-pipeline-messages.js';
 import type { releasePipeline } from '../../workflows/release-pipeline.js';
+import { answerVector, startFakePrometheus } from './fake-prometheus.js';
 import { uniqueKey } from './harness.js';
 import { startTimeSkippingWorker, type TimeSkippingWorker } from './time-skipping.js';
 
@@ -27,28 +26,20 @@ let stack: TimeSkippingWorker;
 let env: TestWorkflowEnvironment;
 let db: Database;
 let flags: FlagService;
-let prometheus: Server;
-const alerts: Alert[] = [];
+let prometheus: Awaited<ReturnType<typeof startFakePrometheus>>;
+let alerts: Alert[];
 const starter = { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name };
 
 beforeAll(async () => {
   // A Prometheus that reports an error rate of 1 for queries naming "breach", 0 otherwise.
-  prometheus = createServer((req, res) => {
-    const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [Date.now() / 1000, query.includes('breach') ? '1' : '0'] }] } }));
-  });
-  await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
-  const recordingAlerter: Alerter = { send: async (alert) => void alerts.push(alert) };
-  stack = await startTimeSkippingWorker({
-    name: 'pipeline-test', alerter: recordingAlerter, prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
-  });
-  ({ env, db, flags } = stack);
+  prometheus = await startFakePrometheus((query, res) => answerVector(res, query.includes('breach') ? '1' : '0'));
+  stack = await startTimeSkippingWorker({ name: 'pipeline-test', prometheusUrl: prometheus.url });
+  ({ env, db, flags, alerts } = stack);
 });
 
 afterAll(async () => {
   await stack?.close();
-  prometheus?.close();
+  await prometheus?.close();
 });
 
 async function newFlag(): Promise<string> {

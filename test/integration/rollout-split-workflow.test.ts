@@ -22,12 +22,12 @@ let env: TestWorkflowEnvironment;
 let taskQueue: string;
 let db: Database;
 let flags: FlagService;
-const alerts: Alert[] = [];
+let alerts: Alert[];
 const actor = { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name };
 
 beforeAll(async () => {
-  stack = await startTimeSkippingWorker({ name: 'rollout-split-test', alerter: { send: async (alert) => void alerts.push(alert) } });
-  ({ env, taskQueue, db, flags } = stack);
+  stack = await startTimeSkippingWorker({ name: 'rollout-split-test' });
+  ({ env, taskQueue, db, flags, alerts } = stack);
 });
 
 afterAll(async () => {

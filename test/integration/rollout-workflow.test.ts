@@ -1,10 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Duration } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, Alerter } from '../../activities/alerts.js';
+import type { Alert } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
 import type { FlagService } from '../../src/services/flag-service.js';
@@ -15,6 +13,7 @@ import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
 import type { rollout } from '../../workflows/rollout.js';
+import { answerVector, startFakePrometheus } from './fake-prometheus.js';
 import { uniqueKey } from './harness.js';
 import { startTimeSkippingWorker, type TimeSkippingWorker } from './time-skipping.js';
 
@@ -25,29 +24,21 @@ let stack: TimeSkippingWorker;
 let env: TestWorkflowEnvironment;
 let taskQueue: string;
 let db: Database;
-let prometheus: Server;
+let prometheus: Awaited<ReturnType<typeof startFakePrometheus>>;
 let prometheusValue = 0;
-const alerts: Alert[] = [];
+let alerts: Alert[];
 const actor = { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name };
 let flags: FlagService;
 
 beforeAll(async () => {
-  prometheus = createServer((req, res) => {
-    const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query');
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { query }, value: [Date.now() / 1000, String(prometheusValue)] }] } }));
-  });
-  await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
-  const recordingAlerter: Alerter = { send: async (alert) => void alerts.push(alert) };
-  stack = await startTimeSkippingWorker({
-    name: 'rollout-test', alerter: recordingAlerter, prometheusUrl: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
-  });
-  ({ env, taskQueue, db, flags } = stack);
+  prometheus = await startFakePrometheus((query, res) => answerVector(res, String(prometheusValue), { query }));
+  stack = await startTimeSkippingWorker({ name: 'rollout-test', prometheusUrl: prometheus.url });
+  ({ env, taskQueue, db, flags, alerts } = stack);
 });
 
 afterAll(async () => {
   await stack?.close();
-  prometheus?.close();
+  await prometheus?.close();
 });
 
 async function newFlag(): Promise<string> {

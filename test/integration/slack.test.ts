@@ -1,49 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
 
 // Against the real API, worker, Postgres, Redis and Temporal, with a local fake of Slack's Web API.
 
 let stack: Stack;
-let fakeSlack: Server;
-let slackUrl: string;
-const slackCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
-
-function readBody(req: import('node:http').IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => resolve(data));
-  });
-}
+let fakeSlack: FakeSlackApi;
 
 beforeAll(async () => {
-  fakeSlack = createServer(async (req, res) => {
-    const raw = await readBody(req);
-    let body: Record<string, unknown> = {};
-    try {
-      body = req.headers['content-type']?.includes('json') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
-      for (const key of ['blocks', 'attachments']) if (typeof body[key] === 'string') body[key] = JSON.parse(body[key] as string);
-    } catch {
-      body = { raw };
-    }
-    slackCalls.push({ path: req.url ?? '', body });
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ ok: true, channel: body.channel ?? 'C1', ts: `${Date.now() / 1000}` }));
-  });
-  await new Promise<void>((resolve) => fakeSlack.listen(0, '127.0.0.1', resolve));
-  slackUrl = `http://127.0.0.1:${(fakeSlack.address() as AddressInfo).port}`;
+  fakeSlack = await startFakeSlackApi();
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: `${slackUrl}/api/`,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
     SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0INCIDENTS',
   });
 });
 afterAll(async () => {
   await stack?.close();
-  fakeSlack?.close();
+  await fakeSlack?.close();
 });
 
 /** A request signed the way Slack signs it (v0 HMAC-SHA256 over version, timestamp and raw body). */
@@ -52,7 +27,7 @@ function slack(body: string, contentType: string, options: { secret?: string; ti
   return postSlackEvent(stack.api.url, body, { contentType, secret: options.secret, timestamp: options.timestamp, headers });
 }
 
-const slashCommand = (command: string, text: string, user: { id: string; name: string }, triggerId?: string) => slashCommandBody(slackUrl, command, text, user, triggerId);
+const slashCommand = (command: string, text: string, user: { id: string; name: string }, triggerId?: string) => slashCommandBody(fakeSlack.origin, command, text, user, triggerId);
 const form = FORM;
 
 async function createUser(role: string, slackUserId: string) {
@@ -95,7 +70,7 @@ describe('Slack: /killswitch', () => {
     expect(await valueOf(key)).toBe(false);
 
     const posted = await eventually(
-      async () => slackCalls.find((c) => c.path === '/api/chat.postMessage' && c.body.channel === 'C0ONCALL' && JSON.stringify(c.body.blocks ?? '').includes(key)),
+      async () => fakeSlack.calls.find((c) => c.path === '/api/chat.postMessage' && c.body.channel === 'C0ONCALL' && JSON.stringify(c.body.blocks ?? '').includes(key)),
       'the channel message',
     );
     const blocks = JSON.stringify(posted.body.blocks);
@@ -105,7 +80,7 @@ describe('Slack: /killswitch', () => {
     expect(blocks).toContain('waiting for every replica to confirm');
     // Once the replicas acknowledge the kill, the same message says so.
     const updated = await eventually(
-      async () => slackCalls.find((c) => c.path === '/api/chat.update' && c.body.channel === 'C0ONCALL' && typeof c.body.ts === 'string' && JSON.stringify(c.body.blocks ?? '').includes(key)),
+      async () => fakeSlack.calls.find((c) => c.path === '/api/chat.update' && c.body.channel === 'C0ONCALL' && typeof c.body.ts === 'string' && JSON.stringify(c.body.blocks ?? '').includes(key)),
       'the message updated with the confirmation',
     );
     expect(JSON.stringify(updated.body.blocks)).toMatch(/confirmed on [1-9]\d*\/\d+ replicas/);
@@ -115,7 +90,7 @@ describe('Slack: /killswitch', () => {
     expect(audits[0].metadata.actorName).toContain('@dana');
 
     // The workflow's alert step posts to the alert channel.
-    await eventually(async () => slackCalls.find((c) => c.body.channel === 'C0INCIDENTS' && String(c.body.text).includes(key)), 'the alert');
+    await eventually(async () => fakeSlack.calls.find((c) => c.body.channel === 'C0INCIDENTS' && String(c.body.text).includes(key)), 'the alert');
 
     // Slack redelivers the same command: nothing is killed twice.
     const again = await slack(body, form, { retry: 1 });
@@ -130,14 +105,14 @@ describe('Slack: /killswitch', () => {
     expect(await valueOf(key)).toBe(false);
     const payload = {
       type: 'block_actions', team: { id: 'T0TEAM', domain: 'acme' }, user: { id: responder.id, username: responder.name, name: responder.name, team_id: 'T0TEAM' },
-      api_app_id: 'A0APP', token: 'legacy', trigger_id: randomUUID(), response_url: `${slackUrl}/response/restore-${key}`,
+      api_app_id: 'A0APP', token: 'legacy', trigger_id: randomUUID(), response_url: `${fakeSlack.origin}/response/restore-${key}`,
       container: { type: 'message', message_ts: '1.2', channel_id: 'C0ONCALL', is_ephemeral: false }, channel: { id: 'C0ONCALL', name: 'oncall' },
       actions: [{ type: 'button', action_id: 'ripcord_restore', block_id: 'b1', value: JSON.stringify({ flag: key, environment: 'production' }), action_ts: '1.3' }],
     };
     const answer = await slack(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form);
     expect(answer.status).toBe(200);
     await eventually(async () => (await valueOf(key)) === true, 'the flag to be restored');
-    await eventually(async () => slackCalls.find((c) => c.path === `/response/restore-${key}` && String(c.body.text).includes('restored')), 'the confirmation');
+    await eventually(async () => fakeSlack.calls.find((c) => c.path === `/response/restore-${key}` && String(c.body.text).includes('restored')), 'the confirmation');
   });
 
   it('refuses an unmapped user, audits the attempt and changes nothing', async () => {
@@ -196,7 +171,7 @@ describe('Slack: /flag and /rollout', () => {
       return progress?.status === 'paused' ? progress : undefined;
     }, 'the rollout to pause');
     expect(paused.pausedReason).toContain('eddie');
-    await eventually(async () => slackCalls.find((c) => c.path === `/response/${triggerId}` && String(c.body.text).includes('paused')), 'the reply');
+    await eventually(async () => fakeSlack.calls.find((c) => c.path === `/response/${triggerId}` && String(c.body.text).includes('paused')), 'the reply');
     await stack.request('POST', `/api/v1/flags/${key}/environments/production/rollouts/current/abort`, { body: { rollback: false } });
   });
 });

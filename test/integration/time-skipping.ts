@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { createSecretBox } from '../../src/services/secret-box.js';
 import { parseAllowedHosts } from '../../src/services/webhook-destination.js';
 import { createActivities } from '../../activities/create-activities.js';
-import type { Alerter } from '../../activities/alerts.js';
+import type { Alert, Alerter } from '../../activities/alerts.js';
 import type { LifecycleDigestDeps } from '../../activities/lifecycle-activities.js';
 import { createLogger } from '../../src/logger.js';
 import { createFlagPublisher } from '../../src/services/flag-publisher.js';
@@ -22,12 +22,15 @@ export interface TimeSkippingWorker {
   db: Database;
   projection: RedisProjection;
   flags: FlagService;
+  /** The alerts sent, when no alerter of the test's own was given. */
+  alerts: Alert[];
   close(): Promise<void>;
 }
 
 export async function startTimeSkippingWorker(options: {
   name: string;
-  alerter: Alerter;
+  /** Where alerts go; by default they are recorded in `alerts`. */
+  alerter?: Alerter;
   prometheusUrl?: string;
   /** A Redis prefix for replica acknowledgements; one of its own finds no replica to wait for. */
   ackPrefix?: string;
@@ -42,20 +45,22 @@ export async function startTimeSkippingWorker(options: {
   const redis = new Redis(process.env.REDIS_URL!);
   const subscriber = new Redis(process.env.REDIS_URL!);
   const projection = new RedisProjection(redis);
+  const alerts: Alert[] = [];
+  const alerter = options.alerter ?? { send: async (alert: Alert) => void alerts.push(alert) };
   const publisher = createFlagPublisher({ projection, logger: createLogger('silent') });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter: options.alerter,
+      db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter,
       temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
       webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined), lifecycle: options.lifecycle,
     }),
   });
   const running = worker.run();
   return {
-    env, taskQueue, db, projection, flags: createFlagService({ db, publisher }),
+    env, taskQueue, db, projection, flags: createFlagService({ db, publisher }), alerts,
     async close() {
       worker.shutdown();
       await running;

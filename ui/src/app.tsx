@@ -14,6 +14,8 @@ import { UsersPage } from './pages/users-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { WebhooksPage } from './pages/webhooks-page.tsx';
 import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
+import { ChangeRequestsPage } from './pages/change-requests-page.tsx';
+import { PendingDecisions } from './pending-decisions.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 
@@ -98,6 +100,7 @@ function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void
 
 const NAV = [
   { to: '/', label: 'Dashboard' },
+  { to: '/change-requests', label: 'Change requests' },
   { to: '/ready-to-remove', label: 'Ready to remove' },
   { to: '/audit', label: 'Audit log' },
   { to: '/segments', label: 'Segments' },
@@ -136,7 +139,7 @@ function Shell() {
         <button className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>Menu</button>
         <nav id="nav" aria-label="Main" className={menuOpen ? 'open' : ''}>
           {NAV.filter((n) => !['/users', '/webhooks'].includes(n.to) || session.can({ resource: 'user', action: 'read' }).allowed).map((n) => (
-            <Link key={n.to} to={n.to} aria-current={isActive(n.to) ? 'page' : undefined}>{n.label}</Link>
+            <Link key={n.to} to={n.to} aria-current={isActive(n.to) ? 'page' : undefined}>{n.label}{n.to === '/change-requests' && <PendingDecisions />}</Link>
           ))}
         </nav>
         <LiveIndicator />
@@ -153,6 +156,8 @@ function Shell() {
 function route(path: string) {
   const flag = /^\/flags\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   if (flag) return <FlagPage key={flag[1]} flagKey={decodeURIComponent(flag[1]!)} env={flag[2] ? decodeURIComponent(flag[2]) : undefined} />;
+  const changeRequest = /^\/change-requests(?:\/([^/]+))?$/.exec(path);
+  if (changeRequest) return <ChangeRequestsPage key={changeRequest[1] ?? ''} id={changeRequest[1] ? decodeURIComponent(changeRequest[1]) : undefined} />;
   if (path === '/ready-to-remove') return <ReadyToRemovePage />;
   if (path === '/audit') return <AuditPage />;
   if (path === '/segments') return <SegmentsPage />;

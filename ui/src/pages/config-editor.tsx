@@ -1,7 +1,10 @@
 import { useEffect, useMemo, useState } from 'react';
 import { flagConfigInputSchemaFor, type Condition, type FlagConfig, type FlagRule, type Operator, type Rollout } from '../../../src/domain/flag.ts';
 import type { EnvironmentConfig, FeatureFlag, Flag, ScheduledChangeCreated, SegmentPage } from '../../../src/protocol/admin-api.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
 import { ApiError, enc } from '../api.ts';
+import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import { Diff, ErrorBox, Field, time, useAction, WriteButton } from '../components.tsx';
 import { useSession } from '../session.tsx';
 import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx';
@@ -53,6 +56,10 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   const { api, can } = useSession();
   const allowed = can({ resource: 'flag', action: 'write', environment: env, tags: flag.tags });
   const ro = !allowed.allowed;
+  // The environment's change policy: a covered save or schedule becomes a change request (202) unless bypassed.
+  const policy = usePolicy(api, env);
+  const [bypass, setBypass] = useState(false);
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const [base, setBase] = useState(() => ({ version: config.version as number, config: editable(config) }));
   const [draft, setDraft] = useState<ConfigDraft>(() => editable(config));
   const [reviewing, setReviewing] = useState(false);
@@ -83,13 +90,27 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     setReviewing(true);
     setSaved(null);
     setScheduledAt(null);
+    setRequested(null);
+  };
+  const gated = covers(policy, later ? 'scheduled_changes' : 'configs');
+  /** A write the policy turned into a request: nothing changed; the editor goes back to the current config and links the request. */
+  const becameRequest = (answer: ChangeRequestCreated) => {
+    setDraft(base.config);
+    setReviewing(false);
+    setLater(false);
+    setWhen('');
+    setReason('');
+    setConflict(null);
+    setRequested(answer);
+    announceChangeRequests();
   };
 
   const save = useAction(async () => {
     try {
-      const answer = await api.request<FeatureFlag>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
-        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version) },
+      const answer = await api.request<FeatureFlag | ChangeRequestCreated>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
+        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders(gated && bypass, reason) },
       });
+      if (isChangeRequestCreated(answer)) return becameRequest(answer);
       setBase({ version: answer.version, config: editable(answer) });
       setDraft(editable(answer));
       setReviewing(false);
@@ -106,16 +127,17 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
         setReviewing(true);
         return;
       }
-      setReviewing(false);
+      if (!(error instanceof ApiError && error.status === 0)) setReviewing(false);
       throw error;
     }
   });
   const schedule = useAction(async () => {
     const at = localToIso(when);
     try {
-      const answer = await api.request<ScheduledChangeCreated>('POST', scheduledChangesPath(flag.key, env), {
-        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) },
+      const answer = await api.request<ScheduledChangeCreated | ChangeRequestCreated>('POST', scheduledChangesPath(flag.key, env), {
+        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(gated && bypass, reason),
       });
+      if (isChangeRequestCreated(answer)) return becameRequest(answer);
       // Nothing changes now: the editor goes back to the current config; the change applies at its time.
       setDraft(base.config);
       setReviewing(false);
@@ -244,6 +266,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
       <ErrorBox error={err} showIssues={!(err instanceof ApiError && err.issues.length > 0 && (err.status === 400 || err === problems))} />
       {err instanceof ApiError && err.status === 400 && err.issues.length > 0 && <p className="field-error" role="alert">The API refused the change: see the messages at the fields ({err.issues.map((i) => i.path).join(', ')}).</p>}
       {saved !== null && !dirty && <p role="status" className="ok" data-testid="saved">Saved (flag revision {flag.revision}).</p>}
+      {requested && !dirty && <ChangeRequestNotice created={requested} />}
       {scheduledAt !== null && !dirty && <p role="status" className="ok" data-testid="scheduled-ok">Scheduled to apply at {time(scheduledAt)} (see “Scheduled changes in {env}”).</p>}
 
       {!ro && (reviewing ? (
@@ -260,6 +283,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
             <Field label="Apply at" hint={`your local time (${utcOffset()}); the whole config is replaced then`} error={err} path="at" className="scheduled-at">{(p) => (
               <input {...p} type="datetime-local" step={1} required value={when} onChange={(e) => setWhen(e.target.value)} />)}</Field>
           )}
+          <PolicyGate policy={policy} gated={gated} env={env} doing={later ? 'Scheduling' : 'Saving'} bypass={bypass} onBypass={setBypass} />
           <div className="actions">
             {later
               ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when) || problems !== null}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>

@@ -13,6 +13,7 @@ import { CodeReferencesPanel } from './code-references-panel.tsx';
 import { PipelinesPanel } from './pipelines-panel.tsx';
 import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ConfigEditor } from './config-editor.tsx';
+import { WaitingRequestsBanner } from './change-request-notice.tsx';
 import { ExplainPanel } from './explain-panel.tsx';
 import { KillSwitchPanel } from './kill-switch-panel.tsx';
 import { RolloutsPanel } from './rollouts-panel.tsx';
@@ -73,6 +74,7 @@ export function FlagPage({ flagKey, env }: { flagKey: string; env?: string }) {
       <div role="tabpanel" id={`panel-${selected}`} aria-labelledby={`tab-${selected}`} className="env-panel">
         {config ? (
           <>
+            <WaitingRequestsBanner key={`w-${selected}`} flagKey={f.key} env={selected} liveTick={liveTick} />
             <KillSwitchPanel key={`k-${selected}`} flag={f} env={selected} config={config} liveTick={liveTick} onChanged={() => void flag.reload()} />
             <ServedVariants config={config} />
             <AlertTriggersPanel key={`t-${selected}`} flag={f} env={selected} liveTick={liveTick} />

@@ -1,6 +1,9 @@
 import { useId, useState } from 'react';
 import type { EnvironmentConfig, Flag, KillOutcome, KillSwitchState } from '../../../src/protocol/admin-api.ts';
-import { enc } from '../api.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import { ApiError, enc } from '../api.ts';
+import { announceChangeRequests, gatesRestore, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
@@ -19,6 +22,11 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
   const [typed, setTyped] = useState('');
   const [workflow, setWorkflow] = useState<KillOutcome['workflow'] | null>(null);
   const id = useId();
+  // Releasing (never killing) may need approval in this environment; admins and responders may bypass with a reason.
+  const policy = usePolicy(api, env);
+  const gated = gatesRestore(policy);
+  const [bypass, setBypass] = useState(false);
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const killed = Boolean(config.kill_switch?.enabled);
   const path = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/kill-switch`;
   // The state with its confirmation: read again on every change of this flag (the stream says so).
@@ -36,12 +44,23 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
     onChanged();
   });
   const restore = useAction(async () => {
-    if (env === 'production' && !(await confirm({
+    const headers = bypassHeaders(gated && bypass, reason);
+    // Only a release that applies now asks first; one that becomes a change request changes nothing yet.
+    if (env === 'production' && !(gated && !bypass) && !(await confirm({
       title: `Restore ${flag.key} in production?`,
       effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
       confirmLabel: `Restore ${flag.key} in production`,
     }))) return;
-    const answer = await api.request<KillOutcome>('DELETE', path, { body: reason.trim() ? { reason: reason.trim() } : undefined });
+    const answer = await api.request<KillOutcome | ChangeRequestCreated>('DELETE', path, {
+      body: reason.trim() ? { reason: reason.trim() } : undefined, headers,
+    });
+    if (isChangeRequestCreated(answer)) {
+      setRequested(answer);
+      setReason('');
+      announceChangeRequests();
+      return;
+    }
+    setRequested(null);
     setWorkflow(answer.workflow);
     setReason('');
     onChanged();
@@ -57,9 +76,10 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
             <strong>KILLED</strong> — serving the off value since {time(config.kill_switch.triggered_at)} by {config.kill_switch.triggered_by ?? 'unknown'}: “{config.kill_switch.reason}”
           </p>
           <div className="field">
-            <label htmlFor={`${id}-rr`}>Reason for restoring (optional)</label>
-            <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} />
+            <label htmlFor={`${id}-rr`}>Reason for restoring ({gated && bypass ? 'required to bypass' : 'optional'})</label>
+            <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} aria-invalid={restore.error instanceof ApiError && restore.error.status === 0 ? true : undefined} />
           </div>
+          {allowed.allowed && <PolicyGate policy={policy} gated={gated} env={env} doing="Releasing the kill switch" bypass={bypass} onBypass={setBypass} testId="restore-creates-request" />}
           <WriteButton allowed={allowed} onClick={() => void restore.run()} disabled={restore.busy}>{restore.busy ? 'Restoring…' : `Restore ${flag.key} in ${env}`}</WriteButton>
         </>
       ) : open ? (
@@ -83,6 +103,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
         <WriteButton allowed={allowed} id={`${id}-pull`} className="danger" onClick={() => { setOpen(true); setWorkflow(null); }}>Pull kill switch in {env}</WriteButton>
       )}
       <ErrorBox error={kill.error ?? restore.error} />
+      {requested && <ChangeRequestNotice created={requested} />}
       {workflow && workflow.status === 'none' && <WorkflowLink workflow={{ ...workflow, status: 'already killed: the kill in force' }} />}
       {latest && (
         <div className="kill-last" data-testid="kill-confirmation" data-status={confirmation?.status ?? 'unknown'}>

@@ -1,6 +1,9 @@
 import { useId, useState } from 'react';
 import { ApiError, enc } from '../api.ts';
 import type { Flag, RolloutList, RolloutProgressView, RolloutStarted } from '../../../src/protocol/admin-api.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
+import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import type { RolloutPlan } from '../../../src/domain/rollout-plan.ts';
 import type { SplitEntry } from '../../../src/domain/variants.ts';
 import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
@@ -236,11 +239,27 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
     }
     return { strategy, steps: steps.map((s) => ({ percentage: s.percentage, ...(s.hold ? { hold: s.hold } : {}), ...(s.approval ? { approval: true } : {}) })), ...common };
   };
+  // Starting a rollout may be covered by the environment's change policy: it then waits as a change request.
+  const policy = usePolicy(api, env);
+  const gated = covers(policy, 'rollouts');
+  const [bypass, setBypass] = useState(false);
+  const [reason, setReason] = useState('');
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
   const run = useAction(async () => {
+    setRequested(null);
     // The plan's own schema (the API's): a step of 150% is refused at its field before anything is sent.
     const refused = refusal(rolloutPlanSchema, plan(), 'plan');
     if (refused) throw refused;
-    const answer = await api.request<RolloutStarted>('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, { body: { plan: plan() } });
+    const headers = bypassHeaders(gated && bypass, reason);
+    const answer = await api.request<RolloutStarted | ChangeRequestCreated>('POST', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`, {
+      body: { plan: plan(), ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers,
+    });
+    setReason('');
+    if (isChangeRequestCreated(answer)) {
+      setRequested(answer);
+      announceChangeRequests();
+      return;
+    }
     onStarted({ id: answer.workflowId, url: answer.url, status: answer.summary });
   });
   const e = run.error;
@@ -309,7 +328,10 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
           </>}
         </div>
       </fieldset>
+      <Field label="Why start this rollout (for the audit log)" error={e} path="reason">{(p) => <input {...p} value={reason} onChange={(ev) => setReason(ev.target.value)} />}</Field>
+      <PolicyGate policy={policy} gated={gated} env={env} doing="Starting this rollout" bypass={bypass} onBypass={setBypass} />
       <ErrorBox error={e} showIssues={!(e instanceof ApiError && e.status === 0)} />
+      {requested && <ChangeRequestNotice created={requested} />}
       <WriteButton allowed={allowed} className="primary" type="submit" disabled={run.busy} id={`${id}-start`}>{run.busy ? 'Starting…' : 'Start rollout'}</WriteButton>
     </form>
   );
