@@ -1,14 +1,12 @@
-import { isAllowed } from '../auth/rbac.js';
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
-import { uuidPattern } from '../domain/text.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
 import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../stores/flag-store.js';
-import { findUser } from '../stores/user-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
 import type { WorkflowStarter } from '../temporal/workflow-starter.js';
+import { authorRightsLost, isActiveUser } from './author-rights.js';
 import { applyRolloutRequest } from './change-request-rollouts.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 import { applyRestore, type KillSwitchChange } from './kill-change.js';
@@ -43,21 +41,14 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
 }
 
 /**
- * Why the request may no longer apply as its author and approvers, or null: the author must still be
- * an active user allowed to make this write (the flag's tags, this environment), and every counted
- * approval must come from a user still active. The bootstrap admin (no user row) stays allowed, as
- * for scheduled changes.
+ * Why the request may no longer apply as its author and approvers, or null: the author may still make
+ * this write (authorRightsLost) and every counted approval comes from a user still active.
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
-  const author = uuidPattern.test(request.author.id) ? await findUser(tx, request.author.id) : undefined;
-  if (author === null || author?.deactivatedAt) return `its author ${request.author.name} is no longer an active user`;
-  const action = request.kind === 'restore' ? 'kill_switch' : 'write';
-  if (author && !isAllowed({ kind: 'user', role: author.role, grants: author.grants }, { resource: 'flag', action, environment: request.environment, tags })) {
-    return `its author ${request.author.name} may no longer ${request.kind === 'restore' ? 'release the kill switch of' : 'change'} '${request.flag}' in '${request.environment}'`;
-  }
+  const author = await authorRightsLost(tx, request.author, { key: request.flag, tags }, request.environment, request.kind === 'restore' ? 'kill_switch' : 'write');
+  if (author) return author;
   for (const approval of request.approvals) {
-    const approver = uuidPattern.test(approval.user_id) ? await findUser(tx, approval.user_id) : undefined;
-    if (approver === null || approver?.deactivatedAt) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
+    if (!(await isActiveUser(tx, approval.user_id))) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
   }
   return null;
 }

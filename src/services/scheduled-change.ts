@@ -1,9 +1,7 @@
-import { isAllowed } from '../auth/rbac.js';
-import { uuidPattern } from '../domain/text.js';
 import { ValidationError } from '../errors.js';
 import type { Queryable } from '../stores/database.js';
 import { findFlag } from '../stores/flag-store.js';
-import { findUser } from '../stores/user-store.js';
+import { authorRightsLost } from './author-rights.js';
 import { applyConfigChangeOnce } from './config-change.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 
@@ -25,18 +23,10 @@ export class InvalidScheduledConfig extends Error {
   override readonly name = 'InvalidConfig';
 }
 
-/**
- * The author must still be an active user allowed to write the flag in the environment when the
- * change applies: a change outlives neither its author's deactivation nor the loss of the grant.
- * The bootstrap admin (RIPCORD_ADMIN_TOKEN, no user row) is the operator and stays allowed.
- */
+/** A change outlives neither its author's deactivation nor the loss of the grant (authorRightsLost). */
 async function requireAuthorAllowed(tx: Queryable, input: ScheduledChangeInput, tags: readonly string[]): Promise<void> {
-  if (!uuidPattern.test(input.actor.id)) return;
-  const user = await findUser(tx, input.actor.id);
-  if (!user || user.deactivatedAt) throw new InvalidScheduledConfig(`Its author ${input.actor.name} is no longer an active user`);
-  if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, { resource: 'flag', action: 'write', environment: input.environment, tags })) {
-    throw new InvalidScheduledConfig(`Its author ${input.actor.name} may no longer change '${input.flagKey}' in '${input.environment}'`);
-  }
+  const lost = await authorRightsLost(tx, input.actor, { key: input.flagKey, tags }, input.environment);
+  if (lost) throw new InvalidScheduledConfig(lost.charAt(0).toUpperCase() + lost.slice(1));
 }
 
 /**

@@ -42,7 +42,7 @@ async function approvedRequest(applyAt: string): Promise<{ key: string; id: stri
   return { key, id, base: current.version };
 }
 
-const run = (key: string, id: string, applyAt: string) =>
+const run = (key: string, id: string, applyAt: string | null) =>
   env.client.workflow.execute<typeof changeRequest>('changeRequest', {
     taskQueue: stack.taskQueue, workflowId: changeRequestWorkflowId('production', key, id), args: [{ requestId: id, applyAt }],
   });
@@ -74,6 +74,38 @@ describe('changeRequest workflow (time-skipping)', () => {
     expect(result.outcome).toMatch(/stale base/);
     expect(await flags.getConfig(key, 'production')).toMatchObject({ enabled: false, off_value: true });
     expect((await findChangeRequest(db, id))?.status).toBe('conflicted');
+  });
+
+  it('an approved rollout start with Temporal unreachable for the apply waits in the outbox as the author’s start (delayed, not lost)', async () => {
+    // This worker has no workflow starter, as when the apply cannot reach Temporal to start the rollout.
+    const key = uniqueKey('cr-wf-rollout');
+    await flags.createFlag({ key, name: key, type: 'boolean' }, { actor });
+    const current = await flags.getConfig(key, 'production');
+    const plan = { strategy: 'gradual', steps: [{ percentage: 10, hold: '1 hour' }, { percentage: 100 }] };
+    const id = await insertChangeRequest(db, {
+      kind: 'rollout', source: 'rollout', flagKey: key, environment: 'production', author: actor, reason: 'ship',
+      baseVersion: current.version, baseConfig: current, proposed: plan, diff: [{ field: 'rollout.plan', before: null, after: plan }], applyAt: null, requiredApprovals: 1,
+    });
+    await insertApproval(db, id, reviewer, null);
+    await setChangeRequestStatus(db, id, { status: 'approved', workflowId: changeRequestWorkflowId('production', key, id) });
+    try {
+      const result = await run(key, id, null);
+      expect(result).toMatchObject({ status: 'applied', version: current.version });
+      expect(result.outcome).toMatch(/queued: Temporal was unreachable/);
+      const queued = await db.query('SELECT kind, payload FROM outbox WHERE dedupe_key = $1 AND processed_at IS NULL', [`change-request-rollout:${id}`]);
+      expect(queued.rows).toEqual([{
+        kind: 'workflow.start',
+        payload: expect.objectContaining({
+          workflowType: 'rollout', workflowId: `rollout:production:${key}`, actor: actor.id, reuseFinishedId: true, rolloutStrategy: 'gradual',
+          args: [expect.objectContaining({ flagKey: key, environment: 'production', actor: { id: actor.id, name: actor.name }, plan: expect.objectContaining({ strategy: 'gradual' }) })],
+        }),
+      }]);
+      const audit = await db.query(`SELECT user_id, metadata->>'changeRequestId' AS request FROM audit_events WHERE resource_id = $1 AND action = 'rollout.started'`, [key]);
+      expect(audit.rows).toEqual([{ user_id: actor.id, request: id }]);
+    } finally {
+      // Not for a later file's worker relay to start on the real server: this flag lives only in this test.
+      await db.query('UPDATE outbox SET processed_at = now() WHERE dedupe_key = $1', [`change-request-rollout:${id}`]);
+    }
   });
 
   it('applies nothing for a request withdrawn while it waited', async () => {
