@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
-  api.use(createSegmentsRouter(deps.governance.segments));
+  api.use(createSegmentsRouter(deps.governance.segments, deps.changeRequests));
   api.use(createRolloutsRouter(deps.rollouts, deps.flags, deps.changeRequests));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags, deps.changeRequests));

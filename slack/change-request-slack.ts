@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Logger } from '../src/logger.js';
-import type { ChangeRequest } from '../src/protocol/change-requests.js';
+import { changeRequestSubject, type ChangeRequest } from '../src/protocol/change-requests.js';
 import type { ChangeRequestNotifier, ChangeRequestService } from '../src/services/change-request-service.js';
 import type { SlackAccessService, SlackCaller } from '../src/services/slack-access-service.js';
 import type { Database } from '../src/stores/database.js';
@@ -18,8 +18,9 @@ const short = (value: unknown) => {
 
 /** The message of a change request: what changes, who asked, and the buttons while it is pending. */
 export function changeRequestMessage(request: ChangeRequest): { text: string; blocks: unknown[] } {
-  const what = request.kind === 'restore' ? 'release the kill switch of' : 'change';
-  const text = `Change request: ${request.author.name} wants to ${what} \`${request.flag}\` in ${request.environment} — ${request.status}`;
+  const what = request.kind === 'restore' ? 'release the kill switch of' : request.kind === 'segment' && request.proposed === null ? 'delete' : 'change';
+  const where = request.environments.length > 1 ? request.environments.join(', ') : request.environment;
+  const text = `Change request: ${request.author.name} wants to ${what} ${changeRequestSubject(request)} in ${where} — ${request.status}`;
   const diff = request.diff.map((d) => `• \`${d.field}\`: ${short(d.before)} → ${short(d.after)}`).join('\n') || '• (no difference)';
   const approvals = request.approvals.length ? `\nApproved by ${request.approvals.map((a) => a.user_name).join(', ')}` : '';
   const when = request.apply_at ? `\nApplies at ${request.apply_at} once approved` : '';
@@ -76,7 +77,7 @@ export function registerChangeRequestActions(deps: { app: App; access: SlackAcce
         const decided = actionId === APPROVE_ACTION
           ? await deps.changeRequests.approve(value.data.id, who, null, origin)
           : await deps.changeRequests.reject(value.data.id, who, `rejected from Slack by @${caller.slackUserName}`, origin);
-        await say(`Change request for \`${decided.flag}\` in ${decided.environment}: ${decided.status} (${decided.approvals.length}/${decided.required_approvals} approvals).`);
+        await say(`Change request for ${changeRequestSubject(decided)} in ${decided.environment}: ${decided.status} (${decided.approvals.length}/${decided.required_approvals} approvals).`);
       } catch (error) {
         deps.logger.warn({ err: error }, 'change request button failed');
         const message = (error as { status?: number; message?: string }).status ? (error as Error).message : 'Something went wrong; nothing was changed.';

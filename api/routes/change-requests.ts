@@ -1,14 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
-  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, COVERED_CHANGES,
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/protocol/change-requests.js';
 import type { Approver, ChangeRequestService, CoveredWrite } from '../../src/services/change-request-service.js';
+import type { CoveredSegmentWrite } from '../../src/services/change-request-segments.js';
 import type { RequestMeta } from '../../src/services/request-meta.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { environmentKeySchema, flagKeySchema } from '../schemas.js';
+import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
 import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/protocol/change-request-inputs.js';
 import { parseInput } from '../validation.js';
 
@@ -47,12 +48,28 @@ export async function gateWrite(
   return false;
 }
 
+/** The same hook for a segment edit: a request when a policy of an environment targeting the segment covers segments. */
+export async function gateSegmentWrite(
+  service: ChangeRequestService | undefined, req: Request, res: Response, meta: RequestMeta,
+  write: Omit<CoveredSegmentWrite, 'meta' | 'bypass' | 'subject'>,
+): Promise<boolean> {
+  if (!service) return false;
+  const outcome = await service.gateSegmentWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) });
+  if (outcome.kind === 'request') {
+    res.status(202).json(outcome.created);
+    return true;
+  }
+  if (outcome.kind === 'bypass') meta.auditMetadata = outcome.auditMetadata;
+  return false;
+}
+
 const envParams = z.object({ env: environmentKeySchema });
 const idParams = z.object({ id: z.uuid() });
 const policyBody = changePolicyInputSchema;
 const listQuery = z.strictObject({
   environment: environmentKeySchema.optional(),
   flag: flagKeySchema.optional(),
+  segment: segmentKeySchema.optional(),
   status: changeRequestStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -93,13 +110,13 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     const body = parseInput(policyBody, req.body, 'body');
     const policy = await service.setPolicy(env, {
       requiredApprovals: body.required_approvals, approverRole: body.approver_role ?? null, approverUserIds: [...new Set(body.approver_user_ids ?? [])],
-      covers: [...new Set(body.covers ?? COVERED_CHANGES)], restoreRequiresApproval: body.restore_requires_approval ?? false,
+      covers: [...new Set(body.covers ?? DEFAULT_COVERS)], restoreRequiresApproval: body.restore_requires_approval ?? false,
     }, metaOf(req, res, actor, body.reason));
     res.json(policy satisfies ChangePolicy);
   });
 
   defineRoute(router, MOUNT, {
-    method: 'get', path: '/api/v1/change-requests', tag: 'Change requests', summary: 'Change requests, newest first, filtered by environment, flag and status',
+    method: 'get', path: '/api/v1/change-requests', tag: 'Change requests', summary: 'Change requests, newest first, filtered by environment (any of a request’s environments), flag, segment and status',
     auth: USERS, query: listQuery, responses: { 200: { description: 'the requests', schema: changeRequestPageSchema } }, errors: [400, 401, 403],
   }, async (req, res) => {
     authorizeUser(res, { resource: 'flag', action: 'read' });

@@ -3,12 +3,15 @@ import type { Segment, SegmentPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { conditionSchema } from '../../src/domain/flag.js';
 import { AppError } from '../../src/errors.js';
+import type { ChangeRequestService } from '../../src/services/change-request-service.js';
 import type { SegmentService } from '../../src/services/segment-service.js';
+import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
 import { segmentPageSchema, segmentSchema } from '../../src/protocol/admin-api.js';
 import { authorize, authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, limitSchema, nonBlankText, oneLineText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { BYPASS_HEADER, gateSegmentWrite } from './change-requests.js';
 import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
@@ -79,8 +82,17 @@ function membersFromBody(req: Request): string[] {
   return parseInput(z.strictObject({ members: z.array(memberSchema).max(MAX_MEMBERS) }), req.body, 'body').members;
 }
 
-/** Rule and list segments; list members are paged, changed in batches, or replaced from a text upload. */
-export function createSegmentsRouter(service: SegmentService): Router {
+/** The 202 of a segment edit a change policy covers (ADR 0007, "Segment edits"). */
+const REQUESTED = {
+  description: "a change policy of an environment where a live flag config targets this segment covers segment edits: it was NOT applied; it waits as a change request",
+  schema: changeRequestCreatedSchema,
+};
+
+/**
+ * Rule and list segments; list members are paged, changed in batches, or replaced from a text upload.
+ * Edits and deletes pass the change-request gate first (`changeRequests`); creating a segment never does.
+ */
+export function createSegmentsRouter(service: SegmentService, changeRequests?: ChangeRequestService): Router {
   const router = Router();
   const guardOf = (res: Parameters<typeof authorize>[0]) => (request: Parameters<typeof authorize>[1]) => void authorize(res, request);
   const actorOf = (res: Parameters<typeof authorize>[0]) => authorizeUser(res, { resource: 'segment', action: 'read' });
@@ -114,24 +126,30 @@ export function createSegmentsRouter(service: SegmentService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'put', path: '/api/v1/segments/{key}', tag: 'Segments', summary: "Change a segment's name, description, conditions or (replace) members",
-    auth: WRITE, params: keyParams, body: segmentUpdateSchema, headers: [VERSION_HEADER],
-    responses: { 200: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+    auth: WRITE, params: keyParams, body: segmentUpdateSchema, headers: [VERSION_HEADER, BYPASS_HEADER],
+    responses: { 200: { description: 'the segment', schema: segmentSchema }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const { version, reason, ...update } = parseInput(segmentUpdateSchema, req.body, 'body');
-    res.json(await service.update(key, update, expectedVersion(req, version), metaOf(req, res, actor, reason)));
+    const meta = metaOf(req, res, actor, reason);
+    const expected = expectedVersion(req, version);
+    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'update', update }, source: 'update', expectedVersion: expected })) return;
+    res.json(await service.update(key, update, expected, meta));
   });
 
   defineRoute(router, MOUNT, {
     method: 'delete', path: '/api/v1/segments/{key}', tag: 'Segments', summary: 'Delete a segment no flag uses (409 names the flags that do)',
-    auth: 'editor, admin, or an unconditioned flag:delete grant', params: keyParams, body: versionedReason, headers: [VERSION_HEADER],
-    responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 409, 412],
+    auth: 'editor, admin, or an unconditioned flag:delete grant', params: keyParams, body: versionedReason, headers: [VERSION_HEADER, BYPASS_HEADER],
+    responses: { 204: { description: 'deleted' }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const body = parseInput(versionedReason, req.body, 'body');
-    await service.delete(key, expectedVersion(req, body?.version), metaOf(req, res, actor, body?.reason));
+    const meta = metaOf(req, res, actor, body?.reason);
+    const expected = expectedVersion(req, body?.version);
+    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'delete' }, source: 'delete', expectedVersion: expected })) return;
+    await service.delete(key, expected, meta);
     res.status(204).end();
   });
 
@@ -148,14 +166,20 @@ export function createSegmentsRouter(service: SegmentService): Router {
 
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/segments/{key}/members', tag: 'Segments', summary: 'Add and remove members of a list segment', auth: WRITE,
-    params: keyParams, body: memberChangeSchema, headers: [VERSION_HEADER],
-    responses: { 200: { description: 'the segment, with how many were added and removed', schema: segmentSchema.extend({ added: z.number().int(), removed: z.number().int() }) } },
+    params: keyParams, body: memberChangeSchema, headers: [VERSION_HEADER, BYPASS_HEADER],
+    responses: {
+      200: { description: 'the segment, with how many were added and removed', schema: segmentSchema.extend({ added: z.number().int(), removed: z.number().int() }) },
+      202: REQUESTED,
+    },
     errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const { version, reason, ...change } = parseInput(memberChangeSchema, req.body, 'body');
-    res.json(await service.changeMembers(key, change, expectedVersion(req, version), metaOf(req, res, actor, reason)));
+    const meta = metaOf(req, res, actor, reason);
+    const expected = expectedVersion(req, version);
+    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'members', ...change }, source: 'members', expectedVersion: expected })) return;
+    res.json(await service.changeMembers(key, change, expected, meta));
   });
 
   // Large lists: text/plain, one member per line, up to 32 MB (JSON bodies stay limited to 256 kB).
@@ -164,13 +188,16 @@ export function createSegmentsRouter(service: SegmentService): Router {
     method: 'put', path: '/api/v1/segments/{key}/members', tag: 'Segments',
     summary: 'Replace every member of a list segment: JSON {members} or text/plain with one member per line (up to 32 MB)',
     auth: WRITE, params: keyParams, body: z.strictObject({ members: z.array(memberSchema).max(MAX_MEMBERS) }), bodyContentTypes: ['text/plain'],
-    headers: [VERSION_HEADER, { name: 'X-Audit-Reason', description: 'why, for the audit log' }],
-    responses: { 200: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
+    headers: [VERSION_HEADER, { name: 'X-Audit-Reason', description: 'why, for the audit log' }, BYPASS_HEADER],
+    responses: { 200: { description: 'the segment', schema: segmentSchema }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
     const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const members = membersFromBody(req);
-    res.json(await service.update(key, { members }, expectedVersion(req, undefined), metaOf(req, res, actor)));
+    const meta = metaOf(req, res, actor);
+    const expected = expectedVersion(req, undefined);
+    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'update', update: { members } }, source: 'replace_members', expectedVersion: expected })) return;
+    res.json(await service.update(key, { members }, expected, meta));
   });
 
   defineRoute(router, MOUNT, {

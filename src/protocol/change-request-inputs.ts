@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { roleSchema } from '../auth/rbac.js';
 import { nonBlankText, text } from '../domain/text.js';
-import { COVERED_CHANGES, coveredChangeSchema } from './change-requests.js';
+import { COVERED_CHANGES, coveredChangeSchema, DEFAULT_COVERS } from './change-requests.js';
 
 /**
  * The bodies the change-request routes parse, in one module the admin UI imports too, so its forms
@@ -12,7 +12,7 @@ export const changePolicyInputSchema = z.strictObject({
   required_approvals: z.number().int().min(0).max(10).meta({ description: '0 turns the policy off' }),
   approver_role: roleSchema.nullable().optional(),
   approver_user_ids: z.array(z.uuid()).max(50).optional(),
-  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${COVERED_CHANGES.join(', ')}` }),
+  covers: z.array(coveredChangeSchema).max(COVERED_CHANGES.length).optional().meta({ description: `default: ${DEFAULT_COVERS.join(', ')} (segments is opt-in)` }),
   restore_requires_approval: z.boolean().optional(),
   reason: text(500).trim().optional(),
 });

@@ -8,6 +8,7 @@ import { restoreWorkflowId } from '../temporal/workflow-ids.js';
 import type { WorkflowStarter } from '../temporal/workflow-starter.js';
 import { authorRightsLost, isActiveUser } from './author-rights.js';
 import { applyRolloutRequest } from './change-request-rollouts.js';
+import { applySegmentRequest, type SegmentPublication, type SegmentWriter } from './change-request-segments.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
 import { applyRestore, type KillSwitchChange } from './kill-change.js';
 
@@ -25,6 +26,8 @@ export interface ChangeRequestApplied {
   version?: number;
   definition?: FlagDefinition;
   restore?: KillSwitchChange;
+  /** A segment request's write, to publish after the commit (as a direct segment edit does). */
+  segment?: SegmentPublication;
 }
 
 /** The workflow's actor when it is not one person: conflicts and failures are found by it. */
@@ -33,7 +36,7 @@ const WORKFLOW_ACTOR = { id: 'change-request-workflow', name: 'change request wo
 async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conflicted' | 'failed', outcome: string): Promise<ChangeRequestApplied> {
   await setChangeRequestStatus(tx, request.id, { status, outcome });
   await appendAuditEvent(tx, {
-    userId: WORKFLOW_ACTOR.id, action: `change_request.${status}`, resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+    userId: WORKFLOW_ACTOR.id, action: `change_request.${status}`, resourceType: 'change_request', resourceId: request.flag ?? request.segment!, environment: request.environment,
     reason: outcome, metadata: { actorName: WORKFLOW_ACTOR.name, changeRequestId: request.id, author: request.author.name },
     idempotencyKey: `change_request:${request.id}:finished`,
   });
@@ -45,7 +48,7 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
  * this write (authorRightsLost) and every counted approval comes from a user still active.
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
-  const author = await authorRightsLost(tx, request.author, { key: request.flag, tags }, request.environment, request.kind === 'restore' ? 'kill_switch' : 'write');
+  const author = await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, request.kind === 'restore' ? 'kill_switch' : 'write');
   if (author) return author;
   for (const approval of request.approvals) {
     if (!(await isActiveUser(tx, approval.user_id))) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
@@ -59,16 +62,22 @@ async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: rea
  * write and the approvers are still active (else `failed`), the config must still be at the version
  * the request was made against (else `conflicted`, and nothing is overwritten), the flag live, the
  * config valid for the flag's type and its segments existing (else `failed`). `starter` starts an
- * approved rollout (without it, the rollout waits in the outbox).
+ * approved rollout (without it, the rollout waits in the outbox); `segments` writes an approved
+ * segment request (change-request-segments.ts).
  */
 export async function applyChangeRequest(
-  tx: Queryable, requestId: string, options: { at?: string; starter?: WorkflowStarter } = {},
+  tx: Queryable, requestId: string, options: { at?: string; starter?: WorkflowStarter; segments?: SegmentWriter } = {},
 ): Promise<ChangeRequestApplied> {
   const at = options.at ?? new Date().toISOString();
   const request = await findChangeRequest(tx, requestId, true);
   if (!request) throw new NotFoundError(`No change request '${requestId}'`);
   // Withdrawn while it waited for its time, or a retry after it applied: nothing to do.
   if (request.status !== 'approved') return { status: 'skipped', outcome: `the request is ${request.status}` };
+  if (request.kind === 'segment') {
+    if (!options.segments) throw new Error('applying a segment change request needs the segment service');
+    return applySegmentRequest(tx, request, options.segments, (status, outcome) => finish(tx, request, status, outcome));
+  }
+  if (request.flag === null) throw new Error(`change request ${request.id} of kind ${request.kind} names no flag`);
 
   const locked = await lockFlagConfig(tx, request.flag, request.environment);
   if (!locked || locked.flag.archivedAt) return finish(tx, request, 'failed', `flag '${request.flag}' no longer exists in '${request.environment}' (or is archived)`);

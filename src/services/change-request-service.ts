@@ -13,11 +13,12 @@ import {
 import { withTransaction, type Database, type Queryable } from '../stores/database.js';
 import { listEnvironments, lockFlagConfig, type ConfigRecord, type FlagRecord } from '../stores/flag-store.js';
 import { enqueueOutbox, markOutboxProcessed } from '../stores/outbox-store.js';
-import { changeRequestWorkflowId } from '../temporal/workflow-ids.js';
+import { changeRequestWorkflowId, segmentChangeRequestWorkflowId } from '../temporal/workflow-ids.js';
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
 import type { ChangeRequestInput } from './change-request-apply.js';
 import { configDiff } from './change-request-diff.js';
 import { insertRolloutRequest, type RolloutStartWrite } from './change-request-rollouts.js';
+import { requestSegmentChange, requireSegmentApprover, segmentRequestMessage, strictestOf, type CoveredSegmentWrite } from './change-request-segments.js';
 import { requireKnownSegments } from './config-validation.js';
 import { WORKFLOW_START } from './outbox-relay.js';
 import { unknownFlag } from './unknown-flag.js';
@@ -73,6 +74,9 @@ export type GateOutcome = { kind: 'request'; created: ChangeRequestCreated } | {
 const NONE: GateOutcome = { kind: 'none' };
 const s = (n: number) => (n === 1 ? '' : 's');
 
+/** What the request's audit events name: its flag, or its segment. */
+const resourceOf = (request: ChangeRequest): string => request.flag ?? request.segment!;
+
 /** Strips what the API does not show. */
 function present(record: ChangeRequestRecord): ChangeRequest {
   const { baseConfig: _base, slack: _slack, ...request } = record;
@@ -121,8 +125,12 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     const request = await requireRequest(id, tx, true);
     if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
     if (request.author.id === who.actor.id) throw new ForbiddenError(`You made this change request: ${authorHint}`);
+    if (request.kind === 'segment') {
+      await requireSegmentApprover(tx, request, (policy) => mayApprove(policy, who, undefined), describeApprovers, verb);
+      return request;
+    }
     const policy = await findPolicy(tx, request.environment);
-    const tags = (await lockFlagConfig(tx, request.flag, request.environment))?.flag.tags;
+    const tags = (await lockFlagConfig(tx, request.flag!, request.environment))?.flag.tags;
     if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} change requests in '${request.environment}'`);
     return request;
   }
@@ -143,7 +151,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     return { kind: 'bypass', auditMetadata: { changePolicyBypass: true, requiredApprovals: policy.required_approvals } };
   }
 
-  async function created(id: string, policy: ChangePolicy): Promise<GateOutcome> {
+  async function created(id: string, policy: ChangePolicy, message?: string): Promise<GateOutcome> {
     const request = present(await requireRequest(id));
     notify('pending', request);
     const n = policy.required_approvals;
@@ -151,7 +159,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       kind: 'request',
       created: {
         change_request: request,
-        message: `'${policy.environment}' requires ${n} approval${s(n)} from ${describeApprovers(policy)}: the change was not applied; it waits as change request ${id}`,
+        message: message ?? `'${policy.environment}' requires ${n} approval${s(n)} from ${describeApprovers(policy)}: the change was not applied; it waits as change request ${id}`,
       },
     };
   }
@@ -237,6 +245,17 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       return created(id, policy);
     },
 
+    /**
+     * Called by a segment edit (update, members, delete) before it writes: a request when a policy of an
+     * environment targeting the segment covers segments (change-request-segments.ts), else nothing.
+     */
+    async gateSegmentWrite(write: CoveredSegmentWrite): Promise<GateOutcome> {
+      const gated = await withTransaction(db, (tx) => requestSegmentChange(tx, write));
+      if (!gated) return NONE;
+      if (gated.requestId === null) return bypass(write, strictestOf(gated.policies));
+      return created(gated.requestId, strictestOf(gated.policies), segmentRequestMessage(write.segmentKey, gated.policies, gated.requestId, describeApprovers));
+    },
+
     /** Releasing a kill switch, when the policy says restores need approval. Killing is never gated. */
     async gateRestore(write: { flagKey: string; environment: string; meta: RequestMeta; bypass: boolean; subject: Subject }): Promise<GateOutcome> {
       const policy = await findPolicy(db, write.environment);
@@ -273,7 +292,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       return created(await withTransaction(db, (tx) => insertRolloutRequest(tx, write, policy)), policy);
     },
 
-    async list(filter: { environment?: string; flag?: string; status?: ChangeRequestStatus; limit: number }) {
+    async list(filter: { environment?: string; flag?: string; segment?: string; status?: ChangeRequestStatus; limit: number }) {
       return { change_requests: (await listChangeRequests(db, filter)).map(present) };
     },
 
@@ -292,9 +311,9 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         if (!(await insertApproval(tx, id, who.actor, comment))) throw new ConflictError(`You have already approved change request ${id}`);
         const approvals = request.approvals.length + 1;
         const complete = approvals >= request.required_approvals;
-        const workflowId = changeRequestWorkflowId(request.environment, request.flag, id);
+        const workflowId = request.kind === 'segment' ? segmentChangeRequestWorkflowId(request.segment!, id) : changeRequestWorkflowId(request.environment, request.flag!, id);
         await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.approved', resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+          userId: who.actor.id, action: 'change_request.approved', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
           reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
           metadata: { actorName: who.actor.name, changeRequestId: id, approvals, requiredApprovals: request.required_approvals, ...(complete ? { workflowId } : {}) },
         });
@@ -319,7 +338,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         const request = await lockPendingForApprover(tx, id, who, 'reject', 'withdraw it instead of rejecting it');
         await setChangeRequestStatus(tx, id, { status: 'rejected', decidedBy: who.actor, comment });
         await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.rejected', resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+          userId: who.actor.id, action: 'change_request.rejected', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
           reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
           metadata: { actorName: who.actor.name, changeRequestId: id },
         });
@@ -337,7 +356,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         if (request.status !== 'pending' && request.status !== 'approved') throw new ConflictError(`Change request ${id} is ${request.status}: it can no longer be withdrawn`);
         await setChangeRequestStatus(tx, id, { status: 'withdrawn', decidedBy: who.actor, comment });
         await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.withdrawn', resourceType: 'change_request', resourceId: request.flag, environment: request.environment,
+          userId: who.actor.id, action: 'change_request.withdrawn', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
           reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
           metadata: { actorName: who.actor.name, changeRequestId: id },
         });

@@ -26,8 +26,11 @@ export interface RequestMeta {
   auditMetadata?: Record<string, unknown>;
 }
 
+/** What a write needs to audit itself: the actor's id and name (an approved change request's author has no request of their own). */
+export type AuditMeta = Omit<RequestMeta, 'actor'> & { actor: Pick<Actor, 'id' | 'name'> };
+
 /** The audit fields that come from the request. */
-export function auditFrom(meta: RequestMeta): Pick<AuditEventInput, 'userId' | 'ipAddress' | 'userAgent' | 'reason' | 'metadata'> {
+export function auditFrom(meta: AuditMeta): Pick<AuditEventInput, 'userId' | 'ipAddress' | 'userAgent' | 'reason' | 'metadata'> {
   return {
     userId: meta.actor.id,
     ipAddress: meta.ipAddress ?? null,

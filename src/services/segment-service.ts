@@ -12,7 +12,7 @@ import {
 } from '../stores/segment-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { FlagPublisher } from './flag-publisher.js';
-import { auditFrom, type AccessCheck, type RequestMeta } from './request-meta.js';
+import { auditFrom, type AccessCheck, type AuditMeta, type RequestMeta } from './request-meta.js';
 import type { SegmentSync } from '../cache/segment-sync.js';
 
 export type NewSegmentInput =
@@ -34,6 +34,15 @@ export interface SegmentServiceDeps {
   /** This process's segment sync, so its own L1 has a change before the pub/sub round trip. */
   sync?: Pick<SegmentSync, 'applyLocal' | 'removeLocal'>;
   logger: Logger;
+}
+
+/** What a segment update wrote, to publish after its transaction commits. */
+export interface SegmentWrite {
+  segment: SegmentRecord;
+  /** The new member list when it was replaced. */
+  members: string[] | undefined;
+  /** The flag configs re-versioned because they target the segment. */
+  flags: FlagDefinition[];
 }
 
 /** The API shape of a segment (members are paged separately: a list may hold 100 000). */
@@ -114,6 +123,62 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     await Promise.all(flags.map((definition) => deps.publisher.publish(definition, 'flag.updated')));
   }
 
+  /**
+   * A segment update in the caller's transaction (the segment row locked, its dependents re-versioned,
+   * one audit event); publish what it returns with `publishWrite` after the commit. A direct edit and
+   * an approved change request both write this way.
+   */
+  async function writeUpdate(tx: Queryable, key: string, update: SegmentUpdate, expectedVersion: number | undefined, meta: AuditMeta): Promise<SegmentWrite> {
+    const members = update.members ? [...new Set(update.members)] : undefined;
+    const before = await requireSegment(tx, key, true);
+    checkVersion(expectedVersion, before);
+    if (before.kind === 'rule' && members) throw new ConflictError(`Segment '${key}' is a rule segment; it takes conditions, not members`);
+    if (before.kind === 'list' && update.conditions) throw new ConflictError(`Segment '${key}' is a list segment; it takes members, not conditions`);
+    const version = await nextSegmentRevision(tx);
+    if (members) {
+      await clearMembers(tx, before.id);
+      await addMembers(tx, before.id, members);
+    }
+    const after = await updateSegmentRow(tx, before.id, { name: update.name, description: update.description, conditions: update.conditions }, version, meta.actor.id);
+    const reversioned = await reversionDependents(tx, key, meta.actor.id);
+    await appendAuditEvent(tx, {
+      ...auditFrom(meta), action: 'segment.updated', resourceType: 'segment', resourceId: key,
+      oldValue: presentSegment(before), newValue: { ...presentSegment(after), ...membersForAudit(members) },
+      metadata: { actorName: meta.actor.name, flags: reversioned.map((d) => ({ flag: d.key, environment: d.environment, version: d.version })), ...meta.auditMetadata },
+    });
+    return { segment: after, members, flags: reversioned };
+  }
+
+  /** After the commit of `writeUpdate`: projection, this process's L1, the announcements. */
+  async function publishWrite(written: SegmentWrite) {
+    await project(written.segment, written.members, written.flags);
+  }
+
+  /** A segment delete in the caller's transaction (409 naming the flags that use it); returns the revision for `publishDelete`. */
+  async function writeDelete(tx: Queryable, key: string, expectedVersion: number | undefined, meta: AuditMeta): Promise<number> {
+    const before = await requireSegment(tx, key, true);
+    checkVersion(expectedVersion, before);
+    const usage = await segmentUsage(tx, key);
+    if (usage.length) {
+      const flags = [...new Set(usage.map((u) => u.flag))];
+      throw new ConflictError(`Segment '${key}' is used by ${flags.map((f) => `'${f}'`).join(', ')}; remove it from their targeting first`, usage);
+    }
+    const revision = await nextSegmentRevision(tx);
+    await deleteSegmentRow(tx, before.id);
+    await appendAuditEvent(tx, {
+      ...auditFrom(meta), action: 'segment.deleted', resourceType: 'segment', resourceId: key, oldValue: presentSegment(before),
+      metadata: { actorName: meta.actor.name, version: revision, ...meta.auditMetadata },
+    });
+    return revision;
+  }
+
+  /** After the commit of `writeDelete`: the projection, this process's L1, the announcement. */
+  async function publishDelete(key: string, version: number) {
+    await deps.projection.remove(key, version).catch((error) => deps.logger.warn({ err: error, segment: key }, 'segment removal deferred'));
+    deps.sync?.removeLocal(key, version);
+    await deps.projection.publish({ event: 'segment.deleted', key, version }).catch(() => undefined);
+  }
+
   return {
     async create(input: NewSegmentInput, meta: RequestMeta) {
       (meta.guard ?? allow)({ resource: 'segment', action: 'write' });
@@ -177,29 +242,15 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     /** Replaces a segment's fields (and, for lists, members when given). */
     async update(key: string, update: SegmentUpdate, expectedVersion: number | undefined, meta: RequestMeta) {
       (meta.guard ?? allow)({ resource: 'segment', action: 'write' });
-      const members = update.members ? [...new Set(update.members)] : undefined;
-      const { segment, flags } = await withTransaction(db, async (tx) => {
-        const before = await requireSegment(tx, key, true);
-        checkVersion(expectedVersion, before);
-        if (before.kind === 'rule' && members) throw new ConflictError(`Segment '${key}' is a rule segment; it takes conditions, not members`);
-        if (before.kind === 'list' && update.conditions) throw new ConflictError(`Segment '${key}' is a list segment; it takes members, not conditions`);
-        const version = await nextSegmentRevision(tx);
-        if (members) {
-          await clearMembers(tx, before.id);
-          await addMembers(tx, before.id, members);
-        }
-        const after = await updateSegmentRow(tx, before.id, { name: update.name, description: update.description, conditions: update.conditions }, version, meta.actor.id);
-        const reversioned = await reversionDependents(tx, key, meta.actor.id);
-        await appendAuditEvent(tx, {
-          ...auditFrom(meta), action: 'segment.updated', resourceType: 'segment', resourceId: key,
-          oldValue: presentSegment(before), newValue: { ...presentSegment(after), ...membersForAudit(members) },
-          metadata: { actorName: meta.actor.name, flags: reversioned.map((d) => ({ flag: d.key, environment: d.environment, version: d.version })) },
-        });
-        return { segment: after, flags: reversioned };
-      });
-      await project(segment, members, flags);
-      return presentSegment(segment);
+      const written = await withTransaction(db, (tx) => writeUpdate(tx, key, update, expectedVersion, meta));
+      await publishWrite(written);
+      return presentSegment(written.segment);
     },
+
+    writeUpdate,
+    writeDelete,
+    publishWrite,
+    publishDelete,
 
     /** Adds and removes members of a list segment in one change. */
     async changeMembers(key: string, change: { add?: string[]; remove?: string[] }, expectedVersion: number | undefined, meta: RequestMeta) {
@@ -221,7 +272,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
             ...(change.add && change.add.length <= AUDITED_MEMBERS ? { add: change.add } : {}),
             ...(change.remove && change.remove.length <= AUDITED_MEMBERS ? { remove: change.remove } : {}),
           },
-          metadata: { actorName: meta.actor.name, flags: reversioned.map((d) => ({ flag: d.key, environment: d.environment, version: d.version })) },
+          metadata: { actorName: meta.actor.name, flags: reversioned.map((d) => ({ flag: d.key, environment: d.environment, version: d.version })), ...meta.auditMetadata },
         });
         return { segment: after, flags: reversioned, added: addedCount, removed: removedCount };
       });
@@ -232,25 +283,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     /** Deletes a segment no flag uses; 409 naming the flags otherwise. */
     async delete(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
       (meta.guard ?? allow)({ resource: 'segment', action: 'delete' });
-      const version = await withTransaction(db, async (tx) => {
-        const before = await requireSegment(tx, key, true);
-        checkVersion(expectedVersion, before);
-        const usage = await segmentUsage(tx, key);
-        if (usage.length) {
-          const flags = [...new Set(usage.map((u) => u.flag))];
-          throw new ConflictError(`Segment '${key}' is used by ${flags.map((f) => `'${f}'`).join(', ')}; remove it from their targeting first`, usage);
-        }
-        const revision = await nextSegmentRevision(tx);
-        await deleteSegmentRow(tx, before.id);
-        await appendAuditEvent(tx, {
-          ...auditFrom(meta), action: 'segment.deleted', resourceType: 'segment', resourceId: key, oldValue: presentSegment(before),
-          metadata: { actorName: meta.actor.name, version: revision },
-        });
-        return revision;
-      });
-      await deps.projection.remove(key, version).catch((error) => deps.logger.warn({ err: error, segment: key }, 'segment removal deferred'));
-      deps.sync?.removeLocal(key, version);
-      await deps.projection.publish({ event: 'segment.deleted', key, version }).catch(() => undefined);
+      await publishDelete(key, await withTransaction(db, (tx) => writeDelete(tx, key, expectedVersion, meta)));
     },
   };
 }

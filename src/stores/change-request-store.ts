@@ -1,4 +1,4 @@
-import { COVERED_CHANGES, type ChangePolicy, type ChangeRequest, type ChangeRequestStatus, type CoveredChange } from '../protocol/change-requests.js';
+import { DEFAULT_COVERS, type ChangePolicy, type ChangeRequest, type ChangeRequestStatus, type CoveredChange } from '../protocol/change-requests.js';
 import type { Role } from '../auth/rbac.js';
 import type { Queryable } from './database.js';
 
@@ -15,7 +15,7 @@ const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : v
 
 export function offPolicy(environment: string): ChangePolicy {
   return {
-    environment, required_approvals: 0, approver_role: null, approver_user_ids: [], covers: [...COVERED_CHANGES],
+    environment, required_approvals: 0, approver_role: null, approver_user_ids: [], covers: [...DEFAULT_COVERS],
     restore_requires_approval: false, updated_by: null, updated_at: null,
   };
 }
@@ -50,8 +50,12 @@ export async function savePolicy(db: Queryable, environment: string, policy: Pol
 export interface NewChangeRequest {
   kind: ChangeRequest['kind'];
   source: string;
-  flagKey: string;
+  /** Null for a segment request, which names `segmentKey` instead. */
+  flagKey: string | null;
+  segmentKey?: string;
   environment: string;
+  /** Every environment whose policy covered it; default: [environment]. */
+  environments?: string[];
   author: { id: string; name: string };
   reason: string | null;
   baseVersion: number;
@@ -64,12 +68,13 @@ export interface NewChangeRequest {
 
 export async function insertChangeRequest(db: Queryable, request: NewChangeRequest): Promise<string> {
   const { rows } = await db.query(
-    `INSERT INTO change_requests (kind, source, flag_key, environment, status, author_id, author_name, reason, base_version, base_config, proposed, diff, apply_at, required_approvals)
-     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    `INSERT INTO change_requests (kind, source, flag_key, environment, status, author_id, author_name, reason, base_version, base_config, proposed, diff, apply_at,
+                                  required_approvals, segment_key, environments)
+     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
     [
       request.kind, request.source, request.flagKey, request.environment, request.author.id, request.author.name, request.reason,
       request.baseVersion, JSON.stringify(request.baseConfig), request.proposed === null ? null : JSON.stringify(request.proposed),
-      JSON.stringify(request.diff), request.applyAt, request.requiredApprovals,
+      JSON.stringify(request.diff), request.applyAt, request.requiredApprovals, request.segmentKey ?? null, request.environments ?? [request.environment],
     ],
   );
   return rows[0].id as string;
@@ -92,8 +97,10 @@ function toRecord(row: Record<string, unknown>): ChangeRequestRecord {
     id: row.id as string,
     kind: row.kind as ChangeRequest['kind'],
     source: row.source as string,
-    flag: row.flag_key as string,
+    flag: (row.flag_key as string | null) ?? null,
+    segment: (row.segment_key as string | null) ?? null,
     environment: row.environment as string,
+    environments: row.environments as string[],
     status: row.status as ChangeRequestStatus,
     author: { id: row.author_id as string, name: row.author_name as string },
     reason: (row.reason as string | null) ?? null,
@@ -125,15 +132,17 @@ export async function findChangeRequest(db: Queryable, id: string, lock = false)
 export interface ChangeRequestFilter {
   environment?: string;
   flag?: string;
+  segment?: string;
   status?: ChangeRequestStatus;
   limit: number;
 }
 
 export async function listChangeRequests(db: Queryable, filter: ChangeRequestFilter): Promise<ChangeRequestRecord[]> {
   const { rows } = await db.query(
-    `${SELECT} WHERE ($1::text IS NULL OR r.environment = $1) AND ($2::text IS NULL OR r.flag_key = $2) AND ($3::text IS NULL OR r.status = $3)
+    `${SELECT} WHERE ($1::text IS NULL OR $1 = ANY(r.environments)) AND ($2::text IS NULL OR r.flag_key = $2) AND ($3::text IS NULL OR r.status = $3)
+        AND ($5::text IS NULL OR r.segment_key = $5)
       ORDER BY r.created_at DESC, r.id LIMIT $4`,
-    [filter.environment ?? null, filter.flag ?? null, filter.status ?? null, filter.limit],
+    [filter.environment ?? null, filter.flag ?? null, filter.status ?? null, filter.limit, filter.segment ?? null],
   );
   return rows.map(toRecord);
 }

@@ -20,5 +20,8 @@ export function workflowUrl(uiUrl: string, namespace: string, workflowId: string
 export const changeRequestWorkflowId = (environment: string, flagKey: string, requestId: string) =>
   `change-request:${environment}:${flagKey}:${requestId}`;
 
+/** One apply per segment change request (a segment is global: no environment in its id). */
+export const segmentChangeRequestWorkflowId = (segmentKey: string, requestId: string) => `change-request:segment:${segmentKey}:${requestId}`;
+
 /** One running release pipeline per flag: the kill switch signals it by this id. */
 export const pipelineWorkflowId = (flagKey: string) => `pipeline:${flagKey}`;

@@ -20,7 +20,8 @@ export interface WorkflowStartRequest {
   workflowType: WorkflowType;
   workflowId: string;
   args: unknown[];
-  flagKey: string;
+  /** The FlagKey search attribute; null for a workflow about no one flag (a segment change request). */
+  flagKey: string | null;
   environment: string;
   actor: string;
   memo?: Record<string, unknown>;
@@ -67,7 +68,7 @@ export function createWorkflowStarter(options: TemporalClientOptions): WorkflowS
           // A finished kill must not run again when the outbox relay retries its start.
           workflowIdReusePolicy: request.reuseFinishedId ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: new TypedSearchAttributes([
-            { key: FLAG_KEY, value: request.flagKey },
+            ...(request.flagKey === null ? [] : [{ key: FLAG_KEY, value: request.flagKey }]),
             { key: ENVIRONMENT, value: request.environment },
             { key: ACTOR, value: request.actor },
             ...(request.rolloutStrategy ? [{ key: ROLLOUT_STRATEGY, value: request.rolloutStrategy }] : []),

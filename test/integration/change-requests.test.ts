@@ -91,7 +91,7 @@ describe('change requests', () => {
     const update = byAction('flag.config.updated');
     expect(update).toHaveLength(1);
     expect(update[0]).toMatchObject({ userId: author.id, metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }) });
-    const [policyEvent] = await auditEvents(stack, { action: 'change_policy.updated', resource_id: 'production', to: policy.body.updated_at.replace('Z', '9Z') });
+    const [policyEvent] = await auditEvents(stack, { action: 'change_policy.updated', resource_id: 'production', to: new Date(Date.parse(policy.body.updated_at) + 1).toISOString() });
     expect(policyEvent).toMatchObject({ userId: 'bootstrap-admin', reason: 'SOX', newValue: expect.objectContaining({ required_approvals: 1 }) });
   });
 
