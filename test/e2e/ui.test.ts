@@ -496,7 +496,8 @@ describe('admin UI in headless Chromium', () => {
     await flagTab.page.getByRole('button', { name: 'Pull kill switch in production' }).click();
     await flagTab.page.getByLabel(/Reason \(required/).press('Escape');
     await flagTab.page.getByRole('form', { name: `Pull the kill switch of ${flagKey} in production` }).waitFor({ state: 'hidden' });
-    expect(await flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Pull kill switch in production');
+    // The panel moves focus in a task after the form unmounts: poll (bounded) rather than read once.
+    await expect.poll(() => flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent'), { timeout: 5000 }).toBe('Pull kill switch in production');
     await dashTab.context.close();
 
     // A rollout with an approval gate, approved in the browser by a named editor.
