@@ -10,6 +10,7 @@ export const resumePipelineUpdate = defineUpdate<PipelineProgress, []>('resumePi
 /** Stops the pipeline; the running phase's rollout is aborted (rollback: back to where it started, else left as is). */
 export const abortPipelineUpdate = defineUpdate<PipelineProgress, [{ rollback: boolean; reason: string }]>('abortPipeline');
 /** Opens the gate of the phase waiting for an approval; refused for whoever started the pipeline and for the wrong role. */
-export const approvePhaseUpdate = defineUpdate<PipelineProgress, [{ by: { id: string; name: string; role: Role } }]>('approvePhase');
+/** `policyEligible`: whether the approver is one the phase's policy gate allows (the API decides it against the snapshot). */
+export const approvePhaseUpdate = defineUpdate<PipelineProgress, [{ by: { id: string; name: string; role: Role }; policyEligible?: boolean }]>('approvePhase');
 /** Sent by the kill-switch workflow: a kill of the flag in one of the pipeline's environments stops the pipeline. */
 export const pipelineKillSignal = defineSignal<[{ environment: string; reason: string }]>('pipelineKill');

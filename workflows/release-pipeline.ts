@@ -14,8 +14,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/create-activities.js';
 import {
-  approvalRefusal, describePhase, isFinishedPipeline, phaseName, phasePlan,
-  type PhaseProgress, type PipelineInput, type PipelineProgress, type PipelineStatus,
+  describePhase, gatesSatisfied, isFinishedPipeline, phaseApprovalCounts, phaseName, phasePlan, policyGateSummary,
+  type PhaseApproval, type PhaseProgress, type PipelineInput, type PipelineProgress, type PipelineStatus,
 } from '../src/domain/release-pipeline.js';
 import { describePlan, durationMs, type RolloutPlan } from '../src/domain/rollout-plan.js';
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
@@ -62,14 +62,16 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
   let stop: Stop | null = null;
   // Audience phases (a targeting rule before or instead of a rollout) came after pipelines that are still running.
   const audiences = phases.some((phase) => phase.audience) && patched('pipeline-audiences');
+  // Policy gates (ADR 0006 "Under change policies") came after pipelines that are still running; old inputs have none.
+  const policyGates = (input.policyGates ?? []).some(Boolean) && patched('pipeline-policy-gates');
   /** The environments a kill was signalled in: a stopped pipeline takes its audiences out of them. */
   const killedEnvironments = new Set<string>();
   /** The phases whose audience rule was written, by environment. */
   const audiencesApplied = new Map<string, number[]>();
-  const timeline: PhaseProgress[] = phases.map((phase) => ({
+  const timeline: PhaseProgress[] = phases.map((phase, i) => ({
     name: phase.name ?? phase.environment, environment: phase.environment, status: 'pending', summary: describePhase(phase),
     ...(phase.audience ? { audience: { segments: phase.audience.segments, variant: phase.audience.variant ?? null }, audienceAt: null } : {}),
-    approval: phase.approval ?? null, approvals: [], soakMs: phase.soak === undefined ? null : durationMs(phase.soak),
+    approval: phase.approval ?? null, ...(policyGates ? { policy: input.policyGates![i] ?? null } : {}), approvals: [], soakMs: phase.soak === undefined ? null : durationMs(phase.soak),
     startedAt: null, finishedAt: null, rolloutId: null, workflowId: null, breach: null, soakUntil: null,
   }));
 
@@ -105,17 +107,24 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
       if (typeof request?.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
     },
   });
-  setHandler(approvePhaseUpdate, ({ by }) => {
-    timeline[phaseIndex]!.approvals.push({ by: by.id, name: by.name, role: by.role, at: new Date().toISOString() });
+  const approvalOf = (request: { by: { id: string; role: PhaseApproval['role'] }; policyEligible?: boolean }) =>
+    phaseApprovalCounts(timeline[phaseIndex]!, request.by, actor.id, request.policyEligible === true);
+  setHandler(approvePhaseUpdate, (request) => {
+    const { by } = request;
+    const outcome = approvalOf(request);
+    const entry = timeline[phaseIndex]!;
+    // Pipelines without policy gates record approvals as they always did (the role gate's).
+    const counts = 'counts' in outcome && entry.policy ? { counts: outcome.counts } : {};
+    entry.approvals.push({ by: by.id, name: by.name, role: by.role, at: new Date().toISOString(), ...counts });
     return progress();
   }, {
     validator: (request) => {
       requireRunning();
       const phase = timeline[phaseIndex];
-      if (!phase || phase.status !== 'waiting_approval' || !phase.approval) throw new Error('no phase is waiting for an approval');
+      if (!phase || phase.status !== 'waiting_approval' || (!phase.approval && !phase.policy)) throw new Error('no phase is waiting for an approval');
       if (typeof request?.by?.id !== 'string') throw new Error('approve needs by: the approver');
-      const refusal = approvalRefusal(phase.approval, request.by, actor.id);
-      if (refusal) throw new Error(refusal);
+      const outcome = approvalOf(request);
+      if ('refusal' in outcome) throw new Error(outcome.refusal);
     },
   });
   setHandler(pipelineKillSignal, ({ environment, reason }) => {
@@ -248,13 +257,14 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
     const phase = phases[phaseIndex]!;
     const entry = timeline[phaseIndex]!;
     if (!(await whileNotPaused())) break;
-    if (phase.approval) {
+    if (phase.approval || entry.policy) {
       entry.status = 'waiting_approval';
       status = 'waiting_approval';
       await record();
+      const needs = [phase.approval ? `a ${phase.approval.role}` : null, entry.policy ? policyGateSummary(entry.policy).replace(/^needs /, '') : null];
       await alert('Release pipeline waiting for approval', phase.environment,
-        `${phaseName(phase, phaseIndex)} of ${phases.length} needs a ${phase.approval.role} (not ${actor.name}) to approve`);
-      await condition(() => entry.approvals.length > 0 || stopping());
+        `${phaseName(phase, phaseIndex)} of ${phases.length} needs ${needs.filter(Boolean).join(' and ')} (not ${actor.name}) to approve`);
+      await condition(() => gatesSatisfied(entry) || stopping());
       if (stopping()) break;
       status = 'running';
       if (!(await whileNotPaused())) break;

@@ -4,10 +4,11 @@ import { ROLES } from '../../src/auth/rbac.js';
 import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
 import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
 import type { ReleasePipelineService } from '../../src/services/release-pipeline-service.js';
-import { authorizeFlagUser, requireUser, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, reasonSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 
 const MOUNT = '/api/v1';
 const TAG = 'Release pipelines';
@@ -17,7 +18,10 @@ const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.ge
 const nameParams = z.object({ name: templateNameSchema });
 const flagParams = z.object({ key: flagKeySchema });
 const pipelineParams = z.object({ key: flagKeySchema, id: uuidSchema });
-const startBody = z.strictObject({ template: templateNameSchema });
+const startBody = z.strictObject({
+  template: templateNameSchema,
+  reason: reasonSchema.optional().meta({ description: 'why, for the start’s audit event (or X-Audit-Reason); required with X-Change-Request-Bypass' }),
+});
 
 const actions = {
   pause: { summary: 'Pause the running pipeline (and its running phase’s rollout)', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
@@ -27,7 +31,7 @@ const actions = {
     body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }),
   },
   approve: {
-    summary: 'Approve the phase waiting at its gate: a user with the gate’s role (or an admin), not whoever started the pipeline',
+    summary: 'Approve the phase waiting at its gates: its own (a user with the gate’s role, or an admin) and its policy gate (users its environment’s change policy allows; N distinct approvals); never whoever started the pipeline',
     body: z.strictObject({}).optional(),
   },
 } as const;
@@ -88,17 +92,20 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   const pipelines = '/api/v1/flags/{key}/pipelines';
 
   defineRoute(router, MOUNT, {
-    method: 'post', path: pipelines, tag: TAG, params: flagParams, body: startBody,
-    summary: 'Apply a release template to the flag: one releasePipeline workflow (pipeline:<flag>) runs each phase’s rollout as a child; 409 names a running one',
+    method: 'post', path: pipelines, tag: TAG, params: flagParams, body: startBody, headers: [BYPASS_HEADER],
+    summary: 'Apply a release template to the flag: one releasePipeline workflow (pipeline:<flag>) runs each phase’s rollout as a child; 409 names a running one. '
+      + 'A phase whose environment’s change policy covers what it does (rollouts: a plan; configs: an audience) waits at a policy gate for the policy’s approvals, unless the start bypasses the policies (change_request:bypass, with a reason)',
     auth: 'users with flag:write in every environment of the template', responses: { 201: { description: 'the pipeline started', schema: pipelineStartedSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key } = parseInput(flagParams, req.params, 'params');
-    const { template } = parseInput(startBody, req.body ?? {}, 'body');
+    const { template, reason } = parseInput(startBody, req.body ?? {}, 'body');
+    const bypass = bypassOf(req);
     requireUser(res, ROLES);
     let actor;
     for (const environment of await service.environmentsOf(template)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
-    res.status(201).json(await service.start(key, template, actor!, origin(req)));
+    const options = { bypass, reason: metaOf(req, res, actor!, reason).reason, subject: subjectOf(principalOf(res)) };
+    res.status(201).json(await service.start(key, template, actor!, origin(req), options));
   });
 
   defineRoute(router, MOUNT, {
@@ -133,7 +140,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
       if (action !== 'approve') {
         for (const environment of await service.runningEnvironments(key)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
       }
-      res.json(await service.steer(key, action, args, actor, origin(req)));
+      res.json(await service.steer(key, action, args, actor, origin(req), subjectOf(principalOf(res))));
     });
   }
 

@@ -93,11 +93,78 @@ export function approvalRefusal(gate: { role: Role }, approver: { id: string; ro
   return null;
 }
 
+/**
+ * A phase's policy gate: its environment's change policy (ADR 0007) covered what the phase does when the
+ * pipeline started (`rollouts` for a phase with a plan, `configs` for one with an audience), so before the
+ * phase starts it needs `requiredApprovals` distinct approvals from users the policy allows, never the
+ * pipeline's starter. A snapshot: changing the policy later does not alter a running pipeline.
+ */
+export interface PolicyGate {
+  environment: string;
+  requiredApprovals: number;
+  /** The policy's approvers when it started: its listed users, else its role (and admins), else whoever may write the flag there. */
+  approverUserIds: string[];
+  approverRole: Role | null;
+  /** What it covered that the phase does. */
+  covers: Array<'configs' | 'rollouts'>;
+}
+
+/** The writes a phase makes, as a change policy names them: a plan starts a rollout, an audience writes a config's rule. */
+export function phaseChanges(phase: Phase): Array<'configs' | 'rollouts'> {
+  return [...(phase.audience ? ['configs' as const] : []), ...(phase.plan ? ['rollouts' as const] : [])];
+}
+
+/** Who a policy gate takes approvals from, in words. */
+export function describePolicyApprovers(gate: PolicyGate): string {
+  if (gate.approverUserIds.length > 0) return 'the users the policy lists';
+  if (gate.approverRole) return `a ${gate.approverRole} (or an admin)`;
+  return `users who may change flags in ${gate.environment}`;
+}
+
+/** "needs 2 approvals under production's change policy" */
+export const policyGateSummary = (gate: PolicyGate) =>
+  `needs ${gate.requiredApprovals} approval${gate.requiredApprovals === 1 ? '' : 's'} under ${gate.environment}’s change policy`;
+
+/** Which of a phase's gates an approval counts for: its role gate, its policy gate, or both. */
+export type GateKind = 'role' | 'policy';
+
 export interface PhaseApproval {
   by: string;
   name: string;
   role: Role;
   at: string;
+  /** The gates it counts for (absent on pipelines started before policy gates: the role gate). */
+  counts?: GateKind[];
+}
+
+/** Whether a phase's gates are all satisfied: one approval for its role gate, N for its policy gate (one approval may count for both). */
+export function gatesSatisfied(phase: Pick<PhaseProgress, 'approval' | 'policy' | 'approvals'>): boolean {
+  const role = !phase.approval || phase.approvals.some((a) => (a.counts ?? ['role']).includes('role'));
+  const policy = !phase.policy || phase.approvals.filter((a) => a.counts?.includes('policy')).length >= phase.policy.requiredApprovals;
+  return role && policy;
+}
+
+/**
+ * Which open gates of a waiting phase an approval counts for, or why it is refused: never the starter,
+ * never twice by one person; the role gate takes its role or an admin, the policy gate whoever the policy
+ * allows (`policyEligible`: the API decides it with the change-request service's own rule, against the
+ * snapshot). An approval that counts for no open gate is refused, naming why.
+ */
+export function phaseApprovalCounts(
+  phase: Pick<PhaseProgress, 'approval' | 'policy' | 'approvals'>, approver: { id: string; role: Role }, startedBy: string, policyEligible: boolean,
+): { counts: GateKind[] } | { refusal: string } {
+  if (approver.id === startedBy) return { refusal: 'whoever started the pipeline can’t approve its phases (self-approval is refused): someone else must' };
+  if (phase.approvals.some((a) => a.by === approver.id)) return { refusal: 'you have already approved this phase: its gates need approvals from different people' };
+  const roleOpen = phase.approval && !phase.approvals.some((a) => (a.counts ?? ['role']).includes('role'));
+  const policyOpen = phase.policy && phase.approvals.filter((a) => a.counts?.includes('policy')).length < phase.policy.requiredApprovals;
+  const counts: GateKind[] = [];
+  if (roleOpen && approvalRefusal(phase.approval!, approver, startedBy) === null) counts.push('role');
+  if (policyOpen && policyEligible) counts.push('policy');
+  if (counts.length) return { counts };
+  if (policyOpen) {
+    return { refusal: `${phase.policy!.environment}’s change policy takes approvals only from ${describePolicyApprovers(phase.policy!)}${roleOpen ? `; the phase’s own gate needs a ${phase.approval!.role} (or an admin)` : ''}` };
+  }
+  return { refusal: roleOpen ? approvalRefusal(phase.approval!, approver, startedBy)! : 'no gate of this phase is waiting for an approval' };
 }
 
 /** One phase on the pipeline's timeline. */
@@ -112,6 +179,8 @@ export interface PhaseProgress {
   /** When the audience's targeting rule was written (null before, or without an audience). */
   audienceAt?: string | null;
   approval: { role: Role } | null;
+  /** The phase's policy gate (absent or null: none). */
+  policy?: PolicyGate | null;
   approvals: PhaseApproval[];
   soakMs: number | null;
   startedAt: string | null;
@@ -145,6 +214,11 @@ export interface PipelineInput {
   template: string;
   phases: Phase[];
   actor: { id: string; name: string };
+  /**
+   * Each phase's policy gate (by index; null: none), snapshot when the pipeline started. Absent on
+   * pipelines started before policy gates, and on a start that bypassed the policies.
+   */
+  policyGates?: Array<PolicyGate | null>;
   /**
    * Whether each phase's rollout carries the search attributes (FlagKey, Environment, Actor,
    * RolloutStrategy, ReleasePipeline); default true. The time-skipping test server never starts a

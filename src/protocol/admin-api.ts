@@ -467,7 +467,14 @@ const pipelinePhaseSchema = z.object({
   audience: z.object({ segments: z.array(z.string()), variant: z.string().nullable() }).nullish()
     .meta({ description: 'the segments the phase serves a variant to (variant null: the on variant)' }),
   audienceAt: z.string().nullish().meta({ description: 'when the audience’s targeting rule was written' }),
-  approvals: z.array(z.object({ by: z.string(), name: z.string(), role: roleSchema, at: z.string() })),
+  policy: z.object({
+    environment: z.string(), requiredApprovals: z.number().int(), approverUserIds: z.array(z.string()), approverRole: roleSchema.nullable(),
+    covers: z.array(z.enum(['configs', 'rollouts'])),
+  }).nullish().meta({ description: 'the policy gate: the environment’s change policy as it was when the pipeline started, when it covered what the phase does; the phase needs requiredApprovals distinct approvals from users it allows' }),
+  approvals: z.array(z.object({
+    by: z.string(), name: z.string(), role: roleSchema, at: z.string(),
+    counts: z.array(z.enum(['role', 'policy'])).optional().meta({ description: 'the gates the approval counts for: role (the phase’s own gate), policy (its policy gate)' }),
+  })),
   soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
   rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
   url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: pipelineBreachSchema.nullable(),

@@ -7,9 +7,14 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Actor } from '../auth/principal.js';
+import { canBypassChangeRequests, type Subject } from '../auth/rbac.js';
 import {
-  approvalRefusal, isFinishedPipeline, type NewTemplate, type Phase, type PipelineInput, type PipelineProgress, type TemplateBody,
+  isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PipelineInput, type PipelineProgress,
+  type PolicyGate, type TemplateBody,
 } from '../domain/release-pipeline.js';
+import type { ChangePolicy } from '../protocol/change-requests.js';
+import { findPolicy } from '../stores/change-request-store.js';
+import { mayApprove } from './change-request-service.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
@@ -33,6 +38,19 @@ import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from './tempora
 import { unknownFlag } from './unknown-flag.js';
 
 export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';
+
+/** A start's answer to the environments' change policies: bypass them (X-Change-Request-Bypass), with the reason and who asks. */
+export interface StartOptions {
+  bypass?: boolean;
+  reason?: string | null;
+  subject?: Subject;
+}
+
+/** A policy gate as the change-request service's eligibility rule (mayApprove) reads a policy. */
+const policyOfGate = (gate: PolicyGate): ChangePolicy => ({
+  environment: gate.environment, required_approvals: gate.requiredApprovals, approver_role: gate.approverRole, approver_user_ids: gate.approverUserIds,
+  covers: gate.covers, restore_requires_approval: false, updated_by: null, updated_at: null,
+});
 
 const AUDIT_ACTION: Record<PipelineAction, string> = {
   pause: 'pipeline.paused', resume: 'pipeline.resumed', abort: 'pipeline.aborted', approve: 'pipeline.approved',
@@ -90,6 +108,23 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       }
     }
     if (problems.length) throw new ValidationError('The template’s audience serves a variant the flag does not declare', problems);
+  }
+
+  /**
+   * Each phase's policy gate: its environment's change policy when it is on and covers what the phase
+   * does (`rollouts` for a plan, `configs` for an audience), snapshot now (ADR 0006 "Under change policies").
+   */
+  async function policyGatesOf(phases: Phase[]): Promise<Array<PolicyGate | null>> {
+    const gates: Array<PolicyGate | null> = [];
+    for (const phase of phases) {
+      const policy = await findPolicy(db, phase.environment);
+      const covers = phaseChanges(phase).filter((change) => policy.covers.includes(change));
+      gates.push(policy.required_approvals > 0 && covers.length > 0 ? {
+        environment: phase.environment, requiredApprovals: policy.required_approvals,
+        approverUserIds: policy.approver_user_ids, approverRole: policy.approver_role, covers,
+      } : null);
+    }
+    return gates;
   }
 
   async function requireTemplate(name: string): Promise<TemplateRecord> {
@@ -163,7 +198,7 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
      * Applies a template to a flag: one releasePipeline workflow (pipeline:<flag>). 409 when the flag
      * already has a running pipeline, or a rollout running in one of the template's environments.
      */
-    async start(flagKey: string, templateName: string, actor: Actor, origin: RequestOrigin = {}) {
+    async start(flagKey: string, templateName: string, actor: Actor, origin: RequestOrigin = {}, options: StartOptions = {}) {
       const template = await requireTemplate(templateName);
       let flag: FlagRecord | undefined;
       for (const phase of template.phases) {
@@ -177,9 +212,24 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       }
       await requireSegments(template.phases, 'template.phases');
       await requireAudienceVariants(flag!, template.phases);
+      const gates = await policyGatesOf(template.phases);
+      const gated = gates.flatMap((gate, i) => (gate ? [{ phase: i + 1, environment: gate.environment, requiredApprovals: gate.requiredApprovals }] : []));
+      const bypassed = gated.length > 0 && options.bypass === true;
+      if (bypassed) {
+        // As for a config write (change-request-service.ts bypass): the permission, and a reason the start's audit event records.
+        if (!options.subject || !canBypassChangeRequests(options.subject)) {
+          throw new ForbiddenError(`Bypassing the change policies of ${[...new Set(gated.map((g) => g.environment))].join(', ')} needs change_request:bypass (admin or emergency_responder); without the header the pipeline waits for their approvals at those phases`);
+        }
+        if (!options.reason?.trim()) {
+          throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
+        }
+      }
       const workflowId = pipelineWorkflowId(flagKey);
       const pipelineId = randomUUID();
-      const input: PipelineInput = { pipelineId, flagKey, template: template.name, phases: template.phases, actor: { id: actor.id, name: actor.name } };
+      const input: PipelineInput = {
+        pipelineId, flagKey, template: template.name, phases: template.phases, actor: { id: actor.id, name: actor.name },
+        ...(gated.length > 0 && !bypassed ? { policyGates: gates } : {}),
+      };
       try {
         await call(() => temporal.workflow.start(releasePipeline, {
           taskQueue: deps.taskQueue, workflowId, args: [input],
@@ -198,7 +248,12 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       // The read model has the pipeline before the answer does, whether or not its workflow has recorded itself yet.
       await insertPipeline(db, { pipelineId, flagKey, template: template.name, workflowId, actor: actor.id });
       await audit('pipeline.started', 'release_pipeline', flagKey, actor, origin, {
-        newValue: { template: template.name, version: template.version, phases: template.phases }, metadata: { pipelineId, workflowId },
+        reason: options.reason ?? null,
+        newValue: { template: template.name, version: template.version, phases: template.phases },
+        metadata: {
+          pipelineId, workflowId,
+          ...(bypassed ? { changePolicyBypass: true, bypassedPolicies: gated } : gated.length > 0 ? { policyGates: gated } : {}),
+        },
       });
       return { id: pipelineId, workflow_id: workflowId, url: url(workflowId)!, template: template.name };
     },
@@ -230,17 +285,26 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     },
 
     /** Sends an update to the running pipeline; its validator's refusal (wrong approver, nothing waiting) becomes a 409. */
-    async steer(flagKey: string, action: PipelineAction, args: { reason?: string; rollback?: boolean }, actor: Actor, origin: RequestOrigin = {}) {
+    async steer(
+      flagKey: string, action: PipelineAction, args: { reason?: string; rollback?: boolean }, actor: Actor, origin: RequestOrigin = {}, subject?: Subject,
+    ) {
       const workflowId = pipelineWorkflowId(flagKey);
       const handle = temporal.workflow.getHandle(workflowId);
       let progress: PipelineProgress;
+      let policyEligible = false;
+      let counts: string[] | undefined;
       try {
         if (action === 'approve') {
           // Who may approve is checked here too, so a wrong approver is a 403 (the workflow's validator is the last word).
           const current = await call(() => handle.query(pipelineProgressQuery));
-          const gate = current.phases[current.phase]?.status === 'waiting_approval' ? current.phases[current.phase]!.approval : null;
-          const refusal = gate && !isFinishedPipeline(current.status) ? approvalRefusal(gate, actor, current.startedBy.id) : null;
-          if (refusal) throw new ForbiddenError(refusal);
+          const phase = current.phases[current.phase];
+          if (phase?.status === 'waiting_approval' && !isFinishedPipeline(current.status)) {
+            // The policy gate's approvers: the change-request service's own rule, against the policy as it was at start.
+            if (phase.policy && subject) policyEligible = mayApprove(policyOfGate(phase.policy), { actor, subject }, (await findFlag(db, flagKey))?.tags);
+            const outcome = phaseApprovalCounts(phase, actor, current.startedBy.id, policyEligible);
+            if ('refusal' in outcome) throw new ForbiddenError(outcome.refusal);
+            counts = outcome.counts;
+          }
         }
         progress = await call(() => {
           switch (action) {
@@ -251,7 +315,7 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
             case 'abort':
               return handle.executeUpdate(abortPipelineUpdate, { args: [{ rollback: args.rollback ?? false, reason: args.reason ?? `aborted by ${actor.name}` }] });
             case 'approve':
-              return handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { id: actor.id, name: actor.name, role: actor.role } }] });
+              return handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { id: actor.id, name: actor.name, role: actor.role }, policyEligible }] });
           }
         });
       } catch (error) {
@@ -265,7 +329,10 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       await audit(AUDIT_ACTION[action], 'release_pipeline', flagKey, actor, origin, {
         reason: args.reason ?? null,
         ...(action === 'abort' ? { newValue: { rollback: args.rollback ?? false } } : {}),
-        metadata: { pipelineId: progress.pipelineId, workflowId, phase: progress.phase + 1, phaseName: phase?.name, environment: phase?.environment },
+        metadata: {
+          pipelineId: progress.pipelineId, workflowId, phase: progress.phase + 1, phaseName: phase?.name, environment: phase?.environment,
+          ...(counts ? { approvalCounts: counts } : {}),
+        },
       });
       const row = await findPipeline(db, flagKey, progress.pipelineId);
       if (!row) throw new NotFoundError(`Release pipeline '${progress.pipelineId}' of '${flagKey}' is not recorded yet`);

@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { ADMIN_TOKEN, uniqueKey } from '../integration/harness.js';
 import { createUser } from '../integration/governance-helpers.js';
 import { openPage, shot, signIn, unexpected } from './browser.js';
@@ -6,7 +6,8 @@ import { browserSuite } from './browser-suite.js';
 
 /**
  * The flag page's release pipeline panel in headless Chromium: apply a template from the form, follow the
- * timeline through an approval gate (refused for whoever started it, given by another editor) to the end.
+ * timeline through an approval gate and staging's policy gate (refused for whoever started it, given by
+ * another editor) to the end.
  */
 describe('flag page: release pipelines', () => {
   const suite = browserSuite();
@@ -27,6 +28,12 @@ describe('flag page: release pipelines', () => {
       },
     })).status).toBe(201);
     const editor = await createUser(suite.stack, 'editor');
+    // Staging's change policy covers rollouts: its phase gets a policy gate beside its own editor gate.
+    const policy = '/api/v1/environments/staging/change-policy';
+    expect((await suite.stack.request('PUT', policy, { body: { required_approvals: 1, covers: ['rollouts'] } })).status).toBe(200);
+    onTestFinished(async () => {
+      await suite.stack.request('PUT', policy, { body: { required_approvals: 0 } });
+    });
 
     const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
@@ -44,6 +51,7 @@ describe('flag page: release pipelines', () => {
     expect(await panel.locator('li[data-phase="1"]').getAttribute('data-status')).toBe('completed');
     expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('waiting_approval');
     expect(await panel.locator('li[data-phase="1"] a code').textContent()).toBe(`rollout:development:${key}`);
+    expect(await panel.locator('li[data-phase="2"] [data-testid="policy-gate"]').textContent()).toBe('Policy gate: needs 1 approval under staging’s change policy (0 of 1)');
     expect(await panel.locator('li[data-phase="1"] [data-testid="phase-audience"]').textContent()).toMatch(new RegExp(`^Audience: ${segment} → the on variant, served since `));
 
     // Whoever started it can't approve it; another editor can.
@@ -55,6 +63,8 @@ describe('flag page: release pipelines', () => {
     await panel.locator('[data-testid="pipeline"][data-status="completed"]').waitFor({ timeout: 20_000 });
     expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('completed');
     expect(await panel.locator('li[data-phase="2"]').textContent()).toContain('Approval by a editor: Test editor');
+    // One editor's approval counted for both gates.
+    expect(await panel.locator('li[data-phase="2"] [data-testid="policy-gate"]').textContent()).toMatch(/^Policy gate: needs 1 approval under staging’s change policy \(1 of 1: Test editor \(/);
     await shot(page, '51-pipeline-completed');
     // The 403 of the refused approval is the only console error.
     expect(unexpected(errors).filter((e) => !/status of 403/.test(e))).toEqual([]);

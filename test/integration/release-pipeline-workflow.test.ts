@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
-import { audienceRuleId, newTemplateSchema, type PipelineProgress } from '../../src/domain/release-pipeline.js';
+import { audienceRuleId, newTemplateSchema, type PipelineProgress, type PolicyGate } from '../../src/domain/release-pipeline.js';
 import { applyAudience } from '../../src/services/pipeline-audience.js';
 import { withTransaction } from '../../src/stores/database.js';
 import { insertSegment, nextSegmentRevision } from '../../src/stores/segment-store.js';
@@ -48,13 +48,13 @@ async function newFlag(): Promise<string> {
   return key;
 }
 
-function start(flagKey: string, phases: unknown[]) {
+function start(flagKey: string, phases: unknown[], policyGates?: Array<PolicyGate | null>) {
   const template = newTemplateSchema.parse({ name: 'three-phases', phases });
   return env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
     taskQueue: stack.taskQueue,
     workflowId: pipelineWorkflowId(flagKey),
     // The test server hangs starting a child with custom search attributes (rollout-api's pipeline test checks them on the real server).
-    args: [{ pipelineId: randomUUID(), flagKey, template: template.name, phases: template.phases, actor: starter, tagChildren: false }],
+    args: [{ pipelineId: randomUUID(), flagKey, template: template.name, phases: template.phases, actor: starter, tagChildren: false, ...(policyGates ? { policyGates } : {}) }],
   });
 }
 
@@ -274,5 +274,42 @@ describe('releasePipeline audience phases (time-skipping)', () => {
     expect([first.changed, again.changed]).toEqual([true, false]);
     expect(again.definition.version).toBe(first.definition.version);
     expect(await auditCount(key, 'pipeline.audience_applied')).toBe(1);
+  });
+});
+
+describe('releasePipeline policy gates (time-skipping)', () => {
+  it('holds a phase for its 2-approval policy gate and its own admin gate: one approval does not start it, the second does', async () => {
+    const key = await newFlag();
+    const gate: PolicyGate = { environment: 'production', requiredApprovals: 2, approverUserIds: [], approverRole: null, covers: ['rollouts'] };
+    const handle = await start(key, [
+      { environment: 'staging', plan: { strategy: 'immediate', percentage: 100 } },
+      { environment: 'production', approval: { role: 'admin' }, plan: { strategy: 'immediate', percentage: 100 } },
+    ], [null, gate]);
+    const waiting = await skipUntil(handle, (p) => p.status === 'waiting_approval');
+    expect(waiting.phases[0]).toMatchObject({ status: 'completed', policy: null });
+    expect(waiting.phases[1]).toMatchObject({ status: 'waiting_approval', policy: gate, startedAt: null });
+    expect(alerts.some((a) => a.flagKey === key && /needs a admin and 2 approvals under production’s change policy/.test(a.reason))).toBe(true);
+
+    const editor = { id: 'u-editor', name: 'Eddie', role: 'editor' as const };
+    expect(await refusal(handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { ...starter, role: 'admin' }, policyEligible: true }] })))
+      .toMatch(/self-approval is refused/);
+    expect(await refusal(handle.executeUpdate(approvePhaseUpdate, { args: [{ by: editor, policyEligible: false }] })))
+      .toMatch(/production’s change policy takes approvals only from users who may change flags in production/);
+
+    // One approval: the policy gate has 1 of 2, the admin gate none; the phase does not start, however long it waits.
+    const first = await handle.executeUpdate(approvePhaseUpdate, { args: [{ by: editor, policyEligible: true }] });
+    expect(first.phases[1]!.approvals).toEqual([expect.objectContaining({ by: 'u-editor', counts: ['policy'] })]);
+    await env.sleep('1 day');
+    expect((await handle.query(pipelineProgressQuery)).phases[1]!.status).toBe('waiting_approval');
+    expect(await rolloutOf(key, 'production')).toBeFalsy();
+    expect(await refusal(handle.executeUpdate(approvePhaseUpdate, { args: [{ by: editor, policyEligible: true }] })))
+      .toMatch(/already approved this phase/);
+
+    // The second, by an admin the policy allows, counts for both gates: the phase starts.
+    await handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { id: 'u-admin', name: 'Ada', role: 'admin' }, policyEligible: true }] });
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.phases[1]!.approvals.map((a) => a.counts)).toEqual([['policy'], ['role', 'policy']]);
+    expect(await rolloutOf(key, 'production')).toMatchObject({ percentage: 100 });
   });
 });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RELEASE_PIPELINE } from '../../src/temporal/search-attributes.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { createEnvironmentToken, createUser, type TestUser } from './governance-helpers.js';
+import { auditEvents, createEnvironmentToken, createUser, type TestUser } from './governance-helpers.js';
 
 // Release pipelines on the real dev server (real timers): the API starts one releasePipeline workflow,
 // its phases run the rollout workflow as children, and OFREP answers change in each environment in turn.
@@ -177,5 +177,68 @@ describe('release pipelines through the API', () => {
     expect(await served(key, 'production')).toBe(false);
     // Refused: 409 while the workflow finishes (it answers "already stopped"), 404 once the read model says it ended.
     expect([404, 409]).toContain((await stack.request('POST', `${pipelinePath(key)}/current/resume`)).status);
+  });
+});
+
+describe('release pipelines under a change policy', () => {
+  const POLICY = '/api/v1/environments/production/change-policy';
+  afterEach(async () => {
+    // Later tests and files write production configs and start rollouts there: the policy must not outlive a test.
+    expect((await stack.request('PUT', POLICY, { body: { required_approvals: 0 } })).status).toBe(200);
+  });
+
+  it('holds the production phase at a policy gate: the starter’s approval and a non-approver’s are refused, another editor’s starts it; a bypass skips it, audited', async () => {
+    const [starter, reviewer, viewer] = [await createUser(stack, 'editor'), await createUser(stack, 'editor'), await createUser(stack, 'viewer')];
+    expect((await stack.request('PUT', POLICY, { body: { required_approvals: 1, covers: ['rollouts'] } })).status).toBe(200);
+    const key = await newFlag();
+    const template = await newTemplate([
+      { environment: 'staging', plan: { strategy: 'immediate', percentage: 100 } },
+      { environment: 'production', plan: { strategy: 'immediate', percentage: 100 } },
+    ]);
+    const started = await stack.request('POST', pipelinePath(key), { body: { template }, token: starter.token });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const waiting = await pipelineWhen(key, started.body.id, (p) => p.status === 'waiting_approval', 'the production policy gate');
+    expect(waiting.phases[0]).toMatchObject({ status: 'completed', policy: null });
+    expect(waiting.phases[1]).toMatchObject({
+      status: 'waiting_approval', approval: null, startedAt: null,
+      policy: { environment: 'production', requiredApprovals: 1, approverUserIds: [], approverRole: null, covers: ['rollouts'] },
+    });
+    expect(await served(key, 'staging')).toBe(true);
+    expect(await served(key, 'production')).toBe(false);
+
+    const approve = (token: string) => stack.request('POST', `${pipelinePath(key)}/current/approve`, { body: {}, token });
+    const self = await approve(starter.token);
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toMatch(/self-approval is refused/);
+    const outsider = await approve(viewer.token);
+    expect(outsider.status).toBe(403);
+    expect(outsider.body.error.message).toMatch(/production’s change policy takes approvals only from users who may change flags in production/);
+    const approved = await approve(reviewer.token);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body.phases[1].approvals).toEqual([expect.objectContaining({ by: reviewer.id, counts: ['policy'] })]);
+    await pipelineWhen(key, started.body.id, (p) => p.status === 'completed', 'the production phase to run once approved');
+    expect(await served(key, 'production')).toBe(true);
+    const [startEvent] = await auditEvents(stack, { resource_id: key, action: 'pipeline.started' });
+    expect(startEvent).toMatchObject({ metadata: expect.objectContaining({ policyGates: [{ phase: 2, environment: 'production', requiredApprovals: 1 }] }) });
+
+    // A bypass needs change_request:bypass and a reason; then no phase waits, and the start's audit event says why.
+    const bypassKey = await newFlag();
+    const bypass = { 'x-change-request-bypass': 'true' };
+    const byEditor = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: 'incident 9' }, token: starter.token, headers: bypass });
+    expect(byEditor.status).toBe(403);
+    expect(byEditor.body.error.message).toMatch(/change_request:bypass/);
+    const noReason = await stack.request('POST', pipelinePath(bypassKey), { body: { template }, headers: bypass });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.error.details[0].path).toBe('body.reason');
+    const bypassed = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: 'incident 9: ship the fix' }, headers: bypass });
+    expect(bypassed.status, JSON.stringify(bypassed.body)).toBe(201);
+    const done = await pipelineWhen(bypassKey, bypassed.body.id, (p) => p.status === 'completed', 'the bypassed pipeline to complete without a gate');
+    expect(done.phases.map((p: { policy?: unknown; approvals: unknown[] }) => [p.policy ?? null, p.approvals])).toEqual([[null, []], [null, []]]);
+    expect(await served(bypassKey, 'production')).toBe(true);
+    const [bypassEvent] = await auditEvents(stack, { resource_id: bypassKey, action: 'pipeline.started' });
+    expect(bypassEvent).toMatchObject({
+      reason: 'incident 9: ship the fix',
+      metadata: expect.objectContaining({ changePolicyBypass: true, bypassedPolicies: [{ phase: 2, environment: 'production', requiredApprovals: 1 }] }),
+    });
   });
 });

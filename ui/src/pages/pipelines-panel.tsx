@@ -7,6 +7,10 @@ import { useSession } from '../session.tsx';
 
 const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
 
+type PipelinePhase = Pipeline['phases'][number];
+/** The approvals that count for one of a phase's gates (approvals without `counts` predate policy gates: the role gate's). */
+const approvalsFor = (phase: PipelinePhase, gate: 'role' | 'policy') => phase.approvals.filter((a) => (a.counts ?? ['role']).includes(gate));
+
 /**
  * The flag's release pipelines: a form to apply a template, and the latest pipeline's timeline (each
  * phase with its status, audience, times, child rollout in Temporal, approvals and breach), with its controls.
@@ -80,7 +84,14 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                 {phase.approval && (
                   <div className="small">
                     Approval by a {phase.approval.role}:{' '}
-                    {phase.approvals.length ? phase.approvals.map((a) => `${a.name} (${time(a.at)})`).join(', ') : 'not yet'}
+                    {approvalsFor(phase, 'role').map((a) => `${a.name} (${time(a.at)})`).join(', ') || 'not yet'}
+                  </div>
+                )}
+                {phase.policy && (
+                  <div className="small" data-testid="policy-gate">
+                    Policy gate: needs {phase.policy.requiredApprovals} approval{phase.policy.requiredApprovals === 1 ? '' : 's'} under {phase.policy.environment}’s change policy
+                    {' '}({approvalsFor(phase, 'policy').length} of {phase.policy.requiredApprovals}
+                    {approvalsFor(phase, 'policy').length ? `: ${approvalsFor(phase, 'policy').map((a) => `${a.name} (${time(a.at)})`).join(', ')}` : ''})
                   </div>
                 )}
                 {phase.breach && <div className="small" role="alert">Guard breached: {phase.breach.detail}</div>}
