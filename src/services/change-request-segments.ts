@@ -5,7 +5,7 @@ import { sameJson } from '../domain/variants.js';
 import { ConflictError, ForbiddenError, PreconditionFailedError } from '../errors.js';
 import type { ChangePolicy, ChangeRequest } from '../protocol/change-requests.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
-import { findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
+import { anyPolicyCovers, findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../stores/segment-store.js';
 import { findUser } from '../stores/user-store.js';
@@ -125,6 +125,8 @@ function proposedBy(current: ProposedSegment, edit: Exclude<SegmentEdit, { op: '
 export async function requestSegmentChange(
   tx: Queryable, write: CoveredSegmentWrite,
 ): Promise<{ policies: ChangePolicy[]; requestId: string | null } | null> {
+  // Most installations cover no segments anywhere: then no lock and no scan of the configs.
+  if (!(await anyPolicyCovers(tx, 'segments'))) return null;
   const current = await findSegment(tx, write.segmentKey, true);
   if (!current) return null;
   const policies = await coveringPolicies(tx, write.segmentKey);
