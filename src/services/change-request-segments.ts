@@ -168,17 +168,24 @@ export function segmentRequestMessage(segmentKey: string, policies: readonly Cha
 
 /**
  * Who may decide a segment request: someone every environment it names allows under that environment's
- * current policy (strictest wins). An environment whose policy stopped covering segments no longer counts.
+ * current policy (strictest wins). An environment whose policy stopped covering segments no longer
+ * counts; when none still does, the decider must at least be allowed to write segments.
  */
 export async function requireSegmentApprover(
-  tx: Queryable, request: ChangeRequestRecord, mayApprove: (policy: ChangePolicy) => boolean, describeApprovers: (p: ChangePolicy) => string, verb: string,
+  tx: Queryable, request: ChangeRequestRecord, who: { subject: Subject }, mayApprove: (policy: ChangePolicy) => boolean,
+  describeApprovers: (p: ChangePolicy) => string, verb: string,
 ): Promise<void> {
+  let covered = false;
   for (const environment of request.environments) {
     const policy = await findPolicy(tx, environment);
     if (policy.required_approvals === 0 || !policy.covers.includes('segments')) continue;
+    covered = true;
     if (!mayApprove(policy)) {
       throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} this segment change request: '${environment}'s policy covers it (every covering policy must allow the approver)`);
     }
+  }
+  if (!covered && (who.subject.kind !== 'user' || !isAllowed(who.subject, { resource: 'segment', action: 'write' }))) {
+    throw new ForbiddenError(`Only users who may change segments may ${verb} this segment change request`);
   }
 }
 

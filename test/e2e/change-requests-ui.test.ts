@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
-import { ADMIN_TOKEN, eventually } from '../integration/harness.js';
+import { ADMIN_TOKEN, eventually, uniqueKey } from '../integration/harness.js';
 import { createFlag, createUser } from '../integration/governance-helpers.js';
 import { openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.js';
 import { browserSuite } from './browser-suite.js';
@@ -152,10 +152,15 @@ describe('change requests page', () => {
     expect(unexpected(errors)).toEqual([]);
   }, 120_000);
 
-  it('a covered rollout start becomes a request; an admin’s bypass needs a reason at the field, then saves at once', async () => {
+  it('a covered rollout start and segment edit become requests; an admin’s bypass needs a reason at the field, then saves at once', async () => {
     const errors: string[] = [];
     const key = await createFlag(suite.stack, 'e2e-cr-bypass');
-    expect((await suite.stack.request('PUT', POLICY, { body: { required_approvals: 2, covers: ['configs', 'rollouts'] } })).status).toBe(200);
+    expect((await suite.stack.request('PUT', POLICY, { body: { required_approvals: 0 } })).status).toBe(200);
+    // A segment the flag's production config targets: a policy covering segments gates its edits.
+    const segment = uniqueKey('e2e-cr-seg').toLowerCase();
+    expect((await suite.stack.request('POST', '/api/v1/segments', { body: { key: segment, kind: 'list', members: ['u-1'] } })).status).toBe(201);
+    expect((await suite.stack.request('PUT', `/api/v1/flags/${key}/environments/production`, { body: { enabled: false, value: true, off_value: false, targeting: [{ segments: [segment], percentage: 100 }] } })).status).toBe(200);
+    expect((await suite.stack.request('PUT', POLICY, { body: { required_approvals: 2, covers: ['configs', 'rollouts', 'segments'] } })).status).toBe(200);
     const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
       await shot(page, 'failure-cr-bypass').catch(() => undefined); // the page may be closed already
@@ -194,6 +199,21 @@ describe('change requests page', () => {
     expect(await served(key)).toBe(true);
     const [event] = (await suite.stack.request('GET', `/api/v1/audit?flag=${key}&action=flag.config.updated`)).body.events;
     expect(event).toMatchObject({ reason: 'incident 7: force it on', metadata: expect.objectContaining({ changePolicyBypass: true }) });
+
+    // A segment edit: the segments page shows the API's message and links the request, whose diff names the members.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
+    await page.locator('tr', { hasText: segment }).getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Add members (one per line)').fill('u-2');
+    await page.getByRole('form', { name: `Edit segment ${segment}` }).getByRole('button', { name: 'Save' }).click();
+    const segmentRequest = page.getByTestId('change-request-created');
+    await segmentRequest.waitFor();
+    await segmentRequest.getByRole('link', { name: 'Open the change request' }).click();
+    const detail = page.getByTestId('change-request');
+    await detail.and(page.locator('[data-status="pending"]')).waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`segment ${segment} in production`);
+    expect(await detail.locator('[data-field="members"]').count()).toBe(1);
+    // An admin other than the author may decide it.
+    expect(await detail.getByRole('button', { name: 'Withdraw' }).count()).toBe(1);
     await context.close();
     expect(unexpected(errors)).toEqual([]);
   }, 60_000);

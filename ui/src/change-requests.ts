@@ -30,21 +30,34 @@ export const approvals = (n: number) => `${n} approval${n === 1 ? '' : 's'}`;
 /**
  * Whether `me` may approve or reject the request, by the rule the API applies (approvers: the
  * policy's listed users, else its role and admins, else whoever may write the flag there; never the
- * author). `tags` are the flag's (the request does not carry them): without them a grant limited to
- * tags is not counted. The API decides; its refusal is shown.
+ * author; a segment request: every covering policy of its environments must allow them). `tags` are
+ * the flag's (the request does not carry them): without them a grant limited to tags is not counted.
+ * The API decides; its refusal is shown.
  */
-export function mayDecide(request: ChangeRequest, policy: ChangePolicy | undefined, me: Me, can: (r: AccessRequest) => Decision, tags?: readonly string[]): boolean {
-  if (request.status !== 'pending' || request.author.id === me.id || !policy) return false;
-  if (policy.approver_user_ids.length > 0) return policy.approver_user_ids.includes(me.id);
-  if (policy.approver_role) return me.role === policy.approver_role || me.role === 'admin';
-  return can({ resource: 'flag', action: 'write', environment: request.environment, tags }).allowed;
+export function mayDecide(
+  request: ChangeRequest, policyOf: (env: string) => ChangePolicy | undefined, me: Me, can: (r: AccessRequest) => Decision, tags?: readonly string[],
+): boolean {
+  if (request.status !== 'pending' || request.author.id === me.id) return false;
+  const allows = (policy: ChangePolicy) => {
+    if (policy.approver_user_ids.length > 0) return policy.approver_user_ids.includes(me.id);
+    if (policy.approver_role) return me.role === policy.approver_role || me.role === 'admin';
+    return can({ resource: 'flag', action: 'write', environment: policy.environment, tags }).allowed;
+  };
+  if (request.kind === 'segment') {
+    const policies = request.environments.map(policyOf);
+    return policies.every((p) => p !== undefined && (p.required_approvals === 0 || !covers(p, 'segments') || allows(p)));
+  }
+  const policy = policyOf(request.environment);
+  return policy !== undefined && allows(policy);
 }
+
+/** Every environment a request's approvers are checked against (a segment request's covering environments). */
+export const environmentsOf = (request: ChangeRequest): string[] => (request.kind === 'segment' ? request.environments : [request.environment]);
 
 /** What a request is about: its flag, or (for kinds without one) its segment, named generically. */
 export function subjectOf(request: ChangeRequest): { label: string; flag: string | null } {
-  const fields = request as ChangeRequest & { segment?: string | null };
   if (request.flag) return { label: request.flag, flag: request.flag };
-  if (fields.segment) return { label: `segment ${fields.segment}`, flag: null };
+  if (request.segment) return { label: request.segment, flag: null };
   return { label: '–', flag: null };
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { ChangePolicy, ChangeRequestPage } from '../../src/protocol/change-requests.ts';
-import { mayDecide, policyPath, useChangeRequestsChanged } from './change-requests.ts';
+import { environmentsOf, mayDecide, policyPath, useChangeRequestsChanged } from './change-requests.ts';
 import { useInterval, useLoad } from './hooks.ts';
 import { useSession } from './session.tsx';
 
@@ -17,14 +17,14 @@ export function PendingDecisions() {
     const { change_requests: pending } = await api.get<ChangeRequestPage>('/api/v1/change-requests?status=pending&limit=200', signal);
     const others = pending.filter((r) => r.author.id !== me.id);
     const known = new Map<string, ChangePolicy>();
-    for (const env of new Set(others.map((r) => r.environment))) {
+    for (const env of new Set(others.flatMap(environmentsOf))) {
       if (!policies.current.has(env)) policies.current.set(env, api.get<ChangePolicy>(policyPath(env)));
       known.set(env, await policies.current.get(env)!.catch((error: unknown) => {
         policies.current.delete(env);
         throw error;
       }));
     }
-    return others.filter((r) => mayDecide(r, known.get(r.environment), me, can)).length;
+    return others.filter((r) => mayDecide(r, (env) => known.get(env), me, can)).length;
   }, [api, me.id]);
   useChangeRequestsChanged(() => {
     policies.current.clear();

@@ -3,7 +3,7 @@ import { changeRequestRejectSchema } from '../../../src/protocol/change-request-
 import { CHANGE_REQUEST_STATUSES, type ChangePolicy, type ChangeRequest, type ChangeRequestPage } from '../../../src/protocol/change-requests.ts';
 import type { Flag } from '../../../src/protocol/admin-api.ts';
 import { enc, query } from '../api.ts';
-import { age, announceChangeRequests, mayDecide, policyPath, requestPath, subjectOf, useChangeRequestsChanged } from '../change-requests.ts';
+import { age, announceChangeRequests, environmentsOf, mayDecide, policyPath, requestPath, subjectOf, useChangeRequestsChanged } from '../change-requests.ts';
 import { ErrorBox, Field, time, useAction } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
@@ -93,7 +93,8 @@ function ChangeRequestDetail({ id }: { id: string }) {
   const path = `/api/v1/change-requests/${enc(id)}`;
   const request = useLoad((signal) => api.get<ChangeRequest>(path, signal), [path]);
   const r = request.data;
-  const policy = useLoad(async (signal) => (r ? api.get<ChangePolicy>(policyPath(r.environment), signal) : undefined), [r?.environment]);
+  const envs = r ? environmentsOf(r) : [];
+  const policies = useLoad(async (signal) => new Map(await Promise.all(envs.map(async (e) => [e, await api.get<ChangePolicy>(policyPath(e), signal)] as const))), [envs.join(',')]);
   // The flag's tags, for RBAC's tag-limited grants (the request does not carry them).
   const tags = useLoad(async (signal) => (r?.flag ? (await api.get<Flag>(`/api/v1/flags/${enc(r.flag)}`, signal)).tags : undefined), [r?.flag]);
   // Others approve, and an approved request applies in a workflow: follow it until it settles.
@@ -128,7 +129,7 @@ function ChangeRequestDetail({ id }: { id: string }) {
   if (request.error && !r) return <section><p><Link to="/change-requests">← Change requests</Link></p><ErrorBox error={request.error} /></section>;
   if (!r) return <p role="status">Loading change request…</p>;
   const subject = subjectOf(r);
-  const decider = mayDecide(r, policy.data, me, can, tags.data);
+  const decider = mayDecide(r, (env) => policies.data?.get(env), me, can, tags.data);
   const author = r.author.id === me.id;
   const withdrawable = author && (r.status === 'pending' || r.status === 'approved');
   const err = refused ?? act.error;
@@ -140,6 +141,7 @@ function ChangeRequestDetail({ id }: { id: string }) {
         <StatusBadge status={r.status} />
       </div>
       <dl className="cr-facts">
+        {r.environments.length > 1 && <><dt>Environments</dt><dd>{r.environments.join(', ')} <span className="muted small">(every covering policy must allow the approver)</span></dd></>}
         <dt>Author</dt><dd>{r.author.name}</dd>
         <dt>Made</dt><dd>{time(r.created_at)} ({age(r.created_at)} ago), by {r.source}, on version {r.base_version}</dd>
         <dt>Reason</dt><dd>{r.reason ?? <span className="muted">none given</span>}</dd>

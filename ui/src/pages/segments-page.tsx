@@ -5,6 +5,9 @@ import { ErrorBox, Field, useAction, WriteButton } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { jsonFrom } from '../validation.ts';
+import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import { announceChangeRequests, isChangeRequestCreated } from '../change-requests.ts';
+import { ChangeRequestNotice } from './change-request-notice.tsx';
 
 /** Segments: rule segments (conditions as JSON) and list segments (members one per line). */
 export function SegmentsPage() {
@@ -14,6 +17,13 @@ export function SegmentsPage() {
   const deletable = can({ resource: 'segment', action: 'delete' });
   const [form, setForm] = useState({ key: '', name: '', kind: 'rule', conditions: '[{"field": "country", "operator": "in", "value": ["NL", "BE"]}]', members: '' });
   const [editing, setEditing] = useState<string | null>(null);
+  // An edit or delete of a segment that a covering policy's environment targets waits as a change request (202).
+  const [requested, setRequested] = useState<ChangeRequestCreated | null>(null);
+  const onAnswer = (answer: unknown) => {
+    const request = isChangeRequestCreated(answer) ? answer : null;
+    setRequested(request);
+    if (request) announceChangeRequests();
+  };
   const create = useAction(async () => {
     const body: { key: string; name?: string; kind: string; conditions?: unknown; members?: string[] } = { key: form.key, name: form.name || undefined, kind: form.kind };
     if (form.kind === 'rule') body.conditions = jsonFrom(form.conditions, 'conditions');
@@ -23,13 +33,14 @@ export function SegmentsPage() {
     await list.reload();
   });
   const remove = useAction(async (key: string) => {
-    await api.request('DELETE', `/api/v1/segments/${enc(key)}`);
+    onAnswer(await api.request<unknown>('DELETE', `/api/v1/segments/${enc(key)}`));
     await list.reload();
   });
   return (
     <section aria-labelledby="seg-title">
       <h1 id="seg-title">Segments</h1>
       <ErrorBox error={list.error ?? remove.error} />
+      {requested && <ChangeRequestNotice created={requested} />}
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">Key</th><th scope="col">Kind</th><th scope="col">Definition</th><th scope="col">Members</th><th scope="col">Version</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
@@ -49,7 +60,7 @@ export function SegmentsPage() {
           {list.data?.segments.length === 0 && <tr><td colSpan={6}>No segments yet.</td></tr>}
         </tbody>
       </table></div>
-      {editing && list.data && <EditSegmentOf segment={list.data.segments.find((s) => s.key === editing)} onDone={() => { setEditing(null); void list.reload(); }} />}
+      {editing && list.data && <EditSegmentOf segment={list.data.segments.find((s) => s.key === editing)} onDone={(answer) => { setEditing(null); onAnswer(answer); void list.reload(); }} />}
       {allowed.allowed ? (
         <form className="card" aria-label="New segment" noValidate onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
           <h2>New segment</h2>
@@ -71,22 +82,20 @@ export function SegmentsPage() {
 }
 
 /** The editor of the segment being edited, if it is still listed. */
-function EditSegmentOf({ segment, onDone }: { segment: Segment | undefined; onDone: () => void }) {
+function EditSegmentOf({ segment, onDone }: { segment: Segment | undefined; onDone: (answer?: unknown) => void }) {
   return segment ? <EditSegment key={segment.key} segment={segment} onDone={onDone} /> : null;
 }
 
-function EditSegment({ segment, onDone }: { segment: Segment; onDone: () => void }) {
+/** Edits a segment; `onDone` gets the API's answer (a change request when a policy covers the edit). */
+function EditSegment({ segment, onDone }: { segment: Segment; onDone: (answer?: unknown) => void }) {
   const { api } = useSession();
   const [text, setText] = useState(() => (segment.kind === 'rule' ? JSON.stringify(segment.conditions, null, 2) : ''));
   const [members, setMembers] = useState({ add: '', remove: '' });
   const save = useAction(async () => {
-    if (segment.kind === 'rule') {
-      await api.request('PUT', `/api/v1/segments/${enc(segment.key)}`, { body: { conditions: jsonFrom(text, 'conditions') }, headers: { 'if-match': String(segment.version) } });
-    } else {
-      const lines = (s: string) => s.split('\n').map((m) => m.trim()).filter(Boolean);
-      await api.request('POST', `/api/v1/segments/${enc(segment.key)}/members`, { body: { add: lines(members.add), remove: lines(members.remove) } });
-    }
-    onDone();
+    const lines = (s: string) => s.split('\n').map((m) => m.trim()).filter(Boolean);
+    onDone(segment.kind === 'rule'
+      ? await api.request<unknown>('PUT', `/api/v1/segments/${enc(segment.key)}`, { body: { conditions: jsonFrom(text, 'conditions') }, headers: { 'if-match': String(segment.version) } })
+      : await api.request<unknown>('POST', `/api/v1/segments/${enc(segment.key)}/members`, { body: { add: lines(members.add), remove: lines(members.remove) } }));
   });
   return (
     <form className="card" aria-label={`Edit segment ${segment.key}`} noValidate onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
@@ -98,7 +107,7 @@ function EditSegment({ segment, onDone }: { segment: Segment; onDone: () => void
             <Field label="Remove members (one per line)" error={save.error} path="remove">{(p) => <textarea {...p} rows={3} value={members.remove} onChange={(e) => setMembers({ ...members, remove: e.target.value })} />}</Field>
           </div>}
       <ErrorBox error={save.error} />
-      <div className="actions"><button className="primary" type="submit" data-write="">Save</button><button type="button" onClick={onDone}>Cancel</button></div>
+      <div className="actions"><button className="primary" type="submit" data-write="">Save</button><button type="button" onClick={() => onDone()}>Cancel</button></div>
     </form>
   );
 }
