@@ -114,10 +114,12 @@ export function phaseChanges(phase: Phase): Array<'configs' | 'rollouts'> {
   return [...(phase.audience ? ['configs' as const] : []), ...(phase.plan ? ['rollouts' as const] : [])];
 }
 
+const roleGateApprovers = (role: Role) => (role === 'admin' ? 'an admin' : `a ${role} (or an admin)`);
+
 /** Who a policy gate takes approvals from, in words. */
 export function describePolicyApprovers(gate: PolicyGate): string {
   if (gate.approverUserIds.length > 0) return 'the users the policy lists';
-  if (gate.approverRole) return `a ${gate.approverRole} (or an admin)`;
+  if (gate.approverRole) return roleGateApprovers(gate.approverRole);
   return `users who may change flags in ${gate.environment}`;
 }
 
@@ -162,7 +164,7 @@ export function phaseApprovalCounts(
   if (policyOpen && policyEligible) counts.push('policy');
   if (counts.length) return { counts };
   if (policyOpen) {
-    return { refusal: `${phase.policy!.environment}’s change policy takes approvals only from ${describePolicyApprovers(phase.policy!)}${roleOpen ? `; the phase’s own gate needs a ${phase.approval!.role} (or an admin)` : ''}` };
+    return { refusal: `${phase.policy!.environment}’s change policy takes approvals only from ${describePolicyApprovers(phase.policy!)}${roleOpen ? `; the phase’s own gate needs ${roleGateApprovers(phase.approval!.role)}` : ''}` };
   }
   return { refusal: roleOpen ? approvalRefusal(phase.approval!, approver, startedBy)! : 'no gate of this phase is waiting for an approval' };
 }

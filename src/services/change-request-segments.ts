@@ -5,7 +5,7 @@ import { sameJson } from '../domain/variants.js';
 import { ConflictError, ForbiddenError, PreconditionFailedError } from '../errors.js';
 import type { ChangePolicy, ChangeRequest } from '../protocol/change-requests.js';
 import { appendAuditEvent } from '../stores/audit-store.js';
-import { findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
+import { anyPolicyCovers, findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../stores/segment-store.js';
 import { findUser } from '../stores/user-store.js';
@@ -125,6 +125,8 @@ function proposedBy(current: ProposedSegment, edit: Exclude<SegmentEdit, { op: '
 export async function requestSegmentChange(
   tx: Queryable, write: CoveredSegmentWrite,
 ): Promise<{ policies: ChangePolicy[]; requestId: string | null } | null> {
+  // Most installations cover no segments anywhere: then no lock and no scan of the configs.
+  if (!(await anyPolicyCovers(tx, 'segments'))) return null;
   const current = await findSegment(tx, write.segmentKey, true);
   if (!current) return null;
   const policies = await coveringPolicies(tx, write.segmentKey);
@@ -168,17 +170,24 @@ export function segmentRequestMessage(segmentKey: string, policies: readonly Cha
 
 /**
  * Who may decide a segment request: someone every environment it names allows under that environment's
- * current policy (strictest wins). An environment whose policy stopped covering segments no longer counts.
+ * current policy (strictest wins). An environment whose policy stopped covering segments no longer
+ * counts; when none still does, the decider must at least be allowed to write segments.
  */
 export async function requireSegmentApprover(
-  tx: Queryable, request: ChangeRequestRecord, mayApprove: (policy: ChangePolicy) => boolean, describeApprovers: (p: ChangePolicy) => string, verb: string,
+  tx: Queryable, request: ChangeRequestRecord, who: { subject: Subject }, mayApprove: (policy: ChangePolicy) => boolean,
+  describeApprovers: (p: ChangePolicy) => string, verb: string,
 ): Promise<void> {
+  let covered = false;
   for (const environment of request.environments) {
     const policy = await findPolicy(tx, environment);
     if (policy.required_approvals === 0 || !policy.covers.includes('segments')) continue;
+    covered = true;
     if (!mayApprove(policy)) {
       throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} this segment change request: '${environment}'s policy covers it (every covering policy must allow the approver)`);
     }
+  }
+  if (!covered && (who.subject.kind !== 'user' || !isAllowed(who.subject, { resource: 'segment', action: 'write' }))) {
+    throw new ForbiddenError(`Only users who may change segments may ${verb} this segment change request`);
   }
 }
 

@@ -126,7 +126,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
     if (request.author.id === who.actor.id) throw new ForbiddenError(`You made this change request: ${authorHint}`);
     if (request.kind === 'segment') {
-      await requireSegmentApprover(tx, request, (policy) => mayApprove(policy, who, undefined), describeApprovers, verb);
+      await requireSegmentApprover(tx, request, who, (policy) => mayApprove(policy, who, undefined), describeApprovers, verb);
       return request;
     }
     const policy = await findPolicy(tx, request.environment);

@@ -36,6 +36,12 @@ export async function findPolicy(db: Queryable, environment: string): Promise<Ch
   };
 }
 
+/** Whether any environment's policy is on and covers this kind of write. */
+export async function anyPolicyCovers(db: Queryable, change: CoveredChange): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM change_policies WHERE required_approvals > 0 AND $1 = ANY(covers) LIMIT 1', [change]);
+  return (rowCount ?? 0) > 0;
+}
+
 export async function savePolicy(db: Queryable, environment: string, policy: PolicyInput, actor: string): Promise<void> {
   await db.query(
     `INSERT INTO change_policies (environment, required_approvals, approver_role, approver_user_ids, covers, restore_requires_approval, updated_by)

@@ -209,4 +209,26 @@ describe('change requests for segment edits', () => {
       expect.objectContaining({ userId: author.id, reason: 'retired', metadata: expect.objectContaining({ changeRequestId: deletes[1] }) }),
     ]);
   });
+
+  it('re-checks at apply: a newly covered environment conflicts; an author no longer active fails it; nothing is written', async () => {
+    await setPolicy('production', { required_approvals: 1, covers: ['segments'] });
+    await setPolicy('staging', { required_approvals: 1, covers: ['segments'] });
+    const segment = await ruleSegment();
+    await targetingFlag(segment.key, 'production');
+    const made = await stack.request('PUT', `/api/v1/segments/${segment.key}`, { token: author.token, body: { conditions: proConditions } });
+    expect(made.body.change_request).toMatchObject({ environments: ['production'] });
+    // While it waits, a staging config starts targeting the segment: staging's policy was never asked.
+    await targetingFlag(segment.key, 'staging');
+    expect((await approve(made.body.change_request.id, reviewer)).status).toBe(200);
+    expect((await settled(made.body.change_request.id, 'conflicted')).outcome).toMatch(/now targeted in 'staging'/);
+
+    const leaving = await createUser(stack, 'editor');
+    const second = await stack.request('PUT', `/api/v1/segments/${segment.key}`, { token: leaving.token, body: { conditions: proConditions } });
+    expect(second.body.change_request).toMatchObject({ environments: ['production', 'staging'] });
+    expect((await stack.request('DELETE', `/api/v1/users/${leaving.id}`, { body: { reason: 'left the team' } })).status).toBe(200);
+    expect((await approve(second.body.change_request.id, reviewer)).status).toBe(200);
+    expect((await settled(second.body.change_request.id, 'failed')).outcome).toMatch(/author Test editor is no longer an active user.*nothing was applied/);
+    expect(await segmentOf(segment.key)).toMatchObject({ version: segment.version, conditions: [{ field: 'tier', operator: 'equals', value: 'enterprise' }] });
+    expect(await auditEvents(stack, { resource_id: segment.key, action: 'segment.updated' })).toEqual([]);
+  });
 });
