@@ -89,6 +89,11 @@ export async function startStack(overrides: Record<string, string> = {}, options
       return { status: response.status, body: parsed, headers: response.headers };
     },
     async close() {
+      // Workflows left running on this stack's own task queue have no worker after this: they would
+      // keep their ids (rollout:<env>:<flag>, pipeline:<flag>) busy for later runs against the same
+      // Temporal and answer their steering with 503. A queue given by the test may be resumed by
+      // another stack, so only the stack's own queue is cleared.
+      if (!overrides.TEMPORAL_TASK_QUEUE) await terminateRunning(temporal, config.TEMPORAL_TASK_QUEUE);
       await api.close();
       await worker?.close();
       await connection.close();
@@ -112,6 +117,24 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Terminates the workflows still running on a task queue (bounded: the first 1,000). */
+async function terminateRunning(temporal: Client, taskQueue: string): Promise<void> {
+  const ids: string[] = [];
+  const deadline = Date.now() + 10_000;
+  try {
+    await temporal.withDeadline(deadline, async () => {
+      for await (const execution of temporal.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+        ids.push(execution.workflowId);
+        if (ids.length >= 1_000) break;
+      }
+    });
+  } catch {
+    return; // Temporal unreachable (a test stopped it): nothing to clear that it could reach.
+  }
+  await temporal.withDeadline(deadline, () =>
+    Promise.all(ids.map((id) => temporal.workflow.getHandle(id).terminate('test stack closed').catch(() => undefined))));
 }
 
 /** Stops or starts one stack service through the same scripts the README uses. */
