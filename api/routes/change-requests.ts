@@ -4,7 +4,7 @@ import {
   changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/protocol/change-requests.js';
-import type { Approver, ChangeRequestService, CoveredWrite } from '../../src/services/change-request-service.js';
+import type { Approver, ChangeRequestService, CoveredWrite, GateOutcome } from '../../src/services/change-request-service.js';
 import type { CoveredSegmentWrite } from '../../src/services/change-request-segments.js';
 import type { RequestMeta } from '../../src/services/request-meta.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
@@ -39,13 +39,7 @@ export async function gateWrite(
   write: Omit<CoveredWrite, 'meta' | 'bypass' | 'subject'>,
 ): Promise<boolean> {
   if (!service) return false;
-  const outcome = await service.gateConfigWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) });
-  if (outcome.kind === 'request') {
-    res.status(202).json(outcome.created);
-    return true;
-  }
-  if (outcome.kind === 'bypass') meta.auditMetadata = outcome.auditMetadata;
-  return false;
+  return answerGate(await service.gateConfigWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) }), res, meta);
 }
 
 /** The same hook for a segment edit: a request when a policy of an environment targeting the segment covers segments. */
@@ -54,7 +48,11 @@ export async function gateSegmentWrite(
   write: Omit<CoveredSegmentWrite, 'meta' | 'bypass' | 'subject'>,
 ): Promise<boolean> {
   if (!service) return false;
-  const outcome = await service.gateSegmentWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) });
+  return answerGate(await service.gateSegmentWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) }), res, meta);
+}
+
+/** A gate's outcome: 202 with the request (true: the write stops here), or the bypass marked on the write's audit event. */
+function answerGate(outcome: GateOutcome, res: Response, meta: RequestMeta): boolean {
   if (outcome.kind === 'request') {
     res.status(202).json(outcome.created);
     return true;

@@ -94,13 +94,17 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   };
   const gated = covers(policy, later ? 'scheduled_changes' : 'configs');
   /** A write the policy turned into a request: nothing changed; the editor goes back to the current config and links the request. */
-  const becameRequest = (answer: ChangeRequestCreated) => {
+  /** Nothing changes now (a scheduled change or a request): back to the current config, the form cleared. */
+  const backToCurrent = () => {
     setDraft(base.config);
     setReviewing(false);
     setLater(false);
     setWhen('');
     setReason('');
     setConflict(null);
+  };
+  const becameRequest = (answer: ChangeRequestCreated) => {
+    backToCurrent();
     setRequested(answer);
     announceChangeRequests();
   };
@@ -138,13 +142,8 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
         body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(gated && bypass, reason),
       });
       if (isChangeRequestCreated(answer)) return becameRequest(answer);
-      // Nothing changes now: the editor goes back to the current config; the change applies at its time.
-      setDraft(base.config);
-      setReviewing(false);
-      setLater(false);
-      setWhen('');
-      setReason('');
-      setConflict(null);
+      // The change applies at its time.
+      backToCurrent();
       setScheduledAt(answer.at);
       onScheduled?.(answer);
     } catch (error) {
