@@ -198,7 +198,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
   });
   const rollouts = createRolloutService(temporalDeps);
-  const changeRequests = createChangeRequestService({ db, starter, temporal: temporalDeps.temporal, logger });
+  const changeRequests = createChangeRequestService({
+    db, starter, temporal: temporalDeps.temporal, logger, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+  });
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,

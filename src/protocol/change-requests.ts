@@ -74,6 +74,7 @@ export const changeRequestSchema = z
     outcome: z.string().nullable().meta({ description: 'what applying found: the new version, or why it conflicted or failed' }),
     applied_version: z.number().int().nullable(),
     workflow_id: z.string().nullable(),
+    workflow_url: z.string().nullable().meta({ description: "the apply workflow's page in the Temporal UI (TEMPORAL_UI_URL)" }),
     created_at: z.string(),
     updated_at: z.string(),
   })

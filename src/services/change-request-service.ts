@@ -41,6 +41,8 @@ export interface ChangeRequestServiceDeps {
   temporal?: Client;
   logger: Logger;
   notifier?: ChangeRequestNotifier;
+  /** A workflow's page in the Temporal UI; without it requests carry no link. */
+  workflowUrl?: (workflowId: string) => string;
 }
 
 /** Someone acting on a request: who, and what RBAC lets them do. */
@@ -75,12 +77,14 @@ const NONE: GateOutcome = { kind: 'none' };
 const s = (n: number) => (n === 1 ? '' : 's');
 
 /** What the request's audit events name: its flag, or its segment. */
-const resourceOf = (request: ChangeRequest): string => request.flag ?? request.segment!;
+const resourceOf = (request: Pick<ChangeRequest, 'flag' | 'segment'>): string => request.flag ?? request.segment!;
 
 /** Strips what the API does not show. */
-function present(record: ChangeRequestRecord): ChangeRequest {
-  const { baseConfig: _base, slack: _slack, ...request } = record;
-  return request;
+function presenter(workflowUrl: ((workflowId: string) => string) | undefined) {
+  return (record: ChangeRequestRecord): ChangeRequest => {
+    const { baseConfig: _base, slack: _slack, ...request } = record;
+    return { ...request, workflow_url: request.workflow_id && workflowUrl ? workflowUrl(request.workflow_id) : null };
+  };
 }
 
 /** True when `who` may approve (or reject) requests in this environment for this flag, author aside. */
@@ -105,6 +109,7 @@ function describeApprovers(policy: ChangePolicy): string {
  */
 export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   const { db, logger } = deps;
+  const present = presenter(deps.workflowUrl);
   let notifier = deps.notifier;
 
   async function requireEnvironment(environment: string) {

@@ -87,7 +87,7 @@ export async function insertChangeRequest(db: Queryable, request: NewChangeReque
 }
 
 /** A request as stored, with what the API does not show (the base config, the Slack message). */
-export interface ChangeRequestRecord extends ChangeRequest {
+export interface ChangeRequestRecord extends Omit<ChangeRequest, 'workflow_url'> {
   baseConfig: unknown;
   slack: { channel: string; ts: string } | null;
 }

@@ -145,6 +145,9 @@ describe('change requests page', () => {
     expect(await page.getByTestId('cr-applied-version').textContent()).toBe(`version ${version}`);
     expect(await page.getByTestId('cr-outcome').textContent()).toMatch(/^Outcome: applied/);
     expect(await page.getByTestId('workflow-id').textContent()).toBe(`change-request:production:${key}:${id}`);
+    expect(await page.getByTestId('workflow-link').getAttribute('href')).toBe(
+      `${suite.stack.config.TEMPORAL_UI_URL}/namespaces/${suite.stack.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(`change-request:production:${key}:${id}`)}`,
+    );
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     await eventually(async () => (await served(key)) === true, 'OFREP to serve the approved change');
     await shot(second.page, '63-cr-applied');

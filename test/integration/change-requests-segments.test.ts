@@ -100,6 +100,8 @@ describe('change requests for segment edits', () => {
     const approved = await approve(request.id, reviewer);
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body.workflow_id).toBe(`change-request:segment:${segment.key}:${request.id}`);
+    expect(approved.body.workflow_url).toBe(`${stack.config.TEMPORAL_UI_URL}/namespaces/${stack.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(approved.body.workflow_id)}`);
+    expect(request.workflow_url).toBeNull();
     const applied = await settled(request.id, 'applied');
     const after = await segmentOf(segment.key);
     expect(after.conditions).toEqual(proConditions);

@@ -6,7 +6,7 @@ const base: ChangeRequest = {
   id: '6f1c1a52-3f4e-4d7b-9a43-0b8c2f9d1e00', kind: 'config', source: 'put', flag: 'checkout-v2', segment: null, environment: 'production',
   environments: ['production'], status: 'pending', author: { id: 'u1', name: 'Ada' }, reason: null, base_version: 3,
   diff: [{ field: 'enabled', before: false, after: true }], proposed: {}, apply_at: null, required_approvals: 1, approvals: [],
-  decided_by: null, decision_comment: null, outcome: null, applied_version: null, workflow_id: null, created_at: '', updated_at: '',
+  decided_by: null, decision_comment: null, outcome: null, applied_version: null, workflow_id: null, workflow_url: null, created_at: '', updated_at: '',
 };
 
 describe('Slack message of a change request', () => {

@@ -148,7 +148,7 @@ function ChangeRequestDetail({ id }: { id: string }) {
         <dt>Applies</dt><dd>{r.apply_at ? time(r.apply_at) : 'at once when approved'}</dd>
         <dt>Approvals</dt><dd data-testid="cr-approvals">{r.approvals.length}/{r.required_approvals}</dd>
         {r.applied_version !== null && <><dt>Applied as</dt><dd data-testid="cr-applied-version">version {r.applied_version}</dd></>}
-        {r.workflow_id && <><dt>Workflow</dt><dd><code data-testid="workflow-id">{r.workflow_id}</code> <span className="muted small">(in Temporal)</span></dd></>}
+        {r.workflow_id && <><dt>Workflow</dt><dd><code data-testid="workflow-id">{r.workflow_id}</code>{r.workflow_url && <> <a href={r.workflow_url} target="_blank" rel="noreferrer" data-testid="workflow-link">open in Temporal</a></>}</dd></>}
       </dl>
       {r.outcome && <p className={r.status === 'applied' ? 'ok' : 'error'} role="status" data-testid="cr-outcome">Outcome: {r.outcome}</p>}
       {r.decided_by && <p data-testid="cr-decision">{r.status === 'withdrawn' ? 'Withdrawn' : 'Rejected'} by {r.decided_by.name}{r.decision_comment ? `: “${r.decision_comment}”` : ''}</p>}
