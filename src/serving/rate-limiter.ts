@@ -4,7 +4,12 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
 interface Bucket {
   tokens: number;
   updatedAt: number;
+  /** When the bucket last moved to the end of the recency order. */
+  movedAt: number;
 }
+
+// Moving a bucket in the recency order costs a delete and a set; once a second is recent enough.
+const MOVE_EVERY_MS = 1_000;
 
 const ALLOWED: RateDecision = { allowed: true };
 const DEFAULT_MAX_BUCKETS = 100_000;
@@ -16,7 +21,7 @@ const DEFAULT_MAX_BUCKETS = 100_000;
  * an attacker makes up (random tokens, random trigger URLs) cannot grow memory without bound.
  */
 export class RateLimiter {
-  // Kept in least-recently-used order: a touched bucket moves to the end.
+  // Kept in least-recently-used order (to the second): a touched bucket moves to the end.
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -39,14 +44,18 @@ export class RateLimiter {
     if (this.perSecond <= 0) return ALLOWED;
     let bucket = this.buckets.get(caller);
     if (bucket) {
-      this.buckets.delete(caller);
       bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * this.perSecond);
       bucket.updatedAt = Math.max(bucket.updatedAt, now);
+      if (now - bucket.movedAt >= MOVE_EVERY_MS) {
+        bucket.movedAt = now;
+        this.buckets.delete(caller);
+        this.buckets.set(caller, bucket);
+      }
     } else {
       if (this.buckets.size >= this.maxBuckets) this.makeRoom();
-      bucket = { tokens: this.burst, updatedAt: now };
+      bucket = { tokens: this.burst, updatedAt: now, movedAt: now };
+      this.buckets.set(caller, bucket);
     }
-    this.buckets.set(caller, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return ALLOWED;

@@ -47,11 +47,18 @@ describe('RateLimiter: a token bucket per caller', () => {
   it('remembers at most maxBuckets callers, forgetting the least recently used', () => {
     const limiter = new RateLimiter(1, 1, 3);
     for (const caller of ['a', 'b', 'c']) expect(limiter.take(caller, T0).allowed).toBe(true);
-    expect(limiter.take('a', T0).allowed).toBe(false); // a is now the most recently used
-    for (let i = 0; i < 1_000; i++) limiter.take(`made-up-${i}`, T0);
+    expect(limiter.take('a', T0 + 900).allowed).toBe(false);
+    // A second later a is the most recently used: a new caller pushes b out, not a.
+    expect(limiter.take('a', T0 + 1_000).allowed).toBe(true);
+    expect(limiter.take('d', T0 + 1_000).allowed).toBe(true);
+    expect(limiter.size).toBe(3);
+    expect(limiter.take('a', T0 + 1_000).allowed).toBe(false); // still remembered: no fresh burst
+    expect(limiter.take('c', T0 + 1_000).allowed).toBe(true); // c refilled in that second
+    expect(limiter.take('b', T0 + 1_000).allowed).toBe(true); // b was forgotten: a fresh burst
+    for (let i = 0; i < 1_000; i++) limiter.take(`made-up-${i}`, T0 + 1_000);
     expect(limiter.size).toBe(3);
     // A flood of made-up callers pushed everyone else out: a starts again with a full burst.
-    expect(limiter.take('a', T0).allowed).toBe(true);
+    expect(limiter.take('a', T0 + 1_000).allowed).toBe(true);
   });
 
   it('matches a model: allowed requests in any window never exceed burst + rate × window', () => {
