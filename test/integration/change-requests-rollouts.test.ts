@@ -118,11 +118,18 @@ describe('change requests covering rollout starts', () => {
     // A kill while a request waits is not blocked, and the request then conflicts instead of starting.
     const pending = (await startRollout(key, author.token)).body.change_request;
     const killPath = `${configPath(key)}/kill-switch`;
-    expect((await stack.request('POST', killPath, { token: responder.token, body: { reason: 'errors' } })).status).toBe(201);
+    const kill = await stack.request('POST', killPath, { token: responder.token, body: { reason: 'errors' } });
+    expect(kill.status).toBe(201);
     expect((await approve(pending.id, reviewer)).status).toBe(200);
     expect((await settled(pending.id, 'conflicted')).outcome).toMatch(/stale base/);
     expect((await stack.request('GET', rollouts(key))).body.rollouts).toEqual([]);
-    expect((await stack.request('DELETE', killPath, { token: responder.token, body: { reason: 'recovered' } })).status).toBe(200);
+    const restore = await stack.request('DELETE', killPath, { token: responder.token, body: { reason: 'recovered' } });
+    expect(restore.status).toBe(200);
+    // The kill's workflow pauses whatever rollout of the flag runs when it reaches that step (after
+    // confirming convergence, up to 5 s): let it and the restore finish before the bypassed start, or
+    // the kill pauses the new rollout (CI run 1 of session 5; the closing note has the race).
+    await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+    await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
 
     // Bypass: the permission and a reason; the start's audit event says so.
     expect((await startRollout(key, author.token, { plan: PLAN, reason: 'hotfix' }, { 'x-change-request-bypass': 'true' })).status).toBe(403);
