@@ -140,7 +140,11 @@ describe('change requests covering rollout starts', () => {
     expect(bypassed.status, JSON.stringify(bypassed.body)).toBe(201);
     const [event] = await auditEvents(stack, { resource_id: key, action: 'rollout.started' });
     expect(event).toMatchObject({ reason: 'incident 7: ship the fix now', metadata: expect.objectContaining({ changePolicyBypass: true, workflowId: bypassed.body.workflowId }) });
-    await eventually(async () => (await stack.request('GET', rollouts(key))).body.current?.status === 'running', 'the bypassed rollout to run', 30_000);
+    await eventually(async () => {
+      const current = (await stack.request('GET', rollouts(key))).body.current;
+      if (current?.status === 'running') return true;
+      throw new Error(`the rollout is ${JSON.stringify(current ?? null).slice(0, 400)}`); // named in a timeout
+    }, 'the bypassed rollout to run', 30_000);
     await abort(key);
   });
 
