@@ -6,7 +6,7 @@ import type { Queryable } from '../stores/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../stores/flag-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
 import type { WorkflowStarter } from '../temporal/workflow-starter.js';
-import { authorRightsLost, isActiveUser } from './author-rights.js';
+import { approvalsLost, authorRightsLost } from './author-rights.js';
 import { applyRolloutRequest } from './change-request-rollouts.js';
 import { applySegmentRequest, type SegmentPublication, type SegmentWriter } from './change-request-segments.js';
 import { parseConfigInput, requireKnownSegments } from './config-validation.js';
@@ -48,12 +48,8 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
  * this write (authorRightsLost) and every counted approval comes from a user still active.
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
-  const author = await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, request.kind === 'restore' ? 'kill_switch' : 'write');
-  if (author) return author;
-  for (const approval of request.approvals) {
-    if (!(await isActiveUser(tx, approval.user_id))) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
-  }
-  return null;
+  const action = request.kind === 'restore' ? 'kill_switch' : 'write';
+  return (await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, action)) ?? approvalsLost(tx, request.approvals);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { isAllowed, type Subject } from '../auth/rbac.js';
 import type { Condition } from '../domain/flag.js';
-import { uuidPattern } from '../domain/text.js';
 import { sameJson } from '../domain/variants.js';
 import { ConflictError, ForbiddenError, PreconditionFailedError } from '../errors.js';
 import type { ChangePolicy, ChangeRequest } from '../protocol/change-requests.js';
@@ -8,8 +7,7 @@ import { appendAuditEvent } from '../stores/audit-store.js';
 import { anyPolicyCovers, findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from '../stores/change-request-store.js';
 import type { Queryable } from '../stores/database.js';
 import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../stores/segment-store.js';
-import { findUser } from '../stores/user-store.js';
-import { isActiveUser } from './author-rights.js';
+import { approvalsLost, authorAccessLost } from './author-rights.js';
 import type { ChangeRequestApplied } from './change-request-apply.js';
 import type { AuditMeta, RequestMeta } from './request-meta.js';
 import { presentSegment, type SegmentService, type SegmentUpdate, type SegmentWrite } from './segment-service.js';
@@ -210,17 +208,7 @@ export async function publishSegmentChange(writer: SegmentWriter, publication: S
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord): Promise<string | null> {
   const action = request.proposed === null ? 'delete' : 'write';
-  if (uuidPattern.test(request.author.id)) {
-    const user = await findUser(tx, request.author.id);
-    if (!user || user.deactivatedAt) return `its author ${request.author.name} is no longer an active user`;
-    if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, { resource: 'segment', action })) {
-      return `its author ${request.author.name} may no longer ${action} segment '${request.segment}'`;
-    }
-  }
-  for (const approval of request.approvals) {
-    if (!(await isActiveUser(tx, approval.user_id))) return `the approval of ${approval.user_name} no longer counts: they are no longer an active user`;
-  }
-  return null;
+  return (await authorAccessLost(tx, request.author, { resource: 'segment', action }, `${action} segment '${request.segment}'`)) ?? approvalsLost(tx, request.approvals);
 }
 
 /**
