@@ -154,6 +154,12 @@ const configSchema = z.object({
   GUARD_MAX_EVENTS_PER_REPORTER: z.coerce.number().int().min(0).default(1000),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Each client address's share of a public (client) token's evaluation budget, requests a second per
+   * token, address and API process (bursts of as many): one host flooding a site's shared browser
+   * token is refused without refusing the site's other visitors. 0 (or RATE_LIMIT_PER_SECOND=0) turns it off.
+   */
+  RATE_LIMIT_PER_ADDRESS_PER_SECOND: z.coerce.number().int().min(0).default(1_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Serve the evaluation hot paths from node:http ahead of Express (`off` to compare). */
