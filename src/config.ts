@@ -2,8 +2,8 @@ import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
 import { trustProxies } from './serving/client-address.js';
-import { parseSecretKey } from './services/secret-box.js';
-import { parseAllowedHosts } from './services/webhook-destination.js';
+import { parseSecretKey } from './auth/secret-box.js';
+import { parseAllowedHosts } from './webhooks/webhook-destination.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
 const pemFile = z.string().min(1).refine((path) => {

@@ -4,7 +4,7 @@ import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
 import { flagMetricsHistorySchema, metricsWindowSchema, type FlagMetricsHistory } from '../../src/protocol/admin-api.js';
-import type { FlagMetricsHistoryService } from '../../src/services/flag-metrics-history.js';
+import type { FlagMetricsHistoryService } from '../../src/flag-metrics/flag-metrics-history.js';
 import { authorize, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { AccessRequest, Decision } from '../../src/auth/rbac.ts';
-import type { ChangePolicy, ChangeRequest, ChangeRequestCreated } from '../../src/protocol/change-requests.ts';
+import type { ChangePolicy, ChangeRequest, ChangeRequestCreated } from '../../src/change-requests/change-request-schemas.ts';
 import { enc, type Api } from './api.ts';
 import type { Me } from './session.tsx';
 
