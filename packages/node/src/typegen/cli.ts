@@ -5,6 +5,7 @@ import { fetchDefinitions } from './fetch-definitions.js';
 import { generateDeclarations } from './generate.js';
 import { REFS_USAGE, runRefs } from '../refs/command.js';
 import { FLAGS_USAGE, runFlags, type CommandIo } from '../flags-as-code/command.js';
+import { IMPORT_USAGE, runImport } from '../import/command.js';
 
 const USAGE = `Usage: ripcord typegen --url <api> --token <server or admin token> [--out flags.d.ts] [--environment production]
 
@@ -45,8 +46,9 @@ export async function runCli(argv: string[], io: CommandIo = defaultIo): Promise
   const [command, ...rest] = argv;
   if (command === 'refs') return runRefs(rest, io);
   if (command === 'flags') return runFlags(rest, io);
+  if (command === 'import') return runImport(rest, io);
   if (command !== 'typegen') {
-    const usage = `${USAGE}\n\n${REFS_USAGE}\n\n${FLAGS_USAGE}`;
+    const usage = `${USAGE}\n\n${REFS_USAGE}\n\n${FLAGS_USAGE}\n\n${IMPORT_USAGE}`;
     io.err(command && command !== '--help' && command !== '-h' ? `Unknown command '${command}'.\n\n${usage}` : usage);
     return command === '--help' || command === '-h' ? 0 : 2;
   }
