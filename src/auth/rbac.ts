@@ -11,7 +11,7 @@ import type { Role } from '../domain/role.js';
 
 export { ROLES, roleSchema, type Role } from '../domain/role.js';
 
-/** Resources a grant may name (the seed's Permission). */
+/** Resources a grant may name. */
 export const grantResourceSchema = z.enum(['flag', 'environment', 'audit']);
 export const actionSchema = z.enum(['read', 'write', 'delete', 'kill_switch']);
 export type GrantResource = z.infer<typeof grantResourceSchema>;
