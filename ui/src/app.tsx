@@ -132,6 +132,21 @@ function Shell() {
       h1.focus();
     } else main?.focus();
   }, [path]);
+  // "/" jumps to the page's search (as on GitHub and LaunchDarkly), unless one is typing.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target?.closest('input, textarea, select, [contenteditable="true"], dialog[open]')) return;
+      const search = document.querySelector<HTMLInputElement>('#main [role="search"] input');
+      if (!search) return;
+      event.preventDefault();
+      search.focus();
+      search.select();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   const isActive = (to: string) => (to === '/' ? path === '/' || path.startsWith('/flags') : path.startsWith(to));
   return (
     <>
