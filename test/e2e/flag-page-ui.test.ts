@@ -133,6 +133,20 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await page.getByTestId('served-split').textContent()).toBe('Split: control 50%, compact 30%, wide 20%');
     expect(await page.getByTestId('served-rules').textContent()).toBe(`Before that: rule dutch-wide → wide; segment ${beta} → compact`);
     await shot(page, '42-variants-saved');
+
+    // The flag's History shows the save field by field: the rename as a rename, no "rollout: null" the editor never set.
+    await page.getByRole('tab', { name: 'History' }).click();
+    const saved = page.getByTestId('flag-history').locator('li[data-action="flag.config.updated"]').first();
+    await saved.locator('summary').click();
+    const lines = saved.locator('.field-diff li');
+    await lines.first().waitFor();
+    const diff = await lines.allTextContents();
+    expect(diff).toContain('variants[on] renamed to control');
+    expect(diff).toContain('variants[control].value: "old-on" → "classic"');
+    expect(diff).toContain('on_variant: "on" → "control"');
+    expect(diff).toContain('enabled: false → true');
+    expect(diff.filter((line) => /rollout|split: null/.test(line))).toEqual([]);
+    await shot(page, '45-history-field-diff');
     await context.close();
 
     // The API stored it, and OFREP answers with the variant names and values.

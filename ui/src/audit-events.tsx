@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { AuditEventView, AuditPage } from '../../src/protocol/admin-api.ts';
 import { enc, query } from './api.ts';
 import { Diff, time } from './components.tsx';
+import { withNamedVariants } from './config-shape.ts';
 import { useLoad } from './hooks.ts';
 import { Link } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -58,7 +59,7 @@ export function AuditEventItem({ event: e, showResource = true }: { event: Audit
           {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actorEmail ?? e.userId}>{actorLabel(e)}</span> · {time(e.timestamp)}
           {e.reason && <span className="muted"> — “{e.reason}”</span>}
         </summary>
-        <Diff before={e.oldValue ?? undefined} after={e.newValue ?? undefined} label={`old and new value of event ${e.seq}`} />
+        <Diff before={withNamedVariants(e.oldValue ?? undefined)} after={withNamedVariants(e.newValue ?? undefined)} label={`old and new value of event ${e.seq}`} />
         <p className="small muted">IP {e.ipAddress ?? '–'} · {e.userAgent ?? '–'} · hash <code>{String(e.hash).slice(0, 16)}…</code>{Object.keys(e.metadata ?? {}).length ? <> · metadata <code>{JSON.stringify(e.metadata)}</code></> : null}</p>
       </details>
     </li>
