@@ -52,7 +52,7 @@ const present = (t: AlertTriggerRecord) => ({
 export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${t.id}`, name: `${t.name} (alert trigger)`, role: 'emergency_responder' });
 
 /**
- * Alert triggers (issue 18): an alerting system posts to a secret URL and the flag is killed through the
+ * Alert triggers: an alerting system posts to a secret URL and the flag is killed through the
  * same kill switch as a person's (killSwitch workflow, audit, alerts), with the trigger as the actor.
  * Each alert fires once per firing episode (by fingerprint), optionally only when N alerts fire within a
  * window or while a rollout runs; a resolve restores only what this trigger killed, and only when asked.
