@@ -81,7 +81,7 @@ export interface AppDeps {
   webhooks: WebhookService;
   /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
   alertTriggers: AlertTriggerService;
-  /** Change policies and requests (issue 18): covered writes become requests that need approvals. */
+  /** Change policies and requests: covered writes become requests that need approvals. */
   changeRequests?: ChangeRequestService;
   /** Flag references found in code by `ripcord refs --upload`. */
   codeReferences: CodeReferenceService;
@@ -92,7 +92,7 @@ export interface AppDeps {
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
   draining?: () => boolean;
   logger: Logger;
-  /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
+  /** Evaluation serving: OFREP, native evaluate, SSE, per-flag metrics. */
   serving: {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
@@ -102,9 +102,9 @@ export interface AppDeps {
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
-  /** Management and governance (issue 5): users, tokens, segments, audit. */
+  /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
-  /** flagd-compatible sync (issue 16): each environment's flags as a flagd document. */
+  /** flagd-compatible sync: each environment's flags as a flagd document. */
   flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
 
@@ -165,7 +165,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());
-  // The admin UI (issue 9) at `/`; it never answers the paths above.
+  // The admin UI at `/`; it never answers the paths above.
   app.use(createUiRouter());
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));

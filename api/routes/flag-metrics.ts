@@ -15,7 +15,7 @@ const historyQuery = z.strictObject({ environment: environmentKeySchema.optional
 const keyParams = z.object({ key: flagKeySchema });
 
 /**
- * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every
+ * `GET /api/v1/flags/{key}/metrics[?environment=]`: the flag's metrics summed over every
  * replica (batches flushed to Redis each second, plus this process's unflushed counts), with a
  * per-environment breakdown. Users and server tokens may read it; client tokens may only evaluate.
  */

@@ -67,7 +67,7 @@ export function triggerCaller(t: AlertTriggerRecord, origin: { ipAddress?: strin
 }
 
 /**
- * Alert triggers (issue 18): an alerting system posts to a secret URL and the flag is killed through the
+ * Alert triggers: an alerting system posts to a secret URL and the flag is killed through the
  * same kill switch as a person's (killSwitch workflow, audit, alerts), with the trigger as the actor.
  * Each alert fires once per firing episode (by fingerprint), optionally only when N alerts fire within a
  * window or while a rollout runs; a resolve restores only what this trigger killed, and only when asked.

@@ -3,7 +3,7 @@ import type { AuditPage } from '../protocol/admin-api.js';
 type AuditEvent = AuditPage['events'][number];
 
 /**
- * What `/audit` hides from callers without admin rights (issue 12, finding 9): the audit log records
+ * What `/audit` hides from callers without admin rights: the audit log records
  * secrets-adjacent and personal data that only admins may read elsewhere in the API.
  * - `webhook.*` events: each `url` is cut to its origin (no credentials, path or query string: Slack-
  *   style hook URLs carry their token in the path).

@@ -1,6 +1,6 @@
 import type { Queryable } from '../connections/database.js';
 
-/** One audit event as written (the seed's AuditEvent). */
+/** One audit event as written. */
 export interface AuditEventInput {
   userId: string;
   action: string;

@@ -49,7 +49,7 @@ type WithScripts = Redis & {
 const MEMBER_CHUNK = 10_000;
 
 /**
- * Segments in Redis (the seed's SegmentPrecomputationService): a hash of segment definitions, one set
+ * Segments in Redis, precomputed: a hash of segment definitions, one set
  * per list segment with its members (SISMEMBER answers membership in O(1)), a revision that never goes
  * down and a pub/sub channel. API processes load the sets into their L1; nothing reads Redis per evaluation.
  */

@@ -20,7 +20,7 @@ import { requireDeclaredVariants } from '../rollouts/rollout-service.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 
 /**
- * Rollout starts under a change policy (issue 18 item 2): a covered `POST …/rollouts` becomes a
+ * Rollout starts under a change policy: a covered `POST …/rollouts` becomes a
  * request of kind `rollout` whose proposed value is the plan; once approved, the changeRequest
  * workflow's apply activity starts the rollout as the request's author. Steering a running rollout
  * (pause, resume, skip, approve a step, abort) and the kill switch are never covered.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { roleSchema } from '../auth/rbac.js';
 
 /**
- * Change requests' shapes (issue 18 item 2): the routes document themselves with these and the admin
+ * Change requests' shapes: the routes document themselves with these and the admin
  * UI takes its types from them.
  */
 

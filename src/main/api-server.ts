@@ -122,11 +122,11 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
   const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
   sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
-  // flagd documents (issue 16) follow the same change feed as the evaluations: every change L1 takes in.
+  // flagd documents follow the same change feed as the evaluations: every change L1 takes in.
   const flagdFeed = new FlagdFeed(snapshot);
   sync.onChange.add(({ definition }) => flagdFeed.changed(definition.environment));
   await sync.start();
-  // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
+  // Segments: precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
   const segmentSync = new SegmentSync({
     projection: segmentProjection, subscriber, logger,

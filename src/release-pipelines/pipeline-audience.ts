@@ -6,7 +6,7 @@ import type { Queryable } from '../connections/database.js';
 import { existingSegmentKeys } from '../segments/segment-store.js';
 import { applyConfigChangeOnce, lockForChange } from '../flags/config-change.js';
 
-// The config writes of a release pipeline's audience phases (README "Release pipelines", ADR 0006):
+// The config writes of a release pipeline's audience phases (docs/change-requests-and-pipelines.md, ADR 0006):
 // the same locked, versioned, audited write as a rollout step, at most once per idempotency key.
 
 /** Thrown when an audience no longer fits the config (a segment or the variant is gone): never retried. */

@@ -3,7 +3,7 @@ import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
- * Where webhooks may be sent (issue 12, finding 7). A destination must resolve only to public unicast
+ * Where webhooks may be sent. A destination must resolve only to public unicast
  * addresses: loopback, private, link-local (cloud metadata), unspecified, multicast, reserved and
  * IPv4-embedding IPv6 ranges are refused, checked after DNS resolution when a webhook is created or
  * changed and again for every delivery (the connection uses the address that was checked, so a DNS

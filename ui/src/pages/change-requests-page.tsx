@@ -14,7 +14,7 @@ import { ChangePolicyEditor } from './change-policy-editor.tsx';
 
 type Filters = { environment: string; status: string; flag: string };
 
-/** Change requests (issue 18 item 2): the list with its filters and each environment's policy, or one request. */
+/** Change requests: the list with its filters and each environment's policy, or one request. */
 export function ChangeRequestsPage({ id }: { id?: string }) {
   return id ? <ChangeRequestDetail id={id} /> : <ChangeRequestList />;
 }
