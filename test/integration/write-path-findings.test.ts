@@ -4,7 +4,7 @@ import { createEnvironmentToken, createFlag, createUser } from './governance-hel
 
 /**
  * The rules every entry point obeys, where a probe found them bent: approvals that no longer count
- * at apply, a server token reading other environments, a stream ticket outliving its user. Each case
+ * at apply, a segment edit widening an approved change, a server token reading other environments, a stream ticket outliving its user. Each case
  * failed before its fix.
  */
 
@@ -45,6 +45,34 @@ describe('approvals at apply', () => {
     expect((await stack.request('POST', `/api/v1/change-requests/${id}/approve`, { token: second.token, body: {} })).body.status).toBe('approved');
     const failed = await settled(id, 'failed');
     expect(failed.outcome).toMatch(/approval of Test editor no longer counts: only users who may change flags in 'staging' may approve/);
+    expect((await stack.request('GET', configPath(key))).body).toMatchObject({ version: before, enabled: false });
+  });
+});
+
+describe('segments named by approved changes', () => {
+  it('a segment edited after the request was made makes the approved scheduled change conflict instead of widening it', async () => {
+    const author = await createUser(stack, 'editor');
+    const approver = await createUser(stack, 'editor');
+    const key = await createFlag(stack, 'wp-segment');
+    const segment = `canary-${key.slice(-8)}`;
+    expect((await stack.request('POST', '/api/v1/segments', {
+      body: { key: segment, name: 'Canary', kind: 'rule', conditions: [{ field: 'tier', operator: 'equals', value: 'canary' }] },
+    })).status).toBe(201);
+    expect((await stack.request('PUT', POLICY, { body: { required_approvals: 1 } })).status).toBe(200);
+    const before = (await stack.request('GET', configPath(key))).body.version;
+    const at = new Date(Date.now() + 8_000).toISOString();
+    const made = await stack.request('POST', `${configPath(key)}/scheduled-changes`, {
+      token: author.token,
+      body: { at, config: { enabled: true, value: true, off_value: false, targeting: [{ id: 'canary', segments: [segment], percentage: 100 }], rollout: { percentage: 0, strategy: 'gradual' } } },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(202);
+    const id = made.body.change_request.id as string;
+    expect((await stack.request('POST', `/api/v1/change-requests/${id}/approve`, { token: approver.token, body: {} })).body.status).toBe('approved');
+    // No live config targets the segment yet, and segments are not covered: the edit applies at once.
+    const widened = await stack.request('PUT', `/api/v1/segments/${segment}`, { token: author.token, body: { conditions: [{ field: 'targetingKey', operator: 'exists' }] } });
+    expect(widened.status, JSON.stringify(widened.body)).toBe(200);
+    const conflicted = await settled(id, 'conflicted');
+    expect(conflicted.outcome).toMatch(new RegExp(`segment '${segment}' changed after the request was made`));
     expect((await stack.request('GET', configPath(key))).body).toMatchObject({ version: before, enabled: false });
   });
 });
