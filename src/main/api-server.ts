@@ -43,6 +43,7 @@ import { createFlagService } from '../flags/flag-service.js';
 import { createOutcomeService } from '../flag-metrics/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
+import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -194,12 +195,13 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const ofrepHub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs, format: ofrepFreshness.format() });
   ofrepHub.start();
   const flags = createFlagService({ db, publisher });
-  const killSwitch = createKillSwitchService({
-    db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
-  });
   const rollouts = createRolloutService(temporalDeps);
   const changeRequests = createChangeRequestService({
     db, starter, temporal: temporalDeps.temporal, logger, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+  });
+  const killSwitch = createKillSwitchCommands({
+    db, changeRequests,
+    killSwitch: createKillSwitchService({ db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   });
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
