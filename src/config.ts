@@ -1,9 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
-import { trustProxies } from './serving/client-address.js';
-import { parseSecretKey } from './auth/secret-box.js';
-import { parseAllowedHosts } from './webhooks/webhook-destination.js';
+import { parseAllowedHosts, parseSecretKey, trustProxies } from './config-parsers.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
 const pemFile = z.string().min(1).refine((path) => {
