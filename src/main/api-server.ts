@@ -229,7 +229,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
