@@ -52,7 +52,7 @@ describe('change requests page', () => {
     expect(policyPuts).toBe(0);
     await policy.getByLabel('Required approvals').fill('1');
     // Whatever the enum holds is offered; configs stays covered.
-    expect(await policy.getByLabel('configs').isChecked()).toBe(true);
+    expect(await policy.getByLabel('config edits').isChecked()).toBe(true);
     await policy.getByLabel('Reason (for the audit log)').fill('e2e: four eyes in production');
     await policy.getByRole('button', { name: 'Save policy of production' }).click();
     await policy.getByTestId('policy-saved').waitFor();
