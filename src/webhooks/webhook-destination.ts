@@ -1,63 +1,54 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { DestinationPolicy } from '../config-parsers.js';
 
-/**
+/*
  * Where webhooks may be sent. A destination must resolve only to public unicast
  * addresses: loopback, private, link-local (cloud metadata), unspecified, multicast, reserved and
  * IPv4-embedding IPv6 ranges are refused, checked after DNS resolution when a webhook is created or
  * changed and again for every delivery (the connection uses the address that was checked, so a DNS
  * answer that changes in between cannot redirect it). Operators allow-list exceptions with
- * WEBHOOK_ALLOWED_HOSTS: host names (exact) and addresses or CIDR ranges.
+ * WEBHOOK_ALLOWED_HOSTS: host names (exact) and addresses or CIDR ranges (src/config-parsers.ts reads it).
  */
-export interface DestinationPolicy {
-  /** Lower-case host names allowed whatever they resolve to. */
-  hosts: ReadonlySet<string>;
-  /** Address ranges allowed although not public. */
-  ranges: ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
-}
 
 /** Why a destination is refused; the message names the host and the address range. */
 export class RefusedDestination extends Error {
   override readonly name = 'RefusedDestination';
 }
 
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/;
+/**
+ * IPv4-compatible IPv6 (`::a.b.c.d`, deprecated by RFC 4291): ipaddr.js calls it unicast, but a host
+ * that still routes it (or a proxy that rewrites it) reaches the IPv4 address inside, 169.254.169.254
+ * or 127.0.0.1 included. `::` and `::1` lie in it too and keep their own names.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 
-/** Parses WEBHOOK_ALLOWED_HOSTS (comma-separated host names, addresses, CIDRs); throws naming a bad entry. */
-export function parseAllowedHosts(value: string): DestinationPolicy {
-  const hosts = new Set<string>();
-  const ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
-  for (const raw of value.split(',').map((entry) => entry.trim()).filter(Boolean)) {
-    const entry = raw.replace(/^\[(.*)\]$/, '$1');
-    if (entry.includes('/')) {
-      try {
-        ranges.push(ipaddr.parseCIDR(entry));
-      } catch {
-        throw new Error(`'${raw}' is not a CIDR range`);
-      }
-    } else if (ipaddr.isValid(entry)) {
-      const address = ipaddr.parse(entry);
-      ranges.push([address, address.kind() === 'ipv4' ? 32 : 128]);
-    } else if (HOST_NAME.test(entry.toLowerCase())) {
-      hosts.add(entry.toLowerCase().replace(/\.$/, ''));
-    } else {
-      throw new Error(`'${raw}' is neither a host name, an address nor a CIDR range`);
-    }
+/**
+ * An IPv6 address with a dotted IPv4 tail in hex form (the URL standard's serialisation): ipaddr.js
+ * reads `::1.2.3.4` as IPv4-mapped (::ffff:1.2.3.4), though it is IPv4-compatible, and resolvers print
+ * ::/96 addresses that way.
+ */
+function hexForm(address: string): string {
+  if (!address.includes(':') || !address.includes('.')) return address;
+  try {
+    return new URL(`http://[${address}]`).hostname.slice(1, -1);
+  } catch {
+    return address;
   }
-  return { hosts, ranges };
 }
 
 /** The range an address falls in when it is not public unicast (e.g. 'loopback', 'private'), else null. */
 export function nonPublicRange(address: string): string | null {
   // ipaddr.process turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it carries.
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr.process(hexForm(address));
   const range = parsed.range();
-  return range === 'unicast' ? null : range;
+  if (range !== 'unicast') return range;
+  return parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE) ? 'ipv4Compatible' : null;
 }
 
 function allowedAddress(policy: DestinationPolicy, address: string): boolean {
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr.process(hexForm(address));
   return policy.ranges.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits));
 }
 
