@@ -133,7 +133,7 @@ describe('change requests page', () => {
 
     // A reject needs a comment: refused at the field, nothing sent.
     await page.getByRole('button', { name: 'Reject' }).click();
-    expect(await second.page.locator('[data-field-error="comment"]').textContent()).toMatch(/must not be blank/);
+    expect(await second.page.locator('[data-field-error="comment"]').textContent()).toMatch(/must contain a visible character/);
     expect(decisions).toEqual([]);
 
     // The approval applies it: the page follows the request to applied, and OFREP serves the change.
