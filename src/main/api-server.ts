@@ -12,7 +12,7 @@ import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../segments/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../users/token-service.js';
-import { createUserService } from '../users/user-service.js';
+import { createUserService, userMayRead } from '../users/user-service.js';
 import { loadAllSegments, segmentRevision, toEngineSegment } from '../segments/segment-store.js';
 import { SegmentProjection } from '../cache/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
@@ -229,7 +229,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
@@ -237,7 +237,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments)), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
