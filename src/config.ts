@@ -30,6 +30,12 @@ const configSchema = z.object({
   MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Redis, the serving projection and pub/sub. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+  /**
+   * The first part of every Redis key and pub/sub channel (`<prefix>:changes`, `<prefix>:replicas:<id>`,
+   * ...). Channels are shared by every database index of a server, so deployments (or parallel test
+   * workers) sharing one Redis each need a prefix of their own; the processes of one deployment share it.
+   */
+  REDIS_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, _ and -').default('ripcord'),
   /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

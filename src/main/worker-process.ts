@@ -92,8 +92,9 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     db,
     starter,
     redis,
-    acks: new AckWatcher({ redis, subscriber }),
-    publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
+    redisPrefix: config.REDIS_PREFIX,
+    acks: new AckWatcher({ redis, subscriber, prefix: config.REDIS_PREFIX }),
+    publisher: createFlagPublisher({ projection: new RedisProjection(redis, config.REDIS_PREFIX), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     webhookDestinations: webhookDestinations(config),
     webhookSecrets: webhookSecretBox(config),
@@ -140,7 +141,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   webhooks.start();
   const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
-    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis) })
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis, config.REDIS_PREFIX) })
     : null;
   checkpoints?.start();
   if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');
