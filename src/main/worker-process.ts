@@ -30,11 +30,12 @@ export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 const prebuiltBundlePath = fileURLToPath(new URL(`../../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 
 /**
- * What the worker runs: the given bundle (tests share one), else the build's prebuilt bundle file
- * (no webpack or swc at start-up), else the sources, bundled at start-up (development).
+ * What the worker runs: the given bundle (tests share one), else WORKFLOW_BUNDLE, else the build's
+ * prebuilt bundle file (no webpack or swc at start-up), else the sources, bundled at start-up (development).
  */
-function workflowCode(bundle?: WorkflowBundleWithSourceMap): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+function workflowCode(bundle: WorkflowBundleWithSourceMap | undefined, bundleFile: string | undefined): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
   if (bundle) return { workflowBundle: bundle };
+  if (bundleFile) return { workflowBundle: { codePath: bundleFile } };
   if (existsSync(prebuiltBundlePath)) return { workflowBundle: { codePath: prebuiltBundlePath } };
   return { workflowsPath };
 }
@@ -113,7 +114,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
-  const code = workflowCode(bundle);
+  const code = workflowCode(bundle, config.WORKFLOW_BUNDLE);
   const telemetry = await startTelemetry(config, 'worker', logger);
   const worker = await Worker.create({
     ...(telemetry ? { interceptors: { activity: [activityTelemetry(telemetry)] } } : {}),

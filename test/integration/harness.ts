@@ -20,11 +20,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /**
  * The workflow code: bundled once per run by the global setup (test/integration/global-setup.ts),
- * which hands its path to every file (RIPCORD_WORKFLOW_BUNDLE, set by worker-setup.ts); a process
- * without it bundles once for itself.
+ * which hands its path to every file (WORKFLOW_BUNDLE, set by worker-setup.ts; worker processes a
+ * test starts read it too); a process without it bundles once for itself.
  */
-export const sharedBundle = () => (bundle ??= process.env.RIPCORD_WORKFLOW_BUNDLE
-  ? Promise.all([readFile(process.env.RIPCORD_WORKFLOW_BUNDLE, 'utf8'), readFile(`${process.env.RIPCORD_WORKFLOW_BUNDLE}.map`, 'utf8')]).then(([code, sourceMap]) => ({ code, sourceMap }))
+export const sharedBundle = () => (bundle ??= process.env.WORKFLOW_BUNDLE
+  ? Promise.all([readFile(process.env.WORKFLOW_BUNDLE, 'utf8'), readFile(`${process.env.WORKFLOW_BUNDLE}.map`, 'utf8')]).then(([code, sourceMap]) => ({ code, sourceMap }))
   : bundleWorkflows());
 
 /** The real API (port 0) and worker against the stack's Postgres, Redis and Temporal, on a task queue of its own. */

@@ -10,11 +10,12 @@ import { guardedRedisUrl, refuseUnlessTestTargets, workerTargets } from './test-
  * targets, and resets them, so a file sees nothing an earlier one left:
  *   - a fresh database cloned from the migrated test database (CREATE DATABASE ... TEMPLATE),
  *   - an empty Redis index, and a key and channel prefix of the worker's own,
- *   - a Temporal namespace of the worker's own, with no workflow left running in it.
+ *   - a Temporal namespace of the worker's own, with no workflow left running in it;
+ * and hands every worker it starts the workflow bundle built once for the run (WORKFLOW_BUNDLE).
  */
 const worker = Number(process.env.VITEST_POOL_ID);
 const targets = workerTargets(process.env, worker);
-Object.assign(process.env, targets, { RIPCORD_TEST_WORKER: String(worker), RIPCORD_WORKFLOW_BUNDLE: inject('workflowBundlePath') });
+Object.assign(process.env, targets, { RIPCORD_TEST_WORKER: String(worker), WORKFLOW_BUNDLE: inject('workflowBundlePath') });
 if (!targets.MIGRATION_DATABASE_URL) delete process.env.MIGRATION_DATABASE_URL;
 const refusal = refuseUnlessTestTargets(process.env);
 if (refusal) throw new Error(`Refusing to reset the test worker's database and Redis: ${refusal}`);
