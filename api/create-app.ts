@@ -5,13 +5,14 @@ import { NotFoundError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
-import type { KillSwitchService } from '../src/kill-switch/kill-switch-service.js';
+import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
+import { refuseUndecodablePaths } from './path-params.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import type { TrustProxy } from '../src/serving/client-address.js';
 import type { StreamRegistry } from '../src/serving/stream-registry.js';
@@ -68,7 +69,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   snapshot: FlagSnapshot;
   flags: FlagService;
-  killSwitch: KillSwitchService;
+  /** Pulling and releasing kill switches: the one write path every entry point shares. */
+  killSwitch: KillSwitchCommands;
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -113,6 +115,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   // X-Forwarded-For counts only from TRUSTED_PROXIES (default none): req.ip is the client for limits and audit.
   app.set('trust proxy', deps.security.trust);
+  app.use(refuseUndecodablePaths);
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);
@@ -145,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
   api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
-  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations, deps.changeRequests));
+  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));

@@ -1,7 +1,8 @@
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
-import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from './change-request-store.js';
+import { findChangeRequest, findPolicy, setChangeRequestStatus, type ChangeRequestRecord } from './change-request-store.js';
+import { describeApprovers, mayApprove } from './approvers.js';
 import type { Queryable } from '../connections/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../flags/flag-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
@@ -45,11 +46,16 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
 
 /**
  * Why the request may no longer apply as its author and approvers, or null: the author may still make
- * this write (authorRightsLost) and every counted approval comes from a user still active.
+ * this write (authorRightsLost) and every counted approval comes from a user who may still approve
+ * it under the environment's policy as it is now (a policy turned off needs no approvals).
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
   const action = request.kind === 'restore' ? 'kill_switch' : 'write';
-  return (await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, action)) ?? approvalsLost(tx, request.approvals);
+  const author = await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, action);
+  if (author) return author;
+  const policy = await findPolicy(tx, request.environment);
+  return approvalsLost(tx, request.approvals, async (approver) =>
+    policy.required_approvals === 0 || mayApprove(policy, approver, tags) ? null : `only ${describeApprovers(policy)} may approve change requests in '${request.environment}' now`);
 }
 
 /**

@@ -135,6 +135,16 @@ export async function findChangeRequest(db: Queryable, id: string, lock = false)
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** The id of `author`'s pending request to release this kill switch, made at `baseVersion` (the kill still in force), or null. */
+export async function findOpenRestoreRequest(db: Queryable, flagKey: string, environment: string, authorId: string, baseVersion: number): Promise<string | null> {
+  const { rows } = await db.query(
+    `SELECT id FROM change_requests WHERE kind = 'restore' AND status = 'pending' AND flag_key = $1 AND environment = $2 AND author_id = $3 AND base_version = $4
+      ORDER BY created_at LIMIT 1`,
+    [flagKey, environment, authorId, baseVersion],
+  );
+  return (rows[0]?.id as string | undefined) ?? null;
+}
+
 export interface ChangeRequestFilter {
   environment?: string;
   flag?: string;

@@ -43,6 +43,7 @@ import { createFlagService } from '../flags/flag-service.js';
 import { createOutcomeService } from '../flag-metrics/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
+import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -195,12 +196,13 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const ofrepHub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs, format: ofrepFreshness.format() });
   ofrepHub.start();
   const flags = createFlagService({ db, publisher });
-  const killSwitch = createKillSwitchService({
-    db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
-  });
   const rollouts = createRolloutService(temporalDeps);
   const changeRequests = createChangeRequestService({
     db, starter, temporal: temporalDeps.temporal, logger, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+  });
+  const killSwitch = createKillSwitchCommands({
+    db, changeRequests,
+    killSwitch: createKillSwitchService({ db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   });
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -271,7 +273,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
-    feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), logger,
+    feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), authFailures, logger,
   });
 
   let closed: Promise<void> | undefined;
