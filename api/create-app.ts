@@ -62,6 +62,7 @@ import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
 import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
+import { documentRoute } from './route-docs.js';
 
 export interface AppDeps {
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
@@ -118,7 +119,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseUndecodablePaths);
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
-  if (deps.slack) app.use(deps.slack);
+  if (deps.slack) {
+    documentRoute({
+      method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
+      auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp within 5 minutes either way)',
+      responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
+    });
+    app.use(deps.slack);
+  }
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
   const ofrepStreams = deps.serving.ofrepStreams;
   app.use(createOfrepRouter({

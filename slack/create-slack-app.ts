@@ -1,5 +1,4 @@
 import { App, ExpressReceiver, LogLevel, type RespondFn, type SlashCommand } from '@slack/bolt';
-import { documentRoute } from '../api/route-docs.js';
 import express from 'express';
 import { z } from 'zod';
 import { AppError, ForbiddenError } from '../src/errors.js';
@@ -16,7 +15,6 @@ import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
 import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
-import type { Database } from '../src/connections/database.js';
 import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {
@@ -34,7 +32,7 @@ export interface SlackAppDeps {
   flags: FlagService;
   rollouts: RolloutService;
   /** Change requests: the Approve / Reject buttons, and (with a channel) a message per pending request. */
-  changeRequests?: { service: ChangeRequestService; db: Database; channel?: string };
+  changeRequests?: { service: ChangeRequestService; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
   acks?: AckWatcher;
   logger: Logger;
@@ -56,11 +54,6 @@ const restoreValue = z.object({ flag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._
 export function createSlackApp(deps: SlackAppDeps): express.Router {
   const { access, logger } = deps;
   const router = express.Router();
-  documentRoute({
-    method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
-    auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp within 5 minutes either way)',
-    responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
-  });
   // Registered before Bolt's handler on the same path: the body limit (drained) and future timestamps.
   router.post('/slack/events', slackRequestGuard());
   const receiver = new ExpressReceiver({
@@ -266,8 +259,8 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
 
   if (deps.changeRequests) {
     registerChangeRequestActions({ app, access, changeRequests: deps.changeRequests.service, logger });
-    const { channel, db, service } = deps.changeRequests;
-    if (channel) service.useNotifier(slackChangeRequestNotifier({ app, db, channel }));
+    const { channel, service } = deps.changeRequests;
+    if (channel) service.useNotifier(slackChangeRequestNotifier({ app, channel }));
   }
 
   return router;

@@ -5,9 +5,11 @@ import { hashToken } from '../auth/principal.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
+import { TriggerSecretGuard } from './trigger-secret-guard.js';
 import {
-  countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
+  alertTriggerSecretExists, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
   markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
 } from './alert-trigger-store.js';
 import { appendAuditEvent, latestKillSwitchEvent } from '../audit/audit-store.js';
@@ -72,8 +74,9 @@ export function triggerCaller(t: AlertTriggerRecord, origin: { ipAddress?: strin
  * Each alert fires once per firing episode (by fingerprint), optionally only when N alerts fire within a
  * window or while a rollout runs; a resolve restores only what this trigger killed, and only when asked.
  */
-export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchCommands; logger: Logger }) {
+export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchCommands; logger: Logger; authFailures?: AuthFailureLimiter }) {
   const { db } = deps;
+  const secrets = new TriggerSecretGuard((secretHash) => alertTriggerSecretExists(db, secretHash), deps.authFailures);
   // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
   const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
 
@@ -98,7 +101,10 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
   async function decide(secretHash: string, body: unknown) {
     const outcome = await withTransaction(db, async (tx) => {
       const trigger = await lockAlertTriggerBySecret(tx, secretHash);
-      if (!trigger) throw new NotFoundError('No trigger at this address');
+      if (!trigger) {
+        secrets.forget(secretHash);
+        throw new NotFoundError('No trigger at this address');
+      }
       await countDelivery(tx, trigger.id);
       const parsed = parseAlertPayload(trigger.source, body);
       if (!parsed.ok) return { refused: parsed.issues, trigger } as const;
@@ -180,6 +186,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     /** One delivery from an alerting system. */
     async receive(secret: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
       const secretHash = hashToken(secret);
+      await secrets.admit(secretHash, meta.ipAddress ?? '');
       rateLimit(secretHash);
       const { trigger, decision } = await decide(secretHash, body);
       const actor = triggerActor(trigger);

@@ -8,6 +8,7 @@ import type { ChangePolicy, ChangeRequest, ChangeRequestCreated, ChangeRequestSt
 import { appendAuditEvent } from '../audit/audit-store.js';
 import {
   findChangeRequest, findOpenRestoreRequest, findPolicy, insertApproval, insertChangeRequest, listChangeRequests, savePolicy, setChangeRequestStatus,
+  setSlackMessage,
   type ChangeRequestRecord, type PolicyInput,
 } from './change-request-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
@@ -28,10 +29,16 @@ import type { RequestMeta } from '../auth/request-meta.js';
 
 /** Tells people about requests (Slack); failures are logged, never fail the request. */
 export interface ChangeRequestNotifier {
-  /** A new pending request: post it with Approve / Reject buttons. */
-  pending(request: ChangeRequest): Promise<void>;
-  /** The request was decided (approved, rejected, withdrawn): update its message. */
-  decided(request: ChangeRequest): Promise<void>;
+  /** A new pending request: post it with Approve / Reject buttons; returns where it was posted (kept with the request). */
+  pending(request: ChangeRequest): Promise<PostedMessage | null>;
+  /** The request was decided (approved, rejected, withdrawn): update the message posted while it was pending. */
+  decided(request: ChangeRequest, posted: PostedMessage): Promise<void>;
+}
+
+/** Where a request's message was posted (a Slack channel and message timestamp). */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
 }
 
 export interface ChangeRequestServiceDeps {
@@ -123,8 +130,16 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   }
 
   function notify(kind: 'pending' | 'decided', request: ChangeRequest) {
-    if (!notifier) return;
-    void notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
+    const current = notifier;
+    if (!current) return;
+    const sent = kind === 'pending'
+      ? current.pending(request).then(async (posted) => {
+        if (posted) await setSlackMessage(db, request.id, posted.channel, posted.ts);
+      })
+      : findChangeRequest(db, request.id).then(async (stored) => {
+        if (stored?.slack) await current.decided(request, stored.slack);
+      });
+    void sent.catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
   }
 
   /** Bypass: only with the permission and a reason; the write's own audit event records it. */
