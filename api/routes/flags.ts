@@ -114,7 +114,9 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     const query = parseInput(listQuery, req.query, 'query');
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
     const page = await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard);
-    const stages = await lifecycle?.ofFlags(page.flags.map((flag) => flag.key));
+    // A lifecycle is derived from every environment (what each serves, its last evaluation): a reader
+    // confined to one environment (a server token) gets none.
+    const stages = only === undefined ? await lifecycle?.ofFlags(page.flags.map((flag) => flag.key)) : undefined;
     res.json({ ...page, flags: page.flags.map((flag) => ({ ...flag, lifecycle: stages?.get(flag.key) })) } satisfies FlagListPage);
   });
 
@@ -124,7 +126,7 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: await lifecycle?.ofFlag(key) };
+    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: only === undefined ? await lifecycle?.ofFlag(key) : undefined };
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 

@@ -75,8 +75,8 @@ export interface NewChangeRequest {
 export async function insertChangeRequest(db: Queryable, request: NewChangeRequest): Promise<string> {
   const { rows } = await db.query(
     `INSERT INTO change_requests (kind, source, flag_key, environment, status, author_id, author_name, reason, base_version, base_config, proposed, diff, apply_at,
-                                  required_approvals, segment_key, environments)
-     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+                                  required_approvals, segment_key, environments, segment_revision)
+     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, (SELECT revision FROM segment_revision)) RETURNING id`,
     [
       request.kind, request.source, request.flagKey, request.environment, request.author.id, request.author.name, request.reason,
       request.baseVersion, JSON.stringify(request.baseConfig), request.proposed === null ? null : JSON.stringify(request.proposed),
@@ -84,6 +84,20 @@ export async function insertChangeRequest(db: Queryable, request: NewChangeReque
     ],
   );
   return rows[0].id as string;
+}
+
+/**
+ * Which of `keys` (segments a request's config targets) were written since the request was made
+ * (their version is past the segment revision it recorded); empty for requests that recorded none.
+ */
+export async function segmentsChangedSince(db: Queryable, requestId: string, keys: readonly string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query(
+    `SELECT s.key FROM segments s JOIN change_requests r ON r.id = $1
+      WHERE s.key = ANY($2::text[]) AND r.segment_revision IS NOT NULL AND s.version > r.segment_revision ORDER BY s.key`,
+    [requestId, keys],
+  );
+  return rows.map((row) => row.key as string);
 }
 
 /** A request as stored, with what the API does not show (the base config, the Slack message). */

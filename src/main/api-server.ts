@@ -12,7 +12,7 @@ import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../segments/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../users/token-service.js';
-import { createUserService } from '../users/user-service.js';
+import { createUserService, userMayRead } from '../users/user-service.js';
 import { loadAllSegments, segmentRevision, toEngineSegment } from '../segments/segment-store.js';
 import { SegmentProjection } from '../cache/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
@@ -238,7 +238,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
