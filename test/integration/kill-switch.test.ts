@@ -112,7 +112,7 @@ describe('kill switch, end to end', () => {
     // A replica whose heartbeat says it still serves an old version of production (it never will catch up).
     const laggard = `stale-replica-${key}`;
     const redis = new Redis(stack.config.REDIS_URL);
-    await redis.set(`ripcord:replicas:${laggard}`, JSON.stringify({
+    await redis.set(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`, JSON.stringify({
       replica: laggard, host: 'elsewhere', pid: 1, started_at: new Date().toISOString(), at: new Date().toISOString(),
       environments: { production: { version: 1 } },
     }), 'PX', 20_000);
@@ -128,7 +128,7 @@ describe('kill switch, end to end', () => {
       const state = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
       expect(state.body.confirmation).toMatchObject({ status: 'unconfirmed', laggards: [laggard] });
     } finally {
-      await redis.del(`ripcord:replicas:${laggard}`);
+      await redis.del(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`);
       redis.disconnect();
     }
   });
