@@ -359,6 +359,16 @@ export async function lockFlagConfigs(tx: Queryable, key: string): Promise<void>
   );
 }
 
+/**
+ * Locks environment rows in key order until the transaction ends: what a write that takes several
+ * environments' next revisions (archive, a segment's dependents) does before it writes any config or
+ * flag row, so that environment rows always come before flag rows.
+ */
+export async function lockEnvironments(tx: Queryable, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query('SELECT 1 FROM environments WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE', [[...keys]]);
+}
+
 /** Locks a flag's row until the transaction ends (identity changes are serialised per flag). */
 export async function lockFlag(tx: Queryable, key: string): Promise<FlagRecord | null> {
   const result = await tx.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1 FOR UPDATE`, [key]);
