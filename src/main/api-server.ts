@@ -63,6 +63,7 @@ import { RedisProjection } from '../stores/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
+import { createSsoRuntime } from '../sso/runtime.js';
 
 export interface ApiServer {
   url: string;
@@ -237,6 +238,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     },
     security: { trust, authFailures, streams },
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
+    sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
