@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../src/errors.js';
-import type { FlagPublisher } from '../src/services/flag-publisher.js';
-import type { Database } from '../src/stores/database.js';
+import type { FlagPublisher } from '../src/cache/flag-publisher.js';
+import type { Database } from '../src/connections/database.js';
 import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
 import type { LifecycleDigestDeps } from './lifecycle-activities.js';
-import type { SecretBox } from '../src/services/secret-box.js';
-import type { DestinationPolicy } from '../src/services/webhook-destination.js';
+import type { SecretBox } from '../src/auth/secret-box.js';
+import type { DestinationPolicy } from '../src/webhooks/webhook-destination.js';
 import type { WorkflowStarter } from '../src/temporal/workflow-starter.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */

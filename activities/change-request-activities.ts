@@ -1,9 +1,9 @@
 import { createLogger } from '../src/logger.js';
-import { applyChangeRequest, type ChangeRequestApplied } from '../src/services/change-request-apply.js';
-import { publishSegmentChange } from '../src/services/change-request-segments.js';
-import { createSegmentService } from '../src/services/segment-service.js';
-import { withTransaction } from '../src/stores/database.js';
-import { SegmentProjection } from '../src/stores/segment-projection.js';
+import { applyChangeRequest, type ChangeRequestApplied } from '../src/change-requests/change-request-apply.js';
+import { publishSegmentChange } from '../src/change-requests/change-request-segments.js';
+import { createSegmentService } from '../src/segments/segment-service.js';
+import { withTransaction } from '../src/connections/database.js';
+import { SegmentProjection } from '../src/cache/segment-projection.js';
 import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
 
 /** Change requests: an approved request's change, applied once after re-validation. */

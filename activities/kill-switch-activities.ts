@@ -1,12 +1,12 @@
 import type { ChangeKind } from '../src/domain/flag-change.js';
-import { withTransaction } from '../src/stores/database.js';
-import { appendAuditEvent } from '../src/stores/audit-store.js';
-import { loadDefinitions } from '../src/stores/flag-store.js';
-import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/services/kill-change.js';
+import { withTransaction } from '../src/connections/database.js';
+import { appendAuditEvent } from '../src/audit/audit-store.js';
+import { loadDefinitions } from '../src/flags/flag-store.js';
+import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/kill-switch/kill-change.js';
 import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import type { Confirmation } from '../src/serving/change-confirmation.js';
-import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
+import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 
 /** Whether every live API replica serves a change, and how long it took from the change. */

@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
 import { WebClient, type KnownBlock } from '@slack/web-api';
 import { DEFAULT_LIFECYCLE_THRESHOLDS, type LifecycleThresholds } from '../src/domain/lifecycle.js';
-import { createLifecycleService, type DigestMessage } from '../src/services/lifecycle-service.js';
-import { digestAlreadyPosted, recordDigestPosted } from '../src/stores/last-evaluated-store.js';
+import { createLifecycleService, type DigestMessage } from '../src/lifecycle/lifecycle-service.js';
+import { digestAlreadyPosted, recordDigestPosted } from '../src/lifecycle/last-evaluated-store.js';
 import type { ActivityDeps } from './activity-deps.js';
 
 /** What the weekly lifecycle digest needs besides the database. */

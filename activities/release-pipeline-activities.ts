@@ -1,10 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { PipelineProgress } from '../src/domain/release-pipeline.js';
-import { applyAudience, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/services/pipeline-audience.js';
-import { appendAuditEvent } from '../src/stores/audit-store.js';
-import { withTransaction } from '../src/stores/database.js';
-import { upsertPipeline } from '../src/stores/release-pipeline-store.js';
+import { applyAudience, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/release-pipelines/pipeline-audience.js';
+import { appendAuditEvent } from '../src/audit/audit-store.js';
+import { withTransaction } from '../src/connections/database.js';
+import { upsertPipeline } from '../src/release-pipelines/release-pipeline-store.js';
 import { abortUpdate, pauseUpdate, resumeUpdate } from '../workflows/rollout-messages.js';
 import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
 

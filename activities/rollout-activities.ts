@@ -1,14 +1,14 @@
 import { log } from '@temporalio/activity';
 import type { Guard, GuardReading } from '../src/domain/rollout-plan.js';
-import { judgeEvents, judgePrometheus, queryPrometheus } from '../src/services/guard.js';
-import { applyRolloutSplit, applyRolloutStep, UnknownSplitVariant, type RolloutSplitChange, type SplitRolloutStart } from '../src/services/config-change.js';
-import type { RolloutStepChange } from '../src/services/config-change.js';
-import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/services/scheduled-change.js';
+import { judgeEvents, judgePrometheus, queryPrometheus } from '../src/rollouts/guard.js';
+import { applyRolloutSplit, applyRolloutStep, UnknownSplitVariant, type RolloutSplitChange, type SplitRolloutStart } from '../src/flags/config-change.js';
+import type { RolloutStepChange } from '../src/flags/config-change.js';
+import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/scheduled-changes/scheduled-change.js';
 import { ApplicationFailure } from '@temporalio/activity';
-import { withTransaction } from '../src/stores/database.js';
-import { guardCohorts } from '../src/stores/event-store.js';
-import { appendAuditEvent } from '../src/stores/audit-store.js';
-import { upsertRollout, type RolloutState } from '../src/stores/rollout-store.js';
+import { withTransaction } from '../src/connections/database.js';
+import { guardCohorts } from '../src/flag-metrics/event-store.js';
+import { appendAuditEvent } from '../src/audit/audit-store.js';
+import { upsertRollout, type RolloutState } from '../src/rollouts/rollout-store.js';
 import type { RolloutProgress } from '../workflows/rollout-messages.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 

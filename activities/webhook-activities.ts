@@ -3,8 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
-import { checkDestination, checkedLookup, RefusedDestination } from '../src/services/webhook-destination.js';
-import { findDelivery, loadWebhookSecret, recordAttempt } from '../src/stores/webhook-store.js';
+import { checkDestination, checkedLookup, RefusedDestination } from '../src/webhooks/webhook-destination.js';
+import { findDelivery, loadWebhookSecret, recordAttempt } from '../src/webhooks/webhook-store.js';
 import type { ActivityDeps } from './activity-deps.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Actor, Authenticator, Principal, Role } from '../src/auth/principa
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
 import { AppError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
-import type { RequestMeta } from '../src/services/request-meta.js';
+import type { RequestMeta } from '../src/auth/request-meta.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
 export function tokenOf(req: Request): string | null {

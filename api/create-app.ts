@@ -4,11 +4,11 @@ import type { FlagSnapshot } from '../src/cache/flag-snapshot.js';
 import { NotFoundError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
-import type { FlagService } from '../src/services/flag-service.js';
-import type { KillSwitchService } from '../src/services/kill-switch-service.js';
-import type { KillConfirmationService } from '../src/services/kill-confirmation-service.js';
-import type { OutcomeService } from '../src/services/outcome-service.js';
-import type { FlagMetricsHistoryService } from '../src/services/flag-metrics-history.js';
+import type { FlagService } from '../src/flags/flag-service.js';
+import type { KillSwitchService } from '../src/kill-switch/kill-switch-service.js';
+import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
+import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
+import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
@@ -24,39 +24,39 @@ import { createUiRouter } from './routes/ui.js';
 import { createSegmentsRouter } from './routes/segments.js';
 import { createTokensRouter } from './routes/tokens.js';
 import { createUsersRouter } from './routes/users.js';
-import type { AuditService } from '../src/services/audit-service.js';
-import type { SegmentService } from '../src/services/segment-service.js';
-import type { TokenService } from '../src/services/token-service.js';
-import type { UserService } from '../src/services/user-service.js';
+import type { AuditService } from '../src/audit/audit-service.js';
+import type { SegmentService } from '../src/segments/segment-service.js';
+import type { TokenService } from '../src/users/token-service.js';
+import type { UserService } from '../src/users/user-service.js';
 import { createFlagsRouter } from './routes/flags.js';
 import { createKillSwitchRouter } from './routes/kill-switch.js';
 import { createEvaluateRouter } from './routes/evaluate.js';
 import { createFlagMetricsRouter } from './routes/flag-metrics.js';
 import { createDashboardRouter } from './routes/dashboard.js';
-import type { DashboardService } from '../src/services/dashboard-service.js';
+import type { DashboardService } from '../src/dashboard/dashboard-service.js';
 import { createOfrepRouter } from './routes/ofrep.js';
 import { createEventsRouter } from './routes/events.js';
 import { createRolloutsRouter } from './routes/rollouts.js';
 import { createReleasePipelinesRouter } from './routes/release-pipelines.js';
-import type { ReleasePipelineService } from '../src/services/release-pipeline-service.js';
+import type { ReleasePipelineService } from '../src/release-pipelines/release-pipeline-service.js';
 import { createScheduledChangesRouter } from './routes/scheduled-changes.js';
 import { createExplainRouter } from './routes/explain.js';
 import { createDefinitionsRouter } from './routes/definitions.js';
 import { createFlagdRouter } from './routes/flagd.js';
 import type { FlagdFeed } from '../src/flagd/flagd-feed.js';
-import type { ScheduledChangeService } from '../src/services/scheduled-change-service.js';
-import type { RolloutService } from '../src/services/rollout-service.js';
+import type { ScheduledChangeService } from '../src/scheduled-changes/scheduled-change-service.js';
+import type { RolloutService } from '../src/rollouts/rollout-service.js';
 import type { Router } from 'express';
 import { createWebhooksRouter } from './routes/webhooks.js';
 import { createAlertTriggersRouter, createTriggerHookRouter } from './routes/alert-triggers.js';
 import { createCodeReferencesRouter } from './routes/code-references.js';
 import { createLifecycleRouter } from './routes/lifecycle.js';
-import type { LifecycleService } from '../src/services/lifecycle-service.js';
-import type { CodeReferenceService } from '../src/services/code-reference-service.js';
-import type { AlertTriggerService } from '../src/services/alert-trigger-service.js';
-import type { ChangeRequestService } from '../src/services/change-request-service.js';
+import type { LifecycleService } from '../src/lifecycle/lifecycle-service.js';
+import type { CodeReferenceService } from '../src/code-references/code-reference-service.js';
+import type { AlertTriggerService } from '../src/alert-triggers/alert-trigger-service.js';
+import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
 import { createChangeRequestsRouter } from './routes/change-requests.js';
-import type { WebhookService } from '../src/services/webhook-service.js';
+import type { WebhookService } from '../src/webhooks/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
 import type { StreamTickets } from '../src/serving/stream-tickets.js';
@@ -84,7 +84,7 @@ export interface AppDeps {
   webhooks: WebhookService;
   /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
   alertTriggers: AlertTriggerService;
-  /** Change policies and requests (issue 18): covered writes become requests that need approvals. */
+  /** Change policies and requests: covered writes become requests that need approvals. */
   changeRequests?: ChangeRequestService;
   /** Flag references found in code by `ripcord refs --upload`. */
   codeReferences: CodeReferenceService;
@@ -95,7 +95,7 @@ export interface AppDeps {
   /** True once the process is stopping: /readyz answers 503 so load balancers move traffic away. */
   draining?: () => boolean;
   logger: Logger;
-  /** Evaluation serving (issue 4): OFREP, native evaluate, SSE, per-flag metrics. */
+  /** Evaluation serving: OFREP, native evaluate, SSE, per-flag metrics. */
   serving: {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
@@ -105,11 +105,11 @@ export interface AppDeps {
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
-  /** Management and governance (issue 5): users, tokens, segments, audit. */
+  /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
   /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
   sso: { service: SsoService; cookies: SsoCookies };
-  /** flagd-compatible sync (issue 16): each environment's flags as a flagd document. */
+  /** flagd-compatible sync: each environment's flags as a flagd document. */
   flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
 
@@ -178,7 +178,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
   app.use(createOpenApiRouter());
-  // The admin UI (issue 9) at `/`; it never answers the paths above.
+  // The admin UI at `/`; it never answers the paths above.
   app.use(createUiRouter());
 
   app.use((req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`)));

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, ValidationError, ServiceUnavailableError, isUnavailable } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { jsonDepth, MAX_BODY_DEPTH } from '../src/domain/text.js';
-import { TRIGGER_HOOK_PREFIX } from '../src/services/alert-trigger-service.js';
+import { TRIGGER_HOOK_PREFIX } from '../src/alert-triggers/alert-trigger-service.js';
 
 interface BodyParserError {
   type?: string;

@@ -1,5 +1,5 @@
 /**
- * How Ripcord's cost grows with size (issue 19). For each dimension, the real stack at several
+ * How Ripcord's cost grows with size. For each dimension, the real stack at several
  * sizes: a table of cost against size with a growth verdict per measure (log-log exponent: flat,
  * sub-linear, linear, super-linear), the budgets checked at the largest size, and a PNG chart.
  *

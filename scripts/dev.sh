@@ -85,7 +85,7 @@ else
 fi
 
 if [[ -z ${AUDIT_CHECKPOINT_KEY:-} ]]; then
-  # Signs audit checkpoints; production keeps its own secret out of the database (README "Security model").
+  # Signs audit checkpoints; production keeps its own secret out of the database (docs/security.md).
   export AUDIT_CHECKPOINT_KEY=ripcord-dev-audit-checkpoint-key-not-secret
 fi
 

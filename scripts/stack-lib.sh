@@ -39,7 +39,7 @@ TEMPORAL_UI_PORT="${RIPCORD_TEMPORAL_UI_PORT:-8233}"
 # Every wait is bounded; override for very slow machines.
 WAIT_SECONDS="${RIPCORD_STACK_WAIT_SECONDS:-60}"
 
-# Two roles (README "Security model"): ripcord owns the schema and runs migrations; ripcord_app is what the
+# Two roles (docs/security.md): ripcord owns the schema and runs migrations; ripcord_app is what the
 # API and worker connect as (no DDL, and only INSERT/SELECT on audit_events).
 PG_ROLE=ripcord
 PG_PASSWORD=ripcord

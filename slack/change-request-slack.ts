@@ -1,11 +1,11 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Logger } from '../src/logger.js';
-import { changeRequestSubject, type ChangeRequest } from '../src/protocol/change-requests.js';
-import type { ChangeRequestNotifier, ChangeRequestService } from '../src/services/change-request-service.js';
-import type { SlackAccessService, SlackCaller } from '../src/services/slack-access-service.js';
-import type { Database } from '../src/stores/database.js';
-import { findChangeRequest, setSlackMessage } from '../src/stores/change-request-store.js';
+import { changeRequestSubject, type ChangeRequest } from '../src/change-requests/change-request-schemas.js';
+import type { ChangeRequestNotifier, ChangeRequestService } from '../src/change-requests/change-request-service.js';
+import type { SlackAccessService, SlackCaller } from '../src/users/slack-access-service.js';
+import type { Database } from '../src/connections/database.js';
+import { findChangeRequest, setSlackMessage } from '../src/change-requests/change-request-store.js';
 
 export const APPROVE_ACTION = 'ripcord_change_request_approve';
 export const REJECT_ACTION = 'ripcord_change_request_reject';

@@ -75,4 +75,4 @@ export function parseRollout(text: string): RolloutCommand {
 }
 
 // The API's 404s suggest keys the same way.
-export { closeMatches } from '../src/services/close-matches.js';
+export { closeMatches } from '../src/flags/close-matches.js';

@@ -5,18 +5,18 @@ import { z } from 'zod';
 import { AppError } from '../src/errors.js';
 import { describeStep } from '../src/domain/rollout-status.js';
 import type { Logger } from '../src/logger.js';
-import type { FlagService } from '../src/services/flag-service.js';
-import type { KillSwitchService } from '../src/services/kill-switch-service.js';
-import type { RolloutService } from '../src/services/rollout-service.js';
-import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/services/slack-access-service.js';
+import type { FlagService } from '../src/flags/flag-service.js';
+import type { KillSwitchService } from '../src/kill-switch/kill-switch-service.js';
+import type { RolloutService } from '../src/rollouts/rollout-service.js';
+import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/users/slack-access-service.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
-import { CONFIRMATION_TIMEOUT_MS } from '../src/services/kill-confirmation-service.js';
+import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
 import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
-import type { ChangeRequestService } from '../src/services/change-request-service.js';
-import type { Database } from '../src/stores/database.js';
+import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
+import type { Database } from '../src/connections/database.js';
 import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {

@@ -2,8 +2,8 @@ import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
 import { trustProxies } from './serving/client-address.js';
-import { parseSecretKey } from './services/secret-box.js';
-import { parseAllowedHosts } from './services/webhook-destination.js';
+import { parseSecretKey } from './auth/secret-box.js';
+import { parseAllowedHosts } from './webhooks/webhook-destination.js';
 import { defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, roleMappingSchema, scopesSchema } from './sso/schemas.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
@@ -21,8 +21,8 @@ const seconds = z.coerce.number().min(0).max(86_400);
 const hostPorts = z.string().regex(/^\s*[\w.-]+:\d{1,5}\s*(,\s*[\w.-]+:\d{1,5}\s*)*$/, 'must be host:port pairs separated by commas');
 
 /** Every variable Ripcord reads, with its default and what it is for. Only entry points call loadConfig. */
-const configSchema = z.object({
-  /** PostgreSQL, the source of truth, as the application role (DML only; README "Security model"). */
+export const configSchema = z.object({
+  /** PostgreSQL, the source of truth, as the application role (DML only; docs/security.md). */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://ripcord_app:ripcord_app@127.0.0.1:5432/ripcord'),
   /**
    * PostgreSQL as the schema owner, for `npm run migrate` only; unset: DATABASE_URL (one role for
@@ -33,18 +33,22 @@ const configSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
   /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:7233'),
+  /** The Temporal namespace the API and worker use. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Temporal Web UI, used to build links to workflows. */
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  /** The task queue the worker polls and the API starts workflows on. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('ripcord'),
   /**
    * Temporal over TLS: on when a CA, a client certificate or an API key is set; `on` for a server
    * certificate that the system's CAs already trust. Both the API's client and the worker use it.
    */
   TEMPORAL_TLS: z.enum(['on', 'off']).optional(),
+  /** CA certificate (PEM) that signs the Temporal server's certificate. */
   TEMPORAL_TLS_CA: pemFile.optional(),
   /** mTLS client certificate and its key (both or neither). */
   TEMPORAL_TLS_CERT: pemFile.optional(),
+  /** The key of TEMPORAL_TLS_CERT (PEM). */
   TEMPORAL_TLS_KEY: pemFile.optional(),
   /** The name the server certificate must carry when it differs from the address's host. */
   TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[\w.-]+$/, 'must be a host name').optional(),
@@ -52,14 +56,18 @@ const configSchema = z.object({
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   /** Redis over TLS (`rediss://` URLs): the CA, and an optional client certificate and key. */
   REDIS_TLS_CA: pemFile.optional(),
+  /** Client certificate (PEM) for Redis over TLS, with REDIS_TLS_KEY. */
   REDIS_TLS_CERT: pemFile.optional(),
+  /** The key of REDIS_TLS_CERT (PEM). */
   REDIS_TLS_KEY: pemFile.optional(),
   /**
    * Redis Sentinel: the sentinels and the name of the primary they watch. With them, REDIS_URL
    * gives only the password, database index and TLS (its host is not used).
    */
   REDIS_SENTINELS: hostPorts.optional(),
+  /** The name of the primary the sentinels watch (with REDIS_SENTINELS). */
   REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]+$/, 'must be a sentinel master name').optional(),
+  /** The sentinels' own password, when they require one. */
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   /** PostgreSQL TLS, as libpq's sslmode (also read from DATABASE_URL's `sslmode`). */
   DATABASE_SSL_MODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full'], 'must be disable, require, verify-ca or verify-full (node-postgres cannot fall back as prefer would)').optional(),
@@ -72,6 +80,7 @@ const configSchema = z.object({
    * 30 and 60 with a direct connection, none sent through a transaction-mode pooler.
    */
   DATABASE_STATEMENT_TIMEOUT_SECONDS: seconds.optional(),
+  /** Server-side limit on a transaction left idle, in seconds; 0 is off. Unset: 60 with a direct connection, none through a transaction-mode pooler. */
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: seconds.optional(),
   /**
    * `transaction` when DATABASE_URL points at a transaction-mode pooler (PgBouncer): the
@@ -81,6 +90,7 @@ const configSchema = z.object({
   DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
   /** Graceful stop: seconds /readyz reports 503 before the listener closes, and the bound on the whole stop. */
   SHUTDOWN_READINESS_DELAY_SECONDS: seconds.default(5),
+  /** Graceful stop: the bound, in seconds, on the whole stop of an API or worker process. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(25),
   /** Seconds a stopping worker lets running activities run before asking them to cancel (it waits for them either way). */
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
@@ -91,6 +101,7 @@ const configSchema = z.object({
    * busy. The SDK's default is 10 s.
    */
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(3),
+  /** The port the API listens on (0 picks a free one). */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
    * flagd's sync protocol (gRPC `flagd.sync.v1.FlagSyncService`) on this port, on HOST, for flagd and
@@ -112,18 +123,23 @@ const configSchema = z.object({
   HOST: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::' }).default('127.0.0.1'),
   /** A bootstrap admin token: valid while the variable is set, never stored. */
   RIPCORD_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Slack bot token (xoxb-…): alerts via chat.postMessage and the slash commands' replies; unset, alerts are structured log lines. */
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  /** Verifies that requests to the Slack endpoints come from Slack; unset, the Slack app is off. */
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** The Slack channel kill-switch and rollout alerts go to. */
   SLACK_ALERT_CHANNEL: z.string().min(1).optional(),
   /** Where `/killswitch` acts unless `--env` says otherwise. */
   SLACK_DEFAULT_ENVIRONMENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key').default('production'),
   /** The bot's ids; with both, Bolt needs no auth.test call at start. */
   SLACK_BOT_ID: z.string().min(1).optional(),
+  /** The bot's user id (with SLACK_BOT_ID, no auth.test call at start). */
   SLACK_BOT_USER_ID: z.string().min(1).optional(),
   /** Slack Web API base URL; tests point it at a local fake. */
   SLACK_API_URL: z.url().default('https://slack.com/api/'),
   /** Webhook deliveries: attempts before a delivery is marked failed, and the first retry delay (doubling). */
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  /** First retry delay of a webhook delivery, doubling up to 10 minutes (e.g. "5 seconds", "500ms"). */
   WEBHOOK_RETRY_INITIAL: z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?)$/, 'a duration such as "5 seconds" or "500ms"').default('5 seconds'),
   /**
    * Webhook destinations allowed although they resolve to loopback, private or link-local addresses:
@@ -189,6 +205,7 @@ const configSchema = z.object({
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   /** OpenTelemetry over OTLP/HTTP: unset, nothing is loaded or sent. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The service name on spans and metrics (default: ripcord-api or ripcord-worker). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** Milliseconds between metric exports. */
   OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).optional(),
@@ -198,12 +215,16 @@ const configSchema = z.object({
    * Flag lifecycle thresholds in days (fractions allowed): a flag is `new` for LIFECYCLE_NEW_DAYS unless
    * evaluated in LIFECYCLE_PRODUCTION_ENVIRONMENT; `launched` once it has served one value everywhere,
    * unchanged, for LIFECYCLE_LAUNCHED_DAYS; `stale` after LIFECYCLE_STALE_LAUNCHED_DAYS of that, or
-   * after LIFECYCLE_UNUSED_DAYS without an evaluation anywhere (README "Flag lifecycle").
+   * after LIFECYCLE_UNUSED_DAYS without an evaluation anywhere (docs/lifecycle.md).
    */
   LIFECYCLE_NEW_DAYS: z.coerce.number().min(0).max(3650).default(7),
+  /** Days a flag serves one value everywhere, unchanged, before it counts as launched (see LIFECYCLE_NEW_DAYS). */
   LIFECYCLE_LAUNCHED_DAYS: z.coerce.number().min(0).max(3650).default(7),
+  /** Days after launch before a launched flag counts as stale (see LIFECYCLE_NEW_DAYS). */
   LIFECYCLE_STALE_LAUNCHED_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  /** Days without an evaluation anywhere before a flag counts as stale (see LIFECYCLE_NEW_DAYS). */
   LIFECYCLE_UNUSED_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  /** The environment whose evaluations end a flag's `new` stage. */
   LIFECYCLE_PRODUCTION_ENVIRONMENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key').default('production'),
   /**
    * When the worker posts the weekly lifecycle digest: a cron expression (UTC) for a Temporal schedule
@@ -249,6 +270,7 @@ const configSchema = z.object({
    * verified at sign-in, when Slack confirms the same email (needs the bot's users:read.email scope).
    */
   SLACK_LINK_BY_VERIFIED_EMAIL: z.enum(['on', 'off']).default('off'),
+  /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -9,7 +9,7 @@ export default defineConfig({
   base: '/',
   // Vite's built-in JSX transform (React 17+ automatic runtime): no plugin needed.
   oxc: { jsx: { runtime: 'automatic' } },
-  // No source maps in the build: the API serves ui/dist publicly (issue 12, finding 9).
+  // No source maps in the build: the API serves ui/dist publicly.
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1000 },
   server: {
     port: 5173,

@@ -1,6 +1,6 @@
 import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
-import type { ChangeRequestInput } from '../src/services/change-request-apply.js';
+import type { ChangeRequestInput } from '../src/change-requests/change-request-apply.js';
 import { restoreKillSwitch } from './kill-switch.js';
 
 const acts = proxyActivities<Activities>({

@@ -5,7 +5,7 @@ import { getExternalWorkflowHandle, log, patched, proxyActivities } from '@tempo
 import type { Activities } from '../activities/create-activities.js';
 import type { Convergence } from '../activities/kill-switch-activities.js';
 import { describeConfirmation, type Confirmation } from '../src/domain/confirmation.js';
-import type { KillSwitchChange } from '../src/services/kill-change.js';
+import type { KillSwitchChange } from '../src/kill-switch/kill-change.js';
 import { pipelineWorkflowId, rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { pipelineKillSignal } from './release-pipeline-messages.js';
 import { killSwitchActivatedSignal } from './rollout-messages.js';

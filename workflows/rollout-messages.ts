@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { GuardReading, RolloutPlan } from '../src/domain/rollout-plan.js';
 import type { SplitEntry } from '../src/domain/variants.js';
-import type { SplitRolloutStart } from '../src/services/config-change.js';
+import type { SplitRolloutStart } from '../src/flags/config-change.js';
 import type { RolloutStatus } from '../src/domain/rollout-status.js';
 
 // The rollout workflow's messages: the API, the Slack bot and the tests import these constants.

@@ -1,6 +1,6 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities.js';
-import type { ScheduledChangeInput } from '../src/services/scheduled-change.js';
+import type { ScheduledChangeInput } from '../src/scheduled-changes/scheduled-change.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

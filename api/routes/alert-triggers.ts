@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { RateLimitedError } from '../../src/errors.js';
 import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema, alertTriggerPatchSchema, alertTriggerSchema } from '../../src/protocol/admin-api.js';
-import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/services/alert-trigger-service.js';
+import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
 import { authorizeFlagUser, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
 import { defineRoute, PUBLIC } from '../route-docs.js';

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
-import { checkpointSchema } from '../../src/services/audit-checkpoint.js';
-import type { AuditService } from '../../src/services/audit-service.js';
-import { redactAuditPage } from '../../src/services/audit-redaction.js';
+import { checkpointSchema } from '../../src/audit/audit-checkpoint.js';
+import type { AuditService } from '../../src/audit/audit-service.js';
+import { redactAuditPage } from '../../src/audit/audit-redaction.js';
 import { authorize } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, flagKeySchema, limitSchema } from '../schemas.js';

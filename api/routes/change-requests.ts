@@ -3,14 +3,14 @@ import { z } from 'zod';
 import {
   changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
-} from '../../src/protocol/change-requests.js';
-import type { Approver, ChangeRequestService, CoveredWrite, GateOutcome } from '../../src/services/change-request-service.js';
-import type { CoveredSegmentWrite } from '../../src/services/change-request-segments.js';
-import type { RequestMeta } from '../../src/services/request-meta.js';
+} from '../../src/change-requests/change-request-schemas.js';
+import type { Approver, ChangeRequestService, CoveredWrite, GateOutcome } from '../../src/change-requests/change-request-service.js';
+import type { CoveredSegmentWrite } from '../../src/change-requests/change-request-segments.js';
+import type { RequestMeta } from '../../src/auth/request-meta.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
-import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/protocol/change-request-inputs.js';
+import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/change-requests/change-request-inputs.js';
 import { parseInput } from '../validation.js';
 
 const MOUNT = '/api/v1';

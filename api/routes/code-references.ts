@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { flagCodeReferencesSchema } from '../../src/protocol/admin-api.js';
-import type { CodeReferenceService } from '../../src/services/code-reference-service.js';
+import type { CodeReferenceService } from '../../src/code-references/code-reference-service.js';
 import { authorizeUser, requireUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, text } from '../schemas.js';

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { dashboardPageSchema, dashboardSortSchema, runningRolloutsSchema, type DashboardPage, type RunningRollouts } from '../../src/protocol/admin-api.js';
-import type { LifecycleService } from '../../src/services/lifecycle-service.js';
-import type { DashboardService } from '../../src/services/dashboard-service.js';
+import type { LifecycleService } from '../../src/lifecycle/lifecycle-service.js';
+import type { DashboardService } from '../../src/dashboard/dashboard-service.js';
 import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, tagSchema } from '../schemas.js';

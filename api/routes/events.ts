@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { OutcomeService } from '../../src/services/outcome-service.js';
+import type { OutcomeService } from '../../src/flag-metrics/outcome-service.js';
 import { ForbiddenError } from '../../src/errors.js';
 import { authorize, principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';

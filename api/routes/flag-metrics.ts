@@ -4,7 +4,7 @@ import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { FlagMetrics } from '../../src/serving/flag-metrics.js';
 import { flagMetricsHistorySchema, metricsWindowSchema, type FlagMetricsHistory } from '../../src/protocol/admin-api.js';
-import type { FlagMetricsHistoryService } from '../../src/services/flag-metrics-history.js';
+import type { FlagMetricsHistoryService } from '../../src/flag-metrics/flag-metrics-history.js';
 import { authorize, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema } from '../schemas.js';
@@ -15,7 +15,7 @@ const historyQuery = z.strictObject({ environment: environmentKeySchema.optional
 const keyParams = z.object({ key: flagKeySchema });
 
 /**
- * `GET /api/v1/flags/{key}/metrics[?environment=]`: the seed's FlagMetrics summed over every
+ * `GET /api/v1/flags/{key}/metrics[?environment=]`: the flag's metrics summed over every
  * replica (batches flushed to Redis each second, plus this process's unflushed counts), with a
  * per-environment breakdown. Users and server tokens may read it; client tokens may only evaluate.
  */

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { KillConfirmationService } from '../../src/services/kill-confirmation-service.js';
-import type { KillSwitchOutcome, KillSwitchService } from '../../src/services/kill-switch-service.js';
+import type { KillConfirmationService } from '../../src/kill-switch/kill-confirmation-service.js';
+import type { KillSwitchOutcome, KillSwitchService } from '../../src/kill-switch/kill-switch-service.js';
 import { authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
-import type { ChangeRequestService } from '../../src/services/change-request-service.js';
-import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
+import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { readyToRemoveSchema, type ReadyToRemove } from '../../src/protocol/admin-api.js';
-import type { LifecycleService } from '../../src/services/lifecycle-service.js';
+import type { LifecycleService } from '../../src/lifecycle/lifecycle-service.js';
 import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ROLES } from '../../src/auth/rbac.js';
 import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
 import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
-import type { ReleasePipelineService } from '../../src/services/release-pipeline-service.js';
+import type { ReleasePipelineService } from '../../src/release-pipelines/release-pipeline-service.js';
 import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, reasonSchema, uuidSchema } from '../schemas.js';

@@ -1,9 +1,9 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
-import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
-import type { ChangeRequestService } from '../../src/services/change-request-service.js';
-import { rolloutStartSchema, type RolloutService } from '../../src/services/rollout-service.js';
+import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
+import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema } from '../schemas.js';

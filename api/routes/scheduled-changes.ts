@@ -1,11 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { scheduledChangeCreatedSchema, scheduledChangeListSchema, type ScheduledChangeCreated, type ScheduledChangeList } from '../../src/protocol/admin-api.js';
-import { scheduleBodySchema, type ScheduledChangeService } from '../../src/services/scheduled-change-service.js';
+import { scheduleBodySchema, type ScheduledChangeService } from '../../src/scheduled-changes/scheduled-change-service.js';
 import { authorizeFlag, authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
-import type { ChangeRequestService } from '../../src/services/change-request-service.js';
-import { changeRequestCreatedSchema } from '../../src/protocol/change-requests.js';
-import { parseConfigInput } from '../../src/services/config-validation.js';
+import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
+import { parseConfigInput } from '../../src/flags/config-validation.js';
 import { BYPASS_HEADER, gateWrite } from './change-requests.js';
 import { defineRoute } from '../route-docs.js';
 import { parseInput } from '../validation.js';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Token, TokenCreated, TokenPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
-import type { TokenService } from '../../src/services/token-service.js';
+import type { TokenService } from '../../src/users/token-service.js';
 import { authorizeUser, metaOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, limitSchema, nonBlankText, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';

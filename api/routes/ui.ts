@@ -7,7 +7,7 @@ import express, { Router } from 'express';
 const RESERVED = /^\/(api|ofrep|slack)(\/|$)|^\/(healthz|readyz|metrics|openapi\.json)$/;
 
 /**
- * Headers on every UI response (issue 12, finding 9): scripts, styles and connections only from this
+ * Headers on every UI response: scripts, styles and connections only from this
  * origin (the build has no inline script; React sets styles through the DOM, which CSP allows), never
  * framed (clickjacking on the kill switch), no MIME sniffing, no referrer to the Temporal UI links.
  */

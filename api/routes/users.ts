@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { User } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { ForbiddenError } from '../../src/errors.js';
-import type { UserService } from '../../src/services/user-service.js';
+import type { UserService } from '../../src/users/user-service.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { atLeastOneOf, grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';

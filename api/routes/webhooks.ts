@@ -4,7 +4,7 @@ import {
   webhookCreatedSchema, webhookDeliveriesSchema, webhookListSchema, webhookSchema,
   type Webhook, type WebhookCreated, type WebhookDeliveries, type WebhookList,
 } from '../../src/protocol/admin-api.js';
-import type { WebhookService } from '../../src/services/webhook-service.js';
+import type { WebhookService } from '../../src/webhooks/webhook-service.js';
 import { requireUser } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { atLeastOneOf, text } from '../schemas.js';

@@ -23,7 +23,7 @@ pg_urls_work() {
 # Idempotent: role ripcord (password ripcord, CREATEDB so benchmarks may make scratch databases) owning
 # the databases ripcord and ripcord_test, and role ripcord_app (password ripcord_app) that the API and
 # worker use: it owns nothing and may not create anything; `npm run migrate` grants it what it needs
-# (src/stores/app-role.ts). $1 = psql connection arguments for a superuser.
+# (src/connections/app-role.ts). $1 = psql connection arguments for a superuser.
 pg_provision() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@" -d postgres >/dev/null <<SQL
 DO \$\$ BEGIN

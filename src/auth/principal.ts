@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Queryable } from '../stores/database.js';
-import { findLiveTokenByHash, recordTokenUsage, type TokenIdentity } from '../stores/token-store.js';
+import type { Queryable } from '../connections/database.js';
+import { findLiveTokenByHash, recordTokenUsage, type TokenIdentity } from '../users/token-store.js';
 import type { Grant, Role } from './rbac.js';
 
 export type { Role } from './rbac.js';

@@ -11,7 +11,7 @@ export const ROLES = ['viewer', 'editor', 'admin', 'emergency_responder'] as con
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
-/** Resources a grant may name (the seed's Permission). */
+/** Resources a grant may name. */
 export const grantResourceSchema = z.enum(['flag', 'environment', 'audit']);
 export const actionSchema = z.enum(['read', 'write', 'delete', 'kill_switch']);
 export type GrantResource = z.infer<typeof grantResourceSchema>;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Segment } from '../domain/segment.js';
 import type { Logger } from '../logger.js';
-import type { SegmentChange, SegmentProjection } from '../stores/segment-projection.js';
+import type { SegmentChange, SegmentProjection } from './segment-projection.js';
 
 /** Where segments are installed: the L1 snapshot, which recompiles the flags that use them. */
 export interface SegmentSink {

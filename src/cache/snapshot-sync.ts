@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Logger } from '../logger.js';
-import type { ChangeEvent, RedisProjection } from '../stores/projection.js';
+import type { ChangeEvent, RedisProjection } from './projection.js';
 import { CacheStats } from './cache-stats.js';
 import type { FlagSnapshot } from './flag-snapshot.js';
 

@@ -1,7 +1,7 @@
 import { resolveVariants, sameJson, type VariantFields } from './variants.js';
 
 /**
- * Flag lifecycle (issue 18 item 4): where a flag stands between creation and removal, derived from
+ * Flag lifecycle: where a flag stands between creation and removal, derived from
  * its configs and from real evaluation data. Pure: everything it needs, `now` included, is passed in.
  *
  *   new       created less than `newDays` ago and never evaluated in production

@@ -4,7 +4,7 @@ import { describePlan, duration, guardSchema, rolloutPlanSchema, type GuardReadi
 import { text, textMatching } from './text.js';
 import { variantNameSchema } from './variants.js';
 
-// Release templates and the pipelines that run them (README "Release pipelines",
+// Release templates and the pipelines that run them (docs/change-requests-and-pipelines.md,
 // docs/decisions/0006-release-pipelines.md). Pure: the releasePipeline workflow imports it.
 
 /** Most phases a template may have: bounds the pipeline workflow's history (no continue-as-new needed). */

@@ -119,7 +119,7 @@ export const rolloutPlanSchema = z
         .optional(),
       ...common,
     }).meta({ oneOf: [{ required: ['steps'] }, { required: ['linear'] }] }),
-    /** Moves weight between variants: each step sets the config's weighted split (see README, "Variants and weighted rollouts"). */
+    /** Moves weight between variants: each step sets the config's weighted split (see docs/rollouts.md, "Variants and weighted rollouts"). */
     z.strictObject({ strategy: z.literal('split'), steps: z.array(splitStepSchema).min(1).max(50), ...common }),
   ])
   .superRefine((plan, ctx) => {

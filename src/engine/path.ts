@@ -18,7 +18,7 @@ const missing: Getter = () => undefined;
 
 /**
  * Compiles a dot path (`user.address.country`) into a getter that returns undefined for any
- * missing link. `userId` is the seed's name for the targeting key and falls back to it.
+ * missing link. `userId` is an older name for the targeting key and falls back to it.
  */
 export function compilePath(field: string): Getter {
   const parts = field.split('.');

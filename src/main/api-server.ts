@@ -4,15 +4,15 @@ import { createApp } from '../../api/create-app.js';
 import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
-import { createAuditService } from '../services/audit-service.js';
-import { createDashboardService } from '../services/dashboard-service.js';
+import { createAuditService } from '../audit/audit-service.js';
+import { createDashboardService } from '../dashboard/dashboard-service.js';
 import { workflowUrl } from '../temporal/workflow-ids.js';
-import { createSegmentService } from '../services/segment-service.js';
+import { createSegmentService } from '../segments/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
-import { createTokenService } from '../services/token-service.js';
-import { createUserService } from '../services/user-service.js';
-import { loadAllSegments, segmentRevision, toEngineSegment } from '../stores/segment-store.js';
-import { SegmentProjection } from '../stores/segment-projection.js';
+import { createTokenService } from '../users/token-service.js';
+import { createUserService } from '../users/user-service.js';
+import { loadAllSegments, segmentRevision, toEngineSegment } from '../segments/segment-store.js';
+import { SegmentProjection } from '../cache/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
 import { FlagSnapshot } from '../cache/flag-snapshot.js';
 import { SnapshotSync } from '../cache/snapshot-sync.js';
@@ -38,28 +38,28 @@ import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { startTelemetry } from '../telemetry/index.js';
-import { createFlagPublisher } from '../services/flag-publisher.js';
-import { createFlagService } from '../services/flag-service.js';
-import { createOutcomeService } from '../services/outcome-service.js';
-import { createFlagMetricsHistoryService } from '../services/flag-metrics-history.js';
-import { createKillSwitchService } from '../services/kill-switch-service.js';
-import { createAlertTriggerService } from '../services/alert-trigger-service.js';
-import { createChangeRequestService } from '../services/change-request-service.js';
-import { createLifecycleService } from '../services/lifecycle-service.js';
-import { createCodeReferenceService } from '../services/code-reference-service.js';
-import { createKillConfirmationService } from '../services/kill-confirmation-service.js';
-import { createRolloutService } from '../services/rollout-service.js';
-import { createReleasePipelineService } from '../services/release-pipeline-service.js';
-import { createScheduledChangeService } from '../services/scheduled-change-service.js';
+import { createFlagPublisher } from '../cache/flag-publisher.js';
+import { createFlagService } from '../flags/flag-service.js';
+import { createOutcomeService } from '../flag-metrics/outcome-service.js';
+import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
+import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
+import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
+import { createChangeRequestService } from '../change-requests/change-request-service.js';
+import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
+import { createCodeReferenceService } from '../code-references/code-reference-service.js';
+import { createKillConfirmationService } from '../kill-switch/kill-confirmation-service.js';
+import { createRolloutService } from '../rollouts/rollout-service.js';
+import { createReleasePipelineService } from '../release-pipelines/release-pipeline-service.js';
+import { createScheduledChangeService } from '../scheduled-changes/scheduled-change-service.js';
 import { createSlackApp } from '../../slack/create-slack-app.js';
 import { learnBotIdentity } from '../../slack/bot-identity.js';
-import { createSlackAccessService } from '../services/slack-access-service.js';
-import { createWebhookService } from '../services/webhook-service.js';
-import { webhookDestinations, webhookSecretBox } from '../services/webhook-secrets.js';
-import { createDatabase } from '../stores/database.js';
-import { CheckpointAnchor } from '../stores/checkpoint-anchor.js';
-import { listEnvironments, loadDefinitions } from '../stores/flag-store.js';
-import { RedisProjection } from '../stores/projection.js';
+import { createSlackAccessService } from '../users/slack-access-service.js';
+import { createWebhookService } from '../webhooks/webhook-service.js';
+import { webhookDestinations, webhookSecretBox } from '../webhooks/webhook-secrets.js';
+import { createDatabase } from '../connections/database.js';
+import { CheckpointAnchor } from '../audit/checkpoint-anchor.js';
+import { listEnvironments, loadDefinitions } from '../flags/flag-store.js';
+import { RedisProjection } from '../cache/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
@@ -122,11 +122,11 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
   const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
   sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
-  // flagd documents (issue 16) follow the same change feed as the evaluations: every change L1 takes in.
+  // flagd documents follow the same change feed as the evaluations: every change L1 takes in.
   const flagdFeed = new FlagdFeed(snapshot);
   sync.onChange.add(({ definition }) => flagdFeed.changed(definition.environment));
   await sync.start();
-  // Segments (issue 5): precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
+  // Segments: precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
   const segmentProjection = new SegmentProjection(redis);
   const segmentSync = new SegmentSync({
     projection: segmentProjection, subscriber, logger,

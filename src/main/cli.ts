@@ -18,7 +18,7 @@ const USAGE = `Usage: ripcord-server <command>
   migrate   applies the database migrations, then exits
   seed      adds the demo flags (development only), then exits
 
-Settings come from the environment (DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, ...; see README).`;
+Settings come from the environment (DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, ...; see docs/configuration.md).`;
 
 const command = process.argv[2];
 if (command === '--help' || command === '-h' || command === 'help') {

@@ -1,9 +1,9 @@
 import { loadConfigOrExit } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
-import { grantApplicationRole } from '../stores/app-role.js';
-import { migrateUp } from '../stores/migrations.js';
-import { createDatabase } from '../stores/database.js';
-import { encryptPlaintextWebhookSecrets, webhookSecretBox } from '../services/webhook-secrets.js';
+import { grantApplicationRole } from '../connections/app-role.js';
+import { migrateUp } from '../connections/migrations.js';
+import { createDatabase } from '../connections/database.js';
+import { encryptPlaintextWebhookSecrets, webhookSecretBox } from '../webhooks/webhook-secrets.js';
 
 const config = loadConfigOrExit();
 // node-pg-migrate holds a session advisory lock for the whole run: through a transaction-mode

@@ -3,11 +3,11 @@ import { loadConfigOrExit } from '../config.js';
 import { postgresPoolConfig } from '../connections/postgres.js';
 import { createRedis } from '../connections/redis.js';
 import { createLogger } from '../logger.js';
-import { createFlagPublisher } from '../services/flag-publisher.js';
-import { createFlagService, type NewFlagInput } from '../services/flag-service.js';
-import { createDatabase } from '../stores/database.js';
-import { findFlag } from '../stores/flag-store.js';
-import { RedisProjection } from '../stores/projection.js';
+import { createFlagPublisher } from '../cache/flag-publisher.js';
+import { createFlagService, type NewFlagInput } from '../flags/flag-service.js';
+import { createDatabase } from '../connections/database.js';
+import { findFlag } from '../flags/flag-store.js';
+import { RedisProjection } from '../cache/projection.js';
 
 /** Demo flags for `npm run dev`; flags that already exist are left as they are. */
 const DEMO_FLAGS: Array<NewFlagInput & { configs: Record<string, Record<string, unknown>> }> = [

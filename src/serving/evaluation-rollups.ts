@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { Database } from '../stores/database.js';
-import { addEvaluationBuckets, pruneEvaluationBuckets, type EvaluationBucket } from '../stores/evaluation-rollup-store.js';
+import type { Database } from '../connections/database.js';
+import { addEvaluationBuckets, pruneEvaluationBuckets, type EvaluationBucket } from '../flag-metrics/evaluation-rollup-store.js';
 
 const MINUTE = 60_000;
 /** How long per-minute rollups are kept: the flag page charts a day at most. */

@@ -70,7 +70,7 @@ type RedisWithFlush = Redis & {
 /**
  * Whether an evaluation served the flag "enabled": any variant but the config's off variant (the one
  * a disabled or killed flag serves), for every type. The same split as the events guards' treated and
- * untreated cohorts and the flag page's outcome rates (stores/event-store.ts).
+ * untreated cohorts and the flag page's outcome rates (flag-metrics/event-store.ts).
  */
 export function servedEnabled(result: EvaluationResult, offVariant: string): boolean {
   return result.reason !== 'ERROR' && result.variant !== offVariant;

@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { principalOf, type Principal } from '../auth/principal.js';
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
-import type { Queryable } from '../stores/database.js';
-import type { ChangeEvent } from '../stores/projection.js';
-import { findLiveTokenById } from '../stores/token-store.js';
+import type { Queryable } from '../connections/database.js';
+import type { ChangeEvent } from '../cache/projection.js';
+import { findLiveTokenById } from '../users/token-store.js';
 import type { StreamFormat } from './stream-hub.js';
 
 /**

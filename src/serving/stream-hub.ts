@@ -1,7 +1,7 @@
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
 import type { ChangeKind } from '../domain/flag-change.js';
 import type { FlagDefinition } from '../domain/flag.js';
-import type { ChangeEvent } from '../stores/projection.js';
+import type { ChangeEvent } from '../cache/projection.js';
 
 /** The writable end of one Server-Sent Events connection. */
 export interface StreamSink {

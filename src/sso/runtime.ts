@@ -1,7 +1,7 @@
 import type { AuthEvents } from '../auth/auth-events.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Database } from '../stores/database.js';
+import type { Database } from '../connections/database.js';
 import { ssoCookies, type SsoCookies } from './cookies.js';
 import { createOidcClient } from './oidc-client.js';
 import { sessionSettings, ssoSettings } from './settings.js';

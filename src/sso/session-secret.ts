@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashToken } from '../auth/principal.js';
-import { createSecretBox } from '../services/secret-box.js';
+import { createSecretBox } from '../auth/secret-box.js';
 
 /**
  * A session's secret lives only in the browser's cookie. The database keeps its SHA-256 digest (as

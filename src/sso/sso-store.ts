@@ -1,5 +1,5 @@
 import type { Grant, Role } from '../auth/rbac.js';
-import type { Queryable } from '../stores/database.js';
+import type { Queryable } from '../connections/database.js';
 
 /** The SQL of single sign-on: users by their identity-provider subject, and the admin UI's sessions. */
 

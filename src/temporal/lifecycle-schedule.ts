@@ -30,7 +30,7 @@ export async function ensureLifecycleDigestSchedule(client: Client, options: { t
       action,
       // A late run (the cluster was down) still goes out within a day; runs never overlap.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-      memo: { purpose: 'Ripcord weekly flag lifecycle digest (README "Flag lifecycle")' },
+      memo: { purpose: 'Ripcord weekly flag lifecycle digest (docs/lifecycle.md)' },
     });
     return 'created';
   } catch (error) {

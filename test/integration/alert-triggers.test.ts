@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRIGGER_DELIVERIES_PER_MINUTE } from '../../src/services/alert-trigger-service.js';
+import { TRIGGER_DELIVERIES_PER_MINUTE } from '../../src/alert-triggers/alert-trigger-service.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 

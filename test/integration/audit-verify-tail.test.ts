@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { writeAuditCheckpoint } from '../../src/services/audit-checkpoint.js';
-import { CheckpointAnchor } from '../../src/stores/checkpoint-anchor.js';
+import { writeAuditCheckpoint } from '../../src/audit/audit-checkpoint.js';
+import { CheckpointAnchor } from '../../src/audit/checkpoint-anchor.js';
 import { createFlag } from './governance-helpers.js';
 import { AUDIT_CHECKPOINT_KEY, startStack, type Stack } from './harness.js';
 

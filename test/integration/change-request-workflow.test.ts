@@ -1,9 +1,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
-import type { FlagService } from '../../src/services/flag-service.js';
-import type { Database } from '../../src/stores/database.js';
-import { findChangeRequest, insertApproval, insertChangeRequest, setChangeRequestStatus } from '../../src/stores/change-request-store.js';
+import type { FlagService } from '../../src/flags/flag-service.js';
+import type { Database } from '../../src/connections/database.js';
+import { findChangeRequest, insertApproval, insertChangeRequest, setChangeRequestStatus } from '../../src/change-requests/change-request-store.js';
 import { changeRequestWorkflowId } from '../../src/temporal/workflow-ids.js';
 import type { changeRequest } from '../../workflows/change-request.js';
 import { uniqueKey } from './harness.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisProjection } from '../../src/stores/projection.js';
+import { RedisProjection } from '../../src/cache/projection.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { auditEvents, createFlag } from './governance-helpers.js';
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { grantApplicationRole } from '../../src/stores/app-role.js';
-import { migrateUp } from '../../src/stores/migrations.js';
+import { grantApplicationRole } from '../../src/connections/app-role.js';
+import { migrateUp } from '../../src/connections/migrations.js';
 import { refuseUnlessTestTargets } from './test-target.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cohortRatesByEnvironment, guardCohorts } from '../../src/stores/event-store.js';
+import { cohortRatesByEnvironment, guardCohorts } from '../../src/flag-metrics/event-store.js';
 import { startStack, uniqueKey, type Stack } from './harness.js';
 
 /**

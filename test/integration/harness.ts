@@ -10,7 +10,7 @@ import { temporalConnectionOptions } from '../../src/connections/temporal.js';
 import { createLogger } from '../../src/logger.js';
 import { startApiServer, type ApiServer } from '../../src/main/api-server.js';
 import { bundleWorkflows, startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process.js';
-import { createDatabase, type Database } from '../../src/stores/database.js';
+import { createDatabase, type Database } from '../../src/connections/database.js';
 
 export const ADMIN_TOKEN = 'integration-test-admin-token';
 export const AUDIT_CHECKPOINT_KEY = 'integration-test-audit-checkpoint-key-0123456789';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { postgresPoolConfig } from '../../src/connections/postgres.js';
-import { createDatabase } from '../../src/stores/database.js';
+import { createDatabase } from '../../src/connections/database.js';
 import { ADMIN_TOKEN, eventually, uniqueKey } from './harness.js';
 import { freePort, httpCall, InfraProcesses, makeCertificates, portAccepts, type Managed } from './infra-processes.js';
 

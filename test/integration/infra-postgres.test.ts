@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { postgresPoolConfig } from '../../src/connections/postgres.js';
-import { createDatabase, withTransaction } from '../../src/stores/database.js';
+import { createDatabase, withTransaction } from '../../src/connections/database.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { freePort, InfraProcesses, portAccepts } from './infra-processes.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';

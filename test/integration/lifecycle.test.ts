@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addEvaluationBuckets } from '../../src/stores/evaluation-rollup-store.js';
+import { addEvaluationBuckets } from '../../src/flag-metrics/evaluation-rollup-store.js';
 import { createEnvironmentToken, createFlag } from './governance-helpers.js';
 import { eventually, startStack, type Stack } from './harness.js';
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantApplicationRole } from '../../src/stores/app-role.js';
+import { grantApplicationRole } from '../../src/connections/app-role.js';
 import { inDatabase, scratchDatabase } from './scratch-db.js';
 
 // Issue 20, coverage gap: migrations. Against the stack's real PostgreSQL, in two scratch databases:

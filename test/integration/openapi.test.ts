@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderApiReference } from '../../scripts/docs/api-reference.js';
 import { startStack, type Stack } from './harness.js';
 
 let stack: Stack;
@@ -31,6 +32,12 @@ function refsIn(node: unknown, found: string[] = []): string[] {
 }
 
 describe('OpenAPI document', () => {
+  it('is what docs/api.md documents (npm run docs:generate rewrites it)', async () => {
+    const markdown = renderApiReference(doc);
+    expect(markdown).toContain('### `POST /api/v1/flags/{key}/environments/{env}/kill-switch`');
+    await expect(markdown).toMatchFileSnapshot('../../docs/api.md');
+  });
+
   it('is OpenAPI 3.1 with every route, its auth and its error bodies', () => {
     expect(doc.openapi).toBe('3.1.0');
     const operations = Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>).flatMap(([path, ops]) =>

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { audienceRuleId, newTemplateSchema, type PipelineProgress, type PolicyGate } from '../../src/domain/release-pipeline.js';
-import { applyAudience } from '../../src/services/pipeline-audience.js';
-import { withTransaction } from '../../src/stores/database.js';
-import { insertSegment, nextSegmentRevision } from '../../src/stores/segment-store.js';
-import type { FlagService } from '../../src/services/flag-service.js';
-import type { Database } from '../../src/stores/database.js';
+import { applyAudience } from '../../src/release-pipelines/pipeline-audience.js';
+import { withTransaction } from '../../src/connections/database.js';
+import { insertSegment, nextSegmentRevision } from '../../src/segments/segment-store.js';
+import type { FlagService } from '../../src/flags/flag-service.js';
+import type { Database } from '../../src/connections/database.js';
 import { pipelineWorkflowId, rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import {
   abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,

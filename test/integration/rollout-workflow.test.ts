@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../activities/alerts.js';
 import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
 import { rolloutPlanSchema } from '../../src/domain/rollout-plan.js';
-import type { FlagService } from '../../src/services/flag-service.js';
-import type { Database } from '../../src/stores/database.js';
-import { recordOutcomes } from '../../src/stores/event-store.js';
+import type { FlagService } from '../../src/flags/flag-service.js';
+import type { Database } from '../../src/connections/database.js';
+import { recordOutcomes } from '../../src/flag-metrics/event-store.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, type RolloutProgress,

@@ -1,7 +1,7 @@
 /* A database of a test's own beside the shared test database: created and dropped by the schema owner (the application role may not create databases). */
 import pg from 'pg';
-import { grantApplicationRole } from '../../src/stores/app-role.js';
-import { migrateUp } from '../../src/stores/migrations.js';
+import { grantApplicationRole } from '../../src/connections/app-role.js';
+import { migrateUp } from '../../src/connections/migrations.js';
 
 /** The schema owner's URL (MIGRATION_DATABASE_URL; DATABASE_URL when one role does both). */
 export const ownerUrl = (): string => process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL!;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { hashToken } from '../../src/auth/principal.js';
-import type { Database } from '../../src/stores/database.js';
+import type { Database } from '../../src/connections/database.js';
 import type { Stack } from './harness.js';
 
 /** Creates a flag and writes its config in one environment through the management API. */

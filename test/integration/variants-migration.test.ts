@@ -3,8 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlagDefinition } from '../../src/domain/flag.js';
 import { compileFlag, evaluate } from '../../src/engine/index.js';
-import { loadDefinitions } from '../../src/stores/flag-store.js';
-import { migrateUp } from '../../src/stores/migrations.js';
+import { loadDefinitions } from '../../src/flags/flag-store.js';
+import { migrateUp } from '../../src/connections/migrations.js';
 import { scratchDatabase } from './scratch-db.js';
 
 // A database of its own, built as it was before variants, so the shared test database is untouched.

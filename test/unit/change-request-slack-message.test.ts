@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeRequest } from '../../src/protocol/change-requests.js';
+import type { ChangeRequest } from '../../src/change-requests/change-request-schemas.js';
 import { changeRequestMessage } from '../../slack/change-request-slack.js';
 
 const base: ChangeRequest = {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { periodicPass } from '../../src/services/periodic-pass.js';
+import { periodicPass } from '../../src/periodic-pass.js';
 import { createWorkflowStarter, type WorkflowStartRequest, type WorkflowStarter } from '../../src/temporal/workflow-starter.js';
 
 /**

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import type { AccessRequest, Decision } from '../../src/auth/rbac.ts';
-import type { ChangePolicy, ChangeRequest, ChangeRequestCreated } from '../../src/protocol/change-requests.ts';
+import type { ChangePolicy, ChangeRequest, ChangeRequestCreated } from '../../src/change-requests/change-request-schemas.ts';
 import { enc, type Api } from './api.ts';
 import type { Me } from './session.tsx';
 
-/** What the admin UI shares about change requests (issue 18 item 2): policies, who may decide, and "something changed". */
+/** What the admin UI shares about change requests: policies, who may decide, and "something changed". */
 
 export const policyPath = (env: string) => `/api/v1/environments/${enc(env)}/change-policy`;
 export const requestPath = (id: string) => `/change-requests/${enc(id)}`;

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { ChangePolicy, ChangeRequestPage } from '../../src/protocol/change-requests.ts';
+import type { ChangePolicy, ChangeRequestPage } from '../../src/change-requests/change-request-schemas.ts';
 import { environmentsOf, mayDecide, policyPath, useChangeRequestsChanged } from './change-requests.ts';
 import { useInterval, useLoad } from './hooks.ts';
 import { useSession } from './session.tsx';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCheckpoint } from '../../../src/services/audit-checkpoint.js';
+import { signCheckpoint } from '../../../src/audit/audit-checkpoint.js';
 import { createFlag } from '../governance-helpers.js';
 import { AUDIT_CHECKPOINT_KEY, eventually, startStack, type Stack } from '../harness.js';
 

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import { ROLES, type Role } from '../../../src/auth/rbac.ts';
 import type { UserPage } from '../../../src/protocol/admin-api.ts';
-import { changePolicyInputSchema, type ChangePolicyInput } from '../../../src/protocol/change-request-inputs.ts';
-import { COVERED_CHANGES, type ChangePolicy, type CoveredChange } from '../../../src/protocol/change-requests.ts';
+import { changePolicyInputSchema, type ChangePolicyInput } from '../../../src/change-requests/change-request-inputs.ts';
+import { COVERED_CHANGES, type ChangePolicy, type CoveredChange } from '../../../src/change-requests/change-request-schemas.ts';
 import { announceChangeRequests, policyPath } from '../change-requests.ts';
 import { ErrorBox, Field, issuesAt, time, useAction } from '../components.tsx';
 import { useLoad } from '../hooks.ts';

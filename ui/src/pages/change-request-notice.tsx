@@ -1,5 +1,5 @@
 import { canBypassChangeRequests } from '../../../src/auth/rbac.ts';
-import type { ChangePolicy, ChangeRequestCreated, ChangeRequestPage } from '../../../src/protocol/change-requests.ts';
+import type { ChangePolicy, ChangeRequestCreated, ChangeRequestPage } from '../../../src/change-requests/change-request-schemas.ts';
 import { ApiError, query } from '../api.ts';
 import { approvals, requestPath, useChangeRequestsChanged } from '../change-requests.ts';
 import { useLoad } from '../hooks.ts';

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { changeRequestRejectSchema } from '../../../src/protocol/change-request-inputs.ts';
-import { CHANGE_REQUEST_STATUSES, type ChangePolicy, type ChangeRequest, type ChangeRequestPage } from '../../../src/protocol/change-requests.ts';
+import { changeRequestRejectSchema } from '../../../src/change-requests/change-request-inputs.ts';
+import { CHANGE_REQUEST_STATUSES, type ChangePolicy, type ChangeRequest, type ChangeRequestPage } from '../../../src/change-requests/change-request-schemas.ts';
 import type { Flag } from '../../../src/protocol/admin-api.ts';
 import { enc, query } from '../api.ts';
 import { age, announceChangeRequests, environmentsOf, mayDecide, policyPath, requestPath, subjectOf, useChangeRequestsChanged } from '../change-requests.ts';
@@ -14,7 +14,7 @@ import { ChangePolicyEditor } from './change-policy-editor.tsx';
 
 type Filters = { environment: string; status: string; flag: string };
 
-/** Change requests (issue 18 item 2): the list with its filters and each environment's policy, or one request. */
+/** Change requests: the list with its filters and each environment's policy, or one request. */
 export function ChangeRequestsPage({ id }: { id?: string }) {
   return id ? <ChangeRequestDetail id={id} /> : <ChangeRequestList />;
 }

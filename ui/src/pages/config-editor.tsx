@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { flagConfigInputSchemaFor, type Condition, type FlagConfig, type FlagRule, type Operator, type Rollout } from '../../../src/domain/flag.ts';
 import type { EnvironmentConfig, FeatureFlag, Flag, ScheduledChangeCreated, SegmentPage } from '../../../src/protocol/admin-api.ts';
-import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import type { ChangeRequestCreated } from '../../../src/change-requests/change-request-schemas.ts';
 import { ApiError, enc } from '../api.ts';
 import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
 import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
 import type { EnvironmentConfig, Flag, KillOutcome, KillSwitchState } from '../../../src/protocol/admin-api.ts';
-import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import type { ChangeRequestCreated } from '../../../src/change-requests/change-request-schemas.ts';
 import { ApiError, enc } from '../api.ts';
 import { announceChangeRequests, gatesRestore, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
 import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';

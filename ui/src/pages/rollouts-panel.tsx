@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import { ApiError, enc } from '../api.ts';
 import type { Flag, RolloutList, RolloutProgressView, RolloutStarted } from '../../../src/protocol/admin-api.ts';
-import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import type { ChangeRequestCreated } from '../../../src/change-requests/change-request-schemas.ts';
 import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } from '../change-requests.ts';
 import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import type { RolloutPlan } from '../../../src/domain/rollout-plan.ts';

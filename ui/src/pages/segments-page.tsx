@@ -5,7 +5,7 @@ import { ErrorBox, Field, useAction, WriteButton } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { jsonFrom } from '../validation.ts';
-import type { ChangeRequestCreated } from '../../../src/protocol/change-requests.ts';
+import type { ChangeRequestCreated } from '../../../src/change-requests/change-request-schemas.ts';
 import { announceChangeRequests, isChangeRequestCreated } from '../change-requests.ts';
 import { ChangeRequestNotice } from './change-request-notice.tsx';
 

@@ -9,7 +9,7 @@ export interface SplitStepDraft { weights: Record<string, number>; hold: string;
  * The order a step's split lists its variants in: the config's variants, its off variant last. Each
  * user's bucket is fixed and the split gives each variant the next range of buckets in this order,
  * so the first variant only gains users while its weight grows and the off variant (the baseline,
- * last) only loses them (README, "Variants and weighted rollouts").
+ * last) only loses them (docs/rollouts.md, "Variants and weighted rollouts").
  */
 export function splitOrder(variants: readonly string[], offVariant: string): string[] {
   return [...variants.filter((v) => v !== offVariant), ...(variants.includes(offVariant) ? [offVariant] : [])];

@@ -1,5 +1,5 @@
 /**
- * Finds flag keys in source code (issue 18, `ripcord refs`). Two kinds of reference:
+ * Finds flag keys in source code. Two kinds of reference:
  * - a call site of the SDKs or OpenFeature (`useFlag('k'`, `client.boolean('k'`, `getBooleanValue('k'`,
  *   `req.flags.string('k'` …), whose first argument is a flag key whether or not the server knows it;
  * - any string literal that is exactly a known key (configs, constants, other languages' SDKs).

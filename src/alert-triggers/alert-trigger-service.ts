@@ -1,0 +1,202 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { parseAlertPayload, type AlertSource } from '../alerts/alert-payload.js';
+import type { Actor } from '../auth/principal.js';
+import { hashToken } from '../auth/principal.js';
+import { isFinishedRollout } from '../domain/rollout-status.js';
+import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { RateLimiter } from '../serving/rate-limiter.js';
+import {
+  countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
+  markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
+} from './alert-trigger-store.js';
+import { appendAuditEvent, latestKillSwitchEvent } from '../audit/audit-store.js';
+import { withTransaction, type Database } from '../connections/database.js';
+import { findFlag, listEnvironments } from '../flags/flag-store.js';
+import { listRollouts } from '../rollouts/rollout-store.js';
+import type { KillSwitchService } from '../kill-switch/kill-switch-service.js';
+
+/** Where alerting systems post: the secret is the credential, so the path is never logged. */
+export const TRIGGER_HOOK_PREFIX = '/hooks/v1/triggers/';
+/** Deliveries one trigger accepts per minute (a burst of as many, refilled evenly); more get 429 (an alert storm must not become a DB storm). */
+export const TRIGGER_DELIVERIES_PER_MINUTE = 120;
+
+export interface TriggerInput {
+  name: string;
+  source: AlertSource;
+  restore_on_resolved?: boolean;
+  min_alerts?: number;
+  window_seconds?: number;
+  only_during_rollout?: boolean;
+}
+
+export interface TriggerRequestMeta {
+  actor: Actor;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+export type TriggerDecision =
+  | { action: 'kill'; alerts: Array<{ name: string; link: string | null }>; workflow: { id: string; url: string } | null; changed: boolean }
+  | { action: 'restore'; workflow: { id: string; url: string } | null; changed: boolean }
+  | { action: 'none'; reason: string };
+
+const present = (t: AlertTriggerRecord) => ({
+  id: t.id, flag: t.flagKey, environment: t.environment, name: t.name, source: t.source, restore_on_resolved: t.restoreOnResolved,
+  min_alerts: t.minAlerts, window_seconds: t.windowSeconds, only_during_rollout: t.onlyDuringRollout, created_by: t.createdBy,
+  created_at: t.createdAt, enabled: t.enabled, deliveries_received: t.deliveriesReceived, kills_fired: t.killsFired, restores_fired: t.restoresFired,
+  last_delivery_at: t.lastDeliveryAt, last_fired_at: t.lastFiredAt, last_fired_alert: t.lastFiredAlert,
+});
+
+/** The actor a trigger's kills and restores are audited as (its role is what the kill switch requires of people). */
+export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${t.id}`, name: `${t.name} (alert trigger)`, role: 'emergency_responder' });
+
+/**
+ * Alert triggers: an alerting system posts to a secret URL and the flag is killed through the
+ * same kill switch as a person's (killSwitch workflow, audit, alerts), with the trigger as the actor.
+ * Each alert fires once per firing episode (by fingerprint), optionally only when N alerts fire within a
+ * window or while a rollout runs; a resolve restores only what this trigger killed, and only when asked.
+ */
+export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchService; logger: Logger }) {
+  const { db } = deps;
+  // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
+  const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
+
+  const audit = (tx: Parameters<typeof appendAuditEvent>[0], meta: TriggerRequestMeta, action: string, t: AlertTriggerRecord, oldValue: unknown, newValue: unknown) =>
+    appendAuditEvent(tx, {
+      userId: meta.actor.id, action, resourceType: 'trigger', resourceId: t.id, environment: t.environment, oldValue, newValue,
+      ipAddress: meta.ipAddress, userAgent: meta.userAgent, metadata: { actorName: meta.actor.name, flag: t.flagKey },
+    });
+
+  function rateLimit(secretHash: string): void {
+    const decision = deliveries.take(secretHash);
+    if (!decision.allowed) {
+      throw new RateLimitedError(`This trigger accepts at most ${TRIGGER_DELIVERIES_PER_MINUTE} deliveries a minute`, decision.retryAfterSeconds);
+    }
+  }
+
+  /**
+   * Decides under the trigger's row lock; the kill or restore itself runs after the commit, idempotently.
+   * The delivery is counted in the same transaction, a refused payload included (so "deliveries" tells an
+   * operator their alerting system reaches the trigger even while its payload template is wrong).
+   */
+  async function decide(secretHash: string, body: unknown) {
+    const outcome = await withTransaction(db, async (tx) => {
+      const trigger = await lockAlertTriggerBySecret(tx, secretHash);
+      if (!trigger) throw new NotFoundError('No trigger at this address');
+      await countDelivery(tx, trigger.id);
+      const parsed = parseAlertPayload(trigger.source, body);
+      if (!parsed.ok) return { refused: parsed.issues, trigger } as const;
+      await recordAlerts(tx, trigger.id, parsed.notices);
+      if (trigger.onlyDuringRollout) {
+        const [latest] = await listRollouts(tx, trigger.flagKey, trigger.environment, 1);
+        if (!latest || isFinishedRollout(latest.status)) {
+          return { trigger, decision: { action: 'none', reason: `not armed: no rollout of ${trigger.flagKey} is running in ${trigger.environment}` } as const };
+        }
+      }
+      const firing = await firingAlerts(tx, trigger.id, trigger.windowSeconds);
+      const fresh = firing.filter((alert) => !alert.fired);
+      if (firing.length >= trigger.minAlerts && fresh.length > 0) return { trigger, decision: { action: 'kill', firing } as const };
+      const resolved = parsed.notices.filter((n) => n.status === 'resolved');
+      if (resolved.length > 0 && trigger.restoreOnResolved && !(await anyAlertFiring(tx, trigger.id))) {
+        return { trigger, decision: { action: 'restore', names: [...new Set(resolved.map((n) => n.name))] } as const };
+      }
+      const reason = firing.length < trigger.minAlerts
+        ? `${firing.length} of ${trigger.minAlerts} alerts firing within ${trigger.windowSeconds} s`
+        : fresh.length === 0 && firing.length > 0 ? 'these alerts already fired this trigger' : 'nothing to do';
+      return { trigger, decision: { action: 'none', reason } as const };
+    });
+    if ('refused' in outcome) throw new ValidationError(`Not a ${outcome.trigger.source} alert payload`, outcome.refused);
+    return outcome;
+  }
+
+  return {
+    async create(flagKey: string, environment: string, input: TriggerInput, meta: TriggerRequestMeta) {
+      const flag = await findFlag(db, flagKey);
+      if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
+      if (!(await listEnvironments(db)).some((e) => e.key === environment)) throw new NotFoundError(`Environment '${environment}' does not exist`);
+      const secret = `rc_trigger_${randomBytes(32).toString('base64url')}`;
+      const created = await withTransaction(db, async (tx) => {
+        const trigger = await insertAlertTrigger(tx, {
+          flagId: flag.id, environment, name: input.name, source: input.source, secretHash: hashToken(secret),
+          restoreOnResolved: input.restore_on_resolved ?? false, minAlerts: input.min_alerts ?? 1, windowSeconds: input.window_seconds ?? 300,
+          onlyDuringRollout: input.only_during_rollout ?? false, createdBy: meta.actor.id,
+        });
+        await audit(tx, meta, 'trigger.created', trigger, null, present(trigger));
+        return trigger;
+      });
+      // The secret is in the path: shown this once, kept only as its hash.
+      return { ...present(created), path: `${TRIGGER_HOOK_PREFIX}${secret}` };
+    },
+
+    async list(flagKey: string, environment: string) {
+      return { triggers: (await listAlertTriggers(db, flagKey, environment)).map(present) };
+    },
+
+    /** The trigger's flag and environment, for the route's authorization. */
+    async find(id: string): Promise<AlertTriggerRecord> {
+      const trigger = await findAlertTrigger(db, id);
+      if (!trigger) throw new NotFoundError(`Trigger '${id}' does not exist`);
+      return trigger;
+    },
+
+    /**
+     * Disables or enables a trigger without deleting it (one audit event, only when it changes). While
+     * disabled its URL answers exactly like an unknown one (404, same body), so an unauthenticated caller
+     * learns nothing more; nothing it is sent is recorded or counted.
+     */
+    async setEnabled(id: string, enabled: boolean, meta: TriggerRequestMeta) {
+      const changed = await withTransaction(db, async (tx) => {
+        const updated = await setAlertTriggerEnabled(tx, id, enabled);
+        if (updated) await audit(tx, meta, enabled ? 'trigger.enabled' : 'trigger.disabled', updated, { enabled: !enabled }, { enabled });
+        return updated;
+      });
+      return present(changed ?? (await this.find(id)));
+    },
+
+    async remove(id: string, meta: TriggerRequestMeta) {
+      const trigger = await this.find(id);
+      await withTransaction(db, async (tx) => {
+        if (!(await deleteAlertTrigger(tx, id))) throw new NotFoundError(`Trigger '${id}' does not exist`);
+        await audit(tx, meta, 'trigger.deleted', trigger, present(trigger), null);
+      });
+    },
+
+    /** One delivery from an alerting system. */
+    async receive(secret: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
+      const secretHash = hashToken(secret);
+      rateLimit(secretHash);
+      const { trigger, decision } = await decide(secretHash, body);
+      const actor = triggerActor(trigger);
+      if (decision.action === 'kill') {
+        const names = [...new Set(decision.firing.map((a) => a.name))];
+        const link = decision.firing.find((a) => a.link)?.link;
+        // One id per firing episode of these alerts: a retried or concurrent delivery is the same kill.
+        const episode = createHash('sha256').update(decision.firing.map((a) => `${a.fingerprint}@${a.firstSeen}`).sort().join(',')).digest('hex').slice(0, 24);
+        const outcome = await deps.killSwitch.activate({
+          actor, flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-${episode}`,
+          reason: `alert ${names.join(', ')} firing (${trigger.source}, trigger "${trigger.name}")${link ? `: ${link}` : ''}`.slice(0, 500),
+          ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
+        });
+        await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint), names.join(', ').slice(0, 500)));
+        return { action: 'kill', alerts: decision.firing.map(({ name, link: l }) => ({ name, link: l })), workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
+      }
+      if (decision.action === 'restore') {
+        // Only what this trigger killed: a kill by a person (or another trigger) stays.
+        const last = await latestKillSwitchEvent(db, trigger.flagKey, trigger.environment);
+        if (!last || last.action !== 'kill_switch.activated' || last.userId !== actor.id) {
+          return { action: 'none', reason: last?.action === 'kill_switch.activated' ? 'the kill switch was pulled by someone else: left as it is' : 'the flag is not killed' };
+        }
+        const outcome = await deps.killSwitch.deactivate({
+          actor, flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
+          reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`, ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
+        });
+        await withTransaction(db, (tx) => markRestored(tx, trigger.id, decision.names.join(', ').slice(0, 500)));
+        return { action: 'restore', workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
+      }
+      return decision;
+    },
+  };
+}
+
+export type AlertTriggerService = ReturnType<typeof createAlertTriggerService>;

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { AuditPage, AuditVerification } from '../protocol/admin-api.js';
+import type { CheckpointAnchor } from './checkpoint-anchor.js';
+import type { Database } from '../connections/database.js';
+import { FLAG_HISTORY_RESOURCE_TYPES, listAuditEvents, verifyAuditChain } from './audit-store.js';
+import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
+import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
+
+export interface AuditListQuery {
+  flag?: string;
+  actor?: string;
+  action?: string;
+  environment?: string;
+  resource_type?: string;
+  resource_id?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const cursorSchema = z.object({ s: z.number().int().positive() });
+
+/** The audit trail: filtered reads with cursor pagination, and a walk of the hash chain. */
+export function createAuditService(deps: { db: Database; checkpointKey?: string; anchor?: CheckpointAnchor }) {
+  return {
+    /** Events newest first; `next_cursor` continues with older ones. */
+    async list(query: AuditListQuery): Promise<AuditPage> {
+      const before = decodeCursor(query.cursor, cursorSchema)?.s;
+      const rows = await listAuditEvents(deps.db, {
+        ...(query.flag ? { resourceTypes: [...FLAG_HISTORY_RESOURCE_TYPES], resourceId: query.flag } : {}),
+        ...(query.resource_type ? { resourceType: query.resource_type } : {}),
+        // Rollout steps are written as config changes of the flag (action rollout.step, rollout.rollback…).
+        ...(query.resource_type === 'rollout' ? { orActionPrefix: 'rollout.' } : {}),
+        ...(query.resource_id ? { resourceId: query.resource_id } : {}),
+        actor: query.actor, action: query.action, environment: query.environment, from: query.from, to: query.to,
+        beforeSeq: before, limit: query.limit + 1,
+      });
+      const events = rows.slice(0, query.limit);
+      return { events, next_cursor: rows.length > query.limit ? encodeCursor({ s: events.at(-1)!.seq }) : null };
+    },
+
+    /**
+     * Recomputes every link of the chain in Postgres and reports the first one that does not hold, then
+     * checks every signed checkpoint (and `checkpoint`, a copy kept outside) against the chain as it is.
+     */
+    async verify(checkpoint?: AuditCheckpoint): Promise<AuditVerification> {
+      const result = await verifyAuditChain(deps.db);
+      // Redis down: the log's own checkpoints are still checked; the checks say the anchor was not read.
+      const anchored = deps.checkpointKey && deps.anchor ? await deps.anchor.all().catch(() => undefined) : [];
+      const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint, anchored);
+      const checks = [
+        `chain: recomputed the digest of ${result.checked} event(s) in Postgres and checked each points at the one before`,
+        checkpoints.key_configured
+          ? `checkpoints: checked the HMAC signature of ${checkpoints.checked + (checkpoints.first_failed ? 1 : 0)} checkpoint(s) and that the chain still has the signed hash at each one's seq`
+          : 'checkpoints: not checked (AUDIT_CHECKPOINT_KEY is not set), so a rewrite by the database owner that re-chains later rows would pass',
+        ...(checkpoints.key_configured
+          ? [anchored === undefined
+            ? 'anchor: the checkpoints kept in Redis could not be read, so deleting the newest events would pass unnoticed'
+            : `anchor: checked ${anchored.length} checkpoint(s) kept in Redis (outside Postgres), which catch the newest events deleted`]
+          : []),
+      ];
+      return {
+        ok: result.ok && checkpoints.first_failed === null,
+        checks,
+        checkpoints,
+        checked: result.checked,
+        gaps: result.lastSeq === null ? 0 : Math.max(0, result.lastSeq - result.checked),
+        last_seq: result.lastSeq,
+        last_hash: result.lastHash,
+        first_broken: result.firstBroken && {
+          seq: result.firstBroken.seq,
+          id: result.firstBroken.id,
+          problem: result.firstBroken.problem,
+          expected: result.firstBroken.expected,
+          actual: result.firstBroken.actual,
+        },
+      };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,41 @@
+import type { Actor } from '../auth/principal.js';
+import type { AccessRequest } from '../auth/rbac.js';
+import type { AuditEventInput } from '../audit/audit-store.js';
+
+/** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
+export type AccessCheck = (request: AccessRequest) => void;
+
+/** Where a request came from, for the audit events of workflow actions (Slack has none). */
+export interface RequestOrigin {
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+/** Who is making a change and from where, for RBAC and the audit log. */
+export interface RequestMeta {
+  actor: Actor;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  /** Why, as the caller said (body `reason` or `X-Audit-Reason`). */
+  reason?: string | null;
+  /** RBAC for the parts of a request only the service can resolve (a flag's tags); absent for trusted callers (seed). */
+  guard?: AccessCheck;
+  /** The same decision as a boolean, for what a caller may see rather than do. */
+  allows?: (request: AccessRequest) => boolean;
+  /** Extra facts for the write's audit event (a change-policy bypass). */
+  auditMetadata?: Record<string, unknown>;
+}
+
+/** What a write needs to audit itself: the actor's id and name (an approved change request's author has no request of their own). */
+export type AuditMeta = Omit<RequestMeta, 'actor'> & { actor: Pick<Actor, 'id' | 'name'> };
+
+/** The audit fields that come from the request. */
+export function auditFrom(meta: AuditMeta): Pick<AuditEventInput, 'userId' | 'ipAddress' | 'userAgent' | 'reason' | 'metadata'> {
+  return {
+    userId: meta.actor.id,
+    ipAddress: meta.ipAddress ?? null,
+    userAgent: meta.userAgent ?? null,
+    reason: meta.reason ?? null,
+    metadata: { actorName: meta.actor.name },
+  };
+}

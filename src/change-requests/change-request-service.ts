@@ -1,0 +1,384 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { canBypassChangeRequests, isAllowed, type Subject } from '../auth/rbac.js';
+import type { Actor } from '../auth/principal.js';
+import type { FlagConfig } from '../domain/flag.js';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ChangePolicy, ChangeRequest, ChangeRequestCreated, ChangeRequestStatus, CoveredChange } from './change-request-schemas.js';
+import { appendAuditEvent } from '../audit/audit-store.js';
+import {
+  findChangeRequest, findPolicy, insertApproval, insertChangeRequest, listChangeRequests, savePolicy, setChangeRequestStatus,
+  type ChangeRequestRecord, type PolicyInput,
+} from './change-request-store.js';
+import { withTransaction, type Database, type Queryable } from '../connections/database.js';
+import { listEnvironments, lockFlagConfig, type ConfigRecord, type FlagRecord } from '../flags/flag-store.js';
+import { enqueueOutbox, markOutboxProcessed } from '../outbox/outbox-store.js';
+import { changeRequestWorkflowId, segmentChangeRequestWorkflowId } from '../temporal/workflow-ids.js';
+import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
+import type { ChangeRequestInput } from './change-request-apply.js';
+import { configDiff } from './change-request-diff.js';
+import { insertRolloutRequest, type RolloutStartWrite } from './change-request-rollouts.js';
+import { requestSegmentChange, requireSegmentApprover, segmentRequestMessage, strictestOf, type CoveredSegmentWrite } from './change-request-segments.js';
+import { requireKnownSegments } from '../flags/config-validation.js';
+import { WORKFLOW_START } from '../outbox/outbox-relay.js';
+import { unknownFlag } from '../flags/unknown-flag.js';
+import { findUser } from '../users/user-store.js';
+import { uuidPattern } from '../domain/text.js';
+import type { RequestMeta } from '../auth/request-meta.js';
+
+/** Tells people about requests (Slack); failures are logged, never fail the request. */
+export interface ChangeRequestNotifier {
+  /** A new pending request: post it with Approve / Reject buttons. */
+  pending(request: ChangeRequest): Promise<void>;
+  /** The request was decided (approved, rejected, withdrawn): update its message. */
+  decided(request: ChangeRequest): Promise<void>;
+}
+
+export interface ChangeRequestServiceDeps {
+  db: Database;
+  starter: WorkflowStarter;
+  /** For cancelling a withdrawn request's waiting workflow. */
+  temporal?: Client;
+  logger: Logger;
+  notifier?: ChangeRequestNotifier;
+  /** A workflow's page in the Temporal UI; without it requests carry no link. */
+  workflowUrl?: (workflowId: string) => string;
+}
+
+/** Someone acting on a request: who, and what RBAC lets them do. */
+export interface Approver {
+  actor: Actor;
+  subject: Subject;
+}
+
+/** A write a policy may cover, as the route hands it over before writing. */
+export interface CoveredWrite {
+  flagKey: string;
+  environment: string;
+  covers: CoveredChange;
+  /** put, copy, scheduled. */
+  source: string;
+  /** The If-Match / body version the write expects (412 when stale, as the write itself would answer). */
+  expectedVersion?: number;
+  /** The whole config that would apply, from the flag and its current config (validated, throws 400 naming the field). */
+  proposed: (tx: Queryable, flag: FlagRecord, current: ConfigRecord) => Promise<Omit<FlagConfig, 'kill_switch'>>;
+  /** When the change applies once approved (a scheduled change); absent: at once. */
+  applyAt?: string;
+  meta: RequestMeta;
+  /** The caller asked to bypass the policy (X-Change-Request-Bypass: true). */
+  bypass: boolean;
+  subject: Subject;
+}
+
+/** What a covered write turned into: a request (answer 202), a bypass (write directly, audited as one) or nothing (write as usual). */
+export type GateOutcome = { kind: 'request'; created: ChangeRequestCreated } | { kind: 'bypass'; auditMetadata: Record<string, unknown> } | { kind: 'none' };
+
+const NONE: GateOutcome = { kind: 'none' };
+const s = (n: number) => (n === 1 ? '' : 's');
+
+/** What the request's audit events name: its flag, or its segment. */
+const resourceOf = (request: Pick<ChangeRequest, 'flag' | 'segment'>): string => request.flag ?? request.segment!;
+
+/** Strips what the API does not show. */
+function presenter(workflowUrl: ((workflowId: string) => string) | undefined) {
+  return (record: ChangeRequestRecord): ChangeRequest => {
+    const { baseConfig: _base, slack: _slack, ...request } = record;
+    return { ...request, workflow_url: request.workflow_id && workflowUrl ? workflowUrl(request.workflow_id) : null };
+  };
+}
+
+/** True when `who` may approve (or reject) requests in this environment for this flag, author aside. */
+export function mayApprove(policy: ChangePolicy, who: Approver, flagTags: readonly string[] | undefined): boolean {
+  if (who.subject.kind !== 'user') return false;
+  if (policy.approver_user_ids.length > 0) return policy.approver_user_ids.includes(who.actor.id);
+  if (policy.approver_role) return who.actor.role === policy.approver_role || who.actor.role === 'admin';
+  return isAllowed(who.subject, { resource: 'flag', action: 'write', environment: policy.environment, tags: flagTags });
+}
+
+function describeApprovers(policy: ChangePolicy): string {
+  if (policy.approver_user_ids.length > 0) return 'the users the policy lists';
+  if (policy.approver_role) return `users with the role '${policy.approver_role}' (or admins)`;
+  return `users who may change flags in '${policy.environment}'`;
+}
+
+/**
+ * Change requests: an environment's policy turns covered writes (configs, scheduled changes, and
+ * releasing a kill switch when the policy says so) into requests that need N approvals from others;
+ * the last approval starts a changeRequest workflow that applies the change, at once or at its time,
+ * after checking the config is still at the version the request was made against.
+ */
+export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
+  const { db, logger } = deps;
+  const present = presenter(deps.workflowUrl);
+  let notifier = deps.notifier;
+
+  async function requireEnvironment(environment: string) {
+    if (!(await listEnvironments(db)).some((e) => e.key === environment)) throw new NotFoundError(`Environment '${environment}' does not exist`);
+  }
+
+  async function requireRequest(id: string, tx: Queryable = db, lock = false): Promise<ChangeRequestRecord> {
+    const request = await findChangeRequest(tx, id, lock);
+    if (!request) throw new NotFoundError(`No change request '${id}'`);
+    return request;
+  }
+
+  /**
+   * The pending request, locked with its flag's config, when `who` may decide it: not its author (told
+   * `authorHint` instead) and an approver under the environment's policy.
+   */
+  async function lockPendingForApprover(tx: Queryable, id: string, who: Approver, verb: 'approve' | 'reject', authorHint: string): Promise<ChangeRequestRecord> {
+    const request = await requireRequest(id, tx, true);
+    if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
+    if (request.author.id === who.actor.id) throw new ForbiddenError(`You made this change request: ${authorHint}`);
+    if (request.kind === 'segment') {
+      await requireSegmentApprover(tx, request, who, (policy) => mayApprove(policy, who, undefined), describeApprovers, verb);
+      return request;
+    }
+    const policy = await findPolicy(tx, request.environment);
+    const tags = (await lockFlagConfig(tx, request.flag!, request.environment))?.flag.tags;
+    if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} change requests in '${request.environment}'`);
+    return request;
+  }
+
+  function notify(kind: 'pending' | 'decided', request: ChangeRequest) {
+    if (!notifier) return;
+    void notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
+  }
+
+  /** Bypass: only with the permission and a reason; the write's own audit event records it. */
+  function bypass(write: { meta: RequestMeta; subject: Subject }, policy: ChangePolicy): GateOutcome {
+    if (!canBypassChangeRequests(write.subject)) {
+      throw new ForbiddenError(`Bypassing '${policy.environment}''s change policy needs change_request:bypass (admin or emergency_responder); without the header the change becomes a request`);
+    }
+    if (!write.meta.reason?.trim()) {
+      throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
+    }
+    return { kind: 'bypass', auditMetadata: { changePolicyBypass: true, requiredApprovals: policy.required_approvals } };
+  }
+
+  async function created(id: string, policy: ChangePolicy, message?: string): Promise<GateOutcome> {
+    const request = present(await requireRequest(id));
+    notify('pending', request);
+    const n = policy.required_approvals;
+    return {
+      kind: 'request',
+      created: {
+        change_request: request,
+        message: message ?? `'${policy.environment}' requires ${n} approval${s(n)} from ${describeApprovers(policy)}: the change was not applied; it waits as change request ${id}`,
+      },
+    };
+  }
+
+  /** Starts the apply workflow (the outbox entry written with the approval backs it up when Temporal is down). */
+  async function startApply(start: WorkflowStartRequest) {
+    try {
+      await deps.starter.start(start);
+      await markOutboxProcessed(db, start.workflowId);
+    } catch (err) {
+      logger.warn({ err, workflowId: start.workflowId }, 'Temporal unreachable: the approved change waits in the outbox');
+    }
+  }
+
+  return {
+    /** Who hears of requests (the Slack app, made after this service, sets itself here). */
+    useNotifier(next: ChangeRequestNotifier) {
+      notifier = next;
+    },
+
+    async getPolicy(environment: string): Promise<ChangePolicy> {
+      await requireEnvironment(environment);
+      return findPolicy(db, environment);
+    },
+
+    /** Sets an environment's policy (admins; the route checks); one audit event with the old and new policy. */
+    async setPolicy(environment: string, input: PolicyInput, meta: RequestMeta): Promise<ChangePolicy> {
+      await requireEnvironment(environment);
+      for (const [i, id] of input.approverUserIds.entries()) {
+        const user = uuidPattern.test(id) ? await findUser(db, id) : null;
+        if (!user || user.deactivatedAt) throw new ValidationError('Unknown approver', [{ path: `body.approver_user_ids.${i}`, message: `no active user '${id}'` }]);
+      }
+      return withTransaction(db, async (tx) => {
+        const before = await findPolicy(tx, environment);
+        await savePolicy(tx, environment, input, meta.actor.id);
+        const after = await findPolicy(tx, environment);
+        await appendAuditEvent(tx, {
+          userId: meta.actor.id, action: 'change_policy.updated', resourceType: 'environment', resourceId: environment, environment,
+          oldValue: before, newValue: after, reason: meta.reason ?? null, ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
+          metadata: { actorName: meta.actor.name },
+        });
+        return after;
+      });
+    },
+
+    /**
+     * Called by a covered write before it writes: with the policy off it changes nothing; with it on the
+     * change becomes a pending request (validated exactly as the write would be) unless bypassed.
+     */
+    async gateConfigWrite(write: CoveredWrite): Promise<GateOutcome> {
+      const policy = await findPolicy(db, write.environment);
+      if (policy.required_approvals === 0 || !policy.covers.includes(write.covers)) return NONE;
+      if (write.bypass) return bypass(write, policy);
+      const id = await withTransaction(db, async (tx) => {
+        const locked = await lockFlagConfig(tx, write.flagKey, write.environment);
+        if (!locked) {
+          write.meta.guard?.({ resource: 'flag', action: 'write', environment: write.environment });
+          throw await unknownFlag(tx, write.flagKey);
+        }
+        const { flag, config: current } = locked;
+        write.meta.guard?.({ resource: 'flag', action: 'write', environment: write.environment, tags: flag.tags });
+        if (flag.archivedAt) throw new ConflictError(`Flag '${flag.key}' is archived; unarchive it first`);
+        if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
+          throw new PreconditionFailedError(`Version ${write.expectedVersion} of flag '${flag.key}' in '${write.environment}' is stale; the current version is ${current.version}`, { currentVersion: current.version });
+        }
+        const proposed: FlagConfig = { ...(await write.proposed(tx, flag, current)), kill_switch: current.config.kill_switch };
+        await requireKnownSegments(tx, proposed, 'body');
+        const requestId = await insertChangeRequest(tx, {
+          kind: 'config', source: write.source, flagKey: flag.key, environment: write.environment,
+          author: { id: write.meta.actor.id, name: write.meta.actor.name }, reason: write.meta.reason ?? null,
+          baseVersion: current.version, baseConfig: current.config, proposed,
+          diff: configDiff(current.config as Record<string, unknown>, proposed as Record<string, unknown>),
+          applyAt: write.applyAt ?? null, requiredApprovals: policy.required_approvals,
+        });
+        await appendAuditEvent(tx, {
+          userId: write.meta.actor.id, action: 'change_request.created', resourceType: 'change_request', resourceId: flag.key,
+          environment: write.environment, oldValue: current.config, newValue: proposed, reason: write.meta.reason ?? null,
+          ipAddress: write.meta.ipAddress ?? null, userAgent: write.meta.userAgent ?? null,
+          metadata: { actorName: write.meta.actor.name, changeRequestId: requestId, baseVersion: current.version, source: write.source, applyAt: write.applyAt ?? null },
+        });
+        return requestId;
+      });
+      return created(id, policy);
+    },
+
+    /**
+     * Called by a segment edit (update, members, delete) before it writes: a request when a policy of an
+     * environment targeting the segment covers segments (change-request-segments.ts), else nothing.
+     */
+    async gateSegmentWrite(write: CoveredSegmentWrite): Promise<GateOutcome> {
+      const gated = await withTransaction(db, (tx) => requestSegmentChange(tx, write));
+      if (!gated) return NONE;
+      if (gated.requestId === null) return bypass(write, strictestOf(gated.policies));
+      return created(gated.requestId, strictestOf(gated.policies), segmentRequestMessage(write.segmentKey, gated.policies, gated.requestId, describeApprovers));
+    },
+
+    /** Releasing a kill switch, when the policy says restores need approval. Killing is never gated. */
+    async gateRestore(write: { flagKey: string; environment: string; meta: RequestMeta; bypass: boolean; subject: Subject }): Promise<GateOutcome> {
+      const policy = await findPolicy(db, write.environment);
+      if (policy.required_approvals === 0 || !policy.restore_requires_approval) return NONE;
+      if (write.bypass) return bypass(write, policy);
+      const id = await withTransaction(db, async (tx) => {
+        const locked = await lockFlagConfig(tx, write.flagKey, write.environment);
+        // Unknown flags, and flags that are not killed, go on to the release itself (404, or "not active").
+        if (!locked || locked.flag.archivedAt || !locked.config.config.kill_switch.enabled) return null;
+        const { flag, config: current } = locked;
+        const requestId = await insertChangeRequest(tx, {
+          kind: 'restore', source: 'restore', flagKey: flag.key, environment: write.environment,
+          author: { id: write.meta.actor.id, name: write.meta.actor.name }, reason: write.meta.reason ?? null,
+          baseVersion: current.version, baseConfig: current.config, proposed: null,
+          diff: [{ field: 'kill_switch', before: current.config.kill_switch, after: { enabled: false } }],
+          applyAt: null, requiredApprovals: policy.required_approvals,
+        });
+        await appendAuditEvent(tx, {
+          userId: write.meta.actor.id, action: 'change_request.created', resourceType: 'change_request', resourceId: flag.key,
+          environment: write.environment, oldValue: current.config.kill_switch, newValue: { enabled: false }, reason: write.meta.reason ?? null,
+          ipAddress: write.meta.ipAddress ?? null, userAgent: write.meta.userAgent ?? null,
+          metadata: { actorName: write.meta.actor.name, changeRequestId: requestId, baseVersion: current.version, source: 'restore' },
+        });
+        return requestId;
+      });
+      return id === null ? NONE : created(id, policy);
+    },
+
+    /** Starting a rollout, when the policy covers rollouts (change-request-rollouts.ts). Steering one never is. */
+    async gateRolloutStart(write: RolloutStartWrite): Promise<GateOutcome> {
+      const policy = await findPolicy(db, write.environment);
+      if (policy.required_approvals === 0 || !policy.covers.includes('rollouts')) return NONE;
+      if (write.bypass) return bypass(write, policy);
+      return created(await withTransaction(db, (tx) => insertRolloutRequest(tx, write, policy)), policy);
+    },
+
+    async list(filter: { environment?: string; flag?: string; segment?: string; status?: ChangeRequestStatus; limit: number }) {
+      return { change_requests: (await listChangeRequests(db, filter)).map(present) };
+    },
+
+    async get(id: string): Promise<ChangeRequest> {
+      return present(await requireRequest(id));
+    },
+
+    /**
+     * One approval. Concurrent approvals serialise on the request's row lock, so the one that reaches
+     * N starts the apply exactly once (its workflow id is the request's, and Temporal refuses a second).
+     */
+    async approve(id: string, who: Approver, comment: string | null, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
+      let start: WorkflowStartRequest | undefined;
+      await withTransaction(db, async (tx) => {
+        const request = await lockPendingForApprover(tx, id, who, 'approve', 'it must be approved by someone else (self-approval is refused)');
+        if (!(await insertApproval(tx, id, who.actor, comment))) throw new ConflictError(`You have already approved change request ${id}`);
+        const approvals = request.approvals.length + 1;
+        const complete = approvals >= request.required_approvals;
+        const workflowId = request.kind === 'segment' ? segmentChangeRequestWorkflowId(request.segment!, id) : changeRequestWorkflowId(request.environment, request.flag!, id);
+        await appendAuditEvent(tx, {
+          userId: who.actor.id, action: 'change_request.approved', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
+          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+          metadata: { actorName: who.actor.name, changeRequestId: id, approvals, requiredApprovals: request.required_approvals, ...(complete ? { workflowId } : {}) },
+        });
+        if (!complete) return;
+        const input: ChangeRequestInput = { requestId: id, applyAt: request.apply_at };
+        start = {
+          workflowType: 'changeRequest', workflowId, args: [input], flagKey: request.flag, environment: request.environment, actor: who.actor.id,
+          memo: { changeRequestId: id, applyAt: request.apply_at, author: request.author.name },
+        };
+        await setChangeRequestStatus(tx, id, { status: 'approved', workflowId });
+        await enqueueOutbox(tx, WORKFLOW_START, workflowId, start);
+      });
+      if (start) await startApply(start);
+      const after = present(await requireRequest(id));
+      notify('decided', after);
+      return after;
+    },
+
+    /** Rejects a pending request (approvers only; the author withdraws instead). */
+    async reject(id: string, who: Approver, comment: string, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
+      await withTransaction(db, async (tx) => {
+        const request = await lockPendingForApprover(tx, id, who, 'reject', 'withdraw it instead of rejecting it');
+        await setChangeRequestStatus(tx, id, { status: 'rejected', decidedBy: who.actor, comment });
+        await appendAuditEvent(tx, {
+          userId: who.actor.id, action: 'change_request.rejected', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
+          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+          metadata: { actorName: who.actor.name, changeRequestId: id },
+        });
+      });
+      const after = present(await requireRequest(id));
+      notify('decided', after);
+      return after;
+    },
+
+    /** The author takes back a request that has not applied yet (an approved one waiting for its time too). */
+    async withdraw(id: string, who: Approver, comment: string | null, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
+      const before = await withTransaction(db, async (tx) => {
+        const request = await requireRequest(id, tx, true);
+        if (request.author.id !== who.actor.id) throw new ForbiddenError('Only the author may withdraw a change request');
+        if (request.status !== 'pending' && request.status !== 'approved') throw new ConflictError(`Change request ${id} is ${request.status}: it can no longer be withdrawn`);
+        await setChangeRequestStatus(tx, id, { status: 'withdrawn', decidedBy: who.actor, comment });
+        await appendAuditEvent(tx, {
+          userId: who.actor.id, action: 'change_request.withdrawn', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
+          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+          metadata: { actorName: who.actor.name, changeRequestId: id },
+        });
+        return request;
+      });
+      // An approved request's workflow may be waiting for its time: it would find the request withdrawn
+      // and apply nothing, but it need not wait.
+      if (before.workflow_id && deps.temporal) {
+        await deps.temporal.workflow.getHandle(before.workflow_id).cancel().catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err, workflowId: before.workflow_id }, 'could not cancel a withdrawn request’s workflow');
+        });
+      }
+      const after = present(await requireRequest(id));
+      notify('decided', after);
+      return after;
+    },
+  };
+}
+
+export type ChangeRequestService = ReturnType<typeof createChangeRequestService>;

@@ -1,0 +1,115 @@
+import type { NewTemplate, Phase, PipelineProgress, PipelineStatus } from '../domain/release-pipeline.js';
+import { isFinishedPipeline } from '../domain/release-pipeline.js';
+import type { Queryable } from '../connections/database.js';
+
+export interface TemplateRecord {
+  id: string;
+  name: string;
+  description: string;
+  phases: Phase[];
+  version: number;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PipelineRecordRow {
+  id: string;
+  flagKey: string;
+  template: string;
+  workflowId: string;
+  status: PipelineStatus;
+  progress: PipelineProgress | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+const iso = (value: Date | null) => (value ? value.toISOString() : null);
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rows as pg returns them */
+const toTemplate = (row: any): TemplateRecord => ({
+  id: row.id, name: row.name, description: row.description, phases: row.phases, version: row.version,
+  createdBy: row.created_by, updatedBy: row.updated_by, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+});
+const toPipeline = (row: any): PipelineRecordRow => ({
+  id: row.id, flagKey: row.flag_key, template: row.template_name, workflowId: row.workflow_id, status: row.status,
+  progress: row.progress && Object.keys(row.progress).length ? row.progress : null, createdBy: row.created_by,
+  createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(), finishedAt: iso(row.finished_at),
+});
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export async function listTemplates(db: Queryable): Promise<TemplateRecord[]> {
+  return (await db.query('SELECT * FROM release_templates ORDER BY name')).rows.map(toTemplate);
+}
+
+export async function findTemplate(db: Queryable, name: string): Promise<TemplateRecord | null> {
+  const row = (await db.query('SELECT * FROM release_templates WHERE name = $1', [name])).rows[0];
+  return row ? toTemplate(row) : null;
+}
+
+/** Inserts a template; null when the name is taken. */
+export async function insertTemplate(db: Queryable, id: string, template: NewTemplate, actor: string): Promise<TemplateRecord | null> {
+  const result = await db.query(
+    `INSERT INTO release_templates (id, name, description, phases, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $5)
+     ON CONFLICT (name) DO NOTHING RETURNING *`,
+    [id, template.name, template.description ?? '', JSON.stringify(template.phases), actor],
+  );
+  return result.rows[0] ? toTemplate(result.rows[0]) : null;
+}
+
+export async function replaceTemplate(db: Queryable, name: string, body: { description?: string; phases: Phase[] }, actor: string): Promise<TemplateRecord | null> {
+  const result = await db.query(
+    `UPDATE release_templates SET description = $2, phases = $3, updated_by = $4, updated_at = now(), version = version + 1
+      WHERE name = $1 RETURNING *`,
+    [name, body.description ?? '', JSON.stringify(body.phases), actor],
+  );
+  return result.rows[0] ? toTemplate(result.rows[0]) : null;
+}
+
+export async function deleteTemplate(db: Queryable, name: string): Promise<TemplateRecord | null> {
+  const result = await db.query('DELETE FROM release_templates WHERE name = $1 RETURNING *', [name]);
+  return result.rows[0] ? toTemplate(result.rows[0]) : null;
+}
+
+/** Writes a pipeline's latest state (the workflow calls this at every transition; retries are harmless). */
+export async function upsertPipeline(db: Queryable, record: { pipelineId: string; flagKey: string; workflowId: string; actor: string; progress: PipelineProgress }): Promise<void> {
+  const { progress } = record;
+  await db.query(
+    `INSERT INTO release_pipelines (id, flag_id, template_name, workflow_id, status, progress, created_by, finished_at)
+     SELECT $1, f.id, $3, $4, $5, $6, $7, CASE WHEN $8 THEN now() END FROM flags f WHERE f.key = $2
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, updated_at = now(),
+       finished_at = coalesce(release_pipelines.finished_at, EXCLUDED.finished_at)`,
+    [record.pipelineId, record.flagKey, progress.template, record.workflowId, progress.status, JSON.stringify(progress), record.actor,
+      isFinishedPipeline(progress.status)],
+  );
+}
+
+/** The row of a pipeline just started (its workflow fills in the progress; whichever writes first wins the insert). */
+export async function insertPipeline(db: Queryable, p: { pipelineId: string; flagKey: string; template: string; workflowId: string; actor: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO release_pipelines (id, flag_id, template_name, workflow_id, status, created_by)
+     SELECT $1, f.id, $3, $4, 'running', $5 FROM flags f WHERE f.key = $2 ON CONFLICT (id) DO NOTHING`,
+    [p.pipelineId, p.flagKey, p.template, p.workflowId, p.actor],
+  );
+}
+
+/** A flag's pipelines, newest first. */
+export async function listPipelines(db: Queryable, flagKey: string, limit = 20): Promise<PipelineRecordRow[]> {
+  const result = await db.query(
+    `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id
+      WHERE f.key = $1 ORDER BY p.created_at DESC LIMIT $2`,
+    [flagKey, limit],
+  );
+  return result.rows.map(toPipeline);
+}
+
+export async function findPipeline(db: Queryable, flagKey: string, id: string): Promise<PipelineRecordRow | null> {
+  const result = await db.query(
+    `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id WHERE f.key = $1 AND p.id = $2`,
+    [flagKey, id],
+  );
+  return result.rows[0] ? toPipeline(result.rows[0]) : null;
+}

@@ -1,0 +1,151 @@
+import type { Grant, Role } from '../auth/rbac.js';
+import type { Queryable } from '../connections/database.js';
+
+export type TokenKind = 'client' | 'server' | 'admin';
+
+/** An API token as stored: never its secret, only the secret's hash (not returned either). */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  kind: TokenKind;
+  environment: string | null;
+  userId: string | null;
+  createdBy: string | null;
+  prefix: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  /** Creation time in epoch microseconds: an exact pagination cursor. */
+  createdMicros: number;
+}
+
+const TOKEN_COLUMNS = `id, name, kind, environment, user_id, created_by, display_prefix, created_at, last_used_at, revoked_at,
+  (extract(epoch FROM created_at) * 1000000)::bigint AS created_us`;
+const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
+
+function toToken(row: Record<string, unknown>): TokenRecord {
+  return {
+    id: row.id as string,
+    name: row.name as string,
+    kind: row.kind as TokenKind,
+    environment: (row.environment as string | null) ?? null,
+    userId: (row.user_id as string | null) ?? null,
+    createdBy: (row.created_by as string | null) ?? null,
+    prefix: (row.display_prefix as string | null) ?? null,
+    createdAt: iso(row.created_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+    createdMicros: Number(row.created_us),
+  };
+}
+
+export interface NewToken {
+  name: string;
+  kind: TokenKind;
+  environment: string | null;
+  userId: string | null;
+  tokenHash: string;
+  prefix: string;
+  createdBy: string;
+}
+
+export async function insertToken(tx: Queryable, token: NewToken): Promise<TokenRecord> {
+  const result = await tx.query(
+    `INSERT INTO api_tokens (name, kind, environment, user_id, token_hash, display_prefix, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${TOKEN_COLUMNS}`,
+    [token.name, token.kind, token.environment, token.userId, token.tokenHash, token.prefix, token.createdBy],
+  );
+  return toToken(result.rows[0]);
+}
+
+export async function findToken(db: Queryable, id: string, forUpdate = false): Promise<TokenRecord | null> {
+  const result = await db.query(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return result.rows[0] ? toToken(result.rows[0]) : null;
+}
+
+export interface TokenListFilter {
+  /** Only tokens owned or created by this user (non-admin callers). */
+  visibleTo?: string;
+  kind?: TokenKind;
+  environment?: string;
+  userId?: string;
+  includeRevoked?: boolean;
+  /** Tokens created before this (created_at, id) cursor, newest first. */
+  before?: { createdMicros: number; id: string };
+  limit: number;
+}
+
+/** Lists tokens newest first. */
+export async function listTokens(db: Queryable, filter: TokenListFilter): Promise<TokenRecord[]> {
+  const result = await db.query(
+    `SELECT ${TOKEN_COLUMNS} FROM api_tokens
+      WHERE ($1::text IS NULL OR user_id::text = $1 OR created_by = $1)
+        AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR environment = $3)
+        AND ($4::uuid IS NULL OR user_id = $4) AND ($5 OR revoked_at IS NULL)
+        AND ($6::bigint IS NULL OR (created_at, id) < (timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7::uuid))
+      ORDER BY created_at DESC, id DESC LIMIT $8`,
+    [
+      filter.visibleTo ?? null, filter.kind ?? null, filter.environment ?? null, filter.userId ?? null,
+      filter.includeRevoked ?? false, filter.before?.createdMicros ?? null, filter.before?.id ?? null, filter.limit,
+    ],
+  );
+  return result.rows.map(toToken);
+}
+
+/** Marks a token revoked; returns the updated record. */
+export async function revokeTokenRow(tx: Queryable, id: string): Promise<TokenRecord> {
+  const result = await tx.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`, [id]);
+  return toToken(result.rows[0]);
+}
+
+export async function environmentExists(db: Queryable, key: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM environments WHERE key = $1', [key]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** A live token as authentication needs it; admin tokens carry their (active) user with role and grants. */
+export interface TokenIdentity {
+  id: string;
+  kind: TokenKind;
+  environment: string | null;
+  user: { id: string; name: string; role: Role; grants: Grant[] } | null;
+}
+
+/** The unrevoked token with this digest (an admin token only while its user is active), or null. */
+export async function findLiveTokenByHash(db: Queryable, tokenHash: string): Promise<TokenIdentity | null> {
+  return findLiveToken(db, 't.token_hash', tokenHash);
+}
+
+/** A live token by id (for credentials derived from a token, such as an OFREP event-stream channel). */
+export async function findLiveTokenById(db: Queryable, id: string): Promise<TokenIdentity | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  return findLiveToken(db, 't.id', id);
+}
+
+async function findLiveToken(db: Queryable, column: 't.token_hash' | 't.id', value: string): Promise<TokenIdentity | null> {
+  const result = await db.query(
+    `SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
+            coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
+                        FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
+       FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+      WHERE ${column} = $1 AND t.revoked_at IS NULL AND (t.user_id IS NULL OR u.deactivated_at IS NULL)`,
+    [value],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    environment: row.environment,
+    user: row.user_id ? { id: row.user_id, name: row.name, role: row.role, grants: row.grants } : null,
+  };
+}
+
+/** Records when tokens were last used, in one statement; a time never moves backwards. */
+export async function recordTokenUsage(db: Queryable, usage: ReadonlyArray<readonly [id: string, atMs: number]>): Promise<void> {
+  await db.query(
+    `UPDATE api_tokens t SET last_used_at = greatest(coalesce(t.last_used_at, u.at), u.at)
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
+    [usage.map(([id]) => id), usage.map(([, at]) => new Date(at).toISOString())],
+  );
+}

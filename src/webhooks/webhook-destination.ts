@@ -1,0 +1,111 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+/**
+ * Where webhooks may be sent. A destination must resolve only to public unicast
+ * addresses: loopback, private, link-local (cloud metadata), unspecified, multicast, reserved and
+ * IPv4-embedding IPv6 ranges are refused, checked after DNS resolution when a webhook is created or
+ * changed and again for every delivery (the connection uses the address that was checked, so a DNS
+ * answer that changes in between cannot redirect it). Operators allow-list exceptions with
+ * WEBHOOK_ALLOWED_HOSTS: host names (exact) and addresses or CIDR ranges.
+ */
+export interface DestinationPolicy {
+  /** Lower-case host names allowed whatever they resolve to. */
+  hosts: ReadonlySet<string>;
+  /** Address ranges allowed although not public. */
+  ranges: ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+}
+
+/** Why a destination is refused; the message names the host and the address range. */
+export class RefusedDestination extends Error {
+  override readonly name = 'RefusedDestination';
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/;
+
+/** Parses WEBHOOK_ALLOWED_HOSTS (comma-separated host names, addresses, CIDRs); throws naming a bad entry. */
+export function parseAllowedHosts(value: string): DestinationPolicy {
+  const hosts = new Set<string>();
+  const ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
+  for (const raw of value.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+    const entry = raw.replace(/^\[(.*)\]$/, '$1');
+    if (entry.includes('/')) {
+      try {
+        ranges.push(ipaddr.parseCIDR(entry));
+      } catch {
+        throw new Error(`'${raw}' is not a CIDR range`);
+      }
+    } else if (ipaddr.isValid(entry)) {
+      const address = ipaddr.parse(entry);
+      ranges.push([address, address.kind() === 'ipv4' ? 32 : 128]);
+    } else if (HOST_NAME.test(entry.toLowerCase())) {
+      hosts.add(entry.toLowerCase().replace(/\.$/, ''));
+    } else {
+      throw new Error(`'${raw}' is neither a host name, an address nor a CIDR range`);
+    }
+  }
+  return { hosts, ranges };
+}
+
+/** The range an address falls in when it is not public unicast (e.g. 'loopback', 'private'), else null. */
+export function nonPublicRange(address: string): string | null {
+  // ipaddr.process turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it carries.
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  return range === 'unicast' ? null : range;
+}
+
+function allowedAddress(policy: DestinationPolicy, address: string): boolean {
+  const parsed = ipaddr.process(address);
+  return policy.ranges.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits));
+}
+
+const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
+
+/** Throws RefusedDestination unless every address `host` resolves to may be reached. */
+function checkAddresses(policy: DestinationPolicy, host: string, addresses: string[]): void {
+  if (addresses.length === 0) throw new RefusedDestination(`host '${host}' does not resolve`);
+  for (const address of addresses) {
+    const range = nonPublicRange(address);
+    if (range && !allowedAddress(policy, address)) {
+      throw new RefusedDestination(
+        `host '${host}' resolves to ${address} (${range}), which webhooks may not reach unless WEBHOOK_ALLOWED_HOSTS allows it`,
+      );
+    }
+  }
+}
+
+async function resolve(host: string): Promise<string[]> {
+  if (ipaddr.isValid(host)) return [host];
+  try {
+    return (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  } catch (error) {
+    throw new RefusedDestination(`host '${host}' does not resolve (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+  }
+}
+
+/** Resolves the URL's host and refuses it unless allow-listed or every address is public unicast. */
+export async function checkDestination(policy: DestinationPolicy, url: URL): Promise<void> {
+  const host = hostOf(url);
+  if (policy.hosts.has(host)) return;
+  checkAddresses(policy, host, await resolve(host));
+}
+
+/**
+ * A `lookup` for node:http(s) that resolves and checks in one step, so the socket connects to exactly
+ * the addresses that were checked (no second resolution a rebinding DNS server could answer differently).
+ */
+export function checkedLookup(policy: DestinationPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
+    resolve(host)
+      .then((addresses) => {
+        if (!policy.hosts.has(host)) checkAddresses(policy, host, addresses);
+        const family = (address: string) => (ipaddr.IPv4.isValid(address) && !address.includes(':') ? 4 : 6);
+        if (options.all) callback(null, addresses.map((address) => ({ address, family: family(address) })));
+        else callback(null, addresses[0]!, family(addresses[0]!));
+      })
+      .catch((error: NodeJS.ErrnoException) => callback(error, '', 0));
+  };
+}
