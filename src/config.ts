@@ -242,6 +242,7 @@ export const configSchema = z.object({
   OIDC_CLIENT_ID: z.string().min(1).max(512).optional(),
   /** Its secret (a confidential client); unset: a public client, protected by PKCE alone. */
   OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
+  /** Space-separated scopes to ask for; must include openid (add the one that releases the groups claim, if your provider needs one). */
   OIDC_SCOPES: scopesSchema.default('openid email profile'),
   /** The claim that lists a person's groups (in the ID token or the userinfo answer). */
   OIDC_GROUPS_CLAIM: z.string().regex(/^[\w.:/-]{1,200}$/, 'a claim name such as groups').default('groups'),
