@@ -60,10 +60,17 @@ afterAll(async () => {
 describe('the packed SDKs in throwaway apps', () => {
   it('ships compiled files only, with no server code or dev tools as dependencies', () => {
     const installed = (name: string) => JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8'));
-    expect(Object.keys(installed('@ripcord/node').dependencies ?? {}).sort()).toEqual(['murmurhash3js-revisited', 'zod']);
+    expect(Object.keys(installed('@ripcord/node').dependencies ?? {}).sort()).toEqual(['murmurhash3js-revisited', 'yaml', 'zod']);
     expect(installed('@ripcord/react').dependencies).toBeUndefined();
     expect(readdirSync(join(app, 'node_modules/@ripcord/node'))).not.toContain('src');
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('tsx');
+  });
+
+  it('ships the flags file JSON Schema, and the packed bin prints the same', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'ripcord', 'flags', 'schema'], { cwd: app });
+    const shipped = JSON.parse(readFileSync(join(app, 'node_modules/@ripcord/node/schema/flags-file.schema.json'), 'utf8'));
+    expect(JSON.parse(stdout)).toEqual(shipped);
+    expect(shipped.properties.format.const).toBe('ripcord-flags/v1');
   });
 
   it('works from a plain-JavaScript ES module, and through OpenFeature from its own entry point', async () => {

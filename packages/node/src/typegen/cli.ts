@@ -1,8 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { fetchDefinitions } from './fetch-definitions.js';
 import { generateDeclarations } from './generate.js';
 import { REFS_USAGE, runRefs } from '../refs/command.js';
+import { FLAGS_USAGE, runFlags, type CommandIo } from '../flags-as-code/command.js';
+import { IMPORT_USAGE, runImport } from '../import/command.js';
 
 const USAGE = `Usage: ripcord typegen --url <api> --token <server or admin token> [--out flags.d.ts] [--environment production]
 
@@ -18,20 +21,34 @@ export interface CliIo {
   err: (line: string) => void;
 }
 
-const defaultIo: CliIo = {
+async function confirmOnTerminal(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await prompt.question(question)).trim() === 'yes';
+  } finally {
+    prompt.close();
+  }
+}
+
+const defaultIo: CommandIo = {
   env: process.env,
   fetch: globalThis.fetch,
   writeFile: (path, text) => writeFile(path, text),
+  readFile: (path) => readFile(path, 'utf8'),
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  progress: { isTTY: Boolean(process.stderr.isTTY), write: (text) => process.stderr.write(text) },
+  confirm: process.stdin.isTTY && process.stderr.isTTY ? confirmOnTerminal : undefined,
 };
 
 /** Runs `ripcord <command> ...`; returns the exit code. */
-export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function runCli(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'refs') return runRefs(rest, io);
+  if (command === 'flags') return runFlags(rest, io);
+  if (command === 'import') return runImport(rest, io);
   if (command !== 'typegen') {
-    const usage = `${USAGE}\n\n${REFS_USAGE}`;
+    const usage = `${USAGE}\n\n${REFS_USAGE}\n\n${FLAGS_USAGE}\n\n${IMPORT_USAGE}`;
     io.err(command && command !== '--help' && command !== '-h' ? `Unknown command '${command}'.\n\n${usage}` : usage);
     return command === '--help' || command === '-h' ? 0 : 2;
   }
