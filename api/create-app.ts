@@ -12,6 +12,7 @@ import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
+import { refuseUndecodablePaths } from './path-params.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import type { TrustProxy } from '../src/serving/client-address.js';
 import type { StreamRegistry } from '../src/serving/stream-registry.js';
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   // X-Forwarded-For counts only from TRUSTED_PROXIES (default none): req.ip is the client for limits and audit.
   app.set('trust proxy', deps.security.trust);
+  app.use(refuseUndecodablePaths);
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
   if (deps.slack) app.use(deps.slack);

@@ -3,6 +3,7 @@ import { AppError, ValidationError, ServiceUnavailableError, isUnavailable } fro
 import type { Logger } from '../src/logger.js';
 import { jsonDepth, MAX_BODY_DEPTH } from '../src/domain/text.js';
 import { TRIGGER_HOOK_PREFIX } from '../src/alert-triggers/alert-trigger-service.js';
+import { UNDECODABLE_MESSAGE } from './path-params.js';
 
 interface BodyParserError {
   type?: string;
@@ -49,7 +50,11 @@ export function errorHandler(logger: Logger) {
         ? error
         : isUnavailable(error)
           ? new ServiceUnavailableError('The database is unavailable; the change was not saved. Evaluation is unaffected; retry shortly.')
-          : (bodyParserError(error as BodyParserError) ?? databaseInputError(error));
+          : error instanceof URIError
+            // Express's router failing to decode a path parameter (refuseUndecodablePaths catches these
+            // first): its message holds the raw value, which may be a secret, so it is neither sent nor logged.
+            ? new ValidationError('Invalid request path', [{ path: 'path', message: UNDECODABLE_MESSAGE }])
+            : (bodyParserError(error as BodyParserError) ?? databaseInputError(error));
     const path = loggablePath(req.path);
     if (appError) {
       if (appError.status >= 500) logger.error({ err: error, path }, appError.message);

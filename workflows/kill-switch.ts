@@ -44,6 +44,11 @@ export const KILL_CONFIRMS_CONVERGENCE = 'kill-confirms-convergence';
 export const ACKNOWLEDGED_CONFIRMATION = 'acknowledged-confirmation';
 /** A kill also signals the flag's release pipeline (pipeline:<flag>), which stops when it releases to that environment. */
 export const KILL_STOPS_PIPELINE = 'kill-stops-pipeline';
+/**
+ * The kill's pause and stop signals carry when the kill was requested, so a rollout or pipeline started
+ * after it (the kill released and a new run started while this workflow confirmed) ignores them.
+ */
+export const KILL_SIGNALS_REQUEST_TIME = 'kill-signals-request-time';
 
 /** What a kill's confirmation step found: acknowledgements (now), or heartbeats (histories before). */
 type Confirmed = Confirmation | Convergence;
@@ -94,6 +99,7 @@ async function pauseRunningRollout(change: KillSwitchChange): Promise<void> {
   try {
     await getExternalWorkflowHandle(rolloutWorkflowId(change.environment, change.flagKey)).signal(killSwitchActivatedSignal, {
       reason: change.reason,
+      ...(patched(KILL_SIGNALS_REQUEST_TIME) ? { requestedAt: change.at } : {}),
     });
   } catch {
     // No rollout is running for this flag: nothing to pause.
@@ -105,6 +111,7 @@ async function stopRunningPipeline(change: KillSwitchChange): Promise<void> {
   try {
     await getExternalWorkflowHandle(pipelineWorkflowId(change.flagKey)).signal(pipelineKillSignal, {
       environment: change.environment, reason: change.reason,
+      ...(patched(KILL_SIGNALS_REQUEST_TIME) ? { requestedAt: change.at } : {}),
     });
   } catch {
     // No pipeline is running for this flag.

@@ -12,5 +12,8 @@ export const abortPipelineUpdate = defineUpdate<PipelineProgress, [{ rollback: b
 /** Opens the gate of the phase waiting for an approval; refused for whoever started the pipeline and for the wrong role. */
 /** `policyEligible`: whether the approver is one the phase's policy gate allows (the API decides it against the snapshot). */
 export const approvePhaseUpdate = defineUpdate<PipelineProgress, [{ by: { id: string; name: string; role: Role }; policyEligible?: boolean }]>('approvePhase');
-/** Sent by the kill-switch workflow: a kill of the flag in one of the pipeline's environments stops the pipeline. */
-export const pipelineKillSignal = defineSignal<[{ environment: string; reason: string }]>('pipelineKill');
+/**
+ * Sent by the kill-switch workflow: a kill of the flag in one of the pipeline's environments stops the pipeline.
+ * `requestedAt` as in the rollout's killSwitchActivated signal: a pipeline started after the kill ignores it.
+ */
+export const pipelineKillSignal = defineSignal<[{ environment: string; reason: string; requestedAt?: string }]>('pipelineKill');

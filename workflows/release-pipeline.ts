@@ -23,7 +23,7 @@ import { ACTOR, ENVIRONMENT, FLAG_KEY, RELEASE_PIPELINE, ROLLOUT_STRATEGY } from
 import {
   abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,
 } from './release-pipeline-messages.js';
-import type { RolloutProgress } from './rollout-messages.js';
+import { killPrecedes, type RolloutProgress } from './rollout-messages.js';
 import { rollout } from './rollout.js';
 
 const acts = proxyActivities<Activities>({
@@ -127,9 +127,11 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
       if ('refusal' in outcome) throw new Error(outcome.refusal);
     },
   });
-  setHandler(pipelineKillSignal, ({ environment, reason }) => {
+  setHandler(pipelineKillSignal, ({ environment, reason, requestedAt }) => {
     // A kill anywhere the pipeline releases to means something is wrong with the flag: nothing more rolls out.
     if (finished() || !phases.some((phase) => phase.environment === environment)) return;
+    // …unless it was requested (and since released) before this pipeline started.
+    if (killPrecedes(requestedAt, workflowInfo().startTime.getTime())) return;
     killedEnvironments.add(environment);
     if (stopping()) return;
     stop = { status: 'stopped', reason: `kill switch activated in ${environment}: ${reason}`, rollback: false };

@@ -77,5 +77,15 @@ export const resumeUpdate = defineUpdate<RolloutProgress, []>('resume');
 export const abortUpdate = defineUpdate<RolloutProgress, [{ rollback: boolean; reason?: string }]>('abort');
 export const skipUpdate = defineUpdate<RolloutProgress, []>('skip');
 export const approveUpdate = defineUpdate<RolloutProgress, [{ by: string }]>('approve');
-/** Sent by the kill-switch workflow: a kill pauses the flag's running rollout (restoring does not resume it). */
-export const killSwitchActivatedSignal = defineSignal<[{ reason: string }]>('killSwitchActivated');
+/**
+ * Sent by the kill-switch workflow: a kill pauses the flag's running rollout (restoring does not resume it).
+ * `requestedAt` (ISO time the kill was requested; absent from kills before the patch) lets a rollout that
+ * started after the kill ignore it: the kill's workflow reaches this step only after confirming the kill,
+ * up to seconds later, by when the kill may be released and a new rollout started.
+ */
+export const killSwitchActivatedSignal = defineSignal<[{ reason: string; requestedAt?: string }]>('killSwitchActivated');
+
+/** Whether a kill requested at `requestedAt` belongs to a run started at `startedAtMs`: only kills requested after it started do. */
+export function killPrecedes(requestedAt: string | undefined, startedAtMs: number): boolean {
+  return requestedAt !== undefined && Date.parse(requestedAt) < startedAtMs;
+}

@@ -19,7 +19,7 @@ import { killSwitchWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../src/temporal/search-attributes.js';
 import { killSwitch } from './kill-switch.js';
 import {
-  abortUpdate, approveUpdate, killSwitchActivatedSignal, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
+  abortUpdate, approveUpdate, killPrecedes, killSwitchActivatedSignal, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
   type RolloutInput, type RolloutProgress, type RolloutState,
 } from './rollout-messages.js';
 
@@ -108,7 +108,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
       if (!steps[s.stepIndex]?.approval || s.approvedThrough >= s.stepIndex) throw new Error('no step is waiting for an approval');
     },
   });
-  setHandler(killSwitchActivatedSignal, ({ reason }) => {
+  setHandler(killSwitchActivatedSignal, ({ reason, requestedAt }) => {
+    // A kill requested before this rollout started (then released) is not this rollout's kill.
+    if (killPrecedes(requestedAt, workflowInfo().startTime.getTime())) {
+      log.info('ignoring a kill requested before this rollout started', { requestedAt });
+      return;
+    }
     if (!finished()) pause(`kill switch activated: ${reason}`);
   });
 

@@ -18,7 +18,8 @@ export const auditQuerySchema = z
     flag: flagKeySchema.optional(),
     actor: nonBlankText(128).optional()
       .meta({ description: "the acting user's id (bootstrap-admin for the bootstrap token), or part of their name or email" }),
-    action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional(),
+    action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional()
+      .meta({ description: 'an action’s full name (flag.config.updated: that action), or a word without a dot (kill: every action containing it)' }),
     environment: environmentKeySchema.optional(),
     resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references', 'release_template', 'release_pipeline', 'change_request', 'environment']).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),

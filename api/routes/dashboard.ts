@@ -7,12 +7,13 @@ import { authorizeUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, tagSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
+import { nonBlankText } from '../../src/domain/text.js';
 
 const MOUNT = '/api/v1';
 const READ = 'users with flag:read (viewer and above)';
 
 const dashboardQuery = z.strictObject({
-  q: z.string().trim().min(1).max(200).optional().meta({ description: 'text in the key, name or description' }),
+  q: nonBlankText(200).optional().meta({ description: 'text in the key, name or description' }),
   tag: z.union([tagSchema, z.array(tagSchema).max(20)]).optional().meta({ description: 'repeat to require several tags' }),
   environment: environmentKeySchema.optional(),
   state: z.enum(['active', 'archived', 'all', 'enabled', 'disabled', 'killed']).default('active')

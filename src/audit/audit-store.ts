@@ -68,6 +68,7 @@ export interface AuditQuery {
   resourceType?: string;
   resourceId?: string;
   environment?: string;
+  /** An action's full name (with a dot: exact), or a word (no dot: every action containing it, e.g. kill). */
   action?: string;
   /** The acting user's id. */
   userId?: string;
@@ -139,7 +140,7 @@ export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Pr
     `SELECT ${EVENT_COLUMNS}
        FROM audit_events e ${JOIN_USERS}
       WHERE ($1::text IS NULL OR e.resource_type = $1 OR e.action LIKE $13) AND ($2::text IS NULL OR e.resource_id = $2)
-        AND ($3::text IS NULL OR e.environment = $3) AND ($4::text IS NULL OR e.action = $4)
+        AND ($3::text IS NULL OR e.environment = $3) AND ($4::text IS NULL OR e.action = $4 OR (strpos($4, '.') = 0 AND strpos(e.action, $4) > 0))
         AND ($5::text IS NULL OR e.user_id = $5)
         AND ($6::timestamptz IS NULL OR e."timestamp" >= $6) AND ($7::timestamptz IS NULL OR e."timestamp" < $7)
         AND ($8::bigint IS NULL OR e.seq < $8)

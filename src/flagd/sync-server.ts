@@ -3,8 +3,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
+import type { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
 import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../serving/stream-registry.js';
 import { environmentOfSelector, flagdEnvironmentFor } from './flagd-access.js';
+import { peerAddressOf } from './peer-address.js';
 import type { FlagdFeed } from './flagd-feed.js';
 
 /** flagd's sync API (vendored from flagd-schemas, Apache-2.0), beside this module in src/ and dist/. */
@@ -17,6 +19,8 @@ export interface FlagdSyncServerDeps {
   streams: StreamRegistry;
   /** Loads an environment this process has not served yet (false when it does not exist). */
   ensureEnvironment: (environment: string) => Promise<boolean>;
+  /** The HTTP API's failed-authentication limit per address: one budget, whichever protocol guesses tokens. */
+  authFailures?: AuthFailureLimiter;
   logger: Logger;
 }
 
@@ -31,7 +35,7 @@ interface SyncRequest {
 }
 
 class CallError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(readonly code: grpc.status, message: string, readonly metadata = new grpc.Metadata()) {
     super(message);
   }
 }
@@ -56,12 +60,6 @@ function streamKeyOf(principal: Principal): string {
   return principal.kind === 'user' ? `user:${principal.actor.id}` : principal.tokenId;
 }
 
-/** The client's IP address from grpc-js's peer string (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`). */
-function peerAddressOf(peer: string): string {
-  const match = /^ipv[46]:\[?([^\]]*?)\]?:\d+$/.exec(peer);
-  return match?.[1] ?? peer;
-}
-
 function loadService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(PROTO_FILE, { keepCase: true, defaults: true, oneofs: true });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { flagd: { sync: { v1: { FlagSyncService: { service: grpc.ServiceDefinition } } } } };
@@ -80,18 +78,30 @@ function loadService(): grpc.ServiceDefinition {
  * stream ends with UNAUTHENTICATED as soon as its token is revoked or its user changes.
  */
 export async function startFlagdSyncServer(host: string, port: number, deps: FlagdSyncServerDeps): Promise<FlagdSyncServer> {
-  const { feed, authenticator, streams, ensureEnvironment, logger } = deps;
+  const { feed, authenticator, streams, ensureEnvironment, authFailures, logger } = deps;
 
-  async function principalOf(metadata: grpc.Metadata, request?: SyncRequest): Promise<Principal> {
-    const token = tokenOf(metadata, request);
+  /** The caller, refused like HTTP's (429 there) when its address failed authentication too often. */
+  async function principalOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, request?: SyncRequest): Promise<Principal> {
+    const address = peerAddressOf(call.getPeer());
+    const wait = authFailures?.retryAfter(address) ?? 0;
+    if (wait > 0) {
+      const trailer = new grpc.Metadata();
+      trailer.set('retry-after', String(wait));
+      throw new CallError(grpc.status.RESOURCE_EXHAUSTED, `Too many failed authentications from this address; retry after ${wait} s`, trailer);
+    }
+    const token = tokenOf(call.metadata, request);
     const principal = token ? await authenticator.authenticate(token) : null;
-    if (!principal) throw new CallError(grpc.status.UNAUTHENTICATED, 'send a Ripcord server token as `authorization: Bearer <token>` metadata or as provider_id');
+    if (!principal) {
+      authFailures?.fail(address);
+      throw new CallError(grpc.status.UNAUTHENTICATED, 'send a Ripcord server token as `authorization: Bearer <token>` metadata or as provider_id');
+    }
     return principal;
   }
 
   /** Authenticates a call and resolves the environment it may read. */
-  async function environmentOf(metadata: grpc.Metadata, request: SyncRequest): Promise<{ environment: string; token: string; principal: Principal }> {
-    const principal = await principalOf(metadata, request);
+  async function environmentOf(call: grpc.ServerUnaryCall<SyncRequest, unknown> | grpc.ServerWritableStream<SyncRequest, unknown>): Promise<{ environment: string; token: string; principal: Principal }> {
+    const { metadata, request } = call;
+    const principal = await principalOf(call, request);
     const header = metadata.get('flagd-selector')[0];
     const selector = environmentOfSelector(typeof header === 'string' && header !== '' ? header : request.selector);
     if ('error' in selector) throw new CallError(grpc.status.INVALID_ARGUMENT, selector.error);
@@ -102,7 +112,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
   }
 
   function fail(error: unknown): grpc.ServiceError {
-    if (error instanceof CallError) return Object.assign(new Error(error.message), { code: error.code, details: error.message, metadata: new grpc.Metadata() });
+    if (error instanceof CallError) return Object.assign(new Error(error.message), { code: error.code, details: error.message, metadata: error.metadata });
     logger.error({ err: error }, 'flagd sync call failed');
     return Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL, details: 'internal error', metadata: new grpc.Metadata() });
   }
@@ -121,7 +131,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
       call.on('close', end);
       call.on('finish', end);
       call.on('error', end);
-      environmentOf(call.metadata, call.request).then(({ environment, token, principal }) => {
+      environmentOf(call).then(({ environment, token, principal }) => {
         if (call.cancelled || ended) return;
         const key = streamKeyOf(principal);
         const address = peerAddressOf(call.getPeer());
@@ -148,7 +158,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
       }).catch((error: unknown) => call.emit('error', fail(error)));
     },
     fetchAllFlags(call: grpc.ServerUnaryCall<SyncRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      environmentOf(call.metadata, call.request).then(
+      environmentOf(call).then(
         ({ environment }) => callback(null, { flag_configuration: feed.render(environment)!.body }),
         (error: unknown) => callback(fail(error)),
       );
@@ -156,7 +166,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
     getMetadata(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
       // Deprecated by flagd; providers that still call it add what it returns to every evaluation
       // context, so it returns nothing (after authenticating like the rest).
-      principalOf(call.metadata).then(() => callback(null, { metadata: { fields: {} } }), (error: unknown) => callback(fail(error)));
+      principalOf(call).then(() => callback(null, { metadata: { fields: {} } }), (error: unknown) => callback(fail(error)));
     },
   };
 

@@ -272,7 +272,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const { port, address } = server.address() as AddressInfo;
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
-    feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), logger,
+    feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), authFailures, logger,
   });
 
   let closed: Promise<void> | undefined;

@@ -48,16 +48,38 @@ export function parseAllowedHosts(value: string): DestinationPolicy {
   return { hosts, ranges };
 }
 
+/**
+ * IPv4-compatible IPv6 (`::a.b.c.d`, deprecated by RFC 4291): ipaddr.js calls it unicast, but a host
+ * that still routes it (or a proxy that rewrites it) reaches the IPv4 address inside, 169.254.169.254
+ * or 127.0.0.1 included. `::` and `::1` lie in it too and keep their own names.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+/**
+ * An IPv6 address with a dotted IPv4 tail in hex form (the URL standard's serialisation): ipaddr.js
+ * reads `::1.2.3.4` as IPv4-mapped (::ffff:1.2.3.4), though it is IPv4-compatible, and resolvers print
+ * ::/96 addresses that way.
+ */
+function hexForm(address: string): string {
+  if (!address.includes(':') || !address.includes('.')) return address;
+  try {
+    return new URL(`http://[${address}]`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
+}
+
 /** The range an address falls in when it is not public unicast (e.g. 'loopback', 'private'), else null. */
 export function nonPublicRange(address: string): string | null {
   // ipaddr.process turns IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it carries.
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr.process(hexForm(address));
   const range = parsed.range();
-  return range === 'unicast' ? null : range;
+  if (range !== 'unicast') return range;
+  return parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE) ? 'ipv4Compatible' : null;
 }
 
 function allowedAddress(policy: DestinationPolicy, address: string): boolean {
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr.process(hexForm(address));
   return policy.ranges.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match(network, bits));
 }
 

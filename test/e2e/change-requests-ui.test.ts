@@ -68,14 +68,16 @@ describe('change requests page', () => {
       await shot(editor.page, 'failure-cr-editor').catch(() => undefined); // the page may be closed already
     });
     await signIn(editor.page, suite.stack.api.url, author.token);
-    await editor.page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    await editor.page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=targeting`);
     await editor.page.getByLabel('Enabled').selectOption('true');
     await editor.page.getByRole('button', { name: 'Review changes' }).click();
     expect(await editor.page.getByLabel('Review the change').getByTestId('creates-request').textContent()).toBe('Saving creates a change request needing 1 approval in production: nothing changes until it is approved.');
     // An editor holds no bypass right: the option is not offered.
     expect(await editor.page.getByLabel('Bypass the change policy (emergency)').count()).toBe(0);
     await editor.page.getByLabel('Reason (for the audit log)').fill('launch to everyone');
-    await editor.page.getByRole('button', { name: 'Save', exact: true }).click();
+    // Under the policy the button says what it does.
+    expect(await editor.page.getByRole('button', { name: 'Save', exact: true }).count()).toBe(0);
+    await editor.page.getByRole('button', { name: 'Request approval', exact: true }).click();
     const created = editor.page.getByTestId('change-request-created');
     await created.waitFor();
     expect(await created.textContent()).toMatch(/'production' requires 1 approval from users who may change flags in 'production': the change was not applied/);
@@ -173,7 +175,7 @@ describe('change requests page', () => {
       if (request.method() === 'PUT' && request.url().includes(`/flags/${key}/`)) puts++;
     });
     await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=rollouts`);
 
     // Starting a rollout: the form says it becomes a request; the answer links it; no rollout runs.
     const rollouts = page.getByRole('form', { name: 'Start a rollout in production' });
@@ -187,6 +189,7 @@ describe('change requests page', () => {
     await page.getByTestId('waiting-change-requests').waitFor();
 
     // The admin's emergency bypass: refused at the reason field until there is one, then applied at once.
+    await page.getByRole('tab', { name: 'Targeting & variants' }).click();
     await page.getByLabel('Enabled').selectOption('true');
     await page.getByRole('button', { name: 'Review changes' }).click();
     const review = page.getByLabel('Review the change');

@@ -43,7 +43,11 @@ describe('flag page: variants, alert triggers, code references', () => {
       if (request.method() === 'PUT') puts++;
     });
     await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    // No references uploaded for this flag: the Insights tab says so.
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=insights`);
+    await page.getByTestId('no-references').waitFor();
+    await page.getByRole('tab', { name: 'Targeting & variants' }).click();
+    expect(new URL(page.url()).search).toBe('?tab=targeting');
     const editor = page.getByTestId('variants-editor');
     await editor.waitFor();
     expect(await editor.getByLabel('Variant 1 name').inputValue()).toBe('on');
@@ -51,8 +55,6 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await editor.getByLabel('Variant 2 name').inputValue()).toBe('off');
     expect(await editor.getByLabel('Variant 2 value (string)').inputValue()).toBe('old-off');
     expect(await page.getByTestId('served-variants').getAttribute('data-serving')).toBe('off');
-    // No references uploaded for this flag: the panel says so.
-    await page.getByTestId('no-references').waitFor();
 
     // Rename "on": the on/off choice follows the name. Add two variants, the second with a duplicate name.
     await editor.getByLabel('Variant 1 name').fill('control');
@@ -131,6 +133,20 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await page.getByTestId('served-split').textContent()).toBe('Split: control 50%, compact 30%, wide 20%');
     expect(await page.getByTestId('served-rules').textContent()).toBe(`Before that: rule dutch-wide → wide; segment ${beta} → compact`);
     await shot(page, '42-variants-saved');
+
+    // The flag's History shows the save field by field: the rename as a rename, no "rollout: null" the editor never set.
+    await page.getByRole('tab', { name: 'History' }).click();
+    const saved = page.getByTestId('flag-history').locator('li[data-action="flag.config.updated"]').first();
+    await saved.locator('summary').click();
+    const lines = saved.locator('.field-diff li');
+    await lines.first().waitFor();
+    const diff = await lines.allTextContents();
+    expect(diff).toContain('variants[on] renamed to control');
+    expect(diff).toContain('variants[control].value: "old-on" → "classic"');
+    expect(diff).toContain('on_variant: "on" → "control"');
+    expect(diff).toContain('enabled: false → true');
+    expect(diff.filter((line) => /rollout|split: null/.test(line))).toEqual([]);
+    await shot(page, '45-history-field-diff');
     await context.close();
 
     // The API stored it, and OFREP answers with the variant names and values.
@@ -185,7 +201,7 @@ describe('flag page: variants, alert triggers, code references', () => {
       if (request.method() === 'POST' && request.url().includes('/triggers')) posts++;
     });
     await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=insights`);
 
     // Code references: the count, each file with its lines, the repository and when it was uploaded.
     const refs = page.getByTestId('code-references');
@@ -196,7 +212,8 @@ describe('flag page: variants, alert triggers, code references', () => {
     expect(await repo.locator('li[data-path="src/checkout/pay.ts"]').textContent()).toBe('src/checkout/pay.ts lines 12, 40');
     expect(await repo.locator('li[data-path="web/components/CheckoutButton.tsx"]').textContent()).toBe('web/components/CheckoutButton.tsx line 7');
 
-    // A trigger: a bad number is refused at its field before anything is sent.
+    // A trigger (on the Overview tab, beside the kill switch): a bad number is refused at its field before anything is sent.
+    await page.getByRole('tab', { name: 'Overview' }).click();
     const panel = page.getByTestId('alert-triggers');
     await panel.getByTestId('no-triggers').waitFor();
     await panel.getByRole('button', { name: 'New alert trigger' }).click();

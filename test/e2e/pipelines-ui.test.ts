@@ -40,7 +40,7 @@ describe('flag page: release pipelines', () => {
       await shot(page, 'failure-pipelines');
     });
     await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=rollouts`);
     const panel = page.getByTestId('pipelines');
     await panel.getByTestId('no-pipelines').waitFor();
     await panel.getByLabel('Release template').selectOption(template);

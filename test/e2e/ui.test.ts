@@ -68,6 +68,7 @@ describe('admin UI in headless Chromium', () => {
 
     // Production: on, with a rule that turns it off for NL.
     await page.getByRole('tab', { name: /production/ }).click();
+    await page.getByRole('tab', { name: 'Targeting & variants' }).click();
     await page.getByLabel('Enabled').selectOption('true');
     await page.getByRole('button', { name: 'Add rule' }).click();
     const rule = page.locator('fieldset[data-rule]').first();
@@ -105,6 +106,7 @@ describe('admin UI in headless Chromium', () => {
     await shot(page, '03-flag-explain');
 
     // A gradual rollout, then paused.
+    await page.getByRole('tab', { name: 'Rollouts' }).click();
     const rollouts = page.getByRole('form', { name: 'Start a rollout in production' });
     // The same rule in the rollout form: 150% is refused at the step before anything is sent.
     const lastStep = rollouts.getByLabel('Step 4 percentage');
@@ -128,6 +130,7 @@ describe('admin UI in headless Chromium', () => {
     await shot(page, '04-rollout-paused');
 
     // The kill switch: reason and the typed key.
+    await page.getByRole('tab', { name: 'Overview' }).click();
     await page.getByRole('button', { name: 'Pull kill switch in production' }).click();
     const kill = page.getByRole('form', { name: `Pull the kill switch of ${key} in production` });
     const killButton = kill.getByRole('button', { name: `Kill ${key} in production` });
@@ -153,8 +156,8 @@ describe('admin UI in headless Chromium', () => {
 
     // The audit log has the kill, with its diff, and the chain verifies.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    // Filters apply as you type.
     await page.getByLabel('Flag').fill(key);
-    await page.getByRole('button', { name: 'Filter' }).click();
     const event = page.locator(`li[data-action="kill_switch.activated"][data-resource="${key}"]`);
     await event.waitFor();
     await event.locator('summary').click();
@@ -205,10 +208,16 @@ describe('admin UI in headless Chromium', () => {
     expect(await page.locator('button[data-write]:not([disabled])').count()).toBe(0);
     await page.goto(`${stack.api.url}/flags/${key}/production`);
     await page.getByTestId('killed-banner').waitFor();
-    await page.getByText(/Read-only: role 'viewer'/).waitFor();
     expect(await page.locator('button[data-write]:not([disabled])').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Restore/ }).isDisabled()).toBe(true);
     await shot(page, '13-viewer-flag');
+    // Every tab: nothing a viewer could press.
+    for (const tab of ['Targeting & variants', 'Rollouts', 'Insights', 'History', 'Settings']) {
+      await page.getByRole('tab', { name: tab }).click();
+      await page.locator(`[role="tabpanel"][aria-labelledby="${await page.getByRole('tab', { name: tab }).getAttribute('id')}"]`).waitFor();
+      if (tab === 'Targeting & variants') await page.getByText(/Read-only: role 'viewer'/).waitFor();
+      expect(await page.locator('button[data-write]:not([disabled])').count(), tab).toBe(0);
+    }
     await context.close();
     expect(errors).toEqual([]);
   });
@@ -290,7 +299,7 @@ describe('admin UI in headless Chromium', () => {
     const changes = async () => (await stack.request('GET', base)).body.changes as { id: string; status: string; at: string; workflowId: string }[];
 
     await signIn(page, stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${stack.api.url}/flags/${flagKey}/production`);
+    await page.goto(`${stack.api.url}/flags/${flagKey}/production?tab=targeting`);
     await page.getByRole('heading', { name: flagKey }).waitFor();
     const panel = page.getByRole('region', { name: 'Scheduled changes in production' });
     await panel.getByText('None.').waitFor();
@@ -507,7 +516,7 @@ describe('admin UI in headless Chromium', () => {
     expect(started.status).toBe(201);
     const ada = await openPage(browser, own);
     await signIn(ada.page, stack.api.url, approverToken);
-    await ada.page.goto(`${stack.api.url}/flags/${flagKey}/production`);
+    await ada.page.goto(`${stack.api.url}/flags/${flagKey}/production?tab=rollouts`);
     const current = ada.page.locator('[data-testid="rollout-current"][data-status="waiting_approval"]');
     await current.waitFor({ timeout: 20_000 });
     // The approval deadline: time left and the absolute time, as the workflow keeps it (24 hours by default).
@@ -540,7 +549,6 @@ describe('admin UI in headless Chromium', () => {
     await ada.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     await ada.page.getByLabel('Actor (name, email or id)').fill(approverName.split(' ').at(-1)!);
     await ada.page.getByLabel('Resource').selectOption('rollout');
-    await ada.page.getByRole('button', { name: 'Filter' }).click();
     const approval = ada.page.locator(`li[data-action="rollout.approved"][data-resource="${flagKey}"]`);
     await approval.waitFor();
     expect(await approval.textContent()).toContain(`by ${approverName}`);
@@ -554,7 +562,7 @@ describe('admin UI in headless Chromium', () => {
       await stack.request('POST', `/ofrep/v1/evaluate/flags/${flagKey}`, { headers: { 'x-environment': 'production' }, body: { context: { targetingKey: `m-${i}` } } });
     }
     await eventually(async () => {
-      await flagTab.page.reload();
+      await flagTab.page.goto(`${stack.api.url}/flags/${flagKey}/production?tab=insights`);
       const total = await flagTab.page.getByTestId('metrics-chart').getAttribute('data-total', { timeout: 5_000 });
       return Number(total) >= 6;
     }, 'evaluations on the metrics chart', 30_000);

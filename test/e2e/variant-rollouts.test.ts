@@ -30,7 +30,7 @@ describe('admin UI: split rollouts', () => {
       if (request.method() === 'POST' && /\/rollouts$/.test(new URL(request.url()).pathname)) rolloutPosts++;
     });
     await signIn(page, suite.stack.api.url, ADMIN_TOKEN);
-    await page.goto(`${suite.stack.api.url}/flags/${key}/production`);
+    await page.goto(`${suite.stack.api.url}/flags/${key}/production?tab=rollouts`);
     const form = page.getByRole('form', { name: 'Start a rollout in production' });
     await form.getByLabel('Strategy').selectOption('split');
     const steps = form.getByTestId('split-steps');

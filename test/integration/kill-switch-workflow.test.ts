@@ -59,9 +59,10 @@ async function newFlag(): Promise<string> {
   return key;
 }
 
-function changeFor(flagKey: string, workflowId: string, reason = 'errors spiking'): KillSwitchChange {
+/** A change requested now on the test server's clock, which earlier tests skipped ahead of the wall clock. */
+async function changeFor(flagKey: string, workflowId: string, reason = 'errors spiking'): Promise<KillSwitchChange> {
   return {
-    flagKey, environment: 'production', workflowId, reason, at: new Date().toISOString(),
+    flagKey, environment: 'production', workflowId, reason, at: new Date(await env.currentTimeMs()).toISOString(),
     actor: { id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name },
   };
 }
@@ -80,7 +81,7 @@ describe('kill-switch workflow (time-skipping)', () => {
     const key = await newFlag();
     failuresLeft.set(key, 6); // 1 + 2 + 4 + 8 + 16 + 32 seconds of backoff, skipped
     const workflowId = killSwitchWorkflowId('production', key, randomUUID());
-    const result = await env.client.workflow.execute(killSwitch, { taskQueue, workflowId, args: [changeFor(key, workflowId)] });
+    const result = await env.client.workflow.execute(killSwitch, { taskQueue, workflowId, args: [await changeFor(key, workflowId)] });
 
     const config = await flags.getConfig(key, 'production');
     expect(config.kill_switch).toMatchObject({ enabled: true, reason: 'errors spiking', triggered_by: BOOTSTRAP_ACTOR.name });
@@ -94,7 +95,7 @@ describe('kill-switch workflow (time-skipping)', () => {
   it('re-applies a kill the API already made without changing it twice: same version, one audit event', async () => {
     const key = await newFlag();
     const workflowId = killSwitchWorkflowId('production', key, randomUUID());
-    const change = changeFor(key, workflowId);
+    const change = await changeFor(key, workflowId);
     const applied = await withTransaction(db, (tx) => applyKill(tx, change));
     expect(applied.changed).toBe(true);
 
@@ -119,13 +120,13 @@ describe('kill-switch workflow (time-skipping)', () => {
     expect((await rolloutHandle.query(progressQuery)).percentage).toBe(10);
 
     const killId = killSwitchWorkflowId('production', key, randomUUID());
-    await env.client.workflow.execute(killSwitch, { taskQueue, workflowId: killId, args: [changeFor(key, killId, 'checkout broken')] });
+    await env.client.workflow.execute(killSwitch, { taskQueue, workflowId: killId, args: [await changeFor(key, killId, 'checkout broken')] });
     const paused = await rolloutHandle.query(progressQuery);
     expect(paused.status).toBe('paused');
     expect(paused.pausedReason).toContain('checkout broken');
 
     const restoreId = restoreWorkflowId('production', key, randomUUID());
-    await env.client.workflow.execute(restoreKillSwitch, { taskQueue, workflowId: restoreId, args: [changeFor(key, restoreId, 'fixed')] });
+    await env.client.workflow.execute(restoreKillSwitch, { taskQueue, workflowId: restoreId, args: [await changeFor(key, restoreId, 'fixed')] });
     expect((await flags.getConfig(key, 'production')).kill_switch.enabled).toBe(false);
     expect(await auditCount(key, 'kill_switch.deactivated')).toBe(1);
     // Past the step's one-day hold: unpaused, it would have gone on to 100 %.

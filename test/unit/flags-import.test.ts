@@ -134,7 +134,7 @@ describe('Unleash import', () => {
 });
 
 describe('LaunchDarkly import', () => {
-  const base = { key: 'pricing', on: true, variations: [{ value: 'a' }, { value: 'b' }, { value: 'c' }], offVariation: 0, fallthrough: { variation: 1 }, salt: 's' };
+  const base = { key: 'pricing', on: true, variations: ['a', 'b', 'c'], offVariation: 0, fallthrough: { variation: 1 }, salt: 's' };
 
   it('checks targets before rules and keeps cohorts without rollouts', () => {
     const { file, reports } = importLaunchDarkly({ flags: { pricing: { ...base, targets: [{ values: ['u9'], variation: 2 }], rules: [{ clauses: [{ attribute: 'country', op: 'in', values: ['NO'] }, { attribute: 'email', op: 'endsWith', values: ['@a.com', '@b.com'] }], variation: 0 }] } } }, 'production');
@@ -144,6 +144,18 @@ describe('LaunchDarkly import', () => {
     expect(ripcord(flag, { targetingKey: 'u9', country: 'NO', email: 'x@a.com' }).value).toBe('c');
     expect(ripcord(flag, { targetingKey: 'u1', country: 'NO', email: 'x@b.com' }).value).toBe('a');
     expect(ripcord(flag, { targetingKey: 'u1', country: 'SE', email: 'x@b.com' }).value).toBe('b');
+  });
+
+  it('reads the REST API shape, taking one environment of each flag', () => {
+    const rest = {
+      items: [{
+        key: 'pricing', name: 'Pricing', tags: ['web'], variations: [{ value: 'a', name: 'basic' }, { value: 'b', name: 'plus' }],
+        environments: { production: { on: true, offVariation: 0, fallthrough: { variation: 1 }, targets: [], rules: [] }, test: { on: false, offVariation: 0, fallthrough: { variation: 0 } } },
+      }],
+    };
+    expect(() => importLaunchDarkly(rest, 'production')).toThrow(/--source-environment \(production, test\)/);
+    const { file } = importLaunchDarkly(rest, 'production', 'production');
+    expect(file.flags[0]).toMatchObject({ key: 'pricing', name: 'Pricing', tags: ['web'], config: { enabled: true, on_variant: 'plus', off_variant: 'basic' } });
   });
 
   it('reports prerequisites and unsupported clauses, and rollouts as changing cohorts', () => {

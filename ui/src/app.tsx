@@ -16,6 +16,7 @@ import { TokensPage } from './pages/tokens-page.tsx';
 import { WebhooksPage } from './pages/webhooks-page.tsx';
 import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
 import { ChangeRequestsPage } from './pages/change-requests-page.tsx';
+import { ReleaseTemplatesPage } from './pages/release-templates-page.tsx';
 import { PendingDecisions } from './pending-decisions.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
@@ -137,6 +138,7 @@ function SignIn({ onSubmit, error, sso }: { onSubmit: (token: string) => Promise
 const NAV = [
   { to: '/', label: 'Dashboard' },
   { to: '/change-requests', label: 'Change requests' },
+  { to: '/release-templates', label: 'Release templates' },
   { to: '/ready-to-remove', label: 'Ready to remove' },
   { to: '/audit', label: 'Audit log' },
   { to: '/segments', label: 'Segments' },
@@ -166,6 +168,21 @@ function Shell() {
       h1.focus();
     } else main?.focus();
   }, [path]);
+  // "/" jumps to the page's search (as on GitHub and LaunchDarkly), unless one is typing.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target?.closest('input, textarea, select, [contenteditable="true"], dialog[open]')) return;
+      const search = document.querySelector<HTMLInputElement>('#main [role="search"] input');
+      if (!search) return;
+      event.preventDefault();
+      search.focus();
+      search.select();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   const isActive = (to: string) => (to === '/' ? path === '/' || path.startsWith('/flags') : path.startsWith(to));
   return (
     <>
@@ -194,6 +211,8 @@ function route(path: string) {
   if (flag) return <FlagPage key={flag[1]} flagKey={decodeURIComponent(flag[1]!)} env={flag[2] ? decodeURIComponent(flag[2]) : undefined} />;
   const changeRequest = /^\/change-requests(?:\/([^/]+))?$/.exec(path);
   if (changeRequest) return <ChangeRequestsPage key={changeRequest[1] ?? ''} id={changeRequest[1] ? decodeURIComponent(changeRequest[1]) : undefined} />;
+  const template = /^\/release-templates(?:\/([^/]+))?$/.exec(path);
+  if (template) return <ReleaseTemplatesPage key={template[1] ?? ''} name={template[1] ? decodeURIComponent(template[1]) : undefined} />;
   if (path === '/ready-to-remove') return <ReadyToRemovePage />;
   if (path === '/audit') return <AuditPage />;
   if (path === '/segments') return <SegmentsPage />;

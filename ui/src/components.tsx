@@ -1,6 +1,7 @@
 import { useId, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { ApiError, type FieldIssue } from './api.ts';
 import type { Decision } from '../../src/auth/rbac.ts';
+import { diffValues, pathText, valueText } from './field-diff.ts';
 
 /** A button for a change: disabled, with the reason read out and shown, when the role may not make it. */
 export function WriteButton({ allowed, children, className, ...props }: { allowed: Decision } & ButtonHTMLAttributes<HTMLButtonElement>) {
@@ -84,39 +85,21 @@ export function ProgressBar({ value, max, label }: { value: number; max: number;
   );
 }
 
-type DiffLine = { kind: ' ' | '+' | '-'; text: string };
-
-/** Line diff (LCS) of two values pretty-printed as JSON. */
-export function diffLines(before: unknown, after: unknown): DiffLine[] {
-  const a = before === undefined ? [] : JSON.stringify(before, null, 2).split('\n');
-  const b = after === undefined ? [] : JSON.stringify(after, null, 2).split('\n');
-  const n = a.length, m = b.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) {
-    lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  }
-  const out: DiffLine[] = [];
-  let i = 0, j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { out.push({ kind: ' ', text: a[i]! }); i++; j++; }
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { out.push({ kind: '+', text: b[j]! }); j++; }
-    else { out.push({ kind: '-', text: a[i]! }); i++; }
-  }
-  return out;
-}
-
-/** A unified diff of old and new, unchanged runs folded to a few lines of context. */
-export function Diff({ before, after, label }: { before: unknown; after: unknown; label: string }) {
-  const lines = diffLines(before, after);
-  const changed = lines.map((l) => l.kind !== ' ');
-  const near = (i: number) => changed.slice(Math.max(0, i - 3), i + 4).some(Boolean);
-  if (!changed.some(Boolean)) return <p className="muted">No changes.</p>;
+/** A field-level diff for people reviewing a change (ui/src/field-diff.ts): renames as renames, nothing for a null that was absent. */
+export function Diff({ before, after, label, at }: { before: unknown; after: unknown; label: string; at?: string }) {
+  const changes = diffValues(before, after, at ? [at] : []);
+  if (changes.length === 0) return <p className="muted">No changes.</p>;
   return (
-    <pre className="diff" aria-label={label} tabIndex={0}>
-      {lines.map((l, i) => near(i)
-        ? <span key={i} className={l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : ''}>{l.kind} {l.text}{'\n'}</span>
-        : (i > 0 && near(i - 1)) ? <span key={i} className="muted">  …{'\n'}</span> : null)}
-    </pre>
+    <ul className="diff field-diff" aria-label={label} tabIndex={0}>
+      {changes.map((c, i) => (
+        <li key={i} className={`fd-${c.kind}`} data-kind={c.kind} data-path={pathText(c.path)}>
+          {c.kind === 'renamed' ? <><code>{pathText(c.path)}</code> renamed to <ins>{c.to}</ins></>
+            : c.kind === 'changed' ? <><code>{pathText(c.path)}</code>: <del>{valueText(c.before)}</del> → <ins>{valueText(c.after)}</ins></>
+              : c.kind === 'added' ? <><span aria-hidden="true">+ </span><span className="sr-only">added </span><code>{pathText(c.path)}</code>: <ins>{valueText(c.after)}</ins></>
+                : <><span aria-hidden="true">− </span><span className="sr-only">removed </span><code>{pathText(c.path)}</code>: <del>{valueText(c.before)}</del></>}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -47,3 +47,14 @@ export function useInterval(fn: () => void, ms: number | null) {
     return () => clearInterval(id);
   }, [ms]);
 }
+
+/** `value`, once it has stopped changing for `ms` (the first value at once). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  const key = JSON.stringify(value);
+  useEffect(() => {
+    const id = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(id);
+  }, [key, ms]);
+  return settled;
+}

@@ -7,6 +7,9 @@ One JSON command per line on stdin, one JSON answer per line on stdout:
   {"op": "connect", "host", "port", "token", "selector"?}
       an in-process FlagdProvider syncing from the gRPC FlagSyncService, the token sent as
       `authorization: Bearer` call credentials (over a local, plaintext connection)
+  {"op": "file", "path"}
+      an in-process FlagdProvider reading a flag definition file (resolver FILE), as flagd's own
+      file source does (test/integration/import-real-tools.test.ts)
   {"op": "evaluate", "items": [{"key", "type", "context"}]}  through the OpenFeature client
   {"op": "wait", "key", "type", "context", "value", "timeout_ms"}
       polls the client every 2 ms until the flag serves `value`; answers when it first did (epoch ms)
@@ -109,6 +112,15 @@ def main():
                 deadline_ms=10_000,
             )
             # Blocks until the first document has synced (or the provider's deadline_ms passes).
+            api.set_provider_and_wait(provider)
+            client = api.get_client()
+            answer = {"connected": client.get_provider_status().value == "READY"}
+        elif op == "file":
+            provider = FlagdProvider(
+                resolver_type=ResolverType.FILE,
+                offline_flag_source_path=command["path"],
+                deadline_ms=10_000,
+            )
             api.set_provider_and_wait(provider)
             client = api.get_client()
             answer = {"connected": client.get_provider_status().value == "READY"}

@@ -79,6 +79,11 @@ describe('webhook destinations', () => {
     ['private 192.168/16', 'https://192.168.1.1/hook'],
     ['carrier-grade NAT', 'http://100.64.0.1/hook'],
     ['NAT64 of loopback', 'http://[64:ff9b::7f00:1]/hook'],
+    ['IPv4-compatible IPv6 of cloud metadata', 'http://[::a9fe:a9fe]/latest/meta-data/'],
+    ['IPv4-compatible IPv6 of loopback', 'http://[::7f00:1]/hook'],
+    ['IPv4-compatible IPv6 of loopback, dotted', 'http://[::127.0.0.1]/hook'],
+    ['IPv4-compatible IPv6 of a private address', 'http://[::a00:1]/hook'],
+    ['IPv4-compatible IPv6 of a public address', 'http://[::808:808]/hook'],
     ['a host that does not resolve', 'http://no-such-host.invalid/hook'],
   ])('refuses %s with 400 naming url', async (_what, url) => {
     const refused = await createHook(url);
@@ -96,6 +101,23 @@ describe('webhook destinations', () => {
     expect(patched.status).toBe(400);
     expect(patched.body.error.details).toEqual([expect.objectContaining({ path: 'body.url', message: expect.stringContaining('169.254.169.254 (linkLocal)') })]);
     await stack.request('DELETE', `/api/v1/webhooks/${hook.body.id}`);
+  });
+
+  it('refuses at delivery a stored destination in ::/96 (IPv4-compatible IPv6), once, without retrying', async () => {
+    const box = createSecretBox(parseSecretKey(stack.config.WEBHOOK_SECRET_KEY!));
+    const stored = await stack.ownerDb.query(
+      `INSERT INTO webhooks (url, secret, events, enabled, created_by) VALUES ($1, $2, '{flag.killed}', true, 'test') RETURNING id`,
+      ['http://[::a9fe:a9fe]/latest/meta-data/', box.encrypt('a-secret-for-the-compatible-row')],
+    );
+    const id = stored.rows[0].id as string;
+    const key = await killNewFlag();
+    const failed = await eventually(async () => {
+      const deliveries = (await stack.request('GET', `/api/v1/webhooks/${id}/deliveries`)).body.deliveries;
+      return deliveries?.find((d: { status: string; payload: { flag?: string } }) => d.status === 'failed' && d.payload.flag === key);
+    }, 'the refused delivery to be marked failed');
+    expect(failed.attempts).toBe(1);
+    expect(failed.last_error).toMatch(/resolves to ::a9fe:a9fe \(ipv4Compatible\)/);
+    await stack.request('DELETE', `/api/v1/webhooks/${id}`);
   });
 
   it('delivers to an allow-listed address, and refuses at delivery a stored destination that is not allowed (DNS rebinding)', async () => {

@@ -1,10 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import type { AuditPage as AuditEventPage, AuditVerification } from '../../../src/protocol/admin-api.ts';
-import { enc, query } from '../api.ts';
-import { Diff, ErrorBox, time } from '../components.tsx';
-import { useLoad } from '../hooks.ts';
-import { Link } from '../router.tsx';
+import type { AuditVerification } from '../../../src/protocol/admin-api.ts';
+import { AuditEventItem, useAuditEvents } from '../audit-events.tsx';
+import { ErrorBox } from '../components.tsx';
+import { useDebounced, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
+
+const FILTER_DELAY_MS = 300;
+/** Words people search the log by; the API matches any part of an action's name. */
+const ACTION_WORDS = ['kill', 'kill_switch.activated', 'kill_switch.deactivated', 'config', 'rollout', 'approve', 'abort', 'pipeline', 'change_request', 'scheduled', 'segment', 'token', 'user', 'archive'];
+/** Spaces typed between words stand for the underscores and dots of action names ("kill switch" → "kill_switch"). */
+const actionQuery = (typed: string) => typed.trim().toLowerCase().replace(/\s+/g, '_') || undefined;
 
 const EMPTY = { flag: '', actor: '', action: '', environment: '', resource_type: '', from: '', to: '' };
 
@@ -13,43 +18,18 @@ export function AuditPage() {
   const { api, environments } = useSession();
   const initial = { ...EMPTY, flag: new URLSearchParams(location.search).get('flag') ?? '' };
   const [filters, setFilters] = useState(initial);
-  const [applied, setApplied] = useState(initial);
-  const [pages, setPages] = useState<AuditEventPage[]>([]);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
+  // Filters apply as you type, once typing pauses (one request, not one per key).
+  const applied = useDebounced(filters, FILTER_DELAY_MS);
   const iso = (v: string) => (v ? new Date(v).toISOString() : undefined);
-  const params = { ...applied, from: iso(applied.from), to: iso(applied.to), limit: 50 };
-
-  const first = useLoad(async (signal) => {
-    setPages([]);
-    return api.get<AuditEventPage>(`/api/v1/audit${query(params)}`, signal);
-  }, [JSON.stringify(applied)]);
+  const params = { ...applied, action: actionQuery(applied.action), from: iso(applied.from), to: iso(applied.to), limit: 50 };
+  const { first, events, cursor, more, loadingMore, moreError } = useAuditEvents(params);
   const verify = useLoad((signal) => api.get<AuditVerification>('/api/v1/audit/verify', signal), []);
 
-  const all = first.data ? [first.data, ...pages] : [];
-  const events = all.flatMap((p) => p.events);
-  const cursor = all.at(-1)?.next_cursor ?? null;
-
-  const more = async () => {
-    if (!cursor) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await api.get<AuditEventPage>(`/api/v1/audit${query({ ...params, cursor })}`);
-      setPages([...pages, page]);
-    } catch (e) {
-      setMoreError(e);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setApplied(filters);
-  };
-  const input = (name: keyof typeof EMPTY, label: string, type = 'text') => (
+  const submit = (e: FormEvent) => e.preventDefault();
+  const input = (name: keyof typeof EMPTY, label: string, type = 'text', hint?: string) => (
     <div className="field"><label htmlFor={`a-${name}`}>{label}</label>
-      <input id={`a-${name}`} type={type} value={filters[name]} onChange={(e) => setFilters({ ...filters, [name]: e.target.value })} /></div>
+      <input id={`a-${name}`} type={type} value={filters[name]} list={name === 'action' ? 'audit-actions' : undefined} onChange={(e) => setFilters({ ...filters, [name]: e.target.value })} />
+      {hint && <small className="hint">{hint}</small>}</div>
   );
 
   return (
@@ -69,7 +49,8 @@ export function AuditPage() {
       <form className="filters" role="search" aria-label="Filter audit events" onSubmit={submit}>
         {input('flag', 'Flag')}
         {input('actor', 'Actor (name, email or id)')}
-        {input('action', 'Action')}
+        {input('action', 'Action', 'text', 'a word is enough: kill, rollout, approve')}
+        <datalist id="audit-actions">{ACTION_WORDS.map((w) => <option key={w} value={w} />)}</datalist>
         <div className="field"><label htmlFor="a-env">Environment</label>
           <select id="a-env" value={filters.environment} onChange={(e) => setFilters({ ...filters, environment: e.target.value })}>
             <option value="">any</option>{environments.map((e) => <option key={e}>{e}</option>)}</select></div>
@@ -78,25 +59,11 @@ export function AuditPage() {
             <option value="">any</option>{['flag', 'rollout', 'scheduled_change', 'segment', 'user', 'token', 'webhook'].map((r) => <option key={r}>{r}</option>)}</select></div>
         {input('from', 'From', 'datetime-local')}
         {input('to', 'To', 'datetime-local')}
-        <button type="submit">Filter</button>
-        <button type="button" onClick={() => { setFilters(EMPTY); setApplied(EMPTY); }}>Clear</button>
+        <button type="button" onClick={() => setFilters(EMPTY)}>Clear</button>
       </form>
       <ErrorBox error={first.error} />
       <ol className="events" aria-busy={first.loading}>
-        {events.map((e) => (
-          <li key={e.id} className="event" data-action={e.action} data-resource={e.resourceId}>
-            <details>
-              <summary>
-                <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
-                {e.resourceType === 'flag' || e.resourceType === 'rollout' ? <Link to={`/flags/${enc(e.resourceId)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resourceId}</Link> : <span>{e.resourceType} {e.resourceId}</span>}
-                {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actorEmail ?? e.userId}>{e.actorName ?? e.userId}</span> · {time(e.timestamp)}
-                {e.reason && <span className="muted"> — “{e.reason}”</span>}
-              </summary>
-              <Diff before={e.oldValue ?? undefined} after={e.newValue ?? undefined} label={`old and new value of event ${e.seq}`} />
-              <p className="small muted">IP {e.ipAddress ?? '–'} · {e.userAgent ?? '–'} · hash <code>{String(e.hash).slice(0, 16)}…</code>{Object.keys(e.metadata ?? {}).length ? <> · metadata <code>{JSON.stringify(e.metadata)}</code></> : null}</p>
-            </details>
-          </li>
-        ))}
+        {events.map((e) => <AuditEventItem key={e.id} event={e} />)}
       </ol>
       {first.data && events.length === 0 && <p>No events match.</p>}
       <ErrorBox error={moreError} />

@@ -4,7 +4,7 @@ import { CHANGE_REQUEST_STATUSES, type ChangePolicy, type ChangeRequest, type Ch
 import type { Flag } from '../../../src/protocol/admin-api.ts';
 import { enc, query } from '../api.ts';
 import { age, announceChangeRequests, environmentsOf, mayDecide, policyPath, requestPath, subjectOf, useChangeRequestsChanged } from '../change-requests.ts';
-import { ErrorBox, Field, time, useAction } from '../components.tsx';
+import { Diff, ErrorBox, Field, time, useAction } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
@@ -157,10 +157,14 @@ function ChangeRequestDetail({ id }: { id: string }) {
       {r.diff.length === 0 ? <p className="muted">No fields differ from version {r.base_version}.</p> : r.diff.map((d) => (
         <section key={d.field} className="card cr-diff" data-field={d.field} aria-label={`Change of ${d.field}`}>
           <h3><code>{d.field}</code></h3>
-          <div className="before-after">
-            <div><h4>Before</h4><Value value={d.before} label={`${d.field} before`} /></div>
-            <div><h4>After</h4><Value value={d.after} label={`${d.field} after`} /></div>
-          </div>
+          <Diff before={d.before} after={d.after} at={d.field} label={`What changes in ${d.field}`} />
+          <details>
+            <summary>Whole value before and after</summary>
+            <div className="before-after">
+              <div><h4>Before</h4><Value value={d.before} label={`${d.field} before`} /></div>
+              <div><h4>After</h4><Value value={d.after} label={`${d.field} after`} /></div>
+            </div>
+          </details>
         </section>
       ))}
 

@@ -33,6 +33,15 @@ export function editable(config: EnvironmentConfig | FeatureFlag): ConfigDraft {
   };
 }
 
+/**
+ * The PUT body of a draft: no rollout and no split are left out rather than sent as null, so a config
+ * saved from the editor reads like one never edited (a fresh config has neither field).
+ */
+export function putBodyOf(draft: ConfigDraft): Partial<ConfigDraft> {
+  const { rollout, split, ...rest } = draft;
+  return { ...rest, ...(rollout ? { rollout } : {}), ...(split ? { split } : {}) };
+}
+
 interface Conflict { mine: number; theirs: number; by: string; at: string }
 
 /** The config's field issues of a scheduling error at the editor's paths (`body.config.rules.0.id` → `rules.0.id`). */
@@ -112,7 +121,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
   const save = useAction(async () => {
     try {
       const answer = await api.request<FeatureFlag | ChangeRequestCreated>('PUT', `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}`, {
-        body: { ...draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders(gated && bypass, reason) },
+        body: { ...putBodyOf(draft), ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'if-match': String(base.version), ...bypassHeaders(gated && bypass, reason) },
       });
       if (isChangeRequestCreated(answer)) return becameRequest(answer);
       setBase({ version: answer.version, config: editable(answer) });
@@ -139,7 +148,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
     const at = localToIso(when);
     try {
       const answer = await api.request<ScheduledChangeCreated | ChangeRequestCreated>('POST', scheduledChangesPath(flag.key, env), {
-        body: { at: at ?? when, config: draft, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(gated && bypass, reason),
+        body: { at: at ?? when, config: putBodyOf(draft), ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: bypassHeaders(gated && bypass, reason),
       });
       if (isChangeRequestCreated(answer)) return becameRequest(answer);
       // The change applies at its time.
@@ -286,7 +295,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
           <div className="actions">
             {later
               ? <WriteButton allowed={allowed} className="primary" onClick={() => void schedule.run()} disabled={schedule.busy || !localToIso(when) || problems !== null}>{schedule.busy ? 'Scheduling…' : 'Schedule'}</WriteButton>
-              : <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy || problems !== null}>{save.busy ? 'Saving…' : 'Save'}</WriteButton>}
+              : <WriteButton allowed={allowed} className="primary" onClick={() => void save.run()} disabled={save.busy || problems !== null}>{save.busy ? 'Saving…' : gated && !bypass ? 'Request approval' : 'Save'}</WriteButton>}
             <button type="button" onClick={() => setReviewing(false)}>Back to editing</button>
           </div>
         </div>

@@ -3,7 +3,7 @@ import type { AuditPage, DashboardPage, RunningRollout } from '../../../src/prot
 import { enc, query } from '../api.ts';
 import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, timeLeft, useAction, WriteButton } from '../components.tsx';
-import { useInterval, useLoad } from '../hooks.ts';
+import { useDebounced, useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -12,6 +12,8 @@ const FILTER_KEYS = ['q', 'tag', 'environment', 'state', 'sort'] as const;
 type Filters = Record<(typeof FILTER_KEYS)[number], string>;
 const DEFAULTS: Filters = { q: '', tag: '', environment: '', state: 'active', sort: 'key' };
 const PAGE_SIZE = 50;
+// Search as you type: one request once typing pauses this long.
+const SEARCH_DELAY_MS = 250;
 // Rates move slowly (per-minute rollups) and every change arrives on the stream: refresh rarely.
 const REFRESH_MS = 45_000;
 // Several changes in a burst (a rollout step, a bulk edit) cost one reload.
@@ -41,7 +43,20 @@ export function Dashboard() {
   const cursor = search.get('cursor');
   const [filters, setFilters] = useState<Filters>(applied);
   const appliedKey = JSON.stringify(applied);
-  useEffect(() => setFilters(filtersFrom(search)), [appliedKey]);
+  // The filters apply as you type, once typing pauses, replacing the address (one history entry per search, not per key).
+  const settled = useDebounced(filters, SEARCH_DELAY_MS);
+  const navigated = useRef(appliedKey);
+  useEffect(() => {
+    const key = JSON.stringify(settled);
+    if (key === appliedKey) return;
+    navigated.current = key;
+    navigate(dashboardUrl(settled), true);
+  }, [JSON.stringify(settled)]);
+  // An address from elsewhere (back, a link) sets the form; our own navigation does not (typing may have gone on since).
+  useEffect(() => {
+    if (appliedKey !== navigated.current) setFilters(filtersFrom(search));
+    navigated.current = appliedKey;
+  }, [appliedKey]);
 
   const flags = useLoad((signal) => api.get<DashboardPage>(`/api/v1/dashboard/flags${query({
     ...applied, limit: PAGE_SIZE, cursor: cursor ?? undefined,
@@ -85,6 +100,7 @@ export function Dashboard() {
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
+    navigated.current = JSON.stringify(filters);
     navigate(dashboardUrl(filters));
   };
   const page = flags.data;
@@ -99,7 +115,7 @@ export function Dashboard() {
 
       <form className="filters" onSubmit={apply} role="search" aria-label="Filter flags">
         <div className="field"><label htmlFor="f-q">Search</label>
-          <input id="f-q" type="search" value={filters.q} placeholder="key, name or description" onChange={(e) => setFilters({ ...filters, q: e.target.value })} /></div>
+          <input id="f-q" type="search" value={filters.q} placeholder="key, name or description (press / to search)" onChange={(e) => setFilters({ ...filters, q: e.target.value })} /></div>
         <div className="field"><label htmlFor="f-tag">Tag</label>
           <input id="f-tag" value={filters.tag} onChange={(e) => setFilters({ ...filters, tag: e.target.value })} /></div>
         <div className="field"><label htmlFor="f-env">Environment</label>
@@ -115,7 +131,6 @@ export function Dashboard() {
             <option value="key">key A→Z</option><option value="-key">key Z→A</option>
             <option value="-updated">recently changed</option><option value="updated">least recently changed</option>
           </select></div>
-        <button type="submit">Filter</button>
       </form>
 
       <div className="two-col">
@@ -171,7 +186,7 @@ export function Dashboard() {
               return (
                 <tr key={f.key} data-flag={f.key}>
                   <th scope="row">
-                    <Link to={`/flags/${enc(f.key)}/production`}>{f.key}</Link>{f.lifecycle && <> <LifecycleBadge lifecycle={f.lifecycle} /></>}
+                    <Link to={`/flags/${enc(f.key)}`}>{f.key}</Link>{f.lifecycle && <> <LifecycleBadge lifecycle={f.lifecycle} /></>}
                     <div className="muted small">{f.name}{f.archived ? ' · archived' : ''} · revision {f.revision}</div>
                     <div>{f.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</div>
                     {f.rollouts.map((r) => <div key={r.rolloutId} className="small">rollout in {r.environment}: {r.status.replace('_', ' ')}, step {r.step} of {r.totalSteps}</div>)}

@@ -3,6 +3,7 @@ import type { Pipeline, PipelineStarted, ReleaseTemplate } from '../../../src/pr
 import { enc } from '../api.ts';
 import { ErrorBox, time, timeLeft, useAction } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
+import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
 const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
@@ -45,14 +46,18 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
       <form className="row" onSubmit={(e) => { e.preventDefault(); void apply.run(); }}>
         <label>
           Template{' '}
-          <select aria-label="Release template" value={template} onChange={(e) => setTemplate(e.target.value)}>
+          <select aria-label="Release template" disabled={!templates.data?.templates.length} value={template} onChange={(e) => setTemplate(e.target.value)}>
             {(templates.data?.templates ?? []).map((t) => (
               <option key={t.name} value={t.name}>{t.name} ({t.phases.map((p) => (p.audience ? `${p.environment}: ${p.audience.segments.join(', ')}` : p.environment)).join(' → ')})</option>
             ))}
           </select>
         </label>{' '}
         <button type="submit" disabled={apply.busy || running || !templates.data?.templates.length}>Apply template</button>
+        {' '}<Link to="/release-templates">{templates.data?.templates.length ? 'Manage templates' : 'Create a template'}</Link>
       </form>
+      {templates.data?.templates.length === 0 && (
+        <p className="note" data-testid="no-templates">No release templates yet: a template lists the phases a release goes through (environments, approvals, rollouts, soaks). <Link to="/release-templates/new">Create one</Link>, then apply it here.</p>
+      )}
       <ErrorBox error={apply.error ?? steer.error} />
       {pipelines.data && !latest && <p className="muted" data-testid="no-pipelines">No release pipeline has run for this flag.</p>}
       {latest && (

@@ -64,8 +64,9 @@ export function auditReason(command: string, name: string, sha256: string, messa
 }
 
 /** Plans a file against the server, with progress while the server is read. */
-export async function planFile(io: CommandIo, api: ApiClient, file: FlagsFile, prune: boolean): Promise<Plan> {
+export async function planFile(io: CommandIo, api: ApiClient, file: FlagsFile, prune: boolean, onlyFileFlags = false): Promise<Plan> {
   const state = await readServerState(api, file.environment, {
+    onlyThese: onlyFileFlags,
     alsoFlags: file.flags.map((f) => f.key),
     alsoSegments: (file.segments ?? []).map((s) => s.key),
     progress: (total) => createProgress(io.progress, 'reading flags', total),

@@ -84,15 +84,16 @@ export async function readSegment(api: ApiClient, key: string): Promise<ServerSe
 }
 
 /**
- * Reads the environment: every live flag, the segments they target, and `alsoFlags` / `alsoSegments`
- * (the file's keys, which may be archived on the server or missing from it).
+ * Reads the environment: every live flag (unless `onlyThese`), the segments they target, and
+ * `alsoFlags` / `alsoSegments` (the file's keys, which may be archived on the server or missing from it).
  */
 export async function readServerState(
   api: ApiClient,
   environment: string,
-  options: { alsoFlags?: Iterable<string>; alsoSegments?: Iterable<string>; progress?: (total: number) => Progress } = {},
+  options: { alsoFlags?: Iterable<string>; alsoSegments?: Iterable<string>; progress?: (total: number) => Progress; onlyThese?: boolean } = {},
 ): Promise<ServerState> {
-  const keys = new Set(await liveFlagKeys(api, environment));
+  // onlyThese: just the given flags (an import never prunes, so the environment's other flags are not its business).
+  const keys = new Set(options.onlyThese ? [] : await liveFlagKeys(api, environment));
   for (const key of options.alsoFlags ?? []) keys.add(key);
   const progress = options.progress?.(keys.size);
   const flags = new Map<string, ServerFlag>();

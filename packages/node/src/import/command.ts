@@ -67,7 +67,7 @@ async function run(args: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   const api = connect(io, values);
-  const plan = await planFile(io, api, checked.file, false);
+  const plan = await planFile(io, api, checked.file, false, true);
   if (values['dry-run']) {
     for (const line of renderPlan(plan)) io.out(line);
     io.out('Dry run: nothing was written.');

@@ -166,7 +166,8 @@ function importFlag(flag: LdFlag): { entry: FlagEntry; cohorts: Cohorts; notes: 
 function flagsOf(data: unknown, sourceEnvironment: string | undefined): LdFlag[] {
   if (typeof data !== 'object' || data === null) throw new Unmappable('not LaunchDarkly flag JSON');
   const d = data as { flags?: Record<string, LdFlag>; items?: Array<Record<string, unknown>>; environments?: unknown; key?: string };
-  if (d.flags && typeof d.flags === 'object') return Object.values(d.flags);
+  // The SDKs' data lists variations as bare values; the REST API as {value, name}.
+  if (d.flags && typeof d.flags === 'object') return Object.values(d.flags).map((f) => ({ ...f, variations: (f.variations as unknown[] ?? []).map((value) => ({ value })) }));
   const items = Array.isArray(d.items) ? d.items : d.environments ? [d as Record<string, unknown>] : undefined;
   if (!items) throw new Unmappable('not LaunchDarkly flag JSON: neither {flags: {...}} (SDK data) nor {items: [...]} (REST API)');
   return items.map((item) => {

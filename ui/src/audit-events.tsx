@@ -1,0 +1,67 @@
+import { useState } from 'react';
+import type { AuditEventView, AuditPage } from '../../src/protocol/admin-api.ts';
+import { enc, query } from './api.ts';
+import { Diff, time } from './components.tsx';
+import { withNamedVariants } from './config-shape.ts';
+import { useLoad } from './hooks.ts';
+import { Link } from './router.tsx';
+import { useSession } from './session.tsx';
+
+/** Who acted, for people: the user's name; the bootstrap token and automations in words rather than ids. */
+export function actorLabel(event: Pick<AuditEventView, 'userId' | 'actorName'>): string {
+  if (event.actorName && event.actorName !== event.userId) return event.actorName;
+  if (event.userId === 'bootstrap-admin') return 'the bootstrap admin token';
+  if (event.userId.startsWith('trigger:')) return 'an alert trigger';
+  if (event.userId === 'system' || event.userId.startsWith('workflow')) return 'Ripcord (automatic)';
+  return event.actorName ?? event.userId;
+}
+
+/**
+ * The audit events matching `params`, newest first, a page at a time: `more()` appends the next page.
+ * A change of `params` (or of `tick`) starts again from the newest.
+ */
+export function useAuditEvents(params: Record<string, string | number | undefined>, tick = 0) {
+  const { api } = useSession();
+  const [pages, setPages] = useState<AuditPage[]>([]);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const first = useLoad(async (signal) => {
+    setPages([]);
+    return api.get<AuditPage>(`/api/v1/audit${query(params)}`, signal);
+  }, [JSON.stringify(params), tick]);
+  const all = first.data ? [first.data, ...pages] : [];
+  const cursor = all.at(-1)?.next_cursor ?? null;
+  const more = async () => {
+    if (!cursor) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const page = await api.get<AuditPage>(`/api/v1/audit${query({ ...params, cursor })}`);
+      setPages((p) => [...p, page]);
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+  return { first, events: all.flatMap((p) => p.events), cursor, more, loadingMore, moreError };
+}
+
+/** One audit event: what, on what, where, by whom, when and why; opened, the field-level diff and its provenance. */
+export function AuditEventItem({ event: e, showResource = true }: { event: AuditEventView; showResource?: boolean }) {
+  const flagLike = e.resourceType === 'flag' || e.resourceType === 'rollout';
+  return (
+    <li className="event" data-action={e.action} data-resource={e.resourceId}>
+      <details>
+        <summary>
+          <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
+          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resourceId)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resourceId}</Link> : <span>{e.resourceType} {e.resourceId}</span>)}
+          {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actorEmail ?? e.userId}>{actorLabel(e)}</span> · {time(e.timestamp)}
+          {e.reason && <span className="muted"> — “{e.reason}”</span>}
+        </summary>
+        <Diff before={withNamedVariants(e.oldValue ?? undefined)} after={withNamedVariants(e.newValue ?? undefined)} label={`old and new value of event ${e.seq}`} />
+        <p className="small muted">IP {e.ipAddress ?? '–'} · {e.userAgent ?? '–'} · hash <code>{String(e.hash).slice(0, 16)}…</code>{Object.keys(e.metadata ?? {}).length ? <> · metadata <code>{JSON.stringify(e.metadata)}</code></> : null}</p>
+      </details>
+    </li>
+  );
+}
