@@ -244,7 +244,11 @@ export const configSchema = z.object({
   OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
   /** Space-separated scopes to ask for; must include openid (add the one that releases the groups claim, if your provider needs one). */
   OIDC_SCOPES: scopesSchema.default('openid email profile'),
-  /** The claim that lists a person's groups (in the ID token or the userinfo answer). */
+  /**
+   * The claim that lists a person's groups (in the ID token or the userinfo answer). `none`: roles are
+   * managed in Ripcord (providers without groups, such as Google): sign-in keeps a user's role and
+   * grants, and creates new users with OIDC_DEFAULT_ROLE (`none` there: only users an admin made sign in).
+   */
   OIDC_GROUPS_CLAIM: z.string().regex(/^[\w.:/-]{1,200}$/, 'a claim name such as groups').default('groups'),
   /**
    * Groups to roles and grants, a JSON array of rules in order: `{"group": …, "role": …, "grants": […]}`.

@@ -63,7 +63,7 @@ import { RedisProjection } from '../cache/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
-import { createSsoRuntime } from '../sso/runtime.js';
+import { createSsoRuntime, slackEmailLinking } from '../sso/runtime.js';
 
 export interface ApiServer {
   url: string;
@@ -207,7 +207,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
       changeRequests: { service: changeRequests, db, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;

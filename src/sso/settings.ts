@@ -18,7 +18,8 @@ export interface SessionSettings {
 export interface SsoSettings {
   client: OidcClientSettings;
   providerName: string;
-  groupsClaim: string;
+  /** null: roles are managed in Ripcord (OIDC_GROUPS_CLAIM=none). */
+  groupsClaim: string | null;
   rules: GroupRule[];
   defaultRole: Role | 'none';
   allowedEmailDomains: string[];
@@ -46,7 +47,7 @@ export function ssoSettings(config: Config): SsoSettings | undefined {
       postLogoutRedirectUri: `${base}/`,
     },
     providerName: config.OIDC_PROVIDER_NAME,
-    groupsClaim: config.OIDC_GROUPS_CLAIM,
+    groupsClaim: config.OIDC_GROUPS_CLAIM === 'none' ? null : config.OIDC_GROUPS_CLAIM,
     rules: config.OIDC_ROLE_MAPPING,
     defaultRole: config.OIDC_DEFAULT_ROLE,
     allowedEmailDomains: config.OIDC_ALLOWED_EMAIL_DOMAINS,

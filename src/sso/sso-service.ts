@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import type { AuthEvents } from '../auth/auth-events.js';
 import type { Principal } from '../auth/principal.js';
+import type { Role } from '../auth/rbac.js';
 import { AppError, ConflictError, ForbiddenError, ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { presentUser } from '../users/user-service.js';
@@ -9,7 +10,7 @@ import { withTransaction, type Database, type Queryable } from '../connections/d
 import { findUser, replaceGrants, type UserRecord } from '../users/user-store.js';
 import { decodeLoginState, encodeLoginState, safeReturnPath } from './login-state.js';
 import type { OidcClient } from './oidc-client.js';
-import { emailDomainAllowed, emailVerified, mapGroups } from './role-mapping.js';
+import { emailDomainAllowed, emailVerified, mapGroups, type MappedAccess } from './role-mapping.js';
 import { groupsClaimSchema, identityClaimsSchema } from './schemas.js';
 import { csrfTokenFor, newSessionSecret, openWithSession, sealWithSession, SESSION_SECRET_PATTERN, sessionDigest } from './session-secret.js';
 import type { SessionSettings, SsoSettings } from './settings.js';
@@ -80,7 +81,8 @@ export function createSsoService(deps: {
   /** Finds (or makes) the user of an identity, applies what their groups map to, opens the session; one transaction, one audit event. */
   async function signIn(tx: Queryable, input: {
     issuer: string; subject: string; email: string; name: string; verified: boolean | undefined;
-    access: NonNullable<ReturnType<typeof mapGroups>>; groups: string[]; idToken: string | undefined; origin: BrowserOrigin;
+    /** What the groups map to; null when roles are managed in Ripcord (OIDC_GROUPS_CLAIM=none). */
+    access: MappedAccess | null; defaultRole: Role | 'none'; idToken: string | undefined; origin: BrowserOrigin;
   }): Promise<{ user: UserRecord; before: UserRecord | null; secret: string; sessionId: string; expiresAt: Date } | { refused: string; userId?: string }> {
     let existing = await findUserBySubject(tx, input.issuer, input.subject);
     if (!existing) {
@@ -99,8 +101,11 @@ export function createSsoService(deps: {
     if (existing?.deactivatedAt) return { refused: 'Your Ripcord user is deactivated; ask an admin', userId: existing.id };
 
     const before = existing ? await findUser(tx, existing.id) : null;
+    // Roles managed in Ripcord: a known user keeps role and grants; a new one gets the default role.
+    const role = input.access?.role ?? before?.role ?? (input.defaultRole === 'none' ? undefined : input.defaultRole);
+    if (!role) return { refused: 'Ripcord has no user for you yet; ask an admin to create one with your email' };
     const identity = {
-      issuer: input.issuer, subject: input.subject, email: input.email, name: input.name, role: input.access.role, emailVerified: input.verified === true,
+      issuer: input.issuer, subject: input.subject, email: input.email, name: input.name, role, emailVerified: input.verified === true,
     };
     let userId: string;
     try {
@@ -114,7 +119,7 @@ export function createSsoService(deps: {
       if (uniqueViolation(error)) throw new ConflictError(`Another Ripcord user already has the email ${input.email}`);
       throw error;
     }
-    await replaceGrants(tx, userId, input.access.grants);
+    if (input.access) await replaceGrants(tx, userId, input.access.grants);
     const user = (await findUser(tx, userId))!;
 
     const secret = newSessionSecret();
@@ -126,7 +131,7 @@ export function createSsoService(deps: {
     await appendAuditEvent(tx, {
       userId, action: 'user.signed_in', resourceType: 'user', resourceId: userId, ...input.origin,
       oldValue: before ? presentUser(before) : null, newValue: presentUser(user),
-      metadata: { actorName: user.name, method: 'oidc', sessionId: session.id, created: before === null, groups: input.access.matched },
+      metadata: { actorName: user.name, method: 'oidc', sessionId: session.id, created: before === null, groups: input.access?.matched ?? null },
     });
     return { user, before, secret, sessionId: session.id, expiresAt };
   }
@@ -170,14 +175,17 @@ export function createSsoService(deps: {
       if (!emailDomainAllowed(email, settings.allowedEmailDomains)) {
         await refuse(who, email, origin, `Sign-in is limited to ${settings.allowedEmailDomains.map((d) => `@${d}`).join(', ')} addresses`);
       }
-      const groups = groupsClaimSchema.parse(completed.claims[settings.groupsClaim]);
-      const access = mapGroups(groups, settings.rules, settings.defaultRole);
-      if (!access) await refuse(who, email, origin, 'None of your groups gives access to Ripcord; ask an admin', { groups: groups.slice(0, 50) });
+      let access: MappedAccess | null = null;
+      if (settings.groupsClaim !== null) {
+        const groups = groupsClaimSchema.parse(completed.claims[settings.groupsClaim]);
+        access = mapGroups(groups, settings.rules, settings.defaultRole);
+        if (!access) await refuse(who, email, origin, 'None of your groups gives access to Ripcord; ask an admin', { groups: groups.slice(0, 50) });
+      }
 
       const issuer = typeof completed.claims.iss === 'string' ? completed.claims.iss : settings.client.issuer;
       const name = claims.name?.trim() || claims.preferred_username?.trim() || email;
       const outcome = await withTransaction(db, (tx) => signIn(tx, {
-        issuer, subject: claims.sub, email, name, verified, access: access!, groups, idToken: completed.idToken, origin,
+        issuer, subject: claims.sub, email, name, verified, access, defaultRole: settings.defaultRole, idToken: completed.idToken, origin,
       }));
       if ('refused' in outcome) return refuse(outcome.userId ?? who, email, origin, outcome.refused);
 

@@ -142,3 +142,24 @@ export async function deleteOldSessions(db: Queryable): Promise<number> {
   );
   return result.rowCount ?? 0;
 }
+
+/**
+ * Sets the Slack id of the one active single-sign-on user whose email matches and was verified by the
+ * identity provider, if that user has no Slack id yet and no other user has this one; returns their id.
+ */
+export async function linkSlackUserByVerifiedEmail(tx: Queryable, email: string, slackUserId: string): Promise<string | null> {
+  const candidates = await tx.query(
+    `SELECT id FROM users
+      WHERE lower(email) = lower($1) AND email_verified_at IS NOT NULL AND oidc_subject IS NOT NULL
+        AND deactivated_at IS NULL AND slack_user_id IS NULL
+      LIMIT 2 FOR UPDATE`,
+    [email],
+  );
+  if (candidates.rows.length !== 1) return null;
+  const result = await tx.query(
+    `UPDATE users SET slack_user_id = $2, updated_at = now()
+      WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE slack_user_id = $2) RETURNING id`,
+    [candidates.rows[0].id, slackUserId],
+  );
+  return (result.rows[0]?.id as string | undefined) ?? null;
+}

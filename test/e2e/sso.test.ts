@@ -29,12 +29,15 @@ let stack: Stack;
 let idp: TestProvider;
 let browser: Browser;
 let ripcord: string;
+/** A second API process whose roles are managed in Ripcord (OIDC_GROUPS_CLAIM=none), on a port of its own. */
+let managedPort: number;
+let managedUrl: string;
 let flag: string;
 const errors: string[] = [];
 
 /** Starts a sign-in from Ripcord's sign-in screen and signs in at the provider as `login` (any password). */
-async function signInWithProvider(page: Page, login: string, from = '/') {
-  await page.goto(`${ripcord}${from}`);
+async function signInWithProvider(page: Page, login: string, from = '/', base = ripcord) {
+  await page.goto(`${base}${from}`);
   await page.getByRole('link', { name: `Sign in with ${PROVIDER}` }).click();
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill('any password');
@@ -84,7 +87,9 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
   ripcord = `http://127.0.0.1:${port}`;
-  idp = await startOidcProvider(ripcord);
+  managedPort = await freePort();
+  managedUrl = `http://127.0.0.1:${managedPort}`;
+  idp = await startOidcProvider(ripcord, managedUrl);
   stack = await startStack({
     PORT: String(port),
     RIPCORD_PUBLIC_URL: ripcord,
@@ -283,6 +288,32 @@ describe('single sign-on with a real OpenID provider, in Chromium', () => {
     expect(stray.status).toBe(400);
     expect(await stray.text()).toContain('not started in this browser');
     await context.close();
+  });
+
+  it('with OIDC_GROUPS_CLAIM=none, roles are managed in Ripcord: a new user gets the default role, an admin\'s change outlives the next sign-in', async () => {
+    idp.accounts.set('carol', { email: 'carol@example.com', name: 'Carol', groups: ['ripcord-admins'] });
+    const managed = await startApiServer({ ...stack.config, PORT: managedPort, RIPCORD_PUBLIC_URL: managedUrl, OIDC_GROUPS_CLAIM: 'none' }, createLogger('silent', 'test'));
+    const pageErrors: string[] = [];
+    const { context, page } = await openPage(browser, pageErrors);
+    onTestFailed(async () => void (await shot(page, 'sso-failure-managed-roles')));
+    try {
+      await signInWithProvider(page, 'carol', '/', managedUrl);
+      await page.getByTestId('role').waitFor();
+      // The groups claim is not read: not admin, the default role.
+      expect(await page.getByTestId('role').textContent()).toBe('viewer');
+      const carol = await userByEmail('carol@example.com');
+      expect((await stack.request('PATCH', `/api/v1/users/${carol.id}`, { body: { role: 'editor' } })).status).toBe(200);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await signInWithProvider(page, 'carol', '/', managedUrl);
+      await page.getByTestId('role').waitFor();
+      expect(await page.getByTestId('role').textContent()).toBe('editor');
+      // The role change closed Carol's live event stream (as any credential change does): nothing else went wrong.
+      expect(pageErrors.filter((e) => e.startsWith(managedUrl) && !/ERR_INCOMPLETE_CHUNKED_ENCODING|status of 40[13]/.test(e))).toEqual([]);
+    } finally {
+      await context.close();
+      await managed.close();
+    }
   });
 
   it('had no script errors on Ripcord pages', () => {

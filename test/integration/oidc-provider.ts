@@ -33,7 +33,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startOidcProvider(ripcordUrl: string): Promise<TestProvider> {
+/** Starts the provider with Ripcord's client registered for each of `ripcordUrls` (callback and post-logout URIs). */
+export async function startOidcProvider(...ripcordUrls: string[]): Promise<TestProvider> {
   const accounts = new Map<string, TestAccount>();
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -42,8 +43,8 @@ export async function startOidcProvider(ripcordUrl: string): Promise<TestProvide
     clients: [{
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
-      redirect_uris: [`${ripcordUrl}/api/v1/sso/callback`],
-      post_logout_redirect_uris: [`${ripcordUrl}/`],
+      redirect_uris: ripcordUrls.map((url) => `${url}/api/v1/sso/callback`),
+      post_logout_redirect_uris: ripcordUrls.map((url) => `${url}/`),
       token_endpoint_auth_method: 'client_secret_post',
     }],
     cookies: { keys: ['oidc-provider-test-cookie-key'] },

@@ -162,6 +162,7 @@ describe('single sign-on configuration', () => {
     });
     expect(sessionSettings(config)).toEqual({ idleSeconds: 3600, absoluteSeconds: 43_200, secureCookies: true });
     expect(sessionSettings(loadConfig({ ...base, OIDC_ISSUER: 'http://127.0.0.1:9000', RIPCORD_PUBLIC_URL: 'http://localhost:8080' })).secureCookies).toBe(false);
+    expect(ssoSettings(loadConfig({ ...base, OIDC_GROUPS_CLAIM: 'none' }))?.groupsClaim).toBeNull();
   });
 
   it('names every bad variable with what it should be', () => {
