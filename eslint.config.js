@@ -1,5 +1,6 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
+import { layerConfigs } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'packages/*/dist/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**', 'test-artifacts/**', 'test/fixtures/refs-app/**'] },
@@ -23,33 +24,6 @@ export default tseslint.config(
       '@typescript-eslint/ban-ts-comment': 'error',
     },
   },
-  {
-    // Workflow code is replayed: it must be deterministic and free of I/O.
-    files: ['workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*'], message: 'Workflows must not import Node built-ins (determinism).' },
-            { group: ['../activities/*', '../api/*'], allowTypeImports: true, message: 'Workflows import activities as types only.' },
-            // Feature folders start workflows (and import their message definitions); a value import back would
-            // close the loop. Values come only from the deterministic vocabulary: src/domain/ and the workflow ids.
-            {
-              regex: '^\\.\\./src/(?!domain/|temporal/workflow-ids\\.js$|temporal/search-attributes\\.js$)',
-              allowTypeImports: true,
-              message: 'Workflows import src/ as types only, except src/domain/ and the workflow ids: put shared vocabulary in src/domain/.',
-            },
-          ],
-          paths: [
-            'fs', 'fs/promises', 'path', 'os', 'crypto', 'http', 'https', 'net', 'dns', 'child_process',
-            'worker_threads', 'timers', 'events', 'stream', 'pg', 'ioredis', 'express', '@slack/web-api',
-            '@slack/bolt', 'pino', 'prom-client', '@temporalio/client', '@temporalio/worker', '@temporalio/activity',
-          ],
-        },
-      ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Workflows are replayed: no randomness.' }],
-    },
-  },
+  // The layers of docs/architecture.md §2: who may import whom, SQL only in stores, workflows without I/O.
+  ...layerConfigs(import.meta.dirname),
 );

@@ -7,7 +7,7 @@ import type { AckWatcher } from '../src/serving/change-confirmation.js';
 import type { Alerter } from './alerts.js';
 import type { LifecycleDigestDeps } from './lifecycle-activities.js';
 import type { SecretBox } from '../src/auth/secret-box.js';
-import type { DestinationPolicy } from '../src/webhooks/webhook-destination.js';
+import type { DestinationPolicy } from '../src/config-parsers.js';
 import type { WorkflowStarter } from '../src/temporal/workflow-starter.js';
 
 /** What the worker hands to every activity: real connections in production and tests alike. */

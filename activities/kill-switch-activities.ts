@@ -1,9 +1,7 @@
 import type { ChangeKind } from '../src/domain/flag-change.js';
 import { withTransaction } from '../src/connections/database.js';
-import { appendAuditEvent } from '../src/audit/audit-store.js';
-import { loadDefinitions } from '../src/flags/flag-store.js';
-import { applyKill, applyRestore, killSwitchAuditEvent, type KillSwitchChange } from '../src/kill-switch/kill-change.js';
-import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
+import { applyKill, applyRestore, auditKillSwitch, currentDefinition, type KillSwitchChange } from '../src/kill-switch/kill-change.js';
+import { Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import type { Confirmation } from '../src/serving/change-confirmation.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
@@ -20,9 +18,7 @@ export interface Convergence {
 /** The kill-switch steps. Each is idempotent: retried or re-run, it changes nothing twice. */
 export function createKillSwitchActivities(deps: ActivityDeps) {
   async function current(ref: FlagRef) {
-    const [definition] = await loadDefinitions(deps.db, ref.environment, { flagKey: ref.flagKey });
-    if (!definition) throw ApplicationFailure.nonRetryable(`Flag '${ref.flagKey}' not found in '${ref.environment}'`, 'NotFoundError');
-    return definition;
+    return nonRetryableOnNotFound(() => currentDefinition(deps.db, ref));
   }
 
   return {
@@ -85,12 +81,12 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
 
     /** Writes the kill's audit event unless it exists (the API writes it with the change). */
     async audit(change: KillSwitchChange): Promise<{ written: boolean }> {
-      return { written: await appendAuditEvent(deps.db, killSwitchAuditEvent(change, 'activated')) };
+      return { written: await auditKillSwitch(deps.db, change, 'activated') };
     },
 
     /** Writes the restore's audit event unless it exists. */
     async auditRecovery(change: KillSwitchChange): Promise<{ written: boolean }> {
-      return { written: await appendAuditEvent(deps.db, killSwitchAuditEvent(change, 'deactivated')) };
+      return { written: await auditKillSwitch(deps.db, change, 'deactivated') };
     },
   };
 }

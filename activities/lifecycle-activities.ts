@@ -2,7 +2,6 @@ import { log } from '@temporalio/activity';
 import { WebClient, type KnownBlock } from '@slack/web-api';
 import { DEFAULT_LIFECYCLE_THRESHOLDS, type LifecycleThresholds } from '../src/domain/lifecycle.js';
 import { createLifecycleService, type DigestMessage } from '../src/lifecycle/lifecycle-service.js';
-import { digestAlreadyPosted, recordDigestPosted } from '../src/lifecycle/last-evaluated-store.js';
 import type { ActivityDeps } from './activity-deps.js';
 
 /** What the weekly lifecycle digest needs besides the database. */
@@ -61,11 +60,11 @@ export function createLifecycleActivities(deps: ActivityDeps) {
      */
     async postLifecycleDigest(input: { week: string; message: DigestMessage }): Promise<'posted' | 'already-posted' | 'logged'> {
       const { week, message } = input;
-      if (await digestAlreadyPosted(deps.db, week, message.recipient)) return 'already-posted';
+      if (await lifecycle.digestPosted(week, message.recipient)) return 'already-posted';
       const rendered = renderDigest(week, message);
       if (slack) await slack.chat.postMessage({ channel: message.recipient, text: rendered.text, blocks: rendered.blocks, unfurl_links: false });
       else log.info(rendered.text, { week, recipient: message.recipient, flags: message.flags.map((flag) => flag.key) });
-      await recordDigestPosted(deps.db, week, message.recipient, message.flags.length + message.more);
+      await lifecycle.recordDigestPosted(week, message.recipient, message.flags.length + message.more);
       return slack ? 'posted' : 'logged';
     },
   };

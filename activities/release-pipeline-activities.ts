@@ -1,20 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { PipelineProgress } from '../src/domain/release-pipeline.js';
 import { applyAudience, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/release-pipelines/pipeline-audience.js';
-import { appendAuditEvent } from '../src/audit/audit-store.js';
 import { withTransaction } from '../src/connections/database.js';
-import { upsertPipeline } from '../src/release-pipelines/release-pipeline-store.js';
+import { recordPipeline, type PipelineRecord } from '../src/release-pipelines/pipeline-record.js';
 import { abortUpdate, pauseUpdate, resumeUpdate } from '../workflows/rollout-messages.js';
 import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
-
-export interface PipelineRecord {
-  pipelineId: string;
-  flagKey: string;
-  workflowId: string;
-  actor: string;
-  progress: PipelineProgress;
-}
 
 export interface PhaseSteering {
   workflowId: string;
@@ -28,16 +18,7 @@ export function createReleasePipelineActivities(deps: ActivityDeps) {
   return {
     /** Writes the pipeline's latest state; its end is audited once (a retry writes nothing twice). */
     async recordPipeline(record: PipelineRecord): Promise<void> {
-      await upsertPipeline(deps.db, record);
-      const { status, reason, template } = record.progress;
-      if (status === 'completed' || status === 'stopped' || status === 'failed') {
-        await appendAuditEvent(deps.db, {
-          userId: 'release-pipeline', action: `pipeline.${status}`, resourceType: 'release_pipeline', resourceId: record.flagKey,
-          reason, newValue: { phases: record.progress.phases.map((p) => ({ name: p.name, environment: p.environment, status: p.status, breach: p.breach })) },
-          metadata: { actorName: 'release pipeline', startedBy: record.actor, pipelineId: record.pipelineId, workflowId: record.workflowId, template },
-          idempotencyKey: `pipeline:${record.pipelineId}:${status}`,
-        });
-      }
+      await recordPipeline(deps.db, record);
     },
 
     /**

@@ -1,76 +1,26 @@
-import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
-import { checkDestination, checkedLookup, RefusedDestination } from '../src/webhooks/webhook-destination.js';
-import { findDelivery, loadWebhookSecret, recordAttempt } from '../src/webhooks/webhook-store.js';
+import { RefusedDestination } from '../src/webhooks/webhook-destination.js';
+import { createWebhookDelivery, WebhookGone } from '../src/webhooks/webhook-delivery.js';
 import type { ActivityDeps } from './activity-deps.js';
 
-/**
- * One POST through node:http(s) with `lookup` checking the resolved addresses (DNS rebinding), no
- * redirects followed; resolves with the status code.
- */
-function post(url: URL, headers: Record<string, string>, body: string, lookup: LookupFunction, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? https : http).request(url, {
-      method: 'POST', lookup, timeout: timeoutMs, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-    }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-/** The signature receivers check: HMAC-SHA256 over `<timestamp>.<raw body>` with the webhook's secret. */
-export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/** Webhook deliveries: one POST per attempt, each attempt written to the delivery log. */
+/** Webhook deliveries: one POST per attempt; Temporal retries with backoff what a retry may fix. */
 export function createWebhookActivities(deps: Pick<ActivityDeps, 'db' | 'webhookDestinations' | 'webhookSecrets'>) {
-  const lookup = checkedLookup(deps.webhookDestinations);
+  const delivery = createWebhookDelivery({ db: deps.db, destinations: deps.webhookDestinations, secrets: deps.webhookSecrets });
   return {
     /** POSTs the delivery once; a non-2xx answer or a network error throws, so Temporal retries with backoff. */
     async postWebhook(deliveryId: string): Promise<{ status: number }> {
-      const delivery = await findDelivery(deps.db, deliveryId);
-      const webhook = delivery ? await loadWebhookSecret(deps.db, delivery.webhookId) : null;
-      if (!delivery || !webhook || !webhook.enabled) throw ApplicationFailure.nonRetryable('the webhook was deleted or disabled', 'WebhookGone');
-      const body = JSON.stringify({ ...delivery.payload, id: delivery.id });
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const url = new URL(webhook.url);
-      let status: number;
       try {
-        // Checked again at delivery: the host may resolve elsewhere than when the webhook was created.
-        await checkDestination(deps.webhookDestinations, url);
-        status = await post(url, {
-          'content-type': 'application/json',
-          'user-agent': 'Ripcord-Webhooks/1',
-          'x-ripcord-event': delivery.event,
-          'x-ripcord-delivery': delivery.id,
-          'x-ripcord-timestamp': timestamp,
-          'x-ripcord-signature': signWebhook(deps.webhookSecrets.decrypt(webhook.secret), timestamp, body),
-        }, body, lookup, 10_000);
+        return await delivery.attempt(deliveryId);
       } catch (error) {
-        await recordAttempt(deps.db, deliveryId, { statusCode: null, error: String(error), final: null });
-        // A refused destination stays refused on a retry: fail the delivery at once.
-        if (error instanceof RefusedDestination) throw ApplicationFailure.nonRetryable(error.message, 'RefusedDestination');
+        // A refused destination stays refused, and a deleted webhook stays deleted: fail the delivery at once.
+        if (error instanceof RefusedDestination || error instanceof WebhookGone) throw ApplicationFailure.nonRetryable(error.message, error.name);
         throw error;
       }
-      if (status < 200 || status >= 300) {
-        await recordAttempt(deps.db, deliveryId, { statusCode: status, error: `receiver answered ${status}`, final: null });
-        throw new Error(`receiver answered ${status}`);
-      }
-      await recordAttempt(deps.db, deliveryId, { statusCode: status, error: null, final: 'succeeded' });
-      return { status };
     },
 
     /** Marks a delivery failed once its retries are spent. */
     async markDeliveryFailed(input: { deliveryId: string; error: string }): Promise<void> {
-      await recordAttempt(deps.db, input.deliveryId, { statusCode: null, error: input.error, final: 'failed' });
+      await delivery.markFailed(input.deliveryId, input.error);
     },
   };
 }

@@ -4,6 +4,7 @@ import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js'
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
 import { AppError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
 import type { RequestMeta } from '../src/auth/request-meta.js';
+import type { Caller } from '../src/auth/caller.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
 export function tokenOf(req: Request): string | null {
@@ -129,5 +130,27 @@ export function metaOf(req: Request, res: Response, actor: Actor, reason?: strin
     reason: reason ?? (header ? header.slice(0, 500) : null),
     guard: (request) => void authorize(res, request),
     allows: (request) => decide(subjectOf(principalOf(res)), request).allowed,
+  };
+}
+
+/**
+ * The caller of a write, for the write commands (src/<feature>/*-commands.ts), which decide its rights
+ * themselves: a user (admin tokens act as their user), or a client or server token, which RBAC refuses
+ * every write and which is named by its id should anything record it. `reason` comes from the body,
+ * else `X-Audit-Reason`; `bypass` from `X-Change-Request-Bypass`.
+ */
+export function callerOf(req: Request, res: Response, options: { reason?: string | null; bypass?: boolean } = {}): Caller {
+  const principal = principalOf(res);
+  const actor: Actor = principal.kind === 'user'
+    ? principal.actor
+    : { id: `token:${principal.tokenId}`, name: `${principal.kind} token of ${principal.environment}`, role: 'viewer' };
+  const header = req.get('x-audit-reason');
+  return {
+    actor,
+    subject: subjectOf(principal),
+    ipAddress: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+    reason: options.reason ?? (header ? header.slice(0, 500) : null),
+    bypass: options.bypass ?? false,
   };
 }

@@ -5,7 +5,7 @@ import { NotFoundError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
-import type { KillSwitchService } from '../src/kill-switch/kill-switch-service.js';
+import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -66,6 +66,7 @@ import { createSsoPublicRouter, createSsoSessionRouter } from './routes/sso.js';
 import type { SsoService } from '../src/sso/sso-service.js';
 import type { SsoCookies } from '../src/sso/cookies.js';
 import { csrfTokenMatches } from '../src/sso/session-secret.js';
+import { documentRoute } from './route-docs.js';
 
 export interface AppDeps {
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
@@ -73,7 +74,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   snapshot: FlagSnapshot;
   flags: FlagService;
-  killSwitch: KillSwitchService;
+  /** Pulling and releasing kill switches: the one write path every entry point shares. */
+  killSwitch: KillSwitchCommands;
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -123,7 +125,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseUndecodablePaths);
 
   // Before any body parser: Bolt verifies Slack's signature over the raw body.
-  if (deps.slack) app.use(deps.slack);
+  if (deps.slack) {
+    documentRoute({
+      method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
+      auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp within 5 minutes either way)',
+      responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
+    });
+    app.use(deps.slack);
+  }
   app.use(createOperationsRouter({ checks: deps.checks, metrics: deps.metrics, draining: deps.draining }));
   const ofrepStreams = deps.serving.ofrepStreams;
   app.use(createOfrepRouter({
@@ -161,7 +170,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
   api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
-  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations, deps.changeRequests));
+  api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));

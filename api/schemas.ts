@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching } from '../src/domain/text.js';
+import { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching, visibleText } from '../src/domain/text.js';
 import { grantSchema, roleSchema } from '../src/auth/rbac.js';
 
 /** Shapes shared by the management routes and the OpenAPI document. */
@@ -9,6 +9,8 @@ export const environmentKeySchema = textMatching(63, /^[a-z0-9][a-z0-9_-]{0,62}$
 export const segmentKeySchema = flagKeySchema;
 export const tagSchema = textMatching(64, /^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
 export const reasonSchema = text(500).trim();
+/** A reason where one is required (a kill, a pause, an abort): something visible, not only white space or zero-width characters. */
+export const requiredReasonSchema = visibleText(500);
 export const limitSchema = z.coerce.number().int().min(1).max(500);
 export const cursorSchema = textMatching(512, /^[A-Za-z0-9_-]{1,512}$/, 'a cursor returned by the previous page');
 export const uuidSchema = z.uuid();

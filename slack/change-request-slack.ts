@@ -4,8 +4,6 @@ import type { Logger } from '../src/logger.js';
 import { changeRequestSubject, type ChangeRequest } from '../src/change-requests/change-request-schemas.js';
 import type { ChangeRequestNotifier, ChangeRequestService } from '../src/change-requests/change-request-service.js';
 import type { SlackAccessService, SlackCaller } from '../src/users/slack-access-service.js';
-import type { Database } from '../src/connections/database.js';
-import { findChangeRequest, setSlackMessage } from '../src/change-requests/change-request-store.js';
 
 export const APPROVE_ACTION = 'ripcord_change_request_approve';
 export const REJECT_ACTION = 'ripcord_change_request_reject';
@@ -43,16 +41,14 @@ export function changeRequestMessage(request: ChangeRequest): { text: string; bl
 }
 
 /** Posts pending requests to the channel and updates their message when decided. */
-export function slackChangeRequestNotifier(deps: { app: App; db: Database; channel: string }): ChangeRequestNotifier {
+export function slackChangeRequestNotifier(deps: { app: App; channel: string }): ChangeRequestNotifier {
   return {
     async pending(request) {
       const posted = await deps.app.client.chat.postMessage({ channel: deps.channel, ...changeRequestMessage(request) } as Parameters<App['client']['chat']['postMessage']>[0]);
-      if (posted.channel && posted.ts) await setSlackMessage(deps.db, request.id, posted.channel, posted.ts);
+      return posted.channel && posted.ts ? { channel: posted.channel, ts: posted.ts } : null;
     },
-    async decided(request) {
-      const stored = await findChangeRequest(deps.db, request.id);
-      if (!stored?.slack) return;
-      await deps.app.client.chat.update({ channel: stored.slack.channel, ts: stored.slack.ts, ...changeRequestMessage(request) } as Parameters<App['client']['chat']['update']>[0]);
+    async decided(request, posted) {
+      await deps.app.client.chat.update({ channel: posted.channel, ts: posted.ts, ...changeRequestMessage(request) } as Parameters<App['client']['chat']['update']>[0]);
     },
   };
 }

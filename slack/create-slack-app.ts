@@ -1,12 +1,11 @@
 import { App, ExpressReceiver, LogLevel, type RespondFn, type SlashCommand } from '@slack/bolt';
-import { documentRoute } from '../api/route-docs.js';
 import express from 'express';
 import { z } from 'zod';
-import { AppError } from '../src/errors.js';
+import { AppError, ForbiddenError } from '../src/errors.js';
 import { describeStep } from '../src/domain/rollout-status.js';
 import type { Logger } from '../src/logger.js';
 import type { FlagService } from '../src/flags/flag-service.js';
-import type { KillSwitchService } from '../src/kill-switch/kill-switch-service.js';
+import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { RolloutService } from '../src/rollouts/rollout-service.js';
 import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/users/slack-access-service.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
@@ -16,7 +15,6 @@ import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
 import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
-import type { Database } from '../src/connections/database.js';
 import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {
@@ -29,11 +27,12 @@ export interface SlackAppDeps {
   defaultEnvironment: string;
   /** Who a Slack user is in Ripcord, what they may do, and the flag a command names. */
   access: SlackAccessService;
-  killSwitch: KillSwitchService;
+  /** The kill switch's write commands: they decide rights and the change policy, as for every entry point. */
+  killSwitch: KillSwitchCommands;
   flags: FlagService;
   rollouts: RolloutService;
   /** Change requests: the Approve / Reject buttons, and (with a channel) a message per pending request. */
-  changeRequests?: { service: ChangeRequestService; db: Database; channel?: string };
+  changeRequests?: { service: ChangeRequestService; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
   acks?: AckWatcher;
   logger: Logger;
@@ -55,11 +54,6 @@ const restoreValue = z.object({ flag: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._
 export function createSlackApp(deps: SlackAppDeps): express.Router {
   const { access, logger } = deps;
   const router = express.Router();
-  documentRoute({
-    method: 'post', path: '/slack/events', tag: 'Slack', summary: 'Slack slash commands and interactivity (Bolt; signed with SLACK_SIGNING_SECRET)',
-    auth: 'Slack request signature (X-Slack-Signature, X-Slack-Request-Timestamp within 5 minutes either way)',
-    responses: { 200: { description: 'acknowledged' } }, errors: [401, 413],
-  });
   // Registered before Bolt's handler on the same path: the body limit (drained) and future timestamps.
   router.post('/slack/events', slackRequestGuard());
   const receiver = new ExpressReceiver({
@@ -91,6 +85,21 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
     if (!auth.ok) return { ok: false, reply: ephemeral(auth.message) };
     return { ok: true, flag: target.flag, environment: env, actor: auth.actor };
   }
+  /** The live flag and environment a linked user's command names (close matches otherwise), for a write command to decide on. */
+  async function targetOf(linked: LinkedSlackUser, flagKey: string, environment: string | null): Promise<{ ok: true; flag: SlackTargetFlag; environment: string } | { ok: false; reply: Reply }> {
+    const env = environment ?? deps.defaultEnvironment;
+    const target = await access.resolve(linked, flagKey, env);
+    return target.ok ? { ok: true, flag: target.flag, environment: env } : { ok: false, reply: ephemeral(target.message) };
+  }
+  /** Runs a write command as the linked user; its refusal (403) is audited as a Slack refusal and becomes the reply. */
+  async function asLinked<T>(linked: LinkedSlackUser, attempt: { command: string; flagKey: string; environment: string }, run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; reply: Reply }> {
+    try {
+      return { ok: true, value: await run() };
+    } catch (error) {
+      if (!(error instanceof ForbiddenError)) throw error;
+      return { ok: false, reply: ephemeral((await access.refused(linked, attempt, error.message)).message) };
+    }
+  }
   /** Runs a command body; the caller's mistakes (AppError) become an ephemeral reply, never a crash. */
   async function guarded(reply: (r: Reply) => Promise<unknown>, fn: () => Promise<void>): Promise<void> {
     try {
@@ -115,11 +124,11 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       if (!link.ok) return void (await reply(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await reply(ephemeral(KILLSWITCH_HELP)));
       if (parsed.kind === 'invalid') return void (await reply(ephemeral(parsed.message)));
-      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'kill_switch');
-      if (!auth.ok) return void (await reply(auth.reply));
-      const { flag, environment } = auth;
-
       if (parsed.kind === 'restore') {
+        // Only offers the button (nothing changes here); pressing it runs the release command.
+        const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'kill_switch');
+        if (!auth.ok) return void (await reply(auth.reply));
+        const { flag, environment } = auth;
         const config = await deps.flags.getConfig(flag.key, environment);
         if (!config.kill_switch.enabled) return void (await reply(ephemeral(`The kill switch of \`${flag.key}\` is not active in ${environment}.`)));
         return void (await reply(ephemeral(`Release the kill switch of \`${flag.key}\` in ${environment}?`, [
@@ -128,11 +137,15 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
         ])));
       }
 
+      const target = await targetOf(link.linked, parsed.flag, parsed.environment);
+      if (!target.ok) return void (await reply(target.reply));
+      const { flag, environment } = target;
       // The kill is applied before the ack; the workflow starts after it (the outbox guarantees it).
-      const outcome = await deps.killSwitch.activate(
-        { flagKey: flag.key, environment, reason: parsed.reason, actor: auth.actor, requestId: `slack-${command.trigger_id}`, userAgent: 'Slack' },
-        { awaitWorkflow: false },
-      );
+      const pulled = await asLinked(link.linked, { command: name, flagKey: flag.key, environment }, () => deps.killSwitch.pull(
+        access.callerOf(link.linked), { flagKey: flag.key, environment, reason: parsed.reason, requestId: `slack-${command.trigger_id}` }, { awaitWorkflow: false },
+      ));
+      if (!pulled.ok) return void (await reply(pulled.reply));
+      const outcome = pulled.value;
       if (outcome.alreadyActive) {
         const ks = outcome.definition.config.kill_switch;
         return void (await reply(ephemeral(`\`${flag.key}\` was already killed in ${environment} by ${ks.triggered_by ?? 'someone'}: ${ks.reason ?? ''}`, [
@@ -172,15 +185,19 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       const caller: SlackCaller = { slackUserId: body.user.id, slackUserName: body.user.username ?? body.user.name ?? body.user.id, teamId: body.team?.id ?? '' };
       const link = await access.link(caller, { command: 'restore button', flagKey, environment });
       if (!link.ok) return void (await say(link.message));
-      const auth = await authorizeCommand(link.linked, 'restore button', flagKey, environment, 'kill_switch');
-      if (!auth.ok) return void (await say(auth.reply.text));
-      const outcome = await deps.killSwitch.deactivate(
-        { flagKey, environment, reason: `restored from Slack by @${caller.slackUserName}`, actor: auth.actor, requestId: `slack-${body.trigger_id}`, userAgent: 'Slack' },
-        { awaitWorkflow: false },
-      );
+      const target = await targetOf(link.linked, flagKey, environment);
+      if (!target.ok) return void (await say(target.reply.text));
+      // The same release as DELETE …/kill-switch: under a policy that says restores need approval it is a change request.
+      const released = await asLinked(link.linked, { command: 'restore button', flagKey, environment }, () => deps.killSwitch.release(
+        access.callerOf(link.linked), { flagKey, environment, reason: `restored from Slack by @${caller.slackUserName}`, requestId: `slack-${body.trigger_id}` }, { awaitWorkflow: false },
+      ));
+      if (!released.ok) return void (await say(released.reply.text));
+      if (released.value.kind === 'requested') {
+        return void (await say(`:hourglass_flowing_sand: \`${flagKey}\` stays killed in ${environment}: ${released.value.created.message}`));
+      }
       await respond({
         response_type: 'in_channel', replace_original: false,
-        text: `:large_green_circle: \`${flagKey}\` restored in ${environment} by <@${caller.slackUserId}>. Workflow ${outcome.workflow.id}`,
+        text: `:large_green_circle: \`${flagKey}\` restored in ${environment} by <@${caller.slackUserId}>. Workflow ${released.value.outcome.workflow.id}`,
       });
     });
   });
@@ -242,8 +259,8 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
 
   if (deps.changeRequests) {
     registerChangeRequestActions({ app, access, changeRequests: deps.changeRequests.service, logger });
-    const { channel, db, service } = deps.changeRequests;
-    if (channel) service.useNotifier(slackChangeRequestNotifier({ app, db, channel }));
+    const { channel, service } = deps.changeRequests;
+    if (channel) service.useNotifier(slackChangeRequestNotifier({ app, channel }));
   }
 
   return router;

@@ -1,9 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
-import { trustProxies } from './serving/client-address.js';
-import { parseSecretKey } from './auth/secret-box.js';
-import { parseAllowedHosts } from './webhooks/webhook-destination.js';
+import { parseAllowedHosts, parseSecretKey, trustProxies } from './config-parsers.js';
 import { defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, roleMappingSchema, scopesSchema } from './sso/schemas.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
@@ -193,7 +191,7 @@ export const configSchema = z.object({
       return false;
     }
   }, 'comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)'),
-  /** Failed authentications a minute per client address before it gets 429; 0 turns it off. */
+  /** Failed authentications a minute per client address before it gets 429 (bad tokens over HTTP and flagd's gRPC, unknown alert-trigger secrets); 0 turns it off. */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
   MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),

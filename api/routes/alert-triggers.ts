@@ -16,7 +16,9 @@ const KILL_AUTH = 'admin, emergency_responder, or a flag:kill_switch grant for t
 const idParams = z.object({ id: z.uuid() });
 const secretParams = z.object({ secret: text(128).regex(/^rc_trigger_[A-Za-z0-9_-]{43}$/, 'a trigger secret as created') });
 const decisionSchema = z.object({
-  action: z.enum(['kill', 'restore', 'none']), reason: z.string().optional(), changed: z.boolean().optional(),
+  action: z.enum(['kill', 'restore', 'restore_requested', 'none']), reason: z.string().optional(), changed: z.boolean().optional(),
+  change_request: z.object({ id: z.string(), status: z.string() }).optional()
+    .meta({ description: "restore_requested: the environment's change policy says releasing a kill needs approval; the release waits as this change request, made by the trigger" }),
   alerts: z.array(z.object({ name: z.string(), link: z.string().nullable() })).optional(),
   workflow: z.object({ id: z.string(), url: z.string() }).nullable().optional(),
 });
@@ -87,7 +89,7 @@ export function createTriggerHookRouter(service: AlertTriggerService): Router {
     method: 'post', path: `${TRIGGER_HOOK_PREFIX}{secret}`, tag: 'Alert triggers', auth: PUBLIC,
     summary: "No token: the secret in the path is the credential (an unknown or disabled one is 404, the same answer). An alerting system's webhook (Alertmanager, Grafana, Datadog, PagerDuty or generic JSON, as the trigger says): kills on firing, restores on resolved when configured",
     params: secretParams,
-    responses: { 200: { description: 'what the delivery did: kill, restore or none (with the reason)', schema: decisionSchema } },
+    responses: { 200: { description: 'what the delivery did: kill, restore, restore_requested (a change request, under a policy that says restores need approval) or none (with the reason)', schema: decisionSchema } },
     errors: [400, 404, 413, 429],
   }, async (req, res) => {
     // Checked by shape first: a malformed secret is as unknown as a wrong one.

@@ -3,12 +3,11 @@ import type { FeatureFlag, Flag, FlagListPage } from '../../src/protocol/admin-a
 import { z } from 'zod';
 import { flagConfigInputSchemaFor, flagTypeSchema } from '../../src/domain/flag.js';
 import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/protocol/admin-api.js';
-import { NotFoundError, ValidationError } from '../../src/errors.js';
-import type { FlagService } from '../../src/flags/flag-service.js';
+import { ValidationError } from '../../src/errors.js';
+import { copiedConfig, type FlagService } from '../../src/flags/flag-service.js';
 import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { parseConfigInput } from '../../src/flags/config-validation.js';
-import { findConfig } from '../../src/flags/flag-store.js';
 import { BYPASS_HEADER, gateWrite } from './change-requests.js';
 import type { LifecycleService } from '../../src/lifecycle/lifecycle-service.js';
 import type { AccessCheck } from '../../src/auth/request-meta.js';
@@ -115,7 +114,9 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     const query = parseInput(listQuery, req.query, 'query');
     const tags = query.tag === undefined ? undefined : Array.isArray(query.tag) ? query.tag : [query.tag];
     const page = await service.listFlags({ ...query, tags, environment: only ?? query.environment }, guard);
-    const stages = await lifecycle?.ofFlags(page.flags.map((flag) => flag.key));
+    // A lifecycle is derived from every environment (what each serves, its last evaluation): a reader
+    // confined to one environment (a server token) gets none.
+    const stages = only === undefined ? await lifecycle?.ofFlags(page.flags.map((flag) => flag.key)) : undefined;
     res.json({ ...page, flags: page.flags.map((flag) => ({ ...flag, lifecycle: stages?.get(flag.key) })) } satisfies FlagListPage);
   });
 
@@ -125,7 +126,7 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
   }, async (req, res) => {
     const { guard, only } = readScope(res);
     const { key } = parseInput(flagParams, req.params, 'params');
-    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: await lifecycle?.ofFlag(key) };
+    const flag: Flag = { ...(await service.getFlag(key, guard, only)), lifecycle: only === undefined ? await lifecycle?.ofFlag(key) : undefined };
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -223,14 +224,7 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     const expected = expectedVersion(req, version);
     if (await gateWrite(changeRequests, req, res, meta, {
       flagKey: key, environment: env, covers: 'configs', source: 'copy', expectedVersion: expected,
-      proposed: async (tx, flag) => {
-        meta.guard?.({ resource: 'flag', action: 'read', environment: from, tags: flag.tags });
-        if (from === env) throw new ValidationError('Invalid request body', [{ path: 'body.from', message: 'must differ from the target environment' }]);
-        const source = await findConfig(tx, flag.id, from);
-        if (!source) throw new NotFoundError(`Environment '${from}' does not exist`);
-        const { kill_switch: _kill, ...copied } = source.config;
-        return copied;
-      },
+      proposed: async (tx, flag) => (await copiedConfig(tx, flag, from, env, meta.guard ?? (() => undefined))).config,
     })) return;
     const flag: FeatureFlag = await service.copyConfig(key, from, env, expected, meta);
     res.set('ETag', `"${flag.version}"`).json(flag);

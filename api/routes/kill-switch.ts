@@ -1,18 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { KillConfirmationService } from '../../src/kill-switch/kill-confirmation-service.js';
-import type { KillSwitchOutcome, KillSwitchService } from '../../src/kill-switch/kill-switch-service.js';
-import { authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
-import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import type { KillSwitchOutcome } from '../../src/kill-switch/kill-switch-service.js';
+import type { KillSwitchCommands } from '../../src/kill-switch/kill-switch-commands.js';
+import { authorizeFlagUser, callerOf, type FlagTags } from '../auth.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';
-import { reasonSchema, textMatching } from '../schemas.js';
+import { reasonSchema, requiredReasonSchema, textMatching } from '../schemas.js';
 import { flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
-const activateBody = z.strictObject({ reason: reasonSchema.min(1, 'a reason is required') });
+const activateBody = z.strictObject({ reason: requiredReasonSchema });
 const deactivateBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
 const idempotencyKey = textMatching(100, /^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, . _ - (at most 100)');
 const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
@@ -40,15 +40,10 @@ export { killSwitchStateSchema };
 
 /**
  * GET reads the kill switch and which replicas confirm it; POST activates it, DELETE releases it
- * (those need admin, emergency_responder or a kill_switch grant).
+ * (those need admin, emergency_responder or a kill_switch grant, which the commands check).
  */
-export function createKillSwitchRouter(
-  service: KillSwitchService, flags?: FlagTags, confirmations?: KillConfirmationService, changeRequests?: ChangeRequestService,
-): Router {
+export function createKillSwitchRouter(commands: KillSwitchCommands, flags?: FlagTags, confirmations?: KillConfirmationService): Router {
   const router = Router();
-  // A kill_switch grant may be limited to flag tags; an unknown flag is checked without tags (then 404s).
-  const authorizeKill = (res: Parameters<typeof authorizeFlagUser>[0], key: string, environment: string) =>
-    authorizeFlagUser(res, flags, key, environment, 'kill_switch');
   const path = '/api/v1/flags/{key}/environments/{env}/kill-switch';
 
   if (confirmations) {
@@ -71,11 +66,9 @@ export function createKillSwitchRouter(
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const actor = await authorizeKill(res, key, env);
     const { reason } = parseInput(activateBody, req.body, 'body');
     const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
-    const { ipAddress, userAgent } = metaOf(req, res, actor);
-    const outcome = await service.activate({ actor, ipAddress, userAgent, flagKey: key, environment: env, reason, requestId });
+    const outcome = await commands.pull(callerOf(req, res), { flagKey: key, environment: env, reason, requestId });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 
@@ -89,24 +82,11 @@ export function createKillSwitchRouter(
     errors: [400, 401, 403, 404, 409],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const actor = await authorizeKill(res, key, env);
     const body = parseInput(deactivateBody, req.body, 'body');
     const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
-    const meta = metaOf(req, res, actor, body?.reason);
-    const gate = changeRequests
-      ? await changeRequests.gateRestore({ flagKey: key, environment: env, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) })
-      : { kind: 'none' as const };
-    if (gate.kind === 'request') {
-      res.status(202).json(gate.created);
-      return;
-    }
-    const reason = meta.reason ?? 'kill switch released';
-    const outcome = await service.deactivate({
-      actor, ipAddress: meta.ipAddress, userAgent: meta.userAgent, flagKey: key, environment: env, requestId,
-      // The release's audit event says it bypassed the policy, with the reason the bypass required.
-      reason: gate.kind === 'bypass' ? `[change policy bypassed] ${reason}` : reason,
-    });
-    res.json(present(outcome));
+    const released = await commands.release(callerOf(req, res, { reason: body?.reason, bypass: bypassOf(req) }), { flagKey: key, environment: env, requestId });
+    if (released.kind === 'requested') res.status(202).json(released.created);
+    else res.json(present(released.outcome));
   });
 
   return router;

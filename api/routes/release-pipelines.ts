@@ -6,7 +6,7 @@ import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '..
 import type { ReleasePipelineService } from '../../src/release-pipelines/release-pipeline-service.js';
 import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema, reasonSchema, uuidSchema } from '../schemas.js';
+import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 
@@ -24,11 +24,11 @@ const startBody = z.strictObject({
 });
 
 const actions = {
-  pause: { summary: 'Pause the running pipeline (and its running phase’s rollout)', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
+  pause: { summary: 'Pause the running pipeline (and its running phase’s rollout)', body: z.strictObject({ reason: requiredReasonSchema.optional() }).optional() },
   resume: { summary: 'Resume the paused pipeline', body: z.strictObject({}).optional() },
   abort: {
     summary: 'Abort the running pipeline: its running phase’s rollout is aborted (rollback: back to where it started) and no later phase starts',
-    body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }),
+    body: z.strictObject({ rollback: z.boolean(), reason: requiredReasonSchema.optional() }),
   },
   approve: {
     summary: 'Approve the phase waiting at its gates: its own (a user with the gate’s role, or an admin) and its policy gate (users its environment’s change policy allows; N distinct approvals); never whoever started the pipeline',

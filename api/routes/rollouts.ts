@@ -6,7 +6,7 @@ import type { ChangeRequestService } from '../../src/change-requests/change-requ
 import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
 import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { reasonSchema } from '../schemas.js';
+import { reasonSchema, requiredReasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
@@ -19,11 +19,11 @@ const startBody = rolloutStartSchema.extend({
 
 /** Each steering action is an operation of its own, with the body it takes (the document shows each one). */
 const actions = {
-  pause: { summary: 'Pause the running rollout', body: z.strictObject({ reason: reasonSchema.min(1).optional() }).optional() },
+  pause: { summary: 'Pause the running rollout', body: z.strictObject({ reason: requiredReasonSchema.optional() }).optional() },
   resume: { summary: 'Resume the paused rollout', body: z.strictObject({}).optional() },
   skip: { summary: 'Skip the rest of the current step', body: z.strictObject({}).optional() },
   approve: { summary: 'Approve the step waiting at its approval gate', body: z.strictObject({}).optional() },
-  abort: { summary: 'Abort the running rollout; rollback sets the percentage back to where it started', body: z.strictObject({ rollback: z.boolean(), reason: reasonSchema.min(1).optional() }) },
+  abort: { summary: 'Abort the running rollout; rollback sets the percentage back to where it started', body: z.strictObject({ rollback: z.boolean(), reason: requiredReasonSchema.optional() }) },
 } as const;
 
 /**

@@ -5,16 +5,19 @@ import { hashToken } from '../auth/principal.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
+import { TriggerSecretGuard } from './trigger-secret-guard.js';
 import {
-  countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
+  alertTriggerSecretExists, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
   markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
 } from './alert-trigger-store.js';
 import { appendAuditEvent, latestKillSwitchEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database } from '../connections/database.js';
 import { findFlag, listEnvironments } from '../flags/flag-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
-import type { KillSwitchService } from '../kill-switch/kill-switch-service.js';
+import type { Caller } from '../auth/caller.js';
+import type { KillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 
 /** Where alerting systems post: the secret is the credential, so the path is never logged. */
 export const TRIGGER_HOOK_PREFIX = '/hooks/v1/triggers/';
@@ -39,6 +42,7 @@ export interface TriggerRequestMeta {
 export type TriggerDecision =
   | { action: 'kill'; alerts: Array<{ name: string; link: string | null }>; workflow: { id: string; url: string } | null; changed: boolean }
   | { action: 'restore'; workflow: { id: string; url: string } | null; changed: boolean }
+  | { action: 'restore_requested'; reason: string; change_request: { id: string; status: string } }
   | { action: 'none'; reason: string };
 
 const present = (t: AlertTriggerRecord) => ({
@@ -52,13 +56,27 @@ const present = (t: AlertTriggerRecord) => ({
 export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${t.id}`, name: `${t.name} (alert trigger)`, role: 'emergency_responder' });
 
 /**
+ * A trigger as the caller of the kill switch's commands: it may pull and release the kill switch of
+ * its environment (a kill_switch grant there) and nothing else; it cannot bypass a change policy, so
+ * where releasing a kill needs approval its resolve becomes a change request it authored.
+ */
+export function triggerCaller(t: AlertTriggerRecord, origin: { ipAddress?: string | null; userAgent?: string | null }): Caller {
+  return {
+    actor: triggerActor(t),
+    subject: { kind: 'user', role: 'viewer', grants: [{ resource: 'flag', action: 'kill_switch', conditions: { environments: [t.environment] } }] },
+    ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
+  };
+}
+
+/**
  * Alert triggers: an alerting system posts to a secret URL and the flag is killed through the
  * same kill switch as a person's (killSwitch workflow, audit, alerts), with the trigger as the actor.
  * Each alert fires once per firing episode (by fingerprint), optionally only when N alerts fire within a
  * window or while a rollout runs; a resolve restores only what this trigger killed, and only when asked.
  */
-export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchService; logger: Logger }) {
+export function createAlertTriggerService(deps: { db: Database; killSwitch: KillSwitchCommands; logger: Logger; authFailures?: AuthFailureLimiter }) {
   const { db } = deps;
+  const secrets = new TriggerSecretGuard((secretHash) => alertTriggerSecretExists(db, secretHash), deps.authFailures);
   // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
   const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
 
@@ -83,7 +101,10 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
   async function decide(secretHash: string, body: unknown) {
     const outcome = await withTransaction(db, async (tx) => {
       const trigger = await lockAlertTriggerBySecret(tx, secretHash);
-      if (!trigger) throw new NotFoundError('No trigger at this address');
+      if (!trigger) {
+        secrets.forget(secretHash);
+        throw new NotFoundError('No trigger at this address');
+      }
       await countDelivery(tx, trigger.id);
       const parsed = parseAlertPayload(trigger.source, body);
       if (!parsed.ok) return { refused: parsed.issues, trigger } as const;
@@ -165,18 +186,19 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     /** One delivery from an alerting system. */
     async receive(secret: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
       const secretHash = hashToken(secret);
+      await secrets.admit(secretHash, meta.ipAddress ?? '');
       rateLimit(secretHash);
       const { trigger, decision } = await decide(secretHash, body);
       const actor = triggerActor(trigger);
+      const caller = triggerCaller(trigger, meta);
       if (decision.action === 'kill') {
         const names = [...new Set(decision.firing.map((a) => a.name))];
         const link = decision.firing.find((a) => a.link)?.link;
         // One id per firing episode of these alerts: a retried or concurrent delivery is the same kill.
         const episode = createHash('sha256').update(decision.firing.map((a) => `${a.fingerprint}@${a.firstSeen}`).sort().join(',')).digest('hex').slice(0, 24);
-        const outcome = await deps.killSwitch.activate({
-          actor, flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-${episode}`,
+        const outcome = await deps.killSwitch.pull(caller, {
+          flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-${episode}`,
           reason: `alert ${names.join(', ')} firing (${trigger.source}, trigger "${trigger.name}")${link ? `: ${link}` : ''}`.slice(0, 500),
-          ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
         });
         await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint), names.join(', ').slice(0, 500)));
         return { action: 'kill', alerts: decision.firing.map(({ name, link: l }) => ({ name, link: l })), workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
@@ -187,10 +209,15 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
         if (!last || last.action !== 'kill_switch.activated' || last.userId !== actor.id) {
           return { action: 'none', reason: last?.action === 'kill_switch.activated' ? 'the kill switch was pulled by someone else: left as it is' : 'the flag is not killed' };
         }
-        const outcome = await deps.killSwitch.deactivate({
-          actor, flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
-          reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`, ipAddress: meta.ipAddress ?? null, userAgent: meta.userAgent ?? null,
+        const released = await deps.killSwitch.release(caller, {
+          flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
+          reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`,
         });
+        if (released.kind === 'requested') {
+          const { change_request: request, message } = released.created;
+          return { action: 'restore_requested', reason: message, change_request: { id: request.id, status: request.status } };
+        }
+        const { outcome } = released;
         await withTransaction(db, (tx) => markRestored(tx, trigger.id, decision.names.join(', ').slice(0, 500)));
         return { action: 'restore', workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
       }

@@ -78,6 +78,15 @@ export async function findAlertTrigger(db: Queryable, id: string): Promise<Alert
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
 }
 
+/** Whether an enabled trigger of a live flag has this secret: one indexed read, no lock. */
+export async function alertTriggerSecretExists(db: Queryable, secretHash: string): Promise<boolean> {
+  const result = await db.query(
+    'SELECT 1 FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.secret_hash = $1 AND t.enabled AND f.archived_at IS NULL',
+    [secretHash],
+  );
+  return result.rowCount === 1;
+}
+
 /**
  * The enabled trigger a secret belongs to, locked for the rest of the transaction (deliveries for one
  * trigger take turns). A disabled trigger is not found: its URL answers like an unknown one.

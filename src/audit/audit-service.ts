@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditPage, AuditVerification } from '../protocol/admin-api.js';
+import { MAX_REPORTED_BREAKS, type AuditPage, type AuditVerification } from '../protocol/admin-api.js';
 import type { CheckpointAnchor } from './checkpoint-anchor.js';
 import type { Database } from '../connections/database.js';
 import { FLAG_HISTORY_RESOURCE_TYPES, listAuditEvents, verifyAuditChain } from './audit-store.js';
@@ -41,11 +41,11 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string;
     },
 
     /**
-     * Recomputes every link of the chain in Postgres and reports the first one that does not hold, then
+     * Recomputes every link of the chain in Postgres and reports every one that does not hold, then
      * checks every signed checkpoint (and `checkpoint`, a copy kept outside) against the chain as it is.
      */
     async verify(checkpoint?: AuditCheckpoint): Promise<AuditVerification> {
-      const result = await verifyAuditChain(deps.db);
+      const result = await verifyAuditChain(deps.db, undefined, MAX_REPORTED_BREAKS);
       // Redis down: the log's own checkpoints are still checked; the checks say the anchor was not read.
       const anchored = deps.checkpointKey && deps.anchor ? await deps.anchor.all().catch(() => undefined) : [];
       const checkpoints = await verifyCheckpoints(deps.db, deps.checkpointKey, checkpoint, anchored);
@@ -68,13 +68,9 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string;
         gaps: result.lastSeq === null ? 0 : Math.max(0, result.lastSeq - result.checked),
         last_seq: result.lastSeq,
         last_hash: result.lastHash,
-        first_broken: result.firstBroken && {
-          seq: result.firstBroken.seq,
-          id: result.firstBroken.id,
-          problem: result.firstBroken.problem,
-          expected: result.firstBroken.expected,
-          actual: result.firstBroken.actual,
-        },
+        first_broken: result.broken[0] ?? null,
+        broken: result.broken,
+        broken_count: result.brokenCount,
       };
     },
   };

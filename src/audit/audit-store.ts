@@ -158,7 +158,7 @@ export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Pr
   return result.rows.map(toEvent);
 }
 
-/** The first link of the chain that does not hold. */
+/** A link of the chain that does not hold. */
 export interface BrokenLink {
   seq: number;
   id: string;
@@ -174,18 +174,29 @@ export interface ChainVerification {
   checked: number;
   lastSeq: number | null;
   lastHash: string | null;
-  firstBroken: BrokenLink | null;
+  /** Every break in chain order, the first `maxReported` of them. */
+  broken: BrokenLink[];
+  /** Every break, counted. */
+  brokenCount: number;
 }
 
 /**
  * Walks the whole chain in batches, recomputing every digest in SQL with the same function the insert
- * trigger uses, and checks that each row points at its predecessor. Stops at the first broken link.
+ * trigger uses, and checks that each row points at its predecessor. Goes on past a break, judging each
+ * row against the hash stored in the one before it, so one altered row is one break and a removed row
+ * one break at its successor: every break is found, of which the first `maxReported` are listed.
  */
-export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promise<ChainVerification> {
+export async function verifyAuditChain(db: Queryable, batchSize = 5_000, maxReported = 1_000): Promise<ChainVerification> {
   let afterSeq = 0;
   let previousHash = '';
   let checked = 0;
   let lastSeq: number | null = null;
+  const broken: BrokenLink[] = [];
+  let brokenCount = 0;
+  const report = (link: BrokenLink) => {
+    brokenCount += 1;
+    if (broken.length < maxReported) broken.push(link);
+  };
   for (;;) {
     const result = await db.query(
       `SELECT seq, id, prev_hash, hash, audit_event_digest(e.prev_hash, e) AS recomputed
@@ -193,20 +204,14 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000): Promis
       [afterSeq, batchSize],
     );
     for (const row of result.rows) {
-      if (row.prev_hash !== previousHash) {
-        return { ok: false, checked, lastSeq, lastHash: previousHash || null,
-          firstBroken: { seq: row.seq, id: row.id, problem: 'prev_hash_mismatch', expected: previousHash, actual: row.prev_hash } };
-      }
-      if (row.recomputed !== row.hash) {
-        return { ok: false, checked, lastSeq, lastHash: previousHash || null,
-          firstBroken: { seq: row.seq, id: row.id, problem: 'hash_mismatch', expected: row.recomputed, actual: row.hash } };
-      }
+      if (row.prev_hash !== previousHash) report({ seq: row.seq, id: row.id, problem: 'prev_hash_mismatch', expected: previousHash, actual: row.prev_hash });
+      if (row.recomputed !== row.hash) report({ seq: row.seq, id: row.id, problem: 'hash_mismatch', expected: row.recomputed, actual: row.hash });
       checked += 1;
       previousHash = row.hash;
       lastSeq = row.seq;
       afterSeq = row.seq;
     }
-    if (result.rows.length < batchSize) return { ok: true, checked, lastSeq, lastHash: previousHash || null, firstBroken: null };
+    if (result.rows.length < batchSize) return { ok: brokenCount === 0, checked, lastSeq, lastHash: previousHash || null, broken, brokenCount };
   }
 }
 

@@ -1,10 +1,28 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Queryable } from '../connections/database.js';
-import { findLiveTokenByHash, recordTokenUsage, type TokenIdentity } from '../users/token-store.js';
 import type { Grant, Role } from './rbac.js';
 
 export type { Role } from './rbac.js';
+
+export type TokenKind = 'client' | 'server' | 'admin';
+
+/** A live token as authentication needs it; admin tokens carry their (active) user with role and grants. */
+export interface TokenIdentity {
+  id: string;
+  kind: TokenKind;
+  environment: string | null;
+  user: { id: string; name: string; role: Role; grants: Grant[] } | null;
+}
+
+/** The stored tokens, as authentication reads them (src/users/token-store.ts implements it over Postgres). */
+export interface TokenLookup {
+  /** The unrevoked token with this digest (an admin token only while its user is active), or null. */
+  findLiveByHash(digest: string): Promise<TokenIdentity | null>;
+  /** A live token by id (for credentials derived from a token, such as an OFREP event-stream channel). */
+  findLiveById(id: string): Promise<TokenIdentity | null>;
+  /** Records when tokens were last used; a time never moves backwards. */
+  recordUsage(usage: ReadonlyArray<readonly [id: string, atMs: number]>): Promise<void>;
+}
 
 /** Who did something, as written into the audit log. */
 export interface Actor {
@@ -74,7 +92,7 @@ export interface AuthenticatorOptions {
 }
 
 /** Resolves bearer tokens: the bootstrap admin token from the environment, else a stored API token. */
-export function createAuthenticator(db: Queryable, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
+export function createAuthenticator(tokens: TokenLookup, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
   const ttl = options.cacheTtlMs ?? 10_000;
   const bootstrapDigest = bootstrapToken ? Buffer.from(hashToken(bootstrapToken), 'hex') : null;
   // Evaluation must not cost a Postgres round trip per request. Keyed by digest, bounded, and only
@@ -89,7 +107,7 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
     const entries = [...usage];
     usage.clear();
     try {
-      await recordTokenUsage(db, entries);
+      await tokens.recordUsage(entries);
     } catch (error) {
       // Keep the newest time of each token for the next attempt.
       for (const [id, at] of entries) if ((usage.get(id) ?? 0) < at) usage.set(id, at);
@@ -109,7 +127,7 @@ export function createAuthenticator(db: Queryable, bootstrapToken: string | unde
       let principal: Principal | null | undefined = cache.get(digest);
       if (!principal) {
         const started = generation;
-        const token = await findLiveTokenByHash(db, digest);
+        const token = await tokens.findLiveByHash(digest);
         principal = token ? principalOf(token) : null;
         if (principal && started === generation) cache.set(digest, principal);
       }

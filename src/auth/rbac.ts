@@ -7,9 +7,9 @@ import { textMatching } from '../domain/text.js';
  * is unit-tested; routes call it through api/auth.ts.
  */
 
-export const ROLES = ['viewer', 'editor', 'admin', 'emergency_responder'] as const;
-export const roleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof roleSchema>;
+import type { Role } from '../domain/role.js';
+
+export { ROLES, roleSchema, type Role } from '../domain/role.js';
 
 /** Resources a grant may name. */
 export const grantResourceSchema = z.enum(['flag', 'environment', 'audit']);

@@ -1,6 +1,5 @@
 import type { Actor } from '../auth/principal.js';
 import type { AccessRequest } from '../auth/rbac.js';
-import type { AuditEventInput } from '../audit/audit-store.js';
 
 /** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
 export type AccessCheck = (request: AccessRequest) => void;
@@ -29,8 +28,17 @@ export interface RequestMeta {
 /** What a write needs to audit itself: the actor's id and name (an approved change request's author has no request of their own). */
 export type AuditMeta = Omit<RequestMeta, 'actor'> & { actor: Pick<Actor, 'id' | 'name'> };
 
+/** The fields of an audit event (src/audit/audit-store.ts) that come from the request. */
+export interface RequestAuditFields {
+  userId: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  metadata: Record<string, unknown>;
+}
+
 /** The audit fields that come from the request. */
-export function auditFrom(meta: AuditMeta): Pick<AuditEventInput, 'userId' | 'ipAddress' | 'userAgent' | 'reason' | 'metadata'> {
+export function auditFrom(meta: AuditMeta): RequestAuditFields {
   return {
     userId: meta.actor.id,
     ipAddress: meta.ipAddress ?? null,

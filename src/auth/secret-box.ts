@@ -7,15 +7,6 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
  */
 const PREFIX = 'enc:v1:';
 
-/** A 32-byte key given as 64 hex digits or as base64 (what `openssl rand -base64 32` prints); throws otherwise. */
-export function parseSecretKey(value: string): Buffer {
-  const text = value.trim();
-  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
-  // 43 base64 digits (plus one '=') carry exactly 32 bytes.
-  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  throw new Error('must be 32 bytes: 64 hex digits or base64 (openssl rand -base64 32)');
-}
-
 export const isEncryptedSecret = (stored: string) => stored.startsWith(PREFIX);
 
 export interface SecretBox {

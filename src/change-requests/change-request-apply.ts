@@ -1,7 +1,8 @@
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
-import { findChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from './change-request-store.js';
+import { findChangeRequest, findPolicy, segmentsChangedSince, setChangeRequestStatus, type ChangeRequestRecord } from './change-request-store.js';
+import { describeApprovers, mayApprove } from './approvers.js';
 import type { Queryable } from '../connections/database.js';
 import { lockFlagConfig, nextRevision, saveConfig } from '../flags/flag-store.js';
 import { restoreWorkflowId } from '../temporal/workflow-ids.js';
@@ -45,11 +46,16 @@ async function finish(tx: Queryable, request: ChangeRequestRecord, status: 'conf
 
 /**
  * Why the request may no longer apply as its author and approvers, or null: the author may still make
- * this write (authorRightsLost) and every counted approval comes from a user still active.
+ * this write (authorRightsLost) and every counted approval comes from a user who may still approve
+ * it under the environment's policy as it is now (a policy turned off needs no approvals).
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord, tags: readonly string[]): Promise<string | null> {
   const action = request.kind === 'restore' ? 'kill_switch' : 'write';
-  return (await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, action)) ?? approvalsLost(tx, request.approvals);
+  const author = await authorRightsLost(tx, request.author, { key: request.flag!, tags }, request.environment, action);
+  if (author) return author;
+  const policy = await findPolicy(tx, request.environment);
+  return approvalsLost(tx, request.approvals, async (approver) =>
+    policy.required_approvals === 0 || mayApprove(policy, approver, tags) ? null : `only ${describeApprovers(policy)} may approve change requests in '${request.environment}' now`);
 }
 
 /**
@@ -107,6 +113,13 @@ export async function applyChangeRequest(
     if (!(error instanceof ValidationError)) throw error;
     const issues = (error.details as Array<{ path: string; message: string }>).map((i) => `${i.path}: ${i.message}`).join('; ');
     return finish(tx, request, 'failed', `the config no longer fits the flag: ${issues}`);
+  }
+  // A segment the config targets, edited since the request was made, could make it serve others than
+  // the approvers saw (a list grown, a rule widened): the request conflicts instead.
+  const changed = await segmentsChangedSince(tx, request.id, [...new Set(proposed.targeting.flatMap((t) => t.segments))]);
+  if (changed.length > 0) {
+    return finish(tx, request, 'conflicted',
+      `segment${changed.length === 1 ? '' : 's'} ${changed.map((k) => `'${k}'`).join(', ')} changed after the request was made; nothing was applied: make a new request`);
   }
   // The kill switch is never part of a request: it stays as it is.
   const config: FlagConfig = { ...proposed, kill_switch: current.config.kill_switch };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { roleSchema } from '../auth/rbac.js';
-import { nonBlankText, text } from '../domain/text.js';
+import { text, visibleText } from '../domain/text.js';
 import { COVERED_CHANGES, coveredChangeSchema, DEFAULT_COVERS } from './change-request-schemas.js';
 
 /**
@@ -22,4 +22,4 @@ export type ChangePolicyInput = z.infer<typeof changePolicyInputSchema>;
 export const changeRequestCommentSchema = z.strictObject({ comment: text(500).trim().optional() }).optional();
 
 /** Reject: a comment is required. */
-export const changeRequestRejectSchema = z.strictObject({ comment: nonBlankText(500).meta({ description: 'why, for the author and the audit log' }) });
+export const changeRequestRejectSchema = z.strictObject({ comment: visibleText(500).meta({ description: 'why, for the author and the audit log' }) });

@@ -8,6 +8,7 @@ import { anyPolicyCovers, findPolicy, insertChangeRequest, setChangeRequestStatu
 import type { Queryable } from '../connections/database.js';
 import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../segments/segment-store.js';
 import { approvalsLost, authorAccessLost } from './author-rights.js';
+import { describeApprovers, mayApprove } from './approvers.js';
 import type { ChangeRequestApplied } from './change-request-apply.js';
 import type { AuditMeta, RequestMeta } from '../auth/request-meta.js';
 import { presentSegment, type SegmentService, type SegmentUpdate, type SegmentWrite } from '../segments/segment-service.js';
@@ -204,11 +205,21 @@ export async function publishSegmentChange(writer: SegmentWriter, publication: S
 /**
  * Why an approved segment request may no longer apply as its author and approvers, or null: the
  * author must still be an active user allowed to write (or delete) segments, every approver still
- * active; the bootstrap admin (no user row) stays allowed, as for flag requests (author-rights.ts).
+ * active and allowed to approve it under the covering policies as they are now; the bootstrap admin (no user row) stays allowed, as for flag requests (author-rights.ts).
  */
 async function rightsLost(tx: Queryable, request: ChangeRequestRecord): Promise<string | null> {
   const action = request.proposed === null ? 'delete' : 'write';
-  return (await authorAccessLost(tx, request.author, { resource: 'segment', action }, `${action} segment '${request.segment}'`)) ?? approvalsLost(tx, request.approvals);
+  const author = await authorAccessLost(tx, request.author, { resource: 'segment', action }, `${action} segment '${request.segment}'`);
+  if (author) return author;
+  return approvalsLost(tx, request.approvals, async (approver) => {
+    try {
+      await requireSegmentApprover(tx, request, approver, (policy) => mayApprove(policy, approver, undefined), describeApprovers, 'approve');
+      return null;
+    } catch (error) {
+      if (error instanceof ForbiddenError) return error.message;
+      throw error;
+    }
+  });
 }
 
 /**

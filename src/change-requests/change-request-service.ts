@@ -1,13 +1,14 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { canBypassChangeRequests, isAllowed, type Subject } from '../auth/rbac.js';
-import type { Actor } from '../auth/principal.js';
+import { canBypassChangeRequests, type Subject } from '../auth/rbac.js';
+import { describeApprovers, mayApprove, type Approver } from './approvers.js';
 import type { FlagConfig } from '../domain/flag.js';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChangePolicy, ChangeRequest, ChangeRequestCreated, ChangeRequestStatus, CoveredChange } from './change-request-schemas.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import {
-  findChangeRequest, findPolicy, insertApproval, insertChangeRequest, listChangeRequests, savePolicy, setChangeRequestStatus,
+  findChangeRequest, findOpenRestoreRequest, findPolicy, insertApproval, insertChangeRequest, listChangeRequests, savePolicy, setChangeRequestStatus,
+  setSlackMessage,
   type ChangeRequestRecord, type PolicyInput,
 } from './change-request-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
@@ -23,15 +24,21 @@ import { requireKnownSegments } from '../flags/config-validation.js';
 import { WORKFLOW_START } from '../outbox/outbox-relay.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 import { findUser } from '../users/user-store.js';
-import { uuidPattern } from '../domain/text.js';
+import { hasVisibleCharacter, uuidPattern } from '../domain/text.js';
 import type { RequestMeta } from '../auth/request-meta.js';
 
 /** Tells people about requests (Slack); failures are logged, never fail the request. */
 export interface ChangeRequestNotifier {
-  /** A new pending request: post it with Approve / Reject buttons. */
-  pending(request: ChangeRequest): Promise<void>;
-  /** The request was decided (approved, rejected, withdrawn): update its message. */
-  decided(request: ChangeRequest): Promise<void>;
+  /** A new pending request: post it with Approve / Reject buttons; returns where it was posted (kept with the request). */
+  pending(request: ChangeRequest): Promise<PostedMessage | null>;
+  /** The request was decided (approved, rejected, withdrawn): update the message posted while it was pending. */
+  decided(request: ChangeRequest, posted: PostedMessage): Promise<void>;
+}
+
+/** Where a request's message was posted (a Slack channel and message timestamp). */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
 }
 
 export interface ChangeRequestServiceDeps {
@@ -45,11 +52,7 @@ export interface ChangeRequestServiceDeps {
   workflowUrl?: (workflowId: string) => string;
 }
 
-/** Someone acting on a request: who, and what RBAC lets them do. */
-export interface Approver {
-  actor: Actor;
-  subject: Subject;
-}
+export { mayApprove, type Approver } from './approvers.js';
 
 /** A write a policy may cover, as the route hands it over before writing. */
 export interface CoveredWrite {
@@ -85,20 +88,6 @@ function presenter(workflowUrl: ((workflowId: string) => string) | undefined) {
     const { baseConfig: _base, slack: _slack, ...request } = record;
     return { ...request, workflow_url: request.workflow_id && workflowUrl ? workflowUrl(request.workflow_id) : null };
   };
-}
-
-/** True when `who` may approve (or reject) requests in this environment for this flag, author aside. */
-export function mayApprove(policy: ChangePolicy, who: Approver, flagTags: readonly string[] | undefined): boolean {
-  if (who.subject.kind !== 'user') return false;
-  if (policy.approver_user_ids.length > 0) return policy.approver_user_ids.includes(who.actor.id);
-  if (policy.approver_role) return who.actor.role === policy.approver_role || who.actor.role === 'admin';
-  return isAllowed(who.subject, { resource: 'flag', action: 'write', environment: policy.environment, tags: flagTags });
-}
-
-function describeApprovers(policy: ChangePolicy): string {
-  if (policy.approver_user_ids.length > 0) return 'the users the policy lists';
-  if (policy.approver_role) return `users with the role '${policy.approver_role}' (or admins)`;
-  return `users who may change flags in '${policy.environment}'`;
 }
 
 /**
@@ -141,24 +130,32 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   }
 
   function notify(kind: 'pending' | 'decided', request: ChangeRequest) {
-    if (!notifier) return;
-    void notifier[kind](request).catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
+    const current = notifier;
+    if (!current) return;
+    const sent = kind === 'pending'
+      ? current.pending(request).then(async (posted) => {
+        if (posted) await setSlackMessage(db, request.id, posted.channel, posted.ts);
+      })
+      : findChangeRequest(db, request.id).then(async (stored) => {
+        if (stored?.slack) await current.decided(request, stored.slack);
+      });
+    void sent.catch((err: unknown) => logger.warn({ err, changeRequest: request.id }, 'change request notification failed'));
   }
 
   /** Bypass: only with the permission and a reason; the write's own audit event records it. */
-  function bypass(write: { meta: RequestMeta; subject: Subject }, policy: ChangePolicy): GateOutcome {
+  function bypass(write: { meta: Pick<RequestMeta, 'reason'>; subject: Subject }, policy: ChangePolicy): GateOutcome {
     if (!canBypassChangeRequests(write.subject)) {
       throw new ForbiddenError(`Bypassing '${policy.environment}''s change policy needs change_request:bypass (admin or emergency_responder); without the header the change becomes a request`);
     }
-    if (!write.meta.reason?.trim()) {
+    if (!hasVisibleCharacter(write.meta.reason ?? '')) {
       throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
     }
     return { kind: 'bypass', auditMetadata: { changePolicyBypass: true, requiredApprovals: policy.required_approvals } };
   }
 
-  async function created(id: string, policy: ChangePolicy, message?: string): Promise<GateOutcome> {
+  async function created(id: string, policy: ChangePolicy, message?: string, fresh = true): Promise<GateOutcome> {
     const request = present(await requireRequest(id));
-    notify('pending', request);
+    if (fresh) notify('pending', request);
     const n = policy.required_approvals;
     return {
       kind: 'request',
@@ -262,7 +259,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     },
 
     /** Releasing a kill switch, when the policy says restores need approval. Killing is never gated. */
-    async gateRestore(write: { flagKey: string; environment: string; meta: RequestMeta; bypass: boolean; subject: Subject }): Promise<GateOutcome> {
+    async gateRestore(write: { flagKey: string; environment: string; meta: Pick<RequestMeta, 'actor' | 'reason' | 'ipAddress' | 'userAgent'>; bypass: boolean; subject: Subject }): Promise<GateOutcome> {
       const policy = await findPolicy(db, write.environment);
       if (policy.required_approvals === 0 || !policy.restore_requires_approval) return NONE;
       if (write.bypass) return bypass(write, policy);
@@ -271,6 +268,9 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         // Unknown flags, and flags that are not killed, go on to the release itself (404, or "not active").
         if (!locked || locked.flag.archivedAt || !locked.config.config.kill_switch.enabled) return null;
         const { flag, config: current } = locked;
+        // Asked again by the same author (a redelivered Slack press, a trigger's repeated resolve): the same request.
+        const open = await findOpenRestoreRequest(tx, flag.key, write.environment, write.meta.actor.id, current.version);
+        if (open) return { id: open, fresh: false };
         const requestId = await insertChangeRequest(tx, {
           kind: 'restore', source: 'restore', flagKey: flag.key, environment: write.environment,
           author: { id: write.meta.actor.id, name: write.meta.actor.name }, reason: write.meta.reason ?? null,
@@ -284,9 +284,9 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
           ipAddress: write.meta.ipAddress ?? null, userAgent: write.meta.userAgent ?? null,
           metadata: { actorName: write.meta.actor.name, changeRequestId: requestId, baseVersion: current.version, source: 'restore' },
         });
-        return requestId;
+        return { id: requestId, fresh: true };
       });
-      return id === null ? NONE : created(id, policy);
+      return id === null ? NONE : created(id.id, policy, undefined, id.fresh);
     },
 
     /** Starting a rollout, when the policy covers rollouts (change-request-rollouts.ts). Steering one never is. */

@@ -75,8 +75,8 @@ export interface NewChangeRequest {
 export async function insertChangeRequest(db: Queryable, request: NewChangeRequest): Promise<string> {
   const { rows } = await db.query(
     `INSERT INTO change_requests (kind, source, flag_key, environment, status, author_id, author_name, reason, base_version, base_config, proposed, diff, apply_at,
-                                  required_approvals, segment_key, environments)
-     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+                                  required_approvals, segment_key, environments, segment_revision)
+     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, (SELECT revision FROM segment_revision)) RETURNING id`,
     [
       request.kind, request.source, request.flagKey, request.environment, request.author.id, request.author.name, request.reason,
       request.baseVersion, JSON.stringify(request.baseConfig), request.proposed === null ? null : JSON.stringify(request.proposed),
@@ -84,6 +84,20 @@ export async function insertChangeRequest(db: Queryable, request: NewChangeReque
     ],
   );
   return rows[0].id as string;
+}
+
+/**
+ * Which of `keys` (segments a request's config targets) were written since the request was made
+ * (their version is past the segment revision it recorded); empty for requests that recorded none.
+ */
+export async function segmentsChangedSince(db: Queryable, requestId: string, keys: readonly string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query(
+    `SELECT s.key FROM segments s JOIN change_requests r ON r.id = $1
+      WHERE s.key = ANY($2::text[]) AND r.segment_revision IS NOT NULL AND s.version > r.segment_revision ORDER BY s.key`,
+    [requestId, keys],
+  );
+  return rows.map((row) => row.key as string);
 }
 
 /** A request as stored, with what the API does not show (the base config, the Slack message). */
@@ -133,6 +147,16 @@ export async function findChangeRequest(db: Queryable, id: string, lock = false)
   if (lock) await db.query('SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE', [id]);
   const { rows } = await db.query(`${SELECT} WHERE r.id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** The id of `author`'s pending request to release this kill switch, made at `baseVersion` (the kill still in force), or null. */
+export async function findOpenRestoreRequest(db: Queryable, flagKey: string, environment: string, authorId: string, baseVersion: number): Promise<string | null> {
+  const { rows } = await db.query(
+    `SELECT id FROM change_requests WHERE kind = 'restore' AND status = 'pending' AND flag_key = $1 AND environment = $2 AND author_id = $3 AND base_version = $4
+      ORDER BY created_at LIMIT 1`,
+    [flagKey, environment, authorId, baseVersion],
+  );
+  return (rows[0]?.id as string | undefined) ?? null;
 }
 
 export interface ChangeRequestFilter {

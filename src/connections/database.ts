@@ -37,3 +37,8 @@ export async function withTransaction<T>(db: Database, fn: (tx: pg.PoolClient) =
     client.release(broken);
   }
 }
+
+/** Whether PostgreSQL answers (the readiness check): one round trip, no table read. */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roleSchema, type Role } from '../auth/rbac.js';
+import { roleSchema, type Role } from './role.js';
 import { describePlan, duration, guardSchema, rolloutPlanSchema, type GuardReading, type RolloutPlan } from './rollout-plan.js';
 import { text, textMatching } from './text.js';
 import { variantNameSchema } from './variants.js';

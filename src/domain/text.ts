@@ -41,6 +41,33 @@ export function nonBlankText(max: number = MAX_TEXT) {
   return z.string().max(max).regex(CLEAN_NON_BLANK, `must not be blank, and ${BAD_TEXT_MESSAGE}`).trim();
 }
 
+/**
+ * Characters that show nothing on their own: white space, controls, format characters (zero-width
+ * space, joiners, word joiner, soft hyphen, bidi marks, the Mongolian vowel separator), variation
+ * selectors, the Hangul fillers and the blank Braille pattern, as code-unit ranges (no `\p{}`), so the
+ * OpenAPI document's pattern means the same to generators in other languages.
+ */
+const INVISIBLE = String.raw`\u0000-\u0020\u007F-\u00A0\u00AD\u034F\u061C\u115F\u1160\u1680\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u2800\u3000\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8`;
+/**
+ * Contains one visible character: a BMP character outside INVISIBLE (and not a surrogate), or a
+ * surrogate pair outside the tag and variation-selector planes (U+E0000–U+E0FFF, high surrogates
+ * DB40–DB43). Unanchored, as JSON Schema patterns are.
+ */
+const VISIBLE_CHARACTER = new RegExp(String.raw`[^${INVISIBLE}\uD800-\uDFFF]|[\uD800-\uDB3F\uDB44-\uDBFF][\uDC00-\uDFFF]`);
+
+/** True when `value` shows something: at least one character that is not white space or otherwise invisible. */
+export function hasVisibleCharacter(value: string): boolean {
+  return VISIBLE_CHARACTER.test(value);
+}
+
+/**
+ * Text where a reason is required (a kill, a bypass, a rejection, a pause): clean as text() is,
+ * trimmed, and with at least one visible character, so "\u200b" or a blank Braille pattern is no reason.
+ */
+export function visibleText(max: number = MAX_TEXT) {
+  return z.string().max(max).regex(CLEAN_TEXT, BAD_TEXT_MESSAGE).regex(VISIBLE_CHARACTER, 'must contain a visible character').trim();
+}
+
 /** One non-empty line (a list member): at most `max` characters, no line break, clean as text() is. */
 export function oneLineText(max: number = MAX_TEXT) {
   return z.string().max(max).regex(CLEAN_LINE, `one non-empty line, and ${BAD_TEXT_MESSAGE}`);

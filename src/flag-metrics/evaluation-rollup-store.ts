@@ -1,16 +1,7 @@
 import type { Queryable } from '../connections/database.js';
+import type { EvaluationBucket, RollupStore } from '../serving/evaluation-rollups.js';
 
-/** Evaluations of one flag variant in one environment and minute (epoch ms of the minute's start). */
-export interface EvaluationBucket {
-  flagKey: string;
-  environment: string;
-  variant: string;
-  minute: number;
-  evaluations: number;
-  errors: number;
-  /** Epoch ms of the last evaluation counted. */
-  lastEvaluated: number;
-}
+export type { EvaluationBucket } from '../serving/evaluation-rollups.js';
 
 /**
  * Adds buckets to the per-minute rollups and moves each flag's durable last-evaluated time forward, in
@@ -94,4 +85,12 @@ export async function recentEvaluationsByFlag(db: Queryable, flagKeys: string[],
     minutes.set((row.minute as Date).getTime(), row.evaluations);
   }
   return byFlag;
+}
+
+/** The rollups in Postgres, as the API replicas' flush writes them. */
+export function evaluationRollupStore(db: Queryable): RollupStore {
+  return {
+    add: (buckets) => addEvaluationBuckets(db, buckets),
+    prune: (before) => pruneEvaluationBuckets(db, before),
+  };
 }

@@ -83,6 +83,19 @@ function presentFlag(flag: FlagRecord) {
 const allow: AccessCheck = () => undefined;
 const listCursor = z.object({ k: z.string() });
 
+/**
+ * What copying a flag's config from `from` into `to` writes: the source's config without its kill
+ * switch (the target keeps its own). The caller must be allowed to read the source.
+ */
+export async function copiedConfig(db: Queryable, flag: FlagRecord, from: string, to: string, guard: AccessCheck) {
+  guard({ resource: 'flag', action: 'read', environment: from, tags: flag.tags });
+  if (from === to) throw new ValidationError('Invalid request body', [{ path: 'body.from', message: 'must differ from the target environment' }]);
+  const source = await findConfig(db, flag.id, from);
+  if (!source) throw new NotFoundError(`Environment '${from}' does not exist`);
+  const { kill_switch: _kill, ...config } = source.config;
+  return { config, sourceVersion: source.version };
+}
+
 function checkVersion(expected: number | undefined, current: number, what: string) {
   if (expected !== undefined && expected !== current) {
     throw new PreconditionFailedError(`Version ${expected} of ${what} is stale; the current version is ${current}`, { currentVersion: current });
@@ -252,13 +265,9 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     async copyConfig(key: string, from: string, to: string, expectedVersion: number | undefined, meta: RequestMeta) {
       const guard = meta.guard ?? allow;
       const flag = await requireFlag(key, guard, { action: 'write', environment: to });
-      guard({ resource: 'flag', action: 'read', environment: from, tags: flag.tags });
       requireLive(flag);
-      if (from === to) throw new ValidationError('Invalid request body', [{ path: 'body.from', message: 'must differ from the target environment' }]);
-      const source = await findConfig(db, flag.id, from);
-      if (!source) throw new NotFoundError(`Environment '${from}' does not exist`);
-      const { kill_switch: _kill, ...copied } = source.config;
-      return writeConfig(flag, to, expectedVersion, meta, 'flag.config.copied', () => copied, { from, sourceVersion: source.version });
+      const { config, sourceVersion } = await copiedConfig(db, flag, from, to, guard);
+      return writeConfig(flag, to, expectedVersion, meta, 'flag.config.copied', () => config, { from, sourceVersion });
     },
   };
 

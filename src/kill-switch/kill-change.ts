@@ -45,7 +45,8 @@ export function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated'
   };
 }
 
-async function currentDefinition(tx: Queryable, change: KillSwitchChange): Promise<FlagDefinition> {
+/** The flag's definition in one environment as stored now; 404 when the flag or its config is gone. */
+export async function currentDefinition(tx: Queryable, change: Pick<KillSwitchChange, 'flagKey' | 'environment'>): Promise<FlagDefinition> {
   const [definition] = await loadDefinitions(tx, change.environment, { flagKey: change.flagKey });
   if (!definition) throw new NotFoundError(`Flag '${change.flagKey}' has no config in environment '${change.environment}'`);
   return definition;
@@ -89,4 +90,9 @@ async function applyKillSwitch(tx: Queryable, change: KillSwitchChange, enable: 
     alreadyActive: false,
     definition: { key: flag.key, type: flag.type, environment: change.environment, version, config: updated },
   };
+}
+
+/** Writes a kill's or a restore's audit event unless it exists (the API writes it with the change); true when written. */
+export function auditKillSwitch(db: Queryable, change: KillSwitchChange, kind: 'activated' | 'deactivated'): Promise<boolean> {
+  return appendAuditEvent(db, killSwitchAuditEvent(change, kind));
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KillSwitchState } from '../protocol/admin-api.js';
 import { NotFoundError } from '../errors.js';
 import type { Database } from '../connections/database.js';
+import { latestKillSwitchEvent } from '../audit/audit-store.js';
 import { findFlag, loadDefinitions } from '../flags/flag-store.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 import { readConfirmation } from '../serving/change-confirmation.js';
@@ -25,19 +26,13 @@ export function createKillConfirmationService(deps: { db: Database; redis: Redis
       if (!flag || flag.archivedAt) throw await unknownFlag(deps.db, flagKey);
       const [definition] = await loadDefinitions(deps.db, environment, { flagKey });
       if (!definition) throw new NotFoundError(`Flag '${flagKey}' has no config in environment '${environment}'`);
-      const { rows } = await deps.db.query<{ action: string; timestamp: Date; reason: string | null; metadata: Record<string, unknown> }>(
-        `SELECT action, "timestamp", reason, metadata FROM audit_events
-          WHERE resource_type = 'flag' AND resource_id = $1 AND environment = $2 AND action IN ('kill_switch.activated', 'kill_switch.deactivated')
-          ORDER BY seq DESC LIMIT 1`,
-        [flagKey, environment],
-      );
-      const event = rows[0];
+      const event = await latestKillSwitchEvent(deps.db, flagKey, environment);
       const killSwitch = definition.config.kill_switch;
       const latest: KillSwitchState['latest'] = event
         ? {
           action: event.action === 'kill_switch.activated' ? 'activated' : 'deactivated',
           // A kill records when it was asked for; that is where confirmation is timed from.
-          at: event.action === 'kill_switch.activated' && killSwitch.enabled && killSwitch.triggered_at ? killSwitch.triggered_at : event.timestamp.toISOString(),
+          at: event.action === 'kill_switch.activated' && killSwitch.enabled && killSwitch.triggered_at ? killSwitch.triggered_at : event.timestamp,
           actor: typeof event.metadata.actorName === 'string' ? event.metadata.actorName : null,
           reason: event.reason,
           workflow_id: typeof event.metadata.workflowId === 'string' ? event.metadata.workflowId : null,

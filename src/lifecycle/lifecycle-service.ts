@@ -1,7 +1,7 @@
 import { deriveLifecycle, servingOf, type Lifecycle, type LifecycleStage, type LifecycleThresholds } from '../domain/lifecycle.js';
 import { NotFoundError } from '../errors.js';
 import type { Queryable } from '../connections/database.js';
-import { lifecycleRows, ownersByUserId, referencedFileCounts, type LifecycleRow } from './last-evaluated-store.js';
+import { digestAlreadyPosted, lifecycleRows, ownersByUserId, recordDigestPosted, referencedFileCounts, type LifecycleRow } from './last-evaluated-store.js';
 
 /** A flag's lifecycle in the API's shape (`lifecycle` of GET /flags and /flags/{key}). */
 export interface FlagLifecycle {
@@ -128,6 +128,16 @@ export function createLifecycleService(deps: { db: Queryable; thresholds: Lifecy
         });
       }
       return { messages: [...messages.values()], unrouted };
+    },
+
+    /** Whether that week's digest went out to this recipient already. */
+    digestPosted(week: string, recipient: string): Promise<boolean> {
+      return digestAlreadyPosted(deps.db, week, recipient);
+    },
+
+    /** Records a week's digest to a recipient as sent (once; a second record changes nothing). */
+    recordDigestPosted(week: string, recipient: string, flags: number): Promise<void> {
+      return recordDigestPosted(deps.db, week, recipient, flags);
     },
   };
 }

@@ -4,13 +4,15 @@ import { createApp } from '../../api/create-app.js';
 import { createFastPath } from '../../api/fast-path.js';
 import { createAuthEvents } from '../auth/auth-events.js';
 import { createAuthenticator } from '../auth/principal.js';
+import { tokenLookup } from '../users/token-store.js';
+import { evaluationRollupStore } from '../flag-metrics/evaluation-rollup-store.js';
 import { createAuditService } from '../audit/audit-service.js';
 import { createDashboardService } from '../dashboard/dashboard-service.js';
 import { workflowUrl } from '../temporal/workflow-ids.js';
 import { createSegmentService } from '../segments/segment-service.js';
 import { SegmentSync } from '../cache/segment-sync.js';
 import { createTokenService } from '../users/token-service.js';
-import { createUserService } from '../users/user-service.js';
+import { createUserService, userMayRead } from '../users/user-service.js';
 import { loadAllSegments, segmentRevision, toEngineSegment } from '../segments/segment-store.js';
 import { SegmentProjection } from '../cache/segment-projection.js';
 import { CacheStats } from '../cache/cache-stats.js';
@@ -32,7 +34,7 @@ import { ChangeAcker } from '../serving/change-acks.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
 import { resilientAuthenticator } from '../serving/resilient-authenticator.js';
 import { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
-import { trustProxies } from '../serving/client-address.js';
+import { trustProxies } from '../config-parsers.js';
 import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
@@ -43,6 +45,7 @@ import { createFlagService } from '../flags/flag-service.js';
 import { createOutcomeService } from '../flag-metrics/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
+import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -56,7 +59,7 @@ import { learnBotIdentity } from '../../slack/bot-identity.js';
 import { createSlackAccessService } from '../users/slack-access-service.js';
 import { createWebhookService } from '../webhooks/webhook-service.js';
 import { webhookDestinations, webhookSecretBox } from '../webhooks/webhook-secrets.js';
-import { createDatabase } from '../connections/database.js';
+import { createDatabase, pingDatabase } from '../connections/database.js';
 import { CheckpointAnchor } from '../audit/checkpoint-anchor.js';
 import { listEnvironments, loadDefinitions } from '../flags/flag-store.js';
 import { RedisProjection } from '../cache/projection.js';
@@ -145,7 +148,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     db, temporal: starter.client, taskQueue: config.TEMPORAL_TASK_QUEUE, temporalUiUrl: config.TEMPORAL_UI_URL,
     namespace: config.TEMPORAL_NAMESPACE,
   };
-  const tokenAuthenticator = createAuthenticator(db, config.RIPCORD_ADMIN_TOKEN, {
+  const tokens = tokenLookup(db);
+  const tokenAuthenticator = createAuthenticator(tokens, config.RIPCORD_ADMIN_TOKEN, {
     cacheTtlMs: options.tokenCacheTtlMs,
     onFlushError: (err) => logger.warn({ err }, 'could not record token last_used_at; will retry'),
   });
@@ -164,7 +168,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const authFailures = new AuthFailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
   const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
-  const rollups = new EvaluationRollups(db, logger);
+  const rollups = new EvaluationRollups(evaluationRollupStore(db), logger);
   rollups.start();
   const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
   flagMetrics.start();
@@ -178,7 +182,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // OFREP 0.3 change streams: bulk answers advertise them once the shared channel key is loaded.
   const ofrepFreshness = new OfrepFreshness(snapshot, sync.onChange);
   ofrepFreshness.start();
-  const ofrepChannels = new OfrepStreamChannels({ redis, db });
+  const ofrepChannels = new OfrepStreamChannels({ redis, tokens });
   await ofrepChannels.load().catch((err: unknown) => logger.warn({ err }, 'OFREP event streams not advertised until Redis answers'));
   ofrepChannels.start();
   const telemetry = await startTelemetry(config, 'api', logger);
@@ -195,12 +199,13 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const ofrepHub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs, format: ofrepFreshness.format() });
   ofrepHub.start();
   const flags = createFlagService({ db, publisher });
-  const killSwitch = createKillSwitchService({
-    db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE,
-  });
   const rollouts = createRolloutService(temporalDeps);
   const changeRequests = createChangeRequestService({
     db, starter, temporal: temporalDeps.temporal, logger, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+  });
+  const killSwitch = createKillSwitchCommands({
+    db, changeRequests,
+    killSwitch: createKillSwitchService({ db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   });
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -208,7 +213,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
       access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
-      changeRequests: { service: changeRequests, db, channel: config.SLACK_ALERT_CHANNEL },
+      changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
   const app = createApp({
@@ -225,7 +230,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger }),
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
@@ -233,7 +238,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments)), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
@@ -248,7 +253,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     draining: () => draining,
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
-      postgres: () => db.query('SELECT 1'),
+      postgres: () => pingDatabase(db),
       redis: () => redis.ping(),
       temporal: () => starter.client.connection.withDeadline(Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
     },

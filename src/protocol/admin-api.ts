@@ -85,6 +85,17 @@ export const auditEventSchema = z
 
 export const auditPageSchema = z.object({ events: z.array(auditEventSchema), next_cursor: z.string().nullable() });
 
+/** Breaks of the audit chain listed by /audit/verify at most (all are counted). */
+export const MAX_REPORTED_BREAKS = 1_000;
+
+const brokenLinkSchema = z.object({
+  seq: z.number().int(), id: z.uuid(),
+  problem: z.enum(['hash_mismatch', 'prev_hash_mismatch']).meta({
+    description: "hash_mismatch: the event's content no longer gives its hash (it was altered); prev_hash_mismatch: it does not point at the event before it (one was removed, inserted or re-chained)",
+  }),
+  expected: z.string(), actual: z.string(),
+});
+
 export const auditVerificationSchema = z.object({
   ok: z.boolean().meta({ description: 'the chain holds and every checkpoint checked out' }),
   checks: z.array(z.string()).meta({ description: 'what was checked, in words' }),
@@ -110,9 +121,9 @@ export const auditVerificationSchema = z.object({
   }),
   last_seq: z.number().int().nullable(),
   last_hash: z.string().nullable(),
-  first_broken: z
-    .object({ seq: z.number().int(), id: z.uuid(), problem: z.enum(['hash_mismatch', 'prev_hash_mismatch']), expected: z.string(), actual: z.string() })
-    .nullable(),
+  first_broken: brokenLinkSchema.nullable().meta({ description: 'the first of `broken`, or null' }),
+  broken: z.array(brokenLinkSchema).meta({ description: `every link that does not hold, in chain order (the first ${MAX_REPORTED_BREAKS.toLocaleString('en')} when there are more)` }),
+  broken_count: z.number().int().meta({ description: 'how many links do not hold, all of them counted' }),
 });
 
 /** The answer of GET …/kill-switch: the switch, the last kill or release, and which replicas acknowledge it. */

@@ -34,7 +34,8 @@ import {
 } from '../../workflows/release-pipeline-messages.js';
 import { releasePipeline } from '../../workflows/release-pipeline.js';
 import type { RequestOrigin } from '../auth/request-meta.js';
-import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { requireFlagIn } from '../flags/live-flag.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 
 export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';

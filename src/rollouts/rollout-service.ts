@@ -24,7 +24,8 @@ import {
   type RolloutInput, type RolloutProgress,
 } from '../../workflows/rollout-messages.js';
 import { rollout } from '../../workflows/rollout.js';
-import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { requireFlagIn } from '../flags/live-flag.js';
 
 /** The body that starts a rollout, as the route parses and documents it. */
 export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });

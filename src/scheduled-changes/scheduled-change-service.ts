@@ -13,7 +13,8 @@ import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../temporal/search-attributes.js';
 import { scheduledChangeWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { ScheduledChangeInput } from './scheduled-change.js';
 import { scheduledChange } from '../../workflows/scheduled-change.js';
-import { callTemporal, requireFlagIn, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
+import { requireFlagIn } from '../flags/live-flag.js';
 
 /** The body that schedules a change; `config` is then checked against the flag's type as PUT checks it. */
 export const scheduleBodySchema = z.strictObject({

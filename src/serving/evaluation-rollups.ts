@@ -1,6 +1,24 @@
 import type { Logger } from '../logger.js';
-import type { Database } from '../connections/database.js';
-import { addEvaluationBuckets, pruneEvaluationBuckets, type EvaluationBucket } from '../flag-metrics/evaluation-rollup-store.js';
+
+/** Evaluations of one flag variant in one environment and minute (epoch ms of the minute's start). */
+export interface EvaluationBucket {
+  flagKey: string;
+  environment: string;
+  variant: string;
+  minute: number;
+  evaluations: number;
+  errors: number;
+  /** Epoch ms of the last evaluation counted. */
+  lastEvaluated: number;
+}
+
+/** Where the rollups are kept (src/flag-metrics/evaluation-rollup-store.ts implements it over Postgres). */
+export interface RollupStore {
+  /** Adds the counts to the stored minutes (several replicas add to the same rows). */
+  add(buckets: EvaluationBucket[]): Promise<void>;
+  /** Deletes the minutes before `before`. */
+  prune(before: Date): Promise<unknown>;
+}
 
 const MINUTE = 60_000;
 /** How long per-minute rollups are kept: the flag page charts a day at most. */
@@ -21,7 +39,7 @@ export class EvaluationRollups {
   private lastPrune = 0;
 
   constructor(
-    private readonly db: Database,
+    private readonly store: RollupStore,
     private readonly logger?: Logger,
   ) {}
 
@@ -57,7 +75,7 @@ export class EvaluationRollups {
     this.pending = new Map();
     if (batch.size > 0) {
       try {
-        await addEvaluationBuckets(this.db, [...batch.values()]);
+        await this.store.add([...batch.values()]);
       } catch (error) {
         for (const [key, bucket] of batch) {
           if (now - bucket.minute > MAX_PENDING_AGE_MS) continue;
@@ -74,7 +92,7 @@ export class EvaluationRollups {
     }
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      await pruneEvaluationBuckets(this.db, new Date(now - ROLLUP_RETENTION_MS)).catch((error) =>
+      await this.store.prune(new Date(now - ROLLUP_RETENTION_MS)).catch((error) =>
         this.logger?.warn({ err: error }, 'evaluation rollups prune failed'));
     }
   }

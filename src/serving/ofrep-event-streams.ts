@@ -1,11 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { principalOf, type Principal } from '../auth/principal.js';
+import { principalOf, type Principal, type TokenLookup } from '../auth/principal.js';
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
-import type { Queryable } from '../connections/database.js';
 import type { ChangeEvent } from '../cache/projection.js';
-import { findLiveTokenById } from '../users/token-store.js';
 import type { StreamFormat } from './stream-hub.js';
 
 /**
@@ -139,7 +137,7 @@ export class OfrepStreamChannels {
   /** Channels already signed, so a bulk answer costs no HMAC (bounded like the token cache). */
   private readonly signed = new LRUCache<string, string>({ max: 10_000 });
 
-  constructor(private readonly deps: { redis: Redis; db: Queryable }) {}
+  constructor(private readonly deps: { redis: Redis; tokens: TokenLookup }) {}
 
   /**
    * Loads (or creates) the shared key; until it is loaded, bulk answers advertise no stream. Called
@@ -195,7 +193,7 @@ export class OfrepStreamChannels {
     const [, tokenId, environment, mac] = match as unknown as [string, string, string, string];
     const expected = Buffer.from(this.sign(tokenId, environment));
     if (!timingSafeEqual(expected, Buffer.from(mac))) return null;
-    const token = await findLiveTokenById(this.deps.db, tokenId);
+    const token = await this.deps.tokens.findLiveById(tokenId);
     if (!token) return null;
     const principal = principalOf(token);
     if (principal.kind !== 'user' && principal.environment !== environment) return null;

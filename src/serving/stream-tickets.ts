@@ -16,8 +16,13 @@ export interface StreamTicketGrant {
  * Redis (any replica may redeem them) and are deleted by the redeem that reads them.
  */
 export class StreamTickets {
+  /**
+   * `holderMayListen` answers, at redeem time, whether the ticket's user may still read every
+   * environment it names (active, role and grants as of now): a ticket must not outlive its user.
+   */
   constructor(
     private readonly redis: Redis,
+    private readonly holderMayListen: (grant: StreamTicketGrant) => Promise<boolean>,
     private readonly prefix = 'ripcord:stream-ticket:',
   ) {}
 
@@ -31,6 +36,8 @@ export class StreamTickets {
   async redeem(ticket: string): Promise<StreamTicketGrant | null> {
     if (!/^st_[A-Za-z0-9_-]{32}$/.test(ticket)) return null;
     const value = await this.redis.getdel(this.prefix + ticket);
-    return value ? (JSON.parse(value) as StreamTicketGrant) : null;
+    if (!value) return null;
+    const grant = JSON.parse(value) as StreamTicketGrant;
+    return (await this.holderMayListen(grant)) ? grant : null;
   }
 }

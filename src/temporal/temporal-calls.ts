@@ -5,10 +5,8 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
-import { NotFoundError, ServiceUnavailableError } from '../errors.js';
-import { unknownFlag } from '../flags/unknown-flag.js';
+import { ServiceUnavailableError } from '../errors.js';
 import type { Database } from '../connections/database.js';
-import { findConfig, findFlag, type FlagRecord } from '../flags/flag-store.js';
 
 /** What the services that start and steer workflows need. */
 export interface WorkflowServiceDeps {
@@ -37,12 +35,4 @@ export async function callTemporal<T>(temporal: Client, unavailable: string, fn:
     }
     throw error;
   }
-}
-
-/** The live flag, or 404 naming the unknown flag or environment. */
-export async function requireFlagIn(db: Database, flagKey: string, environment: string): Promise<FlagRecord> {
-  const flag = await findFlag(db, flagKey);
-  if (!flag || flag.archivedAt) throw await unknownFlag(db, flagKey);
-  if (!(await findConfig(db, flag.id, environment))) throw new NotFoundError(`Environment '${environment}' does not exist`);
-  return flag;
 }

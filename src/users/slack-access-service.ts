@@ -1,4 +1,5 @@
 import type { Actor } from '../auth/principal.js';
+import type { Caller } from '../auth/caller.js';
 import { decide, type AccessRequest } from '../auth/rbac.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import type { Database } from '../connections/database.js';
@@ -81,6 +82,20 @@ export function createSlackAccessService(deps: {
       if (decision.allowed) return { ok: true, actor: linked.actor };
       await refuse(linked.caller, linked.user.id, attempt, decision.reason);
       return { ok: false, message: `:no_entry: You may not do that: ${decision.reason}.` };
+    },
+
+    /**
+     * A write command refused the linked user (ForbiddenError): audit the refusal as any Slack refusal
+     * and say why. The command decided; this only records and presents it.
+     */
+    async refused(linked: LinkedSlackUser, attempt: SlackAttempt, reason: string): Promise<SlackRefusal> {
+      await refuse(linked.caller, linked.user.id, attempt, reason);
+      return { ok: false, message: `:no_entry: You may not do that: ${reason}.` };
+    },
+
+    /** The linked user as the caller of a write command (RBAC from their role and grants). */
+    callerOf(linked: LinkedSlackUser): Caller {
+      return { actor: linked.actor, subject: { kind: 'user', role: linked.user.role, grants: linked.user.grants }, userAgent: 'Slack' };
     },
 
     /** The same decision as a boolean, for what a user may see rather than do (nothing is audited). */

@@ -1,7 +1,7 @@
-import type { Grant, Role } from '../auth/rbac.js';
+import type { TokenIdentity, TokenKind, TokenLookup } from '../auth/principal.js';
 import type { Queryable } from '../connections/database.js';
 
-export type TokenKind = 'client' | 'server' | 'admin';
+export type { TokenKind } from '../auth/principal.js';
 
 /** An API token as stored: never its secret, only the secret's hash (not returned either). */
 export interface TokenRecord {
@@ -103,14 +103,6 @@ export async function environmentExists(db: Queryable, key: string): Promise<boo
   return (result.rowCount ?? 0) > 0;
 }
 
-/** A live token as authentication needs it; admin tokens carry their (active) user with role and grants. */
-export interface TokenIdentity {
-  id: string;
-  kind: TokenKind;
-  environment: string | null;
-  user: { id: string; name: string; role: Role; grants: Grant[] } | null;
-}
-
 /** The unrevoked token with this digest (an admin token only while its user is active), or null. */
 export async function findLiveTokenByHash(db: Queryable, tokenHash: string): Promise<TokenIdentity | null> {
   return findLiveToken(db, 't.token_hash', tokenHash);
@@ -148,4 +140,13 @@ export async function recordTokenUsage(db: Queryable, usage: ReadonlyArray<reado
        FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE t.id = u.id`,
     [usage.map(([id]) => id), usage.map(([, at]) => new Date(at).toISOString())],
   );
+}
+
+/** The stored tokens as src/auth/ reads them (authentication, OFREP channel credentials). */
+export function tokenLookup(db: Queryable): TokenLookup {
+  return {
+    findLiveByHash: (digest) => findLiveTokenByHash(db, digest),
+    findLiveById: (id) => findLiveTokenById(db, id),
+    recordUsage: (usage) => recordTokenUsage(db, usage),
+  };
 }

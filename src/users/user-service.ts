@@ -1,8 +1,10 @@
 import type { AuthEvents } from '../auth/auth-events.js';
-import type { Grant, Role } from '../auth/rbac.js';
+import { isAllowed, type Grant, type Role } from '../auth/rbac.js';
+import { BOOTSTRAP_ACTOR } from '../auth/principal.js';
+import { uuidPattern } from '../domain/text.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
-import { withTransaction, type Database } from '../connections/database.js';
+import { withTransaction, type Database, type Queryable } from '../connections/database.js';
 import {
   deactivateUserRow, findUser, insertUser, listUsers, replaceGrants, uniqueViolation, updateUserRow,
   type UserListFilter, type UserRecord,
@@ -138,3 +140,16 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
 }
 
 export type UserService = ReturnType<typeof createUserService>;
+
+/**
+ * Whether a user may, as of now, read flags in every one of `environments`: an active user whose role
+ * and grants allow it (the bootstrap admin, which has no user row, always may). What a stream ticket's
+ * holder is checked against when the ticket is redeemed.
+ */
+export async function userMayRead(db: Queryable, userId: string, environments: readonly string[]): Promise<boolean> {
+  if (userId === BOOTSTRAP_ACTOR.id) return true;
+  const user = uuidPattern.test(userId) ? await findUser(db, userId) : null;
+  if (!user || user.deactivatedAt) return false;
+  const subject = { kind: 'user' as const, role: user.role, grants: user.grants };
+  return environments.every((environment) => isAllowed(subject, { resource: 'flag', action: 'read', environment }));
+}

@@ -1,51 +1,20 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { DestinationPolicy } from '../config-parsers.js';
 
-/**
+/*
  * Where webhooks may be sent. A destination must resolve only to public unicast
  * addresses: loopback, private, link-local (cloud metadata), unspecified, multicast, reserved and
  * IPv4-embedding IPv6 ranges are refused, checked after DNS resolution when a webhook is created or
  * changed and again for every delivery (the connection uses the address that was checked, so a DNS
  * answer that changes in between cannot redirect it). Operators allow-list exceptions with
- * WEBHOOK_ALLOWED_HOSTS: host names (exact) and addresses or CIDR ranges.
+ * WEBHOOK_ALLOWED_HOSTS: host names (exact) and addresses or CIDR ranges (src/config-parsers.ts reads it).
  */
-export interface DestinationPolicy {
-  /** Lower-case host names allowed whatever they resolve to. */
-  hosts: ReadonlySet<string>;
-  /** Address ranges allowed although not public. */
-  ranges: ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
-}
 
 /** Why a destination is refused; the message names the host and the address range. */
 export class RefusedDestination extends Error {
   override readonly name = 'RefusedDestination';
-}
-
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/;
-
-/** Parses WEBHOOK_ALLOWED_HOSTS (comma-separated host names, addresses, CIDRs); throws naming a bad entry. */
-export function parseAllowedHosts(value: string): DestinationPolicy {
-  const hosts = new Set<string>();
-  const ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
-  for (const raw of value.split(',').map((entry) => entry.trim()).filter(Boolean)) {
-    const entry = raw.replace(/^\[(.*)\]$/, '$1');
-    if (entry.includes('/')) {
-      try {
-        ranges.push(ipaddr.parseCIDR(entry));
-      } catch {
-        throw new Error(`'${raw}' is not a CIDR range`);
-      }
-    } else if (ipaddr.isValid(entry)) {
-      const address = ipaddr.parse(entry);
-      ranges.push([address, address.kind() === 'ipv4' ? 32 : 128]);
-    } else if (HOST_NAME.test(entry.toLowerCase())) {
-      hosts.add(entry.toLowerCase().replace(/\.$/, ''));
-    } else {
-      throw new Error(`'${raw}' is neither a host name, an address nor a CIDR range`);
-    }
-  }
-  return { hosts, ranges };
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import { withTransaction, type Database } from '../connections/database.js';
 import { countWebhooks, listPlaintextSecrets, replaceWebhookSecret } from './webhook-store.js';
-import { createSecretBox, MissingSecretKey, parseSecretKey, type SecretBox } from '../auth/secret-box.js';
-import { parseAllowedHosts, type DestinationPolicy } from './webhook-destination.js';
+import { createSecretBox, MissingSecretKey, type SecretBox } from '../auth/secret-box.js';
+import { parseAllowedHosts, parseSecretKey, type DestinationPolicy } from '../config-parsers.js';
 
 /** The webhook secrets' box from WEBHOOK_SECRET_KEY (without a key it refuses to encrypt or decrypt). */
 export function webhookSecretBox(config: Pick<Config, 'WEBHOOK_SECRET_KEY'>): SecretBox {

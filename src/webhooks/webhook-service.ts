@@ -4,7 +4,8 @@ import { NotFoundError, ServiceUnavailableError, ValidationError } from '../erro
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database } from '../connections/database.js';
 import { MissingSecretKey, type SecretBox } from '../auth/secret-box.js';
-import { checkDestination, RefusedDestination, type DestinationPolicy } from './webhook-destination.js';
+import { checkDestination, RefusedDestination } from './webhook-destination.js';
+import type { DestinationPolicy } from '../config-parsers.js';
 import { deleteWebhook, findWebhook, insertWebhook, listDeliveries, listWebhooks, updateWebhook, type WebhookRecord } from './webhook-store.js';
 
 export interface WebhookRequestMeta {

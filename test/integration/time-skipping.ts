@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { createSecretBox } from '../../src/auth/secret-box.js';
-import { parseAllowedHosts } from '../../src/webhooks/webhook-destination.js';
+import { parseAllowedHosts } from '../../src/config-parsers.js';
 import { createActivities } from '../../activities/create-activities.js';
 import type { Alert, Alerter } from '../../activities/alerts.js';
 import type { LifecycleDigestDeps } from '../../activities/lifecycle-activities.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, MAX_CACHED_TOKENS } from '../../../src/auth/principal.js';
+import { tokenLookup } from '../../../src/users/token-store.js';
 import { createEnvironmentToken } from '../governance-helpers.js';
 import { startStack, type Stack } from '../harness.js';
 
@@ -20,7 +21,7 @@ afterAll(async () => {
 function countingAuthenticator() {
   let lookups = 0;
   const db = { query: (...args: Parameters<Stack['db']['query']>) => ((lookups += 1), stack.db.query(...args)) } as unknown as Stack['db'];
-  const authenticator = createAuthenticator(db, undefined, { usageFlushMs: 60_000 });
+  const authenticator = createAuthenticator(tokenLookup(db), undefined, { usageFlushMs: 60_000 });
   return { authenticator, lookups: () => lookups };
 }
 

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretBox, parseSecretKey } from '../../../src/auth/secret-box.js';
+import { createSecretBox } from '../../../src/auth/secret-box.js';
+import { parseSecretKey } from '../../../src/config-parsers.js';
 import { eventually, startStack, uniqueKey, type Stack } from '../harness.js';
 
 // Issue 12, finding 7: webhook destinations. An upper-case scheme is normalised (never a 500); hosts that

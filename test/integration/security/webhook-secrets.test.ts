@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { startWorkerProcess } from '../../../src/main/worker-process.js';
-import { createSecretBox, parseSecretKey } from '../../../src/auth/secret-box.js';
+import { createSecretBox } from '../../../src/auth/secret-box.js';
+import { parseSecretKey } from '../../../src/config-parsers.js';
 import { startStack, type Stack } from '../harness.js';
 
 // Issue 12, finding 7: webhook secrets are encrypted at rest (AES-256-GCM, WEBHOOK_SECRET_KEY); `migrate`

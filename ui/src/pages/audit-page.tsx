@@ -42,7 +42,8 @@ export function AuditPage() {
             : verify.data.ok ? <span className="badge state-on" title="Each event's hash was recomputed in Postgres from its content and the previous event's hash">
               chain verified: all {verify.data.checked} events intact, #1 to #{verify.data.last_seq ?? 0}
               {verify.data.gaps > 0 ? ` (${verify.data.gaps} numbers unused: writes that rolled back or repeated take a number; the chain links events, not numbers)` : ''}</span>
-            : <span className="badge state-killed">chain BROKEN at seq {verify.data.first_broken?.seq} ({verify.data.first_broken?.problem})</span>}
+            : <span className="badge state-killed">chain BROKEN at seq {verify.data.first_broken?.seq} ({verify.data.first_broken?.problem})
+              {verify.data.broken_count > 1 ? `, and ${verify.data.broken_count - 1} more break(s): seq ${verify.data.broken.slice(1, 6).map((b) => b.seq).join(', ')}${verify.data.broken_count > 6 ? '…' : ''}` : ''}</span>}
           <button className="link" onClick={() => void verify.reload()}>re-verify</button>
         </div>
       </div>
