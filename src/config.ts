@@ -1,8 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
-import { parseAllowedHosts, parseSecretKey, trustProxies } from './config-parsers.js';
-import { defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, roleMappingSchema, scopesSchema } from './sso/schemas.js';
+import {
+  defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, parseAllowedHosts, parseSecretKey, roleMappingSchema, scopesSchema, trustProxies,
+} from './config-parsers.js';
 
 /** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
 const pemFile = z.string().min(1).refine((path) => {
