@@ -275,6 +275,21 @@ ensure_flagd_python() {
   ensure_python_tool "$FLAGD_VENV_DIR" "$RIPCORD_ROOT/test/integration/flagd/requirements.txt" openfeature.contrib.provider.flagd "OpenFeature's flagd provider for Python"
 }
 
+# unleash-server from npm, pinned, in .tools/unleash (its own package.json, outside the project's
+# dependencies: it is a peer to compare with, not something Ripcord runs), for
+# test/integration/import-unleash.test.ts. Reinstalled only when the pinned version changes.
+UNLEASH_SERVER_VERSION=8.2.0
+UNLEASH_DIR="$TOOLS_DIR/unleash"
+ensure_unleash_server() {
+  if [[ $(node -p "require('$UNLEASH_DIR/node_modules/unleash-server/package.json').version" 2>/dev/null) == "$UNLEASH_SERVER_VERSION" ]]; then
+    return 0
+  fi
+  mkdir -p "$UNLEASH_DIR"
+  [[ -f $UNLEASH_DIR/package.json ]] || printf '{"name":"ripcord-unleash-peer","private":true}\n' >"$UNLEASH_DIR/package.json"
+  log "installing unleash-server $UNLEASH_SERVER_VERSION (npm) into $UNLEASH_DIR"
+  (cd "$UNLEASH_DIR" && npm install --no-audit --no-fund --loglevel=error "unleash-server@$UNLEASH_SERVER_VERSION" </dev/null) || die "npm install unleash-server@$UNLEASH_SERVER_VERSION failed"
+}
+
 # OpenFeature's flagd provider for Java (in-process mode) and the Java SDK, pinned in
 # test/integration/flagd/java/pom.xml, as jars in .tools/java-flagd/lib for test/integration/flagd-java.test.ts
 # (which runs FlagdClient.java with `java`, source launch). Fetched again only when the POM changes.

@@ -21,6 +21,7 @@ ensure_openfeature_python
 ensure_openfeature_java
 ensure_flagd_python
 ensure_flagd_java
+ensure_unleash_server
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap

@@ -89,6 +89,15 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
     res.status(204).end();
   });
 
+  defineRoute(router, MOUNT, {
+    method: 'get', path: '/api/v1/release-pipelines', tag: TAG, auth: 'any user',
+    summary: 'Release pipelines not finished (running, paused, waiting for an approval, soaking) of every flag, the most recently changed first, as their workflows last recorded them',
+    responses: { 200: { description: 'the pipelines', schema: z.object({ pipelines: z.array(pipelineSchema) }) } }, errors: [401, 403],
+  }, async (_req, res) => {
+    requireUser(res, ROLES);
+    res.json(await service.unfinished());
+  });
+
   const pipelines = '/api/v1/flags/{key}/pipelines';
 
   defineRoute(router, MOUNT, {

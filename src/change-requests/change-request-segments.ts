@@ -6,7 +6,7 @@ import type { ChangePolicy, ChangeRequest } from './change-request-schemas.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { anyPolicyCovers, findPolicy, insertChangeRequest, setChangeRequestStatus, type ChangeRequestRecord } from './change-request-store.js';
 import type { Queryable } from '../connections/database.js';
-import { allMembers, findSegment, segmentUsage, type SegmentRecord } from '../segments/segment-store.js';
+import { allMembers, findSegment, lockSegmentUsers, segmentUsage, type SegmentRecord } from '../segments/segment-store.js';
 import { approvalsLost, authorAccessLost } from './author-rights.js';
 import { describeApprovers, mayApprove } from './approvers.js';
 import type { ChangeRequestApplied } from './change-request-apply.js';
@@ -237,6 +237,7 @@ export async function applySegmentRequest(
   const key = request.segment!;
   const lost = await rightsLost(tx, request);
   if (lost) return finish('failed', `${lost}; nothing was applied`);
+  await lockSegmentUsers(tx, key); // before the segment's row: the lock order (segment-store.ts)
   const current = await findSegment(tx, key, true);
   if (!current) return finish('failed', `segment '${key}' no longer exists`);
   if (current.version !== request.base_version) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bucketingSchema, checkBucketing } from './bucketing.js';
 import { jsonValueSchema, text } from './text.js';
 import { checkVariants, MAX_VARIANTS, percentageSchema, splitSchema, variantNameSchema, variantSchemaWith, withVariants } from './variants.js';
 
@@ -224,6 +225,7 @@ function configFieldsWith(value: z.ZodType) {
     rollout: rolloutSchema.nullish(),
     /** Traffic split across variants by weight (percent, adding up to 100), after rules and targeting. */
     split: splitSchema.nullish().meta({ description: 'sticky weighted split across variants after rules and targeting: [{variant, weight}], weights in percent adding up to 100; not with rollout' }),
+    bucketing: bucketingSchema.nullish(),
   };
 }
 
@@ -253,7 +255,9 @@ export function flagConfigInputSchemaFor(type: FlagType) {
 }
 
 function buildInputSchema(type: FlagType) {
-  return z.object(configFieldsWith(valueSchemaFor(type))).superRefine(checkConfig).transform(withVariants);
+  // Whole percentages with Unleash's bucketing are asked of what is written, not of what is stored: a
+  // stored config never stops compiling (a rollout step's 2.5 % buckets as 3 % there).
+  return z.object(configFieldsWith(valueSchemaFor(type))).superRefine(checkConfig).superRefine(checkBucketing).transform(withVariants);
 }
 export type FlagConfigInput = z.infer<ReturnType<typeof buildInputSchema>>;
 

@@ -1,4 +1,5 @@
 import murmur from 'murmurhash3js-revisited';
+import type { Bucketing } from '../domain/bucketing.js';
 
 /** Buckets per flag: a bucket is a thousandth of a percent. */
 export const BUCKETS = 100_000;
@@ -60,6 +61,21 @@ export function murmur3(s: string): number {
 export function bucketerFor(flagKey: string): (targetingKey: string) => number {
   const prefix = encoder.encode(flagKey);
   return (targetingKey) => Math.floor((hashAfter(prefix, targetingKey) * BUCKETS) / TWO_32);
+}
+
+/**
+ * Unleash's bucketing on the engine's scale: (murmur3(`groupId:targetingKey`) mod 100) × 1000. Unleash
+ * enables a user for a whole percentage p when hash mod 100 + 1 ≤ p (unleash-client's
+ * normalizedStrategyValue), which is exactly bucket < p × 1000.
+ */
+export function unleashBucketerFor(groupId: string): (targetingKey: string) => number {
+  const prefix = encoder.encode(`${groupId}:`);
+  return (targetingKey) => (hashAfter(prefix, targetingKey) % 100) * 1000;
+}
+
+/** The bucketing a config asks for, compiled once per change (never per evaluation). */
+export function bucketerOf(flagKey: string, bucketing: Bucketing | null | undefined): (targetingKey: string) => number {
+  return bucketing?.scheme === 'unleash' ? unleashBucketerFor(bucketing.group_id) : bucketerFor(flagKey);
 }
 
 /** The user's sticky bucket (0..99999) for a flag: floor(murmur3(flagKey + targetingKey) × 100000 / 2^32). */

@@ -142,6 +142,7 @@ export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, S
       targeting,
       rollout,
       split,
+      bucketing: config.bucketing,
       results: {
         killed: result(off, variants.off, 'DISABLED', { metadata: Object.freeze({ killSwitch: true }) }),
         disabled: result(off, variants.off, 'DISABLED'),

@@ -1,4 +1,5 @@
-import { BUCKETS, bucketerFor } from './bucketing.js';
+import type { Bucketing } from '../domain/bucketing.js';
+import { BUCKETS, bucketerOf } from './bucketing.js';
 import { allMatch, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import type { EvaluationContext, EvaluationResult, Evaluator, TraceStep } from './types.js';
 
@@ -26,6 +27,8 @@ export interface Plan {
   rollout: { threshold: number; scheduled: boolean; start: number; end: number } | undefined;
   /** A weighted split: each slice's variant and the bucket its range ends before (cumulative, the last is BUCKETS). */
   split: ReadonlyArray<{ value: unknown; variant: string; end: number }> | undefined;
+  /** How users are bucketed when not Ripcord's way (src/domain/bucketing.ts). */
+  bucketing?: Bucketing | null;
   /** Answers that do not depend on the user, built once. */
   results: { killed: EvaluationResult; disabled: EvaluationResult; static: EvaluationResult; outsideWindow: EvaluationResult };
 }
@@ -81,7 +84,7 @@ export function buildEvaluator(plan: Plan): Evaluator {
   const { killed, enabled, on, off, rules, targeting, rollout, split, results } = plan;
   // A split with one slice of 100% needs no bucket: everyone gets it.
   const whole = split?.find((s, i) => s.end - (i === 0 ? 0 : split[i - 1]!.end) === BUCKETS);
-  const bucketOfKey = bucketerFor(plan.key);
+  const bucketOfKey = bucketerOf(plan.key, plan.bucketing);
 
   const missingKey = (at: string, extra: Partial<EvaluationResult>, trace: TraceStep[] | undefined): EvaluationResult => {
     const message = `${at} needs a bucket but the context has no targetingKey`;

@@ -129,6 +129,15 @@ function wholeSeconds(iso: string, field: string): number {
   return ms / 1000;
 }
 
+/** Whether some percentage of the config lies strictly between 0 and 100, so that a user's bucket decides. */
+function usesBuckets(config: FlagConfig): boolean {
+  const partial = (p: number | undefined) => p !== undefined && p > 0 && p < 100;
+  return config.rules.some((r) => r.type === 'percentage' && partial(r.percentage))
+    || config.targeting.some((t) => t.enabled && partial(t.percentage))
+    || partial(config.rollout?.percentage)
+    || (config.split ?? []).filter((s) => s.weight > 0).length > 1;
+}
+
 /** A weighted split: flagd's fractional over the same cumulative weights (thousandths) walks the same buckets. */
 function splitBranches(split: NonNullable<FlagConfig['split']>): { branches: Array<[JsonLogic, Outcome]>; otherwise: Outcome } {
   const whole = split.find((s) => thousandths(s.weight) === FULL);
@@ -188,6 +197,9 @@ export function toFlagdFlag(definition: FlagDefinition, segments: ReadonlyMap<st
   const { on, off } = declared;
   if (config.kill_switch.enabled) return { state: 'ENABLED', variants, defaultVariant: off, metadata: { killSwitch: true } };
   if (!config.enabled) return { state: 'ENABLED', variants, defaultVariant: off };
+  if (config.bucketing && usesBuckets(config)) {
+    throw new Inexpressible(`it buckets users as ${config.bucketing.scheme} does (murmur3 of 'group_id:targetingKey' mod 100); flagd's fractional buckets by flagKey + targetingKey`);
+  }
 
   const branches: Array<[JsonLogic, Outcome]> = [];
   const rules = [...config.rules].sort((a, b) => a.priority - b.priority); // stable, as the engine sorts

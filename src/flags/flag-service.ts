@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError 
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
 import {
-  deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockFlag, lockFlagConfigs, nextRevision, saveConfig,
+  deleteFlagRow, findConfig, findFlag, flagRevision, insertFlag, listConfigs, listEnvironments, listFlags, lockEnvironments, lockFlag, lockFlagConfigs, nextRevision, saveConfig,
   setFlagArchived, updateFlagIdentity, type ConfigRecord, type FlagListFilter, type FlagRecord,
 } from './flag-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
@@ -304,6 +304,8 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
   async function setArchived(key: string, archive: boolean, expectedVersion: number | undefined, meta: RequestMeta) {
     const { flag, definitions } = await withTransaction(db, async (tx) => {
       await lockFlagConfigs(tx, key); // before the flag row: the lock order of flag-store.ts
+      // The rewrite takes every environment's next revision: those rows before the flag row too.
+      await lockEnvironments(tx, (await listEnvironments(tx)).map((e) => e.key).sort());
       const before = await requireFlag(key, meta.guard ?? allow, { action: 'delete' }, tx, true);
       if ((before.archivedAt !== null) === archive) throw new ConflictError(`Flag '${key}' is ${archive ? 'already' : 'not'} archived`);
       checkVersion(expectedVersion, before.version, `flag '${key}'`);

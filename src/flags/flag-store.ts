@@ -29,7 +29,7 @@ export interface ConfigRecord {
 }
 
 const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at, version';
-const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, kill_switch, version, updated_by, updated_at';
+const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, bucketing, kill_switch, version, updated_by, updated_at';
 
 type Row = Record<string, unknown>;
 
@@ -63,6 +63,7 @@ function toConfig(row: Row): ConfigRecord {
     kill_switch: row.kill_switch,
     ...(row.rollout ? { rollout: row.rollout } : {}),
     ...(row.split ? { split: row.split } : {}),
+    ...(row.bucketing ? { bucketing: row.bucketing } : {}),
   } as FlagConfig;
   return {
     environment: row.environment as string,
@@ -154,7 +155,7 @@ export async function listConfigs(db: Queryable, flagId: string): Promise<Config
 export async function lockFlagConfig(tx: Queryable, flagKey: string, environment: string): Promise<{ flag: FlagRecord; config: ConfigRecord } | null> {
   const result = await tx.query(
     `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
-            c.environment, c.enabled, c.variants, c.on_variant, c.off_variant, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.split, c.kill_switch,
+            c.environment, c.enabled, c.variants, c.on_variant, c.off_variant, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.split, c.bucketing, c.kill_switch,
             c.version AS config_version, c.updated_by AS config_updated_by, c.updated_at AS config_updated_at
        FROM flag_configs c JOIN flags f ON f.id = c.flag_id
       WHERE f.key = $1 AND c.environment = $2
@@ -189,7 +190,7 @@ export async function saveLockedConfigAtNextRevision(
     `WITH revision AS (UPDATE environments SET revision = revision + 1 WHERE key = $2 RETURNING revision),
           touched AS (UPDATE flags SET updated_by = $10, updated_at = now() WHERE id = $1)
      UPDATE flag_configs SET enabled = $3, value = $4, off_value = $5, rules = $6, targeting = $7, rollout = $8, kill_switch = $9,
-            variants = $11, on_variant = $12, off_variant = $13, split = $14,
+            variants = $11, on_variant = $12, off_variant = $13, split = $14, bucketing = $15,
             version = revision.revision, updated_by = $10, updated_at = now()
        FROM revision
       WHERE flag_id = $1 AND environment = $2
@@ -199,6 +200,7 @@ export async function saveLockedConfigAtNextRevision(
       JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
       config.rollout ? JSON.stringify(config.rollout) : null, JSON.stringify(config.kill_switch), actor,
       JSON.stringify(config.variants), config.on_variant, config.off_variant, config.split ? JSON.stringify(config.split) : null,
+      config.bucketing ? JSON.stringify(config.bucketing) : null,
     ],
   );
   return result.rows[0] ? Number(result.rows[0].version) : null;
@@ -218,19 +220,19 @@ export async function saveConfig(
 ): Promise<void> {
   const config = withVariants(stored);
   await tx.query(
-    `INSERT INTO flag_configs (flag_id, environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, kill_switch, version, updated_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    `INSERT INTO flag_configs (flag_id, environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, kill_switch, version, updated_by, bucketing)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (flag_id, environment) DO UPDATE SET
        enabled = EXCLUDED.enabled, variants = EXCLUDED.variants, on_variant = EXCLUDED.on_variant, off_variant = EXCLUDED.off_variant,
        value = EXCLUDED.value, off_value = EXCLUDED.off_value, rules = EXCLUDED.rules,
-       targeting = EXCLUDED.targeting, rollout = EXCLUDED.rollout, split = EXCLUDED.split, kill_switch = EXCLUDED.kill_switch,
+       targeting = EXCLUDED.targeting, rollout = EXCLUDED.rollout, split = EXCLUDED.split, bucketing = EXCLUDED.bucketing, kill_switch = EXCLUDED.kill_switch,
        version = EXCLUDED.version, updated_by = EXCLUDED.updated_by, updated_at = now()`,
     [
       flagId, environment, config.enabled, JSON.stringify(config.variants), config.on_variant, config.off_variant,
       JSON.stringify(config.value), JSON.stringify(config.off_value),
       JSON.stringify(config.rules ?? []), JSON.stringify(config.targeting ?? []),
       config.rollout ? JSON.stringify(config.rollout) : null, config.split ? JSON.stringify(config.split) : null,
-      JSON.stringify(config.kill_switch), version, actor,
+      JSON.stringify(config.kill_switch), version, actor, config.bucketing ? JSON.stringify(config.bucketing) : null,
     ],
   );
   await tx.query('UPDATE flags SET updated_by = $2, updated_at = now() WHERE id = $1', [flagId, actor]);
@@ -355,6 +357,16 @@ export async function lockFlagConfigs(tx: Queryable, key: string): Promise<void>
     'SELECT 1 FROM flag_configs c JOIN flags f ON f.id = c.flag_id WHERE f.key = $1 ORDER BY c.environment FOR UPDATE OF c',
     [key],
   );
+}
+
+/**
+ * Locks environment rows in key order until the transaction ends: what a write that takes several
+ * environments' next revisions (archive, a segment's dependents) does before it writes any config or
+ * flag row, so that environment rows always come before flag rows.
+ */
+export async function lockEnvironments(tx: Queryable, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query('SELECT 1 FROM environments WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE', [[...keys]]);
 }
 
 /** Locks a flag's row until the transaction ends (identity changes are serialised per flag). */

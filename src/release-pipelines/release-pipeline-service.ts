@@ -23,7 +23,7 @@ import { findConfig, findFlag, listEnvironments, type FlagRecord } from '../flag
 import { resolveVariants } from '../domain/variants.js';
 import { existingSegmentKeys } from '../segments/segment-store.js';
 import {
-  deleteTemplate, findPipeline, findTemplate, insertPipeline, insertTemplate, listPipelines, listTemplates, replaceTemplate,
+  deleteTemplate, findPipeline, findTemplate, insertPipeline, insertTemplate, listPipelines, listTemplates, listUnfinishedPipelines, replaceTemplate,
   type PipelineRecordRow, type TemplateRecord,
 } from './release-pipeline-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
@@ -262,6 +262,11 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     async list(flagKey: string) {
       await requireFlagExists(flagKey);
       return { pipelines: await Promise.all((await listPipelines(db, flagKey)).map(withTimeline)) };
+    },
+
+    /** Every pipeline not finished, across flags, as its workflow last recorded it (the read model: no Temporal call). */
+    async unfinished() {
+      return { pipelines: (await listUnfinishedPipelines(db)).map((row) => pipelineView(row, row.progress)) };
     },
 
     async get(flagKey: string, id: string) {

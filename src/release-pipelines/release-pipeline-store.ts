@@ -106,6 +106,16 @@ export async function listPipelines(db: Queryable, flagKey: string, limit = 20):
   return result.rows.map(toPipeline);
 }
 
+/** Pipelines not finished, of every flag, the most recently changed first. */
+export async function listUnfinishedPipelines(db: Queryable, limit = 50): Promise<PipelineRecordRow[]> {
+  const result = await db.query(
+    `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id
+      WHERE p.finished_at IS NULL ORDER BY p.updated_at DESC LIMIT $1`,
+    [limit],
+  );
+  return result.rows.map(toPipeline);
+}
+
 export async function findPipeline(db: Queryable, flagKey: string, id: string): Promise<PipelineRecordRow | null> {
   const result = await db.query(
     `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id WHERE f.key = $1 AND p.id = $2`,

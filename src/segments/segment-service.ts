@@ -4,11 +4,11 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors
 import type { Logger } from '../logger.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
-import { findFlag, loadDefinitions, nextRevision, saveConfig } from '../flags/flag-store.js';
+import { findFlag, loadDefinitions, lockEnvironments, nextRevision, saveConfig } from '../flags/flag-store.js';
 import type { SegmentProjection } from '../cache/segment-projection.js';
 import {
   addMembers, allMembers, clearMembers, hasMember, deleteSegmentRow, findSegment, insertSegment, listMembers, listSegments, nextSegmentRevision,
-  removeMembers, segmentUsage, toEngineSegment, updateSegmentRow, type SegmentRecord,
+  lockSegmentUsers, removeMembers, segmentUsage, toEngineSegment, updateSegmentRow, type SegmentRecord,
 } from './segment-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 import type { FlagPublisher } from '../cache/flag-publisher.js';
@@ -82,6 +82,8 @@ export function createSegmentService(deps: SegmentServiceDeps) {
   const { db } = deps;
 
   async function requireSegment(tx: Queryable, key: string, forUpdate = false): Promise<SegmentRecord> {
+    // The configs that use it first: the lock order (segment-store.ts lockSegmentUsers).
+    if (forUpdate) await lockSegmentUsers(tx, key);
     const segment = await findSegment(tx, key, forUpdate);
     if (!segment) throw new NotFoundError(`Segment '${key}' does not exist`);
     return segment;
@@ -98,6 +100,8 @@ export function createSegmentService(deps: SegmentServiceDeps) {
   /** Gives every live flag config that targets the segment a new version (same config), to be published. */
   async function reversionDependents(tx: Queryable, key: string, actor: string): Promise<FlagDefinition[]> {
     const usage = (await segmentUsage(tx, key)).filter((u) => !u.archived);
+    // Every environment row before any flag row (saveConfig marks the flag changed).
+    await lockEnvironments(tx, [...new Set(usage.map((u) => u.environment))].sort());
     const definitions: FlagDefinition[] = [];
     for (const { flag, environment } of usage) {
       const [current] = await loadDefinitions(tx, environment, { flagKey: flag });

@@ -171,6 +171,21 @@ export async function segmentUsage(db: Queryable, key: string): Promise<Array<{ 
 }
 
 /**
+ * Locks every flag config whose targeting names the segment, in (flag key, environment) order, until
+ * the transaction ends. A segment write takes these before the segment's row (and the environment
+ * rows after it), as a config write takes its config row before the segments it names: the lock order
+ * of docs/architecture.md §6, so an edit of a segment and a write of a config using it never deadlock.
+ */
+export async function lockSegmentUsers(tx: Queryable, key: string): Promise<void> {
+  await tx.query(
+    `SELECT 1 FROM flag_configs c JOIN flags f ON f.id = c.flag_id
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(c.targeting) t WHERE t->'segments' ? $1)
+      ORDER BY f.key, c.environment FOR UPDATE OF c`,
+    [key],
+  );
+}
+
+/**
  * Which of these keys name existing segments. `lock` holds them (FOR SHARE) until the transaction ends,
  * so a segment can't be deleted between this check and the commit of a config that targets it.
  */

@@ -130,7 +130,8 @@ describe('flag page: variants, alert triggers, code references', () => {
     await served.and(page.locator('[data-serving="control"]')).waitFor();
     expect(await page.getByTestId('served-on').textContent()).toBe('control');
     expect(await page.getByTestId('served-off').textContent()).toBe('off');
-    expect(await page.getByTestId('served-split').textContent()).toBe('Split: control 50%, compact 30%, wide 20%');
+    // In plain words, right for a split: who gets what.
+    expect(await page.getByTestId('served-summary').textContent()).toBe('On: 50 % control, 30 % compact, 20 % wide.');
     expect(await page.getByTestId('served-rules').textContent()).toBe(`Before that: rule dutch-wide → wide; segment ${beta} → compact`);
     await shot(page, '42-variants-saved');
 

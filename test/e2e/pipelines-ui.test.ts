@@ -62,7 +62,7 @@ describe('flag page: release pipelines', () => {
 
     await panel.locator('[data-testid="pipeline"][data-status="completed"]').waitFor({ timeout: 20_000 });
     expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('completed');
-    expect(await panel.locator('li[data-phase="2"]').textContent()).toContain('Approval by a editor: Test editor');
+    expect(await panel.locator('li[data-phase="2"]').textContent()).toContain('Approval by an editor (or an admin): Test editor');
     // One editor's approval counted for both gates.
     expect(await panel.locator('li[data-phase="2"] [data-testid="policy-gate"]').textContent()).toMatch(/^Policy gate: needs 1 approval under staging’s change policy \(1 of 1: Test editor \(/);
     await shot(page, '51-pipeline-completed');

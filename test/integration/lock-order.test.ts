@@ -4,6 +4,10 @@
  * scheduled changes do (lockFlagConfig, then the flag row as the write marks it changed). Archive,
  * unarchive and delete used to lock the flag row first and the config rows after: racing a kill or
  * a config update, each held what the other wanted and Postgres aborted one with a deadlock (a 500).
+ * Segment edits re-version the configs that target the segment; they took the segment's row and
+ * environment rows before those config rows, while a config write takes its config row before the
+ * segments it names (FOR SHARE): the other way round, a deadlock again. Now a segment edit locks the
+ * configs using it first, then the segment, then environment rows, then flag rows.
  * Here the paths run against one flag at once, in bounded loops: every answer is a success or an
  * honest refusal (404/409 while archived), never a 5xx, and Postgres counts no deadlock.
  */
@@ -64,6 +68,44 @@ describe('lock order between a flag row and its config rows', () => {
     for (const path of ['POST /api/v1/flags/{key}/archive', 'PUT /api/v1/flags/{key}/environments/production', 'POST /api/v1/flags/{key}/environments/production/kill-switch']) {
       expect(statuses.some((s) => s.path === path && s.status < 300), path).toBe(true);
     }
+    expect(await deadlocks()).toBe(before);
+  });
+
+  it('segment edits racing config writes and kills of the flags that target the segment: no deadlock, no 5xx', async () => {
+    const segment = uniqueKey('lock-seg');
+    expect((await stack.request('POST', '/api/v1/segments', {
+      body: { key: segment, kind: 'rule', conditions: [{ field: 'tier', operator: 'equals', value: 'a' }] },
+    })).status).toBe(201);
+    const targeting = (i: number) => ({
+      enabled: true, value: i % 2 === 0, off_value: false, targeting: [{ id: 'cohort', segments: [segment], percentage: 100 }],
+    });
+    const keys = [uniqueKey('lock-seg-a'), uniqueKey('lock-seg-b')];
+    for (const key of keys) {
+      await createFlag(stack, key, targeting(0));
+      expect((await stack.request('PUT', `/api/v1/flags/${key}/environments/staging`, { body: targeting(0) })).status).toBe(200);
+    }
+    const before = await deadlocks();
+    const statuses: Array<{ path: string; status: number }> = [];
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await stack.request(method, path, { body: body ?? {} });
+      statuses.push({ path: `${method} ${path}`, status: response.status });
+    };
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < ROUNDS * 2; i++) await call('PUT', `/api/v1/segments/${segment}`, { conditions: [{ field: 'tier', operator: 'equals', value: `t${i}` }] });
+      })(),
+      ...keys.flatMap((key) => ['production', 'staging'].map((environment) => (async () => {
+        const config = `/api/v1/flags/${key}/environments/${environment}`;
+        for (let i = 0; i < ROUNDS; i++) {
+          await call('PUT', config, targeting(i));
+          if (i % 3 === 0) {
+            await call('POST', `${config}/kill-switch`, { reason: `lock order ${i}` });
+            await call('DELETE', `${config}/kill-switch`, { reason: `lock order ${i}` });
+          }
+        }
+      })())),
+    ]);
+    expect(statuses.filter((s) => s.status >= 300)).toEqual([]);
     expect(await deadlocks()).toBe(before);
   });
 });

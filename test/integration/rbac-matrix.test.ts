@@ -276,6 +276,7 @@ const CASES: Case[] = [
   { name: 'reject a change request in development', allowed: EDITORS, run: async (t) => call(t, 'POST', `/api/v1/change-requests/${await pendingRequest()}/reject`, { comment: 'rbac' }) },
   { name: 'withdraw someone else’s change request', allowed: [], run: async (t) => call(t, 'POST', `/api/v1/change-requests/${await pendingRequest()}/withdraw`) },
   { name: 'GET /release-templates', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/release-templates') },
+  { name: 'GET /release-pipelines', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/release-pipelines') },
   { name: 'GET /release-templates/{name}', allowed: USERS, run: async (t) => call(t, 'GET', `/api/v1/release-templates/${await rbacTemplate('staging')}`) },
   {
     name: 'POST, PUT and DELETE a release template', allowed: EDITORS,

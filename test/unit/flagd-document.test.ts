@@ -74,6 +74,14 @@ describe('flagd document: shapes', () => {
     expect(toFlagdFlag(definition(), new Map())).toEqual({ state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' });
   });
 
+  it('leaves out a flag bucketed as Unleash does when a bucket decides, and keeps it when none does', () => {
+    const unleash = { scheme: 'unleash' as const, group_id: 'checkout' };
+    expect(inexpressibleReason(definition({ bucketing: unleash, rollout: { percentage: 25, strategy: 'gradual' } }), new Map()))
+      .toMatch(/buckets users as unleash does .*flagd's fractional buckets by flagKey \+ targetingKey/);
+    expect(toFlagdFlag(definition({ bucketing: unleash, rollout: { percentage: 100, strategy: 'gradual' } }), new Map())).toEqual(toFlagdFlag(definition({ rollout: { percentage: 100, strategy: 'gradual' } }), new Map()));
+    expect(inexpressibleReason(definition({ bucketing: unleash, enabled: false, rollout: { percentage: 25, strategy: 'gradual' } }), new Map())).toBeUndefined();
+  });
+
   it('buckets a percentage with fractional weights in thousandths of a percent', () => {
     const flag = toFlagdFlag(definition({ rollout: { percentage: 21.522, strategy: 'gradual' } }), new Map());
     expect(flag.defaultVariant).toBe('off');

@@ -109,7 +109,7 @@ describe('Unleash import', () => {
       { name: 'userWithId', parameters: { userIds: 'u1, u2' } },
       { name: 'flexibleRollout', parameters: { rollout: '25', stickiness: 'default', groupId: 'checkout' }, constraints: [{ contextName: 'tier', operator: 'IN', values: ['pro'] }], segments: [7] },
     ]), 'production');
-    expect(reports[0]).toMatchObject({ mapped: true, cohorts: 'change' });
+    expect(reports[0]).toMatchObject({ mapped: true, cohorts: 'exact' });
     expect(file.flags[0]!.config).toEqual({
       enabled: true, variants: [{ name: 'on', value: true }, { name: 'off', value: false }], on_variant: 'on', off_variant: 'off',
       rules: [
@@ -117,6 +117,7 @@ describe('Unleash import', () => {
         { id: 's2', type: 'percentage', conditions: [{ field: 'tier', operator: 'in', value: ['pro'] }, { field: 'country', operator: 'in', value: ['NO', 'SE'] }], action: 'enable', priority: 1, percentage: 25 },
       ],
       rollout: { percentage: 0, strategy: 'immediate' },
+      bucketing: { scheme: 'unleash', group_id: 'checkout' },
     });
     expect(ripcord(file.flags[0]!, { targetingKey: 'u2' }).value).toBe(true);
     expect(ripcord(file.flags[0]!, { targetingKey: 'u3', tier: 'free' }).value).toBe(false);
@@ -125,6 +126,13 @@ describe('Unleash import', () => {
   it('keeps cohorts without partial rollouts and names strategies it cannot map', () => {
     expect(importUnleash(exportOf([{ name: 'default' }]), 'production').reports[0]).toMatchObject({ mapped: true, cohorts: 'no-bucketing' });
     expect(importUnleash(exportOf([{ name: 'flexibleRollout', parameters: { rollout: '100' } }]), 'production').file.flags[0]!.config.rollout).toBeUndefined();
+    // Two groups, or another stickiness, have no one bucketing: the share is kept, not the users.
+    const twoGroups = importUnleash(exportOf([
+      { name: 'flexibleRollout', parameters: { rollout: '10', groupId: 'a' } }, { name: 'gradualRolloutUserId', parameters: { percentage: '20', groupId: 'b' } },
+    ]), 'production');
+    expect(twoGroups.reports[0]).toMatchObject({ cohorts: 'change', notes: [expect.stringContaining('2 different groupIds')] });
+    expect(twoGroups.file.flags[0]!.config.bucketing).toBeUndefined();
+    expect(importUnleash(exportOf([{ name: 'flexibleRollout', parameters: { rollout: '10', stickiness: 'tenantId' } }]), 'production').reports[0]).toMatchObject({ cohorts: 'change' });
     expect(importUnleash(exportOf([{ name: 'remoteAddress', parameters: { IPs: '10.0.0.1' } }]), 'production').reports[0]!.unmapped[0]).toMatch(/remoteAddress has no Ripcord equivalent/);
     expect(importUnleash(exportOf([{ name: 'default', constraints: [{ contextName: 'currentTime', operator: 'DATE_AFTER', value: '2024-01-01T00:00:00Z' }] }]), 'production').reports[0]!.unmapped[0]).toMatch(/currentTime/);
     const variants = importUnleash(exportOf([{ name: 'default' }], [{ name: 'blue', weight: 500 }, { name: 'red', weight: 500 }]), 'production');

@@ -9,6 +9,7 @@ import operators from '../../vectors/operators.json' with { type: 'json' };
 import precedence from '../../vectors/precedence.json' with { type: 'json' };
 import schedule from '../../vectors/schedule.json' with { type: 'json' };
 import variants from '../../vectors/variants.json' with { type: 'json' };
+import unleashBucketing from '../../vectors/unleash-bucketing.json' with { type: 'json' };
 
 interface VectorFile {
   description: string;
@@ -17,7 +18,7 @@ interface VectorFile {
   cases: Array<{ name: string; flag: string; context: Record<string, unknown>; now: string; expected: Partial<EvaluationResult> }>;
 }
 
-const files: Record<string, VectorFile> = { precedence, operators, schedule, bucketing, errors, variants } as Record<string, VectorFile>;
+const files: Record<string, VectorFile> = { precedence, operators, schedule, bucketing, errors, variants, 'unleash-bucketing': unleashBucketing } as Record<string, VectorFile>;
 
 function withoutMessage(result: EvaluationResult): Omit<EvaluationResult, 'errorMessage'> {
   const { errorMessage: _ignored, ...rest } = result;

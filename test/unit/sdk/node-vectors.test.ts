@@ -6,6 +6,7 @@ import operators from '../../vectors/operators.json' with { type: 'json' };
 import precedence from '../../vectors/precedence.json' with { type: 'json' };
 import schedule from '../../vectors/schedule.json' with { type: 'json' };
 import variants from '../../vectors/variants.json' with { type: 'json' };
+import unleashBucketing from '../../vectors/unleash-bucketing.json' with { type: 'json' };
 
 interface VectorFile {
   flags: Record<string, { key: string; type: string; environment: string; version: number }>;
@@ -13,7 +14,7 @@ interface VectorFile {
   cases: Array<{ name: string; flag: string; context: Record<string, unknown>; now: string; expected: Record<string, unknown> }>;
 }
 
-const files = { precedence, operators, schedule, bucketing, errors, variants } as unknown as Record<string, VectorFile>;
+const files = { precedence, operators, schedule, bucketing, errors, variants, 'unleash-bucketing': unleashBucketing } as unknown as Record<string, VectorFile>;
 const DEFAULTS: Record<string, unknown> = { boolean: false, string: 'caller-default', number: -1, json: { caller: 'default' } };
 const clients: LocalClient[] = [];
 afterAll(async () => {

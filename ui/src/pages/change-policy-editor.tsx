@@ -3,6 +3,16 @@ import { ROLES, type Role } from '../../../src/auth/rbac.ts';
 import type { UserPage } from '../../../src/protocol/admin-api.ts';
 import { changePolicyInputSchema, type ChangePolicyInput } from '../../../src/change-requests/change-request-inputs.ts';
 import { COVERED_CHANGES, type ChangePolicy, type CoveredChange } from '../../../src/change-requests/change-request-schemas.ts';
+
+/** What each covered write is, for people. */
+const COVERED_WORDS: Record<CoveredChange, string> = {
+  configs: 'config edits', scheduled_changes: 'scheduled changes', rollouts: 'starting rollouts', segments: 'segment edits',
+};
+/** "config edits, starting rollouts and segment edits". */
+const coveredWords = (covers: readonly CoveredChange[]) => {
+  const words = covers.map((c) => COVERED_WORDS[c]);
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? '');
+};
 import { announceChangeRequests, policyPath } from '../change-requests.ts';
 import { ErrorBox, Field, issuesAt, time, useAction } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
@@ -91,7 +101,7 @@ export function ChangePolicyEditor() {
       <ErrorBox error={policy.error} />
       {p && (
         <p className="small muted" data-testid="policy-summary">
-          {p.required_approvals === 0 ? `Off in ${env}: writes apply at once.` : `In ${env}, ${p.covers.join(', ') || 'nothing'}${p.restore_requires_approval ? ' and releasing a kill switch' : ''} need ${p.required_approvals} approval${p.required_approvals === 1 ? '' : 's'}.`}
+          {p.required_approvals === 0 ? `Off in ${env}: writes apply at once.` : `In ${env}, ${coveredWords(p.covers) || 'nothing'}${p.restore_requires_approval ? ' and releasing a kill switch' : ''} need ${p.required_approvals} approval${p.required_approvals === 1 ? '' : 's'}.`}
           {p.updated_at && ` Last set ${time(p.updated_at)} by ${p.updated_by ?? 'unknown'}.`}
         </p>
       )}
@@ -134,7 +144,7 @@ export function ChangePolicyEditor() {
               {COVERED_CHANGES.map((c) => (
                 <label key={c} className="inline check">
                   <input type="checkbox" checked={draft.covers.includes(c)} onChange={(e) => set({ covers: e.target.checked ? [...draft.covers, c] : draft.covers.filter((x) => x !== c) })} />
-                  {c.replace(/_/g, ' ')}
+                  {COVERED_WORDS[c]}
                 </label>
               ))}
               <label className="inline check">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { AuditPage, DashboardPage, RunningRollout } from '../../../src/protocol/admin-api.ts';
+import type { AuditPage, DashboardPage, Pipeline, RunningRollout } from '../../../src/protocol/admin-api.ts';
+import { actorLabel } from '../audit-events.tsx';
 import { enc, query } from '../api.ts';
 import { LifecycleBadge } from './lifecycle-badge.tsx';
 import { ErrorBox, Field, ProgressBar, Sparkline, StateBadge, time, timeLeft, useAction, WriteButton } from '../components.tsx';
@@ -63,6 +64,11 @@ export function Dashboard() {
   })}`, signal), [appliedKey, cursor]);
   const rollouts = useLoad((signal) => api.get<{ rollouts: RunningRollout[] }>('/api/v1/dashboard/rollouts', signal), []);
   const kills = useLoad((signal) => api.get<AuditPage>('/api/v1/audit?action=kill_switch.activated&limit=5', signal), []);
+  // Which of those kills still hold: the flags killed somewhere now (read with the kills, one request).
+  const killedNow = useLoad((signal) => api.get<DashboardPage>('/api/v1/dashboard/flags?state=killed&limit=200', signal), []);
+  const pipelines = useLoad((signal) => api.get<{ pipelines: Pipeline[] }>('/api/v1/release-pipelines', signal), []);
+  const stillKilled = (flagKey: string, environment: string | null) =>
+    Boolean(environment && killedNow.data?.flags.find((f) => f.key === flagKey)?.environments[environment]?.killed);
 
   const pending = useRef<{ timer?: ReturnType<typeof setTimeout>; kills: boolean }>({ kills: false });
   const scheduleReload = (withKills: boolean) => {
@@ -71,7 +77,11 @@ export function Dashboard() {
     pending.current.timer = setTimeout(() => {
       void flags.reload();
       void rollouts.reload();
-      if (pending.current.kills) void kills.reload();
+      void pipelines.reload();
+      if (pending.current.kills) {
+        void kills.reload();
+        void killedNow.reload();
+      }
       pending.current.kills = false;
     }, RELOAD_DEBOUNCE_MS);
   };
@@ -138,7 +148,23 @@ export function Dashboard() {
           <h2 id="ro-title">Running rollouts</h2>
           <ErrorBox error={rollouts.error} />
           {!rollouts.data && !rollouts.error && <SkeletonLines n={2} />}
-          {rollouts.data?.rollouts.length === 0 && <p className="muted">None running.</p>}
+          {rollouts.data?.rollouts.length === 0 && !pipelines.data?.pipelines.length && <p className="muted">None running.</p>}
+          <ErrorBox error={pipelines.error} />
+          {pipelines.data && pipelines.data.pipelines.length > 0 && (
+            <ul className="plain" aria-label="Release pipelines">
+              {pipelines.data.pipelines.map((p) => {
+                const phase = p.phases[p.phase];
+                return (
+                  <li key={p.id} data-pipeline={p.flag} data-status={p.status}>
+                    <Link to={`/flags/${enc(p.flag)}${phase ? `/${enc(phase.environment)}` : ''}?tab=rollouts`}><strong>{p.flag}</strong></Link> — release pipeline <code>{p.template}</code>,
+                    {' '}{p.status === 'waiting_approval' ? <strong className="badge st-waiting_approval">waiting for approval</strong> : <span className={`badge st-${p.status}`}>{p.status.replace('_', ' ')}</span>}
+                    {phase && <> at phase {p.phase + 1} of {p.phases.length} ({phase.name}{phase.name !== phase.environment ? `, ${phase.environment}` : ''})</>}
+                    {p.status === 'waiting_approval' && phase?.approval && <small className="muted"> · needs {phase.approval.role === 'admin' ? 'an admin' : `an ${phase.approval.role}`}, not whoever started it</small>}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
           <ul className="plain">
             {rollouts.data?.rollouts.map((r) => (
               <li key={r.rolloutId} data-rollout={`${r.flagKey}:${r.environment}`}>
@@ -157,8 +183,11 @@ export function Dashboard() {
           {kills.data?.events.length === 0 && <p className="muted">None.</p>}
           <ul className="plain">
             {kills.data?.events.map((e) => (
-              <li key={e.id}>
-                <Link to={`/flags/${enc(e.resourceId)}/${enc(e.environment ?? '')}`}><strong>{e.resourceId}</strong></Link> in {e.environment} by {e.actorName ?? e.userId}
+              <li key={e.id} data-kill={`${e.resourceId}:${e.environment ?? ''}`}>
+                <Link to={`/flags/${enc(e.resourceId)}/${enc(e.environment ?? '')}`}><strong>{e.resourceId}</strong></Link> in {e.environment} by {actorLabel(e)}{' '}
+                {killedNow.data && (stillKilled(e.resourceId, e.environment)
+                  ? <span className="badge kill-active" data-testid="kill-state">still killed</span>
+                  : <span className="badge kill-restored" data-testid="kill-state">restored</span>)}
                 <div className="small muted">{time(e.timestamp)} — {e.reason ?? ''}</div>
               </li>
             ))}

@@ -88,7 +88,7 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                 </div>
                 {phase.approval && (
                   <div className="small">
-                    Approval by a {phase.approval.role}:{' '}
+                    Approval by {phase.approval.role === 'admin' ? 'an admin' : `an ${phase.approval.role.replace('_', ' ')} (or an admin)`}:{' '}
                     {approvalsFor(phase, 'role').map((a) => `${a.name} (${time(a.at)})`).join(', ') || 'not yet'}
                   </div>
                 )}

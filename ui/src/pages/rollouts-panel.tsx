@@ -6,8 +6,8 @@ import { announceChangeRequests, covers, isChangeRequestCreated, usePolicy } fro
 import { bypassHeaders, ChangeRequestNotice, PolicyGate } from './change-request-notice.tsx';
 import type { RolloutPlan } from '../../../src/domain/rollout-plan.ts';
 import type { SplitEntry } from '../../../src/domain/variants.ts';
-import { ErrorBox, Field, ProgressBar, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
-import { RUNNING } from '../flag-state.ts';
+import { ErrorBox, Field, ProgressBar, StateBadge, time, timeLeft, useAction, WorkflowLink, WriteButton } from '../components.tsx';
+import { RUNNING, stateOf } from '../flag-state.ts';
 import { describeSplit, rolloutPlanSchema } from '../../../src/domain/rollout-plan.ts';
 import { describeStep, isFinishedRollout } from '../../../src/domain/rollout-status.ts';
 import { numberFrom, numberShown, refusal } from '../validation.ts';
@@ -15,6 +15,7 @@ import { useInterval, useLoad } from '../hooks.ts';
 import { useConfirm } from '../confirm.tsx';
 import { defaultSplitSteps, splitOf, splitOrder, SplitStepsEditor, type SplitStepDraft } from './split-steps-editor.tsx';
 import { useSession } from '../session.tsx';
+import { actorLabel } from '../audit-events.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
 /** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
@@ -23,6 +24,7 @@ interface PlanSteps { strategy: string; steps?: Array<{ percentage?: number; spl
 type PlanDraft = PlanSteps & { percentage?: number; start_date?: string; end_date?: string; approval_timeout?: string; guard?: Record<string, unknown> };
 /** A workflow the panel started, for its link. */
 interface Started { id: string; url: string; status: string }
+type RolloutRecordView = RolloutList['rollouts'][number];
 
 const DEFAULT_STEPS: Step[] = [
   { percentage: 1, hold: '1 hour', approval: false },
@@ -41,8 +43,15 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
   const current = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
   const record = current ? list.data?.rollouts.find((r) => r.id === current.rolloutId) : undefined;
   const [workflow, setWorkflow] = useState<Started | null>(null);
-  // The read model gets its row when the workflow's first step runs: poll while one runs or was just started.
-  useInterval(() => void list.reload(), current ? 3000 : workflow ? 1000 : null);
+  // The latest rollout, once over, shows its outcome until someone dismisses it (in this browser).
+  const latest = list.data?.rollouts[0];
+  const [dismissed, setDismissed] = useState(() => dismissedOutcomes());
+  const outcome = !current && latest && isFinishedRollout(latest.status) && !dismissed.includes(latest.id) ? latest : null;
+  const dismiss = (id: string) => setDismissed(dismissOutcome(id));
+  // The read model gets its row when the workflow's first step runs, and its final status just after the
+  // workflow ends: poll while one runs, was just started, or is ending.
+  const ending = !current && latest !== undefined && !isFinishedRollout(latest.status);
+  useInterval(() => void list.reload(), current ? 3000 : workflow || ending ? 1000 : null);
   const [rollback, setRollback] = useState(true);
   const [pauseReason, setPauseReason] = useState('');
   const id = useId();
@@ -63,7 +72,7 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
             <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
             {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
           </p>
-          <ProgressBar value={current.step} max={current.totalSteps} label={describeStep(current.step, current.totalSteps)} />
+          <ProgressBar value={stepsApplied(current)} max={current.totalSteps} label={`${describeStep(current.step, current.totalSteps)}${current.status === 'paused' ? ', paused' : ''}: ${stepsApplied(current)} of ${current.totalSteps} steps applied`} />
           {current.split && <p data-testid="rollout-split">Serving <strong>{describeSplit(current.split)}</strong>
             {current.startSplit && <> — {current.percentage ?? 0}% of traffic moved from the starting split ({describeSplit(current.startSplit)})</>}.</p>}
           <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
@@ -93,7 +102,9 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
           </div>
           <ErrorBox error={steer.error} />
         </div>
-      ); })() : (
+      ); })() : outcome ? (
+        <RolloutOutcome record={outcome} flag={flag} env={env} onDismiss={() => dismiss(outcome.id)} />
+      ) : (
         <StartRollout flag={flag} env={env} allowed={allowed} onStarted={(w) => { setWorkflow(w); void list.reload(); onChanged(); }} />
       )}
       {workflow && <WorkflowLink workflow={workflow} />}
@@ -109,6 +120,61 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
         </details>
       )}
     </section>
+  );
+}
+
+/** How many of the plan's steps have applied (the bar's fill): a paused rollout keeps what it reached. */
+export function stepsApplied(progress: Pick<RolloutProgressView, 'history' | 'totalSteps'>): number {
+  const applied = new Set(progress.history.filter((h) => /^step:\d+$/.test(h.label)).map((h) => h.label));
+  return Math.min(applied.size, progress.totalSteps);
+}
+
+const DISMISSED_KEY = 'ripcord.dismissedRolloutOutcomes';
+function dismissedOutcomes(): string[] {
+  try {
+    const saved: unknown = JSON.parse(localStorage.getItem(DISMISSED_KEY) ?? '[]');
+    return Array.isArray(saved) ? saved.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+/** Remembers a dismissed outcome (the last 50). */
+function dismissOutcome(id: string): string[] {
+  const next = [...dismissedOutcomes().filter((x) => x !== id), id].slice(-50);
+  localStorage.setItem(DISMISSED_KEY, JSON.stringify(next));
+  return next;
+}
+
+const OUTCOME_WORDS: Record<string, string> = {
+  completed: 'Completed', aborted: 'Aborted', rolled_back: 'Rolled back', failed: 'Failed',
+};
+
+/** How the latest rollout ended: where it got to, when, why, and what the flag serves now; kept until dismissed. */
+function RolloutOutcome({ record, flag, env, onDismiss }: { record: RolloutRecordView; flag: Flag; env: string; onDismiss: () => void }) {
+  const progress = (record.progress ?? null) as Partial<RolloutProgressView> | null;
+  const state = stateOf(flag.environments[env]);
+  // The furthest step it applied (a rollback's own entry, back to the start, is not one).
+  const furthest = progress?.history?.filter((h) => /^step:\d+$/.test(h.label)).at(-1);
+  const reached = furthest ? (furthest.split ? describeSplit(furthest.split) : furthest.percentage === 'off' ? 'off' : `${furthest.percentage}%`) : null;
+  const applied = record.status === 'completed' ? progress?.totalSteps : progress?.history ? stepsApplied(progress as RolloutProgressView) : undefined;
+  const steps = progress?.totalSteps && applied !== undefined ? `${applied} of ${progress.totalSteps} step${progress.totalSteps === 1 ? '' : 's'} applied` : null;
+  return (
+    <div className={`rollout-outcome outcome-${record.status}`} data-testid="rollout-outcome" data-status={record.status} role="status">
+      <p>
+        <strong className={`badge st-${record.status}`}>{OUTCOME_WORDS[record.status] ?? record.status}</strong>{' '}
+        {record.plan.strategy} rollout started {time(record.createdAt)} by {actorLabel({ userId: record.createdBy, actorName: null })}{record.finishedAt ? `, ended ${time(record.finishedAt)}` : ''}.
+      </p>
+      <p data-testid="outcome-summary">
+        {steps ? `${steps}` : ''}{steps && reached ? '; ' : ''}{reached ? `it had reached ${reached}` : ''}{steps || reached ? '. ' : ''}
+        Now in {env}: <StateBadge {...state} />.
+      </p>
+      {progress?.guard?.breach && <p className="warning" role="note">Guard breached: {progress.guard.breach.detail}</p>}
+      {progress?.pausedReason && <p className="muted">Last pause: “{progress.pausedReason}”</p>}
+      <div className="actions">
+        <button type="button" onClick={onDismiss}>Dismiss and start another</button>
+        <a href={record.url} target="_blank" rel="noreferrer">Workflow in Temporal UI</a>
+      </div>
+    </div>
   );
 }
 
@@ -172,9 +238,11 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
           <li key={`s${i}`} className={done ? (isCurrent ? 'done current' : 'done') : isCurrent ? 'next' : 'pending'} data-step={i + 1} data-state={done ? 'done' : isCurrent ? 'current' : 'pending'}>
             <span aria-hidden="true">{done ? '●' : '○'}</span> {describeStep(i, of)}: {detail}
             {done ? ` — applied ${time(done.at)}` : ''}
-            {isCurrent && done && current.nextChangeAt ? `; holding until ${time(current.nextChangeAt)}` : ''}
+            {isCurrent && done && current.status === 'paused' ? ' — paused' : ''}
+            {isCurrent && done && current.status !== 'paused' && current.nextChangeAt ? `; holding until ${time(current.nextChangeAt)}` : ''}
             {isCurrent && !done && current.status === 'waiting_approval' ? ' — waiting for approval' : ''}
-            {isCurrent && !done && current.status !== 'waiting_approval' && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
+            {isCurrent && !done && current.status === 'paused' ? ' — paused before it applies' : ''}
+            {isCurrent && !done && current.status === 'running' && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
           </li>
         );
       })}
@@ -214,7 +282,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
   const [strategy, setStrategy] = useState<'gradual' | 'immediate' | 'scheduled' | 'split'>('gradual');
   const config = flag.environments[env];
   const order = splitOrder(config?.variants?.map((v) => v.name) ?? [], config?.off_variant ?? '');
-  const [splitSteps, setSplitSteps] = useState<SplitStepDraft[]>(() => defaultSplitSteps(order));
+  const [splitSteps, setSplitSteps] = useState<SplitStepDraft[]>(() => defaultSplitSteps(order, config?.split));
   const [percentage, setPercentage] = useState(100);
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');

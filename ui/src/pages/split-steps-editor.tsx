@@ -1,6 +1,7 @@
 import { Field } from '../components.tsx';
 import { numberFrom, numberShown } from '../validation.ts';
 import type { SplitEntry } from '../../../src/domain/variants.ts';
+import { defaultSplitWeights } from '../serving.ts';
 
 /** One step of a split rollout as the form edits it: a weight per variant (0 leaves the variant out). */
 export interface SplitStepDraft { weights: Record<string, number>; hold: string; approval: boolean }
@@ -23,15 +24,11 @@ export function splitOf(step: SplitStepDraft, order: readonly string[]): SplitEn
   return order.filter((v) => (step.weights[v] ?? 0) !== 0).map((variant) => ({ variant, weight: step.weights[variant]! }));
 }
 
-/** Two steps to start from: 10 % then 50 % of traffic from the off variant to the first other one. */
-export function defaultSplitSteps(order: readonly string[]): SplitStepDraft[] {
-  const [first, ...rest] = order;
-  const off = rest.at(-1);
-  if (!first || !off) return [{ weights: first ? { [first]: 100 } : {}, hold: '', approval: false }];
-  return [
-    { weights: { [first]: 10, [off]: 90 }, hold: '1 day', approval: false },
-    { weights: { [first]: 50, [off]: 50 }, hold: '', approval: true },
-  ];
+/** The steps to start from (defaultSplitWeights: from the split served now, if any); the last waits for a go-ahead. */
+export function defaultSplitSteps(order: readonly string[], current?: readonly SplitEntry[] | null): SplitStepDraft[] {
+  const weights = defaultSplitWeights(order, current);
+  return weights.map((w, i) => (weights.length === 1 ? { weights: w, hold: '', approval: false }
+    : { weights: w, hold: i === weights.length - 1 ? '' : '1 day', approval: i === weights.length - 1 }));
 }
 
 const total = (step: SplitStepDraft) => Object.values(step.weights).reduce((sum, w) => sum + Math.round(w * 1000), 0) / 1000;

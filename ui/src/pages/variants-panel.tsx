@@ -5,6 +5,7 @@ import type { EnvironmentConfig } from '../../../src/protocol/admin-api.ts';
 import { Field } from '../components.tsx';
 import { numberFrom, numberShown } from '../validation.ts';
 import { ValueInput } from './value-input.tsx';
+import { servingSentence } from '../serving.ts';
 
 /** The variant fields of a config as the editor holds them: always a variants list (value / off_value follow from it). */
 export interface VariantDraft {
@@ -178,17 +179,13 @@ export function ServedVariants({ config }: { config: EnvironmentConfig }) {
   ];
   return (
     <section className="card served" aria-label="Served variants" data-testid="served-variants" data-serving={serving}>
-      <p>
-        Serving <strong data-testid="serving-variant">{serving}</strong> {killed ? '(killed)' : config.enabled ? '(on)' : '(off)'} ·
-        on → <code data-testid="served-on">{on_variant}</code> = <code>{valueOf(on_variant)}</code> ·
-        off → <code data-testid="served-off">{off_variant}</code> = <code>{valueOf(off_variant)}</code>
+      <p data-testid="served-summary"><strong>{servingSentence({
+        enabled: config.enabled, killed, variants, on_variant, off_variant, split, rolloutPercentage: config.rollout?.percentage ?? null,
+      })}</strong></p>
+      <p className="small">
+        When on: <code data-testid="served-on">{on_variant}</code> = <code>{valueOf(on_variant)}</code> ·
+        when off or killed: <code data-testid="served-off">{off_variant}</code> = <code>{valueOf(off_variant)}</code>
       </p>
-      {live && split && (
-        <p data-testid="served-split">Split: {split.map((s, i) => <span key={i} data-variant={s.variant}>{i ? ', ' : ''}<code>{s.variant}</code> {s.weight}%</span>)}</p>
-      )}
-      {live && config.rollout && (
-        <p data-testid="served-rollout">Rollout: {config.rollout.percentage}% get <code>{on_variant}</code>, the rest <code>{off_variant}</code></p>
-      )}
       {live && special.length > 0 && (
         <p data-testid="served-rules">Before that: {special.map((x, i) => <span key={i}>{i ? '; ' : ''}{x.who} → <code>{x.variant}</code></span>)}</p>
       )}

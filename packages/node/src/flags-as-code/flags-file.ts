@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { conditionSchema, flagConfigInputSchemaFor, flagTypeSchema, operatorSchema, percentageSchema, type FlagType } from '../../../../src/domain/flag.js';
+import { bucketingSchema } from '../../../../src/domain/bucketing.js';
 import { text } from '../../../../src/domain/text.js';
 import { resolveVariants, variantNameSchema } from '../../../../src/domain/variants.js';
 
@@ -55,6 +56,7 @@ const configEntry = z.strictObject({
     end_date: z.string().optional(),
   }).optional(),
   split: z.array(z.strictObject({ variant: variantNameSchema, weight: percentageSchema })).min(1).max(100).optional(),
+  bucketing: bucketingSchema.optional(),
 });
 
 const flagEntry = z.strictObject({
@@ -182,6 +184,7 @@ export interface ConfigLike {
   targeting?: ReadonlyArray<{ id?: string; segments: readonly string[]; percentage?: number; enabled?: boolean; variant?: string }> | null;
   rollout?: { percentage: number; strategy: string; start_date?: string | null; end_date?: string | null } | null;
   split?: ReadonlyArray<{ variant: string; weight: number }> | null;
+  bucketing?: { scheme: 'unleash'; group_id: string } | null;
 }
 
 /**
@@ -223,6 +226,7 @@ export function canonicalConfig(config: ConfigLike): ConfigEntry {
     out.rollout = rollout;
   }
   put(out, 'split', config.split?.map((s) => ({ variant: s.variant, weight: s.weight })));
+  if (config.bucketing) out.bucketing = { scheme: config.bucketing.scheme, group_id: config.bucketing.group_id };
   return out as ConfigEntry;
 }
 

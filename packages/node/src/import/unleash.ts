@@ -16,8 +16,10 @@ import { checkKey, checkVariantName, emptyFile, Unmappable, type Cohorts, type F
  * rule; and a rollout of 0 % catches the rest, so a user no strategy enables gets the off variant.
  *
  * Cohorts: Unleash buckets by murmur3(`groupId:stickiness`) mod 100 + 1 (unleash-client's
- * normalizedStrategyValue), Ripcord by murmur3(flagKey + targetingKey) over 100,000 buckets: a
- * partial rollout keeps its share of users but not the same users ("cohorts will change").
+ * normalizedStrategyValue). The imported config asks the engine for the same buckets
+ * (`bucketing: {scheme: unleash, group_id}`, src/domain/bucketing.ts), so partial rollouts keep
+ * their users when every partial strategy of the toggle shares one groupId and sticks to userId;
+ * otherwise (several groups, another stickiness) the share is kept but not the users.
  */
 
 interface Constraint { contextName: string; operator: string; values?: string[]; value?: string; inverted?: boolean; caseInsensitive?: boolean }
@@ -72,20 +74,27 @@ function allOf(constraints: readonly Constraint[], notes: Set<string>): Conditio
   return result;
 }
 
-/** The percentage a strategy enables and whether Ripcord's bucket stands in for Unleash's. */
-function strategyPercentage(strategy: Strategy, notes: Set<string>): number {
+/**
+ * The percentage a strategy enables and the group it buckets by; `group` is undefined when Unleash
+ * buckets by something other than userId (Ripcord's targetingKey), so no bucketing reproduces it.
+ */
+function strategyPercentage(strategy: Strategy, toggle: string, notes: Set<string>): { percentage: number; group?: string } {
   const p = strategy.parameters ?? {};
   switch (strategy.name) {
     case 'default':
     case 'userWithId':
-      return 100;
+      return { percentage: 100 };
     case 'flexibleRollout': {
-      const stickiness = p.stickiness ?? 'default';
-      if (stickiness !== 'default' && stickiness !== 'userId') notes.add(`flexibleRollout sticks to ${stickiness} in Unleash; Ripcord buckets by targetingKey (userId)`);
-      return Number(p.rollout ?? 0);
+      const stickiness = p.stickiness || 'default';
+      const percentage = Number(p.rollout ?? 0);
+      if (stickiness !== 'default' && stickiness !== 'userId') {
+        notes.add(`flexibleRollout sticks to ${stickiness} in Unleash; Ripcord buckets by targetingKey (userId)`);
+        return { percentage };
+      }
+      return { percentage, group: p.groupId || toggle };
     }
     case 'gradualRolloutUserId':
-      return Number(p.percentage ?? 0);
+      return { percentage: Number(p.percentage ?? 0), group: p.groupId || '' };
     default:
       throw new Unmappable(`the strategy ${strategy.name} has no Ripcord equivalent (default, userWithId, flexibleRollout and gradualRolloutUserId do)`);
   }
@@ -97,10 +106,11 @@ function importToggle(toggle: Toggle, segments: ReadonlyMap<number, Constraint[]
   const strategies = toggle.strategies.filter((s) => !s.disabled).sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0));
   const rules: RuleEntry[] = [];
   let bucketing = false;
+  const groups = new Set<string | undefined>();
   let everyone = strategies.length === 0;
   const strategyVariants = strategies.flatMap((s) => s.variants ?? []);
   for (const strategy of strategies) {
-    const percentage = strategyPercentage(strategy, notes);
+    const { percentage, group } = strategyPercentage(strategy, toggle.name, notes);
     if (!(percentage >= 0 && percentage <= 100 && Number.isInteger(percentage))) throw new Unmappable(`${strategy.name} has rollout ${percentage}, not a whole percent`);
     if (percentage === 0) continue;
     const constraints = [...(strategy.constraints ?? []), ...(strategy.segments ?? []).flatMap((id) => {
@@ -113,7 +123,10 @@ function importToggle(toggle: Toggle, segments: ReadonlyMap<number, Constraint[]
       const ids = (strategy.parameters?.userIds ?? '').split(',').map((id) => id.trim()).filter(Boolean);
       alternatives = alternatives.map((alt) => [...alt, condition('targetingKey', 'in', ids)]);
     }
-    if (percentage < 100) bucketing = true;
+    if (percentage < 100) {
+      bucketing = true;
+      groups.add(group);
+    }
     for (const conditions of alternatives) {
       if (percentage === 100 && conditions.length === 0) everyone = true;
       const id = `s${rules.length + 1}`;
@@ -124,8 +137,13 @@ function importToggle(toggle: Toggle, segments: ReadonlyMap<number, Constraint[]
   }
   if (rules.length > 200) throw new Unmappable(`the strategies expand to ${rules.length} rules (Ripcord takes 200)`);
   const variants = strategyVariants.length ? strategyVariants : toggle.variants;
-  const cohorts: Cohorts = bucketing || variants.length > 1 ? 'change' : 'no-bucketing';
+  // One bucketing per flag: exact when every partial rollout buckets userId by the same group.
+  const [group] = groups;
+  const exactGroup = groups.size === 1 && group !== undefined ? group : undefined;
+  if (groups.size > 1) notes.add(`partial rollouts bucket by ${groups.size} different groupIds; a Ripcord flag buckets one way`);
   if (!variants.length) {
+    const cohorts: Cohorts = everyone || !bucketing ? 'no-bucketing' : exactGroup !== undefined ? 'exact' : 'change';
+    if (cohorts === 'exact') notes.add('exact for userIds in ASCII: unleash-client for Node hashes the low byte of each UTF-16 unit of other characters, Ripcord their UTF-8 bytes');
     const entry = canonicalFlag({
       key: toggle.name, name: toggle.name, type: 'boolean',
       config: {
@@ -133,6 +151,7 @@ function importToggle(toggle: Toggle, segments: ReadonlyMap<number, Constraint[]
         variants: [{ name: 'on', value: true }, { name: 'off', value: false }], on_variant: 'on', off_variant: 'off',
         rules: everyone ? [] : rules,
         rollout: everyone ? null : { percentage: 0, strategy: 'immediate' },
+        bucketing: cohorts === 'exact' ? { scheme: 'unleash', group_id: exactGroup! } : null,
       },
     });
     return { entry, cohorts, notes: [...notes] };
