@@ -1,27 +1,48 @@
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { RipcordSequencer, SERIAL_FILES } from './test/sequencer.js';
+import { TEST_WORKERS } from './test/workers.js';
 
 // The SDK workspaces (@ripcord/node, @ripcord/react) resolve to their TypeScript sources in tests.
 const SOURCE = 'ripcord-source';
+// Every file of these projects gets its own database, Redis index and prefix, and Temporal namespace
+// (test/integration/worker-setup.ts); the global setup migrates the template and bundles the workflows once.
+const STACK_SETUP = { setupFiles: ['test/integration/worker-setup.ts'], globalSetup: ['test/integration/global-setup.ts'] };
 
 export default defineConfig({
   resolve: { conditions: [SOURCE, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
+    sequence: { sequencer: RipcordSequencer },
     projects: [
       // Property tests walk 100 000 keys: on a shared 2-core machine that can take more than vitest's 5 s default.
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      // Group 0 (with the integration files): the same number of workers.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: TEST_WORKERS } },
       {
         extends: true,
         test: {
           name: 'integration',
-          // The browser tests (test/e2e) share the stack, so they run in this project, one file at a time.
+          // Integration and browser files, TEST_WORKERS at a time, each isolated (above).
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          // One shared stack (Postgres, Redis, Temporal): files run one at a time.
-          fileParallelism: false,
+          exclude: SERIAL_FILES,
+          maxWorkers: TEST_WORKERS,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          ...STACK_SETUP,
+          globalSetup: [...STACK_SETUP.globalSetup, 'test/e2e/build-ui.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'serial',
+          // The files that stop and restart the shared services: alone, after group 0, in the order of SERIAL_FILES.
+          include: SERIAL_FILES,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          globalSetup: ['test/integration/global-setup.ts', 'test/e2e/build-ui.ts'],
+          ...STACK_SETUP,
         },
       },
       {
@@ -29,11 +50,10 @@ export default defineConfig({
         test: {
           name: 'chaos',
           // A fleet of its own (redis-server, database ripcord_chaos_test, task queue) on the stack's
-          // PostgreSQL and Temporal, faults injected through its own proxies: it disturbs nothing
-          // else, but it is heavy, so it runs after the other projects, alone.
+          // PostgreSQL and Temporal, faults injected through its own proxies: heavy, so it runs last, alone.
           include: ['test/chaos/**/*.test.ts'],
-          fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
           testTimeout: 90_000,
           hookTimeout: 240_000,
         },

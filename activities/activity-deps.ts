@@ -15,6 +15,8 @@ export interface ActivityDeps {
   db: Database;
   /** For reading the API replicas' heartbeats. */
   redis: Redis;
+  /** REDIS_PREFIX: the first part of the keys and channels the API replicas use. */
+  redisPrefix?: string;
   /** Waits for the API replicas' acknowledgements of a change. */
   acks: AckWatcher;
   /** Takes changes to Redis: the one way every activity projects and announces. */

@@ -10,7 +10,7 @@ import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
 export function createChangeRequestActivities(deps: ActivityDeps) {
   // Segment requests apply through the segment service's own write, projection and broadcast.
   const segments = createSegmentService({
-    db: deps.db, projection: new SegmentProjection(deps.redis), publisher: deps.publisher, logger: createLogger(process.env.LOG_LEVEL ?? 'info', 'change-request-activities'),
+    db: deps.db, projection: new SegmentProjection(deps.redis, deps.redisPrefix), publisher: deps.publisher, logger: createLogger(process.env.LOG_LEVEL ?? 'info', 'change-request-activities'),
   });
   return {
     /** Applies (or finds conflicted / failed) an approved request, or starts its rollout; a retry after it applied changes nothing. */

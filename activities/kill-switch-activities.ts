@@ -54,7 +54,7 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
     async confirmConvergence(input: { environment: string; version: number; sinceMs: number; timeoutMs?: number }): Promise<Convergence> {
       const deadline = Date.now() + (input.timeoutMs ?? 5_000);
       for (;;) {
-        const replicas = await listReplicas(deps.redis);
+        const replicas = await listReplicas(deps.redis, deps.redisPrefix);
         const laggards = replicas
           .filter((replica) => (replica.environments[input.environment]?.version ?? 0) < input.version)
           .map((replica) => replica.replica);

@@ -3,7 +3,7 @@ import type { Actor, Authenticator, Principal, Role } from '../src/auth/principa
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
 import { AppError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
-import type { RequestMeta } from '../src/auth/request-meta.js';
+import type { RequestMeta, RequestOrigin } from '../src/auth/request-meta.js';
 import type { Caller } from '../src/auth/caller.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
@@ -47,12 +47,12 @@ export function sessionSecretOf(res: Response): string | undefined {
 export function authenticate(authenticator: Authenticator, failures?: AuthFailureLimiter, sessions?: CookieSessions) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const address = req.ip ?? '';
-    const wait = failures?.retryAfter(address) ?? 0;
+    const token = tokenOf(req);
+    const wait = failures?.retryAfterFor(address, token, authenticator) ?? 0;
     if (wait > 0) {
       res.set('retry-after', String(wait));
       throw new RateLimitedError(`Too many failed authentications from this address; retry after ${wait} s`);
     }
-    const token = tokenOf(req);
     // A bearer token wins over a cookie: it is not sent by the browser on its own, so it needs no CSRF token.
     const secret = token ? undefined : sessions?.secretOf(req);
     const principal = token ? await authenticator.authenticate(token) : secret ? await sessions!.authenticate(secret) : null;
@@ -120,13 +120,17 @@ export function requireUser(res: Response, roles: readonly Role[]): Actor {
   return principal.actor;
 }
 
+/** Where a request came from, for audit events. */
+export function requestOrigin(req: { ip?: string; get(name: 'user-agent'): string | undefined }): RequestOrigin {
+  return { ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+}
+
 /** Who is making a change and from where, with RBAC hooks for the service. `reason` comes from the body, else `X-Audit-Reason`. */
 export function metaOf(req: Request, res: Response, actor: Actor, reason?: string | null): RequestMeta {
   const header = req.get('x-audit-reason');
   return {
     actor,
-    ipAddress: req.ip ?? null,
-    userAgent: req.get('user-agent') ?? null,
+    ...requestOrigin(req),
     reason: reason ?? (header ? header.slice(0, 500) : null),
     guard: (request) => void authorize(res, request),
     allows: (request) => decide(subjectOf(principalOf(res)), request).allowed,

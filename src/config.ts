@@ -5,15 +5,17 @@ import {
   defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, parseAllowedHosts, parseSecretKey, roleMappingSchema, scopesSchema, trustProxies,
 } from './config-parsers.js';
 
-/** A path to a PEM file that this process can read (checked at start-up, read when connecting). */
-const pemFile = z.string().min(1).refine((path) => {
+/** A path to a file that this process can read (checked at start-up, read when used). */
+const readableFile = (what: string) => z.string().min(1).refine((path) => {
   try {
     accessSync(path, constants.R_OK);
     return true;
   } catch {
     return false;
   }
-}, 'must be the path of a readable PEM file');
+}, `must be the path of a readable ${what}`);
+/** A path to a PEM file that this process can read (read when connecting). */
+const pemFile = readableFile('PEM file');
 /** Whole seconds of a timeout; 0 turns it off. */
 const seconds = z.coerce.number().min(0).max(86_400);
 /** `host:port` pairs separated by commas. */
@@ -30,6 +32,12 @@ export const configSchema = z.object({
   MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Redis, the serving projection and pub/sub. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379/0'),
+  /**
+   * The first part of every Redis key and pub/sub channel (`<prefix>:changes`, `<prefix>:replicas:<id>`,
+   * ...). Channels are shared by every database index of a server, so deployments (or parallel test
+   * workers) sharing one Redis each need a prefix of their own; the processes of one deployment share it.
+   */
+  REDIS_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, _ and -').default('ripcord'),
   /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:7233'),
   /** The Temporal namespace the API and worker use. */
@@ -38,6 +46,12 @@ export const configSchema = z.object({
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   /** The task queue the worker polls and the API starts workflows on. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('ripcord'),
+  /**
+   * A workflow bundle file for the worker to run (what `bundleWorkflowCode` writes); unset: a build's
+   * own dist/workflow-bundle.js, or, from the sources, the workflows bundled at start-up. The test
+   * suite bundles once per run and hands the file to every worker it starts.
+   */
+  WORKFLOW_BUNDLE: readableFile('workflow bundle').optional(),
   /**
    * Temporal over TLS: on when a CA, a client certificate or an API key is set; `on` for a server
    * certificate that the system's CAs already trust. Both the API's client and the worker use it.
@@ -170,6 +184,12 @@ export const configSchema = z.object({
   GUARD_MAX_EVENTS_PER_REPORTER: z.coerce.number().int().min(0).default(1000),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Each client address's share of a public (client) token's evaluation budget, requests a second per
+   * token, address and API process (bursts of as many): one host flooding a site's shared browser
+   * token is refused without refusing the site's other visitors. 0 (or RATE_LIMIT_PER_SECOND=0) turns it off.
+   */
+  RATE_LIMIT_PER_ADDRESS_PER_SECOND: z.coerce.number().int().min(0).default(1_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Serve the evaluation hot paths from node:http ahead of Express (`off` to compare). */
@@ -192,7 +212,10 @@ export const configSchema = z.object({
       return false;
     }
   }, 'comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)'),
-  /** Failed authentications a minute per client address before it gets 429 (bad tokens over HTTP and flagd's gRPC, unknown alert-trigger secrets); 0 turns it off. */
+  /**
+   * Failed authentications a minute per client address before it gets 429 (bad tokens over HTTP and
+   * flagd's gRPC, unknown alert-trigger secrets); tokens this process has seen valid still pass; 0 turns it off.
+   */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
   MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),

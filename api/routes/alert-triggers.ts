@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RateLimitedError } from '../../src/errors.js';
 import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema, alertTriggerPatchSchema, alertTriggerSchema } from '../../src/protocol/admin-api.js';
 import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
-import { authorizeFlagUser, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, requestOrigin, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
 import { defineRoute, PUBLIC } from '../route-docs.js';
 import { text } from '../schemas.js';
@@ -23,7 +23,6 @@ const decisionSchema = z.object({
   workflow: z.object({ id: z.string(), url: z.string() }).nullable().optional(),
 });
 
-const metaOf = (req: express.Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
 /** Managing a flag's alert triggers (under /api/v1, authenticated like the rest). */
 export function createAlertTriggersRouter(service: AlertTriggerService, flags?: FlagTags): Router {
@@ -39,7 +38,7 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'kill_switch');
     const body = parseInput(alertTriggerInputSchema, req.body, 'body');
-    res.status(201).json(await service.create(key, env, body, { actor, ...metaOf(req) }));
+    res.status(201).json(await service.create(key, env, body, { actor, ...requestOrigin(req) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -62,7 +61,7 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
     const trigger = await service.find(id);
     const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
-    res.json(await service.setEnabled(id, enabled, { actor, ...metaOf(req) }));
+    res.json(await service.setEnabled(id, enabled, { actor, ...requestOrigin(req) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -72,7 +71,7 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     const { id } = parseInput(idParams, req.params, 'params');
     const trigger = await service.find(id);
     const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
-    await service.remove(id, { actor, ...metaOf(req) });
+    await service.remove(id, { actor, ...requestOrigin(req) });
     res.status(204).end();
   });
   return router;
@@ -99,7 +98,7 @@ export function createTriggerHookRouter(service: AlertTriggerService): Router {
       return;
     }
     try {
-      res.json(await service.receive(parsed.data.secret, req.body, metaOf(req)));
+      res.json(await service.receive(parsed.data.secret, req.body, requestOrigin(req)));
     } catch (error) {
       if (error instanceof RateLimitedError) res.set('retry-after', String(error.retryAfterSeconds ?? 60));
       throw error;

@@ -7,7 +7,7 @@ import {
 import type { Approver, ChangeRequestService, CoveredWrite, GateOutcome } from '../../src/change-requests/change-request-service.js';
 import type { CoveredSegmentWrite } from '../../src/change-requests/change-request-segments.js';
 import type { RequestMeta } from '../../src/auth/request-meta.js';
-import { authorizeUser, metaOf, principalOf, requireUser, subjectOf } from '../auth.js';
+import { authorizeUser, metaOf, principalOf, requireUser, subjectOf, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
 import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/change-requests/change-request-inputs.js';
@@ -77,7 +77,6 @@ const rejectBody = changeRequestRejectSchema;
 const USERS = 'any user (viewer and above)';
 const APPROVERS = "users the environment's policy allows (its listed users, else its role and admins, else anyone who may write the flag there); never the author";
 
-const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
 /** The caller as an approver: their user and what RBAC lets them do. */
 function approverOf(res: Response): Approver {
@@ -139,7 +138,7 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(approveBody, req.body, 'body');
-    res.json((await service.approve(id, who, body?.comment ?? null, origin(req))) satisfies ChangeRequest);
+    res.json((await service.approve(id, who, body?.comment ?? null, requestOrigin(req))) satisfies ChangeRequest);
   });
 
   defineRoute(router, MOUNT, {
@@ -150,7 +149,7 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const { comment } = parseInput(rejectBody, req.body, 'body');
-    res.json((await service.reject(id, who, comment, origin(req))) satisfies ChangeRequest);
+    res.json((await service.reject(id, who, comment, requestOrigin(req))) satisfies ChangeRequest);
   });
 
   defineRoute(router, MOUNT, {
@@ -161,7 +160,7 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(approveBody, req.body, 'body');
-    res.json((await service.withdraw(id, who, body?.comment ?? null, origin(req))) satisfies ChangeRequest);
+    res.json((await service.withdraw(id, who, body?.comment ?? null, requestOrigin(req))) satisfies ChangeRequest);
   });
 
   return router;

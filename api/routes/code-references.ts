@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { flagCodeReferencesSchema } from '../../src/protocol/admin-api.js';
 import type { CodeReferenceService } from '../../src/code-references/code-reference-service.js';
-import { authorizeUser, requireUser } from '../auth.js';
+import { authorizeUser, requireUser, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, text } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -30,7 +30,7 @@ export function createCodeReferencesRouter(service: CodeReferenceService): Route
   }, async (req, res) => {
     const actor = requireUser(res, ['editor', 'admin']);
     const { repository, references } = parseInput(uploadBody, req.body, 'body');
-    res.json(await service.upload(repository, references, { actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null }));
+    res.json(await service.upload(repository, references, { actor, ...requestOrigin(req) }));
   });
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags/{key}/code-references', tag: 'Flags', auth: 'users with flag:read', params: keyParams,

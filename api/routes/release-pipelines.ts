@@ -1,10 +1,10 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { ROLES } from '../../src/auth/rbac.js';
 import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
 import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
 import type { ReleasePipelineService } from '../../src/release-pipelines/release-pipeline-service.js';
-import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -13,7 +13,6 @@ import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 const MOUNT = '/api/v1';
 const TAG = 'Release pipelines';
 const EDITORS = ['editor', 'admin'] as const;
-const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
 const nameParams = z.object({ name: templateNameSchema });
 const flagParams = z.object({ key: flagKeySchema });
@@ -56,7 +55,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   }, async (req, res) => {
     const actor = requireUser(res, EDITORS);
     const body = parseInput(newTemplateSchema, req.body ?? {}, 'body');
-    res.status(201).json(await service.createTemplate(body, actor, origin(req)));
+    res.status(201).json(await service.createTemplate(body, actor, requestOrigin(req)));
   });
 
   defineRoute(router, MOUNT, {
@@ -76,7 +75,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
     const actor = requireUser(res, EDITORS);
     const { name } = parseInput(nameParams, req.params, 'params');
     const body = parseInput(templateBodySchema, req.body ?? {}, 'body');
-    res.json(await service.replaceTemplate(name, body, actor, origin(req)));
+    res.json(await service.replaceTemplate(name, body, actor, requestOrigin(req)));
   });
 
   defineRoute(router, MOUNT, {
@@ -85,7 +84,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   }, async (req, res) => {
     const actor = requireUser(res, EDITORS);
     const { name } = parseInput(nameParams, req.params, 'params');
-    await service.deleteTemplate(name, actor, origin(req));
+    await service.deleteTemplate(name, actor, requestOrigin(req));
     res.status(204).end();
   });
 
@@ -114,7 +113,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
     let actor;
     for (const environment of await service.environmentsOf(template)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
     const options = { bypass, reason: metaOf(req, res, actor!, reason).reason, subject: subjectOf(principalOf(res)) };
-    res.status(201).json(await service.start(key, template, actor!, origin(req), options));
+    res.status(201).json(await service.start(key, template, actor!, requestOrigin(req), options));
   });
 
   defineRoute(router, MOUNT, {
@@ -149,7 +148,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
       if (action !== 'approve') {
         for (const environment of await service.runningEnvironments(key)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
       }
-      res.json(await service.steer(key, action, args, actor, origin(req), subjectOf(principalOf(res))));
+      res.json(await service.steer(key, action, args, actor, requestOrigin(req), subjectOf(principalOf(res))));
     });
   }
 

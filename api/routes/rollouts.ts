@@ -1,10 +1,10 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
-import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags } from '../auth.js';
+import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, requiredReasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -12,7 +12,6 @@ import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
-const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 const startBody = rolloutStartSchema.extend({
   reason: reasonSchema.optional().meta({ description: 'why, for the audit log and a change request (or X-Audit-Reason); required with X-Change-Request-Bypass' }),
 });
@@ -56,7 +55,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
       return;
     }
     const audit = { reason: meta.reason, metadata: gate.kind === 'bypass' ? gate.auditMetadata : undefined };
-    res.status(201).json((await service.start(key, env, body, actor, origin(req), audit)) satisfies RolloutStarted);
+    res.status(201).json((await service.start(key, env, body, actor, requestOrigin(req), audit)) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {
@@ -76,7 +75,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       const actor = await authorizeFlagUser(res, flags, key, env, 'write');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json((await service.steer(key, env, action, args, actor, origin(req))) satisfies RolloutProgressView);
+      res.json((await service.steer(key, env, action, args, actor, requestOrigin(req))) satisfies RolloutProgressView);
     });
   }
 

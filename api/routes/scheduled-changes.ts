@@ -1,8 +1,8 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { scheduledChangeCreatedSchema, scheduledChangeListSchema, type ScheduledChangeCreated, type ScheduledChangeList } from '../../src/protocol/admin-api.js';
 import { scheduleBodySchema, type ScheduledChangeService } from '../../src/scheduled-changes/scheduled-change-service.js';
-import { authorizeFlag, authorizeFlagUser, metaOf, type FlagTags } from '../auth.js';
+import { authorizeFlag, authorizeFlagUser, metaOf, type FlagTags, requestOrigin } from '../auth.js';
 import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { parseConfigInput } from '../../src/flags/config-validation.js';
@@ -12,7 +12,6 @@ import { parseInput } from '../validation.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
 
 const MOUNT = '/api/v1';
-const origin = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
@@ -38,7 +37,7 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
       flagKey: key, environment: env, covers: 'scheduled_changes', source: 'scheduled', applyAt: new Date(parsed.data.at).toISOString(),
       proposed: async (_tx, flag) => parseConfigInput(flag.type, parsed.data.config, 'body.config'),
     })) return;
-    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, { ...origin(req), auditMetadata: meta.auditMetadata })) satisfies ScheduledChangeCreated);
+    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, { ...requestOrigin(req), auditMetadata: meta.auditMetadata })) satisfies ScheduledChangeCreated);
   });
 
   defineRoute(router, MOUNT, {
@@ -56,7 +55,7 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
   }, async (req, res) => {
     const { key, env, id } = parseInput(changeParams, req.params, 'params');
     const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.json(await service.cancel(key, env, id, actor, origin(req)));
+    res.json(await service.cancel(key, env, id, actor, requestOrigin(req)));
   });
 
   return router;

@@ -5,7 +5,7 @@ import {
   type Webhook, type WebhookCreated, type WebhookDeliveries, type WebhookList,
 } from '../../src/protocol/admin-api.js';
 import type { WebhookService } from '../../src/webhooks/webhook-service.js';
-import { requireUser } from '../auth.js';
+import { requireUser, requestOrigin } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { atLeastOneOf, text } from '../schemas.js';
 import { defineRoute } from '../route-docs.js';
@@ -28,7 +28,7 @@ const idParams = z.object({ id: z.uuid() });
 const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 const meta = (req: { ip?: string; get(name: string): string | undefined }, actor: Parameters<WebhookService['create']>[1]['actor']) => ({
-  actor, ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null,
+  actor, ...requestOrigin(req),
 });
 
 /** Webhooks: admin only. Deliveries are signed (X-Ripcord-Signature) and retried; each has a log. */

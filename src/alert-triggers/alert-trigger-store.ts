@@ -1,5 +1,6 @@
 import type { AlertNotice, AlertSource } from '../alerts/alert-payload.js';
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow, touched } from '../connections/rows.js';
 
 export interface AlertTriggerRecord {
   id: string;
@@ -41,32 +42,51 @@ const COLUMNS = `t.id, f.key AS flag_key, t.environment, t.name, t.source, t.res
   t.only_during_rollout, t.created_by, t.created_at, t.enabled, t.deliveries_received, t.kills_fired, t.restores_fired, t.last_delivery_at,
   t.last_fired_at, t.last_fired_alert`;
 
-const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
+/** A row of COLUMNS. */
+interface TriggerRow {
+  id: string;
+  flag_key: string;
+  environment: string;
+  name: string;
+  source: AlertSource;
+  restore_on_resolved: boolean;
+  min_alerts: number;
+  window_seconds: number;
+  only_during_rollout: boolean;
+  created_by: string;
+  created_at: Date;
+  enabled: boolean;
+  deliveries_received: number;
+  kills_fired: number;
+  restores_fired: number;
+  last_delivery_at: Date | null;
+  last_fired_at: Date | null;
+  last_fired_alert: string | null;
+}
 
-function toTrigger(row: Record<string, unknown>): AlertTriggerRecord {
+function toTrigger(row: TriggerRow): AlertTriggerRecord {
   return {
-    id: row.id as string, flagKey: row.flag_key as string, environment: row.environment as string, name: row.name as string,
-    source: row.source as AlertSource, restoreOnResolved: row.restore_on_resolved as boolean, minAlerts: row.min_alerts as number,
-    windowSeconds: row.window_seconds as number, onlyDuringRollout: row.only_during_rollout as boolean, createdBy: row.created_by as string,
-    createdAt: (row.created_at as Date).toISOString(), enabled: row.enabled as boolean,
-    // bigint columns come back as strings; a trigger's counts stay far below 2^53.
-    deliveriesReceived: Number(row.deliveries_received), killsFired: Number(row.kills_fired), restoresFired: Number(row.restores_fired),
-    lastDeliveryAt: iso(row.last_delivery_at), lastFiredAt: iso(row.last_fired_at), lastFiredAlert: (row.last_fired_alert as string | null) ?? null,
+    id: row.id, flagKey: row.flag_key, environment: row.environment, name: row.name,
+    source: row.source, restoreOnResolved: row.restore_on_resolved, minAlerts: row.min_alerts,
+    windowSeconds: row.window_seconds, onlyDuringRollout: row.only_during_rollout, createdBy: row.created_by,
+    createdAt: iso(row.created_at), enabled: row.enabled,
+    deliveriesReceived: row.deliveries_received, killsFired: row.kills_fired, restoresFired: row.restores_fired,
+    lastDeliveryAt: iso(row.last_delivery_at), lastFiredAt: iso(row.last_fired_at), lastFiredAlert: row.last_fired_alert,
   };
 }
 
 export async function insertAlertTrigger(tx: Queryable, t: NewAlertTrigger): Promise<AlertTriggerRecord> {
-  const result = await tx.query(
+  const result = await tx.query<TriggerRow>(
     `WITH t AS (INSERT INTO alert_triggers (flag_id, environment, name, source, secret_hash, restore_on_resolved, min_alerts, window_seconds, only_during_rollout, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *)
      SELECT ${COLUMNS} FROM t JOIN flags f ON f.id = t.flag_id`,
     [t.flagId, t.environment, t.name, t.source, t.secretHash, t.restoreOnResolved, t.minAlerts, t.windowSeconds, t.onlyDuringRollout, t.createdBy],
   );
-  return toTrigger(result.rows[0]);
+  return toTrigger(onlyRow(result));
 }
 
 export async function listAlertTriggers(db: Queryable, flagKey: string, environment: string): Promise<AlertTriggerRecord[]> {
-  const result = await db.query(
+  const result = await db.query<TriggerRow>(
     `SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE f.key = $1 AND t.environment = $2 ORDER BY t.created_at`,
     [flagKey, environment],
   );
@@ -74,7 +94,7 @@ export async function listAlertTriggers(db: Queryable, flagKey: string, environm
 }
 
 export async function findAlertTrigger(db: Queryable, id: string): Promise<AlertTriggerRecord | null> {
-  const result = await db.query(`SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.id = $1`, [id]);
+  const result = await db.query<TriggerRow>(`SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.id = $1`, [id]);
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
 }
 
@@ -92,7 +112,7 @@ export async function alertTriggerSecretExists(db: Queryable, secretHash: string
  * trigger take turns). A disabled trigger is not found: its URL answers like an unknown one.
  */
 export async function lockAlertTriggerBySecret(tx: Queryable, secretHash: string): Promise<AlertTriggerRecord | null> {
-  const result = await tx.query(
+  const result = await tx.query<TriggerRow>(
     `SELECT ${COLUMNS} FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.secret_hash = $1 AND t.enabled AND f.archived_at IS NULL FOR UPDATE OF t`,
     [secretHash],
   );
@@ -101,7 +121,7 @@ export async function lockAlertTriggerBySecret(tx: Queryable, secretHash: string
 
 /** Enables or disables a trigger; answers it as changed, or null when it does not exist or already was so (one statement: concurrent toggles change it once). */
 export async function setAlertTriggerEnabled(tx: Queryable, id: string, enabled: boolean): Promise<AlertTriggerRecord | null> {
-  const result = await tx.query(
+  const result = await tx.query<TriggerRow>(
     `WITH t AS (UPDATE alert_triggers SET enabled = $2 WHERE id = $1 AND enabled <> $2 RETURNING *)
      SELECT ${COLUMNS} FROM t JOIN flags f ON f.id = t.flag_id`,
     [id, enabled],
@@ -120,7 +140,7 @@ export async function markRestored(tx: Queryable, triggerId: string, alertNames:
 }
 
 export async function deleteAlertTrigger(tx: Queryable, id: string): Promise<boolean> {
-  return ((await tx.query('DELETE FROM alert_triggers WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  return touched(await tx.query('DELETE FROM alert_triggers WHERE id = $1', [id]));
 }
 
 /** Records what a delivery said of each alert; a resolved alert's next firing is a new episode. */
@@ -148,12 +168,12 @@ export interface FiringAlert {
 
 /** Alerts firing that were (re)announced within the window. */
 export async function firingAlerts(tx: Queryable, triggerId: string, windowSeconds: number): Promise<FiringAlert[]> {
-  const result = await tx.query(
+  const result = await tx.query<{ fingerprint: string; name: string; link: string | null; fired: boolean; first_seen: Date }>(
     `SELECT fingerprint, name, link, fired, first_seen FROM alert_trigger_alerts
       WHERE trigger_id = $1 AND status = 'firing' AND last_seen > now() - make_interval(secs => $2) ORDER BY first_seen`,
     [triggerId, windowSeconds],
   );
-  return result.rows.map((row) => ({ fingerprint: row.fingerprint, name: row.name, link: row.link, fired: row.fired, firstSeen: (row.first_seen as Date).toISOString() }));
+  return result.rows.map((row) => ({ fingerprint: row.fingerprint, name: row.name, link: row.link, fired: row.fired, firstSeen: iso(row.first_seen) }));
 }
 
 /** Marks these alerts' episodes as spent and counts the kill, naming the alerts. */
@@ -163,5 +183,5 @@ export async function markFired(tx: Queryable, triggerId: string, fingerprints: 
 }
 
 export async function anyAlertFiring(tx: Queryable, triggerId: string): Promise<boolean> {
-  return ((await tx.query(`SELECT 1 FROM alert_trigger_alerts WHERE trigger_id = $1 AND status = 'firing' LIMIT 1`, [triggerId])).rowCount ?? 0) > 0;
+  return touched(await tx.query(`SELECT 1 FROM alert_trigger_alerts WHERE trigger_id = $1 AND status = 'firing' LIMIT 1`, [triggerId]));
 }

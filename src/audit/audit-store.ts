@@ -1,4 +1,5 @@
 import type { Queryable } from '../connections/database.js';
+import { iso, touched } from '../connections/rows.js';
 
 /** One audit event as written. */
 export interface AuditEventInput {
@@ -92,51 +93,72 @@ const EVENT_COLUMNS = `e.seq, e.id, e."timestamp", e.user_id, e.action, e.resour
 // user_id is text (the bootstrap admin and rollout guards are not users): compare as text, never cast.
 const JOIN_USERS = 'LEFT JOIN users u ON u.id::text = e.user_id';
 
-function toEvent(row: Record<string, unknown>): AuditEvent {
+/** A row of EVENT_COLUMNS. */
+interface EventRow {
+  seq: number;
+  id: string;
+  timestamp: Date;
+  user_id: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  environment: string | null;
+  old_value: unknown;
+  new_value: unknown;
+  reason: string | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  metadata: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+  actor_name: string | null;
+  actor_email: string | null;
+}
+
+function toEvent(row: EventRow): AuditEvent {
   return {
-    seq: row.seq as number,
-    id: row.id as string,
-    timestamp: (row.timestamp as Date).toISOString(),
-    userId: row.user_id as string,
-    action: row.action as string,
-    resourceType: row.resource_type as string,
-    resourceId: row.resource_id as string,
-    environment: row.environment as string | null,
+    seq: row.seq,
+    id: row.id,
+    timestamp: iso(row.timestamp),
+    userId: row.user_id,
+    action: row.action,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    environment: row.environment,
     oldValue: row.old_value,
     newValue: row.new_value,
-    reason: row.reason as string | null,
-    ipAddress: row.ip_address as string | null,
-    userAgent: row.user_agent as string | null,
-    metadata: row.metadata as Record<string, unknown>,
-    prevHash: row.prev_hash as string,
-    hash: row.hash as string,
-    actorName: (row.actor_name as string | null) ?? null,
-    actorEmail: (row.actor_email as string | null) ?? null,
+    reason: row.reason,
+    ipAddress: row.ip_address,
+    userAgent: row.user_agent,
+    metadata: row.metadata,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    actorName: row.actor_name,
+    actorEmail: row.actor_email,
   };
 }
 
 /** Whether an event with this idempotency key was written: the mark that a retried step already happened. */
 export async function auditEventExists(db: Queryable, idempotencyKey: string): Promise<boolean> {
-  const result = await db.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
-  return (result.rowCount ?? 0) > 0;
+  return touched(await db.query('SELECT 1 FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]));
 }
 
 /** The old value of the event written under `idempotencyKey` (null when there is none). */
 export async function auditOldValue(db: Queryable, idempotencyKey: string): Promise<unknown> {
-  const result = await db.query('SELECT old_value FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
+  const result = await db.query<{ old_value: unknown }>('SELECT old_value FROM audit_events WHERE idempotency_key = $1', [idempotencyKey]);
   return result.rows[0]?.old_value ?? null;
 }
 
 /** Events after `afterSeq`, oldest first: how the webhook dispatcher walks the log. */
 export async function listAuditEventsAfter(db: Queryable, afterSeq: number, limit: number): Promise<AuditEvent[]> {
-  const result = await db.query(`SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, [afterSeq, limit]);
+  const result = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, [afterSeq, limit]);
   return result.rows.map(toEvent);
 }
 
 /** Lists events newest first, filtered; each with its actor's name and email. */
 export async function listAuditEvents(db: Queryable, query: AuditQuery = {}): Promise<AuditEvent[]> {
   const actorPattern = query.actor ? `%${query.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  const result = await db.query(
+  const result = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS}
        FROM audit_events e ${JOIN_USERS}
       WHERE ($1::text IS NULL OR e.resource_type = $1 OR e.action LIKE $13) AND ($2::text IS NULL OR e.resource_id = $2)
@@ -198,7 +220,7 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000, maxRepo
     if (broken.length < maxReported) broken.push(link);
   };
   for (;;) {
-    const result = await db.query(
+    const result = await db.query<{ seq: number; id: string; prev_hash: string; hash: string; recomputed: string }>(
       `SELECT seq, id, prev_hash, hash, audit_event_digest(e.prev_hash, e) AS recomputed
          FROM audit_events e WHERE seq > $1 ORDER BY seq LIMIT $2`,
       [afterSeq, batchSize],
@@ -217,25 +239,25 @@ export async function verifyAuditChain(db: Queryable, batchSize = 5_000, maxRepo
 
 /** The newest event of the chain (its head), or null for an empty log. */
 export async function auditHead(db: Queryable): Promise<{ seq: number; hash: string; action: string } | null> {
-  const result = await db.query('SELECT seq, hash, action FROM audit_events ORDER BY seq DESC LIMIT 1');
-  return (result.rows[0] as { seq: number; hash: string; action: string } | undefined) ?? null;
+  const result = await db.query<{ seq: number; hash: string; action: string }>('SELECT seq, hash, action FROM audit_events ORDER BY seq DESC LIMIT 1');
+  return result.rows[0] ?? null;
 }
 
 /** The hash the chain holds today at `seq`, or null when that row is gone. */
 export async function auditHashAt(db: Queryable, seq: number): Promise<string | null> {
-  const result = await db.query('SELECT hash FROM audit_events WHERE seq = $1', [seq]);
-  return (result.rows[0]?.hash as string | undefined) ?? null;
+  const result = await db.query<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = $1', [seq]);
+  return result.rows[0]?.hash ?? null;
 }
 
 /** Every checkpoint recorded in the log (`audit.checkpoint` events), oldest first. */
 export async function listCheckpointEvents(db: Queryable): Promise<{ seq: number; newValue: unknown }[]> {
-  const result = await db.query(`SELECT seq, new_value FROM audit_events WHERE action = 'audit.checkpoint' ORDER BY seq`);
-  return result.rows.map((row) => ({ seq: row.seq as number, newValue: row.new_value }));
+  const result = await db.query<{ seq: number; new_value: unknown }>(`SELECT seq, new_value FROM audit_events WHERE action = 'audit.checkpoint' ORDER BY seq`);
+  return result.rows.map((row) => ({ seq: row.seq, newValue: row.new_value }));
 }
 
 /** The last kill or restore recorded for a flag in one environment (its workflow id is in the metadata). */
 export async function latestKillSwitchEvent(db: Queryable, flagKey: string, environment: string): Promise<AuditEvent | null> {
-  const result = await db.query(
+  const result = await db.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM audit_events e ${JOIN_USERS}
       WHERE e.resource_type = 'flag' AND e.resource_id = $1 AND e.environment = $2
         AND e.action IN ('kill_switch.activated', 'kill_switch.deactivated')

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 
-const KEY = 'ripcord:audit:checkpoints';
 /** How many of the newest checkpoints are kept (at the default interval, weeks of them). */
 const KEEP = 1000;
 
@@ -11,14 +10,18 @@ const KEEP = 1000;
  * is kept because after such a deletion new events would soon be checkpointed above the gap.
  */
 export class CheckpointAnchor {
-  constructor(private readonly redis: Redis) {}
+  private readonly key: string;
+
+  constructor(private readonly redis: Redis, prefix = 'ripcord') {
+    this.key = `${prefix}:audit:checkpoints`;
+  }
 
   async save(checkpoint: { seq: number }): Promise<void> {
-    await this.redis.multi().zadd(KEY, String(checkpoint.seq), JSON.stringify(checkpoint)).zremrangebyrank(KEY, '0', String(-KEEP - 1)).exec();
+    await this.redis.multi().zadd(this.key, String(checkpoint.seq), JSON.stringify(checkpoint)).zremrangebyrank(this.key, '0', String(-KEEP - 1)).exec();
   }
 
   /** The stored checkpoints as written (the caller checks them), oldest first. */
   async all(): Promise<unknown[]> {
-    return (await this.redis.zrange(KEY, '0', '-1')).map((raw) => JSON.parse(raw) as unknown);
+    return (await this.redis.zrange(this.key, '0', '-1')).map((raw) => JSON.parse(raw) as unknown);
   }
 }

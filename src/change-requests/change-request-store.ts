@@ -1,6 +1,7 @@
 import { DEFAULT_COVERS, type ChangePolicy, type ChangeRequest, type ChangeRequestStatus, type CoveredChange } from './change-request-schemas.js';
 import type { Role } from '../auth/rbac.js';
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow, touched } from '../connections/rows.js';
 
 /** An environment's policy as stored; an environment without a row has the policy off. */
 export interface PolicyInput {
@@ -11,7 +12,17 @@ export interface PolicyInput {
   restoreRequiresApproval: boolean;
 }
 
-const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
+/** A row of change_policies. */
+interface PolicyRow {
+  environment: string;
+  required_approvals: number;
+  approver_role: Role | null;
+  approver_user_ids: string[];
+  covers: CoveredChange[];
+  restore_requires_approval: boolean;
+  updated_by: string | null;
+  updated_at: Date | null;
+}
 
 export function offPolicy(environment: string): ChangePolicy {
   return {
@@ -21,7 +32,7 @@ export function offPolicy(environment: string): ChangePolicy {
 }
 
 export async function findPolicy(db: Queryable, environment: string): Promise<ChangePolicy> {
-  const { rows } = await db.query('SELECT * FROM change_policies WHERE environment = $1', [environment]);
+  const { rows } = await db.query<PolicyRow>('SELECT * FROM change_policies WHERE environment = $1', [environment]);
   const row = rows[0];
   if (!row) return offPolicy(environment);
   return {
@@ -38,8 +49,7 @@ export async function findPolicy(db: Queryable, environment: string): Promise<Ch
 
 /** Whether any environment's policy is on and covers this kind of write. */
 export async function anyPolicyCovers(db: Queryable, change: CoveredChange): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM change_policies WHERE required_approvals > 0 AND $1 = ANY(covers) LIMIT 1', [change]);
-  return (rowCount ?? 0) > 0;
+  return touched(await db.query('SELECT 1 FROM change_policies WHERE required_approvals > 0 AND $1 = ANY(covers) LIMIT 1', [change]));
 }
 
 export async function savePolicy(db: Queryable, environment: string, policy: PolicyInput, actor: string): Promise<void> {
@@ -73,7 +83,7 @@ export interface NewChangeRequest {
 }
 
 export async function insertChangeRequest(db: Queryable, request: NewChangeRequest): Promise<string> {
-  const { rows } = await db.query(
+  const result = await db.query<{ id: string }>(
     `INSERT INTO change_requests (kind, source, flag_key, environment, status, author_id, author_name, reason, base_version, base_config, proposed, diff, apply_at,
                                   required_approvals, segment_key, environments, segment_revision)
      VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, (SELECT revision FROM segment_revision)) RETURNING id`,
@@ -83,7 +93,7 @@ export async function insertChangeRequest(db: Queryable, request: NewChangeReque
       JSON.stringify(request.diff), request.applyAt, request.requiredApprovals, request.segmentKey ?? null, request.environments ?? [request.environment],
     ],
   );
-  return rows[0].id as string;
+  return onlyRow(result).id;
 }
 
 /**
@@ -112,51 +122,83 @@ const SELECT = `
                           FROM change_request_approvals a WHERE a.request_id = r.id), '[]') AS approvals
     FROM change_requests r`;
 
-function toRecord(row: Record<string, unknown>): ChangeRequestRecord {
+/** A row of SELECT: change_requests with its approvals (their `at` as JSON gives it: a timestamp string). */
+interface RequestRow {
+  id: string;
+  kind: ChangeRequest['kind'];
+  source: string;
+  flag_key: string | null;
+  segment_key: string | null;
+  environment: string;
+  environments: string[];
+  status: ChangeRequestStatus;
+  author_id: string;
+  author_name: string;
+  reason: string | null;
+  base_version: number;
+  base_config: unknown;
+  proposed: unknown;
+  diff: ChangeRequest['diff'];
+  apply_at: Date | null;
+  required_approvals: number;
+  approvals: ChangeRequest['approvals'];
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decision_comment: string | null;
+  outcome: string | null;
+  applied_version: number | null;
+  workflow_id: string | null;
+  slack_channel: string | null;
+  slack_ts: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord(row: RequestRow): ChangeRequestRecord {
   return {
-    id: row.id as string,
-    kind: row.kind as ChangeRequest['kind'],
-    source: row.source as string,
-    flag: (row.flag_key as string | null) ?? null,
-    segment: (row.segment_key as string | null) ?? null,
-    environment: row.environment as string,
-    environments: row.environments as string[],
-    status: row.status as ChangeRequestStatus,
-    author: { id: row.author_id as string, name: row.author_name as string },
-    reason: (row.reason as string | null) ?? null,
-    base_version: Number(row.base_version),
-    diff: row.diff as ChangeRequest['diff'],
+    id: row.id,
+    kind: row.kind,
+    source: row.source,
+    flag: row.flag_key,
+    segment: row.segment_key,
+    environment: row.environment,
+    environments: row.environments,
+    status: row.status,
+    author: { id: row.author_id, name: row.author_name },
+    reason: row.reason,
+    base_version: row.base_version,
+    diff: row.diff,
     proposed: row.proposed ?? null,
     apply_at: iso(row.apply_at),
-    required_approvals: row.required_approvals as number,
-    approvals: (row.approvals as ChangeRequest['approvals']).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
-    decided_by: row.decided_by ? { id: row.decided_by as string, name: row.decided_by_name as string } : null,
-    decision_comment: (row.decision_comment as string | null) ?? null,
-    outcome: (row.outcome as string | null) ?? null,
-    applied_version: row.applied_version === null ? null : Number(row.applied_version),
-    workflow_id: (row.workflow_id as string | null) ?? null,
-    created_at: iso(row.created_at)!,
-    updated_at: iso(row.updated_at)!,
+    required_approvals: row.required_approvals,
+    approvals: row.approvals.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    decided_by: row.decided_by ? { id: row.decided_by, name: row.decided_by_name ?? row.decided_by } : null,
+    decision_comment: row.decision_comment,
+    outcome: row.outcome,
+    applied_version: row.applied_version,
+    workflow_id: row.workflow_id,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
     baseConfig: row.base_config,
-    slack: row.slack_channel && row.slack_ts ? { channel: row.slack_channel as string, ts: row.slack_ts as string } : null,
+    slack: row.slack_channel && row.slack_ts ? { channel: row.slack_channel, ts: row.slack_ts } : null,
   };
 }
 
 /** One request; `lock` holds its row until the transaction ends (approvals, apply). */
 export async function findChangeRequest(db: Queryable, id: string, lock = false): Promise<ChangeRequestRecord | null> {
   if (lock) await db.query('SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE', [id]);
-  const { rows } = await db.query(`${SELECT} WHERE r.id = $1`, [id]);
+  const { rows } = await db.query<RequestRow>(`${SELECT} WHERE r.id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 /** The id of `author`'s pending request to release this kill switch, made at `baseVersion` (the kill still in force), or null. */
 export async function findOpenRestoreRequest(db: Queryable, flagKey: string, environment: string, authorId: string, baseVersion: number): Promise<string | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM change_requests WHERE kind = 'restore' AND status = 'pending' AND flag_key = $1 AND environment = $2 AND author_id = $3 AND base_version = $4
       ORDER BY created_at LIMIT 1`,
     [flagKey, environment, authorId, baseVersion],
   );
-  return (rows[0]?.id as string | undefined) ?? null;
+  return rows[0]?.id ?? null;
 }
 
 export interface ChangeRequestFilter {
@@ -168,7 +210,7 @@ export interface ChangeRequestFilter {
 }
 
 export async function listChangeRequests(db: Queryable, filter: ChangeRequestFilter): Promise<ChangeRequestRecord[]> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<RequestRow>(
     `${SELECT} WHERE ($1::text IS NULL OR $1 = ANY(r.environments)) AND ($2::text IS NULL OR r.flag_key = $2) AND ($3::text IS NULL OR r.status = $3)
         AND ($5::text IS NULL OR r.segment_key = $5)
       ORDER BY r.created_at DESC, r.id LIMIT $4`,

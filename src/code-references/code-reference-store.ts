@@ -1,4 +1,5 @@
 import type { Queryable } from '../connections/database.js';
+import { iso } from '../connections/rows.js';
 
 export interface CodeReferenceRow { flag: string; path: string; line: number; kind: 'call' | 'literal' }
 
@@ -18,10 +19,10 @@ export async function replaceCodeReferences(tx: Queryable, repository: string, r
 export interface FlagCodeReferences { repository: string; path: string; lines: number[]; uploadedAt: string }
 
 export async function codeReferencesOf(db: Queryable, flagKey: string): Promise<FlagCodeReferences[]> {
-  const result = await db.query(
+  const result = await db.query<{ repository: string; path: string; lines: number[]; uploaded_at: Date }>(
     `SELECT repository, path, array_agg(line ORDER BY line) AS lines, max(uploaded_at) AS uploaded_at
        FROM code_references WHERE flag_key = $1 GROUP BY repository, path ORDER BY repository, path`,
     [flagKey],
   );
-  return result.rows.map((row) => ({ repository: row.repository, path: row.path, lines: row.lines, uploadedAt: (row.uploaded_at as Date).toISOString() }));
+  return result.rows.map((row) => ({ repository: row.repository, path: row.path, lines: row.lines, uploadedAt: iso(row.uploaded_at) }));
 }

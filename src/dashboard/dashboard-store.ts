@@ -1,4 +1,5 @@
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow } from '../connections/rows.js';
 import { escapeLike, flagStatePredicates, type FlagListState } from '../flags/flag-store.js';
 
 export type DashboardState = FlagListState;
@@ -51,7 +52,10 @@ export async function listDashboardFlags(db: Queryable, filter: DashboardFilter)
   const params = [
     filter.tags?.length ? filter.tags : null, filter.environment ?? null, filter.text ? `%${escapeLike(filter.text)}%` : null,
   ];
-  const page = await db.query(
+  const page = await db.query<{
+    id: string; key: string; name: string; tags: string[]; archived_at: Date | null; updated_at: Date; sort_value: string; revision: number;
+    environments: DashboardRow['environments'];
+  }>(
     `SELECT f.id, f.key, f.name, f.tags, f.archived_at, f.updated_at, ${column} AS sort_value,
             (SELECT count(*) FROM audit_events a WHERE a.resource_type = 'flag' AND a.resource_id = f.key)::int AS revision,
             coalesce((SELECT jsonb_object_agg(c.environment, jsonb_build_object(
@@ -65,12 +69,12 @@ export async function listDashboardFlags(db: Queryable, filter: DashboardFilter)
       LIMIT $6`,
     [...params, filter.after?.value ?? null, filter.after?.key ?? null, filter.limit],
   );
-  const count = await db.query(`SELECT count(*)::int AS total FROM flags f WHERE ${where(filter.state)}`, params);
+  const count = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM flags f WHERE ${where(filter.state)}`, params);
   return {
-    total: count.rows[0].total,
+    total: onlyRow(count).total,
     rows: page.rows.map((row) => ({
       id: row.id, key: row.key, name: row.name, tags: row.tags, archived: row.archived_at !== null,
-      updatedAt: (row.updated_at as Date).toISOString(), sortValue: row.sort_value, revision: row.revision, environments: row.environments,
+      updatedAt: iso(row.updated_at), sortValue: row.sort_value, revision: row.revision, environments: row.environments,
     })),
   };
 }
@@ -89,7 +93,10 @@ export interface RunningRolloutRow {
 
 /** Rollouts not finished, across all flags (or the given ones), newest activity first. */
 export async function listRunningRollouts(db: Queryable, flagKeys?: string[], limit = 200): Promise<RunningRolloutRow[]> {
-  const result = await db.query(
+  const result = await db.query<{
+    id: string; flag_key: string; environment: string; workflow_id: string; status: RunningRolloutRow['status'];
+    progress: Record<string, unknown> | null; created_by: string; updated_at: Date; started_by: string | null;
+  }>(
     `SELECT r.id, f.key AS flag_key, r.environment, r.workflow_id, r.status, r.progress, r.created_by, r.updated_at, u.name AS started_by
        FROM rollouts r JOIN flags f ON f.id = r.flag_id
        LEFT JOIN users u ON u.id::text = r.created_by
@@ -99,6 +106,6 @@ export async function listRunningRollouts(db: Queryable, flagKeys?: string[], li
   );
   return result.rows.map((row) => ({
     id: row.id, flagKey: row.flag_key, environment: row.environment, workflowId: row.workflow_id, status: row.status,
-    progress: row.progress ?? {}, createdBy: row.created_by, startedBy: row.started_by, updatedAt: (row.updated_at as Date).toISOString(),
+    progress: row.progress ?? {}, createdBy: row.created_by, startedBy: row.started_by, updatedAt: iso(row.updated_at),
   }));
 }

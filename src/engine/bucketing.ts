@@ -87,3 +87,8 @@ export function bucketOf(flagKey: string, targetingKey: string): number {
 export function thresholdOf(percentage: number): number {
   return Math.round(percentage * 1000);
 }
+
+/** Whether a threshold needs the user's bucket: 0% and 100% do not (nobody and everybody are inside). */
+export function needsBucket(threshold: number): boolean {
+  return threshold > 0 && threshold < BUCKETS;
+}

@@ -1,5 +1,5 @@
 import type { Bucketing } from '../domain/bucketing.js';
-import { BUCKETS, bucketerOf } from './bucketing.js';
+import { BUCKETS, bucketerOf, needsBucket } from './bucketing.js';
 import { allMatch, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import type { EvaluationContext, EvaluationResult, Evaluator, TraceStep } from './types.js';
 
@@ -43,10 +43,6 @@ function bucketFor(bucketOf: (targetingKey: string) => number, context: Evaluati
   return typeof key === 'string' && key.length > 0 ? bucketOf(key) : NO_KEY;
 }
 
-/** Whether a threshold needs the user's bucket: 0% and 100% do not (nobody and everybody are inside). */
-function needsBucket(threshold: number): boolean {
-  return threshold > 0 && threshold < BUCKETS;
-}
 
 /**
  * Whether a bucket lies inside a threshold: true/false, or undefined when it takes a bucket the

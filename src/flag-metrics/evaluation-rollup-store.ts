@@ -1,4 +1,5 @@
 import type { Queryable } from '../connections/database.js';
+import { iso } from '../connections/rows.js';
 import type { EvaluationBucket, RollupStore } from '../serving/evaluation-rollups.js';
 
 export type { EvaluationBucket } from '../serving/evaluation-rollups.js';
@@ -49,7 +50,7 @@ export interface EvaluationSeriesPoint {
 
 /** One flag's evaluations since `since`, per environment and variant, in buckets of `bucketSeconds`. */
 export async function evaluationSeries(db: Queryable, flagKey: string, environments: string[], since: Date, bucketSeconds: number) {
-  const points = await db.query(
+  const points = await db.query<{ environment: string; variant: string; bucket: Date; evaluations: number; errors: number }>(
     `SELECT environment, variant, date_bin(make_interval(secs => $4), minute, TIMESTAMPTZ '2000-01-01') AS bucket,
             sum(evaluations)::float8 AS evaluations, sum(errors)::float8 AS errors
        FROM flag_evaluation_minutes
@@ -57,16 +58,16 @@ export async function evaluationSeries(db: Queryable, flagKey: string, environme
       GROUP BY 1, 2, 3 ORDER BY 3, 1, 2`,
     [flagKey, environments, since.toISOString(), bucketSeconds],
   );
-  const last = await db.query(
+  const last = await db.query<{ environment: string; last: Date }>(
     `SELECT environment, max(last_evaluated) AS last FROM flag_evaluation_minutes
       WHERE flag_key = $1 AND environment = ANY($2) GROUP BY 1`,
     [flagKey, environments],
   );
   return {
     points: points.rows.map((r): EvaluationSeriesPoint => ({
-      environment: r.environment, variant: r.variant, at: (r.bucket as Date).toISOString(), evaluations: r.evaluations, errors: r.errors,
+      environment: r.environment, variant: r.variant, at: iso(r.bucket), evaluations: r.evaluations, errors: r.errors,
     })),
-    lastEvaluated: Object.fromEntries(last.rows.map((r) => [r.environment as string, (r.last as Date).toISOString()])) as Record<string, string>,
+    lastEvaluated: Object.fromEntries(last.rows.map((r) => [r.environment, iso(r.last)])),
   };
 }
 
@@ -74,7 +75,7 @@ export async function evaluationSeries(db: Queryable, flagKey: string, environme
 export async function recentEvaluationsByFlag(db: Queryable, flagKeys: string[], since: Date): Promise<Map<string, Map<number, number>>> {
   const byFlag = new Map<string, Map<number, number>>();
   if (flagKeys.length === 0) return byFlag;
-  const result = await db.query(
+  const result = await db.query<{ flag_key: string; minute: Date; evaluations: number }>(
     `SELECT flag_key, minute, sum(evaluations)::float8 AS evaluations FROM flag_evaluation_minutes
       WHERE flag_key = ANY($1) AND minute >= $2 GROUP BY 1, 2`,
     [flagKeys, since.toISOString()],
@@ -82,7 +83,7 @@ export async function recentEvaluationsByFlag(db: Queryable, flagKeys: string[],
   for (const row of result.rows) {
     let minutes = byFlag.get(row.flag_key);
     if (!minutes) byFlag.set(row.flag_key, (minutes = new Map()));
-    minutes.set((row.minute as Date).getTime(), row.evaluations);
+    minutes.set(row.minute.getTime(), row.evaluations);
   }
   return byFlag;
 }

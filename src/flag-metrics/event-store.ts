@@ -54,7 +54,7 @@ export async function guardCohorts(
   db: Queryable, flagKey: string, environment: string, since: Date, reporterCap: number, treatedVariants?: readonly string[],
 ): Promise<GuardCohorts> {
   // A split rollout names its treated variants (those it moves traffic to); otherwise every variant but the off one is treated.
-  const result = await db.query(
+  const result = await db.query<{ treated: boolean; reporter: string; samples: number; errors: number; counted_samples: number; counted_errors: number }>(
     `WITH off AS (
        SELECT coalesce((SELECT c.off_variant FROM flag_configs c JOIN flags f ON f.id = c.flag_id WHERE f.key = $1 AND c.environment = $2), 'off') AS variant
      ), per_reporter AS (
@@ -89,7 +89,7 @@ export async function guardCohorts(
 
 /** Treated/untreated outcome counts per environment since `since`: what an events guard judges. */
 export async function cohortRatesByEnvironment(db: Queryable, flagKey: string, environments: string[], since: Date): Promise<Map<string, CohortRates>> {
-  const result = await db.query(
+  const result = await db.query<{ environment: string; treated: boolean; samples: number; errors: number }>(
     `SELECT e.environment, e.variant IS DISTINCT FROM coalesce(c.off_variant, 'off') AS treated,
             sum(e.successes + e.errors)::float8 AS samples, sum(e.errors)::float8 AS errors
        FROM flag_events e

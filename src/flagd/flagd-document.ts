@@ -1,7 +1,7 @@
 import { flagConfigSchemaFor, type FlagConfig, type FlagDefinition, type FlagRule, type TargetingRule } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
 import { resolveVariants, thousandths, type ResolvedVariants } from '../domain/variants.js';
-import { BUCKETS, thresholdOf } from '../engine/bucketing.js';
+import { BUCKETS, needsBucket, thresholdOf } from '../engine/bucketing.js';
 import { compileFlag } from '../engine/compile.js';
 import { and, conditionsLogic, FALSE, Inexpressible, not, or, TRUE, type JsonLogic } from './json-logic.js';
 
@@ -71,7 +71,6 @@ function insideBucket(threshold: number): JsonLogic {
   return { '===': [{ fractional: [['in', threshold], ['out', FULL - threshold]] }, 'in'] };
 }
 
-const needsBucket = (threshold: number) => threshold > 0 && threshold < FULL;
 
 /** An `if` chain from (condition, outcome) pairs: the first condition that holds decides. */
 function chain(branches: Array<[JsonLogic, Outcome]>, otherwise: Outcome): JsonLogic {

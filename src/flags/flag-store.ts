@@ -1,6 +1,7 @@
 import type { FlagConfig, FlagDefinition, FlagType } from '../domain/flag.js';
 import { withVariants } from '../domain/variants.js';
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow } from '../connections/rows.js';
 
 /** A flag's identity, shared by all environments. */
 export interface FlagRecord {
@@ -31,27 +32,61 @@ export interface ConfigRecord {
 const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at, version';
 const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, bucketing, kill_switch, version, updated_by, updated_at';
 
-type Row = Record<string, unknown>;
+/** A row of FLAG_COLUMNS. */
+interface FlagRow {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  type: FlagType;
+  tags: string[];
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+  archived_at: Date | null;
+  version: number;
+}
 
-function toFlag(row: Row): FlagRecord {
+/** A row of CONFIG_COLUMNS (jsonb columns as zod checked them on the way in). */
+interface ConfigRow {
+  environment: string;
+  enabled: FlagConfig['enabled'];
+  variants: FlagConfig['variants'];
+  on_variant: FlagConfig['on_variant'];
+  off_variant: FlagConfig['off_variant'];
+  value: FlagConfig['value'];
+  off_value: FlagConfig['off_value'];
+  rules: FlagConfig['rules'];
+  targeting: FlagConfig['targeting'];
+  rollout: FlagConfig['rollout'] | null;
+  split: FlagConfig['split'] | null;
+  bucketing: FlagConfig['bucketing'] | null;
+  kill_switch: FlagConfig['kill_switch'];
+  version: number;
+  updated_by: string;
+  updated_at: Date;
+}
+
+function toFlag(row: FlagRow): FlagRecord {
   return {
-    id: row.id as string,
-    key: row.key as string,
-    name: row.name as string,
-    description: row.description as string,
-    type: row.type as FlagType,
-    tags: row.tags as string[],
-    createdBy: row.created_by as string,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedBy: row.updated_by as string,
-    updatedAt: (row.updated_at as Date).toISOString(),
-    archivedAt: row.archived_at ? (row.archived_at as Date).toISOString() : null,
-    version: row.version as number,
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    tags: row.tags,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at),
+    updatedBy: row.updated_by,
+    updatedAt: iso(row.updated_at),
+    archivedAt: iso(row.archived_at),
+    version: row.version,
   };
 }
 
-function toConfig(row: Row): ConfigRecord {
-  const config = {
+function toConfig(row: ConfigRow): ConfigRecord {
+  const config: FlagConfig = {
     enabled: row.enabled,
     variants: row.variants,
     on_variant: row.on_variant,
@@ -64,24 +99,24 @@ function toConfig(row: Row): ConfigRecord {
     ...(row.rollout ? { rollout: row.rollout } : {}),
     ...(row.split ? { split: row.split } : {}),
     ...(row.bucketing ? { bucketing: row.bucketing } : {}),
-  } as FlagConfig;
+  };
   return {
-    environment: row.environment as string,
+    environment: row.environment,
     config,
-    version: row.version as number,
-    updatedBy: row.updated_by as string,
-    updatedAt: (row.updated_at as Date).toISOString(),
+    version: row.version,
+    updatedBy: row.updated_by,
+    updatedAt: iso(row.updated_at),
   };
 }
 
 export async function listEnvironments(db: Queryable): Promise<Array<{ key: string; name: string; revision: number }>> {
-  const result = await db.query('SELECT key, name, revision FROM environments ORDER BY created_at, key');
+  const result = await db.query<{ key: string; name: string; revision: number }>('SELECT key, name, revision FROM environments ORDER BY created_at, key');
   return result.rows;
 }
 
 /** Takes the environment's next revision (the version of the change being written); null if unknown. */
 export async function nextRevision(tx: Queryable, environment: string): Promise<number | null> {
-  const result = await tx.query('UPDATE environments SET revision = revision + 1 WHERE key = $1 RETURNING revision', [environment]);
+  const result = await tx.query<{ revision: number }>('UPDATE environments SET revision = revision + 1 WHERE key = $1 RETURNING revision', [environment]);
   return result.rows[0]?.revision ?? null;
 }
 
@@ -96,7 +131,7 @@ export interface NewFlag {
 
 /** Inserts a flag; returns null when the key is taken. */
 export async function insertFlag(tx: Queryable, flag: NewFlag): Promise<FlagRecord | null> {
-  const result = await tx.query(
+  const result = await tx.query<FlagRow>(
     `INSERT INTO flags (key, name, description, type, tags, created_by, updated_by)
      VALUES ($1, $2, $3, $4, $5, $6, $6)
      ON CONFLICT (key) DO NOTHING
@@ -108,34 +143,34 @@ export async function insertFlag(tx: Queryable, flag: NewFlag): Promise<FlagReco
 
 /** Every live flag key (for "did you mean"), at most `limit`. */
 export async function listFlagKeys(db: Queryable, limit = 10_000): Promise<string[]> {
-  const result = await db.query('SELECT key FROM flags WHERE archived_at IS NULL ORDER BY key LIMIT $1', [limit]);
-  return result.rows.map((row) => row.key as string);
+  const result = await db.query<{ key: string }>('SELECT key FROM flags WHERE archived_at IS NULL ORDER BY key LIMIT $1', [limit]);
+  return result.rows.map((row) => row.key);
 }
 
 /** A flag's revision: how many changes the audit log records for it (creation is revision 1). */
 export async function flagRevision(db: Queryable, key: string): Promise<number> {
-  const result = await db.query(`SELECT count(*)::int AS n FROM audit_events WHERE resource_type = 'flag' AND resource_id = $1`, [key]);
-  return result.rows[0].n;
+  const result = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE resource_type = 'flag' AND resource_id = $1`, [key]);
+  return onlyRow(result).n;
 }
 
 /** Which of `keys` name a flag that is not archived and has a config in `environment`. */
 export async function liveFlagKeysIn(db: Queryable, environment: string, keys: readonly string[]): Promise<Set<string>> {
-  const result = await db.query(
+  const result = await db.query<{ key: string }>(
     `SELECT f.key FROM flags f JOIN flag_configs c ON c.flag_id = f.id
       WHERE f.key = ANY($1::text[]) AND c.environment = $2 AND f.archived_at IS NULL`,
     [keys, environment],
   );
-  return new Set(result.rows.map((row: { key: string }) => row.key));
+  return new Set(result.rows.map((row) => row.key));
 }
 
 export async function findFlag(db: Queryable, key: string): Promise<FlagRecord | null> {
-  const result = await db.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
+  const result = await db.query<FlagRow>(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1`, [key]);
   return result.rows[0] ? toFlag(result.rows[0]) : null;
 }
 
 /** Reads one environment's config; `forUpdate` locks the row until the transaction ends. */
 export async function findConfig(db: Queryable, flagId: string, environment: string, forUpdate = false): Promise<ConfigRecord | null> {
-  const result = await db.query(
+  const result = await db.query<ConfigRow>(
     `SELECT ${CONFIG_COLUMNS} FROM flag_configs WHERE flag_id = $1 AND environment = $2${forUpdate ? ' FOR UPDATE' : ''}`,
     [flagId, environment],
   );
@@ -143,7 +178,7 @@ export async function findConfig(db: Queryable, flagId: string, environment: str
 }
 
 export async function listConfigs(db: Queryable, flagId: string): Promise<ConfigRecord[]> {
-  const result = await db.query(`SELECT ${CONFIG_COLUMNS} FROM flag_configs WHERE flag_id = $1 ORDER BY environment`, [flagId]);
+  const result = await db.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM flag_configs WHERE flag_id = $1 ORDER BY environment`, [flagId]);
   return result.rows.map(toConfig);
 }
 
@@ -153,7 +188,7 @@ export async function listConfigs(db: Queryable, flagId: string): Promise<Config
  * caller tells which is missing).
  */
 export async function lockFlagConfig(tx: Queryable, flagKey: string, environment: string): Promise<{ flag: FlagRecord; config: ConfigRecord } | null> {
-  const result = await tx.query(
+  const result = await tx.query<FlagRow & Omit<ConfigRow, 'version' | 'updated_by' | 'updated_at'> & { config_version: number; config_updated_by: string; config_updated_at: Date }>(
     `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
             c.environment, c.enabled, c.variants, c.on_variant, c.off_variant, c.value, c.off_value, c.rules, c.targeting, c.rollout, c.split, c.bucketing, c.kill_switch,
             c.version AS config_version, c.updated_by AS config_updated_by, c.updated_at AS config_updated_at
@@ -186,7 +221,7 @@ export async function saveLockedConfigAtNextRevision(
 ): Promise<number | null> {
   // Every column of the config, variants and split included (a split rollout step or a scheduled change writes them).
   const config = withVariants(stored);
-  const result = await tx.query(
+  const result = await tx.query<{ version: number }>(
     `WITH revision AS (UPDATE environments SET revision = revision + 1 WHERE key = $2 RETURNING revision),
           touched AS (UPDATE flags SET updated_by = $10, updated_at = now() WHERE id = $1)
      UPDATE flag_configs SET enabled = $3, value = $4, off_value = $5, rules = $6, targeting = $7, rollout = $8, kill_switch = $9,
@@ -203,7 +238,7 @@ export async function saveLockedConfigAtNextRevision(
       config.bucketing ? JSON.stringify(config.bucketing) : null,
     ],
   );
-  return result.rows[0] ? Number(result.rows[0].version) : null;
+  return result.rows[0]?.version ?? null;
 }
 
 /**
@@ -248,7 +283,7 @@ export async function loadDefinitions(
   environment: string,
   filter: { flagKey?: string; sinceVersion?: number } = {},
 ): Promise<FlagDefinition[]> {
-  const result = await db.query(
+  const result = await db.query<ConfigRow & { key: string; type: FlagType; archived_at: Date | null }>(
     `SELECT f.key, f.type, f.archived_at, ${CONFIG_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')}
        FROM flag_configs c JOIN flags f ON f.id = c.flag_id
       WHERE c.environment = $1 AND ($2::text IS NULL OR f.key = $2) AND c.version > $3`,
@@ -301,7 +336,7 @@ export function flagStatePredicates(state: FlagListState): { archived: string; c
 /** Lists flags by key, filtered; returns at most `limit` rows. */
 export async function listFlags(db: Queryable, filter: FlagListFilter): Promise<FlagSummary[]> {
   const { archived, config: configState } = flagStatePredicates(filter.state ?? 'active');
-  const result = await db.query(
+  const result = await db.query<FlagRow & { environments: FlagSummary['environments'] }>(
     `SELECT ${FLAG_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')},
             coalesce((SELECT jsonb_object_agg(c.environment, jsonb_build_object(
                         'enabled', c.enabled, 'killed', (c.kill_switch->>'enabled')::boolean, 'version', c.version))
@@ -326,23 +361,23 @@ export async function updateFlagIdentity(
   patch: { name?: string; description?: string; tags?: string[] },
   actor: string,
 ): Promise<FlagRecord> {
-  const result = await tx.query(
+  const result = await tx.query<FlagRow>(
     `UPDATE flags SET name = coalesce($2, name), description = coalesce($3, description), tags = coalesce($4, tags),
                       version = version + 1, updated_by = $5, updated_at = now()
       WHERE id = $1 RETURNING ${FLAG_COLUMNS}`,
     [id, patch.name ?? null, patch.description ?? null, patch.tags ?? null, actor],
   );
-  return toFlag(result.rows[0]);
+  return toFlag(onlyRow(result));
 }
 
 /** Archives or unarchives a flag and bumps its version. */
 export async function setFlagArchived(tx: Queryable, id: string, archived: boolean, actor: string): Promise<FlagRecord> {
-  const result = await tx.query(
+  const result = await tx.query<FlagRow>(
     `UPDATE flags SET archived_at = CASE WHEN $2 THEN now() ELSE NULL END, version = version + 1, updated_by = $3, updated_at = now()
       WHERE id = $1 RETURNING ${FLAG_COLUMNS}`,
     [id, archived, actor],
   );
-  return toFlag(result.rows[0]);
+  return toFlag(onlyRow(result));
 }
 
 /**
@@ -371,7 +406,7 @@ export async function lockEnvironments(tx: Queryable, keys: readonly string[]): 
 
 /** Locks a flag's row until the transaction ends (identity changes are serialised per flag). */
 export async function lockFlag(tx: Queryable, key: string): Promise<FlagRecord | null> {
-  const result = await tx.query(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1 FOR UPDATE`, [key]);
+  const result = await tx.query<FlagRow>(`SELECT ${FLAG_COLUMNS} FROM flags WHERE key = $1 FOR UPDATE`, [key]);
   return result.rows[0] ? toFlag(result.rows[0]) : null;
 }
 

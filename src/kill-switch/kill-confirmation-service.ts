@@ -19,7 +19,7 @@ export const CONFIRMATION_TIMEOUT_MS = 5_000;
 export type { KillSwitchState };
 
 /** Reads a flag's kill switch with its per-replica confirmation (the admin UI and on-call read this). */
-export function createKillConfirmationService(deps: { db: Database; redis: Redis; workflowUrl?: (workflowId: string) => string }) {
+export function createKillConfirmationService(deps: { db: Database; redis: Redis; prefix?: string; workflowUrl?: (workflowId: string) => string }) {
   return {
     async state(flagKey: string, environment: string): Promise<KillSwitchState> {
       const flag = await findFlag(deps.db, flagKey);
@@ -43,7 +43,7 @@ export function createKillConfirmationService(deps: { db: Database; redis: Redis
       if (latest) {
         const sinceMs = Date.parse(latest.at);
         // Redis down: the kill state is still the truth (from Postgres); who serves it can't be told.
-        const read = await readConfirmation(deps.redis, { environment, flag: flagKey, version: definition.version, sinceMs }).catch(() => null);
+        const read = await readConfirmation(deps.redis, { environment, flag: flagKey, version: definition.version, sinceMs }, deps.prefix).catch(() => null);
         if (read) {
           const { converged, confirmedReplicas, totalReplicas, elapsedMs, laggards } = read;
           const status = converged ? 'confirmed' : Date.now() - sinceMs < CONFIRMATION_TIMEOUT_MS ? 'pending' : 'unconfirmed';

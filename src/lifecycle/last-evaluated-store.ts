@@ -1,5 +1,6 @@
 import type { LifecycleConfig, LifecycleFlagInput } from '../domain/lifecycle.js';
 import type { Queryable } from '../connections/database.js';
+import { touched } from '../connections/rows.js';
 
 // flag_last_evaluated is written by the API replicas' rollup flush (addEvaluationBuckets, one statement
 // with the per-minute rollups); this module reads it with the configs, for the flag lifecycle.
@@ -18,7 +19,11 @@ export interface LifecycleRow extends LifecycleFlagInput {
  * from before the flag's creation belongs to a deleted flag that had the same key and is ignored.
  */
 export async function lifecycleRows(db: Queryable, filter: { keys?: readonly string[]; includeArchived: boolean }): Promise<LifecycleRow[]> {
-  const result = await db.query(
+  const result = await db.query<{
+    key: string; tags: string[]; created_by: string; created_at: Date; archived_at: Date | null;
+    /** Built with jsonb: its timestamps are strings. */
+    environments: Array<{ environment: string; changed_at: string; last_evaluated: string | null; config: LifecycleConfig }>;
+  }>(
     `SELECT f.key, f.tags, f.created_by, f.created_at, f.archived_at,
             coalesce(jsonb_agg(jsonb_build_object(
               'environment', c.environment, 'changed_at', c.updated_at,
@@ -37,13 +42,13 @@ export async function lifecycleRows(db: Queryable, filter: { keys?: readonly str
     [filter.keys ? [...filter.keys] : null, filter.includeArchived],
   );
   return result.rows.map((row) => {
-    const environments = (row.environments as Array<{ environment: string; changed_at: string; last_evaluated: string | null; config: LifecycleConfig }>);
+    const { environments } = row;
     return {
-      key: row.key as string,
-      tags: row.tags as string[],
-      createdBy: row.created_by as string,
-      createdAt: (row.created_at as Date).getTime(),
-      archivedAt: row.archived_at ? (row.archived_at as Date).getTime() : null,
+      key: row.key,
+      tags: row.tags,
+      createdBy: row.created_by,
+      createdAt: row.created_at.getTime(),
+      archivedAt: row.archived_at ? row.archived_at.getTime() : null,
       environments: environments.map((env) => ({
         environment: env.environment,
         config: env.config,
@@ -58,28 +63,27 @@ export async function lifecycleRows(db: Queryable, filter: { keys?: readonly str
 /** Files (repository and path) referencing each flag, from `ripcord refs --upload`. */
 export async function referencedFileCounts(db: Queryable, keys: readonly string[]): Promise<Map<string, number>> {
   if (keys.length === 0) return new Map();
-  const result = await db.query(
+  const result = await db.query<{ flag_key: string; files: number }>(
     `SELECT flag_key, count(DISTINCT (repository, path))::int AS files FROM code_references WHERE flag_key = ANY($1::text[]) GROUP BY flag_key`,
     [[...keys]],
   );
-  return new Map(result.rows.map((row) => [row.flag_key as string, row.files as number]));
+  return new Map(result.rows.map((row) => [row.flag_key, row.files]));
 }
 
 /** Owners (flag creators that are users) with their Slack link, by user id. */
 export async function ownersByUserId(db: Queryable, ids: readonly string[]): Promise<Map<string, { name: string; slackUserId: string | null }>> {
   const uuids = ids.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
   if (uuids.length === 0) return new Map();
-  const result = await db.query(
+  const result = await db.query<{ id: string; name: string; slack_user_id: string | null }>(
     'SELECT id::text AS id, name, CASE WHEN deactivated_at IS NULL THEN slack_user_id END AS slack_user_id FROM users WHERE id = ANY($1::uuid[])',
     [uuids],
   );
-  return new Map(result.rows.map((row) => [row.id as string, { name: row.name as string, slackUserId: (row.slack_user_id as string | null) ?? null }]));
+  return new Map(result.rows.map((row) => [row.id, { name: row.name, slackUserId: row.slack_user_id }]));
 }
 
 /** Whether a week's digest already went out to a recipient (a retried activity, a second run that week). */
 export async function digestAlreadyPosted(db: Queryable, week: string, recipient: string): Promise<boolean> {
-  const result = await db.query('SELECT 1 FROM lifecycle_digest_posts WHERE week = $1 AND recipient = $2', [week, recipient]);
-  return (result.rowCount ?? 0) > 0;
+  return touched(await db.query('SELECT 1 FROM lifecycle_digest_posts WHERE week = $1 AND recipient = $2', [week, recipient]));
 }
 
 /** Records that a week's digest went out to a recipient. */

@@ -64,6 +64,7 @@ import { CheckpointAnchor } from '../audit/checkpoint-anchor.js';
 import { listEnvironments, loadDefinitions } from '../flags/flag-store.js';
 import { RedisProjection } from '../cache/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
+import { withCallDeadline } from '../temporal/call-deadline.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
 import { createSsoRuntime, slackEmailLinking } from '../sso/runtime.js';
@@ -112,10 +113,11 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const subscriber = createRedis(config, { maxRetriesPerRequest: 1, retryStrategy });
   for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
 
-  const projection = new RedisProjection(redis);
+  const prefix = config.REDIS_PREFIX;
+  const projection = new RedisProjection(redis, prefix);
   const snapshot = new FlagSnapshot();
   const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
-  const heartbeat = new ReplicaHeartbeat({ redis, served, logger });
+  const heartbeat = new ReplicaHeartbeat({ redis, served, logger, prefix });
   const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
     snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
@@ -123,14 +125,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     loadFromDatabase: async (environment, sinceVersion) => ({ definitions: await loadDefinitions(db, environment, { sinceVersion }) }),
   });
   // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
-  const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger });
+  const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger, prefix });
   sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
   // flagd documents follow the same change feed as the evaluations: every change L1 takes in.
   const flagdFeed = new FlagdFeed(snapshot);
   sync.onChange.add(({ definition }) => flagdFeed.changed(definition.environment));
   await sync.start();
   // Segments: precomputed in Redis, installed into the snapshot, which recompiles the flags using them.
-  const segmentProjection = new SegmentProjection(redis);
+  const segmentProjection = new SegmentProjection(redis, prefix);
   const segmentSync = new SegmentSync({
     projection: segmentProjection, subscriber, logger,
     sink: { setSegments: (segments) => { snapshot.setSegments(segments); flagdFeed.changed(); } },
@@ -163,14 +165,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // close the streams they touch (SSE and flagd sync), in every API process at once.
   const authEvents = await createAuthEvents({
     listeners: [(change) => authenticator.invalidate(change), (change) => streams.closeTouched(change), (change) => flagdSyncStreams.closeTouched(change)],
-    redis, subscriber, logger,
+    redis, subscriber, logger, prefix,
   });
   const authFailures = new AuthFailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
   const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
   const rollups = new EvaluationRollups(evaluationRollupStore(db), logger);
   rollups.start();
-  const flagMetrics = new FlagMetrics(redis, logger, 'ripcord', rollups);
+  const flagMetrics = new FlagMetrics(redis, logger, prefix, rollups);
   flagMetrics.start();
   registerServingMetrics(metrics.registry, {
     flagMetrics, cacheStats,
@@ -182,7 +184,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // OFREP 0.3 change streams: bulk answers advertise them once the shared channel key is loaded.
   const ofrepFreshness = new OfrepFreshness(snapshot, sync.onChange);
   ofrepFreshness.start();
-  const ofrepChannels = new OfrepStreamChannels({ redis, tokens });
+  const ofrepChannels = new OfrepStreamChannels({ redis, tokens, prefix });
   await ofrepChannels.load().catch((err: unknown) => logger.warn({ err }, 'OFREP event streams not advertised until Redis answers'));
   ofrepChannels.start();
   const telemetry = await startTelemetry(config, 'api', logger);
@@ -190,7 +192,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     telemetry,
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
-    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), authFailures,
+    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), perAddressLimiter: new RateLimiter(config.RATE_LIMIT_PER_ADDRESS_PER_SECOND), authFailures,
     eventStreams: { channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS },
   });
   const heartbeatMs = config.STREAM_HEARTBEAT_SECONDS * 1000;
@@ -212,7 +214,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
       changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
@@ -223,7 +225,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     flags,
     killSwitch,
     killConfirmations: createKillConfirmationService({
-      db, redis, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
+      db, redis, prefix, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
     }),
     rollouts,
     releasePipelines: createReleasePipelineService(temporalDeps),
@@ -238,7 +240,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments)), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
@@ -248,14 +250,14 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
       segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
-      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis) }),
+      audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis, prefix) }),
     },
     draining: () => draining,
     checks: {
       snapshot: () => snapshotReadiness(sync, snapshot),
       postgres: () => pingDatabase(db),
       redis: () => redis.ping(),
-      temporal: () => starter.client.connection.withDeadline(Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
+      temporal: () => withCallDeadline(starter.client.connection, Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
     },
   });
 

@@ -44,7 +44,7 @@ const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'ripcord-seed');
 const db = createDatabase(postgresPoolConfig(config, { max: 2 }));
 const redis = createRedis(config, { maxRetriesPerRequest: 1 });
-const flags = createFlagService({ db, publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }) });
+const flags = createFlagService({ db, publisher: createFlagPublisher({ projection: new RedisProjection(redis, config.REDIS_PREFIX), logger }) });
 const meta = { actor: BOOTSTRAP_ACTOR, userAgent: 'ripcord seed' };
 
 try {

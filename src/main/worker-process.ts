@@ -30,11 +30,12 @@ export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 const prebuiltBundlePath = fileURLToPath(new URL(`../../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 
 /**
- * What the worker runs: the given bundle (tests share one), else the build's prebuilt bundle file
- * (no webpack or swc at start-up), else the sources, bundled at start-up (development).
+ * What the worker runs: the given bundle (tests share one), else WORKFLOW_BUNDLE, else the build's
+ * prebuilt bundle file (no webpack or swc at start-up), else the sources, bundled at start-up (development).
  */
-function workflowCode(bundle?: WorkflowBundleWithSourceMap): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+function workflowCode(bundle: WorkflowBundleWithSourceMap | undefined, bundleFile: string | undefined): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
   if (bundle) return { workflowBundle: bundle };
+  if (bundleFile) return { workflowBundle: { codePath: bundleFile } };
   if (existsSync(prebuiltBundlePath)) return { workflowBundle: { codePath: prebuiltBundlePath } };
   return { workflowsPath };
 }
@@ -92,8 +93,9 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     db,
     starter,
     redis,
-    acks: new AckWatcher({ redis, subscriber }),
-    publisher: createFlagPublisher({ projection: new RedisProjection(redis), logger }),
+    redisPrefix: config.REDIS_PREFIX,
+    acks: new AckWatcher({ redis, subscriber, prefix: config.REDIS_PREFIX }),
+    publisher: createFlagPublisher({ projection: new RedisProjection(redis, config.REDIS_PREFIX), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     webhookDestinations: webhookDestinations(config),
     webhookSecrets: webhookSecretBox(config),
@@ -112,7 +114,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   const connection = await NativeConnection.connect(temporal).catch((error: unknown) => {
     throw new Error(`cannot connect to Temporal at ${describeTemporal(temporal)}: ${(error as Error).message}`, { cause: error });
   });
-  const code = workflowCode(bundle);
+  const code = workflowCode(bundle, config.WORKFLOW_BUNDLE);
   const telemetry = await startTelemetry(config, 'worker', logger);
   const worker = await Worker.create({
     ...(telemetry ? { interceptors: { activity: [activityTelemetry(telemetry)] } } : {}),
@@ -140,7 +142,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
   });
   webhooks.start();
   const checkpoints = config.AUDIT_CHECKPOINT_KEY && config.AUDIT_CHECKPOINT_SECONDS > 0
-    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis) })
+    ? createAuditCheckpointer({ db, key: config.AUDIT_CHECKPOINT_KEY, logger, intervalMs: config.AUDIT_CHECKPOINT_SECONDS * 1000, anchor: new CheckpointAnchor(redis, config.REDIS_PREFIX) })
     : null;
   checkpoints?.start();
   if (!config.AUDIT_CHECKPOINT_KEY) logger.warn('AUDIT_CHECKPOINT_KEY is not set: the audit chain is not anchored outside the database');

@@ -26,7 +26,7 @@ export async function markOutboxFailed(db: Queryable, id: number, error: string)
 
 /** Locks up to `limit` pending entries for this transaction; other relays skip them. */
 export async function claimPendingOutbox<T>(tx: Queryable, kind: string, limit: number): Promise<OutboxEntry<T>[]> {
-  const result = await tx.query(
+  const result = await tx.query<{ id: number; kind: string; dedupe_key: string; payload: T; attempts: number }>(
     `SELECT id, kind, dedupe_key, payload, attempts FROM outbox
       WHERE processed_at IS NULL AND kind = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [kind, limit],

@@ -1,6 +1,7 @@
 import type { NewTemplate, Phase, PipelineProgress, PipelineStatus } from '../domain/release-pipeline.js';
 import { isFinishedPipeline } from '../domain/release-pipeline.js';
 import type { Queryable } from '../connections/database.js';
+import { iso } from '../connections/rows.js';
 
 export interface TemplateRecord {
   id: string;
@@ -27,32 +28,56 @@ export interface PipelineRecordRow {
   finishedAt: string | null;
 }
 
-const iso = (value: Date | null) => (value ? value.toISOString() : null);
+/** A row of release_templates. */
+interface TemplateRow {
+  id: string;
+  name: string;
+  description: string;
+  phases: Phase[];
+  version: number;
+  created_by: string;
+  updated_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- rows as pg returns them */
-const toTemplate = (row: any): TemplateRecord => ({
+/** A row of release_pipelines (a pipeline's progress is `{}` until its workflow first reports). */
+interface PipelineRow {
+  id: string;
+  flag_key: string;
+  template_name: string;
+  workflow_id: string;
+  status: PipelineStatus;
+  progress: PipelineProgress | Record<string, never>;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+const toTemplate = (row: TemplateRow): TemplateRecord => ({
   id: row.id, name: row.name, description: row.description, phases: row.phases, version: row.version,
-  createdBy: row.created_by, updatedBy: row.updated_by, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+  createdBy: row.created_by, updatedBy: row.updated_by, createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
 });
-const toPipeline = (row: any): PipelineRecordRow => ({
+const hasProgress = (progress: PipelineRow['progress']): progress is PipelineProgress => Object.keys(progress).length > 0;
+const toPipeline = (row: PipelineRow): PipelineRecordRow => ({
   id: row.id, flagKey: row.flag_key, template: row.template_name, workflowId: row.workflow_id, status: row.status,
-  progress: row.progress && Object.keys(row.progress).length ? row.progress : null, createdBy: row.created_by,
-  createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(), finishedAt: iso(row.finished_at),
+  progress: hasProgress(row.progress) ? row.progress : null, createdBy: row.created_by,
+  createdAt: iso(row.created_at), updatedAt: iso(row.updated_at), finishedAt: iso(row.finished_at),
 });
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export async function listTemplates(db: Queryable): Promise<TemplateRecord[]> {
-  return (await db.query('SELECT * FROM release_templates ORDER BY name')).rows.map(toTemplate);
+  return (await db.query<TemplateRow>('SELECT * FROM release_templates ORDER BY name')).rows.map(toTemplate);
 }
 
 export async function findTemplate(db: Queryable, name: string): Promise<TemplateRecord | null> {
-  const row = (await db.query('SELECT * FROM release_templates WHERE name = $1', [name])).rows[0];
+  const row = (await db.query<TemplateRow>('SELECT * FROM release_templates WHERE name = $1', [name])).rows[0];
   return row ? toTemplate(row) : null;
 }
 
 /** Inserts a template; null when the name is taken. */
 export async function insertTemplate(db: Queryable, id: string, template: NewTemplate, actor: string): Promise<TemplateRecord | null> {
-  const result = await db.query(
+  const result = await db.query<TemplateRow>(
     `INSERT INTO release_templates (id, name, description, phases, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $5)
      ON CONFLICT (name) DO NOTHING RETURNING *`,
     [id, template.name, template.description ?? '', JSON.stringify(template.phases), actor],
@@ -61,7 +86,7 @@ export async function insertTemplate(db: Queryable, id: string, template: NewTem
 }
 
 export async function replaceTemplate(db: Queryable, name: string, body: { description?: string; phases: Phase[] }, actor: string): Promise<TemplateRecord | null> {
-  const result = await db.query(
+  const result = await db.query<TemplateRow>(
     `UPDATE release_templates SET description = $2, phases = $3, updated_by = $4, updated_at = now(), version = version + 1
       WHERE name = $1 RETURNING *`,
     [name, body.description ?? '', JSON.stringify(body.phases), actor],
@@ -70,7 +95,7 @@ export async function replaceTemplate(db: Queryable, name: string, body: { descr
 }
 
 export async function deleteTemplate(db: Queryable, name: string): Promise<TemplateRecord | null> {
-  const result = await db.query('DELETE FROM release_templates WHERE name = $1 RETURNING *', [name]);
+  const result = await db.query<TemplateRow>('DELETE FROM release_templates WHERE name = $1 RETURNING *', [name]);
   return result.rows[0] ? toTemplate(result.rows[0]) : null;
 }
 
@@ -98,7 +123,7 @@ export async function insertPipeline(db: Queryable, p: { pipelineId: string; fla
 
 /** A flag's pipelines, newest first. */
 export async function listPipelines(db: Queryable, flagKey: string, limit = 20): Promise<PipelineRecordRow[]> {
-  const result = await db.query(
+  const result = await db.query<PipelineRow>(
     `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id
       WHERE f.key = $1 ORDER BY p.created_at DESC LIMIT $2`,
     [flagKey, limit],
@@ -117,7 +142,7 @@ export async function listUnfinishedPipelines(db: Queryable, limit = 50): Promis
 }
 
 export async function findPipeline(db: Queryable, flagKey: string, id: string): Promise<PipelineRecordRow | null> {
-  const result = await db.query(
+  const result = await db.query<PipelineRow>(
     `SELECT p.*, f.key AS flag_key FROM release_pipelines p JOIN flags f ON f.id = p.flag_id WHERE f.key = $1 AND p.id = $2`,
     [flagKey, id],
   );

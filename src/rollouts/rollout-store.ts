@@ -1,6 +1,7 @@
 import type { RolloutPlan } from '../domain/rollout-plan.js';
 import { isFinishedRollout, type RolloutStatus } from '../domain/rollout-status.js';
 import type { Queryable } from '../connections/database.js';
+import { iso } from '../connections/rows.js';
 
 export interface RolloutRecord {
   id: string;
@@ -44,7 +45,10 @@ export async function upsertRollout(db: Queryable, state: RolloutState): Promise
 
 /** A flag's rollouts in one environment, newest first. */
 export async function listRollouts(db: Queryable, flagKey: string, environment: string, limit = 20): Promise<RolloutRecord[]> {
-  const result = await db.query(
+  const result = await db.query<{
+    id: string; flag_key: string; environment: string; workflow_id: string; plan: RolloutPlan; status: RolloutStatus; progress: unknown;
+    created_by: string; created_at: Date; updated_at: Date; finished_at: Date | null;
+  }>(
     `SELECT r.*, f.key AS flag_key FROM rollouts r JOIN flags f ON f.id = r.flag_id
       WHERE f.key = $1 AND r.environment = $2 ORDER BY r.created_at DESC LIMIT $3`,
     [flagKey, environment, limit],
@@ -58,8 +62,8 @@ export async function listRollouts(db: Queryable, flagKey: string, environment: 
     status: row.status,
     progress: row.progress,
     createdBy: row.created_by,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    finishedAt: row.finished_at ? row.finished_at.toISOString() : null,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    finishedAt: iso(row.finished_at),
   }));
 }

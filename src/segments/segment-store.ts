@@ -1,6 +1,7 @@
 import type { Condition } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow, touched } from '../connections/rows.js';
 
 /** A segment as stored; list members live in segment_members. */
 export interface SegmentRecord {
@@ -20,31 +21,47 @@ export interface SegmentRecord {
 
 const SEGMENT_COLUMNS = 'id, key, name, description, kind, conditions, user_count, version, created_by, created_at, updated_by, updated_at';
 
-function toSegment(row: Record<string, unknown>): SegmentRecord {
+/** A row of SEGMENT_COLUMNS. */
+interface SegmentRow {
+  id: string;
+  key: string;
+  name: string;
+  description: string;
+  kind: 'rule' | 'list';
+  conditions: Condition[];
+  user_count: number | null;
+  version: number;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+function toSegment(row: SegmentRow): SegmentRecord {
   return {
-    id: row.id as string,
-    key: row.key as string,
-    name: row.name as string,
-    description: row.description as string,
-    kind: row.kind as 'rule' | 'list',
-    conditions: row.conditions as Condition[],
-    userCount: (row.user_count as number | null) ?? null,
-    version: row.version as number,
-    createdBy: row.created_by as string,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedBy: row.updated_by as string,
-    updatedAt: (row.updated_at as Date).toISOString(),
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    description: row.description,
+    kind: row.kind,
+    conditions: row.conditions,
+    userCount: row.user_count,
+    version: row.version,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at),
+    updatedBy: row.updated_by,
+    updatedAt: iso(row.updated_at),
   };
 }
 
 /** Takes the next segment revision (serialises segment writes; the projection compares it in one number). */
 export async function nextSegmentRevision(tx: Queryable): Promise<number> {
-  const result = await tx.query('UPDATE segment_revision SET revision = revision + 1 RETURNING revision');
-  return result.rows[0].revision;
+  const result = await tx.query<{ revision: number }>('UPDATE segment_revision SET revision = revision + 1 RETURNING revision');
+  return onlyRow(result).revision;
 }
 
 export async function segmentRevision(db: Queryable): Promise<number> {
-  const result = await db.query('SELECT revision FROM segment_revision');
+  const result = await db.query<{ revision: number }>('SELECT revision FROM segment_revision');
   return result.rows[0]?.revision ?? 0;
 }
 
@@ -60,7 +77,7 @@ export interface NewSegmentRow {
 
 /** Inserts a segment; null when the key is taken. */
 export async function insertSegment(tx: Queryable, segment: NewSegmentRow): Promise<SegmentRecord | null> {
-  const result = await tx.query(
+  const result = await tx.query<SegmentRow>(
     `INSERT INTO segments (key, name, description, kind, conditions, user_count, version, created_by, updated_by)
      VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'list' THEN 0 END, $6, $7, $7)
      ON CONFLICT (key) DO NOTHING RETURNING ${SEGMENT_COLUMNS}`,
@@ -70,14 +87,14 @@ export async function insertSegment(tx: Queryable, segment: NewSegmentRow): Prom
 }
 
 export async function findSegment(db: Queryable, key: string, forUpdate = false): Promise<SegmentRecord | null> {
-  const result = await db.query(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE key = $1${forUpdate ? ' FOR UPDATE' : ''}`, [key]);
+  const result = await db.query<SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE key = $1${forUpdate ? ' FOR UPDATE' : ''}`, [key]);
   return result.rows[0] ? toSegment(result.rows[0]) : null;
 }
 
 /** Lists segments by key (keyset pagination). */
 export async function listSegments(db: Queryable, filter: { kind?: 'rule' | 'list'; text?: string; after?: string; limit: number }): Promise<SegmentRecord[]> {
   const like = filter.text ? `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  const result = await db.query(
+  const result = await db.query<SegmentRow>(
     `SELECT ${SEGMENT_COLUMNS} FROM segments
       WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR key ILIKE $2 OR name ILIKE $2 OR description ILIKE $2)
         AND ($3::text IS NULL OR key > $3)
@@ -95,14 +112,14 @@ export async function updateSegmentRow(
   version: number,
   actor: string,
 ): Promise<SegmentRecord> {
-  const result = await tx.query(
+  const result = await tx.query<SegmentRow>(
     `UPDATE segments SET name = coalesce($2, name), description = coalesce($3, description), conditions = coalesce($4, conditions),
             user_count = CASE WHEN kind = 'list' THEN (SELECT count(*) FROM segment_members WHERE segment_id = $1) END,
             version = $5, updated_by = $6, updated_at = now()
       WHERE id = $1 RETURNING ${SEGMENT_COLUMNS}`,
     [id, patch.name ?? null, patch.description ?? null, patch.conditions ? JSON.stringify(patch.conditions) : null, version, actor],
   );
-  return toSegment(result.rows[0]);
+  return toSegment(onlyRow(result));
 }
 
 const CHUNK = 10_000;
@@ -136,22 +153,21 @@ export async function clearMembers(tx: Queryable, segmentId: string): Promise<vo
 
 /** A page of members in order. */
 export async function listMembers(db: Queryable, segmentId: string, after: string | undefined, limit: number): Promise<string[]> {
-  const result = await db.query(
+  const result = await db.query<{ member: string }>(
     'SELECT member FROM segment_members WHERE segment_id = $1 AND ($2::text IS NULL OR member > $2) ORDER BY member LIMIT $3',
     [segmentId, after ?? null, limit],
   );
-  return result.rows.map((row) => row.member as string);
+  return result.rows.map((row) => row.member);
 }
 
 /** Whether a targeting key is a member (Postgres; the Redis set answers the same in one SISMEMBER). */
 export async function hasMember(db: Queryable, segmentId: string, member: string): Promise<boolean> {
-  const result = await db.query('SELECT 1 FROM segment_members WHERE segment_id = $1 AND member = $2', [segmentId, member]);
-  return (result.rowCount ?? 0) > 0;
+  return touched(await db.query('SELECT 1 FROM segment_members WHERE segment_id = $1 AND member = $2', [segmentId, member]));
 }
 
 export async function allMembers(db: Queryable, segmentId: string): Promise<string[]> {
-  const result = await db.query('SELECT member FROM segment_members WHERE segment_id = $1', [segmentId]);
-  return result.rows.map((row) => row.member as string);
+  const result = await db.query<{ member: string }>('SELECT member FROM segment_members WHERE segment_id = $1', [segmentId]);
+  return result.rows.map((row) => row.member);
 }
 
 export async function deleteSegmentRow(tx: Queryable, id: string): Promise<void> {
@@ -160,7 +176,7 @@ export async function deleteSegmentRow(tx: Queryable, id: string): Promise<void>
 
 /** Flag configs whose targeting names the segment (archived flags too: they may come back). */
 export async function segmentUsage(db: Queryable, key: string): Promise<Array<{ flag: string; environment: string; archived: boolean }>> {
-  const result = await db.query(
+  const result = await db.query<{ flag: string; environment: string; archived: boolean }>(
     `SELECT f.key AS flag, c.environment, f.archived_at IS NOT NULL AS archived
        FROM flag_configs c JOIN flags f ON f.id = c.flag_id
       WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(c.targeting) t WHERE t->'segments' ? $1)
@@ -191,8 +207,8 @@ export async function lockSegmentUsers(tx: Queryable, key: string): Promise<void
  */
 export async function existingSegmentKeys(db: Queryable, keys: readonly string[], lock = false): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const result = await db.query(`SELECT key FROM segments WHERE key = ANY($1::text[])${lock ? ' FOR SHARE' : ''}`, [keys]);
-  return new Set(result.rows.map((row) => row.key as string));
+  const result = await db.query<{ key: string }>(`SELECT key FROM segments WHERE key = ANY($1::text[])${lock ? ' FOR SHARE' : ''}`, [keys]);
+  return new Set(result.rows.map((row) => row.key));
 }
 
 /** The engine's shape of a segment. */
@@ -203,7 +219,7 @@ export function toEngineSegment(record: SegmentRecord, members: string[] = []): 
 
 /** Every segment with its members, for rebuilding the projection. */
 export async function loadAllSegments(db: Queryable): Promise<Array<{ record: SegmentRecord; members: string[] }>> {
-  const result = await db.query(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY key`);
+  const result = await db.query<SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY key`);
   const segments: Array<{ record: SegmentRecord; members: string[] }> = [];
   for (const row of result.rows) {
     const record = toSegment(row);

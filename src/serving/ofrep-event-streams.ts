@@ -120,7 +120,6 @@ export interface ChannelGrant {
   environment: string;
 }
 
-const KEY_NAME = 'ripcord:ofrep-stream-key';
 const CHANNEL = /^([0-9a-f-]{36})\.([a-z0-9][a-z0-9_-]{0,62})\.([A-Za-z0-9_-]{43})$/;
 
 /**
@@ -137,7 +136,11 @@ export class OfrepStreamChannels {
   /** Channels already signed, so a bulk answer costs no HMAC (bounded like the token cache). */
   private readonly signed = new LRUCache<string, string>({ max: 10_000 });
 
-  constructor(private readonly deps: { redis: Redis; tokens: TokenLookup }) {}
+  constructor(private readonly deps: { redis: Redis; tokens: TokenLookup; prefix?: string }) {}
+
+  private get keyName(): string {
+    return `${this.deps.prefix ?? 'ripcord'}:ofrep-stream-key`;
+  }
 
   /**
    * Loads (or creates) the shared key; until it is loaded, bulk answers advertise no stream. Called
@@ -148,8 +151,8 @@ export class OfrepStreamChannels {
   load(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        await this.deps.redis.set(KEY_NAME, (this.key ?? randomBytes(32)).toString('base64'), 'NX');
-        const value = await this.deps.redis.get(KEY_NAME);
+        await this.deps.redis.set(this.keyName, (this.key ?? randomBytes(32)).toString('base64'), 'NX');
+        const value = await this.deps.redis.get(this.keyName);
         const key = value ? Buffer.from(value, 'base64') : undefined;
         if (key && !(this.key && key.equals(this.key))) {
           this.key = key;

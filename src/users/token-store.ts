@@ -1,5 +1,7 @@
 import type { TokenIdentity, TokenKind, TokenLookup } from '../auth/principal.js';
 import type { Queryable } from '../connections/database.js';
+import type { Grant, Role } from '../auth/rbac.js';
+import { iso, onlyRow, touched } from '../connections/rows.js';
 
 export type { TokenKind } from '../auth/principal.js';
 
@@ -21,21 +23,45 @@ export interface TokenRecord {
 
 const TOKEN_COLUMNS = `id, name, kind, environment, user_id, created_by, display_prefix, created_at, last_used_at, revoked_at,
   (extract(epoch FROM created_at) * 1000000)::bigint AS created_us`;
-const iso = (value: unknown) => (value ? (value as Date).toISOString() : null);
+/** A row of TOKEN_COLUMNS. */
+interface TokenRow {
+  id: string;
+  name: string;
+  kind: TokenKind;
+  environment: string | null;
+  user_id: string | null;
+  created_by: string | null;
+  display_prefix: string | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  created_us: number;
+}
 
-function toToken(row: Record<string, unknown>): TokenRecord {
+/** A live token joined with its user (the user's columns are null for client and server tokens). */
+interface LiveTokenRow {
+  id: string;
+  kind: TokenKind;
+  environment: string | null;
+  user_id: string | null;
+  name: string | null;
+  role: Role | null;
+  grants: Grant[];
+}
+
+function toToken(row: TokenRow): TokenRecord {
   return {
-    id: row.id as string,
-    name: row.name as string,
-    kind: row.kind as TokenKind,
-    environment: (row.environment as string | null) ?? null,
-    userId: (row.user_id as string | null) ?? null,
-    createdBy: (row.created_by as string | null) ?? null,
-    prefix: (row.display_prefix as string | null) ?? null,
-    createdAt: iso(row.created_at)!,
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    environment: row.environment,
+    userId: row.user_id,
+    createdBy: row.created_by,
+    prefix: row.display_prefix,
+    createdAt: iso(row.created_at),
     lastUsedAt: iso(row.last_used_at),
     revokedAt: iso(row.revoked_at),
-    createdMicros: Number(row.created_us),
+    createdMicros: row.created_us,
   };
 }
 
@@ -50,16 +76,16 @@ export interface NewToken {
 }
 
 export async function insertToken(tx: Queryable, token: NewToken): Promise<TokenRecord> {
-  const result = await tx.query(
+  const result = await tx.query<TokenRow>(
     `INSERT INTO api_tokens (name, kind, environment, user_id, token_hash, display_prefix, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${TOKEN_COLUMNS}`,
     [token.name, token.kind, token.environment, token.userId, token.tokenHash, token.prefix, token.createdBy],
   );
-  return toToken(result.rows[0]);
+  return toToken(onlyRow(result));
 }
 
 export async function findToken(db: Queryable, id: string, forUpdate = false): Promise<TokenRecord | null> {
-  const result = await db.query(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  const result = await db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   return result.rows[0] ? toToken(result.rows[0]) : null;
 }
 
@@ -77,7 +103,7 @@ export interface TokenListFilter {
 
 /** Lists tokens newest first. */
 export async function listTokens(db: Queryable, filter: TokenListFilter): Promise<TokenRecord[]> {
-  const result = await db.query(
+  const result = await db.query<TokenRow>(
     `SELECT ${TOKEN_COLUMNS} FROM api_tokens
       WHERE ($1::text IS NULL OR user_id::text = $1 OR created_by = $1)
         AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR environment = $3)
@@ -94,13 +120,12 @@ export async function listTokens(db: Queryable, filter: TokenListFilter): Promis
 
 /** Marks a token revoked; returns the updated record. */
 export async function revokeTokenRow(tx: Queryable, id: string): Promise<TokenRecord> {
-  const result = await tx.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`, [id]);
-  return toToken(result.rows[0]);
+  const result = await tx.query<TokenRow>(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`, [id]);
+  return toToken(onlyRow(result));
 }
 
 export async function environmentExists(db: Queryable, key: string): Promise<boolean> {
-  const result = await db.query('SELECT 1 FROM environments WHERE key = $1', [key]);
-  return (result.rowCount ?? 0) > 0;
+  return touched(await db.query('SELECT 1 FROM environments WHERE key = $1', [key]));
 }
 
 /** The unrevoked token with this digest (an admin token only while its user is active), or null. */
@@ -115,7 +140,7 @@ export async function findLiveTokenById(db: Queryable, id: string): Promise<Toke
 }
 
 async function findLiveToken(db: Queryable, column: 't.token_hash' | 't.id', value: string): Promise<TokenIdentity | null> {
-  const result = await db.query(
+  const result = await db.query<LiveTokenRow>(
     `SELECT t.id, t.kind, t.environment, u.id AS user_id, u.name, u.role,
             coalesce((SELECT jsonb_agg(jsonb_build_object('resource', p.resource, 'action', p.action, 'conditions', p.conditions))
                         FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
@@ -129,7 +154,7 @@ async function findLiveToken(db: Queryable, column: 't.token_hash' | 't.id', val
     id: row.id,
     kind: row.kind,
     environment: row.environment,
-    user: row.user_id ? { id: row.user_id, name: row.name, role: row.role, grants: row.grants } : null,
+    user: row.user_id !== null && row.name !== null && row.role !== null ? { id: row.user_id, name: row.name, role: row.role, grants: row.grants } : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Grant, Role } from '../auth/rbac.js';
 import type { Queryable } from '../connections/database.js';
+import { iso, onlyRow } from '../connections/rows.js';
 
 /** A person who uses Ripcord, with their role and extra grants. */
 export interface UserRecord {
@@ -21,17 +22,30 @@ const USER_SELECT = `
                      FROM user_permissions p WHERE p.user_id = u.id), '[]') AS grants
     FROM users u`;
 
-function toUser(row: Record<string, unknown>): UserRecord {
+/** A row of USER_SELECT. */
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  slack_user_id: string | null;
+  grants: Grant[];
+  created_at: Date;
+  updated_at: Date;
+  deactivated_at: Date | null;
+}
+
+function toUser(row: UserRow): UserRecord {
   return {
-    id: row.id as string,
-    email: row.email as string,
-    name: row.name as string,
-    role: row.role as Role,
-    slackUserId: (row.slack_user_id as string | null) ?? null,
-    grants: row.grants as Grant[],
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedAt: (row.updated_at as Date).toISOString(),
-    deactivatedAt: row.deactivated_at ? (row.deactivated_at as Date).toISOString() : null,
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    slackUserId: row.slack_user_id,
+    grants: row.grants,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    deactivatedAt: iso(row.deactivated_at),
   };
 }
 
@@ -45,10 +59,10 @@ export interface NewUser {
 /** Inserts a user; returns the name of the unique field that is taken instead when one is. */
 export async function insertUser(tx: Queryable, user: NewUser): Promise<{ id: string } | { taken: 'email' | 'slack_user_id' }> {
   try {
-    const result = await tx.query('INSERT INTO users (email, name, role, slack_user_id) VALUES ($1, $2, $3, $4) RETURNING id', [
+    const result = await tx.query<{ id: string }>('INSERT INTO users (email, name, role, slack_user_id) VALUES ($1, $2, $3, $4) RETURNING id', [
       user.email, user.name, user.role, user.slackUserId ?? null,
     ]);
-    return { id: result.rows[0].id };
+    return { id: onlyRow(result).id };
   } catch (error) {
     const taken = uniqueViolation(error);
     if (taken) return { taken };
@@ -64,7 +78,7 @@ export function uniqueViolation(error: unknown): 'email' | 'slack_user_id' | nul
 }
 
 export async function findUser(db: Queryable, id: string, forUpdate = false): Promise<UserRecord | null> {
-  const result = await db.query(`${USER_SELECT} WHERE u.id = $1${forUpdate ? ' FOR UPDATE OF u' : ''}`, [id]);
+  const result = await db.query<UserRow>(`${USER_SELECT} WHERE u.id = $1${forUpdate ? ' FOR UPDATE OF u' : ''}`, [id]);
   return result.rows[0] ? toUser(result.rows[0]) : null;
 }
 
@@ -78,7 +92,7 @@ export interface UserListFilter {
 
 /** Lists users by email (keyset pagination). */
 export async function listUsers(db: Queryable, filter: UserListFilter): Promise<UserRecord[]> {
-  const result = await db.query(
+  const result = await db.query<UserRow>(
     `${USER_SELECT}
       WHERE ($1::text IS NULL OR u.role = $1) AND ($2::text IS NULL OR u.slack_user_id = $2)
         AND ($3 OR u.deactivated_at IS NULL) AND ($4::text IS NULL OR u.email > $4)
@@ -116,9 +130,9 @@ export async function replaceGrants(tx: Queryable, userId: string, grants: reado
 /** Deactivates a user and revokes their tokens and every token they made; returns the revoked tokens' ids. */
 export async function deactivateUserRow(tx: Queryable, id: string): Promise<string[]> {
   await tx.query('UPDATE users SET deactivated_at = now(), updated_at = now() WHERE id = $1', [id]);
-  const revoked = await tx.query(
+  const revoked = await tx.query<{ id: string }>(
     'UPDATE api_tokens SET revoked_at = now() WHERE (user_id = $1 OR created_by = $1::text) AND revoked_at IS NULL RETURNING id',
     [id],
   );
-  return revoked.rows.map((row) => row.id as string);
+  return revoked.rows.map((row) => row.id);
 }

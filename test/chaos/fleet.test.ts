@@ -215,7 +215,8 @@ describe('a fleet under faults', () => {
       expect(kill.status).toBe(201);
       expect(kill.body.workflow.status).toBe('pending');
       for (const api of fleet.apis) await eventually(async () => (await evaluateOn(api.name, killed)).body.value === false, `${api.name} to serve the kill`, 5_000);
-      // Long enough for the rollout's next step to fall due while Temporal is away.
+      // Long enough for the rollout's next step to fall due while Temporal is away. (Waiting for the hold's
+      // TimerFired event instead raced the outage: the timer may not be scheduled yet when the links drop.)
       await new Promise((resolve) => setTimeout(resolve, 4_000));
     } finally {
       for (const link of fleet.linksTo('temporal')) link.heal();

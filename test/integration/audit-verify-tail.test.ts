@@ -24,9 +24,11 @@ afterAll(async () => {
 
 describe('audit verify with the newest events deleted', () => {
   it('reports the missing tail through a checkpoint kept in Redis, and holds again once the rows are back', async () => {
+    // Events older than the signed head, so the cut below leaves a chain to verify (every file starts with an empty log).
+    await createFlag(stack, 'tail-kept');
     await createFlag(stack, 'tail-before');
     // What the worker's timer does every AUDIT_CHECKPOINT_SECONDS: sign the head into the log and Redis.
-    const checkpoint = await writeAuditCheckpoint(stack.db, AUDIT_CHECKPOINT_KEY, createLogger('silent', 'test'), new CheckpointAnchor(redis));
+    const checkpoint = await writeAuditCheckpoint(stack.db, AUDIT_CHECKPOINT_KEY, createLogger('silent', 'test'), new CheckpointAnchor(redis, stack.config.REDIS_PREFIX));
     expect(checkpoint).not.toBeNull();
     await createFlag(stack, 'tail-after');
     const clean = await stack.request('GET', '/api/v1/audit/verify');

@@ -9,6 +9,7 @@ import { runCli } from '../../packages/node/src/typegen/cli.js';
 import { createUser, type TestUser } from './governance-helpers.js';
 import { ADMIN_TOKEN, startStack, type Stack } from './harness.js';
 import { scratchDatabase } from './scratch-db.js';
+import { guardedRedisUrl } from './test-target.js';
 
 /**
  * `ripcord flags export | plan | apply` against the real API, on a database of its own so that the
@@ -21,8 +22,9 @@ import { scratchDatabase } from './scratch-db.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, 'test-artifacts', 'flags-as-code');
 const scratch = scratchDatabase('ripcord_flags_as_code_test');
-// A Redis database of its own too: the projection of another database's flags must not mix with this one's.
-const redisUrl = process.env.REDIS_URL!.replace(/\/\d+$/, '') + '/5';
+// The file's own Redis index (the test worker's, emptied before the file), flushed again here only
+// through the wipe guard: the projection of another database's flags must not mix with this one's.
+const redisUrl = guardedRedisUrl();
 
 let stack: Stack;
 let editor: TestUser;

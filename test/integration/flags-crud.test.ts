@@ -128,7 +128,7 @@ describe('flags', () => {
     // Redis holds the tombstone: another process reading the projection drops it as well.
     const redis = new Redis(stack.config.REDIS_URL);
     try {
-      const { definitions } = await new RedisProjection(redis).readAll('production');
+      const { definitions } = await new RedisProjection(redis, stack.config.REDIS_PREFIX).readAll('production');
       expect(definitions.find((d) => d.key === key)).toMatchObject({ archived: true });
     } finally {
       redis.disconnect();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -17,8 +18,14 @@ export const AUDIT_CHECKPOINT_KEY = 'integration-test-audit-checkpoint-key-01234
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Workflow code is bundled once per test process and shared by every worker. */
-export const sharedBundle = () => (bundle ??= bundleWorkflows());
+/**
+ * The workflow code: bundled once per run by the global setup (test/integration/global-setup.ts),
+ * which hands its path to every file (WORKFLOW_BUNDLE, set by worker-setup.ts; worker processes a
+ * test starts read it too); a process without it bundles once for itself.
+ */
+export const sharedBundle = () => (bundle ??= process.env.WORKFLOW_BUNDLE
+  ? Promise.all([readFile(process.env.WORKFLOW_BUNDLE, 'utf8'), readFile(`${process.env.WORKFLOW_BUNDLE}.map`, 'utf8')]).then(([code, sourceMap]) => ({ code, sourceMap }))
+  : bundleWorkflows());
 
 /** The real API (port 0) and worker against the stack's Postgres, Redis and Temporal, on a task queue of its own. */
 // Response bodies are whatever the API sent; tests assert on their shape.
@@ -139,7 +146,9 @@ async function terminateRunning(temporal: Client, taskQueue: string): Promise<vo
 
 /** Stops or starts one stack service through the same scripts the README uses. */
 export async function stackService(action: 'up' | 'down', service: 'temporal' | 'redis' | 'postgres'): Promise<void> {
-  await promisify(execFile)('bash', [`${root}/scripts/stack-${action}.sh`, service], { cwd: root, timeout: 120_000 });
+  // The worker's own namespace is not the stack's (stack-up would write it into .stack/env).
+  const { TEMPORAL_NAMESPACE: _worker, ...env } = process.env;
+  await promisify(execFile)('bash', [`${root}/scripts/stack-${action}.sh`, service], { cwd: root, timeout: 120_000, env });
 }
 
 export const uniqueKey = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;

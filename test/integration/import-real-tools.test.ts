@@ -10,6 +10,7 @@ import { FlagdClientProcess } from './flagd/flagd-clients.js';
 import { createUser, type TestUser } from './governance-helpers.js';
 import { eventually, startStack, type Stack } from './harness.js';
 import { scratchDatabase } from './scratch-db.js';
+import { guardedRedisUrl } from './test-target.js';
 import { createToken } from './serving-helpers.js';
 
 /**
@@ -26,7 +27,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, 'test-artifacts', 'import');
 const PYTHON = `${root}/.tools/venv-flagd/bin/python`;
 const scratch = scratchDatabase('ripcord_import_test');
-const redisUrl = process.env.REDIS_URL!.replace(/\/\d+$/, '') + '/6';
+// The file's own Redis index (the test worker's), flushed only through the wipe guard.
+const redisUrl = guardedRedisUrl();
 const USERS = 1000;
 
 let stack: Stack;

@@ -155,7 +155,7 @@ describe('Redis Sentinel failover', () => {
         const r = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null });
         r.on('error', () => undefined);
         try {
-          const [, count] = (await r.call('PUBSUB', 'NUMSUB', 'ripcord:changes')) as [string, number];
+          const [, count] = (await r.call('PUBSUB', 'NUMSUB', `${stack.config.REDIS_PREFIX}:changes`)) as [string, number];
           return Number(count);
         } finally {
           r.disconnect();

@@ -38,7 +38,7 @@ describe('worker shutdown', () => {
     await createFlag(stack, key, onForEveryone);
     // A replica that never acknowledges keeps confirmAcks running for its full 5 s wait.
     const laggard = `stale-replica-${key}`;
-    await redis.set(`ripcord:replicas:${laggard}`, JSON.stringify({
+    await redis.set(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`, JSON.stringify({
       replica: laggard, host: 'elsewhere', pid: 1, started_at: new Date().toISOString(), at: new Date().toISOString(),
       environments: { production: { version: 1 } },
     }), 'PX', 30_000);
@@ -66,7 +66,7 @@ describe('worker shutdown', () => {
       const result = await handle.result();
       expect(result.convergence).toMatchObject({ converged: false, laggards: [laggard] });
     } finally {
-      await redis.del(`ripcord:replicas:${laggard}`);
+      await redis.del(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`);
     }
   }, 90_000);
 });

@@ -91,7 +91,7 @@ async function race(first: 'kill' | 'step') {
   expect(Number(stored.rows[0].version)).toBe(latest);
   expect(stored.rows[0]).toMatchObject({ enabled: true, rollout: { percentage: 50 }, kill_switch: { enabled: true } });
   const projected = await eventually(async () => {
-    const raw = await redis.hget('ripcord:env:production:flags', key);
+    const raw = await redis.hget(`${stack.config.REDIS_PREFIX}:env:production:flags`, key);
     const definition = raw ? (JSON.parse(raw) as FlagDefinition) : undefined;
     return definition?.version === latest ? definition : undefined;
   }, 'Redis to hold the latest version');

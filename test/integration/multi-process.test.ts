@@ -86,10 +86,10 @@ describe('several API processes', () => {
   });
 
   it('runs WEB_CONCURRENCY processes on one port, each announcing the version it serves', async () => {
-    const before = new Set((await listReplicas(redis)).map((replica) => replica.replica));
+    const before = new Set((await listReplicas(redis, stack.config.REDIS_PREFIX)).map((replica) => replica.replica));
     const url = await spawnApi({ WEB_CONCURRENCY: '2' });
     const added = await eventually(async () => {
-      const replicas = (await listReplicas(redis)).filter((replica) => !before.has(replica.replica));
+      const replicas = (await listReplicas(redis, stack.config.REDIS_PREFIX)).filter((replica) => !before.has(replica.replica));
       return replicas.length >= 2 ? replicas : undefined;
     }, 'two new replica heartbeats');
     expect(new Set(added.map((replica) => replica.pid)).size).toBeGreaterThanOrEqual(2);
@@ -109,7 +109,7 @@ describe('several API processes', () => {
     const victim = added[0]!.pid;
     process.kill(victim, 'SIGKILL');
     const seen = new Set([...before, ...added.map((replica) => replica.replica)]);
-    await eventually(async () => (await listReplicas(redis)).some((replica) => !seen.has(replica.replica) && replica.pid !== victim), 'a replacement process', 60_000);
+    await eventually(async () => (await listReplicas(redis, stack.config.REDIS_PREFIX)).some((replica) => !seen.has(replica.replica) && replica.pid !== victim), 'a replacement process', 60_000);
   });
 
   it('gives up when the processes keep failing at start-up, and exits non-zero naming the cause', async () => {

@@ -62,9 +62,9 @@ describe('segments', () => {
     });
     expect(upload.status).toBe(200);
     expect(((await upload.json()) as { user_count: number }).user_count).toBe(100_000);
-    expect(await redis.scard(`ripcord:segment:${segment}:members`)).toBe(100_000);
-    expect(await redis.sismember(`ripcord:segment:${segment}:members`, 'user-99999')).toBe(1);
-    expect(await redis.sismember(`ripcord:segment:${segment}:members`, 'u-early')).toBe(0);
+    expect(await redis.scard(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`)).toBe(100_000);
+    expect(await redis.sismember(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`, 'user-99999')).toBe(1);
+    expect(await redis.sismember(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`, 'u-early')).toBe(0);
 
     const member = await stack.request('GET', `/api/v1/segments/${segment}/members/user-4242`);
     expect(member.body).toEqual({ member: 'user-4242', in_segment: true, source: 'redis' });
@@ -100,7 +100,7 @@ describe('segments', () => {
     const deleted = await stack.request('DELETE', `/api/v1/segments/${segment}`, { body: { reason: 'cleanup' } });
     expect(deleted.status).toBe(204);
     expect((await stack.request('GET', `/api/v1/segments/${segment}`)).status).toBe(404);
-    expect(await redis.exists(`ripcord:segment:${segment}:members`)).toBe(0);
+    expect(await redis.exists(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`)).toBe(0);
   });
 
   it('lists segments by kind and text with pagination, and names bad fields', async () => {
@@ -136,7 +136,7 @@ describe('segments', () => {
   it('rebuilds the segment projection from Postgres when Redis lost it', async () => {
     const segment = uniqueKey('rebuilt');
     await stack.request('POST', '/api/v1/segments', { body: { key: segment, kind: 'list', members: ['m-1', 'm-2'] } });
-    await redis.del(`ripcord:segment:${segment}:members`, 'ripcord:segments:revision', 'ripcord:segments:versions', 'ripcord:segments:definitions');
-    await eventually(async () => (await redis.scard(`ripcord:segment:${segment}:members`)) === 2, 'the reconciler to rebuild the set');
+    await redis.del(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`, `${stack.config.REDIS_PREFIX}:segments:revision`, `${stack.config.REDIS_PREFIX}:segments:versions`, `${stack.config.REDIS_PREFIX}:segments:definitions`);
+    await eventually(async () => (await redis.scard(`${stack.config.REDIS_PREFIX}:segment:${segment}:members`)) === 2, 'the reconciler to rebuild the set');
   });
 });

@@ -44,7 +44,9 @@ export async function startTimeSkippingWorker(options: {
   const db = createDatabase(process.env.DATABASE_URL!, 4);
   const redis = new Redis(process.env.REDIS_URL!);
   const subscriber = new Redis(process.env.REDIS_URL!);
-  const projection = new RedisProjection(redis);
+  // The worker's own key and channel prefix (test/integration/worker-setup.ts), as the stacks in the same file use.
+  const prefix = process.env.REDIS_PREFIX;
+  const projection = new RedisProjection(redis, prefix);
   const alerts: Alert[] = [];
   const alerter = options.alerter ?? { send: async (alert: Alert) => void alerts.push(alert) };
   const publisher = createFlagPublisher({ projection, logger: createLogger('silent') });
@@ -53,7 +55,7 @@ export async function startTimeSkippingWorker(options: {
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, redis, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix }), publisher, alerter,
+      db, redis, redisPrefix: prefix, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix ?? prefix }), publisher, alerter,
       temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
       webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined), lifecycle: options.lifecycle,
     }),

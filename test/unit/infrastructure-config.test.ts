@@ -122,3 +122,18 @@ describe('lifecycle settings', () => {
     expect(refusal({ HOST: 'everywhere' })).toMatch(/HOST: must be an IP address/);
   });
 });
+
+describe('shared Redis and prebuilt workflows', () => {
+  it('prefixes Redis keys and channels with ripcord unless told, and refuses a prefix that is not a plain name', () => {
+    expect(loadConfig({}).REDIS_PREFIX).toBe('ripcord');
+    expect(loadConfig({ REDIS_PREFIX: 'ripcord-test-w3' }).REDIS_PREFIX).toBe('ripcord-test-w3');
+    for (const bad of ['Ripcord', 'a:b', '-x', 'a b', 'x'.repeat(64)]) expect(refusal({ REDIS_PREFIX: bad })).toMatch(/REDIS_PREFIX: /);
+  });
+
+  it('takes a readable workflow bundle file, and names an unreadable one', () => {
+    const bundle = pem('workflow-bundle.js', '// bundled workflows');
+    expect(loadConfig({ WORKFLOW_BUNDLE: bundle }).WORKFLOW_BUNDLE).toBe(bundle);
+    expect(loadConfig({}).WORKFLOW_BUNDLE).toBeUndefined();
+    expect(refusal({ WORKFLOW_BUNDLE: join(dir, 'missing.js') })).toMatch(/WORKFLOW_BUNDLE: must be the path of a readable workflow bundle/);
+  });
+});

@@ -175,9 +175,12 @@ describe('deriveLifecycle properties', () => {
   });
 
   it('launched means one value everywhere, and the engine serves exactly that value to every context', () => {
+    let checked = 0;
     fc.assert(fc.property(configArbLifecycle, fc.array(contextArb, { minLength: 1, maxLength: 10 }), nowArb, (config, contexts, now) => {
       const serving = servingOf(config);
-      if (!serving.uniform) return;
+      // Only uniform configs are checked; fast-check counts numRuns among them (too many skips fail the run).
+      fc.pre(serving.uniform);
+      checked++;
       const compiled = compileFlag({ key: 'lifecycle-prop', type: 'string', environment: 'production', version: 1, config }, segments);
       for (const context of contexts) {
         const result = evaluate(compiled, context, now);
@@ -187,14 +190,18 @@ describe('deriveLifecycle properties', () => {
       const f = flag([env('staging', config, 0, 50), env('production', config, 0, 50)]);
       expect(deriveLifecycle(f, T, at(50)).stage).toBe('stale');
     }), { numRuns: 2000 });
+    expect(checked).toBeGreaterThanOrEqual(2000);
   });
 
   it('a config that diverts is never launched', () => {
+    let checked = 0;
     fc.assert(fc.property(configArbLifecycle, dayArb, (config, now) => {
-      if (servingOf(config).uniform) return;
+      fc.pre(!servingOf(config).uniform);
+      checked++;
       const f = flag([env('staging', on, 0, 59), env('production', config, 0, 59)]);
       expect(deriveLifecycle(f, T, Math.max(now, at(60))).stage).not.toBe('launched');
     }), { numRuns: 1000 });
+    expect(checked).toBeGreaterThanOrEqual(1000);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stableJson } from './stable-json.js';
 import { typeOfDefault } from './local-client.js';
 import type { ClientOptions } from './options.js';
 import { OutcomeReporter, type Outcome } from './outcome-reporter.js';
@@ -204,13 +205,4 @@ function toDetails(key: string, defaultValue: FlagValue, answer: Answer | undefi
 
 function toSdkError(error: unknown): RipcordSdkError {
   return error instanceof RipcordSdkError ? error : new RipcordSdkError('FETCH_FAILED', `evaluation request failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-}
-
-/** JSON with sorted keys, so equal contexts share a cache entry. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -1,5 +1,8 @@
 import type { EvaluationContext, FlagValue } from '../../node/src/types.js';
 import { coalesced } from '../../node/src/coalesce.js';
+import { stableJson } from '../../node/src/stable-json.js';
+
+export { stableJson };
 
 /** The part of `Storage` the SDK uses (localStorage in browsers; absent on servers). */
 export interface StorageLike {
@@ -60,14 +63,6 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(16);
 }
 
-/** JSON with sorted keys, so that equal contexts are equal strings. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 function defaultStorage(): StorageLike | null {
   try {

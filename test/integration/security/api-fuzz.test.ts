@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentToken, createUser } from '../governance-helpers.js';
 import { ADMIN_TOKEN, startStack, type Stack } from '../harness.js';
 import { scratchDatabase } from '../scratch-db.js';
+import { guardedRedisUrl } from '../test-target.js';
 
 /**
  * Property-based fuzzing of the whole HTTP API from its own OpenAPI document (issue 12, "make it
@@ -16,9 +17,10 @@ import { scratchDatabase } from '../scratch-db.js';
  * and checks that none answers 5xx, that every answer's status is documented, and that every body
  * matches its documented schema.
  *
- * The run is isolated: its API and worker use a database and a Redis index of their own, both
- * removed afterwards, so nothing it creates (a flag named `0`, a change policy, a webhook) is seen by
- * the files that run after it (a fuzzed flag once broke slack-boundary's "did you mean").
+ * The run is isolated: its API and worker use a database of their own, dropped afterwards, and the
+ * worker's Redis index, emptied before and after (the wipe guard accepts only the test worker's), so
+ * nothing it creates (a flag named `0`, a change policy, a webhook) is seen by the files that run
+ * after it (a fuzzed flag once broke slack-boundary's "did you mean").
  *
  * Run it alone: `npm test -- test/integration/security/api-fuzz.test.ts`. Set FUZZ_EXAMPLES to
  * generate more cases per operation (the CI default keeps the file to a few minutes) and FUZZ_SEED=random
@@ -51,16 +53,10 @@ interface FuzzReport {
   errors: unknown;
 }
 
-/** The fuzz run's own database and Redis index (the shared test data uses index 1). */
+/** The fuzz run's own database. */
 const scratch = scratchDatabase('ripcord_fuzz_test');
-const REDIS_INDEX = 2;
-function fuzzRedisUrl(): string {
-  const url = new URL(process.env.REDIS_URL!);
-  url.pathname = `/${REDIS_INDEX}`;
-  return url.toString();
-}
 async function flushFuzzRedis(): Promise<void> {
-  const redis = new Redis(fuzzRedisUrl());
+  const redis = new Redis(guardedRedisUrl());
   try {
     await redis.flushdb();
   } finally {
@@ -78,7 +74,7 @@ let fixtures: { flag: string; segment: string; userId: string; tokenId: string; 
 beforeAll(async () => {
   await scratch.createMigrated();
   await flushFuzzRedis();
-  stack = await startStack({ DATABASE_URL: scratch.appUrl, MIGRATION_DATABASE_URL: scratch.ownerUrl, REDIS_URL: fuzzRedisUrl() });
+  stack = await startStack({ DATABASE_URL: scratch.appUrl, MIGRATION_DATABASE_URL: scratch.ownerUrl });
   work = await mkdtemp(join(tmpdir(), 'ripcord-fuzz-'));
   const flag = 'fuzz-flag';
   expect((await stack.request('POST', '/api/v1/flags', { body: { key: flag, name: 'Fuzzed', type: 'boolean' } })).status).toBe(201);
