@@ -101,19 +101,65 @@ async function time(pool: User[], fn: (user: User) => boolean | Promise<boolean>
 
 const format = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
-/** Checks that the three SDKs agree on every user (the flags are meant to be equivalent). */
-async function agreement(pool: User[], ripcord: (key: string, u: User) => boolean, unleash: (key: string, u: User) => boolean, ld: (key: string, u: User) => Promise<boolean>) {
+/** FLAGS with every percentage strictly between 0 and 100 set to `to`: where 0 and 100 answer alike, no hash decided. */
+const pinned = (to: 0 | 100) => FLAGS.map((flag) => {
+  const pin = (percentage: number) => (percentage > 0 && percentage < 100 ? to : percentage);
+  return {
+    ...flag,
+    config: {
+      ...flag.config,
+      rules: flag.config.rules.map((rule) => (rule.percentage === undefined ? rule : { ...rule, percentage: pin(rule.percentage) })),
+      targeting: flag.config.targeting.map((target) => ({ ...target, percentage: pin(target.percentage) })),
+      rollout: flag.config.rollout ? { ...flag.config.rollout, percentage: pin(flag.config.rollout.percentage) } : flag.config.rollout,
+    },
+  };
+});
+
+/**
+ * How often each peer answers as Ripcord does, and whether the flags do equal work: every user whose
+ * answer involves no hashing must get the same answer from every SDK, and on the hashed users (each SDK
+ * hashes its own way) a peer must serve about the same share and agree as often as two independent
+ * splits of those shares would (p·q + (1−p)(1−q)), within 4 standard errors. Throws otherwise: timing
+ * flags that answer differently would compare unequal work.
+ */
+async function agreement(pool: User[], ripcord: (key: string, u: User) => { value: boolean; hashed: boolean }, unleash: (key: string, u: User) => boolean, ld: (key: string, u: User) => Promise<boolean>) {
   const out: Record<string, { unleash: number; launchDarkly: number }> = {};
+  const problems: string[] = [];
   for (const { key } of FLAGS) {
-    let u = 0;
-    let l = 0;
+    const peers = { unleash: { agreed: 0, exactMismatch: 0, hashedOn: 0, hashedAgreed: 0 }, launchDarkly: { agreed: 0, exactMismatch: 0, hashedOn: 0, hashedAgreed: 0 } };
+    let hashed = 0;
+    let hashedOn = 0;
     for (const user of pool) {
       const mine = ripcord(key, user);
-      if (unleash(key, user) === mine) u++;
-      if ((await ld(key, user)) === mine) l++;
+      if (mine.hashed) hashed++;
+      if (mine.hashed && mine.value) hashedOn++;
+      const answers = { unleash: unleash(key, user), launchDarkly: await ld(key, user) };
+      for (const peer of ['unleash', 'launchDarkly'] as const) {
+        const same = answers[peer] === mine.value;
+        if (same) peers[peer].agreed++;
+        if (!mine.hashed && !same) peers[peer].exactMismatch++;
+        if (mine.hashed && answers[peer]) peers[peer].hashedOn++;
+        if (mine.hashed && same) peers[peer].hashedAgreed++;
+      }
     }
-    out[key] = { unleash: u / pool.length, launchDarkly: l / pool.length };
+    for (const peer of ['unleash', 'launchDarkly'] as const) {
+      const counts = peers[peer];
+      if (counts.exactMismatch > 0) problems.push(`${key}: ${peer} answers ${counts.exactMismatch} of ${pool.length - hashed} unhashed users otherwise than Ripcord`);
+      if (hashed > 0) {
+        const p = hashedOn / hashed;
+        const q = counts.hashedOn / hashed;
+        const mean = (p + q) / 2;
+        if (Math.abs(p - q) > 4 * Math.sqrt((2 * mean * (1 - mean)) / hashed)) problems.push(`${key}: ${peer} turns on ${(q * 100).toFixed(1)}% of the hashed users, Ripcord ${(p * 100).toFixed(1)}%`);
+        const expected = p * q + (1 - p) * (1 - q);
+        const observed = counts.hashedAgreed / hashed;
+        if (observed < expected - 4 * Math.sqrt((expected * (1 - expected)) / hashed)) {
+          problems.push(`${key}: ${peer} agrees on ${(observed * 100).toFixed(1)}% of the hashed users, below the ${(expected * 100).toFixed(1)}% two independent splits would`);
+        }
+      }
+    }
+    out[key] = { unleash: peers.unleash.agreed / pool.length, launchDarkly: peers.launchDarkly.agreed / pool.length };
   }
+  if (problems.length) throw new Error(`the peers' flags are not equivalent to Ripcord's, so their timings would compare unequal work:\n  ${problems.join('\n  ')}`);
   return out;
 }
 
@@ -135,7 +181,15 @@ async function main(): Promise<void> {
   });
   await launchDarkly.waitForInitialization({ timeout: 10 });
 
-  const ripcordBool = (key: string, u: User) => client.boolean(key, false, u.ripcord);
+  const [none, all] = await Promise.all(([0, 100] as const).map(async (to) => {
+    const pinnedClient = createClient({ offline: true, bootstrap: { environment: 'production', version: 1, flags: pinned(to), segments: SEGMENTS } });
+    await pinnedClient.ready();
+    return pinnedClient;
+  }));
+  const ripcordBool = (key: string, u: User) => ({
+    value: client.boolean(key, false, u.ripcord),
+    hashed: none!.boolean(key, false, u.ripcord) !== all!.boolean(key, false, u.ripcord),
+  });
   const unleashBool = (key: string, u: User) => unleash.isEnabled(key, u.unleash);
   const ldBool = async (key: string, u: User) => (await launchDarkly.variation(key, u.launchDarkly, false)) === true;
   const agreed = await agreement(pool, ripcordBool, unleashBool, ldBool);
@@ -150,7 +204,7 @@ async function main(): Promise<void> {
   }
   unleash.destroy();
   launchDarkly.close();
-  await client.close();
+  await Promise.all([client.close(), none!.close(), all!.close()]);
   rmSync(dir, { recursive: true, force: true });
 
   console.log(`\nlocal-mode evaluations per second (per CPU-second of this process; wall-clock in brackets), median of ${ROUNDS} rounds over ${DURATION_MS} ms per cell,`);
@@ -170,8 +224,8 @@ async function main(): Promise<void> {
   }
   const worst = Math.min(...ratios);
   console.log(`\ntarget: at least 2× the faster peer on every flag — ${worst >= 2 ? 'met' : 'MISSED'} (lowest ${worst.toFixed(1)}×)`);
-  console.log('agreement: the share of users a peer answers as Ripcord does. Each SDK hashes users into percentages its own way, so splits');
-  console.log("disagree on some users; and unleash can't serve off on a match, so its 'disable' rules become enabling strategies (same checks, other answers).");
+  console.log('agreement: the share of users a peer answers as Ripcord does: all of them but the hashed ones (checked above: the run');
+  console.log('fails otherwise), on which each SDK splits its own way. unleash has no off-on-a-match: its flag negates the earlier rules instead.');
 }
 
 await main();
