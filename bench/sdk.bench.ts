@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { init as initLaunchDarkly, integrations, type LDContext } from '@launchdarkly/node-server-sdk';
 import { InMemStorageProvider, startUnleash, type Context } from 'unleash-client';
 import { createClient, type EvaluationContext } from '../packages/node/src/index.js';
+import { checkEqualWork, pinnedPercentages } from './equal-work.js';
 import { BETA_TESTERS, BLOCKED, referenceFlags, SEGMENTS, UNLEASH_FEATURES, UNLEASH_SEGMENTS, unleashContext, userAttributes } from './reference-flags.js';
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
@@ -101,68 +102,6 @@ async function time(pool: User[], fn: (user: User) => boolean | Promise<boolean>
 
 const format = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
-/** FLAGS with every percentage strictly between 0 and 100 set to `to`: where 0 and 100 answer alike, no hash decided. */
-const pinned = (to: 0 | 100) => FLAGS.map((flag) => {
-  const pin = (percentage: number) => (percentage > 0 && percentage < 100 ? to : percentage);
-  return {
-    ...flag,
-    config: {
-      ...flag.config,
-      rules: flag.config.rules.map((rule) => (rule.percentage === undefined ? rule : { ...rule, percentage: pin(rule.percentage) })),
-      targeting: flag.config.targeting.map((target) => ({ ...target, percentage: pin(target.percentage) })),
-      rollout: flag.config.rollout ? { ...flag.config.rollout, percentage: pin(flag.config.rollout.percentage) } : flag.config.rollout,
-    },
-  };
-});
-
-/**
- * How often each peer answers as Ripcord does, and whether the flags do equal work: every user whose
- * answer involves no hashing must get the same answer from every SDK, and on the hashed users (each SDK
- * hashes its own way) a peer must serve about the same share and agree as often as two independent
- * splits of those shares would (p·q + (1−p)(1−q)), within 4 standard errors. Throws otherwise: timing
- * flags that answer differently would compare unequal work.
- */
-async function agreement(pool: User[], ripcord: (key: string, u: User) => { value: boolean; hashed: boolean }, unleash: (key: string, u: User) => boolean, ld: (key: string, u: User) => Promise<boolean>) {
-  const out: Record<string, { unleash: number; launchDarkly: number }> = {};
-  const problems: string[] = [];
-  for (const { key } of FLAGS) {
-    const peers = { unleash: { agreed: 0, exactMismatch: 0, hashedOn: 0, hashedAgreed: 0 }, launchDarkly: { agreed: 0, exactMismatch: 0, hashedOn: 0, hashedAgreed: 0 } };
-    let hashed = 0;
-    let hashedOn = 0;
-    for (const user of pool) {
-      const mine = ripcord(key, user);
-      if (mine.hashed) hashed++;
-      if (mine.hashed && mine.value) hashedOn++;
-      const answers = { unleash: unleash(key, user), launchDarkly: await ld(key, user) };
-      for (const peer of ['unleash', 'launchDarkly'] as const) {
-        const same = answers[peer] === mine.value;
-        if (same) peers[peer].agreed++;
-        if (!mine.hashed && !same) peers[peer].exactMismatch++;
-        if (mine.hashed && answers[peer]) peers[peer].hashedOn++;
-        if (mine.hashed && same) peers[peer].hashedAgreed++;
-      }
-    }
-    for (const peer of ['unleash', 'launchDarkly'] as const) {
-      const counts = peers[peer];
-      if (counts.exactMismatch > 0) problems.push(`${key}: ${peer} answers ${counts.exactMismatch} of ${pool.length - hashed} unhashed users otherwise than Ripcord`);
-      if (hashed > 0) {
-        const p = hashedOn / hashed;
-        const q = counts.hashedOn / hashed;
-        const mean = (p + q) / 2;
-        if (Math.abs(p - q) > 4 * Math.sqrt((2 * mean * (1 - mean)) / hashed)) problems.push(`${key}: ${peer} turns on ${(q * 100).toFixed(1)}% of the hashed users, Ripcord ${(p * 100).toFixed(1)}%`);
-        const expected = p * q + (1 - p) * (1 - q);
-        const observed = counts.hashedAgreed / hashed;
-        if (observed < expected - 4 * Math.sqrt((expected * (1 - expected)) / hashed)) {
-          problems.push(`${key}: ${peer} agrees on ${(observed * 100).toFixed(1)}% of the hashed users, below the ${(expected * 100).toFixed(1)}% two independent splits would`);
-        }
-      }
-    }
-    out[key] = { unleash: peers.unleash.agreed / pool.length, launchDarkly: peers.launchDarkly.agreed / pool.length };
-  }
-  if (problems.length) throw new Error(`the peers' flags are not equivalent to Ripcord's, so their timings would compare unequal work:\n  ${problems.join('\n  ')}`);
-  return out;
-}
-
 async function main(): Promise<void> {
   const pool = users();
   const client = createClient({ offline: true, bootstrap: { environment: 'production', version: 1, flags: FLAGS, segments: SEGMENTS } });
@@ -182,17 +121,18 @@ async function main(): Promise<void> {
   await launchDarkly.waitForInitialization({ timeout: 10 });
 
   const [none, all] = await Promise.all(([0, 100] as const).map(async (to) => {
-    const pinnedClient = createClient({ offline: true, bootstrap: { environment: 'production', version: 1, flags: pinned(to), segments: SEGMENTS } });
+    const pinnedClient = createClient({ offline: true, bootstrap: { environment: 'production', version: 1, flags: pinnedPercentages(FLAGS, to), segments: SEGMENTS } });
     await pinnedClient.ready();
     return pinnedClient;
   }));
-  const ripcordBool = (key: string, u: User) => ({
-    value: client.boolean(key, false, u.ripcord),
-    hashed: none!.boolean(key, false, u.ripcord) !== all!.boolean(key, false, u.ripcord),
+  const ripcordAnswer = (key: string, i: number) => ({
+    value: client.boolean(key, false, pool[i]!.ripcord),
+    hashed: none!.boolean(key, false, pool[i]!.ripcord) !== all!.boolean(key, false, pool[i]!.ripcord),
   });
-  const unleashBool = (key: string, u: User) => unleash.isEnabled(key, u.unleash);
-  const ldBool = async (key: string, u: User) => (await launchDarkly.variation(key, u.launchDarkly, false)) === true;
-  const agreed = await agreement(pool, ripcordBool, unleashBool, ldBool);
+  const agreed = await checkEqualWork(FLAGS.map((f) => f.key), pool.length, ripcordAnswer, {
+    unleash: (key, i) => unleash.isEnabled(key, pool[i]!.unleash),
+    launchDarkly: async (key, i) => (await launchDarkly.variation(key, pool[i]!.launchDarkly, false)) === true,
+  });
 
   const rows: Array<{ flag: string; ripcord: Rate; details: Rate; unleash: Rate; launchDarkly: Rate }> = [];
   for (const { key } of FLAGS) {
@@ -219,7 +159,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${row.flag} | ${format(row.ripcord.cpu)}/s (${format(row.ripcord.wall)}) | ${format(row.details.cpu)}/s (${format(row.details.wall)}) ` +
         `| ${format(row.unleash.cpu)}/s (${format(row.unleash.wall)}) | ${format(row.launchDarkly.cpu)}/s (${format(row.launchDarkly.wall)}) ` +
-        `| ${(row.ripcord.cpu / faster).toFixed(1)}× | ${(agree.unleash * 100).toFixed(0)}% / ${(agree.launchDarkly * 100).toFixed(0)}% |`,
+        `| ${(row.ripcord.cpu / faster).toFixed(1)}× | ${(agree.unleash! * 100).toFixed(0)}% / ${(agree.launchDarkly! * 100).toFixed(0)}% |`,
     );
   }
   const worst = Math.min(...ratios);
