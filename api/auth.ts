@@ -20,16 +20,16 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
-/** Authenticates every request of a router; 401 when the token is missing or unknown, 429 for an address that failed too often. */
+/** Authenticates every request of a router; 401 when the token is missing or unknown, 429 for a token this process doesn't know from an address that failed too often. */
 export function authenticate(authenticator: Authenticator, failures?: AuthFailureLimiter) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const address = req.ip ?? '';
-    const wait = failures?.retryAfter(address) ?? 0;
+    const token = tokenOf(req);
+    const wait = failures?.retryAfterFor(address, token, authenticator) ?? 0;
     if (wait > 0) {
       res.set('retry-after', String(wait));
       throw new RateLimitedError(`Too many failed authentications from this address; retry after ${wait} s`);
     }
-    const token = tokenOf(req);
     const principal = token ? await authenticator.authenticate(token) : null;
     if (!principal) {
       failures?.fail(address);

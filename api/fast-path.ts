@@ -15,27 +15,35 @@ const BULK = '/ofrep/v1/evaluate/flags';
 const NATIVE = '/api/v1/evaluate';
 const PREFLIGHT_PATHS = [BULK, NATIVE, '/api/v1/stream', OFREP_EVENT_STREAM_PATH];
 
-/** Reads a request body up to `limit` bytes; null when it is larger. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+/**
+ * Reads a request body up to `limit` bytes and calls `done` with it, or with null when it is larger.
+ * Callbacks, not a promise: the hot path makes none.
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void, failed: (error: unknown) => void): void {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        req.removeAllListeners('data');
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
+  if (declared > limit) return done(null);
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > limit) {
+      over = true;
+      done(null);
+      return;
+    }
+    if (!first) first = chunk;
+    else (chunks ??= [first]).push(chunk);
   });
+  req.on('end', () => {
+    if (!over) done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY));
+  });
+  req.on('error', failed);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const noQuery = () => undefined;
 
@@ -47,7 +55,10 @@ function queryOf(search: string): (name: string) => string | undefined {
 }
 
 function send(res: ServerResponse, answer: ServingResponse): void {
-  res.writeHead(answer.status, answer.headers ? { ...CORS_HEADERS, ...answer.headers } : CORS_HEADERS);
+  const headers: Record<string, string | number> = answer.headers ? { ...CORS_HEADERS, ...answer.headers } : { ...CORS_HEADERS };
+  // With its length known the answer goes out in one write, not as chunks (no chunked framing).
+  if (answer.body !== undefined) headers['content-length'] = Buffer.byteLength(answer.body);
+  res.writeHead(answer.status, headers);
   res.end(answer.body);
 }
 
@@ -67,20 +78,32 @@ const tooLarge = (native: boolean): ServingResponse => ({
  * `fallback` (the Express app). Express's per-request cost is several times the evaluation's.
  */
 export function createFastPath(endpoints: EvaluationEndpoints, fallback: RequestListener, trust: TrustProxy, onError?: (error: unknown) => void): RequestListener {
-  async function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => Promise<ServingResponse>, native: boolean, search: string) {
-    const body = await readBody(req, MAX_EVALUATION_BODY_BYTES);
-    if (body === null) return send(res, tooLarge(native));
-    const headers = req.headers;
-    const request: ServingRequest = {
-      header: (name) => {
-        const value = headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      },
-      body,
-      query: queryOf(search),
-      address: clientAddress(req, trust),
-    };
-    send(res, await run(request));
+  function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => ServingResponse | Promise<ServingResponse>, native: boolean, search: string, fail: (error: unknown) => void) {
+    readBody(req, MAX_EVALUATION_BODY_BYTES, (body) => {
+      if (body === null) return send(res, tooLarge(native));
+      const headers = req.headers;
+      let address: string | undefined;
+      const request: ServingRequest = {
+        header: (name) => {
+          const value = headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        },
+        body,
+        query: queryOf(search),
+        // Worked out only when a limit asks for it.
+        get address() {
+          return (address ??= clientAddress(req, trust));
+        },
+      };
+      let answer: ServingResponse | Promise<ServingResponse>;
+      try {
+        answer = run(request);
+      } catch (error) {
+        return fail(error);
+      }
+      if (answer instanceof Promise) answer.then((ready) => send(res, ready)).catch(fail);
+      else send(res, answer);
+    }, fail);
   }
 
   return (req, res) => {
@@ -102,14 +125,14 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
           key = '';
         }
         if (key && !key.includes('/')) {
-          handle(req, res, (request) => endpoints.ofrepFlag(key, request), false, search).catch(fail);
+          handle(req, res, (request) => endpoints.ofrepFlag(key, request), false, search, fail);
           return;
         }
       } else if (path === BULK) {
-        handle(req, res, (request) => endpoints.ofrepBulk(request), false, search).catch(fail);
+        handle(req, res, (request) => endpoints.ofrepBulk(request), false, search, fail);
         return;
       } else if (path === NATIVE) {
-        handle(req, res, (request) => endpoints.evaluate(request), true, search).catch(fail);
+        handle(req, res, (request) => endpoints.evaluate(request), true, search, fail);
         return;
       }
     } else if (req.method === 'OPTIONS' && (path.startsWith(FLAG_PREFIX) || PREFLIGHT_PATHS.includes(path))) {

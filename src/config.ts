@@ -182,6 +182,12 @@ export const configSchema = z.object({
   GUARD_MAX_EVENTS_PER_REPORTER: z.coerce.number().int().min(0).default(1000),
   /** Evaluation requests a second per token and API process (bursts of as many); 0 turns limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * Each client address's share of a public (client) token's evaluation budget, requests a second per
+   * token, address and API process (bursts of as many): one host flooding a site's shared browser
+   * token is refused without refusing the site's other visitors. 0 (or RATE_LIMIT_PER_SECOND=0) turns it off.
+   */
+  RATE_LIMIT_PER_ADDRESS_PER_SECOND: z.coerce.number().int().min(0).default(1_000),
   /** API processes sharing the port (node:cluster); 1 runs in-process. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Serve the evaluation hot paths from node:http ahead of Express (`off` to compare). */
@@ -204,7 +210,10 @@ export const configSchema = z.object({
       return false;
     }
   }, 'comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)'),
-  /** Failed authentications a minute per client address before it gets 429 (bad tokens over HTTP and flagd's gRPC, unknown alert-trigger secrets); 0 turns it off. */
+  /**
+   * Failed authentications a minute per client address before it gets 429 (bad tokens over HTTP and
+   * flagd's gRPC, unknown alert-trigger secrets); tokens this process has seen valid still pass; 0 turns it off.
+   */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
   MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),

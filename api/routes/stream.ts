@@ -36,7 +36,8 @@ export function createStreamRouter(deps: {
     responses: { 200: { description: 'text/event-stream' } }, errors: [401, 403, 429],
   }, async (req, res) => {
     const address = req.ip ?? '';
-    const blockedFor = deps.authFailures?.retryAfter(address) ?? 0;
+    const offered = tokenFromHeaders((name) => req.get(name)) ?? (typeof req.query.token === 'string' ? req.query.token : null);
+    const blockedFor = deps.authFailures?.retryAfterFor(address, offered, deps.authenticator) ?? 0;
     if (blockedFor > 0) {
       res.set(CORS_HEADERS).set('retry-after', String(blockedFor));
       res.status(429).json({ error: { code: 'RATE_LIMITED', message: `Too many failed authentications from this address; retry after ${blockedFor} s` } });

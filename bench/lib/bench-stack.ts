@@ -39,17 +39,17 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** A fresh database for the benchmark, migrated, with a client token for production. `baseUrl` must be the owner's
+/** A fresh database for the benchmark, migrated (by `checkout`'s migrations), with a client token for production. `baseUrl` must be the owner's
  * (MIGRATION_DATABASE_URL): it creates the database, and the benchmark's API then runs as its owner. */
-export async function freshDatabase(baseUrl: string, database = BENCH_DATABASE): Promise<string> {
+export async function freshDatabase(baseUrl: string, database = BENCH_DATABASE, checkout = root): Promise<string> {
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${database}`);
   await admin.end();
   const url = withDatabase(baseUrl, database);
-  execFileSync(process.execPath, [`${root}/node_modules/tsx/dist/cli.mjs`, 'src/main/migrate.ts'], {
-    cwd: root, env: { ...process.env, DATABASE_URL: url, MIGRATION_DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'inherit'],
+  execFileSync(process.execPath, [`${checkout}/node_modules/tsx/dist/cli.mjs`, 'src/main/migrate.ts'], {
+    cwd: checkout, env: { ...process.env, DATABASE_URL: url, MIGRATION_DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -11,6 +11,8 @@ export interface LoadResult {
   name: string;
   /** 2xx answers a second: wrk's own Requests/sec also counts errors and refusals, which are not service. */
   requestsPerSecond: number;
+  /** Every answer of the round (2xx or not). */
+  requests: number;
   /** Every answer a second, as wrk reports it. */
   allPerSecond: number;
   p50Ms: number;
@@ -52,7 +54,7 @@ export async function wrk(
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const errors = /Socket errors:.*$/m.exec(output)?.[0] ?? '';
   const ok2xx = total ? (Number(total[1]) - non2xx) / (toMs(`${total[2]}${total[3]}`) / 1000) : Number.NaN;
-  return { name, requestsPerSecond: ok2xx, allPerSecond: all, p50Ms: p50, p99Ms: p99, non2xx, errors };
+  return { name, requestsPerSecond: ok2xx, requests: total ? Number(total[1]) : Number.NaN, allPerSecond: all, p50Ms: p50, p99Ms: p99, non2xx, errors };
 }
 
 /** A target's rounds: the best and the median round (by 2xx req/s), and the non-2xx answers of all rounds. */

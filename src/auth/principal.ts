@@ -53,6 +53,16 @@ export function principalOf(token: TokenIdentity): Principal {
 /** Resolves a bearer token to its principal (null when unknown or revoked). */
 export interface Authenticator {
   authenticate(token: string): Promise<Principal | null>;
+  /**
+   * The principal of a token resolved recently and not invalidated since, without any I/O or
+   * hashing (the evaluation hot path); undefined when a lookup is needed.
+   */
+  cached?(token: string): Principal | undefined;
+  /**
+   * Whether this process has seen the token valid (and not revoked since): such a token is not
+   * refused with its address when other tokens from that address failed too often.
+   */
+  vouchesFor?(token: string): boolean;
 }
 
 /** What changed about credentials: the tokens revoked and the users changed (role, grants, deactivation). None: anything may have. */
@@ -95,8 +105,9 @@ export interface AuthenticatorOptions {
 export function createAuthenticator(tokens: TokenLookup, bootstrapToken: string | undefined, options: AuthenticatorOptions = {}): TokenAuthenticator {
   const ttl = options.cacheTtlMs ?? 10_000;
   const bootstrapDigest = bootstrapToken ? Buffer.from(hashToken(bootstrapToken), 'hex') : null;
-  // Evaluation must not cost a Postgres round trip per request. Keyed by digest, bounded, and only
-  // successes: a flood of bogus tokens must neither grow memory nor push real tokens out.
+  // Evaluation must not cost a Postgres round trip, nor a SHA-256, per request: resolved tokens are
+  // kept by the token itself (in memory only; storage keeps digests), bounded, and only successes:
+  // a flood of bogus tokens must neither grow memory nor push real tokens out.
   const cache = new LRUCache<string, Principal>({ max: MAX_CACHED_TOKENS, ttl, ttlAutopurge: false });
   // A lookup that started before an invalidation must not re-fill the cache with what it read.
   let generation = 0;
@@ -117,20 +128,29 @@ export function createAuthenticator(tokens: TokenLookup, bootstrapToken: string 
   const timer = setInterval(() => void flushUsage(), options.usageFlushMs ?? 5_000);
   timer.unref();
 
+  function cached(token: string): Principal | undefined {
+    const principal = cache.get(token);
+    if (principal?.tokenId) usage.set(principal.tokenId, Date.now());
+    return principal;
+  }
+
   return {
+    cached,
+    vouchesFor: (token) => cache.has(token),
     async authenticate(token) {
       if (token.length > MAX_TOKEN_LENGTH) return null;
+      const known = cached(token);
+      if (known) return known;
       const digest = hashToken(token);
       if (bootstrapDigest && timingSafeEqual(Buffer.from(digest, 'hex'), bootstrapDigest)) {
-        return { kind: 'user', actor: BOOTSTRAP_ACTOR, tokenId: null, grants: [] };
+        const bootstrap: Principal = { kind: 'user', actor: BOOTSTRAP_ACTOR, tokenId: null, grants: [] };
+        cache.set(token, bootstrap);
+        return bootstrap;
       }
-      let principal: Principal | null | undefined = cache.get(digest);
-      if (!principal) {
-        const started = generation;
-        const token = await tokens.findLiveByHash(digest);
-        principal = token ? principalOf(token) : null;
-        if (principal && started === generation) cache.set(digest, principal);
-      }
+      const started = generation;
+      const stored = await tokens.findLiveByHash(digest);
+      const principal = stored ? principalOf(stored) : null;
+      if (principal && started === generation) cache.set(token, principal);
       if (principal?.tokenId) usage.set(principal.tokenId, Date.now());
       return principal;
     },
@@ -140,7 +160,7 @@ export function createAuthenticator(tokens: TokenLookup, bootstrapToken: string 
         cache.clear();
         return;
       }
-      for (const [digest, principal] of cache.entries()) if (touchedBy(principal, change)) cache.delete(digest);
+      for (const [token, principal] of cache.entries()) if (touchedBy(principal, change)) cache.delete(token);
     },
     flushUsage,
     async close() {

@@ -1,7 +1,7 @@
 import { flagConfigSchemaFor, flagTypeSchema, valueSchemaFor, type FlagDefinition, type FlagRule, type FlagType } from '../domain/flag.js';
 import type { Segment } from '../domain/segment.js';
 import { resolveVariants, thousandths, type ResolvedVariants } from '../domain/variants.js';
-import { thresholdOf } from './bucketing.js';
+import { BUCKETS, thresholdOf } from './bucketing.js';
 import { compileCondition, compileSegment, ConfigError, conjunction, type CompiledCondition, type CompiledSegment } from './conditions.js';
 import { buildEvaluator, type Plan } from './evaluator.js';
 import type { Getter } from './path.js';
@@ -73,6 +73,7 @@ function errorFlag(def: FlagDefinition, message: string, code: 'PARSE_ERROR' | '
     environment: String(def.environment),
     compileError: message,
     offVariant: offServed?.variant ?? 'off',
+    constant: answer,
     run: (_c, _n, trace) => {
       trace?.push({ step: 'error', matched: true, message });
       if (killedOff) trace?.push({ step: 'kill_switch', matched: true, message: 'the kill switch is on: serving off_value' });
@@ -96,6 +97,22 @@ function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: st
     .slice(0, 3)
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ');
+}
+
+/**
+ * The answer of a plan that gives every context the same one at any time, or undefined: killed,
+ * disabled, or on with nothing but an unscheduled rollout of 0 % or 100 %.
+ */
+function constantOf(plan: Plan): EvaluationResult | undefined {
+  if (plan.killed) return plan.results.killed;
+  if (!plan.enabled) return plan.results.disabled;
+  if (plan.rules.length > 0 || plan.targeting.length > 0 || plan.split) return undefined;
+  const rollout = plan.rollout;
+  if (!rollout) return plan.results.static;
+  if (rollout.scheduled) return undefined;
+  if (rollout.threshold <= 0) return plan.results.outsideWindow;
+  if (rollout.threshold >= BUCKETS) return result(plan.on.value, plan.on.variant, 'SPLIT');
+  return undefined;
 }
 
 /** Compiles a flag definition into closures; never throws (an invalid config answers ERROR / PARSE_ERROR). */
@@ -150,7 +167,9 @@ export function compileFlag(def: FlagDefinition, segments: ReadonlyMap<string, S
         outsideWindow: result(off, variants.off, 'DEFAULT'),
       },
     };
-    return Object.freeze({ key: def.key, type: def.type, version: def.version, environment: def.environment, offVariant: variants.off, run: buildEvaluator(plan) });
+    return Object.freeze({
+      key: def.key, type: def.type, version: def.version, environment: def.environment, offVariant: variants.off, constant: constantOf(plan), run: buildEvaluator(plan),
+    });
   } catch (error) {
     if (error instanceof ConfigError) return errorFlag(def, `invalid config: ${error.message}`, 'PARSE_ERROR');
     return errorFlag(def, `cannot compile: ${error instanceof Error ? error.message : String(error)}`, 'GENERAL');

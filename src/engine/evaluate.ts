@@ -2,6 +2,7 @@ import type { CompiledFlag, EvaluationContext, EvaluationResult, TraceStep } fro
 
 /** Evaluates a compiled flag for a context at `now` (epoch ms); never throws. */
 export function evaluate(flag: CompiledFlag, context: EvaluationContext, now: number): EvaluationResult {
+  if (flag.constant) return flag.constant;
   try {
     return flag.run(context, now, undefined);
   } catch (error) {

@@ -41,6 +41,8 @@ export interface CompiledFlag {
   readonly compileError?: string;
   /** The config's off variant (served when disabled or killed): what metrics count as not enabled. */
   readonly offVariant: string;
+  /** The answer when it is the same for every context at any time (killed, disabled, static…): evaluate() returns it. */
+  readonly constant?: EvaluationResult;
   /** @internal The compiled decision procedure; call evaluate() or explain() instead. */
   readonly run: Evaluator;
 }

@@ -83,13 +83,13 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
   /** The caller, refused like HTTP's (429 there) when its address failed authentication too often. */
   async function principalOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, request?: SyncRequest): Promise<Principal> {
     const address = peerAddressOf(call.getPeer());
-    const wait = authFailures?.retryAfter(address) ?? 0;
+    const token = tokenOf(call.metadata, request);
+    const wait = authFailures?.retryAfterFor(address, token ?? null, authenticator) ?? 0;
     if (wait > 0) {
       const trailer = new grpc.Metadata();
       trailer.set('retry-after', String(wait));
       throw new CallError(grpc.status.RESOURCE_EXHAUSTED, `Too many failed authentications from this address; retry after ${wait} s`, trailer);
     }
-    const token = tokenOf(call.metadata, request);
     const principal = token ? await authenticator.authenticate(token) : null;
     if (!principal) {
       authFailures?.fail(address);

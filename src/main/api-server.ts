@@ -64,6 +64,7 @@ import { CheckpointAnchor } from '../audit/checkpoint-anchor.js';
 import { listEnvironments, loadDefinitions } from '../flags/flag-store.js';
 import { RedisProjection } from '../cache/projection.js';
 import { createWorkflowStarter } from '../temporal/workflow-starter.js';
+import { withCallDeadline } from '../temporal/call-deadline.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
 
@@ -190,7 +191,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     telemetry,
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
-    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), authFailures,
+    limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), perAddressLimiter: new RateLimiter(config.RATE_LIMIT_PER_ADDRESS_PER_SECOND), authFailures,
     eventStreams: { channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS },
   });
   const heartbeatMs = config.STREAM_HEARTBEAT_SECONDS * 1000;
@@ -254,7 +255,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       snapshot: () => snapshotReadiness(sync, snapshot),
       postgres: () => pingDatabase(db),
       redis: () => redis.ping(),
-      temporal: () => starter.client.connection.withDeadline(Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
+      temporal: () => withCallDeadline(starter.client.connection, Date.now() + 1_500, () => starter.client.workflowService.getSystemInfo({})),
     },
   });
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { jsonDepth, MAX_JSON_DEPTH, text } from '../domain/text.js';
+import { MAX_JSON_DEPTH, text } from '../domain/text.js';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import type { CacheStats } from '../cache/cache-stats.js';
 import type { FlagSnapshot } from '../cache/flag-snapshot.js';
@@ -10,6 +10,7 @@ import { etagOf, matchesIfNoneMatch } from './etag.js';
 import type { FlagMetrics } from './flag-metrics.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { bulkItem, bulkPlanOf, metadataOf, OFREP_ERROR_CODES, renderBulk } from './bulk-answer.js';
 import type { EvaluationRecord, Telemetry } from '../telemetry/index.js';
 import { OFREP_EVENT_STREAM_PATH, parseConfigEtag, parseConfigLastModified, type OfrepFreshness, type OfrepStreamChannels } from './ofrep-event-streams.js';
 
@@ -38,6 +39,8 @@ export interface EvaluationEndpointsDeps {
   /** Loads an environment L1 doesn't hold from Redis or Postgres; false when it doesn't exist. */
   ensureEnvironment: (environment: string) => Promise<boolean>;
   limiter: RateLimiter;
+  /** Each client address's share of a public (client) token's budget; off when absent. */
+  perAddressLimiter?: RateLimiter;
   /** Refuses addresses that failed authentication too often, before any lookup. */
   authFailures?: AuthFailureLimiter;
   flagMetrics: FlagMetrics;
@@ -69,7 +72,6 @@ export const DEFAULT_ENVIRONMENT = 'production';
 export const MAX_EVALUATION_BODY_BYTES = 64 * 1024;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
-const OFREP_ERROR_CODES = new Set(['PARSE_ERROR', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'GENERAL']);
 
 /** CORS for browser callers: tokens travel in headers, never cookies, so any origin may call. */
 export const CORS_HEADERS = {
@@ -125,16 +127,29 @@ function configWanted(req: ServingRequest): { want?: { version?: number; lastMod
   return {};
 }
 
+/** Whether a parsed JSON value nests deeper than `limit` levels (no allocation: the hot path runs it on every body). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (deeperThan(value[i], limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  return false;
+}
+
 /** Parses a JSON body; an empty body is an empty object. */
 function parseBody(body: Buffer | undefined): { value: unknown } | { error: string } {
   if (!body || body.length === 0) return { value: {} };
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { error: `The request body is nested deeper than ${MAX_JSON_DEPTH} levels` };
-    return { value };
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     return { error: 'The request body is not valid JSON' };
   }
+  if (deeperThan(value, MAX_JSON_DEPTH)) return { error: `The request body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+  return { value };
 }
 
 /**
@@ -169,58 +184,58 @@ export const nativeRequestSchema = z.object({
   flags: z.array(text(256).min(1)).max(1000).optional(),
 });
 
-function metadataOf(flag: CompiledFlag, result: EvaluationResult): Record<string, string | number | boolean> {
-  const metadata: Record<string, string | number | boolean> = { version: flag.version };
-  if (result.ruleId) metadata.ruleId = result.ruleId;
-  if (result.metadata) Object.assign(metadata, result.metadata);
-  return metadata;
-}
-
 /** What telemetry records of one evaluation. */
 function recordOf(flag: CompiledFlag, environment: string, result: EvaluationResult): EvaluationRecord {
   return { key: flag.key, environment, variant: result.variant, reason: result.reason, version: flag.version, errorCode: result.errorCode };
 }
 
-// A flag answers few distinct results (on, off, a rule's value…): their JSON is kept per compiled
-// flag (so a new version starts afresh) and a bulk answer is mostly string joins.
-const fragments = new WeakMap<CompiledFlag, Map<string, string>>();
-const MAX_FRAGMENTS_PER_FLAG = 32;
-
-/** One flag's entry of an OFREP bulk answer, as JSON. */
-function bulkItem(flag: CompiledFlag, result: EvaluationResult): string {
-  if (result.reason === 'ERROR') {
-    const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
-    return JSON.stringify({ key: flag.key, errorCode: code, errorDetails: result.errorMessage ?? 'evaluation failed' });
-  }
-  const value = result.value;
-  const cacheable = result.metadata === undefined && (value === null || typeof value !== 'object');
-  const id = cacheable ? `${result.variant}\u0000${result.reason}\u0000${result.ruleId ?? ''}\u0000${typeof value}\u0000${String(value)}` : '';
-  let byResult = cacheable ? fragments.get(flag) : undefined;
-  const cached = byResult?.get(id);
-  if (cached !== undefined) return cached;
-  const json = JSON.stringify({ key: flag.key, value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
-  if (cacheable) {
-    if (!byResult) fragments.set(flag, (byResult = new Map()));
-    if (byResult.size >= MAX_FRAGMENTS_PER_FLAG) byResult.clear();
-    byResult.set(id, json);
-  }
-  return json;
-}
+/** An answer now, or once a lookup (token, environment) is done: the hot path never makes a promise. */
+type Answer<T> = T | Promise<T>;
+const then = <T, R>(value: Answer<T>, next: (value: T) => Answer<R>): Answer<R> => (value instanceof Promise ? value.then(next) : next(value));
 
 /** The OFREP and native evaluation endpoints, independent of the HTTP server that carries them. */
 export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
   const { snapshot, cacheStats, flagMetrics } = deps;
+  const perAddress = deps.perAddressLimiter;
 
-  /** Authenticates, fixes the environment and spends rate budget; a response when the caller may not go on. */
-  async function admit(req: ServingRequest, native: boolean): Promise<Caller | ServingResponse> {
-    const blockedFor = deps.authFailures?.retryAfter(req.address) ?? 0;
-    if (blockedFor > 0) {
-      const headers = { 'retry-after': String(blockedFor) };
-      return native
-        ? nativeError(429, 'RATE_LIMITED', `Too many failed authentications from this address; retry after ${blockedFor} s`, undefined, headers)
-        : { status: 429, headers };
+  // Staleness is asked on every request; it only changes over seconds, so once per millisecond is enough.
+  let staleAt = -1;
+  let staleNow = false;
+  const isStale = (now: number): boolean => {
+    if (!deps.isStale) return false;
+    if (now !== staleAt) {
+      staleAt = now;
+      staleNow = deps.isStale();
     }
-    const token = tokenFromHeaders((name) => req.header(name));
+    return staleNow;
+  };
+
+  const tooManyFailures = (native: boolean, blockedFor: number): ServingResponse => {
+    const headers = { 'retry-after': String(blockedFor) };
+    return native
+      ? nativeError(429, 'RATE_LIMITED', `Too many failed authentications from this address; retry after ${blockedFor} s`, undefined, headers)
+      : { status: 429, headers };
+  };
+  const rateLimited = (native: boolean, environment: string, retryAfterSeconds: number, message: string): ServingResponse => {
+    deps.metrics.rateLimited.inc({ environment });
+    const headers = { 'retry-after': String(retryAfterSeconds) };
+    return native ? nativeError(429, 'RATE_LIMITED', `${message}; retry after ${retryAfterSeconds} s`, undefined, headers) : { status: 429, headers };
+  };
+
+  /**
+   * Authenticates, fixes the environment and spends rate budget; a response when the caller may not
+   * go on. A token resolved moments ago is answered from memory, synchronously.
+   */
+  function admit(req: ServingRequest, native: boolean): Answer<Caller | ServingResponse> {
+    const token = tokenFromHeaders(req.header);
+    const known = token ? deps.authenticator.cached?.(token) : undefined;
+    if (known) return callerOf(req, known, native);
+    return lookUp(req, token, native);
+  }
+
+  async function lookUp(req: ServingRequest, token: string | null, native: boolean): Promise<Caller | ServingResponse> {
+    const blockedFor = deps.authFailures?.retryAfterFor(req.address, token, deps.authenticator) ?? 0;
+    if (blockedFor > 0) return tooManyFailures(native, blockedFor);
     let principal: Principal | null;
     try {
       principal = token ? await deps.authenticator.authenticate(token) : null;
@@ -230,8 +245,14 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
         : json(503, { errorDetails: 'The token store is unavailable; retry shortly' });
     }
     // OFREP answers 401/403 without a body; the native API uses the error family.
-    if (!principal) deps.authFailures?.fail(req.address);
-    if (!principal) return native ? nativeError(401, 'UNAUTHORIZED', 'A valid API token is required (Authorization: Bearer <token>)') : { status: 401 };
+    if (!principal) {
+      deps.authFailures?.fail(req.address);
+      return native ? nativeError(401, 'UNAUTHORIZED', 'A valid API token is required (Authorization: Bearer <token>)') : { status: 401 };
+    }
+    return callerOf(req, principal, native);
+  }
+
+  function callerOf(req: ServingRequest, principal: Principal, native: boolean): Caller | ServingResponse {
     const requested = req.header('x-environment');
     let environment: string;
     if (principal.kind === 'user') {
@@ -245,53 +266,37 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       environment = principal.environment;
     }
     const caller = principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous');
-    const decision = deps.limiter.take(caller);
-    if (!decision.allowed) {
-      deps.metrics.rateLimited.inc({ environment });
-      const headers = { 'retry-after': String(decision.retryAfterSeconds) };
-      return native
-        ? nativeError(429, 'RATE_LIMITED', `Too many requests for this token; retry after ${decision.retryAfterSeconds} s`, undefined, headers)
-        : { status: 429, headers };
+    // A public (client) token is shared by every browser of a site: each address gets a fair share of
+    // its budget, and what an address is refused is not taken from the token's budget.
+    if (principal.kind === 'client' && perAddress?.enabled && deps.limiter.enabled) {
+      const share = perAddress.take(`${caller}\u0000${req.address}`);
+      if (!share.allowed) return rateLimited(native, environment, share.retryAfterSeconds, 'Too many requests for this token from this address');
     }
+    const decision = deps.limiter.take(caller);
+    if (!decision.allowed) return rateLimited(native, environment, decision.retryAfterSeconds, 'Too many requests for this token');
     return { principal, environment };
   }
 
-  /** L1 lookup of an environment; on a miss, L2/L3 load it once. */
-  async function environmentLoaded(environment: string): Promise<{ known: boolean; hit: boolean }> {
-    if (snapshot.hasEnvironment(environment)) return { known: true, hit: true };
+  /** L1 lookup of an environment: true (a cache hit) at once; on a miss, L2/L3 load it once. */
+  function environmentLoaded(environment: string): Answer<{ known: boolean; hit: boolean }> {
+    if (snapshot.hasEnvironment(environment)) return HIT;
     cacheStats.l1Misses++;
-    return { known: await deps.ensureEnvironment(environment), hit: false };
-  }
-
-  function evaluateCounted(flag: CompiledFlag, environment: string, context: EvaluationContext, now: number, hit: boolean): EvaluationResult {
-    const started = performance.now();
-    let result = evaluate(flag, context, now);
-    const elapsedMs = performance.now() - started;
-    if (deps.isStale?.()) result = asStale(result);
-    cacheStats.l1Hits++;
-    flagMetrics.record(environment, flag, result, elapsedMs, now, hit);
-    return result;
+    return deps.ensureEnvironment(environment).then((known) => ({ known, hit: false }));
   }
 
   /** Evaluates many flags; the engine time is measured once for the batch and shared out. */
-  function evaluateMany(flags: readonly CompiledFlag[], environment: string, context: EvaluationContext, now: number, hit: boolean): EvaluationResult[] {
+  function evaluateMany(flags: readonly CompiledFlag[], environment: string, context: EvaluationContext, now: number, hit: boolean, stale: boolean): EvaluationResult[] {
     const started = performance.now();
     const results: EvaluationResult[] = new Array(flags.length);
     for (let i = 0; i < flags.length; i++) results[i] = evaluate(flags[i]!, context, now);
     const each = (performance.now() - started) / Math.max(1, flags.length);
-    if (deps.isStale?.()) for (let i = 0; i < results.length; i++) results[i] = asStale(results[i]!);
+    if (stale) for (let i = 0; i < results.length; i++) results[i] = asStale(results[i]!);
     cacheStats.l1Hits += flags.length;
     for (let i = 0; i < flags.length; i++) flagMetrics.record(environment, flags[i]!, results[i]!, each, now, hit);
     return results;
   }
 
-  /** The bulk answer, with an ETag of its bytes; 304 when the caller already holds them. */
-  function withEtag(req: ServingRequest, value: unknown): ServingResponse {
-    return withEtagBody(req, JSON.stringify(value));
-  }
-
-  function withEtagBody(req: ServingRequest, body: string): ServingResponse {
-    const etag = etagOf(body);
+  function withEtagBody(req: ServingRequest, body: string, etag = etagOf(body)): ServingResponse {
     if (matchesIfNoneMatch(req.header('if-none-match'), etag)) return { status: 304, headers: { etag } };
     return { status: 200, headers: { ...JSON_HEADERS, etag }, body };
   }
@@ -307,76 +312,101 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     return `,"eventStreams":[${JSON.stringify(stream)}]`;
   }
 
-  return {
-    /** `POST /ofrep/v1/evaluate/flags/{key}` */
-    async ofrepFlag(key: string, req: ServingRequest): Promise<ServingResponse> {
-      const admitted = await admit(req, false);
-      if ('status' in admitted) return admitted;
-      const parsed = parseBody(req.body);
-      if ('error' in parsed) return ofrepError(400, key, 'PARSE_ERROR', parsed.error);
-      const context = ofrepContext(parsed.value);
-      if ('error' in context) return ofrepError(400, key, 'INVALID_CONTEXT', context.error);
+  function ofrepFlagFor(key: string, req: ServingRequest, admitted: Caller | ServingResponse): Answer<ServingResponse> {
+    if ('status' in admitted) return admitted;
+    const parsed = parseBody(req.body);
+    if ('error' in parsed) return ofrepError(400, key, 'PARSE_ERROR', parsed.error);
+    const context = ofrepContext(parsed.value);
+    if ('error' in context) return ofrepError(400, key, 'INVALID_CONTEXT', context.error);
+    const { environment } = admitted;
+    return then(environmentLoaded(environment), ({ hit }) => ofrepAnswer(key, environment, context.context, hit));
+  }
 
-      const { environment } = admitted;
-      const { hit } = await environmentLoaded(environment);
-      const flag = snapshot.get(environment, key);
-      if (!flag) {
-        cacheStats.l1Misses++;
-        return ofrepError(404, key, 'FLAG_NOT_FOUND', `flag '${key}' was not found in environment '${environment}'`);
-      }
-      const now = Date.now();
-      const started = performance.now();
-      const result = evaluateCounted(flag, environment, context.context, now, hit);
-      deps.metrics.evaluationDuration.observe((performance.now() - started) / 1000);
-      deps.telemetry?.evaluation(recordOf(flag, environment, result));
-      if (result.reason === 'ERROR') {
-        const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
-        return ofrepError(400, key, code, result.errorMessage ?? 'evaluation failed');
-      }
-      return json(200, { key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
-    },
+  function ofrepAnswer(key: string, environment: string, context: EvaluationContext, hit: boolean): ServingResponse {
+    const flag = snapshot.get(environment, key);
+    if (!flag) {
+      cacheStats.l1Misses++;
+      return ofrepError(404, key, 'FLAG_NOT_FOUND', `flag '${key}' was not found in environment '${environment}'`);
+    }
+    const now = Date.now();
+    const started = performance.now();
+    let result = evaluate(flag, context, now);
+    const elapsedMs = performance.now() - started;
+    if (isStale(now)) result = asStale(result);
+    cacheStats.l1Hits++;
+    flagMetrics.record(environment, flag, result, elapsedMs, now, hit);
+    deps.metrics.evaluationDuration.observe(elapsedMs / 1000);
+    deps.telemetry?.evaluation(recordOf(flag, environment, result));
+    if (result.reason === 'ERROR') {
+      const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
+      return ofrepError(400, key, code, result.errorMessage ?? 'evaluation failed');
+    }
+    return json(200, { key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
+  }
 
-    /** `POST /ofrep/v1/evaluate/flags` */
-    async ofrepBulk(req: ServingRequest): Promise<ServingResponse> {
-      const admitted = await admit(req, false);
-      if ('status' in admitted) return admitted;
-      const parsed = parseBody(req.body);
-      if ('error' in parsed) return ofrepError(400, undefined, 'PARSE_ERROR', parsed.error);
-      const context = ofrepContext(parsed.value);
-      if ('error' in context) return ofrepError(400, undefined, 'INVALID_CONTEXT', context.error);
-
-      const wanted = configWanted(req);
-      if ('error' in wanted) return ofrepError(400, undefined, 'PARSE_ERROR', wanted.error);
-
-      const { environment, principal } = admitted;
-      const { known, hit } = await environmentLoaded(environment);
+  function ofrepBulkFor(req: ServingRequest, admitted: Caller | ServingResponse): Answer<ServingResponse> {
+    if ('status' in admitted) return admitted;
+    const parsed = parseBody(req.body);
+    if ('error' in parsed) return ofrepError(400, undefined, 'PARSE_ERROR', parsed.error);
+    const context = ofrepContext(parsed.value);
+    if ('error' in context) return ofrepError(400, undefined, 'INVALID_CONTEXT', context.error);
+    const wanted = configWanted(req);
+    if ('error' in wanted) return ofrepError(400, undefined, 'PARSE_ERROR', wanted.error);
+    const { environment, principal } = admitted;
+    return then(environmentLoaded(environment), ({ known, hit }) => {
       if (!known) return ofrepError(400, undefined, 'GENERAL', `environment '${environment}' is unknown`);
       // A re-fetch triggered by a notification from a replica ahead of this one: wait (bounded) to
       // catch up; past the bound, answer what is held, marked STALE, rather than an error.
-      let behind = false;
-      if (wanted.want && deps.eventStreams) behind = !(await deps.eventStreams.freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS));
-      const now = Date.now();
-      const all = snapshot.sortedFlags(environment);
-      const results = evaluateMany(all, environment, context.context, now, hit);
-      const items: string[] = new Array(all.length);
-      for (let i = 0; i < all.length; i++) items[i] = bulkItem(all[i]!, behind ? asStale(results[i]!) : results[i]!);
-      if (deps.telemetry) deps.telemetry.bulkEvaluation(environment, all.map((flag, i) => recordOf(flag, environment, results[i]!)));
-      return withEtagBody(req, `{"flags":[${items.join(',')}]${eventStreamsOf(principal, environment)}}`);
-    },
-
-    /** `POST /api/v1/evaluate` `{context, flags?}`: every (or the named) flag with value, variant and reason. */
-    async evaluate(req: ServingRequest): Promise<ServingResponse> {
-      const admitted = await admit(req, true);
-      if ('status' in admitted) return admitted;
-      const parsed = parseBody(req.body);
-      if ('error' in parsed) return nativeError(400, 'PARSE_ERROR', parsed.error);
-      const input = nativeRequestSchema.safeParse(parsed.value);
-      if (!input.success) {
-        const details = input.error.issues.map((issue) => ({ path: `body.${issue.path.map(String).join('.')}`.replace(/\.$/, ''), message: issue.message }));
-        return nativeError(400, 'VALIDATION_FAILED', 'Invalid request body', details);
+      if (wanted.want && deps.eventStreams) {
+        return deps.eventStreams.freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS)
+          .then((caughtUp) => ofrepBulkAnswer(req, principal, environment, context.context, hit, !caughtUp));
       }
-      const { environment } = admitted;
-      const { known, hit } = await environmentLoaded(environment);
+      return ofrepBulkAnswer(req, principal, environment, context.context, hit, false);
+    });
+  }
+
+  function ofrepBulkAnswer(req: ServingRequest, principal: Principal, environment: string, context: EvaluationContext, hit: boolean, behind: boolean): ServingResponse {
+    const now = Date.now();
+    const all = snapshot.sortedFlags(environment);
+    const tail = `${eventStreamsOf(principal, environment)}}`;
+    const stale = isStale(now);
+    if (stale || behind) {
+      // Rare (a replica that can't vouch for its snapshot): every flag evaluated and marked, no pre-rendered JSON.
+      const results = evaluateMany(all, environment, context, now, hit, stale);
+      const items = all.map((flag, i) => bulkItem(flag, asStale(results[i]!)));
+      if (deps.telemetry) deps.telemetry.bulkEvaluation(environment, all.map((flag, i) => recordOf(flag, environment, results[i]!)));
+      return withEtagBody(req, `{"flags":[${items.join(',')}]${tail}`);
+    }
+    // Flags that answer everyone the same are pre-rendered; only the others are evaluated, and the
+    // pre-rendered ones are counted once for the request.
+    const plan = bulkPlanOf(environment, all);
+    const results = evaluateMany(plan.dynamic, environment, context, now, hit, false);
+    const items: string[] = new Array(results.length);
+    for (let i = 0; i < results.length; i++) items[i] = bulkItem(plan.dynamic[i]!, results[i]!);
+    if (plan.constants.flags.length > 0) {
+      cacheStats.l1Hits += plan.constants.flags.length;
+      flagMetrics.recordConstants(plan.constants, now, hit);
+    }
+    if (deps.telemetry) {
+      const records = plan.dynamic.map((flag, i) => recordOf(flag, environment, results[i]!));
+      for (const flag of plan.constant) records.push(recordOf(flag, environment, flag.constant!));
+      deps.telemetry.bulkEvaluation(environment, records);
+    }
+    const { body, etag } = renderBulk(plan, items, tail);
+    return withEtagBody(req, body, etag);
+  }
+
+  function nativeFor(req: ServingRequest, admitted: Caller | ServingResponse): Answer<ServingResponse> {
+    if ('status' in admitted) return admitted;
+    const parsed = parseBody(req.body);
+    if ('error' in parsed) return nativeError(400, 'PARSE_ERROR', parsed.error);
+    const input = nativeRequestSchema.safeParse(parsed.value);
+    if (!input.success) {
+      const details = input.error.issues.map((issue) => ({ path: `body.${issue.path.map(String).join('.')}`.replace(/\.$/, ''), message: issue.message }));
+      return nativeError(400, 'VALIDATION_FAILED', 'Invalid request body', details);
+    }
+    const { environment } = admitted;
+    return then(environmentLoaded(environment), ({ known, hit }) => {
       if (!known) return nativeError(404, 'NOT_FOUND', `Environment '${environment}' is unknown`);
       const context = input.data.context as EvaluationContext;
       const now = Date.now();
@@ -386,7 +416,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
         ? [...new Set(keys)].map((key) => snapshot.get(environment, key) ?? key)
         : [...snapshot.sortedFlags(environment)];
       const found = flags.filter((flag): flag is CompiledFlag => typeof flag !== 'string');
-      const evaluated = evaluateMany(found, environment, context, now, hit);
+      const evaluated = evaluateMany(found, environment, context, now, hit, isStale(now));
       if (deps.telemetry) deps.telemetry.bulkEvaluation(environment, found.map((flag, i) => recordOf(flag, environment, evaluated[i]!)));
       let next = 0;
       for (const flag of flags) {
@@ -407,9 +437,20 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
           ...(result.metadata ? { metadata: result.metadata } : {}),
         });
       }
-      return withEtag(req, { environment, flags: results });
-    },
+      return withEtagBody(req, JSON.stringify({ environment, flags: results }));
+    });
+  }
+
+  return {
+    /** `POST /ofrep/v1/evaluate/flags/{key}` */
+    ofrepFlag: (key: string, req: ServingRequest): Answer<ServingResponse> => then(admit(req, false), (admitted) => ofrepFlagFor(key, req, admitted)),
+    /** `POST /ofrep/v1/evaluate/flags` */
+    ofrepBulk: (req: ServingRequest): Answer<ServingResponse> => then(admit(req, false), (admitted) => ofrepBulkFor(req, admitted)),
+    /** `POST /api/v1/evaluate` `{context, flags?}`: every (or the named) flag with value, variant and reason. */
+    evaluate: (req: ServingRequest): Answer<ServingResponse> => then(admit(req, true), (admitted) => nativeFor(req, admitted)),
   };
 }
+
+const HIT = { known: true, hit: true } as const;
 
 export type EvaluationEndpoints = ReturnType<typeof createEvaluationEndpoints>;

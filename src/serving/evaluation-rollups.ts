@@ -34,6 +34,8 @@ const PRUNE_EVERY_MS = 10 * MINUTE;
  */
 export class EvaluationRollups {
   private pending = new Map<string, EvaluationBucket>();
+  /** The pending bucket of the newest minute counted, by environment, flag and variant. */
+  private current = new Map<string, Map<string, Map<string, EvaluationBucket>>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private lastPrune = 0;
@@ -43,14 +45,23 @@ export class EvaluationRollups {
     private readonly logger?: Logger,
   ) {}
 
-  /** Counts one evaluation at `now` (epoch ms). */
-  count(environment: string, flagKey: string, variant: string, error: boolean, now: number): void {
+  /** Counts `n` evaluations at `now` (epoch ms). */
+  count(environment: string, flagKey: string, variant: string, error: boolean, now: number, n = 1): void {
     const minute = now - (now % MINUTE);
-    const key = `${environment}\u0000${flagKey}\u0000${variant}\u0000${minute}`;
-    let bucket = this.pending.get(key);
-    if (!bucket) this.pending.set(key, (bucket = { flagKey, environment, variant, minute, evaluations: 0, errors: 0, lastEvaluated: now }));
-    bucket.evaluations++;
-    if (error) bucket.errors++;
+    // The hot path finds the bucket of this minute through nested maps, without building its key.
+    let byFlag = this.current.get(environment);
+    if (!byFlag) this.current.set(environment, (byFlag = new Map()));
+    let byVariant = byFlag.get(flagKey);
+    if (!byVariant) byFlag.set(flagKey, (byVariant = new Map()));
+    let bucket = byVariant.get(variant);
+    if (!bucket || bucket.minute !== minute) {
+      const key = `${environment}\u0000${flagKey}\u0000${variant}\u0000${minute}`;
+      bucket = this.pending.get(key);
+      if (!bucket) this.pending.set(key, (bucket = { flagKey, environment, variant, minute, evaluations: 0, errors: 0, lastEvaluated: now }));
+      byVariant.set(variant, bucket);
+    }
+    bucket.evaluations += n;
+    if (error) bucket.errors += n;
     if (now > bucket.lastEvaluated) bucket.lastEvaluated = now;
   }
 
@@ -73,6 +84,7 @@ export class EvaluationRollups {
   private async flushOnce(now: number): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
+    this.current = new Map();
     if (batch.size > 0) {
       try {
         await this.store.add([...batch.values()]);

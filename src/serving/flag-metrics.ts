@@ -25,6 +25,17 @@ interface Entry {
   pending: Tally;
   /** Evaluations by `variant\u0000reason`. */
   outcomes: Map<string, number>;
+  /** The outcome key last counted, kept to spare building the same string on every evaluation. */
+  lastOutcome: { variant: string; reason: string; key: string } | undefined;
+}
+
+/**
+ * Flags a bulk answer serves from pre-rendered JSON (each answers every context the same): a request
+ * counts once for the group, and the count is spread over its flags when metrics are read or flushed.
+ */
+export interface ConstantGroup {
+  readonly environment: string;
+  readonly flags: ReadonlyArray<Pick<CompiledFlag, 'key' | 'offVariant'> & { readonly constant?: EvaluationResult }>;
 }
 
 /** The seed's FlagMetrics for one flag, in one environment or summed over several. */
@@ -82,6 +93,7 @@ export function servedEnabled(result: EvaluationResult, offVariant: string): boo
  */
 export class FlagMetrics {
   private readonly entries = new Map<string, Map<string, Entry>>();
+  private readonly constantCounts = new Map<ConstantGroup, { requests: number; hits: number; last: number }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -100,19 +112,45 @@ export class FlagMetrics {
   }
 
   /** Records one evaluation of `flag` (its key and off variant); `cacheHit` is false when L1 had to load the environment from Redis or Postgres first. */
-  record(environment: string, flag: Pick<CompiledFlag, 'key' | 'offVariant'>, result: EvaluationResult, durationMs: number, now: number, cacheHit = true): void {
+  record(environment: string, flag: Pick<CompiledFlag, 'key' | 'offVariant'>, result: EvaluationResult, durationMs: number, now: number, cacheHit = true, n = 1): void {
     const key = flag.key;
     let byFlag = this.entries.get(environment);
     if (!byFlag) this.entries.set(environment, (byFlag = new Map()));
     let entry = byFlag.get(key);
-    if (!entry) byFlag.set(key, (entry = { environment, flag: key, total: emptyTally(), pending: emptyTally(), outcomes: new Map() }));
+    if (!entry) byFlag.set(key, (entry = { environment, flag: key, total: emptyTally(), pending: emptyTally(), outcomes: new Map(), lastOutcome: undefined }));
     const error = result.reason === 'ERROR';
     const enabled = servedEnabled(result, flag.offVariant);
-    count(entry.total, error, enabled, durationMs, cacheHit, now);
-    count(entry.pending, error, enabled, durationMs, cacheHit, now);
-    const outcome = `${result.variant}\u0000${result.reason}`;
-    entry.outcomes.set(outcome, (entry.outcomes.get(outcome) ?? 0) + 1);
-    this.rollups?.count(environment, key, result.variant, error, now);
+    count(entry.total, error, enabled, durationMs, cacheHit, now, n);
+    count(entry.pending, error, enabled, durationMs, cacheHit, now, n);
+    let last = entry.lastOutcome;
+    if (!last || last.variant !== result.variant || last.reason !== result.reason) {
+      last = entry.lastOutcome = { variant: result.variant, reason: result.reason, key: `${result.variant}\u0000${result.reason}` };
+    }
+    entry.outcomes.set(last.key, (entry.outcomes.get(last.key) ?? 0) + n);
+    this.rollups?.count(environment, key, result.variant, error, now, n);
+  }
+
+  /** Records one request answered from a group of constant flags: O(1), spread over the flags later. */
+  recordConstants(group: ConstantGroup, now: number, cacheHit = true): void {
+    let counts = this.constantCounts.get(group);
+    if (!counts) this.constantCounts.set(group, (counts = { requests: 0, hits: 0, last: 0 }));
+    counts.requests++;
+    if (cacheHit) counts.hits++;
+    counts.last = now;
+  }
+
+  /** Adds what the constant groups counted to their flags. */
+  private spreadConstants(): void {
+    if (this.constantCounts.size === 0) return;
+    const counted = [...this.constantCounts];
+    this.constantCounts.clear();
+    for (const [group, { requests, hits, last }] of counted) {
+      for (const flag of group.flags) {
+        if (!flag.constant) continue;
+        if (hits > 0) this.record(group.environment, flag, flag.constant, 0, last, true, hits);
+        if (requests > hits) this.record(group.environment, flag, flag.constant, 0, last, false, requests - hits);
+      }
+    }
   }
 
   /** Flushes every `intervalMs`; the timer doesn't keep the process alive. */
@@ -133,6 +171,7 @@ export class FlagMetrics {
   }
 
   private async flushOnce(): Promise<void> {
+    this.spreadConstants();
     if (!this.redis || this.redis.status !== 'ready') return;
     const batch: Array<{ entry: Entry; tally: Tally }> = [];
     for (const byFlag of this.entries.values()) {
@@ -166,6 +205,7 @@ export class FlagMetrics {
    * one environment, or summed over `environments`. Without Redis, this process's own counts.
    */
   async read(flag: string, environments: string[]): Promise<{ metrics: FlagMetricsView; byEnvironment: Record<string, FlagMetricsView>; shared: boolean }> {
+    this.spreadConstants();
     const byEnvironment: Record<string, FlagMetricsView> = {};
     const sum = emptyTally();
     let shared = Boolean(this.redis && this.redis.status === 'ready');
@@ -191,18 +231,19 @@ export class FlagMetrics {
 
   /** Every flag counted in this process since it started, for the Prometheus collectors. */
   *totals(): Iterable<Entry> {
+    this.spreadConstants();
     for (const byFlag of this.entries.values()) yield* byFlag.values();
   }
 }
 
-function count(tally: Tally, error: boolean, enabled: boolean, durationMs: number, cacheHit: boolean, now: number): void {
-  tally.evaluations++;
-  if (error) tally.errors++;
-  else if (enabled) tally.enabled++;
-  else tally.disabled++;
-  tally.durationMs += durationMs;
-  if (cacheHit) tally.cacheHits++;
-  tally.lastEvaluation = now;
+function count(tally: Tally, error: boolean, enabled: boolean, durationMs: number, cacheHit: boolean, now: number, n: number): void {
+  tally.evaluations += n;
+  if (error) tally.errors += n;
+  else if (enabled) tally.enabled += n;
+  else tally.disabled += n;
+  tally.durationMs += durationMs * n;
+  if (cacheHit) tally.cacheHits += n;
+  if (now > tally.lastEvaluation) tally.lastEvaluation = now;
 }
 
 function fromHash(hash: Record<string, string>): Tally {

@@ -6,6 +6,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ServiceUnavailableError } from '../errors.js';
+import { withCallDeadline } from './call-deadline.js';
 import type { Database } from '../connections/database.js';
 
 /** What the services that start and steer workflows need. */
@@ -25,7 +26,7 @@ const TEMPORAL_TIMEOUT_MS = 5_000;
  */
 export async function callTemporal<T>(temporal: Client, unavailable: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await temporal.connection.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, fn);
+    return await withCallDeadline(temporal.connection, Date.now() + TEMPORAL_TIMEOUT_MS, fn);
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateFailedError) throw error;
     // An update no worker takes up (the rollout's worker is gone) times out like an unreachable Temporal: 503, not 500.

@@ -8,6 +8,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { TemporalConnectionOptions } from '../connections/temporal.js';
 import type * as workflows from '../../workflows/index.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from './search-attributes.js';
+import { withCallDeadline } from './call-deadline.js';
 
 /** A workflow's registered name: an export of workflows/index.ts, so renaming a workflow fails the type check here. */
 export type WorkflowType = keyof typeof workflows;
@@ -60,7 +61,7 @@ export function createWorkflowStarter(options: TemporalClientOptions): WorkflowS
 
   async function start(request: WorkflowStartRequest): Promise<'started' | 'already-started'> {
     try {
-      await connection.withDeadline(Date.now() + timeoutMs, () =>
+      await withCallDeadline(connection, Date.now() + timeoutMs, () =>
         client.workflow.start(request.workflowType, {
           taskQueue: options.taskQueue,
           workflowId: request.workflowId,

@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicaKey } from '../../src/serving/replica-heartbeat.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 let stack: Stack;
@@ -35,7 +36,7 @@ async function createLiveFlag(): Promise<string> {
 /** A replica heartbeat that says it serves an old production version and will never acknowledge a change. */
 async function addLaggard(key: string): Promise<string> {
   const laggard = `never-acks-${key}`;
-  await redis.set(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`, JSON.stringify({
+  await redis.set(replicaKey(laggard, stack.config.REDIS_PREFIX), JSON.stringify({
     replica: laggard, host: 'elsewhere', pid: 1, started_at: new Date().toISOString(), at: new Date().toISOString(),
     environments: { production: { version: 1 } },
   }), 'PX', 20_000);
@@ -75,7 +76,7 @@ describe('a kill pauses only the rollout that ran when it was requested', () => 
       expect(signals).toHaveLength(1); // it was told, and chose to ignore a kill older than itself
       expect((await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: { rollback: false } })).status).toBe(200);
     } finally {
-      await redis.del(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`);
+      await redis.del(replicaKey(laggard, stack.config.REDIS_PREFIX));
     }
   });
 

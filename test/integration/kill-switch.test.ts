@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicaKey } from '../../src/serving/replica-heartbeat.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 let stack: Stack;
@@ -112,7 +113,7 @@ describe('kill switch, end to end', () => {
     // A replica whose heartbeat says it still serves an old version of production (it never will catch up).
     const laggard = `stale-replica-${key}`;
     const redis = new Redis(stack.config.REDIS_URL);
-    await redis.set(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`, JSON.stringify({
+    await redis.set(replicaKey(laggard, stack.config.REDIS_PREFIX), JSON.stringify({
       replica: laggard, host: 'elsewhere', pid: 1, started_at: new Date().toISOString(), at: new Date().toISOString(),
       environments: { production: { version: 1 } },
     }), 'PX', 20_000);
@@ -128,7 +129,7 @@ describe('kill switch, end to end', () => {
       const state = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
       expect(state.body.confirmation).toMatchObject({ status: 'unconfirmed', laggards: [laggard] });
     } finally {
-      await redis.del(`${stack.config.REDIS_PREFIX}:replicas:${laggard}`);
+      await redis.del(replicaKey(laggard, stack.config.REDIS_PREFIX));
       redis.disconnect();
     }
   });

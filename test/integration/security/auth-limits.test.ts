@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, MAX_CACHED_TOKENS } from '../../../src/auth/principal.js';
 import { tokenLookup } from '../../../src/users/token-store.js';
 import { createEnvironmentToken } from '../governance-helpers.js';
-import { startStack, type Stack } from '../harness.js';
+import { ADMIN_TOKEN, startStack, type Stack } from '../harness.js';
+import { requestFrom } from './source-address.js';
 
 // Issue 12, finding 2: bogus bearer tokens grew memory for good (failures cached by raw string, up to
 // 100k entries, a Postgres query each). Now: a length cap before any lookup, no cached failures, LRU
@@ -84,5 +85,38 @@ describe('failed authentication per client address', () => {
     }
     expect(refused[0]!.body.error.code).toBe('RATE_LIMITED');
     expect(refused[2]!.body.error.code).toBe('RATE_LIMITED');
+  });
+});
+
+describe('failed authentication from a shared address', () => {
+  // Behind one NAT or proxy, a client sending bogus tokens must not lock out the others there: the
+  // address's unknown tokens are refused, the tokens this process has seen valid are not.
+  const address = '127.0.0.3';
+  const from = (method: string, path: string, options: Parameters<typeof requestFrom>[4] = {}) => requestFrom(address, stack.api.url, method, path, options);
+
+  it('keeps serving tokens known to be valid while it refuses unknown ones', async () => {
+    const { token: client } = await createEnvironmentToken(stack, 'client', 'staging');
+    const { token: unseen } = await createEnvironmentToken(stack, 'client', 'staging');
+    const evaluation = { body: { context: { targetingKey: 'u' } } };
+    // The on-call admin and a browser use their tokens from the office address.
+    expect((await from('GET', '/api/v1/flags', { token: ADMIN_TOKEN })).status).toBe(200);
+    expect((await from('POST', '/ofrep/v1/evaluate/flags', { token: client, ...evaluation })).status).toBe(200);
+    // Someone else there sends bogus tokens until the address is limited.
+    for (let i = 0; i < FAILURES_PER_MINUTE; i++) {
+      expect((await from('GET', '/api/v1/flags', { token: `rc_admin_bogus${i}${'q'.repeat(30)}` })).status).toBe(401);
+    }
+    const bogus = await from('POST', '/ofrep/v1/evaluate/flags', { token: `rc_client_${'w'.repeat(40)}`, ...evaluation });
+    expect(bogus.status).toBe(429);
+    expect(Number(bogus.retryAfter)).toBeGreaterThanOrEqual(1);
+    // The known tokens still work, on every surface.
+    expect((await from('GET', '/api/v1/flags', { token: ADMIN_TOKEN })).status).toBe(200);
+    expect((await from('POST', '/ofrep/v1/evaluate/flags', { token: client, ...evaluation })).status).toBe(200);
+    expect((await from('POST', '/api/v1/evaluate', { token: client, ...evaluation })).status).toBe(200);
+    expect((await from('GET', '/api/v1/stream', { token: client, stream: true })).status).toBe(200);
+    // A token this process has never seen costs a lookup: it waits like any unknown token.
+    expect((await from('POST', '/ofrep/v1/evaluate/flags', { token: unseen, ...evaluation })).status).toBe(429);
+    expect((await from('GET', '/api/v1/flags', { token: `rc_admin_${'e'.repeat(40)}` })).status).toBe(429);
+    // Another address is not concerned.
+    expect((await requestFrom('127.0.0.4', stack.api.url, 'POST', '/ofrep/v1/evaluate/flags', { token: unseen, ...evaluation })).status).toBe(200);
   });
 });

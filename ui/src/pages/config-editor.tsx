@@ -30,6 +30,8 @@ export function editable(config: EnvironmentConfig | FeatureFlag): ConfigDraft {
   return {
     enabled: config.enabled, ...variantDraftOf(config),
     rules: config.rules ?? [], targeting: config.targeting ?? [], rollout: config.rollout ?? null,
+    // Kept as it is: an imported Unleash flag saved from the editor must keep its users' buckets.
+    ...(config.bucketing ? { bucketing: config.bucketing } : {}),
   };
 }
 
