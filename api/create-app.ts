@@ -65,6 +65,10 @@ import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
 import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
+import { createSsoPublicRouter, createSsoSessionRouter } from './routes/sso.js';
+import type { SsoService } from '../src/sso/sso-service.js';
+import type { SsoCookies } from '../src/sso/cookies.js';
+import { csrfTokenMatches } from '../src/sso/session-secret.js';
 import { documentRoute } from './route-docs.js';
 
 export interface AppDeps {
@@ -111,6 +115,8 @@ export interface AppDeps {
   instances?: { registry: InstanceRegistry; directory: InstanceDirectory; heartbeatSeconds: number; replica: string };
   /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
+  /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
+  sso: { service: SsoService; cookies: SsoCookies };
   /** flagd-compatible sync: each environment's flags as a flagd document. */
   flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
@@ -153,6 +159,8 @@ export function createApp(deps: AppDeps): Express {
     }));
   }
 
+  app.use(createSsoPublicRouter(deps.sso.service, deps.sso.cookies));
+
   const api = express.Router();
   // Management answers change with every write: browsers must not reuse them (ETags here are for If-Match).
   api.use((_req, res, next) => {
@@ -161,7 +169,13 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
-  api.use(authenticate(deps.authenticator, deps.security.authFailures));
+  const { service: sso, cookies } = deps.sso;
+  api.use(authenticate(deps.authenticator, deps.security.authFailures, {
+    secretOf: (req) => cookies.read(req.get('cookie'), cookies.sessionName),
+    authenticate: (secret) => sso.authenticate(secret),
+    csrfMatches: csrfTokenMatches,
+  }));
+  api.use(createSsoSessionRouter(sso, cookies));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));

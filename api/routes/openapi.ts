@@ -84,7 +84,7 @@ export function buildOpenApiDocument(): JsonSchema {
       tags: [doc.tag],
       description: `**Who:** ${doc.auth}`,
       'x-ripcord-auth': doc.auth,
-      security: doc.auth === PUBLIC ? [] : [{ bearer: [] }, { apiKey: [] }],
+      security: doc.auth === PUBLIC ? [] : [{ bearer: [] }, { apiKey: [] }, { session: [] }],
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       responses,
@@ -99,12 +99,16 @@ export function buildOpenApiDocument(): JsonSchema {
       description: 'Feature flags with a kill switch and durable rollouts. Errors are {error: {code, message, details}}; OFREP routes answer in OFREP\'s shapes.',
     },
     servers: [{ url: '/' }],
-    security: [{ bearer: [] }, { apiKey: [] }],
+    security: [{ bearer: [] }, { apiKey: [] }, { session: [] }],
     paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'rc_client_…, rc_server_… or rc_admin_… (or the bootstrap RIPCORD_ADMIN_TOKEN)' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        session: {
+          type: 'apiKey', in: 'cookie', name: 'ripcord_session',
+          description: 'The admin UI\'s sign-in session (single sign-on; `__Host-ripcord_session` over https). It acts as its user; every write also needs the X-CSRF-Token header from GET /api/v1/sso/session.',
+        },
       },
       schemas: { ...componentsFor(inputs, 'input'), ...componentsFor(outputs, 'output') },
     },

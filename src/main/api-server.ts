@@ -69,6 +69,7 @@ import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 import { withCallDeadline } from '../temporal/call-deadline.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
+import { createSsoRuntime, slackEmailLinking } from '../sso/runtime.js';
 
 export interface ApiServer {
   url: string;
@@ -227,7 +228,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
       changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
@@ -259,6 +260,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     security: { trust, authFailures, streams },
     instances: { registry: instanceRegistry, directory: instanceDirectory, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica },
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
+    sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),

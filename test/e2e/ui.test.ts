@@ -460,8 +460,9 @@ describe('admin UI in headless Chromium', () => {
     const decisions = apiRequests.filter((r) => /\/api\/v1\/(change-requests|environments\/[^/]+\/change-policy)/.test(r));
     expect(decisions.filter((r) => r.includes('/change-requests')).length).toBe(1);
     expect(decisions.length).toBeLessThanOrEqual(1 + 3);
-    // Sign-in 2, dashboard 5 (flags, rollouts, release pipelines, kills and which flags are killed now), stream 2, one refresh 2.
-    expect(apiRequests.length - decisions.length).toBeLessThanOrEqual(11);
+    // Sign-in 3 (whether single sign-on is on, who the token acts as, environments), dashboard 5 (flags, rollouts,
+    // release pipelines, kills and which flags are killed now), stream 2, one refresh 2.
+    expect(apiRequests.length - decisions.length).toBeLessThanOrEqual(12);
     await budget.context.close();
     await stack.db.query(`DELETE FROM flags WHERE key LIKE $1 || '-%'`, [bulk]);
 
