@@ -4,6 +4,7 @@ import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type Ro
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
+import { rolloutProgressView, rolloutRecordView, rolloutStartedView } from '../../src/rollouts/rollout-views.js';
 import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, requiredReasonSchema } from '../schemas.js';
@@ -55,7 +56,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
       return;
     }
     const audit = { reason: meta.reason, metadata: gate.kind === 'bypass' ? gate.auditMetadata : undefined };
-    res.status(201).json((await service.start(key, env, body, actor, requestOrigin(req), audit)) satisfies RolloutStarted);
+    res.status(201).json(rolloutStartedView(await service.start(key, env, body, actor, requestOrigin(req), audit)) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {
@@ -64,7 +65,8 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
-    res.json((await service.list(key, env)) satisfies RolloutList);
+    const { current, rollouts } = await service.list(key, env);
+    res.json({ current: current && rolloutProgressView(current), rollouts: rollouts.map((r) => rolloutRecordView(r, r.url)) } satisfies RolloutList);
   });
 
   for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
@@ -75,7 +77,7 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       const actor = await authorizeFlagUser(res, flags, key, env, 'write');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json((await service.steer(key, env, action, args, actor, requestOrigin(req))) satisfies RolloutProgressView);
+      res.json(rolloutProgressView(await service.steer(key, env, action, args, actor, requestOrigin(req))) satisfies RolloutProgressView);
     });
   }
 

@@ -134,7 +134,7 @@ export async function requestSegmentChange(
   write.meta.guard?.({ resource: 'segment', action: write.edit.op === 'delete' ? 'delete' : 'write' });
   if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
     throw new PreconditionFailedError(`Version ${write.expectedVersion} of segment '${current.key}' is stale; the current version is ${current.version}`, {
-      currentVersion: current.version,
+      current_version: current.version,
     });
   }
   const before = await snapshot(tx, current);
