@@ -11,6 +11,9 @@ import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
+import type { InstanceRegistry } from '../src/serving/instance-registry.js';
+import type { InstanceDirectory } from '../src/serving/instance-directory.js';
+import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
 import { refuseUndecodablePaths } from './path-params.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
@@ -108,6 +111,8 @@ export interface AppDeps {
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
+  /** SDK instances: their reports (any token kind, CORS) and the fleet listing across replicas. */
+  instances?: { registry: InstanceRegistry; directory: InstanceDirectory; heartbeatSeconds: number; replica: string };
   /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
   /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
@@ -147,6 +152,12 @@ export function createApp(deps: AppDeps): Express {
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
     streams: deps.security.streams, authFailures: deps.security.authFailures,
   }));
+  if (deps.instances) {
+    app.use(createInstanceReportRouter({
+      registry: deps.instances.registry, authenticator: deps.authenticator, authFailures: deps.security.authFailures,
+      heartbeatSeconds: deps.instances.heartbeatSeconds, replica: deps.instances.replica,
+    }));
+  }
 
   app.use(createSsoPublicRouter(deps.sso.service, deps.sso.cookies));
 
@@ -181,6 +192,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
+  if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createCodeReferencesRouter(deps.codeReferences));
