@@ -6,6 +6,11 @@ import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
+import type { ConfigCommands } from '../src/flags/config-commands.js';
+import type { SegmentCommands } from '../src/segments/segment-commands.js';
+import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
+import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
+import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -80,6 +85,8 @@ export interface AppDeps {
   flags: FlagService;
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
+  /** The other write commands every entry point shares: each decides rights and the change policy. */
+  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -182,15 +189,15 @@ export function createApp(deps: AppDeps): Express {
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
+  api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
-  api.use(createSegmentsRouter(deps.governance.segments, deps.changeRequests));
-  api.use(createRolloutsRouter(deps.rollouts, deps.flags, deps.changeRequests));
-  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
-  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags, deps.changeRequests));
+  api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
+  api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
+  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.commands.releasePipelines));
+  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
   if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));

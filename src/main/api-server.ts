@@ -49,6 +49,11 @@ import { createOutcomeService } from '../flag-metrics/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
+import { createConfigCommands } from '../flags/config-commands.js';
+import { createSegmentCommands } from '../segments/segment-commands.js';
+import { createRolloutCommands } from '../rollouts/rollout-commands.js';
+import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
+import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -229,12 +234,22 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     db, changeRequests,
     killSwitch: createKillSwitchService({ db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   });
+  const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
+  const scheduledChanges = createScheduledChangeService(temporalDeps);
+  const releasePipelines = createReleasePipelineService(temporalDeps);
+  const commands = {
+    configs: createConfigCommands({ db, flags, changeRequests }),
+    segments: createSegmentCommands({ segments, changeRequests }),
+    rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
+    scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
+    releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+  };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
       changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
@@ -244,11 +259,12 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     snapshot,
     flags,
     killSwitch,
+    commands,
     killConfirmations: createKillConfirmationService({
       db, redis, prefix, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
     }),
     rollouts,
-    releasePipelines: createReleasePipelineService(temporalDeps),
+    releasePipelines,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
@@ -256,7 +272,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
-    scheduledChanges: createScheduledChangeService(temporalDeps),
+    scheduledChanges,
     metrics,
     logger,
     serving: {
@@ -270,7 +286,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
-      segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
+      segments,
       audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis, prefix) }),
     },
     draining: () => draining,
