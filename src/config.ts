@@ -217,6 +217,15 @@ export const configSchema = z.object({
    * flagd's gRPC, unknown alert-trigger secrets); tokens this process has seen valid still pass; 0 turns it off.
    */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /**
+   * Seconds between an SDK instance's heartbeat reports (told to each SDK in the report's answer). An
+   * instance silent for three times as long leaves the fleet and the kill confirmations' count.
+   */
+  INSTANCE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3_600).default(15),
+  /** SDK instances one API process keeps in memory at most (about 1 kB each); 0: no limit. */
+  INSTANCES_MAX_PER_PROCESS: z.coerce.number().int().min(0).default(100_000),
+  /** SDK instances one client address may report to one API process; 0: no limit. */
+  INSTANCES_MAX_PER_ADDRESS: z.coerce.number().int().min(0).default(1_000),
   /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
   MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),
   /** Concurrent event streams per client address and API process; 0: no limit. */

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Actor } from '../auth/principal.js';
-import { canBypassChangeRequests, type Subject } from '../auth/rbac.js';
+import type { Subject } from '../auth/rbac.js';
 import {
   isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PipelineInput, type PipelineProgress,
   type PolicyGate, type TemplateBody,
@@ -40,11 +40,10 @@ import { unknownFlag } from '../flags/unknown-flag.js';
 
 export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';
 
-/** A start's answer to the environments' change policies: bypass them (X-Change-Request-Bypass), with the reason and who asks. */
+/** How a start meets the environments' change policies: bypassed (the pipeline commands decided the caller may), with the caller's reason. */
 export interface StartOptions {
   bypass?: boolean;
   reason?: string | null;
-  subject?: Subject;
 }
 
 /** A policy gate as the change-request service's eligibility rule (mayApprove) reads a policy. */
@@ -216,15 +215,6 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       const gates = await policyGatesOf(template.phases);
       const gated = gates.flatMap((gate, i) => (gate ? [{ phase: i + 1, environment: gate.environment, requiredApprovals: gate.requiredApprovals }] : []));
       const bypassed = gated.length > 0 && options.bypass === true;
-      if (bypassed) {
-        // As for a config write (change-request-service.ts bypass): the permission, and a reason the start's audit event records.
-        if (!options.subject || !canBypassChangeRequests(options.subject)) {
-          throw new ForbiddenError(`Bypassing the change policies of ${[...new Set(gated.map((g) => g.environment))].join(', ')} needs change_request:bypass (admin or emergency_responder); without the header the pipeline waits for their approvals at those phases`);
-        }
-        if (!options.reason?.trim()) {
-          throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
-        }
-      }
       const workflowId = pipelineWorkflowId(flagKey);
       const pipelineId = randomUUID();
       const input: PipelineInput = {
@@ -274,6 +264,12 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       const row = await findPipeline(db, flagKey, id);
       if (!row) throw new NotFoundError(`Release pipeline '${id}' of '${flagKey}' does not exist`);
       return withTimeline(row);
+    },
+
+    /** The environments whose change policies cover a phase of the template now (a start waits for their approvals there unless bypassed). */
+    async gatedEnvironments(templateName: string): Promise<string[]> {
+      const gates = await policyGatesOf((await requireTemplate(templateName)).phases);
+      return [...new Set(gates.flatMap((gate) => (gate ? [gate.environment] : [])))];
     },
 
     /** The environments of the flag's running pipeline, from the workflow itself (for RBAC before steering); 404 when none runs. */

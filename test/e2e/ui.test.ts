@@ -508,7 +508,7 @@ describe('admin UI in headless Chromium', () => {
     await restore.click();
     const dialog = flagTab.page.getByRole('dialog', { name: `Restore ${flagKey} in production?` });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('serves its configured value to every production user');
+    expect(await dialog.textContent()).toContain('serves every production user its configured answer again');
     expect(await flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Cancel');
     await shot(flagTab.page, '32-confirm-restore');
     await flagTab.page.keyboard.press('Escape');

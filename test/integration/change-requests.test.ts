@@ -170,9 +170,10 @@ describe('change requests', () => {
     expect(approved.status).toBe(200);
     await settled(made.body.change_request.id, 'applied');
     expect(await served(key)).toBe(true);
-    // Applied at its time, not at the approval: the audit log's own clock says so.
+    // Applied at its time, not at the approval: the audit log's own clock says so; the event is a
+    // scheduled change's, as without a policy.
     const applied = await stack.db.query(
-      `SELECT "timestamp" >= $2::timestamptz AS on_time FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.updated' AND metadata ? 'changeRequestId'`,
+      `SELECT "timestamp" >= $2::timestamptz AS on_time FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.scheduled_update' AND metadata ? 'changeRequestId'`,
       [key, at],
     );
     expect(applied.rows).toEqual([{ on_time: true }]);

@@ -355,6 +355,17 @@ const CASES: Case[] = [
       return listed;
     },
   },
+  { name: 'GET /instances (staging)', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/instances?environment=staging') },
+  {
+    // An SDK instance's report is part of evaluating: every token kind of the environment sends it (a browser holds a client token).
+    name: 'POST /instances/report in staging', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'],
+    run: async (t) => {
+      const id = uniqueKey('rbac-instance').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+      const status = await call(t, 'POST', '/api/v1/instances/report', { id, kind: 'node-local', version: 1, environment: 'staging' });
+      if (status < 300) expect(await call(t, 'POST', '/api/v1/instances/report', { id, kind: 'node-local', version: 1, environment: 'staging', closing: true })).toBe(200);
+      return status;
+    },
+  },
   { name: 'GET /sso/session', allowed: ['session_editor'], run: (t) => call(t, 'GET', '/api/v1/sso/session') },
   {
     // Each session signs out a fresh session of its own user, so the matrix's session lives on.

@@ -230,6 +230,9 @@ describe('release pipelines under a change policy', () => {
     const noReason = await stack.request('POST', pipelinePath(bypassKey), { body: { template }, headers: bypass });
     expect(noReason.status).toBe(400);
     expect(noReason.body.error.details[0].path).toBe('body.reason');
+    // Invisible characters are no reason (the rule every bypass shares).
+    const invisible = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: '\u200b\u2060' }, headers: bypass });
+    expect(invisible.status, JSON.stringify(invisible.body)).toBe(400);
     const bypassed = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: 'incident 9: ship the fix' }, headers: bypass });
     expect(bypassed.status, JSON.stringify(bypassed.body)).toBe(201);
     const done = await pipelineWhen(bypassKey, bypassed.body.id, (p) => p.status === 'completed', 'the bypassed pipeline to complete without a gate');

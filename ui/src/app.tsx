@@ -18,6 +18,7 @@ import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
 import { ChangeRequestsPage } from './pages/change-requests-page.tsx';
 import { ReleaseTemplatesPage } from './pages/release-templates-page.tsx';
 import { PendingDecisions } from './pending-decisions.tsx';
+import { ThemeSelect } from './theme.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 
@@ -118,6 +119,7 @@ function SignIn({ onSubmit, error, sso }: { onSubmit: (token: string) => Promise
   };
   return (
     <main className="center">
+      <ThemeSelect />
       <form className="card sign-in" onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title"><span aria-hidden="true">🪂</span> Ripcord</h1>
         {sso?.enabled && sso.login_url && (
@@ -198,6 +200,7 @@ function Shell() {
         <LiveIndicator />
         <div className="who" data-testid="who">
           <span>{session.me.name || session.me.email}</span> <span className={`badge role-${session.me.role}`} data-testid="role">{session.me.role}</span>
+          <ThemeSelect />
           <button className="link" onClick={() => { session.signOut(); navigate('/'); }}>Sign out</button>
         </div>
       </header>

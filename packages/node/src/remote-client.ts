@@ -3,6 +3,9 @@ import { stableJson } from './stable-json.js';
 import { typeOfDefault } from './local-client.js';
 import type { ClientOptions } from './options.js';
 import { OutcomeReporter, type Outcome } from './outcome-reporter.js';
+import { hostname } from 'node:os';
+import { InstanceReporter } from './instance-reporter.js';
+import { SDK_VERSION } from './sdk-version.js';
 import {
   RipcordSdkError,
   type DefaultOf,
@@ -49,6 +52,7 @@ export class RemoteClient {
   private readonly token: string;
   private readonly cache = new Map<string, { etag?: string; flags: Map<string, Answer> }>();
   private readonly reporter: OutcomeReporter;
+  private readonly instance: InstanceReporter | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -59,6 +63,21 @@ export class RemoteClient {
       requestTimeoutMs: options.requestTimeoutMs, onError: (error) => this.report(error),
     });
     this.reporter.start();
+    // Listed in the fleet view with the newest flag version it was answered; a remote client holds no
+    // copy (every answer comes from a replica), so kill confirmations do not count it.
+    if (options.reportInstance) {
+      this.instance = new InstanceReporter({
+        url: this.url, token: this.token, fetch: this.fetch, kind: 'node-remote', app: options.appName, appVersion: options.appVersion,
+        host: hostname(), sdkVersion: SDK_VERSION, requestTimeoutMs: options.requestTimeoutMs,
+        onError: (error) => this.report(new RipcordSdkError('REPORT_FAILED', `could not report this instance: ${error.message}`, { cause: error })),
+      });
+      this.instance.start();
+    }
+  }
+
+  /** This instance's id in Ripcord's fleet view (undefined when it does not report). */
+  get instanceId(): string | undefined {
+    return this.instance?.id;
   }
 
   async boolean<K extends KeyOfType<boolean>>(key: K, defaultValue: boolean, context?: EvaluationContext): Promise<boolean> {
@@ -131,7 +150,7 @@ export class RemoteClient {
   }
 
   async close(): Promise<void> {
-    await this.reporter.close();
+    await Promise.all([this.reporter.close(), this.instance?.close()]);
   }
 
   /** The evaluation answer, or undefined on 304 (the cached one stands). */
@@ -152,6 +171,7 @@ export class RemoteClient {
     }
     const parsed = answerSchema.safeParse(await response.json());
     if (!parsed.success) throw new RipcordSdkError('INVALID_PAYLOAD', 'the evaluation answer could not be read');
+    for (const flag of parsed.data.flags) if (flag.version !== undefined) this.instance?.serving(flag.version);
     return { flags: parsed.data.flags, etag: response.headers.get('etag') ?? undefined };
   }
 
