@@ -46,7 +46,7 @@ const copyBody = z.strictObject({
 
 /** The PUT body for the docs; the route checks values against the flag's type. */
 const configBodyDoc = flagConfigInputSchemaFor('json').meta({
-  description: "The seed's config: values must match the flag type; the kill switch changes only through its own route. Optional `version` (or If-Match) and `reason`.",
+  description: "A flag's config in one environment: values must match the flag type; the kill switch changes only through its own route. Optional `version` (or If-Match) and `reason`.",
 });
 
 const listQuery = z.strictObject({
@@ -177,7 +177,7 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
   });
 
   defineRoute(router, MOUNT, {
-    method: 'get', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: "The seed's FeatureFlag for one environment", auth: READ,
+    method: 'get', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: 'A flag in one environment (FeatureFlag: its config fields inlined, with its version)', auth: READ,
     params: flagEnvParams, responses: { 200: { description: 'the flag in the environment; ETag is the version', schema: featureFlagSchema } },
     errors: [400, 401, 403, 404],
   }, async (req, res) => {

@@ -9,7 +9,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'The token or role may not do this (the message says what is missing)',
   404: 'No such resource',
   409: 'Conflicts with the current state (duplicate key, archived flag, segment in use — the flags are named)',
-  412: 'If-Match (or `version`) is stale; `details.currentVersion` is the current one',
+  412: 'If-Match (or `version`) is stale; `details.current_version` is the current one',
   413: 'The body is too large',
   415: 'Unsupported content type or encoding',
   503: 'A store is unavailable; nothing was changed',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
+import { rolloutProgressView, rolloutRecordView, rolloutStartedView } from '../../src/rollouts/rollout-views.js';
 import type { RolloutCommands } from '../../src/rollouts/rollout-commands.js';
 import { authorizeFlag, callerOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
@@ -47,7 +48,7 @@ export function createRolloutsRouter(service: RolloutService, commands: RolloutC
     const { reason, plan } = parseInput(startBody, req.body ?? {}, 'body');
     const started = await commands.start(callerOf(req, res, { reason, bypass: bypassOf(req) }), { flagKey: key, environment: env, plan });
     if (started.kind === 'requested') res.status(202).json(started.created);
-    else res.status(201).json(started.value satisfies RolloutStarted);
+    else res.status(201).json(rolloutStartedView(started.value) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {
@@ -56,7 +57,8 @@ export function createRolloutsRouter(service: RolloutService, commands: RolloutC
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
-    res.json((await service.list(key, env)) satisfies RolloutList);
+    const { current, rollouts } = await service.list(key, env);
+    res.json({ current: current && rolloutProgressView(current), rollouts: rollouts.map((r) => rolloutRecordView(r, r.url)) } satisfies RolloutList);
   });
 
   for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
@@ -66,7 +68,7 @@ export function createRolloutsRouter(service: RolloutService, commands: RolloutC
     }, async (req, res) => {
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json((await commands.steer(callerOf(req, res), { flagKey: key, environment: env, action, args })) satisfies RolloutProgressView);
+      res.json(rolloutProgressView(await commands.steer(callerOf(req, res), { flagKey: key, environment: env, action, args })) satisfies RolloutProgressView);
     });
   }
 

@@ -133,7 +133,7 @@ export async function requestSegmentChange(
   if (write.bypass) return { policies, requestId: null };
   if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
     throw new PreconditionFailedError(`Version ${write.expectedVersion} of segment '${current.key}' is stale; the current version is ${current.version}`, {
-      currentVersion: current.version,
+      current_version: current.version,
     });
   }
   const before = await snapshot(tx, current);

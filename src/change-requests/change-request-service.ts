@@ -218,7 +218,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         const { flag, config: current } = locked;
         if (flag.archivedAt) throw new ConflictError(`Flag '${flag.key}' is archived; unarchive it first`);
         if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
-          throw new PreconditionFailedError(`Version ${write.expectedVersion} of flag '${flag.key}' in '${write.environment}' is stale; the current version is ${current.version}`, { currentVersion: current.version });
+          throw new PreconditionFailedError(`Version ${write.expectedVersion} of flag '${flag.key}' in '${write.environment}' is stale; the current version is ${current.version}`, { current_version: current.version });
         }
         const proposed: FlagConfig = { ...(await write.proposed(tx, flag, current)), kill_switch: current.config.kill_switch };
         await requireKnownSegments(tx, proposed, 'body');

@@ -39,7 +39,7 @@ export interface FlagListQuery {
   cursor?: string;
 }
 
-/** The seed's FeatureFlag: one flag in one environment, with its version. */
+/** FeatureFlag: one flag in one environment, with its version. */
 export function toFeatureFlag(flag: FlagRecord, config: ConfigRecord) {
   return {
     id: flag.id,
@@ -97,7 +97,7 @@ export async function copiedConfig(db: Queryable, flag: FlagRecord, from: string
 
 function checkVersion(expected: number | undefined, current: number, what: string) {
   if (expected !== undefined && expected !== current) {
-    throw new PreconditionFailedError(`Version ${expected} of ${what} is stale; the current version is ${current}`, { currentVersion: current });
+    throw new PreconditionFailedError(`Version ${expected} of ${what} is stale; the current version is ${current}`, { current_version: current });
   }
 }
 
@@ -194,7 +194,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       return { ...(await withConfigs(flag, only)), revision: await flagRevision(db, key) };
     },
 
-    /** The seed's FeatureFlag shape for one environment. */
+    /** The flag in one environment, as a FeatureFlag. */
     async getConfig(key: string, environment: string, guard: AccessCheck = allow) {
       const flag = await requireFlag(key, guard, { action: 'read', environment });
       const config = await findConfig(db, flag.id, environment);

@@ -9,7 +9,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { Actor } from '../auth/principal.js';
 import type { Subject } from '../auth/rbac.js';
 import {
-  isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PipelineInput, type PipelineProgress,
+  isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PhaseProgress, type PipelineInput, type PipelineProgress,
   type PolicyGate, type TemplateBody,
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
@@ -27,6 +27,8 @@ import {
   type PipelineRecordRow, type TemplateRecord,
 } from './release-pipeline-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
+import { guardReadingView } from '../rollouts/rollout-views.js';
+import type { Pipeline } from '../protocol/admin-api.js';
 import { pipelineWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, FLAG_KEY, RELEASE_PIPELINE } from '../temporal/search-attributes.js';
 import {
@@ -142,12 +144,29 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     return pipelineView(row, progress);
   }
 
-  function pipelineView(row: PipelineRecordRow, progress: PipelineProgress | null) {
+  /** One phase as /api/v1 answers it (the workflow's progress keeps its camelCase: it is in Temporal histories). */
+  function phaseView(p: PhaseProgress): Pipeline['phases'][number] {
+    return {
+      name: p.name, environment: p.environment, status: p.status, summary: p.summary, approval: p.approval,
+      ...(p.audience !== undefined ? { audience: p.audience } : {}),
+      ...(p.audienceAt !== undefined ? { audience_at: p.audienceAt } : {}),
+      ...(p.policy !== undefined ? {
+        policy: p.policy && {
+          environment: p.policy.environment, required_approvals: p.policy.requiredApprovals,
+          approver_user_ids: p.policy.approverUserIds, approver_role: p.policy.approverRole, covers: p.policy.covers,
+        },
+      } : {}),
+      approvals: p.approvals, soak_ms: p.soakMs, started_at: p.startedAt, finished_at: p.finishedAt, soak_until: p.soakUntil,
+      rollout_id: p.rolloutId, workflow_id: p.workflowId, url: url(p.workflowId), breach: p.breach && guardReadingView(p.breach),
+    };
+  }
+
+  function pipelineView(row: PipelineRecordRow, progress: PipelineProgress | null): Pipeline {
     return {
       id: row.id, flag: row.flagKey, template: row.template, status: progress?.status ?? row.status, workflow_id: row.workflowId,
       url: url(row.workflowId)!, started_by: row.createdBy, created_at: row.createdAt, updated_at: row.updatedAt, finished_at: row.finishedAt,
       phase: progress?.phase ?? 0, paused_reason: progress?.pausedReason ?? null, reason: progress?.reason ?? null,
-      phases: (progress?.phases ?? []).map((p) => ({ ...p, url: url(p.workflowId) })),
+      phases: (progress?.phases ?? []).map(phaseView),
     };
   }
 

@@ -92,7 +92,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
   function checkVersion(expected: number | undefined, segment: SegmentRecord) {
     if (expected !== undefined && expected !== segment.version) {
       throw new PreconditionFailedError(`Version ${expected} of segment '${segment.key}' is stale; the current version is ${segment.version}`, {
-        currentVersion: segment.version,
+        current_version: segment.version,
       });
     }
   }

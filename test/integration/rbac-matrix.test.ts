@@ -198,7 +198,7 @@ const CASES: Case[] = [
   },
   { name: 'GET /definitions (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/definitions?environment=staging') },
   { name: 'GET /flagd/{env}/flags.json (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flagd/staging/flags.json') },
-  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targetingKey: 'u' } }) },
+  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targeting_key: 'u' } }) },
   { name: 'GET rollouts in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/rollouts`) },
   { name: 'GET scheduled changes in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/scheduled-changes`) },
   { name: 'GET /flags/{key}/code-references', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/code-references`) },
@@ -372,7 +372,7 @@ const CASES: Case[] = [
     name: 'POST /sso/logout', allowed: ['session_editor'],
     run: async (t) => call(t.startsWith(SESSION) ? await signInSession((await createUser(stack, 'editor')).id) : t, 'POST', '/api/v1/sso/logout'),
   },
-  { name: 'POST /evaluate (native) in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'], run: async (t) => (await stack.request('POST', '/api/v1/evaluate', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status },
+  { name: 'POST /evaluate (native) in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'], run: async (t) => (await stack.request('POST', '/api/v1/evaluate', { token: t, body: { context: { targeting_key: 'u' } }, headers: { 'x-environment': 'staging' } })).status },
   {
     name: 'OFREP bulk evaluate in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'],
     run: async (t) => (await stack.request('POST', '/ofrep/v1/evaluate/flags', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,

@@ -28,9 +28,9 @@ const answerSchema = z.object({
       variant: z.string().nullable(),
       reason: z.enum(['STATIC', 'DEFAULT', 'TARGETING_MATCH', 'SPLIT', 'DISABLED', 'ERROR']),
       version: z.number().optional(),
-      ruleId: z.string().optional(),
-      errorCode: z.string().optional(),
-      errorMessage: z.string().optional(),
+      rule_id: z.string().optional(),
+      error_code: z.string().optional(),
+      error_message: z.string().optional(),
       metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     }),
   ),
@@ -161,7 +161,7 @@ export class RemoteClient {
         authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'user-agent': 'ripcord-node-sdk',
         ...(etag ? { 'if-none-match': etag } : {}),
       },
-      body: JSON.stringify({ context, ...(flags ? { flags } : {}) }),
+      body: JSON.stringify({ context: wireContext(context), ...(flags ? { flags } : {}) }),
       signal: AbortSignal.timeout(this.options.requestTimeoutMs),
     });
     if (response.status === 304) return undefined;
@@ -186,7 +186,7 @@ export class RemoteClient {
       entry.flags = new Map();
       entry.etag = etag;
     }
-    for (const answer of answers) if (answer.errorCode !== 'FLAG_NOT_FOUND') entry.flags.set(answer.key, answer);
+    for (const answer of answers) if (answer.error_code !== 'FLAG_NOT_FOUND') entry.flags.set(answer.key, answer);
   }
 
   private report(error: RipcordSdkError): void {
@@ -202,6 +202,11 @@ function fallback(key: string, value: unknown, errorCode: SdkErrorCode, errorMes
   return { flagKey: key, value: value as FlagValue, reason: 'ERROR', errorCode, errorMessage };
 }
 
+/** The context as /api/v1/evaluate takes it: the targeting key is `targeting_key` on the wire (snake_case like all of /api/v1). */
+function wireContext({ targetingKey, ...attributes }: EvaluationContext): Record<string, unknown> {
+  return targetingKey === undefined ? attributes : { ...attributes, targeting_key: targetingKey };
+}
+
 const KNOWN_CODES = new Set<SdkErrorCode>(['FLAG_NOT_FOUND', 'TYPE_MISMATCH', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'PARSE_ERROR', 'PROVIDER_NOT_READY', 'GENERAL']);
 
 function toDetails(key: string, defaultValue: FlagValue, answer: Answer | undefined, checkType = true): EvaluationDetails {
@@ -209,12 +214,12 @@ function toDetails(key: string, defaultValue: FlagValue, answer: Answer | undefi
   const base = {
     flagKey: key,
     ...(answer.version === undefined ? {} : { version: answer.version }),
-    ...(answer.ruleId ? { ruleId: answer.ruleId } : {}),
+    ...(answer.rule_id ? { ruleId: answer.rule_id } : {}),
     ...(answer.metadata ? { metadata: answer.metadata } : {}),
   };
   if (answer.reason === 'ERROR') {
-    const code = KNOWN_CODES.has(answer.errorCode as SdkErrorCode) ? (answer.errorCode as SdkErrorCode) : 'GENERAL';
-    return { ...base, value: defaultValue, reason: 'ERROR', errorCode: code, errorMessage: answer.errorMessage ?? 'evaluation failed' };
+    const code = KNOWN_CODES.has(answer.error_code as SdkErrorCode) ? (answer.error_code as SdkErrorCode) : 'GENERAL';
+    return { ...base, value: defaultValue, reason: 'ERROR', errorCode: code, errorMessage: answer.error_message ?? 'evaluation failed' };
   }
   const expected = typeOfDefault(defaultValue);
   if (checkType && expected !== 'json' && typeof answer.value !== expected) {

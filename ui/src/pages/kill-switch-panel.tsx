@@ -115,9 +115,9 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
           </p>
           <p role="status" className={confirmation?.status === 'unconfirmed' ? 'error' : 'ok'}>
             {!confirmation ? 'Replica confirmation unavailable (Redis unreachable).'
-              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas${confirmation.elapsedMs !== null ? ` in ${Math.round(confirmation.elapsedMs)} ms` : ''}.`
-                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas so far.`
-                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.totalReplicas} replicas: ${confirmation.laggards.join(', ')}.`}
+              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas${confirmation.elapsed_ms !== null ? ` in ${Math.round(confirmation.elapsed_ms)} ms` : ''}.`
+                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas so far.`
+                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.total_replicas} replicas: ${confirmation.laggards.join(', ')}.`}
           </p>
         </div>
       )}
