@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Actor, Authenticator, Principal, Role } from '../src/auth/principal.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
-import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
+import { AppError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
 import type { RequestMeta, RequestOrigin } from '../src/auth/request-meta.js';
 import type { Caller } from '../src/auth/caller.js';
 
@@ -20,8 +20,31 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
-/** Authenticates every request of a router; 401 when the token is missing or unknown, 429 for a token this process doesn't know from an address that failed too often. */
-export function authenticate(authenticator: Authenticator, failures?: AuthFailureLimiter) {
+/**
+ * The admin UI's sign-in sessions (single sign-on): a session cookie resolves to the same principal an
+ * admin token of its user does. Being ambient, the cookie needs a CSRF token on every write.
+ */
+export interface CookieSessions {
+  /** The session secret of the request's cookie, if any. */
+  secretOf(req: Request): string | undefined;
+  authenticate(secret: string): Promise<Principal | null>;
+  csrfMatches(secret: string, presented: string | undefined): boolean;
+}
+
+/** The header a cookie-authenticated write carries its CSRF token in (GET /api/v1/sso/session gives it). */
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session secret that authenticated this request, when a cookie did. */
+export function sessionSecretOf(res: Response): string | undefined {
+  return res.locals.sessionSecret as string | undefined;
+}
+
+/**
+ * Authenticates every request of a router: a bearer token, else a session cookie (whose writes must
+ * carry the CSRF token: 403 without it); 401 when neither resolves, 429 for an address that failed too often.
+ */
+export function authenticate(authenticator: Authenticator, failures?: AuthFailureLimiter, sessions?: CookieSessions) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const address = req.ip ?? '';
     const token = tokenOf(req);
@@ -30,10 +53,18 @@ export function authenticate(authenticator: Authenticator, failures?: AuthFailur
       res.set('retry-after', String(wait));
       throw new RateLimitedError(`Too many failed authentications from this address; retry after ${wait} s`);
     }
-    const principal = token ? await authenticator.authenticate(token) : null;
+    // A bearer token wins over a cookie: it is not sent by the browser on its own, so it needs no CSRF token.
+    const secret = token ? undefined : sessions?.secretOf(req);
+    const principal = token ? await authenticator.authenticate(token) : secret ? await sessions!.authenticate(secret) : null;
     if (!principal) {
       failures?.fail(address);
-      throw new UnauthorizedError();
+      throw secret ? new UnauthorizedError('Your session has ended (signed out, timed out, or your user was deactivated): sign in again') : new UnauthorizedError();
+    }
+    if (secret) {
+      if (!SAFE_METHODS.has(req.method) && !sessions!.csrfMatches(secret, req.get(CSRF_HEADER))) {
+        throw new AppError(403, 'CSRF_TOKEN_INVALID', 'A write from a signed-in browser needs the X-CSRF-Token header of its session (GET /api/v1/sso/session)');
+      }
+      res.locals.sessionSecret = secret;
     }
     res.locals.principal = principal;
     next();

@@ -6,11 +6,19 @@ import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
+import type { ConfigCommands } from '../src/flags/config-commands.js';
+import type { SegmentCommands } from '../src/segments/segment-commands.js';
+import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
+import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
+import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
+import type { InstanceRegistry } from '../src/serving/instance-registry.js';
+import type { InstanceDirectory } from '../src/serving/instance-directory.js';
+import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
 import { refuseUndecodablePaths } from './path-params.js';
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
@@ -62,6 +70,10 @@ import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
 import type { StreamTickets } from '../src/serving/stream-tickets.js';
 import { createOperationsRouter, type ReadinessChecks } from './routes/operations.js';
+import { createSsoPublicRouter, createSsoSessionRouter } from './routes/sso.js';
+import type { SsoService } from '../src/sso/sso-service.js';
+import type { SsoCookies } from '../src/sso/cookies.js';
+import { csrfTokenMatches } from '../src/sso/session-secret.js';
 import { documentRoute } from './route-docs.js';
 
 export interface AppDeps {
@@ -72,6 +84,8 @@ export interface AppDeps {
   flags: FlagService;
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
+  /** The other write commands every entry point shares: each decides rights and the change policy. */
+  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -104,8 +118,12 @@ export interface AppDeps {
   };
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
+  /** SDK instances: their reports (any token kind, CORS) and the fleet listing across replicas. */
+  instances?: { registry: InstanceRegistry; directory: InstanceDirectory; heartbeatSeconds: number; replica: string };
   /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
+  /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
+  sso: { service: SsoService; cookies: SsoCookies };
   /** flagd-compatible sync: each environment's flags as a flagd document. */
   flagd: { feed: FlagdFeed; ensureEnvironment: (environment: string) => Promise<boolean> };
 }
@@ -141,6 +159,14 @@ export function createApp(deps: AppDeps): Express {
     authenticator: deps.authenticator, hub: deps.serving.hub, metrics: deps.metrics, tickets: deps.serving.tickets,
     streams: deps.security.streams, authFailures: deps.security.authFailures,
   }));
+  if (deps.instances) {
+    app.use(createInstanceReportRouter({
+      registry: deps.instances.registry, authenticator: deps.authenticator, authFailures: deps.security.authFailures,
+      heartbeatSeconds: deps.instances.heartbeatSeconds, replica: deps.instances.replica,
+    }));
+  }
+
+  app.use(createSsoPublicRouter(deps.sso.service, deps.sso.cookies));
 
   const api = express.Router();
   // Management answers change with every write: browsers must not reuse them (ETags here are for If-Match).
@@ -150,23 +176,30 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(express.json({ limit: '256kb' }));
   api.use(refuseDeepBodies);
-  api.use(authenticate(deps.authenticator, deps.security.authFailures));
+  const { service: sso, cookies } = deps.sso;
+  api.use(authenticate(deps.authenticator, deps.security.authFailures, {
+    secretOf: (req) => cookies.read(req.get('cookie'), cookies.sessionName),
+    authenticate: (secret) => sso.authenticate(secret),
+    csrfMatches: csrfTokenMatches,
+  }));
+  api.use(createSsoSessionRouter(sso, cookies));
   api.use(createFlagMetricsRouter({ flagMetrics: deps.serving.flagMetrics, snapshot: deps.snapshot, history: deps.serving.metricsHistory }));
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.lifecycle, deps.changeRequests));
+  api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
   api.use(createTokensRouter(deps.governance.tokens));
-  api.use(createSegmentsRouter(deps.governance.segments, deps.changeRequests));
-  api.use(createRolloutsRouter(deps.rollouts, deps.flags, deps.changeRequests));
-  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.flags));
-  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.flags, deps.changeRequests));
+  api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
+  api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
+  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.commands.releasePipelines));
+  api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
   if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
+  if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
   api.use(createWebhooksRouter(deps.webhooks));
   api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createCodeReferencesRouter(deps.codeReferences));

@@ -93,7 +93,7 @@ try {
     await waitUntil(() => clients.every((c) => c.killed.has(version)), `all ${CLIENTS} stream clients to see version ${version}`);
     streamed.push(Math.max(...clients.map((c) => c.killed.get(version)!)) - started);
     const state = await fleet.request('GET', path);
-    if (state.body.confirmation?.status === 'confirmed') reported.push(state.body.confirmation.elapsedMs as number);
+    if (state.body.confirmation?.status === 'confirmed') reported.push(state.body.confirmation.elapsed_ms as number);
     const restore = await fleet.request('DELETE', path);
     if (restore.status !== 200) throw new Error(`restore answered ${restore.status}`);
     await waitUntil(() => replicas.every((r) => acks.get(restore.body.version)?.has(r)), 'the restore to be acknowledged');
@@ -104,7 +104,7 @@ try {
   console.log(figures('kill request → response', response));
   console.log(figures('kill request → acknowledged by 3/3 replicas', confirmed));
   console.log(figures(`kill request → all ${CLIENTS} SSE clients have it`, streamed));
-  console.log(figures('API confirmation elapsedMs (replica clocks)', reported));
+  console.log(figures('API confirmation elapsed_ms (replica clocks)', reported));
   const p99 = percentile([...confirmed].sort((a, b) => a - b), 99);
   console.log(`goal p99 < 50 ms for "confirmed on every live replica": ${p99 < 50 ? 'met' : 'NOT met'} (${p99.toFixed(1)} ms)`);
 } finally {

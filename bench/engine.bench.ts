@@ -6,6 +6,7 @@
 import { InMemStorageProvider, startUnleash, type Context } from 'unleash-client';
 import type { Segment } from '../src/domain/segment.js';
 import { compileFlag, evaluate, type CompiledFlag, type EvaluationContext } from '../src/engine/index.js';
+import { checkEqualWork, pinnedPercentages } from './equal-work.js';
 import { referenceFlags, SEGMENTS, UNLEASH_FEATURES, UNLEASH_SEGMENTS, unleashContext, userAttributes } from './reference-flags.js';
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
@@ -88,6 +89,13 @@ async function main(): Promise<void> {
     skipInstanceCountWarning: true,
   });
 
+  // The flags must answer alike before their timings mean anything (bench/equal-work.ts).
+  const [none, all] = ([0, 100] as const).map((to) => new Map(pinnedPercentages(FLAGS, to).map((def) => [def.key, compileFlag(def, segments)])));
+  const served = (flags: Map<string, CompiledFlag>, key: string, i: number) => evaluate(flags.get(key)!, pool[i]!.ripcord, now).value === true;
+  const agreed = await checkEqualWork([...compiled.keys()], pool.length, (key, i) => ({
+    value: served(compiled, key, i), hashed: served(none!, key, i) !== served(all!, key, i),
+  }), { unleash: (key, i) => unleash.isEnabled(key, pool[i]!.unleash) });
+
   const rows: Array<{ flag: string; ripcord: Rate; unleash: Rate }> = [];
   for (const [name, flag] of compiled) {
     const ripcord = time(pool, (u) => evaluate(flag, u.ripcord, now).value === true);
@@ -101,12 +109,12 @@ async function main(): Promise<void> {
   console.log('flag up and counts metrics. Not the same level of work: for a like-for-like ratio see `npm run bench:sdk` (client to client).');
   console.log(`evaluations per second on one core, median of ${ROUNDS} rounds over ${DURATION_MS} ms per cell, ${POOL} users cycled,`);
   console.log(`node ${process.version}, load average ${load}. "per CPU-s" divides by the CPU time the process used; "wall" by elapsed time.\n`);
-  console.log('| flag | ripcord engine per CPU-s | unleash-client isEnabled per CPU-s | ratio (engine-only) | ripcord wall | unleash-client wall | ripcord ns/eval (CPU) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| flag | ripcord engine per CPU-s | unleash-client isEnabled per CPU-s | ratio (engine-only) | ripcord wall | unleash-client wall | ripcord ns/eval (CPU) | agreement |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const { flag, ripcord, unleash: theirs } of rows) {
     console.log(
       `| ${flag} | ${format(ripcord.cpu)}/s | ${format(theirs.cpu)}/s | ${(ripcord.cpu / theirs.cpu).toFixed(1)}× ` +
-        `| ${format(ripcord.wall)}/s | ${format(theirs.wall)}/s | ${(1e9 / ripcord.cpu).toFixed(0)} |`,
+        `| ${format(ripcord.wall)}/s | ${format(theirs.wall)}/s | ${(1e9 / ripcord.cpu).toFixed(0)} | ${(agreed[flag]!.unleash! * 100).toFixed(0)}% |`,
     );
   }
 }

@@ -48,11 +48,16 @@ export const SEGMENTS: Segment[] = [
   { key: 'adults-jp', kind: 'rule', conditions: [{ field: 'country', operator: 'equals', value: 'JP' }, { field: 'age', operator: 'greater_or_equal', value: 18 }] },
 ];
 
-// Unleash's closest equivalents. Its strategies are OR-ed and cannot serve "off" on a match, so a
-// rule becomes a flexibleRollout strategy with the same constraints (same checks, same order).
-const constraint = (contextName: string, operator: string, values: string[], value?: string): Constraint => ({
-  contextName, operator: operator as Constraint['operator'], inverted: false, values, ...(value === undefined ? {} : { value }),
+// Unleash's equivalents. Its strategies are OR-ed and cannot serve "off" on a match, so Ripcord's
+// first-match rules become one flexibleRollout per enabling rule, carrying the inverted constraints
+// of every disabling rule before it: on = (not blocked and staff) or (not blocked and not an old app
+// and enterprise) or (not blocked and not an old app and in the canary region, 25%). Same answers
+// for every user but the 25% slice, which each SDK hashes its own way.
+const constraint = (contextName: string, operator: string, values: string[], value?: string, inverted = false): Constraint => ({
+  contextName, operator: operator as Constraint['operator'], inverted, values, ...(value === undefined ? {} : { value }),
 });
+const notBlocked = () => constraint('country', 'IN', BLOCKED, undefined, true);
+const notOldApp = () => constraint('appVersion', 'SEMVER_LT', [], '1.5.0', true);
 const flexible = (percentage: number, constraints: Constraint[] = [], segments: number[] = []) => ({
   name: 'flexibleRollout', parameters: { rollout: String(percentage), stickiness: 'default', groupId: '' }, constraints, segments,
 });
@@ -62,11 +67,9 @@ export const UNLEASH_FEATURES: ClientFeaturesResponse['features'] = [
     name: 'five-rules',
     enabled: true,
     strategies: [
-      flexible(100, [constraint('country', 'IN', BLOCKED)]),
-      flexible(100, [constraint('email', 'STR_ENDS_WITH', ['@ripcord.dev'])]),
-      flexible(100, [constraint('appVersion', 'SEMVER_LT', [], '1.5.0')]),
-      flexible(100, [constraint('plan', 'IN', ['enterprise']), constraint('age', 'NUM_GTE', [], '21')]),
-      flexible(25, [constraint('region', 'IN', ['eu-west', 'us-east'])]),
+      flexible(100, [notBlocked(), constraint('email', 'STR_ENDS_WITH', ['@ripcord.dev'])]),
+      flexible(100, [notBlocked(), notOldApp(), constraint('plan', 'IN', ['enterprise']), constraint('age', 'NUM_GTE', [], '21')]),
+      flexible(25, [notBlocked(), notOldApp(), constraint('region', 'IN', ['eu-west', 'us-east'])]),
     ],
   },
   { name: 'three-segments', enabled: true, strategies: [flexible(100, [], [1]), flexible(100, [], [2]), flexible(100, [], [3]), flexible(25)] },

@@ -5,8 +5,10 @@
 #   -> npm run migrate -> npm run seed -> worker + API in the background of this shell.
 #
 # Honours DATABASE_URL, MIGRATION_DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and PORT (default 8080).
-# RIPCORD_ADMIN_TOKEN defaults to a dev token, printed below. Ctrl-C stops the API, the worker and
-# the services this run started (services it found running are left alone).
+# RIPCORD_ADMIN_TOKEN defaults to a dev token, printed below. Ctrl-C, or SIGINT/SIGTERM to the npm
+# process alone (package.json execs this script, so npm's forwarded signal reaches it), stops the
+# API, the worker and the services this run started (services it found running are left alone).
+# One run per checkout: a second one refuses to start and touches nothing of the first.
 set -euo pipefail
 
 # shellcheck source=scripts/stack-lib.sh
@@ -16,6 +18,21 @@ cd "$RIPCORD_ROOT"
 say() { printf '[dev] %s\n' "$*"; }
 
 T0=$(now_ms)
+# One `npm run dev` per checkout: .stack/dev.pid names the running one (checked and written under
+# a short lock, so two started at once cannot both pass; the lock's fd is closed before anything
+# is started, so no daemon inherits it).
+DEV_PIDFILE="$STACK_DIR/dev.pid"
+mkdir -p "$STACK_DIR"
+exec 8>"$STACK_DIR/dev.lock"
+flock -w 10 8 || die "could not lock $STACK_DIR/dev.lock"
+OTHER_DEV=$(read_pid "$DEV_PIDFILE")
+if [[ -n $OTHER_DEV && $OTHER_DEV != "$$" ]] && pid_is "$OTHER_DEV" bash && tr '\0' ' ' <"/proc/$OTHER_DEV/cmdline" | grep -q 'scripts/dev\.sh'; then
+  exec 8>&-
+  die "'npm run dev' is already running in this checkout (pid $OTHER_DEV); stop it first (Ctrl-C in its terminal, or kill $OTHER_DEV)"
+fi
+printf '%s\n' "$$" >"$DEV_PIDFILE"
+exec 8>&-
+
 ensure_node_modules
 
 # What the caller set wins over .stack/env (stack-up writes the canonical local URLs there).
@@ -59,6 +76,7 @@ cleanup() {
   local started=()
   if [[ -s $STARTED_FILE ]]; then mapfile -t started <"$STARTED_FILE"; fi
   rm -f "$STARTED_FILE"
+  [[ $(read_pid "$DEV_PIDFILE") != "$$" ]] || rm -f "$DEV_PIDFILE"
   if ((${#started[@]})); then
     say "stopping the services this run started: ${started[*]}"
     bash "$RIPCORD_ROOT/scripts/stack-down.sh" "${started[@]}" || rc=1

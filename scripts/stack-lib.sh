@@ -156,16 +156,23 @@ apt_install() {
     chmod +x /usr/sbin/policy-rc.d
     added_policy=1
   fi
-  local rc=0
+  # apt and dpkg print a line per package and step: kept in a log, shown only when the install fails.
+  local rc=0 apt_log
+  apt_log=$(mktemp "${TMPDIR:-/tmp}/ripcord-apt.XXXXXX")
   {
     if ((APT_UPDATED == 0)); then
       DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null && APT_UPDATED=1
     fi &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o DPkg::Lock::Timeout=120 "$@" </dev/null
-  } || rc=$?
+  } >"$apt_log" 2>&1 || rc=$?
   ((added_policy == 0)) || rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
+  if ((rc != 0)); then
+    tail -n 40 "$apt_log" >&2
+    rm -f "$apt_log"
+    die "apt-get install $* failed (exit $rc)"
+  fi
+  rm -f "$apt_log"
 }
 
 # The Debian binaries live in /usr/lib/postgresql/<version>/bin (not on PATH); newest wins.

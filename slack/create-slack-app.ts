@@ -7,6 +7,8 @@ import type { Logger } from '../src/logger.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { RolloutService } from '../src/rollouts/rollout-service.js';
+import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
+import type { RolloutProgress } from '../workflows/rollout-messages.js';
 import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/users/slack-access-service.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
@@ -30,7 +32,10 @@ export interface SlackAppDeps {
   /** The kill switch's write commands: they decide rights and the change policy, as for every entry point. */
   killSwitch: KillSwitchCommands;
   flags: FlagService;
+  /** Rollout reads (`/flag`, `/rollout status`). */
   rollouts: RolloutService;
+  /** Steering a rollout (`/rollout pause|resume|…`): the command decides rights, as for every entry point. */
+  rolloutCommands: RolloutCommands;
   /** Change requests: the Approve / Reject buttons, and (with a channel) a message per pending request. */
   changeRequests?: { service: ChangeRequestService; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
@@ -244,13 +249,26 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       if (!link.ok) return void (await say(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await say(ephemeral(KILLSWITCH_HELP)));
       if (parsed.kind === 'invalid') return void (await say(ephemeral(parsed.message)));
-      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, parsed.action === 'status' ? 'read' : 'write');
-      if (!auth.ok) return void (await say(auth.reply));
-      const { flag, environment } = auth;
-      const progress =
-        parsed.action === 'status'
-          ? (await deps.rollouts.list(flag.key, environment)).current
-          : await deps.rollouts.steer(flag.key, environment, parsed.action, parsed.action === 'abort' ? { rollback: !parsed.keep } : {}, auth.actor);
+      let progress: RolloutProgress | null;
+      let target: { flag: SlackTargetFlag; environment: string };
+      if (parsed.action === 'status') {
+        const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'read');
+        if (!auth.ok) return void (await say(auth.reply));
+        target = auth;
+        progress = (await deps.rollouts.list(auth.flag.key, auth.environment)).current;
+      } else {
+        // Steering is the rollout command's, as over HTTP: it decides the linked user's right.
+        const found = await targetOf(link.linked, parsed.flag, parsed.environment);
+        if (!found.ok) return void (await say(found.reply));
+        target = found;
+        const action = parsed.action;
+        const steered = await asLinked(link.linked, { command: name, flagKey: found.flag.key, environment: found.environment }, () => deps.rolloutCommands.steer(
+          access.callerOf(link.linked), { flagKey: found.flag.key, environment: found.environment, action, args: action === 'abort' ? { rollback: !parsed.keep } : {} },
+        ));
+        if (!steered.ok) return void (await say(steered.reply));
+        progress = steered.value;
+      }
+      const { flag, environment } = target;
       if (!progress) return void (await say(ephemeral(`No rollout of \`${flag.key}\` is running in ${environment}.`)));
       const next = progress.nextChangeAt ? `, next change ${progress.nextChangeAt}` : progress.approvalDeadline ? `, approval needed by ${progress.approvalDeadline}` : '';
       await say(ephemeral(`Rollout of \`${flag.key}\` in ${environment}: *${progress.status}*, ${describeStep(progress.step, progress.totalSteps)} at ${String(progress.percentage ?? 0)}%${next}${progress.pausedReason ? ` (${progress.pausedReason})` : ''}`));

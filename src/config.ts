@@ -1,7 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { LifecycleThresholds } from './domain/lifecycle.js';
-import { parseAllowedHosts, parseSecretKey, trustProxies } from './config-parsers.js';
+import {
+  defaultRoleSchema, emailDomainsSchema, httpsUnlessLoopback, parseAllowedHosts, parseSecretKey, roleMappingSchema, scopesSchema, trustProxies,
+} from './config-parsers.js';
 
 /** A path to a file that this process can read (checked at start-up, read when used). */
 const readableFile = (what: string) => z.string().min(1).refine((path) => {
@@ -215,6 +217,15 @@ export const configSchema = z.object({
    * flagd's gRPC, unknown alert-trigger secrets); tokens this process has seen valid still pass; 0 turns it off.
    */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /**
+   * Seconds between an SDK instance's heartbeat reports (told to each SDK in the report's answer). An
+   * instance silent for three times as long leaves the fleet and the kill confirmations' count.
+   */
+  INSTANCE_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(3_600).default(15),
+  /** SDK instances one API process keeps in memory at most (about 1 kB each); 0: no limit. */
+  INSTANCES_MAX_PER_PROCESS: z.coerce.number().int().min(0).default(100_000),
+  /** SDK instances one client address may report to one API process; 0: no limit. */
+  INSTANCES_MAX_PER_ADDRESS: z.coerce.number().int().min(0).default(1_000),
   /** Concurrent event streams per token (or per user, for admin tokens) and API process; 0: no limit. */
   MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(0).default(1000),
   /** Concurrent event streams per client address and API process; 0: no limit. */
@@ -253,6 +264,48 @@ export const configSchema = z.object({
   LIFECYCLE_DIGEST_SCHEDULE: z.string().regex(/^(off|(\S+\s+){4}\S+)$/, 'a five-field cron expression such as "0 9 * * 1", or off').default('0 9 * * 1'),
   /** Where digests go for owners without a linked Slack account; unset: SLACK_ALERT_CHANNEL. */
   LIFECYCLE_DIGEST_CHANNEL: z.string().min(1).optional(),
+  /**
+   * Single sign-on for the admin UI (docs/sso.md): the OpenID Connect issuer, discovered from its
+   * `/.well-known/openid-configuration`. Unset: the UI signs in with tokens only.
+   */
+  OIDC_ISSUER: httpsUnlessLoopback('OIDC_ISSUER').optional(),
+  /** The client registered for Ripcord at the identity provider. */
+  OIDC_CLIENT_ID: z.string().min(1).max(512).optional(),
+  /** Its secret (a confidential client); unset: a public client, protected by PKCE alone. */
+  OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
+  /** Space-separated scopes to ask for; must include openid (add the one that releases the groups claim, if your provider needs one). */
+  OIDC_SCOPES: scopesSchema.default('openid email profile'),
+  /**
+   * The claim that lists a person's groups (in the ID token or the userinfo answer). `none`: roles are
+   * managed in Ripcord (providers without groups, such as Google): sign-in keeps a user's role and
+   * grants, and creates new users with OIDC_DEFAULT_ROLE (`none` there: only users an admin made sign in).
+   */
+  OIDC_GROUPS_CLAIM: z.string().regex(/^[\w.:/-]{1,200}$/, 'a claim name such as groups').default('groups'),
+  /**
+   * Groups to roles and grants, a JSON array of rules in order: `{"group": …, "role": …, "grants": […]}`.
+   * The first matching rule with a role gives the role; every matching rule adds its grants. Applied at
+   * every sign-in, so leaving a group takes its rights away at the next one.
+   */
+  OIDC_ROLE_MAPPING: roleMappingSchema.default([]),
+  /** The role of someone in no mapped group, or `none` to refuse their sign-in. */
+  OIDC_DEFAULT_ROLE: defaultRoleSchema.default('viewer'),
+  /** Comma-separated email domains allowed to sign in (e.g. example.com); empty: any the provider vouches for. */
+  OIDC_ALLOWED_EMAIL_DOMAINS: emailDomainsSchema.default([]),
+  /** What the sign-in button calls the provider ("Sign in with Okta"). */
+  OIDC_PROVIDER_NAME: z.string().min(1).max(60).default('single sign-on'),
+  /** Where browsers reach Ripcord (scheme, host, port), for the redirect URI `<this>/api/v1/sso/callback`; required with OIDC_ISSUER. */
+  RIPCORD_PUBLIC_URL: httpsUnlessLoopback('RIPCORD_PUBLIC_URL')
+    .refine((value) => /^[a-z]+:\/\/[^/]+\/?$/i.test(value), 'must be an origin such as https://ripcord.example.com (no path)')
+    .optional(),
+  /** A sign-in session ends after this long without a request… */
+  SESSION_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3_600),
+  /** …and this long after sign-in, whatever happens. */
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(43_200),
+  /**
+   * `on`: a Slack user not yet linked is linked to the Ripcord user whose email the identity provider
+   * verified at sign-in, when Slack confirms the same email (needs the bot's users:read.email scope).
+   */
+  SLACK_LINK_BY_VERIFIED_EMAIL: z.enum(['on', 'off']).default('off'),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
@@ -287,6 +340,18 @@ export const configSchema = z.object({
   }
   if (config.LIFECYCLE_STALE_LAUNCHED_DAYS < config.LIFECYCLE_LAUNCHED_DAYS) {
     issue('LIFECYCLE_STALE_LAUNCHED_DAYS', `must be at least LIFECYCLE_LAUNCHED_DAYS (${config.LIFECYCLE_LAUNCHED_DAYS})`);
+  }
+  if (config.OIDC_ISSUER) {
+    if (!config.OIDC_CLIENT_ID) issue('OIDC_CLIENT_ID', 'must be set with OIDC_ISSUER: the client id registered for Ripcord at the identity provider');
+    if (!config.RIPCORD_PUBLIC_URL) issue('RIPCORD_PUBLIC_URL', 'must be set with OIDC_ISSUER: where browsers reach Ripcord, for the redirect URI <RIPCORD_PUBLIC_URL>/api/v1/sso/callback');
+  } else {
+    for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const) if (config[name]) issue(name, 'needs OIDC_ISSUER');
+  }
+  if (config.SESSION_ABSOLUTE_TIMEOUT_SECONDS < config.SESSION_IDLE_TIMEOUT_SECONDS) {
+    issue('SESSION_ABSOLUTE_TIMEOUT_SECONDS', `must be at least SESSION_IDLE_TIMEOUT_SECONDS (${config.SESSION_IDLE_TIMEOUT_SECONDS})`);
+  }
+  if (config.SLACK_LINK_BY_VERIFIED_EMAIL === 'on' && !config.OIDC_ISSUER) {
+    issue('SLACK_LINK_BY_VERIFIED_EMAIL', 'needs OIDC_ISSUER: only emails the identity provider verified are linked');
   }
   if (config.DATABASE_POOLER === 'transaction') {
     for (const name of ['DATABASE_STATEMENT_TIMEOUT_SECONDS', 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS'] as const) {

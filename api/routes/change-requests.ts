@@ -4,9 +4,7 @@ import {
   changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/change-requests/change-request-schemas.js';
-import type { Approver, ChangeRequestService, CoveredWrite, GateOutcome } from '../../src/change-requests/change-request-service.js';
-import type { CoveredSegmentWrite } from '../../src/change-requests/change-request-segments.js';
-import type { RequestMeta } from '../../src/auth/request-meta.js';
+import type { Approver, ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { authorizeUser, metaOf, principalOf, requireUser, subjectOf, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
@@ -27,38 +25,6 @@ export function bypassOf(req: Request): boolean {
   const value = req.get('x-change-request-bypass');
   if (value === undefined) return false;
   return parseInput(z.object({ 'x-change-request-bypass': BYPASS_HEADER.schema }), { 'x-change-request-bypass': value }, 'headers')['x-change-request-bypass'] === 'true';
-}
-
-/**
- * The hook a covered write calls before writing: answers 202 with the change request (and returns
- * true) when the environment's policy turns the write into one; on a bypass, marks the write's audit
- * event; otherwise lets the write go on.
- */
-export async function gateWrite(
-  service: ChangeRequestService | undefined, req: Request, res: Response, meta: RequestMeta,
-  write: Omit<CoveredWrite, 'meta' | 'bypass' | 'subject'>,
-): Promise<boolean> {
-  if (!service) return false;
-  return answerGate(await service.gateConfigWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) }), res, meta);
-}
-
-/** The same hook for a segment edit: a request when a policy of an environment targeting the segment covers segments. */
-export async function gateSegmentWrite(
-  service: ChangeRequestService | undefined, req: Request, res: Response, meta: RequestMeta,
-  write: Omit<CoveredSegmentWrite, 'meta' | 'bypass' | 'subject'>,
-): Promise<boolean> {
-  if (!service) return false;
-  return answerGate(await service.gateSegmentWrite({ ...write, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) }), res, meta);
-}
-
-/** A gate's outcome: 202 with the request (true: the write stops here), or the bypass marked on the write's audit event. */
-function answerGate(outcome: GateOutcome, res: Response, meta: RequestMeta): boolean {
-  if (outcome.kind === 'request') {
-    res.status(202).json(outcome.created);
-    return true;
-  }
-  if (outcome.kind === 'bypass') meta.auditMetadata = outcome.auditMetadata;
-  return false;
 }
 
 const envParams = z.object({ env: environmentKeySchema });

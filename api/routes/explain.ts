@@ -4,6 +4,7 @@ import type { FlagSnapshot } from '../../src/cache/flag-snapshot.js';
 import { explain } from '../../src/engine/index.js';
 import { NotFoundError } from '../../src/errors.js';
 import { explainAnswerSchema, type ExplainAnswer } from '../../src/protocol/admin-api.js';
+import { engineContext, resultView } from '../../src/protocol/evaluation-api.js';
 import { authorizeFlag, type FlagTags } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { jsonObjectSchema } from '../schemas.js';
@@ -11,9 +12,9 @@ import { FLAG_READ, flagEnvParams } from './flags.js';
 import { defineRoute } from '../route-docs.js';
 
 const explainBody = z.strictObject({
-  context: jsonObjectSchema.refine((c) => c.targetingKey === undefined || typeof c.targetingKey === 'string', {
-    message: 'targetingKey must be a string',
-    path: ['targetingKey'],
+  context: jsonObjectSchema.refine((c) => c.targeting_key === undefined || typeof c.targeting_key === 'string', {
+    message: 'targeting_key must be a string',
+    path: ['targeting_key'],
   }),
   /** Evaluate as of this time (ISO 8601), e.g. to check a scheduled window; default now. */
   at: z.iso.datetime({ offset: true }).optional(),
@@ -32,8 +33,8 @@ export function createExplainRouter(snapshot: FlagSnapshot, flags: FlagTags): Ro
     const flag = snapshot.get(env, key);
     if (!flag) throw new NotFoundError(`Flag '${key}' is not served in environment '${env}'`);
     const now = body.at ? Date.parse(body.at) : Date.now();
-    const { result, trace } = explain(flag, body.context, now);
-    res.json({ flag: key, environment: env, version: flag.version, at: new Date(now).toISOString(), result, trace } satisfies ExplainAnswer);
+    const { result, trace } = explain(flag, engineContext(body.context), now);
+    res.json({ flag: key, environment: env, version: flag.version, at: new Date(now).toISOString(), result: resultView(result), trace } satisfies ExplainAnswer);
   });
   return router;
 }

@@ -4,14 +4,14 @@ import { z } from 'zod';
 import { flagConfigInputSchemaFor, flagTypeSchema } from '../../src/domain/flag.js';
 import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/protocol/admin-api.js';
 import { ValidationError } from '../../src/errors.js';
-import { copiedConfig, type FlagService } from '../../src/flags/flag-service.js';
-import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import type { FlagService } from '../../src/flags/flag-service.js';
+import type { ConfigCommands, ConfigFeatureFlag } from '../../src/flags/config-commands.js';
+import type { PolicyOutcome } from '../../src/change-requests/policy-outcome.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
-import { parseConfigInput } from '../../src/flags/config-validation.js';
-import { BYPASS_HEADER, gateWrite } from './change-requests.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import type { LifecycleService } from '../../src/lifecycle/lifecycle-service.js';
 import type { AccessCheck } from '../../src/auth/request-meta.js';
-import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
+import { authorize, authorizeUser, callerOf, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { atLeastOneOf, cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, nonBlankText, reasonSchema, tagSchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -46,7 +46,7 @@ const copyBody = z.strictObject({
 
 /** The PUT body for the docs; the route checks values against the flag's type. */
 const configBodyDoc = flagConfigInputSchemaFor('json').meta({
-  description: "The seed's config: values must match the flag type; the kill switch changes only through its own route. Optional `version` (or If-Match) and `reason`.",
+  description: "A flag's config in one environment: values must match the flag type; the kill switch changes only through its own route. Optional `version` (or If-Match) and `reason`.",
 });
 
 const listQuery = z.strictObject({
@@ -83,6 +83,12 @@ export function expectedVersion(req: Request, bodyVersion?: unknown): number | u
   return version;
 }
 
+/** A config write's answer: the new config (its version as ETag), or 202 with the change request the policy made of it. */
+function answerConfig(res: Response, outcome: PolicyOutcome<ConfigFeatureFlag>): void {
+  if (outcome.kind === 'requested') res.status(202).json(outcome.created);
+  else res.set('ETag', `"${outcome.value.version}"`).json(outcome.value satisfies FeatureFlag);
+}
+
 /** Server tokens read their own environment only; users read what RBAC lets them. */
 function readScope(res: Response): { guard: AccessCheck; only?: string } {
   const principal = principalOf(res);
@@ -91,7 +97,7 @@ function readScope(res: Response): { guard: AccessCheck; only?: string } {
 }
 
 /** Flag definitions and per-environment configs; the reads carry each flag's lifecycle stage when given the service. */
-export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleService, changeRequests?: ChangeRequestService): Router {
+export function createFlagsRouter(service: FlagService, commands: ConfigCommands, lifecycle?: LifecycleService): Router {
   const router = Router();
   const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
@@ -171,7 +177,7 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
   });
 
   defineRoute(router, MOUNT, {
-    method: 'get', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: "The seed's FeatureFlag for one environment", auth: READ,
+    method: 'get', path: '/api/v1/flags/{key}/environments/{env}', tag: 'Flags', summary: 'A flag in one environment (FeatureFlag: its config fields inlined, with its version)', auth: READ,
     params: flagEnvParams, responses: { 200: { description: 'the flag in the environment; ETag is the version', schema: featureFlagSchema } },
     errors: [400, 401, 403, 404],
   }, async (req, res) => {
@@ -190,21 +196,14 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     },
     errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       throw new ValidationError('Invalid request body', [{ path: 'body', message: 'expected a JSON object' }]);
     }
     const { version, reason, ...body } = req.body as Record<string, unknown>;
     const why = reason === undefined ? undefined : parseInput(reasonSchema, reason, 'body');
-    const meta = metaOf(req, res, actor, why);
-    const expected = expectedVersion(req, version);
-    if (await gateWrite(changeRequests, req, res, meta, {
-      flagKey: key, environment: env, covers: 'configs', source: 'put', expectedVersion: expected,
-      proposed: async (_tx, flag) => parseConfigInput(flag.type, body, 'body'),
-    })) return;
-    const flag: FeatureFlag = await service.updateConfig(key, env, body, expected, meta);
-    res.set('ETag', `"${flag.version}"`).json(flag);
+    const caller = callerOf(req, res, { reason: why, bypass: bypassOf(req) });
+    answerConfig(res, await commands.put(caller, { flagKey: key, environment: env, config: body, expectedVersion: expectedVersion(req, version) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -217,17 +216,10 @@ export function createFlagsRouter(service: FlagService, lifecycle?: LifecycleSer
     },
     errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const { from, version, reason } = parseInput(copyBody, req.body, 'body');
-    const meta = metaOf(req, res, actor, reason);
-    const expected = expectedVersion(req, version);
-    if (await gateWrite(changeRequests, req, res, meta, {
-      flagKey: key, environment: env, covers: 'configs', source: 'copy', expectedVersion: expected,
-      proposed: async (tx, flag) => (await copiedConfig(tx, flag, from, env, meta.guard ?? (() => undefined))).config,
-    })) return;
-    const flag: FeatureFlag = await service.copyConfig(key, from, env, expected, meta);
-    res.set('ETag', `"${flag.version}"`).json(flag);
+    const caller = callerOf(req, res, { reason, bypass: bypassOf(req) });
+    answerConfig(res, await commands.copy(caller, { flagKey: key, from, environment: env, expectedVersion: expectedVersion(req, version) }));
   });
 
   return router;

@@ -4,7 +4,8 @@ import { ROLES } from '../../src/auth/rbac.js';
 import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../../src/domain/release-pipeline.js';
 import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
 import type { ReleasePipelineService } from '../../src/release-pipelines/release-pipeline-service.js';
-import { authorizeFlagUser, metaOf, principalOf, requireUser, subjectOf, type FlagTags, requestOrigin } from '../auth.js';
+import type { ReleasePipelineCommands } from '../../src/release-pipelines/release-pipeline-commands.js';
+import { callerOf, requireUser, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -36,7 +37,7 @@ const actions = {
 } as const;
 
 /** Release templates (CRUD) and the pipelines that apply them to a flag (start, list with timelines, steer). */
-export function createReleasePipelinesRouter(service: ReleasePipelineService, flags: FlagTags): Router {
+export function createReleasePipelinesRouter(service: ReleasePipelineService, commands: ReleasePipelineCommands): Router {
   const router = Router();
   const templates = '/api/v1/release-templates';
 
@@ -108,12 +109,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
   }, async (req, res) => {
     const { key } = parseInput(flagParams, req.params, 'params');
     const { template, reason } = parseInput(startBody, req.body ?? {}, 'body');
-    const bypass = bypassOf(req);
-    requireUser(res, ROLES);
-    let actor;
-    for (const environment of await service.environmentsOf(template)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
-    const options = { bypass, reason: metaOf(req, res, actor!, reason).reason, subject: subjectOf(principalOf(res)) };
-    res.status(201).json(await service.start(key, template, actor!, requestOrigin(req), options));
+    res.status(201).json(await commands.start(callerOf(req, res, { reason, bypass: bypassOf(req) }), { flagKey: key, template }));
   });
 
   defineRoute(router, MOUNT, {
@@ -144,11 +140,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, fl
     }, async (req, res) => {
       const { key } = parseInput(flagParams, req.params, 'params');
       const args = parseInput(body, req.body, 'body') ?? {};
-      let actor = requireUser(res, ROLES);
-      if (action !== 'approve') {
-        for (const environment of await service.runningEnvironments(key)) actor = await authorizeFlagUser(res, flags, key, environment, 'write');
-      }
-      res.json(await service.steer(key, action, args, actor, requestOrigin(req), subjectOf(principalOf(res))));
+      res.json(await commands.steer(callerOf(req, res), { flagKey: key, action, args }));
     });
   }
 

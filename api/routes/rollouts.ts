@@ -2,9 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
-import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
-import { authorizeFlag, authorizeFlagUser, metaOf, principalOf, subjectOf, type FlagTags, requestOrigin } from '../auth.js';
+import { rolloutProgressView, rolloutRecordView, rolloutStartedView } from '../../src/rollouts/rollout-views.js';
+import type { RolloutCommands } from '../../src/rollouts/rollout-commands.js';
+import { authorizeFlag, callerOf, type FlagTags } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, requiredReasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -30,7 +31,7 @@ const actions = {
  * A start may be covered by the environment's change policy (it then waits as a change request);
  * steering a running rollout never is: pause and abort are incident tools.
  */
-export function createRolloutsRouter(service: RolloutService, flags: FlagTags, changeRequests?: ChangeRequestService): Router {
+export function createRolloutsRouter(service: RolloutService, commands: RolloutCommands, flags: FlagTags): Router {
   const router = Router();
   const base = '/api/v1/flags/{key}/environments/{env}/rollouts';
 
@@ -44,18 +45,10 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    const { reason, ...body } = parseInput(startBody, req.body ?? {}, 'body');
-    const meta = metaOf(req, res, actor, reason);
-    const gate = changeRequests
-      ? await changeRequests.gateRolloutStart({ flagKey: key, environment: env, plan: body.plan, meta, bypass: bypassOf(req), subject: subjectOf(principalOf(res)) })
-      : { kind: 'none' as const };
-    if (gate.kind === 'request') {
-      res.status(202).json(gate.created);
-      return;
-    }
-    const audit = { reason: meta.reason, metadata: gate.kind === 'bypass' ? gate.auditMetadata : undefined };
-    res.status(201).json((await service.start(key, env, body, actor, requestOrigin(req), audit)) satisfies RolloutStarted);
+    const { reason, plan } = parseInput(startBody, req.body ?? {}, 'body');
+    const started = await commands.start(callerOf(req, res, { reason, bypass: bypassOf(req) }), { flagKey: key, environment: env, plan });
+    if (started.kind === 'requested') res.status(202).json(started.created);
+    else res.status(201).json(rolloutStartedView(started.value) satisfies RolloutStarted);
   });
 
   defineRoute(router, MOUNT, {
@@ -64,7 +57,8 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     await authorizeFlag(res, flags, key, env, 'read');
-    res.json((await service.list(key, env)) satisfies RolloutList);
+    const { current, rollouts } = await service.list(key, env);
+    res.json({ current: current && rolloutProgressView(current), rollouts: rollouts.map((r) => rolloutRecordView(r, r.url)) } satisfies RolloutList);
   });
 
   for (const [action, { summary, body }] of Object.entries(actions) as Array<[keyof typeof actions, (typeof actions)[keyof typeof actions]]>) {
@@ -73,9 +67,8 @@ export function createRolloutsRouter(service: RolloutService, flags: FlagTags, c
       responses: { 200: { description: 'progress after the update', schema: rolloutProgressSchema } }, errors: [400, 401, 403, 404, 409, 413, 415],
     }, async (req, res) => {
       const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-      const actor = await authorizeFlagUser(res, flags, key, env, 'write');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json((await service.steer(key, env, action, args, actor, requestOrigin(req))) satisfies RolloutProgressView);
+      res.json(rolloutProgressView(await commands.steer(callerOf(req, res), { flagKey: key, environment: env, action, args })) satisfies RolloutProgressView);
     });
   }
 

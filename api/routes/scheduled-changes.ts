@@ -2,11 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { scheduledChangeCreatedSchema, scheduledChangeListSchema, type ScheduledChangeCreated, type ScheduledChangeList } from '../../src/protocol/admin-api.js';
 import { scheduleBodySchema, type ScheduledChangeService } from '../../src/scheduled-changes/scheduled-change-service.js';
-import { authorizeFlag, authorizeFlagUser, metaOf, type FlagTags, requestOrigin } from '../auth.js';
-import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import { authorizeFlag, callerOf, type FlagTags } from '../auth.js';
+import type { ScheduledChangeCommands } from '../../src/scheduled-changes/scheduled-change-commands.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
-import { parseConfigInput } from '../../src/flags/config-validation.js';
-import { BYPASS_HEADER, gateWrite } from './change-requests.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { defineRoute } from '../route-docs.js';
 import { parseInput } from '../validation.js';
 import { FLAG_READ, FLAG_WRITE, flagEnvParams } from './flags.js';
@@ -15,7 +14,7 @@ const MOUNT = '/api/v1';
 const changeParams = flagEnvParams.extend({ id: z.uuid() });
 
 /** Config changes that apply at a set time: schedule, list, cancel. */
-export function createScheduledChangesRouter(service: ScheduledChangeService, flags: FlagTags, changeRequests?: ChangeRequestService): Router {
+export function createScheduledChangesRouter(service: ScheduledChangeService, commands: ScheduledChangeCommands, flags: FlagTags): Router {
   const router = Router();
   const base = '/api/v1/flags/{key}/environments/{env}/scheduled-changes';
 
@@ -29,15 +28,9 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
     errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    // A body the schedule itself refuses is left to it, so the errors are the same with or without a policy.
-    const parsed = scheduleBodySchema.safeParse(req.body ?? {});
-    const meta = metaOf(req, res, actor, parsed.data?.reason);
-    if (parsed.success && Date.parse(parsed.data.at) > Date.now() && await gateWrite(changeRequests, req, res, meta, {
-      flagKey: key, environment: env, covers: 'scheduled_changes', source: 'scheduled', applyAt: new Date(parsed.data.at).toISOString(),
-      proposed: async (_tx, flag) => parseConfigInput(flag.type, parsed.data.config, 'body.config'),
-    })) return;
-    res.status(201).json((await service.schedule(key, env, req.body ?? {}, actor, { ...requestOrigin(req), auditMetadata: meta.auditMetadata })) satisfies ScheduledChangeCreated);
+    const scheduled = await commands.schedule(callerOf(req, res, { bypass: bypassOf(req) }), { flagKey: key, environment: env, body: req.body ?? {} });
+    if (scheduled.kind === 'requested') res.status(202).json(scheduled.created);
+    else res.status(201).json(scheduled.value satisfies ScheduledChangeCreated);
   });
 
   defineRoute(router, MOUNT, {
@@ -54,8 +47,7 @@ export function createScheduledChangesRouter(service: ScheduledChangeService, fl
     auth: FLAG_WRITE, params: changeParams, responses: { 200: { description: 'cancelled' } }, errors: [400, 401, 403, 404, 409],
   }, async (req, res) => {
     const { key, env, id } = parseInput(changeParams, req.params, 'params');
-    const actor = await authorizeFlagUser(res, flags, key, env, 'write');
-    res.json(await service.cancel(key, env, id, actor, requestOrigin(req)));
+    res.json(await commands.cancel(callerOf(req, res), { flagKey: key, environment: env, changeId: id }));
   });
 
   return router;

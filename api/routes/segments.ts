@@ -1,17 +1,18 @@
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Segment, SegmentPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { conditionSchema } from '../../src/domain/flag.js';
 import { AppError } from '../../src/errors.js';
-import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import type { PolicyOutcome } from '../../src/change-requests/policy-outcome.js';
+import type { SegmentCommands } from '../../src/segments/segment-commands.js';
 import type { SegmentService } from '../../src/segments/segment-service.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { segmentPageSchema, segmentSchema } from '../../src/protocol/admin-api.js';
-import { authorize, authorizeUser, metaOf } from '../auth.js';
+import { authorize, callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, limitSchema, nonBlankText, oneLineText, reasonSchema, segmentKeySchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { BYPASS_HEADER, gateSegmentWrite } from './change-requests.js';
+import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import { expectedVersion } from './flags.js';
 
 const MOUNT = '/api/v1';
@@ -88,22 +89,26 @@ const REQUESTED = {
   schema: changeRequestCreatedSchema,
 };
 
+/** A segment edit's answer: the segment, or 202 with the change request a policy made of it. */
+function answer(res: Response, outcome: PolicyOutcome<unknown>): void {
+  if (outcome.kind === 'requested') res.status(202).json(outcome.created);
+  else res.json(outcome.value);
+}
+
 /**
  * Rule and list segments; list members are paged, changed in batches, or replaced from a text upload.
- * Edits and deletes pass the change-request gate first (`changeRequests`); creating a segment never does.
+ * Edits and deletes are the segment commands' (rights, change policies); creating a segment never is covered.
  */
-export function createSegmentsRouter(service: SegmentService, changeRequests?: ChangeRequestService): Router {
+export function createSegmentsRouter(service: SegmentService, commands: SegmentCommands): Router {
   const router = Router();
   const guardOf = (res: Parameters<typeof authorize>[0]) => (request: Parameters<typeof authorize>[1]) => void authorize(res, request);
-  const actorOf = (res: Parameters<typeof authorize>[0]) => authorizeUser(res, { resource: 'segment', action: 'read' });
 
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/segments', tag: 'Segments', summary: 'Create a rule segment (conditions) or a list segment (members)', auth: WRITE,
     body: newSegmentSchema, responses: { 201: { description: 'the segment', schema: segmentSchema } }, errors: [400, 401, 403, 409, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { reason, ...input } = parseInput(newSegmentSchema, req.body, 'body');
-    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies Segment);
+    res.status(201).json((await commands.create(callerOf(req, res, { reason }), input)) satisfies Segment);
   });
 
   defineRoute(router, MOUNT, {
@@ -129,13 +134,10 @@ export function createSegmentsRouter(service: SegmentService, changeRequests?: C
     auth: WRITE, params: keyParams, body: segmentUpdateSchema, headers: [VERSION_HEADER, BYPASS_HEADER],
     responses: { 200: { description: 'the segment', schema: segmentSchema }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const { version, reason, ...update } = parseInput(segmentUpdateSchema, req.body, 'body');
-    const meta = metaOf(req, res, actor, reason);
-    const expected = expectedVersion(req, version);
-    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'update', update }, source: 'update', expectedVersion: expected })) return;
-    res.json(await service.update(key, update, expected, meta));
+    const caller = callerOf(req, res, { reason, bypass: bypassOf(req) });
+    answer(res, await commands.update(caller, { segmentKey: key, update, expectedVersion: expectedVersion(req, version) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -143,14 +145,12 @@ export function createSegmentsRouter(service: SegmentService, changeRequests?: C
     auth: 'editor, admin, or an unconditioned flag:delete grant', params: keyParams, body: versionedReason, headers: [VERSION_HEADER, BYPASS_HEADER],
     responses: { 204: { description: 'deleted' }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const body = parseInput(versionedReason, req.body, 'body');
-    const meta = metaOf(req, res, actor, body?.reason);
-    const expected = expectedVersion(req, body?.version);
-    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'delete' }, source: 'delete', expectedVersion: expected })) return;
-    await service.delete(key, expected, meta);
-    res.status(204).end();
+    const caller = callerOf(req, res, { reason: body?.reason, bypass: bypassOf(req) });
+    const deleted = await commands.delete(caller, { segmentKey: key, expectedVersion: expectedVersion(req, body?.version) });
+    if (deleted.kind === 'requested') res.status(202).json(deleted.created);
+    else res.status(204).end();
   });
 
   defineRoute(router, MOUNT, {
@@ -173,13 +173,10 @@ export function createSegmentsRouter(service: SegmentService, changeRequests?: C
     },
     errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const { version, reason, ...change } = parseInput(memberChangeSchema, req.body, 'body');
-    const meta = metaOf(req, res, actor, reason);
-    const expected = expectedVersion(req, version);
-    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'members', ...change }, source: 'members', expectedVersion: expected })) return;
-    res.json(await service.changeMembers(key, change, expected, meta));
+    const caller = callerOf(req, res, { reason, bypass: bypassOf(req) });
+    answer(res, await commands.changeMembers(caller, { segmentKey: key, ...change, expectedVersion: expectedVersion(req, version) }));
   });
 
   // Large lists: text/plain, one member per line, up to 32 MB (JSON bodies stay limited to 256 kB).
@@ -191,13 +188,10 @@ export function createSegmentsRouter(service: SegmentService, changeRequests?: C
     headers: [VERSION_HEADER, { name: 'X-Audit-Reason', description: 'why, for the audit log' }, BYPASS_HEADER],
     responses: { 200: { description: 'the segment', schema: segmentSchema }, 202: REQUESTED }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(keyParams, req.params, 'params');
     const members = membersFromBody(req);
-    const meta = metaOf(req, res, actor);
-    const expected = expectedVersion(req, undefined);
-    if (await gateSegmentWrite(changeRequests, req, res, meta, { segmentKey: key, edit: { op: 'update', update: { members } }, source: 'replace_members', expectedVersion: expected })) return;
-    res.json(await service.update(key, { members }, expected, meta));
+    const caller = callerOf(req, res, { bypass: bypassOf(req) });
+    answer(res, await commands.update(caller, { segmentKey: key, update: { members }, expectedVersion: expectedVersion(req, undefined), source: 'replace_members' }));
   });
 
   defineRoute(router, MOUNT, {

@@ -27,7 +27,7 @@ export async function rolloutsDimension(stack: Record<string, string>, sizes: nu
       const started = performance.now();
       await pool(keys, 32, async (key) => {
         const answer = await admin(api.base, 'POST', `/api/v1/flags/${key}/environments/production/rollouts`, { plan });
-        workflowIds.push(answer.workflowId as string);
+        workflowIds.push(answer.workflow_id as string);
       });
       const startSeconds = (performance.now() - started) / 1000;
       let workerRss = rssMiB(worker.pid);

@@ -4,6 +4,7 @@
  * its body's fields and its answers. test/integration/openapi.test.ts fails when the committed file
  * drifts; `npm run docs:generate` rewrites it.
  */
+import { tableCell } from './markdown-table.js';
 type Json = Record<string, unknown>;
 
 interface Operation {
@@ -16,7 +17,6 @@ interface Operation {
   responses?: Record<string, { description?: string }>;
 }
 
-const cell = (text: string) => text.replace(/\s+/g, ' ').replaceAll('|', '\\|').trim();
 
 /** Follows a local $ref such as #/components/schemas/input_postFlags_body. */
 function deref(doc: Json, schema: Json | undefined): Json | undefined {
@@ -50,7 +50,7 @@ function bodyFields(doc: Json, operation: Operation): string[] {
   return Object.entries(properties).map(([name, field]) => {
     const described = deref(doc, field);
     const description = typeof described?.description === 'string' ? ` — ${described.description}` : '';
-    return `| \`${name}\` | ${cell(typeOf(doc, field))} | ${required.has(name) ? 'yes' : 'no'} | ${cell(description.replace(/^ — /, ''))} |`;
+    return `| \`${name}\` | ${tableCell(typeOf(doc, field))} | ${required.has(name) ? 'yes' : 'no'} | ${tableCell(description.replace(/^ — /, ''))} |`;
   });
 }
 
@@ -87,12 +87,12 @@ export function renderApiReference(doc: Json): string {
       const parameters = op.parameters ?? [];
       if (parameters.length > 0) {
         out.push('| parameter | in | type | required |', '|---|---|---|---|');
-        for (const p of parameters) out.push(`| \`${p.name}\` | ${p.in} | ${cell(typeOf(doc, p.schema))} | ${p.required ? 'yes' : 'no'} |`);
+        for (const p of parameters) out.push(`| \`${p.name}\` | ${p.in} | ${tableCell(typeOf(doc, p.schema))} | ${p.required ? 'yes' : 'no'} |`);
         out.push('');
       }
       const fields = bodyFields(doc, op);
       if (fields.length > 0) out.push('| body field | type | required | meaning |', '|---|---|---|---|', ...fields, '');
-      const answers = Object.entries(op.responses ?? {}).map(([status, r]) => `${status} ${cell(r.description ?? '')}`);
+      const answers = Object.entries(op.responses ?? {}).map(([status, r]) => `${status} ${tableCell(r.description ?? '')}`);
       if (answers.length > 0) out.push(`**Answers:** ${answers.join(' · ')}`, '');
     }
   }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { z } from 'zod';
 import { configSchema } from '../../src/config.js';
+import { tableCell } from './markdown-table.js';
 
 const CONFIG_SOURCE = fileURLToPath(new URL('../../src/config.ts', import.meta.url));
 
@@ -64,13 +65,12 @@ export function configVariables(): ConfigVariable[] {
   });
 }
 
-const cell = (text: string) => text.replaceAll('|', '\\|');
 
 export function renderConfigReference(variables = configVariables()): string {
   const rows = variables.map(({ name, description, defaultValue, allowed }) => {
     const fallback = defaultValue === undefined ? '—' : defaultValue === '' ? '(empty)' : `\`${defaultValue}\``;
     const values = allowed ? ` One of ${allowed.map((v) => `\`${v}\``).join(', ')}.` : '';
-    return `| \`${name}\` | ${cell(fallback)} | ${cell(description + values)} |`;
+    return `| \`${name}\` | ${tableCell(fallback)} | ${tableCell(description + values)} |`;
   });
   return [
     '# Configuration reference',

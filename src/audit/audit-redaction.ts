@@ -9,7 +9,7 @@ type AuditEvent = AuditPage['events'][number];
  *   style hook URLs carry their token in the path).
  * - `user.*` events about another user: their `email`, `role`, `grants` and `slack_user_id`
  *   (and the whole value of `user.grants.updated`).
- * - every event by another user: the actor's `actorEmail` (the name stays).
+ * - every event by another user: the actor's `actor_email` (the name stays).
  * A caller's own user events and e-mail stay visible. Redacted values read `[redacted]`.
  */
 export const REDACTED = '[redacted]';
@@ -39,11 +39,11 @@ const withoutPersonal = (record: Record<string, unknown>) => {
 
 /** One event as a caller without admin rights (`viewerId`) may read it. */
 export function redactAuditEvent(event: AuditEvent, viewerId: string): AuditEvent {
-  let redacted: AuditEvent = event.userId === viewerId || event.actorEmail === null ? event : { ...event, actorEmail: null };
-  if (event.resourceType === 'webhook') {
-    redacted = { ...redacted, oldValue: redactValue(event.oldValue, withoutUrl), newValue: redactValue(event.newValue, withoutUrl) };
-  } else if (event.resourceType === 'user' && event.resourceId !== viewerId) {
-    redacted = { ...redacted, oldValue: redactValue(event.oldValue, withoutPersonal), newValue: redactValue(event.newValue, withoutPersonal) };
+  let redacted: AuditEvent = event.user_id === viewerId || event.actor_email === null ? event : { ...event, actor_email: null };
+  if (event.resource_type === 'webhook') {
+    redacted = { ...redacted, old_value: redactValue(event.old_value, withoutUrl), new_value: redactValue(event.new_value, withoutUrl) };
+  } else if (event.resource_type === 'user' && event.resource_id !== viewerId) {
+    redacted = { ...redacted, old_value: redactValue(event.old_value, withoutPersonal), new_value: redactValue(event.new_value, withoutPersonal) };
   }
   return redacted;
 }

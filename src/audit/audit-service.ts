@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { MAX_REPORTED_BREAKS, type AuditPage, type AuditVerification } from '../protocol/admin-api.js';
+import { MAX_REPORTED_BREAKS, type AuditEventView, type AuditPage, type AuditVerification } from '../protocol/admin-api.js';
 import type { CheckpointAnchor } from './checkpoint-anchor.js';
 import type { Database } from '../connections/database.js';
-import { FLAG_HISTORY_RESOURCE_TYPES, listAuditEvents, verifyAuditChain } from './audit-store.js';
+import { FLAG_HISTORY_RESOURCE_TYPES, listAuditEvents, verifyAuditChain, type AuditEvent } from './audit-store.js';
 import { verifyCheckpoints, type AuditCheckpoint } from './audit-checkpoint.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 
@@ -22,6 +22,13 @@ export interface AuditListQuery {
 const cursorSchema = z.object({ s: z.number().int().positive() });
 
 /** The audit trail: filtered reads with cursor pagination, and a walk of the hash chain. */
+/** A stored audit event as /api/v1 answers it. */
+export const auditEventView = (e: AuditEvent): AuditEventView => ({
+  seq: e.seq, id: e.id, timestamp: e.timestamp, user_id: e.userId, action: e.action, resource_type: e.resourceType, resource_id: e.resourceId,
+  environment: e.environment, old_value: e.oldValue, new_value: e.newValue, reason: e.reason, ip_address: e.ipAddress, user_agent: e.userAgent,
+  metadata: e.metadata, prev_hash: e.prevHash, hash: e.hash, actor_name: e.actorName, actor_email: e.actorEmail,
+});
+
 export function createAuditService(deps: { db: Database; checkpointKey?: string; anchor?: CheckpointAnchor }) {
   return {
     /** Events newest first; `next_cursor` continues with older ones. */
@@ -37,7 +44,7 @@ export function createAuditService(deps: { db: Database; checkpointKey?: string;
         beforeSeq: before, limit: query.limit + 1,
       });
       const events = rows.slice(0, query.limit);
-      return { events, next_cursor: rows.length > query.limit ? encodeCursor({ s: events.at(-1)!.seq }) : null };
+      return { events: events.map(auditEventView), next_cursor: rows.length > query.limit ? encodeCursor({ s: events.at(-1)!.seq }) : null };
     },
 
     /**

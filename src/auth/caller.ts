@@ -27,14 +27,16 @@ export function requireAccess(caller: Pick<Caller, 'subject'>, request: AccessRe
   if (!decision.allowed) throw new ForbiddenError(decision.reason);
 }
 
-/** The RequestMeta a service takes, with RBAC for the parts only it can resolve (a flag's tags) decided from the caller's subject. */
-export function metaOfCaller(caller: Caller): RequestMeta {
-  return {
-    actor: caller.actor,
-    ipAddress: caller.ipAddress ?? null,
-    userAgent: caller.userAgent ?? null,
-    reason: caller.reason ?? null,
-    guard: (request) => requireAccess(caller, request),
-    allows: (request) => decide(caller.subject, request).allowed,
-  };
+/** Throws 403 unless the caller is a user (admin tokens act as their user): client and server tokens change nothing. */
+export function requireUserCaller(caller: Pick<Caller, 'subject'>): void {
+  if (caller.subject.kind !== 'user') throw new ForbiddenError(`A ${caller.subject.kind} token can't do this; use an admin token`);
+}
+
+/**
+ * What a write records of its caller (who, from where, why, and marks such as a change-policy bypass),
+ * for a service the command calls once it has decided the caller's rights: no RBAC hooks, the command
+ * holds that rule.
+ */
+export function writeMetaOf(caller: Caller, auditMetadata?: Record<string, unknown>): RequestMeta {
+  return { actor: caller.actor, ipAddress: caller.ipAddress ?? null, userAgent: caller.userAgent ?? null, reason: caller.reason ?? null, auditMetadata };
 }

@@ -33,7 +33,7 @@ export interface Actor {
 
 /** The authenticated caller of a request. */
 export type Principal =
-  | { kind: 'user'; actor: Actor; tokenId: string | null; grants: readonly Grant[] }
+  | { kind: 'user'; actor: Actor; tokenId: string | null; grants: readonly Grant[]; /** Set when a sign-in session (cookie) authenticated the request. */ sessionId?: string }
   | { kind: 'client' | 'server'; tokenId: string; environment: string };
 
 export const BOOTSTRAP_ACTOR: Actor = { id: 'bootstrap-admin', name: 'bootstrap admin (RIPCORD_ADMIN_TOKEN)', role: 'admin' };

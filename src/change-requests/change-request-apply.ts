@@ -31,6 +31,9 @@ export interface ChangeRequestApplied {
   segment?: SegmentPublication;
 }
 
+/** The audit action of an applied config request: the one its write makes when no policy holds it back. */
+const APPLIED_ACTION: Record<string, string> = { put: 'flag.config.updated', copy: 'flag.config.copied', scheduled: 'flag.config.scheduled_update' };
+
 /** The workflow's actor when it is not one person: conflicts and failures are found by it. */
 const WORKFLOW_ACTOR = { id: 'change-request-workflow', name: 'change request workflow' };
 
@@ -126,7 +129,7 @@ export async function applyChangeRequest(
   const version = (await nextRevision(tx, request.environment))!;
   await saveConfig(tx, flag.id, request.environment, config, version, author.id);
   await appendAuditEvent(tx, {
-    userId: author.id, action: 'flag.config.updated', resourceType: 'flag', resourceId: flag.key, environment: request.environment,
+    userId: author.id, action: APPLIED_ACTION[request.source] ?? 'flag.config.updated', resourceType: 'flag', resourceId: flag.key, environment: request.environment,
     oldValue: current.config, newValue: config, reason: request.reason,
     metadata: { actorName: author.name, version, changeRequestId: request.id, approvedBy, source: request.source },
     idempotencyKey: `change_request:${request.id}:applied`,

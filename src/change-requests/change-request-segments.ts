@@ -21,7 +21,7 @@ import { presentSegment, type SegmentService, type SegmentUpdate, type SegmentWr
  * one of them allows (never the author). Creating a segment is never gated: nothing uses it yet.
  */
 
-/** A segment edit as its route hands it over before writing. */
+/** A segment edit as its command (the caller's rights decided) hands it over before writing. */
 export type SegmentEdit =
   | { op: 'update'; update: SegmentUpdate }
   | { op: 'members'; add?: string[]; remove?: string[] }
@@ -131,10 +131,9 @@ export async function requestSegmentChange(
   const policies = await coveringPolicies(tx, write.segmentKey);
   if (policies.length === 0) return null;
   if (write.bypass) return { policies, requestId: null };
-  write.meta.guard?.({ resource: 'segment', action: write.edit.op === 'delete' ? 'delete' : 'write' });
   if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
     throw new PreconditionFailedError(`Version ${write.expectedVersion} of segment '${current.key}' is stale; the current version is ${current.version}`, {
-      currentVersion: current.version,
+      current_version: current.version,
     });
   }
   const before = await snapshot(tx, current);

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { canBypassChangeRequests, type Subject } from '../auth/rbac.js';
+import type { Subject } from '../auth/rbac.js';
+import { requireBypassRight } from './change-policy-bypass.js';
 import { describeApprovers, mayApprove, type Approver } from './approvers.js';
 import type { FlagConfig } from '../domain/flag.js';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
@@ -24,7 +25,7 @@ import { requireKnownSegments } from '../flags/config-validation.js';
 import { WORKFLOW_START } from '../outbox/outbox-relay.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 import { findUser } from '../users/user-store.js';
-import { hasVisibleCharacter, uuidPattern } from '../domain/text.js';
+import { uuidPattern } from '../domain/text.js';
 import type { RequestMeta } from '../auth/request-meta.js';
 
 /** Tells people about requests (Slack); failures are logged, never fail the request. */
@@ -54,7 +55,7 @@ export interface ChangeRequestServiceDeps {
 
 export { mayApprove, type Approver } from './approvers.js';
 
-/** A write a policy may cover, as the route hands it over before writing. */
+/** A write a policy may cover, as its command (the caller's rights decided) hands it over before writing. */
 export interface CoveredWrite {
   flagKey: string;
   environment: string;
@@ -144,12 +145,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
 
   /** Bypass: only with the permission and a reason; the write's own audit event records it. */
   function bypass(write: { meta: Pick<RequestMeta, 'reason'>; subject: Subject }, policy: ChangePolicy): GateOutcome {
-    if (!canBypassChangeRequests(write.subject)) {
-      throw new ForbiddenError(`Bypassing '${policy.environment}''s change policy needs change_request:bypass (admin or emergency_responder); without the header the change becomes a request`);
-    }
-    if (!hasVisibleCharacter(write.meta.reason ?? '')) {
-      throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
-    }
+    requireBypassRight({ subject: write.subject, reason: write.meta.reason }, [policy.environment], 'the change becomes a request');
     return { kind: 'bypass', auditMetadata: { changePolicyBypass: true, requiredApprovals: policy.required_approvals } };
   }
 
@@ -208,8 +204,9 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
     },
 
     /**
-     * Called by a covered write before it writes: with the policy off it changes nothing; with it on the
-     * change becomes a pending request (validated exactly as the write would be) unless bypassed.
+     * Called by a covered write's command before it writes: with the policy off it changes nothing;
+     * with it on the change becomes a pending request (validated exactly as the write would be)
+     * unless bypassed.
      */
     async gateConfigWrite(write: CoveredWrite): Promise<GateOutcome> {
       const policy = await findPolicy(db, write.environment);
@@ -217,15 +214,11 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       if (write.bypass) return bypass(write, policy);
       const id = await withTransaction(db, async (tx) => {
         const locked = await lockFlagConfig(tx, write.flagKey, write.environment);
-        if (!locked) {
-          write.meta.guard?.({ resource: 'flag', action: 'write', environment: write.environment });
-          throw await unknownFlag(tx, write.flagKey);
-        }
+        if (!locked) throw await unknownFlag(tx, write.flagKey);
         const { flag, config: current } = locked;
-        write.meta.guard?.({ resource: 'flag', action: 'write', environment: write.environment, tags: flag.tags });
         if (flag.archivedAt) throw new ConflictError(`Flag '${flag.key}' is archived; unarchive it first`);
         if (write.expectedVersion !== undefined && write.expectedVersion !== current.version) {
-          throw new PreconditionFailedError(`Version ${write.expectedVersion} of flag '${flag.key}' in '${write.environment}' is stale; the current version is ${current.version}`, { currentVersion: current.version });
+          throw new PreconditionFailedError(`Version ${write.expectedVersion} of flag '${flag.key}' in '${write.environment}' is stale; the current version is ${current.version}`, { current_version: current.version });
         }
         const proposed: FlagConfig = { ...(await write.proposed(tx, flag, current)), kill_switch: current.config.kill_switch };
         await requireKnownSegments(tx, proposed, 'body');

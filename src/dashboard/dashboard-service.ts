@@ -34,10 +34,10 @@ export function createDashboardService(deps: { db: Database; temporalUiUrl: stri
     const p = row.progress as { rolloutId?: string; step?: number; totalSteps?: number; percentage?: number | 'off' | null; nextChangeAt?: string | null; approvalDeadline?: string | null; pausedReason?: string | null };
     const totalSteps = p.totalSteps ?? 0;
     return {
-      rolloutId: row.id, flagKey: row.flagKey, environment: row.environment, status: row.status,
-      step: Math.min((p.step ?? 0) + 1, Math.max(totalSteps, 1)), totalSteps, percentage: p.percentage ?? null,
-      nextChangeAt: p.nextChangeAt ?? null, approvalDeadline: p.approvalDeadline ?? null, pausedReason: p.pausedReason ?? null, startedBy: row.startedBy,
-      workflowId: row.workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, row.workflowId), updatedAt: row.updatedAt,
+      rollout_id: row.id, flag_key: row.flagKey, environment: row.environment, status: row.status,
+      step: Math.min((p.step ?? 0) + 1, Math.max(totalSteps, 1)), total_steps: totalSteps, percentage: p.percentage ?? null,
+      next_change_at: p.nextChangeAt ?? null, approval_deadline: p.approvalDeadline ?? null, paused_reason: p.pausedReason ?? null, started_by: row.startedBy,
+      workflow_id: row.workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, row.workflowId), updated_at: row.updatedAt,
     };
   };
 

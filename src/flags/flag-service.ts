@@ -11,7 +11,7 @@ import {
 } from './flag-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 import type { FlagPublisher } from '../cache/flag-publisher.js';
-import { auditFrom, type AccessCheck, type RequestMeta } from '../auth/request-meta.js';
+import { auditFrom, type AccessCheck, type AuditMeta, type RequestMeta } from '../auth/request-meta.js';
 import { z } from 'zod';
 
 export type { RequestMeta } from '../auth/request-meta.js';
@@ -39,7 +39,7 @@ export interface FlagListQuery {
   cursor?: string;
 }
 
-/** The seed's FeatureFlag: one flag in one environment, with its version. */
+/** FeatureFlag: one flag in one environment, with its version. */
 export function toFeatureFlag(flag: FlagRecord, config: ConfigRecord) {
   return {
     id: flag.id,
@@ -85,10 +85,9 @@ const listCursor = z.object({ k: z.string() });
 
 /**
  * What copying a flag's config from `from` into `to` writes: the source's config without its kill
- * switch (the target keeps its own). The caller must be allowed to read the source.
+ * switch (the target keeps its own). The config commands decide the right to read the source.
  */
-export async function copiedConfig(db: Queryable, flag: FlagRecord, from: string, to: string, guard: AccessCheck) {
-  guard({ resource: 'flag', action: 'read', environment: from, tags: flag.tags });
+export async function copiedConfig(db: Queryable, flag: FlagRecord, from: string, to: string) {
   if (from === to) throw new ValidationError('Invalid request body', [{ path: 'body.from', message: 'must differ from the target environment' }]);
   const source = await findConfig(db, flag.id, from);
   if (!source) throw new NotFoundError(`Environment '${from}' does not exist`);
@@ -98,7 +97,7 @@ export async function copiedConfig(db: Queryable, flag: FlagRecord, from: string
 
 function checkVersion(expected: number | undefined, current: number, what: string) {
   if (expected !== undefined && expected !== current) {
-    throw new PreconditionFailedError(`Version ${expected} of ${what} is stale; the current version is ${current}`, { currentVersion: current });
+    throw new PreconditionFailedError(`Version ${expected} of ${what} is stale; the current version is ${current}`, { current_version: current });
   }
 }
 
@@ -195,7 +194,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       return { ...(await withConfigs(flag, only)), revision: await flagRevision(db, key) };
     },
 
-    /** The seed's FeatureFlag shape for one environment. */
+    /** The flag in one environment, as a FeatureFlag. */
     async getConfig(key: string, environment: string, guard: AccessCheck = allow) {
       const flag = await requireFlag(key, guard, { action: 'read', environment });
       const config = await findConfig(db, flag.id, environment);
@@ -251,22 +250,21 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
 
     /**
      * Replaces a flag's config in one environment. `expectedVersion` (If-Match) guards against lost
-     * updates; the kill switch is kept as it is (it changes only through its own route).
+     * updates; the kill switch is kept as it is (it changes only through its own route). Callers'
+     * rights and the change policy are the config commands' (config-commands.ts); this writes.
      */
-    async updateConfig(key: string, environment: string, body: unknown, expectedVersion: number | undefined, meta: RequestMeta) {
-      const guard = meta.guard ?? allow;
-      const flag = await requireFlag(key, guard, { action: 'write', environment });
+    async updateConfig(key: string, environment: string, body: unknown, expectedVersion: number | undefined, meta: AuditMeta) {
+      const flag = await requireFlag(key, allow, { action: 'write', environment });
       requireLive(flag);
       const config = parseConfigInput(flag.type, body, 'body');
       return writeConfig(flag, environment, expectedVersion, meta, 'flag.config.updated', () => config, {});
     },
 
-    /** Copies a flag's config from one environment to another (the target keeps its own kill switch). */
-    async copyConfig(key: string, from: string, to: string, expectedVersion: number | undefined, meta: RequestMeta) {
-      const guard = meta.guard ?? allow;
-      const flag = await requireFlag(key, guard, { action: 'write', environment: to });
+    /** Copies a flag's config from one environment to another (the target keeps its own kill switch), as updateConfig writes. */
+    async copyConfig(key: string, from: string, to: string, expectedVersion: number | undefined, meta: AuditMeta) {
+      const flag = await requireFlag(key, allow, { action: 'write', environment: to });
       requireLive(flag);
-      const { config, sourceVersion } = await copiedConfig(db, flag, from, to, guard);
+      const { config, sourceVersion } = await copiedConfig(db, flag, from, to);
       return writeConfig(flag, to, expectedVersion, meta, 'flag.config.copied', () => config, { from, sourceVersion });
     },
   };
@@ -275,7 +273,7 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     flag: FlagRecord,
     environment: string,
     expectedVersion: number | undefined,
-    meta: RequestMeta,
+    meta: AuditMeta,
     action: string,
     next: () => Omit<FlagConfig, 'kill_switch'>,
     extra: Record<string, unknown>,

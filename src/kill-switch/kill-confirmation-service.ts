@@ -47,7 +47,7 @@ export function createKillConfirmationService(deps: { db: Database; redis: Redis
         if (read) {
           const { converged, confirmedReplicas, totalReplicas, elapsedMs, laggards } = read;
           const status = converged ? 'confirmed' : Date.now() - sinceMs < CONFIRMATION_TIMEOUT_MS ? 'pending' : 'unconfirmed';
-          confirmation = { status, confirmedReplicas, totalReplicas, elapsedMs, laggards };
+          confirmation = { status, confirmed_replicas: confirmedReplicas, total_replicas: totalReplicas, elapsed_ms: elapsedMs, laggards };
         }
       }
       return { flag: flagKey, environment, version: definition.version, kill_switch: killSwitch, latest, confirmation };

@@ -38,6 +38,8 @@ import { trustProxies } from '../config-parsers.js';
 import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
+import { InstanceRegistry } from '../serving/instance-registry.js';
+import { InstanceDirectory } from '../serving/instance-directory.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { startTelemetry } from '../telemetry/index.js';
 import { createFlagPublisher } from '../cache/flag-publisher.js';
@@ -46,6 +48,11 @@ import { createOutcomeService } from '../flag-metrics/outcome-service.js';
 import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-history.js';
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
+import { createConfigCommands } from '../flags/config-commands.js';
+import { createSegmentCommands } from '../segments/segment-commands.js';
+import { createRolloutCommands } from '../rollouts/rollout-commands.js';
+import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
+import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -67,6 +74,7 @@ import { createWorkflowStarter } from '../temporal/workflow-starter.js';
 import { withCallDeadline } from '../temporal/call-deadline.js';
 import { FlagdFeed } from '../flagd/flagd-feed.js';
 import { startFlagdSyncServer, type FlagdSyncServer } from '../flagd/sync-server.js';
+import { createSsoRuntime, slackEmailLinking } from '../sso/runtime.js';
 
 export interface ApiServer {
   url: string;
@@ -75,6 +83,8 @@ export interface ApiServer {
   sync: SnapshotSync;
   heartbeat: ReplicaHeartbeat;
   acker: ChangeAcker;
+  /** The SDK instances reporting to this process. */
+  instances: InstanceRegistry;
   flagMetrics: FlagMetrics;
   /** The flagd sync (gRPC) port, when FLAGD_SYNC_PORT is set. */
   flagdSyncPort?: number;
@@ -116,7 +126,13 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const projection = new RedisProjection(redis, prefix);
   const snapshot = new FlagSnapshot();
   const served = () => Object.fromEntries(snapshot.environmentKeys().map((env) => [env, { version: snapshot.version(env) }]));
-  const heartbeat = new ReplicaHeartbeat({ redis, served, logger, prefix });
+  // SDK instances report to this replica; their aggregates ride on the heartbeat and are announced per change.
+  const heartbeat: ReplicaHeartbeat = new ReplicaHeartbeat({ redis, served, instances: () => instanceRegistry.aggregates(), logger, prefix });
+  const instanceRegistry: InstanceRegistry = new InstanceRegistry({
+    replica: heartbeat.replica, served: (environment) => snapshot.version(environment),
+    expiryMs: config.INSTANCE_HEARTBEAT_SECONDS * 3_000, maxInstances: config.INSTANCES_MAX_PER_PROCESS, maxPerAddress: config.INSTANCES_MAX_PER_ADDRESS,
+    publish: (environments) => void heartbeat.announceInstances(environments),
+  });
   const cacheStats = new CacheStats();
   const sync = new SnapshotSync({
     snapshot, projection, subscriber, logger, stats: cacheStats, maxLagMs: config.MAX_SNAPSHOT_LAG_SECONDS * 1000,
@@ -126,6 +142,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   // Every change L1 takes in is acknowledged at once (kill confirmation waits on these), from the first load on.
   const acker = new ChangeAcker({ redis, replica: heartbeat.replica, logger, prefix });
   sync.onChange.add(({ definition }) => acker.ack(definition.environment, definition.key, definition.version));
+  sync.onChange.add(({ definition, at }) => instanceRegistry.changed(definition.environment, definition.version, at));
   // flagd documents follow the same change feed as the evaluations: every change L1 takes in.
   const flagdFeed = new FlagdFeed(snapshot);
   sync.onChange.add(({ definition }) => flagdFeed.changed(definition.environment));
@@ -169,6 +186,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const authFailures = new AuthFailureLimiter(config.AUTH_FAILURES_PER_MINUTE);
   const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
+  instanceRegistry.start();
+  const instanceDirectory = new InstanceDirectory({ redis, subscriber, registry: instanceRegistry, replica: heartbeat.replica, prefix, logger });
+  await instanceDirectory.start().catch((err: unknown) => logger.warn({ err }, 'instance listings answer for this replica only until Redis answers'));
   const rollups = new EvaluationRollups(evaluationRollupStore(db), logger);
   rollups.start();
   const flagMetrics = new FlagMetrics(redis, logger, prefix, rollups);
@@ -208,12 +228,22 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     db, changeRequests,
     killSwitch: createKillSwitchService({ db, publisher, starter, logger, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   });
+  const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
+  const scheduledChanges = createScheduledChangeService(temporalDeps);
+  const releasePipelines = createReleasePipelineService(temporalDeps);
+  const commands = {
+    configs: createConfigCommands({ db, flags, changeRequests }),
+    segments: createSegmentCommands({ segments, changeRequests }),
+    rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
+    scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
+    releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+  };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db }), killSwitch, flags, rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
       changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
@@ -223,11 +253,12 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     snapshot,
     flags,
     killSwitch,
+    commands,
     killConfirmations: createKillConfirmationService({
       db, redis, prefix, workflowUrl: (id) => workflowUrl(config.TEMPORAL_UI_URL, config.TEMPORAL_NAMESPACE, id),
     }),
     rollouts,
-    releasePipelines: createReleasePipelineService(temporalDeps),
+    releasePipelines,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
@@ -235,7 +266,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
-    scheduledChanges: createScheduledChangeService(temporalDeps),
+    scheduledChanges,
     metrics,
     logger,
     serving: {
@@ -243,11 +274,13 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
+    instances: { registry: instanceRegistry, directory: instanceDirectory, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica },
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
+    sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
       users: createUserService({ db, authEvents }),
       tokens: createTokenService({ db, authEvents }),
-      segments: createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger }),
+      segments,
       audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis, prefix) }),
     },
     draining: () => draining,
@@ -291,6 +324,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     ofrepChannels.stop();
     await telemetry?.shutdown();
     await flagdSync?.close();
+    instanceRegistry.stop();
+    await instanceDirectory.stop();
     await heartbeat.stop();
     await flagMetrics.stop();
     await rollups.stop();
@@ -327,6 +362,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     sync,
     heartbeat,
     acker,
+    instances: instanceRegistry,
     flagMetrics,
     flagdSyncPort: flagdSync?.port,
     shutdown,

@@ -26,21 +26,21 @@ export const dashboardEnvironmentSchema = z.object({
 
 export const runningRolloutSchema = z
   .object({
-    rolloutId: z.string(),
-    flagKey: z.string(),
+    rollout_id: z.string(),
+    flag_key: z.string(),
     environment: z.string(),
     status: z.enum(['running', 'paused', 'waiting_approval']),
     /** 1-based: the step being worked on. */
     step: z.number().int(),
-    totalSteps: z.number().int(),
+    total_steps: z.number().int(),
     percentage: z.union([z.number(), z.literal('off')]).nullable(),
-    nextChangeAt: z.string().nullable(),
-    approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
-    pausedReason: z.string().nullable(),
-    startedBy: z.string().nullable(),
-    workflowId: z.string(),
+    next_change_at: z.string().nullable(),
+    approval_deadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
+    paused_reason: z.string().nullable(),
+    started_by: z.string().nullable(),
+    workflow_id: z.string(),
     url: z.string(),
-    updatedAt: z.string(),
+    updated_at: z.string(),
   })
   .meta({ id: 'RunningRollout' });
 
@@ -74,12 +74,12 @@ export const runningRolloutsSchema = z.object({ rollouts: z.array(runningRollout
 
 export const auditEventSchema = z
   .object({
-    seq: z.number().int(), id: z.uuid(), timestamp: z.string(), userId: z.string(), action: z.string(),
-    resourceType: z.string(), resourceId: z.string(), environment: z.string().nullable(), oldValue: z.unknown(), newValue: z.unknown(),
-    reason: z.string().nullable(), ipAddress: z.string().nullable(), userAgent: z.string().nullable(),
-    metadata: z.record(z.string(), z.unknown()), prevHash: z.string(), hash: z.string(),
-    actorName: z.string().nullable().meta({ description: "the acting user's name (or the name the event recorded)" }),
-    actorEmail: z.string().nullable(),
+    seq: z.number().int(), id: z.uuid(), timestamp: z.string(), user_id: z.string(), action: z.string(),
+    resource_type: z.string(), resource_id: z.string(), environment: z.string().nullable(), old_value: z.unknown(), new_value: z.unknown(),
+    reason: z.string().nullable(), ip_address: z.string().nullable(), user_agent: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()), prev_hash: z.string(), hash: z.string(),
+    actor_name: z.string().nullable().meta({ description: "the acting user's name (or the name the event recorded)" }),
+    actor_email: z.string().nullable(),
   })
   .meta({ id: 'AuditEvent' });
 
@@ -140,9 +140,9 @@ export const killSwitchStateSchema = z
     }).nullable(),
     confirmation: z.object({
       status: z.enum(['confirmed', 'pending', 'unconfirmed']),
-      confirmedReplicas: z.number().int(),
-      totalReplicas: z.number().int(),
-      elapsedMs: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
+      confirmed_replicas: z.number().int(),
+      total_replicas: z.number().int(),
+      elapsed_ms: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
       laggards: z.array(z.string()).meta({ description: 'live replicas that have not acknowledged the current version' }),
     }).nullable().meta({ description: 'null before any kill, or while Redis is unreachable' }),
   })
@@ -225,7 +225,7 @@ export const flagListPageSchema = z.object({
   next_cursor: z.string().nullable(),
 });
 
-/** The seed's FeatureFlag: one flag in one environment, its config fields inlined, with its version. */
+/** FeatureFlag: one flag in one environment, its config fields inlined, with its version. */
 export const featureFlagSchema = z
   .intersection(
     z.object({
@@ -237,7 +237,7 @@ export const featureFlagSchema = z
     }),
     flagConfigSchema,
   )
-  .meta({ id: 'FeatureFlag', description: "The seed's FeatureFlag for one environment: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
+  .meta({ id: 'FeatureFlag', description: "One flag in one environment with its config fields inlined: enabled, value, off_value, rules, targeting, rollout, kill_switch, version" });
 
 /** What a kill or a release answers; the workflow carries the rest. */
 export const killOutcomeSchema = z.object({
@@ -250,31 +250,36 @@ export const killOutcomeSchema = z.object({
 export const explainAnswerSchema = z.object({
   flag: z.string(), environment: z.string(), version: z.number().int(), at: z.string(),
   result: z.object({
-    value: z.unknown(), variant: z.string(), reason: z.string(), ruleId: z.string().optional(), segmentId: z.string().optional(),
-    bucket: z.number().optional(), errorCode: z.string().optional(), errorMessage: z.string().optional(),
+    value: z.unknown(), variant: z.string(), reason: z.string(), rule_id: z.string().optional(), segment_id: z.string().optional(),
+    bucket: z.number().optional(), error_code: z.string().optional(), error_message: z.string().optional(),
   }),
   trace: z.array(z.object({ step: z.string(), id: z.string().optional(), matched: z.boolean(), message: z.string() })),
 });
 
 const guardReadingSchema = z.object({
   at: z.string(), source: z.enum(['events', 'prometheus']), breached: z.boolean(), detail: z.string(),
-  value: z.number().optional(), treatedErrorRate: z.number().optional(), untreatedErrorRate: z.number().optional(),
+  value: z.number().optional(), treated_error_rate: z.number().optional(), untreated_error_rate: z.number().optional(),
+  samples: z.object({ treated: z.number(), untreated: z.number() }).optional(),
+  reporters: z.array(z.object({
+    reporter: z.string(), samples: z.number(), errors: z.number(),
+    counted_samples: z.number(), counted_errors: z.number(),
+  })).optional().meta({ description: "events guards: whose errors the treated rate counts, most first (counted_*: after the per-reporter cap)" }),
 });
 
 /** A running rollout's live progress (the workflow's query). `step` is 0-based here: the step being worked on. */
 export const rolloutProgressSchema = z
   .object({
-    rolloutId: z.string(), flagKey: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual', 'split']),
+    rollout_id: z.string(), flag_key: z.string(), environment: z.string(), strategy: z.enum(['immediate', 'scheduled', 'gradual', 'split']),
     summary: z.string(), status: z.enum(['running', 'paused', 'waiting_approval', 'completed', 'aborted', 'rolled_back', 'failed']),
-    step: z.number().int().meta({ description: 'index of the step being worked on (totalSteps when all are done)' }),
-    totalSteps: z.number().int(),
+    step: z.number().int().meta({ description: 'index of the step being worked on (total_steps when all are done)' }),
+    total_steps: z.number().int(),
     percentage: z.union([z.number(), z.literal('off')]).nullable()
       .meta({ description: 'the rollout percentage; for a split rollout, the share of traffic its split moved off the starting split' }),
     split: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: the weighted split served now (null before the first step)' }),
-    startSplit: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: what the config served by weight before the first step, which a rollback restores' }),
-    nextChangeAt: z.string().nullable(),
-    approvalDeadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
-    pausedReason: z.string().nullable(),
+    start_split: z.array(splitEntrySchema).nullish().meta({ description: 'split rollouts: what the config served by weight before the first step, which a rollback restores' }),
+    next_change_at: z.string().nullable(),
+    approval_deadline: z.string().nullable().meta({ description: 'while waiting for an approval: when the wait times out and the rollout pauses' }),
+    paused_reason: z.string().nullable(),
     guard: z.object({ readings: z.array(guardReadingSchema), breach: guardReadingSchema.nullable() }).nullable(),
     history: z.array(z.object({
       label: z.string(), percentage: z.union([z.number(), z.literal('off')]), split: z.array(splitEntrySchema).optional(), at: z.string(), version: z.number().int(),
@@ -284,21 +289,21 @@ export const rolloutProgressSchema = z
 
 /** A rollout of the read model (the rollouts table), with its workflow in the Temporal UI. */
 export const rolloutRecordSchema = z.object({
-  id: z.string(), flagKey: z.string(), environment: z.string(), workflowId: z.string(), url: z.string(),
+  id: z.string(), flag_key: z.string(), environment: z.string(), workflow_id: z.string(), url: z.string(),
   plan: rolloutPlanSchema, status: rolloutProgressSchema.shape.status, progress: z.unknown(),
-  createdBy: z.string(), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
+  created_by: z.string(), created_at: z.string(), updated_at: z.string(), finished_at: z.string().nullable(),
 });
 
 export const rolloutListSchema = z.object({ current: rolloutProgressSchema.nullable(), rollouts: z.array(rolloutRecordSchema) });
-export const rolloutStartedSchema = z.object({ rolloutId: z.string(), workflowId: z.string(), url: z.string(), summary: z.string() });
+export const rolloutStartedSchema = z.object({ rollout_id: z.string(), workflow_id: z.string(), url: z.string(), summary: z.string() });
 
 export const scheduledChangeSchema = z.object({
-  id: z.string(), workflowId: z.string(),
+  id: z.string(), workflow_id: z.string(),
   status: z.string().meta({ description: "the workflow's status: RUNNING, COMPLETED, CANCELLED, FAILED, TERMINATED, TIMED_OUT" }),
-  at: z.string().nullable(), reason: z.string().nullable(), scheduledBy: z.string().nullable(), url: z.string(),
+  at: z.string().nullable(), reason: z.string().nullable(), scheduled_by: z.string().nullable(), url: z.string(),
 });
 export const scheduledChangeListSchema = z.object({ changes: z.array(scheduledChangeSchema) });
-export const scheduledChangeCreatedSchema = z.object({ id: z.string(), workflowId: z.string(), at: z.string(), url: z.string() });
+export const scheduledChangeCreatedSchema = z.object({ id: z.string(), workflow_id: z.string(), at: z.string(), url: z.string() });
 
 export const segmentSchema = z
   .object({
@@ -470,25 +475,24 @@ export const releaseTemplateSchema = z.object({
   })),
   created_by: z.string(), updated_by: z.string(), created_at: z.string(), updated_at: z.string(),
 });
-const pipelineBreachSchema = z.looseObject({ at: z.string(), source: z.string(), breached: z.boolean(), detail: z.string() });
 const pipelinePhaseSchema = z.object({
   name: z.string(), environment: z.string(),
   status: z.enum(['pending', 'waiting_approval', 'running', 'soaking', 'completed', 'rolled_back', 'aborted', 'failed', 'not_started']),
   summary: z.string(), approval: z.object({ role: roleSchema }).nullable(),
   audience: z.object({ segments: z.array(z.string()), variant: z.string().nullable() }).nullish()
     .meta({ description: 'the segments the phase serves a variant to (variant null: the on variant)' }),
-  audienceAt: z.string().nullish().meta({ description: 'when the audience’s targeting rule was written' }),
+  audience_at: z.string().nullish().meta({ description: 'when the audience’s targeting rule was written' }),
   policy: z.object({
-    environment: z.string(), requiredApprovals: z.number().int(), approverUserIds: z.array(z.string()), approverRole: roleSchema.nullable(),
+    environment: z.string(), required_approvals: z.number().int(), approver_user_ids: z.array(z.string()), approver_role: roleSchema.nullable(),
     covers: z.array(z.enum(['configs', 'rollouts'])),
-  }).nullish().meta({ description: 'the policy gate: the environment’s change policy as it was when the pipeline started, when it covered what the phase does; the phase needs requiredApprovals distinct approvals from users it allows' }),
+  }).nullish().meta({ description: 'the policy gate: the environment’s change policy as it was when the pipeline started, when it covered what the phase does; the phase needs required_approvals distinct approvals from users it allows' }),
   approvals: z.array(z.object({
     by: z.string(), name: z.string(), role: roleSchema, at: z.string(),
     counts: z.array(z.enum(['role', 'policy'])).optional().meta({ description: 'the gates the approval counts for: role (the phase’s own gate), policy (its policy gate)' }),
   })),
-  soakMs: z.number().nullable(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), soakUntil: z.string().nullable(),
-  rolloutId: z.string().nullable(), workflowId: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
-  url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: pipelineBreachSchema.nullable(),
+  soak_ms: z.number().nullable(), started_at: z.string().nullable(), finished_at: z.string().nullable(), soak_until: z.string().nullable(),
+  rollout_id: z.string().nullable(), workflow_id: z.string().nullable().meta({ description: "the phase's child rollout workflow (rollout:<env>:<flag>)" }),
+  url: z.string().nullable().meta({ description: 'the child rollout in the Temporal UI' }), breach: guardReadingSchema.nullable().meta({ description: "the guard reading that tripped the phase's rollout" }),
 });
 export const pipelineSchema = z.object({
   id: z.string(), flag: z.string(), template: z.string(),

@@ -32,6 +32,6 @@ export const changeEventSchema = z.object({
   version: z.number().int().nonnegative(),
   event: z.string().optional(),
   enabled: z.boolean().optional(),
-  killSwitch: z.boolean().optional(),
+  kill_switch: z.boolean().optional(),
 });
 export type ChangeEventData = z.infer<typeof changeEventSchema>;

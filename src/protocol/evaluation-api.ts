@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EvaluationContext, EvaluationResult } from '../engine/types.js';
 
 /**
  * The evaluation answers (OFREP single and bulk, native bulk) as zod schemas, for the OpenAPI
@@ -42,12 +43,31 @@ const nativeEvaluationSchema = z.object({
   variant: z.string().nullable().meta({ description: `${variantDescription}; null when the flag was not found` }),
   reason: z.string(),
   version: z.number().int().optional(),
-  ruleId: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
+  rule_id: z.string().optional(),
+  error_code: z.string().optional(),
+  error_message: z.string().optional(),
   metadata: metadataSchema.optional(),
 });
 
 export const nativeBulkEvaluationSchema = z
   .object({ environment: z.string(), flags: z.array(nativeEvaluationSchema) })
   .meta({ id: 'NativeBulkEvaluation' });
+
+/**
+ * An /api/v1 evaluation context as the engine takes it: /api/v1 names the targeting key
+ * `targeting_key` (OFREP and the engine say targetingKey); every other attribute is the caller's own.
+ */
+export function engineContext({ targeting_key: targetingKey, ...attributes }: { targeting_key?: unknown; [attribute: string]: unknown }): EvaluationContext {
+  return { ...attributes, targetingKey: targetingKey as string | undefined };
+}
+
+/** An engine result as /api/v1 answers it (snake_case; OFREP keeps the engine's names). */
+export function resultView({ ruleId, segmentId, errorCode, errorMessage, ...rest }: EvaluationResult) {
+  return {
+    ...rest,
+    ...(ruleId !== undefined ? { rule_id: ruleId } : {}),
+    ...(segmentId !== undefined ? { segment_id: segmentId } : {}),
+    ...(errorCode !== undefined ? { error_code: errorCode } : {}),
+    ...(errorMessage !== undefined ? { error_message: errorMessage } : {}),
+  };
+}

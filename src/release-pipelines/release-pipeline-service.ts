@@ -7,9 +7,9 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Actor } from '../auth/principal.js';
-import { canBypassChangeRequests, type Subject } from '../auth/rbac.js';
+import type { Subject } from '../auth/rbac.js';
 import {
-  isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PipelineInput, type PipelineProgress,
+  isFinishedPipeline, phaseApprovalCounts, phaseChanges, type NewTemplate, type Phase, type PhaseProgress, type PipelineInput, type PipelineProgress,
   type PolicyGate, type TemplateBody,
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
@@ -27,6 +27,8 @@ import {
   type PipelineRecordRow, type TemplateRecord,
 } from './release-pipeline-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
+import { guardReadingView } from '../rollouts/rollout-views.js';
+import type { Pipeline } from '../protocol/admin-api.js';
 import { pipelineWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, FLAG_KEY, RELEASE_PIPELINE } from '../temporal/search-attributes.js';
 import {
@@ -40,11 +42,10 @@ import { unknownFlag } from '../flags/unknown-flag.js';
 
 export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';
 
-/** A start's answer to the environments' change policies: bypass them (X-Change-Request-Bypass), with the reason and who asks. */
+/** How a start meets the environments' change policies: bypassed (the pipeline commands decided the caller may), with the caller's reason. */
 export interface StartOptions {
   bypass?: boolean;
   reason?: string | null;
-  subject?: Subject;
 }
 
 /** A policy gate as the change-request service's eligibility rule (mayApprove) reads a policy. */
@@ -143,12 +144,29 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     return pipelineView(row, progress);
   }
 
-  function pipelineView(row: PipelineRecordRow, progress: PipelineProgress | null) {
+  /** One phase as /api/v1 answers it (the workflow's progress keeps its camelCase: it is in Temporal histories). */
+  function phaseView(p: PhaseProgress): Pipeline['phases'][number] {
+    return {
+      name: p.name, environment: p.environment, status: p.status, summary: p.summary, approval: p.approval,
+      ...(p.audience !== undefined ? { audience: p.audience } : {}),
+      ...(p.audienceAt !== undefined ? { audience_at: p.audienceAt } : {}),
+      ...(p.policy !== undefined ? {
+        policy: p.policy && {
+          environment: p.policy.environment, required_approvals: p.policy.requiredApprovals,
+          approver_user_ids: p.policy.approverUserIds, approver_role: p.policy.approverRole, covers: p.policy.covers,
+        },
+      } : {}),
+      approvals: p.approvals, soak_ms: p.soakMs, started_at: p.startedAt, finished_at: p.finishedAt, soak_until: p.soakUntil,
+      rollout_id: p.rolloutId, workflow_id: p.workflowId, url: url(p.workflowId), breach: p.breach && guardReadingView(p.breach),
+    };
+  }
+
+  function pipelineView(row: PipelineRecordRow, progress: PipelineProgress | null): Pipeline {
     return {
       id: row.id, flag: row.flagKey, template: row.template, status: progress?.status ?? row.status, workflow_id: row.workflowId,
       url: url(row.workflowId)!, started_by: row.createdBy, created_at: row.createdAt, updated_at: row.updatedAt, finished_at: row.finishedAt,
       phase: progress?.phase ?? 0, paused_reason: progress?.pausedReason ?? null, reason: progress?.reason ?? null,
-      phases: (progress?.phases ?? []).map((p) => ({ ...p, url: url(p.workflowId) })),
+      phases: (progress?.phases ?? []).map(phaseView),
     };
   }
 
@@ -216,15 +234,6 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       const gates = await policyGatesOf(template.phases);
       const gated = gates.flatMap((gate, i) => (gate ? [{ phase: i + 1, environment: gate.environment, requiredApprovals: gate.requiredApprovals }] : []));
       const bypassed = gated.length > 0 && options.bypass === true;
-      if (bypassed) {
-        // As for a config write (change-request-service.ts bypass): the permission, and a reason the start's audit event records.
-        if (!options.subject || !canBypassChangeRequests(options.subject)) {
-          throw new ForbiddenError(`Bypassing the change policies of ${[...new Set(gated.map((g) => g.environment))].join(', ')} needs change_request:bypass (admin or emergency_responder); without the header the pipeline waits for their approvals at those phases`);
-        }
-        if (!options.reason?.trim()) {
-          throw new ValidationError('A bypass needs a reason', [{ path: 'body.reason', message: 'required when X-Change-Request-Bypass is set (or X-Audit-Reason)' }]);
-        }
-      }
       const workflowId = pipelineWorkflowId(flagKey);
       const pipelineId = randomUUID();
       const input: PipelineInput = {
@@ -274,6 +283,12 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       const row = await findPipeline(db, flagKey, id);
       if (!row) throw new NotFoundError(`Release pipeline '${id}' of '${flagKey}' does not exist`);
       return withTimeline(row);
+    },
+
+    /** The environments whose change policies cover a phase of the template now (a start waits for their approvals there unless bypassed). */
+    async gatedEnvironments(templateName: string): Promise<string[]> {
+      const gates = await policyGatesOf((await requireTemplate(templateName)).phases);
+      return [...new Set(gates.flatMap((gate) => (gate ? [gate.environment] : [])))];
     },
 
     /** The environments of the flag's running pipeline, from the workflow itself (for RBAC before steering); 404 when none runs. */

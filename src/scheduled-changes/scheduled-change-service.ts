@@ -63,7 +63,7 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
         newValue: config, reason: input.reason, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
         metadata: { actorName: actor.name, changeId, workflowId, scheduledFor: input.at, ...origin.auditMetadata },
       });
-      return { id: changeId, workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
+      return { id: changeId, workflow_id: workflowId, at: input.at, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) };
     },
 
     /** The flag's scheduled changes in this environment, newest first, with their state in Temporal. */
@@ -77,11 +77,11 @@ export function createScheduledChangeService(deps: WorkflowServiceDeps) {
           const memo = (execution.memo ?? {}) as { at?: string; reason?: string; actorName?: string };
           changes.push({
             id: execution.workflowId.split(':').pop()!,
-            workflowId: execution.workflowId,
+            workflow_id: execution.workflowId,
             status: execution.status.name,
             at: memo.at ?? null,
             reason: memo.reason ?? null,
-            scheduledBy: memo.actorName ?? null,
+            scheduled_by: memo.actorName ?? null,
             url: workflowUrl(deps.temporalUiUrl, deps.namespace, execution.workflowId),
           });
           if (changes.length >= 100) break;

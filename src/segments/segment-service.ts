@@ -12,7 +12,7 @@ import {
 } from './segment-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 import type { FlagPublisher } from '../cache/flag-publisher.js';
-import { auditFrom, type AccessCheck, type AuditMeta, type RequestMeta } from '../auth/request-meta.js';
+import { auditFrom, type AccessCheck, type AuditMeta } from '../auth/request-meta.js';
 import type { SegmentSync } from '../cache/segment-sync.js';
 
 export type NewSegmentInput =
@@ -92,7 +92,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
   function checkVersion(expected: number | undefined, segment: SegmentRecord) {
     if (expected !== undefined && expected !== segment.version) {
       throw new PreconditionFailedError(`Version ${expected} of segment '${segment.key}' is stale; the current version is ${segment.version}`, {
-        currentVersion: segment.version,
+        current_version: segment.version,
       });
     }
   }
@@ -184,8 +184,8 @@ export function createSegmentService(deps: SegmentServiceDeps) {
   }
 
   return {
-    async create(input: NewSegmentInput, meta: RequestMeta) {
-      (meta.guard ?? allow)({ resource: 'segment', action: 'write' });
+    /** Creates a segment; the segment commands decide who may. */
+    async create(input: NewSegmentInput, meta: AuditMeta) {
       const members = input.kind === 'list' ? [...new Set(input.members ?? [])] : undefined;
       const segment = await withTransaction(db, async (tx) => {
         const version = await nextSegmentRevision(tx);
@@ -243,9 +243,8 @@ export function createSegmentService(deps: SegmentServiceDeps) {
       }
     },
 
-    /** Replaces a segment's fields (and, for lists, members when given). */
-    async update(key: string, update: SegmentUpdate, expectedVersion: number | undefined, meta: RequestMeta) {
-      (meta.guard ?? allow)({ resource: 'segment', action: 'write' });
+    /** Replaces a segment's fields (and, for lists, members when given). Rights and the change policy are the segment commands'. */
+    async update(key: string, update: SegmentUpdate, expectedVersion: number | undefined, meta: AuditMeta) {
       const written = await withTransaction(db, (tx) => writeUpdate(tx, key, update, expectedVersion, meta));
       await publishWrite(written);
       return presentSegment(written.segment);
@@ -257,8 +256,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     publishDelete,
 
     /** Adds and removes members of a list segment in one change. */
-    async changeMembers(key: string, change: { add?: string[]; remove?: string[] }, expectedVersion: number | undefined, meta: RequestMeta) {
-      (meta.guard ?? allow)({ resource: 'segment', action: 'write' });
+    async changeMembers(key: string, change: { add?: string[]; remove?: string[] }, expectedVersion: number | undefined, meta: AuditMeta) {
       const { segment, flags, added, removed } = await withTransaction(db, async (tx) => {
         const before = await requireSegment(tx, key, true);
         checkVersion(expectedVersion, before);
@@ -285,8 +283,7 @@ export function createSegmentService(deps: SegmentServiceDeps) {
     },
 
     /** Deletes a segment no flag uses; 409 naming the flags otherwise. */
-    async delete(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
-      (meta.guard ?? allow)({ resource: 'segment', action: 'delete' });
+    async delete(key: string, expectedVersion: number | undefined, meta: AuditMeta) {
       await publishDelete(key, await withTransaction(db, (tx) => writeDelete(tx, key, expectedVersion, meta)));
     },
   };

@@ -13,6 +13,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import { bulkItem, bulkPlanOf, metadataOf, OFREP_ERROR_CODES, renderBulk } from './bulk-answer.js';
 import type { EvaluationRecord, Telemetry } from '../telemetry/index.js';
 import { OFREP_EVENT_STREAM_PATH, parseConfigEtag, parseConfigLastModified, type OfrepFreshness, type OfrepStreamChannels } from './ofrep-event-streams.js';
+import { engineContext } from '../protocol/evaluation-api.js';
 
 /** A request as the evaluation endpoints see it, whatever server carried it. */
 export interface ServingRequest {
@@ -175,12 +176,16 @@ function ofrepContext(body: unknown): { context: EvaluationContext } | { error: 
   return { context: context as EvaluationContext };
 }
 
-/** The body of POST /api/v1/evaluate. */
+/**
+ * The body of POST /api/v1/evaluate. The context's attributes are the caller's own names; its
+ * targeting key is `targeting_key` (snake_case like the rest of /api/v1), the engine's targetingKey.
+ */
 export const nativeRequestSchema = z.object({
   context: z
-    .object({ targetingKey: text(1024).optional() })
+    .object({ targeting_key: text(1024).optional() })
     .catchall(z.unknown())
-    .default({}),
+    .default({})
+    .meta({ description: 'targeting_key (what percentages bucket by) and attributes' }),
   flags: z.array(text(256).min(1)).max(1000).optional(),
 });
 
@@ -408,7 +413,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     const { environment } = admitted;
     return then(environmentLoaded(environment), ({ known, hit }) => {
       if (!known) return nativeError(404, 'NOT_FOUND', `Environment '${environment}' is unknown`);
-      const context = input.data.context as EvaluationContext;
+      const context = engineContext(input.data.context);
       const now = Date.now();
       const results: unknown[] = [];
       const keys = input.data.flags;
@@ -422,7 +427,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       for (const flag of flags) {
         if (typeof flag === 'string') {
           cacheStats.l1Misses++;
-          results.push({ key: flag, value: null, variant: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `flag '${flag}' was not found` });
+          results.push({ key: flag, value: null, variant: null, reason: 'ERROR', error_code: 'FLAG_NOT_FOUND', error_message: `flag '${flag}' was not found` });
           continue;
         }
         const result = evaluated[next++]!;
@@ -432,8 +437,8 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
           variant: result.variant,
           reason: result.reason,
           version: flag.version,
-          ...(result.ruleId ? { ruleId: result.ruleId } : {}),
-          ...(result.errorCode ? { errorCode: result.errorCode, errorMessage: result.errorMessage } : {}),
+          ...(result.ruleId ? { rule_id: result.ruleId } : {}),
+          ...(result.errorCode ? { error_code: result.errorCode, error_message: result.errorMessage } : {}),
           ...(result.metadata ? { metadata: result.metadata } : {}),
         });
       }

@@ -38,7 +38,7 @@ export interface ConstantGroup {
   readonly flags: ReadonlyArray<Pick<CompiledFlag, 'key' | 'offVariant'> & { readonly constant?: EvaluationResult }>;
 }
 
-/** The seed's FlagMetrics for one flag, in one environment or summed over several. */
+/** A flag's evaluation metrics, in one environment or summed over several. */
 export interface FlagMetricsView {
   flag_key: string;
   evaluation_count: number;

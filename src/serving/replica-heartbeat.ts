@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { InstanceAggregate } from '../domain/sdk-instances.js';
 
 /** What one API process announces about itself: who it is and which version of each environment it serves. */
 export interface ReplicaState {
@@ -12,7 +13,17 @@ export interface ReplicaState {
   /** When this state was written (ISO time). */
   at: string;
   environments: Record<string, { version: number }>;
+  /** The SDK instances reporting to this replica, aggregated per environment (absent before they existed). */
+  instances?: Record<string, InstanceAggregate>;
 }
+
+/** One replica's new instance aggregates, announced on `<prefix>:instances` as soon as they change. */
+export interface InstancesMessage {
+  replica: string;
+  instances: Record<string, InstanceAggregate>;
+}
+
+export const instancesChannel = (prefix = 'ripcord') => `${prefix}:instances`;
 
 /** The key a replica's heartbeat lives under: `<prefix>:replicas:<replica id>`. */
 export const replicaKey = (replica: string, prefix = 'ripcord') => `${prefix}:replicas:${replica}`;
@@ -30,6 +41,8 @@ export class ReplicaHeartbeat {
     private readonly deps: {
       redis: Redis;
       served: () => Record<string, { version: number }>;
+      /** The SDK instances' aggregates, per environment. */
+      instances?: () => Record<string, InstanceAggregate>;
       logger?: Logger;
       intervalMs?: number;
       ttlMs?: number;
@@ -41,7 +54,25 @@ export class ReplicaHeartbeat {
     return {
       replica: this.replica, host: hostname(), pid: process.pid, started_at: this.startedAt,
       at: new Date().toISOString(), environments: this.deps.served(),
+      ...(this.deps.instances ? { instances: this.deps.instances() } : {}),
     };
+  }
+
+  /**
+   * Announces changed instance aggregates at once: the heartbeat is rewritten (late readers see them)
+   * and the aggregates are published (waiters hear them): two commands in one round trip, per replica
+   * and change, whatever the number of instances.
+   */
+  async announceInstances(environments: readonly string[]): Promise<void> {
+    const { redis, ttlMs = 15_000, prefix } = this.deps;
+    if (redis.status !== 'ready' || environments.length === 0) return;
+    const state = this.state();
+    const message: InstancesMessage = { replica: this.replica, instances: Object.fromEntries(environments.map((env) => [env, state.instances?.[env] ?? { held: [], delivered: [], behind: [] }])) };
+    await redis.pipeline()
+      .set(replicaKey(this.replica, prefix), JSON.stringify(state), 'PX', ttlMs)
+      .publish(instancesChannel(prefix), JSON.stringify(message))
+      .exec()
+      .catch((err: unknown) => this.deps.logger?.debug({ err }, 'could not announce instance aggregates; the next heartbeat carries them'));
   }
 
   /**

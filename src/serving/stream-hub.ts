@@ -38,7 +38,7 @@ export function formatChange(event: ChangeKind, definition: FlagDefinition): str
     version: definition.version,
     event,
     enabled: definition.config.enabled,
-    killSwitch: definition.config.kill_switch.enabled,
+    kill_switch: definition.config.kill_switch.enabled,
     ...(definition.archived ? { archived: true } : {}),
   };
   return `id: ${definition.version}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

@@ -44,7 +44,11 @@ const quoted = (keys: string[]) => keys.map((k) => `\`${k}\``).join(', ');
  * checked before a command reads anything), applies the API's RBAC, audits every refusal, and
  * resolves the flag and environment a command names, suggesting only flags the user may read.
  */
-export function createSlackAccessService(deps: { db: Database }) {
+export function createSlackAccessService(deps: {
+  db: Database;
+  /** Links an unlinked caller by an email both Slack and the identity provider verified (SLACK_LINK_BY_VERIFIED_EMAIL). */
+  linkByEmail?: (caller: SlackCaller) => Promise<UserRecord | null>;
+}) {
   const { db } = deps;
 
   async function refuse(caller: SlackCaller, userId: string | undefined, attempt: SlackAttempt, reason: string): Promise<void> {
@@ -63,7 +67,8 @@ export function createSlackAccessService(deps: { db: Database }) {
   return {
     /** The caller's live Ripcord user; an unlinked caller is refused (and audited) before anything is read for them. */
     async link(caller: SlackCaller, attempt: SlackAttempt): Promise<Linked> {
-      const [user] = await listUsers(db, { slackUserId: caller.slackUserId, limit: 1 });
+      const [found] = await listUsers(db, { slackUserId: caller.slackUserId, limit: 1 });
+      const user = found ?? (await deps.linkByEmail?.(caller)) ?? undefined;
       if (!user) {
         await refuse(caller, undefined, attempt, 'your Slack account is not linked to a Ripcord user');
         return { ok: false, message: NOT_LINKED };

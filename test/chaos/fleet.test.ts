@@ -129,7 +129,7 @@ describe('a fleet under faults', () => {
     await eventually(async () => (await evaluateOn('api-1', key)).body.reason === 'DISABLED', 'api-1 to vouch for its snapshot again', 15_000);
     await eventually(async () => fleet.lb.isReady('api-1'), 'api-1 back behind the load balancer', 15_000);
     const state = await fleet.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
-    expect(state.body.confirmation).toMatchObject({ status: 'confirmed', confirmedReplicas: 3, totalReplicas: 3, laggards: [] });
+    expect(state.body.confirmation).toMatchObject({ status: 'confirmed', confirmed_replicas: 3, total_replicas: 3, laggards: [] });
     const evaluations = load.read();
     report('partition', { ...figures, healedToAckMs: ackedAfterMs, load: evaluations });
     expect(evaluations.failed).toBe(0);

@@ -5,7 +5,7 @@ import { openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.
 import { browserSuite } from './browser-suite.js';
 
 /**
- * Change requests in the admin UI (issue 18 item 2), in headless Chromium against the real API,
+ * Change requests in the admin UI, in headless Chromium against the real API,
  * worker, Postgres and Temporal: an admin sets production's policy in the policy editor; an editor's
  * save becomes a change request (OFREP keeps serving the old value) and their own request offers no
  * Approve; a second user's reject without a comment is refused at the field, their approval applies

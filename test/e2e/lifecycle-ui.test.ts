@@ -4,7 +4,7 @@ import { openPage, shot, sidewaysOverflow, signIn, unexpected } from './browser.
 import { browserSuite } from './browser-suite.js';
 
 /**
- * Flag lifecycle in the admin UI (issue 18 item 4), in headless Chromium: the "Ready to remove" page
+ * Flag lifecycle in the admin UI, in headless Chromium: the "Ready to remove" page
  * lists launched and stale flags with their last evaluations, served value and code references; the
  * badge follows a flag to the dashboard and its page. One page load (the sign-in), then in-app navigation.
  */

@@ -97,7 +97,7 @@ describe('admin UI in headless Chromium', () => {
     await page.getByTestId('saved').waitFor();
 
     // Evaluate as… a Dutch user: the rule matches.
-    await page.getByLabel('Context (JSON)').fill('{"targetingKey": "user-1", "country": "NL"}');
+    await page.getByLabel('Context (JSON)').fill('{"targeting_key": "user-1", "country": "NL"}');
     await page.getByRole('button', { name: 'Evaluate' }).click();
     const trace = page.getByTestId('explain-trace');
     await trace.waitFor();
@@ -296,7 +296,7 @@ describe('admin UI in headless Chromium', () => {
     const flagKey = uniqueKey('e2e-scheduled');
     expect((await stack.request('POST', '/api/v1/flags', { body: { key: flagKey, name: 'Launch banner', type: 'boolean' } })).status).toBe(201);
     const base = `/api/v1/flags/${flagKey}/environments/production/scheduled-changes`;
-    const changes = async () => (await stack.request('GET', base)).body.changes as { id: string; status: string; at: string; workflowId: string }[];
+    const changes = async () => (await stack.request('GET', base)).body.changes as { id: string; status: string; at: string; workflow_id: string }[];
 
     await signIn(page, stack.api.url, ADMIN_TOKEN);
     await page.goto(`${stack.api.url}/flags/${flagKey}/production?tab=targeting`);
@@ -460,8 +460,9 @@ describe('admin UI in headless Chromium', () => {
     const decisions = apiRequests.filter((r) => /\/api\/v1\/(change-requests|environments\/[^/]+\/change-policy)/.test(r));
     expect(decisions.filter((r) => r.includes('/change-requests')).length).toBe(1);
     expect(decisions.length).toBeLessThanOrEqual(1 + 3);
-    // Sign-in 2, dashboard 5 (flags, rollouts, release pipelines, kills and which flags are killed now), stream 2, one refresh 2.
-    expect(apiRequests.length - decisions.length).toBeLessThanOrEqual(11);
+    // Sign-in 3 (whether single sign-on is on, who the token acts as, environments), dashboard 5 (flags, rollouts,
+    // release pipelines, kills and which flags are killed now), stream 2, one refresh 2.
+    expect(apiRequests.length - decisions.length).toBeLessThanOrEqual(12);
     await budget.context.close();
     await stack.db.query(`DELETE FROM flags WHERE key LIKE $1 || '-%'`, [bulk]);
 
@@ -507,7 +508,7 @@ describe('admin UI in headless Chromium', () => {
     await restore.click();
     const dialog = flagTab.page.getByRole('dialog', { name: `Restore ${flagKey} in production?` });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('serves its configured value to every production user');
+    expect(await dialog.textContent()).toContain('serves every production user its configured answer again');
     expect(await flagTab.page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Cancel');
     await shot(flagTab.page, '32-confirm-restore');
     await flagTab.page.keyboard.press('Escape');
@@ -538,8 +539,8 @@ describe('admin UI in headless Chromium', () => {
     // The approval deadline: time left and the absolute time, as the workflow keeps it (24 hours by default).
     const deadline = current.getByTestId('approval-deadline');
     const progress = (await stack.request('GET', `/api/v1/flags/${flagKey}/environments/production/rollouts`)).body.current;
-    expect(await deadline.locator('time').getAttribute('datetime')).toBe(progress.approvalDeadline);
-    expect(Date.parse(progress.approvalDeadline) - Date.now()).toBeGreaterThan(23 * 3600_000);
+    expect(await deadline.locator('time').getAttribute('datetime')).toBe(progress.approval_deadline);
+    expect(Date.parse(progress.approval_deadline) - Date.now()).toBeGreaterThan(23 * 3600_000);
     expect(await deadline.getByTestId('approval-time-left').textContent()).toMatch(/^(23 h( \d+ min)?|1 d)$/);
     // A hold on the last step is warned about on the running rollout too.
     expect(await current.getByTestId('final-hold-warning').textContent()).toContain('The last step (100%) holds for 1 hour');

@@ -4,7 +4,7 @@ import { openPage, shot, signIn, unexpected } from './browser.js';
 import { browserSuite } from './browser-suite.js';
 
 /**
- * The rollout form's split strategy in headless Chromium (issue 16): a weights-per-step editor that
+ * The rollout form's split strategy in headless Chromium: a weights-per-step editor that
  * refuses a step not adding up to 100 before anything is sent (the API's own schema), a split rollout
  * started from it, and the running rollout showing the split it serves. One page load.
  */

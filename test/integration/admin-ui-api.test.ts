@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { auditEvents, createEnvironmentToken, createFlag, createUser } from './governance-helpers.js';
 
-// The server side of the admin UI (issue 17): rollout audit with names, the dashboard endpoint,
+// The server side of the admin UI: rollout audit with names, the dashboard endpoint,
 // stream tickets, kill confirmation, per-flag metric rollups and "did you mean".
 
 let stack: Stack;
@@ -62,15 +62,15 @@ describe('admin UI API', () => {
     // The rollout's config changes (step, abort) are rollout events too.
     expect(actions).toContain('rollout.step');
     const approval = events.find((e) => e.action === 'rollout.approved')!;
-    expect(approval).toMatchObject({ userId: approver.id, actorName: name, resourceType: 'rollout', environment: 'staging' });
+    expect(approval).toMatchObject({ user_id: approver.id, actor_name: name, resource_type: 'rollout', environment: 'staging' });
     expect(approval.metadata).toMatchObject({ step: 1, totalSteps: 3 });
-    expect(events.find((e) => e.action === 'rollout.aborted')).toMatchObject({ reason: 'enough', newValue: { rollback: true } });
+    expect(events.find((e) => e.action === 'rollout.aborted')).toMatchObject({ reason: 'enough', new_value: { rollback: true } });
 
     // The actor filter takes part of a name or an email; a flag's history includes its rollout events.
     const byName = await auditEvents(stack, { actor: name.split(' ').at(-1)!, resource_id: key });
     expect(byName.map((e) => e.action)).toEqual(['rollout.approved']);
     const email = (await stack.request('GET', `/api/v1/users/${approver.id}`)).body.email as string;
-    expect((await auditEvents(stack, { actor: email.toUpperCase() })).map((e) => e.userId)).toEqual([approver.id]);
+    expect((await auditEvents(stack, { actor: email.toUpperCase() })).map((e) => e.user_id)).toEqual([approver.id]);
     expect((await auditEvents(stack, { flag: key })).map((e) => e.action)).toContain('rollout.approved');
 
     const verify = await stack.request('GET', '/api/v1/audit/verify');
@@ -104,7 +104,7 @@ describe('admin UI API', () => {
       const r = await stack.request('GET', `/api/v1/dashboard/flags?tag=${tag}&limit=2&cursor=${first.body.next_cursor}`);
       return r.body.flags[1].rollouts.length ? r.body.flags[1] : null;
     }, 'rollout on the dashboard');
-    expect(withRollout.rollouts[0]).toMatchObject({ flagKey: keys[3], environment: 'production', step: 1, totalSteps: 2 });
+    expect(withRollout.rollouts[0]).toMatchObject({ flag_key: keys[3], environment: 'production', step: 1, total_steps: 2 });
 
     const killed = await stack.request('GET', `/api/v1/dashboard/flags?tag=${tag}&state=killed&environment=production`);
     expect(killed.body.flags.map((f: { key: string }) => f.key)).toEqual([keys[2]]);
@@ -117,7 +117,7 @@ describe('admin UI API', () => {
 
     const running = await eventually(async () => {
       const r = await stack.request('GET', '/api/v1/dashboard/rollouts');
-      return r.body.rollouts.find((x: { flagKey: string }) => x.flagKey === keys[3]);
+      return r.body.rollouts.find((x: { flag_key: string }) => x.flag_key === keys[3]);
     }, 'running rollout listed');
     expect(running.url).toContain(encodeURIComponent(`rollout:production:${keys[3]}`));
     await stack.request('POST', `${rolloutsPath(keys[3]!, 'production')}/current/abort`, { body: { rollback: false } });
@@ -157,8 +157,8 @@ describe('admin UI API', () => {
     }, 'kill confirmation', 20_000);
     expect(status.kill_switch).toMatchObject({ enabled: true, reason: 'bad deploy' });
     expect(status.latest).toMatchObject({ action: 'activated', reason: 'bad deploy', workflow_id: kill.body.workflow.id, workflow_url: kill.body.workflow.url });
-    expect(status.confirmation.totalReplicas).toBeGreaterThanOrEqual(1);
-    expect(status.confirmation.confirmedReplicas).toBe(status.confirmation.totalReplicas);
+    expect(status.confirmation.total_replicas).toBeGreaterThanOrEqual(1);
+    expect(status.confirmation.confirmed_replicas).toBe(status.confirmation.total_replicas);
 
     const again = await stack.request('POST', path, { body: { reason: 'again' } });
     expect(again.body).toMatchObject({ already_active: true, workflow: { id: kill.body.workflow.id } });
@@ -204,7 +204,7 @@ describe('admin UI API', () => {
     expect((await stack.request('DELETE', `${base}/${scheduled.body.id}`, { token: editor.token })).status).toBe(200);
     const events = await auditEvents(stack, { resource_type: 'scheduled_change', resource_id: key });
     expect(events.map((e) => e.action)).toEqual(['scheduled_change.cancelled', 'scheduled_change.created']);
-    for (const e of events) expect(e).toMatchObject({ userId: editor.id, actorName: 'Test editor', environment: 'staging', metadata: { changeId: scheduled.body.id } });
+    for (const e of events) expect(e).toMatchObject({ user_id: editor.id, actor_name: 'Test editor', environment: 'staging', metadata: { changeId: scheduled.body.id } });
     expect(events[1]).toMatchObject({ reason: 'launch', metadata: { scheduledFor: at } });
     expect((await auditEvents(stack, { flag: key })).map((e) => e.action)).toContain('scheduled_change.created');
   });

@@ -5,7 +5,7 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 18, alert triggers, against the real stack: an Alertmanager `firing` delivery kills the flag
+ * Alert triggers, against the real stack: an Alertmanager `firing` delivery kills the flag
  * once through the kill-switch workflow with the trigger as the actor (repeated deliveries don't),
  * `resolved` restores only when the trigger says so and only what it killed, N alerts within a
  * window, armed only during a rollout, and the secret URL as the only credential.
@@ -40,8 +40,8 @@ async function createTrigger(key: string, body: Record<string, unknown>) {
 const deliver = (path: string, payload: unknown) => stack.request('POST', path, { body: payload, token: null });
 const served = async (key: string) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: { targetingKey: 'u1' } } })).body.value;
 const killEvents = async (key: string, action: string) =>
-  (await stack.request('GET', `/api/v1/audit?flag=${key}&action=${action}`)).body.events as Array<{ userId: string; reason: string }>;
-const actorOf = (event: { userId: string }) => event.userId;
+  (await stack.request('GET', `/api/v1/audit?flag=${key}&action=${action}`)).body.events as Array<{ user_id: string; reason: string }>;
+const actorOf = (event: { user_id: string }) => event.user_id;
 
 describe('alert triggers', () => {
   it('kills once on an Alertmanager firing delivery, as the trigger, through the kill workflow', async () => {
@@ -123,10 +123,10 @@ describe('alert triggers', () => {
     expect(await listed()).toMatchObject({ deliveries_received: 4, kills_fired: 1, restores_fired: 1, last_fired_alert: 'CheckoutLatency' });
 
     // Audited with the actor, once per change.
-    const audited = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${trigger.id}`)).body.events as Array<{ action: string; userId: string; newValue: unknown }>;
+    const audited = (await stack.request('GET', `/api/v1/audit?resource_type=trigger&resource_id=${trigger.id}`)).body.events as Array<{ action: string; user_id: string; new_value: unknown }>;
     expect(audited.map((e) => e.action)).toEqual(['trigger.enabled', 'trigger.disabled', 'trigger.created']);
-    expect(audited[1]).toMatchObject({ newValue: { enabled: false } });
-    expect(audited[1]!.userId).toBe(audited[2]!.userId);
+    expect(audited[1]).toMatchObject({ new_value: { enabled: false } });
+    expect(audited[1]!.user_id).toBe(audited[2]!.user_id);
 
     // Bad bodies name the field; an unknown trigger is 404.
     const bad = await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { body: { enabled: 'no' } });

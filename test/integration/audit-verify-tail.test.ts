@@ -6,7 +6,7 @@ import { CheckpointAnchor } from '../../src/audit/checkpoint-anchor.js';
 import { createFlag } from './governance-helpers.js';
 import { AUDIT_CHECKPOINT_KEY, startStack, type Stack } from './harness.js';
 
-// Issue 20, coverage gap: /audit/verify when the NEWEST rows are deleted by someone with owner
+// /audit/verify catches the NEWEST rows are deleted by someone with owner
 // rights. The chain walk can't see it (what is left still links up), and the checkpoint events in
 // the log can't either: each is newer than the head it signs, so they go with the deleted rows. The
 // signed checkpoints kept in Redis (outside Postgres) catch it.

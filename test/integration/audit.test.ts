@@ -55,7 +55,7 @@ describe('audit log', () => {
     }
     // Old and new values are recorded; a token's secret never is.
     const [config] = await auditEvents(stack, { flag: key, action: 'flag.config.updated' });
-    expect(config).toMatchObject({ oldValue: { enabled: false }, newValue: { enabled: true } });
+    expect(config).toMatchObject({ old_value: { enabled: false }, new_value: { enabled: true } });
     const tokenEvents = await auditEvents(stack, { action: 'token.created' });
     expect(JSON.stringify(tokenEvents)).not.toMatch(/rc_(client|server|admin)_[A-Za-z0-9_-]{32}/);
   });

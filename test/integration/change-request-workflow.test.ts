@@ -59,8 +59,9 @@ describe('changeRequest workflow (time-skipping)', () => {
     expect(result.version).toBeGreaterThan(base);
     expect((await flags.getConfig(key, 'production')).enabled).toBe(true);
     expect(await findChangeRequest(db, id)).toMatchObject({ status: 'applied', applied_version: result.version });
+    // A scheduled change's request is audited as a scheduled change is when it applies without a policy.
     const audit = await db.query(
-      `SELECT user_id, metadata->'approvedBy' AS approved_by FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.updated'`, [key],
+      `SELECT user_id, metadata->'approvedBy' AS approved_by FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.scheduled_update'`, [key],
     );
     expect(audit.rows).toEqual([{ user_id: actor.id, approved_by: ['Reviewer'] }]);
   });

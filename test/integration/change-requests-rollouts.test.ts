@@ -3,7 +3,7 @@ import { eventually, startStack, type Stack } from './harness.js';
 import { auditEvents, createFlag, createUser, type TestUser } from './governance-helpers.js';
 
 /**
- * Issue 18 item 2, rollout starts under a change policy, against the real API, worker, Postgres and
+ * Rollout starts under a change policy, against the real API, worker, Postgres and
  * Temporal: an editor's start becomes a request (nothing started), self-approval is refused, another
  * user's approval starts the rollout as the author (OFREP serves its first step), a config edit in
  * between makes it conflict, a bypass starts at once and is audited with its reason, steering and the
@@ -82,13 +82,13 @@ describe('change requests covering rollout starts', () => {
       const list = await stack.request('GET', rollouts(key));
       return list.body.current?.status === 'running' && list.body.current.percentage === 100 ? list.body : undefined;
     }, 'the approved rollout to run its first step', 30_000);
-    expect(running.rollouts[0]).toMatchObject({ workflowId: `rollout:production:${key}`, createdBy: author.id });
+    expect(running.rollouts[0]).toMatchObject({ workflow_id: `rollout:production:${key}`, created_by: author.id });
     expect(await eventually(async () => (await served(key)) === true, 'OFREP to serve the first step')).toBe(true);
     const applied = await settled(request.id, 'applied');
     expect(applied.outcome).toMatch(/^rollout .* started/);
     const [started] = await auditEvents(stack, { resource_id: key, action: 'rollout.started' });
     expect(started).toMatchObject({
-      userId: author.id, reason: 'ship it', metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }),
+      user_id: author.id, reason: 'ship it', metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }),
     });
 
     // A second start while this one runs is refused as the start itself would refuse it, not made a request.
@@ -139,7 +139,7 @@ describe('change requests covering rollout starts', () => {
     const bypassed = await stack.request('POST', rollouts(key), { body: { plan: PLAN, reason: 'incident 7: ship the fix now' }, headers: { 'x-change-request-bypass': 'true' } });
     expect(bypassed.status, JSON.stringify(bypassed.body)).toBe(201);
     const [event] = await auditEvents(stack, { resource_id: key, action: 'rollout.started' });
-    expect(event).toMatchObject({ reason: 'incident 7: ship the fix now', metadata: expect.objectContaining({ changePolicyBypass: true, workflowId: bypassed.body.workflowId }) });
+    expect(event).toMatchObject({ reason: 'incident 7: ship the fix now', metadata: expect.objectContaining({ changePolicyBypass: true, workflowId: bypassed.body.workflow_id }) });
     await eventually(async () => {
       const current = (await stack.request('GET', rollouts(key))).body.current;
       if (current?.status === 'running') return true;

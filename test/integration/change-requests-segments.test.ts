@@ -3,7 +3,7 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { auditEvents, createFlag, createUser, type TestUser } from './governance-helpers.js';
 
 /**
- * Issue 18 item 2, change requests for segment edits (ADR 0007, "Segment edits"), against the real
+ * Change requests for segment edits (ADR 0007, "Segment edits"), against the real
  * API, worker, Postgres, Redis and Temporal: a segment targeted by a production config falls under
  * production's policy when it covers segments; one targeted only where no policy covers segments is
  * edited directly; the strictest covering policy sets the approvals and who may give them; a stale
@@ -110,7 +110,7 @@ describe('change requests for segment edits', () => {
 
     // The write is the segment service's own: one segment.updated event, the author's, marked with the request.
     const updates = await auditEvents(stack, { resource_id: segment.key, action: 'segment.updated' });
-    expect(updates).toEqual([expect.objectContaining({ userId: author.id, reason: 'pro gets it too', metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }) })]);
+    expect(updates).toEqual([expect.objectContaining({ user_id: author.id, reason: 'pro gets it too', metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }) })]);
     const listed = await stack.request('GET', `/api/v1/change-requests?segment=${segment.key}&environment=production`);
     expect(listed.body.change_requests.map((r: { id: string }) => r.id)).toEqual([request.id]);
     expect((await stack.request('GET', `/api/v1/change-requests?segment=${segment.key}&environment=staging`)).body.change_requests).toEqual([]);
@@ -144,7 +144,7 @@ describe('change requests for segment edits', () => {
     const bypass = await stack.request('PUT', bypassPath, { body: { conditions: [{ field: 'tier', operator: 'equals', value: 'vip' }], reason: 'incident 7: only VIPs' }, headers: bypassHeaders });
     expect(bypass.status, JSON.stringify(bypass.body)).toBe(200);
     const [event] = await auditEvents(stack, { resource_id: segment.key, action: 'segment.updated' });
-    expect(event).toMatchObject({ userId: 'bootstrap-admin', reason: 'incident 7: only VIPs', metadata: expect.objectContaining({ changePolicyBypass: true }) });
+    expect(event).toMatchObject({ user_id: 'bootstrap-admin', reason: 'incident 7: only VIPs', metadata: expect.objectContaining({ changePolicyBypass: true }) });
     await eventually(async () => (await served(flag, 'vip')) === true, 'the bypass to be served');
 
     expect((await approve(made.body.change_request.id, reviewer)).status).toBe(200);
@@ -208,7 +208,7 @@ describe('change requests for segment edits', () => {
     await settled(deletes[1]!, 'applied');
     expect((await stack.request('GET', `/api/v1/segments/${key}`)).status).toBe(404);
     expect(await auditEvents(stack, { resource_id: key, action: 'segment.deleted' })).toEqual([
-      expect.objectContaining({ userId: author.id, reason: 'retired', metadata: expect.objectContaining({ changeRequestId: deletes[1] }) }),
+      expect.objectContaining({ user_id: author.id, reason: 'retired', metadata: expect.objectContaining({ changeRequestId: deletes[1] }) }),
     ]);
   });
 

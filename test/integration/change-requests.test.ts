@@ -3,7 +3,7 @@ import { eventually, startStack, type Stack } from './harness.js';
 import { auditEvents, createFlag, createUser, type TestUser } from './governance-helpers.js';
 
 /**
- * Issue 18 item 2, change requests, against the real API, worker, Postgres and Temporal: a production
+ * Change requests, against the real API, worker, Postgres and Temporal: a production
  * policy turns an editor's PUT into a request, self-approval is refused, another user's approval
  * applies it through the changeRequest workflow (OFREP answers change), a stale base ends conflicted
  * without overwriting, a kill is never blocked (API and alert trigger), a bypass applies directly and
@@ -86,13 +86,13 @@ describe('change requests', () => {
     // One audit event per action, each naming its actor.
     const events = await auditEvents(stack, { resource_id: key });
     const byAction = (action: string) => events.filter((e) => e.action === action);
-    expect(byAction('change_request.created').map((e) => e.userId)).toEqual([author.id]);
-    expect(byAction('change_request.approved').map((e) => e.userId)).toEqual([reviewer.id]);
+    expect(byAction('change_request.created').map((e) => e.user_id)).toEqual([author.id]);
+    expect(byAction('change_request.approved').map((e) => e.user_id)).toEqual([reviewer.id]);
     const update = byAction('flag.config.updated');
     expect(update).toHaveLength(1);
-    expect(update[0]).toMatchObject({ userId: author.id, metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }) });
+    expect(update[0]).toMatchObject({ user_id: author.id, metadata: expect.objectContaining({ changeRequestId: request.id, approvedBy: ['Test editor'] }) });
     const [policyEvent] = await auditEvents(stack, { action: 'change_policy.updated', resource_id: 'production', to: new Date(Date.parse(policy.body.updated_at) + 1).toISOString() });
-    expect(policyEvent).toMatchObject({ userId: 'bootstrap-admin', reason: 'SOX', newValue: expect.objectContaining({ required_approvals: 1 }) });
+    expect(policyEvent).toMatchObject({ user_id: 'bootstrap-admin', reason: 'SOX', new_value: expect.objectContaining({ required_approvals: 1 }) });
   });
 
   it('ends conflicted on a stale base without overwriting; a bypass applies at once and is audited with its reason', async () => {
@@ -140,7 +140,7 @@ describe('change requests', () => {
     expect((await stack.request('POST', `/api/v1/change-requests/${id}/approve`, { token: second.token })).body.status).toBe('approved');
     await settled(id, 'applied');
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.kill_switch.enabled).toBe(false);
-    expect(await auditEvents(stack, { resource_id: key, action: 'kill_switch.deactivated' })).toEqual([expect.objectContaining({ userId: responder.id, reason: 'recovered' })]);
+    expect(await auditEvents(stack, { resource_id: key, action: 'kill_switch.deactivated' })).toEqual([expect.objectContaining({ user_id: responder.id, reason: 'recovered' })]);
 
     // An alert trigger kills under the same policy.
     const trigger = await stack.request('POST', `/api/v1/flags/${key}/environments/production/triggers`, { body: { name: 'errors', source: 'generic' } });
@@ -170,9 +170,10 @@ describe('change requests', () => {
     expect(approved.status).toBe(200);
     await settled(made.body.change_request.id, 'applied');
     expect(await served(key)).toBe(true);
-    // Applied at its time, not at the approval: the audit log's own clock says so.
+    // Applied at its time, not at the approval: the audit log's own clock says so; the event is a
+    // scheduled change's, as without a policy.
     const applied = await stack.db.query(
-      `SELECT "timestamp" >= $2::timestamptz AS on_time FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.updated' AND metadata ? 'changeRequestId'`,
+      `SELECT "timestamp" >= $2::timestamptz AS on_time FROM audit_events WHERE resource_id = $1 AND action = 'flag.config.scheduled_update' AND metadata ? 'changeRequestId'`,
       [key, at],
     );
     expect(applied.rows).toEqual([{ on_time: true }]);

@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 18, flag references: `ripcord refs` scans a fixture code base (test/fixtures/refs-app, keys
+ * Flag references: `ripcord refs` scans a fixture code base (test/fixtures/refs-app, keys
  * filled in per run) against the real API's flags, reports where each is used, which flags nothing
  * references and which call sites name unknown keys, and uploads them so the flag's page can say
  * "referenced in N files".

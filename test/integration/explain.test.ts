@@ -26,24 +26,24 @@ describe('explain', () => {
     expect(put.status).toBe(200);
     const path = `/api/v1/flags/${key}/environments/staging/explain`;
     const explained = await eventually(async () => {
-      const response = await stack.request('POST', path, { body: { context: { targetingKey: 'u1', region: 'eu', user: { groups: ['staff'] } } } });
+      const response = await stack.request('POST', path, { body: { context: { targeting_key: 'u1', region: 'eu', user: { groups: ['staff'] } } } });
       return response.status === 200 && response.body.version === put.body.version ? response : undefined;
     }, 'the new config to be served');
-    expect(explained.body.result).toMatchObject({ value: 'old', variant: 'off', reason: 'TARGETING_MATCH', ruleId: 'eu-off' });
+    expect(explained.body.result).toMatchObject({ value: 'old', variant: 'off', reason: 'TARGETING_MATCH', rule_id: 'eu-off' });
     const rules = explained.body.trace.filter((s: { step: string }) => s.step === 'rule');
     expect(rules).toEqual([
       expect.objectContaining({ id: 'beta-testers', matched: false }),
       expect.objectContaining({ id: 'eu-off', matched: true }),
     ]);
 
-    const beta = await stack.request('POST', path, { body: { context: { targetingKey: 'u2', user: { groups: ['beta'] } } } });
-    expect(beta.body.result).toMatchObject({ value: 'beta', variant: 'beta-testers', ruleId: 'beta-testers' });
+    const beta = await stack.request('POST', path, { body: { context: { targeting_key: 'u2', user: { groups: ['beta'] } } } });
+    expect(beta.body.result).toMatchObject({ value: 'beta', variant: 'beta-testers', rule_id: 'beta-testers' });
   });
 
   it('names the bad field and 404s an unknown flag', async () => {
-    const bad = await stack.request('POST', '/api/v1/flags/anything/environments/staging/explain', { body: { context: { targetingKey: 7 } } });
+    const bad = await stack.request('POST', '/api/v1/flags/anything/environments/staging/explain', { body: { context: { targeting_key: 7 } } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.details[0].path).toBe('body.context.targetingKey');
+    expect(bad.body.error.details[0].path).toBe('body.context.targeting_key');
     const missing = await stack.request('POST', '/api/v1/flags/no-such-flag/environments/staging/explain', { body: { context: {} } });
     expect(missing.status).toBe(404);
   });

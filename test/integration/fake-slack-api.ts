@@ -47,7 +47,11 @@ function decode(raw: string, contentType: string | undefined): Record<string, un
  * hands out. Every call answers `ok: true` with the channel and a message `ts` (`options.ts`, else
  * the current time), unless failNext() asked for chat.postMessage refusals.
  */
-export async function startFakeSlackApi(options: { ts?: () => string } = {}): Promise<FakeSlackApi> {
+export async function startFakeSlackApi(options: {
+  ts?: () => string;
+  /** Members users.info describes (id → email and whether Slack confirmed it); others: `user_not_found`. */
+  members?: Record<string, { email: string; confirmed: boolean }>;
+} = {}): Promise<FakeSlackApi> {
   const calls: SlackCall[] = [];
   const posts: SlackPost[] = [];
   let failuresLeft = 0;
@@ -62,6 +66,13 @@ export async function startFakeSlackApi(options: { ts?: () => string } = {}): Pr
       failuresLeft--;
       failures++;
       res.end(JSON.stringify({ ok: false, error: 'service_unavailable' }));
+      return;
+    }
+    if (path === '/api/users.info') {
+      const member = options.members?.[String(body.user)];
+      res.end(JSON.stringify(member
+        ? { ok: true, user: { id: body.user, is_email_confirmed: member.confirmed, profile: { email: member.email } } }
+        : { ok: false, error: 'user_not_found' }));
       return;
     }
     if (path === '/api/chat.postMessage') {

@@ -6,7 +6,7 @@ import { allVectorCases, compareSplit, compareVectors, createVectorFlags, FlagdC
 import { startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
- * flagd-compatible sync (issue 16 item 4) against OpenFeature's flagd provider for Java
+ * flagd-compatible sync against OpenFeature's flagd provider for Java
  * (dev.openfeature.contrib.providers:flagd 0.11.15 with dev.openfeature:sdk 1.22.0, pinned in
  * test/integration/flagd/java/pom.xml; the jars are fetched from Maven Central into .tools/java-flagd/lib
  * by ensure_flagd_java), run as a child process (test/integration/flagd/java/FlagdClient.java, source

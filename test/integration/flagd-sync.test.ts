@@ -8,7 +8,7 @@ import { agrees, allVectorCases, compareSplit, compareVectors, createVectorFlags
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
- * flagd-compatible sync (issue 16 item 4) against OpenFeature's flagd provider for Python
+ * flagd-compatible sync against OpenFeature's flagd provider for Python
  * (openfeature-provider-flagd 0.5.2, pinned in test/integration/flagd/requirements.txt, installed by
  * ensure_flagd_python), run as a child process (test/integration/flagd/flagd_client.py):
  * 1. flagd's own evaluator on the converted vector flags, at each vector's clock, gives the engine's answer;

@@ -124,10 +124,10 @@ describe('ripcord flags', () => {
     expect((await ripcord(['flags', 'plan', '--file', file('changed.yaml')])).code).toBe(0);
 
     // One audit event per change, by the editor, whose reason names the file and its SHA-256.
-    const events = (await stack.request('GET', '/api/v1/audit?limit=50')).body.events as Array<{ action: string; resourceId: string; reason: string; userId: string }>;
+    const events = (await stack.request('GET', '/api/v1/audit?limit=50')).body.events as Array<{ action: string; resource_id: string; reason: string; user_id: string }>;
     const fromApply = events.filter((e) => e.reason?.includes(`sha256:${sha256Of(changedText)}`));
     expect(fromApply.map((e) => e.action).sort()).toEqual(['flag.config.updated', 'flag.config.updated', 'flag.config.updated', 'flag.created']);
-    expect(fromApply.every((e) => e.userId === editor.id && e.reason.startsWith(`ripcord flags apply ${file('changed.yaml')}`))).toBe(true);
+    expect(fromApply.every((e) => e.user_id === editor.id && e.reason.startsWith(`ripcord flags apply ${file('changed.yaml')}`))).toBe(true);
   });
 
   it('reports a concurrent change instead of overwriting it, and undoes a half-applied flag', async () => {

@@ -56,9 +56,9 @@ describe('flags', () => {
     expect(patched.body).toMatchObject({ name: 'Renamed', tags: ['search'], version: read.body.version + 1 });
     const stale = await stack.request('PATCH', `/api/v1/flags/${key}`, { body: { name: 'Again', version: read.body.version } });
     expect(stale.status).toBe(412);
-    expect(stale.body.error.details.currentVersion).toBe(read.body.version + 1);
+    expect(stale.body.error.details.current_version).toBe(read.body.version + 1);
     const [event] = await auditEvents(stack, { flag: key, action: 'flag.updated' });
-    expect(event).toMatchObject({ reason: 'reorg', oldValue: { name: key, tags: [] }, newValue: { name: 'Renamed', tags: ['search'] } });
+    expect(event).toMatchObject({ reason: 'reorg', old_value: { name: key, tags: [] }, new_value: { name: 'Renamed', tags: ['search'] } });
   });
 
   it('accepts the whole config model in one PUT and serves it', async () => {

@@ -11,6 +11,7 @@ import { runCli } from '../../packages/node/src/typegen/cli.js';
 import { createUser, type TestUser } from './governance-helpers.js';
 import { eventually, startStack, type Stack } from './harness.js';
 import { scratchDatabase } from './scratch-db.js';
+import { guardedRedisUrl } from './test-target.js';
 import { createToken } from './serving-helpers.js';
 
 /**
@@ -30,7 +31,8 @@ const CLIENT = 'default:development.ripcord-import-test-client';
 const USERS = 1000;
 const peerDb = scratchDatabase('ripcord_unleash_peer_test');
 const scratch = scratchDatabase('ripcord_import_unleash_test');
-const redisUrl = process.env.REDIS_URL!.replace(/\/\d+$/, '') + '/7';
+// The file's own Redis index (the test worker's), flushed only through the wipe guard.
+const redisUrl = guardedRedisUrl();
 
 let stack: Stack;
 let editor: TestUser;

@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, eventually, uniqueKey } from './harness.js';
 import { freePort, httpCall, InfraProcesses, makeCertificates, portAccepts, type Managed } from './infra-processes.js';
 
 /**
- * Issue 14: PostgreSQL over TLS for real. A PostgreSQL cluster of this test's own (Debian's server,
+ * PostgreSQL over TLS for real. A PostgreSQL cluster of this test's own (Debian's server,
  * initdb in a temporary directory) accepts only TLS connections (`hostssl`, and `hostnossl … reject`)
  * with a certificate from a CA the test makes. The settings' sslmodes are checked against it, then
  * migrate and an API process run on it as the application role.

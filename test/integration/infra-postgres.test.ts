@@ -10,7 +10,7 @@ import { freePort, InfraProcesses, portAccepts } from './infra-processes.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 14: PostgreSQL settings for production, against the stack's real server: the timeouts
+ * PostgreSQL settings for production, against the stack's real server: the timeouts
  * are enforced by the server, sslmode is honoured, and a transaction-mode PgBouncer (Debian's) works
  * with DATABASE_POOLER=transaction while showing what it breaks otherwise.
  */

@@ -8,7 +8,7 @@ import { evaluateOnce, evaluationLoad, freePort, InfraProcesses, makeCertificate
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 14: Redis as production runs it. TLS (rediss:// with our CA) against a TLS-only
+ * Redis as production runs it. TLS (rediss:// with our CA) against a TLS-only
  * redis-server, and Sentinel failover for real with Debian's redis-sentinel: a primary, a replica
  * and three sentinels on loopback ports; the primary is killed under evaluation load on two API
  * processes, and a kill issued after the failover reaches both.

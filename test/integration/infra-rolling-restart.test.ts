@@ -7,7 +7,7 @@ import { createFlag, onForEveryone } from './serving-helpers.js';
 import { ADMIN_TOKEN } from './harness.js';
 
 /**
- * Issue 14: a rolling restart of a two-process deployment behind nginx (Debian's; round robin,
+ * A rolling restart of a two-process deployment behind nginx (Debian's; round robin,
  * passive health checks; the configuration is deploy/nginx.conf) under constant evaluation load
  * loses no evaluation.
  *

@@ -10,7 +10,7 @@ import { evaluateOnce, freePort, InfraProcesses, makeCertificates } from './infr
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 14: Temporal over TLS for real. The stack's Temporal dev server sits behind Debian's nginx:
+ * Temporal over TLS for real. The stack's Temporal dev server sits behind Debian's nginx:
  * its stream module terminates TLS and demands a client certificate from our CA (mTLS, as a
  * self-hosted cluster would), and an http2 server proxies gRPC only for requests carrying the
  * right API key (as Temporal Cloud's API keys do). The API's client and the worker both connect

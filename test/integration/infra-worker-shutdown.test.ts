@@ -7,7 +7,7 @@ import { eventually, sharedBundle, startStack, uniqueKey, type Stack } from './h
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
- * Issue 14: a stopping worker stops polling and lets the activity it is running finish
+ * A stopping worker stops polling and lets the activity it is running finish
  * (WORKER_SHUTDOWN_GRACE_SECONDS) instead of abandoning it; the workflow goes on on another worker.
  */
 let stack: Stack;

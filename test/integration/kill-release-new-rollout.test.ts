@@ -44,7 +44,7 @@ async function addLaggard(key: string): Promise<string> {
 }
 
 async function currentRollout(key: string) {
-  return (await stack.request('GET', rolloutsPath(key))).body.current as { status: string; pausedReason?: string } | null;
+  return (await stack.request('GET', rolloutsPath(key))).body.current as { status: string; paused_reason?: string } | null;
 }
 
 describe('a kill pauses only the rollout that ran when it was requested', () => {
@@ -64,14 +64,14 @@ describe('a kill pauses only the rollout that ran when it was requested', () => 
       const outcome = await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
       expect(outcome.convergence).toMatchObject({ converged: false, laggards: [laggard] });
       const killStarted = (await stack.temporal.workflow.getHandle(kill.body.workflow.id).describe()).startTime.getTime();
-      const rolloutStarted = (await stack.temporal.workflow.getHandle(started.body.workflowId).describe()).startTime.getTime();
+      const rolloutStarted = (await stack.temporal.workflow.getHandle(started.body.workflow_id).describe()).startTime.getTime();
       expect(rolloutStarted).toBeGreaterThan(killStarted);
 
       // Give a pause signal every chance to land: the rollout's query answers only after it processed it.
       expect(await currentRollout(key)).toMatchObject({ status: 'running' });
       await stack.temporal.workflow.getHandle(release.body.workflow.id).result();
       expect(await currentRollout(key)).toMatchObject({ status: 'running' });
-      const signals = (await stack.temporal.workflow.getHandle(started.body.workflowId).fetchHistory()).events
+      const signals = (await stack.temporal.workflow.getHandle(started.body.workflow_id).fetchHistory()).events
         ?.filter((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'killSwitchActivated') ?? [];
       expect(signals).toHaveLength(1); // it was told, and chose to ignore a kill older than itself
       expect((await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: { rollback: false } })).status).toBe(200);
@@ -88,7 +88,7 @@ describe('a kill pauses only the rollout that ran when it was requested', () => 
     const kill = await stack.request('POST', `${flagPath(key)}/kill-switch`, { body: { reason: 'errors' } });
     expect(kill.status).toBe(201);
     await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
-    expect(await currentRollout(key)).toMatchObject({ status: 'paused', pausedReason: 'kill switch activated: errors' });
+    expect(await currentRollout(key)).toMatchObject({ status: 'paused', paused_reason: 'kill switch activated: errors' });
     expect((await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: { rollback: false } })).status).toBe(200);
   });
 });

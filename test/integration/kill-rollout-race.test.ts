@@ -1,5 +1,5 @@
 /**
- * A kill racing a rollout step being written (issue 20 coverage). Both write the flag's config row
+ * A kill racing a rollout step being written. Both write the flag's config row
  * (each locks it, FOR UPDATE, in its transaction), so they land one after the other, never
  * interleaved. The test holds that lock itself, lines both writers up behind it in a chosen order,
  * then lets them go together. Whichever lands first, the kill wins: the flag is killed in Postgres,
@@ -106,7 +106,7 @@ async function race(first: 'kill' | 'step') {
     const current = (await stack.request('GET', `${flagPath(key)}/rollouts`)).body.current;
     return current?.status === 'paused' ? current : undefined;
   }, 'the rollout to pause', 30_000);
-  expect(progress).toMatchObject({ percentage: 50, step: 1, pausedReason: expect.stringMatching(/kill switch activated/) });
+  expect(progress).toMatchObject({ percentage: 50, step: 1, paused_reason: expect.stringMatching(/kill switch activated/) });
   await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
   const steps = await stack.db.query("SELECT count(*)::int AS n FROM audit_events WHERE resource_id = $1 AND action = 'rollout.step'", [key]);
   expect(steps.rows[0].n).toBe(2);

@@ -70,8 +70,8 @@ describe('kill switch, end to end', () => {
       latest: { action: 'activated', workflow_id: kill.body.workflow.id, reason: 'payment errors spiking' },
       confirmation: { status: 'confirmed', laggards: [] },
     });
-    expect(state.body.confirmation.confirmedReplicas).toBe(state.body.confirmation.totalReplicas);
-    expect(state.body.confirmation.elapsedMs).toEqual(expect.any(Number));
+    expect(state.body.confirmation.confirmed_replicas).toBe(state.body.confirmation.total_replicas);
+    expect(state.body.confirmation.elapsed_ms).toEqual(expect.any(Number));
     const description = await handle.describe();
     expect(description.searchAttributes).toMatchObject({ FlagKey: [key], Environment: ['production'], Actor: ['bootstrap-admin'] });
 
@@ -79,7 +79,7 @@ describe('kill switch, end to end', () => {
     expect(audit.status).toBe(200);
     expect(audit.body.events).toHaveLength(1);
     expect(audit.body.events[0]).toMatchObject({
-      action: 'kill_switch.activated', environment: 'production', reason: 'payment errors spiking', userId: 'bootstrap-admin',
+      action: 'kill_switch.activated', environment: 'production', reason: 'payment errors spiking', user_id: 'bootstrap-admin',
       metadata: { workflowId: kill.body.workflow.id },
     });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantApplicationRole } from '../../src/connections/app-role.js';
 import { inDatabase, scratchDatabase } from './scratch-db.js';
 
-// Issue 20, coverage gap: migrations. Against the stack's real PostgreSQL, in two scratch databases:
+// Migrations, against the stack's real PostgreSQL, in two scratch databases:
 // one migrated by `npm run migrate` at once (then again, which must change nothing), one upgraded
 // one migration at a time from the first, as a database deployed at each release would have been.
 // Both must end with the same schema: tables, columns, types, constraints, indexes, triggers,

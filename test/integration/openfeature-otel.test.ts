@@ -6,7 +6,7 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { freePort, InfraProcesses } from './infra-processes.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
-// OpenTelemetry export (issue 16 item 5): the API and the worker, given OTEL_EXPORTER_OTLP_ENDPOINT,
+// OpenTelemetry export: the API and the worker, given OTEL_EXPORTER_OTLP_ENDPOINT,
 // send spans and metrics with the feature_flag.* semantic conventions over OTLP/HTTP (JSON). A
 // loopback fake collector receives them. The API and worker run as processes of their own (plain
 // Node module resolution, as in production), on the test stack's Postgres, Redis and task queue.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerVector, startFakePrometheus } from './fake-prometheus.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
-// Issue 20, coverage gap: "an unreadable metric is never a breach". Real API, worker, Postgres,
+// An unreadable metric is never a breach. Real API, worker, Postgres,
 // Redis and Temporal (real timers); Prometheus is a loopback fake whose answer depends on the query.
 // A rollout with a Prometheus guard reads it every second: when the metric can't be read (500, an
 // empty result, NaN, Prometheus unreachable, PROMETHEUS_URL unset) each reading says so, none is a
@@ -43,7 +43,7 @@ async function startGuardedRollout(stack: Stack, query: string): Promise<{ key: 
   };
   const started = await stack.request('POST', rolloutsPath(key), { body: { plan } });
   expect(started.status).toBe(201);
-  return { key, workflowId: started.body.workflowId };
+  return { key, workflowId: started.body.workflow_id };
 }
 
 type Reading = { breached: boolean; detail: string; source: string };

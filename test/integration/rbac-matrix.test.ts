@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createEnvironmentToken, createFlag, createUser } from './governance-helpers.js';
+import { csrfTokenFor, newSessionSecret, sessionDigest } from '../../src/sso/session-secret.js';
+import { insertSession } from '../../src/sso/sso-store.js';
 
 /**
  * Every subject (role, grant, token kind) × every management route and environment, against the real
@@ -11,9 +13,13 @@ import { createEnvironmentToken, createFlag, createUser } from './governance-hel
  * (alert-triggers: the secret in the path).
  */
 
-type Subject = 'viewer' | 'editor' | 'admin' | 'emergency_responder' | 'staging_editor' | 'payments_responder' | 'client' | 'server';
-const SUBJECTS: Subject[] = ['viewer', 'editor', 'admin', 'emergency_responder', 'staging_editor', 'payments_responder', 'client', 'server'];
-const USERS: Subject[] = ['viewer', 'editor', 'admin', 'emergency_responder', 'staging_editor', 'payments_responder'];
+// session_editor: an editor signed in to the admin UI (single sign-on), calling with the session cookie and its CSRF token.
+type Subject = 'viewer' | 'editor' | 'admin' | 'emergency_responder' | 'staging_editor' | 'payments_responder' | 'client' | 'server' | 'session_editor';
+const TOKEN_SUBJECTS: Subject[] = ['viewer', 'editor', 'admin', 'emergency_responder', 'staging_editor', 'payments_responder', 'client', 'server'];
+const SUBJECTS: Subject[] = [...TOKEN_SUBJECTS, 'session_editor'];
+const USERS: Subject[] = ['viewer', 'editor', 'admin', 'emergency_responder', 'staging_editor', 'payments_responder', 'session_editor'];
+/** The session subject is passed around as this prefix and its secret; stack.request turns it into the cookie and the CSRF header. */
+const SESSION = 'session:';
 
 let stack: Stack;
 const tokens = {} as Record<Subject, string>;
@@ -54,6 +60,13 @@ async function pendingRequest(): Promise<string> {
   return made.body.change_request.id;
 }
 
+/** A sign-in session of a user, as single sign-on opens one (the provider's part is tested in e2e/sso.test.ts). */
+async function signInSession(userId: string): Promise<string> {
+  const secret = newSessionSecret();
+  await insertSession(stack.db, { secretHash: sessionDigest(secret), userId, expiresAt: new Date(Date.now() + 3_600_000), idTokenSealed: null, ipAddress: null, userAgent: null });
+  return `${SESSION}${secret}`;
+}
+
 beforeAll(async () => {
   stack = await startStack();
   for (const role of ['viewer', 'editor', 'admin', 'emergency_responder'] as const) tokens[role] = (await createUser(stack, role)).token;
@@ -63,6 +76,13 @@ beforeAll(async () => {
   tokens.payments_responder = (await createUser(stack, 'viewer', [
     { resource: 'flag', action: 'kill_switch', conditions: { environments: ['production'], flag_tags: ['payments'] } },
   ])).token;
+  tokens.session_editor = await signInSession((await createUser(stack, 'editor')).id);
+  const request = stack.request.bind(stack);
+  stack.request = (method, path, options = {}) => {
+    if (!options.token?.startsWith(SESSION)) return request(method, path, options);
+    const secret = options.token.slice(SESSION.length);
+    return request(method, path, { ...options, token: null, headers: { ...options.headers, cookie: `ripcord_session=${secret}`, 'x-csrf-token': csrfTokenFor(secret) } });
+  };
   tokens.client = (await createEnvironmentToken(stack, 'client', 'staging')).token;
   tokens.server = (await createEnvironmentToken(stack, 'server', 'staging')).token;
   plain = await createFlag(stack, 'rbac-plain');
@@ -75,6 +95,8 @@ afterAll(async () => {
 interface Case {
   name: string;
   allowed: Subject[];
+  /** Subjects the route does not authenticate at all (401): the evaluation routes take tokens only, not the admin UI's session. */
+  unauthenticated?: Subject[];
   /** Runs the request as the subject; returns its status. May clean up after an allowed change. */
   run: (token: string) => Promise<number>;
 }
@@ -91,7 +113,7 @@ const killAndRelease = (flag: () => string, environment: string) => async (token
 };
 
 const READERS: Subject[] = [...USERS, 'server'];
-const EDITORS: Subject[] = ['editor', 'admin'];
+const EDITORS: Subject[] = ['editor', 'admin', 'session_editor'];
 
 const CASES: Case[] = [
   { name: 'GET /flags', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flags') },
@@ -176,7 +198,7 @@ const CASES: Case[] = [
   },
   { name: 'GET /definitions (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/definitions?environment=staging') },
   { name: 'GET /flagd/{env}/flags.json (staging)', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/flagd/staging/flags.json') },
-  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targetingKey: 'u' } }) },
+  { name: 'POST explain in staging', allowed: READERS, run: (t) => call(t, 'POST', `/api/v1/flags/${plain}/environments/staging/explain`, { context: { targeting_key: 'u' } }) },
   { name: 'GET rollouts in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/rollouts`) },
   { name: 'GET scheduled changes in staging', allowed: READERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/environments/staging/scheduled-changes`) },
   { name: 'GET /flags/{key}/code-references', allowed: USERS, run: (t) => call(t, 'GET', `/api/v1/flags/${plain}/code-references`) },
@@ -333,13 +355,30 @@ const CASES: Case[] = [
       return listed;
     },
   },
-  { name: 'POST /evaluate (native) in the token environment', allowed: SUBJECTS, run: async (t) => (await stack.request('POST', '/api/v1/evaluate', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status },
+  { name: 'GET /instances (staging)', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/instances?environment=staging') },
   {
-    name: 'OFREP bulk evaluate in the token environment', allowed: SUBJECTS,
+    // An SDK instance's report is part of evaluating: every token kind of the environment sends it (a browser holds a client token).
+    name: 'POST /instances/report in staging', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'],
+    run: async (t) => {
+      const id = uniqueKey('rbac-instance').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+      const status = await call(t, 'POST', '/api/v1/instances/report', { id, kind: 'node-local', version: 1, environment: 'staging' });
+      if (status < 300) expect(await call(t, 'POST', '/api/v1/instances/report', { id, kind: 'node-local', version: 1, environment: 'staging', closing: true })).toBe(200);
+      return status;
+    },
+  },
+  { name: 'GET /sso/session', allowed: ['session_editor'], run: (t) => call(t, 'GET', '/api/v1/sso/session') },
+  {
+    // Each session signs out a fresh session of its own user, so the matrix's session lives on.
+    name: 'POST /sso/logout', allowed: ['session_editor'],
+    run: async (t) => call(t.startsWith(SESSION) ? await signInSession((await createUser(stack, 'editor')).id) : t, 'POST', '/api/v1/sso/logout'),
+  },
+  { name: 'POST /evaluate (native) in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'], run: async (t) => (await stack.request('POST', '/api/v1/evaluate', { token: t, body: { context: { targeting_key: 'u' } }, headers: { 'x-environment': 'staging' } })).status },
+  {
+    name: 'OFREP bulk evaluate in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'],
     run: async (t) => (await stack.request('POST', '/ofrep/v1/evaluate/flags', { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
   },
   {
-    name: 'OFREP evaluate in the token environment', allowed: SUBJECTS,
+    name: 'OFREP evaluate in the token environment', allowed: TOKEN_SUBJECTS, unauthenticated: ['session_editor'],
     run: async (t) => (await stack.request('POST', `/ofrep/v1/evaluate/flags/${plain}`, { token: t, body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'staging' } })).status,
   },
 ];
@@ -352,7 +391,7 @@ describe('RBAC matrix', () => {
       for (const subject of SUBJECTS) {
         const status = await testCase.run(tokens[subject]);
         outcome[subject] = status < 300 ? 'allow' : status === 403 ? 'deny' : `status ${status}`;
-        expected[subject] = testCase.allowed.includes(subject) ? 'allow' : 'deny';
+        expected[subject] = testCase.allowed.includes(subject) ? 'allow' : testCase.unauthenticated?.includes(subject) ? 'status 401' : 'deny';
       }
       expect(outcome).toEqual(expected);
     });

@@ -92,7 +92,7 @@ describe('release pipeline audiences through the API', () => {
     // Phase 1 served staging's audience; phase 2 waits at its gate.
     const gate2 = await pipelineWhen(key, started.body.id, (p) => p.status === 'waiting_approval', 'phase 2’s gate');
     expect(gate2.phases.map((p) => p.status)).toEqual(['completed', 'waiting_approval', 'pending']);
-    expect(gate2.phases[0]).toMatchObject({ audience: { segments: [internal], variant: null }, audienceAt: expect.any(String) });
+    expect(gate2.phases[0]).toMatchObject({ audience: { segments: [internal], variant: null }, audience_at: expect.any(String) });
     await eventually(async () => (await served(key, 'staging', 'alice')) === true, 'alice (internal) to get true in staging');
     expect(await served(key, 'staging', 'bob')).toBe(false);
     expect(await served(key, 'production', 'carol')).toBe(false);
@@ -105,11 +105,11 @@ describe('release pipeline audiences through the API', () => {
 
     // One audit event per audience, naming whoever started the pipeline and the pipeline.
     const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&limit=50`);
-    const applied = (audit.body.events as Array<{ action: string; userId: string; environment: string; metadata: Record<string, unknown> }>)
+    const applied = (audit.body.events as Array<{ action: string; user_id: string; environment: string; metadata: Record<string, unknown> }>)
       .filter((e) => e.action === 'pipeline.audience_applied');
     expect(applied.map((e) => e.environment).sort()).toEqual(['production', 'staging']);
     for (const event of applied) {
-      expect(event.userId).toBe(gate2.started_by);
+      expect(event.user_id).toBe(gate2.started_by);
       expect(event.metadata).toMatchObject({ workflowId: `pipeline:${key}`, pipelineId: started.body.id });
     }
 

@@ -111,7 +111,7 @@ describe('release pipelines through the API', () => {
     const done = await pipelineWhen(key, started.body.id, (p) => p.status === 'completed', 'the pipeline to complete');
     for (const environment of ENVIRONMENTS) expect(await served(key, environment)).toBe(true);
     expect(done.phases).toEqual(ENVIRONMENTS.map((environment) => expect.objectContaining({
-      environment, status: 'completed', workflowId: `rollout:${environment}:${key}`, url: expect.stringContaining(encodeURIComponent(`rollout:${environment}:${key}`)),
+      environment, status: 'completed', workflow_id: `rollout:${environment}:${key}`, url: expect.stringContaining(encodeURIComponent(`rollout:${environment}:${key}`)),
     })));
 
     // In Temporal: each phase's rollout is a child of the pipeline and carries its ReleasePipeline search attribute.
@@ -200,8 +200,8 @@ describe('release pipelines under a change policy', () => {
     const waiting = await pipelineWhen(key, started.body.id, (p) => p.status === 'waiting_approval', 'the production policy gate');
     expect(waiting.phases[0]).toMatchObject({ status: 'completed', policy: null });
     expect(waiting.phases[1]).toMatchObject({
-      status: 'waiting_approval', approval: null, startedAt: null,
-      policy: { environment: 'production', requiredApprovals: 1, approverUserIds: [], approverRole: null, covers: ['rollouts'] },
+      status: 'waiting_approval', approval: null, started_at: null,
+      policy: { environment: 'production', required_approvals: 1, approver_user_ids: [], approver_role: null, covers: ['rollouts'] },
     });
     expect(await served(key, 'staging')).toBe(true);
     expect(await served(key, 'production')).toBe(false);
@@ -230,6 +230,9 @@ describe('release pipelines under a change policy', () => {
     const noReason = await stack.request('POST', pipelinePath(bypassKey), { body: { template }, headers: bypass });
     expect(noReason.status).toBe(400);
     expect(noReason.body.error.details[0].path).toBe('body.reason');
+    // Invisible characters are no reason (the rule every bypass shares).
+    const invisible = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: '\u200b\u2060' }, headers: bypass });
+    expect(invisible.status, JSON.stringify(invisible.body)).toBe(400);
     const bypassed = await stack.request('POST', pipelinePath(bypassKey), { body: { template, reason: 'incident 9: ship the fix' }, headers: bypass });
     expect(bypassed.status, JSON.stringify(bypassed.body)).toBe(201);
     const done = await pipelineWhen(bypassKey, bypassed.body.id, (p) => p.status === 'completed', 'the bypassed pipeline to complete without a gate');

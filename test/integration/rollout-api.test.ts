@@ -28,7 +28,7 @@ describe('rollouts through the API', () => {
     const plan = { strategy: 'gradual', steps: [{ percentage: 1, hold: '1 hour' }, { percentage: 100 }] };
     const started = await stack.request('POST', rolloutsPath(key), { body: { plan } });
     expect(started.status).toBe(201);
-    expect(started.body).toMatchObject({ workflowId: `rollout:production:${key}`, summary: 'gradual: 1% → 100%' });
+    expect(started.body).toMatchObject({ workflow_id: `rollout:production:${key}`, summary: 'gradual: 1% → 100%' });
 
     const second = await stack.request('POST', rolloutsPath(key), { body: { plan } });
     expect(second.status).toBe(409);
@@ -38,12 +38,12 @@ describe('rollouts through the API', () => {
       const list = await stack.request('GET', rolloutsPath(key));
       return list.body.current?.percentage === 1 ? list.body : undefined;
     }, 'the first step');
-    expect(running.current).toMatchObject({ status: 'running', step: 0, totalSteps: 2 });
+    expect(running.current).toMatchObject({ status: 'running', step: 0, total_steps: 2 });
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 1 });
 
     const paused = await stack.request('POST', `${rolloutsPath(key)}/current/pause`, { body: { reason: 'looking at graphs' } });
     expect(paused.status).toBe(200);
-    expect(paused.body).toMatchObject({ status: 'paused', pausedReason: 'looking at graphs' });
+    expect(paused.body).toMatchObject({ status: 'paused', paused_reason: 'looking at graphs' });
     expect((await stack.request('POST', `${rolloutsPath(key)}/current/pause`, { body: {} })).status).toBe(409);
     expect((await stack.request('POST', `${rolloutsPath(key)}/current/resume`)).body.status).toBe('running');
 
@@ -53,16 +53,16 @@ describe('rollouts through the API', () => {
       const list = await stack.request('GET', rolloutsPath(key));
       return list.body.current?.status === 'paused' ? list.body.current : undefined;
     }, 'the kill to pause the rollout');
-    expect(pausedByKill.pausedReason).toBe('kill switch activated: errors');
+    expect(pausedByKill.paused_reason).toBe('kill switch activated: errors');
     const restore = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
     await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
     expect((await stack.request('GET', rolloutsPath(key))).body.current.status).toBe('paused');
 
     const aborted = await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: { rollback: false } });
     expect(aborted.status).toBe(200);
-    await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    await stack.temporal.workflow.getHandle(started.body.workflow_id).result();
     const list = await stack.request('GET', rolloutsPath(key));
-    expect(list.body.rollouts[0]).toMatchObject({ status: 'aborted', workflowId: started.body.workflowId });
+    expect(list.body.rollouts[0]).toMatchObject({ status: 'aborted', workflow_id: started.body.workflow_id });
     expect(list.body.current).toBeNull();
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 1 });
   });
@@ -82,7 +82,7 @@ describe('rollouts through the API', () => {
       body: { environment: 'production', events: [{ flag: key, variant: 'on', outcome: 'error', count: 8 }, { flag: key, variant: 'on', outcome: 'success', count: 12 }] },
     });
     expect(reported.status).toBe(202);
-    const result = await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    const result = await stack.temporal.workflow.getHandle(started.body.workflow_id).result();
     expect(result).toMatchObject({ status: 'rolled_back', percentage: 0 });
     expect(result.guard.breach).toMatchObject({ breached: true });
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 0 });
@@ -102,7 +102,7 @@ describe('rollouts through the API', () => {
     expect(waiting.percentage).toBe(10);
     const approved = await stack.request('POST', `${rolloutsPath(key)}/current/approve`, { body: {} });
     expect(approved.status).toBe(200);
-    const result = await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    const result = await stack.temporal.workflow.getHandle(started.body.workflow_id).result();
     expect(result).toMatchObject({ status: 'completed', percentage: 50 });
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.rollout).toMatchObject({ percentage: 50 });
   });

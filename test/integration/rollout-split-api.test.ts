@@ -60,11 +60,11 @@ describe('split rollouts through the API', () => {
       const current = (await stack.request('GET', path)).body.current;
       return current?.status === 'waiting_approval' ? current : undefined;
     }, 'the first step and the approval gate');
-    expect(waiting).toMatchObject({ strategy: 'split', split: STEP_1, startSplit: [{ variant: 'control', weight: 100 }], percentage: 20 });
+    expect(waiting).toMatchObject({ strategy: 'split', split: STEP_1, start_split: [{ variant: 'control', weight: 100 }], percentage: 20 });
     const first = await variantsOf(key);
 
     expect((await stack.request('POST', `${path}/current/approve`)).status).toBe(200);
-    await stack.temporal.workflow.getHandle(started.body.workflowId).result();
+    await stack.temporal.workflow.getHandle(started.body.workflow_id).result();
     const second = await variantsOf(key);
 
     // Each user's bucket is fixed (murmur3 of flag key and targeting key); a step's split gives each

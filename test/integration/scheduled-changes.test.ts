@@ -19,7 +19,7 @@ describe('scheduled changes', () => {
       body: { at, config: { enabled: true, value: 'winter', off_value: 'plain' }, reason: 'campaign starts' },
     });
     expect(scheduled.status).toBe(201);
-    expect(scheduled.body.workflowId).toBe(`scheduled:production:${key}:${scheduled.body.id}`);
+    expect(scheduled.body.workflow_id).toBe(`scheduled:production:${key}:${scheduled.body.id}`);
 
     const evaluate = () =>
       stack.request('POST', `/ofrep/v1/evaluate/flags/${key}`, { body: { context: {} }, headers: { 'x-environment': 'production' } });
@@ -29,7 +29,7 @@ describe('scheduled changes', () => {
     }, 'the scheduled change to apply', 20_000);
     expect(applied.body.reason).toBe('STATIC');
 
-    await stack.temporal.workflow.getHandle(scheduled.body.workflowId).result();
+    await stack.temporal.workflow.getHandle(scheduled.body.workflow_id).result();
     // Applied once, and not before its time: read from the audit log's own clock, not from when this
     // test happened to look (a slow machine may not look before `at`).
     const audit = await stack.db.query(
@@ -60,7 +60,7 @@ describe('scheduled changes', () => {
     const cancelled = await stack.request('DELETE', `${base}/${scheduled.body.id}`);
     expect(cancelled.status).toBe(200);
     const description = await eventually(async () => {
-      const d = await stack.temporal.workflow.getHandle(scheduled.body.workflowId).describe();
+      const d = await stack.temporal.workflow.getHandle(scheduled.body.workflow_id).describe();
       return d.status.name === 'CANCELLED' ? d : undefined;
     }, 'the workflow to be cancelled');
     expect(description.status.name).toBe('CANCELLED');

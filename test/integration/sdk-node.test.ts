@@ -90,7 +90,7 @@ describe('Node SDK, local mode, against the running API', () => {
 
     const users = ['vip-1', 'vip-2', ...Array.from({ length: 40 }, (_, i) => `user-${i}`)];
     for (const targetingKey of users) {
-      const remote = await stack.request('POST', '/api/v1/evaluate', { token: serverToken, body: { context: { targetingKey }, flags: [key] } });
+      const remote = await stack.request('POST', '/api/v1/evaluate', { token: serverToken, body: { context: { targeting_key: targetingKey }, flags: [key] } });
       const local = client.details(key, 'default', { targetingKey });
       expect({ value: local.value, variant: local.variant, reason: local.reason }, targetingKey).toEqual({
         value: remote.body.flags[0].value, variant: remote.body.flags[0].variant, reason: remote.body.flags[0].reason,
@@ -178,7 +178,7 @@ describe('Node SDK, local mode, against the running API', () => {
       const ready = all.findIndex((e) => e.event === 'ready');
       return ready < 0 ? undefined : all.slice(0, ready).filter((e) => [killed, bounced, archived].includes(e.data?.key));
     }, 'the replay');
-    expect(replayed.map((e) => [e.event, e.data.key, e.data.killSwitch, e.data.archived ?? false])).toEqual([
+    expect(replayed.map((e) => [e.event, e.data.key, e.data.kill_switch, e.data.archived ?? false])).toEqual([
       ['flag.killed', killed, true, false],
       ['flag.updated', bounced, false, false],
       ['flag.updated', archived, false, true],

@@ -25,25 +25,25 @@ afterAll(async () => {
 
 describe('native bulk evaluation', () => {
   it('evaluates every flag, or the named ones, with value, variant, reason and version', async () => {
-    const all = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' } }, token: clientToken });
+    const all = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targeting_key: 'u1' } }, token: clientToken });
     expect(all.status).toBe(200);
     expect(all.body.environment).toBe('production');
     expect(all.body.flags.find((f: { key: string }) => f.key === on)).toMatchObject({ value: true, variant: 'on', reason: 'SPLIT', version: expect.any(Number) });
-    const named = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken });
+    const named = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targeting_key: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken });
     expect(named.body.flags).toEqual([
       expect.objectContaining({ key: off, value: false, reason: 'DISABLED' }),
-      expect.objectContaining({ key: 'missing-flag', reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' }),
+      expect.objectContaining({ key: 'missing-flag', reason: 'ERROR', error_code: 'FLAG_NOT_FOUND' }),
     ]);
     const etag = named.headers.get('etag')!;
-    const again = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken, headers: { 'if-none-match': etag } });
+    const again = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targeting_key: 'u1' }, flags: [off, 'missing-flag'] }, token: clientToken, headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
   });
 
   it('answers 400 naming the bad field, 413 for an oversized body and 401 without a token, never 500', async () => {
-    const bad = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targetingKey: 7 }, flags: 'x' }, token: clientToken });
+    const bad = await stack.request('POST', '/api/v1/evaluate', { body: { context: { targeting_key: 7 }, flags: 'x' }, token: clientToken });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
-    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['body.context.targetingKey', 'body.flags']));
+    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['body.context.targeting_key', 'body.flags']));
     expect((await stack.request('POST', '/api/v1/evaluate', { raw: '{"context":', token: clientToken })).body.error.code).toBe('PARSE_ERROR');
     const large = await stack.request('POST', '/api/v1/evaluate', { raw: JSON.stringify({ context: { x: 'y'.repeat(70_000) } }), token: clientToken });
     expect(large.status).toBe(413);

@@ -7,7 +7,7 @@ import { startApiServer } from '../../src/main/api-server.js';
 import { ADMIN_TOKEN, startStack, type Stack } from './harness.js';
 import { postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
 
-// Issue 20: the Slack bot started without SLACK_BOT_ID / SLACK_BOT_USER_ID learns its ids from
+// The Slack bot started without SLACK_BOT_ID / SLACK_BOT_USER_ID learns its ids from
 // Slack's auth.test once, at start-up (a loopback fake of Slack's Web API answers it), and Bolt
 // uses them: it never calls auth.test again for the commands it handles. When auth.test fails,
 // start-up stops with an error naming the variables.

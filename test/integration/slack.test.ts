@@ -170,7 +170,7 @@ describe('Slack: /flag and /rollout', () => {
       const progress = (await stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body.current;
       return progress?.status === 'paused' ? progress : undefined;
     }, 'the rollout to pause');
-    expect(paused.pausedReason).toContain('eddie');
+    expect(paused.paused_reason).toContain('eddie');
     await eventually(async () => fakeSlack.calls.find((c) => c.path === `/response/${triggerId}` && String(c.body.text).includes('paused')), 'the reply');
     await stack.request('POST', `/api/v1/flags/${key}/environments/production/rollouts/current/abort`, { body: { rollback: false } });
   });

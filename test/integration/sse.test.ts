@@ -33,12 +33,12 @@ describe('change stream (SSE)', () => {
     const version = await putConfig(stack, key, onForEveryone);
     const updated = await client.next((event) => event.event === 'flag.updated' && data(event).key === key);
     expect(updated.id).toBe(String(version));
-    expect(data(updated)).toMatchObject({ key, environment: 'production', version, enabled: true, killSwitch: false });
+    expect(data(updated)).toMatchObject({ key, environment: 'production', version, enabled: true, kill_switch: false });
 
     const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'sse test' } });
     expect(kill.status).toBe(201);
     const killed = await client.next((event) => event.event === 'flag.killed' && data(event).key === key);
-    expect(data(killed)).toMatchObject({ key, version: kill.body.version, killSwitch: true });
+    expect(data(killed)).toMatchObject({ key, version: kill.body.version, kill_switch: true });
 
     const restore = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
     expect(restore.status).toBe(200);

@@ -31,7 +31,7 @@ describe('variants through the API', () => {
     const read = await stack.request('GET', `/api/v1/flags/${key}/environments/production`);
     expect(read.body).toMatchObject({ ...LAYOUTS, value: 'classic', off_value: 'classic' });
     const [event] = await auditEvents(stack, { flag: key, action: 'flag.config.updated' });
-    expect(event).toMatchObject({ newValue: { split: LAYOUTS.split, on_variant: 'control' } });
+    expect(event).toMatchObject({ new_value: { split: LAYOUTS.split, on_variant: 'control' } });
 
     // alice's bucket for this key is whatever murmur3 says: the test compares the three paths, and the split's shares.
     const client = createClient({ url: stack.api.url, token: serverToken, mode: 'local' });
@@ -43,7 +43,7 @@ describe('variants through the API', () => {
         const targetingKey = `user-${i}`;
         const answer = await ofrep(key, targetingKey);
         expect(answer.status).toBe(200);
-        const native = await stack.request('POST', '/api/v1/evaluate', { token: serverToken, body: { context: { targetingKey }, flags: [key] } });
+        const native = await stack.request('POST', '/api/v1/evaluate', { token: serverToken, body: { context: { targeting_key: targetingKey }, flags: [key] } });
         const local = client.details(key, 'default', { targetingKey });
         expect({ value: native.body.flags[0].value, variant: native.body.flags[0].variant }).toEqual({ value: answer.body.value, variant: answer.body.variant });
         expect({ value: local.value, variant: local.variant, reason: local.reason }).toEqual({ value: answer.body.value, variant: answer.body.variant, reason: 'SPLIT' });

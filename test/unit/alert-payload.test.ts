@@ -19,7 +19,7 @@ const pagerduty = (eventType: string) => ({
   event: { id: '01DEN3XBSOS', event_type: eventType, resource_type: 'incident', occurred_at: '2026-11-28T10:00:00Z', data: { id: 'PGR0VU2', type: 'incident', title: 'Checkout is down', html_url: 'https://acme.pagerduty.com/incidents/PGR0VU2', status: 'triggered' } },
 });
 
-describe('alert payloads (issue 18, alert triggers)', () => {
+describe('alert payloads of each alerting system', () => {
   it('reads every alert of an Alertmanager delivery with its own status and fingerprint', () => {
     expect(parseAlertPayload('alertmanager', alertmanager)).toEqual({
       ok: true,

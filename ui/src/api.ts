@@ -43,10 +43,16 @@ export interface Api {
 /** The error body of the API: `{error: {code, message, details}}`. */
 interface ErrorBody { error?: { code?: string; message?: string; details?: unknown } }
 
-/** A client for the management API that sends the signed-in token. */
-export function createApi(token: string, onUnauthorized?: () => void): Api {
+/** How the UI is signed in: a pasted token, or a single sign-on session (its cookie goes along by itself; writes add its CSRF token). */
+export type Credential = { token: string } | { csrfToken: string };
+
+/** A client for the management API that sends the signed-in credential. */
+export function createApi(credential: Credential, onUnauthorized?: () => void): Api {
   async function request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
+    const auth: Record<string, string> = 'token' in credential
+      ? { authorization: `Bearer ${credential.token}` }
+      : method === 'GET' ? {} : { 'x-csrf-token': credential.csrfToken };
+    const headers: Record<string, string> = { ...auth, ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

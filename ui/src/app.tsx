@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ConfirmProvider } from './confirm.tsx';
 import { LiveIndicator, LiveProvider } from './live.tsx';
-import { ApiError, createApi } from './api.ts';
+import { ApiError, createApi, type Credential } from './api.ts';
 import type { FlagListPage, User } from '../../src/protocol/admin-api.ts';
+import type { SsoInfo, SsoLogout, SsoSession } from '../../src/sso/protocol.ts';
 import { ErrorBox } from './components.tsx';
 import { Link, navigate, useLocation } from './router.tsx';
 import { makeCan, SessionContext, TOKEN_KEY, useSession, type Me, type Session } from './session.tsx';
@@ -17,13 +18,14 @@ import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
 import { ChangeRequestsPage } from './pages/change-requests-page.tsx';
 import { ReleaseTemplatesPage } from './pages/release-templates-page.tsx';
 import { PendingDecisions } from './pending-decisions.tsx';
+import { ThemeSelect } from './theme.tsx';
 
 const DEFAULT_ENVIRONMENTS = ['development', 'staging', 'production'];
 
-/** Signs in with a token: who it acts as, and the environments (from any flag's configs). */
-async function signIn(token: string, onUnauthorized: () => void): Promise<Session | null> {
-  const api = createApi(token, onUnauthorized);
-  const me: Me = await api.get<User>('/api/v1/users/me');
+/** Signs in with a credential: who it acts as, and the environments (from any flag's configs). */
+async function signIn(credential: Credential, onUnauthorized: () => void, known?: Me): Promise<Session | null> {
+  const api = createApi(credential, onUnauthorized);
+  const me: Me = known ?? await api.get<User>('/api/v1/users/me');
   const page = await api.get<FlagListPage>('/api/v1/flags?state=all&limit=1');
   const envs = page.flags[0] ? Object.keys(page.flags[0].environments) : [];
   const order = (e: string) => (DEFAULT_ENVIRONMENTS.includes(e) ? DEFAULT_ENVIRONMENTS.indexOf(e) : 99);
@@ -33,18 +35,31 @@ async function signIn(token: string, onUnauthorized: () => void): Promise<Sessio
 
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
-  const [restoring, setRestoring] = useState(() => Boolean(sessionStorage.getItem(TOKEN_KEY)));
+  const [restoring, setRestoring] = useState(true);
   const [error, setError] = useState<unknown>(null);
+  const [sso, setSso] = useState<SsoInfo | null>(null);
 
   const signOut = () => {
     sessionStorage.removeItem(TOKEN_KEY);
     setSession(null);
   };
 
+  /** Ends a single sign-on session here, then at the identity provider when it offers that. */
+  const signOutSso = (csrfToken: string) => async () => {
+    let next = '/';
+    try {
+      next = (await createApi({ csrfToken }).request<SsoLogout>('POST', '/api/v1/sso/logout')).logout_url ?? '/';
+    } catch {
+      // The session had ended already (timed out, or the user was deactivated): nothing left to end here.
+    }
+    setSession(null);
+    window.location.assign(next);
+  };
+
   const start = async (token: string) => {
     setError(null);
     try {
-      const s = await signIn(token, signOut);
+      const s = await signIn({ token }, signOut);
       if (!s) return;
       sessionStorage.setItem(TOKEN_KEY, token);
       setSession({ ...s, signOut });
@@ -58,11 +73,30 @@ export function App() {
 
   useEffect(() => {
     const saved = sessionStorage.getItem(TOKEN_KEY);
-    if (saved) void start(saved);
+    if (saved) {
+      void start(saved);
+      return;
+    }
+    void (async () => {
+      try {
+        // Single sign-on: the session cookie is httpOnly, so the API says whether this browser has a live one.
+        const info = await createApi({ csrfToken: '' }).get<SsoInfo>('/api/v1/sso');
+        setSso(info);
+        if (info.signed_in) {
+          const cookie = await createApi({ csrfToken: '' }).get<SsoSession>('/api/v1/sso/session');
+          const s = await signIn({ csrfToken: cookie.csrf_token }, signOut, cookie.user);
+          if (s) setSession({ ...s, signOut: () => void signOutSso(cookie.csrf_token)() });
+        }
+      } catch (e) {
+        setError(e);
+      } finally {
+        setRestoring(false);
+      }
+    })();
   }, []);
 
   if (restoring) return <main className="center"><p role="status">Signing in…</p></main>;
-  if (!session) return <SignIn onSubmit={start} error={error} />;
+  if (!session) return <SignIn onSubmit={start} error={error} sso={sso} />;
   return (
     <SessionContext.Provider value={session}>
       <LiveProvider>
@@ -74,7 +108,7 @@ export function App() {
   );
 }
 
-function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void>; error: unknown }) {
+function SignIn({ onSubmit, error, sso }: { onSubmit: (token: string) => Promise<void>; error: unknown; sso: SsoInfo | null }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
@@ -85,9 +119,13 @@ function SignIn({ onSubmit, error }: { onSubmit: (token: string) => Promise<void
   };
   return (
     <main className="center">
+      <ThemeSelect />
       <form className="card sign-in" onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title"><span aria-hidden="true">🪂</span> Ripcord</h1>
-        <p>Sign in with an admin API token (<code>rc_admin_…</code>, or the bootstrap token). It is kept in this tab’s session storage only.</p>
+        {sso?.enabled && sso.login_url && (
+          <p><a className="sso" href={`${sso.login_url}?return_to=${encodeURIComponent(window.location.pathname)}`}>Sign in with {sso.provider_name}</a></p>
+        )}
+        <p>{sso?.enabled ? 'Or sign in' : 'Sign in'} with an admin API token (<code>rc_admin_…</code>, or the bootstrap token). It is kept in this tab’s session storage only.</p>
         <div className="field">
           <label htmlFor="token">Admin token</label>
           <input id="token" name="token" type="password" autoComplete="off" required autoFocus value={token} onChange={(e) => setToken(e.target.value)} />
@@ -162,6 +200,7 @@ function Shell() {
         <LiveIndicator />
         <div className="who" data-testid="who">
           <span>{session.me.name || session.me.email}</span> <span className={`badge role-${session.me.role}`} data-testid="role">{session.me.role}</span>
+          <ThemeSelect />
           <button className="link" onClick={() => { session.signOut(); navigate('/'); }}>Sign out</button>
         </div>
       </header>

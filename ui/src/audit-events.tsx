@@ -8,12 +8,12 @@ import { Link } from './router.tsx';
 import { useSession } from './session.tsx';
 
 /** Who acted, for people: the user's name; the bootstrap token and automations in words rather than ids. */
-export function actorLabel(event: Pick<AuditEventView, 'userId' | 'actorName'>): string {
-  if (event.actorName && event.actorName !== event.userId) return event.actorName;
-  if (event.userId === 'bootstrap-admin') return 'the bootstrap admin token';
-  if (event.userId.startsWith('trigger:')) return 'an alert trigger';
-  if (event.userId === 'system' || event.userId.startsWith('workflow')) return 'Ripcord (automatic)';
-  return event.actorName ?? event.userId;
+export function actorLabel(event: Pick<AuditEventView, 'user_id' | 'actor_name'>): string {
+  if (event.actor_name && event.actor_name !== event.user_id) return event.actor_name;
+  if (event.user_id === 'bootstrap-admin') return 'the bootstrap admin token';
+  if (event.user_id.startsWith('trigger:')) return 'an alert trigger';
+  if (event.user_id === 'system' || event.user_id.startsWith('workflow')) return 'Ripcord (automatic)';
+  return event.actor_name ?? event.user_id;
 }
 
 /**
@@ -49,18 +49,18 @@ export function useAuditEvents(params: Record<string, string | number | undefine
 
 /** One audit event: what, on what, where, by whom, when and why; opened, the field-level diff and its provenance. */
 export function AuditEventItem({ event: e, showResource = true }: { event: AuditEventView; showResource?: boolean }) {
-  const flagLike = e.resourceType === 'flag' || e.resourceType === 'rollout';
+  const flagLike = e.resource_type === 'flag' || e.resource_type === 'rollout';
   return (
-    <li className="event" data-action={e.action} data-resource={e.resourceId}>
+    <li className="event" data-action={e.action} data-resource={e.resource_id}>
       <details>
         <summary>
           <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
-          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resourceId)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resourceId}</Link> : <span>{e.resourceType} {e.resourceId}</span>)}
-          {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actorEmail ?? e.userId}>{actorLabel(e)}</span> · {time(e.timestamp)}
+          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resource_id)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resource_id}</Link> : <span>{e.resource_type} {e.resource_id}</span>)}
+          {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actor_email ?? e.user_id}>{actorLabel(e)}</span> · {time(e.timestamp)}
           {e.reason && <span className="muted"> — “{e.reason}”</span>}
         </summary>
-        <Diff before={withNamedVariants(e.oldValue ?? undefined)} after={withNamedVariants(e.newValue ?? undefined)} label={`old and new value of event ${e.seq}`} />
-        <p className="small muted">IP {e.ipAddress ?? '–'} · {e.userAgent ?? '–'} · hash <code>{String(e.hash).slice(0, 16)}…</code>{Object.keys(e.metadata ?? {}).length ? <> · metadata <code>{JSON.stringify(e.metadata)}</code></> : null}</p>
+        <Diff before={withNamedVariants(e.old_value ?? undefined)} after={withNamedVariants(e.new_value ?? undefined)} label={`old and new value of event ${e.seq}`} />
+        <p className="small muted">IP {e.ip_address ?? '–'} · {e.user_agent ?? '–'} · hash <code>{String(e.hash).slice(0, 16)}…</code>{Object.keys(e.metadata ?? {}).length ? <> · metadata <code>{JSON.stringify(e.metadata)}</code></> : null}</p>
       </details>
     </li>
   );

@@ -1,5 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { InstanceReporter } from './instance-reporter.js';
+import { SDK_VERSION } from './sdk-version.js';
 import { DefinitionsSync } from './definitions-sync.js';
 import { FlagStore, toDetails } from './definitions-store.js';
 import type { ClientOptions } from './options.js';
@@ -44,6 +47,7 @@ export class LocalClient {
   private readonly store: FlagStore;
   private readonly sync: DefinitionsSync | undefined;
   private readonly reporter: OutcomeReporter | undefined;
+  private readonly instance: InstanceReporter | undefined;
   private readonly listeners = new Set<(keys: string[]) => void>();
   private readonly readyWaiters = new Set<(source: DefinitionsSource) => void>();
   private source: DefinitionsSource = 'none';
@@ -68,8 +72,21 @@ export class LocalClient {
       url, token, fetch: fetchImpl, flushIntervalMs: options.eventsFlushIntervalMs, requestTimeoutMs: options.requestTimeoutMs,
       onError: (error) => this.report(error),
     });
+    if (options.reportInstance) {
+      this.instance = new InstanceReporter({
+        url, token, fetch: fetchImpl, kind: 'node-local', app: options.appName, appVersion: options.appVersion, host: hostname(),
+        sdkVersion: SDK_VERSION, requestTimeoutMs: options.requestTimeoutMs,
+        onError: (error) => this.report(new RipcordSdkError('REPORT_FAILED', `could not report this instance: ${error.message}`, { cause: error })),
+      });
+      this.instance.serving(this.store.version);
+    }
     this.sync.start();
     this.reporter.start();
+  }
+
+  /** This instance's id in Ripcord's fleet view (undefined when it does not report). */
+  get instanceId(): string | undefined {
+    return this.instance?.id;
   }
 
   /** The served value of a boolean flag, or `defaultValue` when it can't be had (unknown flag, wrong type, error). */
@@ -196,7 +213,7 @@ export class LocalClient {
     if (this.closed) return;
     this.closed = true;
     this.sync?.close();
-    await this.reporter?.close();
+    await Promise.all([this.reporter?.close(), this.instance?.close()]);
   }
 
   private value<T extends FlagValue>(key: string, defaultValue: T, context: EvaluationContext | undefined, type: 'boolean' | 'string' | 'number' | 'json'): T {
@@ -215,6 +232,9 @@ export class LocalClient {
       this.lastError = undefined;
       this.writeCacheFile(payload);
       for (const waiter of [...this.readyWaiters]) waiter('server');
+      // Reported once the API's definitions serve: the first report says which version it holds.
+      this.instance?.serving(this.store.version);
+      this.instance?.start();
     }
     if (changed.length > 0) this.emit(changed);
   }

@@ -24,6 +24,16 @@ export const clientOptionsSchema = z
     heartbeatTimeoutMs: z.number().int().min(100).default(60_000),
     requestTimeoutMs: z.number().int().min(50).default(10_000),
     backoff: z.object({ initialMs: z.number().int().min(1).default(500), maxMs: z.number().int().min(1).default(30_000) }).default({ initialMs: 500, maxMs: 30_000 }),
+    /** Your application's name, shown with this instance in Ripcord's fleet view and kill confirmations. */
+    appName: z.string().min(1).max(100).optional(),
+    /** Your application's version, shown beside its name. */
+    appVersion: z.string().min(1).max(64).optional(),
+    /**
+     * Report the environment version this instance serves (after every change it applies, and as a
+     * heartbeat) so that kills are confirmed on it. Sends a random id, the SDK's kind and version,
+     * appName/appVersion and the host name: never a user or a context.
+     */
+    reportInstance: z.boolean().default(true),
     /** How often outcome counts are sent to `/api/v1/events`. */
     eventsFlushIntervalMs: z.number().int().min(10).default(10_000),
     /** Told about every failure (fetch, stream, events, bad payloads); evaluation itself never throws. */

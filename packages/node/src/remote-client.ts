@@ -3,6 +3,9 @@ import { stableJson } from './stable-json.js';
 import { typeOfDefault } from './local-client.js';
 import type { ClientOptions } from './options.js';
 import { OutcomeReporter, type Outcome } from './outcome-reporter.js';
+import { hostname } from 'node:os';
+import { InstanceReporter } from './instance-reporter.js';
+import { SDK_VERSION } from './sdk-version.js';
 import {
   RipcordSdkError,
   type DefaultOf,
@@ -25,9 +28,9 @@ const answerSchema = z.object({
       variant: z.string().nullable(),
       reason: z.enum(['STATIC', 'DEFAULT', 'TARGETING_MATCH', 'SPLIT', 'DISABLED', 'ERROR']),
       version: z.number().optional(),
-      ruleId: z.string().optional(),
-      errorCode: z.string().optional(),
-      errorMessage: z.string().optional(),
+      rule_id: z.string().optional(),
+      error_code: z.string().optional(),
+      error_message: z.string().optional(),
       metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     }),
   ),
@@ -49,6 +52,7 @@ export class RemoteClient {
   private readonly token: string;
   private readonly cache = new Map<string, { etag?: string; flags: Map<string, Answer> }>();
   private readonly reporter: OutcomeReporter;
+  private readonly instance: InstanceReporter | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -59,6 +63,21 @@ export class RemoteClient {
       requestTimeoutMs: options.requestTimeoutMs, onError: (error) => this.report(error),
     });
     this.reporter.start();
+    // Listed in the fleet view with the newest flag version it was answered; a remote client holds no
+    // copy (every answer comes from a replica), so kill confirmations do not count it.
+    if (options.reportInstance) {
+      this.instance = new InstanceReporter({
+        url: this.url, token: this.token, fetch: this.fetch, kind: 'node-remote', app: options.appName, appVersion: options.appVersion,
+        host: hostname(), sdkVersion: SDK_VERSION, requestTimeoutMs: options.requestTimeoutMs,
+        onError: (error) => this.report(new RipcordSdkError('REPORT_FAILED', `could not report this instance: ${error.message}`, { cause: error })),
+      });
+      this.instance.start();
+    }
+  }
+
+  /** This instance's id in Ripcord's fleet view (undefined when it does not report). */
+  get instanceId(): string | undefined {
+    return this.instance?.id;
   }
 
   async boolean<K extends KeyOfType<boolean>>(key: K, defaultValue: boolean, context?: EvaluationContext): Promise<boolean> {
@@ -131,7 +150,7 @@ export class RemoteClient {
   }
 
   async close(): Promise<void> {
-    await this.reporter.close();
+    await Promise.all([this.reporter.close(), this.instance?.close()]);
   }
 
   /** The evaluation answer, or undefined on 304 (the cached one stands). */
@@ -142,7 +161,7 @@ export class RemoteClient {
         authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'user-agent': 'ripcord-node-sdk',
         ...(etag ? { 'if-none-match': etag } : {}),
       },
-      body: JSON.stringify({ context, ...(flags ? { flags } : {}) }),
+      body: JSON.stringify({ context: wireContext(context), ...(flags ? { flags } : {}) }),
       signal: AbortSignal.timeout(this.options.requestTimeoutMs),
     });
     if (response.status === 304) return undefined;
@@ -152,6 +171,7 @@ export class RemoteClient {
     }
     const parsed = answerSchema.safeParse(await response.json());
     if (!parsed.success) throw new RipcordSdkError('INVALID_PAYLOAD', 'the evaluation answer could not be read');
+    for (const flag of parsed.data.flags) if (flag.version !== undefined) this.instance?.serving(flag.version);
     return { flags: parsed.data.flags, etag: response.headers.get('etag') ?? undefined };
   }
 
@@ -166,7 +186,7 @@ export class RemoteClient {
       entry.flags = new Map();
       entry.etag = etag;
     }
-    for (const answer of answers) if (answer.errorCode !== 'FLAG_NOT_FOUND') entry.flags.set(answer.key, answer);
+    for (const answer of answers) if (answer.error_code !== 'FLAG_NOT_FOUND') entry.flags.set(answer.key, answer);
   }
 
   private report(error: RipcordSdkError): void {
@@ -182,6 +202,11 @@ function fallback(key: string, value: unknown, errorCode: SdkErrorCode, errorMes
   return { flagKey: key, value: value as FlagValue, reason: 'ERROR', errorCode, errorMessage };
 }
 
+/** The context as /api/v1/evaluate takes it: the targeting key is `targeting_key` on the wire (snake_case like all of /api/v1). */
+function wireContext({ targetingKey, ...attributes }: EvaluationContext): Record<string, unknown> {
+  return targetingKey === undefined ? attributes : { ...attributes, targeting_key: targetingKey };
+}
+
 const KNOWN_CODES = new Set<SdkErrorCode>(['FLAG_NOT_FOUND', 'TYPE_MISMATCH', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'PARSE_ERROR', 'PROVIDER_NOT_READY', 'GENERAL']);
 
 function toDetails(key: string, defaultValue: FlagValue, answer: Answer | undefined, checkType = true): EvaluationDetails {
@@ -189,12 +214,12 @@ function toDetails(key: string, defaultValue: FlagValue, answer: Answer | undefi
   const base = {
     flagKey: key,
     ...(answer.version === undefined ? {} : { version: answer.version }),
-    ...(answer.ruleId ? { ruleId: answer.ruleId } : {}),
+    ...(answer.rule_id ? { ruleId: answer.rule_id } : {}),
     ...(answer.metadata ? { metadata: answer.metadata } : {}),
   };
   if (answer.reason === 'ERROR') {
-    const code = KNOWN_CODES.has(answer.errorCode as SdkErrorCode) ? (answer.errorCode as SdkErrorCode) : 'GENERAL';
-    return { ...base, value: defaultValue, reason: 'ERROR', errorCode: code, errorMessage: answer.errorMessage ?? 'evaluation failed' };
+    const code = KNOWN_CODES.has(answer.error_code as SdkErrorCode) ? (answer.error_code as SdkErrorCode) : 'GENERAL';
+    return { ...base, value: defaultValue, reason: 'ERROR', errorCode: code, errorMessage: answer.error_message ?? 'evaluation failed' };
   }
   const expected = typeOfDefault(defaultValue);
   if (checkType && expected !== 'json' && typeof answer.value !== expected) {

@@ -65,7 +65,7 @@ export type EvaluationContext = { targetingKey?: string; [attribute: string]: un
 /** Why the SDK could not do something; handed to `onError`, never thrown at an evaluation. */
 export class RipcordSdkError extends Error {
   constructor(
-    readonly code: 'FETCH_FAILED' | 'STREAM_FAILED' | 'INVALID_PAYLOAD' | 'UNAUTHORIZED' | 'EVENTS_FAILED' | 'BOOTSTRAP_FAILED' | 'TIMEOUT' | 'INVALID_CONTEXT',
+    readonly code: 'FETCH_FAILED' | 'STREAM_FAILED' | 'INVALID_PAYLOAD' | 'UNAUTHORIZED' | 'EVENTS_FAILED' | 'BOOTSTRAP_FAILED' | 'TIMEOUT' | 'INVALID_CONTEXT' | 'REPORT_FAILED',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -1,6 +1,8 @@
 import type { EvaluationContext, FlagValue } from '../../node/src/types.js';
 import { coalesced } from '../../node/src/coalesce.js';
 import { stableJson } from '../../node/src/stable-json.js';
+import { InstanceReporter } from '../../node/src/instance-reporter.js';
+import { SDK_VERSION } from '../../node/src/sdk-version.js';
 
 export { stableJson };
 
@@ -13,7 +15,7 @@ export interface StorageLike {
 interface EventSourceLike {
   readonly readyState: number;
   onerror: ((event: unknown) => void) | null;
-  addEventListener(type: string, listener: (event: { data?: string }) => void): void;
+  addEventListener(type: string, listener: (event: { data?: string; lastEventId?: string }) => void): void;
   close(): void;
 }
 type EventSourceConstructor = new (url: string) => EventSourceLike;
@@ -48,6 +50,15 @@ export interface BrowserClientOptions {
   storage?: StorageLike | null;
   fetch?: typeof fetch;
   onError?: (error: Error) => void;
+  /** Your application's name, shown with this browser in Ripcord's fleet view and kill confirmations. */
+  appName?: string;
+  appVersion?: string;
+  /**
+   * Report the environment version this client serves (after every change it applies, and as a
+   * heartbeat) so that kills are confirmed on it (default true). Sends a random id, appName/appVersion
+   * and the page's host: never the user, the context or anything stored.
+   */
+  reportInstance?: boolean;
 }
 
 const ANONYMOUS_KEY = 'ripcord:anonymous-key';
@@ -63,6 +74,18 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(16);
 }
 
+
+/** The environment version an SSE event names: `ready`'s `version`, a flag event's id. */
+function versionOf(event: { data?: string; lastEventId?: string }): number {
+  try {
+    const data = JSON.parse(event.data ?? '{}') as { version?: unknown };
+    if (typeof data.version === 'number') return data.version;
+  } catch {
+    // not JSON: fall back on the id
+  }
+  const id = Number(event.lastEventId);
+  return Number.isFinite(id) ? id : 0;
+}
 
 function defaultStorage(): StorageLike | null {
   try {
@@ -108,6 +131,9 @@ export class BrowserFlagClient {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private readonly coalescedRefresh = coalesced(() => this.fetchOnce(), () => this.running);
   private running = false;
+  /** The newest environment version the stream named: a re-fetch asks for it (flagConfigEtag). */
+  private announced = 0;
+  private instance: InstanceReporter | undefined;
 
   constructor(private readonly options: BrowserClientOptions) {
     this.storage = options.storage === undefined ? defaultStorage() : options.storage;
@@ -133,6 +159,14 @@ export class BrowserFlagClient {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.options.reportInstance !== false && !this.instance) {
+      this.instance = new InstanceReporter({
+        url: this.options.url, token: this.options.token, fetch: (input, init) => (this.options.fetch ?? globalThis.fetch)(input, init), kind: 'browser',
+        app: this.options.appName, appVersion: this.options.appVersion,
+        host: (globalThis as { location?: { host?: string } }).location?.host || undefined,
+        sdkVersion: SDK_VERSION, requestTimeoutMs: 10_000, onError: (error) => this.options.onError?.(error),
+      });
+    }
     void this.refresh();
     this.openStream();
     this.pollTimer = setInterval(() => {
@@ -143,6 +177,8 @@ export class BrowserFlagClient {
 
   stop(): void {
     this.running = false;
+    void this.instance?.close();
+    this.instance = undefined;
     this.source?.close();
     this.source = undefined;
     clearInterval(this.pollTimer);
@@ -160,7 +196,10 @@ export class BrowserFlagClient {
     const source = new EventSourceImpl(`${this.options.url}/api/v1/stream?token=${encodeURIComponent(this.options.token)}`);
     // `ready` opens every (re)connection: catch up with what changed while disconnected.
     for (const type of ['ready', 'flag.updated', 'flag.killed', 'flag.restored', 'flag.archived']) {
-      source.addEventListener(type, () => void this.refresh());
+      source.addEventListener(type, (event) => {
+        this.announced = Math.max(this.announced, versionOf(event));
+        void this.refresh();
+      });
     }
     source.onerror = () => {
       // EventSource reconnects by itself (resuming with Last-Event-ID) unless the server refused it.
@@ -171,8 +210,12 @@ export class BrowserFlagClient {
 
   private async fetchOnce(): Promise<void> {
     const fetchImpl = this.options.fetch ?? globalThis.fetch;
+    // Naming the version the stream announced makes a replica that trails wait for it (OFREP's
+    // flagConfigEtag), so an answer not marked STALE holds it.
+    const wanted = this.announced;
     try {
-      const response = await fetchImpl(`${this.options.url}/ofrep/v1/evaluate/flags`, {
+      const query = wanted > 0 ? `?flagConfigEtag=${encodeURIComponent(`"v${wanted}"`)}` : '';
+      const response = await fetchImpl(`${this.options.url}/ofrep/v1/evaluate/flags${query}`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${this.options.token}`,
@@ -183,6 +226,7 @@ export class BrowserFlagClient {
       });
       if (response.status === 304) {
         if (this.snapshot.status !== 'ready') this.set({ ...this.snapshot, status: 'ready' });
+        this.serving(wanted);
         return;
       }
       if (!response.ok) throw new Error(`flag evaluation answered HTTP ${response.status}`);
@@ -194,11 +238,19 @@ export class BrowserFlagClient {
       this.etag = response.headers.get('etag') ?? undefined;
       this.set({ flags, status: 'ready', updatedAt: Date.now() });
       this.writeCache();
+      if (!(body.flags ?? []).some((flag) => flag.reason === 'STALE')) this.serving(wanted);
     } catch (error) {
       // Keep serving what we have (cache or last answer); say why.
       if (this.snapshot.status === 'loading') this.set({ ...this.snapshot, status: 'error' });
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** The flags now served answer for `version`: said to the API (the first time, this starts the reports). */
+  private serving(version: number): void {
+    if (!this.instance || !this.running) return;
+    this.instance.serving(version);
+    this.instance.start();
   }
 
   private set(snapshot: FlagsSnapshot): void {

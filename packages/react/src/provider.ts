@@ -13,13 +13,13 @@ export type RipcordProviderProps = Omit<BrowserClientOptions, 'fetch'> & { child
  * the API's answer, then every change pushed over SSE.
  */
 export function RipcordProvider(props: RipcordProviderProps): ReactNode {
-  const { url, token, context, initialFlags, live, pollIntervalMs, storage, onError, children } = props;
+  const { url, token, context, initialFlags, live, pollIntervalMs, storage, onError, appName, appVersion, reportInstance, children } = props;
   const contextKey = stableJson(context ?? {});
   // A new client only when what is evaluated changes: the context is compared by value, and
   // initialFlags and onError matter only to the first client.
   const client = useMemo(
-    () => new BrowserFlagClient({ url, token, context, initialFlags, live, pollIntervalMs, storage, onError }),
-    [url, token, contextKey, live, pollIntervalMs, storage],
+    () => new BrowserFlagClient({ url, token, context, initialFlags, live, pollIntervalMs, storage, onError, appName, appVersion, reportInstance }),
+    [url, token, contextKey, live, pollIntervalMs, storage, appName, appVersion, reportInstance],
   );
   useEffect(() => {
     client.start();

@@ -11,8 +11,8 @@ import { scratchDatabase } from '../scratch-db.js';
 import { guardedRedisUrl } from '../test-target.js';
 
 /**
- * Property-based fuzzing of the whole HTTP API from its own OpenAPI document (issue 12, "make it
- * stay fixed"): schemathesis (PyPI, pinned in scripts/python/fuzz-requirements.txt, installed into
+ * Property-based fuzzing of the whole HTTP API from its own OpenAPI document, so the input checks
+ * stay fixed: schemathesis (PyPI, pinned in scripts/python/fuzz-requirements.txt, installed into
  * .tools/venv-fuzz by ensure_schemathesis) generates valid and invalid requests for every operation
  * and checks that none answers 5xx, that every answer's status is documented, and that every body
  * matches its documented schema.

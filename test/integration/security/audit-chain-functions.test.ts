@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../harness.js';
 import { scratchDatabase } from '../scratch-db.js';
+import { guardedRedisUrl } from '../test-target.js';
 
 /**
  * The audit chain's SQL functions resolve names in a fixed search_path: the application role cannot
@@ -10,12 +11,12 @@ import { scratchDatabase } from '../scratch-db.js';
  * first), so it picks neither the seq nor the prev_hash of its insert. And /audit/verify reports every
  * break of the chain, not only the first.
  *
- * On a database of its own (and Redis index 6): the attack, were it to work, would break the shared
- * test database's chain for every file after this one.
+ * On a database of its own (and the test worker's Redis index, flushed only through the wipe guard):
+ * the attack, were it to work, would break the chain of the database the file's other stacks use.
  */
 
 const scratch = scratchDatabase('ripcord_audit_chain_test');
-const redisUrl = process.env.REDIS_URL!.replace(/\/\d+$/, '') + '/6';
+const redisUrl = guardedRedisUrl();
 let stack: Stack;
 
 async function flushRedis(): Promise<void> {

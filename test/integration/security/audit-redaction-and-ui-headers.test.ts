@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, type TestUser } from '../governance-helpers.js';
 import { startStack, uniqueKey, type Stack } from '../harness.js';
 
-// Issue 12, finding 9 (rest): callers without admin rights read /audit without webhook URLs' secrets and
+// Callers without admin rights read /audit without webhook URLs' secrets and
 // without other users' e-mail, role and grants; the admin UI carries a Content-Security-Policy and
 // refuses framing; the production UI build publishes no source map.
 
@@ -39,13 +39,13 @@ describe('audit redaction for callers without admin rights', () => {
 
     const seen = await auditAs(viewer.token, { resource_type: 'webhook', resource_id: hook.body.id });
     expect(seen.map((e) => e.action)).toEqual(['webhook.updated', 'webhook.created']);
-    expect(seen[0]!.oldValue.url).toBe('http://127.0.0.1:9/[redacted]');
-    expect(seen[0]!.newValue.url).toBe('http://127.0.0.1:9/[redacted]');
-    expect(seen[0]!.newValue.events).toEqual(['flag.killed']);
+    expect(seen[0]!.old_value.url).toBe('http://127.0.0.1:9/[redacted]');
+    expect(seen[0]!.new_value.url).toBe('http://127.0.0.1:9/[redacted]');
+    expect(seen[0]!.new_value.events).toEqual(['flag.killed']);
     for (const leak of ['hook-pass-123', 'path-token-abc', 'query-secret-xyz', 'hookuser']) expect(JSON.stringify(seen)).not.toContain(leak);
 
     const asAdmin = await auditAs(undefined, { resource_type: 'webhook', resource_id: hook.body.id });
-    expect(asAdmin[1]!.newValue.url).toBe(url);
+    expect(asAdmin[1]!.new_value.url).toBe(url);
     await stack.request('DELETE', `/api/v1/webhooks/${hook.body.id}`);
   });
 
@@ -63,20 +63,20 @@ describe('audit redaction for callers without admin rights', () => {
     const aboutOther = await auditAs(viewer.token, { resource_type: 'user', resource_id: other.body.id });
     expect(aboutOther.map((e) => e.action).sort()).toEqual(['user.created', 'user.grants.updated']);
     const created = aboutOther.find((e) => e.action === 'user.created')!;
-    expect(created.newValue).toMatchObject({ id: other.body.id, name: 'Private Person', email: '[redacted]', role: '[redacted]', grants: '[redacted]' });
+    expect(created.new_value).toMatchObject({ id: other.body.id, name: 'Private Person', email: '[redacted]', role: '[redacted]', grants: '[redacted]' });
     const grants = aboutOther.find((e) => e.action === 'user.grants.updated')!;
-    expect([grants.oldValue, grants.newValue]).toEqual(['[redacted]', '[redacted]']);
+    expect([grants.old_value, grants.new_value]).toEqual(['[redacted]', '[redacted]']);
     expect(JSON.stringify(aboutOther)).not.toContain(email);
 
     const byEditor = await auditAs(viewer.token, { flag: key });
-    expect(byEditor[0]).toMatchObject({ userId: editor.id, actorName: 'Test editor', actorEmail: null });
+    expect(byEditor[0]).toMatchObject({ user_id: editor.id, actor_name: 'Test editor', actor_email: null });
 
     // The caller's own record stays readable; an admin reads everything.
     const own = await auditAs(viewer.token, { resource_type: 'user', resource_id: viewer.id });
-    expect(own[0]!.newValue).toMatchObject({ role: 'viewer', email: expect.stringContaining('@example.com') });
+    expect(own[0]!.new_value).toMatchObject({ role: 'viewer', email: expect.stringContaining('@example.com') });
     const asAdmin = await auditAs(undefined, { resource_type: 'user', resource_id: other.body.id });
-    expect(asAdmin.find((e) => e.action === 'user.created')!.newValue).toMatchObject({ email, role: 'editor' });
-    expect((await auditAs(undefined, { flag: key }))[0]!.actorEmail).toMatch(/@example\.com$/);
+    expect(asAdmin.find((e) => e.action === 'user.created')!.new_value).toMatchObject({ email, role: 'editor' });
+    expect((await auditAs(undefined, { flag: key }))[0]!.actor_email).toMatch(/@example\.com$/);
   });
 });
 

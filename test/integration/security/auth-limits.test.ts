@@ -5,9 +5,9 @@ import { createEnvironmentToken } from '../governance-helpers.js';
 import { ADMIN_TOKEN, startStack, type Stack } from '../harness.js';
 import { requestFrom } from './source-address.js';
 
-// Issue 12, finding 2: bogus bearer tokens grew memory for good (failures cached by raw string, up to
-// 100k entries, a Postgres query each). Now: a length cap before any lookup, no cached failures, LRU
-// bounds, and a per-address limit on failed authentication (429 + Retry-After).
+// Bogus bearer tokens cost bounded memory and no unbounded Postgres queries: a length cap before any
+// lookup, no cached failures, LRU bounds, and a per-address limit on failed authentication
+// (429 + Retry-After).
 
 const FAILURES_PER_MINUTE = 5;
 let stack: Stack;
@@ -74,7 +74,7 @@ describe('failed authentication per client address', () => {
       await stack.request('GET', '/api/v1/flags', { token: `rc_admin_${'z'.repeat(40)}` }),
       // Even a valid token waits: the address is refused before any lookup.
       await stack.request('POST', '/ofrep/v1/evaluate/flags', { token, body: { context: { targetingKey: 'u' } } }),
-      await stack.request('POST', '/api/v1/evaluate', { token, body: { context: { targetingKey: 'u' } } }),
+      await stack.request('POST', '/api/v1/evaluate', { token, body: { context: { targeting_key: 'u' } } }),
       await stack.request('GET', '/api/v1/stream', { token }),
     ];
     for (const response of refused) {

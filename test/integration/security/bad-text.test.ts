@@ -3,8 +3,8 @@ import { startStack, uniqueKey, type Stack } from '../harness.js';
 import { createFlag, createUser } from '../governance-helpers.js';
 
 /**
- * Issue 12, finding 6: a NUL byte or a lone UTF-16 surrogate in any text field was a 500 (PostgreSQL
- * refuses both). Every such field now answers 400 naming it; a body nested 10,000 deep is 400 too.
+ * A NUL byte or a lone UTF-16 surrogate in any text field (PostgreSQL refuses both) answers 400
+ * naming the field, never a 500; a body nested 10,000 deep is 400 too.
  */
 
 const NUL = 'bad\u0000text';

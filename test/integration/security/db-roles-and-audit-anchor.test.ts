@@ -4,8 +4,8 @@ import { signCheckpoint } from '../../../src/audit/audit-checkpoint.js';
 import { createFlag } from '../governance-helpers.js';
 import { AUDIT_CHECKPOINT_KEY, eventually, startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 5: the application's database role could rewrite history. The API and worker now
-// connect as a role with DML only (INSERT + SELECT on audit_events), and the chain head is signed
+// The application's database role can't rewrite history: the API and worker connect as a role with
+// DML only (INSERT + SELECT on audit_events), and the chain head is signed
 // with a key the database never sees, so even the schema owner's rewrite is detected.
 
 let stack: Stack;

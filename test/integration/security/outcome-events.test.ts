@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentToken, createFlag, createUser } from '../governance-helpers.js';
 import { startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 1 (the part done here): outcome events steer rollout guards, which roll back or pull
+// Outcome events steer rollout guards, which roll back or pull
 // the kill switch, so a client token (shipped to browsers) must not report them, and a report must name
 // flags that exist in the reporter's environment.
 

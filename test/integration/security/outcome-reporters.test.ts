@@ -3,7 +3,7 @@ import type { RolloutProgress } from '../../../workflows/rollout-messages.js';
 import { createEnvironmentToken, createFlag } from '../governance-helpers.js';
 import { eventually, startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 1 (rest): each outcome batch records its reporter; a rollout guard weighs no reporter
+// Each outcome batch records its reporter; a rollout guard weighs no reporter
 // beyond GUARD_MAX_EVENTS_PER_REPORTER events, so one server token flooding errors cannot trip a guard that
 // the other reporters' traffic keeps healthy; a breach names the reporters whose errors drove it.
 
@@ -24,7 +24,7 @@ async function startGuardedRollout(key: string): Promise<string> {
   const started = await stack.request('POST', rolloutsPath(key), { body: { plan } });
   expect(started.status).toBe(201);
   await eventually(async () => (await stack.request('GET', rolloutsPath(key))).body.current?.percentage === 10, 'the first step');
-  return started.body.workflowId;
+  return started.body.workflow_id;
 }
 
 async function report(token: string, key: string, outcome: 'success' | 'error', count: number): Promise<void> {
@@ -93,7 +93,7 @@ describe('outcome reporters and the per-reporter cap', () => {
       const events = (await stack.request('GET', `/api/v1/audit?flag=${key}&action=rollout.rolled_back`)).body.events;
       return events?.length === 1 ? events[0] : undefined;
     }, 'the rollback audit event');
-    expect(audit.newValue.reading.reporters).toEqual(named);
+    expect(audit.new_value.reading.reporters).toEqual(named);
     expect(audit.reason).toContain(`token:${failing.id}`);
   });
 });

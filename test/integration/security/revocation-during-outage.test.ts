@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentToken, createUser } from '../governance-helpers.js';
 import { eventually, stackService, startStack, type Stack } from '../harness.js';
 
-// Issue 20, item 4: while Postgres is down, the resilient authenticator serves the last principal it
+// While Postgres is down, the resilient authenticator serves the last principal it
 // knew for a token. A revoked token (or a deactivated user's) must not come back through that memory.
 
 let stack: Stack;

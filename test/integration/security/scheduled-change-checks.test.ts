@@ -4,9 +4,8 @@ import { startStack, uniqueKey, type Stack } from '../harness.js';
 import { createFlag, createUser } from '../governance-helpers.js';
 
 /**
- * Issue 12, finding 4: scheduled changes bypassed PUT's checks. A NUL byte was accepted and then
- * retried forever; an unknown segment was accepted and applied; a change outlived its author's
- * deactivation. Now they are checked as PUT checks them, when scheduled and again when they apply
+ * Scheduled changes get PUT's checks: a NUL byte, an unknown segment or a change that outlives its
+ * author's deactivation never applies. They are checked as PUT checks them, when scheduled and again when they apply
  * (with the author's rights), a change that can no longer apply fails without retries, and
  * scheduling and cancelling are audited.
  */
@@ -82,7 +81,7 @@ describe('scheduled changes are checked as PUT checks them', () => {
     expect((await stack.request('DELETE', `/api/v1/users/${editor.id}`)).status).toBe(200);
     expect((await stack.request('DELETE', `/api/v1/segments/${segment}`)).status).toBe(204);
 
-    const [authorFailure, segmentFailure] = await Promise.all([failure(byEditor.body.workflowId), failure(bySegment.body.workflowId)]);
+    const [authorFailure, segmentFailure] = await Promise.all([failure(byEditor.body.workflow_id), failure(bySegment.body.workflow_id)]);
     expect(authorFailure).toMatch(/no longer an active user/);
     expect(segmentFailure).toMatch(/does not exist/);
     for (const key of [authorFlag, segmentFlag]) {
@@ -90,7 +89,7 @@ describe('scheduled changes are checked as PUT checks them', () => {
       expect((await stack.request('GET', `/api/v1/flags/${key}/environments/staging`)).body.enabled).toBe(false);
     }
     // One attempt each: a change that cannot apply is not retried.
-    for (const workflowId of [byEditor.body.workflowId, bySegment.body.workflowId]) {
+    for (const workflowId of [byEditor.body.workflow_id, bySegment.body.workflow_id]) {
       const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
       const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
       expect(failed).toHaveLength(1);

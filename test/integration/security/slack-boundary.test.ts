@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from '../harness.js';
 import { FORM, nowSeconds, postSlackEvent, SIGNING_SECRET, slackSignature, slashCommandBody } from '../slack-helpers.js';
 
-// Issue 12, finding 8: Slack's side of the trust boundary, against the real API and stack with a
+// Slack's side of the trust boundary, against the real API and stack with a
 // loopback fake of Slack's Web API (response_url answers land there). Requests are signed with the
 // test signing secret the way Slack signs them.
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentToken, createFlag, createUser } from '../governance-helpers.js';
 import { startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 9 (the parts done here): tokens of other users, the ?token= validity oracle, tokens
+// Small leaks closed: tokens of other users, the ?token= validity oracle, tokens
 // made by a deactivated user, Retry-After on the native evaluate's 429, trusted proxies as a setting.
 
 let stack: Stack;
@@ -61,7 +61,7 @@ describe('native evaluate', () => {
     const { token } = await createEnvironmentToken(stack, 'client', 'staging');
     let limited: Awaited<ReturnType<Stack['request']>> | undefined;
     for (let i = 0; i < 5 && !limited; i++) {
-      const response = await stack.request('POST', '/api/v1/evaluate', { token, body: { context: { targetingKey: 'u' } } });
+      const response = await stack.request('POST', '/api/v1/evaluate', { token, body: { context: { targeting_key: 'u' } } });
       if (response.status === 429) limited = response;
     }
     expect(limited?.body.error.code).toBe('RATE_LIMITED');

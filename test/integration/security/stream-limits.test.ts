@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentToken, createUser } from '../governance-helpers.js';
 import { eventually, startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 3: 500 streams with one client token all succeeded, and an open stream kept
-// receiving events after its token was revoked. Now streams are capped per token and per address
-// (429 + Retry-After), and revocation or deactivation closes them, in every API process.
+// Streams are capped per token and per address (429 + Retry-After), so one client token can't hold
+// hundreds open, and revoking a token or deactivating its user closes its open streams in every API
+// process: no event reaches a revoked token.
 
 let stack: Stack;
 let second: Stack;

@@ -5,7 +5,7 @@ import { createSecretBox } from '../../../src/auth/secret-box.js';
 import { parseSecretKey } from '../../../src/config-parsers.js';
 import { eventually, startStack, uniqueKey, type Stack } from '../harness.js';
 
-// Issue 12, finding 7: webhook destinations. An upper-case scheme is normalised (never a 500); hosts that
+// Webhook destinations: an upper-case scheme is normalised (never a 500); hosts that
 // resolve to loopback, private, link-local (metadata), unspecified or IPv4-mapped addresses are refused
 // with 400 naming `url` at create and update, and again at delivery, unless WEBHOOK_ALLOWED_HOSTS allows
 // them. Here only 127.0.0.2 is allowed (the harness allows 127.0.0.1 for the other tests' receivers).

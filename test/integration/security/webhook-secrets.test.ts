@@ -9,7 +9,7 @@ import { createSecretBox } from '../../../src/auth/secret-box.js';
 import { parseSecretKey } from '../../../src/config-parsers.js';
 import { startStack, type Stack } from '../harness.js';
 
-// Issue 12, finding 7: webhook secrets are encrypted at rest (AES-256-GCM, WEBHOOK_SECRET_KEY); `migrate`
+// Webhook secrets are encrypted at rest (AES-256-GCM, WEBHOOK_SECRET_KEY); `migrate`
 // encrypts the rows stored in plaintext before; the worker refuses to start without the key once
 // webhooks exist; and a database error on a row carrying secrets never puts the row into the log.
 

@@ -95,7 +95,7 @@ export function Dashboard() {
       flags: page.flags.map((f) => {
         const env = f.environments[change.environment];
         if (f.key !== change.key || !env) return f;
-        const killed = change.killSwitch ?? env.killed;
+        const killed = change.kill_switch ?? env.killed;
         const enabled = change.enabled ?? env.enabled;
         const state = killed ? 'killed' : !enabled ? 'off' : env.state === 'percentage' ? 'percentage' : 'on';
         return { ...f, environments: { ...f.environments, [change.environment]: { ...env, killed, enabled, state } } };
@@ -167,11 +167,11 @@ export function Dashboard() {
           )}
           <ul className="plain">
             {rollouts.data?.rollouts.map((r) => (
-              <li key={r.rolloutId} data-rollout={`${r.flagKey}:${r.environment}`}>
-                <Link to={`/flags/${enc(r.flagKey)}/${enc(r.environment)}`}><strong>{r.flagKey}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
-                <ProgressBar value={r.step - 1} max={r.totalSteps} label={`${r.flagKey} in ${r.environment}: step ${r.step} of ${r.totalSteps}`} />
-                <small className="muted">step {r.step} of {r.totalSteps}; {r.status === 'paused' ? `paused${r.pausedReason ? `: ${r.pausedReason}` : ''}` : r.status === 'waiting_approval' ? `waiting for approval${r.approvalDeadline ? ` (${timeLeft(r.approvalDeadline)} left, until ${time(r.approvalDeadline)})` : ''}` : r.nextChangeAt ? `next change ${time(r.nextChangeAt)}` : 'applying'}
-                  {r.startedBy ? ` · started by ${r.startedBy}` : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
+              <li key={r.rollout_id} data-rollout={`${r.flag_key}:${r.environment}`}>
+                <Link to={`/flags/${enc(r.flag_key)}/${enc(r.environment)}`}><strong>{r.flag_key}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
+                <ProgressBar value={r.step - 1} max={r.total_steps} label={`${r.flag_key} in ${r.environment}: step ${r.step} of ${r.total_steps}`} />
+                <small className="muted">step {r.step} of {r.total_steps}; {r.status === 'paused' ? `paused${r.paused_reason ? `: ${r.paused_reason}` : ''}` : r.status === 'waiting_approval' ? `waiting for approval${r.approval_deadline ? ` (${timeLeft(r.approval_deadline)} left, until ${time(r.approval_deadline)})` : ''}` : r.next_change_at ? `next change ${time(r.next_change_at)}` : 'applying'}
+                  {r.started_by ? ` · started by ${r.started_by}` : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
               </li>
             ))}
           </ul>
@@ -183,9 +183,9 @@ export function Dashboard() {
           {kills.data?.events.length === 0 && <p className="muted">None.</p>}
           <ul className="plain">
             {kills.data?.events.map((e) => (
-              <li key={e.id} data-kill={`${e.resourceId}:${e.environment ?? ''}`}>
-                <Link to={`/flags/${enc(e.resourceId)}/${enc(e.environment ?? '')}`}><strong>{e.resourceId}</strong></Link> in {e.environment} by {actorLabel(e)}{' '}
-                {killedNow.data && (stillKilled(e.resourceId, e.environment)
+              <li key={e.id} data-kill={`${e.resource_id}:${e.environment ?? ''}`}>
+                <Link to={`/flags/${enc(e.resource_id)}/${enc(e.environment ?? '')}`}><strong>{e.resource_id}</strong></Link> in {e.environment} by {actorLabel(e)}{' '}
+                {killedNow.data && (stillKilled(e.resource_id, e.environment)
                   ? <span className="badge kill-active" data-testid="kill-state">still killed</span>
                   : <span className="badge kill-restored" data-testid="kill-state">restored</span>)}
                 <div className="small muted">{time(e.timestamp)} — {e.reason ?? ''}</div>
@@ -218,7 +218,7 @@ export function Dashboard() {
                     <Link to={`/flags/${enc(f.key)}`}>{f.key}</Link>{f.lifecycle && <> <LifecycleBadge lifecycle={f.lifecycle} /></>}
                     <div className="muted small">{f.name}{f.archived ? ' · archived' : ''} · revision {f.revision}</div>
                     <div>{f.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</div>
-                    {f.rollouts.map((r) => <div key={r.rolloutId} className="small">rollout in {r.environment}: {r.status.replace('_', ' ')}, step {r.step} of {r.totalSteps}</div>)}
+                    {f.rollouts.map((r) => <div key={r.rollout_id} className="small">rollout in {r.environment}: {r.status.replace('_', ' ')}, step {r.step} of {r.total_steps}</div>)}
                   </th>
                   {environments.map((e) => {
                     const s = f.environments[e];

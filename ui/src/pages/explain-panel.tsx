@@ -7,7 +7,7 @@ import { useSession } from '../session.tsx';
 /** "Evaluate as…": the result for a typed context and the trace of every check on the way. */
 export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string }) {
   const { api } = useSession();
-  const [context, setContext] = useState('{\n  "targetingKey": "user-1"\n}');
+  const [context, setContext] = useState('{\n  "targeting_key": "user-1"\n}');
   const [at, setAt] = useState('');
   const [answer, setAnswer] = useState<ExplainAnswer | null>(null);
   const [parseError, setParseError] = useState<string | null>(null);
@@ -27,7 +27,7 @@ export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string })
     <section className="card" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Evaluate as… in {env}</h3>
       <form onSubmit={(e) => { e.preventDefault(); void run.run(); }}>
-        <Field label="Context (JSON)" error={run.error} path="context" hint='e.g. {"targetingKey": "user-42", "country": "NL"}'>{(p) => (
+        <Field label="Context (JSON)" error={run.error} path="context" hint='e.g. {"targeting_key": "user-42", "country": "NL"}'>{(p) => (
           <textarea {...p} className="mono" rows={4} value={context} onChange={(e) => setContext(e.target.value)} aria-invalid={Boolean(parseError) || p['aria-invalid']} />)}</Field>
         {parseError && <p className="field-error" role="alert">{parseError}</p>}
         <Field label="As of (optional, ISO 8601)" error={run.error} path="at">{(p) => <input {...p} placeholder="now" value={at} onChange={(e) => setAt(e.target.value)} />}</Field>
@@ -38,7 +38,7 @@ export function ExplainPanel({ flagKey, env }: { flagKey: string; env: string })
         <div className="explain" data-testid="explain-result" aria-live="polite">
           <p>
             Value <code data-testid="explain-value">{JSON.stringify(answer.result.value)}</code>, variant <code>{answer.result.variant}</code>,
-            reason <strong>{answer.result.reason}</strong>{answer.result.errorCode ? ` (${answer.result.errorCode})` : ''} — version {answer.version}
+            reason <strong>{answer.result.reason}</strong>{answer.result.error_code ? ` (${answer.result.error_code})` : ''} — version {answer.version}
           </p>
           <ol className="trace" data-testid="explain-trace">
             {answer.trace.map((t, i) => (

@@ -8,6 +8,7 @@ import { ErrorBox, time, useAction, WorkflowLink, WriteButton } from '../compone
 import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
+import { RestoreEffect, RestorePreview } from './restore-effect.tsx';
 
 /**
  * The red button: a reason and the flag key typed to confirm; restore (confirmed in a dialog in
@@ -48,7 +49,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
     // Only a release that applies now asks first; one that becomes a change request changes nothing yet.
     if (env === 'production' && !(gated && !bypass) && !(await confirm({
       title: `Restore ${flag.key} in production?`,
-      effect: <p>The kill switch is released: <strong>{flag.key}</strong> serves its configured value to every production user again, at once{config.enabled ? '' : ' (its config is off, so it stays off)'}. It was killed {config.kill_switch?.reason ? <>because “{config.kill_switch.reason}”</> : ''}.</p>,
+      effect: <RestoreEffect flagKey={flag.key} env={env} config={config} />,
       confirmLabel: `Restore ${flag.key} in production`,
     }))) return;
     const answer = await api.request<KillOutcome | ChangeRequestCreated>('DELETE', path, {
@@ -79,6 +80,7 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
             <label htmlFor={`${id}-rr`}>Reason for restoring ({gated && bypass ? 'required to bypass' : 'optional'})</label>
             <input id={`${id}-rr`} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!allowed.allowed} aria-invalid={restore.error instanceof ApiError && restore.error.status === 0 ? true : undefined} />
           </div>
+          <RestorePreview env={env} config={config} />
           {allowed.allowed && <PolicyGate policy={policy} gated={gated} env={env} doing="Releasing the kill switch" bypass={bypass} onBypass={setBypass} testId="restore-creates-request" />}
           <WriteButton allowed={allowed} onClick={() => void restore.run()} disabled={restore.busy}>{restore.busy ? 'Restoring…' : `Restore ${flag.key} in ${env}`}</WriteButton>
         </>
@@ -113,9 +115,9 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
           </p>
           <p role="status" className={confirmation?.status === 'unconfirmed' ? 'error' : 'ok'}>
             {!confirmation ? 'Replica confirmation unavailable (Redis unreachable).'
-              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas${confirmation.elapsedMs !== null ? ` in ${Math.round(confirmation.elapsedMs)} ms` : ''}.`
-                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmedReplicas}/${confirmation.totalReplicas} replicas so far.`
-                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.totalReplicas} replicas: ${confirmation.laggards.join(', ')}.`}
+              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas${confirmation.elapsed_ms !== null ? ` in ${Math.round(confirmation.elapsed_ms)} ms` : ''}.`
+                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas so far.`
+                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.total_replicas} replicas: ${confirmation.laggards.join(', ')}.`}
           </p>
         </div>
       )}

@@ -77,14 +77,14 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                 {phase.audience && (
                   <div className="small" data-testid="phase-audience">
                     Audience: {phase.audience.segments.join(', ')} → {phase.audience.variant ? <code>{phase.audience.variant}</code> : 'the on variant'}
-                    {phase.audienceAt ? <>, served since {time(phase.audienceAt)}</> : ''}
+                    {phase.audience_at ? <>, served since {time(phase.audience_at)}</> : ''}
                   </div>
                 )}
                 <div className="small">
-                  {phase.startedAt && <>started {time(phase.startedAt)}</>}
-                  {phase.finishedAt && <>, finished {time(phase.finishedAt)}</>}
-                  {phase.soakUntil && <> · soaking, {timeLeft(phase.soakUntil)} left</>}
-                  {phase.workflowId && phase.url && <> · <a href={phase.url} target="_blank" rel="noreferrer"><code>{phase.workflowId}</code></a></>}
+                  {phase.started_at && <>started {time(phase.started_at)}</>}
+                  {phase.finished_at && <>, finished {time(phase.finished_at)}</>}
+                  {phase.soak_until && <> · soaking, {timeLeft(phase.soak_until)} left</>}
+                  {phase.workflow_id && phase.url && <> · <a href={phase.url} target="_blank" rel="noreferrer"><code>{phase.workflow_id}</code></a></>}
                 </div>
                 {phase.approval && (
                   <div className="small">
@@ -94,8 +94,8 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                 )}
                 {phase.policy && (
                   <div className="small" data-testid="policy-gate">
-                    Policy gate: needs {phase.policy.requiredApprovals} approval{phase.policy.requiredApprovals === 1 ? '' : 's'} under {phase.policy.environment}’s change policy
-                    {' '}({approvalsFor(phase, 'policy').length} of {phase.policy.requiredApprovals}
+                    Policy gate: needs {phase.policy.required_approvals} approval{phase.policy.required_approvals === 1 ? '' : 's'} under {phase.policy.environment}’s change policy
+                    {' '}({approvalsFor(phase, 'policy').length} of {phase.policy.required_approvals}
                     {approvalsFor(phase, 'policy').length ? `: ${approvalsFor(phase, 'policy').map((a) => `${a.name} (${time(a.at)})`).join(', ')}` : ''})
                   </div>
                 )}

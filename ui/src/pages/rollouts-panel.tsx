@@ -41,7 +41,7 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
   const base = `/api/v1/flags/${enc(flag.key)}/environments/${enc(env)}/rollouts`;
   const list = useLoad((signal) => api.get<RolloutList>(base, signal), [base, liveTick]);
   const current = list.data?.current && RUNNING.has(list.data.current.status) ? list.data.current : null;
-  const record = current ? list.data?.rollouts.find((r) => r.id === current.rolloutId) : undefined;
+  const record = current ? list.data?.rollouts.find((r) => r.id === current.rollout_id) : undefined;
   const [workflow, setWorkflow] = useState<Started | null>(null);
   // The latest rollout, once over, shows its outcome until someone dismisses it (in this browser).
   const latest = list.data?.rollouts[0];
@@ -66,19 +66,19 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
     <section className="card" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Rollouts in {env}</h3>
       <ErrorBox error={list.error} />
-      {current ? (() => { const backTo = current.startSplit ? describeSplit(current.startSplit) : '0%'; return (
+      {current ? (() => { const backTo = current.start_split ? describeSplit(current.start_split) : '0%'; return (
         <div className="rollout-current" data-testid="rollout-current" data-status={current.status}>
           <p>
             <strong className={`badge st-${current.status}`} data-testid="rollout-status">{current.status.replace('_', ' ')}</strong> {current.summary}
-            {current.pausedReason && <> — paused: “{current.pausedReason}”</>}
+            {current.paused_reason && <> — paused: “{current.paused_reason}”</>}
           </p>
-          <ProgressBar value={stepsApplied(current)} max={current.totalSteps} label={`${describeStep(current.step, current.totalSteps)}${current.status === 'paused' ? ', paused' : ''}: ${stepsApplied(current)} of ${current.totalSteps} steps applied`} />
+          <ProgressBar value={stepsApplied(current)} max={current.total_steps} label={`${describeStep(current.step, current.total_steps)}${current.status === 'paused' ? ', paused' : ''}: ${stepsApplied(current)} of ${current.total_steps} steps applied`} />
           {current.split && <p data-testid="rollout-split">Serving <strong>{describeSplit(current.split)}</strong>
-            {current.startSplit && <> — {current.percentage ?? 0}% of traffic moved from the starting split ({describeSplit(current.startSplit)})</>}.</p>}
-          <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.nextChangeAt ? time(current.nextChangeAt) : '–'}.
-            {record?.workflowId && <> Workflow <code>{record.workflowId}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
-          {current.status === 'waiting_approval' && current.approvalDeadline && <ApprovalDeadline at={current.approvalDeadline} />}
-          <FinalHoldWarning plan={record?.plan} endsAt={current.step === current.totalSteps - 1 && current.history.some((h) => h.label === `step:${current.step}`) ? current.nextChangeAt : null} />
+            {current.start_split && <> — {current.percentage ?? 0}% of traffic moved from the starting split ({describeSplit(current.start_split)})</>}.</p>}
+          <p className="small">Now at <strong>{current.percentage ?? 0}%</strong>; next change {current.status === 'paused' ? 'when resumed' : current.status === 'waiting_approval' ? 'after approval' : current.next_change_at ? time(current.next_change_at) : '–'}.
+            {record?.workflow_id && <> Workflow <code>{record.workflow_id}</code>{record.url && <> — <a href={record.url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}.</>}</p>
+          {current.status === 'waiting_approval' && current.approval_deadline && <ApprovalDeadline at={current.approval_deadline} />}
+          <FinalHoldWarning plan={record?.plan} endsAt={current.step === current.total_steps - 1 && current.history.some((h) => h.label === `step:${current.step}`) ? current.next_change_at : null} />
           <Timeline current={current} plan={record?.plan} />
           {current.guard && <GuardChart readings={current.guard.readings} breach={current.guard.breach} guard={record?.plan?.guard} />}
           <div className="actions wrap">
@@ -114,7 +114,7 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
           <div className="table-wrap"><table>
             <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Strategy</th><th scope="col">Status</th><th scope="col">Finished</th></tr></thead>
             <tbody>{list.data.rollouts.map((r) => (
-              <tr key={r.id}><td>{time(r.createdAt)}</td><td>{r.createdBy}</td><td>{r.plan.strategy}</td><td>{r.status}</td><td>{time(r.finishedAt)}</td></tr>
+              <tr key={r.id}><td>{time(r.created_at)}</td><td>{r.created_by}</td><td>{r.plan.strategy}</td><td>{r.status}</td><td>{time(r.finished_at)}</td></tr>
             ))}</tbody>
           </table></div>
         </details>
@@ -124,9 +124,9 @@ export function RolloutsPanel({ flag, env, onChanged, liveTick = 0 }: { flag: Fl
 }
 
 /** How many of the plan's steps have applied (the bar's fill): a paused rollout keeps what it reached. */
-export function stepsApplied(progress: Pick<RolloutProgressView, 'history' | 'totalSteps'>): number {
+export function stepsApplied(progress: Pick<RolloutProgressView, 'history' | 'total_steps'>): number {
   const applied = new Set(progress.history.filter((h) => /^step:\d+$/.test(h.label)).map((h) => h.label));
-  return Math.min(applied.size, progress.totalSteps);
+  return Math.min(applied.size, progress.total_steps);
 }
 
 const DISMISSED_KEY = 'ripcord.dismissedRolloutOutcomes';
@@ -156,20 +156,20 @@ function RolloutOutcome({ record, flag, env, onDismiss }: { record: RolloutRecor
   // The furthest step it applied (a rollback's own entry, back to the start, is not one).
   const furthest = progress?.history?.filter((h) => /^step:\d+$/.test(h.label)).at(-1);
   const reached = furthest ? (furthest.split ? describeSplit(furthest.split) : furthest.percentage === 'off' ? 'off' : `${furthest.percentage}%`) : null;
-  const applied = record.status === 'completed' ? progress?.totalSteps : progress?.history ? stepsApplied(progress as RolloutProgressView) : undefined;
-  const steps = progress?.totalSteps && applied !== undefined ? `${applied} of ${progress.totalSteps} step${progress.totalSteps === 1 ? '' : 's'} applied` : null;
+  const applied = record.status === 'completed' ? progress?.total_steps : progress?.history ? stepsApplied(progress as RolloutProgressView) : undefined;
+  const steps = progress?.total_steps && applied !== undefined ? `${applied} of ${progress.total_steps} step${progress.total_steps === 1 ? '' : 's'} applied` : null;
   return (
     <div className={`rollout-outcome outcome-${record.status}`} data-testid="rollout-outcome" data-status={record.status} role="status">
       <p>
         <strong className={`badge st-${record.status}`}>{OUTCOME_WORDS[record.status] ?? record.status}</strong>{' '}
-        {record.plan.strategy} rollout started {time(record.createdAt)} by {actorLabel({ userId: record.createdBy, actorName: null })}{record.finishedAt ? `, ended ${time(record.finishedAt)}` : ''}.
+        {record.plan.strategy} rollout started {time(record.created_at)} by {actorLabel({ user_id: record.created_by, actor_name: null })}{record.finished_at ? `, ended ${time(record.finished_at)}` : ''}.
       </p>
       <p data-testid="outcome-summary">
         {steps ? `${steps}` : ''}{steps && reached ? '; ' : ''}{reached ? `it had reached ${reached}` : ''}{steps || reached ? '. ' : ''}
         Now in {env}: <StateBadge {...state} />.
       </p>
       {progress?.guard?.breach && <p className="warning" role="note">Guard breached: {progress.guard.breach.detail}</p>}
-      {progress?.pausedReason && <p className="muted">Last pause: “{progress.pausedReason}”</p>}
+      {progress?.paused_reason && <p className="muted">Last pause: “{progress.paused_reason}”</p>}
       <div className="actions">
         <button type="button" onClick={onDismiss}>Dismiss and start another</button>
         <a href={record.url} target="_blank" rel="noreferrer">Workflow in Temporal UI</a>
@@ -225,7 +225,7 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
   const planned = (plan?.strategy === 'gradual' || plan?.strategy === 'split') && plan.steps ? plan.steps : [];
   const history = current.history;
   const applied = (i: number) => history.find((h) => h.label === `step:${i}`);
-  const of = current.totalSteps;
+  const of = current.total_steps;
   // History entries that are not plan steps (linear and scheduled changes, a rollback) are listed as they happened.
   const others = planned.length ? history.filter((h) => !/^step:\d+$/.test(h.label)) : history;
   return (
@@ -239,10 +239,10 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
             <span aria-hidden="true">{done ? '●' : '○'}</span> {describeStep(i, of)}: {detail}
             {done ? ` — applied ${time(done.at)}` : ''}
             {isCurrent && done && current.status === 'paused' ? ' — paused' : ''}
-            {isCurrent && done && current.status !== 'paused' && current.nextChangeAt ? `; holding until ${time(current.nextChangeAt)}` : ''}
+            {isCurrent && done && current.status !== 'paused' && current.next_change_at ? `; holding until ${time(current.next_change_at)}` : ''}
             {isCurrent && !done && current.status === 'waiting_approval' ? ' — waiting for approval' : ''}
             {isCurrent && !done && current.status === 'paused' ? ' — paused before it applies' : ''}
-            {isCurrent && !done && current.status === 'running' && current.nextChangeAt ? ` — due ${time(current.nextChangeAt)}` : ''}
+            {isCurrent && !done && current.status === 'running' && current.next_change_at ? ` — due ${time(current.next_change_at)}` : ''}
           </li>
         );
       })}
@@ -255,7 +255,7 @@ function Timeline({ current, plan }: { current: RolloutProgressView; plan: PlanS
 type GuardProgress = NonNullable<RolloutProgressView['guard']>;
 
 function GuardChart({ readings, breach, guard }: { readings: GuardProgress['readings']; breach: GuardProgress['breach']; guard: RolloutPlan['guard'] }) {
-  const points = readings.map((r) => ({ t: Date.parse(r.at), v: r.value ?? r.treatedErrorRate ?? 0, breached: r.breached, detail: r.detail }));
+  const points = readings.map((r) => ({ t: Date.parse(r.at), v: r.value ?? r.treated_error_rate ?? 0, breached: r.breached, detail: r.detail }));
   const threshold = guard?.source === 'prometheus' ? guard.threshold : guard?.max_error_rate;
   const W = 320, H = 90;
   const last = readings.at(-1);
@@ -328,7 +328,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
       announceChangeRequests();
       return;
     }
-    onStarted({ id: answer.workflowId, url: answer.url, status: answer.summary });
+    onStarted({ id: answer.workflow_id, url: answer.url, status: answer.summary });
   });
   const e = run.error;
   const setStep = (i: number, patch: Partial<Step>) => setSteps(steps.map((s, j) => (j === i ? { ...s, ...patch } : s)));

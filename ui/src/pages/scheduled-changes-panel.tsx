@@ -47,7 +47,7 @@ export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { fla
   useInterval(() => void list.reload(), missing ? 1000 : pending ? 2000 : null);
   useEffect(() => {
     if (scheduled) {
-      setWorkflow({ id: scheduled.workflowId, url: scheduled.url, status: `scheduled for ${time(scheduled.at)}` });
+      setWorkflow({ id: scheduled.workflow_id, url: scheduled.url, status: `scheduled for ${time(scheduled.at)}` });
       void list.reload();
     }
   }, [scheduled]);
@@ -65,7 +65,7 @@ export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { fla
 
   const cancel = useAction(async (change: ScheduledChange) => {
     await api.request('DELETE', `${base}/${enc(change.id)}`);
-    setWorkflow({ id: change.workflowId, url: change.url, status: 'cancelled' });
+    setWorkflow({ id: change.workflow_id, url: change.url, status: 'cancelled' });
     await list.reload();
   });
 
@@ -84,8 +84,8 @@ export function ScheduledChangesPanel({ flag, env, scheduled, onApplied }: { fla
               <th scope="row">{time(c.at)}</th>
               <td><span className={`badge sc-${c.status}`} data-testid="change-status">{STATUS_TEXT[c.status] ?? c.status.toLowerCase()}</span></td>
               <td>{c.reason ?? '–'}</td>
-              <td>{c.scheduledBy ?? '–'}</td>
-              <td><code className="small" data-testid="change-workflow-id">{c.workflowId}</code>{c.url && <> — <a href={c.url} target="_blank" rel="noreferrer" aria-label={`open ${c.workflowId} in Temporal UI`}>open in Temporal UI</a></>}</td>
+              <td>{c.scheduled_by ?? '–'}</td>
+              <td><code className="small" data-testid="change-workflow-id">{c.workflow_id}</code>{c.url && <> — <a href={c.url} target="_blank" rel="noreferrer" aria-label={`open ${c.workflow_id} in Temporal UI`}>open in Temporal UI</a></>}</td>
               <td>{c.status === 'RUNNING' && (
                 <WriteButton allowed={allowed} className="danger-link" disabled={cancel.busy} onClick={() => void cancel.run(c)} aria-label={`Cancel the change scheduled for ${time(c.at)}`}>Cancel</WriteButton>
               )}</td>

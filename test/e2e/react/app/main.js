@@ -26,5 +26,5 @@ function Page() {
 const context = params.get('user') ? { targetingKey: params.get('user'), plan: 'pro' } : { plan: 'pro' };
 createRoot(document.getElementById('root')).render(
   h(StrictMode, null,
-    h(RipcordProvider, { url: params.get('api'), token: params.get('token'), context }, h(Page))),
+    h(RipcordProvider, { url: params.get('api'), token: params.get('token'), context, appName: params.get('app') ?? undefined, appVersion: params.get('app') ? '2.0.0' : undefined }, h(Page))),
 );

@@ -1,0 +1,14 @@
+import { requireAccess, type Caller } from '../auth/caller.js';
+import type { Action } from '../auth/rbac.js';
+import type { Queryable } from '../connections/database.js';
+import { findFlag } from './flag-store.js';
+
+/**
+ * The caller's right to `action` on one flag in one environment, decided with the flag's tags (grants
+ * may be limited to tags). An unknown flag is decided without tags, so a caller without the right
+ * learns nothing; one with it then gets the write's own 404. Throws 403 naming what is missing.
+ */
+export async function requireFlagAccess(db: Queryable, caller: Caller, flagKey: string, environment: string | undefined, action: Action): Promise<void> {
+  const tags = (await findFlag(db, flagKey))?.tags;
+  requireAccess(caller, { resource: 'flag', action, environment, tags });
+}

@@ -1,0 +1,187 @@
+/**
+ * SDK instances report what they hold and are counted: a real Node SDK process (local mode, the
+ * package's source as an application imports it) and the React SDK in headless Chromium report to
+ * the API; GET /api/v1/instances lists them; a kill is confirmed on them, an instance that never
+ * applies it is named as a laggard, and one whose process dies leaves the count after the expiry.
+ * The stack has a Redis prefix of its own, so the replicas and instances of other test files running
+ * at the same time are not counted here.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReactApp } from '../e2e/react/build-app.js';
+import { launchChromium } from '../e2e/browser.js';
+import { serveStatic } from '../e2e/static-server.js';
+import { readInstanceConfirmation } from '../../src/serving/instance-confirmation.js';
+import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const artifacts = join(root, 'test-artifacts');
+const appDir = join(artifacts, 'react-app-instances');
+const HEARTBEAT_SECONDS = 0.5;
+
+let stack: Stack;
+let redis: Redis;
+let serverToken: string;
+let clientToken: string;
+let browser: Browser;
+let web: Server;
+let pageUrl: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  stack = await startStack({ INSTANCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), REDIS_PREFIX: `instances-${randomBytes(4).toString('hex')}` });
+  redis = new Redis(stack.config.REDIS_URL);
+  serverToken = await createToken(stack.db, 'server');
+  clientToken = await createToken(stack.db, 'client');
+  await buildReactApp(appDir);
+  ({ server: web, url: pageUrl } = await serveStatic(appDir));
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await browser?.close();
+  await new Promise((resolve) => web?.close(resolve));
+  redis?.disconnect();
+  await stack?.close();
+});
+
+interface FleetLine { type: 'ready' | 'applied'; ids?: string[]; id?: string; version?: number }
+
+/** A process of `count` Node SDK clients; resolves with their instance ids once all are ready. */
+async function startNodeFleet(appName: string, count = 1): Promise<{ child: ChildProcess; ids: string[]; lines: FleetLine[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/clients/node/sdk-fleet.ts'], {
+    cwd: root, env: { ...process.env, RIPCORD_URL: stack.api.url, RIPCORD_TOKEN: serverToken, INSTANCES: String(count), APP_NAME: appName },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const lines: FleetLine[] = [];
+  const ready = new Promise<string[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the SDK process exited (${code}) before it was ready`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const parsed = JSON.parse(line) as FleetLine;
+      lines.push(parsed);
+      if (parsed.type === 'ready') resolve(parsed.ids!);
+    });
+  });
+  return { child, ids: await ready, lines };
+}
+
+async function openBrowser(appName: string, flag: string): Promise<Page> {
+  const page = await browser.newPage();
+  const query = new URLSearchParams({ api: stack.api.url, token: clientToken, flag, app: appName, user: 'someone' });
+  await page.goto(`${pageUrl}?${query}`);
+  await page.waitForSelector('#status:text("ready")');
+  return page;
+}
+
+interface Listed { id: string; kind: string; app: string | null; app_version: string | null; host: string | null; sdk_version: string | null; version: number; versions_behind: number; lag_ms: number; counted_as: string; connected_since: string; last_seen: string }
+
+async function fleet(): Promise<{ instances: Listed[]; total: number; replicas: { answered: number; asked: number } }> {
+  const listed = await stack.request('GET', '/api/v1/instances?environment=production');
+  expect(listed.status).toBe(200);
+  return listed.body;
+}
+
+const environmentVersion = () => stack.api.snapshot.version('production');
+
+describe('SDK instances', () => {
+  it('a Node SDK process and a browser report the version they hold; the API lists them with app, host and SDK version', async () => {
+    const key = uniqueKey('instances-list');
+    await createFlag(stack, key, onForEveryone);
+    const node = await startNodeFleet('checkout-api');
+    const page = await openBrowser('storefront', key);
+
+    const listed = await eventually(async () => {
+      const current = environmentVersion();
+      const { instances } = await fleet();
+      const nodeInstance = instances.find((i) => i.id === node.ids[0] && i.version >= current);
+      const browserInstance = instances.find((i) => i.app === 'storefront' && i.version >= current);
+      return nodeInstance && browserInstance ? { nodeInstance, browserInstance } : undefined;
+    }, 'both instances to report the current version');
+    expect(listed.nodeInstance).toMatchObject({
+      kind: 'node-local', app: 'checkout-api', app_version: '1.0.0', sdk_version: '0.1.0', versions_behind: 0, lag_ms: 0, counted_as: 'confirmed',
+    });
+    expect(listed.nodeInstance.host).toEqual(expect.any(String));
+    expect(Date.parse(listed.nodeInstance.connected_since)).toBeLessThanOrEqual(Date.parse(listed.nodeInstance.last_seen));
+    // The browser says the page's host, never anything about its user.
+    expect(listed.browserInstance).toMatchObject({ kind: 'browser', app_version: '2.0.0', host: new URL(pageUrl).host, counted_as: 'confirmed' });
+    expect(JSON.stringify(listed.browserInstance)).not.toContain('someone');
+    expect((await fleet()).replicas).toEqual({ answered: 1, asked: 1 });
+    await page.close();
+    node.child.kill('SIGTERM');
+  });
+
+  it('counts a kill on a Node SDK process and a browser, names a laggard, and drops a vanished process after the expiry', async () => {
+    const key = uniqueKey('instances-kill');
+    await createFlag(stack, key, onForEveryone);
+    const node = await startNodeFleet('payments-worker', 3);
+    const page = await openBrowser('shop-frontend', key);
+    // An instance that reported once and then never applies anything (its heartbeat still comes).
+    const stuck = { id: `stuck-${randomBytes(6).toString('hex')}`, kind: 'node-local', app: 'stuck-cron', host: 'cron-1', version: 1 };
+    const report = () => stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: stuck });
+    expect((await report()).status).toBe(200);
+    const beat = setInterval(() => void report(), HEARTBEAT_SECONDS * 500);
+    try {
+      // Current, and alone: the first case's instances have left (its page closed without a word).
+      await eventually(async () => {
+        const { instances, total } = await fleet();
+        return total === 5 && instances.filter((i) => i.app !== 'stuck-cron' && i.version >= environmentVersion()).length === 4;
+      }, 'the four instances to be current and the others gone');
+
+      const killedAt = Date.now();
+      const killed = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'instances test' } });
+      expect(killed.status).toBe(201);
+      const version: number = killed.body.version;
+      await page.waitForSelector('#flag[data-value="false"]', { timeout: 10_000 });
+
+      const confirmation = await eventually(async () => {
+        const c = await readInstanceConfirmation(redis, { environment: 'production', version, sinceMs: killedAt }, stack.config.REDIS_PREFIX);
+        return c.confirmed === 4 ? c : undefined;
+      }, 'the kill to be confirmed on the three Node SDK instances and the browser');
+      expect(confirmation).toMatchObject({ confirmed: 4, delivered: 0, total: 5 });
+      expect(confirmation.laggards).toEqual([{ id: stuck.id, kind: 'node-local', app: 'stuck-cron', host: 'cron-1', version: 1 }]);
+      expect(confirmation.elapsed_ms).toBeGreaterThanOrEqual(0);
+      expect(confirmation.elapsed_ms).toBeLessThan(10_000);
+      // Each Node SDK instance reported the kill's version after applying it.
+      await eventually(async () => node.ids.every((id) => node.lines.some((line) => line.type === 'applied' && line.id === id && line.version! >= version)), 'each Node SDK client to print that it applied the kill', 5_000);
+      const { instances } = await fleet();
+      expect(instances[0]).toMatchObject({ id: stuck.id, versions_behind: environmentVersion() - 1 });
+      expect(instances[0]!.lag_ms).toBeGreaterThan(0);
+
+      // The Node process dies without a word: its instances leave the count after three heartbeats.
+      node.child.kill('SIGKILL');
+      const diedAt = Date.now();
+      await eventually(async () => {
+        const c = await readInstanceConfirmation(redis, { environment: 'production', version, sinceMs: killedAt }, stack.config.REDIS_PREFIX);
+        return c.total === 2 && c.confirmed === 1;
+      }, 'the vanished process to leave the count', 10_000);
+      expect(Date.now() - diedAt).toBeGreaterThanOrEqual(HEARTBEAT_SECONDS * 1000);
+      expect((await fleet()).instances.some((i) => node.ids.includes(i.id))).toBe(false);
+    } finally {
+      clearInterval(beat);
+      await page.close();
+    }
+  });
+
+  it('refuses reports with bad fields (400 naming them) and another environment than the token\'s (403)', async () => {
+    const bad = await stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: { id: 'x', kind: 'mainframe', version: -1 } });
+    expect(bad.status).toBe(400);
+    const paths = bad.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.id', 'body.kind', 'body.version']));
+    const elsewhere = await stack.request('POST', '/api/v1/instances/report', { token: clientToken, body: { id: 'abcdefgh', kind: 'browser', version: 1, environment: 'staging' } });
+    expect(elsewhere.status).toBe(403);
+    const listedByToken = await stack.request('GET', '/api/v1/instances?environment=production', { token: serverToken });
+    expect(listedByToken.status).toBe(403);
+    expect((await stack.request('GET', '/api/v1/instances?environment=Not%20An%20Env')).status).toBe(400);
+  });
+});
