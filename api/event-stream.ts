@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Principal } from '../src/auth/principal.js';
 import type { Metrics } from '../src/metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
+import { responseSink } from '../src/serving/sse-sink.js';
 import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../src/serving/stream-registry.js';
 
 export interface EventStreamDeps {
@@ -40,7 +41,8 @@ export function openEventStream(
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
-  const detach = environments.map((environment) => deps.hub.connect(environment, res, lastEventId));
+  const sink = responseSink(res);
+  const detach = environments.map((environment) => deps.hub.connect(environment, sink, lastEventId));
   deps.metrics.streamClients.inc();
   res.on('close', () => {
     for (const d of detach) d();
