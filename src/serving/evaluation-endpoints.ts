@@ -234,7 +234,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
    * go on. A token resolved moments ago is answered from memory, synchronously.
    */
   function admit(req: ServingRequest, native: boolean): Answer<Caller | ServingResponse> {
-    const token = tokenFromHeaders(req.header);
+    const token = tokenFromHeaders((name) => req.header(name));
     const known = token ? deps.authenticator.cached?.(token) : undefined;
     if (known) return callerOf(req, known, native);
     return lookUp(req, token, native);
