@@ -2,12 +2,15 @@ import type { Request, Response } from 'express';
 import type { Principal } from '../src/auth/principal.js';
 import type { Metrics } from '../src/metrics.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
+import { responseSink } from '../src/serving/sse-sink.js';
 import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../src/serving/stream-registry.js';
 
 export interface EventStreamDeps {
   hub: StreamHub;
   streams: StreamRegistry;
   metrics: Metrics;
+  /** Counts each stream as an SDK instance while it is open (OFREP's); returns what ends the count. */
+  countInstance?: (environment: string, owner: { key: string; address: string }, lastEventId: number | undefined) => () => void;
 }
 
 /**
@@ -40,7 +43,9 @@ export function openEventStream(
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
-  const detach = environments.map((environment) => deps.hub.connect(environment, res, lastEventId));
+  const sink = responseSink(res);
+  const detach = environments.map((environment) => deps.hub.connect(environment, sink, lastEventId));
+  if (deps.countInstance) for (const environment of environments) detach.push(deps.countInstance(environment, { key: who.key, address }, lastEventId));
   deps.metrics.streamClients.inc();
   res.on('close', () => {
     for (const d of detach) d();

@@ -204,6 +204,11 @@ ensure_python_venv() {
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 }
 
+# wrk (Debian's), the load generator of the serving benchmarks and of the speed guard `npm test` ends with.
+ensure_wrk() {
+  command -v wrk >/dev/null || apt_install wrk
+}
+
 # Headless Chromium (Debian's) for the browser tests; playwright-core drives it, no browser download.
 ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
@@ -273,6 +278,7 @@ ensure_system_packages() {
   ensure_chromium
   ensure_infra_test_packages
   ensure_python_venv
+  ensure_wrk
 }
 
 # OpenFeature's flagd provider for Python, pinned in test/integration/flagd/requirements.txt, for

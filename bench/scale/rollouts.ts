@@ -10,6 +10,7 @@ interface Rollout { status: string }
 
 export async function rolloutsDimension(stack: Record<string, string>, sizes: number[]): Promise<DimensionResult> {
   const rows: DimensionResult['rows'] = [];
+  const hopNotes: string[] = [];
   const connection = await Connection.connect({ address: stack.TEMPORAL_ADDRESS! });
   const temporal = new TemporalClient({ connection, namespace: stack.TEMPORAL_NAMESPACE ?? 'default' });
   try {
@@ -31,21 +32,25 @@ export async function rolloutsDimension(stack: Record<string, string>, sizes: nu
       });
       const startSeconds = (performance.now() - started) / 1000;
       let workerRss = rssMiB(worker.pid);
-      const done = new Map<string, Rollout>();
+      // Waits on Temporal's visibility (one count a second), not by asking the API about every rollout:
+      // a thousand status reads a second would compete with the steps being measured.
       const deadline = performance.now() + 600_000;
-      while (done.size < keys.length) {
-        if (performance.now() > deadline) throw new Error(`${keys.length - done.size} rollouts did not complete in 10 minutes`);
+      const running = `TaskQueue = '${env.TEMPORAL_TASK_QUEUE}' AND ExecutionStatus = 'Running'`;
+      while ((await temporal.workflow.count(running)).count > 0) {
+        if (performance.now() > deadline) throw new Error('the rollouts did not complete in 10 minutes');
         workerRss = Math.max(workerRss, rssMiB(worker.pid));
-        await pool(keys.filter((k) => !done.has(k)), 16, async (key) => {
-          const list = await admin(api.base, 'GET', `/api/v1/flags/${key}/environments/production/rollouts`);
-          const rollout = (list.rollouts as Rollout[])[0];
-          if (rollout && rollout.status === 'completed') done.set(key, rollout);
-        });
-        if (done.size < keys.length) await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
+      // Then the API must say every one completed.
+      await pool(keys, 16, async (key) => {
+        const list = await admin(api.base, 'GET', `/api/v1/flags/${key}/environments/production/rollouts`);
+        const status = (list.rollouts as Rollout[])[0]?.status;
+        if (status !== 'completed') throw new Error(`rollout of ${key} is ${status ?? 'missing'}, not completed`);
+      });
       // Lateness of the timed step, from each workflow's history: due = the hold timer's start +
       // its duration; written = the completion of the next setRolloutPercentage activity.
       const lateness: number[] = [];
+      const hops: Record<string, number[]> = { 'timer fired': [], 'workflow task queued': [], 'workflow task run': [], 'activity queued': [], 'activity run': [] };
       let eventsPerStep = Number.NaN;
       await pool(workflowIds, 16, async (id, i) => {
         const events = (await temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
@@ -56,8 +61,23 @@ export async function rolloutsDimension(stack: Record<string, string>, sizes: nu
         const due = ms(events[timer]!.eventTime) + HOLD_SECONDS * 1000;
         const scheduled = events.findIndex((e, j) => j > timer && e.activityTaskScheduledEventAttributes?.activityType?.name === 'setRolloutPercentage');
         const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(events[scheduled]?.eventId ?? -2));
-        if (completed) lateness.push(ms(completed.eventTime) - due);
+        if (!completed) return;
+        lateness.push(ms(completed.eventTime) - due);
+        // Where the lateness comes from: each hop between the due time and the write, from the same history.
+        const after = (j: number, has: (e: (typeof events)[number]) => unknown) => events.find((e, k) => k > j && has(e));
+        const fired = events.findIndex((e, j) => j > timer && e.timerFiredEventAttributes);
+        const taskStarted = after(fired, (e) => e.workflowTaskStartedEventAttributes);
+        const taskCompleted = after(fired, (e) => e.workflowTaskCompletedEventAttributes);
+        const activityStarted = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(events[scheduled]!.eventId));
+        if (fired < 0 || !taskStarted || !taskCompleted || !activityStarted) return;
+        hops['timer fired']!.push(ms(events[fired]!.eventTime) - due);
+        hops['workflow task queued']!.push(ms(taskStarted.eventTime) - ms(events[fired]!.eventTime));
+        hops['workflow task run']!.push(ms(taskCompleted.eventTime) - ms(taskStarted.eventTime));
+        hops['activity queued']!.push(ms(activityStarted.eventTime) - ms(events[scheduled]!.eventTime));
+        hops['activity run']!.push(ms(completed.eventTime) - ms(activityStarted.eventTime));
       });
+      hopNotes.push(`${size} rollouts, p50/p99 of each hop (ms): ${Object.entries(hops).map(([hop, v]) => `${hop} ${percentile(v, 50).toFixed(0)}/${percentile(v, 99).toFixed(0)}`).join(', ')}`);
+      console.log(`  ${hopNotes.at(-1)}`);
       if (lateness.length < workflowIds.length) console.log(`  (lateness read from ${lateness.length} of ${workflowIds.length} histories)`);
       await stopProc(worker);
       await stopProc(api);
@@ -75,6 +95,7 @@ export async function rolloutsDimension(stack: Record<string, string>, sizes: nu
     ],
     rows,
     notes: ['lateness: the hold timer\'s due time → the next step\'s setRolloutPercentage activity completed (config written and published), from each workflow\'s history',
-      'history events per step: Temporal history events of one rollout ÷ its steps (each event is roughly one billable action on Temporal Cloud)'],
+      'history events per step: Temporal history events of one rollout ÷ its steps (each event is roughly one billable action on Temporal Cloud)',
+      ...hopNotes],
   };
 }
