@@ -7,15 +7,18 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { ConfigCommands } from '../src/flags/config-commands.js';
+import type { FlagCommands } from '../src/flags/flag-commands.js';
 import type { SegmentCommands } from '../src/segments/segment-commands.js';
 import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
 import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
 import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
+import type { AlertTriggerCommands } from '../src/alert-triggers/alert-trigger-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
+import type { EventStreamDeps } from './event-stream.js';
 import type { InstanceRegistry } from '../src/serving/instance-registry.js';
 import type { InstanceDirectory } from '../src/serving/instance-directory.js';
 import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
@@ -85,7 +88,10 @@ export interface AppDeps {
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
   /** The other write commands every entry point shares: each decides rights and the change policy. */
-  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
+  commands: {
+    flags: FlagCommands; configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands;
+    scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands; alertTriggers: AlertTriggerCommands;
+  };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -112,7 +118,7 @@ export interface AppDeps {
   serving: {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
-    ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels };
+    ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels; countInstance?: EventStreamDeps['countInstance'] };
     /** The metrics-history route's reads. */
     metricsHistory: FlagMetricsHistoryService;
   };
@@ -151,6 +157,7 @@ export function createApp(deps: AppDeps): Express {
     endpoints: deps.serving.endpoints,
     eventStream: ofrepStreams && {
       hub: ofrepStreams.hub, channels: ofrepStreams.channels, streams: deps.security.streams, metrics: deps.metrics, authFailures: deps.security.authFailures,
+      countInstance: ofrepStreams.countInstance,
     },
   }));
   app.use(createEvaluateRouter(deps.serving.endpoints));
@@ -187,7 +194,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
+  api.use(createFlagsRouter(deps.flags, deps.commands, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
   api.use(createUsersRouter(deps.governance.users));
@@ -201,7 +208,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
   api.use(createWebhooksRouter(deps.webhooks));
-  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.commands.alertTriggers, deps.flags));
   api.use(createCodeReferencesRouter(deps.codeReferences));
   api.use(createDefinitionsRouter(deps.snapshot));
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));

@@ -40,6 +40,7 @@ import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { InstanceRegistry } from '../serving/instance-registry.js';
 import { InstanceDirectory } from '../serving/instance-directory.js';
+import { OfrepStreamInstances } from '../serving/ofrep-stream-instances.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { startTelemetry } from '../telemetry/index.js';
 import { createFlagPublisher } from '../cache/flag-publisher.js';
@@ -49,10 +50,12 @@ import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-hi
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createConfigCommands } from '../flags/config-commands.js';
+import { createFlagCommands } from '../flags/flag-commands.js';
 import { createSegmentCommands } from '../segments/segment-commands.js';
 import { createRolloutCommands } from '../rollouts/rollout-commands.js';
 import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
 import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
+import { createAlertTriggerCommands } from '../alert-triggers/alert-trigger-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -200,6 +203,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   registerFreshnessMetrics(metrics.registry, {
     stale: () => sync.staleness() !== null, lagSeconds: () => sync.lagSeconds(), lastSyncMs: () => sync.lastReconciledAt, onPropagation: sync.onPropagation,
   });
+  // OFREP providers on the event stream count as SDK instances; their re-fetches prove what they hold.
+  const ofrepInstances = new OfrepStreamInstances(instanceRegistry, (environment) => snapshot.version(environment));
   // OFREP 0.3 change streams: bulk answers advertise them once the shared channel key is loaded.
   const ofrepFreshness = new OfrepFreshness(snapshot, sync.onChange);
   ofrepFreshness.start();
@@ -212,7 +217,10 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), perAddressLimiter: new RateLimiter(config.RATE_LIMIT_PER_ADDRESS_PER_SECOND), authFailures,
-    eventStreams: { channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS },
+    eventStreams: {
+      channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS,
+      refetched: (principal, address, environment, version) => ofrepInstances.refetched(environment, { key: principal.tokenId ?? 'anonymous', address }, version),
+    },
   });
   const heartbeatMs = config.STREAM_HEARTBEAT_SECONDS * 1000;
   const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs });
@@ -231,12 +239,15 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
   const scheduledChanges = createScheduledChangeService(temporalDeps);
   const releasePipelines = createReleasePipelineService(temporalDeps);
+  const alertTriggers = createAlertTriggerService({ db, killSwitch, logger, authFailures });
   const commands = {
+    flags: createFlagCommands({ db, flags }),
     configs: createConfigCommands({ db, flags, changeRequests }),
     segments: createSegmentCommands({ segments, changeRequests }),
     rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
     scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
     releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+    alertTriggers: createAlertTriggerCommands({ db, triggers: alertTriggers }),
   };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -262,7 +273,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
+    alertTriggers,
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
@@ -270,7 +281,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels, countInstance: (environment, owner, lastEventId) => ofrepInstances.opened(environment, owner, lastEventId) },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
@@ -311,6 +322,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
     feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), authFailures, logger,
+    instances: instanceRegistry,
   });
 
   let closed: Promise<void> | undefined;

@@ -57,6 +57,8 @@ export interface EvaluationEndpointsDeps {
     freshness: OfrepFreshness;
     /** Seconds a hidden client keeps its stream open (`inactivityDelaySec`). */
     inactivityDelaySec: number;
+    /** Told when a re-fetch named a configuration (flagConfigEtag) and was answered with it: the provider holds it. */
+    refetched?: (principal: Principal, address: string, environment: string, version: number) => void;
   };
 }
 
@@ -363,8 +365,11 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       // A re-fetch triggered by a notification from a replica ahead of this one: wait (bounded) to
       // catch up; past the bound, answer what is held, marked STALE, rather than an error.
       if (wanted.want && deps.eventStreams) {
-        return deps.eventStreams.freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS)
-          .then((caughtUp) => ofrepBulkAnswer(req, principal, environment, context.context, hit, !caughtUp));
+        const { freshness, refetched } = deps.eventStreams;
+        return freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS).then((caughtUp) => {
+          if (caughtUp && wanted.want?.version !== undefined) refetched?.(principal, req.address, environment, wanted.want.version);
+          return ofrepBulkAnswer(req, principal, environment, context.context, hit, !caughtUp);
+        });
       }
       return ofrepBulkAnswer(req, principal, environment, context.context, hit, false);
     });
