@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layerConfigs } from './eslint.layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'packages/*/dist/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**', 'test-artifacts/**', 'test/fixtures/refs-app/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.bench-build/**', 'packages/*/dist/**', '.stack/**', '.tools/**', 'ui/dist/**', 'coverage/**', 'test-artifacts/**', 'test/fixtures/refs-app/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -16,6 +16,7 @@ import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
 import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
+import type { EventStreamDeps } from './event-stream.js';
 import type { InstanceRegistry } from '../src/serving/instance-registry.js';
 import type { InstanceDirectory } from '../src/serving/instance-directory.js';
 import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
@@ -112,7 +113,7 @@ export interface AppDeps {
   serving: {
     endpoints: EvaluationEndpoints; hub: StreamHub; flagMetrics: FlagMetrics; tickets: StreamTickets;
     /** OFREP 0.3 change streams: their own hub (notification format) and the channel credentials. */
-    ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels };
+    ofrepStreams?: { hub: StreamHub; channels: OfrepStreamChannels; countInstance?: EventStreamDeps['countInstance'] };
     /** The metrics-history route's reads. */
     metricsHistory: FlagMetricsHistoryService;
   };
@@ -151,6 +152,7 @@ export function createApp(deps: AppDeps): Express {
     endpoints: deps.serving.endpoints,
     eventStream: ofrepStreams && {
       hub: ofrepStreams.hub, channels: ofrepStreams.channels, streams: deps.security.streams, metrics: deps.metrics, authFailures: deps.security.authFailures,
+      countInstance: ofrepStreams.countInstance,
     },
   }));
   app.use(createEvaluateRouter(deps.serving.endpoints));

@@ -9,6 +9,8 @@ export interface EventStreamDeps {
   hub: StreamHub;
   streams: StreamRegistry;
   metrics: Metrics;
+  /** Counts each stream as an SDK instance while it is open (OFREP's); returns what ends the count. */
+  countInstance?: (environment: string, owner: { key: string; address: string }, lastEventId: number | undefined) => () => void;
 }
 
 /**
@@ -43,6 +45,7 @@ export function openEventStream(
   res.flushHeaders();
   const sink = responseSink(res);
   const detach = environments.map((environment) => deps.hub.connect(environment, sink, lastEventId));
+  if (deps.countInstance) for (const environment of environments) detach.push(deps.countInstance(environment, { key: who.key, address }, lastEventId));
   deps.metrics.streamClients.inc();
   res.on('close', () => {
     for (const d of detach) d();

@@ -6,6 +6,7 @@ import { CORS_HEADERS, CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT } from '../..
 import type { InstanceRegistry } from '../../src/serving/instance-registry.js';
 import type { InstanceDirectory } from '../../src/serving/instance-directory.js';
 import { ForbiddenError, RateLimitedError } from '../../src/errors.js';
+import { fleetSchema } from '../../src/protocol/instances-api.js';
 import { authenticate, authorize, principalOf } from '../auth.js';
 import { parseInput } from '../validation.js';
 import { defineRoute } from '../route-docs.js';
@@ -29,30 +30,6 @@ export const instanceReportSchema = z.strictObject({
 const reportAnswerSchema = z.object({
   replica: z.string(),
   heartbeat_seconds: z.number().meta({ description: 'report at least this often; an instance silent for three times as long leaves the count' }),
-});
-
-const instanceViewSchema = z.object({
-  id: z.string(),
-  kind: z.enum(['node-local', 'node-remote', 'browser', 'ofrep-stream', 'flagd-sync']),
-  environment: z.string(),
-  app: z.string().nullable(),
-  app_version: z.string().nullable(),
-  host: z.string().nullable(),
-  sdk_version: z.string().nullable(),
-  version: z.number().int().meta({ description: 'the environment version it holds (flagd: the one last written to its stream)' }),
-  connected_since: z.iso.datetime(),
-  last_seen: z.iso.datetime(),
-  versions_behind: z.number().int(),
-  lag_ms: z.number().int(),
-  replica: z.string(),
-  counted_as: z.enum(['confirmed', 'delivered', 'not_counted']),
-});
-
-export const fleetSchema = z.object({
-  environment: z.string(),
-  instances: z.array(instanceViewSchema),
-  total: z.number().int(),
-  replicas: z.object({ answered: z.number().int(), asked: z.number().int() }),
 });
 
 const listQuery = z.object({

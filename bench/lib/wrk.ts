@@ -37,7 +37,7 @@ function toMs(value: string): number {
 export async function wrk(
   name: string,
   url: string,
-  options: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; connections?: number; seconds?: number; threads?: number } = {},
+  options: { method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string>; connections?: number; seconds?: number; threads?: number; timeoutSeconds?: number } = {},
 ): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ripcord-wrk-'));
   const script = join(dir, 'request.lua');
@@ -45,7 +45,7 @@ export async function wrk(
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join('\n');
   writeFileSync(script, `wrk.method = ${JSON.stringify(options.method ?? 'GET')}\n${options.body === undefined ? '' : `wrk.body = ${JSON.stringify(options.body)}\n`}${headers}\n`);
-  const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections ?? 50), '-d', `${options.seconds ?? 10}s`, '--latency', '-s', script, url];
+  const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections ?? 50), '-d', `${options.seconds ?? 10}s`, '--timeout', `${options.timeoutSeconds ?? 2}s`, '--latency', '-s', script, url];
   const { stdout: output } = await run('wrk', args, { encoding: 'utf8' });
   const all = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
   const total = /(\d+) requests in ([\d.]+)(us|ms|s|m),/.exec(output);

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Authenticator, Principal } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
 import type { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
+import type { InstanceRegistry } from '../serving/instance-registry.js';
 import { STREAM_RETRY_AFTER_SECONDS, type StreamRegistry } from '../serving/stream-registry.js';
 import { environmentOfSelector, flagdEnvironmentFor } from './flagd-access.js';
 import { peerAddressOf } from './peer-address.js';
@@ -21,6 +23,11 @@ export interface FlagdSyncServerDeps {
   ensureEnvironment: (environment: string) => Promise<boolean>;
   /** The HTTP API's failed-authentication limit per address: one budget, whichever protocol guesses tokens. */
   authFailures?: AuthFailureLimiter;
+  /**
+   * Counts each SyncFlags stream as an SDK instance holding the version last written to it: flagd's
+   * protocol has no acknowledgement, so a write is "delivered", never "confirmed".
+   */
+  instances?: Pick<InstanceRegistry, 'report' | 'raise' | 'remove'>;
   logger: Logger;
 }
 
@@ -78,7 +85,7 @@ function loadService(): grpc.ServiceDefinition {
  * stream ends with UNAUTHENTICATED as soon as its token is revoked or its user changes.
  */
 export async function startFlagdSyncServer(host: string, port: number, deps: FlagdSyncServerDeps): Promise<FlagdSyncServer> {
-  const { feed, authenticator, streams, ensureEnvironment, authFailures, logger } = deps;
+  const { feed, authenticator, streams, ensureEnvironment, authFailures, instances, logger } = deps;
 
   /** The caller, refused like HTTP's (429 there) when its address failed authentication too often. */
   async function principalOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, request?: SyncRequest): Promise<Principal> {
@@ -121,11 +128,13 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
     syncFlags(call: grpc.ServerWritableStream<SyncRequest, unknown>) {
       let unsubscribe: (() => void) | undefined;
       let untrack: (() => void) | undefined;
+      let uncount: (() => void) | undefined;
       let ended = false;
       const end = () => {
         ended = true;
         unsubscribe?.();
         untrack?.();
+        uncount?.();
       };
       call.on('cancelled', end);
       call.on('close', end);
@@ -143,6 +152,13 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
         });
         const first = feed.render(environment)!;
         call.write({ flag_configuration: first.body });
+        // No app, host or provider_id is kept: provider_id may be the token itself.
+        const instanceId = randomUUID();
+        const counted = instances?.report(
+          { id: instanceId, kind: 'flagd-sync', environment, app: null, app_version: null, host: null, sdk_version: null, version: first.version },
+          { key, address }, { bound: true },
+        );
+        if (counted) uncount = () => instances!.remove(instanceId, environment);
         unsubscribe = feed.subscribe(environment, (document) => {
           // A revoked token's stream ends at the next change (authentication is cached until revoked).
           void authenticator.authenticate(token).then((principal) => {
@@ -153,6 +169,7 @@ export async function startFlagdSyncServer(host: string, port: number, deps: Fla
               return;
             }
             call.write({ flag_configuration: document.body });
+            instances?.raise(instanceId, environment, document.version);
           });
         });
       }).catch((error: unknown) => call.emit('error', fail(error)));

@@ -40,6 +40,7 @@ import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { InstanceRegistry } from '../serving/instance-registry.js';
 import { InstanceDirectory } from '../serving/instance-directory.js';
+import { OfrepStreamInstances } from '../serving/ofrep-stream-instances.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { startTelemetry } from '../telemetry/index.js';
 import { createFlagPublisher } from '../cache/flag-publisher.js';
@@ -200,6 +201,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   registerFreshnessMetrics(metrics.registry, {
     stale: () => sync.staleness() !== null, lagSeconds: () => sync.lagSeconds(), lastSyncMs: () => sync.lastReconciledAt, onPropagation: sync.onPropagation,
   });
+  // OFREP providers on the event stream count as SDK instances; their re-fetches prove what they hold.
+  const ofrepInstances = new OfrepStreamInstances(instanceRegistry, (environment) => snapshot.version(environment));
   // OFREP 0.3 change streams: bulk answers advertise them once the shared channel key is loaded.
   const ofrepFreshness = new OfrepFreshness(snapshot, sync.onChange);
   ofrepFreshness.start();
@@ -212,7 +215,10 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     authenticator, snapshot, cacheStats, flagMetrics, metrics, isStale: () => sync.staleness() !== null,
     ensureEnvironment: (environment) => sync.ensureEnvironment(environment),
     limiter: new RateLimiter(config.RATE_LIMIT_PER_SECOND), perAddressLimiter: new RateLimiter(config.RATE_LIMIT_PER_ADDRESS_PER_SECOND), authFailures,
-    eventStreams: { channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS },
+    eventStreams: {
+      channels: ofrepChannels, freshness: ofrepFreshness, inactivityDelaySec: config.OFREP_INACTIVITY_DELAY_SECONDS,
+      refetched: (principal, address, environment, version) => ofrepInstances.refetched(environment, { key: principal.tokenId ?? 'anonymous', address }, version),
+    },
   });
   const heartbeatMs = config.STREAM_HEARTBEAT_SECONDS * 1000;
   const hub = new StreamHub({ snapshot, onChange: sync.onChange, heartbeatMs });
@@ -270,7 +276,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     metrics,
     logger,
     serving: {
-      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels },
+      endpoints, hub, flagMetrics, tickets: new StreamTickets(redis, (grant) => userMayRead(db, grant.userId, grant.environments), `${prefix}:stream-ticket:`), ofrepStreams: { hub: ofrepHub, channels: ofrepChannels, countInstance: (environment, owner, lastEventId) => ofrepInstances.opened(environment, owner, lastEventId) },
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
@@ -311,6 +317,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   logger.info({ address, port }, 'API listening');
   const flagdSync: FlagdSyncServer | undefined = config.FLAGD_SYNC_PORT === undefined ? undefined : await startFlagdSyncServer(config.HOST, config.FLAGD_SYNC_PORT, {
     feed: flagdFeed, authenticator, streams: flagdSyncStreams, ensureEnvironment: (environment) => sync.ensureEnvironment(environment), authFailures, logger,
+    instances: instanceRegistry,
   });
 
   let closed: Promise<void> | undefined;

@@ -57,6 +57,8 @@ export interface EvaluationEndpointsDeps {
     freshness: OfrepFreshness;
     /** Seconds a hidden client keeps its stream open (`inactivityDelaySec`). */
     inactivityDelaySec: number;
+    /** Told when a re-fetch named a configuration (flagConfigEtag) and was answered with it: the provider holds it. */
+    refetched?: (principal: Principal, address: string, environment: string, version: number) => void;
   };
 }
 
@@ -232,7 +234,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
    * go on. A token resolved moments ago is answered from memory, synchronously.
    */
   function admit(req: ServingRequest, native: boolean): Answer<Caller | ServingResponse> {
-    const token = tokenFromHeaders(req.header);
+    const token = tokenFromHeaders((name) => req.header(name));
     const known = token ? deps.authenticator.cached?.(token) : undefined;
     if (known) return callerOf(req, known, native);
     return lookUp(req, token, native);
@@ -363,8 +365,11 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       // A re-fetch triggered by a notification from a replica ahead of this one: wait (bounded) to
       // catch up; past the bound, answer what is held, marked STALE, rather than an error.
       if (wanted.want && deps.eventStreams) {
-        return deps.eventStreams.freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS)
-          .then((caughtUp) => ofrepBulkAnswer(req, principal, environment, context.context, hit, !caughtUp));
+        const { freshness, refetched } = deps.eventStreams;
+        return freshness.waitFor(environment, wanted.want, FRESHNESS_WAIT_MS).then((caughtUp) => {
+          if (caughtUp && wanted.want?.version !== undefined) refetched?.(principal, req.address, environment, wanted.want.version);
+          return ofrepBulkAnswer(req, principal, environment, context.context, hit, !caughtUp);
+        });
       }
       return ofrepBulkAnswer(req, principal, environment, context.context, hit, false);
     });

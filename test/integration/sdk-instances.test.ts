@@ -9,7 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { build } from 'esbuild';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +29,7 @@ import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 const appDir = join(artifacts, 'react-app-instances');
+const ofrepDir = join(artifacts, 'ofrep-web-instances');
 const HEARTBEAT_SECONDS = 0.5;
 
 let stack: Stack;
@@ -35,22 +39,31 @@ let clientToken: string;
 let browser: Browser;
 let web: Server;
 let pageUrl: string;
+let ofrepWeb: Server;
+let ofrepPageUrl: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  stack = await startStack({ INSTANCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), REDIS_PREFIX: `instances-${randomBytes(4).toString('hex')}` });
+  stack = await startStack({ INSTANCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), REDIS_PREFIX: `instances-${randomBytes(4).toString('hex')}`, FLAGD_SYNC_PORT: '0' });
   redis = new Redis(stack.config.REDIS_URL);
   serverToken = await createToken(stack.db, 'server');
   clientToken = await createToken(stack.db, 'client');
   await buildReactApp(appDir);
   ({ server: web, url: pageUrl } = await serveStatic(appDir));
+  // OpenFeature's official OFREP web provider (test/clients/web), as openfeature-web.test.ts builds it.
+  mkdirSync(ofrepDir, { recursive: true });
+  const ofrepSource = join(root, 'test/clients/web');
+  await build({ entryPoints: [join(ofrepSource, 'main.js')], bundle: true, format: 'esm', target: 'chrome120', outfile: join(ofrepDir, 'main.js'), logLevel: 'warning' });
+  copyFileSync(join(ofrepSource, 'index.html'), join(ofrepDir, 'index.html'));
+  ({ server: ofrepWeb, url: ofrepPageUrl } = await serveStatic(ofrepDir));
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await browser?.close();
   await new Promise((resolve) => web?.close(resolve));
+  await new Promise((resolve) => ofrepWeb?.close(resolve));
   redis?.disconnect();
   await stack?.close();
 });
@@ -171,6 +184,50 @@ describe('SDK instances', () => {
       clearInterval(beat);
       await page.close();
     }
+  });
+
+  it('counts OpenFeature\'s OFREP web provider by its re-fetch with flagConfigEtag, and a flagd sync stream as delivered', async () => {
+    const key = uniqueKey('instances-ofrep');
+    await createFlag(stack, key, onForEveryone);
+    await eventually(async () => (await fleet()).total === 0, 'the earlier cases\' instances to leave');
+    const page = await browser.newPage();
+    await page.goto(`${ofrepPageUrl}?${new URLSearchParams({ api: stack.api.url, token: clientToken, flag: key })}`);
+    await page.waitForSelector('#flag-0[data-value="true"]');
+    const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(join(root, 'src/flagd/proto/flagd/sync/v1/sync.proto'), { keepCase: true })) as unknown as {
+      flagd: { sync: { v1: { FlagSyncService: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & { syncFlags(request: object, metadata: grpc.Metadata): grpc.ClientReadableStream<{ flag_configuration: string }> } } } };
+    };
+    const client = new loaded.flagd.sync.v1.FlagSyncService(`127.0.0.1:${stack.api.flagdSyncPort}`, grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${serverToken}`);
+    const documents: string[] = [];
+    const sync = client.syncFlags({}, metadata);
+    sync.on('data', (message: { flag_configuration: string }) => documents.push(message.flag_configuration));
+    sync.on('error', () => undefined);
+    try {
+      const listed = await eventually(async () => {
+        const { instances } = await fleet();
+        return instances.some((i) => i.kind === 'ofrep-stream') && instances.some((i) => i.kind === 'flagd-sync') ? instances : undefined;
+      }, 'the OFREP stream and the flagd sync stream to be listed');
+      expect(listed.find((i) => i.kind === 'flagd-sync')).toMatchObject({ counted_as: 'delivered', app: null, host: null });
+      expect(listed.find((i) => i.kind === 'ofrep-stream')).toMatchObject({ counted_as: 'confirmed' });
+
+      const killedAt = Date.now();
+      const killed = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'ofrep instances' } });
+      expect(killed.status).toBe(201);
+      await page.waitForSelector('#flag-0[data-value="false"]', { timeout: 10_000 });
+      const confirmation = await eventually(async () => {
+        const c = await readInstanceConfirmation(redis, { environment: 'production', version: killed.body.version, sinceMs: killedAt }, stack.config.REDIS_PREFIX);
+        return c.confirmed === 1 && c.delivered === 1 ? c : undefined;
+      }, 'the provider\'s re-fetch to confirm the kill and the flagd stream to have it delivered');
+      expect(confirmation).toMatchObject({ total: 2, laggards: [] });
+      expect(documents.some((document) => document.includes(key))).toBe(true);
+    } finally {
+      sync.cancel();
+      client.close();
+      await page.close();
+    }
+    // Streams leave the count when they close, without waiting for an expiry.
+    await eventually(async () => (await fleet()).instances.every((i) => i.kind !== 'flagd-sync' && i.kind !== 'ofrep-stream'), 'the closed streams to leave', 5_000);
   });
 
   it('refuses reports with bad fields (400 naming them) and another environment than the token\'s (403)', async () => {

@@ -15,6 +15,7 @@ import { UsersPage } from './pages/users-page.tsx';
 import { TokensPage } from './pages/tokens-page.tsx';
 import { WebhooksPage } from './pages/webhooks-page.tsx';
 import { ReadyToRemovePage } from './pages/ready-to-remove-page.tsx';
+import { FleetPage } from './pages/fleet-page.tsx';
 import { ChangeRequestsPage } from './pages/change-requests-page.tsx';
 import { ReleaseTemplatesPage } from './pages/release-templates-page.tsx';
 import { PendingDecisions } from './pending-decisions.tsx';
@@ -142,6 +143,7 @@ const NAV = [
   { to: '/change-requests', label: 'Change requests' },
   { to: '/release-templates', label: 'Release templates' },
   { to: '/ready-to-remove', label: 'Ready to remove' },
+  { to: '/instances', label: 'SDK instances' },
   { to: '/audit', label: 'Audit log' },
   { to: '/segments', label: 'Segments' },
   { to: '/tokens', label: 'Tokens' },
@@ -217,6 +219,8 @@ function route(path: string) {
   const template = /^\/release-templates(?:\/([^/]+))?$/.exec(path);
   if (template) return <ReleaseTemplatesPage key={template[1] ?? ''} name={template[1] ? decodeURIComponent(template[1]) : undefined} />;
   if (path === '/ready-to-remove') return <ReadyToRemovePage />;
+  const fleet = /^\/instances(?:\/([^/]+))?$/.exec(path);
+  if (fleet) return <FleetPage env={fleet[1] ? decodeURIComponent(fleet[1]) : undefined} />;
   if (path === '/audit') return <AuditPage />;
   if (path === '/segments') return <SegmentsPage />;
   if (path === '/users') return <UsersPage />;
