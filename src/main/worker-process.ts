@@ -65,6 +65,8 @@ export interface WorkerProcess {
   /** Resolves when the worker has shut down. */
   done: Promise<void>;
   relay: ReturnType<typeof createOutboxRelay>;
+  /** Turns audit events into webhook deliveries every 500 ms. */
+  webhooks: PeriodicPass;
   /** Signs the audit chain's head every AUDIT_CHECKPOINT_SECONDS; null without AUDIT_CHECKPOINT_KEY. */
   checkpoints: PeriodicPass | null;
   close(): Promise<void>;
@@ -156,6 +158,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     worker,
     done,
     relay,
+    webhooks,
     checkpoints,
     async close() {
       // Passes in flight use the starter, the database and Redis: let them end before closing those.

@@ -2,7 +2,9 @@ import type { Logger } from '../logger.js';
 import { withTransaction, type Database } from '../connections/database.js';
 import { listAuditEventsAfter } from '../audit/audit-store.js';
 import { advanceDispatchCursor, insertDelivery, listEnabledWebhooks, lockDispatchCursor } from './webhook-store.js';
-import type { WorkflowStarter } from '../temporal/workflow-starter.js';
+import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
+import { enqueueOutbox, markOutboxProcessed } from '../outbox/outbox-store.js';
+import { WORKFLOW_START } from '../outbox/outbox-relay.js';
 import { periodicPass, type PeriodicPass } from '../periodic-pass.js';
 
 /** The webhook event an audit action stands for (null: not announced). */
@@ -35,18 +37,23 @@ export interface WebhookRetryPolicy {
  * serves as the outbox: a cursor walks it, each (webhook, event) becomes one delivery row and one
  * `deliverWebhook` workflow (its id is the delivery's, so a repeat start is refused by the server).
  * The cursor row is locked with SKIP LOCKED, so one worker dispatches at a time.
+ *
+ * The workflows start after the pass has committed its delivery rows: a workflow started inside the
+ * transaction could run its first attempt before the commit, find no delivery and end as gone, and
+ * the delivery would stay pending for ever. Each start is recorded in the workflow outbox in the same
+ * transaction, so a start that fails after the commit (Temporal away, a crash) is made by the relay.
  */
 export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowStarter; logger: Logger; retry: WebhookRetryPolicy; intervalMs?: number }): PeriodicPass {
   return periodicPass(
     'webhook dispatch',
-    () =>
-      withTransaction(deps.db, async (tx) => {
+    async () => {
+      const starts = await withTransaction(deps.db, async (tx) => {
+        const recorded: WorkflowStartRequest[] = [];
         const lastSeq = await lockDispatchCursor(tx);
-        if (lastSeq === null) return 0;
+        if (lastSeq === null) return recorded;
         const events = await listAuditEventsAfter(tx, lastSeq, 200);
-        if (events.length === 0) return 0;
+        if (events.length === 0) return recorded;
         const hooks = await listEnabledWebhooks(tx);
-        let started = 0;
         for (const row of events) {
           const event = webhookEventOf(row.action);
           if (!event) continue;
@@ -59,17 +66,30 @@ export function createWebhookDispatcher(deps: { db: Database; starter: WorkflowS
             };
             const deliveryId = await insertDelivery(tx, { webhookId: hook.id, auditSeq: row.seq, event, payload: { id: null, ...payload } });
             if (!deliveryId) continue;
-            // Temporal down: the start throws, the transaction rolls back, the cursor stays for the next pass.
-            await deps.starter.start({
+            const start: WorkflowStartRequest = {
               workflowType: 'deliverWebhook', workflowId: `webhook:${deliveryId}`, args: [{ deliveryId, ...deps.retry }],
               flagKey: row.resourceId, environment: row.environment ?? '', actor: row.userId,
-            });
-            started += 1;
+            };
+            await enqueueOutbox(tx, WORKFLOW_START, start.workflowId, start);
+            recorded.push(start);
           }
         }
         await advanceDispatchCursor(tx, events.at(-1)!.seq);
-        return started;
-      }),
+        return recorded;
+      });
+      let started = 0;
+      for (const start of starts) {
+        try {
+          await deps.starter.start(start);
+        } catch (error) {
+          deps.logger.warn({ err: error, workflowId: start.workflowId }, 'Temporal unreachable: the webhook deliveries wait in the outbox');
+          break; // the relay starts this one and the rest
+        }
+        await markOutboxProcessed(deps.db, start.workflowId);
+        started += 1;
+      }
+      return started;
+    },
     { logger: deps.logger, intervalMs: deps.intervalMs ?? 500 },
   );
 }

@@ -5,6 +5,7 @@
  * (what was served, confirmed, audited), never about speed.
  */
 import { Client, Connection } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +209,20 @@ describe('a fleet under faults', () => {
     });
     expect(started.status).toBe(201);
     await eventually(async () => (await auditCount('rollout.step', rolled)) >= 1, 'the first rollout step');
+    // The test's own client reaches Temporal directly: it reads the rollout's history while the fleet can't.
+    const rollout = temporal.workflow.getHandle(rolloutWorkflowId('production', rolled));
+    const history = async () => (await rollout.fetchHistory()).events ?? [];
+    // A hold's timer already in the server's history, with more than a second to run when the links
+    // drop: it falls due during the outage, whatever the fleet's worker can reach.
+    const holdTimer = await eventually(async () => {
+      const events = await history();
+      const fired = new Set(events.map((event) => event.timerFiredEventAttributes?.timerId).filter(Boolean));
+      const pending = events.find((event) => {
+        const timer = event.timerStartedEventAttributes;
+        return timer && !fired.has(timer.timerId) && tsToMs(event.eventTime) + tsToMs(timer.startToFireTimeout) > Date.now() + 1_000;
+      });
+      return pending?.timerStartedEventAttributes?.timerId;
+    }, 'a hold timer of the rollout scheduled on the server');
     for (const link of fleet.linksTo('temporal')) link.set({ kind: 'reset' });
     let kill: { status: number; body: { version: number; workflow: { id: string; status: string } } };
     try {
@@ -215,9 +230,8 @@ describe('a fleet under faults', () => {
       expect(kill.status).toBe(201);
       expect(kill.body.workflow.status).toBe('pending');
       for (const api of fleet.apis) await eventually(async () => (await evaluateOn(api.name, killed)).body.value === false, `${api.name} to serve the kill`, 5_000);
-      // Long enough for the rollout's next step to fall due while Temporal is away. (Waiting for the hold's
-      // TimerFired event instead raced the outage: the timer may not be scheduled yet when the links drop.)
-      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      // The rollout's next step falls due while Temporal is away: the hold's timer fires on the server.
+      await eventually(async () => (await history()).some((event) => event.timerFiredEventAttributes?.timerId === holdTimer), 'the hold timer to fire during the outage', 30_000);
     } finally {
       for (const link of fleet.linksTo('temporal')) link.heal();
     }

@@ -1,7 +1,7 @@
 /* Builds for the tests of the production build and the SDK packages: built once, rebuilt only when a source changed. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -19,11 +19,37 @@ function newest(path: string): number {
   return Math.max(stat.mtimeMs, ...readdirSync(path).filter((name) => name !== 'node_modules' && name !== 'dist').map((name) => newest(join(path, name))));
 }
 
-/** Runs `npm run <script>` unless `output` is newer than every file under `sources`. */
+/**
+ * Holds an exclusive lock on `path` (flock(1), in a child that keeps it until released, or until
+ * this process dies and the child's stdin closes).
+ */
+function lock(path: string, timeoutSeconds = 900): Promise<{ release(): Promise<void> }> {
+  mkdirSync(dirname(path), { recursive: true });
+  return new Promise((resolve, reject) => {
+    const holder = spawn('flock', ['-w', String(timeoutSeconds), path, '-c', 'echo locked && exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    holder.once('exit', (code) => reject(new Error(`could not lock ${path} (flock exited ${code})`)));
+    holder.stdout.once('data', () => resolve({
+      release: () => new Promise<void>((released) => {
+        holder.once('exit', () => released());
+        holder.stdin.end();
+      }),
+    }));
+  });
+}
+
+/**
+ * Runs `npm run <script>` unless `output` is newer than every file under `sources`. One build at a
+ * time per checkout: files in other test workers asking for the same build wait, then find it fresh.
+ */
 async function buildUnlessFresh(script: string, output: string, sources: string[]): Promise<void> {
-  const built = existsSync(output) ? statSync(output).mtimeMs : 0;
-  if (built > Math.max(...sources.map((s) => newest(join(root, s))))) return;
-  await run('npm', ['run', '--silent', script], { cwd: root });
+  const fresh = () => (existsSync(output) ? statSync(output).mtimeMs : 0) > Math.max(...sources.map((s) => newest(join(root, s))));
+  if (fresh()) return;
+  const held = await lock(join(root, '.stack', `${script.replace(/\W/g, '-')}.lock`));
+  try {
+    if (!fresh()) await run('npm', ['run', '--silent', script], { cwd: root });
+  } finally {
+    await held.release();
+  }
 }
 
 const SERVER_SOURCES = ['src', 'api', 'activities', 'workflows', 'slack', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];

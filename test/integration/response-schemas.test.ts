@@ -6,7 +6,7 @@ import { startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
  * Answers checked against the schemas /openapi.json documents for them, as any generated client
- * would read them. Each case is drift the API fuzz test (security/api-fuzz.test.ts) found: a field
+ * would read them. Each case is drift the API fuzz test (security/api-fuzz.ts) found: a field
  * the response had and the document did not, or a status the document did not list.
  */
 

@@ -124,8 +124,12 @@ describe('webhooks are durable', () => {
     await stackService('down', 'temporal');
     try {
       await killAndRestore(key);
-      // The dispatcher keeps trying; each pass rolls back when it cannot start the delivery workflows.
-      expect(await deliveries(id)).toEqual([]);
+      // The dispatcher still records both deliveries; their workflow starts wait in the outbox, so
+      // none is attempted while Temporal is away.
+      await eventually(async () => {
+        const log = await deliveries(id);
+        return log.length === 2 && log.every((d) => d.status === 'pending' && d.attempts === 0);
+      }, 'both deliveries recorded, pending, while Temporal is down');
     } finally {
       await stackService('up', 'temporal');
     }

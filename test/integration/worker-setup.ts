@@ -25,33 +25,43 @@ const database = decodeURIComponent(ownerUrl.pathname.slice(1));
 const template = decodeURIComponent(new URL(process.env.RIPCORD_TEST_MIGRATION_DATABASE_URL ?? process.env.RIPCORD_TEST_DATABASE_URL!).pathname.slice(1));
 // The maintenance database: neither the template (a clone needs it unused) nor the one being replaced.
 ownerUrl.pathname = '/postgres';
-const admin = new pg.Client({ connectionString: ownerUrl.toString() });
-await admin.connect();
-try {
-  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE ${pg.escapeIdentifier(template)}`);
-} finally {
-  await admin.end();
+
+async function freshDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: ownerUrl.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE ${pg.escapeIdentifier(template)}`);
+  } finally {
+    await admin.end();
+  }
 }
 
-const redis = new Redis(guardedRedisUrl());
-try {
-  await redis.flushdb();
-} finally {
-  redis.disconnect();
+async function emptyRedis(): Promise<void> {
+  const redis = new Redis(guardedRedisUrl());
+  try {
+    await redis.flushdb();
+  } finally {
+    redis.disconnect();
+  }
 }
 
 // Workflows an earlier file of this worker left running (a crash before its stack closed) would keep
 // their ids busy; nothing polls their task queues any more.
-const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-try {
-  const client = new Client({ connection, namespace: targets.TEMPORAL_NAMESPACE });
-  const ids: string[] = [];
-  for await (const execution of client.workflow.list({ query: "ExecutionStatus = 'Running'" })) {
-    ids.push(execution.workflowId);
-    if (ids.length >= 1_000) break;
+async function noWorkflowLeftRunning(): Promise<void> {
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const client = new Client({ connection, namespace: targets.TEMPORAL_NAMESPACE });
+    const ids: string[] = [];
+    for await (const execution of client.workflow.list({ query: "ExecutionStatus = 'Running'" })) {
+      ids.push(execution.workflowId);
+      if (ids.length >= 1_000) break;
+    }
+    await Promise.all(ids.map((id) => client.workflow.getHandle(id).terminate('an earlier test file left it running').catch(() => undefined)));
+  } finally {
+    await connection.close();
   }
-  await Promise.all(ids.map((id) => client.workflow.getHandle(id).terminate('an earlier test file left it running').catch(() => undefined)));
-} finally {
-  await connection.close();
 }
+
+// Three services, three independent resets: at once.
+await Promise.all([freshDatabase(), emptyRedis(), noWorkflowLeftRunning()]);

@@ -1,4 +1,4 @@
-"""Schemathesis hooks for api-fuzz.test.ts (loaded through the run's config file).
+"""Schemathesis hooks for the API fuzz tests (api-fuzz.ts) (loaded through the run's config file).
 
 Every generated webhook URL is replaced by a closed port on loopback before the request is sent:
 otherwise the worker would try to deliver the run's changes to generated host names, traffic that
