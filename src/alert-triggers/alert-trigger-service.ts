@@ -18,6 +18,7 @@ import { findFlag, listEnvironments } from '../flags/flag-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
 import type { Caller } from '../auth/caller.js';
 import type { KillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
+import { KeyedSerializer } from './keyed-serializer.js';
 
 /** Where alerting systems post: the secret is the credential, so the path is never logged. */
 export const TRIGGER_HOOK_PREFIX = '/hooks/v1/triggers/';
@@ -79,6 +80,8 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
   const secrets = new TriggerSecretGuard((secretHash) => alertTriggerSecretExists(db, secretHash), deps.authFailures);
   // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
   const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
+  // One delivery per trigger at a time in this process: the others wait without a database connection.
+  const oneAtATime = new KeyedSerializer();
 
   const audit = (tx: Parameters<typeof appendAuditEvent>[0], meta: TriggerRequestMeta, action: string, t: AlertTriggerRecord, oldValue: unknown, newValue: unknown) =>
     appendAuditEvent(tx, {
@@ -188,7 +191,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       const secretHash = hashToken(secret);
       await secrets.admit(secretHash, meta.ipAddress ?? '');
       rateLimit(secretHash);
-      const { trigger, decision } = await decide(secretHash, body);
+      const { trigger, decision } = await oneAtATime.run(secretHash, () => decide(secretHash, body));
       const actor = triggerActor(trigger);
       const caller = triggerCaller(trigger, meta);
       if (decision.action === 'kill') {
