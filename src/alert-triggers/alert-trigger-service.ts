@@ -20,6 +20,7 @@ import type { Caller } from '../auth/caller.js';
 import type { KillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { sampleAlertPayload, TEST_ALERT_NAME } from '../domain/alert-samples.js';
 import { uuidPattern } from '../domain/text.js';
+import { KeyedSerializer } from './keyed-serializer.js';
 
 /** Where alerting systems post: the secret is the credential, so the path is never logged. */
 export const TRIGGER_HOOK_PREFIX = '/hooks/v1/triggers/';
@@ -83,6 +84,8 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
   const secrets = new TriggerSecretGuard((secretHash) => alertTriggerSecretExists(db, secretHash), deps.authFailures);
   // Per trigger (keyed by the secret's hash): the shared token bucket, a minute's worth as the burst.
   const deliveries = new RateLimiter(TRIGGER_DELIVERIES_PER_MINUTE / 60, TRIGGER_DELIVERIES_PER_MINUTE);
+  // One delivery per trigger at a time in this process: the others wait without a database connection.
+  const oneAtATime = new KeyedSerializer();
 
   const audit = (tx: Parameters<typeof appendAuditEvent>[0], meta: TriggerRequestMeta, action: string, t: AlertTriggerRecord, oldValue: unknown, newValue: unknown) =>
     appendAuditEvent(tx, {
@@ -220,7 +223,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
   /** A delivery to the trigger with this secret hash, from its URL or a test: decided, then acted on. */
   async function deliver(secretHash: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
     rateLimit(secretHash);
-    const { trigger, decision } = await decide(secretHash, body);
+    const { trigger, decision } = await oneAtATime.run(secretHash, () => decide(secretHash, body));
     const actor = triggerActor(trigger);
     const caller = triggerCaller(trigger, meta);
     if (decision.action === 'kill') {
