@@ -4,6 +4,7 @@ import { NotFoundError } from '../src/errors.js';
 import type { FlagPublisher } from '../src/cache/flag-publisher.js';
 import type { Database } from '../src/connections/database.js';
 import type { AckWatcher } from '../src/serving/change-confirmation.js';
+import type { InstanceWatcher } from '../src/serving/instance-confirmation.js';
 import type { Alerter } from './alerts.js';
 import type { LifecycleDigestDeps } from './lifecycle-activities.js';
 import type { SecretBox } from '../src/auth/secret-box.js';
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   redisPrefix?: string;
   /** Waits for the API replicas' acknowledgements of a change. */
   acks: AckWatcher;
+  /** Waits for the SDK instances (as each replica aggregates them) to hold a change. */
+  instances: InstanceWatcher;
   /** Takes changes to Redis: the one way every activity projects and announces. */
   publisher: FlagPublisher;
   alerter: Alerter;

@@ -4,6 +4,7 @@ import { applyKill, applyRestore, auditKillSwitch, currentDefinition, type KillS
 import { Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
 import type { Confirmation } from '../src/serving/change-confirmation.js';
+import type { SdkInstancesConfirmation } from '../src/domain/sdk-instances.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
 import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
 
@@ -76,6 +77,21 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
       return deps.acks.waitForConfirmation(
         { environment: input.environment, flag: input.flagKey, version: input.version, sinceMs: input.sinceMs },
         { timeoutMs: input.timeoutMs ?? CONFIRMATION_TIMEOUT_MS, onProgress: (c) => context.heartbeat({ laggards: c.laggards.length }) },
+      );
+    },
+
+    /**
+     * Waits until every SDK instance counted by the replicas holds `version` of the environment (or
+     * a later one), at most until `sinceMs + timeoutMs`; then names the laggards. The kill's other
+     * steps have run by then: an instance behind is named, it never holds anything up.
+     */
+    async confirmInstances(input: { environment: string; version: number; sinceMs: number; timeoutMs?: number }): Promise<SdkInstancesConfirmation> {
+      const context = Context.current();
+      // At least a second from now: a kill whose earlier steps took the whole window still gets a look.
+      const deadlineMs = Math.max(input.sinceMs + (input.timeoutMs ?? CONFIRMATION_TIMEOUT_MS), Date.now() + 1_000);
+      return deps.instances.waitFor(
+        { environment: input.environment, version: input.version, sinceMs: input.sinceMs },
+        { deadlineMs, onProgress: (c) => context.heartbeat({ behind: c.total - c.confirmed - c.delivered }) },
       );
     },
 

@@ -9,11 +9,13 @@ import {
   type ServingResponse,
 } from '../src/serving/evaluation-endpoints.js';
 import { OFREP_EVENT_STREAM_PATH } from '../src/serving/ofrep-event-streams.js';
+import { ControlPlaneFirst } from './control-plane-first.js';
 
 const FLAG_PREFIX = '/ofrep/v1/evaluate/flags/';
 const BULK = '/ofrep/v1/evaluate/flags';
 const NATIVE = '/api/v1/evaluate';
-const PREFLIGHT_PATHS = [BULK, NATIVE, '/api/v1/stream', OFREP_EVENT_STREAM_PATH];
+const STREAM_PATHS = ['/api/v1/stream', OFREP_EVENT_STREAM_PATH];
+const PREFLIGHT_PATHS = [BULK, NATIVE, ...STREAM_PATHS];
 
 /**
  * Reads a request body up to `limit` bytes and calls `done` with it, or with null when it is larger.
@@ -101,8 +103,16 @@ class NodeServingRequest implements ServingRequest {
  * The evaluation hot paths served straight from node:http — OFREP single and bulk, the native
  * bulk evaluate and CORS preflights — and every other request handed to
  * `fallback` (the Express app). Express's per-request cost is several times the evaluation's.
+ * Requests for `fallback` (the control plane) go first: evaluations wait while one is in flight
+ * (`priority`, api/control-plane-first.ts), except for event streams, which stay open.
  */
-export function createFastPath(endpoints: EvaluationEndpoints, fallback: RequestListener, trust: TrustProxy, onError?: (error: unknown) => void): RequestListener {
+export function createFastPath(
+  endpoints: EvaluationEndpoints,
+  fallback: RequestListener,
+  trust: TrustProxy,
+  onError?: (error: unknown) => void,
+  priority = new ControlPlaneFirst(),
+): RequestListener {
   function handle(req: IncomingMessage, res: ServerResponse, run: (request: ServingRequest) => ServingResponse | Promise<ServingResponse>, native: boolean, search: string, fail: (error: unknown) => void) {
     readBody(req, MAX_EVALUATION_BODY_BYTES, (body) => {
       if (body === null) return send(res, tooLarge(native));
@@ -136,14 +146,14 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
           key = '';
         }
         if (key && !key.includes('/')) {
-          handle(req, res, (request) => endpoints.ofrepFlag(key, request), false, search, fail);
+          priority.evaluation(() => handle(req, res, (request) => endpoints.ofrepFlag(key, request), false, search, fail));
           return;
         }
       } else if (path === BULK) {
-        handle(req, res, (request) => endpoints.ofrepBulk(request), false, search, fail);
+        priority.evaluation(() => handle(req, res, (request) => endpoints.ofrepBulk(request), false, search, fail));
         return;
       } else if (path === NATIVE) {
-        handle(req, res, (request) => endpoints.evaluate(request), true, search, fail);
+        priority.evaluation(() => handle(req, res, (request) => endpoints.evaluate(request), true, search, fail));
         return;
       }
     } else if (req.method === 'OPTIONS' && (path.startsWith(FLAG_PREFIX) || PREFLIGHT_PATHS.includes(path))) {
@@ -151,6 +161,7 @@ export function createFastPath(endpoints: EvaluationEndpoints, fallback: Request
       res.end();
       return;
     }
+    if (!(req.method === 'GET' && STREAM_PATHS.includes(path))) priority.control(res);
     fallback(req, res);
   };
 }

@@ -11,6 +11,7 @@ import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
 import type { RolloutProgress } from '../workflows/rollout-messages.js';
 import type { LinkedSlackUser, SlackAccessService, SlackCaller, SlackTarget } from '../src/users/slack-access-service.js';
 import { describeConfirmation, type AckWatcher } from '../src/serving/change-confirmation.js';
+import type { InstanceWatcher } from '../src/serving/instance-confirmation.js';
 import { CONFIRMATION_TIMEOUT_MS } from '../src/kill-switch/kill-confirmation-service.js';
 import { FLAG_HELP, KILLSWITCH_HELP, RESTORE_ACTION, killedMessage, restoreButton } from './blocks.js';
 import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
@@ -40,6 +41,8 @@ export interface SlackAppDeps {
   changeRequests?: { service: ChangeRequestService; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
   acks?: AckWatcher;
+  /** Counts the SDK instances holding the kill, for the same message. */
+  instances?: InstanceWatcher;
   logger: Logger;
 }
 
@@ -174,8 +177,12 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
         { timeoutMs: CONFIRMATION_TIMEOUT_MS },
       ).catch((error: unknown) => void logger.warn({ err: error }, 'could not watch the kill\'s confirmation'));
       if (!confirmation) return;
+      const sinceMs = Date.parse(message.at);
+      const sdk = await deps.instances?.waitFor(
+        { environment, version: outcome.definition.version, sinceMs }, { deadlineMs: Math.max(sinceMs + CONFIRMATION_TIMEOUT_MS, Date.now()) },
+      ).catch((error: unknown) => void logger.warn({ err: error }, 'could not count the SDK instances holding the kill'));
       await client.chat
-        .update({ channel: posted.channel, ts: posted.ts, ...killedMessage({ ...message, confirmation: describeConfirmation(confirmation) }) })
+        .update({ channel: posted.channel, ts: posted.ts, ...killedMessage({ ...message, confirmation: describeConfirmation({ ...confirmation, ...(sdk ? { sdk_instances: sdk } : {}) }) }) })
         .catch((error: unknown) => logger.warn({ err: error }, 'could not update the kill message with its confirmation'));
     });
   });

@@ -50,6 +50,12 @@ export const KILL_STOPS_PIPELINE = 'kill-stops-pipeline';
  */
 export const KILL_SIGNALS_REQUEST_TIME = 'kill-signals-request-time';
 
+/**
+ * After the replicas' confirmation and the kill's other steps, the SDK instances are counted
+ * (confirmInstances) and the result and the alert say so.
+ */
+export const KILL_COUNTS_SDK_INSTANCES = 'kill-counts-sdk-instances';
+
 /** What a kill's confirmation step found: acknowledgements (now), or heartbeats (histories before). */
 type Confirmed = Confirmation | Convergence;
 
@@ -66,9 +72,21 @@ export async function killSwitch(change: KillSwitchChange): Promise<{ version: n
   await pauseRunningRollout(change);
   if (patched(KILL_STOPS_PIPELINE)) await stopRunningPipeline(change);
   await steps.audit(change);
-  await alerting.alert({ ...change, title: 'Kill switch activated', reason: withConvergence(change.reason, convergence) });
-  log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version, ...convergence });
-  return { version: disabled.version, convergence };
+  const counted = await countInstances(change, disabled.version, convergence);
+  await alerting.alert({ ...change, title: 'Kill switch activated', reason: withConvergence(change.reason, counted) });
+  log.info('kill switch applied', { flagKey: change.flagKey, environment: change.environment, version: disabled.version, ...counted });
+  return { version: disabled.version, convergence: counted };
+}
+
+/**
+ * Adds the SDK instances to an acknowledged confirmation. Last before the alert, and bounded (5 s from
+ * the request): an instance behind is named in the result and the alert, never waited on by the
+ * rollout pause, the pipeline stop or the audit.
+ */
+async function countInstances(change: KillSwitchChange, version: number, convergence: Confirmed | undefined): Promise<Confirmed | undefined> {
+  if (!convergence || !('confirmedReplicas' in convergence) || !patched(KILL_COUNTS_SDK_INSTANCES)) return convergence;
+  const sdk = await observing.confirmInstances({ environment: change.environment, version, sinceMs: Date.parse(change.at) });
+  return { ...convergence, sdk_instances: sdk };
 }
 
 function withConvergence(reason: string, c: Confirmed | undefined): string {
@@ -126,6 +144,7 @@ export async function restoreKillSwitch(change: KillSwitchChange): Promise<{ ver
   await steps.broadcast({ ...ref, event: 'flag.restored' });
   const convergence = patched(KILL_CONFIRMS_CONVERGENCE) ? await confirm(change, restored.version) : undefined;
   await steps.auditRecovery(change);
-  await alerting.alert({ ...change, title: 'Kill switch released', reason: withConvergence(change.reason, convergence) });
-  return { version: restored.version, convergence };
+  const counted = await countInstances(change, restored.version, convergence);
+  await alerting.alert({ ...change, title: 'Kill switch released', reason: withConvergence(change.reason, counted) });
+  return { version: restored.version, convergence: counted };
 }

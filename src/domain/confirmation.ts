@@ -1,7 +1,8 @@
 /**
- * Confirmation of a change by the API replicas: who has acknowledged serving it. Pure, so that
- * workflows can word it too.
+ * Confirmation of a change by the API replicas: who has acknowledged serving it, and (after the
+ * replicas) how many SDK instances hold it. Pure, so that workflows can word it too.
  */
+import { describeInstances, instancesConverged, type SdkInstancesConfirmation } from './sdk-instances.js';
 
 /** Whether every live API replica acknowledged serving a change, and how long that took. */
 export interface Confirmation {
@@ -15,6 +16,8 @@ export interface Confirmation {
   laggards: string[];
   /** The same as totalReplicas (the name older workflow results used). */
   replicas: number;
+  /** The SDK instances holding the change (kills recorded before instances were counted have none). */
+  sdk_instances?: SdkInstancesConfirmation;
 }
 
 export interface ChangeRef {
@@ -52,9 +55,19 @@ export function summarize(live: readonly string[], acks: Acks, change: ChangeRef
   };
 }
 
-/** One line for people: "confirmed on 3/3 replicas in 12 ms", or who is behind. */
+/**
+ * One line for people: "confirmed on 3/3 replicas and 412/412 SDK instances in 84 ms", or who is
+ * behind. The time is to the last replica or instance counted; instances appear once any report.
+ */
 export function describeConfirmation(c: Confirmation): string {
-  if (c.converged) return `confirmed on ${c.confirmedReplicas}/${c.totalReplicas} replicas${c.elapsedMs === null ? '' : ` in ${c.elapsedMs} ms`}`;
-  return `confirmed on ${c.confirmedReplicas}/${c.totalReplicas} replicas; not acknowledged by ${c.laggards.join(', ')}`;
+  const sdk = c.sdk_instances && c.sdk_instances.total > 0 ? c.sdk_instances : undefined;
+  if (c.converged && (!sdk || instancesConverged(sdk))) {
+    const elapsed = [c.elapsedMs, sdk?.elapsed_ms ?? null].filter((ms): ms is number => ms !== null);
+    const time = elapsed.length > 0 ? ` in ${Math.max(...elapsed)} ms` : '';
+    return `confirmed on ${c.confirmedReplicas}/${c.totalReplicas} replicas${sdk ? ` and ${describeInstances(sdk)}` : ''}${time}`;
+  }
+  const replicas = c.converged
+    ? `confirmed on ${c.confirmedReplicas}/${c.totalReplicas} replicas${c.elapsedMs === null ? '' : ` in ${c.elapsedMs} ms`}`
+    : `confirmed on ${c.confirmedReplicas}/${c.totalReplicas} replicas; not acknowledged by ${c.laggards.join(', ')}`;
+  return sdk ? `${replicas}; ${describeInstances(sdk)}` : replicas;
 }
-

@@ -6,6 +6,8 @@ import { latestKillSwitchEvent } from '../audit/audit-store.js';
 import { findFlag, loadDefinitions } from '../flags/flag-store.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 import { readConfirmation } from '../serving/change-confirmation.js';
+import { readInstanceConfirmation } from '../serving/instance-confirmation.js';
+import { instancesConverged } from '../domain/sdk-instances.js';
 
 /** How long a replica may take to acknowledge a kill before it is named a laggard. */
 export const CONFIRMATION_TIMEOUT_MS = 5_000;
@@ -43,11 +45,13 @@ export function createKillConfirmationService(deps: { db: Database; redis: Redis
       if (latest) {
         const sinceMs = Date.parse(latest.at);
         // Redis down: the kill state is still the truth (from Postgres); who serves it can't be told.
-        const read = await readConfirmation(deps.redis, { environment, flag: flagKey, version: definition.version, sinceMs }, deps.prefix).catch(() => null);
+        const change = { environment, flag: flagKey, version: definition.version, sinceMs };
+        const read = await Promise.all([readConfirmation(deps.redis, change, deps.prefix), readInstanceConfirmation(deps.redis, change, deps.prefix)]).catch(() => null);
         if (read) {
-          const { converged, confirmedReplicas, totalReplicas, elapsedMs, laggards } = read;
-          const status = converged ? 'confirmed' : Date.now() - sinceMs < CONFIRMATION_TIMEOUT_MS ? 'pending' : 'unconfirmed';
-          confirmation = { status, confirmed_replicas: confirmedReplicas, total_replicas: totalReplicas, elapsed_ms: elapsedMs, laggards };
+          const [{ converged, confirmedReplicas, totalReplicas, elapsedMs, laggards }, sdk] = read;
+          // Confirmed once every replica and every counted SDK instance holds it; a laggard is named either way.
+          const status = converged && instancesConverged(sdk) ? 'confirmed' : Date.now() - sinceMs < CONFIRMATION_TIMEOUT_MS ? 'pending' : 'unconfirmed';
+          confirmation = { status, confirmed_replicas: confirmedReplicas, total_replicas: totalReplicas, elapsed_ms: elapsedMs, laggards, sdk_instances: sdk };
         }
       }
       return { flag: flagKey, environment, version: definition.version, kill_switch: killSwitch, latest, confirmation };

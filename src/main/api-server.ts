@@ -40,6 +40,7 @@ import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
 import { InstanceRegistry } from '../serving/instance-registry.js';
 import { InstanceDirectory } from '../serving/instance-directory.js';
+import { InstanceWatcher } from '../serving/instance-confirmation.js';
 import { OfrepStreamInstances } from '../serving/ofrep-stream-instances.js';
 import { OfrepFreshness, OfrepStreamChannels } from '../serving/ofrep-event-streams.js';
 import { startTelemetry } from '../telemetry/index.js';
@@ -254,7 +255,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       signingSecret: config.SLACK_SIGNING_SECRET, botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL,
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
-      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }),
+      access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }), instances: new InstanceWatcher({ redis, subscriber, prefix }),
       changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;

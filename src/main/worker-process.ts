@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { createFlagPublisher } from '../cache/flag-publisher.js';
 import { createAuditCheckpointer } from '../audit/audit-checkpoint.js';
 import { AckWatcher } from '../serving/change-confirmation.js';
+import { InstanceWatcher } from '../serving/instance-confirmation.js';
 import { createOutboxRelay } from '../outbox/outbox-relay.js';
 import type { PeriodicPass } from '../periodic-pass.js';
 import { createWebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
@@ -97,6 +98,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, bundle?
     redis,
     redisPrefix: config.REDIS_PREFIX,
     acks: new AckWatcher({ redis, subscriber, prefix: config.REDIS_PREFIX }),
+    instances: new InstanceWatcher({ redis, subscriber, prefix: config.REDIS_PREFIX }),
     publisher: createFlagPublisher({ projection: new RedisProjection(redis, config.REDIS_PREFIX), logger }),
     prometheusUrl: config.PROMETHEUS_URL,
     webhookDestinations: webhookDestinations(config),

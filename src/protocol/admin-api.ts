@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INSTANCE_KINDS, MAX_NAMED_BEHIND } from '../domain/sdk-instances.js';
 import { actionSchema, roleSchema } from '../auth/rbac.js';
 import { ALERT_SOURCES } from '../domain/alert-sources.js';
 import { conditionSchema, flagConfigSchema, flagTypeSchema, killSwitchSchema } from '../domain/flag.js';
@@ -126,6 +127,17 @@ export const auditVerificationSchema = z.object({
   broken_count: z.number().int().meta({ description: 'how many links do not hold, all of them counted' }),
 });
 
+/** The SDK instances' part of a kill's confirmation (src/domain/sdk-instances.ts computes it). */
+export const sdkInstancesConfirmationSchema = z.object({
+  confirmed: z.number().int().meta({ description: 'instances that reported holding the current version (or a later one)' }),
+  delivered: z.number().int().meta({ description: 'flagd sync streams the version was written to: delivered, not confirmed (flagd does not acknowledge)' }),
+  total: z.number().int().meta({ description: 'instances counted (remote-mode SDKs hold no copy and are not)' }),
+  laggards: z.array(z.object({
+    id: z.string(), kind: z.enum(INSTANCE_KINDS), app: z.string().nullable(), host: z.string().nullable(), version: z.number().int(),
+  })).meta({ description: `instances behind, lowest version first (at most ${MAX_NAMED_BEHIND}; total − confirmed − delivered are behind in all)` }),
+  elapsed_ms: z.number().nullable().meta({ description: 'from the change to the last instance counted' }),
+}).meta({ id: 'SdkInstancesConfirmation' });
+
 /** The answer of GET …/kill-switch: the switch, the last kill or release, and which replicas acknowledge it. */
 export const killSwitchStateSchema = z
   .object({
@@ -144,6 +156,7 @@ export const killSwitchStateSchema = z
       total_replicas: z.number().int(),
       elapsed_ms: z.number().nullable().meta({ description: 'from the change to the last acknowledgement counted' }),
       laggards: z.array(z.string()).meta({ description: 'live replicas that have not acknowledged the current version' }),
+      sdk_instances: sdkInstancesConfirmationSchema,
     }).nullable().meta({ description: 'null before any kill, or while Redis is unreachable' }),
   })
   .meta({ id: 'KillSwitchState' });

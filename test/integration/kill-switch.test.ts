@@ -32,7 +32,7 @@ async function activityNames(workflowId: string): Promise<string[]> {
 }
 
 describe('kill switch, end to end', () => {
-  it('turns a flag off at OFREP, runs disable, invalidate, broadcast, confirm, audit and alert in order, and restores', async () => {
+  it('turns a flag off at OFREP, runs disable, invalidate, broadcast, confirm, audit, count SDK instances and alert in order, and restores', async () => {
     const key = await createLiveFlag();
     await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true');
     const before = await evaluate(key);
@@ -56,7 +56,7 @@ describe('kill switch, end to end', () => {
 
     const handle = stack.temporal.workflow.getHandle(kill.body.workflow.id);
     const outcome = await handle.result();
-    expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'confirmAcks', 'audit', 'alert']);
+    expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'confirmAcks', 'audit', 'confirmInstances', 'alert']);
     // The API of this test is a live replica: the workflow confirms, from its acknowledgement, that it serves the kill.
     expect(outcome.convergence).toMatchObject({ converged: true, laggards: [] });
     expect(outcome.convergence.totalReplicas).toBeGreaterThanOrEqual(1);
@@ -88,7 +88,7 @@ describe('kill switch, end to end', () => {
     expect(restore.body.kill_switch).toEqual({ enabled: false });
     await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true again');
     await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
-    expect(await activityNames(restore.body.workflow.id)).toEqual(['removeKillSwitch', 'invalidateCaches', 'broadcast', 'confirmAcks', 'auditRecovery', 'alert']);
+    expect(await activityNames(restore.body.workflow.id)).toEqual(['removeKillSwitch', 'invalidateCaches', 'broadcast', 'confirmAcks', 'auditRecovery', 'confirmInstances', 'alert']);
     const recovery = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.deactivated`);
     expect(recovery.body.events).toHaveLength(1);
   });
@@ -123,7 +123,7 @@ describe('kill switch, end to end', () => {
       expect(outcome.convergence).toMatchObject({ converged: false, laggards: [laggard] });
       expect(outcome.convergence.confirmedReplicas).toBe(outcome.convergence.totalReplicas - 1);
       expect(await activityNames(kill.body.workflow.id)).toEqual([
-        'disableFlag', 'invalidateCaches', 'broadcast', 'confirmAcks', 'alert', 'audit', 'alert',
+        'disableFlag', 'invalidateCaches', 'broadcast', 'confirmAcks', 'alert', 'audit', 'confirmInstances', 'alert',
       ]);
       // Past 5 s the API names the laggard too.
       const state = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);

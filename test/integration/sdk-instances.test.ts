@@ -23,6 +23,7 @@ import { buildReactApp } from '../e2e/react/build-app.js';
 import { launchChromium } from '../e2e/browser.js';
 import { serveStatic } from '../e2e/static-server.js';
 import { readInstanceConfirmation } from '../../src/serving/instance-confirmation.js';
+import { describeConfirmation, type Confirmation } from '../../src/domain/confirmation.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
@@ -167,6 +168,13 @@ describe('SDK instances', () => {
       expect(confirmation.elapsed_ms).toBeLessThan(10_000);
       // Each Node SDK instance reported the kill's version after applying it.
       await eventually(async () => node.ids.every((id) => node.lines.some((line) => line.type === 'applied' && line.id === id && line.version! >= version)), 'each Node SDK client to print that it applied the kill', 5_000);
+      // The kill's confirmation (GET …/kill-switch) and its workflow's result count them and name the laggard.
+      const state = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
+      expect(state.status).toBe(200);
+      expect(state.body.confirmation).toMatchObject({ confirmed_replicas: 1, total_replicas: 1, sdk_instances: { confirmed: 4, delivered: 0, total: 5, laggards: [{ id: stuck.id }] } });
+      const result = await stack.temporal.workflow.getHandle(killed.body.workflow.id).result() as { convergence: Confirmation };
+      expect(result.convergence).toMatchObject({ converged: true, confirmedReplicas: 1, sdk_instances: { confirmed: 4, total: 5, laggards: [{ id: stuck.id, app: 'stuck-cron' }] } });
+      expect(describeConfirmation(result.convergence)).toMatch(/^confirmed on 1\/1 replicas in \d+ ms; 4\/5 SDK instances; 1 behind: stuck-cron@cron-1 \(v1\)$/);
       const { instances } = await fleet();
       expect(instances[0]).toMatchObject({ id: stuck.id, versions_behind: environmentVersion() - 1 });
       expect(instances[0]!.lag_ms).toBeGreaterThan(0);
@@ -220,7 +228,14 @@ describe('SDK instances', () => {
         return c.confirmed === 1 && c.delivered === 1 ? c : undefined;
       }, 'the provider\'s re-fetch to confirm the kill and the flagd stream to have it delivered');
       expect(confirmation).toMatchObject({ total: 2, laggards: [] });
+      const result = await stack.temporal.workflow.getHandle(killed.body.workflow.id).result() as { convergence: Confirmation };
+      expect(describeConfirmation(result.convergence)).toMatch(/^confirmed on 1\/1 replicas and 2\/2 SDK instances \(1 flagd sync stream delivered, not confirmed: flagd does not acknowledge\) in \d+ ms$/);
       expect(documents.some((document) => document.includes(key))).toBe(true);
+      // A release is counted the same way.
+      const restored = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
+      expect(restored.status).toBe(200);
+      const released = await stack.temporal.workflow.getHandle(restored.body.workflow.id).result() as { convergence: Confirmation };
+      expect(released.convergence.sdk_instances).toMatchObject({ confirmed: 1, delivered: 1, total: 2, laggards: [] });
     } finally {
       sync.cancel();
       client.close();

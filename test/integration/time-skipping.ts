@@ -13,6 +13,7 @@ import { createFlagService, type FlagService } from '../../src/flags/flag-servic
 import { createDatabase, type Database } from '../../src/connections/database.js';
 import { RedisProjection } from '../../src/cache/projection.js';
 import { AckWatcher } from '../../src/serving/change-confirmation.js';
+import { InstanceWatcher } from '../../src/serving/instance-confirmation.js';
 import { sharedBundle } from './harness.js';
 
 /** The Temporal test server (timers skip) with a worker running the real activities on the real Postgres and Redis. */
@@ -55,7 +56,8 @@ export async function startTimeSkippingWorker(options: {
     taskQueue,
     workflowBundle: await sharedBundle(),
     activities: createActivities({
-      db, redis, redisPrefix: prefix, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix ?? prefix }), publisher, alerter,
+      db, redis, redisPrefix: prefix, acks: new AckWatcher({ redis, subscriber, prefix: options.ackPrefix ?? prefix }),
+      instances: new InstanceWatcher({ redis, subscriber, prefix: options.ackPrefix ?? prefix }), publisher, alerter,
       temporalUiUrl: 'http://ui', namespace: 'default', prometheusUrl: options.prometheusUrl, guardReporterCap: 0,
       webhookDestinations: parseAllowedHosts(''), webhookSecrets: createSecretBox(undefined), lifecycle: options.lifecycle,
     }),

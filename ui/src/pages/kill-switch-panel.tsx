@@ -114,13 +114,37 @@ export function KillSwitchPanel({ flag, env, config, onChanged, liveTick = 0 }: 
             {latest.workflow_id && <> · workflow <code data-testid="workflow-id">{latest.workflow_id}</code>{latest.workflow_url && <> — <a href={latest.workflow_url} target="_blank" rel="noreferrer">open in Temporal UI</a></>}</>}
           </p>
           <p role="status" className={confirmation?.status === 'unconfirmed' ? 'error' : 'ok'}>
-            {!confirmation ? 'Replica confirmation unavailable (Redis unreachable).'
-              : confirmation.status === 'confirmed' ? `Confirmed on ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas${confirmation.elapsed_ms !== null ? ` in ${Math.round(confirmation.elapsed_ms)} ms` : ''}.`
-                : confirmation.status === 'pending' ? `Confirming… ${confirmation.confirmed_replicas}/${confirmation.total_replicas} replicas so far.`
-                  : `NOT confirmed on ${confirmation.laggards.length} of ${confirmation.total_replicas} replicas: ${confirmation.laggards.join(', ')}.`}
+            {!confirmation ? 'Replica confirmation unavailable (Redis unreachable).' : confirmationText(confirmation)}
           </p>
         </div>
       )}
     </section>
   );
+}
+
+type Confirmation = NonNullable<KillSwitchState['confirmation']>;
+
+/**
+ * "Confirmed on 3/3 replicas and 412/412 SDK instances in 84 ms.", or who is behind: replicas that
+ * have not acknowledged, SDK instances below the version (flagd streams count as delivered).
+ */
+export function confirmationText(c: Confirmation): string {
+  const sdk = c.sdk_instances.total > 0 ? c.sdk_instances : null;
+  const held = sdk ? sdk.confirmed + sdk.delivered : 0;
+  const flagd = sdk && sdk.delivered > 0 ? ` (${sdk.delivered} flagd ${sdk.delivered === 1 ? 'stream' : 'streams'} delivered, not confirmed)` : '';
+  const sdkPart = sdk ? ` and ${held}/${sdk.total} SDK instances${flagd}` : '';
+  if (c.status === 'confirmed') {
+    const elapsed = [c.elapsed_ms, sdk?.elapsed_ms ?? null].filter((ms): ms is number => ms !== null);
+    return `Confirmed on ${c.confirmed_replicas}/${c.total_replicas} replicas${sdkPart}${elapsed.length ? ` in ${Math.round(Math.max(...elapsed))} ms` : ''}.`;
+  }
+  if (c.status === 'pending') return `Confirming… ${c.confirmed_replicas}/${c.total_replicas} replicas${sdk ? ` and ${held}/${sdk.total} SDK instances` : ''} so far.`;
+  const parts: string[] = [];
+  if (c.laggards.length > 0) parts.push(`NOT confirmed on ${c.laggards.length} of ${c.total_replicas} replicas: ${c.laggards.join(', ')}.`);
+  else parts.push(`Confirmed on ${c.confirmed_replicas}/${c.total_replicas} replicas.`);
+  if (sdk && held < sdk.total) {
+    const named = sdk.laggards.map((l) => `${l.app ? `${l.app}${l.host ? `@${l.host}` : ''}` : `${l.kind} ${l.id.slice(0, 8)}`} (v${l.version})`).join(', ');
+    const more = sdk.total - held - sdk.laggards.length;
+    parts.push(`${sdk.total - held} of ${sdk.total} SDK instances behind: ${named}${more > 0 ? ` and ${more} more` : ''}.`);
+  }
+  return parts.join(' ');
 }
