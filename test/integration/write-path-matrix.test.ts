@@ -41,14 +41,14 @@ afterAll(async () => {
 });
 
 type Entry = 'http' | 'slack' | 'trigger';
-type Write = 'kill_pull' | 'kill_release' | 'config_put' | 'config_copy' | 'segment_edit' | 'rollout_start' | 'rollout_steer' | 'scheduled_change';
+type Write = 'kill_pull' | 'kill_release' | 'config_put' | 'config_copy' | 'segment_edit' | 'rollout_start' | 'rollout_steer' | 'scheduled_change' | 'flag_patch';
 type Policy = 'off' | 'on';
 type CallerKind = 'allowed' | 'forbidden';
 type Decision = 'applied' | 'requested' | 'refused';
 type Events = Array<{ action: string; actor: string }>;
 
 const ENTRIES: Entry[] = ['http', 'slack', 'trigger'];
-const WRITES: Write[] = ['kill_pull', 'kill_release', 'config_put', 'config_copy', 'segment_edit', 'rollout_start', 'rollout_steer', 'scheduled_change'];
+const WRITES: Write[] = ['kill_pull', 'kill_release', 'config_put', 'config_copy', 'segment_edit', 'rollout_start', 'rollout_steer', 'scheduled_change', 'flag_patch'];
 
 /** What an entry point has no way to ask for, and why: these rows of the matrix are empty on purpose. */
 const CANNOT: Record<Entry, Partial<Record<Write, string>>> = {
@@ -56,12 +56,12 @@ const CANNOT: Record<Entry, Partial<Record<Write, string>>> = {
   slack: {
     config_put: 'Slack has no command that writes a config', config_copy: 'Slack has no command that copies a config',
     segment_edit: 'Slack has no segment command', rollout_start: '/rollout steers a running rollout only',
-    scheduled_change: 'Slack has no schedule command',
+    scheduled_change: 'Slack has no schedule command', flag_patch: 'Slack has no command that changes a flag’s definition',
   },
   trigger: {
     config_put: 'a trigger only kills and releases', config_copy: 'a trigger only kills and releases', segment_edit: 'a trigger only kills and releases',
     rollout_start: 'a trigger only kills and releases', rollout_steer: 'a trigger only kills and releases (a kill pauses what runs)',
-    scheduled_change: 'a trigger only kills and releases',
+    scheduled_change: 'a trigger only kills and releases', flag_patch: 'a trigger only kills and releases',
   },
 };
 
@@ -225,6 +225,12 @@ const SPECS: Record<Write, WriteSpec> = {
     http: async (t, token) => (await stack.request('POST', `${flagPath(t.key)}/scheduled-changes`, {
       token, body: { at: new Date(Date.now() + 3_600_000).toISOString(), config: { enabled: true, value: true, off_value: false }, reason: 'matrix' },
     })).status,
+  },
+  // A definition touches every environment alike: no policy covers it.
+  flag_patch: {
+    applied: 'flag.updated', covered: false, setup: plainFlag, resource: flagResource,
+    state: async (t) => (await adminGet(`/api/v1/flags/${t.key}`)).version,
+    http: async (t, token) => (await stack.request('PATCH', `/api/v1/flags/${t.key}`, { token, body: { description: 'matrix', reason: 'matrix' } })).status,
   },
 };
 
