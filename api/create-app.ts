@@ -7,12 +7,10 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { ConfigCommands } from '../src/flags/config-commands.js';
-import type { FlagCommands } from '../src/flags/flag-commands.js';
 import type { SegmentCommands } from '../src/segments/segment-commands.js';
 import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
 import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
 import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
-import type { AlertTriggerCommands } from '../src/alert-triggers/alert-trigger-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -88,10 +86,7 @@ export interface AppDeps {
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
   /** The other write commands every entry point shares: each decides rights and the change policy. */
-  commands: {
-    flags: FlagCommands; configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands;
-    scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands; alertTriggers: AlertTriggerCommands;
-  };
+  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -194,10 +189,10 @@ export function createApp(deps: AppDeps): Express {
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.commands, deps.lifecycle));
+  api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
-  api.use(createUsersRouter(deps.governance.users));
+  api.use(createUsersRouter(deps.governance.users, deps.alertTriggers));
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
@@ -208,7 +203,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
   api.use(createWebhooksRouter(deps.webhooks));
-  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.commands.alertTriggers, deps.flags));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
   api.use(createCodeReferencesRouter(deps.codeReferences));
   api.use(createDefinitionsRouter(deps.snapshot));
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));

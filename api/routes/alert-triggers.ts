@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { RateLimitedError } from '../../src/errors.js';
 import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema, alertTriggerPatchSchema, alertTriggerSchema } from '../../src/protocol/admin-api.js';
 import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
-import type { AlertTriggerCommands } from '../../src/alert-triggers/alert-trigger-commands.js';
-import { authorizeFlagUser, callerOf, requestOrigin, type FlagTags } from '../auth.js';
+import { authorizeFlagUser, requestOrigin, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
 import { defineRoute, PUBLIC } from '../route-docs.js';
 import { text } from '../schemas.js';
@@ -23,10 +22,11 @@ const decisionSchema = z.object({
   alerts: z.array(z.object({ name: z.string(), link: z.string().nullable() })).optional(),
   workflow: z.object({ id: z.string(), url: z.string() }).nullable().optional(),
 });
+const testAlertAnswerSchema = decisionSchema.extend({ test_alert: z.string().meta({ description: 'the name of the alert sent (RipcordTestAlert)' }) });
 
 
-/** Managing a flag's alert triggers (under /api/v1, authenticated like the rest): the alert-trigger commands decide who may. */
-export function createAlertTriggersRouter(service: AlertTriggerService, commands: AlertTriggerCommands, flags?: FlagTags): Router {
+/** Managing a flag's alert triggers (under /api/v1, authenticated like the rest). */
+export function createAlertTriggersRouter(service: AlertTriggerService, flags?: FlagTags): Router {
   const router = Router();
   const path = '/api/v1/flags/{key}/environments/{env}/triggers';
 
@@ -37,8 +37,9 @@ export function createAlertTriggersRouter(service: AlertTriggerService, commands
     errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const input = parseInput(alertTriggerInputSchema, req.body, 'body');
-    res.status(201).json(await commands.create(callerOf(req, res), { flagKey: key, environment: env, input }));
+    const actor = await authorizeFlagUser(res, flags, key, env, 'kill_switch');
+    const body = parseInput(alertTriggerInputSchema, req.body, 'body');
+    res.status(201).json(await service.create(key, env, body, { actor, ...requestOrigin(req) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -59,7 +60,26 @@ export function createAlertTriggersRouter(service: AlertTriggerService, commands
     const { id } = parseInput(idParams, req.params, 'params');
     // The body is checked before the trigger is looked up: a bad body is a 400 naming its field, found or not.
     const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
-    res.json(await commands.setEnabled(callerOf(req, res), { id, enabled }));
+    const trigger = await service.find(id);
+    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
+    res.json(await service.setEnabled(id, enabled, { actor, ...requestOrigin(req) }));
+  });
+
+  defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/triggers/{id}/test', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams,
+    summary: "Send a test alert: a firing alert in the trigger's format (named RipcordTestAlert), delivered as one from its URL is. It does what a real alert would do now — kill the flag, or nothing with the reason (waiting for more alerts, not armed) — and is audited as sent by you",
+    responses: { 200: { description: 'what the delivery did (as the trigger URL answers), and the test alert\'s name', schema: testAlertAnswerSchema } },
+    errors: [400, 401, 403, 404, 409, 429],
+  }, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const trigger = await service.find(id);
+    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
+    try {
+      res.json(await service.sendTestAlert(id, { actor, ...requestOrigin(req) }));
+    } catch (error) {
+      if (error instanceof RateLimitedError) res.set('retry-after', String(error.retryAfterSeconds ?? 60));
+      throw error;
+    }
   });
 
   defineRoute(router, MOUNT, {
@@ -67,7 +87,9 @@ export function createAlertTriggersRouter(service: AlertTriggerService, commands
     summary: 'Delete an alert trigger: its URL stops working at once', responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
-    await commands.remove(callerOf(req, res), { id });
+    const trigger = await service.find(id);
+    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
+    await service.remove(id, { actor, ...requestOrigin(req) });
     res.status(204).end();
   });
   return router;

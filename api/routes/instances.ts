@@ -35,7 +35,7 @@ const reportAnswerSchema = z.object({
 const listQuery = z.object({
   environment: environmentKeySchema.default(DEFAULT_ENVIRONMENT),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
-});
+}).strict();
 
 /**
  * `POST /api/v1/instances/report`: SDK instances (Node SDK, browser client) say which environment

@@ -11,11 +11,17 @@ const LOGIN_PATH = '/api/v1/sso/login';
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const originOf = (req: Request) => ({ ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null });
 
-/** A browser lands on these routes, not a script: a failure is a small page with its status, its reason and a way back. */
-function failurePage(res: Response, error: unknown): void {
-  if (!(error instanceof AppError) || error.status >= 500) throw error;
+/**
+ * A browser lands on these routes, not a script: a failure is a small page with its status, its reason
+ * (naming the fields at fault) and a way back. A client that prefers JSON gets the usual JSON error.
+ */
+function failurePage(req: Request, res: Response, error: unknown): void {
+  if (!(error instanceof AppError) || error.status >= 500 || req.accepts(['json', 'html']) !== 'html') throw error;
+  const fields = Array.isArray(error.details)
+    ? (error.details as { path?: unknown; message?: unknown }[]).map((d) => `<li>${escapeHtml(String(d.path))}: ${escapeHtml(String(d.message))}</li>`).join('')
+    : '';
   res.status(error.status).type('html').set('Cache-Control', 'no-store')
-    .send(`<!doctype html><meta charset="utf-8"><title>Sign-in failed</title><h1>Sign-in failed</h1><p>${escapeHtml(error.message)}</p><p><a href="/">Back to Ripcord</a></p>`);
+    .send(`<!doctype html><meta charset="utf-8"><title>Sign-in failed</title><h1>Sign-in failed</h1><p>${escapeHtml(error.message)}</p>${fields ? `<ul>${fields}</ul>` : ''}<p><a href="/">Back to Ripcord</a></p>`);
 }
 
 /** The statuses a browser route answers with an HTML page (documented without a JSON body). */
@@ -45,7 +51,7 @@ export function createSsoPublicRouter(sso: SsoService, cookies: SsoCookies): Rou
       const { url, loginState } = await sso.beginLogin(returnTo);
       res.set('Cache-Control', 'no-store').append('Set-Cookie', cookies.login(loginState)).redirect(302, url);
     } catch (error) {
-      failurePage(res, error);
+      failurePage(req, res, error);
     }
   });
 
@@ -64,7 +70,7 @@ export function createSsoPublicRouter(sso: SsoService, cookies: SsoCookies): Rou
         .redirect(303, session.returnTo);
     } catch (error) {
       res.append('Set-Cookie', cookies.clearLogin());
-      failurePage(res, error);
+      failurePage(req, res, error);
     }
   });
 

@@ -1,15 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parseAlertPayload, type AlertSource } from '../alerts/alert-payload.js';
 import type { Actor } from '../auth/principal.js';
 import { hashToken } from '../auth/principal.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
-import { NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthFailureLimiter } from '../serving/auth-failure-limiter.js';
 import { RateLimiter } from '../serving/rate-limiter.js';
 import { TriggerSecretGuard } from './trigger-secret-guard.js';
 import {
-  alertTriggerSecretExists, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
+  alertTriggerNames, alertTriggerSecretExists, alertTriggerSecretHash, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
   markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
 } from './alert-trigger-store.js';
 import { appendAuditEvent, latestKillSwitchEvent } from '../audit/audit-store.js';
@@ -18,6 +18,8 @@ import { findFlag, listEnvironments } from '../flags/flag-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
 import type { Caller } from '../auth/caller.js';
 import type { KillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
+import { sampleAlertPayload, TEST_ALERT_NAME } from '../domain/alert-samples.js';
+import { uuidPattern } from '../domain/text.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 
 /** Where alerting systems post: the secret is the credential, so the path is never logged. */
@@ -54,7 +56,9 @@ const present = (t: AlertTriggerRecord) => ({
 });
 
 /** The actor a trigger's kills and restores are audited as (its role is what the kill switch requires of people). */
-export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${t.id}`, name: `${t.name} (alert trigger)`, role: 'emergency_responder' });
+export const triggerActor = (t: AlertTriggerRecord): Actor => ({ id: `trigger:${t.id}`, name: triggerActorName(t.name), role: 'emergency_responder' });
+/** What the audit log and the UI call a trigger acting. */
+const triggerActorName = (name: string) => `${name} (alert trigger)`;
 
 /**
  * A trigger as the caller of the kill switch's commands: it may pull and release the kill switch of
@@ -153,6 +157,12 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       return { ...present(created), path: `${TRIGGER_HOOK_PREFIX}${secret}` };
     },
 
+    /** Names for trigger actor ids (`trigger:<id>`), as the audit log names them: "<name> (alert trigger)". */
+    async names(actorIds: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+      const ids = actorIds.filter((id) => id.startsWith('trigger:')).map((id) => id.slice('trigger:'.length)).filter((id) => uuidPattern.test(id));
+      return (await alertTriggerNames(db, ids)).map((t) => ({ id: `trigger:${t.id}`, name: triggerActorName(t.name) }));
+    },
+
     async list(flagKey: string, environment: string) {
       return { triggers: (await listAlertTriggers(db, flagKey, environment)).map(present) };
     },
@@ -190,43 +200,64 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     async receive(secret: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
       const secretHash = hashToken(secret);
       await secrets.admit(secretHash, meta.ipAddress ?? '');
-      rateLimit(secretHash);
-      const { trigger, decision } = await oneAtATime.run(secretHash, () => decide(secretHash, body));
-      const actor = triggerActor(trigger);
-      const caller = triggerCaller(trigger, meta);
-      if (decision.action === 'kill') {
-        const names = [...new Set(decision.firing.map((a) => a.name))];
-        const link = decision.firing.find((a) => a.link)?.link;
-        // One id per firing episode of these alerts: a retried or concurrent delivery is the same kill.
-        const episode = createHash('sha256').update(decision.firing.map((a) => `${a.fingerprint}@${a.firstSeen}`).sort().join(',')).digest('hex').slice(0, 24);
-        const outcome = await deps.killSwitch.pull(caller, {
-          flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-${episode}`,
-          reason: `alert ${names.join(', ')} firing (${trigger.source}, trigger "${trigger.name}")${link ? `: ${link}` : ''}`.slice(0, 500),
-        });
-        await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint), names.join(', ').slice(0, 500)));
-        return { action: 'kill', alerts: decision.firing.map(({ name, link: l }) => ({ name, link: l })), workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
-      }
-      if (decision.action === 'restore') {
-        // Only what this trigger killed: a kill by a person (or another trigger) stays.
-        const last = await latestKillSwitchEvent(db, trigger.flagKey, trigger.environment);
-        if (!last || last.action !== 'kill_switch.activated' || last.userId !== actor.id) {
-          return { action: 'none', reason: last?.action === 'kill_switch.activated' ? 'the kill switch was pulled by someone else: left as it is' : 'the flag is not killed' };
-        }
-        const released = await deps.killSwitch.release(caller, {
-          flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
-          reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`,
-        });
-        if (released.kind === 'requested') {
-          const { change_request: request, message } = released.created;
-          return { action: 'restore_requested', reason: message, change_request: { id: request.id, status: request.status } };
-        }
-        const { outcome } = released;
-        await withTransaction(db, (tx) => markRestored(tx, trigger.id, decision.names.join(', ').slice(0, 500)));
-        return { action: 'restore', workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
-      }
-      return decision;
+      return deliver(secretHash, body, meta);
+    },
+
+    /**
+     * A firing test alert in the trigger's own format, delivered the way a real one is (rate limit, payload
+     * adapter, N-of-M window, armed-only-during-rollouts, the kill switch as the trigger): whatever a real
+     * alert would do now, this does. Audited as sent by the user, with what the trigger did.
+     */
+    async sendTestAlert(id: string, meta: TriggerRequestMeta): Promise<TriggerDecision & { test_alert: string }> {
+      const trigger = await this.find(id);
+      if (!trigger.enabled) throw new ConflictError(`The trigger "${trigger.name}" is disabled: enable it to send a test alert`);
+      const secretHash = await alertTriggerSecretHash(db, id);
+      if (!secretHash) throw new NotFoundError(`Trigger '${id}' does not exist`);
+      const body = sampleAlertPayload(trigger.source, { name: TEST_ALERT_NAME, id: `ripcord-test-${randomUUID()}`, status: 'firing' });
+      const decision = await deliver(secretHash, body, meta);
+      await withTransaction(db, (tx) => audit(tx, meta, 'trigger.test_sent', trigger, null, { alert: TEST_ALERT_NAME, action: decision.action, ...('reason' in decision ? { reason: decision.reason } : {}) }));
+      return { ...decision, test_alert: TEST_ALERT_NAME };
     },
   };
+
+  /** A delivery to the trigger with this secret hash, from its URL or a test: decided, then acted on. */
+  async function deliver(secretHash: string, body: unknown, meta: { ipAddress?: string | null; userAgent?: string | null }): Promise<TriggerDecision> {
+    rateLimit(secretHash);
+    const { trigger, decision } = await oneAtATime.run(secretHash, () => decide(secretHash, body));
+    const actor = triggerActor(trigger);
+    const caller = triggerCaller(trigger, meta);
+    if (decision.action === 'kill') {
+      const names = [...new Set(decision.firing.map((a) => a.name))];
+      const link = decision.firing.find((a) => a.link)?.link;
+      // One id per firing episode of these alerts: a retried or concurrent delivery is the same kill.
+      const episode = createHash('sha256').update(decision.firing.map((a) => `${a.fingerprint}@${a.firstSeen}`).sort().join(',')).digest('hex').slice(0, 24);
+      const outcome = await deps.killSwitch.pull(caller, {
+        flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-${episode}`,
+        reason: `alert ${names.join(', ')} firing (${trigger.source}, trigger "${trigger.name}")${link ? `: ${link}` : ''}`.slice(0, 500),
+      });
+      await withTransaction(db, (tx) => markFired(tx, trigger.id, decision.firing.map((a) => a.fingerprint), names.join(', ').slice(0, 500)));
+      return { action: 'kill', alerts: decision.firing.map(({ name, link: l }) => ({ name, link: l })), workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
+    }
+    if (decision.action === 'restore') {
+      // Only what this trigger killed: a kill by a person (or another trigger) stays.
+      const last = await latestKillSwitchEvent(db, trigger.flagKey, trigger.environment);
+      if (!last || last.action !== 'kill_switch.activated' || last.userId !== actor.id) {
+        return { action: 'none', reason: last?.action === 'kill_switch.activated' ? 'the kill switch was pulled by someone else: left as it is' : 'the flag is not killed' };
+      }
+      const released = await deps.killSwitch.release(caller, {
+        flagKey: trigger.flagKey, environment: trigger.environment, requestId: `trigger-${trigger.id.slice(0, 8)}-restore-${last.seq}`,
+        reason: `alerts resolved (${trigger.source}, trigger "${trigger.name}")`,
+      });
+      if (released.kind === 'requested') {
+        const { change_request: request, message } = released.created;
+        return { action: 'restore_requested', reason: message, change_request: { id: request.id, status: request.status } };
+      }
+      const { outcome } = released;
+      await withTransaction(db, (tx) => markRestored(tx, trigger.id, decision.names.join(', ').slice(0, 500)));
+      return { action: 'restore', workflow: outcome.changed ? { id: outcome.workflow.id, url: outcome.workflow.url } : null, changed: outcome.changed };
+    }
+    return decision;
+  }
 }
 
 export type AlertTriggerService = ReturnType<typeof createAlertTriggerService>;

@@ -98,6 +98,21 @@ export async function findAlertTrigger(db: Queryable, id: string): Promise<Alert
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
 }
 
+/** The names of these triggers, with their flag (ids of deleted triggers are left out). */
+export async function alertTriggerNames(db: Queryable, ids: readonly string[]): Promise<Array<{ id: string; name: string; flag: string; environment: string }>> {
+  const result = await db.query<{ id: string; name: string; flag: string; environment: string }>(
+    'SELECT t.id::text AS id, t.name, f.key AS flag, t.environment FROM alert_triggers t JOIN flags f ON f.id = t.flag_id WHERE t.id::text = ANY($1::text[])',
+    [ids],
+  );
+  return result.rows;
+}
+
+/** The hash of a trigger's secret (what its URL is found by), for a delivery made on a user's behalf: a test alert. */
+export async function alertTriggerSecretHash(db: Queryable, id: string): Promise<string | null> {
+  const result = await db.query<{ secret_hash: string }>('SELECT secret_hash FROM alert_triggers WHERE id = $1', [id]);
+  return result.rows[0]?.secret_hash ?? null;
+}
+
 /** Whether an enabled trigger of a live flag has this secret: one indexed read, no lock. */
 export async function alertTriggerSecretExists(db: Queryable, secretHash: string): Promise<boolean> {
   const result = await db.query(

@@ -51,12 +51,10 @@ import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-hi
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createConfigCommands } from '../flags/config-commands.js';
-import { createFlagCommands } from '../flags/flag-commands.js';
 import { createSegmentCommands } from '../segments/segment-commands.js';
 import { createRolloutCommands } from '../rollouts/rollout-commands.js';
 import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
 import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
-import { createAlertTriggerCommands } from '../alert-triggers/alert-trigger-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
@@ -240,15 +238,12 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
   const scheduledChanges = createScheduledChangeService(temporalDeps);
   const releasePipelines = createReleasePipelineService(temporalDeps);
-  const alertTriggers = createAlertTriggerService({ db, killSwitch, logger, authFailures });
   const commands = {
-    flags: createFlagCommands({ db, flags }),
     configs: createConfigCommands({ db, flags, changeRequests }),
     segments: createSegmentCommands({ segments, changeRequests }),
     rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
     scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
     releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
-    alertTriggers: createAlertTriggerCommands({ db, triggers: alertTriggers }),
   };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -274,7 +269,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
     webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers,
+    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
     codeReferences: createCodeReferenceService({ db }),
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
 import {
-  deactivateUserRow, findUser, insertUser, listUsers, replaceGrants, uniqueViolation, updateUserRow,
+  deactivateUserRow, findUser, insertUser, listUsers, replaceGrants, uniqueViolation, updateUserRow, userNames,
   type UserListFilter, type UserRecord,
 } from './user-store.js';
 import { auditFrom, type RequestMeta } from '../auth/request-meta.js';
@@ -57,6 +57,12 @@ export function createUserService(deps: { db: Database; authEvents?: AuthEvents 
   const announce = (change: Parameters<AuthEvents['changed']>[0]) => deps.authEvents?.changed(change) ?? Promise.resolve();
 
   return {
+    /** People's names for user ids (the bootstrap admin included); ids of no user are left out. */
+    async names(ids: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+      const found = await userNames(db, ids.filter((id) => uuidPattern.test(id)));
+      return [...(ids.includes(BOOTSTRAP_ACTOR.id) ? [{ id: BOOTSTRAP_ACTOR.id, name: BOOTSTRAP_ACTOR.name }] : []), ...found];
+    },
+
     async create(input: NewUserInput, meta: RequestMeta) {
       const user = await withTransaction(db, async (tx) => {
         const inserted = await insertUser(tx, { email: input.email, name: input.name, role: input.role, slackUserId: input.slack_user_id });

@@ -77,6 +77,12 @@ export function uniqueViolation(error: unknown): 'email' | 'slack_user_id' | nul
   return constraint?.includes('slack') ? 'slack_user_id' : 'email';
 }
 
+/** The names of these users (ids that are not users are left out). */
+export async function userNames(db: Queryable, ids: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+  const result = await db.query<{ id: string; name: string }>('SELECT id::text AS id, name FROM users WHERE id::text = ANY($1::text[])', [ids]);
+  return result.rows;
+}
+
 export async function findUser(db: Queryable, id: string, forUpdate = false): Promise<UserRecord | null> {
   const result = await db.query<UserRow>(`${USER_SELECT} WHERE u.id = $1${forUpdate ? ' FOR UPDATE OF u' : ''}`, [id]);
   return result.rows[0] ? toUser(result.rows[0]) : null;

@@ -140,7 +140,7 @@ describe('single sign-on with a real OpenID provider, in Chromium', () => {
     const alice = await userByEmail('alice@example.com');
     expect(alice.role).toBe('emergency_responder');
     const [signedIn] = await auditEvents(stack, { action: 'user.signed_in', resource_id: alice.id });
-    expect(signedIn).toMatchObject({ userId: alice.id, metadata: expect.objectContaining({ actorName: 'Alice Oncall', method: 'oidc', created: true, groups: ['sre-oncall'] }) });
+    expect(signedIn).toMatchObject({ user_id: alice.id, metadata: expect.objectContaining({ actorName: 'Alice Oncall', method: 'oidc', created: true, groups: ['sre-oncall'] }) });
     await context.close();
   });
 
@@ -178,7 +178,7 @@ describe('single sign-on with a real OpenID provider, in Chromium', () => {
     expect(killed.status, JSON.stringify(killed.body)).toBeLessThan(300);
     expect((await fromPage(page, 'DELETE', killPath, { 'x-csrf-token': csrf })).status).toBe(200);
     const aliceId = (await userByEmail('alice@example.com')).id;
-    await eventually(async () => (await auditEvents(stack, { action: 'kill_switch.activated' })).some((e) => e.userId === aliceId), 'the kill audited as Alice');
+    await eventually(async () => (await auditEvents(stack, { action: 'kill_switch.activated' })).some((e) => e.user_id === aliceId), 'the kill audited as Alice');
     await context.close();
   });
 
@@ -199,7 +199,7 @@ describe('single sign-on with a real OpenID provider, in Chromium', () => {
     const replayed = await fetch(`${ripcord}/api/v1/sso/session`, { headers: { cookie: `ripcord_session=${cookie}` } });
     expect(replayed.status).toBe(401);
     const [signedOut] = await auditEvents(stack, { action: 'user.signed_out', resource_id: alice.id });
-    expect(signedOut).toMatchObject({ userId: alice.id, metadata: expect.objectContaining({ actorName: 'Alice Oncall' }) });
+    expect(signedOut).toMatchObject({ user_id: alice.id, metadata: expect.objectContaining({ actorName: 'Alice Oncall' }) });
 
     // Off the on-call rota. The provider's session ended too, so it asks for the login again.
     idp.accounts.set('alice', { email: 'alice@example.com', name: 'Alice Oncall', groups: ['unrelated'] });
@@ -209,7 +209,7 @@ describe('single sign-on with a real OpenID provider, in Chromium', () => {
     const refused = await fromPage(page, 'POST', `/api/v1/flags/${flag}/environments/production/kill-switch`, { 'x-csrf-token': await csrfOf(page) }, { reason: 'no longer on call' });
     expect(refused.status).toBe(403);
     const [again] = await auditEvents(stack, { action: 'user.signed_in', resource_id: alice.id });
-    expect(again).toMatchObject({ oldValue: expect.objectContaining({ role: 'emergency_responder' }), newValue: expect.objectContaining({ role: 'viewer' }) });
+    expect(again).toMatchObject({ old_value: expect.objectContaining({ role: 'emergency_responder' }), new_value: expect.objectContaining({ role: 'viewer' }) });
 
     // In the payments group: a grant, not a role; the kill switch of payments flags in production only.
     idp.accounts.set('alice', { email: 'alice@example.com', name: 'Alice Oncall', groups: ['payments'] });

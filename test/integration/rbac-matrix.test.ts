@@ -141,6 +141,7 @@ const CASES: Case[] = [
   { name: 'GET /segments', allowed: READERS, run: (t) => call(t, 'GET', '/api/v1/segments') },
   { name: 'POST /segments', allowed: EDITORS, run: (t) => call(t, 'POST', '/api/v1/segments', { key: uniqueKey('rbac-seg'), kind: 'list', members: [] }) },
   { name: 'GET /audit', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/audit?limit=1') },
+  { name: 'GET /names', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/names?ids=bootstrap-admin') },
   { name: 'GET /audit/verify', allowed: USERS, run: (t) => call(t, 'GET', '/api/v1/audit/verify') },
   { name: 'GET /users', allowed: ['admin'], run: (t) => call(t, 'GET', '/api/v1/users') },
   { name: 'POST /users', allowed: ['admin'], run: (t) => call(t, 'POST', '/api/v1/users', { email: `${uniqueKey('u')}@example.com`, name: 'U', role: 'viewer' }) },
@@ -192,6 +193,17 @@ const CASES: Case[] = [
       const created = await stack.request('POST', `/api/v1/flags/${payments}/environments/production/triggers`, { body: { name: 'rbac-patch', source: 'generic' } });
       expect(created.status).toBe(201);
       const status = await call(t, 'PATCH', `/api/v1/triggers/${created.body.id}`, { enabled: false });
+      expect((await stack.request('DELETE', `/api/v1/triggers/${created.body.id}`)).status).toBe(204);
+      return status;
+    },
+  },
+  {
+    // Two alerts needed: the test alert is delivered (200) but kills nothing, so later rows see the flag as it was.
+    name: 'POST a test alert to a trigger, payments flag, production', allowed: ['admin', 'emergency_responder', 'payments_responder'],
+    run: async (t) => {
+      const created = await stack.request('POST', `/api/v1/flags/${payments}/environments/production/triggers`, { body: { name: 'rbac-test', source: 'generic', min_alerts: 2 } });
+      expect(created.status).toBe(201);
+      const status = await call(t, 'POST', `/api/v1/triggers/${created.body.id}/test`);
       expect((await stack.request('DELETE', `/api/v1/triggers/${created.body.id}`)).status).toBe(204);
       return status;
     },

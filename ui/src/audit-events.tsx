@@ -6,6 +6,7 @@ import { withNamedVariants } from './config-shape.ts';
 import { useLoad } from './hooks.ts';
 import { Link } from './router.tsx';
 import { useSession } from './session.tsx';
+import { ActorName } from './names.tsx';
 
 /** Who acted, for people: the user's name; the bootstrap token and automations in words rather than ids. */
 export function actorLabel(event: Pick<AuditEventView, 'user_id' | 'actor_name'>): string {
@@ -55,7 +56,7 @@ export function AuditEventItem({ event: e, showResource = true }: { event: Audit
       <details>
         <summary>
           <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
-          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resource_id)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resource_id}</Link> : <span>{e.resource_type} {e.resource_id}</span>)}
+          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resource_id)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resource_id}</Link> : <span>{e.resource_type} {e.resource_type === 'trigger' ? <ActorName id={`trigger:${e.resource_id}`} /> : e.resource_type === 'user' ? <ActorName id={e.resource_id} /> : e.resource_id}</span>)}
           {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actor_email ?? e.user_id}>{actorLabel(e)}</span> · {time(e.timestamp)}
           {e.reason && <span className="muted"> — “{e.reason}”</span>}
         </summary>

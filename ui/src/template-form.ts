@@ -1,12 +1,14 @@
 import type { Role } from '../../src/auth/rbac.ts';
 import type { NewTemplate, Phase } from '../../src/domain/release-pipeline.ts';
+import { guardDraftOf, guardOf, NO_GUARD, type GuardDraft } from './guard-draft.ts';
 import { jsonFrom } from './validation.ts';
 
 /**
  * A release template as its form holds it, and back. Pure: the page renders these drafts, and what it
  * sends is `templateBodyOf(draft)`, checked with the API's own schema (newTemplateSchema) first.
- * Whatever the form has no field for (a phase's guard, a plan's approval timeout or guard, a plan of
- * another strategy as JSON) is carried through untouched, so editing one field never drops another.
+ * Whatever the form has no field for (a plan's approval timeout, a plan of another strategy as JSON) is
+ * carried through untouched, so editing one field never drops another. A guard, the phase's or its
+ * plan's, is edited as the phase's guard.
  */
 
 export interface StepDraft { percentage: number; hold: string; approval: boolean }
@@ -26,10 +28,10 @@ export interface PhaseDraft {
   steps: StepDraft[];
   /** The plan as JSON text (rollout `json`). */
   planJson: string;
-  /** Plan fields the form does not edit (approval_timeout, guard), kept for immediate and gradual plans. */
+  /** Plan fields the form does not edit (approval_timeout), kept for immediate and gradual plans. */
   planRest: Record<string, unknown>;
-  /** The phase's own guard, kept as it is. */
-  guard: unknown;
+  /** The guard of the phase's rollout. */
+  guard: GuardDraft;
   /** The role whose approval the phase waits for before it starts ('' for none). */
   approvalRole: Role | '';
   soak: string;
@@ -46,7 +48,7 @@ export const DEFAULT_STEPS: StepDraft[] = [
 export function newPhase(environment: string): PhaseDraft {
   return {
     name: '', environment, segments: '', variant: '', rollout: 'immediate', percentage: 100, steps: DEFAULT_STEPS.map((s) => ({ ...s })),
-    planJson: '', planRest: {}, guard: undefined, approvalRole: '', soak: '',
+    planJson: '', planRest: {}, guard: { ...NO_GUARD }, approvalRole: '', soak: '',
   };
 }
 
@@ -65,20 +67,20 @@ function phaseDraftOf(phase: StoredPhase): PhaseDraft {
   draft.name = phase.name ?? '';
   draft.segments = phase.audience?.segments.join(', ') ?? '';
   draft.variant = phase.audience?.variant ?? '';
-  draft.guard = phase.guard;
+  draft.guard = guardDraftOf(phase.guard);
   draft.approvalRole = phase.approval?.role ?? '';
   draft.soak = phase.soak === undefined ? '' : String(phase.soak);
   const plan = phase.plan as Record<string, unknown> | undefined;
   if (!plan) {
     draft.rollout = 'none';
   } else if (plan.strategy === 'immediate' && typeof plan.percentage === 'number') {
-    const { strategy: _s, percentage, ...rest } = plan;
-    Object.assign(draft, { rollout: 'immediate', percentage, planRest: rest });
+    const { strategy: _s, percentage, guard, ...rest } = plan;
+    Object.assign(draft, { rollout: 'immediate', percentage, planRest: rest, guard: guard ? guardDraftOf(guard) : draft.guard });
   } else if (plan.strategy === 'gradual' && Array.isArray(plan.steps) && plan.linear === undefined) {
-    const { strategy: _s, steps, ...rest } = plan;
+    const { strategy: _s, steps, guard, ...rest } = plan;
     const drafts = (steps as Array<{ percentage: number; hold?: string | number; approval?: boolean }>)
       .map((s) => ({ percentage: s.percentage, hold: s.hold === undefined ? '' : String(s.hold), approval: s.approval === true }));
-    Object.assign(draft, { rollout: 'gradual', steps: drafts, planRest: rest });
+    Object.assign(draft, { rollout: 'gradual', steps: drafts, planRest: rest, guard: guard ? guardDraftOf(guard) : draft.guard });
   } else {
     Object.assign(draft, { rollout: 'json', planJson: JSON.stringify(plan, null, 2) });
   }
@@ -111,12 +113,13 @@ export function templateBodyOf(draft: TemplateDraft): NewTemplate {
   const phases = draft.phases.map((p, i) => {
     const segments = splitList(p.segments);
     const plan = planOf(p, i);
+    const guard = plan === undefined ? undefined : guardOf(p.guard);
     return {
       ...(p.name.trim() ? { name: p.name.trim() } : {}),
       environment: p.environment,
       ...(segments.length ? { audience: { segments, ...(p.variant.trim() ? { variant: p.variant.trim() } : {}) } } : {}),
       ...(plan === undefined ? {} : { plan }),
-      ...(p.guard === undefined ? {} : { guard: p.guard }),
+      ...(guard === undefined ? {} : { guard }),
       ...(p.approvalRole ? { approval: { role: p.approvalRole } } : {}),
       ...(p.soak.trim() ? { soak: durationOf(p.soak) } : {}),
     };

@@ -7,10 +7,9 @@ import { useConfirm } from '../confirm.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { numberFrom, refusal } from '../validation.ts';
+import { SOURCE_NAMES, TestAlertButton, TestAlertResult, TriggerSetup, useTestAlert } from './trigger-setup.tsx';
+import { ActorName } from '../names.tsx';
 
-const SOURCE_NAMES: Record<AlertSource, string> = {
-  alertmanager: 'Prometheus Alertmanager', grafana: 'Grafana', datadog: 'Datadog', pagerduty: 'PagerDuty', generic: 'generic JSON',
-};
 
 interface TriggerForm { name: string; source: AlertSource; restore: boolean; minAlerts: string; windowSeconds: string; onlyDuringRollout: boolean }
 const EMPTY: TriggerForm = { name: '', source: 'alertmanager', restore: false, minAlerts: '1', windowSeconds: '300', onlyDuringRollout: false };
@@ -57,7 +56,7 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
   const [form, setForm] = useState<TriggerForm>(EMPTY);
   const [open, setOpen] = useState(false);
   const [showProblems, setShowProblems] = useState(false);
-  const [created, setCreated] = useState<{ name: string; url: string } | null>(null);
+  const [created, setCreated] = useState<(AlertTriggerCreated & { url: string }) | null>(null);
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
   const problems = useMemo(() => refusal(alertTriggerInputSchema, bodyOf(form)), [form]);
 
@@ -65,7 +64,7 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
     setShowProblems(true);
     if (problems) return;
     const answer = await api.request<AlertTriggerCreated>('POST', path, { body: bodyOf(form) });
-    setCreated({ name: answer.name, url: new URL(answer.path, window.location.origin).href });
+    setCreated({ ...answer, url: new URL(answer.path, window.location.origin).href });
     setCopied(null);
     setForm(EMPTY);
     setShowProblems(false);
@@ -97,6 +96,7 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
     await api.request('PATCH', `/api/v1/triggers/${enc(trigger.id)}`, { body: { enabled: enabling } satisfies AlertTriggerPatch });
     await list.reload();
   });
+  const test = useTestAlert(() => void list.reload());
   const copy = async (url: string) => {
     try {
       await navigator.clipboard.writeText(url);
@@ -122,8 +122,10 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
             <button type="button" className="link" onClick={() => setCreated(null)}>I have stored it</button>
           </div>
           {copied === 'no' && <p className="field-error">The browser refused the clipboard: select the URL and copy it by hand.</p>}
+          <TriggerSetup trigger={created} url={created.url} open />
         </div>
       )}
+      <TestAlertResult state={test} />
 
       <ErrorBox error={list.error ?? remove.error ?? toggle.error} />
       {list.data && triggers.length === 0 && <p className="muted" data-testid="no-triggers">No triggers: nothing outside Ripcord can kill this flag in {env}.</p>}
@@ -140,8 +142,9 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
               <td data-label="Counts" data-field="counts">{countsOf(t)}</td>
               <td data-label="Last delivery" data-field="last-delivery">{t.last_delivery_at ? time(t.last_delivery_at) : 'never'}</td>
               <td data-label="Last fired" data-field="last-fired">{t.last_fired_at ? `${time(t.last_fired_at)}${t.last_fired_alert ? ` (${t.last_fired_alert})` : ''}` : 'never'}</td>
-              <td data-label="Created">{time(t.created_at)} by {t.created_by}</td>
+              <td data-label="Created">{time(t.created_at)} by <ActorName id={t.created_by} /></td>
               <td data-field="actions"><div className="actions">
+                <TestAlertButton trigger={t} allowed={allowed} busy={test.send.busy} run={(x) => void test.send.run(x)} />
                 <WriteButton allowed={allowed} type="button" className="link" disabled={toggle.busy} onClick={() => void toggle.run(t)}>{t.enabled ? 'Disable' : 'Enable'} {t.name}</WriteButton>
                 <WriteButton allowed={allowed} type="button" className="danger-link" disabled={remove.busy} onClick={() => void remove.run(t)}>Delete {t.name}</WriteButton>
               </div></td>
@@ -149,6 +152,7 @@ export function AlertTriggersPanel({ flag, env, liveTick = 0 }: { flag: Flag; en
           ))}</tbody>
         </table></div>
       )}
+      {triggers.map((t) => <TriggerSetup key={t.id} trigger={t} />)}
 
       {open ? (
         <form noValidate aria-label={`New alert trigger in ${env}`} onSubmit={(e) => { e.preventDefault(); void create.run(); }}>

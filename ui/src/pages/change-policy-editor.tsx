@@ -18,6 +18,7 @@ import { ErrorBox, Field, issuesAt, time, useAction } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { numberFrom, numberShown, refusal } from '../validation.ts';
+import { ActorName } from '../names.tsx';
 
 type Approvers = 'writers' | 'role' | 'users';
 
@@ -102,7 +103,7 @@ export function ChangePolicyEditor() {
       {p && (
         <p className="small muted" data-testid="policy-summary">
           {p.required_approvals === 0 ? `Off in ${env}: writes apply at once.` : `In ${env}, ${coveredWords(p.covers) || 'nothing'}${p.restore_requires_approval ? ' and releasing a kill switch' : ''} need ${p.required_approvals} approval${p.required_approvals === 1 ? '' : 's'}.`}
-          {p.updated_at && ` Last set ${time(p.updated_at)} by ${p.updated_by ?? 'unknown'}.`}
+          {p.updated_at && <> Last set {time(p.updated_at)} by <ActorName id={p.updated_by} />.</>}
         </p>
       )}
       {!admin && <p className="note" role="note">Read-only: only admins set change policies.</p>}

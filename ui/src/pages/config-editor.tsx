@@ -11,6 +11,7 @@ import { localToIso, scheduledChangesPath } from './scheduled-changes-panel.tsx'
 import { conditionText, parseConditionValue, ValueInput } from './value-input.tsx';
 import { numberFrom, numberShown, refusal } from '../validation.ts';
 import { variantDraftOf, VariantsEditor, VariantSelect, type VariantDraft } from './variants-panel.tsx';
+import { ActorName } from '../names.tsx';
 
 const OPERATORS = ['equals', 'not_equals', 'contains', 'in', 'not_in', 'greater_than', 'less_than', 'greater_or_equal', 'less_or_equal',
   'starts_with', 'ends_with', 'exists', 'semver_equals', 'semver_greater_than', 'semver_less_than', 'before', 'after'];
@@ -268,7 +269,7 @@ export function ConfigEditor({ flag, env, config, onSaved, onScheduled }: { flag
 
       {conflict && (
         <div className="error" role="alert" data-testid="conflict">
-          <strong>Conflict:</strong> you edited an older copy, but {conflict.by} saved a change
+          <strong>Conflict:</strong> you edited an older copy, but <ActorName id={conflict.by} /> saved a change
           {conflict.at ? ` at ${time(conflict.at)}` : ''} in the meantime. The diff below now compares your draft with their version:
           saving again replaces theirs with yours; “Discard my changes” takes theirs.
         </div>

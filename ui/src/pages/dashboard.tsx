@@ -8,6 +8,7 @@ import { useDebounced, useInterval, useLoad } from '../hooks.ts';
 import { useLiveEvents } from '../live.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { ActorName } from '../names.tsx';
 
 const FILTER_KEYS = ['q', 'tag', 'environment', 'state', 'sort'] as const;
 type Filters = Record<(typeof FILTER_KEYS)[number], string>;
@@ -171,7 +172,7 @@ export function Dashboard() {
                 <Link to={`/flags/${enc(r.flag_key)}/${enc(r.environment)}`}><strong>{r.flag_key}</strong></Link> in {r.environment} — {r.status.replace('_', ' ')}, at {r.percentage ?? 0}%
                 <ProgressBar value={r.step - 1} max={r.total_steps} label={`${r.flag_key} in ${r.environment}: step ${r.step} of ${r.total_steps}`} />
                 <small className="muted">step {r.step} of {r.total_steps}; {r.status === 'paused' ? `paused${r.paused_reason ? `: ${r.paused_reason}` : ''}` : r.status === 'waiting_approval' ? `waiting for approval${r.approval_deadline ? ` (${timeLeft(r.approval_deadline)} left, until ${time(r.approval_deadline)})` : ''}` : r.next_change_at ? `next change ${time(r.next_change_at)}` : 'applying'}
-                  {r.started_by ? ` · started by ${r.started_by}` : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
+                  {r.started_by ? <> · started by <ActorName id={r.started_by} /></> : ''} · <a href={r.url} target="_blank" rel="noreferrer">workflow</a></small>
               </li>
             ))}
           </ul>

@@ -20,6 +20,7 @@ import { KillSwitchPanel } from './kill-switch-panel.tsx';
 import { RolloutsPanel } from './rollouts-panel.tsx';
 import { ScheduledChangesPanel } from './scheduled-changes-panel.tsx';
 import { ServedVariants } from './variants-panel.tsx';
+import { ActorName } from '../names.tsx';
 
 /** The flag page's sections, in the order LaunchDarkly's and Unleash's users know. */
 export const FLAG_TABS = [
@@ -174,7 +175,7 @@ function Identity({ flag, onSaved }: { flag: Flag; onSaved: () => void }) {
   return (
     <section className="card identity" aria-labelledby="identity-title">
       <h3 id="identity-title">Details</h3>
-      <p className="small muted">Updated {time(flag.updated_at)} by {flag.updated_by}.</p>
+      <p className="small muted">Updated {time(flag.updated_at)} by <ActorName id={flag.updated_by} />.</p>
       <form onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
         <fieldset disabled={!allowed.allowed} className="plainset grid3">
           <Field label="Name" error={save.error} path="name">{(p) => <input {...p} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>

@@ -5,6 +5,7 @@ import { ErrorBox, time, timeLeft, useAction } from '../components.tsx';
 import { useInterval, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { ActorName } from '../names.tsx';
 
 const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
 
@@ -65,7 +66,7 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
           <p>
             <strong>{latest.template}</strong> — <span data-testid="pipeline-status">{latest.status.replace('_', ' ')}</span>
             {' '}<a href={latest.url} target="_blank" rel="noreferrer">open in Temporal UI</a>
-            <span className="muted small"> started {time(latest.created_at)}{latest.finished_at ? `, ended ${time(latest.finished_at)}` : ''}</span>
+            <span className="muted small"> started {time(latest.created_at)} by <ActorName id={latest.started_by} />{latest.finished_at ? `, ended ${time(latest.finished_at)}` : ''}</span>
           </p>
           {latest.reason && <p role="alert" data-testid="pipeline-reason">{latest.reason}</p>}
           {latest.paused_reason && <p className="muted">Paused: {latest.paused_reason}</p>}

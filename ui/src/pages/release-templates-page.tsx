@@ -12,6 +12,8 @@ import { useSession } from '../session.tsx';
 import { move, newPhase, newTemplate, templateBodyOf, templateDraftOf, type PhaseDraft, type TemplateDraft } from '../template-form.ts';
 import { refusal } from '../validation.ts';
 import { PhaseEditor } from './template-phase-editor.tsx';
+import { ActorName } from '../names.tsx';
+import { guardWords } from '../guard-draft.ts';
 
 const BASE = '/api/v1/release-templates';
 
@@ -36,7 +38,7 @@ export function phaseLine(stored: ReleaseTemplate['phases'][number]): string {
       : plan.strategy === 'immediate' ? `${plan.percentage}% at once`
       : plan.strategy === 'gradual' && plan.steps ? plan.steps.map((s) => `${s.percentage}%`).join(' → ')
       : describePlan(plan),
-    phase.guard || plan?.guard ? 'guarded' : null,
+    phase.guard || plan?.guard ? guardWords(phase.guard ?? plan?.guard) : null,
     phase.soak !== undefined ? `soak ${phase.soak}` : null,
   ].filter((part) => part !== null);
   const where = phase.name && phase.name !== phase.environment ? `${phase.name} (${phase.environment})` : phase.environment;
@@ -69,7 +71,7 @@ function TemplateList() {
             <h2><Link to={`/release-templates/${enc(t.name)}`}>{t.name}</Link></h2>
             {t.description && <p>{t.description}</p>}
             <ol className="timeline">{t.phases.map((p, i) => <li key={i}>{phaseLine(p)}</li>)}</ol>
-            <p className="small muted">version {t.version} · updated {time(t.updated_at)} by {t.updated_by}</p>
+            <p className="small muted">version {t.version} · updated {time(t.updated_at)} by <ActorName id={t.updated_by} /></p>
           </li>
         ))}
       </ul>
@@ -129,7 +131,7 @@ function TemplateEditor({ template }: { template?: ReleaseTemplate }) {
     <section aria-labelledby="tpl-edit-title">
       <p><Link to="/release-templates">← Release templates</Link></p>
       <h1 id="tpl-edit-title">{title}</h1>
-      {template && <p className="small muted">version {template.version} · created {time(template.created_at)} by {template.created_by} · updated {time(template.updated_at)} by {template.updated_by}. Pipelines already running keep the phases they started with.</p>}
+      {template && <p className="small muted">version {template.version} · created {time(template.created_at)} by <ActorName id={template.created_by} /> · updated {time(template.updated_at)} by <ActorName id={template.updated_by} />. Pipelines already running keep the phases they started with.</p>}
       <form className="card" aria-label={title} noValidate onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
         <fieldset disabled={!allowed.allowed} className="plainset">
           <div className="grid3">

@@ -15,7 +15,7 @@ import { useInterval, useLoad } from '../hooks.ts';
 import { useConfirm } from '../confirm.tsx';
 import { defaultSplitSteps, splitOf, splitOrder, SplitStepsEditor, type SplitStepDraft } from './split-steps-editor.tsx';
 import { useSession } from '../session.tsx';
-import { actorLabel } from '../audit-events.tsx';
+import { ActorName } from '../names.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
 /** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
@@ -162,7 +162,7 @@ function RolloutOutcome({ record, flag, env, onDismiss }: { record: RolloutRecor
     <div className={`rollout-outcome outcome-${record.status}`} data-testid="rollout-outcome" data-status={record.status} role="status">
       <p>
         <strong className={`badge st-${record.status}`}>{OUTCOME_WORDS[record.status] ?? record.status}</strong>{' '}
-        {record.plan.strategy} rollout started {time(record.created_at)} by {actorLabel({ user_id: record.created_by, actor_name: null })}{record.finished_at ? `, ended ${time(record.finished_at)}` : ''}.
+        {record.plan.strategy} rollout started {time(record.created_at)} by <ActorName id={record.created_by} />{record.finished_at ? `, ended ${time(record.finished_at)}` : ''}.
       </p>
       <p data-testid="outcome-summary">
         {steps ? `${steps}` : ''}{steps && reached ? '; ' : ''}{reached ? `it had reached ${reached}` : ''}{steps || reached ? '. ' : ''}

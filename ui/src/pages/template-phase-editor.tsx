@@ -1,5 +1,6 @@
 import { ROLES } from '../../../src/auth/rbac.ts';
 import { Field } from '../components.tsx';
+import { GuardFields } from './guard-fields.tsx';
 import type { PhaseDraft, RolloutKind, StepDraft } from '../template-form.ts';
 import { numberFrom, numberShown } from '../validation.ts';
 
@@ -73,8 +74,8 @@ export function PhaseEditor({ phase, index, count, environments, segments, error
         <Field label="Plan (JSON)" hint="the plan POST …/rollouts takes: strategy scheduled, split, or gradual with linear" error={error} path={`${at}.plan`} nested className="wide">{(p) => (
           <textarea {...p} className="mono" rows={6} value={phase.planJson} onChange={(e) => onChange({ planJson: e.target.value })} />)}</Field>
       )}
-      {(phase.guard !== undefined || 'guard' in phase.planRest) && (
-        <p className="small muted" data-testid="phase-guard">Guard: kept as it is ({JSON.stringify(phase.guard ?? phase.planRest.guard)}).</p>
+      {phase.rollout !== 'none' && (
+        <GuardFields guard={phase.guard} at={`${at}.guard`} error={error} onChange={(patch) => onChange({ guard: { ...phase.guard, ...patch } })} />
       )}
       <div className="actions">
         <button type="button" disabled={index === 0} onClick={() => onMove(index - 1)}>Move up</button>
