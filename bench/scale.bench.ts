@@ -17,6 +17,7 @@ import { root, stackEnv, stopAll } from './lib/bench-stack.js';
 import { auditDimension } from './scale/audit.js';
 import { writeChart } from './scale/chart.js';
 import { flagsDimension } from './scale/flags.js';
+import { instancesDimension } from './scale/instances.js';
 import { report, type DimensionResult } from './scale/harness.js';
 import { rolloutsDimension } from './scale/rollouts.js';
 import { replicasDimension } from './scale/replicas.js';
@@ -31,6 +32,7 @@ const sizesOf = (dimension: { sizes: number[]; quick: number[] }) => (ONLY_SIZES
 const DIMENSIONS: Record<string, { sizes: number[]; quick: number[]; run: (stack: Record<string, string>, sizes: number[]) => Promise<DimensionResult> }> = {
   flags: { sizes: [100, 1_000, 10_000], quick: [10, 100], run: flagsDimension },
   streams: { sizes: [100, 1_000, 10_000], quick: [10, 100], run: streamsDimension },
+  instances: { sizes: [100, 1_000], quick: [10, 100], run: instancesDimension },
   rollouts: { sizes: [10, 100, 1_000], quick: [2, 10], run: rolloutsDimension },
   replicas: { sizes: [1, 2, 3], quick: [1, 2], run: replicasDimension },
   audit: { sizes: [10_000, 100_000, 1_000_000], quick: [1_000, 10_000], run: auditDimension },

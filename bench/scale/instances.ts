@@ -1,0 +1,128 @@
+/* SDK instances per API process: 100 → 1,000 local-mode Node SDK clients in separate processes; kills confirmed on all. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Redis } from 'ioredis';
+import { admin, percentile, root, track } from '../lib/bench-stack.js';
+import { InstanceWatcher } from '../../src/serving/instance-confirmation.js';
+import { InstanceRegistry } from '../../src/serving/instance-registry.js';
+import { createFlags, dimensionEnv, rssMiB, startApi, startWorker, stopProc, type DimensionResult } from './harness.js';
+
+const KILLS = 10;
+/** Clients per process: 1,000 instances run in 10 processes of their own (BENCH_INSTANCES_PER_PROCESS). */
+const PER_PROCESS = Number(process.env.BENCH_INSTANCES_PER_PROCESS ?? 100);
+
+interface Fleet { children: ChildProcess[]; applied: Map<number, number[]> }
+
+/** Starts `size` SDK clients (test/clients/node/sdk-fleet.ts) in processes of PER_PROCESS; resolves when all are ready. */
+async function startFleet(base: string, token: string, size: number): Promise<Fleet> {
+  const applied = new Map<number, number[]>();
+  const children: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  for (let left = size; left > 0; left -= PER_PROCESS) {
+    const child = track(spawn(process.execPath, ['--import', 'tsx', 'test/clients/node/sdk-fleet.ts'], {
+      cwd: root, env: { ...process.env, RIPCORD_URL: base, RIPCORD_TOKEN: token, INSTANCES: String(Math.min(PER_PROCESS, left)), APP_NAME: 'bench-fleet' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }));
+    children.push(child);
+    ready.push(new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`an SDK fleet process exited (${code})`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const parsed = JSON.parse(line) as { type: string; version?: number; at?: number };
+        if (parsed.type === 'ready') resolve();
+        if (parsed.type === 'applied') {
+          const list = applied.get(parsed.version!) ?? [];
+          list.push(parsed.at!);
+          applied.set(parsed.version!, list);
+        }
+      });
+    }));
+    // Staggered: a thousand clients fetching at the same instant is a thundering herd, not a fleet.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  await Promise.all(ready);
+  return { children, applied };
+}
+
+/** Heap bytes per instance record of the registry itself (in this process, measured with gc). */
+function registryBytesPerInstance(count = 50_000): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const registry = new InstanceRegistry({ replica: 'r', served: () => 1, expiryMs: 45_000, maxInstances: 0, maxPerAddress: 0, publish: () => undefined });
+  for (let i = 0; i < count; i++) {
+    registry.report({ id: crypto.randomUUID(), kind: 'node-local', environment: 'production', app: 'checkout-service', app_version: '1.2.3', host: `ip-10-0-${i % 256}-${i % 200}.ec2.internal`, sdk_version: '0.1.0', version: 1 }, { key: 'token', address: `10.0.${i % 256}.${i % 200}` });
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / count;
+  registry.stop();
+  return bytes;
+}
+
+export async function instancesDimension(stack: Record<string, string>, sizes: number[]): Promise<DimensionResult> {
+  const rows: DimensionResult['rows'] = [];
+  const recordBytes = registryBytesPerInstance();
+  for (const size of sizes) {
+    const env: Record<string, string> = { ...(await dimensionEnv(stack, `instances_${size}`, 8)), INSTANCES_MAX_PER_ADDRESS: '0', INSTANCE_HEARTBEAT_SECONDS: '15' };
+    const api = await startApi(env);
+    const worker = await startWorker(env);
+    const key = 'scale-instances-flag';
+    await createFlags(api.base, [key]);
+    const token = (await admin(api.base, 'POST', '/api/v1/tokens', { name: 'bench fleet', kind: 'server', environment: 'production' })).token as string;
+    const rssBefore = rssMiB(api.pid);
+    const fleet = await startFleet(api.base, token, size);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const perInstanceKiB = ((rssMiB(api.pid) - rssBefore) * 1024) / size;
+    const redis = new Redis(env.REDIS_URL!);
+    const subscriber = new Redis(env.REDIS_URL!);
+    const watcher = new InstanceWatcher({ redis, subscriber, refreshMs: 250 });
+
+    const confirmedMs: number[] = [];
+    const perInstanceMs: number[] = [];
+    let unconfirmed = 0;
+    const path = `/api/v1/flags/${key}/environments/production/kill-switch`;
+    for (let i = 0; i < KILLS; i++) {
+      const sent = Date.now();
+      const kill = await admin(api.base, 'POST', path, { reason: `scale ${i}` });
+      const version = kill.version as number;
+      const c = await watcher.waitFor({ environment: 'production', version, sinceMs: sent }, { deadlineMs: sent + 10_000 });
+      if (c.confirmed < size) unconfirmed += 1;
+      else confirmedMs.push(Date.now() - sent);
+      for (const at of fleet.applied.get(version) ?? []) perInstanceMs.push(at - sent);
+      const restore = await admin(api.base, 'DELETE', path);
+      await watcher.waitFor({ environment: 'production', version: restore.version as number, sinceMs: Date.now() }, { deadlineMs: Date.now() + 10_000 });
+    }
+    for (const child of fleet.children) child.kill('SIGTERM');
+    await Promise.all(fleet.children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
+    redis.disconnect();
+    subscriber.disconnect();
+    await stopProc(worker);
+    await stopProc(api);
+    rows.push({
+      size,
+      values: {
+        'kill confirmed on all p50': percentile(confirmedMs, 50), 'kill confirmed on all p99': percentile(confirmedMs, 99),
+        'instance applied p99': percentile(perInstanceMs, 99), 'kills not confirmed on all': unconfirmed,
+        'API RSS per instance': perInstanceKiB, 'registry per instance': recordBytes / 1024,
+      },
+    });
+    console.log(`  instances ${size}: ${JSON.stringify(rows.at(-1)!.values)}`);
+  }
+  return {
+    dimension: `SDK instances (local-mode Node SDK clients, ${PER_PROCESS} per process) on one API process; ${KILLS} kills each: request sent → every instance reported holding it, as the kill's watcher sums the replica's aggregate`,
+    sizeLabel: 'instances',
+    measures: [
+      { name: 'kill confirmed on all p50', unit: 'ms' }, { name: 'kill confirmed on all p99', unit: 'ms', budget: 250 },
+      { name: 'instance applied p99', unit: 'ms' }, { name: 'kills not confirmed on all', unit: '' },
+      { name: 'API RSS per instance', unit: 'KiB' }, { name: 'registry per instance', unit: 'KiB', budget: 5 },
+    ],
+    rows,
+    notes: [
+      `the clients run in processes of ${PER_PROCESS} (BENCH_INSTANCES_PER_PROCESS) on the same cores as the server; each instance re-fetches the definitions and reports (POST /api/v1/instances/report) after the stream's event`,
+      'registry per instance: heap of one InstanceRegistry record (50,000 records, measured after gc); API RSS per instance: the API process\'s RSS growth per client, which includes its SSE stream and sockets',
+      'INSTANCES_MAX_PER_ADDRESS=0 for the benchmark (every client comes from 127.0.0.1)',
+    ],
+  };
+}
