@@ -6,6 +6,7 @@ import { useInterval, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ActorName } from '../names.tsx';
+import { GuardDetail } from './guard-detail.tsx';
 
 const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
 
@@ -100,7 +101,7 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                     {approvalsFor(phase, 'policy').length ? `: ${approvalsFor(phase, 'policy').map((a) => `${a.name} (${time(a.at)})`).join(', ')}` : ''})
                   </div>
                 )}
-                {phase.breach && <div className="small" role="alert">Guard breached: {phase.breach.detail}</div>}
+                {phase.breach && <div className="small" role="alert">Guard breached: <GuardDetail reading={phase.breach} /></div>}
               </li>
             ))}
           </ol>
