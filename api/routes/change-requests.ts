@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
-  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/change-requests/change-request-schemas.js';
 import type { Approver, ChangeRequestService } from '../../src/change-requests/change-request-service.js';
-import { authorizeUser, metaOf, principalOf, requireUser, subjectOf, requestOrigin } from '../auth.js';
+import type { ChangePolicyCommands } from '../../src/change-requests/change-policy-commands.js';
+import { authorizeUser, callerOf, principalOf, subjectOf, requestOrigin } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
 import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/change-requests/change-request-inputs.js';
@@ -51,7 +52,7 @@ function approverOf(res: Response): Approver {
 }
 
 /** Change policies (per environment) and change requests: list, read, approve, reject, withdraw. */
-export function createChangeRequestsRouter(service: ChangeRequestService): Router {
+export function createChangeRequestsRouter(service: ChangeRequestService, policies: ChangePolicyCommands): Router {
   const router = Router();
   const policyPath = '/api/v1/environments/{env}/change-policy';
 
@@ -68,14 +69,9 @@ export function createChangeRequestsRouter(service: ChangeRequestService): Route
     method: 'put', path: policyPath, tag: 'Change requests', summary: "Set an environment's change policy (audited)", auth: 'admin',
     params: envParams, body: policyBody, responses: { 200: { description: 'the policy', schema: changePolicySchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
-    const actor = requireUser(res, ['admin']);
     const { env } = parseInput(envParams, req.params, 'params');
-    const body = parseInput(policyBody, req.body, 'body');
-    const policy = await service.setPolicy(env, {
-      requiredApprovals: body.required_approvals, approverRole: body.approver_role ?? null, approverUserIds: [...new Set(body.approver_user_ids ?? [])],
-      covers: [...new Set(body.covers ?? DEFAULT_COVERS)], restoreRequiresApproval: body.restore_requires_approval ?? false,
-    }, metaOf(req, res, actor, body.reason));
-    res.json(policy satisfies ChangePolicy);
+    const { reason, ...policy } = parseInput(policyBody, req.body, 'body');
+    res.json((await policies.set(callerOf(req, res, { reason }), { environment: env, policy })) satisfies ChangePolicy);
   });
 
   defineRoute(router, MOUNT, {
