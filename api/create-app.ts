@@ -11,6 +11,7 @@ import type { SegmentCommands } from '../src/segments/segment-commands.js';
 import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
 import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
 import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -86,7 +87,10 @@ export interface AppDeps {
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
   /** The other write commands every entry point shares: each decides rights and the change policy. */
-  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
+  commands: {
+    configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands;
+    changeRequests: ChangeRequestCommands;
+  };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -198,7 +202,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.commands.releasePipelines));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
-  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
+  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));

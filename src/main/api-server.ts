@@ -57,6 +57,7 @@ import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-ch
 import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
+import { createChangeRequestCommands } from '../change-requests/change-request-commands.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
 import { createCodeReferenceService } from '../code-references/code-reference-service.js';
 import { createKillConfirmationService } from '../kill-switch/kill-confirmation-service.js';
@@ -244,6 +245,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
     scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
     releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+    changeRequests: createChangeRequestCommands({ db, changeRequests }),
   };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -251,7 +253,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
       access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }), instances: new InstanceWatcher({ redis, subscriber, prefix }),
-      changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
+      changeRequests: { service: changeRequests, commands: commands.changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
   const app = createApp({
