@@ -196,7 +196,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
-  api.use(createUsersRouter(deps.governance.users, deps.alertTriggers));
+  api.use(createUsersRouter(deps.governance.users, deps.alertTriggers, deps.governance.tokens));
   api.use(createTokensRouter(deps.governance.tokens));
   api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));

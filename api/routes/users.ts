@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ForbiddenError } from '../../src/errors.js';
 import type { UserService } from '../../src/users/user-service.js';
 import type { AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
+import type { TokenService } from '../../src/users/token-service.js';
 import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { atLeastOneOf, grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
@@ -12,7 +13,7 @@ import { nonBlankText, textMatching } from '../schemas.js';
 
 const MOUNT = '/api/v1';
 const namesQuery = z.object({
-  ids: textMatching(10_000, /^[^,]{1,256}(,[^,]{1,256}){0,99}$/, 'up to 100 comma-separated actor ids').meta({ description: 'comma-separated actor ids (user ids, bootstrap-admin, trigger:<id>), up to 100' }),
+  ids: textMatching(10_000, /^[^,]{1,256}(,[^,]{1,256}){0,99}$/, 'up to 100 comma-separated actor ids').meta({ description: 'comma-separated actor ids (user ids, bootstrap-admin, trigger:<id>, token:<id>), up to 100' }),
 });
 const namesSchema = z.object({ names: z.array(z.object({ id: z.string(), name: z.string() })) });
 const slackUserId = textMatching(32, /^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD');
@@ -56,18 +57,18 @@ const ADMIN = 'admin (user:write; user:read for reads)';
 const ERRORS = [400, 401, 403, 404];
 
 /** Users, their roles and grants: admin only, except reading yourself. */
-export function createUsersRouter(service: UserService, triggers?: Pick<AlertTriggerService, 'names'>): Router {
+export function createUsersRouter(service: UserService, triggers?: Pick<AlertTriggerService, 'names'>, tokens?: Pick<TokenService, 'names'>): Router {
   const router = Router();
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/names', tag: 'Users', auth: 'users who may read the audit log', query: namesQuery,
-    summary: 'Names for actor ids as the audit log records them (users, the bootstrap admin, alert triggers `trigger:<id>`), so screens show people and triggers by name; ids of nothing known are left out',
+    summary: 'Names for actor ids as the audit log records them (users, the bootstrap admin, alert triggers `trigger:<id>` — deleted ones by the name their audit events recorded —, API tokens `token:<id>` with their kind, revoked ones too), so screens show people, triggers and tokens by name; ids of nothing known are left out',
     responses: { 200: { description: 'the names found', schema: namesSchema } }, errors: [400, 401, 403],
   }, async (req, res) => {
     authorize(res, { resource: 'audit', action: 'read' });
     const ids = [...new Set(parseInput(namesQuery, req.query, 'query').ids.split(','))];
-    const [people, machines] = await Promise.all([service.names(ids), triggers?.names(ids) ?? []]);
-    res.json({ names: [...people, ...machines] });
+    const [people, machines, keys] = await Promise.all([service.names(ids), triggers?.names(ids) ?? [], tokens?.names(ids) ?? []]);
+    res.json({ names: [...people, ...machines, ...keys] });
   });
 
   defineRoute(router, MOUNT, {

@@ -12,7 +12,7 @@ import {
   alertTriggerNames, alertTriggerSecretExists, alertTriggerSecretHash, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
   markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
 } from './alert-trigger-store.js';
-import { appendAuditEvent, latestKillSwitchEvent } from '../audit/audit-store.js';
+import { appendAuditEvent, auditedNames, latestKillSwitchEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database } from '../connections/database.js';
 import { findFlag, listEnvironments } from '../flags/flag-store.js';
 import { listRollouts } from '../rollouts/rollout-store.js';
@@ -160,7 +160,13 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
     /** Names for trigger actor ids (`trigger:<id>`), as the audit log names them: "<name> (alert trigger)". */
     async names(actorIds: readonly string[]): Promise<Array<{ id: string; name: string }>> {
       const ids = actorIds.filter((id) => id.startsWith('trigger:')).map((id) => id.slice('trigger:'.length)).filter((id) => uuidPattern.test(id));
-      return (await alertTriggerNames(db, ids)).map((t) => ({ id: `trigger:${t.id}`, name: triggerActorName(t.name) }));
+      const live = await alertTriggerNames(db, ids);
+      // A deleted trigger keeps the name its audit events recorded (its kills and restores stay in the log).
+      const gone = ids.filter((id) => !live.some((t) => t.id === id));
+      return [
+        ...live.map((t) => ({ id: `trigger:${t.id}`, name: triggerActorName(t.name) })),
+        ...(await auditedNames(db, 'trigger', gone)).map((t) => ({ id: `trigger:${t.id}`, name: `${t.name} (alert trigger, deleted)` })),
+      ];
     },
 
     async list(flagKey: string, environment: string) {

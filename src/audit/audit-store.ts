@@ -266,3 +266,19 @@ export async function latestKillSwitchEvent(db: Queryable, flagKey: string, envi
   );
   return result.rows[0] ? toEvent(result.rows[0]) : null;
 }
+
+/**
+ * The name each of these resources had the last time the audit log recorded one (in an event's new
+ * value, else its old value): how a trigger or anything since deleted is still named on screens.
+ */
+export async function auditedNames(db: Queryable, resourceType: string, ids: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+  if (ids.length === 0) return [];
+  const result = await db.query<{ id: string; name: string }>(
+    `SELECT DISTINCT ON (resource_id) resource_id AS id, COALESCE(new_value->>'name', old_value->>'name') AS name
+       FROM audit_events
+      WHERE resource_type = $1 AND resource_id = ANY($2::text[]) AND COALESCE(new_value->>'name', old_value->>'name') IS NOT NULL
+      ORDER BY resource_id, seq DESC`,
+    [resourceType, ids],
+  );
+  return result.rows;
+}

@@ -5,7 +5,7 @@ import { hashToken } from '../auth/principal.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database } from '../connections/database.js';
-import { environmentExists, findToken, insertToken, listTokens, revokeTokenRow, type TokenKind, type TokenRecord } from './token-store.js';
+import { environmentExists, findToken, insertToken, listTokens, revokeTokenRow, tokenNames, type TokenKind, type TokenRecord } from './token-store.js';
 import { findUser } from './user-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 import { auditFrom, type RequestMeta } from '../auth/request-meta.js';
@@ -49,6 +49,8 @@ export function newSecret(kind: TokenKind): string {
 
 const cursorSchema = z.object({ t: z.number().int(), id: z.uuid() });
 const isUuid = (value: string) => z.uuid().safeParse(value).success;
+/** What the audit log and the UI call a token: its name and kind ("deploy bot (server token, revoked)"). */
+export const tokenActorName = (t: { name: string; kind: TokenKind; revoked: boolean }) => `${t.name} (${t.kind} token${t.revoked ? ', revoked' : ''})`;
 const fieldError = (path: string, message: string) => new ValidationError('Invalid request body', [{ path, message }]);
 
 /**
@@ -65,6 +67,12 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
   }
 
   return {
+    /** Names for actor ids of the form `token:<id>` (a token as the resource or the actor of an audit event), revoked tokens too. */
+    async names(actorIds: readonly string[]): Promise<Array<{ id: string; name: string }>> {
+      const ids = actorIds.filter((id) => id.startsWith('token:')).map((id) => id.slice('token:'.length)).filter(isUuid);
+      return (await tokenNames(db, ids)).map((t) => ({ id: `token:${t.id}`, name: tokenActorName(t) }));
+    },
+
     /** Creates a token; the secret is in this answer only. */
     async create(input: NewTokenInput, meta: RequestMeta) {
       let environment: string | null = null;

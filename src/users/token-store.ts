@@ -89,6 +89,16 @@ export async function findToken(db: Queryable, id: string, forUpdate = false): P
   return result.rows[0] ? toToken(result.rows[0]) : null;
 }
 
+/** The name and kind of these tokens, revoked ones included (tokens are never deleted). */
+export async function tokenNames(db: Queryable, ids: readonly string[]): Promise<Array<{ id: string; name: string; kind: TokenKind; revoked: boolean }>> {
+  if (ids.length === 0) return [];
+  const result = await db.query<{ id: string; name: string; kind: TokenKind; revoked: boolean }>(
+    'SELECT id::text AS id, name, kind, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE id::text = ANY($1::text[])',
+    [ids],
+  );
+  return result.rows;
+}
+
 export interface TokenListFilter {
   /** Only tokens owned or created by this user (non-admin callers). */
   visibleTo?: string;

@@ -7,7 +7,8 @@ import { browserSuite } from './browser-suite.js';
 /**
  * Names, not ids, in headless Chromium: what a (non-bootstrap) editor did shows their name on the flag's
  * settings, its alert triggers, its rollout's outcome, its release pipeline, the release templates and
- * the dashboard; an alert trigger's audit events name the trigger; a viewer sees the names too.
+ * the dashboard; an alert trigger's audit events name the trigger, a deleted one by the name its events
+ * recorded; an API token's events name the token and its kind, a revoked one too; a viewer sees the names too.
  */
 describe('admin UI: names where the API answers ids', () => {
   const suite = browserSuite();
@@ -28,6 +29,13 @@ describe('admin UI: names where the API answers ids', () => {
     const template = uniqueKey('names').toLowerCase();
     expect((await as('/api/v1/release-templates', 'POST', { name: template, phases: [{ environment: 'staging', approval: { role: 'admin' }, plan: { strategy: 'immediate', percentage: 100 } }] })).status).toBe(201);
     expect((await as(`/api/v1/flags/${key}/pipelines`, 'POST', { template })).status).toBe(201);
+
+    const gone = await as(`/api/v1/flags/${key}/environments/staging/triggers`, 'POST', { name: 'Old pager hook', source: 'generic' });
+    expect(gone.status).toBe(201);
+    expect((await as(`/api/v1/triggers/${gone.body.id}`, 'DELETE')).status).toBe(204);
+    const bot = await suite.stack.request('POST', '/api/v1/tokens', { body: { name: 'deploy bot', kind: 'server', environment: 'staging' } });
+    expect(bot.status).toBe(201);
+    expect((await suite.stack.request('DELETE', `/api/v1/tokens/${bot.body.id}`)).status).toBe(200);
 
     const { context, page } = await openPage(suite.browser, errors);
     onTestFailed(async () => {
@@ -55,6 +63,16 @@ describe('admin UI: names where the API answers ids', () => {
     await expect.poll(() => created.locator(`[data-actor="trigger:${trigger.body.id}"]`).textContent()).toBe('Error rate (alert trigger)');
     expect(await created.locator('.actor').last().textContent()).toBe('Test editor');
     expect(await page.locator('#main').textContent()).not.toContain(`trigger ${trigger.body.id}`);
+    // A deleted trigger and a revoked token, by the names they had.
+    const deleted = page.locator(`li[data-action="trigger.deleted"][data-resource="${gone.body.id}"]`);
+    await expect.poll(() => deleted.locator(`[data-actor="trigger:${gone.body.id}"]`).textContent()).toBe('Old pager hook (alert trigger, deleted)');
+    for (const action of ['token.created', 'token.revoked']) {
+      const event = page.locator(`li[data-action="${action}"][data-resource="${bot.body.id}"]`);
+      await expect.poll(() => event.locator(`[data-actor="token:${bot.body.id}"]`).textContent()).toBe('deploy bot (server token, revoked)');
+    }
+    const summaries = (await page.locator('li.event summary').allTextContents()).join('\n');
+    expect(summaries).not.toContain(bot.body.id);
+    expect(summaries).not.toContain('an alert trigger');
     await context.close();
     expect(unexpected(errors)).toEqual([]);
   });

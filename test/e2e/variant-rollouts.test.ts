@@ -58,6 +58,16 @@ describe('admin UI: split rollouts', () => {
 
     await steps.getByLabel('Step 1 control', { exact: true }).fill('80');
     expect(await steps.getByTestId('split-total-1').textContent()).toBe('100%');
+    // The guard editor is the release templates' one: a rate over 1 is refused at its field.
+    const guard = form.getByTestId('guard-fields');
+    await guard.getByLabel('Guard source').selectOption('events');
+    expect(await guard.getByLabel('On breach').locator('option').first().textContent()).toBe('roll back to the starting split');
+    await guard.getByLabel('Max error rate (0–1)').fill('1.5');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    await form.locator('[data-field-error="plan.guard.max_error_rate"]').waitFor();
+    expect(rolloutPosts).toBe(0);
+    await guard.getByLabel('Max error rate (0–1)').fill('0.05');
+    await guard.getByLabel('Min samples').fill('20');
     await form.getByRole('button', { name: 'Start rollout' }).click();
     // The second step waits for an approval (the default): the panel shows the first step's split.
     const split = page.getByTestId('rollout-split');
@@ -74,6 +84,8 @@ describe('admin UI: split rollouts', () => {
     }, 'the rollout to complete', 30_000);
     const config = (await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body;
     expect(config.split).toEqual([{ variant: 'compact', weight: 30 }, { variant: 'wide', weight: 20 }, { variant: 'control', weight: 50 }]);
+    const started = (await suite.stack.request('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body.rollouts[0];
+    expect(started.plan.guard).toEqual({ source: 'events', interval: '1 minute', action: 'rollback', min_samples: 20, max_error_rate: 0.05 });
     await context.close();
     expect(unexpected(errors)).toEqual([]);
   }, 90_000);

@@ -151,6 +151,13 @@ describe('release pipelines through the API', () => {
     expect(stopped.phases.map((p: { status: string }) => p.status)).toEqual(['completed', 'rolled_back', 'not_started']);
     expect(stopped.phases[1].breach).toMatchObject({ breached: true, source: 'events' });
     expect((await stack.request('GET', `/api/v1/flags/${key}/environments/staging`)).body.rollout).toMatchObject({ percentage: 0 });
+    // The phase's child rollout carries the template's guard as its own plan's guard, and it is that guard that tripped.
+    const rollouts = (await stack.request('GET', `/api/v1/flags/${key}/environments/staging/rollouts`)).body;
+    const child = rollouts.rollouts.find((r: { id: string }) => r.id === stopped.phases[1].rollout_id);
+    expect(child.plan.guard).toEqual({ source: 'events', max_error_rate: 0.2, min_samples: 10, interval: '1 second', action: 'rollback' });
+    expect(child.status).toBe('rolled_back');
+    expect(child.progress.guard.breach).toMatchObject({ breached: true, source: 'events', treated_error_rate: 0.4 });
+    expect((await stack.request('GET', `/api/v1/flags/${key}/environments/development/rollouts`)).body.rollouts[0].plan.guard).toBeUndefined();
     expect(await served(key, 'development')).toBe(true);
     expect(await served(key, 'production')).toBe(false);
   });

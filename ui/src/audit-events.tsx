@@ -6,15 +6,23 @@ import { withNamedVariants } from './config-shape.ts';
 import { useLoad } from './hooks.ts';
 import { Link } from './router.tsx';
 import { useSession } from './session.tsx';
-import { ActorName } from './names.tsx';
+import { ActorName, actorWords } from './names.tsx';
 
 /** Who acted, for people: the user's name; the bootstrap token and automations in words rather than ids. */
 export function actorLabel(event: Pick<AuditEventView, 'user_id' | 'actor_name'>): string {
   if (event.actor_name && event.actor_name !== event.user_id) return event.actor_name;
-  if (event.user_id === 'bootstrap-admin') return 'the bootstrap admin token';
-  if (event.user_id.startsWith('trigger:')) return 'an alert trigger';
-  if (event.user_id === 'system' || event.user_id.startsWith('workflow')) return 'Ripcord (automatic)';
-  return event.actor_name ?? event.user_id;
+  return actorWords(event.user_id);
+}
+
+/** Whether the event names its actor itself (a user, or a name it recorded); else the names endpoint is asked. */
+const namedByEvent = (event: Pick<AuditEventView, 'user_id' | 'actor_name'>) =>
+  Boolean(event.actor_name && event.actor_name !== event.user_id) || !/^(trigger|token):/.test(event.user_id);
+
+/** The resource of an event that has a name of its own elsewhere: users, alert triggers (deleted ones too) and API tokens. */
+function ResourceName({ type, id }: { type: string; id: string }) {
+  if (type === 'trigger' || type === 'token') return <ActorName id={`${type}:${id}`} />;
+  if (type === 'user') return <ActorName id={id} />;
+  return <>{id}</>;
 }
 
 /**
@@ -56,8 +64,8 @@ export function AuditEventItem({ event: e, showResource = true }: { event: Audit
       <details>
         <summary>
           <span className="mono small">#{e.seq}</span> <strong>{e.action}</strong>{' '}
-          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resource_id)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resource_id}</Link> : <span>{e.resource_type} {e.resource_type === 'trigger' ? <ActorName id={`trigger:${e.resource_id}`} /> : e.resource_type === 'user' ? <ActorName id={e.resource_id} /> : e.resource_id}</span>)}
-          {e.environment && <> in {e.environment}</>} by <span className="actor" title={e.actor_email ?? e.user_id}>{actorLabel(e)}</span> · {time(e.timestamp)}
+          {showResource && (flagLike ? <Link to={`/flags/${enc(e.resource_id)}${e.environment ? `/${enc(e.environment)}` : ''}`}>{e.resource_id}</Link> : <span>{e.resource_type} <ResourceName type={e.resource_type} id={e.resource_id} /></span>)}
+          {e.environment && <> in {e.environment}</>} by {namedByEvent(e) ? <span className="actor" title={e.actor_email ?? e.user_id}>{actorLabel(e)}</span> : <ActorName id={e.user_id} />} · {time(e.timestamp)}
           {e.reason && <span className="muted"> — “{e.reason}”</span>}
         </summary>
         <Diff before={withNamedVariants(e.old_value ?? undefined)} after={withNamedVariants(e.new_value ?? undefined)} label={`old and new value of event ${e.seq}`} />

@@ -3,7 +3,7 @@ import type { Api } from './api.ts';
 import { useSession } from './session.tsx';
 
 /**
- * People and triggers by name where the API answers an actor id (`created_by`, `updated_by`,
+ * People, triggers and tokens by name where the API answers an actor id (`created_by`, `updated_by`,
  * `started_by`…): ids are gathered from every component that renders in the same moment and asked
  * for in one `GET /api/v1/names`; answers are kept for the page's life (names rarely change).
  */
@@ -44,6 +44,7 @@ function ask(api: Api, ids: readonly string[]): void {
 export function actorWords(id: string): string {
   if (id === 'bootstrap-admin') return 'the bootstrap admin token';
   if (id.startsWith('trigger:')) return 'an alert trigger';
+  if (id.startsWith('token:')) return 'an API token';
   if (id === 'system' || id.startsWith('workflow') || id.endsWith('-workflow')) return 'Ripcord (automatic)';
   return id;
 }

@@ -16,6 +16,8 @@ import { useConfirm } from '../confirm.tsx';
 import { defaultSplitSteps, splitOf, splitOrder, SplitStepsEditor, type SplitStepDraft } from './split-steps-editor.tsx';
 import { useSession } from '../session.tsx';
 import { ActorName } from '../names.tsx';
+import { guardOf, NO_GUARD, type GuardDraft } from '../guard-draft.ts';
+import { GuardFields } from './guard-fields.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
 /** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
@@ -287,19 +289,13 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
   const [steps, setSteps] = useState<Step[]>(DEFAULT_STEPS);
-  const [guard, setGuard] = useState<'none' | 'events' | 'prometheus'>('none');
-  const [g, setG] = useState({ max_error_rate: '0.05', max_error_rate_increase: '', min_samples: '100', query: '', threshold: '', comparison: 'above', interval: '1 minute', action: 'rollback' });
+  const [guard, setGuard] = useState<GuardDraft>(NO_GUARD);
   const [approvalTimeout, setApprovalTimeout] = useState('24 hours');
   const id = useId();
 
   const plan = (): PlanDraft => {
-    const common: Pick<PlanDraft, 'approval_timeout' | 'guard'> = { approval_timeout: approvalTimeout || undefined };
-    if (guard === 'events') {
-      common.guard = { source: 'events', interval: g.interval, action: g.action, min_samples: numberFrom(g.min_samples),
-        ...(g.max_error_rate ? { max_error_rate: numberFrom(g.max_error_rate) } : {}), ...(g.max_error_rate_increase ? { max_error_rate_increase: numberFrom(g.max_error_rate_increase) } : {}) };
-    } else if (guard === 'prometheus') {
-      common.guard = { source: 'prometheus', interval: g.interval, action: g.action, query: g.query, threshold: numberFrom(g.threshold), comparison: g.comparison };
-    }
+    const guarded = guardOf(guard);
+    const common: Pick<PlanDraft, 'approval_timeout' | 'guard'> = { approval_timeout: approvalTimeout || undefined, ...(guarded ? { guard: guarded } : {}) };
     if (strategy === 'immediate') return { strategy, percentage, ...common };
     if (strategy === 'scheduled') return { strategy, percentage, start_date: start, ...(end ? { end_date: end } : {}), ...common };
     if (strategy === 'split') {
@@ -371,31 +367,7 @@ function StartRollout({ flag, env, allowed, onStarted }: { flag: Flag; env: stri
         <SplitStepsEditor steps={splitSteps} order={order} error={e} onChange={setSplitSteps} />
         <FinalHoldWarning plan={plan()} />
       </>}
-      <fieldset className="guard-form">
-        <legend>Guard (auto-rollback)</legend>
-        <div className="grid4">
-          <Field label="Source" error={e} path="plan.guard">{(p) => (
-            <select {...p} value={guard} onChange={(ev) => setGuard(ev.target.value as typeof guard)}>
-              <option value="none">none</option><option value="events">error rate of reported events</option><option value="prometheus">Prometheus query</option>
-            </select>)}</Field>
-          {guard !== 'none' && <>
-            <Field label="Interval" error={e} path="plan.guard.interval">{(p) => <input {...p} value={g.interval} onChange={(ev) => setG({ ...g, interval: ev.target.value })} />}</Field>
-            <Field label="On breach" error={e} path="plan.guard.action">{(p) => (
-              <select {...p} value={g.action} onChange={(ev) => setG({ ...g, action: ev.target.value })}><option value="rollback">{strategy === 'split' ? 'roll back to the starting split' : 'roll back to 0%'}</option><option value="kill">pull the kill switch</option></select>)}</Field>
-          </>}
-          {guard === 'events' && <>
-            <Field label="Max error rate (0–1)" error={e} path="plan.guard.max_error_rate">{(p) => <input {...p} value={g.max_error_rate} onChange={(ev) => setG({ ...g, max_error_rate: ev.target.value })} />}</Field>
-            <Field label="Max increase over untreated (0–1)" error={e} path="plan.guard.max_error_rate_increase">{(p) => <input {...p} value={g.max_error_rate_increase} onChange={(ev) => setG({ ...g, max_error_rate_increase: ev.target.value })} />}</Field>
-            <Field label="Min samples" error={e} path="plan.guard.min_samples">{(p) => <input {...p} type="number" value={g.min_samples} onChange={(ev) => setG({ ...g, min_samples: ev.target.value })} />}</Field>
-          </>}
-          {guard === 'prometheus' && <>
-            <Field label="PromQL query" error={e} path="plan.guard.query" className="wide">{(p) => <input {...p} value={g.query} onChange={(ev) => setG({ ...g, query: ev.target.value })} />}</Field>
-            <Field label="Threshold" error={e} path="plan.guard.threshold">{(p) => <input {...p} value={g.threshold} onChange={(ev) => setG({ ...g, threshold: ev.target.value })} />}</Field>
-            <Field label="Breach when" error={e} path="plan.guard.comparison">{(p) => (
-              <select {...p} value={g.comparison} onChange={(ev) => setG({ ...g, comparison: ev.target.value })}><option>above</option><option>below</option></select>)}</Field>
-          </>}
-        </div>
-      </fieldset>
+      <GuardFields guard={guard} at="plan.guard" error={e} rollbackWords={strategy === 'split' ? 'roll back to the starting split' : 'roll back to 0%'} onChange={(patch) => setGuard({ ...guard, ...patch })} />
       <Field label="Why start this rollout (for the audit log)" error={e} path="reason">{(p) => <input {...p} value={reason} onChange={(ev) => setReason(ev.target.value)} />}</Field>
       <PolicyGate policy={policy} gated={gated} env={env} doing="Starting this rollout" bypass={bypass} onBypass={setBypass} />
       <ErrorBox error={e} showIssues={!(e instanceof ApiError && e.status === 0)} />
