@@ -1,12 +1,13 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
-  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema, DEFAULT_COVERS,
+  changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/change-requests/change-request-schemas.js';
 import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
 import type { ChangeRequestCommands } from '../../src/change-requests/change-request-commands.js';
-import { authorizeUser, callerOf, metaOf, requireUser } from '../auth.js';
+import type { ChangePolicyCommands } from '../../src/change-requests/change-policy-commands.js';
+import { authorizeUser, callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
 import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/change-requests/change-request-inputs.js';
@@ -46,10 +47,10 @@ const APPROVERS = "users the environment's policy allows (its listed users, else
 
 
 /**
- * Change policies (per environment) and change requests: list, read, and approve, reject, withdraw
- * through the change-request commands, which decide the caller's rights.
+ * Change policies (per environment) and change requests: list, read, and through the commands (which
+ * decide the caller's rights) set a policy, approve, reject, withdraw.
  */
-export function createChangeRequestsRouter(service: ChangeRequestService, commands: ChangeRequestCommands): Router {
+export function createChangeRequestsRouter(service: ChangeRequestService, policies: ChangePolicyCommands, commands: ChangeRequestCommands): Router {
   const router = Router();
   const policyPath = '/api/v1/environments/{env}/change-policy';
 
@@ -66,14 +67,9 @@ export function createChangeRequestsRouter(service: ChangeRequestService, comman
     method: 'put', path: policyPath, tag: 'Change requests', summary: "Set an environment's change policy (audited)", auth: 'admin',
     params: envParams, body: policyBody, responses: { 200: { description: 'the policy', schema: changePolicySchema } }, errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
-    const actor = requireUser(res, ['admin']);
     const { env } = parseInput(envParams, req.params, 'params');
-    const body = parseInput(policyBody, req.body, 'body');
-    const policy = await service.setPolicy(env, {
-      requiredApprovals: body.required_approvals, approverRole: body.approver_role ?? null, approverUserIds: [...new Set(body.approver_user_ids ?? [])],
-      covers: [...new Set(body.covers ?? DEFAULT_COVERS)], restoreRequiresApproval: body.restore_requires_approval ?? false,
-    }, metaOf(req, res, actor, body.reason));
-    res.json(policy satisfies ChangePolicy);
+    const { reason, ...policy } = parseInput(policyBody, req.body, 'body');
+    res.json((await policies.set(callerOf(req, res, { reason }), { environment: env, policy })) satisfies ChangePolicy);
   });
 
   defineRoute(router, MOUNT, {

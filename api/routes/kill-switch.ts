@@ -62,13 +62,15 @@ export function createKillSwitchRouter(commands: KillSwitchCommands, flags?: Fla
   defineRoute(router, MOUNT, {
     method: 'post', path, tag: 'Kill switch', summary: 'Pull the kill switch: the flag serves its off value at once', auth: AUTH,
     params: flagEnvParams, body: activateBody, headers: [IDEMPOTENCY_HEADER],
-    responses: { 201: { description: 'killed; the workflow carries the rest', schema: killOutcomeSchema }, 200: { description: 'already killed, or a retry', schema: killOutcomeSchema } },
+    responses: { 201: { description: 'killed (the flag serves its off value); the workflow carries the rest: `workflow.status` is `starting`, its start recorded with the kill', schema: killOutcomeSchema }, 200: { description: 'already killed, or a retry', schema: killOutcomeSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const { reason } = parseInput(activateBody, req.body, 'body');
     const requestId = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers')['idempotency-key'];
-    const outcome = await commands.pull(callerOf(req, res), { flagKey: key, environment: env, reason, requestId });
+    // Answered once the kill is live (disabled, projected, broadcast): the workflow's start is in the
+    // kill's own transaction (the outbox), so it happens even if this process dies after answering.
+    const outcome = await commands.pull(callerOf(req, res), { flagKey: key, environment: env, reason, requestId }, { awaitWorkflow: false });
     res.status(outcome.changed ? 201 : 200).json(present(outcome));
   });
 

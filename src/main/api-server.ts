@@ -51,10 +51,18 @@ import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-hi
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createConfigCommands } from '../flags/config-commands.js';
+import { createFlagCommands } from '../flags/flag-commands.js';
 import { createSegmentCommands } from '../segments/segment-commands.js';
 import { createRolloutCommands } from '../rollouts/rollout-commands.js';
 import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
 import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
+import { createAlertTriggerCommands } from '../alert-triggers/alert-trigger-commands.js';
+import { createUserCommands } from '../users/user-commands.js';
+import { createTokenCommands } from '../users/token-commands.js';
+import { createWebhookCommands } from '../webhooks/webhook-commands.js';
+import { createChangePolicyCommands } from '../change-requests/change-policy-commands.js';
+import { createReleaseTemplateCommands } from '../release-pipelines/release-template-commands.js';
+import { createCodeReferenceCommands } from '../code-references/code-reference-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
 import { createChangeRequestCommands } from '../change-requests/change-request-commands.js';
@@ -239,12 +247,24 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
   const scheduledChanges = createScheduledChangeService(temporalDeps);
   const releasePipelines = createReleasePipelineService(temporalDeps);
+  const alertTriggers = createAlertTriggerService({ db, killSwitch, logger, authFailures });
+  const users = createUserService({ db, authEvents });
+  const tokenService = createTokenService({ db, authEvents });
+  const codeReferences = createCodeReferenceService({ db });
   const commands = {
+    flags: createFlagCommands({ db, flags }),
     configs: createConfigCommands({ db, flags, changeRequests }),
     segments: createSegmentCommands({ segments, changeRequests }),
     rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
     scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
     releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+    alertTriggers: createAlertTriggerCommands({ db, triggers: alertTriggers }),
+    users: createUserCommands({ users }),
+    tokens: createTokenCommands({ tokens: tokenService }),
+    webhooks: createWebhookCommands({ webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }) }),
+    changePolicies: createChangePolicyCommands({ changeRequests }),
+    releaseTemplates: createReleaseTemplateCommands({ pipelines: releasePipelines }),
+    codeReferences: createCodeReferenceCommands({ codeReferences }),
     changeRequests: createChangeRequestCommands({ db, changeRequests }),
   };
   const slack = config.SLACK_SIGNING_SECRET
@@ -270,9 +290,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     releasePipelines,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
-    webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
-    codeReferences: createCodeReferenceService({ db }),
+    alertTriggers,
+    codeReferences,
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
     scheduledChanges,
@@ -287,8 +306,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
     sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
-      users: createUserService({ db, authEvents }),
-      tokens: createTokenService({ db, authEvents }),
+      users,
+      tokens: tokenService,
       segments,
       audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis, prefix) }),
     },

@@ -256,7 +256,12 @@ export const featureFlagSchema = z
 export const killOutcomeSchema = z.object({
   flag: z.string(), environment: z.string(), version: z.number().int(), kill_switch: killSwitchSchema,
   changed: z.boolean(), already_active: z.boolean(), projected: z.boolean(),
-  workflow: z.object({ id: z.string(), url: z.string(), status: z.enum(['started', 'starting', 'pending', 'none']) }),
+  workflow: z.object({
+    id: z.string(), url: z.string(),
+    status: z.enum(['started', 'starting', 'pending', 'none']).meta({
+      description: 'started: Temporal accepted it; starting: a kill answers before Temporal does, its start recorded with the kill (the outbox); pending: Temporal was unreachable, the outbox starts it later; none: no workflow ran for this request (already in the asked state)',
+    }),
+  }),
 });
 
 /** "Evaluate as…": the result and the trace of which rule or segment matched, which failed and why. */

@@ -13,7 +13,7 @@ import { listReplicas } from '../../src/serving/replica-heartbeat.js';
 import { readAcks } from '../../src/serving/change-acks.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../integration/fake-slack-api.js';
-import { eventually } from '../integration/harness.js';
+import { eventually, startedWorkflow } from '../integration/harness.js';
 import { EvaluationLoad } from './fleet/evaluation-load.js';
 import { FLEET_ADMIN_TOKEN, Fleet, type FleetProcess } from './fleet/fleet.js';
 
@@ -111,7 +111,7 @@ describe('a fleet under faults', () => {
       expect(readyz.status).toBe(503);
       expect(JSON.stringify(await readyz.json())).toMatch(/stale/);
 
-      const outcome = await temporal.workflow.getHandle(kill.body.workflow.id).result();
+      const outcome = await (await startedWorkflow(temporal, kill.body.workflow.id)).result();
       expect(outcome.convergence).toMatchObject({ converged: false, confirmedReplicas: 2, totalReplicas: 3, laggards: [laggard] });
       // The other two serve the kill (as DISABLED, or STALE if a 1 s sync slipped on this loaded machine).
       for (const api of ['api-0', 'api-2']) expect((await evaluateOn(api, key)).body.value).toBe(false);
@@ -143,7 +143,7 @@ describe('a fleet under faults', () => {
     try {
       const kill = await fleet.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { reason: 'latency drill' });
       expect(kill.status).toBe(201);
-      const outcome = await temporal.workflow.getHandle(kill.body.workflow.id).result();
+      const outcome = await (await startedWorkflow(temporal, kill.body.workflow.id)).result();
       expect(outcome.convergence).toMatchObject({ converged: true, confirmedReplicas: 3, totalReplicas: 3, laggards: [] });
       const metrics = await (await fleet.direct('api-2', '/metrics')).text();
       const lastPropagation = Number(/^ripcord_change_propagation_last_seconds (\S+)$/m.exec(metrics)?.[1]);
@@ -228,7 +228,7 @@ describe('a fleet under faults', () => {
     try {
       kill = await fleet.request('POST', `/api/v1/flags/${killed}/environments/production/kill-switch`, { reason: 'temporal is down' });
       expect(kill.status).toBe(201);
-      expect(kill.body.workflow.status).toBe('pending');
+      expect(kill.body.workflow.status).toBe('starting');
       for (const api of fleet.apis) await eventually(async () => (await evaluateOn(api.name, killed)).body.value === false, `${api.name} to serve the kill`, 5_000);
       // The rollout's next step falls due while Temporal is away: the hold's timer fires on the server.
       await eventually(async () => (await history()).some((event) => event.timerFiredEventAttributes?.timerId === holdTimer), 'the hold timer to fire during the outage', 30_000);
@@ -287,7 +287,7 @@ describe('a fleet under faults', () => {
       fleet.link(survivor.name, 'temporal').heal();
       fleet.link('api-1', 'redis').heal();
     }
-    const outcome = await temporal.workflow.getHandle(kill.body.workflow.id).result();
+    const outcome = await (await startedWorkflow(temporal, kill.body.workflow.id)).result();
     const killFinishedMs = Date.now() - crashedAt;
     await temporal.workflow.getHandle(rolloutWorkflowId('production', rolled)).result();
     const rolloutFinishedMs = Date.now() - crashedAt;

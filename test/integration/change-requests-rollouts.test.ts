@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startStack, type Stack } from './harness.js';
+import { eventually, startedWorkflow, startStack, type Stack } from './harness.js';
 import { auditEvents, createFlag, createUser, type TestUser } from './governance-helpers.js';
 
 /**
@@ -128,7 +128,7 @@ describe('change requests covering rollout starts', () => {
     // The kill's workflow pauses whatever rollout of the flag runs when it reaches that step (after
     // confirming convergence, up to 5 s): let it and the restore finish before the bypassed start, or
     // the kill pauses the new rollout (CI run 1 of session 5; the closing note has the race).
-    await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+    await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
     await stack.temporal.workflow.getHandle(restore.body.workflow.id).result();
 
     // Bypass: the permission and a reason; the start's audit event says so.

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config.js';
 import { temporalConnectionOptions } from '../../src/connections/temporal.js';
 import { createLogger } from '../../src/logger.js';
@@ -124,6 +124,16 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * The handle of a workflow once Temporal has it: a kill answers before its workflow's start reaches
+ * Temporal (workflow.status 'starting'), so a test that reads the workflow right after waits for it.
+ */
+export async function startedWorkflow(temporal: Client, workflowId: string, timeoutMs = 15_000): Promise<WorkflowHandle> {
+  const handle = temporal.workflow.getHandle(workflowId);
+  await eventually(() => handle.describe(), `workflow ${workflowId} to start`, timeoutMs);
+  return handle;
 }
 
 /** Terminates the workflows still running on a task queue (bounded: the first 1,000). */

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { temporalConnectionOptions } from '../../src/connections/temporal.js';
 import { createLogger } from '../../src/logger.js';
 import { startWorkerProcess } from '../../src/main/worker-process.js';
-import { eventually, sharedBundle, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, sharedBundle, startStack, uniqueKey, type Stack } from './harness.js';
 import { evaluateOnce, freePort, InfraProcesses, makeCertificates } from './infra-processes.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
@@ -87,8 +87,8 @@ describe('Temporal over TLS', () => {
     await createFlag(stack, key, onForEveryone);
     const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'over mTLS' } });
     expect(kill.status).toBe(201);
-    expect(kill.body.workflow.status).toBe('started');
-    const outcome = await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+    expect(kill.body.workflow.status).toBe('starting');
+    const outcome = await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
     expect(outcome).toMatchObject({ convergence: { converged: true } });
     expect(JSON.parse((await evaluateOnce(stack.api.port, key)).text)).toMatchObject({ value: false, reason: 'DISABLED' });
     const ready = await stack.request('GET', '/readyz');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startWorkerProcess, type WorkerProcess } from '../../src/main/worker-process.js';
-import { eventually, sharedBundle, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, sharedBundle, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, onForEveryone } from './serving-helpers.js';
 
 /**
@@ -45,7 +45,7 @@ describe('worker shutdown', () => {
     try {
       const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'worker stop' } });
       expect(kill.status).toBe(201);
-      const handle = stack.temporal.workflow.getHandle(kill.body.workflow.id);
+      const handle = await startedWorkflow(stack.temporal, kill.body.workflow.id);
       const events = async () => (await handle.fetchHistory()).events ?? [];
       const confirmScheduled = await eventually(async () => {
         const all = await events();

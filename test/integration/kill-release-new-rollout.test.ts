@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicaKey } from '../../src/serving/replica-heartbeat.js';
-import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, startStack, uniqueKey, type Stack } from './harness.js';
 
 let stack: Stack;
 let redis: Redis;
@@ -61,7 +61,7 @@ describe('a kill pauses only the rollout that ran when it was requested', () => 
       await eventually(async () => (await currentRollout(key))?.status === 'running', 'the new rollout to run');
 
       // The kill's workflow confirmed (and gave up on the laggard) after the new rollout had started.
-      const outcome = await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+      const outcome = await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
       expect(outcome.convergence).toMatchObject({ converged: false, laggards: [laggard] });
       const killStarted = (await stack.temporal.workflow.getHandle(kill.body.workflow.id).describe()).startTime.getTime();
       const rolloutStarted = (await stack.temporal.workflow.getHandle(started.body.workflow_id).describe()).startTime.getTime();
@@ -87,7 +87,7 @@ describe('a kill pauses only the rollout that ran when it was requested', () => 
     await eventually(async () => (await currentRollout(key))?.status === 'running', 'the rollout to run');
     const kill = await stack.request('POST', `${flagPath(key)}/kill-switch`, { body: { reason: 'errors' } });
     expect(kill.status).toBe(201);
-    await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+    await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
     expect(await currentRollout(key)).toMatchObject({ status: 'paused', paused_reason: 'kill switch activated: errors' });
     expect((await stack.request('POST', `${rolloutsPath(key)}/current/abort`, { body: { rollback: false } })).status).toBe(200);
   });

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlagDefinition } from '../../src/domain/flag.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
-import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, startStack, uniqueKey, type Stack } from './harness.js';
 
 let stack: Stack;
 let redis: Redis;
@@ -107,7 +107,7 @@ async function race(first: 'kill' | 'step') {
     return current?.status === 'paused' ? current : undefined;
   }, 'the rollout to pause', 30_000);
   expect(progress).toMatchObject({ percentage: 50, step: 1, paused_reason: expect.stringMatching(/kill switch activated/) });
-  await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+  await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
   const steps = await stack.db.query("SELECT count(*)::int AS n FROM audit_events WHERE resource_id = $1 AND action = 'rollout.step'", [key]);
   expect(steps.rows[0].n).toBe(2);
   await stack.temporal.workflow.getHandle(rolloutWorkflowId('production', key)).terminate('test over');

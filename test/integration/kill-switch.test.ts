@@ -1,9 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOOTSTRAP_ACTOR } from '../../src/auth/principal.js';
+import { createFlagPublisher } from '../../src/cache/flag-publisher.js';
+import { RedisProjection } from '../../src/cache/projection.js';
+import { createKillSwitchService } from '../../src/kill-switch/kill-switch-service.js';
+import { createLogger } from '../../src/logger.js';
 import { replicaKey } from '../../src/serving/replica-heartbeat.js';
-import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, startStack, uniqueKey, type Stack } from './harness.js';
 
 let stack: Stack;
+const silent = createLogger('silent', 'test');
 beforeAll(async () => {
   stack = await startStack();
 });
@@ -44,17 +50,16 @@ describe('kill switch, end to end', () => {
     });
     expect(kill.status).toBe(201);
     expect(kill.body).toMatchObject({ flag: key, environment: 'production', changed: true, kill_switch: { enabled: true } });
-    expect(kill.body.workflow.status).toBe('started');
+    // The answer comes once the kill is live, before Temporal has the workflow: its start was
+    // recorded with the kill (the outbox) and follows.
+    expect(kill.body.workflow.status).toBe('starting');
     expect(kill.body.workflow.id).toMatch(new RegExp(`^killswitch:production:${key}:`));
     expect(kill.body.workflow.url).toContain(encodeURIComponent(kill.body.workflow.id));
-
-    const off = await eventually(async () => {
-      const response = await evaluate(key);
-      return response.body?.value === false ? response : undefined;
-    }, 'the kill to reach OFREP');
+    // Already served off by the replica that answered: no waiting.
+    const off = await evaluate(key);
     expect(off.body).toMatchObject({ value: false, variant: 'off', reason: 'DISABLED', metadata: { killSwitch: true } });
 
-    const handle = stack.temporal.workflow.getHandle(kill.body.workflow.id);
+    const handle = await startedWorkflow(stack.temporal, kill.body.workflow.id);
     const outcome = await handle.result();
     expect(await activityNames(kill.body.workflow.id)).toEqual(['disableFlag', 'invalidateCaches', 'broadcast', 'confirmAcks', 'audit', 'confirmInstances', 'alert']);
     // The API of this test is a live replica: the workflow confirms, from its acknowledgement, that it serves the kill.
@@ -103,7 +108,7 @@ describe('kill switch, end to end', () => {
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ changed: false, version: first.body.version });
     expect(second.body.workflow.id).toBe(first.body.workflow.id);
-    await stack.temporal.workflow.getHandle(first.body.workflow.id).result();
+    await (await startedWorkflow(stack.temporal, first.body.workflow.id)).result();
     const audit = await stack.request('GET', `/api/v1/audit?flag=${key}&action=kill_switch.activated`);
     expect(audit.body.events).toHaveLength(1);
   });
@@ -119,7 +124,7 @@ describe('kill switch, end to end', () => {
     }), 'PX', 20_000);
     try {
       const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'laggard check' } });
-      const outcome = await stack.temporal.workflow.getHandle(kill.body.workflow.id).result();
+      const outcome = await (await startedWorkflow(stack.temporal, kill.body.workflow.id)).result();
       expect(outcome.convergence).toMatchObject({ converged: false, laggards: [laggard] });
       expect(outcome.convergence.confirmedReplicas).toBe(outcome.convergence.totalReplicas - 1);
       expect(await activityNames(kill.body.workflow.id)).toEqual([
@@ -142,5 +147,41 @@ describe('kill switch, end to end', () => {
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ changed: false, already_active: true, kill_switch: { enabled: true, reason: 'first' } });
     expect(again.body.workflow.status).toBe('none');
+  });
+
+  it('still runs the workflow when the process that answered dies between the commit and the start (the outbox)', async () => {
+    const key = await createLiveFlag();
+    await eventually(async () => (await evaluate(key)).body?.value === true, 'the flag to serve true');
+    // A second API process's kill path on the same Postgres, Redis and Temporal UI, whose workflow start
+    // never leaves it: the process died right after answering (the start is never sent, nothing marks
+    // the outbox row). The stack's worker runs the outbox relay, as a worker does in production.
+    const redis = new Redis(stack.config.REDIS_URL);
+    try {
+      const dying = createKillSwitchService({
+        db: stack.db,
+        publisher: createFlagPublisher({ projection: new RedisProjection(redis, stack.config.REDIS_PREFIX), logger: silent }),
+        starter: { start: () => new Promise(() => undefined), client: stack.temporal, close: async () => undefined },
+        logger: silent, temporalUiUrl: stack.config.TEMPORAL_UI_URL, namespace: stack.config.TEMPORAL_NAMESPACE,
+      });
+      const answered = await dying.activate({ flagKey: key, environment: 'production', reason: 'crash drill', actor: BOOTSTRAP_ACTOR }, { awaitWorkflow: false });
+      expect(answered).toMatchObject({ changed: true, projected: true, workflow: { status: 'starting' } });
+      // The kill is live everywhere before any workflow exists: the stack's API got the broadcast.
+      await eventually(async () => (await evaluate(key)).body?.value === false, 'the stack API to serve the kill');
+
+      const handle = await startedWorkflow(stack.temporal, answered.workflow.id, 30_000);
+      const outcome = await handle.result();
+      expect(outcome.convergence).toMatchObject({ converged: true, laggards: [] });
+      // The workflow's disable found the kill done: one change, one audit event, the outbox row cleared.
+      const audit = await stack.db.query('SELECT count(*)::int AS n FROM audit_events WHERE action = $1 AND metadata->>$2 = $3', [
+        'kill_switch.activated', 'workflowId', answered.workflow.id,
+      ]);
+      expect(audit.rows[0].n).toBe(1);
+      const version = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
+      expect(version.body.version).toBe(answered.definition.version);
+      const outbox = await stack.db.query('SELECT processed_at FROM outbox WHERE dedupe_key = $1', [answered.workflow.id]);
+      expect(outbox.rows[0].processed_at).toBeInstanceOf(Date);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -24,7 +24,7 @@ import { launchChromium } from '../e2e/browser.js';
 import { serveStatic } from '../e2e/static-server.js';
 import { readInstanceConfirmation } from '../../src/serving/instance-confirmation.js';
 import { describeConfirmation, type Confirmation } from '../../src/domain/confirmation.js';
-import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
+import { eventually, startedWorkflow, startStack, uniqueKey, type Stack } from './harness.js';
 import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -172,7 +172,7 @@ describe('SDK instances', () => {
       const state = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
       expect(state.status).toBe(200);
       expect(state.body.confirmation).toMatchObject({ confirmed_replicas: 1, total_replicas: 1, sdk_instances: { confirmed: 4, delivered: 0, total: 5, laggards: [{ id: stuck.id }] } });
-      const result = await stack.temporal.workflow.getHandle(killed.body.workflow.id).result() as { convergence: Confirmation };
+      const result = await (await startedWorkflow(stack.temporal, killed.body.workflow.id)).result() as { convergence: Confirmation };
       expect(result.convergence).toMatchObject({ converged: true, confirmedReplicas: 1, sdk_instances: { confirmed: 4, total: 5, laggards: [{ id: stuck.id, app: 'stuck-cron' }] } });
       expect(describeConfirmation(result.convergence)).toMatch(/^confirmed on 1\/1 replicas in \d+ ms; 4\/5 SDK instances; 1 behind: stuck-cron@cron-1 \(v1\)$/);
       const { instances } = await fleet();
@@ -228,7 +228,7 @@ describe('SDK instances', () => {
         return c.confirmed === 1 && c.delivered === 1 ? c : undefined;
       }, 'the provider\'s re-fetch to confirm the kill and the flagd stream to have it delivered');
       expect(confirmation).toMatchObject({ total: 2, laggards: [] });
-      const result = await stack.temporal.workflow.getHandle(killed.body.workflow.id).result() as { convergence: Confirmation };
+      const result = await (await startedWorkflow(stack.temporal, killed.body.workflow.id)).result() as { convergence: Confirmation };
       expect(describeConfirmation(result.convergence)).toMatch(/^confirmed on 1\/1 replicas and 2\/2 SDK instances \(1 flagd sync stream delivered, not confirmed: flagd does not acknowledge\) in \d+ ms$/);
       expect(documents.some((document) => document.includes(key))).toBe(true);
       // A release is counted the same way.

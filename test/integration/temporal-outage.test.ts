@@ -21,7 +21,7 @@ describe('kill switch while Temporal is down', () => {
 
     await stackService('down', 'temporal');
     const kill = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'temporal is down' } });
-    expect(kill.body).toMatchObject({ changed: true, workflow: { status: 'pending' } });
+    expect(kill.body).toMatchObject({ changed: true, workflow: { status: 'starting' } });
     expect(kill.status).toBe(201);
     const off = await evaluate();
     expect(off.body).toMatchObject({ value: false, reason: 'DISABLED' });
