@@ -197,7 +197,7 @@ export function Dashboard() {
       </div>
 
       <ErrorBox error={flags.error} />
-      {page && <p className="muted small" role="status">{page.total} flag{page.total === 1 ? '' : 's'} match{cursor ? ' (a later page)' : ''}.</p>}
+      {page && <p className="muted small" role="status">{page.total === 1 ? '1 flag matches' : `${page.total} flags match`}{cursor ? ' (a later page)' : ''}.</p>}
       <div className="table-wrap">
         <table className="flags" aria-busy={flags.loading}>
           <caption className="sr-only">Flags and their state in each environment</caption>
