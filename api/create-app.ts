@@ -22,10 +22,9 @@ import type { CodeReferenceCommands } from '../src/code-references/code-referenc
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
-import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
+import type { EvaluationEndpoints, ServingRequest, ServingResponse } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { EventStreamDeps } from './event-stream.js';
-import type { InstanceRegistry } from '../src/serving/instance-registry.js';
 import type { InstanceDirectory } from '../src/serving/instance-directory.js';
 import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
@@ -131,7 +130,7 @@ export interface AppDeps {
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** SDK instances: their reports (any token kind, CORS) and the fleet listing across replicas. */
-  instances?: { registry: InstanceRegistry; directory: InstanceDirectory; heartbeatSeconds: number; replica: string };
+  instances?: { report: (request: ServingRequest) => ServingResponse | Promise<ServingResponse>; directory: InstanceDirectory };
   /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
   /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
@@ -173,10 +172,7 @@ export function createApp(deps: AppDeps): Express {
     streams: deps.security.streams, authFailures: deps.security.authFailures,
   }));
   if (deps.instances) {
-    app.use(createInstanceReportRouter({
-      registry: deps.instances.registry, authenticator: deps.authenticator, authFailures: deps.security.authFailures,
-      heartbeatSeconds: deps.instances.heartbeatSeconds, replica: deps.instances.replica,
-    }));
+    app.use(createInstanceReportRouter(deps.instances.report));
   }
 
   app.use(createSsoPublicRouter(deps.sso.service, deps.sso.cookies));

@@ -38,6 +38,7 @@ import { trustProxies } from '../config-parsers.js';
 import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
+import { createInstanceReportEndpoint } from '../serving/instance-reports.js';
 import { InstanceRegistry } from '../serving/instance-registry.js';
 import { InstanceDirectory } from '../serving/instance-directory.js';
 import { InstanceWatcher } from '../serving/instance-confirmation.js';
@@ -197,6 +198,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
   instanceRegistry.start();
+  const instanceReport = createInstanceReportEndpoint({
+    registry: instanceRegistry, authenticator, authFailures, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica,
+  });
   const instanceDirectory = new InstanceDirectory({ redis, subscriber, registry: instanceRegistry, replica: heartbeat.replica, prefix, logger });
   await instanceDirectory.start().catch((err: unknown) => logger.warn({ err }, 'instance listings answer for this replica only until Redis answers'));
   const rollups = new EvaluationRollups(evaluationRollupStore(db), logger);
@@ -300,7 +304,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
-    instances: { registry: instanceRegistry, directory: instanceDirectory, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica },
+    instances: { report: instanceReport, directory: instanceDirectory },
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
     sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
@@ -319,7 +323,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   });
 
   let draining = false;
-  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
+  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath({ ...endpoints, instanceReport }, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
   const server: Server = createServer((req, res) => {
     // While stopping, every answer closes its connection, so clients reconnect to another process.
     if (draining) res.setHeader('connection', 'close');

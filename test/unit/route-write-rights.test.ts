@@ -23,7 +23,6 @@ const RIGHTS_CHECKS = new Set([
  */
 const ALLOWED: Record<string, string> = {
   'events.ts POST /api/v1/events': 'SDK outcome reports (telemetry for rollout guards), not a management write: no audit event, a token kind decides',
-  'instances.ts POST /api/v1/instances/report': 'an SDK instance’s heartbeat, not a management write: what a token may report for is its environment',
   'explain.ts POST /api/v1/flags/{key}/environments/{env}/explain': 'explains an evaluation for a context: a read (flag:read), it changes nothing',
   'stream-tickets.ts POST /api/v1/stream/tickets': 'mints a read ticket for the stream: a read right, not a write',
   'change-requests.ts POST /api/v1/change-requests/{id}/approve': 'the approver rules are the change-request service’s; the route only refuses tokens',
