@@ -14,9 +14,9 @@ import {
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
 import { findPolicy } from '../change-requests/change-request-store.js';
-import { mayApprove } from '../change-requests/change-request-service.js';
+import { mayApprove } from '../change-requests/approvers.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Queryable } from '../connections/database.js';
 import { findConfig, findFlag, listEnvironments, type FlagRecord } from '../flags/flag-store.js';
@@ -81,6 +81,16 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     });
   const audit = (action: string, resourceType: string, resourceId: string, actor: Actor, origin: RequestOrigin, details: AuditDetails) =>
     auditIn(db, action, resourceType, resourceId, actor, origin, details);
+
+  /** The template, locked until the transaction ends: 404 when there is none, 412 when the caller read another version. */
+  async function lockedTemplate(tx: Queryable, name: string, expectedVersion: number | undefined): Promise<TemplateRecord> {
+    const template = await findTemplate(tx, name, true);
+    if (!template) throw new NotFoundError(`Release template '${name}' does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== template.version) {
+      throw new PreconditionFailedError(`Version ${expectedVersion} of release template '${name}' is stale; the current version is ${template.version}`, { current_version: template.version });
+    }
+    return template;
+  }
 
   /** Every phase's environment must exist: a 400 names the field of the first one that does not. */
   async function requireEnvironments(phases: Phase[]) {
@@ -198,12 +208,13 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return templateView(created);
     },
 
-    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}) {
+    /** Replaces a template's description and phases; 412 when `expectedVersion` is given and stale. */
+    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
       await requireEnvironments(body.phases);
       const updated = await withTransaction(db, async (tx) => {
-        const old = await findTemplate(tx, name, true);
-        const row = old && await replaceTemplate(tx, name, body, actor.id);
-        if (!old || !row) throw new NotFoundError(`Release template '${name}' does not exist`);
+        const old = await lockedTemplate(tx, name, expectedVersion);
+        const row = await replaceTemplate(tx, name, body, actor.id);
+        if (!row) throw new NotFoundError(`Release template '${name}' does not exist`);
         await auditIn(tx, 'release_template.updated', 'release_template', name, actor, origin, {
           oldValue: { description: old.description, phases: old.phases }, newValue: body, metadata: { version: row.version },
         });
@@ -212,9 +223,10 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return templateView(updated);
     },
 
-    /** Deletes a template; pipelines already started from it keep their own copy of its phases. */
-    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}) {
+    /** Deletes a template (412 when `expectedVersion` is given and stale); pipelines already started from it keep their own copy of its phases. */
+    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
       await withTransaction(db, async (tx) => {
+        await lockedTemplate(tx, name, expectedVersion);
         const removed = await deleteTemplate(tx, name);
         if (!removed) throw new NotFoundError(`Release template '${name}' does not exist`);
         await auditIn(tx, 'release_template.deleted', 'release_template', name, actor, origin, { oldValue: { description: removed.description, phases: removed.phases } });
