@@ -7,6 +7,8 @@ import { TEST_WORKERS } from './test/workers.js';
 const SOURCE = 'ripcord-source';
 // Every file of these projects gets its own database, Redis index and prefix, and Temporal namespace
 // (test/integration/worker-setup.ts); the global setup migrates the template and bundles the workflows once.
+// Unit and integration files run one after another in their worker's process (isolate: false): the
+// module graph (Temporal's worker, the app) loads once per worker, not once per file (2–3 s each).
 const STACK_SETUP = { setupFiles: ['test/integration/worker-setup.ts'], globalSetup: ['test/integration/global-setup.ts'] };
 
 export default defineConfig({
@@ -17,7 +19,7 @@ export default defineConfig({
     projects: [
       // Property tests walk 100 000 keys: on a shared 2-core machine that can take more than vitest's 5 s default.
       // Group 0 (with the integration files): the same number of workers.
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: TEST_WORKERS } },
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: TEST_WORKERS, isolate: false } },
       {
         extends: true,
         test: {
@@ -26,6 +28,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           exclude: SERIAL_FILES,
           maxWorkers: TEST_WORKERS,
+          isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           ...STACK_SETUP,

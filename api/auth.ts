@@ -3,7 +3,7 @@ import type { Actor, Authenticator, Principal, Role } from '../src/auth/principa
 import type { AuthFailureLimiter } from '../src/serving/auth-failure-limiter.js';
 import { decide, type AccessRequest, type Action, type Subject } from '../src/auth/rbac.js';
 import { AppError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../src/errors.js';
-import type { RequestMeta, RequestOrigin } from '../src/auth/request-meta.js';
+import type { RequestOrigin } from '../src/auth/request-meta.js';
 import type { Caller } from '../src/auth/caller.js';
 
 /** The bearer token of a request (Authorization: Bearer, or X-API-Key). */
@@ -123,18 +123,6 @@ export function requireUser(res: Response, roles: readonly Role[]): Actor {
 /** Where a request came from, for audit events. */
 export function requestOrigin(req: { ip?: string; get(name: 'user-agent'): string | undefined }): RequestOrigin {
   return { ipAddress: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
-}
-
-/** Who is making a change and from where, with RBAC hooks for the service. `reason` comes from the body, else `X-Audit-Reason`. */
-export function metaOf(req: Request, res: Response, actor: Actor, reason?: string | null): RequestMeta {
-  const header = req.get('x-audit-reason');
-  return {
-    actor,
-    ...requestOrigin(req),
-    reason: reason ?? (header ? header.slice(0, 500) : null),
-    guard: (request) => void authorize(res, request),
-    allows: (request) => decide(subjectOf(principalOf(res)), request).allowed,
-  };
 }
 
 /**

@@ -7,17 +7,25 @@ import type { Metrics } from '../src/metrics.js';
 import type { FlagService } from '../src/flags/flag-service.js';
 import type { KillSwitchCommands } from '../src/kill-switch/kill-switch-commands.js';
 import type { ConfigCommands } from '../src/flags/config-commands.js';
+import type { FlagCommands } from '../src/flags/flag-commands.js';
 import type { SegmentCommands } from '../src/segments/segment-commands.js';
 import type { RolloutCommands } from '../src/rollouts/rollout-commands.js';
 import type { ScheduledChangeCommands } from '../src/scheduled-changes/scheduled-change-commands.js';
 import type { ReleasePipelineCommands } from '../src/release-pipelines/release-pipeline-commands.js';
+import type { AlertTriggerCommands } from '../src/alert-triggers/alert-trigger-commands.js';
+import type { UserCommands } from '../src/users/user-commands.js';
+import type { TokenCommands } from '../src/users/token-commands.js';
+import type { WebhookCommands } from '../src/webhooks/webhook-commands.js';
+import type { ChangePolicyCommands } from '../src/change-requests/change-policy-commands.js';
+import type { ReleaseTemplateCommands } from '../src/release-pipelines/release-template-commands.js';
+import type { CodeReferenceCommands } from '../src/code-references/code-reference-commands.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
-import type { EvaluationEndpoints } from '../src/serving/evaluation-endpoints.js';
+import type { EvaluationEndpoints, ServingRequest, ServingResponse } from '../src/serving/evaluation-endpoints.js';
 import type { FlagMetrics } from '../src/serving/flag-metrics.js';
 import type { EventStreamDeps } from './event-stream.js';
-import type { InstanceRegistry } from '../src/serving/instance-registry.js';
 import type { InstanceDirectory } from '../src/serving/instance-directory.js';
 import { createInstanceReportRouter, createInstancesRouter } from './routes/instances.js';
 import type { StreamHub } from '../src/serving/stream-hub.js';
@@ -66,7 +74,6 @@ import type { CodeReferenceService } from '../src/code-references/code-reference
 import type { AlertTriggerService } from '../src/alert-triggers/alert-trigger-service.js';
 import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
 import { createChangeRequestsRouter } from './routes/change-requests.js';
-import type { WebhookService } from '../src/webhooks/webhook-service.js';
 import { createStreamRouter } from './routes/stream.js';
 import { createStreamTicketsRouter } from './routes/stream-tickets.js';
 import type { StreamTickets } from '../src/serving/stream-tickets.js';
@@ -85,8 +92,13 @@ export interface AppDeps {
   flags: FlagService;
   /** Pulling and releasing kill switches: the one write path every entry point shares. */
   killSwitch: KillSwitchCommands;
-  /** The other write commands every entry point shares: each decides rights and the change policy. */
-  commands: { configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands; scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands };
+  /** The other write commands every entry point shares: each decides rights (and the change policy where one covers the write). */
+  commands: {
+    flags: FlagCommands; configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands;
+    scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands; alertTriggers: AlertTriggerCommands;
+    users: UserCommands; tokens: TokenCommands; webhooks: WebhookCommands; changePolicies: ChangePolicyCommands;
+    releaseTemplates: ReleaseTemplateCommands; codeReferences: CodeReferenceCommands; changeRequests: ChangeRequestCommands;
+  };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
   rollouts: RolloutService;
@@ -95,7 +107,6 @@ export interface AppDeps {
   scheduledChanges: ScheduledChangeService;
   /** Bolt's receiver for /slack/events, when Slack is configured; it reads the raw body itself. */
   slack?: Router;
-  webhooks: WebhookService;
   /** Alert triggers: managed under /api/v1, called by alerting systems at /hooks/v1/triggers/{secret}. */
   alertTriggers: AlertTriggerService;
   /** Change policies and requests: covered writes become requests that need approvals. */
@@ -120,7 +131,7 @@ export interface AppDeps {
   /** The trust boundary: proxies trusted for X-Forwarded-For, the failed-authentication limit, the open streams. */
   security: { trust: TrustProxy; authFailures: AuthFailureLimiter; streams: StreamRegistry };
   /** SDK instances: their reports (any token kind, CORS) and the fleet listing across replicas. */
-  instances?: { registry: InstanceRegistry; directory: InstanceDirectory; heartbeatSeconds: number; replica: string };
+  instances?: { report: (request: ServingRequest) => ServingResponse | Promise<ServingResponse>; directory: InstanceDirectory };
   /** Management and governance: users, tokens, segments, audit. */
   governance: { users: UserService; tokens: TokenService; segments: SegmentService; audit: AuditService };
   /** Single sign-on for the admin UI: sign-in with the identity provider and the sessions it opens. */
@@ -162,10 +173,7 @@ export function createApp(deps: AppDeps): Express {
     streams: deps.security.streams, authFailures: deps.security.authFailures,
   }));
   if (deps.instances) {
-    app.use(createInstanceReportRouter({
-      registry: deps.instances.registry, authenticator: deps.authenticator, authFailures: deps.security.authFailures,
-      heartbeatSeconds: deps.instances.heartbeatSeconds, replica: deps.instances.replica,
-    }));
+    app.use(createInstanceReportRouter(deps.instances.report));
   }
 
   app.use(createSsoPublicRouter(deps.sso.service, deps.sso.cookies));
@@ -189,22 +197,22 @@ export function createApp(deps: AppDeps): Express {
   api.use(createDashboardRouter(deps.dashboard, deps.lifecycle));
   api.use(createStreamTicketsRouter({ tickets: deps.serving.tickets, snapshot: deps.snapshot }));
   api.use(createLifecycleRouter(deps.lifecycle));
-  api.use(createFlagsRouter(deps.flags, deps.commands.configs, deps.lifecycle));
+  api.use(createFlagsRouter(deps.flags, deps.commands, deps.lifecycle));
   api.use(createKillSwitchRouter(deps.killSwitch, deps.flags, deps.killConfirmations));
   api.use(createAuditRouter(deps.governance.audit));
-  api.use(createUsersRouter(deps.governance.users, deps.alertTriggers, deps.governance.tokens));
-  api.use(createTokensRouter(deps.governance.tokens));
+  api.use(createUsersRouter(deps.governance.users, deps.commands.users, deps.alertTriggers, deps.governance.tokens));
+  api.use(createTokensRouter(deps.commands.tokens));
   api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
-  api.use(createReleasePipelinesRouter(deps.releasePipelines, deps.commands.releasePipelines));
+  api.use(createReleasePipelinesRouter(deps.releasePipelines, { pipelines: deps.commands.releasePipelines, templates: deps.commands.releaseTemplates }));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
-  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests));
+  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies, deps.commands.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
-  api.use(createWebhooksRouter(deps.webhooks));
-  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.flags));
-  api.use(createCodeReferencesRouter(deps.codeReferences));
+  api.use(createWebhooksRouter(deps.commands.webhooks));
+  api.use(createAlertTriggersRouter(deps.alertTriggers, deps.commands.alertTriggers, deps.flags));
+  api.use(createCodeReferencesRouter(deps.codeReferences, deps.commands.codeReferences));
   api.use(createDefinitionsRouter(deps.snapshot));
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);

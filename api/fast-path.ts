@@ -16,8 +16,12 @@ import { ControlPlaneFirst } from './control-plane-first.js';
 const FLAG_PREFIX = '/ofrep/v1/evaluate/flags/';
 const BULK = '/ofrep/v1/evaluate/flags';
 const NATIVE = '/api/v1/evaluate';
+const INSTANCE_REPORT = '/api/v1/instances/report';
 const STREAM_PATHS = ['/api/v1/stream', OFREP_EVENT_STREAM_PATH];
-const PREFLIGHT_PATHS = [BULK, NATIVE, ...STREAM_PATHS];
+const PREFLIGHT_PATHS = [BULK, NATIVE, INSTANCE_REPORT, ...STREAM_PATHS];
+
+/** What the fast path serves: the evaluation endpoints and, when given, SDK instance reports. */
+export type FastPathEndpoints = EvaluationEndpoints & { instanceReport?: (request: ServingRequest) => ServingResponse | Promise<ServingResponse> };
 
 /**
  * Reads a request body up to `limit` bytes and calls `done` with it, or with null when it is larger.
@@ -114,13 +118,13 @@ class NodeServingRequest implements ServingRequest {
 
 /**
  * The evaluation hot paths served straight from node:http — OFREP single and bulk, the native
- * bulk evaluate and CORS preflights — and every other request handed to
+ * bulk evaluate, SDK instance reports and CORS preflights — and every other request handed to
  * `fallback` (the Express app). Express's per-request cost is several times the evaluation's.
  * Requests for `fallback` (the control plane) go first: evaluations wait while one is in flight
  * (`priority`, api/control-plane-first.ts), except for event streams, which stay open.
  */
 export function createFastPath(
-  endpoints: EvaluationEndpoints,
+  endpoints: FastPathEndpoints,
   fallback: RequestListener,
   trust: TrustProxy,
   onError?: (error: unknown) => void,
@@ -167,6 +171,11 @@ export function createFastPath(
         return;
       } else if (path === NATIVE) {
         priority.evaluation(() => handle(req, res, (request) => endpoints.evaluate(request), true, search, fail));
+        return;
+      } else if (path === INSTANCE_REPORT && endpoints.instanceReport) {
+        // A kill brings every instance's report at once: each is a registry update, not a control-plane request.
+        const report = endpoints.instanceReport;
+        handle(req, res, report, true, search, fail);
         return;
       }
     } else if (req.method === 'OPTIONS' && (path.startsWith(FLAG_PREFIX) || PREFLIGHT_PATHS.includes(path))) {

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching, visibleText } from '../src/domain/text.js';
+import { environmentKeySchema, jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching, visibleText } from '../src/domain/text.js';
 import { grantSchema, roleSchema } from '../src/auth/rbac.js';
 
 /** Shapes shared by the management routes and the OpenAPI document. */
 
 export const flagKeySchema = textMatching(128, /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore; at most 128');
-export const environmentKeySchema = textMatching(63, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');
 export const segmentKeySchema = flagKeySchema;
 export const tagSchema = textMatching(64, /^[\w.:-]{1,64}$/, 'a tag of letters, digits and . : - _');
 export const reasonSchema = text(500).trim();
@@ -43,4 +42,4 @@ export const errorSchema = z
 // The answers' shapes live in the protocol module, which the admin UI takes its types from.
 export { grantOutputSchema, tokenSchema, userSchema } from '../src/protocol/admin-api.js';
 export { grantSchema, roleSchema };
-export { jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching };
+export { environmentKeySchema, jsonObjectSchema, jsonValueSchema, nonBlankText, oneLineText, text, textMatching };

@@ -1,5 +1,5 @@
 /**
- * The serving speed guard (`npm run bench:guard`, 80-100 s; `npm test` runs it after the whole suite):
+ * The serving speed guard (`npm run bench:guard`, about a minute; CI runs it after `npm test`):
  * OFREP single-flag rounds (on/off, a 25 % split, five rules) and bulk-100 rounds against one API
  * process, the server as built (bench/lib/built-server.ts), interleaved with a bare node:http server
  * answering a constant: the ceiling of one Node process on this machine, now. Per target, against the

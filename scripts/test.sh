@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: brings up the stack (reusing what runs) and runs vitest against it; the whole suite
-# (no arguments) then runs the serving speed guard (`npm run bench:guard`, bench/serving-guard.bench.ts).
+# `npm test`: brings up the stack (reusing what runs) and runs vitest against it. The serving speed
+# guard (`npm run bench:guard`) is a benchmark, not a test: CI (.ci/run) runs it after this.
 #
 #   npm test [-- vitest args]      e.g. npm test -- --project unit (vitest only)
 #
@@ -62,10 +62,4 @@ fi
 rc=0
 flock -w 900 -E 75 -o "$STACK_DIR/test.lock" npx vitest run "$@" </dev/null || rc=$?
 ((rc != 75)) || printf '[test] gave up waiting for %s\n' "$STACK_DIR/test.lock" >&2
-# Speed is judged by a benchmark against the bare node:http ceiling of the same run, never by timed
-# assertions in tests: after a passing whole suite, the serving guard (about 80 s).
-if ((rc == 0 && $# == 0)); then
-  printf '[test] the serving speed guard (npm run bench:guard)\n'
-  npx tsx bench/serving-guard.bench.ts </dev/null || rc=$?
-fi
 exit "$rc"

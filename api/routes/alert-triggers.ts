@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { RateLimitedError } from '../../src/errors.js';
 import { alertTriggerCreatedSchema, alertTriggerInputSchema, alertTriggerListSchema, alertTriggerPatchSchema, alertTriggerSchema } from '../../src/protocol/admin-api.js';
 import { TRIGGER_HOOK_PREFIX, type AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
-import { authorizeFlagUser, requestOrigin, type FlagTags } from '../auth.js';
+import type { AlertTriggerCommands } from '../../src/alert-triggers/alert-trigger-commands.js';
+import { authorizeFlagUser, callerOf, requestOrigin, type FlagTags } from '../auth.js';
 import { refuseDeepBodies } from '../error-handler.js';
 import { defineRoute, PUBLIC } from '../route-docs.js';
 import { text } from '../schemas.js';
@@ -25,8 +26,8 @@ const decisionSchema = z.object({
 const testAlertAnswerSchema = decisionSchema.extend({ test_alert: z.string().meta({ description: 'the name of the alert sent (RipcordTestAlert)' }) });
 
 
-/** Managing a flag's alert triggers (under /api/v1, authenticated like the rest). */
-export function createAlertTriggersRouter(service: AlertTriggerService, flags?: FlagTags): Router {
+/** Managing a flag's alert triggers (under /api/v1, authenticated like the rest): the alert-trigger commands decide who may. */
+export function createAlertTriggersRouter(service: AlertTriggerService, commands: AlertTriggerCommands, flags?: FlagTags): Router {
   const router = Router();
   const path = '/api/v1/flags/{key}/environments/{env}/triggers';
 
@@ -37,9 +38,8 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     errors: [400, 401, 403, 404, 413, 415],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    const actor = await authorizeFlagUser(res, flags, key, env, 'kill_switch');
-    const body = parseInput(alertTriggerInputSchema, req.body, 'body');
-    res.status(201).json(await service.create(key, env, body, { actor, ...requestOrigin(req) }));
+    const input = parseInput(alertTriggerInputSchema, req.body, 'body');
+    res.status(201).json(await commands.create(callerOf(req, res), { flagKey: key, environment: env, input }));
   });
 
   defineRoute(router, MOUNT, {
@@ -60,9 +60,7 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     const { id } = parseInput(idParams, req.params, 'params');
     // The body is checked before the trigger is looked up: a bad body is a 400 naming its field, found or not.
     const { enabled } = parseInput(alertTriggerPatchSchema, req.body, 'body');
-    const trigger = await service.find(id);
-    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
-    res.json(await service.setEnabled(id, enabled, { actor, ...requestOrigin(req) }));
+    res.json(await commands.setEnabled(callerOf(req, res), { id, enabled }));
   });
 
   defineRoute(router, MOUNT, {
@@ -72,10 +70,8 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     errors: [400, 401, 403, 404, 409, 429],
   }, async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
-    const trigger = await service.find(id);
-    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
     try {
-      res.json(await service.sendTestAlert(id, { actor, ...requestOrigin(req) }));
+      res.json(await commands.sendTestAlert(callerOf(req, res), { id }));
     } catch (error) {
       if (error instanceof RateLimitedError) res.set('retry-after', String(error.retryAfterSeconds ?? 60));
       throw error;
@@ -87,9 +83,7 @@ export function createAlertTriggersRouter(service: AlertTriggerService, flags?: 
     summary: 'Delete an alert trigger: its URL stops working at once', responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
-    const trigger = await service.find(id);
-    const actor = await authorizeFlagUser(res, flags, trigger.flagKey, trigger.environment, 'kill_switch');
-    await service.remove(id, { actor, ...requestOrigin(req) });
+    await commands.remove(callerOf(req, res), { id });
     res.status(204).end();
   });
   return router;

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { auditPageSchema, auditVerificationSchema, type AuditPage, type AuditVerification } from '../../src/protocol/admin-api.js';
+import { AUDIT_RESOURCE_TYPES } from '../../src/protocol/audit-resource-types.js';
 import { checkpointSchema } from '../../src/audit/audit-checkpoint.js';
 import type { AuditService } from '../../src/audit/audit-service.js';
 import { redactAuditPage } from '../../src/audit/audit-redaction.js';
@@ -21,7 +22,7 @@ export const auditQuerySchema = z
     action: textMatching(64, /^[a-z_.]{1,64}$/, 'an action such as flag.config.updated').optional()
       .meta({ description: 'an action’s full name (flag.config.updated: that action), or a word without a dot (kill: every action containing it)' }),
     environment: environmentKeySchema.optional(),
-    resource_type: z.enum(['flag', 'segment', 'user', 'token', 'rollout', 'scheduled_change', 'webhook', 'trigger', 'code_references', 'release_template', 'release_pipeline', 'change_request', 'environment']).optional()
+    resource_type: z.enum(AUDIT_RESOURCE_TYPES).optional()
       .meta({ description: 'rollout also matches the config changes rollout steps make (actions rollout.*)' }),
     resource_id: text(256).min(1).optional(),
     from: isoDateTime.optional().meta({ description: 'inclusive, ISO 8601 with offset' }),

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { flagCodeReferencesSchema } from '../../src/protocol/admin-api.js';
 import type { CodeReferenceService } from '../../src/code-references/code-reference-service.js';
-import { authorizeUser, requireUser, requestOrigin } from '../auth.js';
+import type { CodeReferenceCommands } from '../../src/code-references/code-reference-commands.js';
+import { authorizeUser, callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { flagKeySchema, text } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -20,7 +21,7 @@ const uploadBody = z.strictObject({
 const keyParams = z.object({ key: flagKeySchema });
 
 /** `ripcord refs --upload` and each flag's "referenced in N files". */
-export function createCodeReferencesRouter(service: CodeReferenceService): Router {
+export function createCodeReferencesRouter(service: CodeReferenceService, commands: CodeReferenceCommands): Router {
   const router = Router();
   defineRoute(router, MOUNT, {
     method: 'put', path: '/api/v1/code-references', tag: 'Flags', auth: 'editor or admin (a user\'s admin token)', body: uploadBody,
@@ -28,9 +29,8 @@ export function createCodeReferencesRouter(service: CodeReferenceService): Route
     responses: { 200: { description: 'what was stored', schema: z.object({ repository: z.string(), references: z.number().int(), flags: z.number().int() }) } },
     errors: [400, 401, 403, 413, 415],
   }, async (req, res) => {
-    const actor = requireUser(res, ['editor', 'admin']);
     const { repository, references } = parseInput(uploadBody, req.body, 'body');
-    res.json(await service.upload(repository, references, { actor, ...requestOrigin(req) }));
+    res.json(await commands.upload(callerOf(req, res), { repository, references }));
   });
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/flags/{key}/code-references', tag: 'Flags', auth: 'users with flag:read', params: keyParams,

@@ -6,12 +6,13 @@ import { featureFlagSchema, flagListPageSchema, flagSchema } from '../../src/pro
 import { ValidationError } from '../../src/errors.js';
 import type { FlagService } from '../../src/flags/flag-service.js';
 import type { ConfigCommands, ConfigFeatureFlag } from '../../src/flags/config-commands.js';
+import type { FlagCommands } from '../../src/flags/flag-commands.js';
 import type { PolicyOutcome } from '../../src/change-requests/policy-outcome.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 import type { LifecycleService } from '../../src/lifecycle/lifecycle-service.js';
 import type { AccessCheck } from '../../src/auth/request-meta.js';
-import { authorize, authorizeUser, callerOf, metaOf, principalOf } from '../auth.js';
+import { authorize, callerOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { atLeastOneOf, cursorSchema, environmentKeySchema, flagKeySchema, limitSchema, nonBlankText, reasonSchema, tagSchema, text, VERSION_HEADER } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -97,18 +98,16 @@ function readScope(res: Response): { guard: AccessCheck; only?: string } {
 }
 
 /** Flag definitions and per-environment configs; the reads carry each flag's lifecycle stage when given the service. */
-export function createFlagsRouter(service: FlagService, commands: ConfigCommands, lifecycle?: LifecycleService): Router {
+export function createFlagsRouter(service: FlagService, commands: { flags: FlagCommands; configs: ConfigCommands }, lifecycle?: LifecycleService): Router {
   const router = Router();
-  const actorOf = (res: Response) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/flags', tag: 'Flags', summary: 'Create a flag; every environment gets an off config',
     auth: 'editor, admin, or a flag:write grant without environment condition (matching the new tags)', body: newFlagSchema,
     responses: { 201: { description: 'the flag with its configs', schema: flagSchema } }, errors: [400, 401, 403, 409, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { reason, ...input } = parseInput(newFlagSchema, req.body, 'body');
-    res.status(201).json((await service.createFlag(input, metaOf(req, res, actor, reason))) satisfies Flag);
+    res.status(201).json((await commands.flags.create(callerOf(req, res, { reason }), input)) satisfies Flag);
   });
 
   defineRoute(router, MOUNT, {
@@ -141,10 +140,9 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
     params: flagParams, body: flagPatchSchema, headers: [VERSION_HEADER, REASON_HEADER],
     responses: { 200: { description: 'the flag', schema: flagSchema } }, errors: [400, 401, 403, 404, 409, 412, 413, 415],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(flagParams, req.params, 'params');
     const { version, reason, ...patch } = parseInput(flagPatchSchema, req.body, 'body');
-    const flag: Flag = await service.updateFlag(key, patch, expectedVersion(req, version), metaOf(req, res, actor, reason));
+    const flag: Flag = await commands.flags.update(callerOf(req, res, { reason }), { flagKey: key, patch, expectedVersion: expectedVersion(req, version) });
     res.set('ETag', `"${flag.version}"`).json(flag);
   });
 
@@ -154,12 +152,10 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
       params: flagParams, body: versionedReason, headers: [VERSION_HEADER, REASON_HEADER],
       responses: { 200: { description: 'the flag', schema: flagSchema } }, errors: [400, 401, 403, 404, 409, 412],
     }, async (req, res) => {
-      const actor = actorOf(res);
       const { key } = parseInput(flagParams, req.params, 'params');
       const body = parseInput(versionedReason, req.body, 'body');
-      const meta = metaOf(req, res, actor, body?.reason);
-      const version = expectedVersion(req, body?.version);
-      const flag: Flag = verb === 'archive' ? await service.archiveFlag(key, version, meta) : await service.unarchiveFlag(key, version, meta);
+      const command = { flagKey: key, expectedVersion: expectedVersion(req, body?.version) };
+      const flag: Flag = await commands.flags[verb](callerOf(req, res, { reason: body?.reason }), command);
       res.set('ETag', `"${flag.version}"`).json(flag);
     });
   }
@@ -169,10 +165,9 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
     params: flagParams, body: versionedReason, headers: [VERSION_HEADER, REASON_HEADER],
     responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 409, 412],
   }, async (req, res) => {
-    const actor = actorOf(res);
     const { key } = parseInput(flagParams, req.params, 'params');
     const body = parseInput(versionedReason, req.body, 'body');
-    await service.deleteFlag(key, expectedVersion(req, body?.version), metaOf(req, res, actor, body?.reason));
+    await commands.flags.delete(callerOf(req, res, { reason: body?.reason }), { flagKey: key, expectedVersion: expectedVersion(req, body?.version) });
     res.status(204).end();
   });
 
@@ -203,7 +198,7 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
     const { version, reason, ...body } = req.body as Record<string, unknown>;
     const why = reason === undefined ? undefined : parseInput(reasonSchema, reason, 'body');
     const caller = callerOf(req, res, { reason: why, bypass: bypassOf(req) });
-    answerConfig(res, await commands.put(caller, { flagKey: key, environment: env, config: body, expectedVersion: expectedVersion(req, version) }));
+    answerConfig(res, await commands.configs.put(caller, { flagKey: key, environment: env, config: body, expectedVersion: expectedVersion(req, version) }));
   });
 
   defineRoute(router, MOUNT, {
@@ -219,7 +214,7 @@ export function createFlagsRouter(service: FlagService, commands: ConfigCommands
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
     const { from, version, reason } = parseInput(copyBody, req.body, 'body');
     const caller = callerOf(req, res, { reason, bypass: bypassOf(req) });
-    answerConfig(res, await commands.copy(caller, { flagKey: key, from, environment: env, expectedVersion: expectedVersion(req, version) }));
+    answerConfig(res, await commands.configs.copy(caller, { flagKey: key, from, environment: env, expectedVersion: expectedVersion(req, version) }));
   });
 
   return router;

@@ -5,15 +5,16 @@ import { newTemplateSchema, templateBodySchema, templateNameSchema } from '../..
 import { pipelineSchema, pipelineStartedSchema, releaseTemplateSchema } from '../../src/protocol/admin-api.js';
 import type { ReleasePipelineService } from '../../src/release-pipelines/release-pipeline-service.js';
 import type { ReleasePipelineCommands } from '../../src/release-pipelines/release-pipeline-commands.js';
-import { callerOf, requireUser, requestOrigin } from '../auth.js';
+import type { ReleaseTemplateCommands } from '../../src/release-pipelines/release-template-commands.js';
+import { callerOf, requireUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema } from '../schemas.js';
+import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema, VERSION_HEADER } from '../schemas.js';
+import { expectedVersion } from './flags.js';
 import { parseInput } from '../validation.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 
 const MOUNT = '/api/v1';
 const TAG = 'Release pipelines';
-const EDITORS = ['editor', 'admin'] as const;
 
 const nameParams = z.object({ name: templateNameSchema });
 const flagParams = z.object({ key: flagKeySchema });
@@ -37,7 +38,7 @@ const actions = {
 } as const;
 
 /** Release templates (CRUD) and the pipelines that apply them to a flag (start, list with timelines, steer). */
-export function createReleasePipelinesRouter(service: ReleasePipelineService, commands: ReleasePipelineCommands): Router {
+export function createReleasePipelinesRouter(service: ReleasePipelineService, commands: { pipelines: ReleasePipelineCommands; templates: ReleaseTemplateCommands }): Router {
   const router = Router();
   const templates = '/api/v1/release-templates';
 
@@ -54,9 +55,8 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, co
     summary: 'Create a release template: ordered phases, each an environment, a rollout plan, a guard, an approval gate and a soak',
     responses: { 201: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 409, 413, 415],
   }, async (req, res) => {
-    const actor = requireUser(res, EDITORS);
     const body = parseInput(newTemplateSchema, req.body ?? {}, 'body');
-    res.status(201).json(await service.createTemplate(body, actor, requestOrigin(req)));
+    res.status(201).json(await commands.templates.create(callerOf(req, res), body));
   });
 
   defineRoute(router, MOUNT, {
@@ -70,22 +70,20 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, co
 
   defineRoute(router, MOUNT, {
     method: 'put', path: `${templates}/{name}`, tag: TAG, summary: 'Replace a release template’s phases (running pipelines keep theirs)',
-    auth: 'editor or admin', params: nameParams, body: templateBodySchema,
-    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404, 413, 415],
+    auth: 'editor or admin', params: nameParams, body: templateBodySchema, headers: [VERSION_HEADER],
+    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404, 412, 413, 415],
   }, async (req, res) => {
-    const actor = requireUser(res, EDITORS);
     const { name } = parseInput(nameParams, req.params, 'params');
     const body = parseInput(templateBodySchema, req.body ?? {}, 'body');
-    res.json(await service.replaceTemplate(name, body, actor, requestOrigin(req)));
+    res.json(await commands.templates.replace(callerOf(req, res), { name, body, expectedVersion: expectedVersion(req) }));
   });
 
   defineRoute(router, MOUNT, {
     method: 'delete', path: `${templates}/{name}`, tag: TAG, summary: 'Delete a release template (running pipelines keep their phases)',
-    auth: 'editor or admin', params: nameParams, responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
+    auth: 'editor or admin', params: nameParams, headers: [VERSION_HEADER], responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 412],
   }, async (req, res) => {
-    const actor = requireUser(res, EDITORS);
     const { name } = parseInput(nameParams, req.params, 'params');
-    await service.deleteTemplate(name, actor, requestOrigin(req));
+    await commands.templates.delete(callerOf(req, res), { name, expectedVersion: expectedVersion(req) });
     res.status(204).end();
   });
 
@@ -109,7 +107,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, co
   }, async (req, res) => {
     const { key } = parseInput(flagParams, req.params, 'params');
     const { template, reason } = parseInput(startBody, req.body ?? {}, 'body');
-    res.status(201).json(await commands.start(callerOf(req, res, { reason, bypass: bypassOf(req) }), { flagKey: key, template }));
+    res.status(201).json(await commands.pipelines.start(callerOf(req, res, { reason, bypass: bypassOf(req) }), { flagKey: key, template }));
   });
 
   defineRoute(router, MOUNT, {
@@ -140,7 +138,7 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, co
     }, async (req, res) => {
       const { key } = parseInput(flagParams, req.params, 'params');
       const args = parseInput(body, req.body, 'body') ?? {};
-      res.json(await commands.steer(callerOf(req, res), { flagKey: key, action, args }));
+      res.json(await commands.pipelines.steer(callerOf(req, res), { flagKey: key, action, args }));
     });
   }
 

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Token, TokenCreated, TokenPage } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
-import type { TokenService } from '../../src/users/token-service.js';
-import { authorizeUser, metaOf } from '../auth.js';
+import type { TokenCommands } from '../../src/users/token-commands.js';
+import { callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { cursorSchema, environmentKeySchema, limitSchema, nonBlankText, queryBoolean, reasonSchema, tokenSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -43,11 +43,9 @@ const listQuery = z.strictObject({
 const reasonBody = z.strictObject({ reason: reasonSchema.optional() }).optional();
 const WHO = 'any user: admins see and revoke every token; others their own, those they made, and those of environments they may write';
 
-/** API tokens: the secret is answered once, at creation; only its hash is stored. */
-export function createTokensRouter(service: TokenService): Router {
+/** API tokens: the secret is answered once, at creation; only its hash is stored. The token commands decide who may see and change which. */
+export function createTokensRouter(commands: TokenCommands): Router {
   const router = Router();
-  // Every token route needs a user (client and server tokens can't manage tokens); finer checks are in the service.
-  const caller = (res: Parameters<typeof authorizeUser>[0]) => authorizeUser(res, { resource: 'flag', action: 'read' });
 
   defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/tokens', tag: 'Tokens', summary: 'Create a token; the secret is in this answer only',
@@ -56,9 +54,8 @@ export function createTokensRouter(service: TokenService): Router {
     responses: { 201: { description: 'the token and its secret (`token`, e.g. rc_server_…)', schema: tokenSchema.extend({ token: z.string() }) } },
     errors: [400, 401, 403, 413, 415],
   }, async (req, res) => {
-    const actor = caller(res);
     const { reason, ...input } = parseInput(newTokenSchema, req.body, 'body');
-    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies TokenCreated);
+    res.status(201).json((await commands.create(callerOf(req, res, { reason }), input)) satisfies TokenCreated);
   });
 
   defineRoute(router, MOUNT, {
@@ -66,18 +63,16 @@ export function createTokensRouter(service: TokenService): Router {
     responses: { 200: { description: 'a page of tokens', schema: z.object({ tokens: z.array(tokenSchema), next_cursor: z.string().nullable() }) } },
     errors: [400, 401, 403],
   }, async (req, res) => {
-    const actor = caller(res);
     const query = parseInput(listQuery, req.query, 'query');
-    res.json((await service.list(query, metaOf(req, res, actor))) satisfies TokenPage);
+    res.json((await commands.list(callerOf(req, res), query)) satisfies TokenPage);
   });
 
   defineRoute(router, MOUNT, {
     method: 'get', path: '/api/v1/tokens/{id}', tag: 'Tokens', summary: 'One token (never its secret)', auth: WHO, params: idParams,
     responses: { 200: { description: 'the token', schema: tokenSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
-    const actor = caller(res);
     const { id } = parseInput(idParams, req.params, 'params');
-    res.json((await service.get(id, metaOf(req, res, actor))) satisfies Token);
+    res.json((await commands.get(callerOf(req, res), { id })) satisfies Token);
   });
 
   defineRoute(router, MOUNT, {
@@ -85,10 +80,9 @@ export function createTokensRouter(service: TokenService): Router {
     params: idParams, body: reasonBody,
     responses: { 200: { description: 'the revoked token', schema: tokenSchema } }, errors: [400, 401, 403, 404, 409],
   }, async (req, res) => {
-    const actor = caller(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(reasonBody, req.body, 'body');
-    res.json((await service.revoke(id, metaOf(req, res, actor, body?.reason))) satisfies Token);
+    res.json((await commands.revoke(callerOf(req, res, { reason: body?.reason }), { id })) satisfies Token);
   });
 
   return router;

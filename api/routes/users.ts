@@ -3,9 +3,10 @@ import type { User } from '../../src/protocol/admin-api.js';
 import { z } from 'zod';
 import { ForbiddenError } from '../../src/errors.js';
 import type { UserService } from '../../src/users/user-service.js';
+import type { UserCommands } from '../../src/users/user-commands.js';
 import type { AlertTriggerService } from '../../src/alert-triggers/alert-trigger-service.js';
 import type { TokenService } from '../../src/users/token-service.js';
-import { authorize, authorizeUser, metaOf, principalOf } from '../auth.js';
+import { authorize, callerOf, principalOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { atLeastOneOf, grantSchema, limitSchema, queryBoolean, reasonSchema, roleSchema, userSchema, uuidSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -56,8 +57,8 @@ const meSchema = userSchema
 const ADMIN = 'admin (user:write; user:read for reads)';
 const ERRORS = [400, 401, 403, 404];
 
-/** Users, their roles and grants: admin only, except reading yourself. */
-export function createUsersRouter(service: UserService, triggers?: Pick<AlertTriggerService, 'names'>, tokens?: Pick<TokenService, 'names'>): Router {
+/** Users, their roles and grants: admin only, except reading yourself; the user commands decide who may change them. */
+export function createUsersRouter(service: UserService, commands: UserCommands, triggers?: Pick<AlertTriggerService, 'names'>, tokens?: Pick<TokenService, 'names'>): Router {
   const router = Router();
 
   defineRoute(router, MOUNT, {
@@ -99,9 +100,8 @@ export function createUsersRouter(service: UserService, triggers?: Pick<AlertTri
     method: 'post', path: '/api/v1/users', tag: 'Users', summary: 'Create a user (and, optionally, their grants)', auth: ADMIN, body: newUserSchema,
     responses: { 201: { description: 'the user', schema: userSchema } }, errors: [400, 401, 403, 409, 413, 415],
   }, async (req, res) => {
-    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { reason, ...input } = parseInput(newUserSchema, req.body, 'body');
-    res.status(201).json((await service.create(input, metaOf(req, res, actor, reason))) satisfies User);
+    res.status(201).json((await commands.create(callerOf(req, res, { reason }), input)) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
@@ -118,30 +118,27 @@ export function createUsersRouter(service: UserService, triggers?: Pick<AlertTri
     method: 'patch', path: '/api/v1/users/{id}', tag: 'Users', summary: 'Change name, role or Slack id', auth: ADMIN, params: idParams, body: userPatchSchema,
     responses: { 200: { description: 'the user', schema: userSchema } }, errors: [...ERRORS, 409, 413, 415],
   }, async (req, res) => {
-    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { id } = parseInput(idParams, req.params, 'params');
     const { reason, ...patch } = parseInput(userPatchSchema, req.body, 'body');
-    res.json((await service.update(id, patch, metaOf(req, res, actor, reason))) satisfies User);
+    res.json((await commands.update(callerOf(req, res, { reason }), { id, patch })) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
     method: 'put', path: '/api/v1/users/{id}/grants', tag: 'Users', summary: "Replace a user's grants", auth: ADMIN, params: idParams, body: grantsBodySchema,
     responses: { 200: { description: 'the user with the new grants', schema: userSchema } }, errors: [...ERRORS, 409, 413, 415],
   }, async (req, res) => {
-    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { id } = parseInput(idParams, req.params, 'params');
     const { grants, reason } = parseInput(grantsBodySchema, req.body, 'body');
-    res.json((await service.setGrants(id, grants, metaOf(req, res, actor, reason))) satisfies User);
+    res.json((await commands.setGrants(callerOf(req, res, { reason }), { id, grants })) satisfies User);
   });
 
   defineRoute(router, MOUNT, {
     method: 'delete', path: '/api/v1/users/{id}', tag: 'Users', summary: 'Deactivate a user and revoke their tokens', auth: ADMIN, params: idParams, body: reasonBody,
     responses: { 200: { description: 'the deactivated user', schema: userSchema.extend({ revoked_tokens: z.number().int() }) } }, errors: [...ERRORS, 409],
   }, async (req, res) => {
-    const actor = authorizeUser(res, { resource: 'user', action: 'write' });
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(reasonBody, req.body, 'body');
-    res.json(await service.deactivate(id, metaOf(req, res, actor, body?.reason)));
+    res.json(await commands.deactivate(callerOf(req, res, { reason: body?.reason }), { id }));
   });
 
   return router;

@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { admin, percentile, root, track } from '../lib/bench-stack.js';
+import { cpuSeconds } from '../lib/process-cpu.js';
 import { InstanceWatcher } from '../../src/serving/instance-confirmation.js';
 import { InstanceRegistry } from '../../src/serving/instance-registry.js';
 import { createFlags, dimensionEnv, rssMiB, startApi, startWorker, stopProc, type DimensionResult } from './harness.js';
@@ -65,7 +66,8 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
   const rows: DimensionResult['rows'] = [];
   const recordBytes = registryBytesPerInstance();
   for (const size of sizes) {
-    const env: Record<string, string> = { ...(await dimensionEnv(stack, `instances_${size}`, 8)), INSTANCES_MAX_PER_ADDRESS: '0', INSTANCE_HEARTBEAT_SECONDS: '15' };
+    // Heartbeats every 10 minutes: the CPU measured over the kills is the kills' (reports, re-fetches), not the fleet's standing load.
+    const env: Record<string, string> = { ...(await dimensionEnv(stack, `instances_${size}`, 8)), INSTANCES_MAX_PER_ADDRESS: '0', INSTANCE_HEARTBEAT_SECONDS: '600' };
     const api = await startApi(env);
     const worker = await startWorker(env);
     const key = 'scale-instances-flag';
@@ -83,6 +85,10 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     const perInstanceMs: number[] = [];
     let unconfirmed = 0;
     const path = `/api/v1/flags/${key}/environments/production/kill-switch`;
+    // CPU time is what a change costs whatever else the machine runs: the API's (the kill and restore,
+    // their fan-out, every instance's report and any re-fetch) and the fleet's (applying, reporting).
+    const fleetCpu = () => fleet.children.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
+    const cpuBefore = { api: cpuSeconds(api.pid), fleet: fleetCpu() };
     for (let i = 0; i < KILLS; i++) {
       const sent = Date.now();
       const kill = await admin(api.base, 'POST', path, { reason: `scale ${i}` });
@@ -94,6 +100,8 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
       const restore = await admin(api.base, 'DELETE', path);
       await watcher.waitFor({ environment: 'production', version: restore.version as number, sinceMs: Date.now() }, { deadlineMs: Date.now() + 10_000 });
     }
+    const apiCpuMs = ((cpuSeconds(api.pid) - cpuBefore.api) * 1000) / (2 * KILLS);
+    const fleetCpuMs = ((fleetCpu() - cpuBefore.fleet) * 1000) / (2 * KILLS);
     for (const child of fleet.children) child.kill('SIGTERM');
     await Promise.all(fleet.children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
     redis.disconnect();
@@ -105,6 +113,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
       values: {
         'kill confirmed on all p50': percentile(confirmedMs, 50), 'kill confirmed on all p99': percentile(confirmedMs, 99),
         'instance applied p99': percentile(perInstanceMs, 99), 'kills not confirmed on all': unconfirmed,
+        'API CPU per change': apiCpuMs, 'SDK fleet CPU per change': fleetCpuMs,
         'API RSS per instance': perInstanceKiB, 'registry per instance': recordBytes / 1024,
       },
     });
@@ -116,11 +125,13 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     measures: [
       { name: 'kill confirmed on all p50', unit: 'ms' }, { name: 'kill confirmed on all p99', unit: 'ms', budget: 250 },
       { name: 'instance applied p99', unit: 'ms' }, { name: 'kills not confirmed on all', unit: '' },
+      { name: 'API CPU per change', unit: 'ms' }, { name: 'SDK fleet CPU per change', unit: 'ms' },
       { name: 'API RSS per instance', unit: 'KiB' }, { name: 'registry per instance', unit: 'KiB', budget: 5 },
     ],
     rows,
     notes: [
-      `the clients run in processes of ${PER_PROCESS} (BENCH_INSTANCES_PER_PROCESS) on the same cores as the server; each instance re-fetches the definitions and reports (POST /api/v1/instances/report) after the stream's event`,
+      `the clients run in processes of ${PER_PROCESS} (BENCH_INSTANCES_PER_PROCESS) on the same cores as the server; each instance applies the stream's event (a kill or restore carries what it needs: from_version) and reports (POST /api/v1/instances/report), re-fetching the definitions only when it can't`,
+      'CPU per change: CPU time of the API process and of all SDK fleet processes over the kills and restores, ÷ the changes (10 ms clock ticks); heartbeats every 10 minutes (INSTANCE_HEARTBEAT_SECONDS=600) so that they are not in it',
       'registry per instance: heap of one InstanceRegistry record (50,000 records, measured after gc); API RSS per instance: the API process\'s RSS growth per client, which includes its SSE stream and sockets',
       'INSTANCES_MAX_PER_ADDRESS=0 for the benchmark (every client comes from 127.0.0.1)',
     ],

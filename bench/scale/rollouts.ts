@@ -19,6 +19,9 @@ export async function rolloutsDimension(stack: Record<string, string>, sizes: nu
       const api = await startApi(env);
       const worker = await startWorker(env);
       const keys = Array.from({ length: size }, (_, i) => `scale-rollout-${i}`);
+      // Rollouts left running by an interrupted earlier run hold these workflow ids: end them first.
+      const leftovers = temporal.workflow.list({ query: `WorkflowId STARTS_WITH 'rollout:production:scale-rollout-' AND ExecutionStatus = 'Running'` });
+      for await (const execution of leftovers) await temporal.workflow.getHandle(execution.workflowId).terminate('an earlier bench:scale run left it running').catch(() => undefined);
       await pool(keys, 16, async (key) => {
         await admin(api.base, 'POST', '/api/v1/flags', { key, name: key, type: 'boolean' });
         await admin(api.base, 'PUT', `/api/v1/flags/${key}/environments/production`, { enabled: true, value: true, off_value: false, rollout: { percentage: 0, strategy: 'gradual' } });

@@ -1,4 +1,4 @@
-import type { Actor } from './principal.js';
+import type { Actor, Role } from './principal.js';
 import { decide, type AccessRequest, type Subject } from './rbac.js';
 import type { RequestMeta } from './request-meta.js';
 import { ForbiddenError } from '../errors.js';
@@ -30,6 +30,19 @@ export function requireAccess(caller: Pick<Caller, 'subject'>, request: AccessRe
 /** Throws 403 unless the caller is a user (admin tokens act as their user): client and server tokens change nothing. */
 export function requireUserCaller(caller: Pick<Caller, 'subject'>): void {
   if (caller.subject.kind !== 'user') throw new ForbiddenError(`A ${caller.subject.kind} token can't do this; use an admin token`);
+}
+
+/** Throws 403 unless the caller may make this request and is a user: the refusal names the RBAC rule first, then the token kind. */
+export function requireUserAccess(caller: Pick<Caller, 'subject'>, request: AccessRequest): void {
+  requireAccess(caller, request);
+  requireUserCaller(caller);
+}
+
+/** Throws 403 unless the caller is a user holding one of these roles (rights no grant gives: webhooks, change policies, templates). */
+export function requireRole(caller: Pick<Caller, 'subject'>, roles: readonly Role[]): void {
+  const { subject } = caller;
+  if (subject.kind !== 'user') throw new ForbiddenError(`A ${subject.kind} token can't manage flags; use an admin token`);
+  if (!roles.includes(subject.role)) throw new ForbiddenError(`Role '${subject.role}' may not do this; it needs one of: ${roles.join(', ')}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Actor } from '../auth/principal.js';
 import type { AccessRequest } from '../auth/rbac.js';
 
-/** Throws (403) unless the caller may make this request; services call it once they know the flag's tags. */
+/** Throws (403) unless the caller may read what is asked for; read services call it once they know the flag's tags. */
 export type AccessCheck = (request: AccessRequest) => void;
 
 /** Where a request came from, for the audit events of workflow actions (Slack has none). */
@@ -10,17 +10,13 @@ export interface RequestOrigin {
   userAgent?: string | null;
 }
 
-/** Who is making a change and from where, for RBAC and the audit log. */
+/** Who is making a change, from where and why, for the audit log (the write commands decide the rights first). */
 export interface RequestMeta {
   actor: Actor;
   ipAddress?: string | null;
   userAgent?: string | null;
   /** Why, as the caller said (body `reason` or `X-Audit-Reason`). */
   reason?: string | null;
-  /** RBAC for the parts of a request only the service can resolve (a flag's tags); absent for trusted callers (seed). */
-  guard?: AccessCheck;
-  /** The same decision as a boolean, for what a caller may see rather than do. */
-  allows?: (request: AccessRequest) => boolean;
   /** Extra facts for the write's audit event (a change-policy bypass). */
   auditMetadata?: Record<string, unknown>;
 }

@@ -8,6 +8,11 @@ export interface ChangeEvent {
   definition: FlagDefinition;
   /** When it was announced (ms since epoch), so replicas can tell how long it took to reach them. */
   at?: number;
+  /**
+   * Set by the replica that took the change in (never sent on pub/sub): the flag's version it had
+   * before, when the change only switched the flag on/off or its kill switch (see stateChangeBase).
+   */
+  base?: number;
 }
 
 // Writes a flag only if its version is newer than the stored one and raises the environment's

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FlagDefinition } from '../domain/flag.js';
+import { stateChangeBase } from '../domain/flag-change.js';
 import type { Logger } from '../logger.js';
 import type { ChangeEvent, RedisProjection } from './projection.js';
 import { CacheStats } from './cache-stats.js';
@@ -170,9 +171,11 @@ export class SnapshotSync {
   }
 
   private take(definition: FlagDefinition): void {
+    const previous = this.deps.snapshot.definition(definition.environment, definition.key);
     const event = this.deps.snapshot.apply(definition);
     if (!event) return;
-    const change: ChangeEvent = { event, definition };
+    const base = stateChangeBase(previous, definition);
+    const change: ChangeEvent = base === undefined ? { event, definition } : { event, definition, base };
     for (const listener of this.onChange) {
       try {
         listener(change);

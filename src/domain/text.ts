@@ -138,3 +138,6 @@ export const jsonObjectSchema = jsonValueSchema.pipe(z.record(z.string(), z.json
 
 /** A UUID as users' ids are (the bootstrap admin's id is not one). */
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An environment's key, wherever one is read (routes, SDK reports). */
+export const environmentKeySchema = textMatching(63, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment key such as production');

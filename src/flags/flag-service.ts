@@ -11,7 +11,7 @@ import {
 } from './flag-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
 import type { FlagPublisher } from '../cache/flag-publisher.js';
-import { auditFrom, type AccessCheck, type AuditMeta, type RequestMeta } from '../auth/request-meta.js';
+import { auditFrom, type AccessCheck, type AuditMeta } from '../auth/request-meta.js';
 import { z } from 'zod';
 
 export type { RequestMeta } from '../auth/request-meta.js';
@@ -146,9 +146,8 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
       return (await findFlag(db, key))?.tags;
     },
 
-    /** Creates a flag with a default (off) config in every environment. */
-    async createFlag(input: NewFlagInput, meta: RequestMeta) {
-      (meta.guard ?? allow)({ resource: 'flag', action: 'write', tags: input.tags ?? [] });
+    /** Creates a flag with a default (off) config in every environment. The flag commands (flag-commands.ts) decide who may, for this and every write below. */
+    async createFlag(input: NewFlagInput, meta: AuditMeta) {
       const definitions: FlagDefinition[] = [];
       const flag = await withTransaction(db, async (tx) => {
         const created = await insertFlag(tx, {
@@ -203,11 +202,9 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     },
 
     /** Changes name, description or tags. Needs write on the old tags and on the new ones. */
-    async updateFlag(key: string, patch: FlagIdentityPatch, expectedVersion: number | undefined, meta: RequestMeta) {
-      const guard = meta.guard ?? allow;
+    async updateFlag(key: string, patch: FlagIdentityPatch, expectedVersion: number | undefined, meta: AuditMeta) {
       const flag = await withTransaction(db, async (tx) => {
-        const before = await requireFlag(key, guard, { action: 'write' }, tx, true);
-        if (patch.tags) guard({ resource: 'flag', action: 'write', tags: patch.tags });
+        const before = await requireFlag(key, allow, { action: 'write' }, tx, true);
         requireLive(before);
         checkVersion(expectedVersion, before.version, `flag '${key}'`);
         const after = await updateFlagIdentity(tx, before.id, patch, meta.actor.id);
@@ -223,20 +220,20 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     },
 
     /** Archives a flag: it stops being served in every environment (FLAG_NOT_FOUND) but keeps its history. */
-    async archiveFlag(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
+    async archiveFlag(key: string, expectedVersion: number | undefined, meta: AuditMeta) {
       return setArchived(key, true, expectedVersion, meta);
     },
 
     /** Brings an archived flag back with the configs it had. */
-    async unarchiveFlag(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
+    async unarchiveFlag(key: string, expectedVersion: number | undefined, meta: AuditMeta) {
       return setArchived(key, false, expectedVersion, meta);
     },
 
     /** Deletes an archived flag for good (its audit trail stays). */
-    async deleteFlag(key: string, expectedVersion: number | undefined, meta: RequestMeta) {
+    async deleteFlag(key: string, expectedVersion: number | undefined, meta: AuditMeta) {
       await withTransaction(db, async (tx) => {
         await lockFlagConfigs(tx, key); // before the flag row: the lock order of flag-store.ts
-        const flag = await requireFlag(key, meta.guard ?? allow, { action: 'delete' }, tx, true);
+        const flag = await requireFlag(key, allow, { action: 'delete' }, tx, true);
         if (!flag.archivedAt) throw new ConflictError(`Flag '${key}' must be archived before it is deleted`);
         checkVersion(expectedVersion, flag.version, `flag '${key}'`);
         const configs = await listConfigs(tx, flag.id);
@@ -299,12 +296,12 @@ export function createFlagService(deps: { db: Database; publisher: FlagPublisher
     return toFeatureFlag(flag, record);
   }
 
-  async function setArchived(key: string, archive: boolean, expectedVersion: number | undefined, meta: RequestMeta) {
+  async function setArchived(key: string, archive: boolean, expectedVersion: number | undefined, meta: AuditMeta) {
     const { flag, definitions } = await withTransaction(db, async (tx) => {
       await lockFlagConfigs(tx, key); // before the flag row: the lock order of flag-store.ts
       // The rewrite takes every environment's next revision: those rows before the flag row too.
       await lockEnvironments(tx, (await listEnvironments(tx)).map((e) => e.key).sort());
-      const before = await requireFlag(key, meta.guard ?? allow, { action: 'delete' }, tx, true);
+      const before = await requireFlag(key, allow, { action: 'delete' }, tx, true);
       if ((before.archivedAt !== null) === archive) throw new ConflictError(`Flag '${key}' is ${archive ? 'already' : 'not'} archived`);
       checkVersion(expectedVersion, before.version, `flag '${key}'`);
       const after = await setFlagArchived(tx, before.id, archive, meta.actor.id);

@@ -38,6 +38,7 @@ import { trustProxies } from '../config-parsers.js';
 import { StreamRegistry } from '../serving/stream-registry.js';
 import { snapshotReadiness } from '../serving/snapshot-readiness.js';
 import { StreamHub } from '../serving/stream-hub.js';
+import { createInstanceReportEndpoint } from '../serving/instance-reports.js';
 import { InstanceRegistry } from '../serving/instance-registry.js';
 import { InstanceDirectory } from '../serving/instance-directory.js';
 import { InstanceWatcher } from '../serving/instance-confirmation.js';
@@ -51,12 +52,21 @@ import { createFlagMetricsHistoryService } from '../flag-metrics/flag-metrics-hi
 import { createKillSwitchService } from '../kill-switch/kill-switch-service.js';
 import { createKillSwitchCommands } from '../kill-switch/kill-switch-commands.js';
 import { createConfigCommands } from '../flags/config-commands.js';
+import { createFlagCommands } from '../flags/flag-commands.js';
 import { createSegmentCommands } from '../segments/segment-commands.js';
 import { createRolloutCommands } from '../rollouts/rollout-commands.js';
 import { createScheduledChangeCommands } from '../scheduled-changes/scheduled-change-commands.js';
 import { createReleasePipelineCommands } from '../release-pipelines/release-pipeline-commands.js';
+import { createAlertTriggerCommands } from '../alert-triggers/alert-trigger-commands.js';
+import { createUserCommands } from '../users/user-commands.js';
+import { createTokenCommands } from '../users/token-commands.js';
+import { createWebhookCommands } from '../webhooks/webhook-commands.js';
+import { createChangePolicyCommands } from '../change-requests/change-policy-commands.js';
+import { createReleaseTemplateCommands } from '../release-pipelines/release-template-commands.js';
+import { createCodeReferenceCommands } from '../code-references/code-reference-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
+import { createChangeRequestCommands } from '../change-requests/change-request-commands.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
 import { createCodeReferenceService } from '../code-references/code-reference-service.js';
 import { createKillConfirmationService } from '../kill-switch/kill-confirmation-service.js';
@@ -189,6 +199,9 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const trust = trustProxies(config.TRUSTED_PROXIES);
   heartbeat.start();
   instanceRegistry.start();
+  const instanceReport = createInstanceReportEndpoint({
+    registry: instanceRegistry, authenticator, authFailures, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica,
+  });
   const instanceDirectory = new InstanceDirectory({ redis, subscriber, registry: instanceRegistry, replica: heartbeat.replica, prefix, logger });
   await instanceDirectory.start().catch((err: unknown) => logger.warn({ err }, 'instance listings answer for this replica only until Redis answers'));
   const rollups = new EvaluationRollups(evaluationRollupStore(db), logger);
@@ -238,12 +251,25 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   const segments = createSegmentService({ db, projection: segmentProjection, publisher, sync: segmentSync, logger });
   const scheduledChanges = createScheduledChangeService(temporalDeps);
   const releasePipelines = createReleasePipelineService(temporalDeps);
+  const alertTriggers = createAlertTriggerService({ db, killSwitch, logger, authFailures });
+  const users = createUserService({ db, authEvents });
+  const tokenService = createTokenService({ db, authEvents });
+  const codeReferences = createCodeReferenceService({ db });
   const commands = {
+    flags: createFlagCommands({ db, flags }),
     configs: createConfigCommands({ db, flags, changeRequests }),
     segments: createSegmentCommands({ segments, changeRequests }),
     rollouts: createRolloutCommands({ db, rollouts, changeRequests }),
     scheduledChanges: createScheduledChangeCommands({ db, scheduledChanges, changeRequests }),
     releasePipelines: createReleasePipelineCommands({ db, pipelines: releasePipelines }),
+    alertTriggers: createAlertTriggerCommands({ db, triggers: alertTriggers }),
+    users: createUserCommands({ users }),
+    tokens: createTokenCommands({ tokens: tokenService }),
+    webhooks: createWebhookCommands({ webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }) }),
+    changePolicies: createChangePolicyCommands({ changeRequests }),
+    releaseTemplates: createReleaseTemplateCommands({ pipelines: releasePipelines }),
+    codeReferences: createCodeReferenceCommands({ codeReferences }),
+    changeRequests: createChangeRequestCommands({ db, changeRequests }),
   };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -251,7 +277,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
       access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }), instances: new InstanceWatcher({ redis, subscriber, prefix }),
-      changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
+      changeRequests: { service: changeRequests, commands: commands.changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
   const app = createApp({
@@ -268,9 +294,8 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     releasePipelines,
     dashboard: createDashboardService({ db, temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
     slack,
-    webhooks: createWebhookService({ db, destinations: webhookDestinations(config), secrets: webhookSecretBox(config) }),
-    alertTriggers: createAlertTriggerService({ db, killSwitch, logger, authFailures }),
-    codeReferences: createCodeReferenceService({ db }),
+    alertTriggers,
+    codeReferences,
     changeRequests,
     lifecycle: createLifecycleService({ db, thresholds: lifecycleThresholds(config) }),
     scheduledChanges,
@@ -281,12 +306,12 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       metricsHistory: createFlagMetricsHistoryService({ db }),
     },
     security: { trust, authFailures, streams },
-    instances: { registry: instanceRegistry, directory: instanceDirectory, heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS, replica: heartbeat.replica },
+    instances: { report: instanceReport, directory: instanceDirectory },
     flagd: { feed: flagdFeed, ensureEnvironment: (environment) => sync.ensureEnvironment(environment) },
     sso: createSsoRuntime(config, { db, authEvents, logger }),
     governance: {
-      users: createUserService({ db, authEvents }),
-      tokens: createTokenService({ db, authEvents }),
+      users,
+      tokens: tokenService,
       segments,
       audit: createAuditService({ db, checkpointKey: config.AUDIT_CHECKPOINT_KEY, anchor: new CheckpointAnchor(redis, prefix) }),
     },
@@ -300,7 +325,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
   });
 
   let draining = false;
-  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath(endpoints, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
+  const handler = config.EVALUATION_FAST_PATH === 'on' ? createFastPath({ ...endpoints, instanceReport }, app, trust, (err) => logger.error({ err }, 'evaluation failed')) : app;
   const server: Server = createServer((req, res) => {
     // While stopping, every answer closes its connection, so clients reconnect to another process.
     if (draining) res.setHeader('connection', 'close');

@@ -33,5 +33,10 @@ export const changeEventSchema = z.object({
   event: z.string().optional(),
   enabled: z.boolean().optional(),
   kill_switch: z.boolean().optional(),
+  /**
+   * The flag's version before this change, when the change only switched `enabled` or the kill
+   * switch: applied as the whole change by a client holding that flag version and `version - 1`.
+   */
+  from_version: z.number().int().nonnegative().optional(),
 });
 export type ChangeEventData = z.infer<typeof changeEventSchema>;

@@ -14,11 +14,11 @@ import {
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
 import { findPolicy } from '../change-requests/change-request-store.js';
-import { mayApprove } from '../change-requests/change-request-service.js';
+import { mayApprove } from '../change-requests/approvers.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
-import { withTransaction } from '../connections/database.js';
+import { withTransaction, type Queryable } from '../connections/database.js';
 import { findConfig, findFlag, listEnvironments, type FlagRecord } from '../flags/flag-store.js';
 import { resolveVariants } from '../domain/variants.js';
 import { existingSegmentKeys } from '../segments/segment-store.js';
@@ -72,12 +72,25 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
   const call = <T>(fn: () => Promise<T>) => callTemporal(temporal, 'release pipelines can’t be started or steered', fn);
   const url = (workflowId: string | null) => (workflowId ? workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId) : null);
 
-  const audit = (action: string, resourceType: string, resourceId: string, actor: Actor, origin: RequestOrigin,
-    details: { reason?: string | null; oldValue?: unknown; newValue?: unknown; metadata?: Record<string, unknown> }) =>
-    appendAuditEvent(db, {
+  type AuditDetails = { reason?: string | null; oldValue?: unknown; newValue?: unknown; metadata?: Record<string, unknown> };
+  /** One audit event, in the transaction of the write it records when given one. */
+  const auditIn = (q: Queryable, action: string, resourceType: string, resourceId: string, actor: Actor, origin: RequestOrigin, details: AuditDetails) =>
+    appendAuditEvent(q, {
       userId: actor.id, action, resourceType, resourceId, reason: details.reason ?? null, oldValue: details.oldValue, newValue: details.newValue,
       ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null, metadata: { actorName: actor.name, ...details.metadata },
     });
+  const audit = (action: string, resourceType: string, resourceId: string, actor: Actor, origin: RequestOrigin, details: AuditDetails) =>
+    auditIn(db, action, resourceType, resourceId, actor, origin, details);
+
+  /** The template, locked until the transaction ends: 404 when there is none, 412 when the caller read another version. */
+  async function lockedTemplate(tx: Queryable, name: string, expectedVersion: number | undefined): Promise<TemplateRecord> {
+    const template = await findTemplate(tx, name, true);
+    if (!template) throw new NotFoundError(`Release template '${name}' does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== template.version) {
+      throw new PreconditionFailedError(`Version ${expectedVersion} of release template '${name}' is stale; the current version is ${template.version}`, { current_version: template.version });
+    }
+    return template;
+  }
 
   /** Every phase's environment must exist: a 400 names the field of the first one that does not. */
   async function requireEnvironments(phases: Phase[]) {
@@ -189,28 +202,35 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       const created = await withTransaction(db, async (tx) => {
         const row = await insertTemplate(tx, randomUUID(), body, actor.id);
         if (!row) throw new ConflictError(`A release template named '${body.name}' already exists`);
-        await audit('release_template.created', 'release_template', body.name, actor, origin, { newValue: body });
+        await auditIn(tx, 'release_template.created', 'release_template', body.name, actor, origin, { newValue: body });
         return row;
       });
       return templateView(created);
     },
 
-    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}) {
+    /** Replaces a template's description and phases; 412 when `expectedVersion` is given and stale. */
+    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
       await requireEnvironments(body.phases);
-      const old = await requireTemplate(name);
-      const updated = await replaceTemplate(db, name, body, actor.id);
-      if (!updated) throw new NotFoundError(`Release template '${name}' does not exist`);
-      await audit('release_template.updated', 'release_template', name, actor, origin, {
-        oldValue: { description: old.description, phases: old.phases }, newValue: body, metadata: { version: updated.version },
+      const updated = await withTransaction(db, async (tx) => {
+        const old = await lockedTemplate(tx, name, expectedVersion);
+        const row = await replaceTemplate(tx, name, body, actor.id);
+        if (!row) throw new NotFoundError(`Release template '${name}' does not exist`);
+        await auditIn(tx, 'release_template.updated', 'release_template', name, actor, origin, {
+          oldValue: { description: old.description, phases: old.phases }, newValue: body, metadata: { version: row.version },
+        });
+        return row;
       });
       return templateView(updated);
     },
 
-    /** Deletes a template; pipelines already started from it keep their own copy of its phases. */
-    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}) {
-      const removed = await deleteTemplate(db, name);
-      if (!removed) throw new NotFoundError(`Release template '${name}' does not exist`);
-      await audit('release_template.deleted', 'release_template', name, actor, origin, { oldValue: { description: removed.description, phases: removed.phases } });
+    /** Deletes a template (412 when `expectedVersion` is given and stale); pipelines already started from it keep their own copy of its phases. */
+    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
+      await withTransaction(db, async (tx) => {
+        await lockedTemplate(tx, name, expectedVersion);
+        const removed = await deleteTemplate(tx, name);
+        if (!removed) throw new NotFoundError(`Release template '${name}' does not exist`);
+        await auditIn(tx, 'release_template.deleted', 'release_template', name, actor, origin, { oldValue: { description: removed.description, phases: removed.phases } });
+      });
     },
 
     /**

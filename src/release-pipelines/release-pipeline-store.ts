@@ -70,8 +70,8 @@ export async function listTemplates(db: Queryable): Promise<TemplateRecord[]> {
   return (await db.query<TemplateRow>('SELECT * FROM release_templates ORDER BY name')).rows.map(toTemplate);
 }
 
-export async function findTemplate(db: Queryable, name: string): Promise<TemplateRecord | null> {
-  const row = (await db.query<TemplateRow>('SELECT * FROM release_templates WHERE name = $1', [name])).rows[0];
+export async function findTemplate(db: Queryable, name: string, forUpdate = false): Promise<TemplateRecord | null> {
+  const row = (await db.query<TemplateRow>(`SELECT * FROM release_templates WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name])).rows[0];
   return row ? toTemplate(row) : null;
 }
 

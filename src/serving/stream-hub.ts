@@ -30,8 +30,13 @@ export interface StreamFormat {
   heartbeat(snapshot: FlagSnapshot, environment: string, at: string): string;
 }
 
-/** The SSE payload of a change: enough for a client to know what to re-evaluate, no definitions. */
-export function formatChange(event: ChangeKind, definition: FlagDefinition): string {
+/**
+ * The SSE payload of a change: enough for a client to know what to re-evaluate, no definitions.
+ * `from_version` (the flag's version before) is there when the change only switched `enabled` or
+ * the kill switch: a client holding the flag at that version and the environment at `version - 1`
+ * (versions of an environment are consecutive) applies the event as the whole change, no re-fetch.
+ */
+export function formatChange(event: ChangeKind, definition: FlagDefinition, base?: number): string {
   const data = {
     key: definition.key,
     environment: definition.environment,
@@ -40,6 +45,7 @@ export function formatChange(event: ChangeKind, definition: FlagDefinition): str
     enabled: definition.config.enabled,
     kill_switch: definition.config.kill_switch.enabled,
     ...(definition.archived ? { archived: true } : {}),
+    ...(base === undefined ? {} : { from_version: base }),
   };
   return `id: ${definition.version}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
@@ -57,7 +63,7 @@ export const ripcordStreamFormat: StreamFormat = {
     const version = snapshot.version(environment);
     return chunk + `id: ${Math.max(version, lastEventId ?? 0)}\nevent: ready\ndata: ${JSON.stringify({ environment, version })}\n\n`;
   },
-  change: (change) => formatChange(change.event, change.definition),
+  change: (change) => formatChange(change.event, change.definition, change.base),
   // An event without an id leaves the client's Last-Event-ID alone.
   heartbeat: (snapshot, environment, at) => `event: heartbeat\ndata: ${JSON.stringify({ at, version: snapshot.version(environment) })}\n\n`,
 };

@@ -8,7 +8,7 @@ import { withTransaction, type Database } from '../connections/database.js';
 import { environmentExists, findToken, insertToken, listTokens, revokeTokenRow, tokenNames, type TokenKind, type TokenRecord } from './token-store.js';
 import { findUser } from './user-store.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
-import { auditFrom, type RequestMeta } from '../auth/request-meta.js';
+import { auditFrom, type AuditMeta } from '../auth/request-meta.js';
 
 export interface NewTokenInput {
   name: string;
@@ -54,17 +54,11 @@ export const tokenActorName = (t: { name: string; kind: TokenKind; revoked: bool
 const fieldError = (path: string, message: string) => new ValidationError('Invalid request body', [{ path, message }]);
 
 /**
- * API tokens. Client and server tokens belong to one environment and need `environment:write` there;
- * an admin token acts as its user (anyone may make one for themselves, only admins for others).
+ * API tokens: checks what is asked for, writes it and its audit event. Who may ask is the token
+ * commands' rule (token-commands.ts), which pass it here as `mayManage` and `visibleTo`.
  */
 export function createTokenService(deps: { db: Database; authEvents?: AuthEvents }) {
   const { db } = deps;
-  const isAdmin = (meta: RequestMeta) => meta.allows?.({ resource: 'user', action: 'write' }) ?? true;
-
-  /** Whether the caller may see (and revoke) a token: admins all, others only their own and those they made (as the list shows). */
-  function canManage(token: TokenRecord, meta: RequestMeta): boolean {
-    return isAdmin(meta) || token.userId === meta.actor.id || token.createdBy === meta.actor.id;
-  }
 
   return {
     /** Names for actor ids of the form `token:<id>` (a token as the resource or the actor of an audit event), revoked tokens too. */
@@ -74,14 +68,13 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
     },
 
     /** Creates a token; the secret is in this answer only. */
-    async create(input: NewTokenInput, meta: RequestMeta) {
+    async create(input: NewTokenInput, meta: AuditMeta) {
       let environment: string | null = null;
       let userId: string | null = null;
       if (input.kind === 'admin') {
         if (input.environment !== undefined) throw fieldError('body.environment', 'admin tokens span environments (choose one per request with X-Environment)');
         userId = input.user_id ?? (isUuid(meta.actor.id) ? meta.actor.id : null);
         if (!userId) throw fieldError('body.user_id', 'the bootstrap token has no user of its own: name the user this admin token acts as');
-        if (userId !== meta.actor.id) meta.guard?.({ resource: 'user', action: 'write' });
         const user = await findUser(db, userId);
         if (!user) throw fieldError('body.user_id', 'no such user');
         if (user.deactivatedAt) throw fieldError('body.user_id', 'this user is deactivated');
@@ -89,7 +82,6 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
         if (input.user_id !== undefined) throw fieldError('body.user_id', `${input.kind} tokens belong to an environment, not a user`);
         if (input.environment === undefined) throw fieldError('body.environment', `a ${input.kind} token needs an environment`);
         environment = input.environment;
-        meta.guard?.({ resource: 'environment', action: 'write', environment });
         if (!(await environmentExists(db, environment))) throw fieldError('body.environment', 'no such environment');
       }
 
@@ -108,16 +100,18 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
       return { ...presentToken(token), token: secret };
     },
 
-    async get(id: string, meta: RequestMeta) {
+    /** One token, unless `mayManage` says the caller may not see it (404, as for an unknown one). */
+    async get(id: string, mayManage: (token: TokenRecord) => boolean) {
       const token = await findToken(db, id);
-      if (!token || !canManage(token, meta)) throw new NotFoundError(`Token '${id}' does not exist`);
+      if (!token || !mayManage(token)) throw new NotFoundError(`Token '${id}' does not exist`);
       return presentToken(token);
     },
 
-    async list(query: TokenListQuery, meta: RequestMeta) {
+    /** A page of tokens, newest first: all of them, or those of `visibleTo` and those it made. */
+    async list(query: TokenListQuery, visibleTo: string | undefined) {
       const before = decodeCursor(query.cursor, cursorSchema);
       const rows = await listTokens(db, {
-        visibleTo: isAdmin(meta) ? undefined : meta.actor.id,
+        visibleTo,
         kind: query.kind, environment: query.environment, userId: query.user_id, includeRevoked: query.include_revoked,
         before: before && { createdMicros: before.t, id: before.id }, limit: query.limit + 1,
       });
@@ -127,10 +121,10 @@ export function createTokenService(deps: { db: Database; authEvents?: AuthEvents
     },
 
     /** Revokes a token; it fails at once in this process and, over pub/sub, in every other. */
-    async revoke(id: string, meta: RequestMeta) {
+    async revoke(id: string, mayManage: (token: TokenRecord) => boolean, meta: AuditMeta) {
       const token = await withTransaction(db, async (tx) => {
         const existing = await findToken(tx, id, true);
-        if (!existing || !canManage(existing, meta)) throw new NotFoundError(`Token '${id}' does not exist`);
+        if (!existing || !mayManage(existing)) throw new NotFoundError(`Token '${id}' does not exist`);
         if (existing.revokedAt) throw new ConflictError(`Token '${id}' was already revoked at ${existing.revokedAt}`);
         const revoked = await revokeTokenRow(tx, id);
         await appendAuditEvent(tx, {

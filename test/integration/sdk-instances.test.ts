@@ -25,7 +25,8 @@ import { serveStatic } from '../e2e/static-server.js';
 import { readInstanceConfirmation } from '../../src/serving/instance-confirmation.js';
 import { describeConfirmation, type Confirmation } from '../../src/domain/confirmation.js';
 import { eventually, startedWorkflow, startStack, uniqueKey, type Stack } from './harness.js';
-import { createFlag, createToken, onForEveryone } from './serving-helpers.js';
+import { createFlag, createToken, onForEveryone, putConfig } from './serving-helpers.js';
+import { createClient } from '../../packages/node/src/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -243,6 +244,84 @@ describe('SDK instances', () => {
     }
     // Streams leave the count when they close, without waiting for an expiry.
     await eventually(async () => (await fleet()).instances.every((i) => i.kind !== 'flagd-sync' && i.kind !== 'ofrep-stream'), 'the closed streams to leave', 5_000);
+  });
+
+  it('a Node SDK applies a kill and a restore from the stream event and reports at once, without a re-fetch; a missed version or a rule change makes it re-fetch', async () => {
+    const key = uniqueKey('instances-event');
+    await createFlag(stack, key, onForEveryone);
+    const fetched: number[] = [];
+    const reported: number[] = [];
+    const streamed: string[] = [];
+    let dropNext = false;
+    // The SDK's own fetch, watched: definitions fetches and reports are counted, the stream's text kept,
+    // and one flag event can be lost on the way (as one a replica skipped).
+    const watched: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.endsWith('/api/v1/definitions')) fetched.push(Date.now());
+      if (url.endsWith('/api/v1/instances/report')) reported.push((JSON.parse(String(init?.body)) as { version: number }).version);
+      const response = await fetch(input, init);
+      if (!url.endsWith('/api/v1/stream') || !response.body) return response;
+      const decoder = new TextDecoder();
+      const encoder = new TextEncoder();
+      let buffer = '';
+      const body = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          buffer += decoder.decode(chunk, { stream: true });
+          const blocks = buffer.split('\n\n');
+          buffer = blocks.pop()!;
+          for (const block of blocks) {
+            streamed.push(block);
+            if (dropNext && block.includes(`"key":"${key}"`)) {
+              dropNext = false;
+              continue;
+            }
+            controller.enqueue(encoder.encode(`${block}\n\n`));
+          }
+        },
+      }));
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const client = createClient({ url: stack.api.url, token: serverToken, mode: 'local', appName: 'event-applier', pollIntervalMs: 600_000, fetch: watched });
+    try {
+      await client.ready();
+      await eventually(async () => client.status().streamConnected && reported.some((v) => v >= environmentVersion()), 'connected and reported');
+      const held = (await stack.request('GET', `/api/v1/flags/${key}/environments/production`)).body.version as number;
+      const fetchesBefore = fetched.length;
+
+      const killed = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'event applied' } });
+      expect(killed.status).toBe(201);
+      await eventually(async () => reported.includes(killed.body.version), 'the kill\'s version reported');
+      expect(client.boolean(key, true, { targetingKey: 'u' })).toBe(false);
+      expect(client.status().version).toBe(killed.body.version);
+      // The event said what the kill was a change from; the SDK applied it and fetched nothing.
+      const killEvent = streamed.find((block) => block.includes('event: flag.killed') && block.includes(`"key":"${key}"`))!;
+      expect(JSON.parse(killEvent.split('data: ')[1]!)).toMatchObject({ version: killed.body.version, kill_switch: true, from_version: held });
+      const restored = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
+      expect(restored.status).toBe(200);
+      await eventually(async () => reported.includes(restored.body.version), 'the restore\'s version reported');
+      expect(client.boolean(key, false, { targetingKey: 'u' })).toBe(true);
+      expect(fetched.length).toBe(fetchesBefore);
+
+      // A lost event: the next one is not the environment's next version, so the SDK re-fetches.
+      dropNext = true;
+      const killedAgain = await stack.request('POST', `/api/v1/flags/${key}/environments/production/kill-switch`, { body: { reason: 'event lost' } });
+      expect(killedAgain.status).toBe(201);
+      await eventually(async () => !dropNext, 'the kill event to be dropped');
+      expect(client.boolean(key, true, { targetingKey: 'u' })).toBe(true);
+      const restoredAgain = await stack.request('DELETE', `/api/v1/flags/${key}/environments/production/kill-switch`);
+      expect(restoredAgain.status).toBe(200);
+      await eventually(async () => fetched.length > fetchesBefore && reported.includes(restoredAgain.body.version), 'a re-fetch and the restore reported');
+      expect(client.boolean(key, false, { targetingKey: 'u' })).toBe(true);
+
+      // A change of more than the switches (a new value) is never applied from the event: re-fetched.
+      const fetchesBeforeUpdate = fetched.length;
+      const updated = await putConfig(stack, key, { ...onForEveryone, value: false, off_value: true });
+      await eventually(async () => reported.includes(updated), 'the update reported');
+      expect(fetched.length).toBeGreaterThan(fetchesBeforeUpdate);
+      expect(client.boolean(key, true, { targetingKey: 'u' })).toBe(false);
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses reports with bad fields (400 naming them) and another environment than the token\'s (403)', async () => {

@@ -26,10 +26,33 @@ const template = decodeURIComponent(new URL(process.env.RIPCORD_TEST_MIGRATION_D
 // The maintenance database: neither the template (a clone needs it unused) nor the one being replaced.
 ownerUrl.pathname = '/postgres';
 
+/**
+ * A worker runs its files one after another in one process (isolate: false in vitest.config.ts), so a
+ * file starts as soon as the one before ends, while the API and worker processes that file started
+ * may still be exiting. DROP ... WITH (FORCE) ends the owner's own sessions only, not the application
+ * role's: those must close first, within this bound.
+ */
+const LEFTOVER_CONNECTIONS_WAIT_MS = 15_000;
+
+async function noOtherRoleConnected(admin: pg.Client): Promise<void> {
+  const deadline = Date.now() + LEFTOVER_CONNECTIONS_WAIT_MS;
+  for (;;) {
+    const { rows } = await admin.query<{ usename: string; application_name: string; backend_start: Date }>(
+      'SELECT usename, application_name, backend_start FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user', [database]);
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) {
+      const who = rows.map((r) => `${r.usename} (${r.application_name || 'no application name'}, since ${r.backend_start.toISOString()})`).join(', ');
+      throw new Error(`an earlier file of vitest worker ${worker} left ${rows.length} connection(s) to ${database} open for ${LEFTOVER_CONNECTIONS_WAIT_MS / 1000} s after it ended: ${who}. Close every stack, pool and process a file opens in its afterAll.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function freshDatabase(): Promise<void> {
   const admin = new pg.Client({ connectionString: ownerUrl.toString() });
   await admin.connect();
   try {
+    await noOtherRoleConnected(admin);
     await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE ${pg.escapeIdentifier(template)}`);
   } finally {

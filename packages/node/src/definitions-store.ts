@@ -1,7 +1,7 @@
 import type { FlagDefinition } from '../../../src/domain/flag.js';
 import type { Segment } from '../../../src/domain/segment.js';
 import { compileFlag, evaluate, type CompiledFlag, type EvaluationResult } from '../../../src/engine/index.js';
-import type { DefinitionsPayload } from '../../../src/protocol/definitions.js';
+import type { ChangeEventData, DefinitionsPayload } from '../../../src/protocol/definitions.js';
 import type { EvaluationContext, EvaluationDetails, FlagValue } from './types.js';
 
 interface Entry {
@@ -29,7 +29,7 @@ export class FlagStore {
   private readonly entries = new Map<string, Entry>();
   private segments = new Map<string, Segment>();
   private segmentsJson = '[]';
-  /** The environment's version as of the last full install. */
+  /** The environment version held: the last full install's, or the last change applied whole after it. */
   version = 0;
   environment: string | undefined;
 
@@ -94,6 +94,32 @@ export class FlagStore {
     };
     this.entries.set(key, { definition, compiled: compileFlag(definition, this.segments), counts: held.counts });
     return true;
+  }
+
+  /**
+   * Applies a change the stream carried whole: only `enabled` or the kill switch changed, from the
+   * flag version this store holds, and it is the environment's next version (none missed between).
+   * Returns false, changing nothing, when it can't be applied so (the caller re-fetches).
+   */
+  applyChange(change: ChangeEventData): boolean {
+    const { key, version, from_version: from, enabled, kill_switch: killed } = change;
+    if (from === undefined || enabled === undefined || killed === undefined) return false;
+    if (version !== this.version + 1) return false;
+    const held = this.entries.get(key);
+    if (!held || held.definition.version !== from) return false;
+    // A kill's reason and author are not evaluated, nor in the event: they come with the next full fetch.
+    const definition: FlagDefinition = { ...held.definition, version, config: { ...held.definition.config, enabled, kill_switch: { enabled: killed } } };
+    this.entries.set(key, { definition, compiled: compileFlag(definition, this.segments), counts: held.counts });
+    this.version = version;
+    return true;
+  }
+
+  /** What the store holds, as a definitions payload (for the cache file). */
+  toPayload(): DefinitionsPayload {
+    return {
+      environment: this.environment ?? '', version: this.version,
+      flags: [...this.entries.values()].map((entry) => entry.definition), segments: [...this.segments.values()],
+    };
   }
 
   /** Evaluates one flag, counting the evaluation by variant; `undefined` when the key is unknown. */

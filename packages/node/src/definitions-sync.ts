@@ -9,7 +9,7 @@ export interface DefinitionsSyncOptions {
   fetch: typeof fetch;
   /** Listen to the change stream; false polls only. */
   stream: boolean;
-  /** How often to poll (with ETag) while the stream is not connected. */
+  /** How often to poll (with ETag) while the stream is not connected or the last fetch failed. */
   pollIntervalMs: number;
   /** Reconnect delays: from `initialMs`, doubling, up to `maxMs`, with jitter. */
   backoff: { initialMs: number; maxMs: number };
@@ -17,14 +17,16 @@ export interface DefinitionsSyncOptions {
   heartbeatTimeoutMs: number;
   requestTimeoutMs: number;
   onPayload: (payload: DefinitionsPayload) => void;
-  onChangeEvent: (change: ChangeEventData) => void;
+  /** A change the stream announced; true when the client applied it whole (no re-fetch needed). */
+  onChangeEvent: (change: ChangeEventData) => boolean;
   onError: (error: RipcordSdkError) => void;
 }
 
 /**
  * Keeps a local-mode client's definitions current: fetches them with `If-None-Match`, listens to
- * the SSE change stream (refetching on each change, resuming with `Last-Event-ID`, reconnecting with
- * exponential backoff and jitter) and polls while the stream is down or unavailable.
+ * the SSE change stream (refetching on each change the client can't apply from the event alone,
+ * resuming with `Last-Event-ID`, reconnecting with exponential backoff and jitter) and polls while
+ * the stream is down or unavailable, or the last fetch failed.
  */
 export class DefinitionsSync {
   private etag: string | undefined;
@@ -32,6 +34,8 @@ export class DefinitionsSync {
   private closed = false;
   private streamConnected = false;
   private streamUnavailable = false;
+  /** The last fetch failed: polled for even with the stream connected, which announces changes, not what a failed fetch missed. */
+  private fetchFailed = false;
   private readonly coalescedRefresh = coalesced(() => this.fetchOnce(), () => !this.closed);
   private pollTimer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
@@ -48,7 +52,7 @@ export class DefinitionsSync {
   start(): void {
     void this.refresh();
     this.pollTimer = setInterval(() => {
-      if (!this.streamConnected) void this.refresh();
+      if (!this.streamConnected || this.fetchFailed) void this.refresh();
     }, this.options.pollIntervalMs);
     this.pollTimer.unref();
     if (this.options.stream) void this.streamLoop();
@@ -72,6 +76,7 @@ export class DefinitionsSync {
 
   private async fetchOnce(): Promise<void> {
     if (this.closed) return;
+    this.fetchFailed = true;
     let response: Response;
     try {
       response = await this.options.fetch(`${this.options.url}/api/v1/definitions`, {
@@ -82,7 +87,10 @@ export class DefinitionsSync {
       this.options.onError(new RipcordSdkError('FETCH_FAILED', `could not fetch flag definitions: ${describe(error)}`, { cause: error }));
       return;
     }
-    if (response.status === 304) return;
+    if (response.status === 304) {
+      this.fetchFailed = false;
+      return;
+    }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       const code = response.status === 401 || response.status === 403 ? 'UNAUTHORIZED' : 'FETCH_FAILED';
@@ -99,6 +107,7 @@ export class DefinitionsSync {
       return;
     }
     this.etag = response.headers.get('etag') ?? undefined;
+    this.fetchFailed = false;
     if (!this.closed) this.options.onPayload(payload);
   }
 
@@ -187,8 +196,8 @@ export class DefinitionsSync {
       return false;
     }
     const change = changeEventSchema.safeParse(data);
-    if (change.success) this.options.onChangeEvent({ ...change.data, event: message.event });
-    void this.refresh();
+    // Re-fetched unless the event was the whole change (a version missed, an unknown shape, a new rule).
+    if (!(change.success && this.options.onChangeEvent({ ...change.data, event: message.event }))) void this.refresh();
     return false;
   }
 

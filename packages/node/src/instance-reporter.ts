@@ -23,6 +23,9 @@ export interface InstanceReporterOptions {
 const randomId = (): string =>
   globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
+/** The first retry of a failed report; each further one waits twice as long, at most a heartbeat. */
+const RETRY_MS = 500;
+
 export class InstanceReporter {
   readonly id = randomId();
   private version = 0;
@@ -32,6 +35,8 @@ export class InstanceReporter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inflight: Promise<void> | undefined;
   private again = false;
+  /** Reports failed in a row: the next is tried after a backoff, not a whole heartbeat later. */
+  private failures = 0;
   /** Reports the API accepted (for tests and diagnostics). */
   sent = 0;
   /** The replica the last report reached. */
@@ -79,7 +84,9 @@ export class InstanceReporter {
         this.again = false;
         try {
           await this.post(false);
+          this.failures = 0;
         } catch (error) {
+          this.failures += 1;
           this.options.onError(error instanceof Error ? error : new Error(String(error)));
         }
       } while (this.again && !this.closed);
@@ -93,7 +100,10 @@ export class InstanceReporter {
   private schedule(): void {
     clearTimeout(this.timer);
     if (this.closed) return;
-    this.timer = setTimeout(() => void this.send(), this.heartbeatMs);
+    // After a failure (an API busy or restarting) the version is told again within seconds: a kill's
+    // confirmation waits for it, and the next heartbeat may be minutes away.
+    const delay = this.failures === 0 ? this.heartbeatMs : Math.min(this.heartbeatMs, RETRY_MS * 2 ** Math.min(this.failures - 1, 6));
+    this.timer = setTimeout(() => void this.send(), delay);
     (this.timer as { unref?: () => void }).unref?.();
   }
 

@@ -239,9 +239,18 @@ export class LocalClient {
     if (changed.length > 0) this.emit(changed);
   }
 
-  private onChangeEvent(change: ChangeEventData): void {
+  /** Applies what the event carries; true when that was the whole change (reported at once, nothing re-fetched). */
+  private onChangeEvent(change: ChangeEventData): boolean {
+    if (this.store.applyChange(change)) {
+      this.lastUpdatedAt = Date.now();
+      this.instance?.serving(this.store.version);
+      if (this.options.cacheFile) this.writeCacheFile(this.store.toPayload());
+      this.emit([change.key]);
+      return true;
+    }
     // A kill is applied from the event itself, before the refetch: it must not wait for a round trip.
     if (change.event === 'flag.killed' && this.store.applyKill(change.key, change.version)) this.emit([change.key]);
+    return false;
   }
 
   private emit(keys: string[]): void {

@@ -27,9 +27,10 @@ const watched: typeof fetch = (input, init) => {
 };
 const clients = Array.from({ length: count }, () => createClient({
   url, token, appName, appVersion: '1.0.0', requestTimeoutMs: 10_000, heartbeatTimeoutMs: 120_000, eventsFlushIntervalMs: 60_000,
-  backoff: { initialMs: 200, maxMs: 2_000 }, fetch: watched,
+  // A fetch that failed (an API swamped by the fleet's own start) is tried again within 2 s.
+  pollIntervalMs: 2_000, backoff: { initialMs: 200, maxMs: 2_000 }, fetch: watched,
 }));
-await Promise.all(clients.map((client) => client.ready(30_000)));
+await Promise.all(clients.map((client) => client.ready(120_000)));
 print({ type: 'ready', ids: clients.map((client) => client.instanceId), versions: clients.map((client) => client.status().version) });
 
 process.on('SIGTERM', () => {

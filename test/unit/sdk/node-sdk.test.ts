@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FlagStore } from '../../../packages/node/src/definitions-store.js';
 import { createClient, RipcordSdkError } from '../../../packages/node/src/index.js';
+import { InstanceReporter } from '../../../packages/node/src/instance-reporter.js';
 import { OutcomeReporter } from '../../../packages/node/src/outcome-reporter.js';
 import { SseParser, type SseMessage } from '../../../packages/node/src/sse-parser.js';
 
@@ -43,6 +44,41 @@ describe('local flag store', () => {
     expect(store.definition('a')?.version).toBe(10);
   });
 
+  it('applies a kill or restore the stream carried whole, at the next environment version, from the flag version it holds', () => {
+    const store = new FlagStore();
+    store.install(payload(5, [flag('a', 5), flag('b', 3, { value: false, off_value: true })]));
+    const change = { key: 'b', environment: 'production', version: 6, enabled: true, kill_switch: true, from_version: 3 };
+    expect(store.applyChange(change)).toBe(true);
+    expect(store.version).toBe(6);
+    expect(store.definition('b')).toEqual({ ...flag('b', 6, { value: false, off_value: true }), config: { ...flag('b', 6, { value: false, off_value: true }).config, kill_switch: { enabled: true } } });
+    expect(store.value('b', false, {}, 'boolean')).toBe(true);
+    expect(store.applyChange({ ...change, version: 7, kill_switch: false, from_version: 6 })).toBe(true);
+    expect(store.value('b', true, {}, 'boolean')).toBe(false);
+    expect(store.applyChange({ ...change, key: 'a', version: 8, enabled: false, kill_switch: false, from_version: 5 })).toBe(true);
+    expect(store.value('a', true, {}, 'boolean')).toBe(false);
+    // The payload written to the cache file holds what was applied.
+    expect(store.toPayload()).toMatchObject({ environment: 'production', version: 8, flags: [{ key: 'a', version: 8, config: { enabled: false } }, { key: 'b', version: 7 }] });
+  });
+
+  it('refuses, changing nothing, a change it cannot apply whole: a version missed, another flag version, an unknown flag, no from_version', () => {
+    const store = new FlagStore();
+    store.install(payload(5, [flag('a', 5)]));
+    const change = { key: 'a', environment: 'production', version: 6, enabled: true, kill_switch: true, from_version: 5 };
+    const refused = [
+      { ...change, version: 7 }, // 6 was missed
+      { ...change, version: 5 }, // not newer
+      { ...change, from_version: 4 }, // computed against a flag version this store does not hold
+      { ...change, key: 'new-flag' },
+      { key: 'a', environment: 'production', version: 6, enabled: true, kill_switch: true }, // an old server's event, or not a state change
+      { key: 'a', environment: 'production', version: 6, from_version: 5 },
+    ];
+    for (const event of refused) {
+      expect(store.applyChange(event)).toBe(false);
+      expect(store.version).toBe(5);
+      expect(store.definition('a')).toMatchObject({ version: 5, config: { kill_switch: { enabled: false } } });
+    }
+  });
+
   it('counts evaluations per variant in process', () => {
     const store = new FlagStore();
     store.install(payload(1, [flag('a', 1)]));
@@ -77,6 +113,30 @@ describe('outcome reporter', () => {
   });
 });
 
+describe('instance reporter', () => {
+  it('tells a version again within a second after a failed report, not a heartbeat later', async () => {
+    const sent: number[] = [];
+    let fail = true;
+    const reporter = new InstanceReporter({
+      url: 'http://api', token: 't', kind: 'node-local', sdkVersion: '0.1.0', requestTimeoutMs: 1_000, heartbeatMs: 60_000, onError: () => undefined,
+      fetch: async (_url, init) => {
+        const { version } = JSON.parse(String(init?.body)) as { version: number };
+        if (fail) {
+          fail = false;
+          return new Response('busy', { status: 503 });
+        }
+        sent.push(version);
+        return Response.json({ replica: 'r1', heartbeat_seconds: 60 });
+      },
+    });
+    reporter.serving(7);
+    reporter.start();
+    await vi.waitFor(() => expect(sent).toEqual([7]), { timeout: 2_000, interval: 20 });
+    expect(reporter.sent).toBe(1);
+    await reporter.close();
+  });
+});
+
 describe('createClient', () => {
   it('refuses bad options with every problem named, and needs url and token unless offline', () => {
     expect(() => createClient({ url: 'not a url', token: '' })).toThrow(/url: .*token: /s);
@@ -94,6 +154,44 @@ describe('createClient', () => {
     expect(ok.details('a', false, hostile)).toMatchObject({ value: false, reason: 'ERROR' });
     await expect(client.ready(50)).rejects.toThrow(/no flag definitions/);
     await expect(ok.ready()).resolves.toBe('bootstrap');
+  });
+
+  it('fetches again after a failed fetch even while its stream stays connected', async () => {
+    let definitionsCalls = 0;
+    const encoder = new TextEncoder();
+    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const client = createClient({
+      url: 'http://api', token: 't', pollIntervalMs: 100, reportInstance: false,
+      fetch: async (input) => {
+        const url = String(input);
+        if (url.endsWith('/api/v1/stream')) {
+          // Connected, ready, and then silent: no change will announce anything.
+          return new Response(new ReadableStream<Uint8Array>({
+            start(controller) {
+              streams.push(controller);
+              controller.enqueue(encoder.encode('id: 1\nevent: ready\ndata: {"environment":"production","version":1}\n\n'));
+            },
+          }), { headers: { 'content-type': 'text/event-stream' } });
+        }
+        if (url.endsWith('/api/v1/definitions')) {
+          definitionsCalls += 1;
+          // The first two fail (the start-up fetch and the one the stream's ready asks for: an overloaded API).
+          if (definitionsCalls <= 2) return new Response('busy', { status: 503 });
+          return new Response(JSON.stringify(payload(1, [flag('a', 1)])), { headers: { etag: '"e1"' } });
+        }
+        return new Response(null, { status: 202 });
+      },
+      onError: () => undefined,
+    });
+    await expect(client.ready(5_000)).resolves.toBe('server');
+    expect(client.status().streamConnected).toBe(true);
+    expect(client.boolean('a', false)).toBe(true);
+    const after = definitionsCalls;
+    // Once a fetch has succeeded, the connected stream is trusted again: no more polling.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(definitionsCalls).toBe(after);
+    for (const stream of streams) stream.close();
+    await client.close();
   });
 
   it('falls back to polling with ETag when the server has no stream', async () => {

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { AuditVerification } from '../../../src/protocol/admin-api.ts';
+import { AUDIT_RESOURCE_TYPES } from '../../../src/protocol/audit-resource-types.ts';
 import { AuditEventItem, useAuditEvents } from '../audit-events.tsx';
 import { ErrorBox } from '../components.tsx';
 import { useDebounced, useLoad } from '../hooks.ts';
@@ -57,7 +58,7 @@ export function AuditPage() {
             <option value="">any</option>{environments.map((e) => <option key={e}>{e}</option>)}</select></div>
         <div className="field"><label htmlFor="a-rt">Resource</label>
           <select id="a-rt" value={filters.resource_type} onChange={(e) => setFilters({ ...filters, resource_type: e.target.value })}>
-            <option value="">any</option>{['flag', 'rollout', 'scheduled_change', 'segment', 'user', 'token', 'webhook'].map((r) => <option key={r}>{r}</option>)}</select></div>
+            <option value="">any</option>{AUDIT_RESOURCE_TYPES.map((r) => <option key={r}>{r}</option>)}</select></div>
         {input('from', 'From', 'datetime-local')}
         {input('to', 'To', 'datetime-local')}
         <button type="button" onClick={() => setFilters(EMPTY)}>Clear</button>
