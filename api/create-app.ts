@@ -19,6 +19,7 @@ import type { WebhookCommands } from '../src/webhooks/webhook-commands.js';
 import type { ChangePolicyCommands } from '../src/change-requests/change-policy-commands.js';
 import type { ReleaseTemplateCommands } from '../src/release-pipelines/release-template-commands.js';
 import type { CodeReferenceCommands } from '../src/code-references/code-reference-commands.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -96,7 +97,7 @@ export interface AppDeps {
     flags: FlagCommands; configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands;
     scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands; alertTriggers: AlertTriggerCommands;
     users: UserCommands; tokens: TokenCommands; webhooks: WebhookCommands; changePolicies: ChangePolicyCommands;
-    releaseTemplates: ReleaseTemplateCommands; codeReferences: CodeReferenceCommands;
+    releaseTemplates: ReleaseTemplateCommands; codeReferences: CodeReferenceCommands; changeRequests: ChangeRequestCommands;
   };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
@@ -205,7 +206,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, { pipelines: deps.commands.releasePipelines, templates: deps.commands.releaseTemplates }));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
-  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies));
+  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies, deps.commands.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));

@@ -34,6 +34,11 @@ const alerts = proxyActivities<Activities>({
 });
 
 const MAX_READINGS = 10;
+/**
+ * Activity failures that pause the rollout at the step instead of failing it: a split naming a variant
+ * the config no longer declares, and a starter who may no longer change the flag (activities/rollout-activities.ts).
+ */
+const STEP_REFUSALS = ['InvalidConfig', 'StarterRightsLost'];
 /** Marks histories of rollouts that set weighted splits (strategy `split`): their steps run setRolloutSplit, not setRolloutPercentage. */
 export const SPLIT_ROLLOUTS_PATCH = 'split-rollouts';
 // Rollouts can run for weeks: start afresh well before the history grows large.
@@ -174,16 +179,18 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
   }
 
   /**
-   * A split step whose variant the config no longer declares pauses the rollout with the reason
-   * (declare it again and resume, or abort); false when it did.
+   * Applies a step, or pauses the rollout with the reason when the step can't apply: a split variant
+   * the config no longer declares (declare it again and resume, or abort), or a starter who may no
+   * longer change the flag (the activity audited it; restore their rights and resume, or abort).
+   * False when it paused. Only these two refusals pause, so histories without them replay unchanged.
    */
-  async function applySplitOrPause(split: SplitEntry[], label: string, reason: string): Promise<boolean> {
+  async function applyOrPause(step: () => Promise<void>): Promise<boolean> {
     try {
-      await applySplit(split, label, reason);
+      await step();
       return true;
     } catch (error) {
       const cause = error instanceof ActivityFailure ? error.cause : undefined;
-      if (!(cause instanceof ApplicationFailure) || cause.type !== 'InvalidConfig') throw error;
+      if (!(cause instanceof ApplicationFailure) || !STEP_REFUSALS.includes(cause.type ?? '')) throw error;
       pause(`step ${s.stepIndex + 1} can't apply: ${cause.message}`);
       await alert('Rollout paused', s.pausedReason!);
       return false;
@@ -235,9 +242,10 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     const reason = `rollout step ${s.stepIndex + 1} of ${steps.length}`;
     if (step.split) {
       if (!splitting) throw new Error('a split step needs the split-rollouts patch');
-      if (!(await applySplitOrPause(step.split, label, reason))) continue;
-    } else {
-      await apply(step.percentage, label, reason);
+      const split = step.split;
+      if (!(await applyOrPause(() => applySplit(split, label, reason)))) continue;
+    } else if (!(await applyOrPause(() => apply(step.percentage, label, reason)))) {
+      continue;
     }
     startGuard();
     await record();

@@ -14,7 +14,7 @@ import {
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
 import { findPolicy } from '../change-requests/change-request-store.js';
-import { mayApprove } from '../change-requests/change-request-service.js';
+import { mayApprove } from '../change-requests/approvers.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';

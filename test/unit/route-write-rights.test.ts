@@ -25,9 +25,6 @@ const ALLOWED: Record<string, string> = {
   'events.ts POST /api/v1/events': 'SDK outcome reports (telemetry for rollout guards), not a management write: no audit event, a token kind decides',
   'explain.ts POST /api/v1/flags/{key}/environments/{env}/explain': 'explains an evaluation for a context: a read (flag:read), it changes nothing',
   'stream-tickets.ts POST /api/v1/stream/tickets': 'mints a read ticket for the stream: a read right, not a write',
-  'change-requests.ts POST /api/v1/change-requests/{id}/approve': 'the approver rules are the change-request service’s; the route only refuses tokens',
-  'change-requests.ts POST /api/v1/change-requests/{id}/reject': 'the approver rules are the change-request service’s; the route only refuses tokens',
-  'change-requests.ts POST /api/v1/change-requests/{id}/withdraw': 'the author rule is the change-request service’s; the route only refuses tokens',
 };
 
 interface Finding { route: string; checks: string[] }
