@@ -82,7 +82,7 @@ import { createSsoPublicRouter, createSsoSessionRouter } from './routes/sso.js';
 import type { SsoService } from '../src/sso/sso-service.js';
 import type { SsoCookies } from '../src/sso/cookies.js';
 import { csrfTokenMatches } from '../src/sso/session-secret.js';
-import { documentRoute } from './route-docs.js';
+import { collectRouteDocs, documentRoute, type RouteDoc } from './route-docs.js';
 
 export interface AppDeps {
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
@@ -142,6 +142,14 @@ export interface AppDeps {
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
 export function createApp(deps: AppDeps): Express {
+  // /openapi.json documents the routes this app defined, not every route of the process.
+  let ownDocs: RouteDoc[] = [];
+  const { built, docs } = collectRouteDocs(() => buildApp(deps, () => ownDocs));
+  ownDocs = docs;
+  return built;
+}
+
+function buildApp(deps: AppDeps, ownRouteDocs: () => RouteDoc[]): Express {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For counts only from TRUSTED_PROXIES (default none): req.ip is the client for limits and audit.
@@ -217,7 +225,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
-  app.use(createOpenApiRouter());
+  app.use(createOpenApiRouter(ownRouteDocs));
   // The admin UI at `/`; it never answers the paths above.
   app.use(createUiRouter());
 
