@@ -62,7 +62,7 @@ export function createReleasePipelineActivities(deps: ActivityDeps) {
       const handle = Context.current().client.workflow.getHandle(steering.workflowId);
       try {
         if (steering.action === 'pause') await handle.executeUpdate(pauseUpdate, { args: [{ reason: steering.reason }] });
-        else if (steering.action === 'resume') await handle.executeUpdate(resumeUpdate);
+        else if (steering.action === 'resume') await handle.executeUpdate(resumeUpdate, { args: [{}] });
         else await handle.executeUpdate(abortUpdate, { args: [{ rollback: steering.rollback ?? false, reason: steering.reason }] });
         return 'sent';
       } catch (error) {

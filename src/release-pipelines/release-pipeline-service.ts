@@ -33,14 +33,16 @@ import { pipelineWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, FLAG_KEY, RELEASE_PIPELINE } from '../temporal/search-attributes.js';
 import {
   abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineProgressQuery, resumePipelineUpdate,
+  type PipelineAction,
 } from '../../workflows/release-pipeline-messages.js';
 import { releasePipeline } from '../../workflows/release-pipeline.js';
+import type { UpdateAudit } from '../../workflows/rollout-messages.js';
 import type { RequestOrigin } from '../auth/request-meta.js';
 import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
 import { requireFlagIn } from '../flags/live-flag.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 
-export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';
+export type { PipelineAction } from '../../workflows/release-pipeline-messages.js';
 
 /** How a start meets the environments' change policies: bypassed (the pipeline commands decided the caller may), with the caller's reason. */
 export interface StartOptions {
@@ -53,10 +55,6 @@ const policyOfGate = (gate: PolicyGate): ChangePolicy => ({
   environment: gate.environment, required_approvals: gate.requiredApprovals, approver_role: gate.approverRole, approver_user_ids: gate.approverUserIds,
   covers: gate.covers, restore_requires_approval: false, updated_by: null, updated_at: null,
 });
-
-const AUDIT_ACTION: Record<PipelineAction, string> = {
-  pause: 'pipeline.paused', resume: 'pipeline.resumed', abort: 'pipeline.aborted', approve: 'pipeline.approved',
-};
 
 /** A template as the API shows it. */
 export function templateView(t: TemplateRecord) {
@@ -325,15 +323,21 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return [...new Set(progress.phases.map((p) => p.environment))];
     },
 
-    /** Sends an update to the running pipeline; its validator's refusal (wrong approver, nothing waiting) becomes a 409. */
+    /**
+     * Sends an update to the running pipeline; its validator's refusal (wrong approver, nothing waiting)
+     * becomes a 409. The update names its sender, and the workflow writes its one audit event when it
+     * applies it (workflows/release-pipeline.ts), so an update applied after this call gave up waiting is audited all the same.
+     */
     async steer(
       flagKey: string, action: PipelineAction, args: { reason?: string; rollback?: boolean }, actor: Actor, origin: RequestOrigin = {}, subject?: Subject,
     ) {
       const workflowId = pipelineWorkflowId(flagKey);
       const handle = temporal.workflow.getHandle(workflowId);
+      const audit: UpdateAudit = { actor: { id: actor.id, name: actor.name }, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null, reason: args.reason ?? null };
+      // The update's id is the audit event's idempotency key, with the workflow's id.
+      const updateId = randomUUID();
       let progress: PipelineProgress;
       let policyEligible = false;
-      let counts: string[] | undefined;
       try {
         if (action === 'approve') {
           // Who may approve is checked here too, so a wrong approver is a 403 (the workflow's validator is the last word).
@@ -344,19 +348,18 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
             if (phase.policy && subject) policyEligible = mayApprove(policyOfGate(phase.policy), { actor, subject }, (await findFlag(db, flagKey))?.tags);
             const outcome = phaseApprovalCounts(phase, actor, current.startedBy.id, policyEligible);
             if ('refusal' in outcome) throw new ForbiddenError(outcome.refusal);
-            counts = outcome.counts;
           }
         }
         progress = await call(() => {
           switch (action) {
             case 'pause':
-              return handle.executeUpdate(pausePipelineUpdate, { args: [{ reason: args.reason ?? `paused by ${actor.name}` }] });
+              return handle.executeUpdate(pausePipelineUpdate, { updateId, args: [{ reason: args.reason ?? `paused by ${actor.name}`, audit }] });
             case 'resume':
-              return handle.executeUpdate(resumePipelineUpdate);
+              return handle.executeUpdate(resumePipelineUpdate, { updateId, args: [{ audit }] });
             case 'abort':
-              return handle.executeUpdate(abortPipelineUpdate, { args: [{ rollback: args.rollback ?? false, reason: args.reason ?? `aborted by ${actor.name}` }] });
+              return handle.executeUpdate(abortPipelineUpdate, { updateId, args: [{ rollback: args.rollback ?? false, reason: args.reason ?? `aborted by ${actor.name}`, audit }] });
             case 'approve':
-              return handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { id: actor.id, name: actor.name, role: actor.role }, policyEligible }] });
+              return handle.executeUpdate(approvePhaseUpdate, { updateId, args: [{ by: { id: actor.id, name: actor.name, role: actor.role }, policyEligible, audit }] });
           }
         });
       } catch (error) {
@@ -366,15 +369,6 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      const phase = progress.phases[Math.min(progress.phase, progress.phases.length - 1)];
-      await audit(AUDIT_ACTION[action], 'release_pipeline', flagKey, actor, origin, {
-        reason: args.reason ?? null,
-        ...(action === 'abort' ? { newValue: { rollback: args.rollback ?? false } } : {}),
-        metadata: {
-          pipelineId: progress.pipelineId, workflowId, phase: progress.phase + 1, phaseName: phase?.name, environment: phase?.environment,
-          ...(counts ? { approvalCounts: counts } : {}),
-        },
-      });
       const row = await findPipeline(db, flagKey, progress.pipelineId);
       if (!row) throw new NotFoundError(`Release pipeline '${progress.pipelineId}' of '${flagKey}' is not recorded yet`);
       return pipelineView(row, progress);
