@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../src/errors.js';
 import type { FlagPublisher } from '../src/cache/flag-publisher.js';
@@ -53,4 +53,10 @@ export async function nonRetryableOnNotFound<T>(fn: () => Promise<T>): Promise<T
     if (error instanceof NotFoundError) throw ApplicationFailure.nonRetryable(error.message, 'NotFoundError');
     throw error;
   }
+}
+
+/** An idempotency key for something the running activity refused: one per activity the workflow scheduled (its retries share it). */
+export function activityRefusalKey(appliedKey: string): string {
+  const info = Context.current().info;
+  return `${appliedKey}:refused:${info.workflowExecution?.runId ?? ''}:${info.activityId}`;
 }

@@ -1,3 +1,4 @@
+import { auditAppliedUpdate, type AppliedUpdate } from '../src/audit/update-audit.js';
 import { workflowUrl } from '../src/temporal/workflow-ids.js';
 import type { ActivityDeps } from './activity-deps.js';
 import { createChangeRequestActivities } from './change-request-activities.js';
@@ -29,6 +30,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createLifecycleActivities(deps),
     ...createChangeRequestActivities(deps),
+
+    /** The one audit event of a steering update its workflow applied (written once, whatever the retries). */
+    async auditUpdate(update: AppliedUpdate): Promise<void> {
+      await auditAppliedUpdate(deps.db, update);
+    },
 
     /** Tells the team; retried by Temporal, and whatever happens here the change is already live. */
     async alert(input: AlertInput): Promise<void> {

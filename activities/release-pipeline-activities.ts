@@ -1,10 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { applyAudience, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/release-pipelines/pipeline-audience.js';
+import { applyAudience, audienceAppliedKey, InvalidAudience, removeAudiences, type AudienceChange, type AudienceRemoval } from '../src/release-pipelines/pipeline-audience.js';
 import { withTransaction } from '../src/connections/database.js';
 import { recordPipeline, type PipelineRecord } from '../src/release-pipelines/pipeline-record.js';
 import { abortUpdate, pauseUpdate, resumeUpdate } from '../workflows/rollout-messages.js';
-import { nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
+import { applyAsStarter, StarterRightsLost } from '../src/rollouts/starter-rights.js';
+import { activityRefusalKey, nonRetryableOnNotFound, type ActivityDeps } from './activity-deps.js';
 
 export interface PhaseSteering {
   workflowId: string;
@@ -23,16 +24,25 @@ export function createReleasePipelineActivities(deps: ActivityDeps) {
 
     /**
      * Writes an audience phase's targeting rule (config, version, audit event naming the starter and the
-     * pipeline) and projects it; a retry writes nothing twice. An audience that no longer fits fails without retries.
+     * pipeline) and projects it; a retry writes nothing twice. An audience that no longer fits, or a
+     * starter who may no longer change the flag there (re-checked now), fails without retries: the pipeline stops.
      */
     async applyPhaseAudience(change: AudienceChange): Promise<{ changed: boolean; version: number }> {
+      const appliedKey = audienceAppliedKey(change.pipelineId, change.phaseIndex);
+      const step = {
+        flagKey: change.flagKey, environment: change.environment, starter: change.actor, resourceType: 'release_pipeline' as const,
+        step: `the audience of ${change.phaseName}`, then: 'the release pipeline stops',
+        metadata: { pipelineId: change.pipelineId, workflowId: change.workflowId, phase: change.phaseIndex + 1, phaseName: change.phaseName },
+        refusalKey: activityRefusalKey(appliedKey),
+      };
       try {
-        const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyAudience(tx, change)));
+        const applied = await nonRetryableOnNotFound(() => applyAsStarter(deps.db, step, appliedKey, (tx) => applyAudience(tx, change)));
         // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
         await deps.publisher.publish(applied.definition, 'flag.updated');
         return { changed: applied.changed, version: applied.definition.version };
       } catch (error) {
         if (error instanceof InvalidAudience) throw ApplicationFailure.nonRetryable(error.message, 'InvalidAudience');
+        if (error instanceof StarterRightsLost) throw ApplicationFailure.nonRetryable(error.message, 'StarterRightsLost');
         throw error;
       }
     },
@@ -52,7 +62,7 @@ export function createReleasePipelineActivities(deps: ActivityDeps) {
       const handle = Context.current().client.workflow.getHandle(steering.workflowId);
       try {
         if (steering.action === 'pause') await handle.executeUpdate(pauseUpdate, { args: [{ reason: steering.reason }] });
-        else if (steering.action === 'resume') await handle.executeUpdate(resumeUpdate);
+        else if (steering.action === 'resume') await handle.executeUpdate(resumeUpdate, { args: [{}] });
         else await handle.executeUpdate(abortUpdate, { args: [{ rollback: steering.rollback ?? false, reason: steering.reason }] });
         return 'sent';
       } catch (error) {

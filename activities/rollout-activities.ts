@@ -4,16 +4,37 @@ import { applyRolloutSplit, applyRolloutStep, UnknownSplitVariant, type RolloutS
 import type { RolloutStepChange } from '../src/flags/config-change.js';
 import { applyScheduledChange, InvalidScheduledConfig, type ScheduledChangeInput } from '../src/scheduled-changes/scheduled-change.js';
 import { ApplicationFailure } from '@temporalio/activity';
-import { withTransaction } from '../src/connections/database.js';
+import { withTransaction, type Queryable } from '../src/connections/database.js';
 import { readGuard, recordRollout, type RolloutState } from '../src/rollouts/rollout-record.js';
-import { nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
+import { applyAsStarter, StarterRightsLost } from '../src/rollouts/starter-rights.js';
+import { activityRefusalKey, nonRetryableOnNotFound, type ActivityDeps, type FlagRef } from './activity-deps.js';
+
+/**
+ * A rollout's forward step (label `step:N`) applies on its starter's authority, re-checked now; a
+ * rollback or abort takes traffic back to where it was and is never refused. A refusal fails the
+ * activity without retries (type StarterRightsLost): the workflow holds the rollout (rollout.ts).
+ */
+async function asStarter<T>(deps: ActivityDeps, change: Pick<RolloutStepChange, 'rolloutId' | 'workflowId' | 'flagKey' | 'environment' | 'label' | 'actor' | 'reason'>, apply: (tx: Queryable) => Promise<T>): Promise<T> {
+  const appliedKey = `rollout:${change.rolloutId}:${change.label}`;
+  if (!change.label.startsWith('step:')) return withTransaction(deps.db, apply);
+  try {
+    return await applyAsStarter(deps.db, {
+      flagKey: change.flagKey, environment: change.environment, starter: change.actor, resourceType: 'rollout', step: change.reason,
+      then: 'the rollout is paused (restore their rights and resume, or abort it)',
+      metadata: { rolloutId: change.rolloutId, workflowId: change.workflowId, label: change.label }, refusalKey: activityRefusalKey(appliedKey),
+    }, appliedKey, apply);
+  } catch (error) {
+    if (error instanceof StarterRightsLost) throw ApplicationFailure.nonRetryable(error.message, 'StarterRightsLost');
+    throw error;
+  }
+}
 
 /** Rollout steps and scheduled changes: each config change is written (config, audit, projection) exactly once. */
 export function createRolloutActivities(deps: ActivityDeps) {
   return {
     /** Sets the rollout percentage (or turns the flag off); a retry changes nothing twice. */
     async setRolloutPercentage(change: RolloutStepChange): Promise<{ changed: boolean; version: number }> {
-      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRolloutStep(tx, change)));
+      const applied = await nonRetryableOnNotFound(() => asStarter(deps, change, (tx) => applyRolloutStep(tx, change)));
       // Re-projecting on a retry is harmless (never lowers a version) and repairs a failed first attempt.
       await deps.publisher.publish(applied.definition, 'flag.updated');
       return { changed: applied.changed, version: applied.definition.version };
@@ -25,7 +46,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
      */
     async setRolloutSplit(change: RolloutSplitChange): Promise<{ changed: boolean; version: number; before: SplitRolloutStart | null }> {
       try {
-        const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRolloutSplit(tx, change)));
+        const applied = await nonRetryableOnNotFound(() => asStarter(deps, change, (tx) => applyRolloutSplit(tx, change)));
         await deps.publisher.publish(applied.definition, 'flag.updated');
         return { changed: applied.changed, version: applied.definition.version, before: applied.before };
       } catch (error) {

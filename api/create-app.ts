@@ -19,6 +19,7 @@ import type { WebhookCommands } from '../src/webhooks/webhook-commands.js';
 import type { ChangePolicyCommands } from '../src/change-requests/change-policy-commands.js';
 import type { ReleaseTemplateCommands } from '../src/release-pipelines/release-template-commands.js';
 import type { CodeReferenceCommands } from '../src/code-references/code-reference-commands.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import type { KillConfirmationService } from '../src/kill-switch/kill-confirmation-service.js';
 import type { OutcomeService } from '../src/flag-metrics/outcome-service.js';
 import type { FlagMetricsHistoryService } from '../src/flag-metrics/flag-metrics-history.js';
@@ -81,7 +82,7 @@ import { createSsoPublicRouter, createSsoSessionRouter } from './routes/sso.js';
 import type { SsoService } from '../src/sso/sso-service.js';
 import type { SsoCookies } from '../src/sso/cookies.js';
 import { csrfTokenMatches } from '../src/sso/session-secret.js';
-import { documentRoute } from './route-docs.js';
+import { collectRouteDocs, documentRoute, type RouteDoc } from './route-docs.js';
 
 export interface AppDeps {
   /** Outcomes reported to POST /api/v1/events, for rollout guards. */
@@ -96,7 +97,7 @@ export interface AppDeps {
     flags: FlagCommands; configs: ConfigCommands; segments: SegmentCommands; rollouts: RolloutCommands;
     scheduledChanges: ScheduledChangeCommands; releasePipelines: ReleasePipelineCommands; alertTriggers: AlertTriggerCommands;
     users: UserCommands; tokens: TokenCommands; webhooks: WebhookCommands; changePolicies: ChangePolicyCommands;
-    releaseTemplates: ReleaseTemplateCommands; codeReferences: CodeReferenceCommands;
+    releaseTemplates: ReleaseTemplateCommands; codeReferences: CodeReferenceCommands; changeRequests: ChangeRequestCommands;
   };
   /** Reads a kill's per-replica confirmation (GET …/kill-switch). */
   killConfirmations?: KillConfirmationService;
@@ -141,6 +142,14 @@ export interface AppDeps {
 
 /** The HTTP API: operations, OFREP evaluation and management under /api/v1. */
 export function createApp(deps: AppDeps): Express {
+  // /openapi.json documents the routes this app defined, not every route of the process.
+  let ownDocs: RouteDoc[] = [];
+  const { built, docs } = collectRouteDocs(() => buildApp(deps, () => ownDocs));
+  ownDocs = docs;
+  return built;
+}
+
+function buildApp(deps: AppDeps, ownRouteDocs: () => RouteDoc[]): Express {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For counts only from TRUSTED_PROXIES (default none): req.ip is the client for limits and audit.
@@ -205,7 +214,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, { pipelines: deps.commands.releasePipelines, templates: deps.commands.releaseTemplates }));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
-  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies));
+  if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies, deps.commands.changeRequests));
   api.use(createExplainRouter(deps.snapshot, deps.flags));
   api.use(createEventsRouter(deps.outcomes));
   if (deps.instances) api.use(createInstancesRouter(deps.instances.directory));
@@ -216,7 +225,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(createFlagdRouter(deps.flagd.feed, deps.flagd.ensureEnvironment));
   app.use('/api/v1', api);
   // After the routers above: each registered its route docs.
-  app.use(createOpenApiRouter());
+  app.use(createOpenApiRouter(ownRouteDocs));
   // The admin UI at `/`; it never answers the paths above.
   app.use(createUiRouter());
 

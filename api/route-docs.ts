@@ -29,8 +29,10 @@ export interface RouteDoc {
 }
 
 const docs = new Map<string, RouteDoc>();
+/** The routes of the app being built (collectRouteDocs), beside every route the process documented. */
+let building: Map<string, RouteDoc> | undefined;
 
-/** Every documented route, in registration order. */
+/** Every route documented in this process, in registration order. */
 export function routeDocs(): RouteDoc[] {
   return [...docs.values()];
 }
@@ -40,7 +42,25 @@ export function routeDocs(): RouteDoc[] {
  * route documents itself through defineRoute.
  */
 export function documentRoute(doc: RouteDoc): void {
-  docs.set(`${doc.method} ${doc.path}`, doc);
+  const key = `${doc.method} ${doc.path}`;
+  docs.set(key, doc);
+  building?.set(key, doc);
+}
+
+/**
+ * Runs `build`, which defines an app's routes (synchronously), and returns the docs of the routes it
+ * defined, in order: an app's document lists its own routes (those its config turns on, e.g. Slack's)
+ * even in a process that builds several apps with different configs (the tests do).
+ */
+export function collectRouteDocs<T>(build: () => T): { built: T; docs: RouteDoc[] } {
+  const outer = building;
+  const own = new Map<string, RouteDoc>();
+  building = own;
+  try {
+    return { built: build(), docs: [...own.values()] };
+  } finally {
+    building = outer;
+  }
 }
 
 type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void> | void;

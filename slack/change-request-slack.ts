@@ -2,7 +2,8 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Logger } from '../src/logger.js';
 import { changeRequestSubject, type ChangeRequest } from '../src/change-requests/change-request-schemas.js';
-import type { ChangeRequestNotifier, ChangeRequestService } from '../src/change-requests/change-request-service.js';
+import type { ChangeRequestNotifier } from '../src/change-requests/change-request-service.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import type { SlackAccessService, SlackCaller } from '../src/users/slack-access-service.js';
 
 export const APPROVE_ACTION = 'ripcord_change_request_approve';
@@ -54,10 +55,10 @@ export function slackChangeRequestNotifier(deps: { app: App; channel: string }):
 }
 
 /**
- * The Approve / Reject buttons: the Slack user must be linked to a Ripcord user, who is then an
- * approver exactly as through the API (the policy's approvers, never the author).
+ * The Approve / Reject buttons: the Slack user must be linked to a Ripcord user, as whom the
+ * change-request commands decide exactly as for the API (the policy's approvers, never the author).
  */
-export function registerChangeRequestActions(deps: { app: App; access: SlackAccessService; changeRequests: ChangeRequestService; logger: Logger }) {
+export function registerChangeRequestActions(deps: { app: App; access: SlackAccessService; changeRequests: ChangeRequestCommands; logger: Logger }) {
   for (const actionId of [APPROVE_ACTION, REJECT_ACTION]) {
     deps.app.action(actionId, async ({ ack, body, action, respond }) => {
       await ack();
@@ -68,11 +69,10 @@ export function registerChangeRequestActions(deps: { app: App; access: SlackAcce
         const caller: SlackCaller = { slackUserId: body.user.id, slackUserName: body.user.username ?? body.user.name ?? body.user.id, teamId: body.team?.id ?? '' };
         const link = await deps.access.link(caller, { command: actionId === APPROVE_ACTION ? 'approve button' : 'reject button' });
         if (!link.ok) return void (await say(link.message));
-        const who = { actor: link.linked.actor, subject: { kind: 'user' as const, role: link.linked.user.role, grants: link.linked.user.grants } };
-        const origin = { userAgent: 'Slack' };
+        const who = deps.access.callerOf(link.linked);
         const decided = actionId === APPROVE_ACTION
-          ? await deps.changeRequests.approve(value.data.id, who, null, origin)
-          : await deps.changeRequests.reject(value.data.id, who, `rejected from Slack by @${caller.slackUserName}`, origin);
+          ? await deps.changeRequests.approve(who, { id: value.data.id })
+          : await deps.changeRequests.reject(who, { id: value.data.id, comment: `rejected from Slack by @${caller.slackUserName}` });
         await say(`Change request for ${changeRequestSubject(decided)} in ${decided.environment}: ${decided.status} (${decided.approvals.length}/${decided.required_approvals} approvals).`);
       } catch (error) {
         deps.logger.warn({ err: error }, 'change request button failed');

@@ -18,6 +18,7 @@ import { parseFlag, parseKillswitch, parseRollout } from './command-text.js';
 import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
 import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
+import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
 import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {
@@ -37,8 +38,8 @@ export interface SlackAppDeps {
   rollouts: RolloutService;
   /** Steering a rollout (`/rollout pause|resume|…`): the command decides rights, as for every entry point. */
   rolloutCommands: RolloutCommands;
-  /** Change requests: the Approve / Reject buttons, and (with a channel) a message per pending request. */
-  changeRequests?: { service: ChangeRequestService; channel?: string };
+  /** Change requests: the Approve / Reject buttons (the commands decide), and (with a channel) a message per pending request. */
+  changeRequests?: { service: ChangeRequestService; commands: ChangeRequestCommands; channel?: string };
   /** Waits for the replicas' acknowledgements of a kill, to update the channel message with them. */
   acks?: AckWatcher;
   /** Counts the SDK instances holding the kill, for the same message. */
@@ -283,7 +284,7 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
   });
 
   if (deps.changeRequests) {
-    registerChangeRequestActions({ app, access, changeRequests: deps.changeRequests.service, logger });
+    registerChangeRequestActions({ app, access, changeRequests: deps.changeRequests.commands, logger });
     const { channel, service } = deps.changeRequests;
     if (channel) service.useNotifier(slackChangeRequestNotifier({ app, channel }));
   }

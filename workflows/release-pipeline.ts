@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
+  currentUpdateInfo,
   log,
   ParentClosePolicy,
   patched,
@@ -21,10 +22,11 @@ import { describePlan, durationMs, type RolloutPlan } from '../src/domain/rollou
 import { rolloutWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, RELEASE_PIPELINE, ROLLOUT_STRATEGY } from '../src/temporal/search-attributes.js';
 import {
-  abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,
+  abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, PIPELINE_AUDIT_ACTIONS, pipelineKillSignal, pipelineProgressQuery, resumePipelineUpdate,
+  type PipelineAction,
 } from './release-pipeline-messages.js';
-import { killPrecedes, type RolloutProgress } from './rollout-messages.js';
-import { rollout } from './rollout.js';
+import { killPrecedes, type RolloutProgress, type UpdateAudit } from './rollout-messages.js';
+import { AUDITED_UPDATES_PATCH, rollout } from './rollout.js';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -88,20 +90,42 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
     if (finished() || stopping()) throw new Error(`the pipeline is already ${stop ? 'stopping' : status}`);
   };
 
+  /**
+   * The answer of an applied update. When its sender is named, the workflow first writes the update's
+   * one audit event (idempotent on the update's id), so an update applied after its sender stopped
+   * waiting is still audited, exactly once. Histories from before replay as recorded (the patch).
+   */
+  const audited = async (action: PipelineAction, audit: UpdateAudit | undefined, extra: { newValue?: unknown; approvalCounts?: string[] } = {}): Promise<PipelineProgress> => {
+    const answer = progress();
+    const updateId = currentUpdateInfo()?.id;
+    if (audit && updateId !== undefined && patched(AUDITED_UPDATES_PATCH)) {
+      const phase = timeline[Math.min(phaseIndex, timeline.length - 1)];
+      await acts.auditUpdate({
+        workflowId: pipelineWorkflowId, updateId, action: PIPELINE_AUDIT_ACTIONS[action], resourceType: 'release_pipeline', resourceId: flagKey,
+        actor: audit.actor, ipAddress: audit.ipAddress, userAgent: audit.userAgent, reason: audit.reason, newValue: extra.newValue,
+        metadata: {
+          pipelineId, phase: phaseIndex + 1, phaseName: phase?.name, environment: phase?.environment,
+          ...(extra.approvalCounts ? { approvalCounts: extra.approvalCounts } : {}),
+        },
+      });
+    }
+    return answer;
+  };
+
   setHandler(pipelineProgressQuery, progress);
-  setHandler(pausePipelineUpdate, ({ reason }) => ((paused = true), (pausedReason = reason), progress()), {
+  setHandler(pausePipelineUpdate, ({ reason, audit }) => ((paused = true), (pausedReason = reason), audited('pause', audit)), {
     validator: (_request: { reason: string }) => {
       requireRunning();
       if (paused) throw new Error('the pipeline is already paused');
     },
   });
-  setHandler(resumePipelineUpdate, () => ((paused = false), (pausedReason = null), progress()), {
-    validator: () => {
+  setHandler(resumePipelineUpdate, (request: { audit?: UpdateAudit } | undefined) => ((paused = false), (pausedReason = null), audited('resume', request?.audit)), {
+    validator: (_request: { audit?: UpdateAudit } | undefined) => {
       requireRunning();
       if (!paused) throw new Error('the pipeline is not paused');
     },
   });
-  setHandler(abortPipelineUpdate, ({ rollback, reason }) => ((stop = { status: 'aborted', reason, rollback }), progress()), {
+  setHandler(abortPipelineUpdate, ({ rollback, reason, audit }) => ((stop = { status: 'aborted', reason, rollback }), audited('abort', audit, { newValue: { rollback } })), {
     validator: (request) => {
       requireRunning();
       if (typeof request?.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
@@ -116,7 +140,7 @@ export async function releasePipeline(input: PipelineInput): Promise<PipelinePro
     // Pipelines without policy gates record approvals as they always did (the role gate's).
     const counts = 'counts' in outcome && entry.policy ? { counts: outcome.counts } : {};
     entry.approvals.push({ by: by.id, name: by.name, role: by.role, at: new Date().toISOString(), ...counts });
-    return progress();
+    return audited('approve', request.audit, 'counts' in outcome ? { approvalCounts: outcome.counts } : {});
   }, {
     validator: (request) => {
       requireRunning();

@@ -71,12 +71,32 @@ export interface RolloutProgress {
   history: RolloutHistoryEntry[];
 }
 
+/**
+ * Who sent a steering update and from where: the workflow writes the update's one audit event from it
+ * once it applied the update, whether or not the sender still waits for the answer. Absent from
+ * updates sent before it existed and from a release pipeline steering its phase's rollout (the
+ * pipeline's own update is audited).
+ */
+export interface UpdateAudit {
+  actor: { id: string; name: string };
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  reason?: string | null;
+}
+
+/** The steering updates, and the audit action each writes once applied. */
+export const STEERING_AUDIT_ACTIONS = {
+  pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted', skip: 'rollout.skipped', approve: 'rollout.approved',
+} as const;
+export type SteeringAction = keyof typeof STEERING_AUDIT_ACTIONS;
+
 export const progressQuery = defineQuery<RolloutProgress>('progress');
-export const pauseUpdate = defineUpdate<RolloutProgress, [{ reason?: string }]>('pause');
-export const resumeUpdate = defineUpdate<RolloutProgress, []>('resume');
-export const abortUpdate = defineUpdate<RolloutProgress, [{ rollback: boolean; reason?: string }]>('abort');
-export const skipUpdate = defineUpdate<RolloutProgress, []>('skip');
-export const approveUpdate = defineUpdate<RolloutProgress, [{ by: string }]>('approve');
+export const pauseUpdate = defineUpdate<RolloutProgress, [{ reason?: string; audit?: UpdateAudit }]>('pause');
+/** Senders from before `audit` existed sent no argument: the handler takes none too. */
+export const resumeUpdate = defineUpdate<RolloutProgress, [{ audit?: UpdateAudit }]>('resume');
+export const abortUpdate = defineUpdate<RolloutProgress, [{ rollback: boolean; reason?: string; audit?: UpdateAudit }]>('abort');
+export const skipUpdate = defineUpdate<RolloutProgress, [{ audit?: UpdateAudit }]>('skip');
+export const approveUpdate = defineUpdate<RolloutProgress, [{ by: string; audit?: UpdateAudit }]>('approve');
 /**
  * Sent by the kill-switch workflow: a kill pauses the flag's running rollout (restoring does not resume it).
  * `requestedAt` (ISO time the kill was requested; absent from kills before the patch) lets a rollout that

@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   executeChild,
   log,
   patched,
@@ -19,8 +20,8 @@ import { killSwitchWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY } from '../src/temporal/search-attributes.js';
 import { killSwitch } from './kill-switch.js';
 import {
-  abortUpdate, approveUpdate, killPrecedes, killSwitchActivatedSignal, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
-  type RolloutInput, type RolloutProgress, type RolloutState,
+  abortUpdate, approveUpdate, killPrecedes, killSwitchActivatedSignal, pauseUpdate, progressQuery, resumeUpdate, skipUpdate, STEERING_AUDIT_ACTIONS,
+  type RolloutInput, type RolloutProgress, type RolloutState, type SteeringAction, type UpdateAudit,
 } from './rollout-messages.js';
 
 // Each step is a short database write: a short timeout lets a step lost with a crashed worker retry soon.
@@ -34,8 +35,18 @@ const alerts = proxyActivities<Activities>({
 });
 
 const MAX_READINGS = 10;
+/**
+ * Activity failures that pause the rollout at the step instead of failing it: a split naming a variant
+ * the config no longer declares, and a starter who may no longer change the flag (activities/rollout-activities.ts).
+ */
+const STEP_REFUSALS = ['InvalidConfig', 'StarterRightsLost'];
 /** Marks histories of rollouts that set weighted splits (strategy `split`): their steps run setRolloutSplit, not setRolloutPercentage. */
 export const SPLIT_ROLLOUTS_PATCH = 'split-rollouts';
+/**
+ * Marks histories whose steering updates the workflow audits itself (an activity in the handler), so
+ * an update applied after its sender gave up waiting is audited too. Histories from before replay as recorded.
+ */
+export const AUDITED_UPDATES_PATCH = 'audited-updates';
 // Rollouts can run for weeks: start afresh well before the history grows large.
 const HISTORY_EVENTS_BEFORE_CONTINUE = 2_000;
 
@@ -75,32 +86,53 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     if (finished()) throw new Error(`the rollout is already ${s.status}`);
   };
 
+  /**
+   * The answer of an applied steering update. When its sender is named, the workflow first writes the
+   * update's one audit event (idempotent on the update's id), so an update applied after its sender
+   * stopped waiting (a client timeout) is still audited, exactly once.
+   */
+  const audited = async (action: SteeringAction, audit: UpdateAudit | undefined, newValue?: unknown): Promise<RolloutProgress> => {
+    const answer = progress();
+    const updateId = currentUpdateInfo()?.id;
+    if (audit && updateId !== undefined && patched(AUDITED_UPDATES_PATCH)) {
+      await acts.auditUpdate({
+        workflowId, updateId, action: STEERING_AUDIT_ACTIONS[action], resourceType: 'rollout', resourceId: flagKey, environment,
+        actor: audit.actor, ipAddress: audit.ipAddress, userAgent: audit.userAgent, reason: audit.reason, newValue,
+        // Steps are numbered from 1 wherever a person reads them; an approval names the gate it opened.
+        metadata: { rolloutId, step: Math.min(answer.step + 1, answer.totalSteps), totalSteps: answer.totalSteps, percentage: answer.percentage },
+      });
+    }
+    return answer;
+  };
+
   setHandler(progressQuery, progress);
-  setHandler(pauseUpdate, ({ reason }) => (pause(reason ?? 'paused by an operator'), progress()), {
+  setHandler(pauseUpdate, ({ reason, audit }) => (pause(reason ?? 'paused by an operator'), audited('pause', audit)), {
     validator: (_request: { reason?: string }) => {
       requireRunning();
       if (paused) throw new Error('the rollout is already paused');
     },
   });
-  setHandler(resumeUpdate, () => ((paused = false), (s.pausedReason = null), (s.status = 'running'), progress()), {
-    validator: () => {
+  setHandler(resumeUpdate, (request: { audit?: UpdateAudit } | undefined) => ((paused = false), (s.pausedReason = null), (s.status = 'running'), audited('resume', request?.audit)), {
+    validator: (_request: { audit?: UpdateAudit } | undefined) => {
       requireRunning();
       if (!paused) throw new Error('the rollout is not paused');
     },
   });
-  setHandler(abortUpdate, ({ rollback, reason }) => ((s.abort = { rollback, reason: reason ?? 'aborted by an operator' }), progress()), {
+  setHandler(abortUpdate, ({ rollback, reason, audit }) => ((s.abort = { rollback, reason: reason ?? 'aborted by an operator' }), audited('abort', audit, { rollback })), {
     validator: (request) => {
       requireRunning();
       if (typeof request?.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
     },
   });
-  setHandler(skipUpdate, () => ((skipRequested = true), progress()), { validator: requireRunning });
-  setHandler(approveUpdate, ({ by }) => {
+  setHandler(skipUpdate, (request: { audit?: UpdateAudit } | undefined) => ((skipRequested = true), audited('skip', request?.audit)), {
+    validator: (_request: { audit?: UpdateAudit } | undefined) => requireRunning(),
+  });
+  setHandler(approveUpdate, ({ by, audit }) => {
     log.info('rollout step approved', { step: s.stepIndex, by });
     s.approvedThrough = s.stepIndex;
     paused = false;
     s.pausedReason = null;
-    return progress();
+    return audited('approve', audit);
   }, {
     validator: (request: { by: string }) => {
       if (typeof request?.by !== 'string' || request.by === '') throw new Error('approve needs by: the approver');
@@ -174,16 +206,18 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
   }
 
   /**
-   * A split step whose variant the config no longer declares pauses the rollout with the reason
-   * (declare it again and resume, or abort); false when it did.
+   * Applies a step, or pauses the rollout with the reason when the step can't apply: a split variant
+   * the config no longer declares (declare it again and resume, or abort), or a starter who may no
+   * longer change the flag (the activity audited it; restore their rights and resume, or abort).
+   * False when it paused. Only these two refusals pause, so histories without them replay unchanged.
    */
-  async function applySplitOrPause(split: SplitEntry[], label: string, reason: string): Promise<boolean> {
+  async function applyOrPause(step: () => Promise<void>): Promise<boolean> {
     try {
-      await applySplit(split, label, reason);
+      await step();
       return true;
     } catch (error) {
       const cause = error instanceof ActivityFailure ? error.cause : undefined;
-      if (!(cause instanceof ApplicationFailure) || cause.type !== 'InvalidConfig') throw error;
+      if (!(cause instanceof ApplicationFailure) || !STEP_REFUSALS.includes(cause.type ?? '')) throw error;
       pause(`step ${s.stepIndex + 1} can't apply: ${cause.message}`);
       await alert('Rollout paused', s.pausedReason!);
       return false;
@@ -235,9 +269,10 @@ export async function rollout(input: RolloutInput): Promise<RolloutProgress> {
     const reason = `rollout step ${s.stepIndex + 1} of ${steps.length}`;
     if (step.split) {
       if (!splitting) throw new Error('a split step needs the split-rollouts patch');
-      if (!(await applySplitOrPause(step.split, label, reason))) continue;
-    } else {
-      await apply(step.percentage, label, reason);
+      const split = step.split;
+      if (!(await applyOrPause(() => applySplit(split, label, reason)))) continue;
+    } else if (!(await applyOrPause(() => apply(step.percentage, label, reason)))) {
+      continue;
     }
     startGuard();
     await record();

@@ -1,12 +1,13 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
   changePolicySchema, changeRequestPageSchema, changeRequestSchema, changeRequestStatusSchema,
   type ChangePolicy, type ChangeRequest, type ChangeRequestPage,
 } from '../../src/change-requests/change-request-schemas.js';
-import type { Approver, ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import type { ChangeRequestService } from '../../src/change-requests/change-request-service.js';
+import type { ChangeRequestCommands } from '../../src/change-requests/change-request-commands.js';
 import type { ChangePolicyCommands } from '../../src/change-requests/change-policy-commands.js';
-import { authorizeUser, callerOf, principalOf, subjectOf, requestOrigin } from '../auth.js';
+import { authorizeUser, callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { environmentKeySchema, flagKeySchema, segmentKeySchema } from '../schemas.js';
 import { changePolicyInputSchema, changeRequestCommentSchema, changeRequestRejectSchema } from '../../src/change-requests/change-request-inputs.js';
@@ -45,14 +46,11 @@ const USERS = 'any user (viewer and above)';
 const APPROVERS = "users the environment's policy allows (its listed users, else its role and admins, else anyone who may write the flag there); never the author";
 
 
-/** The caller as an approver: their user and what RBAC lets them do. */
-function approverOf(res: Response): Approver {
-  const actor = authorizeUser(res, { resource: 'flag', action: 'read' });
-  return { actor, subject: subjectOf(principalOf(res)) };
-}
-
-/** Change policies (per environment) and change requests: list, read, approve, reject, withdraw. */
-export function createChangeRequestsRouter(service: ChangeRequestService, policies: ChangePolicyCommands): Router {
+/**
+ * Change policies (per environment) and change requests: list, read, and through the commands (which
+ * decide the caller's rights) set a policy, approve, reject, withdraw.
+ */
+export function createChangeRequestsRouter(service: ChangeRequestService, policies: ChangePolicyCommands, commands: ChangeRequestCommands): Router {
   const router = Router();
   const policyPath = '/api/v1/environments/{env}/change-policy';
 
@@ -97,10 +95,9 @@ export function createChangeRequestsRouter(service: ChangeRequestService, polici
     params: idParams, body: approveBody, responses: { 200: { description: 'the request (status approved once N approvals are in)', schema: changeRequestSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
-    const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(approveBody, req.body, 'body');
-    res.json((await service.approve(id, who, body?.comment ?? null, requestOrigin(req))) satisfies ChangeRequest);
+    res.json((await commands.approve(callerOf(req, res), { id, comment: body?.comment ?? null })) satisfies ChangeRequest);
   });
 
   defineRoute(router, MOUNT, {
@@ -108,10 +105,9 @@ export function createChangeRequestsRouter(service: ChangeRequestService, polici
     params: idParams, body: rejectBody, responses: { 200: { description: 'the rejected request', schema: changeRequestSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
-    const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const { comment } = parseInput(rejectBody, req.body, 'body');
-    res.json((await service.reject(id, who, comment, requestOrigin(req))) satisfies ChangeRequest);
+    res.json((await commands.reject(callerOf(req, res), { id, comment })) satisfies ChangeRequest);
   });
 
   defineRoute(router, MOUNT, {
@@ -119,10 +115,9 @@ export function createChangeRequestsRouter(service: ChangeRequestService, polici
     auth: 'the author', params: idParams, body: approveBody, responses: { 200: { description: 'the withdrawn request', schema: changeRequestSchema } },
     errors: [400, 401, 403, 404, 409, 413, 415],
   }, async (req, res) => {
-    const who = approverOf(res);
     const { id } = parseInput(idParams, req.params, 'params');
     const body = parseInput(approveBody, req.body, 'body');
-    res.json((await service.withdraw(id, who, body?.comment ?? null, requestOrigin(req))) satisfies ChangeRequest);
+    res.json((await commands.withdraw(callerOf(req, res), { id, comment: body?.comment ?? null })) satisfies ChangeRequest);
   });
 
   return router;

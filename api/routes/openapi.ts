@@ -40,13 +40,13 @@ const operationId = (doc: RouteDoc) =>
   `${doc.method}${doc.path.replace(/^\/api\/v1/, '').split(/[/{}.-]+/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`;
 
 /** Builds the OpenAPI 3.1 document from the route docs; every schema comes from the zod schemas the routes parse with. */
-export function buildOpenApiDocument(): JsonSchema {
+export function buildOpenApiDocument(docs: RouteDoc[] = routeDocs()): JsonSchema {
   const inputs = new Map<string, z.ZodType>();
   const outputs = new Map<string, z.ZodType>([['Error', errorSchema]]);
   const paths: Record<string, Record<string, unknown>> = {};
   const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
-  for (const doc of routeDocs()) {
+  for (const doc of docs) {
     const id = operationId(doc);
     const parameters: unknown[] = [];
     for (const [where, schema] of [['path', doc.params], ['query', doc.query]] as const) {
@@ -116,13 +116,14 @@ export function buildOpenApiDocument(): JsonSchema {
 }
 
 /** Serves the OpenAPI document at /openapi.json (built once, after every router registered its routes). */
-export function createOpenApiRouter(): Router {
+/** GET /openapi.json: the document of `docs()` (the app's own routes, read at the first request). */
+export function createOpenApiRouter(docs: () => RouteDoc[] = routeDocs): Router {
   const router = Router();
   let document: JsonSchema | undefined;
   defineRoute(router, '', {
     method: 'get', path: '/openapi.json', tag: 'Operations', summary: 'This document', auth: PUBLIC, responses: { 200: { description: 'OpenAPI 3.1' } }, errors: [],
   }, (_req, res) => {
-    document ??= buildOpenApiDocument();
+    document ??= buildOpenApiDocument(docs());
     res.json(document);
   });
   return router;

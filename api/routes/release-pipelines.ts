@@ -8,7 +8,8 @@ import type { ReleasePipelineCommands } from '../../src/release-pipelines/releas
 import type { ReleaseTemplateCommands } from '../../src/release-pipelines/release-template-commands.js';
 import { callerOf, requireUser } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
-import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema } from '../schemas.js';
+import { flagKeySchema, reasonSchema, requiredReasonSchema, uuidSchema, VERSION_HEADER } from '../schemas.js';
+import { expectedVersion } from './flags.js';
 import { parseInput } from '../validation.js';
 import { BYPASS_HEADER, bypassOf } from './change-requests.js';
 
@@ -69,20 +70,20 @@ export function createReleasePipelinesRouter(service: ReleasePipelineService, co
 
   defineRoute(router, MOUNT, {
     method: 'put', path: `${templates}/{name}`, tag: TAG, summary: 'Replace a release template’s phases (running pipelines keep theirs)',
-    auth: 'editor or admin', params: nameParams, body: templateBodySchema,
-    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404, 413, 415],
+    auth: 'editor or admin', params: nameParams, body: templateBodySchema, headers: [VERSION_HEADER],
+    responses: { 200: { description: 'the template', schema: releaseTemplateSchema } }, errors: [400, 401, 403, 404, 412, 413, 415],
   }, async (req, res) => {
     const { name } = parseInput(nameParams, req.params, 'params');
     const body = parseInput(templateBodySchema, req.body ?? {}, 'body');
-    res.json(await commands.templates.replace(callerOf(req, res), { name, body }));
+    res.json(await commands.templates.replace(callerOf(req, res), { name, body, expectedVersion: expectedVersion(req) }));
   });
 
   defineRoute(router, MOUNT, {
     method: 'delete', path: `${templates}/{name}`, tag: TAG, summary: 'Delete a release template (running pipelines keep their phases)',
-    auth: 'editor or admin', params: nameParams, responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404],
+    auth: 'editor or admin', params: nameParams, headers: [VERSION_HEADER], responses: { 204: { description: 'deleted' } }, errors: [400, 401, 403, 404, 412],
   }, async (req, res) => {
     const { name } = parseInput(nameParams, req.params, 'params');
-    await commands.templates.delete(callerOf(req, res), { name });
+    await commands.templates.delete(callerOf(req, res), { name, expectedVersion: expectedVersion(req) });
     res.status(204).end();
   });
 

@@ -15,26 +15,28 @@ const TRIGGER_ACTOR = /^trigger:([0-9a-f-]{36})$/i;
  * release its resolve asked for) must still exist and be enabled. The bootstrap admin
  * (RIPCORD_ADMIN_TOKEN, no user row) is the operator and stays allowed.
  */
-export async function authorAccessLost(tx: Queryable, author: { id: string; name: string }, access: AccessRequest, refusal: string): Promise<string | null> {
+export async function authorAccessLost(
+  tx: Queryable, author: { id: string; name: string }, access: AccessRequest, refusal: string, role = 'author',
+): Promise<string | null> {
   const trigger = TRIGGER_ACTOR.exec(author.id);
   if (trigger) {
     const found = await findAlertTrigger(tx, trigger[1]!);
-    return found?.enabled ? null : `its author ${author.name} was deleted or disabled`;
+    return found?.enabled ? null : `its ${role} ${author.name} was deleted or disabled`;
   }
   if (!uuidPattern.test(author.id)) return null;
   const user = await findUser(tx, author.id);
-  if (!user || user.deactivatedAt) return `its author ${author.name} is no longer an active user`;
-  if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, access)) return `its author ${author.name} may no longer ${refusal}`;
+  if (!user || user.deactivatedAt) return `its ${role} ${author.name} is no longer an active user`;
+  if (!isAllowed({ kind: 'user', role: user.role, grants: user.grants }, access)) return `its ${role} ${author.name} may no longer ${refusal}`;
   return null;
 }
 
-/** authorAccessLost for a flag: the action on the flag (its tags) in the environment. */
+/** authorAccessLost for a flag: the action on the flag (its tags) in the environment; `role` names the author in the answer (author, starter). */
 export function authorRightsLost(
   tx: Queryable, author: { id: string; name: string }, flag: { key: string; tags: readonly string[] }, environment: string,
-  action: 'write' | 'kill_switch' = 'write',
+  action: 'write' | 'kill_switch' = 'write', role = 'author',
 ): Promise<string | null> {
   return authorAccessLost(tx, author, { resource: 'flag', action, environment, tags: flag.tags },
-    `${action === 'kill_switch' ? 'release the kill switch of' : 'change'} '${flag.key}' in '${environment}'`);
+    `${action === 'kill_switch' ? 'release the kill switch of' : 'change'} '${flag.key}' in '${environment}'`, role);
 }
 
 /**

@@ -1,28 +1,25 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Subject } from '../auth/rbac.js';
 import { requireBypassRight } from './change-policy-bypass.js';
-import { describeApprovers, mayApprove, type Approver } from './approvers.js';
+import { describeApprovers } from './approvers.js';
 import type { FlagConfig } from '../domain/flag.js';
-import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChangePolicy, ChangeRequest, ChangeRequestCreated, ChangeRequestStatus, CoveredChange } from './change-request-schemas.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import {
-  findChangeRequest, findOpenRestoreRequest, findPolicy, insertApproval, insertChangeRequest, listChangeRequests, savePolicy, setChangeRequestStatus,
+  findChangeRequest, findOpenRestoreRequest, findPolicy, insertChangeRequest, listChangeRequests, savePolicy,
   setSlackMessage,
   type ChangeRequestRecord, type PolicyInput,
 } from './change-request-store.js';
 import { withTransaction, type Database, type Queryable } from '../connections/database.js';
 import { listEnvironments, lockFlagConfig, type ConfigRecord, type FlagRecord } from '../flags/flag-store.js';
-import { enqueueOutbox, markOutboxProcessed } from '../outbox/outbox-store.js';
-import { changeRequestWorkflowId, segmentChangeRequestWorkflowId } from '../temporal/workflow-ids.js';
+import { markOutboxProcessed } from '../outbox/outbox-store.js';
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
-import type { ChangeRequestInput } from './change-request-apply.js';
 import { configDiff } from './change-request-diff.js';
 import { insertRolloutRequest, type RolloutStartWrite } from './change-request-rollouts.js';
-import { requestSegmentChange, requireSegmentApprover, segmentRequestMessage, strictestOf, type CoveredSegmentWrite } from './change-request-segments.js';
+import { requestSegmentChange, segmentRequestMessage, strictestOf, type CoveredSegmentWrite } from './change-request-segments.js';
 import { requireKnownSegments } from '../flags/config-validation.js';
-import { WORKFLOW_START } from '../outbox/outbox-relay.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 import { findUser } from '../users/user-store.js';
 import { uuidPattern } from '../domain/text.js';
@@ -53,7 +50,6 @@ export interface ChangeRequestServiceDeps {
   workflowUrl?: (workflowId: string) => string;
 }
 
-export { mayApprove, type Approver } from './approvers.js';
 
 /** A write a policy may cover, as its command (the caller's rights decided) hands it over before writing. */
 export interface CoveredWrite {
@@ -79,9 +75,6 @@ export type GateOutcome = { kind: 'request'; created: ChangeRequestCreated } | {
 
 const NONE: GateOutcome = { kind: 'none' };
 const s = (n: number) => (n === 1 ? '' : 's');
-
-/** What the request's audit events name: its flag, or its segment. */
-const resourceOf = (request: Pick<ChangeRequest, 'flag' | 'segment'>): string => request.flag ?? request.segment!;
 
 /** Strips what the API does not show. */
 function presenter(workflowUrl: ((workflowId: string) => string) | undefined) {
@@ -109,24 +102,6 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   async function requireRequest(id: string, tx: Queryable = db, lock = false): Promise<ChangeRequestRecord> {
     const request = await findChangeRequest(tx, id, lock);
     if (!request) throw new NotFoundError(`No change request '${id}'`);
-    return request;
-  }
-
-  /**
-   * The pending request, locked with its flag's config, when `who` may decide it: not its author (told
-   * `authorHint` instead) and an approver under the environment's policy.
-   */
-  async function lockPendingForApprover(tx: Queryable, id: string, who: Approver, verb: 'approve' | 'reject', authorHint: string): Promise<ChangeRequestRecord> {
-    const request = await requireRequest(id, tx, true);
-    if (request.status !== 'pending') throw new ConflictError(`Change request ${id} is ${request.status}, not pending`);
-    if (request.author.id === who.actor.id) throw new ForbiddenError(`You made this change request: ${authorHint}`);
-    if (request.kind === 'segment') {
-      await requireSegmentApprover(tx, request, who, (policy) => mayApprove(policy, who, undefined), describeApprovers, verb);
-      return request;
-    }
-    const policy = await findPolicy(tx, request.environment);
-    const tags = (await lockFlagConfig(tx, request.flag!, request.environment))?.flag.tags;
-    if (!mayApprove(policy, who, tags)) throw new ForbiddenError(`Only ${describeApprovers(policy)} may ${verb} change requests in '${request.environment}'`);
     return request;
   }
 
@@ -298,75 +273,19 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       return present(await requireRequest(id));
     },
 
-    /**
-     * One approval. Concurrent approvals serialise on the request's row lock, so the one that reaches
-     * N starts the apply exactly once (its workflow id is the request's, and Temporal refuses a second).
-     */
-    async approve(id: string, who: Approver, comment: string | null, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
-      let start: WorkflowStartRequest | undefined;
-      await withTransaction(db, async (tx) => {
-        const request = await lockPendingForApprover(tx, id, who, 'approve', 'it must be approved by someone else (self-approval is refused)');
-        if (!(await insertApproval(tx, id, who.actor, comment))) throw new ConflictError(`You have already approved change request ${id}`);
-        const approvals = request.approvals.length + 1;
-        const complete = approvals >= request.required_approvals;
-        const workflowId = request.kind === 'segment' ? segmentChangeRequestWorkflowId(request.segment!, id) : changeRequestWorkflowId(request.environment, request.flag!, id);
-        await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.approved', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
-          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
-          metadata: { actorName: who.actor.name, changeRequestId: id, approvals, requiredApprovals: request.required_approvals, ...(complete ? { workflowId } : {}) },
-        });
-        if (!complete) return;
-        const input: ChangeRequestInput = { requestId: id, applyAt: request.apply_at };
-        start = {
-          workflowType: 'changeRequest', workflowId, args: [input], flagKey: request.flag, environment: request.environment, actor: who.actor.id,
-          memo: { changeRequestId: id, applyAt: request.apply_at, author: request.author.name },
-        };
-        await setChangeRequestStatus(tx, id, { status: 'approved', workflowId });
-        await enqueueOutbox(tx, WORKFLOW_START, workflowId, start);
+    /** Starts an approved request's apply workflow (the outbox entry written with the last approval backs it up). */
+    startApply,
+
+    /** Stops a withdrawn request's workflow waiting for its time (it would apply nothing, but need not wait). */
+    async cancelApply(workflowId: string): Promise<void> {
+      if (!deps.temporal) return;
+      await deps.temporal.workflow.getHandle(workflowId).cancel().catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err, workflowId }, 'could not cancel a withdrawn request’s workflow');
       });
-      if (start) await startApply(start);
-      const after = present(await requireRequest(id));
-      notify('decided', after);
-      return after;
     },
 
-    /** Rejects a pending request (approvers only; the author withdraws instead). */
-    async reject(id: string, who: Approver, comment: string, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
-      await withTransaction(db, async (tx) => {
-        const request = await lockPendingForApprover(tx, id, who, 'reject', 'withdraw it instead of rejecting it');
-        await setChangeRequestStatus(tx, id, { status: 'rejected', decidedBy: who.actor, comment });
-        await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.rejected', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
-          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
-          metadata: { actorName: who.actor.name, changeRequestId: id },
-        });
-      });
-      const after = present(await requireRequest(id));
-      notify('decided', after);
-      return after;
-    },
-
-    /** The author takes back a request that has not applied yet (an approved one waiting for its time too). */
-    async withdraw(id: string, who: Approver, comment: string | null, origin: Pick<RequestMeta, 'ipAddress' | 'userAgent'> = {}): Promise<ChangeRequest> {
-      const before = await withTransaction(db, async (tx) => {
-        const request = await requireRequest(id, tx, true);
-        if (request.author.id !== who.actor.id) throw new ForbiddenError('Only the author may withdraw a change request');
-        if (request.status !== 'pending' && request.status !== 'approved') throw new ConflictError(`Change request ${id} is ${request.status}: it can no longer be withdrawn`);
-        await setChangeRequestStatus(tx, id, { status: 'withdrawn', decidedBy: who.actor, comment });
-        await appendAuditEvent(tx, {
-          userId: who.actor.id, action: 'change_request.withdrawn', resourceType: 'change_request', resourceId: resourceOf(request), environment: request.environment,
-          reason: comment, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
-          metadata: { actorName: who.actor.name, changeRequestId: id },
-        });
-        return request;
-      });
-      // An approved request's workflow may be waiting for its time: it would find the request withdrawn
-      // and apply nothing, but it need not wait.
-      if (before.workflow_id && deps.temporal) {
-        await deps.temporal.workflow.getHandle(before.workflow_id).cancel().catch((err: unknown) => {
-          if (!(err instanceof WorkflowNotFoundError)) logger.warn({ err, workflowId: before.workflow_id }, 'could not cancel a withdrawn request’s workflow');
-        });
-      }
+    /** The request as the API shows it once decided (change-request-commands.ts), its Slack message updated. */
+    async announceDecision(id: string): Promise<ChangeRequest> {
       const after = present(await requireRequest(id));
       notify('decided', after);
       return after;

@@ -66,6 +66,7 @@ import { createReleaseTemplateCommands } from '../release-pipelines/release-temp
 import { createCodeReferenceCommands } from '../code-references/code-reference-commands.js';
 import { createAlertTriggerService } from '../alert-triggers/alert-trigger-service.js';
 import { createChangeRequestService } from '../change-requests/change-request-service.js';
+import { createChangeRequestCommands } from '../change-requests/change-request-commands.js';
 import { createLifecycleService } from '../lifecycle/lifecycle-service.js';
 import { createCodeReferenceService } from '../code-references/code-reference-service.js';
 import { createKillConfirmationService } from '../kill-switch/kill-confirmation-service.js';
@@ -268,6 +269,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
     changePolicies: createChangePolicyCommands({ changeRequests }),
     releaseTemplates: createReleaseTemplateCommands({ pipelines: releasePipelines }),
     codeReferences: createCodeReferenceCommands({ codeReferences }),
+    changeRequests: createChangeRequestCommands({ db, changeRequests }),
   };
   const slack = config.SLACK_SIGNING_SECRET
     ? createSlackApp({
@@ -275,7 +277,7 @@ export async function startApiServer(config: Config, logger: Logger, options: { 
       ...slackBot,
       defaultEnvironment: config.SLACK_DEFAULT_ENVIRONMENT,
       access: createSlackAccessService({ db, linkByEmail: slackEmailLinking(config, { db, logger }) }), killSwitch, flags, rollouts, rolloutCommands: commands.rollouts, logger, acks: new AckWatcher({ redis, subscriber, prefix }), instances: new InstanceWatcher({ redis, subscriber, prefix }),
-      changeRequests: { service: changeRequests, channel: config.SLACK_ALERT_CHANNEL },
+      changeRequests: { service: changeRequests, commands: commands.changeRequests, channel: config.SLACK_ALERT_CHANNEL },
     })
     : undefined;
   const app = createApp({

@@ -25,7 +25,8 @@ export interface AudienceChange {
   actor: { id: string; name: string };
 }
 
-const applyKey = (pipelineId: string, phaseIndex: number) => `pipeline:${pipelineId}:audience:${phaseIndex}`;
+/** The audit idempotency key of an audience phase's rule: written once per pipeline and phase. */
+export const audienceAppliedKey = (pipelineId: string, phaseIndex: number) => `pipeline:${pipelineId}:audience:${phaseIndex}`;
 
 /**
  * Makes the flag serve the audience's variant to its segments: a targeting rule (id per phase) put
@@ -42,7 +43,7 @@ export async function applyAudience(tx: Queryable, change: AudienceChange): Prom
   return applyConfigChangeOnce(tx, {
     flagKey: change.flagKey,
     environment: change.environment,
-    idempotencyKey: applyKey(change.pipelineId, change.phaseIndex),
+    idempotencyKey: audienceAppliedKey(change.pipelineId, change.phaseIndex),
     action: 'pipeline.audience_applied',
     actor: change.actor,
     reason: `release pipeline ${change.workflowId}, ${change.phaseName}: serve ${variant ?? 'the on variant'} to ${segments.join(', ')}`,
@@ -78,7 +79,7 @@ export async function removeAudiences(tx: Queryable, removal: AudienceRemoval): 
   const ids = new Set(removal.phaseIndexes.map(audienceRuleId));
   const { config } = await lockForChange(tx, removal.flagKey, removal.environment);
   if (!config.config.targeting.some((t) => t.id !== undefined && ids.has(t.id))) return { changed: false, definition: null };
-  const before = await Promise.all(removal.phaseIndexes.map((i) => auditOldValue(tx, applyKey(removal.pipelineId, i)) as Promise<FlagConfig | null>));
+  const before = await Promise.all(removal.phaseIndexes.map((i) => auditOldValue(tx, audienceAppliedKey(removal.pipelineId, i)) as Promise<FlagConfig | null>));
   const turnedOn = before.find((old) => old !== null && !old.enabled);
   return applyConfigChangeOnce(tx, {
     flagKey: removal.flagKey,

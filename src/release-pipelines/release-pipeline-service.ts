@@ -14,9 +14,9 @@ import {
 } from '../domain/release-pipeline.js';
 import type { ChangePolicy } from '../change-requests/change-request-schemas.js';
 import { findPolicy } from '../change-requests/change-request-store.js';
-import { mayApprove } from '../change-requests/change-request-service.js';
+import { mayApprove } from '../change-requests/approvers.js';
 import { isFinishedRollout } from '../domain/rollout-status.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.js';
 import { appendAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Queryable } from '../connections/database.js';
 import { findConfig, findFlag, listEnvironments, type FlagRecord } from '../flags/flag-store.js';
@@ -33,14 +33,16 @@ import { pipelineWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, FLAG_KEY, RELEASE_PIPELINE } from '../temporal/search-attributes.js';
 import {
   abortPipelineUpdate, approvePhaseUpdate, pausePipelineUpdate, pipelineProgressQuery, resumePipelineUpdate,
+  type PipelineAction,
 } from '../../workflows/release-pipeline-messages.js';
 import { releasePipeline } from '../../workflows/release-pipeline.js';
+import type { UpdateAudit } from '../../workflows/rollout-messages.js';
 import type { RequestOrigin } from '../auth/request-meta.js';
 import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
 import { requireFlagIn } from '../flags/live-flag.js';
 import { unknownFlag } from '../flags/unknown-flag.js';
 
-export type PipelineAction = 'pause' | 'resume' | 'abort' | 'approve';
+export type { PipelineAction } from '../../workflows/release-pipeline-messages.js';
 
 /** How a start meets the environments' change policies: bypassed (the pipeline commands decided the caller may), with the caller's reason. */
 export interface StartOptions {
@@ -53,10 +55,6 @@ const policyOfGate = (gate: PolicyGate): ChangePolicy => ({
   environment: gate.environment, required_approvals: gate.requiredApprovals, approver_role: gate.approverRole, approver_user_ids: gate.approverUserIds,
   covers: gate.covers, restore_requires_approval: false, updated_by: null, updated_at: null,
 });
-
-const AUDIT_ACTION: Record<PipelineAction, string> = {
-  pause: 'pipeline.paused', resume: 'pipeline.resumed', abort: 'pipeline.aborted', approve: 'pipeline.approved',
-};
 
 /** A template as the API shows it. */
 export function templateView(t: TemplateRecord) {
@@ -81,6 +79,16 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
     });
   const audit = (action: string, resourceType: string, resourceId: string, actor: Actor, origin: RequestOrigin, details: AuditDetails) =>
     auditIn(db, action, resourceType, resourceId, actor, origin, details);
+
+  /** The template, locked until the transaction ends: 404 when there is none, 412 when the caller read another version. */
+  async function lockedTemplate(tx: Queryable, name: string, expectedVersion: number | undefined): Promise<TemplateRecord> {
+    const template = await findTemplate(tx, name, true);
+    if (!template) throw new NotFoundError(`Release template '${name}' does not exist`);
+    if (expectedVersion !== undefined && expectedVersion !== template.version) {
+      throw new PreconditionFailedError(`Version ${expectedVersion} of release template '${name}' is stale; the current version is ${template.version}`, { current_version: template.version });
+    }
+    return template;
+  }
 
   /** Every phase's environment must exist: a 400 names the field of the first one that does not. */
   async function requireEnvironments(phases: Phase[]) {
@@ -198,12 +206,13 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return templateView(created);
     },
 
-    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}) {
+    /** Replaces a template's description and phases; 412 when `expectedVersion` is given and stale. */
+    async replaceTemplate(name: string, body: TemplateBody, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
       await requireEnvironments(body.phases);
       const updated = await withTransaction(db, async (tx) => {
-        const old = await findTemplate(tx, name, true);
-        const row = old && await replaceTemplate(tx, name, body, actor.id);
-        if (!old || !row) throw new NotFoundError(`Release template '${name}' does not exist`);
+        const old = await lockedTemplate(tx, name, expectedVersion);
+        const row = await replaceTemplate(tx, name, body, actor.id);
+        if (!row) throw new NotFoundError(`Release template '${name}' does not exist`);
         await auditIn(tx, 'release_template.updated', 'release_template', name, actor, origin, {
           oldValue: { description: old.description, phases: old.phases }, newValue: body, metadata: { version: row.version },
         });
@@ -212,9 +221,10 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return templateView(updated);
     },
 
-    /** Deletes a template; pipelines already started from it keep their own copy of its phases. */
-    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}) {
+    /** Deletes a template (412 when `expectedVersion` is given and stale); pipelines already started from it keep their own copy of its phases. */
+    async deleteTemplate(name: string, actor: Actor, origin: RequestOrigin = {}, expectedVersion?: number) {
       await withTransaction(db, async (tx) => {
+        await lockedTemplate(tx, name, expectedVersion);
         const removed = await deleteTemplate(tx, name);
         if (!removed) throw new NotFoundError(`Release template '${name}' does not exist`);
         await auditIn(tx, 'release_template.deleted', 'release_template', name, actor, origin, { oldValue: { description: removed.description, phases: removed.phases } });
@@ -313,15 +323,21 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
       return [...new Set(progress.phases.map((p) => p.environment))];
     },
 
-    /** Sends an update to the running pipeline; its validator's refusal (wrong approver, nothing waiting) becomes a 409. */
+    /**
+     * Sends an update to the running pipeline; its validator's refusal (wrong approver, nothing waiting)
+     * becomes a 409. The update names its sender, and the workflow writes its one audit event when it
+     * applies it (workflows/release-pipeline.ts), so an update applied after this call gave up waiting is audited all the same.
+     */
     async steer(
       flagKey: string, action: PipelineAction, args: { reason?: string; rollback?: boolean }, actor: Actor, origin: RequestOrigin = {}, subject?: Subject,
     ) {
       const workflowId = pipelineWorkflowId(flagKey);
       const handle = temporal.workflow.getHandle(workflowId);
+      const audit: UpdateAudit = { actor: { id: actor.id, name: actor.name }, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null, reason: args.reason ?? null };
+      // The update's id is the audit event's idempotency key, with the workflow's id.
+      const updateId = randomUUID();
       let progress: PipelineProgress;
       let policyEligible = false;
-      let counts: string[] | undefined;
       try {
         if (action === 'approve') {
           // Who may approve is checked here too, so a wrong approver is a 403 (the workflow's validator is the last word).
@@ -332,19 +348,18 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
             if (phase.policy && subject) policyEligible = mayApprove(policyOfGate(phase.policy), { actor, subject }, (await findFlag(db, flagKey))?.tags);
             const outcome = phaseApprovalCounts(phase, actor, current.startedBy.id, policyEligible);
             if ('refusal' in outcome) throw new ForbiddenError(outcome.refusal);
-            counts = outcome.counts;
           }
         }
         progress = await call(() => {
           switch (action) {
             case 'pause':
-              return handle.executeUpdate(pausePipelineUpdate, { args: [{ reason: args.reason ?? `paused by ${actor.name}` }] });
+              return handle.executeUpdate(pausePipelineUpdate, { updateId, args: [{ reason: args.reason ?? `paused by ${actor.name}`, audit }] });
             case 'resume':
-              return handle.executeUpdate(resumePipelineUpdate);
+              return handle.executeUpdate(resumePipelineUpdate, { updateId, args: [{ audit }] });
             case 'abort':
-              return handle.executeUpdate(abortPipelineUpdate, { args: [{ rollback: args.rollback ?? false, reason: args.reason ?? `aborted by ${actor.name}` }] });
+              return handle.executeUpdate(abortPipelineUpdate, { updateId, args: [{ rollback: args.rollback ?? false, reason: args.reason ?? `aborted by ${actor.name}`, audit }] });
             case 'approve':
-              return handle.executeUpdate(approvePhaseUpdate, { args: [{ by: { id: actor.id, name: actor.name, role: actor.role }, policyEligible }] });
+              return handle.executeUpdate(approvePhaseUpdate, { updateId, args: [{ by: { id: actor.id, name: actor.name, role: actor.role }, policyEligible, audit }] });
           }
         });
       } catch (error) {
@@ -354,15 +369,6 @@ export function createReleasePipelineService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      const phase = progress.phases[Math.min(progress.phase, progress.phases.length - 1)];
-      await audit(AUDIT_ACTION[action], 'release_pipeline', flagKey, actor, origin, {
-        reason: args.reason ?? null,
-        ...(action === 'abort' ? { newValue: { rollback: args.rollback ?? false } } : {}),
-        metadata: {
-          pipelineId: progress.pipelineId, workflowId, phase: progress.phase + 1, phaseName: phase?.name, environment: phase?.environment,
-          ...(counts ? { approvalCounts: counts } : {}),
-        },
-      });
       const row = await findPipeline(db, flagKey, progress.pipelineId);
       if (!row) throw new NotFoundError(`Release pipeline '${progress.pipelineId}' of '${flagKey}' is not recorded yet`);
       return pipelineView(row, progress);

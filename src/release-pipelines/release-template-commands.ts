@@ -9,8 +9,8 @@ const TEMPLATE_EDITORS: readonly Role[] = ['editor', 'admin'];
 /**
  * Release templates (create, replace, delete), as every entry point asks for them (the HTTP routes, so
  * the admin UI). Each command decides in one place that the caller is a user with the editor or admin
- * role (client and server tokens never are); the pipeline service then checks the phases' environments,
- * writes, and records the one audit event naming the caller in the same transaction. Running pipelines
+ * role (client and server tokens never are); the pipeline service then checks the phases' environments
+ * and the version the caller read (If-Match), writes, and records the one audit event naming the caller in the same transaction. Running pipelines
  * keep the phases they started with. Who may apply a template to a flag is the pipeline commands' rule.
  */
 export function createReleaseTemplateCommands(deps: { pipelines: ReleasePipelineService }) {
@@ -22,15 +22,15 @@ export function createReleaseTemplateCommands(deps: { pipelines: ReleasePipeline
       return deps.pipelines.createTemplate(template, caller.actor, origin(caller));
     },
 
-    /** Replaces a template's description and phases. */
-    async replace(caller: Caller, command: { name: string; body: TemplateBody }) {
+    /** Replaces a template's description and phases (412 when the version the caller read is stale). */
+    async replace(caller: Caller, command: { name: string; body: TemplateBody; expectedVersion?: number }) {
       requireRole(caller, TEMPLATE_EDITORS);
-      return deps.pipelines.replaceTemplate(command.name, command.body, caller.actor, origin(caller));
+      return deps.pipelines.replaceTemplate(command.name, command.body, caller.actor, origin(caller), command.expectedVersion);
     },
 
-    async delete(caller: Caller, command: { name: string }): Promise<void> {
+    async delete(caller: Caller, command: { name: string; expectedVersion?: number }): Promise<void> {
       requireRole(caller, TEMPLATE_EDITORS);
-      await deps.pipelines.deleteTemplate(command.name, caller.actor, origin(caller));
+      await deps.pipelines.deleteTemplate(command.name, caller.actor, origin(caller), command.expectedVersion);
     },
   };
 }

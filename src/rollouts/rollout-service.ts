@@ -21,7 +21,7 @@ import { rolloutWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import { ACTOR, ENVIRONMENT, FLAG_KEY, ROLLOUT_STRATEGY } from '../temporal/search-attributes.js';
 import {
   abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, skipUpdate,
-  type RolloutInput, type RolloutProgress,
+  type RolloutInput, type RolloutProgress, type SteeringAction, type UpdateAudit,
 } from '../../workflows/rollout-messages.js';
 import { rollout } from '../../workflows/rollout.js';
 import { callTemporal, type WorkflowServiceDeps } from '../temporal/temporal-calls.js';
@@ -31,12 +31,7 @@ import { requireFlagIn } from '../flags/live-flag.js';
 export const rolloutStartSchema = z.object({ plan: rolloutPlanSchema });
 export type RolloutStart = z.infer<typeof rolloutStartSchema>;
 
-export type SteeringAction = 'pause' | 'resume' | 'abort' | 'skip' | 'approve';
-
-const AUDIT_ACTION: Record<SteeringAction | 'start', string> = {
-  start: 'rollout.started', pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted',
-  skip: 'rollout.skipped', approve: 'rollout.approved',
-};
+export type { SteeringAction } from '../../workflows/rollout-messages.js';
 
 /** Refuses a split plan naming a variant the environment's config does not declare (400 naming the step's field). */
 export function requireDeclaredVariants(plan: RolloutPlan, config: FlagConfig): void {
@@ -56,11 +51,11 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
   const requireFlag = (flagKey: string, environment: string) => requireFlagIn(deps.db, flagKey, environment);
   const unfinished = (rollouts: RolloutRecord[]) => rollouts.find((r) => !isFinishedRollout(r.status));
 
-  /** One audit event per accepted rollout action, naming who did it (the approver of a gate too). */
-  const auditAction = (action: SteeringAction | 'start', flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
+  /** The start's audit event, naming who started it (steering is audited by the workflow as it applies each update). */
+  const auditStart = (flagKey: string, environment: string, actor: Actor, origin: RequestOrigin,
     details: { reason?: string | null; newValue?: unknown; metadata: Record<string, unknown> }) =>
     appendAuditEvent(deps.db, {
-      userId: actor.id, action: AUDIT_ACTION[action], resourceType: 'rollout', resourceId: flagKey, environment,
+      userId: actor.id, action: 'rollout.started', resourceType: 'rollout', resourceId: flagKey, environment,
       reason: details.reason ?? null, newValue: details.newValue, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
       metadata: { actorName: actor.name, ...details.metadata },
     });
@@ -102,7 +97,7 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      await auditAction('start', flagKey, environment, actor, origin, {
+      await auditStart(flagKey, environment, actor, origin, {
         reason: audit.reason, newValue: plan, metadata: { ...audit.metadata, rolloutId, workflowId, summary: describePlan(plan) },
       });
       return { rolloutId, workflowId, url: workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId), summary: describePlan(plan) };
@@ -125,26 +120,33 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
       return unfinished(await listRollouts(deps.db, flagKey, environment, 1)) ?? null;
     },
 
-    /** Sends a steering update to the running rollout; its validator's refusal becomes a 409. */
+    /**
+     * Sends a steering update to the running rollout; its validator's refusal becomes a 409. The update
+     * names its sender, and the workflow writes its one audit event when it applies it (workflows/rollout.ts),
+     * so an update applied after this call gave up waiting (a 503 here) is audited all the same.
+     */
     async steer(flagKey: string, environment: string, action: SteeringAction, args: Record<string, unknown>, actor: Actor,
       origin: RequestOrigin = {}): Promise<RolloutProgress> {
       await requireFlag(flagKey, environment);
       const workflowId = rolloutWorkflowId(environment, flagKey);
       const handle = temporal.workflow.getHandle(workflowId);
-      let progress: RolloutProgress;
+      const reason = (args.reason as string | undefined) ?? null;
+      const audit: UpdateAudit = { actor: { id: actor.id, name: actor.name }, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null, reason };
+      // The update's id is the audit event's idempotency key, with the workflow's id.
+      const updateId = randomUUID();
       try {
-        progress = await call(() => {
+        return await call(() => {
             switch (action) {
               case 'pause':
-                return handle.executeUpdate(pauseUpdate, { args: [{ reason: (args.reason as string | undefined) ?? `paused by ${actor.name}` }] });
+                return handle.executeUpdate(pauseUpdate, { updateId, args: [{ reason: reason ?? `paused by ${actor.name}`, audit }] });
               case 'resume':
-                return handle.executeUpdate(resumeUpdate);
+                return handle.executeUpdate(resumeUpdate, { updateId, args: [{ audit }] });
               case 'abort':
-                return handle.executeUpdate(abortUpdate, { args: [{ rollback: args.rollback as boolean, reason: (args.reason as string | undefined) ?? `aborted by ${actor.name}` }] });
+                return handle.executeUpdate(abortUpdate, { updateId, args: [{ rollback: args.rollback as boolean, reason: reason ?? `aborted by ${actor.name}`, audit }] });
               case 'skip':
-                return handle.executeUpdate(skipUpdate);
+                return handle.executeUpdate(skipUpdate, { updateId, args: [{ audit }] });
               case 'approve':
-                return handle.executeUpdate(approveUpdate, { args: [{ by: actor.name }] });
+                return handle.executeUpdate(approveUpdate, { updateId, args: [{ by: actor.name, audit }] });
             }
           });
       } catch (error) {
@@ -155,16 +157,6 @@ export function createRolloutService(deps: WorkflowServiceDeps) {
         }
         throw error;
       }
-      await auditAction(action, flagKey, environment, actor, origin, {
-        reason: (args.reason as string | undefined) ?? null,
-        ...(action === 'abort' ? { newValue: { rollback: args.rollback } } : {}),
-        metadata: {
-          rolloutId: progress.rolloutId, workflowId,
-          // Steps are numbered from 1 wherever a person reads them; an approval names the gate it opened.
-          step: Math.min(progress.step + 1, progress.totalSteps), totalSteps: progress.totalSteps, percentage: progress.percentage,
-        },
-      });
-      return progress;
     },
   };
 }

@@ -306,7 +306,8 @@ describe('a fleet under faults', () => {
     });
     // Every answer about the killed flag, from the kill's response on, was the kill.
     expect(killFigures.failed).toBe(0);
-    expect(killFigures.values).toEqual({ false: killFigures.requests });
+    // Which replica answered what, and when the last of each value was asked (ms after the kill's response).
+    expect(killFigures.values, JSON.stringify({ byBackend: killFigures.valueBackends, lastSentMs: killFigures.valueLastSentMs })).toEqual({ false: killFigures.requests });
     expect(evaluations.failed).toBe(0);
   });
 });

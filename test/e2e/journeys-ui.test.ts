@@ -187,13 +187,14 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       expect(rolloutPosts).toBe(1);
 
       // Errors reported by the treated variants: the guard rolls back to the starting split.
-      const reported = await api('POST', '/api/v1/events', { environment: 'production', events: [{ flag: key, variant: 'compact', outcome: 'error', count: 8 }, { flag: key, variant: 'compact', outcome: 'success', count: 12 }] });
+      const reported = await api('POST', '/api/v1/events', { environment: 'production', events: [{ flag: key, variant: 'compact', outcome: 'error', count: 8 }, { flag: key, variant: 'compact', outcome: 'success', count: 12 }] }, priya.token);
       expect(reported.status).toBe(202);
       const outcome = w.page.getByTestId('rollout-outcome');
       await outcome.and(w.page.locator('[data-status="rolled_back"]')).waitFor({ timeout: 30_000 });
       expect(await outcome.textContent()).toContain('by Priya Shah');
-      expect(await outcome.getByTestId('outcome-summary').textContent()).toContain('it had reached compact 30 / wide 20 / control 50');
-      expect(await outcome.getByRole('note').textContent()).toMatch(/^Guard breached: /);
+      expect(await outcome.getByTestId('outcome-summary').textContent()).toBe('2 of 2 steps applied; it had reached compact 30 / wide 20 / control 50. Now in production: control 100.');
+      // Whose errors tripped it, by name (the server's detail says user:<id>).
+      await expect.poll(() => outcome.getByRole('note').textContent()).toMatch(/^Guard breached: treated error rate 40\.00% is above 20\.00%; errors from Priya Shah \(8 errors\)$/);
       const rollout = (await api('GET', `/api/v1/flags/${key}/environments/production/rollouts`)).body.rollouts[0];
       expect(rollout.plan.guard).toEqual({ source: 'events', interval: '1 second', action: 'rollback', min_samples: 10, max_error_rate: 0.2 });
       expect((await api('GET', `/api/v1/flags/${key}/environments/production`)).body.split).toEqual([{ variant: 'control', weight: 100 }]);

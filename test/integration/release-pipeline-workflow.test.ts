@@ -163,7 +163,7 @@ describe('releasePipeline workflow (time-skipping)', () => {
     await skipUntil(handle, () => true);
     const pausedChild = await pollChild(child, (p) => p.status === 'paused');
     expect(pausedChild.pausedReason).toMatch(/release pipeline paused: looking at dashboards/);
-    await handle.executeUpdate(resumePipelineUpdate);
+    await handle.executeUpdate(resumePipelineUpdate, { args: [{}] });
     await pollChild(child, (p) => p.status === 'running');
 
     // A kill elsewhere (an environment this pipeline does not release to) changes nothing.

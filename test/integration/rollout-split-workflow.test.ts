@@ -150,7 +150,7 @@ describe('split rollout workflow (time-skipping)', () => {
     expect((await flags.getConfig(key, 'production')).split).toEqual(STEPS[0]!.split);
 
     await flags.updateConfig(key, 'production', withVariants(['control', 'compact', 'wide']), undefined, { actor: BOOTSTRAP_ACTOR });
-    await handle.executeUpdate(resumeUpdate);
+    await handle.executeUpdate(resumeUpdate, { args: [{}] });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', split: STEPS[1]!.split });
     expect(await splitAudits(key)).toEqual(['step:0', 'step:1']);

@@ -166,12 +166,12 @@ describe('rollout workflow (time-skipping)', () => {
     const key = await newFlag();
     const handle = await start(key, { strategy: 'gradual', steps: [{ percentage: 10, hold: '1 day' }, { percentage: 100 }] });
     await skipUntil(handle, (p) => p.percentage === 10, '1 hour');
-    expect(await refusal(handle.executeUpdate(resumeUpdate))).toBe('the rollout is not paused');
+    expect(await refusal(handle.executeUpdate(resumeUpdate, { args: [{}] }))).toBe('the rollout is not paused');
     const paused = await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'checking dashboards' }] });
     expect(paused).toMatchObject({ status: 'paused', pausedReason: 'checking dashboards' });
     await env.sleep('3 days');
     expect((await handle.query(progressQuery)).percentage).toBe(10);
-    await handle.executeUpdate(resumeUpdate);
+    await handle.executeUpdate(resumeUpdate, { args: [{}] });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', percentage: 100 });
   });

@@ -14,7 +14,9 @@ import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-
  * by calling another (the admin UI, `ripcord flags apply`, `ripcord import`: all through the HTTP API)
  * are that one; writes an entry point has no way to make are listed in CANNOT, and the table is
  * checked to be complete. A trigger is its own caller, allowed only in its environment; it has no
- * forbidden variant. An approved request applies as its author (the last block).
+ * forbidden variant. An approved request applies as its author (the last block). The writes no policy
+ * covers and only HTTP makes (flag definitions, pipelines, trigger management, governance) are in
+ * write-path-matrix-management.test.ts.
  */
 
 let stack: Stack;

@@ -9,6 +9,10 @@ export interface LoadFigures {
   values: Record<string, number>;
   /** Answers by backend that served them. */
   backends: Record<string, number>;
+  /** Answers by value, then by backend that served them, e.g. `{ "false": { "api-0": 60, "api-2": 58 } }`. */
+  valueBackends: Record<string, Record<string, number>>;
+  /** By value: when the last answer with that value was sent, in ms after start(). */
+  valueLastSentMs: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -30,13 +34,22 @@ export class EvaluationLoad {
   private running = false;
   private loops: Promise<void>[] = [];
   private latencies: number[] = [];
-  private figures = { requests: 0, failed: 0, reasons: {} as Record<string, number>, values: {} as Record<string, number>, backends: {} as Record<string, number>, failures: [] as string[] };
+  private figures = this.emptyFigures();
+  private startedAt = 0;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
   constructor(private readonly options: { url: string; token: string; flag: () => string; ratePerSecond?: number; concurrency?: number }) {}
 
+  private emptyFigures() {
+    return {
+      requests: 0, failed: 0, reasons: {} as Record<string, number>, values: {} as Record<string, number>, backends: {} as Record<string, number>,
+      valueBackends: {} as Record<string, Record<string, number>>, valueLastSentMs: {} as Record<string, number>, failures: [] as string[],
+    };
+  }
+
   start(): void {
     this.running = true;
+    this.startedAt = performance.now();
     const concurrency = this.options.concurrency ?? 4;
     const gapMs = (1000 * concurrency) / (this.options.ratePerSecond ?? 200);
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(gapMs));
@@ -78,6 +91,9 @@ export class EvaluationLoad {
             this.figures.reasons[body.reason ?? '?'] = (this.figures.reasons[body.reason ?? '?'] ?? 0) + 1;
             const value = JSON.stringify(body.value);
             this.figures.values[value] = (this.figures.values[value] ?? 0) + 1;
+            const byBackend = (this.figures.valueBackends[value] ??= {});
+            byBackend[backend] = (byBackend[backend] ?? 0) + 1;
+            this.figures.valueLastSentMs[value] = Math.round(started - this.startedAt);
           } catch {
             return fail(`unreadable answer from ${backend}`);
           }
@@ -99,13 +115,15 @@ export class EvaluationLoad {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     return {
       ...this.figures, reasons: { ...this.figures.reasons }, values: { ...this.figures.values }, backends: { ...this.figures.backends }, failures: [...this.figures.failures],
+      valueBackends: Object.fromEntries(Object.entries(this.figures.valueBackends).map(([value, counts]) => [value, { ...counts }])),
+      valueLastSentMs: { ...this.figures.valueLastSentMs },
       p50Ms: Number(percentile(sorted, 50).toFixed(2)), p99Ms: Number(percentile(sorted, 99).toFixed(2)), maxMs: Number((sorted.at(-1) ?? 0).toFixed(2)),
     };
   }
 
   reset(): void {
     this.latencies = [];
-    this.figures = { requests: 0, failed: 0, reasons: {}, values: {}, backends: {}, failures: [] };
+    this.figures = this.emptyFigures();
   }
 
   async stop(): Promise<LoadFigures> {

@@ -143,7 +143,7 @@ function ChangeRequestDetail({ id }: { id: string }) {
       <dl className="cr-facts">
         {r.environments.length > 1 && <><dt>Environments</dt><dd>{r.environments.join(', ')} <span className="muted small">(every covering policy must allow the approver)</span></dd></>}
         <dt>Author</dt><dd>{r.author.name}</dd>
-        <dt>Made</dt><dd>{time(r.created_at)} ({age(r.created_at)} ago), by {r.source}, on version {r.base_version}</dd>
+        <dt>Made</dt><dd>{time(r.created_at)} ({age(r.created_at)} ago), {sourceWords(r.source)}, on version {r.base_version}</dd>
         <dt>Reason</dt><dd>{r.reason ?? <span className="muted">none given</span>}</dd>
         <dt>Applies</dt><dd>{r.apply_at ? time(r.apply_at) : 'at once when approved'}</dd>
         <dt>Approvals</dt><dd data-testid="cr-approvals">{r.approvals.length}/{r.required_approvals}</dd>
@@ -193,4 +193,14 @@ function ChangeRequestDetail({ id }: { id: string }) {
       <ErrorBox error={request.error} />
     </section>
   );
+}
+
+/** The write that made a request, in words ("by a config edit"); an unknown one as the API names it. */
+const SOURCE_WORDS: Record<string, string> = {
+  put: 'by a config edit', copy: 'by copying another environment', scheduled: 'by a scheduled change', restore: 'by a restore',
+  rollout: 'by starting a rollout', update: 'by a segment edit', members: 'by adding or removing members',
+  replace_members: 'by replacing the members', delete: 'by deleting the segment',
+};
+function sourceWords(source: string): string {
+  return SOURCE_WORDS[source] ?? `by ${source}`;
 }

@@ -160,7 +160,7 @@ export function Dashboard() {
                     <Link to={`/flags/${enc(p.flag)}${phase ? `/${enc(phase.environment)}` : ''}?tab=rollouts`}><strong>{p.flag}</strong></Link> — release pipeline <code>{p.template}</code>,
                     {' '}{p.status === 'waiting_approval' ? <strong className="badge st-waiting_approval">waiting for approval</strong> : <span className={`badge st-${p.status}`}>{p.status.replace('_', ' ')}</span>}
                     {phase && <> at phase {p.phase + 1} of {p.phases.length} ({phase.name}{phase.name !== phase.environment ? `, ${phase.environment}` : ''})</>}
-                    {p.status === 'waiting_approval' && phase?.approval && <small className="muted"> · needs {phase.approval.role === 'admin' ? 'an admin' : `an ${phase.approval.role}`}, not whoever started it</small>}
+                    {p.status === 'waiting_approval' && phase?.approval && <small className="muted"> · needs {phase.approval.role === 'admin' ? 'an admin' : `an ${phase.approval.role.replace('_', ' ')}`}, not whoever started it</small>}
                   </li>
                 );
               })}

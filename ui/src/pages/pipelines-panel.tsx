@@ -1,11 +1,13 @@
 import { useId, useState } from 'react';
 import type { Pipeline, PipelineStarted, ReleaseTemplate } from '../../../src/protocol/admin-api.ts';
 import { enc } from '../api.ts';
-import { ErrorBox, time, timeLeft, useAction } from '../components.tsx';
+import { ErrorBox, time, timeLeft, useAction, WriteButton } from '../components.tsx';
+import type { Decision } from '../../../src/auth/rbac.ts';
 import { useInterval, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ActorName } from '../names.tsx';
+import { GuardDetail } from './guard-detail.tsx';
 
 const FINISHED = new Set(['completed', 'stopped', 'aborted', 'failed']);
 
@@ -18,7 +20,7 @@ const approvalsFor = (phase: PipelinePhase, gate: 'role' | 'policy') => phase.ap
  * phase with its status, audience, times, child rollout in Temporal, approvals and breach), with its controls.
  */
 export function PipelinesPanel({ flagKey }: { flagKey: string }) {
-  const { api } = useSession();
+  const { api, can, me } = useSession();
   const id = useId();
   const base = `/api/v1/flags/${enc(flagKey)}/pipelines`;
   const templates = useLoad((signal) => api.get<{ templates: ReleaseTemplate[] }>('/api/v1/release-templates', signal), []);
@@ -35,6 +37,10 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
     await api.request<PipelineStarted>('POST', base, { body: { template: chosen } });
     await pipelines.reload();
   });
+  // Steering needs flag:write in every environment of the pipeline; its approval is never its starter's (the API says the same).
+  const steerable = steeringRight(latest, (environment) => can({ resource: 'flag', action: 'write', environment }));
+  const approvable: Decision = steerable.allowed && latest?.started_by === me.id
+    ? { allowed: false, reason: 'you started this pipeline: its approval must come from someone else, never whoever started the pipeline' } : steerable;
   const steer = useAction(async (action: 'approve' | 'pause' | 'resume' | 'abort') => {
     await api.request<Pipeline>('POST', `${base}/current/${action}`, { body: action === 'abort' ? { rollback: false } : {} });
     await pipelines.reload();
@@ -100,21 +106,30 @@ export function PipelinesPanel({ flagKey }: { flagKey: string }) {
                     {approvalsFor(phase, 'policy').length ? `: ${approvalsFor(phase, 'policy').map((a) => `${a.name} (${time(a.at)})`).join(', ')}` : ''})
                   </div>
                 )}
-                {phase.breach && <div className="small" role="alert">Guard breached: {phase.breach.detail}</div>}
+                {phase.breach && <div className="small" role="alert">Guard breached: <GuardDetail reading={phase.breach} /></div>}
               </li>
             ))}
           </ol>
           {running && (
             <div className="row">
-              {latest.status === 'waiting_approval' && <button type="button" disabled={steer.busy} onClick={() => void steer.run('approve')}>Approve phase</button>}
+              {latest.status === 'waiting_approval' && <WriteButton allowed={approvable} type="button" disabled={steer.busy} onClick={() => void steer.run('approve')}>Approve phase</WriteButton>}
               {latest.paused_reason
-                ? <button type="button" disabled={steer.busy} onClick={() => void steer.run('resume')}>Resume pipeline</button>
-                : <button type="button" disabled={steer.busy} onClick={() => void steer.run('pause')}>Pause pipeline</button>}
-              <button type="button" className="danger" disabled={steer.busy} onClick={() => void steer.run('abort')}>Abort pipeline</button>
+                ? <WriteButton allowed={steerable} type="button" disabled={steer.busy} onClick={() => void steer.run('resume')}>Resume pipeline</WriteButton>
+                : <WriteButton allowed={steerable} type="button" disabled={steer.busy} onClick={() => void steer.run('pause')}>Pause pipeline</WriteButton>}
+              <WriteButton allowed={steerable} type="button" className="danger" disabled={steer.busy} onClick={() => void steer.run('abort')}>Abort pipeline</WriteButton>
             </div>
           )}
         </div>
       )}
     </section>
   );
+}
+
+/** Whether the caller may steer the pipeline: flag:write in each of its environments (the first refusal names the one missing). */
+function steeringRight(pipeline: Pipeline | undefined, can: (environment: string) => Decision): Decision {
+  for (const environment of new Set(pipeline?.phases.map((p) => p.environment) ?? [])) {
+    const decision = can(environment);
+    if (!decision.allowed) return decision;
+  }
+  return { allowed: true };
 }

@@ -18,6 +18,7 @@ import { useSession } from '../session.tsx';
 import { ActorName } from '../names.tsx';
 import { guardOf, NO_GUARD, type GuardDraft } from '../guard-draft.ts';
 import { GuardFields } from './guard-fields.tsx';
+import { GuardDetail } from './guard-detail.tsx';
 
 interface Step { percentage: number; hold: string; approval: boolean }
 /** The steps of a plan, as far as the timeline and the final-hold warning read them (a stored plan or the form's draft). */
@@ -168,9 +169,9 @@ function RolloutOutcome({ record, flag, env, onDismiss }: { record: RolloutRecor
       </p>
       <p data-testid="outcome-summary">
         {steps ? `${steps}` : ''}{steps && reached ? '; ' : ''}{reached ? `it had reached ${reached}` : ''}{steps || reached ? '. ' : ''}
-        Now in {env}: <StateBadge {...state} />.
+        Now in {env}: {state.state === 'on' && flag.environments[env]?.split?.length ? <strong>{describeSplit(flag.environments[env]!.split!)}</strong> : <StateBadge {...state} />}.
       </p>
-      {progress?.guard?.breach && <p className="warning" role="note">Guard breached: {progress.guard.breach.detail}</p>}
+      {progress?.guard?.breach && <p className="warning" role="note">Guard breached: <GuardDetail reading={progress.guard.breach} /></p>}
       {progress?.paused_reason && <p className="muted">Last pause: “{progress.paused_reason}”</p>}
       <div className="actions">
         <button type="button" onClick={onDismiss}>Dismiss and start another</button>
@@ -274,7 +275,7 @@ function GuardChart({ readings, breach, guard }: { readings: GuardProgress['read
         <polyline fill="none" stroke="#1d4ed8" strokeWidth="1.5" points={points.map((p) => `${x(p.t)},${y(p.v)}`).join(' ')} />
         {points.map((p, i) => <circle key={i} cx={x(p.t)} cy={y(p.v)} r={p.breached ? 4 : 2.5} fill={p.breached ? '#b42318' : '#1d4ed8'} />)}
       </svg>
-      <figcaption className="small">Guard ({guard?.source}): latest — {last?.detail}{breach ? ` · BREACH at ${time(breach.at)}` : ''}{threshold !== undefined ? ` · threshold ${threshold} (dashed)` : ''}</figcaption>
+      <figcaption className="small">Guard ({guard?.source}): latest — {last && <GuardDetail reading={last} />}{breach ? ` · BREACH at ${time(breach.at)}` : ''}{threshold !== undefined ? ` · threshold ${threshold} (dashed)` : ''}</figcaption>
     </figure>
   );
 }
