@@ -3,6 +3,8 @@ import { clientAddress, type TrustProxy } from '../src/serving/client-address.js
 import {
   CORS_HEADERS,
   CORS_PREFLIGHT_HEADERS,
+  JSON_CONTENT_TYPE,
+  JSON_HEADERS,
   MAX_EVALUATION_BODY_BYTES,
   type EvaluationEndpoints,
   type ServingRequest,
@@ -52,6 +54,17 @@ export function readBody(req: IncomingMessage, limit: number, done: (body: Buffe
 const EMPTY = Buffer.alloc(0);
 
 function send(res: ServerResponse, answer: ServingResponse): void {
+  if (answer.headers === JSON_HEADERS && answer.body !== undefined) {
+    // The usual answer: one literal of a fixed shape, no copies of header objects.
+    res.writeHead(answer.status, {
+      'access-control-allow-origin': CORS_HEADERS['access-control-allow-origin'],
+      'access-control-expose-headers': CORS_HEADERS['access-control-expose-headers'],
+      'content-type': JSON_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(answer.body),
+    });
+    res.end(answer.body);
+    return;
+  }
   const headers: Record<string, string | number> = answer.headers ? { ...CORS_HEADERS, ...answer.headers } : { ...CORS_HEADERS };
   // With its length known the answer goes out in one write, not as chunks (no chunked framing).
   if (answer.body !== undefined) headers['content-length'] = Buffer.byteLength(answer.body);

@@ -64,6 +64,16 @@ export function createAlertTriggersRouter(service: AlertTriggerService, commands
   });
 
   defineRoute(router, MOUNT, {
+    method: 'post', path: '/api/v1/triggers/{id}/rotate-secret', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams,
+    summary: 'Give an alert trigger a new secret, so a new URL: the old URL answers 404 at once (as an unknown one); point the alerting system at the new one',
+    responses: { 200: { description: 'the trigger and its new URL (`path`, with the secret: in this answer only)', schema: alertTriggerCreatedSchema } },
+    errors: [400, 401, 403, 404],
+  }, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    res.json(await commands.rotateSecret(callerOf(req, res), { id }));
+  });
+
+  defineRoute(router, MOUNT, {
     method: 'post', path: '/api/v1/triggers/{id}/test', tag: 'Alert triggers', auth: KILL_AUTH, params: idParams,
     summary: "Send a test alert: a firing alert in the trigger's format (named RipcordTestAlert), delivered as one from its URL is. It does what a real alert would do now — kill the flag, or nothing with the reason (waiting for more alerts, not armed) — and is audited as sent by you",
     responses: { 200: { description: 'what the delivery did (as the trigger URL answers), and the test alert\'s name', schema: testAlertAnswerSchema } },

@@ -47,7 +47,7 @@ export function servingRequest(req: Request): ServingRequest {
 export function sendServing(res: Response, answer: ServingResponse): void {
   res.status(answer.status).set({ ...CORS_HEADERS, ...answer.headers });
   if (answer.body === undefined) res.end();
-  else res.send(Buffer.from(answer.body));
+  else res.send(typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body);
 }
 
 /** Reads the raw body; an oversized one is 413 in the caller's error shape, never 500. */

@@ -28,9 +28,12 @@ export async function buildServer(checkout: string): Promise<string> {
   return join(outdir, 'src/main/api.js');
 }
 
-/** Builds and starts the API of `checkout`, run by node itself (its pid is the server's), and waits for /readyz. */
-export async function startBuiltApi(checkout: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const entry = await buildServer(checkout);
+/**
+ * Starts the API of `checkout`, run by node itself (its pid is the server's), and waits for /readyz;
+ * builds it first unless given the entry point of a build already made.
+ */
+export async function startBuiltApi(checkout: string, port: number, env: Record<string, string>, built?: string): Promise<ChildProcess> {
+  const entry = built ?? (await buildServer(checkout));
   const child = track(spawn(process.execPath, [entry], {
     cwd: checkout,
     env: { ...process.env, ...env, PORT: String(port), RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' },

@@ -4,7 +4,7 @@ import { requireFlagAccess } from '../flags/flag-access.js';
 import type { AlertTriggerService, TriggerInput } from './alert-trigger-service.js';
 
 /**
- * Managing a flag's alert triggers (create, enable/disable, send a test alert, delete), as every entry
+ * Managing a flag's alert triggers (create, enable/disable, rotate its secret, send a test alert, delete), as every entry
  * point asks for it (the HTTP routes, so the admin UI). A trigger pulls the kill switch for whoever
  * made it, so each command decides in one place that the caller holds flag:kill_switch for the
  * trigger's environment and the flag's tags (client and server tokens never do); the service writes the trigger and its one audit event. What a trigger's
@@ -31,6 +31,12 @@ export function createAlertTriggerCommands(deps: { db: Database; triggers: Alert
     async setEnabled(caller: Caller, command: { id: string; enabled: boolean }) {
       await authorized(caller, command.id);
       return deps.triggers.setEnabled(command.id, command.enabled, meta(caller));
+    },
+
+    /** Gives the trigger a new secret (its URL changes; the old one stops working at once). */
+    async rotateSecret(caller: Caller, command: { id: string }) {
+      await authorized(caller, command.id);
+      return deps.triggers.rotateSecret(command.id, meta(caller));
     },
 
     /** Sends a firing test alert through the trigger's own delivery path: it does what a real alert would do now. */

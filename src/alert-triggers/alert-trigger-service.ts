@@ -10,7 +10,7 @@ import { RateLimiter } from '../serving/rate-limiter.js';
 import { TriggerSecretGuard } from './trigger-secret-guard.js';
 import {
   alertTriggerNames, alertTriggerSecretExists, alertTriggerSecretHash, countDelivery, deleteAlertTrigger, findAlertTrigger, firingAlerts, anyAlertFiring, insertAlertTrigger, listAlertTriggers, lockAlertTriggerBySecret, markFired,
-  markRestored, recordAlerts, setAlertTriggerEnabled, type AlertTriggerRecord,
+  markRestored, recordAlerts, setAlertTriggerEnabled, setAlertTriggerSecret, type AlertTriggerRecord,
 } from './alert-trigger-store.js';
 import { appendAuditEvent, auditedNames, latestKillSwitchEvent } from '../audit/audit-store.js';
 import { withTransaction, type Database } from '../connections/database.js';
@@ -72,6 +72,9 @@ export function triggerCaller(t: AlertTriggerRecord, origin: { ipAddress?: strin
     ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent ?? null,
   };
 }
+
+/** A trigger's secret: the last part of its URL, kept only as its hash. */
+const newTriggerSecret = () => `rc_trigger_${randomBytes(32).toString('base64url')}`;
 
 /**
  * Alert triggers: an alerting system posts to a secret URL and the flag is killed through the
@@ -143,7 +146,7 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       const flag = await findFlag(db, flagKey);
       if (!flag || flag.archivedAt) throw new NotFoundError(`Flag '${flagKey}' does not exist`);
       if (!(await listEnvironments(db)).some((e) => e.key === environment)) throw new NotFoundError(`Environment '${environment}' does not exist`);
-      const secret = `rc_trigger_${randomBytes(32).toString('base64url')}`;
+      const secret = newTriggerSecret();
       const created = await withTransaction(db, async (tx) => {
         const trigger = await insertAlertTrigger(tx, {
           flagId: flag.id, environment, name: input.name, source: input.source, secretHash: hashToken(secret),
@@ -155,6 +158,18 @@ export function createAlertTriggerService(deps: { db: Database; killSwitch: Kill
       });
       // The secret is in the path: shown this once, kept only as its hash.
       return { ...present(created), path: `${TRIGGER_HOOK_PREFIX}${secret}` };
+    },
+
+    /** Gives the trigger a new secret: the old URL answers 404 at once (in every process: deliveries find the trigger by it in the database); the new one is shown this once. */
+    async rotateSecret(id: string, meta: TriggerRequestMeta) {
+      const secret = newTriggerSecret();
+      const rotated = await withTransaction(db, async (tx) => {
+        const trigger = await setAlertTriggerSecret(tx, id, hashToken(secret));
+        if (!trigger) throw new NotFoundError(`Trigger '${id}' does not exist`);
+        await audit(tx, meta, 'trigger.secret_rotated', trigger, null, present(trigger));
+        return trigger;
+      });
+      return { ...present(rotated), path: `${TRIGGER_HOOK_PREFIX}${secret}` };
     },
 
     /** Names for trigger actor ids (`trigger:<id>`), as the audit log names them: "<name> (alert trigger)". */

@@ -144,6 +144,16 @@ export async function setAlertTriggerEnabled(tx: Queryable, id: string, enabled:
   return result.rows[0] ? toTrigger(result.rows[0]) : null;
 }
 
+/** Gives a trigger a new secret (its old URL stops working at once); null when it does not exist. */
+export async function setAlertTriggerSecret(tx: Queryable, id: string, secretHash: string): Promise<AlertTriggerRecord | null> {
+  const result = await tx.query<TriggerRow>(
+    `WITH t AS (UPDATE alert_triggers SET secret_hash = $2 WHERE id = $1 RETURNING *)
+     SELECT ${COLUMNS} FROM t JOIN flags f ON f.id = t.flag_id`,
+    [id, secretHash],
+  );
+  return result.rows[0] ? toTrigger(result.rows[0]) : null;
+}
+
 /** Counts one delivery that reached an enabled trigger (committed even when its payload is refused). */
 export async function countDelivery(tx: Queryable, triggerId: string): Promise<void> {
   await tx.query('UPDATE alert_triggers SET deliveries_received = deliveries_received + 1, last_delivery_at = now() WHERE id = $1', [triggerId]);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * and the context, so hashing what was sent changes the tag exactly when any result changes,
  * and every replica holding the same flags gives the same tag.
  */
-export function etagOf(body: string): string {
+export function etagOf(body: string | Buffer): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 

@@ -10,7 +10,7 @@ import { etagOf, matchesIfNoneMatch } from './etag.js';
 import type { FlagMetrics } from './flag-metrics.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { bulkItem, bulkPlanOf, metadataOf, OFREP_ERROR_CODES, renderBulk } from './bulk-answer.js';
+import { bulkItem, bulkPlanOf, OFREP_ERROR_CODES, renderBulk } from './bulk-answer.js';
 import type { EvaluationRecord, Telemetry } from '../telemetry/index.js';
 import { OFREP_EVENT_STREAM_PATH, parseConfigEtag, parseConfigLastModified, type OfrepFreshness, type OfrepStreamChannels } from './ofrep-event-streams.js';
 import { engineContext } from '../protocol/evaluation-api.js';
@@ -31,7 +31,8 @@ export interface ServingRequest {
 export interface ServingResponse {
   status: number;
   headers?: Record<string, string>;
-  body?: string;
+  /** Text, or already UTF-8 (a large bulk answer assembled from pre-encoded runs). */
+  body?: string | Buffer;
 }
 
 export interface EvaluationEndpointsDeps {
@@ -74,7 +75,9 @@ export const DEFAULT_ENVIRONMENT = 'production';
 /** Largest evaluation request body, in bytes. */
 export const MAX_EVALUATION_BODY_BYTES = 64 * 1024;
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** The headers of a plain JSON answer; the fast path recognises this very object and writes its headers without copying. */
+export const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': JSON_CONTENT_TYPE });
 
 /** CORS for browser callers: tokens travel in headers, never cookies, so any origin may call. */
 export const CORS_HEADERS = {
@@ -102,7 +105,7 @@ type Caller = { principal: Principal; environment: string };
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): ServingResponse => ({
   status,
-  headers: { ...JSON_HEADERS, ...headers },
+  headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
   body: JSON.stringify(value),
 });
 
@@ -303,7 +306,7 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
     return results;
   }
 
-  function withEtagBody(req: ServingRequest, body: string, etag = etagOf(body)): ServingResponse {
+  function withEtagBody(req: ServingRequest, body: string | Buffer, etag = etagOf(body)): ServingResponse {
     if (matchesIfNoneMatch(req.header('if-none-match'), etag)) return { status: 304, headers: { etag } };
     return { status: 200, headers: { ...JSON_HEADERS, etag }, body };
   }
@@ -348,7 +351,8 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       const code = result.errorCode && OFREP_ERROR_CODES.has(result.errorCode) ? result.errorCode : 'GENERAL';
       return ofrepError(400, key, code, result.errorMessage ?? 'evaluation failed');
     }
-    return json(200, { key, value: result.value, reason: result.reason, variant: result.variant, metadata: metadataOf(flag, result) });
+    // The same JSON as the flag's item of a bulk answer, kept per flag and result: no stringify per request.
+    return { status: 200, headers: JSON_HEADERS, body: bulkItem(flag, result) };
   }
 
   function ofrepBulkFor(req: ServingRequest, admitted: Caller | ServingResponse): Answer<ServingResponse> {

@@ -244,4 +244,28 @@ describe('alert triggers', () => {
     expect((await stack.request('PATCH', `/api/v1/triggers/${trigger.id}`, { token: client.body.token, body: { enabled: false } })).status).toBe(403);
     expect((await stack.request('DELETE', `/api/v1/triggers/${trigger.id}`, { token: client.body.token })).status).toBe(403);
   });
+
+  it('rotates its secret: the old URL is 404 at once, the new one kills; the secret is in no audit event', async () => {
+    const key = await newFlag();
+    const trigger = await createTrigger(key, {});
+    expect((await deliver(trigger.path, alertmanager('resolved', 'fp-r'))).status).toBe(200);
+    const rotated = await stack.request('POST', `/api/v1/triggers/${trigger.id}/rotate-secret`);
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body).toMatchObject({ id: trigger.id, enabled: true });
+    expect(rotated.body.path).toMatch(/^\/hooks\/v1\/triggers\/rc_trigger_[A-Za-z0-9_-]{43}$/);
+    expect(rotated.body.path).not.toBe(trigger.path);
+
+    // The old secret passed the hook's door before: it is refused all the same.
+    expect((await deliver(trigger.path, alertmanager('firing', 'fp-r'))).status).toBe(404);
+    expect(await served(key)).toBe(true);
+    const fired = await deliver(rotated.body.path, alertmanager('firing', 'fp-r'));
+    expect(fired.body).toMatchObject({ action: 'kill', changed: true });
+    expect(await served(key)).toBe(false);
+
+    const { rows } = await stack.db.query(`SELECT user_id, old_value::text AS old, new_value::text AS new FROM audit_events WHERE resource_id = $1 AND action = 'trigger.secret_rotated'`, [trigger.id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].user_id).toBe('bootstrap-admin');
+    const secrets = [trigger.path, rotated.body.path].map((p: string) => p.split('/').at(-1)!);
+    for (const secret of secrets) expect(JSON.stringify(rows[0])).not.toContain(secret);
+  });
 });

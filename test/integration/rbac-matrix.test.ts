@@ -198,6 +198,16 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'POST rotate an alert trigger\'s secret, payments flag, production', allowed: ['admin', 'emergency_responder', 'payments_responder'],
+    run: async (t) => {
+      const created = await stack.request('POST', `/api/v1/flags/${payments}/environments/production/triggers`, { body: { name: 'rbac-rotate', source: 'generic' } });
+      expect(created.status).toBe(201);
+      const status = await call(t, 'POST', `/api/v1/triggers/${created.body.id}/rotate-secret`);
+      expect((await stack.request('DELETE', `/api/v1/triggers/${created.body.id}`)).status).toBe(204);
+      return status;
+    },
+  },
+  {
     // Two alerts needed: the test alert is delivered (200) but kills nothing, so later rows see the flag as it was.
     name: 'POST a test alert to a trigger, payments flag, production', allowed: ['admin', 'emergency_responder', 'payments_responder'],
     run: async (t) => {

@@ -4,7 +4,8 @@ import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
 
 /**
  * One write path, the management writes: a flag's definition (create, archive, unarchive, delete), a
- * release pipeline (start, steer), an alert trigger's management (create, disable, test alert, delete)
+ * release pipeline (start, steer), an alert trigger's management (create, disable, rotate its secret, test
+ * alert, delete)
  * and the governance writes (users, grants, tokens, webhooks, change policies, release templates, code
  * references) × every entry point × the change policy (off; on in the environment they act in, as
  * write-path-matrix.test.ts sets it) × the caller (the one allowed; one just short of it — a role
@@ -31,7 +32,7 @@ type Events = Array<{ action: string; actor: string }>;
 const ENTRIES: Entry[] = ['http', 'slack', 'trigger'];
 const WRITES = [
   'flag_create', 'flag_archive', 'flag_unarchive', 'flag_delete', 'pipeline_start', 'pipeline_steer',
-  'trigger_create', 'trigger_disable', 'trigger_test', 'trigger_delete',
+  'trigger_create', 'trigger_disable', 'trigger_rotate', 'trigger_test', 'trigger_delete',
   'user_create', 'user_update', 'user_grants', 'user_deactivate', 'token_create', 'token_revoke',
   'webhook_create', 'webhook_update', 'webhook_delete', 'policy_set', 'template_create', 'template_replace', 'template_delete', 'code_references_upload',
 ] as const;
@@ -176,6 +177,17 @@ const SPECS: Record<Write, WriteSpec> = {
     applied: 'trigger.disabled', allowed: 'granted', forbidden: 'editor', resource: byId, setup: withTrigger,
     state: async (t) => (await triggersOf(t.key)).find((trigger) => trigger.id === t.id)?.enabled,
     http: (t, token) => call(token, 'PATCH', `/api/v1/triggers/${t.id}`, { enabled: false }),
+  },
+  // The old URL stops working: the state is whether it still finds the trigger.
+  trigger_rotate: {
+    applied: 'trigger.secret_rotated', allowed: 'granted', forbidden: 'editor', resource: byId,
+    async setup() {
+      const key = await flag();
+      const trigger = await adminCall('POST', `${flagPath(key)}/triggers`, { name: 'matrix', source: 'generic' });
+      return { key, id: trigger.body.id, name: trigger.body.path };
+    },
+    state: async (t) => (await stack.request('POST', t.name!, { token: null, body: { status: 'resolved', alerts: [] } })).status,
+    http: (t, token) => call(token, 'POST', `/api/v1/triggers/${t.id}/rotate-secret`),
   },
   // A test alert does what a real one would: the trigger kills the flag.
   trigger_test: {
