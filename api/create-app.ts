@@ -211,7 +211,7 @@ function buildApp(deps: AppDeps, ownRouteDocs: () => RouteDoc[]): Express {
   api.use(createUsersRouter(deps.governance.users, deps.commands.users, deps.alertTriggers, deps.governance.tokens));
   api.use(createTokensRouter(deps.commands.tokens));
   api.use(createSegmentsRouter(deps.governance.segments, deps.commands.segments));
-  api.use(createRolloutsRouter(deps.rollouts, deps.commands.rollouts, deps.flags));
+  api.use(createRolloutsRouter(deps.commands.rollouts));
   api.use(createReleasePipelinesRouter(deps.releasePipelines, { pipelines: deps.commands.releasePipelines, templates: deps.commands.releaseTemplates }));
   api.use(createScheduledChangesRouter(deps.scheduledChanges, deps.commands.scheduledChanges, deps.flags));
   if (deps.changeRequests) api.use(createChangeRequestsRouter(deps.changeRequests, deps.commands.changePolicies, deps.commands.changeRequests));

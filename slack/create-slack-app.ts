@@ -19,6 +19,7 @@ import { SLACK_BODY_LIMIT_BYTES, slackRequestGuard } from './request-guard.js';
 import { describeVariants, type VariantsOfConfig } from './variant-text.js';
 import type { ChangeRequestService } from '../src/change-requests/change-request-service.js';
 import type { ChangeRequestCommands } from '../src/change-requests/change-request-commands.js';
+import { mayReadIn, readGuardOf } from '../src/flags/flag-access.js';
 import { registerChangeRequestActions, slackChangeRequestNotifier } from './change-request-slack.js';
 
 export interface SlackAppDeps {
@@ -83,17 +84,6 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
     slackUserId: command.user_id, slackUserName: command.user_name, teamId: command.team_id,
   });
 
-  /** The flag and environment a linked user's command names, authorized for `action`; or the reply that refuses or helps. */
-  async function authorizeCommand(
-    linked: LinkedSlackUser, command: string, flagKey: string, environment: string | null, action: 'read' | 'write' | 'kill_switch',
-  ): Promise<{ ok: true; flag: SlackTargetFlag; environment: string; actor: LinkedSlackUser['actor'] } | { ok: false; reply: Reply }> {
-    const env = environment ?? deps.defaultEnvironment;
-    const target = await access.resolve(linked, flagKey, env);
-    if (!target.ok) return { ok: false, reply: ephemeral(target.message) };
-    const auth = await access.authorize(linked, { resource: 'flag', action, environment: env, tags: target.flag.tags }, { command, flagKey, environment: env });
-    if (!auth.ok) return { ok: false, reply: ephemeral(auth.message) };
-    return { ok: true, flag: target.flag, environment: env, actor: auth.actor };
-  }
   /** The live flag and environment a linked user's command names (close matches otherwise), for a write command to decide on. */
   async function targetOf(linked: LinkedSlackUser, flagKey: string, environment: string | null): Promise<{ ok: true; flag: SlackTargetFlag; environment: string } | { ok: false; reply: Reply }> {
     const env = environment ?? deps.defaultEnvironment;
@@ -134,15 +124,21 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       if (parsed.kind === 'help') return void (await reply(ephemeral(KILLSWITCH_HELP)));
       if (parsed.kind === 'invalid') return void (await reply(ephemeral(parsed.message)));
       if (parsed.kind === 'restore') {
-        // Only offers the button (nothing changes here); pressing it runs the release command.
-        const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'kill_switch');
-        if (!auth.ok) return void (await reply(auth.reply));
-        const { flag, environment } = auth;
-        const config = await deps.flags.getConfig(flag.key, environment);
-        if (!config.kill_switch.enabled) return void (await reply(ephemeral(`The kill switch of \`${flag.key}\` is not active in ${environment}.`)));
-        return void (await reply(ephemeral(`Release the kill switch of \`${flag.key}\` in ${environment}?`, [
-          { type: 'section', text: { type: 'mrkdwn', text: `Killed by ${config.kill_switch.triggered_by ?? 'someone'}: ${config.kill_switch.reason ?? ''}` } },
-          restoreButton({ flag: flag.key, environment }, 'Restore now'),
+        // Only offers the button (nothing changes here); pressing it runs the release command, whose right decides the prompt too.
+        const found = await targetOf(link.linked, parsed.flag, parsed.environment);
+        if (!found.ok) return void (await reply(found.reply));
+        const { flag, environment } = found;
+        const preview = await asLinked(link.linked, { command: name, flagKey: flag.key, environment }, () =>
+          deps.killSwitch.releasePreview(access.callerOf(link.linked), { flagKey: flag.key, environment }));
+        if (!preview.ok) return void (await reply(preview.reply));
+        const { killSwitch: ks, approvalsNeeded } = preview.value;
+        if (!ks.enabled) return void (await reply(ephemeral(`The kill switch of \`${flag.key}\` is not active in ${environment}.`)));
+        const asks = approvalsNeeded > 0
+          ? `Request the release of the kill switch of \`${flag.key}\` in ${environment}? ${environment}'s change policy needs ${approvalsNeeded} approval${approvalsNeeded === 1 ? '' : 's'} first: pressing makes a change request.`
+          : `Release the kill switch of \`${flag.key}\` in ${environment}?`;
+        return void (await reply(ephemeral(asks, [
+          { type: 'section', text: { type: 'mrkdwn', text: `Killed by ${ks.triggered_by ?? 'someone'}: ${ks.reason ?? ''}` } },
+          restoreButton({ flag: flag.key, environment }, approvalsNeeded > 0 ? 'Request release' : 'Restore now'),
         ])));
       }
 
@@ -223,16 +219,21 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       if (!link.ok) return void (await ack(ephemeral(link.message)));
       if (parsed.kind === 'help') return void (await ack(ephemeral(FLAG_HELP)));
       if (parsed.kind === 'invalid') return void (await ack(ephemeral(parsed.message)));
-      const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'read');
-      if (!auth.ok) return void (await ack(auth.reply));
-      const { flag } = auth;
-      const details = await deps.flags.getFlag(flag.key);
+      const found = await targetOf(link.linked, parsed.flag, parsed.environment);
+      if (!found.ok) return void (await ack(found.reply));
+      const { flag } = found;
+      const caller = access.callerOf(link.linked);
+      // The flag service's read decides, with the caller's RBAC, as GET /api/v1/flags/{key} does.
+      const read = await asLinked(link.linked, { command: name, flagKey: flag.key, environment: found.environment }, () =>
+        deps.flags.getFlag(flag.key, readGuardOf(caller)));
+      if (!read.ok) return void (await ack(read.reply));
+      const details = read.value;
       const lines: string[] = [];
       type EnvConfig = VariantsOfConfig & { enabled: boolean; version: number; rollout?: { percentage: number; strategy: string } | null; kill_switch: { enabled: boolean; triggered_by?: string | null; reason?: string | null } };
       for (const [environment, config] of Object.entries(details.environments as Record<string, EnvConfig>)) {
         if (parsed.environment && environment !== parsed.environment) continue;
         // Only the environments this user may read (a grant may name some of them only).
-        if (!access.allows(link.linked, { resource: 'flag', action: 'read', environment, tags: flag.tags })) continue;
+        if (!mayReadIn(caller, environment, flag.tags)) continue;
         const ks = config.kill_switch;
         const state = ks.enabled ? `:red_circle: *killed* by ${ks.triggered_by ?? '?'} — ${ks.reason ?? ''}` : config.enabled ? ':large_green_circle: on' : ':white_circle: off';
         const percentage = `${config.rollout ? `, ${config.rollout.percentage}% (${config.rollout.strategy})` : ''}${describeVariants(config)}`;
@@ -260,10 +261,14 @@ export function createSlackApp(deps: SlackAppDeps): express.Router {
       let progress: RolloutProgress | null;
       let target: { flag: SlackTargetFlag; environment: string };
       if (parsed.action === 'status') {
-        const auth = await authorizeCommand(link.linked, name, parsed.flag, parsed.environment, 'read');
-        if (!auth.ok) return void (await say(auth.reply));
-        target = auth;
-        progress = (await deps.rollouts.list(auth.flag.key, auth.environment)).current;
+        // The rollout read decides, with the caller's RBAC, as GET …/rollouts does.
+        const found = await targetOf(link.linked, parsed.flag, parsed.environment);
+        if (!found.ok) return void (await say(found.reply));
+        target = found;
+        const listed = await asLinked(link.linked, { command: name, flagKey: found.flag.key, environment: found.environment }, () =>
+          deps.rolloutCommands.list(access.callerOf(link.linked), { flagKey: found.flag.key, environment: found.environment }));
+        if (!listed.ok) return void (await say(listed.reply));
+        progress = listed.value.current;
       } else {
         // Steering is the rollout command's, as over HTTP: it decides the linked user's right.
         const found = await targetOf(link.linked, parsed.flag, parsed.environment);

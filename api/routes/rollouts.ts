@@ -2,10 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { rolloutListSchema, rolloutProgressSchema, rolloutStartedSchema, type RolloutList, type RolloutProgressView, type RolloutStarted } from '../../src/protocol/admin-api.js';
 import { changeRequestCreatedSchema } from '../../src/change-requests/change-request-schemas.js';
-import { rolloutStartSchema, type RolloutService } from '../../src/rollouts/rollout-service.js';
+import { rolloutStartSchema } from '../../src/rollouts/rollout-service.js';
 import { rolloutProgressView, rolloutRecordView, rolloutStartedView } from '../../src/rollouts/rollout-views.js';
 import type { RolloutCommands } from '../../src/rollouts/rollout-commands.js';
-import { authorizeFlag, callerOf, type FlagTags } from '../auth.js';
+import { callerOf } from '../auth.js';
 import { defineRoute } from '../route-docs.js';
 import { reasonSchema, requiredReasonSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -31,7 +31,7 @@ const actions = {
  * A start may be covered by the environment's change policy (it then waits as a change request);
  * steering a running rollout never is: pause and abort are incident tools.
  */
-export function createRolloutsRouter(service: RolloutService, commands: RolloutCommands, flags: FlagTags): Router {
+export function createRolloutsRouter(commands: RolloutCommands): Router {
   const router = Router();
   const base = '/api/v1/flags/{key}/environments/{env}/rollouts';
 
@@ -56,8 +56,7 @@ export function createRolloutsRouter(service: RolloutService, commands: RolloutC
     auth: FLAG_READ, params: flagEnvParams, responses: { 200: { description: 'the running rollout (null when none) and every rollout of the flag', schema: rolloutListSchema } }, errors: [400, 401, 403, 404],
   }, async (req, res) => {
     const { key, env } = parseInput(flagEnvParams, req.params, 'params');
-    await authorizeFlag(res, flags, key, env, 'read');
-    const { current, rollouts } = await service.list(key, env);
+    const { current, rollouts } = await commands.list(callerOf(req, res), { flagKey: key, environment: env });
     res.json({ current: current && rolloutProgressView(current), rollouts: rollouts.map((r) => rolloutRecordView(r, r.url)) } satisfies RolloutList);
   });
 

@@ -14,11 +14,12 @@ const KILLS = 10;
 /** Clients per process: 1,000 instances run in 10 processes of their own (BENCH_INSTANCES_PER_PROCESS). */
 const PER_PROCESS = Number(process.env.BENCH_INSTANCES_PER_PROCESS ?? 100);
 
-interface Fleet { children: ChildProcess[]; applied: Map<number, number[]> }
+interface Fleet { children: ChildProcess[]; applied: Map<number, number[]>; fetches: number[] }
 
 /** Starts `size` SDK clients (test/clients/node/sdk-fleet.ts) in processes of PER_PROCESS; resolves when all are ready. */
 async function startFleet(base: string, token: string, size: number): Promise<Fleet> {
   const applied = new Map<number, number[]>();
+  const fetches: number[] = [];
   const children: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   for (let left = size; left > 0; left -= PER_PROCESS) {
@@ -32,6 +33,7 @@ async function startFleet(base: string, token: string, size: number): Promise<Fl
       createInterface({ input: child.stdout! }).on('line', (line) => {
         const parsed = JSON.parse(line) as { type: string; version?: number; at?: number };
         if (parsed.type === 'ready') resolve();
+        if (parsed.type === 'fetched') fetches.push(parsed.at!);
         if (parsed.type === 'applied') {
           const list = applied.get(parsed.version!) ?? [];
           list.push(parsed.at!);
@@ -43,7 +45,7 @@ async function startFleet(base: string, token: string, size: number): Promise<Fl
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   await Promise.all(ready);
-  return { children, applied };
+  return { children, applied, fetches };
 }
 
 /** Heap bytes per instance record of the registry itself (in this process, measured with gc). */
@@ -89,6 +91,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     // their fan-out, every instance's report and any re-fetch) and the fleet's (applying, reporting).
     const fleetCpu = () => fleet.children.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
     const cpuBefore = { api: cpuSeconds(api.pid), fleet: fleetCpu() };
+    const loopStarted = Date.now();
     for (let i = 0; i < KILLS; i++) {
       const sent = Date.now();
       const kill = await admin(api.base, 'POST', path, { reason: `scale ${i}` });
@@ -102,6 +105,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     }
     const apiCpuMs = ((cpuSeconds(api.pid) - cpuBefore.api) * 1000) / (2 * KILLS);
     const fleetCpuMs = ((fleetCpu() - cpuBefore.fleet) * 1000) / (2 * KILLS);
+    const fetchesPerChange = fleet.fetches.filter((at) => at >= loopStarted).length / (2 * KILLS);
     for (const child of fleet.children) child.kill('SIGTERM');
     await Promise.all(fleet.children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
     redis.disconnect();
@@ -113,7 +117,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
       values: {
         'kill confirmed on all p50': percentile(confirmedMs, 50), 'kill confirmed on all p99': percentile(confirmedMs, 99),
         'instance applied p99': percentile(perInstanceMs, 99), 'kills not confirmed on all': unconfirmed,
-        'API CPU per change': apiCpuMs, 'SDK fleet CPU per change': fleetCpuMs,
+        'API CPU per change': apiCpuMs, 'SDK fleet CPU per change': fleetCpuMs, 'definitions fetches per change': fetchesPerChange,
         'API RSS per instance': perInstanceKiB, 'registry per instance': recordBytes / 1024,
       },
     });
@@ -125,7 +129,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     measures: [
       { name: 'kill confirmed on all p50', unit: 'ms' }, { name: 'kill confirmed on all p99', unit: 'ms', budget: 250 },
       { name: 'instance applied p99', unit: 'ms' }, { name: 'kills not confirmed on all', unit: '' },
-      { name: 'API CPU per change', unit: 'ms' }, { name: 'SDK fleet CPU per change', unit: 'ms' },
+      { name: 'API CPU per change', unit: 'ms' }, { name: 'SDK fleet CPU per change', unit: 'ms' }, { name: 'definitions fetches per change', unit: '' },
       { name: 'API RSS per instance', unit: 'KiB' }, { name: 'registry per instance', unit: 'KiB', budget: 5 },
     ],
     rows,

@@ -25,10 +25,13 @@ export function createFlagPublisher(deps: {
     project,
     announce,
     async publish(definition, event) {
+      // One round trip: the Lua write and the announcement are pipelined. They are written before this
+      // process applies the change (and fans it out to its own stream clients, a synchronous loop of
+      // tens of milliseconds at 10,000 clients), so the other replicas never wait for that.
+      const sent = Promise.all([project(definition), announce(definition, event)]);
       deps.applyLocally?.(definition);
       try {
-        // One round trip: the Lua write and the announcement are pipelined.
-        await Promise.all([project(definition), announce(definition, event)]);
+        await sent;
         return true;
       } catch (error) {
         // Postgres has the change; the reconciler re-projects it when Redis is back.

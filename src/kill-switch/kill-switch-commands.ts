@@ -3,8 +3,9 @@ import type { ChangeRequestCreated } from '../change-requests/change-request-sch
 import type { ChangeRequestService, GateOutcome } from '../change-requests/change-request-service.js';
 import type { Database } from '../connections/database.js';
 import { hasVisibleCharacter } from '../domain/text.js';
-import { ValidationError } from '../errors.js';
-import { findFlag } from '../flags/flag-store.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { findConfig, findFlag } from '../flags/flag-store.js';
+import type { FlagConfig } from '../domain/flag.js';
 import type { KillSwitchOutcome, KillSwitchService, RunOptions } from './kill-switch-service.js';
 
 export interface PullKillSwitch {
@@ -21,6 +22,12 @@ export interface ReleaseKillSwitch {
   /** Defaults to a plain "kill switch released"; a bypass needs one of the caller's own (Caller.reason). */
   reason?: string | null;
   requestId?: string;
+}
+
+/** What releasing would do now: the kill as it stands, and the approvals a release would wait for (0: none, it releases at once). */
+export interface ReleasePreview {
+  killSwitch: FlagConfig['kill_switch'];
+  approvalsNeeded: number;
 }
 
 /** A release either happened or, under a policy that says restores need approval, waits as a change request. */
@@ -52,6 +59,21 @@ export function createKillSwitchCommands(deps: { db: Database; killSwitch: KillS
       const reason = command.reason.trim();
       if (!hasVisibleCharacter(reason)) throw new ValidationError('A reason is required', [{ path: 'body.reason', message: 'must contain a visible character' }]);
       return deps.killSwitch.activate({ ...origin(caller), flagKey: command.flagKey, environment: command.environment, reason, requestId: command.requestId }, options);
+    },
+
+    /**
+     * What a release by this caller would do, for a prompt that offers it (Slack's `/killswitch … restore`):
+     * decided by the release's own right, so the prompt is refused exactly where the release would be.
+     * Changes nothing; an unknown flag or environment is a 404.
+     */
+    async releasePreview(caller: Caller, command: { flagKey: string; environment: string }): Promise<ReleasePreview> {
+      await authorize(caller, command.flagKey, command.environment);
+      const flag = await findFlag(deps.db, command.flagKey);
+      const config = flag && !flag.archivedAt ? await findConfig(deps.db, flag.id, command.environment) : null;
+      if (!config) throw new NotFoundError(`No flag '${command.flagKey}' in '${command.environment}'`);
+      const policy = deps.changeRequests ? await deps.changeRequests.getPolicy(command.environment) : null;
+      const gated = policy !== null && policy.required_approvals > 0 && policy.restore_requires_approval && !caller.bypass;
+      return { killSwitch: config.config.kill_switch, approvalsNeeded: gated ? policy.required_approvals : 0 };
     },
 
     /** Releases the kill switch, or makes the change request the environment's policy asks for. */

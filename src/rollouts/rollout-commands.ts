@@ -38,6 +38,12 @@ export function createRolloutCommands(deps: { db: Database; rollouts: RolloutSer
         deps.rollouts.start(flagKey, environment, { plan }, caller.actor, origin(caller), { reason: caller.reason ?? null, metadata: marks }));
     },
 
+    /** The flag's rollouts in the environment and the running one's live progress (flag:read there, as every entry point reads them). */
+    async list(caller: Caller, query: { flagKey: string; environment: string }) {
+      await requireFlagAccess(deps.db, caller, query.flagKey, query.environment, 'read');
+      return deps.rollouts.list(query.flagKey, query.environment);
+    },
+
     /** Pauses, resumes, skips a step of, approves a gate of, or aborts the running rollout. */
     async steer(caller: Caller, command: { flagKey: string; environment: string; action: SteeringAction; args?: SteeringArgs }): Promise<RolloutProgress> {
       await requireFlagAccess(deps.db, caller, command.flagKey, command.environment, 'write');

@@ -1,7 +1,8 @@
 /**
- * A replica's acknowledgement of a change goes to Redis before the replica does the rest of the
- * change's synchronous work (its stream fan-out to every SSE client of the process). The listener
- * runs in a process of its own, so it hears the ack while this one is still busy.
+ * A change's announcement to the other replicas, and a replica's acknowledgement of it, go to Redis
+ * before the process does the rest of the change's synchronous work (its stream fan-out to every SSE
+ * client of the process). The listener runs in a process of its own, so it hears them while this one
+ * is still busy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,10 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ackChannel, ChangeAcker, parseAck } from '../../src/serving/change-acks.js';
+import { createFlagPublisher } from '../../src/cache/flag-publisher.js';
+import { RedisProjection } from '../../src/cache/projection.js';
+import { defaultConfigFor } from '../../src/domain/flag.js';
+import { createLogger } from '../../src/logger.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const config = loadConfig({ ...process.env, RIPCORD_ADMIN_TOKEN: 'change-acks-test-token-0123456789' });
@@ -23,15 +28,15 @@ afterAll(() => {
   redis.disconnect();
 });
 
-/** A process subscribed to the ack channel, printing each message with the moment it heard it. */
-async function listen(): Promise<Map<string, number>> {
+/** A process subscribed to `channel` (the ack channel unless named), printing each message with the moment it heard it. */
+async function listen(channel = ackChannel(prefix)): Promise<Map<string, number>> {
   const source = `
     import { Redis } from 'ioredis';
     const sub = new Redis(process.env.URL);
     sub.on('message', (_channel, message) => console.log(JSON.stringify({ at: Date.now(), message })));
     await sub.subscribe(process.env.CHANNEL);
     console.log(JSON.stringify({ ready: true }));`;
-  const listener = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: root, env: { ...process.env, URL: config.REDIS_URL, CHANNEL: ackChannel(prefix) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const listener = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: root, env: { ...process.env, URL: config.REDIS_URL, CHANNEL: channel }, stdio: ['ignore', 'pipe', 'inherit'] });
   listeners.push(listener);
   const heard = new Map<string, number>();
   await new Promise<void>((resolve, reject) => {
@@ -41,6 +46,8 @@ async function listen(): Promise<Map<string, number>> {
       if (parsed.ready) resolve();
       const ack = parsed.message ? parseAck(parsed.message) : null;
       if (ack) heard.set(`${ack.flag}@${ack.version}`, parsed.at!);
+      const change = parsed.message && !ack ? (JSON.parse(parsed.message) as { definition?: { key: string; version: number } }) : undefined;
+      if (change?.definition) heard.set(`${change.definition.key}@${change.definition.version}`, parsed.at!);
     });
   });
   return heard;
@@ -54,7 +61,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('a replica\'s acknowledgement', () => {
+describe('a replica\'s announcement and acknowledgement of a change', () => {
   it('is on the wire before the synchronous work that follows the change (the stream fan-out) ends', async () => {
     const heard = await listen();
     const acker = new ChangeAcker({ redis, replica: 'replica-a', prefix });
@@ -71,6 +78,25 @@ describe('a replica\'s acknowledgement', () => {
     await until(() => heard.has('checkout@7'), 'the ack');
     expect(heard.get('checkout@7')!).toBeLessThan(busyUntil);
     expect(acker.sent).toBe(2);
+  });
+
+  it('announces a change to the other replicas before applying it here (and fanning it out to this process\'s streams)', async () => {
+    const projection = new RedisProjection(redis, prefix);
+    const heard = await listen(projection.channel);
+    let busyUntil = 0;
+    const publisher = createFlagPublisher({
+      projection, logger: createLogger('silent', 'test'),
+      applyLocally: () => {
+        busyUntil = Date.now() + 300;
+        while (Date.now() < busyUntil) {
+          // a synchronous fan-out to this process's stream clients
+        }
+      },
+    });
+    const definition = { key: 'announced', type: 'boolean' as const, environment: 'production', version: 11, config: defaultConfigFor('boolean') };
+    expect(await publisher.publish(definition, 'flag.updated')).toBe(true);
+    await until(() => heard.has('announced@11'), 'the announcement');
+    expect(heard.get('announced@11')!).toBeLessThan(busyUntil);
   });
 
   it('sends the acks made while one is in flight together, the newest version of each flag', async () => {

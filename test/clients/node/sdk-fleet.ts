@@ -1,8 +1,9 @@
 /**
  * A process running INSTANCES local-mode Node SDK clients against RIPCORD_URL with RIPCORD_TOKEN
  * (the SDK as an application uses it: createClient, ready, close). It prints one JSON line when all
- * are ready ({type: 'ready', ids}) and one each time a client reports holding a newer version
- * ({type: 'applied', id, version, at}: seen in the report it sends); SIGTERM closes the clients (each says it leaves), SIGKILL makes them vanish.
+ * are ready ({type: 'ready', ids}), one each time a client reports holding a newer version
+ * ({type: 'applied', id, version, at}: seen in the report it sends) and one per definitions fetch
+ * ({type: 'fetched', at}); SIGTERM closes the clients (each says it leaves), SIGKILL makes them vanish.
  * Used by test/integration/sdk-instances.test.ts and bench/scale-instances.ts.
  */
 import { createClient } from '../../../packages/node/src/index.js';
@@ -16,6 +17,7 @@ const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n
 // The SDK's own fetch, watched: a report naming a newer version is the moment the client applied it.
 const held = new Map<string, number>();
 const watched: typeof fetch = (input, init) => {
+  if (String(input).endsWith('/api/v1/definitions')) print({ type: 'fetched', at: Date.now() });
   if (String(input).endsWith('/api/v1/instances/report') && typeof init?.body === 'string') {
     const { id, version } = JSON.parse(init.body) as { id: string; version: number };
     if (version > (held.get(id) ?? -1)) {
