@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -159,6 +160,31 @@ export async function stackService(action: 'up' | 'down', service: 'temporal' | 
   // The worker's own namespace is not the stack's (stack-up would write it into .stack/env).
   const { TEMPORAL_NAMESPACE: _worker, ...env } = process.env;
   await promisify(execFile)('bash', [`${root}/scripts/stack-${action}.sh`, service], { cwd: root, timeout: 120_000, env });
+  if (action === 'down') await requireStopped(service);
+}
+
+/**
+ * The outage tests stop a service and expect its absence. stack-down stops only what this checkout's
+ * scripts started (a service someone else runs on the port is reused, never stopped), so say so plainly
+ * instead of letting a test fail on an outage that never happened.
+ */
+async function requireStopped(service: 'temporal' | 'redis' | 'postgres'): Promise<void> {
+  const target = service === 'temporal' ? new URL(`tcp://${process.env.TEMPORAL_ADDRESS}`) : new URL(service === 'redis' ? process.env.REDIS_URL! : process.env.DATABASE_URL!);
+  const port = Number(target.port);
+  const answers = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect({ host: target.hostname, port, timeout: 500 }, () => resolve(true));
+      socket.on('error', () => resolve(false)).on('timeout', () => resolve(false));
+      socket.once('connect', () => socket.destroy()).once('close', () => socket.destroy());
+    });
+  for (let attempt = 0; attempt < 20 && (await answers()); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 250));
+  if (await answers()) {
+    throw new Error(
+      `${service} on ${target.hostname}:${port} still answers after stack-down: it was not started by this checkout's scripts ` +
+        `(another checkout's stack or a system service), so this outage test can't stop it. Stop that service, or give this ` +
+        `checkout ports of its own (RIPCORD_PG_PORT, RIPCORD_REDIS_PORT, RIPCORD_TEMPORAL_PORT in .stack.local).`,
+    );
+  }
 }
 
 export const uniqueKey = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
