@@ -171,20 +171,21 @@ export async function stackService(action: 'up' | 'down', service: 'temporal' | 
 async function requireStopped(service: 'temporal' | 'redis' | 'postgres'): Promise<void> {
   const target = service === 'temporal' ? new URL(`tcp://${process.env.TEMPORAL_ADDRESS}`) : new URL(service === 'redis' ? process.env.REDIS_URL! : process.env.DATABASE_URL!);
   const port = Number(target.port);
-  const answers = () =>
+  const closed = () =>
     new Promise<boolean>((resolve) => {
-      const socket = connect({ host: target.hostname, port, timeout: 500 }, () => resolve(true));
-      socket.on('error', () => resolve(false)).on('timeout', () => resolve(false));
-      socket.once('connect', () => socket.destroy()).once('close', () => socket.destroy());
+      const socket = connect({ host: target.hostname, port, timeout: 500 }, () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true)).once('timeout', () => (socket.destroy(), resolve(true)));
     });
-  for (let attempt = 0; attempt < 20 && (await answers()); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 250));
-  if (await answers()) {
-    throw new Error(
-      `${service} on ${target.hostname}:${port} still answers after stack-down: it was not started by this checkout's scripts ` +
-        `(another checkout's stack or a system service), so this outage test can't stop it. Stop that service, or give this ` +
-        `checkout ports of its own (RIPCORD_PG_PORT, RIPCORD_REDIS_PORT, RIPCORD_TEMPORAL_PORT in .stack.local).`,
-    );
-  }
+  await eventually(
+    closed,
+    `${service} on ${target.hostname}:${port} to stop. It still answers after stack-down, so it was not started by this ` +
+      `checkout's scripts (another checkout's stack or a system service) and this outage test can't stop it. Stop that ` +
+      `service, or give this checkout ports of its own (RIPCORD_PG_PORT, RIPCORD_REDIS_PORT, RIPCORD_TEMPORAL_PORT in .stack.local)`,
+    5_000,
+  );
 }
 
 export const uniqueKey = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
