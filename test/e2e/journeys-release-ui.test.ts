@@ -196,7 +196,7 @@ describe('admin UI journeys: change request, release pipeline, audit log', () =>
       await filters.getByLabel('Action').fill('kill');
       const kill = w.page.locator(`li.event[data-action="kill_switch.activated"][data-resource="${key}"]`);
       await kill.waitFor();
-      expect(await kill.locator('summary').textContent()).toContain(`by Pager ${tag} (alert trigger)`);
+      await expect.poll(() => kill.locator('summary').textContent()).toContain(`by Pager ${tag} (alert trigger)`); // names arrive after the ids
       await w.click(kill.locator('summary'));
       expect(await kill.textContent()).toContain('enabled: false → true');
       await w.look('7-audit-kill');

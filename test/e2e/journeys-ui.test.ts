@@ -57,7 +57,7 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       const history = w.page.getByTestId('flag-history');
       const configured = history.locator('li[data-action="flag.config.updated"]');
       await configured.waitFor();
-      expect(await configured.locator('summary').textContent()).toContain('by Priya Shah');
+      await expect.poll(() => configured.locator('summary').textContent()).toContain('by Priya Shah'); // names arrive after the ids
       expect(await history.textContent()).not.toContain(priya.id);
       await w.look('1-read-history');
       expect(w.clicks).toBeLessThanOrEqual(CLICK_BUDGET.read);
@@ -86,7 +86,7 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       await w.click(form.getByRole('button', { name: `Kill ${key} in production` }));
       const banner = w.page.getByTestId('killed-banner');
       await banner.waitFor();
-      expect(await banner.textContent()).toContain('by Omar Haddad: “checkout 5xx at 3 a.m.”');
+      await expect.poll(() => banner.textContent()).toContain('by Omar Haddad: “checkout 5xx at 3 a.m.”'); // names arrive after the ids
       await w.page.getByTestId('kill-confirmation').getByText(/^Confirmed on \d+\/\d+ replicas/).waitFor();
       expect((await api('GET', `/api/v1/flags/${key}/environments/production`)).body.kill_switch.enabled).toBe(true);
       await w.look('2-killed');
@@ -96,7 +96,7 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
         await w.menu('Dashboard');
         const kill = w.page.locator(`li[data-kill="${key}:production"]`);
         await kill.waitFor();
-        expect(await kill.textContent()).toContain('by Omar Haddad');
+        await expect.poll(() => kill.textContent()).toContain('by Omar Haddad'); // names arrive after the ids
         expect(await kill.getByTestId('kill-state').textContent()).toBe('still killed');
         await kill.getByRole('link', { name: key }).click();
       });
@@ -191,7 +191,7 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       expect(reported.status).toBe(202);
       const outcome = w.page.getByTestId('rollout-outcome');
       await outcome.and(w.page.locator('[data-status="rolled_back"]')).waitFor({ timeout: 30_000 });
-      expect(await outcome.textContent()).toContain('by Priya Shah');
+      await expect.poll(() => outcome.textContent()).toContain('by Priya Shah'); // names arrive after the ids
       expect(await outcome.getByTestId('outcome-summary').textContent()).toBe('2 of 2 steps applied; it had reached compact 30 / wide 20 / control 50. Now in production: control 100.');
       // Whose errors tripped it, by name (the server's detail says user:<id>).
       await expect.poll(() => outcome.getByRole('note').textContent()).toMatch(/^Guard breached: treated error rate 40\.00% is above 20\.00%; errors from Priya Shah \(8 errors\)$/);
@@ -238,7 +238,7 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       expect(JSON.parse(stdout)).toMatchObject({ action: 'kill', changed: true });
       const banner = w.page.getByTestId('killed-banner');
       await banner.waitFor();
-      expect(await banner.textContent()).toContain('by Search 5xx (alert trigger)');
+      await expect.poll(() => banner.textContent()).toContain('by Search 5xx (alert trigger)'); // names arrive after the ids
       await panel.locator('tr[data-deliveries="1"]').waitFor();
       expect(await panel.locator('td[data-field="last-fired"]').textContent()).not.toBe('never');
       await w.look('5-trigger-fired');
