@@ -74,7 +74,7 @@ describe('local flag store', () => {
         expect(store.applyChange({ key: 'a', environment: 'production', version: version + 1, enabled, kill_switch: killed, from_version: version })).toBe(true);
         version += 1;
         const fetched = new FlagStore();
-        fetched.install(payload(version, [store.definition('a')!]));
+        fetched.install({ environment: 'production', version, flags: [store.definition('a')!], segments: [] });
         for (const context of contexts) expect(store.evaluate('a', context)).toEqual(fetched.evaluate('a', context));
         expect(store.evaluate('a', {})?.version).toBe(version);
       }
