@@ -54,7 +54,9 @@ if (profile) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
-  stopProfile = async () => writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
+  let written: Promise<void> | undefined;
+  // Once, however many SIGTERMs come.
+  stopProfile = () => (written ??= session.post('Profiler.stop').then(({ profile: taken }) => writeFileSync(profile, JSON.stringify(taken))));
 }
 
 process.on('SIGTERM', () => {
