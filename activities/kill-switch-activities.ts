@@ -1,5 +1,4 @@
 import type { ChangeKind } from '../src/domain/flag-change.js';
-import { withTransaction } from '../src/connections/database.js';
 import { applyKill, applyRestore, auditKillSwitch, currentDefinition, type KillSwitchChange } from '../src/kill-switch/kill-change.js';
 import { Context, sleep } from '@temporalio/activity';
 import { listReplicas } from '../src/serving/replica-heartbeat.js';
@@ -25,13 +24,13 @@ export function createKillSwitchActivities(deps: ActivityDeps) {
   return {
     /** Ensures the kill is applied in Postgres (a no-op when the API already did it). */
     async disableFlag(change: KillSwitchChange): Promise<{ changed: boolean; version: number }> {
-      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyKill(tx, change)));
+      const applied = await nonRetryableOnNotFound(() => applyKill(deps.db, change));
       return { changed: applied.changed, version: applied.definition.version };
     },
 
     /** Ensures the restore is applied in Postgres. */
     async removeKillSwitch(change: KillSwitchChange): Promise<{ changed: boolean; version: number }> {
-      const applied = await nonRetryableOnNotFound(() => withTransaction(deps.db, (tx) => applyRestore(tx, change)));
+      const applied = await nonRetryableOnNotFound(() => applyRestore(deps.db, change));
       return { changed: applied.changed, version: applied.definition.version };
     },
 

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { CORS_PREFLIGHT_HEADERS, DEFAULT_ENVIRONMENT, type ServingRequest, type ServingResponse } from '../../src/serving/evaluation-endpoints.js';
 import type { InstanceDirectory } from '../../src/serving/instance-directory.js';
-import { instanceReportAnswerSchema, instanceReportSchema, MAX_INSTANCE_REPORT_BYTES } from '../../src/serving/instance-reports.js';
+import { instanceReportAnswerSchema, instanceReportRequestSchema, MAX_INSTANCE_REPORT_BYTES } from '../../src/serving/instance-reports.js';
 import { fleetSchema } from '../../src/protocol/instances-api.js';
 import { authorize } from '../auth.js';
 import { parseInput } from '../validation.js';
@@ -32,8 +32,8 @@ export function createInstanceReportRouter(report: (request: ServingRequest) => 
   });
   defineRoute(router, '', {
     method: 'post', path: REPORT_PATH, tag: 'Evaluation',
-    summary: 'An SDK instance reports the environment version it serves (after every change it applies, and as a heartbeat)',
-    auth: 'client or server token (its environment), or a user with flag:read in the environment', body: instanceReportSchema,
+    summary: 'An SDK instance reports the environment version it serves (after every change it applies, and as a heartbeat); instances of one process may send their reports together',
+    auth: 'client or server token (its environment), or a user with flag:read in the environment', body: instanceReportRequestSchema,
     responses: { 200: { description: 'counted', schema: instanceReportAnswerSchema } }, errors: [400, 401, 403, 413, 429],
   }, rawBody, async (req, res) => {
     sendServing(res, await report(servingRequest(req)));

@@ -34,7 +34,9 @@ export async function buildServer(checkout: string): Promise<string> {
  */
 export async function startBuiltApi(checkout: string, port: number, env: Record<string, string>, built?: string): Promise<ChildProcess> {
   const entry = built ?? (await buildServer(checkout));
-  const child = track(spawn(process.execPath, [entry], {
+  // BENCH_CPU_PROF=<folder>: the API writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = track(spawn(process.execPath, [...profile, entry], {
     cwd: checkout,
     env: { ...process.env, ...env, PORT: String(port), RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -42,8 +42,7 @@ function typeOf(doc: Json, raw: Json | undefined, depth = 0): string {
   return typeof schema.type === 'string' ? schema.type : 'any';
 }
 
-function bodyFields(doc: Json, operation: Operation): string[] {
-  const schema = deref(doc, operation.requestBody?.content?.['application/json']?.schema);
+function fieldRows(doc: Json, schema: Json | undefined): string[] {
   const properties = schema?.properties as Record<string, Json> | undefined;
   if (!properties) return [];
   const required = new Set((schema?.required as string[] | undefined) ?? []);
@@ -52,6 +51,15 @@ function bodyFields(doc: Json, operation: Operation): string[] {
     const description = typeof described?.description === 'string' ? ` — ${described.description}` : '';
     return `| \`${name}\` | ${tableCell(typeOf(doc, field))} | ${required.has(name) ? 'yes' : 'no'} | ${tableCell(description.replace(/^ — /, ''))} |`;
   });
+}
+
+/** The body's fields; a body of several shapes (anyOf/oneOf) lists each shape's, parted by an "or" row. */
+function bodyFields(doc: Json, operation: Operation): string[] {
+  const schema = deref(doc, operation.requestBody?.content?.['application/json']?.schema);
+  const shapes = (schema?.anyOf ?? schema?.oneOf) as Json[] | undefined;
+  if (schema?.properties || !Array.isArray(shapes)) return fieldRows(doc, schema);
+  return shapes.map((shape) => fieldRows(doc, deref(doc, shape))).filter((rows) => rows.length > 0)
+    .flatMap((rows, i) => (i === 0 ? rows : ['| **or** | | | |', ...rows]));
 }
 
 export function renderApiReference(doc: Json): string {

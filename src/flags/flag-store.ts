@@ -30,7 +30,8 @@ export interface ConfigRecord {
 }
 
 const FLAG_COLUMNS = 'id, key, name, description, type, tags, created_by, created_at, updated_by, updated_at, archived_at, version';
-const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, bucketing, kill_switch, version, updated_by, updated_at';
+/** The columns of a config row (ConfigRow), for statements of other stores that read one. */
+export const CONFIG_COLUMNS = 'environment, enabled, variants, on_variant, off_variant, value, off_value, rules, targeting, rollout, split, bucketing, kill_switch, version, updated_by, updated_at';
 
 /** A row of FLAG_COLUMNS. */
 interface FlagRow {
@@ -49,7 +50,7 @@ interface FlagRow {
 }
 
 /** A row of CONFIG_COLUMNS (jsonb columns as zod checked them on the way in). */
-interface ConfigRow {
+export interface ConfigRow {
   environment: string;
   enabled: FlagConfig['enabled'];
   variants: FlagConfig['variants'];
@@ -85,7 +86,7 @@ function toFlag(row: FlagRow): FlagRecord {
   };
 }
 
-function toConfig(row: ConfigRow): ConfigRecord {
+export function toConfig(row: ConfigRow): ConfigRecord {
   const config: FlagConfig = {
     enabled: row.enabled,
     variants: row.variants,

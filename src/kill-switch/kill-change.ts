@@ -1,9 +1,9 @@
 import type { FlagConfig, FlagDefinition } from '../domain/flag.js';
 import { NotFoundError, ConflictError } from '../errors.js';
-import { appendAuditEvent, auditEventExists, type AuditEventInput } from '../audit/audit-store.js';
+import { appendAuditEvent, auditEventExists } from '../audit/audit-store.js';
 import type { Queryable } from '../connections/database.js';
-import { loadDefinitions, saveLockedConfigAtNextRevision } from '../flags/flag-store.js';
-import { lockForChange } from '../flags/config-change.js';
+import { findFlag, loadDefinitions } from '../flags/flag-store.js';
+import { writeKillSwitch, type KillSwitchWrite } from './kill-switch-store.js';
 
 /** A kill or a restore, as the API and the workflow both apply it. */
 export interface KillSwitchChange {
@@ -27,16 +27,14 @@ export interface AppliedChange {
 /** A change's audit event is keyed by its workflow: written once, and the mark that the change was applied. */
 const auditKey = (change: KillSwitchChange) => `${change.workflowId}:audit`;
 
-/** The audit event a change writes; its idempotency key is the workflow's. */
-export function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated' | 'deactivated', oldValue?: unknown, newValue?: unknown): AuditEventInput {
+/** The audit event a change writes (the statement adds the old and new kill switch); its idempotency key is the workflow's. */
+function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated' | 'deactivated'): KillSwitchWrite['audit'] {
   return {
     userId: change.actor.id,
     action: `kill_switch.${kind}`,
     resourceType: 'flag',
     resourceId: change.flagKey,
     environment: change.environment,
-    oldValue,
-    newValue,
     reason: change.reason,
     ipAddress: change.ipAddress ?? null,
     userAgent: change.userAgent ?? null,
@@ -46,50 +44,63 @@ export function killSwitchAuditEvent(change: KillSwitchChange, kind: 'activated'
 }
 
 /** The flag's definition in one environment as stored now; 404 when the flag or its config is gone. */
-export async function currentDefinition(tx: Queryable, change: Pick<KillSwitchChange, 'flagKey' | 'environment'>): Promise<FlagDefinition> {
-  const [definition] = await loadDefinitions(tx, change.environment, { flagKey: change.flagKey });
+export async function currentDefinition(db: Queryable, change: Pick<KillSwitchChange, 'flagKey' | 'environment'>): Promise<FlagDefinition> {
+  const [definition] = await loadDefinitions(db, change.environment, { flagKey: change.flagKey });
   if (!definition) throw new NotFoundError(`Flag '${change.flagKey}' has no config in environment '${change.environment}'`);
   return definition;
 }
 
+/** Work the change queues in its own statement, to run after commit (the workflow's start). */
+export interface QueuedWork {
+  kind: string;
+  dedupeKey: string;
+  payload: unknown;
+}
+
 /**
- * Turns the kill switch on, writing the config and its audit event in the caller's transaction.
- * Applied at most once per workflow id: the audit event is the record that it happened, so a retry
- * (or a workflow re-running the step after a later restore) changes nothing.
+ * Turns the kill switch on: the config, its audit event and (when given) the outbox entry are written
+ * by one statement, in the caller's transaction or as one of its own. Applied at most once per
+ * workflow id: the audit event is the record that it happened, so a retry (or a workflow re-running
+ * the step after a later restore) changes nothing.
  */
-export async function applyKill(tx: Queryable, change: KillSwitchChange): Promise<AppliedChange & { alreadyActive: boolean }> {
-  return applyKillSwitch(tx, change, true);
+export async function applyKill(db: Queryable, change: KillSwitchChange, queue?: QueuedWork): Promise<AppliedChange & { alreadyActive: boolean }> {
+  return applyKillSwitch(db, change, true, queue);
 }
 
 /** Turns the kill switch off; same idempotency as applyKill. Refuses when it isn't on. */
-export async function applyRestore(tx: Queryable, change: KillSwitchChange): Promise<AppliedChange & { alreadyActive: boolean }> {
-  return applyKillSwitch(tx, change, false);
+export async function applyRestore(db: Queryable, change: KillSwitchChange, queue?: QueuedWork): Promise<AppliedChange & { alreadyActive: boolean }> {
+  return applyKillSwitch(db, change, false, queue);
 }
 
-async function applyKillSwitch(tx: Queryable, change: KillSwitchChange, enable: boolean) {
-  const { flag, config } = await lockForChange(tx, change.flagKey, change.environment);
-
-  if (await auditEventExists(tx, auditKey(change))) {
-    return { changed: false, alreadyActive: false, definition: await currentDefinition(tx, change) };
-  }
-  if (config.config.kill_switch.enabled === enable) {
-    if (!enable) throw new ConflictError(`The kill switch of '${change.flagKey}' in '${change.environment}' is not active`);
-    // Already killed by someone else: nothing to do, and no second workflow.
-    return { changed: false, alreadyActive: true, definition: await currentDefinition(tx, change) };
-  }
-
+async function applyKillSwitch(db: Queryable, change: KillSwitchChange, enable: boolean, queue?: QueuedWork) {
   const killSwitch: FlagConfig['kill_switch'] = enable
     ? { enabled: true, reason: change.reason, triggered_by: change.actor.name, triggered_at: change.at }
     : { enabled: false };
-  const updated: FlagConfig = { ...config.config, kill_switch: killSwitch };
-  const version = await saveLockedConfigAtNextRevision(tx, flag.id, change.environment, updated, change.actor.id);
-  if (version === null) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
-  await appendAuditEvent(tx, killSwitchAuditEvent(change, enable ? 'activated' : 'deactivated', config.config.kill_switch, killSwitch));
-  return {
-    changed: true,
-    alreadyActive: false,
-    definition: { key: flag.key, type: flag.type, environment: change.environment, version, config: updated },
-  };
+  const written = await writeKillSwitch(db, {
+    flagKey: change.flagKey, environment: change.environment, enable, killSwitch,
+    audit: killSwitchAuditEvent(change, enable ? 'activated' : 'deactivated'), outbox: queue,
+  });
+  switch (written.kind) {
+    case 'missing': {
+      // Only a refusal costs a second look, to say what is missing.
+      const flag = await findFlag(db, change.flagKey);
+      if (flag && !flag.archivedAt) throw new NotFoundError(`Environment '${change.environment}' does not exist`);
+      throw new NotFoundError(`Flag '${change.flagKey}' does not exist`);
+    }
+    case 'archived':
+      throw new NotFoundError(`Flag '${change.flagKey}' does not exist`);
+    case 'repeated':
+      return { changed: false, alreadyActive: false, definition: written.definition };
+    case 'unchanged':
+      // The statement read the audit log before it waited for the lock: a concurrent attempt of this
+      // same change, committed meanwhile, is seen only now.
+      if (await auditEventExists(db, auditKey(change))) return { changed: false, alreadyActive: false, definition: written.definition };
+      if (!enable) throw new ConflictError(`The kill switch of '${change.flagKey}' in '${change.environment}' is not active`);
+      // Already killed by someone else: nothing to do, and no second workflow.
+      return { changed: false, alreadyActive: true, definition: written.definition };
+    case 'changed':
+      return { changed: true, alreadyActive: false, definition: written.definition };
+  }
 }
 
 /** Writes a kill's or a restore's audit event unless it exists (the API writes it with the change); true when written. */

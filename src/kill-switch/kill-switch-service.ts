@@ -3,8 +3,8 @@ import { latestKillSwitchEvent } from '../audit/audit-store.js';
 import type { Actor } from '../auth/principal.js';
 import type { FlagDefinition } from '../domain/flag.js';
 import type { Logger } from '../logger.js';
-import { withTransaction, type Database } from '../connections/database.js';
-import { enqueueOutbox, markOutboxProcessed } from '../outbox/outbox-store.js';
+import type { Database } from '../connections/database.js';
+import { markOutboxProcessed } from '../outbox/outbox-store.js';
 import { killSwitchWorkflowId, restoreWorkflowId, workflowUrl } from '../temporal/workflow-ids.js';
 import type { WorkflowStartRequest, WorkflowStarter } from '../temporal/workflow-starter.js';
 import type { FlagPublisher } from '../cache/flag-publisher.js';
@@ -48,7 +48,7 @@ export interface KillSwitchServiceDeps {
 
 /**
  * The kill switch never waits on Temporal: the disable, its audit event and an outbox entry commit in
- * one transaction, the change is projected and broadcast at once, and only then is the workflow started
+ * one statement, the change is projected and broadcast at once, and only then is the workflow started
  * (by the outbox relay if Temporal is unreachable now).
  */
 export function createKillSwitchService(deps: KillSwitchServiceDeps) {
@@ -75,11 +75,9 @@ export function createKillSwitchService(deps: KillSwitchServiceDeps) {
       memo: { reason: command.reason, actorName: command.actor.name },
     };
 
-    const applied = await withTransaction(deps.db, async (tx) => {
-      const result = await (kind === 'kill' ? applyKill : applyRestore)(tx, change);
-      if (result.changed) await enqueueOutbox(tx, WORKFLOW_START, workflowId, start);
-      return result;
-    });
+    // One statement (one round trip, its own transaction) writes the change, its audit event and the
+    // workflow's start in the outbox.
+    const applied = await (kind === 'kill' ? applyKill : applyRestore)(deps.db, change, { kind: WORKFLOW_START, dedupeKey: workflowId, payload: start });
     const url = workflowUrl(deps.temporalUiUrl, deps.namespace, workflowId);
     if (applied.alreadyActive) {
       // No workflow ran for this request: link the one of the kill that is in force.

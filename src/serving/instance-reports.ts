@@ -7,8 +7,10 @@ import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { DEFAULT_ENVIRONMENT, tokenFromHeaders, type ServingRequest, type ServingResponse } from './evaluation-endpoints.js';
 import type { InstanceRegistry } from './instance-registry.js';
 
-/** Reports are a few hundred bytes; anything past this is refused before it is parsed. */
-export const MAX_INSTANCE_REPORT_BYTES = 8 * 1024;
+/** A report is a few hundred bytes, a batch at most MAX_REPORTS_PER_REQUEST of them; anything past this is refused before it is parsed. */
+export const MAX_INSTANCE_REPORT_BYTES = 64 * 1024;
+/** Reports one request may carry (instances of one process that report in the same turn share a request). */
+export const MAX_REPORTS_PER_REQUEST = 100;
 
 /** What an SDK says about itself after every change it applies and as a heartbeat: never user data. */
 export const instanceReportSchema = z.strictObject({
@@ -23,9 +25,25 @@ export const instanceReportSchema = z.strictObject({
   closing: z.boolean().default(false).meta({ description: 'the instance is closing: it leaves the count now rather than after the expiry' }),
 });
 
+/**
+ * Several instances' reports in one request: each is its own instance's report, sent when that
+ * instance applied the version it names, and counted exactly as if it came alone.
+ */
+export const instanceReportBatchSchema = z.strictObject({
+  reports: z.array(instanceReportSchema).min(1).max(MAX_REPORTS_PER_REQUEST).meta({ description: `the reports of up to ${MAX_REPORTS_PER_REQUEST} instances (of one process, sent together)` }),
+});
+
+/** One report or a batch of them. */
+export const instanceReportRequestSchema = z.union([instanceReportSchema, instanceReportBatchSchema]);
+
 export const instanceReportAnswerSchema = z.object({
   replica: z.string(),
   heartbeat_seconds: z.number().meta({ description: 'report at least this often; an instance silent for three times as long leaves the count' }),
+  refused: z.array(z.object({
+    id: z.string(),
+    status: z.number().int().meta({ description: 'what a report of this instance alone would have been answered (403, 429)' }),
+    error: z.object({ code: z.string(), message: z.string() }),
+  })).optional().meta({ description: 'a batch only: the reports not counted (every other one was)' }),
 });
 
 export interface InstanceReportDeps {
@@ -47,11 +65,44 @@ const refusal = (status: number, code: string, message: string, details?: unknow
 /**
  * `POST /api/v1/instances/report`, whichever server carries it (the node:http fast path, or
  * Express): a thousand instances report within milliseconds of a kill, so the work per report is one
- * token lookup (cached), one schema check and one registry update. Any token kind may report for its
+ * token lookup (cached), one schema check and one registry update. A batch is one request for several
+ * instances' reports (each counted as if alone; the refused ones listed in the answer). Any token kind may report for its
  * environment (a browser holds a client token); users need flag:read there. A report changes no flag.
  */
 export function createInstanceReportEndpoint(deps: InstanceReportDeps): (request: ServingRequest) => ServingResponse | Promise<ServingResponse> {
   const accepted = answer(200, { replica: deps.replica, heartbeat_seconds: deps.heartbeatSeconds });
+
+  type Report = z.infer<typeof instanceReportSchema>;
+  type Refusal = { status: number; code: string; message: string; headers?: Record<string, string> };
+
+  /** Counts one instance's report; the refusal when it isn't counted. */
+  function count(body: Report, principal: Principal, address: string): Refusal | null {
+    if (principal.kind !== 'user' && body.environment !== undefined && body.environment !== principal.environment) {
+      return { status: 403, code: 'FORBIDDEN', message: `This token is for environment '${principal.environment}', not '${body.environment}'` };
+    }
+    const environment = principal.kind === 'user' ? (body.environment ?? DEFAULT_ENVIRONMENT) : principal.environment;
+    if (principal.kind === 'user') {
+      const decision = decide({ kind: 'user', role: principal.actor.role, grants: principal.grants }, { resource: 'flag', action: 'read', environment });
+      if (!decision.allowed) return { status: 403, code: 'FORBIDDEN', message: decision.reason };
+    }
+    if (body.closing) {
+      deps.registry.remove(body.id, environment);
+      return null;
+    }
+    const owner = { key: principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous'), address };
+    const { id, kind, app, app_version, host, sdk_version, version } = body;
+    const refused = deps.registry.refusal(id, environment, owner);
+    if (refused !== null || !deps.registry.report({ id, kind, environment, app, app_version, host, sdk_version, version }, owner)) {
+      const seconds = String(deps.heartbeatSeconds);
+      return { status: 429, code: 'RATE_LIMITED', message: `${refused ?? 'Too many SDK instances'}; retry after ${seconds} s`, headers: { 'retry-after': seconds } };
+    }
+    return null;
+  }
+
+  function invalid(issues: Parameters<typeof fieldIssues>[0]): ServingResponse {
+    const details = fieldIssues(issues).map((issue) => ({ ...issue, path: issue.path === '(root)' ? 'body' : `body.${issue.path}` }));
+    return refusal(400, 'VALIDATION_FAILED', 'Invalid request body', details);
+  }
 
   function handle(request: ServingRequest, principal: Principal): ServingResponse {
     let raw: unknown;
@@ -60,32 +111,20 @@ export function createInstanceReportEndpoint(deps: InstanceReportDeps): (request
     } catch {
       return refusal(400, 'PARSE_ERROR', 'The request body is not valid JSON');
     }
+    if (raw !== null && typeof raw === 'object' && 'reports' in raw) {
+      const batch = instanceReportBatchSchema.safeParse(raw);
+      if (!batch.success) return invalid(batch.error.issues);
+      const refused = [];
+      for (const report of batch.data.reports) {
+        const refusedOne = count(report, principal, request.address);
+        if (refusedOne) refused.push({ id: report.id, status: refusedOne.status, error: { code: refusedOne.code, message: refusedOne.message } });
+      }
+      return refused.length === 0 ? accepted : answer(200, { replica: deps.replica, heartbeat_seconds: deps.heartbeatSeconds, refused });
+    }
     const parsed = instanceReportSchema.safeParse(raw);
-    if (!parsed.success) {
-      const details = fieldIssues(parsed.error.issues).map((issue) => ({ ...issue, path: issue.path === '(root)' ? 'body' : `body.${issue.path}` }));
-      return refusal(400, 'VALIDATION_FAILED', 'Invalid request body', details);
-    }
-    const body = parsed.data;
-    if (principal.kind !== 'user' && body.environment !== undefined && body.environment !== principal.environment) {
-      return refusal(403, 'FORBIDDEN', `This token is for environment '${principal.environment}', not '${body.environment}'`);
-    }
-    const environment = principal.kind === 'user' ? (body.environment ?? DEFAULT_ENVIRONMENT) : principal.environment;
-    if (principal.kind === 'user') {
-      const decision = decide({ kind: 'user', role: principal.actor.role, grants: principal.grants }, { resource: 'flag', action: 'read', environment });
-      if (!decision.allowed) return refusal(403, 'FORBIDDEN', decision.reason);
-    }
-    if (body.closing) {
-      deps.registry.remove(body.id, environment);
-      return accepted;
-    }
-    const owner = { key: principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous'), address: request.address };
-    const { id, kind, app, app_version, host, sdk_version, version } = body;
-    const refused = deps.registry.refusal(id, environment, owner);
-    if (refused !== null || !deps.registry.report({ id, kind, environment, app, app_version, host, sdk_version, version }, owner)) {
-      const seconds = String(deps.heartbeatSeconds);
-      return refusal(429, 'RATE_LIMITED', `${refused ?? 'Too many SDK instances'}; retry after ${seconds} s`, undefined, { 'retry-after': seconds });
-    }
-    return accepted;
+    if (!parsed.success) return invalid(parsed.error.issues);
+    const refused = count(parsed.data, principal, request.address);
+    return refused ? refusal(refused.status, refused.code, refused.message, undefined, refused.headers) : accepted;
   }
 
   async function authenticated(request: ServingRequest, token: string | null): Promise<ServingResponse> {

@@ -335,4 +335,33 @@ describe('SDK instances', () => {
     expect(listedByToken.status).toBe(403);
     expect((await stack.request('GET', '/api/v1/instances?environment=Not%20An%20Env')).status).toBe(400);
   });
+
+  it('counts each report of a batch as if it came alone, names the refused ones, and refuses a bad batch naming the field', async () => {
+    const held = environmentVersion();
+    const [counted, otherEnvironment] = [`batch-${randomBytes(6).toString('hex')}`, `batch-${randomBytes(6).toString('hex')}`];
+    const batch = await stack.request('POST', '/api/v1/instances/report', {
+      token: serverToken,
+      body: { reports: [
+        { id: counted, kind: 'node-local', version: held, app: 'batched-app', host: 'batch-host' },
+        { id: otherEnvironment, kind: 'node-local', version: held, environment: 'staging' },
+      ] },
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.refused).toEqual([{ id: otherEnvironment, status: 403, error: { code: 'FORBIDDEN', message: expect.stringMatching(/not 'staging'/) } }]);
+    const listed = (await fleet()).instances;
+    expect(listed.find((i) => i.id === counted)).toMatchObject({ app: 'batched-app', host: 'batch-host', version: held, counted_as: 'confirmed' });
+    expect(listed.some((i) => i.id === otherEnvironment)).toBe(false);
+    const closed = await stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: { reports: [{ id: counted, kind: 'node-local', version: held, closing: true }] } });
+    expect(closed.status).toBe(200);
+    expect((await fleet()).instances.some((i) => i.id === counted)).toBe(false);
+
+    const bad = await stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: { reports: [{ id: counted, kind: 'node-local', version: 1 }, { id: counted, kind: 'node-local', version: -1 }] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.reports.1.version']);
+    const tooMany = Array.from({ length: 101 }, (_, i) => ({ id: `too-many-${i}`, kind: 'node-local', version: 1 }));
+    const refusedWhole = await stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: { reports: tooMany } });
+    expect(refusedWhole.status).toBe(400);
+    expect(refusedWhole.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.reports']);
+    expect((await stack.request('POST', '/api/v1/instances/report', { token: serverToken, body: { reports: [] } })).status).toBe(400);
+  });
 });

@@ -9,7 +9,15 @@ interface Entry {
   compiled: CompiledFlag;
   /** Evaluations since the last read of the counters, by variant. */
   counts: Map<string, number>;
+  /**
+   * The flag compiled in each on/off and kill state it was served in since its rules last changed:
+   * a restore after a kill (or a kill after a restore) takes the state's compiled form back instead of
+   * compiling the flag again. Dropped with the entry when a fetch installs another definition.
+   */
+  states?: Map<string, CompiledFlag>;
 }
+
+const stateOf = (enabled: boolean, killed: boolean) => `${enabled ? 'on' : 'off'}/${killed ? 'killed' : 'live'}`;
 
 const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
 const VALUE_TYPES = { boolean: 'boolean', string: 'string', number: 'number' } as const;
@@ -109,7 +117,12 @@ export class FlagStore {
     if (!held || held.definition.version !== from) return false;
     // A kill's reason and author are not evaluated, nor in the event: they come with the next full fetch.
     const definition: FlagDefinition = { ...held.definition, version, config: { ...held.definition.config, enabled, kill_switch: { enabled: killed } } };
-    this.entries.set(key, { definition, compiled: compileFlag(definition, this.segments), counts: held.counts });
+    const states = held.states ?? new Map([[stateOf(held.definition.config.enabled, held.definition.config.kill_switch.enabled), held.compiled]]);
+    const known = states.get(stateOf(enabled, killed));
+    // Only the state differs from a form compiled from this same config: its version is the one thing to set.
+    const compiled = known ? Object.freeze({ ...known, version }) : compileFlag(definition, this.segments);
+    states.set(stateOf(enabled, killed), compiled);
+    this.entries.set(key, { definition, compiled, counts: held.counts, states });
     this.version = version;
     return true;
   }

@@ -1,3 +1,5 @@
+import { reportChannel, type ReportChannel } from './report-channel.js';
+
 /**
  * Tells the API which environment version this SDK instance serves: after every change it applies,
  * and as a heartbeat (at the interval the API answers with), so that a kill's confirmation can count
@@ -42,8 +44,11 @@ export class InstanceReporter {
   /** The replica the last report reached. */
   replica: string | undefined;
 
+  private readonly channel: ReportChannel;
+
   constructor(private readonly options: InstanceReporterOptions) {
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.channel = reportChannel(options);
   }
 
   /** The version this instance serves now. */
@@ -108,29 +113,21 @@ export class InstanceReporter {
   }
 
   private async post(closing: boolean): Promise<void> {
-    const { url, token, kind, app, appVersion, host, sdkVersion } = this.options;
-    const response = await this.options.fetch(`${url}/api/v1/instances/report`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        id: this.id, kind, version: this.version, app: app ?? null, app_version: appVersion ?? null, host: host ?? null, sdk_version: sdkVersion,
-        ...(closing ? { closing: true } : {}),
-      }),
-      signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+    const { kind, app, appVersion, host, sdkVersion } = this.options;
+    const outcome = await this.channel.send({
+      id: this.id, kind, version: this.version, app: app ?? null, app_version: appVersion ?? null, host: host ?? null, sdk_version: sdkVersion,
+      ...(closing ? { closing: true } : {}),
     });
-    if (response.status === 404) {
+    if (outcome.status === 404) {
       // An API without instance reports: stop asking.
-      await response.body?.cancel().catch(() => undefined);
       this.closed = true;
       return;
     }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`the instance report answered HTTP ${response.status}`);
+    if (outcome.status < 200 || outcome.status >= 300) {
+      throw new Error(`the instance report answered HTTP ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`);
     }
-    const answer = (await response.json().catch(() => ({}))) as { replica?: unknown; heartbeat_seconds?: unknown };
-    if (typeof answer.heartbeat_seconds === 'number' && answer.heartbeat_seconds > 0) this.heartbeatMs = Math.max(100, answer.heartbeat_seconds * 1000);
-    if (typeof answer.replica === 'string') this.replica = answer.replica;
+    if (outcome.heartbeatSeconds !== undefined && outcome.heartbeatSeconds > 0) this.heartbeatMs = Math.max(100, outcome.heartbeatSeconds * 1000);
+    if (outcome.replica !== undefined) this.replica = outcome.replica;
     this.sent += 1;
   }
 }

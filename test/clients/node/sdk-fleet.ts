@@ -3,8 +3,8 @@
  * (the SDK as an application uses it: createClient, ready, close). It prints one JSON line when all
  * are ready ({type: 'ready', ids}), one each time a client reports holding a newer version
  * ({type: 'applied', id, version, at}: seen in the report it sends) and one per definitions fetch
- * ({type: 'fetched', at}); SIGTERM closes the clients (each says it leaves), SIGKILL makes them vanish.
- * Used by test/integration/sdk-instances.test.ts and bench/scale-instances.ts.
+ * ({type: 'fetched', at}). Ready means every client holds definitions and its stream is connected.
+ * SIGTERM closes the clients (each says it leaves), SIGKILL makes them vanish. Used by test/integration/sdk-instances.test.ts and bench/scale-instances.ts.
  */
 import { createClient } from '../../../packages/node/src/index.js';
 
@@ -19,10 +19,14 @@ const held = new Map<string, number>();
 const watched: typeof fetch = (input, init) => {
   if (String(input).endsWith('/api/v1/definitions')) print({ type: 'fetched', at: Date.now() });
   if (String(input).endsWith('/api/v1/instances/report') && typeof init?.body === 'string') {
-    const { id, version } = JSON.parse(init.body) as { id: string; version: number };
-    if (version > (held.get(id) ?? -1)) {
-      held.set(id, version);
-      print({ type: 'applied', id, version, at: Date.now() });
+    // One instance's report, or the reports of this process's instances that applied a change in the same turn.
+    const body = JSON.parse(init.body) as { id: string; version: number } | { reports: Array<{ id: string; version: number }> };
+    const at = Date.now();
+    for (const { id, version } of 'reports' in body ? body.reports : [body]) {
+      if (version > (held.get(id) ?? -1)) {
+        held.set(id, version);
+        print({ type: 'applied', id, version, at });
+      }
     }
   }
   return fetch(input, init);
@@ -33,8 +37,28 @@ const clients = Array.from({ length: count }, () => createClient({
   pollIntervalMs: 2_000, backoff: { initialMs: 200, maxMs: 2_000 }, fetch: watched,
 }));
 await Promise.all(clients.map((client) => client.ready(120_000)));
+// Ready means listening too: a client whose stream has not connected yet would learn of a change by polling.
+for (let waited = 0; clients.some((client) => !client.status().streamConnected) && waited < 120_000; waited += 100) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 print({ type: 'ready', ids: clients.map((client) => client.instanceId), versions: clients.map((client) => client.status().version) });
 
+// FLEET_CPU_PROFILE=file: a V8 CPU profile of this process from ready to SIGTERM (what applying and reporting changes costs).
+const profile = process.env.FLEET_CPU_PROFILE;
+let stopProfile: () => Promise<void> = async () => undefined;
+if (profile) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  let written: Promise<void> | undefined;
+  // Once, however many SIGTERMs come.
+  stopProfile = () => (written ??= session.post('Profiler.stop').then(({ profile: taken }) => writeFileSync(profile, JSON.stringify(taken))));
+}
+
 process.on('SIGTERM', () => {
-  void Promise.all(clients.map((client) => client.close())).finally(() => process.exit(0));
+  void stopProfile().then(() => Promise.all(clients.map((client) => client.close()))).finally(() => process.exit(0));
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { FlagStore } from '../../../packages/node/src/definitions-store.js';
 import { createClient, RipcordSdkError } from '../../../packages/node/src/index.js';
 import { InstanceReporter } from '../../../packages/node/src/instance-reporter.js';
@@ -58,6 +59,26 @@ describe('local flag store', () => {
     expect(store.value('a', true, {}, 'boolean')).toBe(false);
     // The payload written to the cache file holds what was applied.
     expect(store.toPayload()).toMatchObject({ environment: 'production', version: 8, flags: [{ key: 'a', version: 8, config: { enabled: false } }, { key: 'b', version: 7 }] });
+  });
+
+  it('after any sequence of kills, restores and on/off switches, answers as a store that fetched the same definition', () => {
+    const vip = { id: 'vip', type: 'user_attribute', priority: 1, action: 'disable', conditions: [{ field: 'tier', operator: 'equals', value: 'vip' }] };
+    const contexts = [{}, { targetingKey: 'u1', tier: 'vip' }, { targetingKey: 'u2', tier: 'basic' }];
+    fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 12 }), (states) => {
+      const store = new FlagStore();
+      store.install(payload(5, [flag('a', 5, { rules: [vip] })]));
+      let version = 5;
+      for (const [enabled, killed] of states) {
+        const held = store.definition('a')!.config;
+        if (held.enabled === enabled && held.kill_switch.enabled === killed) continue;
+        expect(store.applyChange({ key: 'a', environment: 'production', version: version + 1, enabled, kill_switch: killed, from_version: version })).toBe(true);
+        version += 1;
+        const fetched = new FlagStore();
+        fetched.install({ environment: 'production', version, flags: [store.definition('a')!], segments: [] });
+        for (const context of contexts) expect(store.evaluate('a', context)).toEqual(fetched.evaluate('a', context));
+        expect(store.evaluate('a', {})?.version).toBe(version);
+      }
+    }), { numRuns: 200 });
   });
 
   it('refuses, changing nothing, a change it cannot apply whole: a version missed, another flag version, an unknown flag, no from_version', () => {
