@@ -31,10 +31,12 @@ const watched: typeof fetch = (input, init) => {
   }
   return fetch(input, init);
 };
+// SEPARATE_REPORTS=1: each client a fetch of its own, so none shares a report request (as if each ran alone in its process).
+const separate = process.env.SEPARATE_REPORTS === '1';
 const clients = Array.from({ length: count }, () => createClient({
   url, token, appName, appVersion: '1.0.0', requestTimeoutMs: 10_000, heartbeatTimeoutMs: 120_000, eventsFlushIntervalMs: 60_000,
   // A fetch that failed (an API swamped by the fleet's own start) is tried again within 2 s.
-  pollIntervalMs: 2_000, backoff: { initialMs: 200, maxMs: 2_000 }, fetch: watched,
+  pollIntervalMs: 2_000, backoff: { initialMs: 200, maxMs: 2_000 }, fetch: separate ? (input, init) => watched(input, init) : watched,
 }));
 await Promise.all(clients.map((client) => client.ready(120_000)));
 // Ready means listening too: a client whose stream has not connected yet would learn of a change by polling.
