@@ -35,12 +35,12 @@ async function startFleet(base: string, token: string, size: number): Promise<Fl
     ready.push(new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`an SDK fleet process exited (${code})`)));
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        const parsed = JSON.parse(line) as { type: string; version?: number; at?: number };
+        const parsed = JSON.parse(line) as { type: string; version?: number; at?: number; ids?: string[] };
         if (parsed.type === 'ready') resolve();
         if (parsed.type === 'fetched') fetches.push(parsed.at!);
         if (parsed.type === 'applied') {
           const list = applied.get(parsed.version!) ?? [];
-          list.push(parsed.at!);
+          for (let i = 0; i < parsed.ids!.length; i++) list.push(parsed.at!);
           applied.set(parsed.version!, list);
         }
       });
