@@ -16,6 +16,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
     sequence: { sequencer: RipcordSequencer },
+    // RIPCORD_TEST_JSON=<file>: vitest's JSON report too (each file's start and end: the run's critical path).
+    reporters: process.env.RIPCORD_TEST_JSON ? ['default', ['json', { outputFile: process.env.RIPCORD_TEST_JSON }]] : ['default'],
     projects: [
       // Property tests walk 100 000 keys: on a shared 2-core machine that can take more than vitest's 5 s default.
       // Group 0 (with the integration files): the same number of workers.
@@ -32,14 +34,17 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           ...STACK_SETUP,
-          globalSetup: [...STACK_SETUP.globalSetup, 'test/e2e/build-ui.ts'],
+          // The stack's global setup and the admin UI's build, at once.
+          globalSetup: ['test/e2e/global-setup.ts'],
         },
       },
       {
         extends: true,
         test: {
           name: 'serial',
-          // The files that stop and restart the shared services: alone, after group 0, in the order of SERIAL_FILES.
+          // The files that stop and restart the services they run on, one at a time in the order of SERIAL_FILES:
+          // in a whole `npm test`, in a vitest of their own on the outage stack beside the rest (scripts/test-vitest.sh);
+          // in a run of some files, on the main stack after group 0.
           include: SERIAL_FILES,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
@@ -53,12 +58,15 @@ export default defineConfig({
         test: {
           name: 'chaos',
           // A fleet of its own (redis-server, database ripcord_chaos_test, task queue) on the stack's
-          // PostgreSQL and Temporal, faults injected through its own proxies: heavy, so it runs last, alone.
+          // PostgreSQL and Temporal, faults injected through its own proxies. In a whole `npm test` it
+          // runs on the outage stack before the serial files, beside the rest (scripts/test-vitest.sh);
+          // it stops nothing another file uses, so in a run of some files it runs in group 0 with them.
           include: ['test/chaos/**/*.test.ts'],
-          maxWorkers: 1,
-          sequence: { groupOrder: 2 },
+          maxWorkers: TEST_WORKERS,
           testTimeout: 90_000,
           hookTimeout: 240_000,
+          // For the run's workflow bundle, which the fleet's workers run.
+          globalSetup: STACK_SETUP.globalSetup,
         },
       },
     ],

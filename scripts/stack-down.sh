@@ -5,6 +5,8 @@
 #
 # Only processes named by a pid file under .stack/ (PostgreSQL: the project cluster's
 # postmaster.pid) are stopped; a service someone else runs on the same port is left alone.
+# Without service names it stops the outage stack too (.stack/outage, which a whole `npm test`
+# starts; RIPCORD_STACK=outage stops only that one).
 # Data stays in .stack/ (Temporal's history in .stack/temporal/temporal.db survives a restart);
 # --wipe also deletes the named services' data.
 set -euo pipefail
@@ -18,7 +20,7 @@ for arg in "$@"; do
   case $arg in
     --wipe) WIPE=1 ;;
     -h | --help)
-      sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) names+=("$arg") ;;
@@ -126,3 +128,7 @@ if ((WIPE)) && ((${#SERVICES[@]} == ${#ALL_SERVICES[@]})); then
   rm -f "$ENV_FILE" "$STACK_DIR/started-by-up"
 fi
 log "done in $(elapsed "$T0")"
+if [[ ${RIPCORD_STACK:-main} == main && ${#names[@]} -eq 0 && -d $STACK_DIR/outage ]]; then
+  exec 9>&-
+  RIPCORD_STACK=outage bash "${BASH_SOURCE[0]}" "$@"
+fi

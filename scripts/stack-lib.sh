@@ -36,6 +36,26 @@ PG_PORT="${RIPCORD_PG_PORT:-5432}"
 REDIS_PORT="${RIPCORD_REDIS_PORT:-6379}"
 TEMPORAL_PORT="${RIPCORD_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${RIPCORD_TEMPORAL_UI_PORT:-8233}"
+# RIPCORD_STACK=outage names a second, separate set of services (.stack/outage, the ports above plus
+# 100, 100, 10 and 10): `npm test` runs the files that stop and restart their services (the outage
+# tests, test/sequencer.ts SERIAL_FILES) on it, beside the other files, which use the main stack.
+STACK_SUFFIX=""
+case ${RIPCORD_STACK:-main} in
+  main) ;;
+  outage)
+    STACK_SUFFIX=-outage
+    STACK_DIR="$STACK_DIR/outage"
+    ENV_FILE="$STACK_DIR/env"
+    PG_PORT="${RIPCORD_OUTAGE_PG_PORT:-$((PG_PORT + 100))}"
+    REDIS_PORT="${RIPCORD_OUTAGE_REDIS_PORT:-$((REDIS_PORT + 100))}"
+    TEMPORAL_PORT="${RIPCORD_OUTAGE_TEMPORAL_PORT:-$((TEMPORAL_PORT + 10))}"
+    TEMPORAL_UI_PORT="${RIPCORD_OUTAGE_TEMPORAL_UI_PORT:-$((TEMPORAL_UI_PORT + 10))}"
+    ;;
+  *)
+    printf '[stack] error: RIPCORD_STACK=%s: expected main or outage\n' "$RIPCORD_STACK" >&2
+    exit 1
+    ;;
+esac
 # Every wait is bounded; override for very slow machines.
 WAIT_SECONDS="${RIPCORD_STACK_WAIT_SECONDS:-60}"
 
@@ -427,7 +447,7 @@ pg_layout() {
   if ((EUID == 0)) && id postgres >/dev/null 2>&1; then
     mkdir -p "$STACK_DIR"
     if ! (cd / && runuser -u postgres -- test -x "$STACK_DIR") 2>/dev/null; then
-      PG_HOME="/var/tmp/ripcord-stack-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)/postgres"
+      PG_HOME="/var/tmp/ripcord-stack-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)$STACK_SUFFIX/postgres"
     fi
   fi
   PGDATA_DIR="$PG_HOME/data"
@@ -435,7 +455,7 @@ pg_layout() {
   PG_SOCKDIR="$PG_HOME/run"
   # Unix socket paths are limited to ~107 bytes.
   if ((${#PG_SOCKDIR} > 90)); then
-    PG_SOCKDIR="/tmp/ripcord-pg-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)"
+    PG_SOCKDIR="/tmp/ripcord-pg-$(printf '%s' "$RIPCORD_ROOT" | cksum | cut -d' ' -f1)$STACK_SUFFIX"
   fi
 }
 

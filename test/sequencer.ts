@@ -3,8 +3,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The files that stop and restart the stack's PostgreSQL, Redis or Temporal: they run in the
- * `serial` project, one at a time, after every parallel file, in this order (each leaves the
- * services running as it found them).
+ * `serial` project, one at a time, in this order (each leaves the services running as it found
+ * them); in a whole `npm test` on the outage stack beside the other files, else after them.
  */
 export const SERIAL_FILES = [
   'test/integration/temporal-outage.test.ts',

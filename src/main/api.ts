@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { loadConfigOrExit } from '../config.js';
 import { createLogger } from '../logger.js';
-import { startApiServer, type ApiServer } from './api-server.js';
+import type { ApiServer } from './api-server.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.LOG_LEVEL, 'ripcord-api');
@@ -81,6 +81,9 @@ function runPrimary(): void {
 async function runApiProcess(): Promise<void> {
   let server: ApiServer;
   try {
+    // Loaded here, not at the top: a cluster's primary only forks, and the app's modules take a
+    // core-second or two to load, which delayed every fork by as much.
+    const { startApiServer } = await import('./api-server.js');
     server = await startApiServer(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'API start-up failed');

@@ -8,12 +8,12 @@ import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listReplicas } from '../../src/serving/replica-heartbeat.js';
 import { readAcks } from '../../src/serving/change-acks.js';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../integration/fake-slack-api.js';
-import { eventually, startedWorkflow } from '../integration/harness.js';
+import { eventually, startedWorkflow, uniqueKey } from '../integration/harness.js';
 import { EvaluationLoad } from './fleet/evaluation-load.js';
 import { FLEET_ADMIN_TOKEN, Fleet, type FleetProcess } from './fleet/fleet.js';
 
@@ -57,7 +57,8 @@ beforeAll(async () => {
   slack = await startFakeSlackApi();
   fleet = await Fleet.start({
     apis: 3, workers: 2, maxLagSeconds: 1,
-    env: { SLACK_BOT_TOKEN: 'xoxb-chaos', SLACK_ALERT_CHANNEL: 'C0CHAOS', SLACK_API_URL: slack.url },
+    // The workers run the workflow bundle built once for the run (test/integration/global-setup.ts) instead of bundling for themselves.
+    env: { SLACK_BOT_TOKEN: 'xoxb-chaos', SLACK_ALERT_CHANNEL: 'C0CHAOS', SLACK_API_URL: slack.url, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
   });
   connection = await Connection.connect({ address: fleet.temporalAddress });
   temporal = new Client({ connection });
@@ -201,7 +202,9 @@ describe('a fleet under faults', () => {
 
   it('Temporal down during a kill and a rollout step: the kill is live at once; workflow, audit and alert happen exactly once after it returns', async () => {
     const killed = 'chaos-temporal-kill';
-    const rolled = 'chaos-temporal-rollout';
+    // Unique: a rollout's workflow id is its flag's, and a run that failed mid-rollout leaves that id
+    // running in the stack's Temporal (no worker polls its task queue any more) for the next run to trip on.
+    const rolled = uniqueKey('chaos-temporal-rollout');
     await liveFlag(killed);
     await liveFlag(rolled);
     const started = await fleet.request('POST', `/api/v1/flags/${rolled}/environments/production/rollouts`, {
@@ -248,7 +251,7 @@ describe('a fleet under faults', () => {
 
   it('a worker SIGKILLed mid-kill-workflow and mid-rollout: the other worker finishes both, every step audited once, the kill live throughout', async () => {
     const killed = 'chaos-crash-kill';
-    const rolled = 'chaos-crash-rollout';
+    const rolled = uniqueKey('chaos-crash-rollout'); // unique, as above
     await liveFlag(killed);
     await liveFlag(rolled);
     const [doomed, survivor] = fleet.workers as [FleetProcess, FleetProcess];
@@ -271,6 +274,10 @@ describe('a fleet under faults', () => {
       await eventually(async () => !fleet.lb.isReady('api-1'), 'the load balancer to take api-1 out', 15_000);
       kill = await fleet.request('POST', `/api/v1/flags/${killed}/environments/production/kill-switch`, { reason: 'worker crash drill' });
       expect(kill.status).toBe(201);
+      // The replica that answered serves the kill at once; the other one in the balancer within its
+      // pub/sub round trip (docs/architecture.md), which on a loaded machine the load's first requests
+      // can beat. The load, and with it the claim "every answer was the kill", starts once both serve it.
+      for (const api of ['api-0', 'api-2']) await eventually(async () => (await evaluateOn(api, killed)).body.value === false, `${api} to serve the kill`, 5_000);
       killLoad.start();
       const confirming = await eventually(async () => {
         const { raw } = await temporal.workflow.getHandle(kill.body.workflow.id).describe();
@@ -304,7 +311,7 @@ describe('a fleet under faults', () => {
       killFinishedAfterCrashMs: killFinishedMs, rolloutFinishedAfterCrashMs: rolloutFinishedMs, confirmation: outcome.convergence,
       killedFlag: killFigures, load: evaluations,
     });
-    // Every answer about the killed flag, from the kill's response on, was the kill.
+    // Every answer about the killed flag, from the moment both balanced replicas served the kill (before the crash), was the kill.
     expect(killFigures.failed).toBe(0);
     // Which replica answered what, and when the last of each value was asked (ms after the kill's response).
     expect(killFigures.values, JSON.stringify({ byBackend: killFigures.valueBackends, lastSentMs: killFigures.valueLastSentMs })).toEqual({ false: killFigures.requests });

@@ -136,7 +136,8 @@ describe('admin UI journeys: change request, release pipeline, audit log', () =>
       await panel.locator('[data-testid="pipeline"][data-status="waiting_approval"]').waitFor({ timeout: 30_000 });
       expect(await panel.locator('li[data-phase="1"]').getAttribute('data-status')).toBe('completed');
       expect(await panel.locator('li[data-phase="2"]').getAttribute('data-status')).toBe('completed');
-      expect(await panel.textContent()).toContain('Rosa Diaz');
+      // "started … by" names the starter once /api/v1/names answers (the id shows until then).
+      await expect.poll(() => panel.textContent()).toContain('Rosa Diaz');
       // Her own approval is not offered: the button says who may give it.
       expect(await panel.getByRole('button', { name: 'Approve phase' }).isDisabled()).toBe(true);
       await manager.look('6-pipeline-waiting');

@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -8,9 +6,9 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { grantApplicationRole } from '../../src/connections/app-role.js';
 import { migrateUp } from '../../src/connections/migrations.js';
-import { bundleWorkflows } from '../../src/main/worker-process.js';
 import { SEARCH_ATTRIBUTE_NAMES, TEST_WORKERS } from '../workers.js';
 import { refuseUnlessTestTargets, workerTargets } from './test-target.js';
+import { TEST_BUNDLE_PATH, writeTestBundle } from './test-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,7 +17,6 @@ declare module 'vitest' {
   }
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
 /**
@@ -68,14 +65,14 @@ async function migrateTemplate(appUrl: string): Promise<void> {
   await grantApplicationRole(ownerUrl, appUrl);
 }
 
-/** Webpack runs once per run instead of once per file; the path goes to the files through provide(). */
+/**
+ * The run's workflow bundle (its path goes to the files through provide()): built by scripts/test.sh
+ * before a whole run (RIPCORD_TEST_ASSETS_BUILT=1, shared by both of its vitest processes), else here.
+ */
 async function writeBundle(): Promise<string> {
-  const bundle = await bundleWorkflows();
-  const path = join(root, '.stack', 'test-workflow-bundle.js');
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, bundle.code);
-  writeFileSync(`${path}.map`, bundle.sourceMap);
-  return path;
+  if (process.env.RIPCORD_TEST_ASSETS_BUILT !== '1') return writeTestBundle();
+  if (!existsSync(TEST_BUNDLE_PATH)) throw new Error(`RIPCORD_TEST_ASSETS_BUILT is set but ${TEST_BUNDLE_PATH} does not exist`);
+  return TEST_BUNDLE_PATH;
 }
 
 /**

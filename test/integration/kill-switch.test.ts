@@ -178,8 +178,11 @@ describe('kill switch, end to end', () => {
       expect(audit.rows[0].n).toBe(1);
       const version = await stack.request('GET', `/api/v1/flags/${key}/environments/production/kill-switch`);
       expect(version.body.version).toBe(answered.definition.version);
-      const outbox = await stack.db.query('SELECT processed_at FROM outbox WHERE dedupe_key = $1', [answered.workflow.id]);
-      expect(outbox.rows[0].processed_at).toBeInstanceOf(Date);
+      // The relay marks the row after Temporal accepted the start, so a quick workflow can complete first.
+      await eventually(async () => {
+        const outbox = await stack.db.query('SELECT processed_at FROM outbox WHERE dedupe_key = $1', [answered.workflow.id]);
+        return outbox.rows[0].processed_at instanceof Date;
+      }, 'the outbox row to be marked processed');
     } finally {
       redis.disconnect();
     }

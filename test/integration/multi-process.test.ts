@@ -22,17 +22,29 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `tsx src/main/api.ts` as its own process (or cluster) and waits until it is ready. */
+/**
+ * Starts `src/main/api.ts` as its own process (or cluster; tsx as a loader, so the pid is the
+ * process's own) and waits until it is ready. Should it exit first (a cluster's primary gives up
+ * when its processes keep failing at start-up), the wait ends at once with what it logged.
+ */
 async function spawnApi(extraEnv: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${root}/node_modules/tsx/dist/cli.mjs`, 'src/main/api.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/api.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent', TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE, ...extraEnv },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PORT: String(port), RIPCORD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: stack.config.TEMPORAL_TASK_QUEUE, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`the API process on ${port} exited (${code ?? signal}) before it was ready`))));
+  exited.catch(() => undefined); // once ready, a later exit is the test's business
   const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`${url}/readyz`)).status === 200, `the API process on ${port} to be ready`, 60_000);
+  const ready = eventually(async () => (await fetch(`${url}/readyz`)).status === 200, `the API process on ${port} to be ready`, 60_000);
+  await Promise.race([ready, exited]).catch((error: Error) => {
+    throw new Error(`${error.message}; its output:\n${output.slice(-4_000)}`, { cause: error });
+  });
   return url;
 }
 

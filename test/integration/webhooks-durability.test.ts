@@ -77,12 +77,24 @@ async function deliveries(webhookId: string): Promise<Delivery[]> {
   return answer.body.deliveries as Delivery[];
 }
 
-/** Waits until the webhook's log has `count` deliveries about `flag`, all succeeded. */
+/**
+ * Waits until the webhook's log has `count` deliveries about `flag`, all succeeded. When it doesn't,
+ * the failure says whether a delivery is missing or late: the flag's audit events (what the
+ * dispatcher walks), how far the dispatcher got, and the log as last read (status, attempts, error).
+ */
 async function delivered(webhookId: string, flag: string, count: number, timeoutMs = 30_000): Promise<Delivery[]> {
-  return eventually(async () => {
-    const log = (await deliveries(webhookId)).filter((d) => d.payload.flag === flag);
-    return log.length === count && log.every((d) => d.status === 'succeeded') ? log : undefined;
-  }, `${count} succeeded deliveries about ${flag}`, timeoutMs);
+  let log: Delivery[] = [];
+  try {
+    return await eventually(async () => {
+      log = (await deliveries(webhookId)).filter((d) => d.payload.flag === flag);
+      return log.length === count && log.every((d) => d.status === 'succeeded') ? log : undefined;
+    }, `${count} succeeded deliveries about ${flag}`, timeoutMs);
+  } catch (error) {
+    const audit = await stack.ownerDb.query('SELECT seq, action, timestamp FROM audit_events WHERE resource_id = $1 ORDER BY seq', [flag]);
+    const cursor = await stack.ownerDb.query('SELECT last_seq FROM webhook_dispatch_cursor');
+    const seen = log.map(({ payload: _payload, ...delivery }) => delivery);
+    throw new Error(`${(error as Error).message}\naudit events: ${JSON.stringify(audit.rows)}\ndispatch cursor: ${JSON.stringify(cursor.rows)}\ndeliveries: ${JSON.stringify(seen)}`, { cause: error });
+  }
 }
 
 async function killAndRestore(key: string): Promise<void> {

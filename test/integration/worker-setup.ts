@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { describeSessions, otherRolesGone } from './scratch-db.js';
 import { guardedRedisUrl, refuseUnlessTestTargets, workerTargets } from './test-target.js';
 
 /**
@@ -35,16 +36,9 @@ ownerUrl.pathname = '/postgres';
 const LEFTOVER_CONNECTIONS_WAIT_MS = 15_000;
 
 async function noOtherRoleConnected(admin: pg.Client): Promise<void> {
-  const deadline = Date.now() + LEFTOVER_CONNECTIONS_WAIT_MS;
-  for (;;) {
-    const { rows } = await admin.query<{ usename: string; application_name: string; backend_start: Date }>(
-      'SELECT usename, application_name, backend_start FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user', [database]);
-    if (rows.length === 0) return;
-    if (Date.now() > deadline) {
-      const who = rows.map((r) => `${r.usename} (${r.application_name || 'no application name'}, since ${r.backend_start.toISOString()})`).join(', ');
-      throw new Error(`an earlier file of vitest worker ${worker} left ${rows.length} connection(s) to ${database} open for ${LEFTOVER_CONNECTIONS_WAIT_MS / 1000} s after it ended: ${who}. Close every stack, pool and process a file opens in its afterAll.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const left = await otherRolesGone(admin, database, LEFTOVER_CONNECTIONS_WAIT_MS);
+  if (left.length > 0) {
+    throw new Error(`an earlier file of vitest worker ${worker} left ${left.length} connection(s) to ${database} open for ${LEFTOVER_CONNECTIONS_WAIT_MS / 1000} s after it ended: ${describeSessions(left)}. Close every stack, pool and process a file opens in its afterAll.`);
   }
 }
 

@@ -3,30 +3,36 @@ import { Agent, createServer, request, type IncomingMessage, type Server, type S
 export interface Backend {
   name: string;
   port: number;
-  /** Whether the last /readyz probe said 200. */
+  /** In the balancer: its last /readyz probe said 200, or fewer than `failuresToRemove` in a row failed since. */
   ready: boolean;
+  /** Failed probes in a row. */
+  failures: number;
   /** When it last changed (ms since epoch). */
   changedAt: number;
 }
 
 /**
  * A small HTTP load balancer on 127.0.0.1, as a platform puts in front of API replicas: round robin
- * over the backends whose `/readyz` answered 200 at the last probe (every `probeMs`), all of them
- * when none is ready (fail open, rather than refuse every request), and one retry on another
- * backend when a connection fails.
+ * over the backends in it, all of them when none is (fail open, rather than refuse every request),
+ * and one retry on another backend when a connection fails. A probe of `/readyz` every `probeMs`
+ * that answers 200 puts a backend in; `failuresToRemove` failed probes in a row (an answer other
+ * than 200, or none within `probeTimeoutMs`) take it out. One failed round is not enough, as with a
+ * platform's health checks: on a starved machine every replica may miss one probe at once, and
+ * failing open then would send traffic to a replica that is out for good reason (a partitioned one).
  */
 export class LoadBalancer {
   readonly backends: Backend[] = [];
   private server: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private next = 0;
+  private readonly probing = new Set<Backend>();
   private readonly agent = new Agent({ keepAlive: true });
   port = 0;
 
-  constructor(private readonly options: { probeMs?: number; probeTimeoutMs?: number } = {}) {}
+  constructor(private readonly options: { probeMs?: number; probeTimeoutMs?: number; failuresToRemove?: number } = {}) {}
 
   add(name: string, port: number): void {
-    this.backends.push({ name, port, ready: false, changedAt: Date.now() });
+    this.backends.push({ name, port, ready: false, failures: 0, changedAt: Date.now() });
   }
 
   async start(): Promise<string> {
@@ -48,8 +54,12 @@ export class LoadBalancer {
   }
 
   private async probeAll(): Promise<void> {
-    await Promise.all(this.backends.map(async (backend) => {
-      const ready = await this.probe(backend.port);
+    // One probe in flight per backend: a slow answer is one failure, not one per round it spans.
+    await Promise.all(this.backends.filter((backend) => !this.probing.has(backend)).map(async (backend) => {
+      this.probing.add(backend);
+      const answered = await this.probe(backend.port).finally(() => this.probing.delete(backend));
+      backend.failures = answered ? 0 : backend.failures + 1;
+      const ready = answered || (backend.ready && backend.failures < (this.options.failuresToRemove ?? 2));
       if (ready !== backend.ready) {
         backend.ready = ready;
         backend.changedAt = Date.now();
@@ -59,7 +69,7 @@ export class LoadBalancer {
 
   private probe(port: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/readyz', agent: false, timeout: this.options.probeTimeoutMs ?? 1_000 }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: '/readyz', agent: false, timeout: this.options.probeTimeoutMs ?? 2_000 }, (res) => {
         res.resume();
         resolve(res.statusCode === 200);
       });
