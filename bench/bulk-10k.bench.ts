@@ -10,9 +10,11 @@
  * and two users get different answers from some dynamic flags (so they are really evaluated per
  * request). Figures: CPU per request (the process's CPU ÷ answers), req/s, p50/p99 of the median
  * round. Goals: ≤ 5 ms CPU per request, p99 < 100 ms. Results go to bench/results/bulk-10k.json.
+ * BENCH_BEFORE=<another checkout> measures that checkout's API too (same flags), in turn with this one's.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../src/connections/database.js';
 import { compileFlag, evaluate } from '../src/engine/index.js';
@@ -58,8 +60,8 @@ function configOf(i: number): Record<string, unknown> {
 
 interface Item { key: string; value?: unknown; variant?: string; reason?: string; errorCode?: string }
 
-async function bulk(body: Record<string, unknown>): Promise<Item[]> {
-  const response = await fetch(`${base}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body: JSON.stringify(body) });
+async function bulk(body: Record<string, unknown>, at = base): Promise<Item[]> {
+  const response = await fetch(`${at}/ofrep/v1/evaluate/flags`, { method: 'POST', headers, body: JSON.stringify(body) });
   if (response.status !== 200) throw new Error(`bulk answered ${response.status}`);
   return ((await response.json()) as { flags: Item[] }).flags;
 }
@@ -97,39 +99,70 @@ async function checkEqualWork(databaseUrl: string): Promise<{ contexts: number; 
   return { contexts: contexts.length, dynamicDiffering };
 }
 
-async function main(): Promise<number> {
-  const env = stackEnv();
-  const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'ripcord_bench_bulk');
-  const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/${BENCH_REDIS_DB + 4}`;
+interface Api {
+  name: string;
+  base: string;
+  pid: number;
+}
+
+/** An API of `checkout` on the seeded database, with a Redis index of its own (its metrics stay apart). */
+async function startApi(env: Record<string, string>, name: string, checkout: string, databaseUrl: string, port: number, slot: number): Promise<Api> {
+  const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/${BENCH_REDIS_DB + 4 + slot}`;
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   redis.disconnect();
+  const api = await startBuiltApi(checkout, port, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, RATE_LIMIT_PER_SECOND: '0', TEMPORAL_TASK_QUEUE: 'ripcord-bench-bulk' });
+  return { name, base: `http://127.0.0.1:${port}`, pid: api.pid! };
+}
+
+async function main(): Promise<number> {
+  const env = stackEnv();
+  const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'ripcord_bench_bulk');
   await seedFlags(databaseUrl, ENVIRONMENT, Array.from({ length: FLAGS }, (_, i) => ({ key: key(i), config: configOf(i) })));
-  const api = await startBuiltApi(root, PORT, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, RATE_LIMIT_PER_SECOND: '0', TEMPORAL_TASK_QUEUE: 'ripcord-bench-bulk' });
+  // BENCH_BEFORE=<another checkout (same schema)> also measures that checkout's API, round by round in turn with this one's.
+  const before = process.env.BENCH_BEFORE;
+  const apis = [await startApi(env, 'this checkout', root, databaseUrl, PORT, 0)];
+  if (before) apis.push(await startApi(env, `before (${before})`, resolve(before), databaseUrl, PORT + 1, 1));
   const equal = await checkEqualWork(databaseUrl);
   const body = JSON.stringify({ context });
   const size = Buffer.byteLength(JSON.stringify({ flags: await bulk({ context }) }));
-  await wrk('warm-up', `${base}/ofrep/v1/evaluate/flags`, { method: 'POST', body, headers, connections: CONNECTIONS, seconds: 2, timeoutSeconds: 10 });
+  for (const api of apis) {
+    if (JSON.stringify(await bulk({ context }, api.base)) !== JSON.stringify(await bulk({ context }))) throw new Error(`${api.name} answers differently`);
+    await wrk('warm-up', `${api.base}/ofrep/v1/evaluate/flags`, { method: 'POST', body, headers, connections: CONNECTIONS, seconds: 2, timeoutSeconds: 10 });
+  }
 
-  const rounds = [];
+  const rounds: Array<{ api: string; requestsPerSecond: number; cpuMsPerRequest: number; p50Ms: number; p99Ms: number; load: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const before = cpuSeconds(api.pid!);
-    const load = await wrk('bulk-10k', `${base}/ofrep/v1/evaluate/flags`, { method: 'POST', body, headers, connections: CONNECTIONS, seconds: SECONDS, timeoutSeconds: 10 });
-    const cpuMs = ((cpuSeconds(api.pid!) - before) / load.requests) * 1000;
-    if (load.non2xx > 0 || load.errors) throw new Error(`round ${round + 1}: ${load.non2xx} non-2xx ${load.errors}`);
-    console.log(`round ${round + 1}: ${Math.round(load.requestsPerSecond)} req/s, CPU ${cpuMs.toFixed(2)} ms/request, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
-    rounds.push({ requestsPerSecond: Math.round(load.requestsPerSecond), cpuMsPerRequest: Number(cpuMs.toFixed(3)), p50Ms: load.p50Ms, p99Ms: load.p99Ms });
+    for (const api of apis) {
+      const cpuBefore = cpuSeconds(api.pid);
+      const load = await wrk('bulk-10k', `${api.base}/ofrep/v1/evaluate/flags`, { method: 'POST', body, headers, connections: CONNECTIONS, seconds: SECONDS, timeoutSeconds: 10 });
+      const cpuMs = ((cpuSeconds(api.pid) - cpuBefore) / load.requests) * 1000;
+      if (load.non2xx > 0 || load.errors) throw new Error(`round ${round + 1}: ${load.non2xx} non-2xx ${load.errors}`);
+      const loadAverage = loadavg()[0]!.toFixed(2);
+      console.log(`round ${round + 1}, ${api.name}: ${Math.round(load.requestsPerSecond)} req/s, CPU ${cpuMs.toFixed(2)} ms/request, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms, load ${loadAverage}`);
+      rounds.push({ api: api.name, requestsPerSecond: Math.round(load.requestsPerSecond), cpuMsPerRequest: Number(cpuMs.toFixed(3)), p50Ms: load.p50Ms, p99Ms: load.p99Ms, load: Number(loadAverage) });
+    }
   }
   await stopAll();
-  const median = [...rounds].sort((a, b) => a.cpuMsPerRequest - b.cpuMsPerRequest)[Math.floor((rounds.length - 1) / 2)]!;
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  const result = { at: new Date().toISOString(), load, flags: FLAGS, dynamic: DYNAMIC, connections: CONNECTIONS, answerBytes: size, equalWork: equal, rounds, median };
+  const medians = apis.map((api) => {
+    const own = rounds.filter((r) => r.api === api.name);
+    return {
+      api: api.name,
+      cpuMsPerRequest: percentile(own.map((r) => r.cpuMsPerRequest), 50),
+      p99Ms: percentile(own.map((r) => r.p99Ms), 50),
+      requestsPerSecond: percentile(own.map((r) => r.requestsPerSecond), 50),
+    };
+  });
+  const result = { at: new Date().toISOString(), load, flags: FLAGS, dynamic: DYNAMIC, connections: CONNECTIONS, answerBytes: size, equalWork: equal, rounds, medians };
   console.log(`\nOFREP bulk of ${FLAGS} flags (${DYNAMIC} evaluated per request, ${Math.round(size / 1024)} KiB), wrk -t2 -c${CONNECTIONS}, load average ${load}`);
   console.log(`equal work: ${equal.contexts} contexts × ${FLAGS} items as the engine computes them; two users differ on ${equal.dynamicDiffering} of ${DYNAMIC} dynamic flags`);
   console.table(rounds);
-  const cpuMet = median.cpuMsPerRequest <= CPU_GOAL_MS;
-  const p99 = percentile(rounds.map((r) => r.p99Ms), 50);
-  console.log(`median round: CPU ${median.cpuMsPerRequest} ms/request (goal ≤ ${CPU_GOAL_MS}: ${cpuMet ? 'met' : 'NOT met'}), p99 ${p99} ms (goal < ${P99_GOAL_MS}: ${p99 < P99_GOAL_MS ? 'met' : 'NOT met'})`);
+  for (const m of medians) {
+    console.log(`${m.api}, median of rounds: CPU ${m.cpuMsPerRequest} ms/request (goal ≤ ${CPU_GOAL_MS}: ${m.cpuMsPerRequest <= CPU_GOAL_MS ? 'met' : 'NOT met'}), ` +
+      `p99 ${m.p99Ms} ms (goal < ${P99_GOAL_MS}: ${m.p99Ms < P99_GOAL_MS ? 'met' : 'NOT met'}), ${m.requestsPerSecond} req/s`);
+  }
+  if (medians.length === 2) console.log(`CPU per request, this ÷ before: ${(medians[0]!.cpuMsPerRequest / medians[1]!.cpuMsPerRequest).toFixed(2)}`);
   mkdirSync(`${root}/bench/results`, { recursive: true });
   writeFileSync(`${root}/bench/results/bulk-10k.json`, `${JSON.stringify(result, null, 2)}\n`);
   return 0;

@@ -13,9 +13,12 @@
  *     proportions that differ per target), so it is judged only in a quiet run, one where the ceiling
  *     server got at least QUIET_CORE of a core, and only against a ratio recorded in a quiet run.
  * Fails when a judged ratio falls more than 15 % below the one committed in
- * bench/serving-guard.baseline.json. `--update` writes the measured ratios there instead (on purpose
- * only: put the figures in the commit message); a busy run keeps the committed throughput ratios.
+ * bench/serving-guard.baseline.json. `--update` writes the measured CPU ratios there instead (on
+ * purpose only: put the figures in the commit message) and keeps the committed throughput ratios;
+ * `--update --throughput` in a quiet run writes those too (none are committed: see docs/development.md).
  * `--checkout DIR` measures another checkout of Ripcord (an older commit) against this baseline.
+ * BENCH_LIMITER=1 adds the same targets on an API with the rate limiter and per-address fairness
+ * share on and prints their cost (CPU per request and throughput, on against off, same rounds).
  * Results also go to bench/results/serving-guard.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +44,11 @@ const API_PORT = 18180;
 const BARE_PORT = 18199;
 const BULK_FLAGS = 100;
 const BASELINE = `${root}/bench/serving-guard.baseline.json`;
+/** A rate-limit budget (requests a second) no round reaches: the limiter counts every request and refuses none. */
+const UNREACHED = '1000000000';
+const LIMITED = 'limiter on: ';
+/** What the rate limiter with its fairness share may cost at saturation. */
+const LIMITER_GOAL = 0.02;
 
 // Five rules that this context passes through without a match, so every rule is evaluated.
 const FIVE_RULES = [
@@ -107,7 +115,7 @@ function guardFlags(): Array<{ key: string; config: Record<string, unknown> }> {
  * is compiled (in esbuild's process) while the database is migrated, and the flags are written
  * before it starts: set-up was a third of the guard's time.
  */
-async function apiWithFlags(env: Record<string, string>, checkout: string, port: number, database: string, redisDb: number): Promise<ChildProcess> {
+async function apiWithFlags(env: Record<string, string>, checkout: string, port: number, database: string, redisDb: number, settings: Record<string, string> = {}): Promise<ChildProcess> {
   const built = buildServer(checkout);
   const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, database, checkout);
   // This checkout's flag store writes this checkout's schema; an older checkout gets its flags through its own API.
@@ -117,7 +125,7 @@ async function apiWithFlags(env: Record<string, string>, checkout: string, port:
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const api = await startBuiltApi(checkout, port, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, RATE_LIMIT_PER_SECOND: '0', TEMPORAL_TASK_QUEUE: `ripcord-bench-guard-${port}` }, await built);
+  const api = await startBuiltApi(checkout, port, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, RATE_LIMIT_PER_SECOND: '0', TEMPORAL_TASK_QUEUE: `ripcord-bench-guard-${port}`, ...settings }, await built);
   const base = `http://127.0.0.1:${port}`;
   if (!own) {
     const flags = guardFlags();
@@ -172,13 +180,22 @@ async function main(): Promise<number> {
   const env = stackEnv();
   const api = await apiWithFlags(env, checkout, API_PORT, 'ripcord_bench_guard', BENCH_REDIS_DB);
   const old = before ? await apiWithFlags(env, resolve(before), API_PORT + 1, 'ripcord_bench_guard_before', BENCH_REDIS_DB + 1) : undefined;
+  // BENCH_LIMITER=1 also runs the measured checkout with the rate limiter and its per-address fairness
+  // share on, at budgets no round reaches (every request is counted, none refused): what they cost.
+  const limited = process.env.BENCH_LIMITER === '1'
+    ? await apiWithFlags(env, checkout, API_PORT + 2, 'ripcord_bench_guard_limiter', BENCH_REDIS_DB + 5, { RATE_LIMIT_PER_SECOND: UNREACHED, RATE_LIMIT_PER_ADDRESS_PER_SECOND: UNREACHED })
+    : undefined;
   const setUp = Date.now() - started;
   const bare = track(spawn(process.execPath, ['-e', BARE_SERVER, String(BARE_PORT)], { stdio: 'ignore' }));
   await waitFor(async () => (await fetch(`http://127.0.0.1:${BARE_PORT}/`, { method: 'POST', body: '{}' })).status === 200, 'the bare server');
 
   const ceiling: Target = { name: 'ceiling (bare node:http)', url: `http://127.0.0.1:${BARE_PORT}/`, pid: () => bare.pid! };
   const checked = ripcordTargets('', API_PORT, () => api.pid!);
-  const targets: Target[] = [ceiling, ...checked, ...(old ? ripcordTargets('before: ', API_PORT + 1, () => old.pid!) : [])];
+  const targets: Target[] = [
+    ceiling, ...checked,
+    ...(old ? ripcordTargets('before: ', API_PORT + 1, () => old.pid!) : []),
+    ...(limited ? ripcordTargets(LIMITED, API_PORT + 2, () => limited.pid!) : []),
+  ];
   // What each server burns with no request at all (Ripcord's timers: sync, heartbeat, metrics
   // flushes), charged to no request: on a busy machine a round answers few requests, and this fixed
   // cost divided among them would read as a slower request.
@@ -246,16 +263,18 @@ async function main(): Promise<number> {
   console.log(`\nServing guard${checkout === resolve(root) ? '' : ` (${checkout})`}: wrk -t2 -c50, ${ROUNDS} interleaved rounds of ${SECONDS} s, load average ${load}; ` +
     `Ripcord idles at ${(idleRate.get(api.pid!)! * 1000).toFixed(0)} ms CPU/s (taken out); the ceiling got ${ceilingCores.toFixed(2)} of a core (${quiet ? 'quiet: throughput judged too' : `busy: throughput not judged below ${QUIET_CORE}`})`);
   console.table(rows);
+  const limiterCost = limited ? printLimiterCost(rounds, checked) : undefined;
   mkdirSync(`${root}/bench/results`, { recursive: true });
-  writeFileSync(`${root}/bench/results/serving-guard.json`, `${JSON.stringify({ at: new Date().toISOString(), checkout, load, ceilingCores, idleCpuPerSecond: idleRate.get(api.pid!), rows, measured }, null, 2)}\n`);
+  writeFileSync(`${root}/bench/results/serving-guard.json`, `${JSON.stringify({ at: new Date().toISOString(), checkout, load, ceilingCores, idleCpuPerSecond: idleRate.get(api.pid!), rows, measured, limiterCost }, null, 2)}\n`);
 
   if (update) {
+    const throughputToo = quiet && process.argv.includes('--throughput');
     const next = Object.fromEntries(Object.entries(measured).map(([name, r]) => [name, {
       cpu: Number(r.cpu.toFixed(3)),
-      throughput: quiet ? Number(r.throughput.toFixed(3)) : committed[name]?.throughput ?? null,
+      throughput: throughputToo ? Number(r.throughput.toFixed(3)) : committed[name]?.throughput ?? null,
     }]));
     writeFileSync(BASELINE, `${JSON.stringify(next, null, 2)}\n`);
-    console.log(`baseline written to ${BASELINE}${quiet ? '' : ' (CPU ratios only: a busy run keeps the committed throughput ratios)'}`);
+    console.log(`baseline written to ${BASELINE}${throughputToo ? '' : ' (CPU ratios only: the committed throughput ratios are kept)'}`);
     return 0;
   }
   const failures: string[] = [];
@@ -279,6 +298,36 @@ async function main(): Promise<number> {
   }
   console.log(`serving guard passed: every judged ratio is within ${TOLERANCE * 100} % of the committed baseline`);
   return 0;
+}
+
+/**
+ * The limiter's cost per target: the CPU per request with it on ÷ off, round by round (the two APIs
+ * run in turn in every round), median; and the same for throughput (off ÷ on).
+ */
+function printLimiterCost(rounds: Map<string, Round[]>, checked: Target[]): Record<string, { cpu: number; throughput: number }> {
+  const perRequest = (round: Round) => round.cpuSeconds / round.load.requests;
+  const cost: Record<string, { cpu: number; throughput: number }> = {};
+  const each = (target: Target) => {
+    const off = rounds.get(target.name)!;
+    const on = rounds.get(`${LIMITED}${target.name}`)!;
+    return {
+      cpu: on.map((round, i) => perRequest(round) / perRequest(off[i]!) - 1),
+      throughput: on.map((round, i) => off[i]!.load.requestsPerSecond / round.load.requestsPerSecond - 1),
+    };
+  };
+  for (const target of checked) {
+    const { cpu, throughput } = each(target);
+    cost[target.name] = { cpu: median(cpu), throughput: median(throughput) };
+  }
+  // Two processes differ by a few percent whatever they run: the median over every shape and round is the steadier figure.
+  const all = checked.map(each);
+  cost['every shape and round'] = { cpu: median(all.flatMap((a) => a.cpu)), throughput: median(all.flatMap((a) => a.throughput)) };
+  console.log(`Rate limiter and per-address fairness share on (budgets never reached) against off, same rounds (goal: < ${LIMITER_GOAL * 100} %):`);
+  console.table(Object.entries(cost).map(([name, c]) => ({
+    target: name, 'CPU per request, on ÷ off − 1': `${(c.cpu * 100).toFixed(1)} %`, 'req/s, off ÷ on − 1': `${(c.throughput * 100).toFixed(1)} %`,
+    goal: c.cpu < LIMITER_GOAL ? 'met' : 'NOT met',
+  })));
+  return cost;
 }
 
 try {

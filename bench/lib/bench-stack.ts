@@ -95,7 +95,8 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  // A process writing a CPU profile (BENCH_CPU_PROF) needs longer to exit.
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, process.env.BENCH_CPU_PROF ? 60_000 : 5_000))]);
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 

@@ -1,4 +1,4 @@
-/* The peers the serving benchmark compares with: flagd (OFREP on 8016) and unleash-server. */
+/* The peers the serving benchmarks compare with: flagd, the GO Feature Flag relay proxy and unleash-server. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { root, track, waitFor } from './bench-stack.js';
@@ -24,6 +24,18 @@ export function flagdFlags(count: number): Record<string, unknown> {
 }
 
 export const flagKey = (i: number) => `flag-${String(i).padStart(3, '0')}`;
+
+/** The same flags for the GO Feature Flag relay proxy (its file retriever's YAML): a query on `tier`, else a 50/50 split. */
+export function goffFlags(count: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    lines.push(
+      `${flagKey(i)}:`, '  variations:', '    on: true', '    off: false', '  targeting:', '    - query: tier eq "vip"', '      variation: on',
+      '  defaultRule:', '    percentage:', '      on: 50', '      off: 50',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 export async function startFlagd(count: number): Promise<ChildProcess | string> {
   if (!existsSync(FLAGD_BIN)) return 'not installed (bench/setup.sh: go install github.com/open-feature/flagd/flagd@latest was refused by the Go module proxy here)';

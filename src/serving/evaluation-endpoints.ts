@@ -276,13 +276,16 @@ export function createEvaluationEndpoints(deps: EvaluationEndpointsDeps) {
       environment = principal.environment;
     }
     const caller = principal.tokenId ?? (principal.kind === 'user' ? `user:${principal.actor.id}` : 'anonymous');
+    if (!deps.limiter.enabled) return { principal, environment };
+    // One clock read for both limiters: at saturation the limiting is a few percent of a request's cost.
+    const now = Date.now();
     // A public (client) token is shared by every browser of a site: each address gets a fair share of
     // its budget, and what an address is refused is not taken from the token's budget.
-    if (principal.kind === 'client' && perAddress?.enabled && deps.limiter.enabled) {
-      const share = perAddress.take(`${caller}\u0000${req.address}`);
+    if (principal.kind === 'client' && perAddress?.enabled) {
+      const share = perAddress.takePair(caller, req.address, now);
       if (!share.allowed) return rateLimited(native, environment, share.retryAfterSeconds, 'Too many requests for this token from this address');
     }
-    const decision = deps.limiter.take(caller);
+    const decision = deps.limiter.take(caller, now);
     if (!decision.allowed) return rateLimited(native, environment, decision.retryAfterSeconds, 'Too many requests for this token');
     return { principal, environment };
   }

@@ -62,20 +62,45 @@ function add(into: Tally, from: Tally): void {
   if (from.lastEvaluation > into.lastEvaluation) into.lastEvaluation = from.lastEvaluation;
 }
 
-// Adds the batch to the shared counters and keeps the latest evaluation time, in one round trip per flag.
+// Adds a batch of flags' counts to their shared counters, one flag per key: ARGV[1] is a JSON array
+// of [evaluations, enabled, disabled, errors, duration_ms, cache_hits, last_evaluation], one per key in
+// order. Zero counts are skipped (a pre-rendered flag has no errors and no engine time).
 const FLUSH_SCRIPT = `
-redis.call('HINCRBY', KEYS[1], 'evaluations', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'enabled', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'disabled', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'errors', ARGV[4])
-redis.call('HINCRBYFLOAT', KEYS[1], 'duration_ms', ARGV[5])
-redis.call('HINCRBY', KEYS[1], 'cache_hits', ARGV[6])
-local last = tonumber(redis.call('HGET', KEYS[1], 'last_evaluation') or '0')
-if tonumber(ARGV[7]) > last then redis.call('HSET', KEYS[1], 'last_evaluation', ARGV[7]) end
-return 1`;
+local tallies = cjson.decode(ARGV[1])
+local fields = {'evaluations', 'enabled', 'disabled', 'errors', 'duration_ms', 'cache_hits'}
+for i, key in ipairs(KEYS) do
+  local t = tallies[i]
+  for f = 1, 6 do
+    if t[f] ~= 0 then
+      if f == 5 then redis.call('HINCRBYFLOAT', key, fields[f], t[f]) else redis.call('HINCRBY', key, fields[f], t[f]) end
+    end
+  end
+  local last = tonumber(redis.call('HGET', key, 'last_evaluation') or '0')
+  if t[7] > last then redis.call('HSET', key, 'last_evaluation', string.format('%d', t[7])) end
+end
+return #KEYS`;
+
+/** The requests a constant group answered within one minute (epoch ms of its start). */
+interface ConstantCounts {
+  minute: number;
+  requests: number;
+  hits: number;
+  last: number;
+}
+
+const MINUTE = 60_000;
+/**
+ * How often the flush spreads constant groups over their flags: a large project's bulk answer
+ * pre-renders thousands, and writing each of them every second was most of the flush's work. Other
+ * replicas' counts of those flags reach Redis up to this late (this process's own are read exactly).
+ */
+export const CONSTANTS_EVERY_MS = 10_000;
+
+/** Flags per script call of a flush: thousands of flags cost a few commands, none of them long. */
+export const FLUSH_CHUNK = 500;
 
 type RedisWithFlush = Redis & {
-  ripcordFlushFlagMetrics(key: string, ...args: Array<string | number>): Promise<number>;
+  ripcordFlushFlagMetrics(keys: number, ...args: Array<string | number>): Promise<number>;
 };
 
 /**
@@ -93,7 +118,8 @@ export function servedEnabled(result: EvaluationResult, offVariant: string): boo
  */
 export class FlagMetrics {
   private readonly entries = new Map<string, Map<string, Entry>>();
-  private readonly constantCounts = new Map<ConstantGroup, { requests: number; hits: number; last: number }>();
+  private readonly constantCounts = new Map<ConstantGroup, ConstantCounts>();
+  private lastSpread = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -104,7 +130,7 @@ export class FlagMetrics {
     /** Per-minute rollups kept in Postgres for the flag page's charts. */
     private readonly rollups?: EvaluationRollups,
   ) {
-    redis?.defineCommand('ripcordFlushFlagMetrics', { numberOfKeys: 1, lua: FLUSH_SCRIPT });
+    redis?.defineCommand('ripcordFlushFlagMetrics', { lua: FLUSH_SCRIPT });
   }
 
   private key(environment: string, flag: string): string {
@@ -132,8 +158,14 @@ export class FlagMetrics {
 
   /** Records one request answered from a group of constant flags: O(1), spread over the flags later. */
   recordConstants(group: ConstantGroup, now: number, cacheHit = true): void {
+    const minute = now - (now % MINUTE);
     let counts = this.constantCounts.get(group);
-    if (!counts) this.constantCounts.set(group, (counts = { requests: 0, hits: 0, last: 0 }));
+    // Counts are spread within their minute, so that the per-minute rollups put them in the right one.
+    if (counts && counts.minute !== minute) {
+      this.spreadGroup(group, counts);
+      counts = undefined;
+    }
+    if (!counts) this.constantCounts.set(group, (counts = { minute, requests: 0, hits: 0, last: 0 }));
     counts.requests++;
     if (cacheHit) counts.hits++;
     counts.last = now;
@@ -141,15 +173,19 @@ export class FlagMetrics {
 
   /** Adds what the constant groups counted to their flags. */
   private spreadConstants(): void {
+    this.lastSpread = Date.now();
     if (this.constantCounts.size === 0) return;
     const counted = [...this.constantCounts];
     this.constantCounts.clear();
-    for (const [group, { requests, hits, last }] of counted) {
-      for (const flag of group.flags) {
-        if (!flag.constant) continue;
-        if (hits > 0) this.record(group.environment, flag, flag.constant, 0, last, true, hits);
-        if (requests > hits) this.record(group.environment, flag, flag.constant, 0, last, false, requests - hits);
-      }
+    for (const [group, counts] of counted) this.spreadGroup(group, counts);
+  }
+
+  private spreadGroup(group: ConstantGroup, { requests, hits, last }: ConstantCounts): void {
+    this.constantCounts.delete(group);
+    for (const flag of group.flags) {
+      if (!flag.constant) continue;
+      if (hits > 0) this.record(group.environment, flag, flag.constant, 0, last, true, hits);
+      if (requests > hits) this.record(group.environment, flag, flag.constant, 0, last, false, requests - hits);
     }
   }
 
@@ -161,17 +197,22 @@ export class FlagMetrics {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    await this.flushing;
+    await this.flush(true);
   }
 
-  /** Writes the pending counts to Redis in one pipeline; on failure they stay pending for the next try. */
-  flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+  /**
+   * Writes the pending counts to Redis in one pipeline; on failure they stay pending for the next try.
+   * Constant groups are spread over their flags (thousands in a large project's bulk answer) only
+   * every CONSTANTS_EVERY_MS, at the end of their minute, when read, or when `all` (on stop).
+   */
+  flush(all = false): Promise<void> {
+    this.flushing ??= this.flushOnce(all).finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
-    this.spreadConstants();
+  private async flushOnce(all: boolean): Promise<void> {
+    if (all || Date.now() - this.lastSpread >= CONSTANTS_EVERY_MS) this.spreadConstants();
     if (!this.redis || this.redis.status !== 'ready') return;
     const batch: Array<{ entry: Entry; tally: Tally }> = [];
     for (const byFlag of this.entries.values()) {
@@ -182,20 +223,25 @@ export class FlagMetrics {
       }
     }
     if (batch.length === 0) return;
+    // One script call per chunk of flags, their counts as one JSON argument: a command per flag made
+    // the flush of a large project's bulk answers (10,000 flags) tens of milliseconds of the event loop.
+    const chunks: Array<typeof batch> = [];
+    for (let at = 0; at < batch.length; at += FLUSH_CHUNK) chunks.push(batch.slice(at, at + FLUSH_CHUNK));
     const pipeline = this.redis.pipeline() as unknown as RedisWithFlush;
-    for (const { entry, tally } of batch) {
-      void pipeline.ripcordFlushFlagMetrics(
-        this.key(entry.environment, entry.flag),
-        tally.evaluations, tally.enabled, tally.disabled, tally.errors, tally.durationMs.toFixed(6), tally.cacheHits, tally.lastEvaluation,
-      );
+    for (const chunk of chunks) {
+      const tallies = chunk.map(({ tally: t }) => [t.evaluations, t.enabled, t.disabled, t.errors, Number(t.durationMs.toFixed(6)), t.cacheHits, t.lastEvaluation]);
+      void pipeline.ripcordFlushFlagMetrics(chunk.length, ...chunk.map(({ entry }) => this.key(entry.environment, entry.flag)), JSON.stringify(tallies));
     }
+    const requeue = (chunk: typeof batch) => {
+      for (const { entry, tally } of chunk) add(entry.pending, tally);
+    };
     try {
       const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
       results.forEach(([error], i) => {
-        if (error) add(batch[i]!.entry.pending, batch[i]!.tally);
+        if (error) requeue(chunks[i]!);
       });
     } catch (error) {
-      for (const { entry, tally } of batch) add(entry.pending, tally);
+      requeue(batch);
       this.logger?.warn({ err: error }, 'flag metrics flush deferred');
     }
   }

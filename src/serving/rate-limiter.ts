@@ -23,6 +23,9 @@ const DEFAULT_MAX_BUCKETS = 100_000;
 export class RateLimiter {
   // Kept in least-recently-used order (to the second): a touched bucket moves to the end.
   private readonly buckets = new Map<string, Bucket>();
+  /** takePair's keys, by caller and address. */
+  private readonly pairKeys = new Map<string, Map<string, string>>();
+  private pairKeyCount = 0;
 
   constructor(
     private readonly perSecond: number,
@@ -61,6 +64,29 @@ export class RateLimiter {
       return ALLOWED;
     }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
+  }
+
+  /**
+   * take() for the bucket of one caller at one address (a per-address share of the caller's budget).
+   * The pair's key is kept, so that a request builds and hashes no new string; the kept keys are
+   * bounded like the buckets (all forgotten at once when full: rebuilt on the next request).
+   */
+  takePair(caller: string, address: string, now = Date.now()): RateDecision {
+    if (this.perSecond <= 0) return ALLOWED;
+    let byAddress = this.pairKeys.get(caller);
+    let key = byAddress?.get(address);
+    if (key === undefined) {
+      if (this.pairKeyCount >= this.maxBuckets) {
+        this.pairKeys.clear();
+        this.pairKeyCount = 0;
+        byAddress = undefined;
+      }
+      if (!byAddress) this.pairKeys.set(caller, (byAddress = new Map()));
+      key = `${caller}\u0000${address}`;
+      byAddress.set(address, key);
+      this.pairKeyCount++;
+    }
+    return this.take(key, now);
   }
 
   // Forgets the least recently used caller: O(1), unlike a scan for refilled buckets, which a flood

@@ -96,4 +96,30 @@ describe('RateLimiter: a token bucket per caller', () => {
       }),
     );
   });
+
+  it('takePair decides exactly as take on the joined key, also once its kept keys overflow', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ caller: fc.constantFrom('t1', 't2', 't1\u0000x'), address: fc.constantFrom('10.0.0.1', '10.0.0.2', 'x', '::1', ''), dtMs: fc.integer({ min: 0, max: 700 }) }), { maxLength: 120 }),
+        fc.integer({ min: 1, max: 6 }),
+        (steps, maxBuckets) => {
+          const pairs = new RateLimiter(2, 3, maxBuckets);
+          const joined = new RateLimiter(2, 3, maxBuckets);
+          let now = T0;
+          for (const { caller, address, dtMs } of steps) {
+            now += dtMs;
+            expect(pairs.takePair(caller, address, now)).toEqual(joined.take(`${caller}\u0000${address}`, now));
+          }
+          expect(pairs.size).toBeLessThanOrEqual(maxBuckets);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takePair is off at 0 requests a second', () => {
+    const limiter = new RateLimiter(0);
+    for (let i = 0; i < 10; i++) expect(limiter.takePair('t', `10.0.0.${i}`, T0)).toEqual({ allowed: true });
+    expect(limiter.size).toBe(0);
+  });
 });
