@@ -15,6 +15,8 @@ const KILLS = 10;
 const PER_PROCESS = Number(process.env.BENCH_INSTANCES_PER_PROCESS ?? 100);
 /** FLEET_CPU_PROFILE=file: a V8 CPU profile of the first fleet process, from its ready to its end (what applying and reporting cost). */
 const FLEET_CPU_PROFILE = process.env.FLEET_CPU_PROFILE;
+/** BENCH_INSTANCES_SEPARATE_REPORTS=1: no two instances share a report request (as one instance per process would report). */
+const SEPARATE_REPORTS = process.env.BENCH_INSTANCES_SEPARATE_REPORTS === '1';
 
 interface Fleet { children: ChildProcess[]; applied: Map<number, number[]>; fetches: number[] }
 
@@ -26,19 +28,19 @@ async function startFleet(base: string, token: string, size: number): Promise<Fl
   const ready: Promise<void>[] = [];
   for (let left = size; left > 0; left -= PER_PROCESS) {
     const child = track(spawn(process.execPath, ['--import', 'tsx', 'test/clients/node/sdk-fleet.ts'], {
-      cwd: root, env: { ...process.env, RIPCORD_URL: base, RIPCORD_TOKEN: token, INSTANCES: String(Math.min(PER_PROCESS, left)), APP_NAME: 'bench-fleet', ...(FLEET_CPU_PROFILE && children.length === 0 ? { FLEET_CPU_PROFILE } : {}) },
+      cwd: root, env: { ...process.env, RIPCORD_URL: base, RIPCORD_TOKEN: token, INSTANCES: String(Math.min(PER_PROCESS, left)), APP_NAME: 'bench-fleet', SEPARATE_REPORTS: SEPARATE_REPORTS ? '1' : '0', ...(FLEET_CPU_PROFILE && children.length === 0 ? { FLEET_CPU_PROFILE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     }));
     children.push(child);
     ready.push(new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`an SDK fleet process exited (${code})`)));
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        const parsed = JSON.parse(line) as { type: string; version?: number; at?: number };
+        const parsed = JSON.parse(line) as { type: string; version?: number; at?: number; ids?: string[] };
         if (parsed.type === 'ready') resolve();
         if (parsed.type === 'fetched') fetches.push(parsed.at!);
         if (parsed.type === 'applied') {
           const list = applied.get(parsed.version!) ?? [];
-          list.push(parsed.at!);
+          for (let i = 0; i < parsed.ids!.length; i++) list.push(parsed.at!);
           applied.set(parsed.version!, list);
         }
       });
@@ -124,6 +126,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
       },
     });
     console.log(`  instances ${size}: ${JSON.stringify(rows.at(-1)!.values)}`);
+    console.log(`  each kill confirmed on all, in turn (ms): ${confirmedMs.map((ms) => ms.toFixed(0)).join(', ')}`);
   }
   return {
     dimension: `SDK instances (local-mode Node SDK clients, ${PER_PROCESS} per process) on one API process; ${KILLS} kills each: request sent → every instance reported holding it, as the kill's watcher sums the replica's aggregate`,
@@ -136,7 +139,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
     ],
     rows,
     notes: [
-      `the clients run in processes of ${PER_PROCESS} (BENCH_INSTANCES_PER_PROCESS) on the same cores as the server; each instance applies the stream's event (a kill or restore carries what it needs: from_version) and reports (POST /api/v1/instances/report; the instances of one process that applied it in the same turn of the event loop share the request, each with its own report), re-fetching the definitions only when it can't`,
+      `the clients run in processes of ${PER_PROCESS} (BENCH_INSTANCES_PER_PROCESS) on the same cores as the server; each instance applies the stream's event (a kill or restore carries what it needs: from_version) and reports (POST /api/v1/instances/report; the instances of one process that applied it in the same turn of the event loop share the request, each with its own report), re-fetching the definitions only when it can't${SEPARATE_REPORTS ? '; THIS RUN: every instance sent its own report requests (BENCH_INSTANCES_SEPARATE_REPORTS=1)' : ''}`,
       'CPU per change: CPU time of the API process and of all SDK fleet processes over the kills and restores, ÷ the changes (10 ms clock ticks); heartbeats every 10 minutes (INSTANCE_HEARTBEAT_SECONDS=600) so that they are not in it',
       'registry per instance: heap of one InstanceRegistry record (50,000 records, measured after gc); API RSS per instance: the API process\'s RSS growth per client, which includes its SSE stream and sockets',
       'INSTANCES_MAX_PER_ADDRESS=0 for the benchmark (every client comes from 127.0.0.1)',

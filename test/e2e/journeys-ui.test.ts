@@ -240,7 +240,10 @@ describe('admin UI journeys: read, kill and restore, split rollout, alert trigge
       await banner.waitFor();
       await expect.poll(() => banner.textContent()).toContain('by Search 5xx (alert trigger)'); // names arrive after the ids
       await panel.locator('tr[data-deliveries="1"]').waitFor();
-      expect(await panel.locator('td[data-field="last-fired"]').textContent()).not.toBe('never');
+      // The panel reads the triggers again on the kill's broadcast, which the service sends before it
+      // records when the trigger fired (a transaction of its own after the kill): that read may still
+      // say "never", and the panel's next read (every 10 s while a trigger is enabled) has the time.
+      await expect.poll(() => panel.locator('td[data-field="last-fired"]').textContent(), { timeout: 15_000 }).not.toBe('never');
       await w.look('5-trigger-fired');
 
       // The same command with status "resolved" (as the snippet's receiver sends with send_resolved) restores.

@@ -15,6 +15,7 @@ export class SseParser {
   private data: string[] = [];
   private event = '';
   private idSeen: string | undefined;
+  private readonly lineEnd = /[\r\n]/g;
   lastEventId: string | undefined;
   /** The server's `retry:` advice in milliseconds, if it gave one. */
   retryMs: number | undefined;
@@ -22,19 +23,21 @@ export class SseParser {
   constructor(private readonly onMessage: (message: SseMessage) => void) {}
 
   feed(chunk: string): void {
-    this.buffer += chunk;
+    const buffer = this.buffer + chunk;
     let start = 0;
     for (;;) {
-      const nl = this.buffer.slice(start).search(/\r\n|\r|\n/);
-      if (nl < 0) break;
-      const end = start + nl;
+      // The next line end from `start`, without copying the rest of the buffer for each line.
+      this.lineEnd.lastIndex = start;
+      const found = this.lineEnd.exec(buffer);
+      if (!found) break;
+      const end = found.index;
       // A lone \r at the very end may be the first half of \r\n: wait for the next chunk.
-      if (this.buffer[end] === '\r' && end + 1 === this.buffer.length) break;
-      const width = this.buffer[end] === '\r' && this.buffer[end + 1] === '\n' ? 2 : 1;
-      this.line(this.buffer.slice(start, end));
+      if (buffer[end] === '\r' && end + 1 === buffer.length) break;
+      const width = buffer[end] === '\r' && buffer[end + 1] === '\n' ? 2 : 1;
+      this.line(buffer.slice(start, end));
       start = end + width;
     }
-    this.buffer = this.buffer.slice(start);
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
   }
 
   private line(line: string): void {

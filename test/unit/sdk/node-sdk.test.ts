@@ -22,6 +22,30 @@ describe('SSE parser', () => {
     expect(parser.lastEventId).toBe('7');
     expect(parser.retryMs).toBe(1000);
   });
+
+  it('reads the same events however a stream of them is cut into chunks', () => {
+    const line = fc.constantFrom('event: flag.killed', 'data: {"key":"a"}', 'data: x', 'id: 9', ': comment', 'retry: 5', '');
+    const eol = fc.constantFrom('\n', '\r\n', '\r');
+    const stream = fc.array(fc.tuple(line, eol), { maxLength: 30 }).map((lines) => lines.map(([l, e]) => l + e).join(''));
+    fc.assert(fc.property(stream, fc.array(fc.nat(), { maxLength: 10 }), (text, cuts) => {
+      const whole: SseMessage[] = [];
+      const wholeParser = new SseParser((m) => whole.push(m));
+      wholeParser.feed(text);
+      const pieces: SseMessage[] = [];
+      const piecesParser = new SseParser((m) => pieces.push(m));
+      const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+      let from = 0;
+      for (const to of [...at, text.length]) {
+        piecesParser.feed(text.slice(from, to));
+        from = to;
+      }
+      // A cut between \r and \n can only be told from a lone \r once more text comes: compare after a final newline.
+      wholeParser.feed('\n');
+      piecesParser.feed('\n');
+      expect(pieces).toEqual(whole);
+      expect(piecesParser.lastEventId).toBe(wholeParser.lastEventId);
+    }), { numRuns: 300 });
+  });
 });
 
 describe('local flag store', () => {
