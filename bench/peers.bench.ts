@@ -1,14 +1,16 @@
 /**
  * Ripcord beside its peers in one run (`npm run bench:peers`, about two minutes): one Ripcord API
  * process as built (rate limiter off), flagd and the GO Feature Flag relay proxy, each given the same
- * 100 flags (on for tier = vip, else a 50 % split on the targeting key), all over OFREP: single flag
- * (flag-000) and bulk (100 flags), wrk -t2 -c50, ROUNDS interleaved rounds of SECONDS s. Peers are
+ * 100 flags (99 on for tier = vip, else a 50 % split on the targeting key; one a 25 % split for
+ * everyone, the issue's other single-flag shape), all over OFREP: single flag (flag-000 and split-25)
+ * and bulk (the 100 flags), wrk -t2 -c50, ROUNDS interleaved rounds of SECONDS s. Peers are
  * binaries built elsewhere, given by path and skipped when unset:
  *
  *   RIPCORD_PEER_FLAGD=/path/to/flagd RIPCORD_PEER_GOFF=/path/to/go-feature-flag-relay-proxy npm run bench:peers
  *
- * Before timing, every peer must agree: vip users get every flag on (bulk: all 100 items), and each
- * serves flag-000 on to 40–60 % of 200 other users (which users differs: each hashes its own way).
+ * Before timing, every peer must agree: vip users get every ruled flag on (bulk: 100 items), and each
+ * serves flag-000 on to 40–60 % of 200 other users and split-25 to 15–35 % (which users differs:
+ * each hashes its own way).
  * Figures per server: 2xx req/s and process CPU per request (median round); ratios are Ripcord's
  * against each peer, throughput (Ripcord ÷ peer) and CPU (peer's CPU per request ÷ Ripcord's), taken
  * round by round, median. CPU per request is what load on the machine moves least. Goals:
@@ -27,6 +29,9 @@ import { seedFlags } from './lib/seed-flags.js';
 import { wrk, type LoadResult } from './lib/wrk.js';
 
 const FLAGS = 100;
+/** One of the 100 is the issue's other single-flag shape: a 25 % split for everyone (no rule). */
+const SPLIT = 'split-25';
+const RULED = FLAGS - 1;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RIPCORD_PORT = 18190;
@@ -52,7 +57,10 @@ const ripcordConfig = {
 
 async function startRipcord(env: Record<string, string>): Promise<Server> {
   const databaseUrl = await freshDatabase(env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL!, 'ripcord_bench_peers');
-  await seedFlags(databaseUrl, 'production', Array.from({ length: FLAGS }, (_, i) => ({ key: flagKey(i), config: ripcordConfig })));
+  await seedFlags(databaseUrl, 'production', [
+    ...Array.from({ length: RULED }, (_, i) => ({ key: flagKey(i), config: ripcordConfig })),
+    { key: SPLIT, config: { enabled: true, value: true, off_value: false, rollout: { percentage: 25, strategy: 'immediate' } } },
+  ]);
   const redisUrl = `${env.REDIS_URL!.replace(/\/\d*$/, '')}/${BENCH_REDIS_DB + 6}`;
   const redis = new Redis(redisUrl);
   await redis.flushdb();
@@ -62,7 +70,9 @@ async function startRipcord(env: Record<string, string>): Promise<Server> {
 }
 
 async function startFlagd(bin: string, dir: string): Promise<Server> {
-  writeFileSync(join(dir, 'flagd.json'), JSON.stringify(flagdFlags(FLAGS)));
+  const flags = flagdFlags(RULED) as { flags: Record<string, unknown> };
+  flags.flags[SPLIT] = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { fractional: [['on', 25], ['off', 75]] } };
+  writeFileSync(join(dir, 'flagd.json'), JSON.stringify(flags));
   const child = track(spawn(bin, [
     'start', '--uri', `file:${join(dir, 'flagd.json')}`, '--port', String(FLAGD_PORTS.grpc), '--management-port', String(FLAGD_PORTS.management),
     '--sync-port', String(FLAGD_PORTS.sync), '--ofrep-port', String(FLAGD_PORTS.ofrep),
@@ -73,7 +83,8 @@ async function startFlagd(bin: string, dir: string): Promise<Server> {
 }
 
 async function startGoff(bin: string, dir: string): Promise<Server> {
-  writeFileSync(join(dir, 'goff-flags.yaml'), goffFlags(FLAGS));
+  const split = [`${SPLIT}:`, '  variations:', '    on: true', '    off: false', '  defaultRule:', '    percentage:', '      on: 25', '      off: 75', ''];
+  writeFileSync(join(dir, 'goff-flags.yaml'), goffFlags(RULED) + split.join('\n'));
   writeFileSync(join(dir, 'goff.yaml'), [
     `listen: ${GOFF_PORT}`, 'host: 127.0.0.1', 'pollingInterval: 60000', 'startWithRetrieverError: false',
     'retriever:', '  kind: file', `  path: ${join(dir, 'goff-flags.yaml')}`, '',
@@ -91,9 +102,9 @@ async function bulk(server: Server, ctx: Record<string, string>): Promise<Map<st
   return new Map(((await response.json()) as { flags: Array<{ key: string; value: unknown }> }).flags.map((f) => [f.key, f.value]));
 }
 
-/** A server's single-flag answer for flag-000. */
-async function single(server: Server, ctx: Record<string, string>): Promise<unknown> {
-  const response = await fetch(`${server.base}/ofrep/v1/evaluate/flags/${flagKey(0)}`, { method: 'POST', headers: server.headers, body: JSON.stringify({ context: ctx }) });
+/** A server's single-flag answer for `key` (flag-000 by default). */
+async function single(server: Server, ctx: Record<string, string>, key = flagKey(0)): Promise<unknown> {
+  const response = await fetch(`${server.base}/ofrep/v1/evaluate/flags/${key}`, { method: 'POST', headers: server.headers, body: JSON.stringify({ context: ctx }) });
   if (response.status !== 200) throw new Error(`${server.name} single answered ${response.status}`);
   return ((await response.json()) as { value: unknown }).value;
 }
@@ -105,22 +116,25 @@ async function checkAgreement(servers: Server[]): Promise<string> {
     for (let i = 0; i < 3; i++) {
       const vip = { targetingKey: `vip-${i}`, tier: 'vip' };
       const answers = await bulk(server, vip);
-      if (answers.size !== FLAGS || ![...answers.values()].every((v) => v === true)) throw new Error(`${server.name} does not serve all ${FLAGS} flags on to a vip user`);
+      if (answers.size !== FLAGS || ![...answers].every(([key, v]) => key === SPLIT || v === true)) throw new Error(`${server.name} does not serve all ${RULED} ruled flags on to a vip user`);
       if ((await single(server, vip)) !== true) throw new Error(`${server.name} does not serve ${flagKey(0)} on to a vip user`);
     }
     let on = 0;
+    let splitOn = 0;
     let bulkOn = 0;
     for (let u = 0; u < 200; u++) {
       const user = { targetingKey: `user-${u}`, tier: 'free' };
       const value = await single(server, user);
       if (typeof value !== 'boolean') throw new Error(`${server.name} answered ${JSON.stringify(value)} for ${flagKey(0)}`);
       on += Number(value);
+      splitOn += Number((await single(server, user, SPLIT)) === true);
       if (u < 20) bulkOn += [...(await bulk(server, user)).values()].filter((v) => v === true).length;
     }
     if (on < 80 || on > 120) throw new Error(`${server.name} serves ${flagKey(0)} on to ${on} of 200 non-vip users, not about half`);
-    shares.push(`${server.name} ${on}/200 (bulk: ${((bulkOn / (20 * FLAGS)) * 100).toFixed(0)} % of items on)`);
+    if (splitOn < 30 || splitOn > 70) throw new Error(`${server.name} serves ${SPLIT} on to ${splitOn} of 200 users, not about a quarter`);
+    shares.push(`${server.name} ${on}/200, ${SPLIT} ${splitOn}/200 (bulk: ${((bulkOn / (20 * FLAGS)) * 100).toFixed(0)} % of items on)`);
   }
-  return `vip users: every flag on from every server; ${flagKey(0)} on for non-vip users: ${shares.join(', ')}`;
+  return `vip users: every ruled flag on from every server; ${flagKey(0)} on for non-vip users: ${shares.join(', ')}`;
 }
 
 interface Round {
@@ -144,6 +158,7 @@ async function main(): Promise<number> {
 
   const shapes = [
     { shape: 'single', path: `/ofrep/v1/evaluate/flags/${flagKey(0)}` },
+    { shape: 'single 25 % split', path: `/ofrep/v1/evaluate/flags/${SPLIT}` },
     { shape: 'bulk-100', path: '/ofrep/v1/evaluate/flags' },
   ];
   const rounds = new Map<string, Round[]>();
@@ -187,6 +202,7 @@ async function main(): Promise<number> {
   const ratio = (shape: string, peer: string) => rows.find((r) => r.shape === shape && r.server === peer);
   const goals = [
     ['single', 'GO Feature Flag relay', 1.5],
+    ['single 25 % split', 'GO Feature Flag relay', 1.5],
     ['bulk-100', 'flagd', 2],
     ['bulk-100', 'GO Feature Flag relay', 1.3],
   ] as const;
