@@ -126,6 +126,7 @@ export async function instancesDimension(stack: Record<string, string>, sizes: n
       },
     });
     console.log(`  instances ${size}: ${JSON.stringify(rows.at(-1)!.values)}`);
+    console.log(`  each kill confirmed on all, in turn (ms): ${confirmedMs.map((ms) => ms.toFixed(0)).join(', ')}`);
   }
   return {
     dimension: `SDK instances (local-mode Node SDK clients, ${PER_PROCESS} per process) on one API process; ${KILLS} kills each: request sent → every instance reported holding it, as the kill's watcher sums the replica's aggregate`,
