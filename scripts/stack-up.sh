@@ -61,4 +61,4 @@ fi
 write_env
 
 for line in "${SUMMARY[@]}"; do log "$line"; done
-log "env: $ENV_FILE (. .stack/env); ready in $(elapsed "$T0")"
+log "env: $ENV_FILE (. ${ENV_FILE#"$RIPCORD_ROOT"/}); ready in $(elapsed "$T0")"

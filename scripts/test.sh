@@ -7,8 +7,8 @@
 # Tests get their own database (ripcord_test) and Redis index (1), so they never clobber the data
 # of a running `npm run dev`; RIPCORD_TEST_DATABASE_URL / RIPCORD_TEST_REDIS_URL override them.
 # A whole run (no arguments) also starts the outage stack (RIPCORD_STACK=outage in stack-lib.sh) and
-# builds the workflow bundle and the admin UI while the stacks start; then scripts/test-vitest.sh
-# runs the outage tests on that stack beside every other file. With arguments, one vitest runs them
+# builds what the tests share while the stacks start (scripts/build/test-assets.ts); then
+# scripts/test-vitest.sh runs chaos and the outage tests on that stack beside every other file. With arguments, one vitest runs them
 # all on the main stack (the outage tests last). RIPCORD_TEST_JSON=<file> also writes vitest's JSON
 # report (each file's start and end: the run's critical path).
 # Services are left running for fast re-runs, except with CI=true, where the services this run

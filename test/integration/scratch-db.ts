@@ -13,40 +13,48 @@ export function inDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** One statement as the schema owner, on a connection of its own (after `before`, on the same connection). */
-async function asOwner(sql: string, before?: (owner: pg.Client) => Promise<void>): Promise<void> {
+/** Work as the schema owner, on a connection of its own. */
+async function asOwner(work: (owner: pg.Client) => Promise<unknown>): Promise<void> {
   const client = new pg.Client({ connectionString: ownerUrl() });
   await client.connect();
   try {
-    await before?.(client);
-    await client.query(sql);
+    await work(client);
   } finally {
     await client.end();
   }
 }
 
 /** A session of another role than the connected one on a database. */
-export interface OtherSession { usename: string; application_name: string; backend_start: Date }
+interface OtherSession { usename: string; application_name: string; backend_start: Date }
+
+const describeSessions = (sessions: OtherSession[]) =>
+  sessions.map((s) => `${s.usename} (${s.application_name || 'no application name'}, since ${s.backend_start.toISOString()})`).join(', ');
 
 /**
- * Waits until no role but the connected one has a session on `database`, for `boundMs` at most, and
- * returns the sessions still there (none: it may be dropped). DROP DATABASE ... WITH (FORCE) ends the
- * owner's own sessions only, not the application role's, and a pool that has just closed its
- * connections leaves their server processes exiting for a moment: on a busy machine, long enough.
+ * Drops `database` (when it exists) as its owner, connected elsewhere. DROP ... WITH (FORCE) ends the
+ * owner's own sessions only, not the application role's, and a pool that has just closed leaves its
+ * server processes exiting for a moment (on a busy machine, long enough), while a process of an earlier
+ * test still exiting may even open a new one. So new connections are refused first, then the
+ * application role's sessions are waited for (`boundMs` at most), then it is dropped. Throws naming
+ * the sessions still there after the bound, with `advice` on what left them.
  */
-export async function otherRolesGone(owner: pg.Client, database: string, boundMs: number): Promise<OtherSession[]> {
+export async function dropWhenUnused(owner: pg.Client, database: string, boundMs: number, advice: string): Promise<void> {
+  const exists = await owner.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+  if (exists.rowCount === 0) return;
+  const quoted = pg.escapeIdentifier(database);
+  await owner.query(`ALTER DATABASE ${quoted} ALLOW_CONNECTIONS false`);
   const deadline = Date.now() + boundMs;
   for (;;) {
     const { rows } = await owner.query<OtherSession>(
       'SELECT usename, application_name, backend_start FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user', [database]);
-    if (rows.length === 0 || Date.now() > deadline) return rows;
+    if (rows.length === 0) break;
+    if (Date.now() > deadline) {
+      throw new Error(`${rows.length} session(s) of another role still on ${database} after ${boundMs / 1000} s, so it can't be dropped: ${describeSessions(rows)}. ${advice}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await owner.query(`DROP DATABASE ${quoted} WITH (FORCE)`);
 }
-
-/** The sessions in words, for an error. */
-export const describeSessions = (sessions: OtherSession[]) =>
-  sessions.map((s) => `${s.usename} (${s.application_name || 'no application name'}, since ${s.backend_start.toISOString()})`).join(', ');
 
 /** How long a drop waits for the application role's sessions to end. */
 const DROP_WAIT_MS = 15_000;
@@ -65,14 +73,11 @@ export interface ScratchDatabase {
 
 export function scratchDatabase(name: string): ScratchDatabase {
   const quoted = pg.escapeIdentifier(name);
-  const drop = () => asOwner(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`, async (owner) => {
-    const left = await otherRolesGone(owner, name, DROP_WAIT_MS);
-    if (left.length > 0) throw new Error(`${left.length} session(s) of another role still on ${name} after ${DROP_WAIT_MS / 1000} s, so it can't be dropped: ${describeSessions(left)}. Close every stack, pool and process that uses it first.`);
-  });
+  const drop = () => asOwner((owner) => dropWhenUnused(owner, name, DROP_WAIT_MS, 'Close every stack, pool and process that uses it first.'));
   const urls = { ownerUrl: inDatabase(ownerUrl(), name), appUrl: inDatabase(process.env.DATABASE_URL!, name) };
   async function create(): Promise<void> {
     await drop();
-    await asOwner(`CREATE DATABASE ${quoted}`);
+    await asOwner((owner) => owner.query(`CREATE DATABASE ${quoted}`));
   }
   return {
     name,

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { describeSessions, otherRolesGone } from './scratch-db.js';
+import { dropWhenUnused } from './scratch-db.js';
 import { guardedRedisUrl, refuseUnlessTestTargets, workerTargets } from './test-target.js';
 
 /**
@@ -30,24 +30,16 @@ ownerUrl.pathname = '/postgres';
 /**
  * A worker runs its files one after another in one process (isolate: false in vitest.config.ts), so a
  * file starts as soon as the one before ends, while the API and worker processes that file started
- * may still be exiting. DROP ... WITH (FORCE) ends the owner's own sessions only, not the application
- * role's: those must close first, within this bound.
+ * may still be exiting: their sessions must end first, within this bound.
  */
 const LEFTOVER_CONNECTIONS_WAIT_MS = 15_000;
-
-async function noOtherRoleConnected(admin: pg.Client): Promise<void> {
-  const left = await otherRolesGone(admin, database, LEFTOVER_CONNECTIONS_WAIT_MS);
-  if (left.length > 0) {
-    throw new Error(`an earlier file of vitest worker ${worker} left ${left.length} connection(s) to ${database} open for ${LEFTOVER_CONNECTIONS_WAIT_MS / 1000} s after it ended: ${describeSessions(left)}. Close every stack, pool and process a file opens in its afterAll.`);
-  }
-}
 
 async function freshDatabase(): Promise<void> {
   const admin = new pg.Client({ connectionString: ownerUrl.toString() });
   await admin.connect();
   try {
-    await noOtherRoleConnected(admin);
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await dropWhenUnused(admin, database, LEFTOVER_CONNECTIONS_WAIT_MS,
+      `An earlier file of vitest worker ${worker} left them open: close every stack, pool and process a file opens in its afterAll.`);
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE ${pg.escapeIdentifier(template)}`);
   } finally {
     await admin.end();
