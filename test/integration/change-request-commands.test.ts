@@ -9,7 +9,7 @@ import type { WorkflowStarter } from '../../src/temporal/workflow-starter.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, type Stack } from './harness.js';
 import { createFlag, createUser, type TestUser } from './governance-helpers.js';
-import { FORM, postSlackEvent, SIGNING_SECRET } from './slack-helpers.js';
+import { FORM, postSlackEvent, slackStackEnv } from './slack-helpers.js';
 
 // Approving, rejecting and withdrawing change requests go through one set of commands
 // (src/change-requests/change-request-commands.ts) that the HTTP routes and Slack's buttons call:
@@ -24,8 +24,7 @@ const POLICY = '/api/v1/environments/production/change-policy';
 beforeAll(async () => {
   fakeSlack = await startFakeSlackApi({ ts: () => '1700000000.000100' });
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0CHANGES',
+    ...slackStackEnv(fakeSlack.url), SLACK_ALERT_CHANNEL: 'C0CHANGES',
   });
   // Two approvals: no decision below completes a request, so the commands need no Temporal starter.
   expect((await stack.request('PUT', POLICY, { body: { required_approvals: 2 } })).status).toBe(200);

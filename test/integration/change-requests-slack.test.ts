@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { FORM, postSlackEvent, SIGNING_SECRET } from './slack-helpers.js';
+import { FORM, postSlackEvent, slackStackEnv } from './slack-helpers.js';
 
 // Change requests in Slack, against the real stack and a local fake of Slack's Web API: a pending
 // request is posted with Approve / Reject buttons; a signed button press from a linked user approves
@@ -16,8 +16,7 @@ beforeAll(async () => {
   // One message ts for every post: the button presses below name it as their container's.
   fakeSlack = await startFakeSlackApi({ ts: () => '1700000000.000100' });
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0CHANGES',
+    ...slackStackEnv(fakeSlack.url), SLACK_ALERT_CHANNEL: 'C0CHANGES',
   });
 });
 afterAll(async () => {

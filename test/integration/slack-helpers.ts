@@ -5,6 +5,12 @@ import { createHmac, randomUUID } from 'node:crypto';
 export const SIGNING_SECRET = 'test-slack-signing-secret';
 export const FORM = 'application/x-www-form-urlencoded';
 
+/** The environment that turns on Ripcord's Slack app against a fake of Slack's Web API at `apiUrl` (signed with SIGNING_SECRET). */
+export const slackStackEnv = (apiUrl: string) => ({
+  SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: apiUrl,
+  SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT',
+});
+
 /** Slack's v0 request signature: HMAC-SHA256 over version, timestamp and the raw body. */
 export function slackSignature(body: string, timestamp: number, secret = SIGNING_SECRET): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;

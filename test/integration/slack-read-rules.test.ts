@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { startStack, type Stack } from './harness.js';
 import { createFlag, createUser, type TestUser } from './governance-helpers.js';
-import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
+import { FORM, postSlackEvent, slashCommandBody, slackStackEnv } from './slack-helpers.js';
 
 // Slack's reads and its restore prompt decide through the same functions as the HTTP routes
 // (the kill-switch commands' releasePreview, the rollout commands' list, the flag service's read):
@@ -17,7 +17,7 @@ const POLICY = '/api/v1/environments/production/change-policy';
 beforeAll(async () => {
   fakeSlack = await startFakeSlackApi();
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url, SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT',
+    ...slackStackEnv(fakeSlack.url),
   });
 }, 120_000);
 

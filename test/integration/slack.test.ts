@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
+import { FORM, postSlackEvent, slashCommandBody, slackStackEnv } from './slack-helpers.js';
 
 // Against the real API, worker, Postgres, Redis and Temporal, with a local fake of Slack's Web API.
 
@@ -12,8 +12,7 @@ let fakeSlack: FakeSlackApi;
 beforeAll(async () => {
   fakeSlack = await startFakeSlackApi();
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0INCIDENTS',
+    ...slackStackEnv(fakeSlack.url), SLACK_ALERT_CHANNEL: 'C0INCIDENTS',
   });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUserFromIdentity } from '../../src/sso/sso-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
+import { FORM, postSlackEvent, slashCommandBody, slackStackEnv } from './slack-helpers.js';
 
 // SLACK_LINK_BY_VERIFIED_EMAIL: a Slack member not yet linked is linked to the single-sign-on user
 // whose email both Slack and the identity provider verified; anyone else stays unlinked and refused.
@@ -20,8 +20,7 @@ beforeAll(async () => {
     },
   });
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_ALERT_CHANNEL: 'C0INCIDENTS',
+    ...slackStackEnv(fakeSlack.url), SLACK_ALERT_CHANNEL: 'C0INCIDENTS',
     // Sign-in itself is not used here (e2e/sso.test.ts covers it); discovery only happens at a sign-in.
     OIDC_ISSUER: 'http://127.0.0.1:9', OIDC_CLIENT_ID: 'ripcord', RIPCORD_PUBLIC_URL: 'http://127.0.0.1:9',
     SLACK_LINK_BY_VERIFIED_EMAIL: 'on',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolloutWorkflowId } from '../../src/temporal/workflow-ids.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fake-slack-api.js';
 import { eventually, startStack, uniqueKey, type Stack } from './harness.js';
-import { FORM, postSlackEvent, SIGNING_SECRET, slashCommandBody } from './slack-helpers.js';
+import { FORM, postSlackEvent, slashCommandBody, slackStackEnv } from './slack-helpers.js';
 
 /**
  * One write path: every entry point × every write it can make × the environment's change policy (off;
@@ -32,8 +32,7 @@ const PLAN = { strategy: 'gradual', steps: [{ percentage: 10, hold: '1 hour' }, 
 beforeAll(async () => {
   fakeSlack = await startFakeSlackApi();
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fakeSlack.url,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT', SLACK_DEFAULT_ENVIRONMENT: ENV,
+    ...slackStackEnv(fakeSlack.url), SLACK_DEFAULT_ENVIRONMENT: ENV,
   });
 });
 afterAll(async () => {

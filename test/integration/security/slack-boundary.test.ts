@@ -3,7 +3,7 @@ import { Agent, request as httpRequest, createServer, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, uniqueKey, type Stack } from '../harness.js';
-import { FORM, nowSeconds, postSlackEvent, SIGNING_SECRET, slackSignature, slashCommandBody } from '../slack-helpers.js';
+import { FORM, nowSeconds, postSlackEvent, slackSignature, slashCommandBody, slackStackEnv } from '../slack-helpers.js';
 
 // Slack's side of the trust boundary, against the real API and stack with a
 // loopback fake of Slack's Web API (response_url answers land there). Requests are signed with the
@@ -31,8 +31,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => fakeSlack.listen(0, '127.0.0.1', resolve));
   slackUrl = `http://127.0.0.1:${(fakeSlack.address() as AddressInfo).port}`;
   stack = await startStack({
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: `${slackUrl}/api/`,
-    SLACK_BOT_ID: 'B0TEST', SLACK_BOT_USER_ID: 'U0BOT',
+    ...slackStackEnv(`${slackUrl}/api/`),
   });
 });
 afterAll(async () => {
